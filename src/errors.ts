@@ -1,0 +1,49 @@
+/**
+ * Every error lmmkit raises on purpose is an `LmmkitError`, so callers can
+ * tell bad input or numerical failure apart from bugs. The `code` is stable
+ * and meant for programs; the message is meant for people and names what was
+ * expected and what was found.
+ */
+export class LmmkitError extends Error {
+  /** Stable machine-readable error code, e.g. `'SHAPE'`, `'NOT_POSITIVE_DEFINITE'`. */
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'LmmkitError';
+    this.code = code;
+  }
+}
+
+/** Matrix shapes that do not fit the operation; the message names the operation and the shapes. */
+export class ShapeError extends LmmkitError {
+  constructor(message: string) {
+    super('SHAPE', message);
+    this.name = 'ShapeError';
+  }
+}
+
+/**
+ * A Cholesky factorisation met a leading minor that is not positive definite
+ * (LAPACK dpotrf's info > 0). `minor` is the 1-based order of that minor.
+ */
+export class NotPositiveDefiniteError extends LmmkitError {
+  readonly minor: number;
+
+  constructor(operation: string, n: number, minor: number) {
+    super(
+      'NOT_POSITIVE_DEFINITE',
+      `${operation}: the ${n}x${n} matrix is not positive definite (leading minor of order ${minor} is not positive)`,
+    );
+    this.name = 'NotPositiveDefiniteError';
+    this.minor = minor;
+  }
+}
+
+/** An iterative decomposition (eigen, SVD) did not converge, or a factor is exactly singular. */
+export class NumericalError extends LmmkitError {
+  constructor(message: string) {
+    super('NUMERICAL', message);
+    this.name = 'NumericalError';
+  }
+}

@@ -1,0 +1,23 @@
+import type { Kernels } from '../kernels.js';
+import { dgemm, dgemv, dsyrk, dtrsm } from './blas.js';
+import { dpotrf, dpotri, dpotrs } from './cholesky.js';
+import { dgesdd } from './gesdd.js';
+import { dsyevd } from './syevd.js';
+
+/**
+ * The pure TypeScript kernels: no Node APIs, so lmmkit's linear algebra runs
+ * unchanged in a browser. Single-threaded; see each routine for its algorithm.
+ */
+export const jsKernels: Kernels = {
+  name: 'js',
+  describe: () => ({ blas: 'lmmkit pure TypeScript kernels', threads: 1, config: 'packed blocked dgemm, blocked Cholesky, tridiagonal QL eigen, Golub-Kahan SVD' }),
+  dgemm,
+  dsyrk,
+  dgemv,
+  dpotrf,
+  dpotrs,
+  dpotri,
+  dtrsm,
+  dsyevd,
+  dgesdd,
+};

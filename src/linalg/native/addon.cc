@@ -1,0 +1,152 @@
+// Node-API glue from lmmkit's Kernels contract (src/linalg/kernels.ts) to the
+// system's CBLAS and LAPACKE. Every matrix is dense column-major with leading
+// dimension = rows; shapes were checked by the TypeScript Backend, so this
+// file only unpacks arguments and forwards them.
+#include <napi.h>
+
+#include <algorithm>
+#include <string>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+extern "C" {
+// OpenBLAS extensions, weak so that the addon still loads on another CBLAS.
+int openblas_get_num_threads(void) __attribute__((weak));
+char* openblas_get_config(void) __attribute__((weak));
+char* openblas_get_corename(void) __attribute__((weak));
+}
+
+namespace {
+
+using Napi::CallbackInfo;
+using Napi::Value;
+
+int Int(const CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
+double Dbl(const CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
+bool Bool(const CallbackInfo& info, size_t i) { return info[i].As<Napi::Boolean>().Value(); }
+double* Arr(const CallbackInfo& info, size_t i) { return info[i].As<Napi::Float64Array>().Data(); }
+
+// BLAS requires leading dimensions >= 1 even for empty matrices.
+int Ld(int rows) { return std::max(1, rows); }
+
+CBLAS_TRANSPOSE Trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
+
+Value Info(const CallbackInfo& info, const char* routine, lapack_int code) {
+  if (code < 0) {
+    Napi::Error::New(info.Env(), std::string(routine) + ": illegal argument " + std::to_string(-code) +
+                                     " (an lmmkit bug: please report it)")
+        .ThrowAsJavaScriptException();
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(code));
+}
+
+// dgemm(transA, transB, m, n, k, alpha, a, b, beta, c)
+Value Dgemm(const CallbackInfo& info) {
+  bool ta = Bool(info, 0), tb = Bool(info, 1);
+  int m = Int(info, 2), n = Int(info, 3), k = Int(info, 4);
+  if (m == 0 || n == 0) return info.Env().Undefined();
+  cblas_dgemm(CblasColMajor, Trans(ta), Trans(tb), m, n, k, Dbl(info, 5), Arr(info, 6), Ld(ta ? k : m),
+              Arr(info, 7), Ld(tb ? n : k), Dbl(info, 8), Arr(info, 9), Ld(m));
+  return info.Env().Undefined();
+}
+
+// dsyrk(trans, n, k, alpha, a, beta, c)
+Value Dsyrk(const CallbackInfo& info) {
+  bool t = Bool(info, 0);
+  int n = Int(info, 1), k = Int(info, 2);
+  if (n == 0) return info.Env().Undefined();
+  cblas_dsyrk(CblasColMajor, CblasLower, Trans(t), n, k, Dbl(info, 3), Arr(info, 4), Ld(t ? k : n), Dbl(info, 5),
+              Arr(info, 6), Ld(n));
+  return info.Env().Undefined();
+}
+
+// dgemv(trans, m, n, alpha, a, x, beta, y)
+Value Dgemv(const CallbackInfo& info) {
+  int m = Int(info, 1), n = Int(info, 2);
+  if (m == 0 && n == 0) return info.Env().Undefined();
+  cblas_dgemv(CblasColMajor, Trans(Bool(info, 0)), m, n, Dbl(info, 3), Arr(info, 4), Ld(m), Arr(info, 5), 1,
+              Dbl(info, 6), Arr(info, 7), 1);
+  return info.Env().Undefined();
+}
+
+// dpotrf(n, a)
+Value Dpotrf(const CallbackInfo& info) {
+  int n = Int(info, 0);
+  if (n == 0) return Napi::Number::New(info.Env(), 0);
+  return Info(info, "dpotrf", LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, Arr(info, 1), Ld(n)));
+}
+
+// dpotrs(n, nrhs, l, b)
+Value Dpotrs(const CallbackInfo& info) {
+  int n = Int(info, 0), nrhs = Int(info, 1);
+  if (n == 0 || nrhs == 0) return Napi::Number::New(info.Env(), 0);
+  return Info(info, "dpotrs",
+              LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', n, nrhs, Arr(info, 2), Ld(n), Arr(info, 3), Ld(n)));
+}
+
+// dpotri(n, l)
+Value Dpotri(const CallbackInfo& info) {
+  int n = Int(info, 0);
+  if (n == 0) return Napi::Number::New(info.Env(), 0);
+  return Info(info, "dpotri", LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', n, Arr(info, 1), Ld(n)));
+}
+
+// dtrsm(left, lower, transA, unitDiag, m, n, alpha, a, b)
+Value Dtrsm(const CallbackInfo& info) {
+  bool left = Bool(info, 0);
+  int m = Int(info, 4), n = Int(info, 5);
+  if (m == 0 || n == 0) return info.Env().Undefined();
+  cblas_dtrsm(CblasColMajor, left ? CblasLeft : CblasRight, Bool(info, 1) ? CblasLower : CblasUpper,
+              Trans(Bool(info, 2)), Bool(info, 3) ? CblasUnit : CblasNonUnit, m, n, Dbl(info, 6), Arr(info, 7),
+              Ld(left ? m : n), Arr(info, 8), Ld(m));
+  return info.Env().Undefined();
+}
+
+// dsyevd(n, a, w): the high-level LAPACKE call sizes the divide-and-conquer workspace.
+Value Dsyevd(const CallbackInfo& info) {
+  int n = Int(info, 0);
+  if (n == 0) return Napi::Number::New(info.Env(), 0);
+  return Info(info, "dsyevd", LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', n, Arr(info, 1), Ld(n), Arr(info, 2)));
+}
+
+// dgesdd(m, n, a, s, u, vt): thin ('S') factors.
+Value Dgesdd(const CallbackInfo& info) {
+  int m = Int(info, 0), n = Int(info, 1);
+  int p = std::min(m, n);
+  if (p == 0) return Napi::Number::New(info.Env(), 0);
+  return Info(info, "dgesdd",
+              LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', m, n, Arr(info, 2), Ld(m), Arr(info, 3), Arr(info, 4), Ld(m),
+                             Arr(info, 5), Ld(p)));
+}
+
+Value Describe(const CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  bool openblas = openblas_get_config != nullptr;
+  std::string blas = "CBLAS/LAPACKE (system)";
+  if (openblas) {
+    blas = std::string("OpenBLAS (") + (openblas_get_corename ? openblas_get_corename() : "?") + ")";
+  }
+  out.Set("blas", blas);
+  out.Set("threads", openblas_get_num_threads ? openblas_get_num_threads() : 1);
+  out.Set("config", openblas ? openblas_get_config() : "");
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("dgemm", Napi::Function::New(env, Dgemm));
+  exports.Set("dsyrk", Napi::Function::New(env, Dsyrk));
+  exports.Set("dgemv", Napi::Function::New(env, Dgemv));
+  exports.Set("dpotrf", Napi::Function::New(env, Dpotrf));
+  exports.Set("dpotrs", Napi::Function::New(env, Dpotrs));
+  exports.Set("dpotri", Napi::Function::New(env, Dpotri));
+  exports.Set("dtrsm", Napi::Function::New(env, Dtrsm));
+  exports.Set("dsyevd", Napi::Function::New(env, Dsyevd));
+  exports.Set("dgesdd", Napi::Function::New(env, Dgesdd));
+  exports.Set("describe", Napi::Function::New(env, Describe));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lmmkit_native, Init)

@@ -1,0 +1,47 @@
+import type { Kernels } from '../kernels.js';
+
+/** Why the native kernels are or are not available. */
+export type NativeStatus = { available: true; kernels: Kernels } | { available: false; reason: string };
+
+const HOWTO = 'apt-get install libopenblas-dev liblapacke-dev, then npm rebuild lmmkit';
+
+/**
+ * Loads the OpenBLAS/LAPACKE addon built by `npm install`
+ * (build/Release/lmmkit_native.node). Node's module loader is reached through
+ * `process.getBuiltinModule`, not a static import, so that bundling lmmkit
+ * for a browser does not pull in Node built-ins; there the answer is simply
+ * "not available".
+ */
+export function loadNativeKernels(): NativeStatus {
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  if (proc?.getBuiltinModule === undefined) {
+    return { available: false, reason: 'not running under Node.js >= 20.16' };
+  }
+  const { createRequire } = proc.getBuiltinModule('node:module');
+  const require = createRequire(import.meta.url);
+  // dist/src/linalg/native/load.js -> package root
+  const path = new URL('../../../../build/Release/lmmkit_native.node', import.meta.url);
+  let addon: Omit<Kernels, 'name'>;
+  try {
+    addon = require(path.pathname) as Omit<Kernels, 'name'>;
+  } catch (err) {
+    const why = (err as Error).message.split('\n')[0];
+    return { available: false, reason: `the native addon did not load (${why}); ${HOWTO}` };
+  }
+  return {
+    available: true,
+    kernels: {
+      name: 'native',
+      describe: () => addon.describe(),
+      dgemm: addon.dgemm,
+      dsyrk: addon.dsyrk,
+      dgemv: addon.dgemv,
+      dpotrf: addon.dpotrf,
+      dpotrs: addon.dpotrs,
+      dpotri: addon.dpotri,
+      dtrsm: addon.dtrsm,
+      dsyevd: addon.dsyevd,
+      dgesdd: addon.dgesdd,
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { LmmkitError } from '../errors.js';
+import { Backend } from './backend.js';
+import { jsKernels } from './js/index.js';
+import { loadNativeKernels, type NativeStatus } from './native/load.js';
+
+/** The names a backend can be asked for (`LMMKIT_BACKEND`). */
+export type BackendName = 'js' | 'native';
+
+let native: NativeStatus | undefined;
+let current: Backend | undefined;
+const cache = new Map<BackendName, Backend>();
+
+/** Whether the native OpenBLAS/LAPACKE backend loaded, and why not if it did not. */
+export function nativeStatus(): { available: boolean; reason?: string } {
+  native ??= loadNativeKernels();
+  return native.available ? { available: true } : { available: false, reason: native.reason };
+}
+
+/**
+ * The backend called `name`. Throws an `LmmkitError` with the reason (and
+ * how to fix it) when the native backend was asked for but is not available.
+ */
+export function loadBackend(name: BackendName): Backend {
+  const hit = cache.get(name);
+  if (hit !== undefined) return hit;
+  let backend: Backend;
+  if (name === 'js') {
+    backend = new Backend(jsKernels);
+  } else if (name === 'native') {
+    native ??= loadNativeKernels();
+    if (!native.available) throw new LmmkitError('NO_NATIVE_BACKEND', `native backend: ${native.reason}`);
+    backend = new Backend(native.kernels);
+  } else {
+    throw new LmmkitError('BAD_BACKEND', `unknown backend '${String(name)}': expected 'js' or 'native'`);
+  }
+  cache.set(name, backend);
+  return backend;
+}
+
+/** The backends that can run here: always js, and native when it loaded. */
+export function availableBackends(): Backend[] {
+  return nativeStatus().available ? [loadBackend('native'), loadBackend('js')] : [loadBackend('js')];
+}
+
+/**
+ * The backend lmmkit uses: `LMMKIT_BACKEND` (js or native) when set, else
+ * native when it loaded, else js. Chosen once, on first use.
+ */
+export function getBackend(): Backend {
+  if (current === undefined) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    const asked = env?.LMMKIT_BACKEND;
+    if (asked !== undefined && asked !== '') {
+      if (asked !== 'js' && asked !== 'native') {
+        throw new LmmkitError('BAD_BACKEND', `LMMKIT_BACKEND='${asked}': expected 'js' or 'native'`);
+      }
+      current = loadBackend(asked);
+    } else {
+      current = nativeStatus().available ? loadBackend('native') : loadBackend('js');
+    }
+  }
+  return current;
+}
+
+/** Makes `name` the backend lmmkit uses from now on, and returns it. */
+export function setBackend(name: BackendName): Backend {
+  current = loadBackend(name);
+  return current;
+}

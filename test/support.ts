@@ -1,0 +1,151 @@
+// Shared helpers for the test files: seeded random matrices, naive reference
+// products, norms, and the list of backends every linear-algebra test runs on.
+import { test } from 'node:test';
+import { Backend, Matrix, availableBackends, nativeStatus } from '../src/index.js';
+import { Rng } from '../src/sim/rng.js';
+
+export const EPS = 2.220446049250313e-16;
+
+/**
+ * The backends under test: js always, native when it loaded. Under CI=true
+ * the native backend is required (CI installs OpenBLAS/LAPACKE), so its
+ * absence is a failing test, never a silent skip.
+ */
+export function backendsUnderTest(): Backend[] {
+  const status = nativeStatus();
+  if (!status.available) {
+    if (process.env.CI === 'true') {
+      test('native backend is available under CI', () => {
+        throw new Error(`the native backend did not load under CI: ${status.reason}`);
+      });
+    } else {
+      test('native backend', { skip: `not available here: ${status.reason}` }, () => {});
+    }
+  }
+  return availableBackends();
+}
+
+/** An r x c matrix of standard normals. */
+export function randn(rng: Rng, r: number, c: number): Matrix {
+  return new Matrix(r, c, rng.normals(r * c));
+}
+
+/** G + G^T for a standard normal n x n G. */
+export function randomSymmetric(rng: Rng, n: number): Matrix {
+  const g = randn(rng, n, n);
+  const t = g.transpose();
+  for (let i = 0; i < g.data.length; i++) g.data[i]! += t.data[i]!;
+  return g;
+}
+
+/** A random n x n orthogonal matrix (modified Gram-Schmidt, twice, on normals). */
+export function randomOrthogonal(rng: Rng, n: number): Matrix {
+  const q = randn(rng, n, n);
+  const d = q.data;
+  for (let pass = 0; pass < 2; pass++) {
+    for (let j = 0; j < n; j++) {
+      for (let k = 0; k < j; k++) {
+        let dot = 0;
+        for (let i = 0; i < n; i++) dot += d[i + k * n]! * d[i + j * n]!;
+        for (let i = 0; i < n; i++) d[i + j * n]! -= dot * d[i + k * n]!;
+      }
+      let nrm = 0;
+      for (let i = 0; i < n; i++) nrm += d[i + j * n]! ** 2;
+      nrm = Math.sqrt(nrm);
+      for (let i = 0; i < n; i++) d[i + j * n]! /= nrm;
+    }
+  }
+  return q;
+}
+
+/** Q diag(values) Q^T for a random orthogonal Q: a symmetric matrix with known spectrum. */
+export function withSpectrum(rng: Rng, values: ArrayLike<number>): Matrix {
+  const n = values.length;
+  const q = randomOrthogonal(rng, n);
+  const out = new Matrix(n, n);
+  for (let k = 0; k < n; k++) {
+    const v = values[k]!;
+    for (let j = 0; j < n; j++) {
+      const qjk = v * q.data[j + k * n]!;
+      for (let i = 0; i < n; i++) out.data[i + j * n]! += q.data[i + k * n]! * qjk;
+    }
+  }
+  symmetrize(out);
+  return out;
+}
+
+/** A random symmetric positive definite matrix with condition number `cond` (log-spaced spectrum). */
+export function randomSpd(rng: Rng, n: number, cond = 10): Matrix {
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = n === 1 ? 1 : cond ** (-i / (n - 1));
+  return withSpectrum(rng, values);
+}
+
+/** Makes a (numerically) symmetric matrix exactly symmetric. */
+export function symmetrize(a: Matrix): void {
+  const n = a.rows;
+  for (let j = 0; j < n; j++) {
+    for (let i = j + 1; i < n; i++) {
+      const v = 0.5 * (a.data[i + j * n]! + a.data[j + i * n]!);
+      a.data[i + j * n] = v;
+      a.data[j + i * n] = v;
+    }
+  }
+}
+
+/** Naive op(A) op(B), the reference for the products. */
+export function naiveMul(a: Matrix, b: Matrix, transA = false, transB = false): Matrix {
+  const A = transA ? a.transpose() : a;
+  const B = transB ? b.transpose() : b;
+  const out = new Matrix(A.rows, B.cols);
+  for (let j = 0; j < B.cols; j++) {
+    for (let i = 0; i < A.rows; i++) {
+      let s = 0;
+      for (let k = 0; k < A.cols; k++) s += A.data[i + k * A.rows]! * B.data[k + j * B.rows]!;
+      out.data[i + j * A.rows] = s;
+    }
+  }
+  return out;
+}
+
+/** Frobenius norm. */
+export function fro(a: Matrix | Float64Array): number {
+  const d = a instanceof Matrix ? a.data : a;
+  let s = 0;
+  for (let i = 0; i < d.length; i++) s += d[i]! * d[i]!;
+  return Math.sqrt(s);
+}
+
+/** ||A - B||_F. */
+export function diffFro(a: Matrix, b: Matrix): number {
+  if (a.rows !== b.rows || a.cols !== b.cols) throw new Error(`diffFro: ${a.shape} vs ${b.shape}`);
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) s += (a.data[i]! - b.data[i]!) ** 2;
+  return Math.sqrt(s);
+}
+
+/** ||Q^T Q - I||_F for a matrix with (supposedly) orthonormal columns. */
+export function orthoError(q: Matrix, be: Backend): number {
+  const qtq = be.gemm(q, q, { transA: true });
+  return diffFro(qtq, Matrix.identity(q.cols));
+}
+
+/** Scales column j of `a` by d[j] (A diag(d)), as a new matrix. */
+export function scaleCols(a: Matrix, d: ArrayLike<number>): Matrix {
+  const out = a.clone();
+  for (let j = 0; j < a.cols; j++) {
+    for (let i = 0; i < a.rows; i++) out.data[i + j * a.rows]! *= d[j]!;
+  }
+  return out;
+}
+
+/** Relative difference max|a - b| / max(max|b|, tiny). */
+export function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / Math.max(den, Number.MIN_VALUE);
+}
