@@ -1,0 +1,69 @@
+import { Command, CommanderError } from 'commander';
+import { LmmkitError } from '../errors.js';
+import { availableBackends, getBackend, loadBackend, type BackendName } from '../linalg/select.js';
+import { formatInfo, infoReport } from './info.js';
+import { formatSelfCheck, selfCheck } from './selfcheck.js';
+
+const VERSION = '0.1.0';
+
+/**
+ * Runs the `lmmkit` command line with `argv` (without node and the script)
+ * and returns the exit status: 0 only on success. Errors that lmmkit raises on
+ * purpose are printed as one line; anything else is a bug and keeps its stack.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name('lmmkit')
+    .description('Linear mixed models for genetics: GWAS scans and variance-component fits')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('info')
+    .description('print the linear-algebra backend in use, its BLAS library and threads, and the Node version')
+    .option('--json', 'print JSON instead of text')
+    .action((opts: { json?: boolean }) => {
+      const report = infoReport(VERSION);
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
+    });
+
+  program
+    .command('selfcheck')
+    .description('simulate a small data set and fit it by generalised least squares two ways, checking that they agree')
+    .option('--backend <name>', 'js, native or all (default: the backend in use)')
+    .option('--seed <n>', 'simulation seed', (v) => parseInteger('--seed', v), 20261124)
+    .option('--json', 'print JSON instead of text')
+    .action((opts: { backend?: string; seed: number; json?: boolean }) => {
+      const backends = opts.backend === 'all' ? availableBackends()
+        : opts.backend !== undefined ? [loadBackend(parseBackend(opts.backend))] : [getBackend()];
+      const results = backends.map((be) => selfCheck(be, opts.seed));
+      console.log(opts.json ? JSON.stringify(results, null, 2) : results.map(formatSelfCheck).join('\n'));
+      if (results.some((r) => r.checks.some((c) => !c.ok))) process.exitCode = 1;
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof LmmkitError) {
+      console.error(`lmmkit: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function parseInteger(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected an integer, found '${v}'`);
+  return n;
+}
+
+function parseBackend(v: string): BackendName {
+  if (v !== 'js' && v !== 'native') {
+    throw new LmmkitError('BAD_ARGUMENT', `--backend: expected js, native or all, found '${v}'`);
+  }
+  return v;
+}
