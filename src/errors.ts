@@ -47,3 +47,28 @@ export class NumericalError extends LmmkitError {
     this.name = 'NumericalError';
   }
 }
+
+/** Where in an input file a problem was found (1-based line and column). */
+export interface InputLocation {
+  file: string;
+  line?: number;
+  column?: number | string;
+}
+
+/**
+ * Bad input data: the message starts with `file:line` (and the column when
+ * known) and says what was expected and what was found.
+ */
+export class InputError extends LmmkitError {
+  readonly file: string;
+  readonly line: number | undefined;
+
+  constructor(where: InputLocation, message: string) {
+    const pos = where.line !== undefined ? `:${where.line}` : '';
+    const col = where.column !== undefined ? ` (column ${where.column})` : '';
+    super('BAD_INPUT', `${where.file}${pos}${col}: ${message}`);
+    this.name = 'InputError';
+    this.file = where.file;
+    this.line = where.line;
+  }
+}

@@ -1,5 +1,7 @@
 // Shared helpers for the test files: seeded random matrices, naive reference
 // products, norms, and the list of backends every linear-algebra test runs on.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Backend, Matrix, availableBackends, nativeStatus } from '../src/index.js';
 import { Rng } from '../src/sim/rng.js';
@@ -148,4 +150,32 @@ export function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den = Math.max(den, Math.abs(b[i]!));
   }
   return num / Math.max(den, Number.MIN_VALUE);
+}
+
+/** The workspace's shared folder (data and reference outputs), beside the repository. */
+export const SHARED = new URL('../../../shared/', import.meta.url).pathname;
+
+/**
+ * Registers `fn` as a test that needs `../shared/<rel>`. Without the file the
+ * test is skipped with the reason, except under CI=true, where a missing
+ * reference is a failure.
+ */
+export function sharedTest(name: string, rel: string | string[], fn: () => Promise<void> | void): void {
+  const paths = (Array.isArray(rel) ? rel : [rel]).map((r) => SHARED + r);
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length === 0) test(name, fn);
+  else if (process.env.CI === 'true') test(name, () => { throw new Error(`missing reference file(s): ${missing.join(', ')}`); });
+  else test(name, { skip: `missing ${missing.join(', ')}` }, () => {});
+}
+
+/**
+ * Registers `fn` as a test that needs the command `cmd` on the PATH (a
+ * reference tool such as plink1.9). Skipped with the reason when it is
+ * absent, except under CI=true, where .ci/run installs it and its absence fails.
+ */
+export function toolTest(name: string, cmd: string, fn: () => Promise<void> | void): void {
+  const found = spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+  if (found) test(name, fn);
+  else if (process.env.CI === 'true') test(name, () => { throw new Error(`${cmd} is not installed (.ci/run installs it)`); });
+  else test(name, { skip: `${cmd} not installed` }, () => {});
 }

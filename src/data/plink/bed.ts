@@ -1,0 +1,215 @@
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { InputError, LmmkitError } from '../../errors.js';
+import { Matrix } from '../../linalg/matrix.js';
+import type { BatchOptions, GenotypeBatch, GenotypeSource } from '../genotypes.js';
+import { resolveSelection, takeVariants, type VariantTable } from '../variants.js';
+import { parseBim } from './bim.js';
+import { parseFam, type FamTable } from './fam.js';
+
+/** Which `.bim` allele a dosage counts. */
+export type CountedAllele = 'a1' | 'a2';
+
+/** Options of `openBed`. */
+export interface OpenBedOptions {
+  /**
+   * `'a1'` (default) counts the `.bim` column-5 allele, as PLINK
+   * (`--recode A --keep-allele-order`) and GEMMA do; `'a2'` counts the
+   * column-6 allele, as limix-lmm through pandas_plink and `plink2 --export A` do.
+   */
+  count?: CountedAllele;
+}
+
+const MAGIC = [0x6c, 0x1b, 0x01];
+
+/**
+ * 2-bit code -> dosage for each counted allele. PLINK's codes (low-order
+ * bits first within a byte): 00 hom. column-5 allele, 01 missing,
+ * 10 heterozygous, 11 hom. column-6 allele.
+ */
+const CODE_VALUES: Record<CountedAllele, readonly number[]> = {
+  a1: [2, Number.NaN, 1, 0],
+  a2: [0, Number.NaN, 1, 2],
+};
+
+/** 256 x 4 table: the four dosages packed in each possible byte. */
+function byteTable(count: CountedAllele): Float64Array {
+  const codes = CODE_VALUES[count];
+  const lut = new Float64Array(1024);
+  for (let b = 0; b < 256; b++) {
+    for (let k = 0; k < 4; k++) lut[4 * b + k] = codes[(b >> (2 * k)) & 3]!;
+  }
+  return lut;
+}
+
+/**
+ * Opens a PLINK 1 binary fileset (`PREFIX.bed`, `.bim`, `.fam`), checking the
+ * variant-major magic bytes and that the `.bed` holds exactly
+ * 3 + ceil(N / 4) * S bytes. Genotypes are read lazily by `batches`.
+ */
+export async function openBed(prefix: string, opts: OpenBedOptions = {}): Promise<BedReader> {
+  const base = prefix.replace(/\.(bed|bim|fam)$/, '');
+  const [bedPath, bimPath, famPath] = [`${base}.bed`, `${base}.bim`, `${base}.fam`];
+  const [bimText, famText] = await Promise.all([readText(bimPath), readText(famPath)]);
+  const variants = parseBim(bimText, bimPath);
+  const fam = parseFam(famText, famPath);
+  const handle = await openFile(bedPath);
+  try {
+    const head = new Uint8Array(3);
+    const { bytesRead } = await handle.read(head, 0, 3, 0);
+    if (bytesRead < 3 || head[0] !== MAGIC[0] || head[1] !== MAGIC[1]) {
+      throw new InputError({ file: bedPath }, `not a PLINK .bed file: expected magic bytes 6c 1b, found ${hex(head.subarray(0, bytesRead))}`);
+    }
+    if (head[2] !== MAGIC[2]) {
+      throw new InputError({ file: bedPath }, `sample-major .bed (mode byte ${hex(head.subarray(2, 3))}) is not supported: expected variant-major (01); convert it with plink --make-bed`);
+    }
+    const bytesPerVariant = Math.ceil(fam.iid.length / 4);
+    const expected = 3 + bytesPerVariant * variants.id.length;
+    const { size } = await stat(bedPath);
+    if (size !== expected) {
+      throw new InputError(
+        { file: bedPath },
+        `${size < expected ? 'truncated' : 'oversized'} .bed: ${fam.iid.length} samples (.fam) x ${variants.id.length} variants (.bim) need 3 + ${bytesPerVariant} x ${variants.id.length} = ${expected} bytes, found ${size}`,
+      );
+    }
+    return new BedReader(bedPath, handle, fam, variants, opts.count ?? 'a1');
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** A PLINK 1 `.bed` opened for streaming; see `openBed`. */
+export class BedReader implements GenotypeSource {
+  readonly path: string;
+  readonly samples: FamTable;
+  readonly variants: VariantTable;
+  readonly count: CountedAllele;
+  private readonly handle: FileHandle;
+  private readonly lut: Float64Array;
+  private readonly bytesPerVariant: number;
+
+  /** Use `openBed`. */
+  constructor(path: string, handle: FileHandle, fam: FamTable, variants: VariantTable, count: CountedAllele) {
+    this.path = path;
+    this.handle = handle;
+    this.samples = fam;
+    this.variants = variants;
+    this.count = count;
+    this.lut = byteTable(count);
+    this.bytesPerVariant = Math.ceil(fam.iid.length / 4);
+  }
+
+  get nSamples(): number {
+    return this.samples.iid.length;
+  }
+
+  get nVariants(): number {
+    return this.variants.id.length;
+  }
+
+  /**
+   * Yields the selected variants in batches of `size` (N x b dosage matrices,
+   * NaN for missing), reading only each batch's bytes from disk.
+   */
+  async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
+    const size = opts.size ?? 1000;
+    if (!Number.isInteger(size) || size < 1) {
+      throw new LmmkitError('BAD_ARGUMENT', `batches: size must be a positive integer, found ${size}`);
+    }
+    const indices = resolveSelection(this.variants, opts.select, this.path);
+    const samples = opts.samples === undefined ? undefined : this.checkSamples(opts.samples);
+    for (let start = 0; start < indices.length; start += size) {
+      const idx = indices.subarray(start, Math.min(start + size, indices.length));
+      yield { dosages: await this.read(idx, samples), variants: takeVariants(this.variants, idx), indices: idx.slice() };
+    }
+  }
+
+  /** The dosages of the variants `indices` (N x indices.length), optionally for a subset of samples. */
+  async read(indices: Int32Array, samples?: Int32Array): Promise<Matrix> {
+    const n = samples === undefined ? this.nSamples : samples.length;
+    const out = new Matrix(n, indices.length);
+    const bpv = this.bytesPerVariant;
+    let k = 0;
+    while (k < indices.length) {
+      // One read per run of consecutive variants.
+      let run = 1;
+      while (k + run < indices.length && indices[k + run] === indices[k]! + run) run++;
+      const bytes = new Uint8Array(run * bpv);
+      await this.readExactly(bytes, 3 + indices[k]! * bpv);
+      for (let r = 0; r < run; r++) {
+        const col = out.data.subarray((k + r) * n, (k + r + 1) * n);
+        const src = bytes.subarray(r * bpv, (r + 1) * bpv);
+        if (samples === undefined) decodeAll(src, this.lut, col);
+        else decodeSubset(src, this.lut, samples, col);
+      }
+      k += run;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+
+  private async readExactly(buf: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesRead } = await this.handle.read(buf, done, buf.length - done, position + done);
+      if (bytesRead === 0) throw new InputError({ file: this.path }, `unexpected end of file at byte ${position + done}`);
+      done += bytesRead;
+    }
+  }
+
+  private checkSamples(samples: ArrayLike<number>): Int32Array {
+    const idx = Int32Array.from(samples);
+    for (const s of idx) {
+      if (s < 0 || s >= this.nSamples) {
+        throw new LmmkitError('BAD_SELECTION', `${this.path}: sample index ${s} is outside the file's ${this.nSamples} samples`);
+      }
+    }
+    return idx;
+  }
+}
+
+/** Decodes one variant's packed bytes into `out` (length N) through the byte table. */
+function decodeAll(src: Uint8Array, lut: Float64Array, out: Float64Array): void {
+  const n = out.length;
+  const full = n >> 2;
+  for (let b = 0; b < full; b++) {
+    const base = src[b]! << 2;
+    const o = b << 2;
+    out[o] = lut[base]!;
+    out[o + 1] = lut[base + 1]!;
+    out[o + 2] = lut[base + 2]!;
+    out[o + 3] = lut[base + 3]!;
+  }
+  for (let i = full << 2; i < n; i++) out[i] = lut[(src[i >> 2]! << 2) + (i & 3)]!;
+}
+
+/** Decodes the samples `idx` of one variant's packed bytes into `out`. */
+function decodeSubset(src: Uint8Array, lut: Float64Array, idx: Int32Array, out: Float64Array): void {
+  for (let k = 0; k < idx.length; k++) {
+    const s = idx[k]!;
+    out[k] = lut[(src[s >> 2]! << 2) + (s & 3)]!;
+  }
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError({ file: path }, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+async function openFile(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    throw new InputError({ file: path }, `cannot open: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return bytes.length === 0 ? '(empty file)' : Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}

@@ -1,0 +1,75 @@
+import { LmmkitError } from '../errors.js';
+
+/**
+ * Per-variant annotation in columnar form, as a `.bim` holds it: chromosome,
+ * id, genetic position (cM), base-pair position and the two alleles. `a1` is
+ * the `.bim` column-5 allele (PLINK's A1), `a2` the column-6 allele.
+ */
+export interface VariantTable {
+  readonly chrom: readonly string[];
+  readonly id: readonly string[];
+  readonly cm: Float64Array;
+  readonly pos: Float64Array;
+  readonly a1: readonly string[];
+  readonly a2: readonly string[];
+}
+
+/** The rows `indices` of a variant table, as a new table. */
+export function takeVariants(v: VariantTable, indices: ArrayLike<number>): VariantTable {
+  const n = indices.length;
+  const pick = <T>(xs: readonly T[]): T[] => Array.from({ length: n }, (_, k) => xs[indices[k]!]!);
+  const cm = new Float64Array(n);
+  const pos = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    cm[k] = v.cm[indices[k]!]!;
+    pos[k] = v.pos[indices[k]!]!;
+  }
+  return { chrom: pick(v.chrom), id: pick(v.id), cm, pos, a1: pick(v.a1), a2: pick(v.a2) };
+}
+
+/** Which variants to read: all, an index range, a region, a list of ids, or explicit indices. */
+export type VariantSelection =
+  | { range: readonly [start: number, end: number] }
+  | { region: { chrom: string; start: number; end: number } }
+  | { ids: readonly string[] }
+  | { indices: ArrayLike<number> };
+
+/**
+ * Resolves a selection to variant indices in file order (for `ids`, in the
+ * order given). A region keeps `chrom == region.chrom && start <= pos < end`,
+ * limix's `is_in` rule. Unknown ids and out-of-range indices are errors that
+ * name `file`.
+ */
+export function resolveSelection(v: VariantTable, sel: VariantSelection | undefined, file: string): Int32Array {
+  const n = v.id.length;
+  if (sel === undefined) return Int32Array.from({ length: n }, (_, i) => i);
+  if ('range' in sel) {
+    const [start, end] = sel.range;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > n || start > end) {
+      throw new LmmkitError('BAD_SELECTION', `${file}: variant range [${start}, ${end}) is outside the file's ${n} variants`);
+    }
+    return Int32Array.from({ length: end - start }, (_, i) => start + i);
+  }
+  if ('region' in sel) {
+    const { chrom, start, end } = sel.region;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (v.chrom[i] === chrom && v.pos[i]! >= start && v.pos[i]! < end) out.push(i);
+    }
+    return Int32Array.from(out);
+  }
+  if ('ids' in sel) {
+    const where = new Map<string, number>();
+    for (let i = n - 1; i >= 0; i--) where.set(v.id[i]!, i);
+    return Int32Array.from(sel.ids, (id) => {
+      const i = where.get(id);
+      if (i === undefined) throw new LmmkitError('BAD_SELECTION', `${file}: variant id '${id}' is not in the file`);
+      return i;
+    });
+  }
+  const idx = Int32Array.from(sel.indices as ArrayLike<number>);
+  for (const i of idx) {
+    if (i < 0 || i >= n) throw new LmmkitError('BAD_SELECTION', `${file}: variant index ${i} is outside the file's ${n} variants`);
+  }
+  return idx;
+}
