@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { LmmkitError } from '../errors.js';
 import { availableBackends, getBackend, loadBackend, type BackendName } from '../linalg/select.js';
 import { formatInfo, infoReport } from './info.js';
+import { kinshipCommand } from './kinship.js';
 import { formatSelfCheck, selfCheck } from './selfcheck.js';
 
 const VERSION = '0.1.0';
@@ -41,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(opts.json ? JSON.stringify(results, null, 2) : results.map(formatSelfCheck).join('\n'));
       if (results.some((r) => r.checks.some((c) => !c.ok))) process.exitCode = 1;
     });
+
+  program.addCommand(kinshipCommand());
 
   try {
     await program.parseAsync(argv, { from: 'user' });

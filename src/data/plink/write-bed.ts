@@ -7,9 +7,12 @@ import type { VariantTable } from '../variants.js';
 /**
  * Writes a PLINK 1 binary fileset `PREFIX.bed/.bim/.fam` from dosages
  * (N x S, counting the `.bim` column-5 allele `a1`: 0, 1, 2, NaN = missing),
- * each file atomically. Used by lmmkit's simulator and tests.
+ * each file atomically, with an optional `.fam` phenotype column (NaN and
+ * absent are -9). Used by lmmkit's simulator, tests and benchmarks.
  */
-export async function writeBed(prefix: string, dosages: Matrix, samples: SampleTable, variants: VariantTable): Promise<void> {
+export async function writeBed(
+  prefix: string, dosages: Matrix, samples: SampleTable, variants: VariantTable, phenotype?: ArrayLike<number>,
+): Promise<void> {
   const n = dosages.rows;
   const s = dosages.cols;
   if (samples.iid.length !== n || variants.id.length !== s) {
@@ -28,7 +31,8 @@ export async function writeBed(prefix: string, dosages: Matrix, samples: SampleT
   });
   const bim = variants.id.map((id, j) => [variants.chrom[j], id, variants.cm[j], variants.pos[j], variants.a1[j], variants.a2[j]].join('\t'));
   await writeAtomically(`${prefix}.bim`, (append) => append(bim.join('\n') + '\n'));
-  const fam = samples.iid.map((iid, i) => `${samples.fid[i]} ${iid} 0 0 0 -9`);
+  const pheno = (i: number): string => (phenotype === undefined || Number.isNaN(phenotype[i]!) ? '-9' : String(phenotype[i]));
+  const fam = samples.iid.map((iid, i) => `${samples.fid[i]} ${iid} 0 0 0 ${pheno(i)}`);
   await writeAtomically(`${prefix}.fam`, (append) => append(fam.join('\n') + '\n'));
 }
 
