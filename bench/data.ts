@@ -1,0 +1,84 @@
+// Data benchmark: decoding throughput of a synthetic PLINK file (bed to
+// standardised Float64) and kinship time, next to plink2 --make-rel and
+// gemma -gk 1 on the same file when they are installed. Prints; asserts nothing.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getBackend, loadBackend, nativeStatus } from '../src/index.js';
+import { kinship } from '../src/data/kinship.js';
+import { openBed } from '../src/data/plink/bed.js';
+import { writeBed } from '../src/data/plink/write-bed.js';
+import { simulateGenotypes } from '../src/sim/genotypes.js';
+
+const N = 2000;
+const S = 50_000;
+
+function commandSeconds(cmd: string, args: string[]): number | string {
+  if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) return 'not installed';
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) return `failed: ${(r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ')}`;
+  return (performance.now() - t0) / 1000;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bench-'));
+  try {
+    const prefix = join(dir, 'sim');
+    console.log(`simulating ${N} samples x ${S} variants (seeded) ...`);
+    const sim = simulateGenotypes({ samples: N, variants: S, chromosomes: 22, seed: 2026 });
+    const pheno = Float64Array.from({ length: N }, (_, i) => Math.sin(i));
+    await writeBed(prefix, sim.dosages, sim.samples, sim.variants, pheno);
+
+    const bed = await openBed(prefix);
+    let t0 = performance.now();
+    let sink = 0; // keeps the decoded values observable
+    for await (const b of bed.batches({ size: 1000 })) {
+      // Decode and standardise, as a scan's input pipeline does.
+      const n = b.dosages.rows;
+      for (let j = 0; j < b.dosages.cols; j++) {
+        const col = b.dosages.data.subarray(j * n, (j + 1) * n);
+        let s = 0;
+        let ss = 0;
+        for (let i = 0; i < n; i++) s += col[i]!;
+        const mean = s / n;
+        for (let i = 0; i < n; i++) ss += (col[i]! - mean) ** 2;
+        const inv = 1 / Math.sqrt(ss / n);
+        for (let i = 0; i < n; i++) col[i] = (col[i]! - mean) * inv;
+        sink += col[0]!;
+      }
+    }
+    const decodeS = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    for await (const b of bed.batches({ size: 1000 })) sink += b.dosages.data[0]!;
+    const rawS = (performance.now() - t0) / 1000;
+    console.log(`decode bed -> Float64: ${((N * S) / rawS / 1e6).toFixed(0)} M genotypes/s (${rawS.toFixed(2)} s)`);
+    console.log(`decode + standardise: ${((N * S) / decodeS / 1e6).toFixed(0)} M genotypes/s (${decodeS.toFixed(2)} s)`);
+
+    const backends = nativeStatus().available ? ['native', 'js'] as const : ['js'] as const;
+    const ours = new Map<string, number>();
+    for (const name of backends) {
+      if (name === 'js' && process.env.LMMKIT_BENCH_JS_KINSHIP !== '1' && backends.length > 1) continue;
+      t0 = performance.now();
+      await kinship(bed, { method: 'gcta', backend: loadBackend(name) });
+      ours.set(name, (performance.now() - t0) / 1000);
+    }
+    await bed.close();
+    const threads = String(getBackend().info().threads);
+    const plink2 = commandSeconds('plink2', ['--bfile', prefix, '--make-rel', 'square', '--threads', threads, '--out', join(dir, 'p2')]);
+    const gemma = commandSeconds('gemma', ['-bfile', prefix, '-gk', '1', '-outdir', dir, '-o', 'g']);
+    const fmt = (v: number | string): string => (typeof v === 'number' ? `${v.toFixed(2)} s` : v);
+    for (const [name, s] of ours) {
+      const vsPlink = typeof plink2 === 'number' ? ` (${(plink2 / s).toFixed(2)}x plink2's speed)` : '';
+      const vsGemma = typeof gemma === 'number' ? ` (${(gemma / s).toFixed(2)}x gemma's speed)` : '';
+      console.log(`kinship N=${N} S=${S} lmmkit ${name}: ${fmt(s)}${vsPlink}${vsGemma}`);
+    }
+    console.log(`kinship plink2 --make-rel square (${threads} threads): ${fmt(plink2)}`);
+    console.log(`kinship gemma -gk 1: ${fmt(gemma)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
