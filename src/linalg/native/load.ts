@@ -18,12 +18,12 @@ export function loadNativeKernels(): NativeStatus {
     return { available: false, reason: 'not running under Node.js >= 20.16' };
   }
   const { createRequire } = proc.getBuiltinModule('node:module');
-  const require = createRequire(import.meta.url);
+  const loadAddon = createRequire(import.meta.url);
   // dist/src/linalg/native/load.js -> package root
   const path = new URL('../../../../build/Release/lmmkit_native.node', import.meta.url);
   let addon: Omit<Kernels, 'name'>;
   try {
-    addon = require(path.pathname) as Omit<Kernels, 'name'>;
+    addon = loadAddon(path.pathname) as Omit<Kernels, 'name'>;
   } catch (err) {
     const why = (err as Error).message.split('\n')[0];
     return { available: false, reason: `the native addon did not load (${why}); ${HOWTO}` };
