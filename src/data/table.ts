@@ -1,0 +1,353 @@
+import { readFile } from 'node:fs/promises';
+import { InputError, LmmkitError, type InputLocation } from '../errors.js';
+import { Matrix } from '../linalg/matrix.js';
+import { sampleKey, type SampleTable } from './samples.js';
+
+/** Field separator of a text table; `'auto'` looks at the first non-blank line (see `splitRecords`). */
+export type Separator = 'tab' | 'comma' | 'whitespace' | 'auto';
+
+/**
+ * How the rows of a table name their sample: `'fid-iid'` (PLINK: the first
+ * two fields), `'iid'` (the first field alone), or `'none'` (no id: row i is
+ * genotype sample i, as in GEMMA/BIMBAM phenotype and covariate files).
+ */
+export type TableKey = 'fid-iid' | 'iid' | 'none';
+
+/** Options of `parseTable` / `readTable`; every one has a default. */
+export interface TableOptions {
+  /** Default `'auto'`. */
+  sep?: Separator;
+  /**
+   * Whether the first row holds column names. `'auto'` (default): it does
+   * when one of its value fields is neither a number nor a missing token, or
+   * when its first field reads `FID`, `IID`, `ID` or starts with `#` (PLINK 2).
+   * In the transposed layout `'auto'` means "yes" unless `key` is `'none'`.
+   */
+  header?: boolean | 'auto';
+  /** Default `'fid-iid'`, or `'iid'` for a transposed table (`'fid-iid'` is not possible there). */
+  key?: TableKey;
+  /**
+   * Features as rows and samples as columns (limix's `expr.csv`): the header
+   * row holds the sample ids after a leading corner cell, the first field of
+   * every other row is the feature name. The result is still samples x features.
+   */
+  transposed?: boolean;
+  /** Tokens read as missing (NaN); default `DEFAULT_MISSING`. */
+  missing?: readonly string[];
+  /** Also read the value -9 as missing (PLINK `.fam`/phenotype convention). Default false. */
+  minus9Missing?: boolean;
+  /** Keep only these columns (features, when transposed), in this order; values of the others are not parsed. */
+  columns?: readonly string[];
+}
+
+/**
+ * A numeric table keyed by sample: `values` is samples x columns (row i is
+ * sample i, `NaN` = missing). With key `'iid'` the ids have `fid = iid`; with
+ * key `'none'` both id arrays are empty and row i stands for genotype sample i.
+ */
+export interface NumericTable {
+  /** The file name used in messages. */
+  readonly file: string;
+  readonly key: TableKey;
+  readonly ids: SampleTable;
+  readonly columns: readonly string[];
+  readonly values: Matrix;
+}
+
+/** The tokens `parseTable` reads as missing unless told otherwise (`''` is an empty field). */
+export const DEFAULT_MISSING: readonly string[] = ['NA', '.', '', 'nan', 'NaN'];
+
+/** The fields of the non-blank lines of a text table, with their 1-based line numbers. */
+export interface Records {
+  readonly rows: string[][];
+  readonly lines: number[];
+  /** The first blank line that has content after it (undefined when blank lines only lead or trail). */
+  readonly blankInside: number | undefined;
+}
+
+// A plain decimal number: Number() alone would also take '0x1f', ' ', 'Infinity'.
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** Whether `s` is written as a plain decimal number (`1`, `-2.5`, `.5`, `3e-4`). */
+export function isNumberText(s: string): boolean {
+  return NUMBER.test(s);
+}
+
+/**
+ * Splits a text table into fields. A byte-order mark, `\r\n` line ends and
+ * blank lines are accepted (blank lines are skipped; `blankInside` reports
+ * the first one that is not trailing). `'auto'` picks comma if the first
+ * non-blank line has a comma, else tab if it has a tab, else whitespace.
+ * Comma and tab fields are trimmed and may be double-quoted (`""` inside
+ * quotes is a quote); whitespace fields lose surrounding quotes. When every
+ * line ends with a separator (GEMMA writes a tab after each value), that
+ * always-empty last column is dropped. An empty file is an `InputError`.
+ */
+export function splitRecords(text: string, file: string, sep: Separator): Records {
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
+  const start = lines.findIndex((l) => l.trim() !== '');
+  if (start < 0) throw new InputError({ file }, 'expected a table, found an empty file');
+  const firstLine = lines[start]!;
+  const chosen = sep !== 'auto' ? sep : firstLine.includes(',') ? 'comma' : firstLine.includes('\t') ? 'tab' : 'whitespace';
+  const rows: string[][] = [];
+  const lineNumbers: number[] = [];
+  let blank: number | undefined;
+  let blankInside: number | undefined;
+  for (let i = start; i < lines.length; i++) {
+    const line = lines[i]!.endsWith('\r') ? lines[i]!.slice(0, -1) : lines[i]!;
+    if (line.trim() === '') {
+      blank ??= i + 1;
+      continue;
+    }
+    if (blank !== undefined) blankInside ??= blank;
+    blank = undefined;
+    const where = { file, line: i + 1 };
+    rows.push(chosen === 'whitespace' ? line.trim().split(/\s+/).map(unquote) : splitQuoted(line, chosen === 'tab' ? '\t' : ',', where));
+    lineNumbers.push(i + 1);
+  }
+  if (rows.every((r) => r.length > 1 && r[r.length - 1] === '')) rows.forEach((r) => r.pop());
+  return { rows, lines: lineNumbers, blankInside };
+}
+
+function unquote(f: string): string {
+  return f.length >= 2 && f.startsWith('"') && f.endsWith('"') ? f.slice(1, -1) : f;
+}
+
+function splitQuoted(line: string, sep: string, where: InputLocation): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let j = i;
+    while (line[j] === ' ') j++;
+    if (line[j] !== '"') {
+      const e = line.indexOf(sep, i);
+      out.push(line.slice(i, e < 0 ? line.length : e).trim());
+      if (e < 0) return out;
+      i = e + 1;
+      continue;
+    }
+    let value = '';
+    let k = j + 1;
+    for (;;) {
+      const q = line.indexOf('"', k);
+      if (q < 0) {
+        throw new InputError({ ...where, column: out.length + 1 }, 'expected a closing double quote, found the end of the line');
+      }
+      value += line.slice(k, q);
+      k = q + 1;
+      if (line[k] !== '"') break;
+      value += '"';
+      k++;
+    }
+    while (line[k] === ' ') k++;
+    out.push(value);
+    if (k >= line.length) return out;
+    if (line[k] !== sep) {
+      throw new InputError(
+        { ...where, column: out.length },
+        `expected ${sep === '\t' ? 'a tab' : 'a comma'} or the end of the line after a quoted field, found '${line[k]}'`,
+      );
+    }
+    i = k + 1;
+  }
+}
+
+/** `s`, cut to a readable length for a message. */
+export function shortText(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** Reads a text file, turning a failure (ENOENT, EISDIR, EACCES, ...) into an `InputError` naming the path. */
+export async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const found = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'a directory' : `an error (${err.code ?? err.message})`;
+    throw new InputError({ file: path }, `expected a readable text file, found ${found}`);
+  }
+}
+
+/** Reads and parses a numeric table (see `parseTable`); the path is the file name in messages. */
+export async function readTable(path: string, opts: TableOptions = {}): Promise<NumericTable> {
+  return parseTable(await readText(path), path, opts);
+}
+
+/**
+ * Parses the text of a phenotype, covariate or expression table into a
+ * samples x columns `NumericTable` (see `TableOptions` for the layouts).
+ * Every row must have as many fields as the first data row; a value must be
+ * a plain decimal number or a missing token; sample ids and column names
+ * must be unique and non-empty. Without a header the columns are named
+ * `V<field number>` (R's `read.table` style: `V1..Vk` for key `'none'`).
+ * A header with one field fewer than the data rows (R's `write.table` with
+ * row names) is accepted when the first field is the only id. Each violation
+ * is an `InputError` naming the file, line, column, what was expected and found.
+ */
+export function parseTable(text: string, file: string, opts: TableOptions = {}): NumericTable {
+  const key = opts.key ?? (opts.transposed === true ? 'iid' : 'fid-iid');
+  const rec = splitRecords(text, file, opts.sep ?? 'auto');
+  if (key === 'none' && rec.blankInside !== undefined) {
+    throw new InputError(
+      { file, line: rec.blankInside },
+      "expected one line per sample (key 'none' matches rows to samples by order; write NA for a missing value), found a blank line",
+    );
+  }
+  const cell = cellReader(opts);
+  return opts.transposed === true ? transposedTable(rec, file, key, opts, cell) : rowTable(rec, file, key, opts, cell);
+}
+
+type CellReader = (s: string, where: InputLocation) => number;
+
+function cellReader(opts: TableOptions): CellReader {
+  const missing = new Set(opts.missing ?? DEFAULT_MISSING);
+  const minus9 = opts.minus9Missing === true;
+  const tokens = [...missing].map((m) => (m === '' ? 'an empty field' : m)).concat(minus9 ? ['-9'] : []);
+  return (s, where) => {
+    if (missing.has(s)) return Number.NaN;
+    const v = NUMBER.test(s) ? Number(s) : Number.NaN;
+    if (!Number.isFinite(v)) {
+      throw new InputError(where, `expected a number or a missing value (${tokens.join(', ')}), found '${shortText(s)}'`);
+    }
+    return minus9 && v === -9 ? Number.NaN : v;
+  };
+}
+
+function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions, cell: CellReader): NumericTable {
+  const { rows, lines } = rec;
+  const nid = key === 'fid-iid' ? 2 : key === 'iid' ? 1 : 0;
+  const first = rows[0]!;
+  // R's write.table(row.names = TRUE) leaves the id column without a name.
+  const short = nid === 1 && rows.length > 1 && rows[1]!.length === first.length + 1;
+  const header = opts.header === undefined || opts.header === 'auto' ? short || looksLikeHeader(first, nid, opts) : opts.header;
+  const rStyle = header && short;
+  const width = rStyle ? first.length + 1 : first.length;
+  if (width <= nid) {
+    const ids = nid === 2 ? 'FID, IID' : 'the sample id';
+    throw new InputError({ file, line: lines[0] }, `expected at least ${nid + 1} fields (${ids} and a value), found ${width}`);
+  }
+  const headerOffset = rStyle ? 0 : nid;
+  const names = header ? first.slice(headerOffset) : Array.from({ length: width - nid }, (_, j) => `V${j + nid + 1}`);
+  if (header) uniqueNames(names, file, () => lines[0]!, 'fields', (j) => j + headerOffset + 1);
+  const select = selectColumns(names, file, opts.columns);
+  const start = header ? 1 : 0;
+  const n = rows.length - start;
+  if (n === 0) throw new InputError({ file }, 'expected at least one data row after the header, found none');
+  const fid: string[] = [];
+  const iid: string[] = [];
+  const seen = new Map<string, number>();
+  const values = new Matrix(n, select.length);
+  for (let r = start; r < rows.length; r++) {
+    const row = rows[r]!;
+    const line = lines[r]!;
+    if (row.length !== width) {
+      throw new InputError({ file, line }, `expected ${width} fields (as on line ${lines[0]}), found ${row.length}`);
+    }
+    if (nid > 0) {
+      const f = row[0]!;
+      const i = row[nid - 1]!;
+      for (let c = 0; c < nid; c++) {
+        if (row[c] === '') throw new InputError({ file, line, column: c + 1 }, 'expected a sample id, found an empty field');
+      }
+      const k = sampleKey(f, i);
+      const prev = seen.get(k);
+      if (prev !== undefined) {
+        throw new InputError({ file, line }, `expected unique sample ids, found '${nid === 2 ? `${f} ${i}` : i}' on lines ${prev} and ${line}`);
+      }
+      seen.set(k, line);
+      fid.push(f);
+      iid.push(i);
+    }
+    for (let c = 0; c < select.length; c++) {
+      const j = select[c]!;
+      const column = header ? `${j + nid + 1} '${names[j]}'` : j + nid + 1;
+      values.data[r - start + c * n] = cell(row[j + nid]!, { file, line, column });
+    }
+  }
+  return { file, key, ids: { fid, iid }, columns: select.map((j) => names[j]!), values };
+}
+
+const ID_NAME = /^(?:#.*|fid|iid|id)$/i;
+
+function looksLikeHeader(first: readonly string[], nid: number, opts: TableOptions): boolean {
+  if (nid > 0 && ID_NAME.test(first[0]!)) return true;
+  const missing = new Set(opts.missing ?? DEFAULT_MISSING);
+  return first.slice(nid).some((f) => !missing.has(f) && !NUMBER.test(f));
+}
+
+// `place(j)` says where name j is (a header field or a line), for the message.
+function uniqueNames(names: readonly string[], file: string, line: (j: number) => number, unit: string, place: (j: number) => number): void {
+  const seen = new Map<string, number>();
+  names.forEach((name, j) => {
+    const prev = seen.get(name);
+    if (prev !== undefined) {
+      throw new InputError({ file, line: line(j) }, `expected unique names, found '${shortText(name)}' twice (${unit} ${place(prev)} and ${place(j)})`);
+    }
+    seen.set(name, j);
+  });
+}
+
+function selectColumns(names: readonly string[], file: string, wanted: readonly string[] | undefined): number[] {
+  if (wanted === undefined) return names.map((_, j) => j);
+  if (wanted.length === 0) throw new LmmkitError('BAD_OPTION', `parseTable(${file}): columns must name at least one column, found an empty list`);
+  return wanted.map((w) => {
+    const j = names.indexOf(w);
+    if (j < 0) {
+      const list = names.length > 20 ? `${names.slice(0, 20).join(', ')}, ... (${names.length} in all)` : names.join(', ');
+      throw new InputError({ file }, `expected a column named '${w}', found none; the columns are: ${list}`);
+    }
+    return j;
+  });
+}
+
+function transposedTable(rec: Records, file: string, key: TableKey, opts: TableOptions, cell: CellReader): NumericTable {
+  if (key === 'fid-iid') {
+    throw new LmmkitError('BAD_OPTION', `parseTable(${file}): a transposed table has one sample id per column; use key 'iid' or 'none'`);
+  }
+  const { rows, lines } = rec;
+  const header = opts.header === undefined || opts.header === 'auto' ? key !== 'none' : opts.header;
+  if (key === 'iid' && !header) {
+    throw new LmmkitError('BAD_OPTION', `parseTable(${file}): a transposed table keyed by 'iid' needs its header row of sample ids`);
+  }
+  const top = rows[0]!;
+  // Without a corner cell (R's write.table) the header is one field short.
+  const corner = !(header && rows.length > 1 && rows[1]!.length === top.length + 1);
+  const width = corner ? top.length : top.length + 1;
+  const n = width - 1;
+  if (n === 0) throw new InputError({ file, line: lines[0] }, 'expected a feature name and at least one sample column, found 1 field');
+  const iid = key === 'iid' ? top.slice(corner ? 1 : 0) : [];
+  iid.forEach((id, j) => {
+    if (id === '') throw new InputError({ file, line: lines[0], column: j + 2 }, 'expected a sample id, found an empty field');
+  });
+  const seen = new Map<string, number>();
+  iid.forEach((id, j) => {
+    const prev = seen.get(id);
+    if (prev !== undefined) {
+      throw new InputError({ file, line: lines[0] }, `expected unique sample ids, found '${shortText(id)}' in columns ${prev + 2} and ${j + 2}`);
+    }
+    seen.set(id, j);
+  });
+  const start = header ? 1 : 0;
+  const names: string[] = [];
+  for (let r = start; r < rows.length; r++) {
+    const row = rows[r]!;
+    if (row.length !== width) {
+      throw new InputError({ file, line: lines[r] }, `expected ${width} fields (a feature name and ${n} values), found ${row.length}`);
+    }
+    if (row[0] === '') throw new InputError({ file, line: lines[r], column: 1 }, 'expected a feature name, found an empty field');
+    names.push(row[0]!);
+  }
+  if (names.length === 0) throw new InputError({ file }, 'expected at least one feature row after the header, found none');
+  uniqueNames(names, file, (j) => lines[start + j]!, 'lines', (j) => lines[start + j]!);
+  const select = selectColumns(names, file, opts.columns);
+  const values = new Matrix(n, select.length);
+  for (let c = 0; c < select.length; c++) {
+    const r = start + select[c]!;
+    const row = rows[r]!;
+    for (let j = 0; j < n; j++) {
+      const column = key === 'iid' ? `${j + 2} '${iid[j]}'` : j + 2;
+      values.data[j + c * n] = cell(row[j + 1]!, { file, line: lines[r], column });
+    }
+  }
+  return { file, key, ids: { fid: iid.slice(), iid }, columns: select.map((j) => names[j]!), values };
+}
