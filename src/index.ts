@@ -25,3 +25,30 @@ export {
   type BackendName,
 } from './linalg/select.js';
 export * from './stats/index.js';
+
+// Data: genotype readers, tables, sample matching, preprocessing, kinship.
+export type { BatchOptions, GenotypeBatch, GenotypeSource } from './data/genotypes.js';
+export { openBed, BedReader, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
+export { parseBim } from './data/plink/bim.js';
+export { parseFam, type FamTable } from './data/plink/fam.js';
+export { writeBed } from './data/plink/write-bed.js';
+export { openBimbam, BimbamReader, type OpenBimbamOptions } from './data/bimbam.js';
+export { sampleKey, type SampleTable } from './data/samples.js';
+export { resolveSelection, takeVariants, type VariantSelection, type VariantTable } from './data/variants.js';
+export { parseTable, readTable, type NumericTable, type Separator, type TableKey, type TableOptions } from './data/table.js';
+export { parseKinship, readKinship, type KinshipTable, type ReadKinshipOptions } from './data/kinship-table.js';
+export {
+  formatMatchReport, matchSamples, NoSamplesError, type DroppedSample, type GenotypeSamples, type KinshipSource,
+  type MatchInput, type SampleMatch, type SourceCount,
+} from './data/match.js';
+export {
+  compose, dosageStats, filterByMaf, filterByMissing, imputeMean, standardize, type DosageStats, type PreprocessedBatch,
+  type PreprocessStep,
+} from './data/preprocess.js';
+export { gaussianize } from './data/gaussianize.js';
+export { genoQueue, progressLine, progressReporter, type GenoProgress, type GenoQueueOptions } from './data/geno-queue.js';
+export { kinship, type KinshipMethod, type KinshipOptions, type KinshipResult } from './data/kinship.js';
+export { formatNumber, writeMatrixTsv, writeTsv, type Column } from './data/write-tsv.js';
+export { writeAtomically } from './data/atomic.js';
+export { simulateGenotypes, type SimulatedGenotypes, type SimulateGenotypesOptions } from './sim/genotypes.js';
+export { Rng } from './sim/rng.js';

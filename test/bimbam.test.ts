@@ -2,7 +2,7 @@
 // (plain and gzip), selections, every kind of bad input, and the BXD example
 // data of GEMMA checked against its own text.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -10,23 +10,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { InputError, LmmkitError } from '../src/errors.js';
 import { openBimbam, type OpenBimbamOptions } from '../src/data/bimbam.js';
 import type { BatchOptions } from '../src/data/genotypes.js';
-
-// SHARED and sharedTest as in ./support.ts, copied here so that this file
-// does not load src/index.ts (support.ts imports it) and runs on its own.
-/** The workspace's shared folder (data and reference outputs), beside the repository. */
-const SHARED = new URL('../../../shared/', import.meta.url).pathname;
-
-/**
- * Registers `fn` as a test that needs `../shared/<rel>`: skipped with the
- * reason when a file is missing, except under CI=true, where that fails.
- */
-function sharedTest(name: string, rel: string | string[], fn: () => Promise<void> | void): void {
-  const paths = (Array.isArray(rel) ? rel : [rel]).map((r) => SHARED + r);
-  const missing = paths.filter((p) => !existsSync(p));
-  if (missing.length === 0) test(name, fn);
-  else if (process.env.CI === 'true') test(name, () => { throw new Error(`missing reference file(s): ${missing.join(', ')}`); });
-  else test(name, { skip: `missing ${missing.join(', ')}` }, () => {});
-}
+import { SHARED, sharedTest } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bimbam-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

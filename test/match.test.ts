@@ -2,26 +2,16 @@
 // keys (FID+IID, IID, row order), the reasons for every dropped sample, the
 // per-trait masks, the report, the errors, and a fuzz of random id sets.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { LmmkitError } from '../src/errors.js';
 import { Matrix } from '../src/linalg/matrix.js';
 import { parseKinship } from '../src/data/kinship-table.js';
-import { formatMatchReport, matchSamples, NoSamplesError, type GenotypeSource } from '../src/data/match.js';
+import { formatMatchReport, matchSamples, NoSamplesError, type GenotypeSamples } from '../src/data/match.js';
 import { parseTable, readTable, type NumericTable } from '../src/data/table.js';
+import { SHARED, sharedTest } from './support.js';
 
-// The two helpers of test/support.ts, copied so that this file compiles on its own.
-const SHARED = new URL('../../../shared/', import.meta.url).pathname;
-function sharedTest(name: string, rel: string | string[], fn: () => Promise<void> | void): void {
-  const paths = (Array.isArray(rel) ? rel : [rel]).map((r) => SHARED + r);
-  const missing = paths.filter((p) => !existsSync(p));
-  if (missing.length === 0) test(name, fn);
-  else if (process.env.CI === 'true') test(name, () => { throw new Error(`missing reference file(s): ${missing.join(', ')}`); });
-  else test(name, { skip: `missing ${missing.join(', ')}` }, () => {});
-}
-
-const geno: GenotypeSource = { file: 'g.fam', samples: { fid: ['F1', 'F2', 'F3', 'F4', 'F5'], iid: ['I1', 'I2', 'I3', 'I4', 'I5'] } };
+const geno: GenotypeSamples = { file: 'g.fam', samples: { fid: ['F1', 'F2', 'F3', 'F4', 'F5'], iid: ['I1', 'I2', 'I3', 'I4', 'I5'] } };
 
 describe('matchSamples', () => {
   test('keeps the samples every source has, in genotype order, with each source row', () => {

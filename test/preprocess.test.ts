@@ -2,7 +2,7 @@
 // standardisation, compose; the GenoQueue and its progress lines; the
 // gaussianize transform; and parity with limix-lmm's quickstart outputs.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { Matrix } from '../src/linalg/matrix.js';
@@ -20,23 +20,7 @@ import {
   type PreprocessedBatch,
 } from '../src/data/preprocess.js';
 import type { VariantTable } from '../src/data/variants.js';
-
-// SHARED and sharedTest as in ./support.ts, copied here so that this file
-// does not load src/index.ts (support.ts imports it) and runs on its own.
-/** The workspace's shared folder (data and reference outputs), beside the repository. */
-const SHARED = new URL('../../../shared/', import.meta.url).pathname;
-
-/**
- * Registers `fn` as a test that needs `../shared/<rel>`: skipped with the
- * reason when a file is missing, except under CI=true, where that fails.
- */
-function sharedTest(name: string, rel: string | string[], fn: () => Promise<void> | void): void {
-  const paths = (Array.isArray(rel) ? rel : [rel]).map((r) => SHARED + r);
-  const missing = paths.filter((p) => !existsSync(p));
-  if (missing.length === 0) test(name, fn);
-  else if (process.env.CI === 'true') test(name, () => { throw new Error(`missing reference file(s): ${missing.join(', ')}`); });
-  else test(name, { skip: `missing ${missing.join(', ')}` }, () => {});
-}
+import { SHARED, sharedTest } from './support.js';
 
 const NaN_ = Number.NaN;
 

@@ -2,7 +2,7 @@
 // option, every kind of bad input, the real example files) and kinship
 // tables, plus fuzzing with random and mutated text.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -10,16 +10,7 @@ import fc from 'fast-check';
 import { LmmkitError } from '../src/errors.js';
 import { parseKinship, readKinship } from '../src/data/kinship-table.js';
 import { parseTable, readTable, type NumericTable, type TableOptions } from '../src/data/table.js';
-
-// The two helpers of test/support.ts, copied so that this file compiles on its own.
-const SHARED = new URL('../../../shared/', import.meta.url).pathname;
-function sharedTest(name: string, rel: string | string[], fn: () => Promise<void> | void): void {
-  const paths = (Array.isArray(rel) ? rel : [rel]).map((r) => SHARED + r);
-  const missing = paths.filter((p) => !existsSync(p));
-  if (missing.length === 0) test(name, fn);
-  else if (process.env.CI === 'true') test(name, () => { throw new Error(`missing reference file(s): ${missing.join(', ')}`); });
-  else test(name, { skip: `missing ${missing.join(', ')}` }, () => {});
-}
+import { SHARED, sharedTest } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-table-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { isNumberText, readText, shortText, splitRecords, type Separator } from 
  * A kinship (genetic relatedness) matrix: `k` is n x n, symmetric and finite,
  * row and column i are sample i of `ids`. `key` is `'iid'` when the file
  * named the samples with one id each (then `fid = iid`), `'fid-iid'` when
- * the ids came from the genotype samples (`KinshipOptions.ids`).
+ * the ids came from the genotype samples (`ReadKinshipOptions.ids`).
  */
 export interface KinshipTable {
   readonly file: string;
@@ -17,7 +17,7 @@ export interface KinshipTable {
 }
 
 /** Options of `parseKinship` / `readKinship`. */
-export interface KinshipOptions {
+export interface ReadKinshipOptions {
   /** Default `'auto'` (see `splitRecords`). */
   sep?: Separator;
   /**
@@ -31,7 +31,7 @@ export interface KinshipOptions {
 export const SYMMETRY_TOLERANCE = 1e-6;
 
 /** Reads and parses a kinship file (see `parseKinship`); the path is the file name in messages. */
-export async function readKinship(path: string, opts: KinshipOptions = {}): Promise<KinshipTable> {
+export async function readKinship(path: string, opts: ReadKinshipOptions = {}): Promise<KinshipTable> {
   return parseKinship(await readText(path), path, opts);
 }
 
@@ -47,7 +47,7 @@ export async function readKinship(path: string, opts: KinshipOptions = {}): Prom
  * `SYMMETRY_TOLERANCE * max|K_ij|`; ids must be unique and non-empty.
  * Each violation is an `InputError` naming the file and what was wrong.
  */
-export function parseKinship(text: string, file: string, opts: KinshipOptions = {}): KinshipTable {
+export function parseKinship(text: string, file: string, opts: ReadKinshipOptions = {}): KinshipTable {
   const { rows, lines } = splitRecords(text, file, opts.sep ?? 'auto');
   const first = rows[0]!;
   // A header row is all ids, or has an empty corner cell, or is one field short (R's write.table).

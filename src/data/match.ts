@@ -11,13 +11,13 @@ export type SourceName = 'genotype' | 'phenotype' | 'covariates' | 'kinship';
  * says the format has one id per sample (`fid = iid`), so every other source
  * is matched on IID alone; default `'fid-iid'`.
  */
-export interface GenotypeSource {
+export interface GenotypeSamples {
   readonly file: string;
   readonly samples: SampleTable;
   readonly key?: 'fid-iid' | 'iid';
 }
 
-/** A kinship matrix and its samples (a `KinshipTable` fits); `key` as for `GenotypeSource`. */
+/** A kinship matrix and its samples (a `KinshipTable` fits); `key` as for `GenotypeSamples`. */
 export interface KinshipSource {
   readonly file: string;
   readonly ids: SampleTable;
@@ -27,7 +27,7 @@ export interface KinshipSource {
 
 /** What `matchSamples` matches: the genotype samples and any of the other sources. */
 export interface MatchInput {
-  readonly genotype: GenotypeSource;
+  readonly genotype: GenotypeSamples;
   readonly phenotype?: NumericTable;
   readonly covariates?: NumericTable;
   readonly kinship?: KinshipSource;
@@ -155,7 +155,7 @@ export function matchSamples(input: MatchInput): SampleMatch {
 
 // The matching key of genotype sample i, by FID+IID or by IID alone; each
 // key must name one sample, or matching would be ambiguous.
-function genotypeKeys(geno: GenotypeSource): (byIid: boolean) => Map<string, number> {
+function genotypeKeys(geno: GenotypeSamples): (byIid: boolean) => Map<string, number> {
   const maps = new Map<boolean, Map<string, number>>();
   return (byIid) => {
     let m = maps.get(byIid);
@@ -183,7 +183,7 @@ function lookup(
   ids: SampleTable,
   key: TableKey,
   size: number,
-  geno: GenotypeSource,
+  geno: GenotypeSamples,
   keyOf: (byIid: boolean) => Map<string, number>,
 ): Lookup {
   const n = geno.samples.iid.length;
