@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Matrix } from '../src/index.js';
 import { kinship, type KinshipMethod } from '../src/data/kinship.js';
+import { openBimbam } from '../src/data/bimbam.js';
 import { openBed } from '../src/data/plink/bed.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
 import { simulateGenotypes } from '../src/sim/genotypes.js';
-import { backendsUnderTest, relMaxDiff, toolTest } from './support.js';
+import { SHARED, backendsUnderTest, relMaxDiff, requireTool, sharedTest, toolTest } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-kinship-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,5 +100,21 @@ describe('kinship', () => {
     let worst = 0;
     for (let i = 0; i < 150; i++) for (let j = 0; j < 150; j++) worst = Math.max(worst, Math.abs(k.get(i, j) - rel[i]![j]!));
     assert.ok(worst < 1e-5, `max |lmmkit - plink2| = ${worst}`);
+  });
+
+  sharedTest('centered on the BXD BIMBAM data equals gemma -gk 1 to 1e-9 (GEMMA prints 10 significant digits)', 'data/bxd/BXD_geno.txt.gz', async (t) => {
+    if (!requireTool(t, 'gemma')) return;
+    const geno = `${SHARED}data/bxd/BXD_geno.txt.gz`;
+    const r = spawnSync('gemma', ['-g', geno, '-p', `${SHARED}data/bxd/BXD_pheno.txt`, '-gk', '1', '-outdir', dir, '-o', 'bxd'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const ref = readFileSync(join(dir, 'bxd.cXX.txt'), 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+    const src = await openBimbam(geno);
+    const { k, variantsUsed } = await kinship(src, { method: 'centered' });
+    await src.close();
+    assert.equal(variantsUsed, 7320);
+    assert.equal(ref.length, 198);
+    let worst = 0;
+    for (let i = 0; i < 198; i++) for (let j = 0; j < 198; j++) worst = Math.max(worst, Math.abs(k.get(i, j) - ref[i]![j]!));
+    assert.ok(worst < 1e-9, `max |lmmkit - gemma| = ${worst}`);
   });
 });

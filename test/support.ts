@@ -2,7 +2,7 @@
 // products, norms, and the list of backends every linear-algebra test runs on.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Backend, Matrix, availableBackends, nativeStatus } from '../src/index.js';
 import { Rng } from '../src/sim/rng.js';
 
@@ -160,7 +160,7 @@ export const SHARED = new URL('../../../shared/', import.meta.url).pathname;
  * test is skipped with the reason, except under CI=true, where a missing
  * reference is a failure.
  */
-export function sharedTest(name: string, rel: string | string[], fn: () => Promise<void> | void): void {
+export function sharedTest(name: string, rel: string | string[], fn: (t: TestContext) => Promise<void> | void): void {
   const paths = (Array.isArray(rel) ? rel : [rel]).map((r) => SHARED + r);
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length === 0) test(name, fn);
@@ -173,9 +173,25 @@ export function sharedTest(name: string, rel: string | string[], fn: () => Promi
  * reference tool such as plink1.9). Skipped with the reason when it is
  * absent, except under CI=true, where .ci/run installs it and its absence fails.
  */
-export function toolTest(name: string, cmd: string, fn: () => Promise<void> | void): void {
-  const found = spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-  if (found) test(name, fn);
+export function toolTest(name: string, cmd: string, fn: (t: TestContext) => Promise<void> | void): void {
+  if (hasTool(cmd)) test(name, fn);
   else if (process.env.CI === 'true') test(name, () => { throw new Error(`${cmd} is not installed (.ci/run installs it)`); });
   else test(name, { skip: `${cmd} not installed` }, () => {});
+}
+
+/** Whether the command `cmd` is on the PATH. */
+export function hasTool(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/**
+ * Inside a running test: skip it (with the reason) when `cmd` is absent,
+ * except under CI=true, where .ci/run installs it and its absence fails.
+ * Returns whether the test may go on.
+ */
+export function requireTool(t: TestContext, cmd: string): boolean {
+  if (hasTool(cmd)) return true;
+  if (process.env.CI === 'true') throw new Error(`${cmd} is not installed (.ci/run installs it)`);
+  t.skip(`${cmd} not installed`);
+  return false;
 }
