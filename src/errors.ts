@@ -72,3 +72,11 @@ export class InputError extends LmmkitError {
     this.line = where.line;
   }
 }
+
+/** A distribution parameter or probability outside its domain (df <= 0, p outside [0, 1], ...). */
+export class DomainError extends LmmkitError {
+  constructor(message: string) {
+    super('DOMAIN', message);
+    this.name = 'DomainError';
+  }
+}

@@ -2,7 +2,7 @@
  * lmmkit: linear mixed models for genetics, for Node.js and the browser.
  * This is the one public entry point; everything a user needs is exported here.
  */
-export { InputError, LmmkitError, NotPositiveDefiniteError, NumericalError, ShapeError, type InputLocation } from './errors.js';
+export { DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NumericalError, ShapeError, type InputLocation } from './errors.js';
 export { Matrix, type MatrixLike } from './linalg/matrix.js';
 export {
   Backend,

@@ -892,24 +892,24 @@ describe('parameter validation', () => {
   test('degrees of freedom must be finite and > 0', () => {
     const bad = [0, -1, NaN, Infinity];
     for (const k of bad) {
-      assert.throws(() => stats.chi2Sf(1, k), { name: 'RangeError', message: `chi2Sf: k must be a finite number > 0, got ${k}` });
-      assert.throws(() => stats.tLogSf(1, k), { name: 'RangeError', message: new RegExp(`^tLogSf: nu .* got ${k}$`) });
-      assert.throws(() => stats.fCdf(1, k, 3), { name: 'RangeError', message: new RegExp(`^fCdf: d1 .* got ${k}$`) });
-      assert.throws(() => stats.fSf(1, 3, k), { name: 'RangeError', message: new RegExp(`^fSf: d2 .* got ${k}$`) });
-      assert.throws(() => stats.chi2Isf(0.5, k), { name: 'RangeError', message: /^chi2Isf: k / });
+      assert.throws(() => stats.chi2Sf(1, k), { name: 'DomainError', message: `chi2Sf: k must be a finite number > 0, got ${k}` });
+      assert.throws(() => stats.tLogSf(1, k), { name: 'DomainError', message: new RegExp(`^tLogSf: nu .* got ${k}$`) });
+      assert.throws(() => stats.fCdf(1, k, 3), { name: 'DomainError', message: new RegExp(`^fCdf: d1 .* got ${k}$`) });
+      assert.throws(() => stats.fSf(1, 3, k), { name: 'DomainError', message: new RegExp(`^fSf: d2 .* got ${k}$`) });
+      assert.throws(() => stats.chi2Isf(0.5, k), { name: 'DomainError', message: /^chi2Isf: k / });
     }
   });
 
   test('probabilities must be in [0, 1], log10 probabilities <= 0', () => {
     for (const p of [-0.1, 1.5, NaN]) {
-      assert.throws(() => stats.chi2Quantile(p, 1), { name: 'RangeError', message: `chi2Quantile: p must be a probability in [0, 1], got ${p}` });
-      assert.throws(() => stats.normalIsf(p), { name: 'RangeError', message: /^normalIsf: p / });
-      assert.throws(() => stats.tQuantile(p, 3), { name: 'RangeError', message: /^tQuantile: p / });
-      assert.throws(() => stats.fIsf(p, 1, 3), { name: 'RangeError', message: /^fIsf: p / });
+      assert.throws(() => stats.chi2Quantile(p, 1), { name: 'DomainError', message: `chi2Quantile: p must be a probability in [0, 1], got ${p}` });
+      assert.throws(() => stats.normalIsf(p), { name: 'DomainError', message: /^normalIsf: p / });
+      assert.throws(() => stats.tQuantile(p, 3), { name: 'DomainError', message: /^tQuantile: p / });
+      assert.throws(() => stats.fIsf(p, 1, 3), { name: 'DomainError', message: /^fIsf: p / });
     }
     for (const l of [0.5, NaN]) {
-      assert.throws(() => stats.chi2IsfLog10(l, 1), { name: 'RangeError', message: `chi2IsfLog10: log10p must be log10 of a probability (<= 0), got ${l}` });
-      assert.throws(() => stats.normalIsfLog10(l), { name: 'RangeError', message: /^normalIsfLog10: log10p / });
+      assert.throws(() => stats.chi2IsfLog10(l, 1), { name: 'DomainError', message: `chi2IsfLog10: log10p must be log10 of a probability (<= 0), got ${l}` });
+      assert.throws(() => stats.normalIsfLog10(l), { name: 'DomainError', message: /^normalIsfLog10: log10p / });
     }
   });
 });
