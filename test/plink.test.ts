@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import { InputError, LmmkitError, Matrix } from '../src/index.js';
 import { openBed } from '../src/data/plink/bed.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
+import { compose, imputeMean, standardize } from '../src/data/preprocess.js';
 import { simulateGenotypes } from '../src/sim/genotypes.js';
 import { SHARED, sharedTest, toolTest } from './support.js';
 
@@ -72,6 +73,38 @@ describe('PLINK .bed/.bim/.fam reader', () => {
     await assert.rejects(collect(prefix, { select: { ids: ['nope'] } }), (e: unknown) => e instanceof LmmkitError && /variant id 'nope' is not in the file/.test(e.message));
     await assert.rejects(collect(prefix, { select: { range: [0, 42] } }), /outside the file's 41 variants/);
     await assert.rejects(collect(prefix, { samples: [13] }), /sample index 13 is outside the file's 13 samples/);
+  });
+
+  test('standardize: true equals imputeMean + standardize, with the same stats, for all samples and a subset', async () => {
+    const withConstant = simulateGenotypes({ samples: 13, variants: 41, missingRate: 0.1, seed: 6 });
+    withConstant.dosages.col(3).fill(1);
+    withConstant.dosages.col(4).fill(Number.NaN);
+    const p = join(dir, 'std');
+    await writeBed(p, withConstant.dosages, withConstant.samples, withConstant.variants);
+    const bed = await openBed(p, { count: 'a2' });
+    const pipeline = compose([imputeMean(), standardize()]);
+    for (const samples of [undefined, [12, 0, 5, 7, 8, 2]]) {
+      for await (const b of bed.batches({ size: 9, standardize: true, samples })) {
+        const raw = await bed.read(b.indices, samples === undefined ? undefined : Int32Array.from(samples));
+        const ref = pipeline({ dosages: raw, variants: b.variants, indices: b.indices });
+        for (let j = 0; j < b.dosages.cols; j++) {
+          const v = b.indices[j]!;
+          if (v === 4) {
+            // All missing: imputeMean drops it; the fused path keeps a column of zeros.
+            assert.ok(b.dosages.col(j).every((x) => x === 0));
+            assert.ok(Number.isNaN(b.stats!.mean[j]!));
+            continue;
+          }
+          const k = ref.indices.indexOf(v);
+          const got = b.dosages.col(j);
+          const want = ref.dosages.col(k);
+          for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-12, `variant ${v} sample ${i}`);
+          assert.ok(Math.abs(b.stats!.mean[j]! - ref.stats!.mean[k]!) < 1e-14);
+          assert.ok(Math.abs(b.stats!.sd[j]! - ref.stats!.sd[k]!) < 1e-14);
+        }
+      }
+    }
+    await bed.close();
   });
 
   describe('bad input is an InputError naming the file and what was wrong', () => {

@@ -8,6 +8,7 @@ import { Matrix } from '../linalg/matrix.js';
 import type { BatchOptions, GenotypeBatch, GenotypeSource } from './genotypes.js';
 import type { SampleTable } from './samples.js';
 import { resolveSelection, takeVariants, type VariantTable } from './variants.js';
+import { standardizeInPlace } from './preprocess.js';
 
 /** Options of `openBimbam`. */
 export interface OpenBimbamOptions {
@@ -132,7 +133,8 @@ export class BimbamReader implements GenotypeSource {
           const cols = columns.get(v);
           if (cols !== undefined) this.parseDosages(text, reader.line, samples, out, cols);
         }
-        yield { dosages: out, variants: takeVariants(this.variants, idx), indices: idx.slice() };
+        const stats = opts.standardize === true ? standardizeInPlace(out) : undefined;
+        yield { dosages: out, variants: takeVariants(this.variants, idx), indices: idx.slice(), stats };
       }
     } finally {
       await this.release(reader);

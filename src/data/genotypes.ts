@@ -10,6 +10,8 @@ export interface GenotypeBatch {
   readonly variants: VariantTable;
   /** The b variants' indices in the file. */
   readonly indices: Int32Array;
+  /** Dosage mean and population sd per variant, after imputation and before standardising (with `standardize`). */
+  readonly stats?: { readonly mean: Float64Array; readonly sd: Float64Array };
 }
 
 /** Options of `GenotypeSource.batches`. */
@@ -20,6 +22,13 @@ export interface BatchOptions {
   select?: VariantSelection;
   /** Which samples, as indices into `samples` (default all, in file order). */
   samples?: ArrayLike<number>;
+  /**
+   * Mean-impute and standardise each variant as it is decoded (limix's
+   * `impute` + `standardize`, population sd; a constant variant becomes
+   * zeros), recording each variant's mean and sd in the batch's `stats`.
+   * Sources that decode from compact codes (PLINK) fuse this into decoding.
+   */
+  standardize?: boolean;
 }
 
 /**

@@ -180,3 +180,44 @@ function keepColumns(batch: PreprocessedBatch, keep: Uint8Array): PreprocessedBa
 function pick(xs: Float64Array, idx: readonly number[]): Float64Array {
   return Float64Array.from(idx, (j) => xs[j]!);
 }
+
+/**
+ * Mean-imputes and standardises every column of `dosages` in place, the
+ * fused form of `compose([imputeMean(), standardize()])` that genotype
+ * readers apply with `BatchOptions.standardize`: missing dosages become 0
+ * (the mean), the rest (x - mean) / sd with the population sd over all N
+ * rows after imputation. A constant or all-missing column becomes zeros
+ * (sd 0, mean NaN when nothing was observed). Returns the mean and sd used.
+ */
+export function standardizeInPlace(dosages: Matrix): DosageStats {
+  const { rows, cols, data } = dosages;
+  const mean = new Float64Array(cols);
+  const sd = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) {
+    const col = data.subarray(j * rows, (j + 1) * rows);
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < rows; i++) {
+      const x = col[i]!;
+      if (x === x) {
+        sum += x;
+        n++;
+      }
+    }
+    const m = n > 0 ? sum / n : Number.NaN;
+    let ss = 0;
+    for (let i = 0; i < rows; i++) {
+      const x = col[i]!;
+      if (x === x) ss += (x - m) * (x - m);
+    }
+    const s = Math.sqrt(ss / rows);
+    mean[j] = m;
+    sd[j] = s;
+    const inv = s > 0 ? 1 / s : 0;
+    for (let i = 0; i < rows; i++) {
+      const x = col[i]!;
+      col[i] = x === x ? (x - m) * inv : 0;
+    }
+  }
+  return { mean, sd };
+}

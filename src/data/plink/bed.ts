@@ -2,6 +2,7 @@ import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { InputError, LmmkitError } from '../../errors.js';
 import { Matrix } from '../../linalg/matrix.js';
 import type { BatchOptions, GenotypeBatch, GenotypeSource } from '../genotypes.js';
+import type { DosageStats } from '../preprocess.js';
 import { resolveSelection, takeVariants, type VariantTable } from '../variants.js';
 import { parseBim } from './bim.js';
 import { parseFam, type FamTable } from './fam.js';
@@ -120,7 +121,13 @@ export class BedReader implements GenotypeSource {
     const samples = opts.samples === undefined ? undefined : this.checkSamples(opts.samples);
     for (let start = 0; start < indices.length; start += size) {
       const idx = indices.subarray(start, Math.min(start + size, indices.length));
-      yield { dosages: await this.read(idx, samples), variants: takeVariants(this.variants, idx), indices: idx.slice() };
+      const variants = takeVariants(this.variants, idx);
+      if (opts.standardize === true) {
+        const { dosages, stats } = await this.readStandardized(idx, samples);
+        yield { dosages, variants, indices: idx.slice(), stats };
+      } else {
+        yield { dosages: await this.read(idx, samples), variants, indices: idx.slice() };
+      }
     }
   }
 
@@ -128,27 +135,64 @@ export class BedReader implements GenotypeSource {
   async read(indices: Int32Array, samples?: Int32Array): Promise<Matrix> {
     const n = samples === undefined ? this.nSamples : samples.length;
     const out = new Matrix(n, indices.length);
-    const bpv = this.bytesPerVariant;
-    let k = 0;
-    while (k < indices.length) {
-      // One read per run of consecutive variants.
-      let run = 1;
-      while (k + run < indices.length && indices[k + run] === indices[k]! + run) run++;
-      const bytes = new Uint8Array(run * bpv);
-      await this.readExactly(bytes, 3 + indices[k]! * bpv);
-      for (let r = 0; r < run; r++) {
-        const col = out.data.subarray((k + r) * n, (k + r + 1) * n);
-        const src = bytes.subarray(r * bpv, (r + 1) * bpv);
-        if (samples === undefined) decodeAll(src, this.lut, col);
-        else decodeSubset(src, this.lut, samples, col);
-      }
-      k += run;
-    }
+    await this.forEachVariant(indices, (src, j) => {
+      const col = out.data.subarray(j * n, (j + 1) * n);
+      if (samples === undefined) decodeAll(src, this.lut, col);
+      else decodeSubset(src, this.lut, samples, col);
+    });
     return out;
+  }
+
+  /**
+   * The variants `indices` mean-imputed and standardised as they are decoded
+   * (see `BatchOptions.standardize`). Mean and sd come from the counts of the
+   * three genotype codes, so each genotype is touched once, through a
+   * four-entry table of standardised values per variant.
+   */
+  async readStandardized(indices: Int32Array, samples?: Int32Array): Promise<{ dosages: Matrix; stats: DosageStats }> {
+    const n = samples === undefined ? this.nSamples : samples.length;
+    const out = new Matrix(n, indices.length);
+    const mean = new Float64Array(indices.length);
+    const sd = new Float64Array(indices.length);
+    const codes = CODE_VALUES[this.count];
+    const counts = new Float64Array(4);
+    const values = new Float64Array(4);
+    await this.forEachVariant(indices, (src, j) => {
+      if (samples === undefined) countCodes(src, this.nSamples, counts);
+      else countCodesSubset(src, samples, counts);
+      const observed = counts[0]! + counts[2]! + counts[3]!;
+      const m = observed > 0 ? (counts[0]! * codes[0]! + counts[2]! * codes[2]! + counts[3]! * codes[3]!) / observed : Number.NaN;
+      let ss = 0;
+      for (const k of [0, 2, 3]) ss += counts[k]! * (codes[k]! - m) * (codes[k]! - m);
+      const s = observed > 0 ? Math.sqrt(ss / n) : 0;
+      const inv = s > 0 ? 1 / s : 0;
+      for (const k of [0, 2, 3]) values[k] = (codes[k]! - m) * inv;
+      values[1] = 0;
+      mean[j] = m;
+      sd[j] = s;
+      const col = out.data.subarray(j * n, (j + 1) * n);
+      if (samples === undefined) decodeCodes(src, values, col);
+      else for (let k = 0; k < samples.length; k++) col[k] = values[(src[samples[k]! >> 2]! >> (2 * (samples[k]! & 3))) & 3]!;
+    });
+    return { dosages: out, stats: { mean, sd } };
   }
 
   async close(): Promise<void> {
     await this.handle.close();
+  }
+
+  /** Calls `fn(bytes, k)` for each variant `indices[k]`, with one read per run of consecutive variants. */
+  private async forEachVariant(indices: Int32Array, fn: (bytes: Uint8Array, k: number) => void): Promise<void> {
+    const bpv = this.bytesPerVariant;
+    let k = 0;
+    while (k < indices.length) {
+      let run = 1;
+      while (k + run < indices.length && indices[k + run] === indices[k]! + run) run++;
+      const bytes = new Uint8Array(run * bpv);
+      await this.readExactly(bytes, 3 + indices[k]! * bpv);
+      for (let r = 0; r < run; r++) fn(bytes.subarray(r * bpv, (r + 1) * bpv), k + r);
+      k += run;
+    }
   }
 
   private async readExactly(buf: Uint8Array, position: number): Promise<void> {
@@ -184,6 +228,50 @@ function decodeAll(src: Uint8Array, lut: Float64Array, out: Float64Array): void 
     out[o + 3] = lut[base + 3]!;
   }
   for (let i = full << 2; i < n; i++) out[i] = lut[(src[i >> 2]! << 2) + (i & 3)]!;
+}
+
+/** Counts of each 2-bit code in each byte, packed 8 bits per code. */
+const BYTE_CODE_COUNTS = Uint32Array.from({ length: 256 }, (_, b) => {
+  let packed = 0;
+  for (let k = 0; k < 4; k++) packed += 1 << (8 * ((b >> (2 * k)) & 3));
+  return packed;
+});
+
+/** Counts of the codes 00, 01, 10, 11 among the first `n` genotypes of one variant. */
+function countCodes(src: Uint8Array, n: number, counts: Float64Array): void {
+  const full = n >> 2;
+  counts.fill(0);
+  // Packed 8-bit counters absorb at most 63 bytes (4 x 63 < 256) before spilling.
+  for (let b0 = 0; b0 < full; b0 += 63) {
+    let acc = 0;
+    const b1 = Math.min(full, b0 + 63);
+    for (let b = b0; b < b1; b++) acc += BYTE_CODE_COUNTS[src[b]!]!;
+    counts[0]! += acc & 0xff;
+    counts[1]! += (acc >>> 8) & 0xff;
+    counts[2]! += (acc >>> 16) & 0xff;
+    counts[3]! += acc >>> 24;
+  }
+  for (let i = full << 2; i < n; i++) counts[(src[i >> 2]! >> (2 * (i & 3))) & 3]!++;
+}
+
+function countCodesSubset(src: Uint8Array, idx: Int32Array, counts: Float64Array): void {
+  counts.fill(0);
+  for (let k = 0; k < idx.length; k++) counts[(src[idx[k]! >> 2]! >> (2 * (idx[k]! & 3))) & 3]!++;
+}
+
+/** Writes values[code] for each of the out.length genotypes of one variant. */
+function decodeCodes(src: Uint8Array, values: Float64Array, out: Float64Array): void {
+  const n = out.length;
+  const full = n >> 2;
+  for (let b = 0; b < full; b++) {
+    const byte = src[b]!;
+    const o = b << 2;
+    out[o] = values[byte & 3]!;
+    out[o + 1] = values[(byte >> 2) & 3]!;
+    out[o + 2] = values[(byte >> 4) & 3]!;
+    out[o + 3] = values[byte >> 6]!;
+  }
+  for (let i = full << 2; i < n; i++) out[i] = values[(src[i >> 2]! >> (2 * (i & 3))) & 3]!;
 }
 
 /** Decodes the samples `idx` of one variant's packed bytes into `out`. */
