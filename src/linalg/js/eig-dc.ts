@@ -3,7 +3,7 @@
  * dstedc with compz = 'I', i.e. dlaed0/dlaed1/dlaed2/dlaed3), the solver
  * behind syevd.ts. No Node APIs are used.
  */
-import { gemmNN } from './eig-gemm.js';
+import { dgemmAt } from './blas.js';
 import { maxAbs, normalizingExponent, scaleByPowerOfTwo } from './eig-scaling.js';
 import { hypot, rotatePair } from './eig-rotation.js';
 import { rankOneEigen } from './eig-secular.js';
@@ -153,8 +153,8 @@ class DivideAndConquer {
     for (let c = 0; c < k; c++) z.fill(0, base + c * n, base + c * n + len);
     const g = this.gathered;
     const q = this.rankOne;
-    gemmNN(n1, k, top + both, 1, g, 0, len, q, 0, k, z, base, n);
-    gemmNN(len - n1, k, both + bottom, 1, g, n1 + top * len, len, q, top, k, z, base + n1, n);
+    dgemmAt(false, false, n1, k, top + both, 1, g, 0, len, q, 0, k, 1, z, base, n);
+    dgemmAt(false, false, len - n1, k, both + bottom, 1, g, n1 + top * len, len, q, top, k, 1, z, base + n1, n);
   }
 
   /**

@@ -5,7 +5,7 @@
  * matrix. Used by the tridiagonalisation and back-transformation of syevd.ts
  * and by the QR factorisation of gesdd.ts. No Node APIs are used.
  */
-import { gemmNN, gemmTN } from './eig-gemm.js';
+import { dgemmAt } from './blas.js';
 import { hypot } from './eig-rotation.js';
 
 /** Reflectors applied together as one block I - V T V^T (LAPACK's nb for dormtr/dgeqrf). */
@@ -157,9 +157,9 @@ export function applyReflectorBlock(
   const { len, nb, v, t } = block;
   if (ncols === 0) return;
   const w = new Float64Array(nb * ncols);
-  gemmTN(nb, ncols, len, 1, v, 0, len, c, cOff, ldc, w, 0, nb);
+  dgemmAt(true, false, nb, ncols, len, 1, v, 0, len, c, cOff, ldc, 0, w, 0, nb);
   for (let j = 0; j < ncols; j++) multiplyByT(trans, nb, t, w, j * nb);
-  gemmNN(len, ncols, nb, -1, v, 0, len, w, 0, nb, c, cOff, ldc);
+  dgemmAt(false, false, len, ncols, nb, -1, v, 0, len, w, 0, nb, 1, c, cOff, ldc);
 }
 
 /** w[off : off + nb] := T w (or T^T w) for the nb x nb upper triangular T, in place. */
