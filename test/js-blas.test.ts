@@ -6,34 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dgemm, dgemv, dsyrk, dtrsm } from '../src/linalg/js/blas.js';
 import { dpotrf, dpotri, dpotrs } from '../src/linalg/js/cholesky.js';
+import { Rng } from '../src/sim/rng.js';
 
 /** Normwise relative tolerance; the kernels' errors are O(size * eps) ~ 1e-14 here. */
 const TOL = 1e-12;
 const BOOLS = [false, true];
-
-/** Seeded generator (mulberry32) of uniforms and standard normals (Box-Muller). */
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  uniform(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  normal(): number {
-    const u = 1 - this.uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.uniform());
-  }
-  normals(len: number): Float64Array {
-    const x = new Float64Array(len);
-    for (let i = 0; i < len; i++) x[i] = this.normal();
-    return x;
-  }
-}
 
 function fro(x: Float64Array): number {
   let s = 0;

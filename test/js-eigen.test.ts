@@ -8,34 +8,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dgesdd } from '../src/linalg/js/gesdd.js';
 import { dsyevd } from '../src/linalg/js/syevd.js';
+import { Rng } from '../src/sim/rng.js';
 
 const EPS = 2 ** -52;
 
 /** Normwise tolerance for order n: LAPACK-quality results are about n eps or better. */
 function tol(n: number): number {
   return 10 * Math.max(n, 10) * EPS;
-}
-
-/** Seeded generator (mulberry32) of uniforms and standard normals (Box-Muller). */
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  uniform(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  normal(): number {
-    const u = 1 - this.uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.uniform());
-  }
-  normals(len: number): Float64Array {
-    return Float64Array.from({ length: len }, () => this.normal());
-  }
 }
 
 /** A dense column-major m x n matrix. */

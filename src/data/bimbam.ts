@@ -5,9 +5,9 @@ import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError, LmmkitError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
-import type { BatchOptions, GenotypeBatch, GenotypeSource } from './genotypes.js';
+import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from './genotypes.js';
 import type { SampleTable } from './samples.js';
-import { resolveSelection, takeVariants, type VariantTable } from './variants.js';
+import { takeVariants, type VariantTable } from './variants.js';
 import { standardizeInPlace } from './preprocess.js';
 
 /** Options of `openBimbam`. */
@@ -100,12 +100,7 @@ export class BimbamReader implements GenotypeSource {
    * that needs a line already passed restarts the stream from the top.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
-    const size = opts.size ?? 1000;
-    if (!Number.isInteger(size) || size < 1) {
-      throw new LmmkitError('BAD_ARGUMENT', `batches: size must be a positive integer, found ${size}`);
-    }
-    const indices = resolveSelection(this.variants, opts.select, this.path);
-    const samples = opts.samples === undefined ? undefined : this.checkSamples(opts.samples);
+    const { size, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
     let reader: LineReader | undefined;
     try {
       for (let start = 0; start < indices.length; start += size) {
@@ -174,15 +169,6 @@ export class BimbamReader implements GenotypeSource {
     await reader.close();
   }
 
-  private checkSamples(samples: ArrayLike<number>): Int32Array {
-    const idx = Int32Array.from(samples);
-    for (const s of idx) {
-      if (s < 0 || s >= this.nSamples) {
-        throw new LmmkitError('BAD_SELECTION', `${this.path}: sample index ${s} is outside the file's ${this.nSamples} samples`);
-      }
-    }
-    return idx;
-  }
 }
 
 /**

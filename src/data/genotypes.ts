@@ -1,6 +1,7 @@
+import { LmmkitError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { SampleTable } from './samples.js';
-import type { VariantSelection, VariantTable } from './variants.js';
+import { resolveSelection, type VariantSelection, type VariantTable } from './variants.js';
 
 /** One block of variants read from a genotype source. */
 export interface GenotypeBatch {
@@ -44,4 +45,36 @@ export interface GenotypeSource {
   batches(opts?: BatchOptions): AsyncGenerator<GenotypeBatch>;
   /** Releases the file handle. */
   close(): Promise<void>;
+}
+
+/** What a reader's `batches` call will read: the batch size, the variants and the samples. */
+export interface BatchPlan {
+  size: number;
+  /** Variant indices, in reading order. */
+  indices: Int32Array;
+  /** Sample indices, or undefined for all samples in file order. */
+  samples: Int32Array | undefined;
+}
+
+/**
+ * Validates `opts` against a source with `nSamples` samples and the given
+ * variants, shared by every reader: size a positive integer, the selection
+ * resolved to indices, sample indices in range. Errors name `path`.
+ */
+export function planBatches(opts: BatchOptions, variants: VariantTable, nSamples: number, path: string): BatchPlan {
+  const size = opts.size ?? 1000;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new LmmkitError('BAD_ARGUMENT', `batches: size must be a positive integer, found ${size}`);
+  }
+  const indices = resolveSelection(variants, opts.select, path);
+  let samples: Int32Array | undefined;
+  if (opts.samples !== undefined) {
+    samples = Int32Array.from(opts.samples);
+    for (const s of samples) {
+      if (!(s >= 0 && s < nSamples)) {
+        throw new LmmkitError('BAD_SELECTION', `${path}: sample index ${s} is outside the file's ${nSamples} samples`);
+      }
+    }
+  }
+  return { size, indices, samples };
 }

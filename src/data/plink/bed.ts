@@ -1,9 +1,9 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { InputError, LmmkitError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { Matrix } from '../../linalg/matrix.js';
-import type { BatchOptions, GenotypeBatch, GenotypeSource } from '../genotypes.js';
+import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../genotypes.js';
 import type { DosageStats } from '../preprocess.js';
-import { resolveSelection, takeVariants, type VariantTable } from '../variants.js';
+import { takeVariants, type VariantTable } from '../variants.js';
 import { parseBim } from './bim.js';
 import { parseFam, type FamTable } from './fam.js';
 
@@ -113,12 +113,7 @@ export class BedReader implements GenotypeSource {
    * NaN for missing), reading only each batch's bytes from disk.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
-    const size = opts.size ?? 1000;
-    if (!Number.isInteger(size) || size < 1) {
-      throw new LmmkitError('BAD_ARGUMENT', `batches: size must be a positive integer, found ${size}`);
-    }
-    const indices = resolveSelection(this.variants, opts.select, this.path);
-    const samples = opts.samples === undefined ? undefined : this.checkSamples(opts.samples);
+    const { size, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
     for (let start = 0; start < indices.length; start += size) {
       const idx = indices.subarray(start, Math.min(start + size, indices.length));
       const variants = takeVariants(this.variants, idx);
@@ -204,15 +199,6 @@ export class BedReader implements GenotypeSource {
     }
   }
 
-  private checkSamples(samples: ArrayLike<number>): Int32Array {
-    const idx = Int32Array.from(samples);
-    for (const s of idx) {
-      if (s < 0 || s >= this.nSamples) {
-        throw new LmmkitError('BAD_SELECTION', `${this.path}: sample index ${s} is outside the file's ${this.nSamples} samples`);
-      }
-    }
-    return idx;
-  }
 }
 
 /** Decodes one variant's packed bytes into `out` (length N) through the byte table. */
