@@ -1,0 +1,115 @@
+// Dense kernels for the tiny systems of a scan: the m x m block of one test
+// (m = interaction columns x step, usually 1 to 16) and the k x k covariate
+// Gram matrix. Problem-sized O(n^3) work never comes here; it goes to the
+// Backend.
+
+/**
+ * Symmetric pseudo-inverse of an n x n matrix (column-major, only read
+ * symmetrically) by cyclic Jacobi rotations, with numpy's `pinv` cut-off:
+ * eigenvalues below `rcond * max|lambda|` count as zero. Returns the inverse
+ * and the numerical rank. For the tiny blocks only (n <= ~50).
+ */
+export function pinvSymmetric(a: ArrayLike<number>, n: number, rcond = 1e-15): { inv: Float64Array; rank: number } {
+  const m = Float64Array.from({ length: n * n }, (_, i) => {
+    const r = i % n;
+    const c = (i - r) / n;
+    return 0.5 * (a[r + c * n]! + a[c + r * n]!);
+  });
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i + i * n] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let j = 0; j < n; j++) {
+      diag += m[j + j * n]! ** 2;
+      for (let i = 0; i < j; i++) off += m[i + j * n]! ** 2;
+    }
+    if (off <= 1e-32 * diag || off === 0) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p + q * n]!;
+        if (apq === 0) continue;
+        const app = m[p + p * n]!;
+        const aqq = m[q + q * n]!;
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const mkp = m[k + p * n]!;
+          const mkq = m[k + q * n]!;
+          m[k + p * n] = c * mkp - s * mkq;
+          m[k + q * n] = s * mkp + c * mkq;
+        }
+        for (let k = 0; k < n; k++) {
+          const mpk = m[p + k * n]!;
+          const mqk = m[q + k * n]!;
+          m[p + k * n] = c * mpk - s * mqk;
+          m[q + k * n] = s * mpk + c * mqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k + p * n]!;
+          const vkq = v[k + q * n]!;
+          v[k + p * n] = c * vkp - s * vkq;
+          v[k + q * n] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  let maxAbs = 0;
+  for (let i = 0; i < n; i++) maxAbs = Math.max(maxAbs, Math.abs(m[i + i * n]!));
+  const cut = rcond * maxAbs;
+  const inv = new Float64Array(n * n);
+  let rank = 0;
+  for (let k = 0; k < n; k++) {
+    const lam = m[k + k * n]!;
+    if (!(Math.abs(lam) > cut)) continue;
+    rank++;
+    const il = 1 / lam;
+    for (let j = 0; j < n; j++) {
+      const vj = v[j + k * n]! * il;
+      for (let i = 0; i < n; i++) inv[i + j * n]! += v[i + k * n]! * vj;
+    }
+  }
+  return { inv, rank };
+}
+
+/**
+ * Inverse of a symmetric positive definite n x n matrix by Cholesky, or null
+ * when a pivot is not positive (the caller then falls back to
+ * `pinvSymmetric`). For the tiny blocks only.
+ */
+export function invSpd(a: ArrayLike<number>, n: number): Float64Array | null {
+  const l = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = a[j + j * n]!;
+    for (let k = 0; k < j; k++) d -= l[j + k * n]! ** 2;
+    if (!(d > 0)) return null;
+    const ljj = Math.sqrt(d);
+    l[j + j * n] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = a[i + j * n]!;
+      for (let k = 0; k < j; k++) s -= l[i + k * n]! * l[j + k * n]!;
+      l[i + j * n] = s / ljj;
+    }
+  }
+  // inv = L^-T L^-1, column by column from unit vectors.
+  const inv = new Float64Array(n * n);
+  const z = new Float64Array(n);
+  for (let c = 0; c < n; c++) {
+    z.fill(0);
+    z[c] = 1;
+    for (let i = 0; i < n; i++) {
+      let s = z[i]!;
+      for (let k = 0; k < i; k++) s -= l[i + k * n]! * z[k]!;
+      z[i] = s / l[i + i * n]!;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = z[i]!;
+      for (let k = i + 1; k < n; k++) s -= l[k + i * n]! * z[k]!;
+      z[i] = s / l[i + i * n]!;
+    }
+    inv.set(z, c * n);
+  }
+  return inv;
+}
