@@ -52,3 +52,16 @@ export { formatNumber, writeMatrixTsv, writeTsv, type Column } from './data/writ
 export { writeAtomically } from './data/atomic.js';
 export { simulateGenotypes, type SimulatedGenotypes, type SimulateGenotypesOptions } from './sim/genotypes.js';
 export { Rng } from './sim/rng.js';
+export { simulateGwas, type SimulatedGwas, type SimulateGwasOptions } from './sim/gwas.js';
+
+// Null models and scans (limix-lmm's LMM / LMMCore, GEMMA's exact test).
+export type { NullCovariance } from './nullmodel/covariance.js';
+export { IdentityCovariance } from './nullmodel/identity.js';
+export { LowRankCovariance } from './nullmodel/lowrank.js';
+export { KinshipCovariance } from './nullmodel/kinship.js';
+export { fitLowRankNull, type FitLowRankOptions, type LowRankNullFit } from './nullmodel/fit-lowrank.js';
+export { fitKinshipNull, type FitKinshipOptions, type KinshipNullFit } from './nullmodel/fit-kinship.js';
+export { fitLambda, logLikLambda, type FitLambdaOptions, type LambdaFit, type RotatedData, type VarianceMethod } from './nullmodel/lambda.js';
+export { LmmCore, type LmmCoreOptions, type ProcessOptions, type ScanResult } from './scan/lmm-core.js';
+export { exactTests, type ExactTestOptions, type ExactTestResult } from './scan/exact.js';
+export { gwasScan, type GwasBatchResult, type GwasScanOptions } from './scan/gwas.js';
