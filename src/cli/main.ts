@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { LmmkitError } from '../errors.js';
 import { availableBackends, getBackend, loadBackend, type BackendName } from '../linalg/select.js';
 import { formatInfo, infoReport } from './info.js';
+import { demoCommand } from './demo.js';
+import { gwasCommand } from './gwas.js';
 import { kinshipCommand } from './kinship.js';
 import { formatSelfCheck, selfCheck } from './selfcheck.js';
 
@@ -44,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program.addCommand(kinshipCommand());
+  program.addCommand(gwasCommand());
+  program.addCommand(demoCommand());
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -69,8 +69,11 @@ export function fitKinshipNull(opts: FitKinshipOptions): KinshipNullFit {
   return { covariance, fit, rotated, eigen };
 }
 
-/** R - row means - column means + grand mean (GEMMA's CenterMatrix), a new matrix. */
-function doubleCenter(r: Matrix): Matrix {
+/**
+ * R - row means - column means + grand mean (GEMMA's `CenterMatrix`), a new
+ * N x N matrix: the kinship GEMMA eigendecomposes for `-lmm`.
+ */
+export function doubleCenter(r: Matrix): Matrix {
   const n = r.rows;
   if (r.cols !== n) throw new ShapeError(`fitKinshipNull: the kinship must be square, found ${r.shape}`);
   const mean = new Float64Array(n);

@@ -1,0 +1,880 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Command } from 'commander';
+import { InputError, LmmkitError } from '../errors.js';
+import { openBimbam } from '../data/bimbam.js';
+import { gaussianize } from '../data/gaussianize.js';
+import { progressReporter } from '../data/geno-queue.js';
+import type { GenotypeSource } from '../data/genotypes.js';
+import { kinship as computeKinship } from '../data/kinship.js';
+import { readKinship, type KinshipTable } from '../data/kinship-table.js';
+import { formatMatchReport, matchSamples, type DroppedSample, type SampleMatch } from '../data/match.js';
+import { openBed } from '../data/plink/bed.js';
+import { sampleKey } from '../data/samples.js';
+import { DEFAULT_MISSING, isNumberText, parseTable, readText, splitRecords, type NumericTable, type TableKey } from '../data/table.js';
+import { resolveSelection, type VariantSelection } from '../data/variants.js';
+import { formatNumber } from '../data/write-tsv.js';
+import type { Eigen } from '../linalg/backend.js';
+import { Matrix } from '../linalg/matrix.js';
+import { getBackend } from '../linalg/select.js';
+import type { NullCovariance } from '../nullmodel/covariance.js';
+import { doubleCenter, fitKinshipNull } from '../nullmodel/fit-kinship.js';
+import { fitLowRankNull } from '../nullmodel/fit-lowrank.js';
+import type { LambdaFit, RotatedData } from '../nullmodel/lambda.js';
+import { gwasScan, type GwasBatchResult } from '../scan/gwas.js';
+import { LmmCore } from '../scan/lmm-core.js';
+
+/** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
+export type TableIds = 'auto' | TableKey;
+
+/** Options of `runGwas` (the `lmmkit gwas` command, callable from code). */
+export interface GwasRunOptions {
+  /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
+  bfile?: string;
+  /** BIMBAM mean genotype file. */
+  bimbam?: string;
+  /** BIMBAM SNP annotation (rsid pos chrom), needed for --region with BIMBAM. */
+  annotation?: string;
+  /** Phenotype table. */
+  pheno: string;
+  /** Traits to analyse (default every value column of the phenotype table). */
+  phenoCol?: readonly string[];
+  covar?: string;
+  /** Kinship table file. */
+  kinship?: string;
+  /** Compute a standardized kinship from the genotype file. */
+  kinshipFromGenotypes?: boolean;
+  /** Low-rank factor W of the null covariance cr W W^T + cn I. */
+  lowrank?: string;
+  /** Interaction factors: each variant g enters as inter_l * g. */
+  inter?: string;
+  /** Consecutive variants tested jointly (default 1). */
+  step?: number;
+  /** Default 'fixed'. */
+  test?: 'fixed' | 'exact';
+  /** Minimum minor allele frequency (default 0.01). */
+  maf?: number;
+  /** Maximum fraction of missing genotypes (default 0.05). */
+  maxMissing?: number;
+  /** `CHR:START-END`, START inclusive, END exclusive. */
+  region?: string;
+  gaussianize?: boolean;
+  /** Test standardised dosages (betas per sd) instead of allele counts. */
+  standardize?: boolean;
+  /** Variants read per batch (default 1000). */
+  batchSize?: number;
+  /** Default 'auto'. */
+  ids?: TableIds;
+  /** Output prefix: PREFIX.<trait>.tsv and PREFIX.json. */
+  out: string;
+  /** Overrides the TSV path of each trait (the demo writes results.tsv). */
+  tsvPath?: (trait: string, index: number) => string;
+  /** Overrides PREFIX.json. */
+  jsonPath?: string;
+  /** Draw a progress bar on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Where the text report goes, one line per call (default console.log). */
+  log?: (line: string) => void;
+}
+
+/** One dropped sample, as the JSON report holds it. */
+export interface DroppedSampleReport {
+  fid: string;
+  iid: string;
+  /** The input responsible: genotype, phenotype, covariates, kinship, lowrank or inter. */
+  source: string;
+  reason: string;
+}
+
+/** The null model of one trait as reported. */
+export type NullModelReport =
+  | { model: 'none'; method: 'OLS'; beta: Record<string, number>; sigma2: number; logLik: number }
+  | {
+    model: 'kinship'; method: 'REML'; lambda: number; sigmaG2: number; sigmaE2: number;
+    /** sigmaG2 mean(diag K) / (sigmaG2 mean(diag K) + sigmaE2). */
+    h2: number; logLik: number; atBound: 'lower' | 'upper' | null; beta: Record<string, number>;
+  }
+  | {
+    model: 'lowrank'; method: 'REML'; cr: number; cn: number; logLik: number; lml: number; atBoundary: boolean;
+    beta: Record<string, number>; wColumns: number; wColumnsDropped: number;
+  };
+
+/** A top association of a trait. */
+export interface GwasHit {
+  chrom: string;
+  pos: number;
+  id: string;
+  /** Last variant of a multi-variant block (step > 1), else equal to `id`. */
+  idLast: string;
+  beta: number;
+  pvalue: number;
+  log10p: number;
+}
+
+/** Per-trait part of the JSON report. */
+export interface TraitReport {
+  trait: string;
+  output: string;
+  samples: number;
+  covariates: string[];
+  covariatesDropped: { name: string; reason: string }[];
+  nullModel: NullModelReport;
+  variants: {
+    /** Variants in the selection (the region, or the whole file). */
+    selected: number;
+    /** Variants that passed the missingness and MAF filters and were tested. */
+    tested: number;
+    /** Selected variants removed by --max-missing, --maf or all-missing. */
+    filtered: number;
+    /** Rows of the output (tests: one per variant, or per block of step variants). */
+    tests: number;
+    /** Tests with no p-value (a variant constant or collinear with the covariates on the analysed samples). */
+    untestable: number;
+  };
+  /** The best tests by p-value (at most 10). */
+  top: GwasHit[];
+  match: {
+    counts: { source: string; file: string; samples: number; used: number }[];
+    dropped: DroppedSampleReport[];
+  };
+  seconds: number;
+}
+
+/** The JSON report (PREFIX.json) of a `runGwas` run. */
+export interface GwasReport {
+  command: 'gwas';
+  genotypes: { format: 'bed' | 'bimbam'; path: string; samples: number; variants: number; countedAllele: 'a1' };
+  options: {
+    test: 'fixed' | 'exact'; step: number; maf: number; maxMissing: number; region: string | null;
+    gaussianize: boolean; standardize: boolean; covar: string | null; inter: string | null; ids: TableIds;
+  };
+  covariance:
+    | { model: 'none' }
+    | { model: 'kinship'; source: 'file'; file: string }
+    | { model: 'kinship'; source: 'genotypes'; method: 'standardized'; samples: number; variantsUsed: number; variantsSkipped: number }
+    | { model: 'lowrank'; file: string };
+  traits: TraitReport[];
+  backend: string;
+  seconds: number;
+}
+
+const TOP = 10;
+
+/**
+ * `lmmkit gwas`: reads the inputs, matches samples, and per trait fits the
+ * null model on that trait's samples and streams the genotype file through
+ * `gwasScan`, writing PREFIX.<trait>.tsv and PREFIX.json. All outputs are
+ * staged in temporary files and renamed into place only when every trait
+ * is done: an error leaves no output, whole or partial.
+ */
+export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const o = checkOptions(opts);
+  const staged: Staged[] = [];
+  let source: GenotypeSource | undefined;
+  try {
+    source = opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
+    const genoFile = source.path;
+    const nGeno = source.samples.iid.length;
+    const select: VariantSelection | undefined = o.region === undefined ? undefined : { region: o.region };
+    const selected = resolveSelection(source.variants, select, genoFile).length;
+    if (selected === 0) {
+      throw new LmmkitError('BAD_ARGUMENT', `--region ${opts.region}: no variant of ${genoFile} lies in ${o.region!.chrom}:${o.region!.start}-${o.region!.end} (END is exclusive)`);
+    }
+
+    // Tables.
+    const pheno = await readKeyedTable(opts.pheno, o.ids, opts.phenoCol);
+    const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, o.ids);
+    const lowrank = opts.lowrank === undefined ? undefined : await readKeyedTable(opts.lowrank, o.ids);
+    const inter = opts.inter === undefined ? undefined : await readKeyedTable(opts.inter, o.ids);
+    const kinFile: KinshipTable | undefined = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });
+
+    // Samples: the shared match, then the low-rank and interaction tables, then each trait's missingness.
+    const genotype = { file: genoFile, samples: source.samples, key: opts.bimbam !== undefined ? ('iid' as const) : ('fid-iid' as const) };
+    const match = matchSamples({ genotype, phenotype: pheno, covariates: covar, kinship: kinFile });
+    const extras = [
+      ...(lowrank === undefined ? [] : [extraRows('lowrank', lowrank, genotype)]),
+      ...(inter === undefined ? [] : [extraRows('inter', inter, genotype)]),
+    ];
+    const keepPos: number[] = [];
+    const extraDropped: DroppedSampleReport[] = [];
+    for (let p = 0; p < match.keep.length; p++) {
+      const g = match.keep[p]!;
+      const bad = extras.find((e) => e.reason[g] !== undefined);
+      if (bad === undefined) keepPos.push(p);
+      else extraDropped.push({ fid: source.samples.fid[g]!, iid: source.samples.iid[g]!, source: bad.source, reason: bad.reason[g]! });
+    }
+    const reported = new Set(match.dropped.filter((d) => d.source === 'genotype').map((d) => sampleKey(d.fid, d.iid)));
+    for (const e of extras) {
+      for (const d of e.extra) {
+        if (!reported.has(sampleKey(d.fid, d.iid))) {
+          reported.add(sampleKey(d.fid, d.iid));
+          extraDropped.push(d);
+        }
+      }
+    }
+    if (keepPos.length === 0) {
+      throw new LmmkitError('NO_SAMPLES', `no samples left after matching: every sample is missing from or has a missing value in ${extras.map((e) => e.file).join(' or ')}`);
+    }
+    log(formatMatchReport(match).trimEnd());
+    for (const d of groupReasons(extraDropped)) log(`  ${d}`);
+
+    // Trait sample sets, validated before any heavy work.
+    const traits = pheno.columns.map((name, t) => {
+      const mask = match.phenotypeMask[t]!;
+      const pos = keepPos.filter((p) => mask[p] === 1);
+      const missing: DroppedSampleReport[] = keepPos.filter((p) => mask[p] !== 1).map((p) => {
+        const g = match.keep[p]!;
+        return { fid: source!.samples.fid[g]!, iid: source!.samples.iid[g]!, source: 'phenotype', reason: `missing phenotype '${name}' in ${pheno.file}` };
+      });
+      return { name, t, pos, missing };
+    });
+    const outputs = traitPaths(pheno.columns, opts);
+    const jsonPath = opts.jsonPath ?? `${opts.out}.json`;
+    await checkOutputs([...outputs, jsonPath]);
+    for (const tr of traits) {
+      if (tr.pos.length < 3) {
+        throw new LmmkitError('NO_SAMPLES', `trait '${tr.name}' of ${pheno.file}: ${tr.pos.length} samples left after matching, too few to fit a model`);
+      }
+    }
+
+    // The kinship: from the file, or computed once on every analysed sample.
+    let kin: { k: Matrix; row: Int32Array } | undefined;
+    let covReport: GwasReport['covariance'] = { model: 'none' };
+    if (kinFile !== undefined) {
+      const row = new Int32Array(nGeno).fill(-1);
+      match.keep.forEach((g, p) => (row[g] = match.index.kinship![p]!));
+      kin = { k: kinFile.k, row };
+      covReport = { model: 'kinship', source: 'file', file: kinFile.file };
+    } else if (opts.kinshipFromGenotypes === true) {
+      const union = Int32Array.from(keepPos, (p) => match.keep[p]!);
+      const total = source.variants.id.length;
+      const bar = o.progress ? progressReporter(process.stderr) : undefined;
+      try {
+        const res = await computeKinship(source, {
+          method: 'standardized',
+          samples: union,
+          onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
+        });
+        const row = new Int32Array(nGeno).fill(-1);
+        union.forEach((g, i) => (row[g] = i));
+        kin = { k: res.k, row };
+        covReport = { model: 'kinship', source: 'genotypes', method: 'standardized', samples: union.length, variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped };
+        log(`kinship (standardized) of ${union.length} samples from ${res.variantsUsed} variants of ${genoFile}`);
+      } finally {
+        bar?.stop();
+      }
+    } else if (lowrank !== undefined) {
+      covReport = { model: 'lowrank', file: lowrank.file };
+    }
+
+    const reports: TraitReport[] = [];
+    const eigenCache = new Map<string, Eigen>();
+    for (const tr of traits) {
+      const t1 = performance.now();
+      const samples = Int32Array.from(tr.pos, (p) => match.keep[p]!);
+      const n = samples.length;
+      const tableRows = (index: Int32Array | undefined, rowOf: Int32Array | undefined): Int32Array =>
+        Int32Array.from(tr.pos, (p) => (index !== undefined ? index[p]! : rowOf![match.keep[p]!]!));
+      // Trait.
+      const prow = tableRows(match.index.phenotype, undefined);
+      let y: Float64Array = Float64Array.from(prow, (r) => pheno.values.data[r + tr.t * pheno.values.rows]!);
+      if (o.gaussianize) y = gaussianize(y);
+      // Covariates: the intercept, then the covariate columns that vary on these samples.
+      const names = ['intercept'];
+      const cols: Float64Array[] = [new Float64Array(n).fill(1)];
+      const covariatesDropped: { name: string; reason: string }[] = [];
+      if (covar !== undefined) {
+        const crow = tableRows(match.index.covariates, undefined);
+        covar.columns.forEach((name, c) => {
+          const v = Float64Array.from(crow, (r) => covar.values.data[r + c * covar.values.rows]!);
+          if (v.every((x) => x === v[0])) covariatesDropped.push({ name, reason: 'constant on the analysed samples (the intercept is always included)' });
+          else {
+            names.push(name);
+            cols.push(v);
+          }
+        });
+      }
+      const f = new Matrix(n, cols.length);
+      cols.forEach((c, j) => f.data.set(c, j * n));
+      if (n <= f.cols + 1) {
+        throw new LmmkitError('NO_SAMPLES', `trait '${tr.name}': ${n} samples for ${f.cols} covariates (with the intercept) leave no degrees of freedom`);
+      }
+      const interM = inter === undefined ? undefined : subTable(inter, tableRows(undefined, extras.find((e) => e.source === 'inter')!.row));
+
+      // Null model.
+      let covariance: NullCovariance | undefined;
+      let rotated: RotatedData | undefined;
+      let nullFits: { reml?: LambdaFit } | undefined;
+      let nullModel: NullModelReport;
+      const named = (b: ArrayLike<number>): Record<string, number> => Object.fromEntries(names.map((nm, j) => [nm, b[j]!]));
+      if (kin !== undefined) {
+        const key = Array.from(samples).join(',');
+        let eigen = eigenCache.get(key);
+        if (eigen === undefined) {
+          const kr = Int32Array.from(samples, (g) => kin!.row[g]!);
+          // The exact test reproduces GEMMA, which double-centres K over the
+          // analysed samples (its ML-based LRT and score tests depend on it).
+          const sub = subMatrix(kin.k, kr);
+          eigen = getBackend().syevd(o.test === 'exact' ? doubleCenter(sub) : sub);
+          eigenCache.clear();
+          eigenCache.set(key, eigen);
+        }
+        const fit = fitKinshipNull({ y, covariates: f, kinship: eigen });
+        covariance = fit.covariance;
+        rotated = fit.rotated;
+        nullFits = { reml: fit.fit };
+        const meanDiag = fit.rotated.eigenvalues.reduce((a, b) => a + b, 0) / n;
+        const g2 = fit.fit.sigmaG2 * meanDiag;
+        nullModel = {
+          model: 'kinship', method: 'REML', lambda: fit.fit.lambda, sigmaG2: fit.fit.sigmaG2, sigmaE2: fit.fit.sigmaE2,
+          h2: g2 / (g2 + fit.fit.sigmaE2), logLik: fit.fit.logLik, atBound: fit.fit.atBound, beta: named(fit.fit.beta),
+        };
+      } else if (lowrank !== undefined) {
+        const raw = subTable(lowrank, tableRows(undefined, extras.find((e) => e.source === 'lowrank')!.row));
+        const w = quickStartW(raw);
+        if (w.m.cols === 0) throw new LmmkitError('BAD_INPUT', `--lowrank ${lowrank.file}: no column varies on the ${n} samples of trait '${tr.name}'`);
+        const fit = fitLowRankNull({ y, covariates: f, w: w.m });
+        covariance = fit.covariance;
+        nullModel = {
+          model: 'lowrank', method: 'REML', cr: fit.cr, cn: fit.cn, logLik: fit.logLikReml, lml: fit.lml, atBoundary: fit.atBoundary,
+          beta: named(fit.beta), wColumns: w.m.cols, wColumnsDropped: w.dropped,
+        };
+      } else {
+        const core = new LmmCore({ y, covariates: f });
+        const rss = core.s20 * core.dfResidual;
+        nullModel = { model: 'none', method: 'OLS', beta: named(core.nullBeta), sigma2: core.s20, logLik: -0.5 * n * (Math.log((2 * Math.PI * rss) / n) + 1) };
+      }
+
+      // Scan, streamed into the staged output.
+      const out = await Staged.create(outputs[tr.t]!);
+      staged.push(out);
+      const layout = o.test === 'exact' ? 'exact' : o.step > 1 || inter !== undefined ? 'multi' : 'single';
+      await out.write(HEADERS[layout].join('\t') + '\n');
+      const counts = { tested: 0, tests: 0, untestable: 0 };
+      const top: GwasHit[] = [];
+      const bar = o.progress ? progressReporter(process.stderr) : undefined;
+      try {
+        for await (const batch of gwasScan({
+          source, samples, y, covariates: f, covariance, test: o.test, rotated, nullFits, inter: interM, step: o.step,
+          select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing, standardize: opts.standardize === true,
+          onProgress: bar,
+        })) {
+          counts.tested += batch.indices.length;
+          const rows = formatBatch(batch, layout, o.step, counts, top);
+          if (rows !== '') await out.write(rows);
+        }
+      } finally {
+        bar?.stop();
+      }
+      await out.close();
+      const seconds = (performance.now() - t1) / 1000;
+      const dropped: DroppedSampleReport[] = [...match.dropped.map(plain), ...extraDropped, ...tr.missing];
+      reports.push({
+        trait: tr.name,
+        output: outputs[tr.t]!,
+        samples: n,
+        covariates: names,
+        covariatesDropped,
+        nullModel,
+        variants: { selected, tested: counts.tested, filtered: selected - counts.tested, tests: counts.tests, untestable: counts.untestable },
+        top,
+        match: { counts: sourceCounts(match, extras, n), dropped },
+        seconds,
+      });
+      log(`trait '${tr.name}': ${n} samples, null ${describeNull(nullModel)}; ${counts.tested} of ${selected} variants tested ` +
+        `(${selected - counts.tested} filtered), ${counts.tests} tests in ${seconds.toFixed(2)} s -> ${outputs[tr.t]}`);
+    }
+
+    const report: GwasReport = {
+      command: 'gwas',
+      genotypes: { format: opts.bfile !== undefined ? 'bed' : 'bimbam', path: genoFile, samples: nGeno, variants: source.variants.id.length, countedAllele: 'a1' },
+      options: {
+        test: o.test, step: o.step, maf: o.maf, maxMissing: o.maxMissing, region: opts.region ?? null,
+        gaussianize: o.gaussianize, standardize: opts.standardize === true, covar: covar?.file ?? null, inter: inter?.file ?? null, ids: o.ids,
+      },
+      covariance: covReport,
+      traits: reports,
+      backend: getBackend().name,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    const json = await Staged.create(jsonPath);
+    staged.push(json);
+    await json.write(JSON.stringify(report, null, 2) + '\n');
+    await json.close();
+    for (const s of staged) await s.commit();
+    log(`report -> ${jsonPath}`);
+    return report;
+  } catch (err) {
+    await Promise.all(staged.map((s) => s.discard()));
+    throw err;
+  } finally {
+    await source?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Options.
+
+interface CheckedOptions {
+  test: 'fixed' | 'exact';
+  step: number;
+  maf: number;
+  maxMissing: number;
+  region: { chrom: string; start: number; end: number } | undefined;
+  gaussianize: boolean;
+  batchSize: number;
+  ids: TableIds;
+  progress: boolean;
+}
+
+function bad(message: string): LmmkitError {
+  return new LmmkitError('BAD_ARGUMENT', message);
+}
+
+function checkOptions(opts: GwasRunOptions): CheckedOptions {
+  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad('gwas: give exactly one of --bfile PREFIX and --bimbam FILE');
+  if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad('gwas: --annotation goes with --bimbam');
+  if (opts.pheno === undefined) throw bad('gwas: --pheno FILE is required');
+  if (opts.out === undefined) throw bad('gwas: --out PREFIX is required');
+  const covs = [opts.kinship !== undefined && '--kinship', opts.kinshipFromGenotypes === true && '--kinship-from-bfile', opts.lowrank !== undefined && '--lowrank'].filter((x) => x !== false);
+  if (covs.length > 1) throw bad(`gwas: give at most one null covariance, found ${covs.join(' and ')}`);
+  const test = opts.test ?? 'fixed';
+  if (test !== 'fixed' && test !== 'exact') throw bad(`--test: expected fixed or exact, found '${String(test)}'`);
+  const step = opts.step ?? 1;
+  if (!Number.isInteger(step) || step < 1) throw bad(`--step: expected a positive integer, found ${step}`);
+  const maf = opts.maf ?? 0.01;
+  if (!(maf >= 0 && maf <= 0.5)) throw bad(`--maf: expected a frequency in [0, 0.5], found ${maf}`);
+  const maxMissing = opts.maxMissing ?? 0.05;
+  if (!(maxMissing >= 0 && maxMissing <= 1)) throw bad(`--max-missing: expected a fraction in [0, 1], found ${maxMissing}`);
+  const batchSize = opts.batchSize ?? 1000;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
+  const ids = opts.ids ?? 'auto';
+  if (!['auto', 'fid-iid', 'iid', 'none'].includes(ids)) throw bad(`--ids: expected auto, fid-iid, iid or none, found '${String(ids)}'`);
+  if (test === 'exact') {
+    if (opts.kinship === undefined && opts.kinshipFromGenotypes !== true) {
+      throw bad('--test exact: needs a kinship (--kinship FILE or --kinship-from-bfile); it re-estimates the kinship variance ratio per variant');
+    }
+    if (step !== 1) throw bad(`--test exact: tests one variant at a time, found --step ${step}`);
+    if (opts.inter !== undefined) throw bad('--test exact: does not take --inter (use --test fixed)');
+  }
+  const cols = opts.phenoCol ?? [];
+  const dup = cols.find((c, i) => cols.indexOf(c) !== i);
+  if (dup !== undefined) throw bad(`--pheno-col: '${dup}' is given twice`);
+  return {
+    test, step, maf, maxMissing, batchSize, ids,
+    region: opts.region === undefined ? undefined : parseRegion(opts.region),
+    gaussianize: opts.gaussianize === true,
+    progress: opts.progress ?? process.stderr.isTTY === true,
+  };
+}
+
+/** Parses `CHR:START-END` (START inclusive, END exclusive, positions in bp; commas allowed). */
+export function parseRegion(text: string): { chrom: string; start: number; end: number } {
+  const m = /^([^:\s]+):([\d,]+)-([\d,]+)$/.exec(text.trim());
+  const start = m === null ? Number.NaN : Number(m[2]!.replaceAll(',', ''));
+  const end = m === null ? Number.NaN : Number(m[3]!.replaceAll(',', ''));
+  if (m === null || !Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
+    throw bad(`--region: expected CHR:START-END (e.g. 22:17500000-18000000), found '${text}'`);
+  }
+  if (start >= end) throw bad(`--region: expected START < END, found '${text}'`);
+  return { chrom: m[1]!, start, end };
+}
+
+/** Every output must go to an existing folder, and must not be a folder itself or named twice. */
+async function checkOutputs(paths: readonly string[]): Promise<void> {
+  const seen = new Set<string>();
+  for (const path of paths) {
+    if (seen.has(path)) throw bad(`--out: two outputs would both be written to ${path}`);
+    seen.add(path);
+    const dir = dirname(path);
+    const dirStat = await stat(dir).catch(() => undefined);
+    if (dirStat?.isDirectory() !== true) throw bad(`--out ${path}: the folder '${dir}' does not exist`);
+    const own = await stat(path).catch(() => undefined);
+    if (own !== undefined && !own.isFile()) throw bad(`--out: ${path} exists and is not a regular file`);
+  }
+}
+
+/** PREFIX.<trait>.tsv, the trait name made safe for a file name (and unique). */
+function traitPaths(traits: readonly string[], opts: GwasRunOptions): string[] {
+  const seen = new Set<string>();
+  return traits.map((t, i) => {
+    if (opts.tsvPath !== undefined) return opts.tsvPath(t, i);
+    let safe = t.replace(/[^A-Za-z0-9._-]/g, '_');
+    if (seen.has(safe)) safe = `${safe}_${i + 1}`;
+    seen.add(safe);
+    return `${opts.out}.${safe}.tsv`;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Tables.
+
+/**
+ * How a table names its samples when `--ids auto`: a header starting with
+ * FID (or #FID) -> FID IID; IID or ID -> one id; a first line of numbers
+ * and NA only -> no ids (row i is genotype sample i, GEMMA's convention);
+ * anything else -> FID IID without a header (PLINK's convention).
+ */
+export function detectTableKey(text: string, file: string): TableKey {
+  const first = text.split('\n').find((l) => l.trim() !== '');
+  if (first === undefined) return 'fid-iid';
+  const fields = splitRecords(first, file, 'auto').rows[0]!;
+  const f0 = fields[0]!.replace(/^#/, '');
+  if (/^fid$/i.test(f0)) return 'fid-iid';
+  if (/^(iid|id)$/i.test(f0)) return 'iid';
+  if (fields.every((f) => isNumberText(f) || DEFAULT_MISSING.includes(f))) return 'none';
+  return 'fid-iid';
+}
+
+async function readKeyedTable(path: string, ids: TableIds, columns?: readonly string[]): Promise<NumericTable> {
+  const text = await readText(path);
+  const key = ids === 'auto' ? detectTableKey(text, path) : ids;
+  return parseTable(text, path, { key, columns: columns === undefined || columns.length === 0 ? undefined : columns });
+}
+
+interface ExtraRows {
+  source: 'lowrank' | 'inter';
+  file: string;
+  size: number;
+  /** Row of each genotype sample, -1 when absent. */
+  row: Int32Array;
+  /** Why each genotype sample cannot be used (undefined: usable). */
+  reason: (string | undefined)[];
+  /** Rows whose sample the genotype file lacks. */
+  extra: DroppedSampleReport[];
+}
+
+/** Matches a low-rank or interaction table to the genotype samples (as matchSamples does for covariates). */
+function extraRows(source: 'lowrank' | 'inter', table: NumericTable, genotype: { file: string; samples: { fid: readonly string[]; iid: readonly string[] }; key: 'fid-iid' | 'iid' }): ExtraRows {
+  const { fid, iid } = genotype.samples;
+  const n = iid.length;
+  const rows = table.values.rows;
+  const row = new Int32Array(n).fill(-1);
+  const extra: DroppedSampleReport[] = [];
+  if (table.key === 'none') {
+    if (rows !== n) {
+      throw new InputError({ file: table.file }, `expected one row per genotype sample (rows without ids are matched by order), found ${rows} rows for the ${n} samples of ${genotype.file}`);
+    }
+    row.forEach((_, i) => (row[i] = i));
+  } else {
+    const byIid = table.key === 'iid' || genotype.key === 'iid';
+    const genoIndex = new Map<string, number>();
+    for (let i = 0; i < n; i++) genoIndex.set(byIid ? iid[i]! : sampleKey(fid[i]!, iid[i]!), i);
+    const seen = new Set<string>();
+    for (let r = 0; r < rows; r++) {
+      const k = byIid ? table.ids.iid[r]! : sampleKey(table.ids.fid[r]!, table.ids.iid[r]!);
+      if (seen.has(k)) throw new InputError({ file: table.file }, `expected unique sample ids, found '${table.ids.iid[r]}' twice`);
+      seen.add(k);
+      const g = genoIndex.get(k);
+      if (g === undefined) extra.push({ fid: table.ids.fid[r]!, iid: table.ids.iid[r]!, source: 'genotype', reason: `missing in ${genotype.file}` });
+      else row[g] = r;
+    }
+  }
+  const reason = Array.from(row, (r) => {
+    if (r < 0) return `missing in ${table.file}`;
+    for (let c = 0; c < table.values.cols; c++) {
+      if (Number.isNaN(table.values.data[r + c * rows]!)) return `missing value '${table.columns[c]}' in ${table.file}`;
+    }
+    return undefined;
+  });
+  return { source, file: table.file, size: rows, row, reason, extra };
+}
+
+function subTable(table: NumericTable, rows: Int32Array): Matrix {
+  const m = table.values;
+  const out = new Matrix(rows.length, m.cols);
+  for (let c = 0; c < m.cols; c++) for (let i = 0; i < rows.length; i++) out.data[i + c * rows.length] = m.data[rows[i]! + c * m.rows]!;
+  return out;
+}
+
+function subMatrix(k: Matrix, idx: Int32Array): Matrix {
+  const n = idx.length;
+  const out = new Matrix(n, n);
+  for (let j = 0; j < n; j++) {
+    const off = idx[j]! * k.rows;
+    for (let i = 0; i < n; i++) out.data[i + j * n] = k.data[idx[i]! + off]!;
+  }
+  return out;
+}
+
+/**
+ * The limix quick start's W: columns with zero variance dropped, the others
+ * standardised (population sd) and divided by sqrt(columns kept), so that
+ * W W^T has mean diagonal 1.
+ */
+export function quickStartW(raw: Matrix): { m: Matrix; dropped: number } {
+  const n = raw.rows;
+  const keep: Float64Array[] = [];
+  for (let c = 0; c < raw.cols; c++) {
+    const col = Float64Array.from(raw.col(c));
+    const mean = col.reduce((a, b) => a + b, 0) / n;
+    let ss = 0;
+    for (const v of col) ss += (v - mean) ** 2;
+    const sd = Math.sqrt(ss / n);
+    if (!(sd > 0)) continue;
+    for (let i = 0; i < n; i++) col[i] = (col[i]! - mean) / sd;
+    keep.push(col);
+  }
+  const m = new Matrix(n, keep.length);
+  const scale = 1 / Math.sqrt(Math.max(keep.length, 1));
+  keep.forEach((col, c) => {
+    for (let i = 0; i < n; i++) m.data[i + c * n] = col[i]! * scale;
+  });
+  return { m, dropped: raw.cols - keep.length };
+}
+
+function plain(d: DroppedSample): DroppedSampleReport {
+  return { fid: d.fid, iid: d.iid, source: d.source, reason: d.reason };
+}
+
+function groupReasons(dropped: readonly DroppedSampleReport[]): string[] {
+  const groups = new Map<string, DroppedSampleReport[]>();
+  for (const d of dropped) {
+    const k = `${d.reason} [${d.source}]`;
+    groups.set(k, [...(groups.get(k) ?? []), d]);
+  }
+  return [...groups].map(([k, ds]) => `${k}: ${ds.length} (${ds.slice(0, 5).map((d) => (d.fid === d.iid ? d.iid : `${d.fid} ${d.iid}`)).join(', ')}${ds.length > 5 ? `, ... (${ds.length - 5} more)` : ''})`);
+}
+
+function sourceCounts(match: SampleMatch, extras: readonly ExtraRows[], used: number): TraitReport['match']['counts'] {
+  return [
+    ...match.counts.map((c) => ({ source: c.source as string, file: c.file, samples: c.samples, used })),
+    ...extras.map((e) => ({ source: e.source as string, file: e.file, samples: e.size, used })),
+  ];
+}
+
+function describeNull(m: NullModelReport): string {
+  const g = (x: number): string => x.toPrecision(4);
+  if (m.model === 'kinship') return `kinship REML lambda ${g(m.lambda)} (sigmaG2 ${g(m.sigmaG2)}, sigmaE2 ${g(m.sigmaE2)}, h2 ${g(m.h2)}), logLik ${g(m.logLik)}`;
+  if (m.model === 'lowrank') return `low-rank REML cr ${g(m.cr)}, cn ${g(m.cn)}, logLik ${g(m.logLik)}`;
+  return `OLS sigma2 ${g(m.sigma2)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Output rows.
+
+const HEADERS = {
+  single: ['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'beta', 'se', 'stat', 'pvalue', 'log10p'],
+  multi: ['chrom', 'pos', 'id', 'chrom_last', 'pos_last', 'id_last', 'variants', 'df', 'af', 'n', 'beta', 'se', 'stat', 'pvalue', 'log10p'],
+  exact: ['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'beta', 'se', 'stat', 'pvalue', 'log10p', 'lambda', 'p_wald', 'log10p_wald', 'p_lrt', 'log10p_lrt', 'p_score', 'log10p_score'],
+} as const;
+
+/** The TSV header of each output layout. */
+export const GWAS_TSV_HEADERS: { readonly [k in keyof typeof HEADERS]: readonly string[] } = HEADERS;
+
+function noteHit(top: GwasHit[], hit: GwasHit): void {
+  if (Number.isNaN(hit.log10p)) return;
+  if (top.length === TOP && !(hit.log10p < top[TOP - 1]!.log10p)) return;
+  let i = top.length;
+  while (i > 0 && top[i - 1]!.log10p > hit.log10p) i--;
+  top.splice(i, 0, hit);
+  if (top.length > TOP) top.pop();
+}
+
+function formatBatch(
+  batch: GwasBatchResult, layout: 'single' | 'multi' | 'exact', step: number,
+  counts: { tests: number; untestable: number }, top: GwasHit[],
+): string {
+  const v = batch.variants;
+  const f = formatNumber;
+  const lines: string[] = [];
+  if (layout === 'exact') {
+    const e = batch.exact!;
+    for (let j = 0; j < batch.indices.length; j++) {
+      lines.push([
+        v.chrom[j], f(v.pos[j]!), v.id[j], v.a1[j], v.a2[j], f(batch.af[j]!), String(batch.n[j]!),
+        f(e.beta[j]!), f(e.se[j]!), f(e.fWald[j]!), f(e.pWald[j]!), f(e.log10pWald[j]!),
+        f(e.lambdaReml[j]!), f(e.pWald[j]!), f(e.log10pWald[j]!), f(e.pLrt[j]!), f(e.log10pLrt[j]!), f(e.pScore[j]!), f(e.log10pScore[j]!),
+      ].join('\t'));
+      if (Number.isNaN(e.pWald[j]!)) counts.untestable++;
+      noteHit(top, { chrom: v.chrom[j]!, pos: v.pos[j]!, id: v.id[j]!, idLast: v.id[j]!, beta: e.beta[j]!, pvalue: e.pWald[j]!, log10p: e.log10pWald[j]! });
+    }
+    counts.tests += batch.indices.length;
+  } else {
+    const r = batch.fixed!;
+    const m = r.beta.rows;
+    for (let t = 0; t < r.tests; t++) {
+      const j0 = t * step;
+      const j1 = Math.min(batch.indices.length, j0 + step) - 1;
+      const beta0 = r.beta.data[t * m]!;
+      if (layout === 'single') {
+        lines.push([
+          v.chrom[j0], f(v.pos[j0]!), v.id[j0], v.a1[j0], v.a2[j0], f(batch.af[j0]!), String(batch.n[j0]!),
+          f(beta0), f(r.betaSte.data[t * m]!), f(r.lrt[t]!), f(r.pv[t]!), f(r.log10pv[t]!),
+        ].join('\t'));
+      } else {
+        const df = r.df[t]!;
+        const list = (a: Float64Array, from: number): string => Array.from(a.subarray(from, from + df), f).join(';');
+        const range = (a: ArrayLike<number>): string => Array.from({ length: j1 - j0 + 1 }, (_, k) => f(a[j0 + k]!)).join(';');
+        lines.push([
+          v.chrom[j0], f(v.pos[j0]!), v.id[j0], v.chrom[j1], f(v.pos[j1]!), v.id[j1], String(j1 - j0 + 1), String(df),
+          range(batch.af), range(batch.n), list(r.beta.data, t * m), list(r.betaSte.data, t * m), f(r.lrt[t]!), f(r.pv[t]!), f(r.log10pv[t]!),
+        ].join('\t'));
+      }
+      if (Number.isNaN(r.pv[t]!)) counts.untestable++;
+      noteHit(top, { chrom: v.chrom[j0]!, pos: v.pos[j0]!, id: v.id[j0]!, idLast: v.id[j1]!, beta: beta0, pvalue: r.pv[t]!, log10p: r.log10pv[t]! });
+    }
+    counts.tests += r.tests;
+  }
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Staged outputs: a temporary sibling per output, renamed when all are done.
+
+class Staged {
+  private constructor(readonly path: string, private readonly tmp: string, private handle: FileHandle | undefined) {}
+
+  static async create(path: string): Promise<Staged> {
+    const dir = dirname(path);
+    let isDir = false;
+    try {
+      isDir = (await stat(dir)).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw bad(`--out ${path}: the folder '${dir}' does not exist`);
+    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      return new Staged(path, tmp, await open(tmp, 'wx'));
+    } catch (e) {
+      throw bad(`--out ${path}: cannot write in '${dir}' (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+
+  async write(text: string): Promise<void> {
+    await this.handle!.write(text);
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle!;
+    this.handle = undefined;
+    await h.sync();
+    await h.close();
+  }
+
+  async commit(): Promise<void> {
+    await rename(this.tmp, this.path);
+  }
+
+  async discard(): Promise<void> {
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    await rm(this.tmp, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The command.
+
+function integer(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n)) throw bad(`${flag}: expected an integer, found '${v}'`);
+    return n;
+  };
+}
+
+function number(flag: string): (v: string) => number {
+  return (v) => {
+    const n = isNumberText(v.trim()) ? Number(v) : Number.NaN;
+    if (!Number.isFinite(n)) throw bad(`${flag}: expected a number, found '${v}'`);
+    return n;
+  };
+}
+
+function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!(values as readonly string[]).includes(v)) throw bad(`${flag}: expected ${values.join(' or ')}, found '${v}'`);
+    return v as T;
+  };
+}
+
+const HELP_AFTER = `
+Samples: tables are matched to the genotype samples by FID+IID (by IID for
+BIMBAM, or when a table has one id per row). --ids auto reads a table's first
+line: a header starting with FID -> FID IID columns; IID or ID -> one id
+column; numbers and NA only -> no ids and no header, row i is genotype sample
+i (GEMMA's layout, e.g. the quick start's env.txt); anything else -> FID IID
+without a header (PLINK). Missing values: NA, ., nan, NaN or an empty field.
+Each trait keeps the samples with that trait, every covariate and every
+--lowrank/--inter value observed; everything dropped is reported, with the
+reason, on stdout and in PREFIX.json. An intercept is always added to the
+covariates (covariates constant on a trait's samples are dropped and reported).
+
+Null model (fitted once per trait, on that trait's samples):
+  --kinship / --kinship-from-bfile   y ~ N(F b, sigmaG2 K + sigmaE2 I) by REML
+  --lowrank FILE                     y ~ N(F b, cr W W^T + cn I) by REML, W as in
+                                     limix's quick start (zero-variance columns
+                                     dropped, columns standardised, / sqrt(cols))
+  neither                            ordinary least squares
+--kinship-from-bfile computes a standardized kinship (limix) from every variant
+of the genotype file (not only --region) on all analysed samples; each trait
+uses its samples' rows and columns.
+
+Tests: --test fixed (default, limix-lmm's LMM): the null covariance held
+fixed, likelihood-ratio statistic stat = lrt ~ chi2(df), beta and its Wald se.
+--test exact (GEMMA -lmm 4, needs a kinship): the variance ratio re-estimated
+per variant; stat is the Wald F, pvalue the Wald p-value, and the row adds
+lambda (per-variant REML lambda), p_wald, p_lrt, p_score with their log10.
+Dosages count the a1 allele (.bim column 5; BIMBAM's first allele); af is its
+frequency among the trait's samples with a genotype, n how many they are.
+Missing dosages are mean-imputed.
+
+Output: PREFIX.<trait>.tsv per trait (the trait name with characters other
+than A-Z a-z 0-9 . _ - replaced by _), tab-separated with a header:
+  chrom pos id a1 a2 af n beta se stat pvalue log10p
+log10p is log10 of the p-value (negative; finite where p underflows), NA where
+a variant cannot be tested. With --step > 1 or --inter (joint tests with df
+degrees of freedom) one row per test:
+  chrom pos id chrom_last pos_last id_last variants df af n beta se stat pvalue log10p
+where id/id_last are the block's first and last variants (blocks of --step
+consecutive variants that passed the filters, in file order; the last block
+may be shorter; a block can span a chromosome boundary), af and n are
+semicolon-separated per variant, and beta and se are semicolon-separated in
+the order inter_1*g_1 .. inter_1*g_step, inter_2*g_1, ...
+PREFIX.json: per trait the null model parameters and log-likelihood, the
+covariates used, the sample-matching report (counts and every dropped sample
+with the reason), variant counts (selected, tested, filtered, tests), the top
+10 tests and the timing. Outputs appear only when the whole run succeeded.
+
+Exit status: 0 on success, 2 on bad input (one line on stderr naming the file
+or option).
+
+Example (limix's quick start data):
+  lmmkit gwas --bfile chrom22_subsample20_maf0.10 --pheno pheno.tsv \\
+    --pheno-col gene1 --lowrank env.txt --gaussianize --out res`;
+
+/** `lmmkit gwas`: single-trait LMM association scans, one per phenotype column. */
+export function gwasCommand(): Command {
+  return new Command('gwas')
+    .description('genome-wide association scan under a linear mixed model, one output per trait')
+    .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
+    .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom), needed for --region')
+    .option('--pheno <file>', 'phenotype table (required): one row per sample, one column per trait')
+    .option('--pheno-col <name...>', 'traits to analyse, one or more names (default: every column of --pheno)')
+    .option('--covar <file>', 'covariate table (an intercept is always added)')
+    .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
+    .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file (--bfile or --bimbam)')
+    .option('--lowrank <file>', 'low-rank factor W (samples x r) of the null covariance cr W W^T + cn I')
+    .option('--inter <file>', 'interaction factors (samples x i): each variant g is tested as inter_l * g, l = 1..i (add a column of ones to include g itself)')
+    .option('--step <n>', 'consecutive variants tested jointly', integer('--step'), 1)
+    .option('--test <test>', 'fixed (null covariance held fixed, limix) or exact (lambda re-estimated per variant, GEMMA -lmm 4; needs a kinship)', oneOf('--test', ['fixed', 'exact'] as const), 'fixed')
+    .option('--maf <f>', 'drop variants with a minor allele frequency below f (GEMMA\'s default; 0 keeps all)', number('--maf'), 0.01)
+    .option('--max-missing <f>', 'drop variants with a larger fraction of missing genotypes (GEMMA\'s default; 1 keeps all)', number('--max-missing'), 0.05)
+    .option('--region <chr:start-end>', 'test only variants on CHR with START <= pos < END')
+    .option('--gaussianize', 'rank-based inverse normal transform of each trait (on its analysed samples)')
+    .option('--standardize', 'test standardised dosages (beta per sd, limix\'s quick start) instead of allele counts')
+    .option('--ids <layout>', 'how tables name samples: auto, fid-iid, iid or none (see below)', oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const), 'auto')
+    .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
+    .option('--out <prefix>', 'output prefix (required): PREFIX.<trait>.tsv and PREFIX.json')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
+      const { kinshipFromBfile, ...rest } = opts;
+      await runGwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true });
+    });
+}
