@@ -1,0 +1,803 @@
+// The fixed-effect design of MM4LMM's MMEst: how Cofactor, one marker model's
+// X and the formula become the fixed-effect matrix, its Beta names, `attr`
+// and `Factors`, as MM4LMM 3.0.3 does it:
+//
+//   1. Cofactor becomes a data frame: NULL -> one all-ones column; a matrix ->
+//      columns V1, V2, ... (R's as.data.frame); a data frame keeps its names.
+//   2. The marker joins it: a column of X is bound as `Xeffect` (MMEst's
+//      matrix X), or a list element's columns keep their own names.
+//   3. Without a formula the model is `~ <every cofactor column> + <marker>`;
+//      with one, MMEst deparses it, splits the text on " + " (that is
+//      `Factors`) and rebuilds `~p1+~p2+...` from the pieces.
+//   4. model.matrix(terms(formula, keep.order = TRUE), data) with treatment
+//      contrasts, then R's qr() (LINPACK dqrdc2, tol 1e-7): the columns it
+//      moves to the end as aliased are dropped, the others keep their order.
+//
+// R code and behaviour were read to reproduce the semantics; nothing here is
+// copied from MM4LMM (GPL).
+import { LmmkitError, ShapeError } from '../errors.js';
+import { Matrix } from '../linalg/matrix.js';
+import { deparseName, parseFormula, type Formula } from './formula.js';
+
+/** A cofactor table: named columns, numeric or character (character = factor). */
+export interface CofactorTable {
+  names: readonly string[];
+  columns: readonly (Float64Array | readonly string[])[];
+  /**
+   * Optional factor levels per column, in R's order (the first is the
+   * reference level), as an R factor carries them; levels with no row give
+   * all-zero columns that the QR then drops, as in R. Without them a
+   * character column's levels are its sorted distinct values (C-locale
+   * order, what R's factor() gives for these data).
+   */
+  levels?: readonly (readonly string[] | undefined)[];
+}
+
+/** The inputs of one MMEst model's fixed effects. */
+export interface DesignInput {
+  /** Number of observations (length of Y). */
+  n: number;
+  /**
+   * A numeric Matrix (columns named V1, V2... as R's as.data.frame does), a
+   * table (a data frame: names kept), or a character matrix given
+   * column-wise (string[][], columns; named V1, V2...). Absent: MMEst's
+   * NULL, one all-ones column V1.
+   */
+  cofactor?: Matrix | CofactorTable | readonly string[][];
+  /** One marker model's X: numeric columns (Matrix N x q) or a character column (string[]); becomes `Xeffect` in the formula. */
+  marker?: Matrix | readonly string[];
+  /** Column names of a multi-column marker matrix (MM4LMM names them from X's colnames). */
+  markerNames?: readonly string[];
+  /** An R model formula over the cofactor columns and the marker (`~ Trial + Xeffect + Xeffect:Trial`). */
+  formula?: string;
+}
+
+/** One model's fixed-effect design after MM4LMM's rank reduction. */
+export interface FixedDesign {
+  /** N x p, kept columns only, in Beta order (R's `Tmp[, qr$pivot[1:qr$rank]]`). */
+  x: Matrix;
+  /**
+   * MM4LMM's BetaNames. When a single column is kept MM4LMM's Beta has no
+   * names (R's `cbind(Tmp[, j])` drops them): then `names` is `['']`
+   * (`columnNames` still holds the model-matrix name).
+   */
+  names: string[];
+  /** Model-matrix names of the kept columns, never blanked. */
+  columnNames: string[];
+  /** Term index per kept column, 0 = intercept (R's `attr(Tmp, 'assign')[pivot[1:rank]]`). */
+  attr: Int32Array;
+  /** MM4LMM's Factors (term labels as MMEst derives them from the formula text). */
+  factors: string[];
+  /** Names of columns removed as aliased by the pivoted QR, in pivot order, for reporting. */
+  dropped: string[];
+  rank: number;
+  /** R's `qr(Tmp)$pivot - 1` over all model-matrix columns (0-based). */
+  pivot: Int32Array;
+  /**
+   * Where each kept column comes from, for callers that rotate the parts
+   * separately: `s >= 0` is column s of the plan's `base`; `s < 0` is column
+   * `-s - 1` of `markerDesign(plan, marker).x`.
+   */
+  source: Int32Array;
+  /** ncol(Cofactor) of MMEst's data frame (its Henderson rule uses it). */
+  cofactorNcol: number;
+}
+
+/** Marker-dependent model-matrix columns of one marker (see `markerDesign`). */
+export interface MarkerColumns {
+  /** N x m, in model-matrix order. */
+  x: Matrix;
+  names: string[];
+  /** Term index of each column (same numbering as `attr`). */
+  assign: Int32Array;
+}
+
+/**
+ * A GWAS-mode plan: everything that does not depend on the marker, computed
+ * once. `base` holds the model-matrix columns of the terms free of the
+ * marker (the intercept included) and is the same for every marker, so a
+ * caller rotates it once; `markerDesign(plan, marker)` gives the
+ * marker-dependent columns (rotate those of a batch with one gemm), and
+ * `designFor(plan, marker)` the full reduced design, whose `source` says
+ * which base or marker column each kept column is.
+ */
+export interface DesignPlan {
+  readonly n: number;
+  readonly markerKind: 'numeric' | 'character';
+  readonly markerColumns: number;
+  /** Names the marker columns get in the data frame: `['Xeffect']` (MMEst's matrix X) or the list element's column names. */
+  readonly markerVariables: readonly string[];
+  /** MM4LMM's Factors for the marker models. */
+  readonly factors: readonly string[];
+  /** Whether the formula uses the marker at all (MMEst accepts X with a formula that ignores it: every model is then the null model). */
+  readonly usesMarker: boolean;
+  /** Marker-free model-matrix columns, N x p0, in model-matrix order. */
+  readonly base: Matrix;
+  readonly baseNames: readonly string[];
+  readonly baseAssign: Int32Array;
+  /**
+   * The cofactor-only model MMEst fits first to get Init for every marker
+   * model (its `formulaCof`: the formula pieces that do not mention the
+   * marker, or `~ 1`).
+   */
+  readonly nullDesign: FixedDesign;
+  /** @internal term layout and encoded cofactor variables. */
+  readonly layout: PlanLayout;
+}
+
+/** @internal */
+export interface PlanLayout {
+  readonly formula: Formula;
+  /** Per term and variable: the contrast code after model.matrix's no-intercept rule. */
+  readonly codes: (1 | 2)[][];
+  readonly markerTerm: boolean[];
+  /** For marker-free terms: first column in `base`. */
+  readonly baseStart: number[];
+  readonly baseCount: number[];
+  readonly cofactorVars: ReadonlyMap<string, EncodedVar>;
+  readonly listMode: boolean;
+  readonly cofactorNcol: number;
+}
+
+/** R's qr() tolerance. */
+export const QR_TOL = 1e-7;
+
+// ---------------------------------------------------------------------------
+// Data frame: MMEst's as.data.frame(Cofactor) and its marker columns.
+
+type RawColumn =
+  | { kind: 'numeric'; values: Float64Array }
+  | { kind: 'character'; values: readonly string[]; levels: readonly string[] | undefined };
+
+/** A variable as model.matrix uses it: numeric values, or a factor (level index per row). */
+export type EncodedVar =
+  | { kind: 'numeric'; name: string; values: Float64Array }
+  | { kind: 'factor'; name: string; levels: string[]; index: Int32Array };
+
+interface Frame {
+  names: string[];
+  columns: RawColumn[];
+}
+
+function isCofactorTable(c: unknown): c is CofactorTable {
+  return typeof c === 'object' && c !== null && !(c instanceof Matrix) && !Array.isArray(c) && 'names' in c && 'columns' in c;
+}
+
+/** MMEst's `names(Cofactor) <- gsub('([[:punct:]])|\\s+', '', names)` for matrix cofactors. */
+function cleanMatrixName(name: string): string {
+  return name.replace(/[!-/:-@[-`{-~]|\s+/g, '');
+}
+
+function dimError(what: 'Cofactor' | 'X', n: number, found: number, detail = ''): ShapeError {
+  return new ShapeError(`Incompatible dimension between Y and ${what}: Y has ${n} values but ${what}${detail} has ${found} rows`);
+}
+
+/** Turns MMEst's Cofactor argument into its data frame (names and raw columns), checking the row count. */
+function cofactorFrame(n: number, cofactor: DesignInput['cofactor']): Frame {
+  if (cofactor === undefined) {
+    // MMEst: Cofactor <- matrix(1, N, 1), named V1 by as.data.frame.
+    return { names: ['V1'], columns: [{ kind: 'numeric', values: new Float64Array(n).fill(1) }] };
+  }
+  if (cofactor instanceof Matrix) {
+    if (cofactor.rows !== n) throw dimError('Cofactor', n, cofactor.rows);
+    const names: string[] = [];
+    const columns: RawColumn[] = [];
+    for (let j = 0; j < cofactor.cols; j++) {
+      names.push(cleanMatrixName(`V${j + 1}`));
+      columns.push({ kind: 'numeric', values: cofactor.col(j) });
+    }
+    return { names, columns };
+  }
+  if (isCofactorTable(cofactor)) {
+    if (cofactor.names.length !== cofactor.columns.length) {
+      throw new ShapeError(`Cofactor table: ${cofactor.names.length} names for ${cofactor.columns.length} columns`);
+    }
+    const seen = new Set<string>();
+    const columns: RawColumn[] = cofactor.columns.map((c, j) => {
+      const name = cofactor.names[j]!;
+      if (seen.has(name)) throw new LmmkitError('BAD_INPUT', `Cofactor table: the column name '${name}' appears twice`);
+      seen.add(name);
+      if (c.length !== n) throw dimError('Cofactor', n, c.length, ` (column '${name}')`);
+      return c instanceof Float64Array
+        ? { kind: 'numeric', values: c }
+        : { kind: 'character', values: c, levels: cofactor.levels?.[j] };
+    });
+    return { names: [...cofactor.names], columns };
+  }
+  // A character matrix given column-wise.
+  const cols = cofactor as readonly string[][];
+  const names: string[] = [];
+  const columns: RawColumn[] = [];
+  cols.forEach((c, j) => {
+    if (c.length !== n) throw dimError('Cofactor', n, c.length, ` (column ${j + 1})`);
+    names.push(cleanMatrixName(`V${j + 1}`));
+    columns.push({ kind: 'character', values: c, levels: undefined });
+  });
+  return { names, columns };
+}
+
+/** R's sort() of character values in the C locale: by code unit. */
+function compareC(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const MISSING = new Set(['', 'NA']);
+
+/** Encodes a raw column as model.matrix sees it, with the checks R would fail on (or silently mishandle). */
+function encodeColumn(name: string, col: RawColumn, role: string): EncodedVar {
+  if (col.kind === 'numeric') {
+    for (let i = 0; i < col.values.length; i++) {
+      const v = col.values[i]!;
+      if (!Number.isFinite(v)) {
+        throw new LmmkitError('NON_FINITE', `${role} '${name}' has a non-finite value (${v}) in row ${i + 1}; MMEst needs complete numeric data`);
+      }
+    }
+    return { kind: 'numeric', name, values: col.values };
+  }
+  const values = col.values;
+  for (let i = 0; i < values.length; i++) {
+    if (MISSING.has(values[i]!)) {
+      throw new LmmkitError('BAD_FACTOR', `${role} '${name}' has an empty or missing level ('${values[i]}') in row ${i + 1}; every row needs a level`);
+    }
+  }
+  let levels: string[];
+  if (col.levels !== undefined) {
+    levels = [...col.levels];
+    const dup = levels.find((l, i) => levels.indexOf(l) !== i);
+    if (dup !== undefined) throw new LmmkitError('BAD_FACTOR', `${role} '${name}': the level '${dup}' is listed twice`);
+    const empty = levels.find((l) => MISSING.has(l));
+    if (empty !== undefined) throw new LmmkitError('BAD_FACTOR', `${role} '${name}': '${empty}' is not a valid level`);
+  } else {
+    levels = [...new Set(values)].sort(compareC);
+  }
+  if (levels.length < 2) {
+    // R's model.matrix: "contrasts can be applied only to factors with 2 or more levels".
+    throw new LmmkitError('BAD_FACTOR', `${role} '${name}' has ${levels.length === 1 ? `a single level ('${levels[0]}')` : 'no level'}; contrasts can be applied only to factors with 2 or more levels (R's model.matrix fails the same way)`);
+  }
+  const pos = new Map(levels.map((l, i) => [l, i]));
+  const index = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const k = pos.get(values[i]!);
+    if (k === undefined) throw new LmmkitError('BAD_FACTOR', `${role} '${name}' row ${i + 1}: '${values[i]}' is not one of its levels (${levels.join(', ')})`);
+    index[i] = k;
+  }
+  return { kind: 'factor', name, levels, index };
+}
+
+// ---------------------------------------------------------------------------
+// MMEst's formulas and Factors.
+
+interface MarkerSpec {
+  kind: 'numeric' | 'character';
+  columns: number;
+  /** Data-frame names of the marker columns. */
+  variables: string[];
+  /** MMEst's list-X mode (columns keep their names) vs matrix-X mode (`Xeffect`). */
+  listMode: boolean;
+}
+
+function markerSpec(kind: 'numeric' | 'character', columns: number, markerNames: readonly string[] | undefined): MarkerSpec {
+  if (!Number.isInteger(columns) || columns < 1) throw new ShapeError(`the marker needs at least one column, found ${columns}`);
+  if (kind === 'character' && columns !== 1) throw new ShapeError(`a character marker is one column, found ${columns}`);
+  if (markerNames !== undefined) {
+    if (markerNames.length !== columns) {
+      throw new ShapeError(`markerNames has ${markerNames.length} names for a marker of ${columns} column(s)`);
+    }
+    const dup = markerNames.find((m, i) => markerNames.indexOf(m) !== i);
+    if (dup !== undefined) throw new LmmkitError('BAD_MARKER', `markerNames lists '${dup}' twice`);
+    return { kind, columns, variables: [...markerNames], listMode: true };
+  }
+  // A matrix X column is bound as `Xeffect`; a multi-column list element
+  // without colnames gets X1..Xq, the names MMEst means to give it.
+  if (columns === 1) return { kind, columns, variables: ['Xeffect'], listMode: false };
+  return { kind, columns, variables: Array.from({ length: columns }, (_, j) => `X${j + 1}`), listMode: true };
+}
+
+/** R's grep(name, piece): the name is a regular expression; plain R names are matched as such, anything else literally. */
+function pieceMentions(piece: string, name: string): boolean {
+  if (/^[\p{L}\p{N}._]+$/u.test(name)) return new RegExp(name, 'u').test(piece);
+  return piece.includes(name);
+}
+
+function rebuild(pieces: readonly string[], what: string): Formula {
+  const text = pieces.map((p) => '~' + p).join('+');
+  try {
+    return parseFormula(text);
+  } catch (e) {
+    if (e instanceof LmmkitError && e.code === 'BAD_FORMULA') {
+      throw new LmmkitError('BAD_FORMULA', `MMEst rebuilds the ${what} formula from the pieces of the formula text between ' + ' (${pieces.map((p) => `'${p}'`).join(', ')}), and the result does not parse: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * MMEst's formulas: the complete one (formulaComp), the cofactor-only one it
+ * fits for Init (formulaCof) and Factors.
+ */
+function mm4lmmFormulas(cofNames: readonly string[], xnames: readonly string[] | undefined, formula: string | undefined): {
+  comp: Formula; cof: Formula; factors: string[];
+} {
+  if (formula === undefined) {
+    const all = [...cofNames, ...(xnames ?? [])];
+    if (all.length === 0) {
+      throw new LmmkitError('EMPTY_DESIGN', 'the Cofactor has no column and there is no marker: MMEst\'s default formula would be empty; give a formula');
+    }
+    const comp = parseFormula('~' + all.join('+'));
+    const cof = xnames === undefined ? comp : parseFormula('~' + cofNames.join('+'));
+    return { comp, cof, factors: all };
+  }
+  // The formula is validated as written, then MMEst's text round trip:
+  // pieces = strsplit(deparse(rhs), " + "), rebuilt as "~p1+~p2+...".
+  const pieces = parseFormula(formula).rhs.split(' + ');
+  const comp = rebuild(pieces, 'complete');
+  if (xnames === undefined) return { comp, cof: comp, factors: pieces };
+  const rest = pieces.filter((p) => !xnames.some((x) => pieceMentions(p, x)));
+  const cof = rest.length === pieces.length ? comp : rest.length === 0 ? parseFormula('~ 1') : rebuild(rest, 'cofactor-only');
+  return { comp, cof, factors: pieces };
+}
+
+// ---------------------------------------------------------------------------
+// model.matrix.
+
+/** Columns of one variable in one term: numeric as is, factors by treatment contrasts (code 1) or dummies (code 2). */
+function variableColumns(v: EncodedVar, code: 1 | 2, n: number): { names: string[]; cols: Float64Array[] } {
+  // R names columns after the deparsed variable (`my var`B for a non-syntactic name).
+  const label = deparseName(v.name);
+  if (v.kind === 'numeric') return { names: [label], cols: [v.values] };
+  const first = code === 1 ? 1 : 0;
+  const names: string[] = [];
+  const cols: Float64Array[] = [];
+  for (let k = first; k < v.levels.length; k++) {
+    const c = new Float64Array(n);
+    for (let i = 0; i < n; i++) if (v.index[i] === k) c[i] = 1;
+    names.push(label + v.levels[k]);
+    cols.push(c);
+  }
+  return { names, cols };
+}
+
+/** The columns of one term: the product of its variables' columns, the first variable varying fastest (R's order and a:b names). */
+function termColumns(vars: EncodedVar[], codes: readonly (1 | 2)[], n: number): { names: string[]; cols: Float64Array[] } {
+  let acc = variableColumns(vars[0]!, codes[0]!, n);
+  for (let v = 1; v < vars.length; v++) {
+    const next = variableColumns(vars[v]!, codes[v]!, n);
+    const names: string[] = [];
+    const cols: Float64Array[] = [];
+    for (let b = 0; b < next.cols.length; b++) {
+      const right = next.cols[b]!;
+      for (let a = 0; a < acc.cols.length; a++) {
+        const left = acc.cols[a]!;
+        const c = new Float64Array(n);
+        for (let i = 0; i < n; i++) c[i] = left[i]! * right[i]!;
+        names.push(acc.names[a] + ':' + next.names[b]);
+        cols.push(c);
+      }
+    }
+    acc = { names, cols };
+  }
+  return acc;
+}
+
+/**
+ * model.matrix's contrast codes: the formula's TermCode pattern, except that
+ * without an intercept the first factor (in term order, then variable order)
+ * is coded by dummies, so that its full set of levels replaces the intercept.
+ */
+function adjustedCodes(f: Formula, isFactor: (name: string) => boolean): (1 | 2)[][] {
+  const codes = f.codes.map((c) => [...c]);
+  if (!f.intercept) {
+    const vars = f.variables;
+    outer: for (let t = 0; t < f.terms.length; t++) {
+      // R scans the variables in variable order within the term.
+      const inTerm = vars.filter((v) => f.terms[t]!.includes(v));
+      for (const v of inTerm) {
+        if (isFactor(v)) {
+          codes[t]![f.terms[t]!.indexOf(v)] = 2;
+          break outer;
+        }
+      }
+    }
+  }
+  return codes;
+}
+
+function unknownColumn(name: string, available: readonly string[], formula: Formula): LmmkitError {
+  return new LmmkitError('UNKNOWN_COLUMN', `the formula "${formula.text}" names '${name}', which is not a column of the model data; available: ${available.map((a) => `'${a}'`).join(', ') || '(none)'}`);
+}
+
+interface ModelMatrix { names: string[]; cols: Float64Array[]; assign: number[] }
+
+/** model.matrix(terms(formula, keep.order = TRUE), data) for encoded variables. */
+function modelMatrix(f: Formula, lookup: (name: string) => EncodedVar, n: number, codes: (1 | 2)[][]): ModelMatrix {
+  const out: ModelMatrix = { names: [], cols: [], assign: [] };
+  if (f.intercept) {
+    out.names.push('(Intercept)');
+    out.cols.push(new Float64Array(n).fill(1));
+    out.assign.push(0);
+  }
+  f.terms.forEach((term, t) => {
+    const tc = termColumns(term.map(lookup), codes[t]!, n);
+    out.names.push(...tc.names);
+    out.cols.push(...tc.cols);
+    for (let k = 0; k < tc.cols.length; k++) out.assign.push(t + 1);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// R's qr(): LINPACK dqrdc2 with limited column pivoting.
+
+function dnrm2(n: number, x: Float64Array, off: number): number {
+  // Reference BLAS scaled sum of squares (no overflow for large entries).
+  let scale = 0;
+  let ssq = 1;
+  for (let i = 0; i < n; i++) {
+    const v = x[off + i]!;
+    if (v !== 0) {
+      const a = Math.abs(v);
+      if (scale < a) {
+        ssq = 1 + ssq * (scale / a) ** 2;
+        scale = a;
+      } else {
+        ssq += (a / scale) ** 2;
+      }
+    }
+  }
+  return scale * Math.sqrt(ssq);
+}
+
+/** Result of `rQr`: R's `qr(x)$rank` and `qr(x)$pivot - 1`. */
+export interface RQr {
+  rank: number;
+  /** 0-based column permutation: the first `rank` are the kept columns, in their original order. */
+  pivot: Int32Array;
+}
+
+/**
+ * R's default `qr(x, tol = 1e-7)`: LINPACK dqrdc2, Householder QR whose
+ * limited pivoting moves a column to the end when its norm, after the
+ * reflections of the columns kept before it, falls below `tol` times its
+ * original norm; the order of the other columns is kept. The rank is the
+ * number of columns not moved (at most min(N, p)). `x` (N x p) is not modified.
+ */
+export function rQr(x: Matrix, tol = QR_TOL): RQr {
+  const n = x.rows;
+  const p = x.cols;
+  const a = x.data.slice();
+  // 1-based accessors mirror the Fortran so the control flow reads the same.
+  const at = (i: number, j: number): number => (i - 1) + (j - 1) * n;
+  const qraux = new Float64Array(p + 1);
+  const work1 = new Float64Array(p + 1);
+  const work2 = new Float64Array(p + 1);
+  const jpvt = new Int32Array(p + 1);
+  for (let j = 1; j <= p; j++) {
+    qraux[j] = dnrm2(n, a, at(1, j));
+    work1[j] = qraux[j]!;
+    work2[j] = qraux[j]! === 0 ? 1 : qraux[j]!;
+    jpvt[j] = j;
+  }
+  const lup = Math.min(n, p);
+  let k = p + 1;
+  const col = new Float64Array(n);
+  for (let l = 1; l <= lup; l++) {
+    // Cycle negligible columns to the right-hand edge.
+    while (!(l >= k || qraux[l]! >= work2[l]! * tol)) {
+      for (let i = 1; i <= n; i++) col[i - 1] = a[at(i, l)]!;
+      a.copyWithin(at(1, l), at(1, l + 1), at(1, p) + n);
+      a.set(col, at(1, p));
+      const [pv, q, w1, w2] = [jpvt[l]!, qraux[l]!, work1[l]!, work2[l]!];
+      for (let j = l + 1; j <= p; j++) {
+        jpvt[j - 1] = jpvt[j]!;
+        qraux[j - 1] = qraux[j]!;
+        work1[j - 1] = work1[j]!;
+        work2[j - 1] = work2[j]!;
+      }
+      jpvt[p] = pv;
+      qraux[p] = q;
+      work1[p] = w1;
+      work2[p] = w2;
+      k--;
+    }
+    if (l === n) continue;
+    // Householder transformation for column l.
+    let nrmxl = dnrm2(n - l + 1, a, at(l, l));
+    if (nrmxl === 0) continue;
+    if (a[at(l, l)] !== 0) nrmxl = Math.sign(a[at(l, l)]!) * Math.abs(nrmxl);
+    const r = 1 / nrmxl;
+    for (let i = l; i <= n; i++) a[at(i, l)]! *= r;
+    a[at(l, l)] = 1 + a[at(l, l)]!;
+    for (let j = l + 1; j <= p; j++) {
+      let dot = 0;
+      for (let i = l; i <= n; i++) dot += a[at(i, l)]! * a[at(i, j)]!;
+      const t = -dot / a[at(l, l)]!;
+      for (let i = l; i <= n; i++) a[at(i, j)]! += t * a[at(i, l)]!;
+      if (qraux[j] === 0) continue;
+      const tt = Math.max(1 - (Math.abs(a[at(l, j)]!) / qraux[j]!) ** 2, 0);
+      if (Math.abs(tt) < 1e-6) {
+        // Large reduction: recompute the norm of the remaining part.
+        qraux[j] = dnrm2(n - l, a, at(l + 1, j));
+        work1[j] = qraux[j]!;
+      } else {
+        qraux[j] = qraux[j]! * Math.sqrt(tt);
+      }
+    }
+    qraux[l] = a[at(l, l)]!;
+    a[at(l, l)] = -nrmxl;
+  }
+  const rank = Math.min(k - 1, n);
+  const pivot = new Int32Array(p);
+  for (let j = 0; j < p; j++) pivot[j] = jpvt[j + 1]! - 1;
+  return { rank, pivot };
+}
+
+// ---------------------------------------------------------------------------
+// Reduction to the kept columns.
+
+function reduce(mm: ModelMatrix, source: Int32Array, factors: readonly string[], n: number, cofactorNcol: number, formula: Formula): FixedDesign {
+  const p = mm.cols.length;
+  if (p === 0) {
+    throw new LmmkitError('EMPTY_DESIGN', `the formula "${formula.text}" gives no fixed-effect column (no intercept and no term); MMEst needs at least one`);
+  }
+  const full = new Matrix(n, p);
+  mm.cols.forEach((c, j) => full.data.set(c, j * n));
+  const { rank, pivot } = rQr(full);
+  if (rank === 0) {
+    throw new LmmkitError('EMPTY_DESIGN', `every fixed-effect column of "${formula.text}" is zero (${mm.names.join(', ')}): the design has rank 0`);
+  }
+  const kept = pivot.subarray(0, rank);
+  const x = new Matrix(n, rank);
+  kept.forEach((j, k) => x.data.set(mm.cols[j]!, k * n));
+  const columnNames = Array.from(kept, (j) => mm.names[j]!);
+  return {
+    x,
+    names: rank === 1 ? [''] : [...columnNames],
+    columnNames,
+    attr: Int32Array.from(kept, (j) => mm.assign[j]!),
+    factors: [...factors],
+    dropped: Array.from(pivot.subarray(rank), (j) => mm.names[j]!),
+    rank,
+    pivot,
+    source: Int32Array.from(kept, (j) => source[j]!),
+    cofactorNcol,
+  };
+}
+
+function checkN(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new ShapeError(`the number of observations must be a positive integer, found ${n}`);
+}
+
+/** Encodes every cofactor variable the formulas use, listing the available names when one is unknown. */
+function encodeCofactors(frame: Frame, names: readonly string[], skip: ReadonlySet<string>, available: readonly string[], f: Formula): Map<string, EncodedVar> {
+  const out = new Map<string, EncodedVar>();
+  for (const v of names) {
+    if (skip.has(v) || out.has(v)) continue;
+    const j = frame.names.indexOf(v);
+    if (j < 0) throw unknownColumn(v, available, f);
+    out.set(v, encodeColumn(v, frame.columns[j]!, 'cofactor'));
+  }
+  return out;
+}
+
+/** The design of a model without marker (formula over the cofactors only). */
+function cofactorOnlyDesign(n: number, frame: Frame, f: Formula, factors: readonly string[], cofactorNcol: number): FixedDesign {
+  const vars = encodeCofactors(frame, f.variables, new Set(), frame.names, f);
+  const codes = adjustedCodes(f, (v) => vars.get(v)!.kind === 'factor');
+  const mm = modelMatrix(f, (v) => vars.get(v)!, n, codes);
+  return reduce(mm, Int32Array.from(mm.cols, (_, j) => j), factors, n, cofactorNcol, f);
+}
+
+/**
+ * Plans the designs of every marker model of a GWAS-mode MMEst call (one
+ * model per marker column, or per list element): the marker-free columns
+ * (`base`, N x p0) are built once, the null model MMEst fits for Init is
+ * built once (`nullDesign`), and `designFor` / `markerDesign` then do only
+ * the per-marker work (the marker's own columns, one dqrdc2 on N x p).
+ * `markerKind` fixes how the marker enters model.matrix (numeric, or a
+ * factor with sorted levels); `markerColumns` (default 1) is q of a list
+ * element (`markerNames` names its columns, as MMEst takes them from X's
+ * colnames; a single column without names is MMEst's `Xeffect`).
+ * Throws on a bad formula, unknown columns, wrong cofactor rows, non-finite
+ * numeric or degenerate factor cofactors.
+ */
+export function planDesign(input: Omit<DesignInput, 'marker'> & { markerKind: 'numeric' | 'character'; markerColumns?: number }): DesignPlan {
+  const { n } = input;
+  checkN(n);
+  const frame = cofactorFrame(n, input.cofactor);
+  const spec = markerSpec(input.markerKind, input.markerColumns ?? 1, input.markerNames);
+  if (spec.listMode) {
+    const clash = spec.variables.find((v) => frame.names.includes(v));
+    if (clash !== undefined) {
+      throw new LmmkitError('BAD_MARKER', `the marker column '${clash}' has the name of a cofactor column; rename one of them`);
+    }
+  }
+  const { comp, cof, factors } = mm4lmmFormulas(frame.names, spec.variables, input.formula);
+  const markerSet = new Set(spec.variables);
+  // In matrix mode MMEst's `Mat$Xeffect <- X[, i]` replaces a cofactor named Xeffect.
+  const available = [...frame.names.filter((v) => !markerSet.has(v)), ...spec.variables];
+  const cofactorVars = encodeCofactors(frame, comp.variables, markerSet, available, comp);
+  const isFactor = (v: string): boolean => (markerSet.has(v) ? spec.kind === 'character' : cofactorVars.get(v)!.kind === 'factor');
+  const codes = adjustedCodes(comp, isFactor);
+  const markerTerm = comp.terms.map((t) => t.some((v) => markerSet.has(v)));
+
+  // The marker-free part of the model matrix, built once.
+  const baseCols: Float64Array[] = [];
+  const baseNames: string[] = [];
+  const baseAssign: number[] = [];
+  if (comp.intercept) {
+    baseCols.push(new Float64Array(n).fill(1));
+    baseNames.push('(Intercept)');
+    baseAssign.push(0);
+  }
+  const baseStart: number[] = [];
+  const baseCount: number[] = [];
+  comp.terms.forEach((term, t) => {
+    baseStart.push(baseCols.length);
+    if (markerTerm[t]) { baseCount.push(0); return; }
+    const tc = termColumns(term.map((v) => cofactorVars.get(v)!), codes[t]!, n);
+    baseCols.push(...tc.cols);
+    baseNames.push(...tc.names);
+    for (let k = 0; k < tc.cols.length; k++) baseAssign.push(t + 1);
+    baseCount.push(tc.cols.length);
+  });
+  const base = new Matrix(n, baseCols.length);
+  baseCols.forEach((c, j) => base.data.set(c, j * n));
+
+  const cofactorNcol = frame.names.length;
+  const nullDesign = cofactorOnlyDesign(n, frame, cof, factors, cofactorNcol);
+  return {
+    n,
+    markerKind: spec.kind,
+    markerColumns: spec.columns,
+    markerVariables: spec.variables,
+    factors,
+    usesMarker: markerTerm.some((m) => m),
+    base,
+    baseNames,
+    baseAssign: Int32Array.from(baseAssign),
+    nullDesign,
+    layout: { formula: comp, codes, markerTerm, baseStart, baseCount, cofactorVars, listMode: spec.listMode, cofactorNcol },
+  };
+}
+
+/** Validates one marker against its plan and encodes its columns as model.matrix variables. */
+function encodeMarker(plan: DesignPlan, marker: Matrix | readonly string[]): Map<string, EncodedVar> {
+  const out = new Map<string, EncodedVar>();
+  const n = plan.n;
+  if (marker instanceof Matrix) {
+    if (plan.markerKind !== 'numeric') throw new LmmkitError('BAD_MARKER', 'this plan is for character markers, found a numeric marker');
+    if (marker.rows !== n) throw dimError('X', n, marker.rows);
+    if (marker.cols !== plan.markerColumns) {
+      throw new ShapeError(`this plan is for markers of ${plan.markerColumns} column(s), found ${marker.cols}`);
+    }
+    plan.markerVariables.forEach((v, j) => out.set(v, encodeColumn(v, { kind: 'numeric', values: marker.col(j) }, 'marker')));
+    return out;
+  }
+  if (plan.markerKind !== 'character') throw new LmmkitError('BAD_MARKER', 'this plan is for numeric markers, found a character marker');
+  if (marker.length !== n) throw dimError('X', n, marker.length);
+  const v = plan.markerVariables[0]!;
+  out.set(v, encodeColumn(v, { kind: 'character', values: marker, levels: undefined }, 'marker'));
+  return out;
+}
+
+/**
+ * The marker-dependent model-matrix columns of one marker (the columns of
+ * every term that involves the marker, e.g. `Xeffect11` and
+ * `TrialTrial2:Xeffect11`), in model-matrix order, before any rank
+ * reduction. N x m; m can vary between character markers with different
+ * numbers of levels.
+ */
+export function markerDesign(plan: DesignPlan, marker: Matrix | readonly string[]): MarkerColumns {
+  const mv = encodeMarker(plan, marker);
+  const { formula, codes, markerTerm, cofactorVars } = plan.layout;
+  const lookup = (v: string): EncodedVar => mv.get(v) ?? cofactorVars.get(v)!;
+  const names: string[] = [];
+  const cols: Float64Array[] = [];
+  const assign: number[] = [];
+  formula.terms.forEach((term, t) => {
+    if (!markerTerm[t]) return;
+    const tc = termColumns(term.map(lookup), codes[t]!, plan.n);
+    names.push(...tc.names);
+    cols.push(...tc.cols);
+    for (let k = 0; k < tc.cols.length; k++) assign.push(t + 1);
+  });
+  const x = new Matrix(plan.n, cols.length);
+  cols.forEach((c, j) => x.data.set(c, j * plan.n));
+  return { x, names, assign: Int32Array.from(assign) };
+}
+
+/**
+ * One marker model's reduced design from a plan: the base columns and the
+ * marker's columns interleaved in model-matrix (term) order, then R's qr()
+ * and MM4LMM's `Tmp[, pivot[1:rank]]`. Identical to `buildDesign` with the
+ * same inputs; `source` maps each kept column back to `plan.base` or to
+ * `markerDesign(plan, marker).x`.
+ */
+export function designFor(plan: DesignPlan, marker: Matrix | readonly string[]): FixedDesign {
+  const md = markerDesign(plan, marker);
+  const n = plan.n;
+  const { formula, markerTerm, baseStart, baseCount } = plan.layout;
+  const mm: ModelMatrix = { names: [], cols: [], assign: [] };
+  const source: number[] = [];
+  const baseCol = (j: number): Float64Array => plan.base.data.subarray(j * n, (j + 1) * n);
+  if (formula.intercept) {
+    mm.names.push('(Intercept)');
+    mm.cols.push(baseCol(0));
+    mm.assign.push(0);
+    source.push(0);
+  }
+  let m = 0;
+  formula.terms.forEach((_, t) => {
+    if (markerTerm[t]) {
+      while (m < md.assign.length && md.assign[m] === t + 1) {
+        mm.names.push(md.names[m]!);
+        mm.cols.push(md.x.data.subarray(m * n, (m + 1) * n));
+        mm.assign.push(t + 1);
+        source.push(-m - 1);
+        m++;
+      }
+      return;
+    }
+    for (let j = baseStart[t]!; j < baseStart[t]! + baseCount[t]!; j++) {
+      mm.names.push(plan.baseNames[j]!);
+      mm.cols.push(baseCol(j));
+      mm.assign.push(t + 1);
+      source.push(j);
+    }
+  });
+  return reduce(mm, Int32Array.from(source), plan.factors, n, plan.layout.cofactorNcol, formula);
+}
+
+/**
+ * The fixed-effect design of one MMEst model, exactly as MM4LMM 3.0.3
+ * builds it: Cofactor as R's data frame (NULL -> all-ones `V1`; matrix
+ * columns `V1, V2, ...`; table names kept), the marker bound as `Xeffect`
+ * (or under `markerNames`), the formula (default: every cofactor column plus
+ * the marker) through MMEst's text round trip, R's
+ * `model.matrix(terms(f, keep.order = TRUE))` with treatment contrasts
+ * (character columns are factors with sorted levels; interaction columns
+ * `a:b` with the first variable varying fastest; full dummy coding where
+ * R's margin rule says so), and R's pivoted `qr()`, whose aliased columns
+ * are dropped (`dropped`). Without a marker this is MMEst's null model.
+ * Errors: `ShapeError` "Incompatible dimension between Y and Cofactor / X"
+ * with the sizes; `LmmkitError` codes BAD_FORMULA, UNKNOWN_COLUMN (lists the
+ * available names), NON_FINITE, BAD_FACTOR (missing or '' level, a single
+ * level), BAD_MARKER, EMPTY_DESIGN (no column, or rank 0).
+ */
+export function buildDesign(input: DesignInput): FixedDesign {
+  checkN(input.n);
+  const { marker } = input;
+  if (marker === undefined) {
+    if (input.markerNames !== undefined) throw new LmmkitError('BAD_MARKER', 'markerNames is given without a marker');
+    const frame = cofactorFrame(input.n, input.cofactor);
+    const { comp, factors } = mm4lmmFormulas(frame.names, undefined, input.formula);
+    return cofactorOnlyDesign(input.n, frame, comp, factors, frame.names.length);
+  }
+  // Cofactor rows are checked (in planDesign) before X rows (in designFor), as MMEst does.
+  const { marker: _m, ...rest } = input;
+  const plan = planDesign({
+    ...rest,
+    markerKind: marker instanceof Matrix ? 'numeric' : 'character',
+    markerColumns: marker instanceof Matrix ? marker.cols : 1,
+  });
+  return designFor(plan, marker);
+}
+
+/**
+ * The cofactor-only design MMEst fits first, when X is given and Init is
+ * not, to start every marker model (its `formulaCof`). Without a marker it
+ * is `buildDesign(input)`.
+ */
+export function buildNullDesign(input: DesignInput): FixedDesign {
+  const { marker } = input;
+  if (marker === undefined) return buildDesign(input);
+  const { marker: _m, ...rest } = input;
+  const plan = planDesign({
+    ...rest,
+    markerKind: marker instanceof Matrix ? 'numeric' : 'character',
+    markerColumns: marker instanceof Matrix ? marker.cols : 1,
+  });
+  const rows = marker instanceof Matrix ? marker.rows : marker.length;
+  if (rows !== input.n) throw dimError('X', input.n, rows);
+  return plan.nullDesign;
+}
