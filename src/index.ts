@@ -65,3 +65,13 @@ export { fitLambda, logLikLambda, type FitLambdaOptions, type LambdaFit, type Ro
 export { LmmCore, type LmmCoreOptions, type ProcessOptions, type ScanResult } from './scan/lmm-core.js';
 export { exactTests, type ExactTestOptions, type ExactTestResult } from './scan/exact.js';
 export { gwasScan, type GwasBatchResult, type GwasScanOptions } from './scan/gwas.js';
+
+// Plots (SVG anywhere; PNG and files in Node).
+export {
+  AssocTsvParser, compareChrom, parseAssocTsv, toAssocData, MANHATTAN_COLORS, manhattanPlot, CHI2_1_MEDIAN, QQ_COLORS,
+  lambdaGc, lambdaGcLog10, qqBand, qqPlot, FONT_FAMILY, type AssocColumns, type AssocData, type AssocInput, type AssocRow,
+  type AssocTable, type AssocTsvOptions, type ChromCodes, type ManhattanChromosome, type ManhattanOptions, type ManhattanResult,
+  type PlotResult, type QqOptions, type QqResult, type QqSeries, type QqSeriesContext, type PlotArea,
+} from './plot/index.js';
+export { plotBytes, plotFormat, readAssocFile, renderPng, writePlot, type PngOptions } from './plot/node.js';
+export { simulateAssoc, type SimulatedAssoc } from './plot/simulate.js';

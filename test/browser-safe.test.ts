@@ -1,5 +1,5 @@
-// The js backend, Matrix, the Backend wrapper, backend selection and the
-// distributions must run in a browser: no static import of a Node built-in,
+// The js backend, Matrix, the Backend wrapper, backend selection, the
+// distributions and the plots (SVG) must run in a browser: no static import of a Node built-in,
 // no Buffer, no require. (The native loader reaches Node only through
 // process.getBuiltinModule at run time.)
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ const SRC = new URL('../../src/', import.meta.url).pathname;
 const files = [
   ...readdirSync(`${SRC}linalg/js`).map((f) => `linalg/js/${f}`),
   ...readdirSync(`${SRC}stats`).map((f) => `stats/${f}`),
+  // The plots, less their Node-only modules (PNG rendering, fonts, files).
+  ...readdirSync(`${SRC}plot`).filter((f) => !['png.ts', 'fonts.ts', 'node.ts'].includes(f)).map((f) => `plot/${f}`),
   'linalg/matrix.ts', 'linalg/backend.ts', 'linalg/kernels.ts', 'linalg/select.ts', 'linalg/native/load.ts', 'errors.ts', 'sim/rng.ts',
 ].filter((f) => f.endsWith('.ts'));
 

@@ -299,11 +299,12 @@ describe('lmmkit demo', () => {
     const out = join(dir, 'demo');
     const r = lmmkit('demo', '--out', out);
     assert.equal(r.status, 0, r.stderr);
-    for (const f of ['demo.bed', 'demo.bim', 'demo.fam', 'pheno.tsv', 'causal.tsv', 'results.tsv', 'results.json']) {
+    for (const f of ['demo.bed', 'demo.bim', 'demo.fam', 'pheno.tsv', 'causal.tsv', 'results.tsv', 'results.json', 'manhattan.png', 'manhattan.svg', 'qq.png', 'qq.svg']) {
       assert.ok(existsSync(join(out, f)), `${f} written`);
     }
     assert.match(r.stdout, /null model: kinship REML/);
     assert.match(r.stdout, /top 5:/);
+    assert.match(r.stdout, /plots: manhattan\.png\/\.svg \(causal variants ringed\), qq\.png\/\.svg \(lambda_GC \d\.\d{3}\)/);
     assert.match(r.stdout, /causal variants: \d+ of 5 reach p < 5e-8/);
     const causal = column(readTsv(join(out, 'causal.tsv')), 'id');
     assert.equal(causal.length, 5);

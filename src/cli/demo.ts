@@ -6,6 +6,9 @@ import { writeBed } from '../data/plink/write-bed.js';
 import { writeTsv } from '../data/write-tsv.js';
 import { simulateGwas } from '../sim/gwas.js';
 import { runGwas, type GwasReport, type NullModelReport } from './gwas.js';
+import { writeResultPlots } from './plot.js';
+import { readAssocFile } from '../plot/node.js';
+import type { ManhattanChromosome } from '../plot/manhattan.js';
 
 /** Options of `runDemo`. */
 export interface DemoOptions {
@@ -41,6 +44,8 @@ export interface DemoResult {
   top: { id: string; chrom: string; pos: number; beta: number; minusLog10p: number; causal: boolean }[];
   /** The command line that reruns the scan (writing results.trait.tsv). */
   command: string;
+  /** The plots: DIR/manhattan.png/.svg (causal variants ringed) and DIR/qq.png/.svg, and lambda_GC. */
+  plots: { files: string[]; lambdaGc: number; commands: string[] };
   seconds: number;
 }
 
@@ -124,16 +129,58 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     };
   });
   const top = ranked.slice(0, 5).map((t) => ({ ...t, causal: causalIds.has(t.id) }));
-  // Plots: when the plot layer lands (DESIGN.md, plot/), draw the Manhattan
-  // and QQ plots of `tsv` here and add their files to `files`.
+
+  // Plots of the results the user sees, the causal variants ringed.
+  const plotFiles = { manhattan: [join(dir, 'manhattan.png'), join(dir, 'manhattan.svg')], qq: [join(dir, 'qq.png'), join(dir, 'qq.svg')] };
+  const table = await readAssocFile(tsv, { keepIdsBelow: Infinity });
+  const { qq } = await writeResultPlots({
+    table,
+    manhattan: plotFiles.manhattan,
+    qq: plotFiles.qq,
+    manhattanOptions: {
+      title: `lmmkit demo: ${samples} samples, ${variants} variants, ${CAUSAL} causal (ringed)`,
+      callback: ringCausal(causalIds),
+    },
+    qqOptions: { title: `lmmkit demo: QQ plot of ${ranked.length} tests` },
+  });
   return {
     dir,
-    files: [`${prefix}.bed`, `${prefix}.bim`, `${prefix}.fam`, pheno, truth, tsv, json],
+    files: [`${prefix}.bed`, `${prefix}.bim`, `${prefix}.fam`, pheno, truth, tsv, json, ...plotFiles.manhattan, ...plotFiles.qq],
+    plots: {
+      files: [...plotFiles.manhattan, ...plotFiles.qq],
+      lambdaGc: qq.lambdas[0]!,
+      commands: [
+        `lmmkit plot manhattan --in ${tsv} --out ${join(dir, 'manhattan.png')} ${join(dir, 'manhattan.svg')}`,
+        `lmmkit plot qq --in ${tsv} --out ${join(dir, 'qq.png')} ${join(dir, 'qq.svg')}`,
+      ],
+    },
     report,
     causal,
     top,
     command: `lmmkit gwas --bfile ${prefix} --pheno ${pheno} --kinship-from-bfile --out ${results}`,
     seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** A Manhattan callback drawing a ring around each causal variant, and its legend. */
+function ringCausal(ids: ReadonlySet<string>): (ch: ManhattanChromosome) => string {
+  return (ch) => {
+    const out: string[] = [];
+    for (const i of ch.rows()) {
+      const id = ch.data.id(i);
+      const v = ch.data.minusLog10p[i]!;
+      if (id !== undefined && ids.has(id) && !Number.isNaN(v)) {
+        out.push(`<circle cx="${ch.x(ch.data.pos[i]!).toFixed(1)}" cy="${ch.y(v).toFixed(1)}" r="6" fill="none" stroke="#e6550d" stroke-width="1.6"/>`);
+      }
+    }
+    if (ch.index === 0) {
+      // The legend, at the right end of the x-axis title's line.
+      const x = ch.area.right - 180;
+      const y = ch.height - 12;
+      out.push(`<circle cx="${x}" cy="${y - 4}" r="6" fill="none" stroke="#e6550d" stroke-width="1.6"/>`,
+        `<text x="${x + 12}" y="${y}" font-size="12" fill="#222">causal variant (simulated)</text>`);
+    }
+    return out.join('\n');
   };
 }
 
@@ -153,7 +200,9 @@ export function formatDemo(d: DemoResult, opts: { samples: number; variants: num
     table(['rank', 'id', 'chrom', 'pos', 'beta/allele', '-log10p', 'causal'], d.top.map((t, i) => [String(i + 1), t.id, t.chrom, String(t.pos), t.beta.toPrecision(4), g(t.minusLog10p, 2), t.causal ? 'yes' : ''])),
     `causal variants: ${found.length} of ${d.causal.length} reach p < ${GENOME_WIDE}, ${inTop.length} are in the top 10`,
     table(['id', 'chrom', 'pos', 'effect/sd', '-log10p', 'rank'], d.causal.map((c) => [c.id, c.chrom, String(c.pos), c.effect.toPrecision(3), g(c.minusLog10p, 2), c.rank > 0 ? String(c.rank) : 'filtered'])),
-    `the same scan: ${d.command} (writes results.trait.tsv)`,
+    `plots: manhattan.png/.svg (causal variants ringed), qq.png/.svg (lambda_GC ${d.plots.lambdaGc.toFixed(3)}); from the command line (without the rings):`,
+    ...d.plots.commands.map((c) => `  ${c}`),
+    `the same scan: ${d.command} (writes results.trait.tsv; add --plot for its plots)`,
     `done in ${d.seconds.toFixed(1)} s (backend ${d.report.backend})`,
   ];
   return lines.join('\n');
@@ -191,7 +240,8 @@ export function demoCommand(): Command {
     .addHelpText('after', `
 Writes into the folder: demo.bed/.bim/.fam (the genotypes), pheno.tsv (FID IID
 trait), causal.tsv (the causal variants and their effects), results.tsv and
-results.json (the scan, as 'lmmkit gwas --kinship-from-bfile' writes them).
+results.json (the scan, as 'lmmkit gwas --kinship-from-bfile' writes them),
+manhattan.png/.svg (the causal variants ringed) and qq.png/.svg.
 The trait has ${CAUSAL} causal variants explaining ${H2_CAUSAL * 100}% of its variance and population
 means explaining ${H2_POPULATION * 100}%; the kinship absorbs the structure.`)
     .action(async (opts: { out: string; samples: number; variants: number; seed: number }) => {

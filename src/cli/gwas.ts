@@ -74,6 +74,11 @@ export interface GwasRunOptions {
   jsonPath?: string;
   /** Draw a progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
+  /**
+   * Also draw each trait's Manhattan and QQ plots next to its TSV:
+   * PREFIX.<trait>.manhattan.png/.svg and PREFIX.<trait>.qq.png/.svg.
+   */
+  plot?: boolean;
   /** Where the text report goes, one line per call (default console.log). */
   log?: (line: string) => void;
 }
@@ -134,6 +139,10 @@ export interface TraitReport {
   };
   /** The best tests by p-value (at most 10). */
   top: GwasHit[];
+  /** The plot files written (with --plot). */
+  plots?: string[];
+  /** lambda_GC of the trait's p-values (with --plot). */
+  lambdaGc?: number;
   match: {
     counts: { source: string; file: string; samples: number; used: number }[];
     dropped: DroppedSampleReport[];
@@ -233,7 +242,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     });
     const outputs = traitPaths(pheno.columns, opts);
     const jsonPath = opts.jsonPath ?? `${opts.out}.json`;
-    await checkOutputs([...outputs, jsonPath]);
+    const plotPaths = outputs.map((o) => plotFiles(o, opts.plot === true));
+    await checkOutputs([...outputs, ...plotPaths.flatMap((p) => [...p.manhattan, ...p.qq]), jsonPath]);
     for (const tr of traits) {
       if (tr.pos.length < 3) {
         throw new LmmkitError('NO_SAMPLES', `trait '${tr.name}' of ${pheno.file}: ${tr.pos.length} samples left after matching, too few to fit a model`);
@@ -370,6 +380,10 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         bar?.stop();
       }
       await out.close();
+      let plots: { files: string[]; lambda: number } | undefined;
+      if (opts.plot === true) {
+        plots = await stagePlots(out.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, staged);
+      }
       const seconds = (performance.now() - t1) / 1000;
       const dropped: DroppedSampleReport[] = [...match.dropped.map(plain), ...extraDropped, ...tr.missing];
       reports.push({
@@ -381,11 +395,13 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         nullModel,
         variants: { selected, tested: counts.tested, filtered: selected - counts.tested, tests: counts.tests, untestable: counts.untestable },
         top,
+        ...(plots === undefined ? {} : { plots: plots.files, lambdaGc: plots.lambda }),
         match: { counts: sourceCounts(match, extras, n), dropped },
         seconds,
       });
       log(`trait '${tr.name}': ${n} samples, null ${describeNull(nullModel)}; ${counts.tested} of ${selected} variants tested ` +
         `(${selected - counts.tested} filtered), ${counts.tests} tests in ${seconds.toFixed(2)} s -> ${outputs[tr.t]}`);
+      if (plots !== undefined) log(`  plots (lambda_GC ${plots.lambda.toFixed(4)}) -> ${plots.files.join(', ')}`);
     }
 
     const report: GwasReport = {
@@ -723,10 +739,44 @@ function formatBatch(
 }
 
 // ---------------------------------------------------------------------------
+// Plots (--plot): drawn from the trait's TSV once it is written, staged with it.
+
+/** The plot files of a trait's TSV: X.tsv -> X.manhattan.png/.svg, X.qq.png/.svg. */
+function plotFiles(tsv: string, on: boolean): { manhattan: string[]; qq: string[] } {
+  if (!on) return { manhattan: [], qq: [] };
+  const base = tsv.replace(/\.tsv$/i, '');
+  return { manhattan: [`${base}.manhattan.png`, `${base}.manhattan.svg`], qq: [`${base}.qq.png`, `${base}.qq.svg`] };
+}
+
+/**
+ * Reads the staged TSV back (streaming, ids kept for the hits only), draws
+ * the Manhattan and QQ plots and stages their files. The plot modules (and
+ * the PNG renderer, a native module) are loaded only here.
+ */
+async function stagePlots(tsv: string, paths: { manhattan: string[]; qq: string[] }, title: string, staged: Staged[]): Promise<{ files: string[]; lambda: number }> {
+  const [{ readAssocFile, plotBytes }, { manhattanPlot }, { qqPlot }, { warnIfNoFont }] = await Promise.all([
+    import('../plot/node.js'), import('../plot/manhattan.js'), import('../plot/qq.js'), import('./plot.js'),
+  ]);
+  const table = await readAssocFile(tsv);
+  const m = manhattanPlot(table, { title });
+  const q = qqPlot({ log10p: table.log10p }, { title: `QQ plot: ${title}` });
+  const files: [string, string][] = [...paths.manhattan.map((p): [string, string] => [p, m.svg]), ...paths.qq.map((p): [string, string] => [p, q.svg])];
+  warnIfNoFont(files.map(([p]) => p));
+  for (const [path, svg] of files) {
+    const bytes = await plotBytes(path, svg);
+    const s = await Staged.create(path);
+    staged.push(s);
+    await s.write(bytes);
+    await s.close();
+  }
+  return { files: files.map(([p]) => p), lambda: q.lambdas[0]! };
+}
+
+// ---------------------------------------------------------------------------
 // Staged outputs: a temporary sibling per output, renamed when all are done.
 
 class Staged {
-  private constructor(readonly path: string, private readonly tmp: string, private handle: FileHandle | undefined) {}
+  private constructor(readonly path: string, readonly tmp: string, private handle: FileHandle | undefined) {}
 
   static async create(path: string): Promise<Staged> {
     const dir = dirname(path);
@@ -745,8 +795,9 @@ class Staged {
     }
   }
 
-  async write(text: string): Promise<void> {
-    await this.handle!.write(text);
+  async write(text: string | Uint8Array): Promise<void> {
+    if (typeof text === 'string') await this.handle!.write(text);
+    else await this.handle!.writeFile(text);
   }
 
   async close(): Promise<void> {
@@ -839,7 +890,11 @@ the order inter_1*g_1 .. inter_1*g_step, inter_2*g_1, ...
 PREFIX.json: per trait the null model parameters and log-likelihood, the
 covariates used, the sample-matching report (counts and every dropped sample
 with the reason), variant counts (selected, tested, filtered, tests), the top
-10 tests and the timing. Outputs appear only when the whole run succeeded.
+10 tests and the timing. With --plot, each trait's Manhattan and QQ plots
+(as 'lmmkit plot' draws them, titled with the trait) are written next to
+its TSV: PREFIX.<trait>.manhattan.png/.svg and PREFIX.<trait>.qq.png/.svg,
+and PREFIX.json adds their files and lambda_GC. Outputs appear only when
+the whole run succeeded.
 
 Exit status: 0 on success, 2 on bad input (one line on stderr naming the file
 or option).
@@ -872,6 +927,7 @@ export function gwasCommand(): Command {
     .option('--ids <layout>', 'how tables name samples: auto, fid-iid, iid or none (see below)', oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const), 'auto')
     .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
     .option('--out <prefix>', 'output prefix (required): PREFIX.<trait>.tsv and PREFIX.json')
+    .option('--plot', 'also draw each trait\'s Manhattan and QQ plots: PREFIX.<trait>.manhattan.png/.svg, PREFIX.<trait>.qq.png/.svg')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;

@@ -5,6 +5,7 @@ import { formatInfo, infoReport } from './info.js';
 import { demoCommand } from './demo.js';
 import { gwasCommand } from './gwas.js';
 import { kinshipCommand } from './kinship.js';
+import { plotCommand } from './plot.js';
 import { formatSelfCheck, selfCheck } from './selfcheck.js';
 
 const VERSION = '0.1.0';
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program.addCommand(kinshipCommand());
   program.addCommand(gwasCommand());
+  program.addCommand(plotCommand());
   program.addCommand(demoCommand());
 
   try {

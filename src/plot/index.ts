@@ -1,0 +1,10 @@
+// The plot layer: Manhattan and QQ plots as SVG strings, in Node and in a
+// browser. Rasterising to PNG and reading/writing files are Node-only and
+// live in `./png.js` and `./node.js`.
+export { AssocTsvParser, compareChrom, parseAssocTsv, toAssocData } from './data.js';
+export type { AssocColumns, AssocData, AssocInput, AssocRow, AssocTable, AssocTsvOptions, ChromCodes } from './data.js';
+export { MANHATTAN_COLORS, manhattanPlot } from './manhattan.js';
+export type { ManhattanChromosome, ManhattanOptions, ManhattanResult, PlotResult } from './manhattan.js';
+export { CHI2_1_MEDIAN, QQ_COLORS, lambdaGc, lambdaGcLog10, qqBand, qqPlot } from './qq.js';
+export type { QqOptions, QqResult, QqSeries, QqSeriesContext } from './qq.js';
+export { FONT_FAMILY, type PlotArea } from './svg.js';
