@@ -75,3 +75,13 @@ export {
 } from './plot/index.js';
 export { plotBytes, plotFormat, readAssocFile, renderPng, writePlot, type PngOptions } from './plot/node.js';
 export { simulateAssoc, type SimulatedAssoc } from './plot/simulate.js';
+
+// Variance-component models (MM4LMM's MMEst).
+export { mmEst, type MarkerInput, type MmEstModel, type MmEstOptions, type MmEstResult } from './varcomp/mmest.js';
+export type { EngineFit, EngineOptions, VarComponent, VarMethod as VarcompMethod } from './varcomp/types.js';
+export { mmDense } from './varcomp/mm-dense.js';
+export { mmRotated, rotateTwo, type TwoRotation } from './varcomp/mm-eigen.js';
+export { mmHenderson } from './varcomp/mm-henderson.js';
+export { parseFormula, type Formula } from './varcomp/formula.js';
+export { buildDesign, designFor, planDesign, rQr, type CofactorTable, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
+export { parseFrame, readFrame, type DataFrame, type FrameOptions } from './data/frame.js';

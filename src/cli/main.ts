@@ -7,6 +7,7 @@ import { gwasCommand } from './gwas.js';
 import { kinshipCommand } from './kinship.js';
 import { plotCommand } from './plot.js';
 import { formatSelfCheck, selfCheck } from './selfcheck.js';
+import { varcompCommand } from './varcomp.js';
 
 const VERSION = '0.1.0';
 
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(gwasCommand());
   program.addCommand(plotCommand());
   program.addCommand(demoCommand());
+  program.addCommand(varcompCommand());
 
   try {
     await program.parseAsync(argv, { from: 'user' });

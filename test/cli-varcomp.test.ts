@@ -1,0 +1,104 @@
+// lmmkit varcomp fit: MM4LMM's examples from files, GWAS mode, bad input.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parseFrame } from '../src/data/frame.js';
+import { MM_DATA, readCsv, readRef } from './mm4lmm-data.js';
+import { SHARED, sharedTest } from './support.js';
+
+const BIN = new URL('../../bin/lmmkit.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'lmmkit-varcomp-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const D = SHARED + MM_DATA;
+
+function lmmkit(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+}
+const ex1 = ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--cofactor', 'Trial',
+  '--kinship', `Flint=${D}vc_kinship_flint.csv`, '--incidence', 'Flint=CodeFlint',
+  '--kinship', `Dent=${D}vc_kinship_dent.csv`, '--incidence', 'Dent=CodeDent'];
+
+sharedTest('varcomp fit: MM4LMM example 1 from files (REML and ML)', [`${MM_DATA}vc_data.csv`, 'refs/mm4lmm/ex1_vc_reml.json'], () => {
+  for (const [method, ref] of [['reml', 'ex1_vc_reml'], ['ml', 'ex1_vc_ml']] as const) {
+    const out = join(dir, `ex1-${method}.json`);
+    const r = lmmkit('varcomp', 'fit', ...ex1, '--method', method, '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /variance components:/);
+    const fit = JSON.parse(readFileSync(out, 'utf8'));
+    const want = readRef(ref).result.models[0]!;
+    assert.deepEqual(fit.model.sigma2Names, want.Sigma2Names);
+    // A table cofactor gives R's data-frame name TrialTrial2 (MM4LMM's matrix cofactor says V1Trial2).
+    assert.deepEqual(fit.model.betaNames, ['(Intercept)', 'TrialTrial2']);
+    fit.model.sigma2.forEach((v: number, k: number) => assert.ok(Math.abs(v - want.Sigma2[k]!) < 1e-9 * want.Sigma2[k]!));
+    fit.model.beta.forEach((v: number, k: number) => assert.ok(Math.abs(v - want.Beta[k]!) < 1e-9 * Math.abs(want.Beta[k]!)));
+    assert.ok(Math.abs(fit.model.logLik - want.LogLik) < 1e-8);
+    assert.equal(fit.path, method === 'reml' ? 'henderson' : 'dense');
+  }
+});
+
+sharedTest('varcomp fit --markers: example 2 in GWAS mode, one TSV row per marker', [`${MM_DATA}vc_markers.csv`], () => {
+  const m = readCsv(`${MM_DATA}vc_markers.csv`);
+  const markers = join(dir, 'markers.tsv');
+  writeFileSync(markers, [m.header.slice(1).join('\t'), ...m.rows.map((r) => r.slice(1).join('\t'))].join('\n') + '\n');
+  const out = join(dir, 'ex2.tsv');
+  const r = lmmkit('varcomp', 'fit', ...ex1, '--markers', markers, '--markers-as', 'factor', '--formula', '~ Trial+Xeffect+Xeffect:Trial', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+  assert.deepEqual(lines[0], ['marker', 'nbit', 'converged', 'loglik', 'sigma2_Flint', 'sigma2_Dent', 'sigma2_Error', 'beta_names', 'beta', 'se']);
+  assert.equal(lines.length, 21);
+  const ref = readRef('ex2_vc_markers_interaction_reml').result;
+  lines.slice(1).forEach((row, i) => {
+    assert.equal(row[0], `M${i + 1}`);
+    assert.equal(Number(row[1]), ref.models[i]!.NbIt);
+    assert.ok(Math.abs(Number(row[3]) - ref.models[i]!.LogLik) < 1e-6);
+    assert.deepEqual(row[7]!.split(';'), ref.models[i]!.BetaNames);
+    row[8]!.split(';').map(Number).forEach((b, k) => assert.ok(Math.abs(b - ref.models[i]!.Beta[k]!) < 1e-6 * Math.max(1, Math.abs(ref.models[i]!.Beta[k]!))));
+  });
+  const json = JSON.parse(readFileSync(join(dir, 'ex2.json'), 'utf8'));
+  assert.equal(json.models, 20);
+  assert.ok(json.nullModel.sigma2.length === 3);
+});
+
+sharedTest('varcomp fit: bad input gives exit 2, one line naming the culprit, and no output', [`${MM_DATA}vc_data.csv`], () => {
+  const noY = join(dir, 'missing-y.csv');
+  const text = readFileSync(`${D}vc_data.csv`, 'utf8').split('\n');
+  text[3] = text[3]!.replace(/,[^,]*$/, ',NA');
+  writeFileSync(noY, text.join('\n'));
+  const cases: [string, string[], RegExp][] = [
+    ['unknown response column', ['--data', `${D}vc_data.csv`, '--y', 'Yield'], /--y: .*vc_data.csv has no column 'Yield'/],
+    ['missing response', ['--data', noY, '--y', 'Trait'], /missing on 1 row \(line 4\)/],
+    ['unknown cofactor', [...ex1.slice(0, 4), '--cofactor', 'Trail'], /--cofactor: .* has no column 'Trail'/],
+    ['incidence for no component', [...ex1, '--incidence', 'Other=CodeDent'], /'Other' names no --kinship component/],
+    ['kinship without incidence of the wrong size', ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`], /122 x 122 but .* has 432 rows: give --incidence Flint=COLUMN/],
+    ['codes not in the kinship', ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`, '--incidence', 'Flint=CodeDent'], /code 'PSMD\d+' of column 'CodeDent' is not an id of the kinship/],
+    ['init of the wrong length', [...ex1, '--init', '1,1'], /The length of Init and the number of variance are not compatible/],
+    ['bad number', [...ex1, '--crit-var', 'x'], /--crit-var: expected a number, found 'x'/],
+    ['missing data file', ['--data', join(dir, 'nope.csv'), '--y', 'Trait'], /nope.csv/],
+    ['formula with an unknown column', [...ex1, '--formula', '~ Trial + Site'], /Site/],
+  ];
+  for (const [what, args, re] of cases) {
+    const out = join(dir, `bad-${what.replace(/\W+/g, '-')}.json`);
+    const r = lmmkit('varcomp', 'fit', ...args, '--out', out);
+    assert.equal(r.status, 2, `${what}: exit ${r.status}\n${r.stderr}`);
+    assert.match(r.stderr, re, what);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line`);
+    assert.ok(!existsSync(out), `${what}: nothing written`);
+  }
+  assert.ok(readdirSync(dir).every((f) => !f.endsWith('.tmp')));
+});
+
+test('parseFrame: numeric and text columns, and its errors name file and line', () => {
+  const f = parseFrame('y,site,code\n1.5,A,10\nNA,B,11\n', 'd.csv');
+  assert.deepEqual(f.names, ['y', 'site', 'code']);
+  assert.ok(f.columns[0] instanceof Float64Array && Number.isNaN(f.columns[0][1]!));
+  assert.deepEqual(f.columns[1], ['A', 'B']);
+  assert.ok(f.columns[2] instanceof Float64Array);
+  assert.deepEqual(parseFrame('code\n10\n11\n', 'm.csv', { allText: true }).columns[0], ['10', '11']);
+  assert.throws(() => parseFrame('y,y\n1,2\n', 'd.csv'), /d.csv:1.*column name 'y' appears twice/);
+  assert.throws(() => parseFrame('y,x\n1,2\n3\n', 'd.csv'), /d.csv:3.*expected 2 fields as in the header, found 1/);
+  assert.throws(() => parseFrame('y,x\n', 'd.csv'), /d.csv.*at least one row after the header/);
+  assert.throws(() => parseFrame('y,\n1,2\n', 'd.csv'), /d.csv:1.*empty field/);
+});
