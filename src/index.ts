@@ -85,3 +85,14 @@ export { mmHenderson } from './varcomp/mm-henderson.js';
 export { parseFormula, type Formula } from './varcomp/formula.js';
 export { buildDesign, designFor, planDesign, rQr, type CofactorTable, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
 export { parseFrame, readFrame, type DataFrame, type FrameOptions } from './data/frame.js';
+
+// Several traits at once (limix's MTLMM on GP2KronSum).
+export { FreeFormCov, FREEFORM_JITTER, type FreeFormCovOptions } from './nullmodel/freeform.js';
+export {
+  KronSumLikelihood, fitKronSumNull, KronSumCovariance, jointDiagonalise, sampleCovariance,
+  type KronSumModelOptions, type KronSumEvaluation, type FitKronSumOptions, type KronSumNullFit, type JointDiagonalisation,
+} from './nullmodel/kron-sum.js';
+export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, type LbfgsStop } from './nullmodel/lbfgs.js';
+export {
+  Mtlmm, mtlmmScan, traitTestDesign, type MtlmmOptions, type MtlmmResult, type TraitTest, type MtlmmScanOptions, type MtlmmBatchResult,
+} from './scan/mtlmm.js';

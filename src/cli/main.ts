@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js';
 import { gwasCommand } from './gwas.js';
 import { kinshipCommand } from './kinship.js';
 import { plotCommand } from './plot.js';
+import { mtgwasCommand } from './mtgwas.js';
 import { formatSelfCheck, selfCheck } from './selfcheck.js';
 import { varcompCommand } from './varcomp.js';
 
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program.addCommand(kinshipCommand());
   program.addCommand(gwasCommand());
+  program.addCommand(mtgwasCommand());
   program.addCommand(plotCommand());
   program.addCommand(demoCommand());
   program.addCommand(varcompCommand());

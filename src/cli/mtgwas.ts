@@ -1,0 +1,521 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Command } from 'commander';
+import { InputError, LmmkitError } from '../errors.js';
+import { openBimbam } from '../data/bimbam.js';
+import { gaussianize } from '../data/gaussianize.js';
+import { progressReporter } from '../data/geno-queue.js';
+import type { GenotypeSource } from '../data/genotypes.js';
+import { kinship as computeKinship } from '../data/kinship.js';
+import { readKinship, type KinshipTable } from '../data/kinship-table.js';
+import { formatMatchReport, matchSamples } from '../data/match.js';
+import { openBed } from '../data/plink/bed.js';
+import { isNumberText, parseTable, readText, type NumericTable } from '../data/table.js';
+import { resolveSelection, type VariantSelection } from '../data/variants.js';
+import { formatNumber } from '../data/write-tsv.js';
+import { Matrix } from '../linalg/matrix.js';
+import { getBackend } from '../linalg/select.js';
+import { choleskyLower } from '../nullmodel/freeform.js';
+import { fitKronSumNull, sampleCovariance } from '../nullmodel/kron-sum.js';
+import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
+import { detectTableKey, parseRegion, type TableIds } from './gwas.js';
+
+/** Options of `runMtgwas` (the `lmmkit mtgwas` command, callable from code). */
+export interface MtgwasRunOptions {
+  /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
+  bfile?: string;
+  bimbam?: string;
+  annotation?: string;
+  /** Phenotype table. */
+  pheno: string;
+  /** The traits of the model, in this order (default every value column of the phenotype table). */
+  phenoCol?: readonly string[];
+  covar?: string;
+  /** Kinship table file (exactly one of `kinship` and `kinshipFromGenotypes`). */
+  kinship?: string;
+  /** Compute a standardized kinship from the genotype file. */
+  kinshipFromGenotypes?: boolean;
+  /** 'any' (eye(P), P df), 'common' (ones(P, 1), 1 df) or 'both' (default). */
+  test?: TraitTest | 'both';
+  /** Minimum minor allele frequency (default 0.01). */
+  maf?: number;
+  /** Maximum fraction of missing genotypes (default 0.05). */
+  maxMissing?: number;
+  region?: string;
+  gaussianize?: boolean;
+  standardize?: boolean;
+  batchSize?: number;
+  ids?: TableIds;
+  /** Output prefix: PREFIX.tsv and PREFIX.json. */
+  out: string;
+  progress?: boolean;
+  log?: (line: string) => void;
+}
+
+/** One dropped sample, as the JSON report holds it. */
+export interface MtDroppedSample {
+  fid: string;
+  iid: string;
+  source: string;
+  reason: string;
+}
+
+/** A top association of one test. */
+export interface MtgwasHit {
+  chrom: string;
+  pos: number;
+  id: string;
+  beta: number[];
+  pvalue: number;
+  log10p: number;
+}
+
+/** The JSON report (PREFIX.json) of a `runMtgwas` run. */
+export interface MtgwasReport {
+  command: 'mtgwas';
+  genotypes: { format: 'bed' | 'bimbam'; path: string; samples: number; variants: number; countedAllele: 'a1' };
+  options: {
+    tests: TraitTest[]; maf: number; maxMissing: number; region: string | null; gaussianize: boolean; standardize: boolean;
+    covar: string | null; ids: TableIds;
+  };
+  kinship: { source: 'file'; file: string } | { source: 'genotypes'; method: 'standardized'; variantsUsed: number; variantsSkipped: number };
+  traits: string[];
+  samples: number;
+  covariates: string[];
+  covariatesDropped: { name: string; reason: string }[];
+  nullModel: {
+    model: 'kron-sum'; method: 'REML';
+    /** Trait covariances (rows and columns in `traits` order), FreeFormCov jitter 1e-4 included. */
+    cg: number[][]; cn: number[][];
+    /** limix's gp.LML() (negative REML log-likelihood without 2 pi) and the REML log-likelihood. */
+    lml: number; logLikReml: number;
+    gradNorm: number; iterations: number; converged: boolean;
+    /** beta[covariate][trait]: the null fixed effects B. */
+    beta: Record<string, Record<string, number>>;
+    /** Null residual variance scale s20 (limix's MTLMM). */
+    s20: number;
+  };
+  output: string;
+  variants: { selected: number; tested: number; filtered: number; untestable: Record<string, number> };
+  top: Record<string, MtgwasHit[]>;
+  match: { counts: { source: string; file: string; samples: number; used: number }[]; dropped: MtDroppedSample[] };
+  backend: string;
+  seconds: number;
+}
+
+const TOP = 10;
+
+/**
+ * `lmmkit mtgwas`: one multi-trait LMM (limix-lmm's MTLMM) over several
+ * phenotype columns. Samples need every trait and covariate observed (the
+ * others are dropped and reported); the null model Cg (x) R + Cn (x) I is fitted once by
+ * REML (`fitKronSumNull`), then the genotype file is streamed through the
+ * any-effect and/or common-effect tests. Writes PREFIX.tsv and PREFIX.json,
+ * both staged and renamed into place only when the run succeeded.
+ */
+export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const o = checkOptions(opts);
+  const staged: Staged[] = [];
+  let source: GenotypeSource | undefined;
+  try {
+    source = opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
+    const genoFile = source.path;
+    const select: VariantSelection | undefined = o.region === undefined ? undefined : { region: o.region };
+    const selected = resolveSelection(source.variants, select, genoFile).length;
+    if (selected === 0) {
+      throw bad(`--region ${opts.region}: no variant of ${genoFile} lies in ${o.region!.chrom}:${o.region!.start}-${o.region!.end} (END is exclusive)`);
+    }
+    const pheno = await readKeyedTable(opts.pheno, o.ids, opts.phenoCol);
+    const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, o.ids);
+    const kinFile: KinshipTable | undefined = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });
+    const traits = pheno.columns;
+
+    // Samples: the shared match, then every trait observed.
+    const genotype = { file: genoFile, samples: source.samples, key: opts.bimbam !== undefined ? ('iid' as const) : ('fid-iid' as const) };
+    const match = matchSamples({ genotype, phenotype: pheno, covariates: covar, kinship: kinFile });
+    const keepPos: number[] = [];
+    const traitDropped: MtDroppedSample[] = [];
+    for (let pos = 0; pos < match.keep.length; pos++) {
+      const t = traits.findIndex((_, c) => match.phenotypeMask[c]![pos] !== 1);
+      if (t < 0) keepPos.push(pos);
+      else {
+        const g = match.keep[pos]!;
+        traitDropped.push({ fid: source.samples.fid[g]!, iid: source.samples.iid[g]!, source: 'phenotype', reason: `missing phenotype '${traits[t]}' in ${pheno.file} (mtgwas needs every trait)` });
+      }
+    }
+    log(formatMatchReport(match).trimEnd());
+    for (const line of groupReasons(traitDropped)) log(`  ${line}`);
+    const n = keepPos.length;
+    const p = traits.length;
+    if (n < 3) throw new LmmkitError('NO_SAMPLES', `${pheno.file}: ${n} samples have every trait (${traits.join(', ')}) observed, too few to fit a model`);
+    const outTsv = `${opts.out}.tsv`;
+    const outJson = `${opts.out}.json`;
+    await checkOutputs([outTsv, outJson]);
+
+    const samples = Int32Array.from(keepPos, (pos) => match.keep[pos]!);
+    // Traits.
+    const y = new Matrix(n, p);
+    for (let c = 0; c < p; c++) {
+      let col: Float64Array = Float64Array.from(keepPos, (pos) => pheno.values.data[match.index.phenotype![pos]! + c * pheno.values.rows]!);
+      if (o.gaussianize) col = gaussianize(col);
+      y.data.set(col, c * n);
+    }
+    // Covariates: the intercept, then the covariate columns that vary on these samples.
+    const names = ['intercept'];
+    const cols: Float64Array[] = [new Float64Array(n).fill(1)];
+    const covariatesDropped: { name: string; reason: string }[] = [];
+    if (covar !== undefined) {
+      covar.columns.forEach((name, c) => {
+        const v = Float64Array.from(keepPos, (pos) => covar.values.data[match.index.covariates![pos]! + c * covar.values.rows]!);
+        if (v.every((x) => x === v[0])) covariatesDropped.push({ name, reason: 'constant on the analysed samples (the intercept is always included)' });
+        else {
+          names.push(name);
+          cols.push(v);
+        }
+      });
+    }
+    const f = new Matrix(n, cols.length);
+    cols.forEach((c, j) => f.data.set(c, j * n));
+    if (n * p <= f.cols * p + p * (p + 1)) {
+      throw new LmmkitError('NO_SAMPLES', `${n} samples are too few for ${p} traits and ${f.cols} covariates (with the intercept)`);
+    }
+    // The traits must not be constant or collinear: the null fit starts from their covariance.
+    if (choleskyLower(sampleCovariance(y).data, p) === null) {
+      throw new InputError({ file: pheno.file }, `expected traits that vary and are not collinear on the ${n} analysed samples, found a singular covariance of ${traits.join(', ')}`);
+    }
+
+    // The kinship of the analysed samples.
+    let k: Matrix;
+    let kinReport: MtgwasReport['kinship'];
+    if (kinFile !== undefined) {
+      k = subMatrix(kinFile.k, Int32Array.from(keepPos, (pos) => match.index.kinship![pos]!));
+      kinReport = { source: 'file', file: kinFile.file };
+    } else {
+      const total = source.variants.id.length;
+      const bar = o.progress ? progressReporter(process.stderr) : undefined;
+      try {
+        const res = await computeKinship(source, {
+          method: 'standardized',
+          samples,
+          onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
+        });
+        k = res.k;
+        kinReport = { source: 'genotypes', method: 'standardized', variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped };
+        log(`kinship (standardized) of ${n} samples from ${res.variantsUsed} variants of ${genoFile}`);
+      } finally {
+        bar?.stop();
+      }
+    }
+
+    // Null model and scan.
+    const t1 = performance.now();
+    const fit = fitKronSumNull({ y, covariates: f, kinship: k });
+    const model = new Mtlmm({ y, covariates: f, covariance: fit.covariance });
+    log(`null model: ${p} traits, ${n} samples, REML lml ${fit.lml.toFixed(6)} (gradient norm ${fit.gradNorm.toExponential(2)}, ${fit.iterations} iterations) in ${((performance.now() - t1) / 1000).toFixed(2)} s`);
+    const designs = o.tests.map((t) => traitTestDesign(t, p));
+    const out = await Staged.create(outTsv);
+    staged.push(out);
+    await out.write(mtgwasHeader(o.tests).join('\t') + '\n');
+    const counts = { tested: 0, untestable: Object.fromEntries(o.tests.map((t) => [t, 0])) as Record<string, number> };
+    const top: Record<string, MtgwasHit[]> = Object.fromEntries(o.tests.map((t) => [t, []]));
+    const bar = o.progress ? progressReporter(process.stderr) : undefined;
+    try {
+      for await (const batch of mtlmmScan({
+        source, samples, model, designs, select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing,
+        standardize: opts.standardize === true, onProgress: bar,
+      })) {
+        counts.tested += batch.indices.length;
+        await out.write(formatRows(batch, o.tests, counts.untestable, top));
+      }
+    } finally {
+      bar?.stop();
+    }
+    await out.close();
+
+    const beta: Record<string, Record<string, number>> = {};
+    names.forEach((nm, a) => (beta[nm] = Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!]))));
+    const dropped: MtDroppedSample[] = [...match.dropped.map((d) => ({ fid: d.fid, iid: d.iid, source: d.source as string, reason: d.reason })), ...traitDropped];
+    const report: MtgwasReport = {
+      command: 'mtgwas',
+      genotypes: { format: opts.bfile !== undefined ? 'bed' : 'bimbam', path: genoFile, samples: source.samples.iid.length, variants: source.variants.id.length, countedAllele: 'a1' },
+      options: {
+        tests: o.tests, maf: o.maf, maxMissing: o.maxMissing, region: opts.region ?? null, gaussianize: o.gaussianize,
+        standardize: opts.standardize === true, covar: covar?.file ?? null, ids: o.ids,
+      },
+      kinship: kinReport,
+      traits: [...traits],
+      samples: n,
+      covariates: names,
+      covariatesDropped,
+      nullModel: {
+        model: 'kron-sum', method: 'REML', cg: fit.cg.toArray(), cn: fit.cn.toArray(), lml: fit.lml, logLikReml: fit.logLikReml,
+        gradNorm: fit.gradNorm, iterations: fit.iterations, converged: fit.converged, beta, s20: model.s20,
+      },
+      output: outTsv,
+      variants: { selected, tested: counts.tested, filtered: selected - counts.tested, untestable: counts.untestable },
+      top,
+      match: { counts: match.counts.map((c) => ({ source: c.source as string, file: c.file, samples: c.samples, used: n })), dropped },
+      backend: getBackend().name,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    const json = await Staged.create(outJson);
+    staged.push(json);
+    await json.write(JSON.stringify(report, null, 2) + '\n');
+    await json.close();
+    for (const s of staged) await s.commit();
+    log(`${counts.tested} of ${selected} variants tested (${selected - counts.tested} filtered) -> ${outTsv}`);
+    log(`report -> ${outJson}`);
+    return report;
+  } catch (err) {
+    await Promise.all(staged.map((s) => s.discard()));
+    throw err;
+  } finally {
+    await source?.close();
+  }
+}
+
+/** The TSV header for the tests run, in order. */
+export function mtgwasHeader(tests: readonly TraitTest[]): string[] {
+  const h = ['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n'];
+  for (const t of tests) h.push(`beta_${t}`, `se_${t}`, `stat_${t}`, `pvalue_${t}`, `log10p_${t}`);
+  return h;
+}
+
+function formatRows(batch: MtlmmBatchResult, tests: readonly TraitTest[], untestable: Record<string, number>, top: Record<string, MtgwasHit[]>): string {
+  const v = batch.variants;
+  const f = formatNumber;
+  const lines: string[] = [];
+  for (let j = 0; j < batch.indices.length; j++) {
+    const fields = [v.chrom[j]!, f(v.pos[j]!), v.id[j]!, v.a1[j]!, v.a2[j]!, f(batch.af[j]!), String(batch.n[j]!)];
+    tests.forEach((t, ti) => {
+      const r = batch.results[ti]!;
+      const m = r.beta.rows;
+      const beta = Array.from(r.beta.data.subarray(j * m, (j + 1) * m));
+      fields.push(beta.map(f).join(';'), Array.from(r.betaSte.data.subarray(j * m, (j + 1) * m), f).join(';'), f(r.lrt[j]!), f(r.pv[j]!), f(r.log10pv[j]!));
+      if (Number.isNaN(r.pv[j]!)) untestable[t]!++;
+      noteHit(top[t]!, { chrom: v.chrom[j]!, pos: v.pos[j]!, id: v.id[j]!, beta, pvalue: r.pv[j]!, log10p: r.log10pv[j]! });
+    });
+    lines.push(fields.join('\t'));
+  }
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+}
+
+function noteHit(top: MtgwasHit[], hit: MtgwasHit): void {
+  if (Number.isNaN(hit.log10p)) return;
+  if (top.length === TOP && !(hit.log10p < top[TOP - 1]!.log10p)) return;
+  let i = top.length;
+  while (i > 0 && top[i - 1]!.log10p > hit.log10p) i--;
+  top.splice(i, 0, hit);
+  if (top.length > TOP) top.pop();
+}
+
+// ---------------------------------------------------------------------------
+// Options and small helpers.
+
+interface CheckedOptions {
+  tests: TraitTest[];
+  maf: number;
+  maxMissing: number;
+  region: { chrom: string; start: number; end: number } | undefined;
+  gaussianize: boolean;
+  batchSize: number;
+  ids: TableIds;
+  progress: boolean;
+}
+
+function bad(message: string): LmmkitError {
+  return new LmmkitError('BAD_ARGUMENT', message);
+}
+
+function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
+  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad('mtgwas: give exactly one of --bfile PREFIX and --bimbam FILE');
+  if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad('mtgwas: --annotation goes with --bimbam');
+  if (opts.pheno === undefined) throw bad('mtgwas: --pheno FILE is required');
+  if (opts.out === undefined) throw bad('mtgwas: --out PREFIX is required');
+  if ((opts.kinship === undefined) === (opts.kinshipFromGenotypes !== true)) {
+    throw bad(opts.kinship === undefined
+      ? 'mtgwas: needs a kinship for Cg (x) R: give --kinship FILE or --kinship-from-bfile'
+      : 'mtgwas: give one kinship, found --kinship and --kinship-from-bfile');
+  }
+  const test = opts.test ?? 'both';
+  if (!['any', 'common', 'both'].includes(test)) throw bad(`--test: expected any, common or both, found '${String(test)}'`);
+  const maf = opts.maf ?? 0.01;
+  if (!(maf >= 0 && maf <= 0.5)) throw bad(`--maf: expected a frequency in [0, 0.5], found ${maf}`);
+  const maxMissing = opts.maxMissing ?? 0.05;
+  if (!(maxMissing >= 0 && maxMissing <= 1)) throw bad(`--max-missing: expected a fraction in [0, 1], found ${maxMissing}`);
+  const batchSize = opts.batchSize ?? 1000;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
+  const ids = opts.ids ?? 'auto';
+  if (!['auto', 'fid-iid', 'iid', 'none'].includes(ids)) throw bad(`--ids: expected auto, fid-iid, iid or none, found '${String(ids)}'`);
+  const cols = opts.phenoCol ?? [];
+  const dup = cols.find((c, i) => cols.indexOf(c) !== i);
+  if (dup !== undefined) throw bad(`--pheno-col: '${dup}' is given twice`);
+  return {
+    tests: test === 'both' ? ['any', 'common'] : [test],
+    maf, maxMissing, batchSize, ids,
+    region: opts.region === undefined ? undefined : parseRegion(opts.region),
+    gaussianize: opts.gaussianize === true,
+    progress: opts.progress ?? process.stderr.isTTY === true,
+  };
+}
+
+async function readKeyedTable(path: string, ids: TableIds, columns?: readonly string[]): Promise<NumericTable> {
+  const text = await readText(path);
+  const key = ids === 'auto' ? detectTableKey(text, path) : ids;
+  return parseTable(text, path, { key, columns: columns === undefined || columns.length === 0 ? undefined : columns });
+}
+
+/** Every output must go to an existing folder and must not be a folder itself. */
+async function checkOutputs(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    const dir = dirname(path);
+    const dirStat = await stat(dir).catch(() => undefined);
+    if (dirStat?.isDirectory() !== true) throw bad(`--out ${path}: the folder '${dir}' does not exist`);
+    const own = await stat(path).catch(() => undefined);
+    if (own !== undefined && !own.isFile()) throw bad(`--out: ${path} exists and is not a regular file`);
+  }
+}
+
+function subMatrix(k: Matrix, idx: Int32Array): Matrix {
+  const n = idx.length;
+  const out = new Matrix(n, n);
+  for (let j = 0; j < n; j++) {
+    const off = idx[j]! * k.rows;
+    for (let i = 0; i < n; i++) out.data[i + j * n] = k.data[idx[i]! + off]!;
+  }
+  return out;
+}
+
+function groupReasons(dropped: readonly MtDroppedSample[]): string[] {
+  const groups = new Map<string, MtDroppedSample[]>();
+  for (const d of dropped) groups.set(d.reason, [...(groups.get(d.reason) ?? []), d]);
+  return [...groups].map(([k, ds]) => `${k}: ${ds.length} (${ds.slice(0, 5).map((d) => (d.fid === d.iid ? d.iid : `${d.fid} ${d.iid}`)).join(', ')}${ds.length > 5 ? `, ... (${ds.length - 5} more)` : ''})`);
+}
+
+/** An output staged in a temporary sibling, renamed into place by `commit`. */
+class Staged {
+  private constructor(readonly path: string, private readonly tmp: string, private handle: FileHandle | undefined) {}
+
+  static async create(path: string): Promise<Staged> {
+    const dir = dirname(path);
+    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      return new Staged(path, tmp, await open(tmp, 'wx'));
+    } catch (e) {
+      throw bad(`--out ${path}: cannot write in '${dir}' (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+
+  async write(text: string): Promise<void> {
+    if (text !== '') await this.handle!.write(text);
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle!;
+    this.handle = undefined;
+    await h.sync();
+    await h.close();
+  }
+
+  async commit(): Promise<void> {
+    await rename(this.tmp, this.path);
+  }
+
+  async discard(): Promise<void> {
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    await rm(this.tmp, { force: true });
+  }
+}
+
+function number(flag: string): (v: string) => number {
+  return (v) => {
+    const x = isNumberText(v.trim()) ? Number(v) : Number.NaN;
+    if (!Number.isFinite(x)) throw bad(`${flag}: expected a number, found '${v}'`);
+    return x;
+  };
+}
+
+function integer(flag: string): (v: string) => number {
+  return (v) => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isInteger(x)) throw bad(`${flag}: expected an integer, found '${v}'`);
+    return x;
+  };
+}
+
+function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!(values as readonly string[]).includes(v)) throw bad(`${flag}: expected ${values.join(', ').replace(/, ([^,]*)$/, ' or $1')}, found '${v}'`);
+    return v as T;
+  };
+}
+
+const HELP_AFTER = `
+Model (limix-lmm's MTLMM, quick start 2.2): the P traits Y (N x P) of
+--pheno-col (default every column of --pheno) are one multi-trait model
+  vec(Y) ~ N(vec(F B), Cg (x) R + Cn (x) I)
+with R the kinship, F the covariates (an intercept always included) with
+an effect per trait, and Cg, Cn free-form P x P trait covariances (Cholesky
+parametrised, limix's 1e-4 jitter on the diagonal), fitted once by REML.
+Each variant g is then tested with the covariance held fixed:
+  --test any      Asnp = eye(P): an effect on any trait, chi2 with P df
+  --test common   Asnp = ones(P, 1): one effect shared by all traits, 1 df
+  --test both     both (default)
+stat is limix's lrt = -(N P - L P) log(s2 / s20).
+
+Samples: matched by FID+IID as in 'lmmkit gwas' (see 'lmmkit gwas --help'
+for --ids). A sample is used only when every trait and every covariate is
+observed; the others are dropped and reported, with the reason, on stdout
+and in PREFIX.json. --kinship-from-bfile computes a standardized kinship
+(limix) from every variant of the genotype file on the analysed samples.
+
+Output: PREFIX.tsv, tab-separated with a header, one row per tested variant:
+  chrom pos id a1 a2 af n  then per test (any, then common):
+  beta_T se_T stat_T pvalue_T log10p_T
+beta_any and se_any hold P semicolon-separated values (traits in order),
+beta_common and se_common one; se is the Wald standard error with the
+covariance held fixed. log10p is log10 of the p-value (finite where p
+underflows); NA where a variant cannot be tested. Dosages count the a1
+allele; af and n as in 'lmmkit gwas'. PREFIX.json: the traits, Cg, Cn, the
+REML fit (limix's LML, gradient norm), the null fixed effects, the samples
+used and every dropped sample with the reason, variant counts and the top
+10 variants per test. Outputs appear only when the whole run succeeded.
+
+Exit status: 0 on success, 2 on bad input (one line on stderr naming the
+file or option).
+
+Example:
+  lmmkit mtgwas --bfile geno --pheno pheno.tsv --pheno-col y1 y2 y3 \\
+    --kinship geno.kinship.tsv --covar covar.tsv --test both --out mt`;
+
+/** `lmmkit mtgwas`: multi-trait LMM association scans (limix-lmm's MTLMM). */
+export function mtgwasCommand(): Command {
+  return new Command('mtgwas')
+    .description('multi-trait GWAS: several phenotype columns as one multi-trait LMM, any-effect and common-effect tests')
+    .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
+    .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom), needed for --region')
+    .option('--pheno <file>', 'phenotype table (required): one row per sample, one column per trait')
+    .option('--pheno-col <name...>', 'the traits of the model, in order (default: every column of --pheno)')
+    .option('--covar <file>', 'covariate table (an intercept is always added)')
+    .option('--kinship <file>', 'kinship matrix R (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
+    .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file (--bfile or --bimbam)')
+    .option('--test <test>', 'any (effect on any trait, P df), common (one shared effect, 1 df) or both', oneOf('--test', ['any', 'common', 'both'] as const), 'both')
+    .option('--maf <f>', 'drop variants with a minor allele frequency below f (0 keeps all)', number('--maf'), 0.01)
+    .option('--max-missing <f>', 'drop variants with a larger fraction of missing genotypes (1 keeps all)', number('--max-missing'), 0.05)
+    .option('--region <chr:start-end>', 'test only variants on CHR with START <= pos < END')
+    .option('--gaussianize', 'rank-based inverse normal transform of each trait (on the analysed samples)')
+    .option('--standardize', 'test standardised dosages (beta per sd) instead of allele counts')
+    .option('--ids <layout>', "how tables name samples: auto, fid-iid, iid or none (as in 'lmmkit gwas')", oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const), 'auto')
+    .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
+    .option('--out <prefix>', 'output prefix (required): PREFIX.tsv and PREFIX.json')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (opts: Omit<MtgwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
+      const { kinshipFromBfile, ...rest } = opts;
+      await runMtgwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true });
+    });
+}
