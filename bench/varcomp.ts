@@ -1,0 +1,418 @@
+// Variance-component benchmark (MM4LMM's MMEst): on seeded synthetic data,
+// times lmmkit's `mmEst`:
+//
+// 1. in GWAS mode: N = 1000 samples, M = 10 000 markers, kinship + error,
+//    REML, one model per marker (the marker as fixed effect, the null
+//    model's variances as start), split into the eigendecomposition, the
+//    null fit and the marker models, with markers per second and the ratio
+//    to MM4LMM's 70 s (142 markers/s with NbCores = 1) on this machine class;
+//    the target is 20x, i.e. under 3.5 s, on the native backend;
+// 2. a three-kinship + error REML fit at N = 2000 (MM4LMM: about 21 s, 23
+//    iterations): the dense path (V formed and factorised), Henderson's
+//    mixed-model equations, and both again with SQUAREM (`accelerate`),
+//    with iterations, times and log-likelihoods;
+// 3. the GWAS mode of 1. on the pure-TypeScript (js) backend at a reduced
+//    size, for information.
+//
+// Prints figures and ratios; asserts nothing. The kinships are the
+// project's `kinship` (standardized, K = X X'/p) of `simulateGwas` dosages.
+//
+// Sizes and repetitions:
+//   LMMKIT_BENCH_VC_N (GWAS samples, default 1000), LMMKIT_BENCH_VC_M
+//   (markers, default 10000), LMMKIT_BENCH_VC_REPS (GWAS-mode runs, the best
+//   is reported, default 5; runs with and without SQUAREM alternate);
+//   LMMKIT_BENCH_VC3_N (three-kinship samples, default 2000),
+//   LMMKIT_BENCH_VC3_P (variants per kinship, default 3000),
+//   LMMKIT_BENCH_VC3_REPS (dense-path runs, default 2, the best is
+//   reported), LMMKIT_BENCH_VC3=0 skips part 2;
+//   LMMKIT_BENCH_VC3_HENDERSON: Henderson's equations are (3N + 1)-square
+//   here, O((3N)^3) per evaluation (3 to 10 s at N = 2000, minutes a fit),
+//   so by default ('short') they are timed on one fit capped at
+//   LMMKIT_BENCH_VC3_HEN_ITERS iterations (default 3), which gives the
+//   set-up and per-evaluation costs, and the full fits are extrapolated from
+//   the dense path's evaluation counts (Henderson follows the same
+//   iterates); 'full' runs the two full fits (MM4LMM path, SQUAREM); '0'
+//   skips them;
+//   LMMKIT_BENCH_VC_JS_N (default 500), LMMKIT_BENCH_VC_JS_M (default 2000),
+//   LMMKIT_BENCH_VC_JS=0 skips part 3.
+import { availableParallelism, loadavg } from 'node:os';
+import { Matrix, getBackend } from '../src/index.js';
+import type { Backend } from '../src/linalg/backend.js';
+import { loadBackend } from '../src/linalg/select.js';
+import { kinship } from '../src/data/kinship.js';
+import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../src/data/genotypes.js';
+import type { SampleTable } from '../src/data/samples.js';
+import type { VariantTable } from '../src/data/variants.js';
+import { simulateGwas } from '../src/sim/gwas.js';
+import { Rng } from '../src/sim/rng.js';
+import { mmEst, type MmEstOptions, type MmEstResult } from '../src/varcomp/mmest.js';
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 1) throw new Error(`${name} must be a positive integer, found '${v}'`);
+  return x;
+}
+const envOff = (name: string): boolean => process.env[name] === '0';
+
+const N = envInt('LMMKIT_BENCH_VC_N', 1000);
+const M = envInt('LMMKIT_BENCH_VC_M', 10_000);
+const REPS = envInt('LMMKIT_BENCH_VC_REPS', 5);
+const N3 = envInt('LMMKIT_BENCH_VC3_N', 2000);
+const P3 = envInt('LMMKIT_BENCH_VC3_P', 3000);
+const REPS3 = envInt('LMMKIT_BENCH_VC3_REPS', 2);
+const HENDERSON = process.env.LMMKIT_BENCH_VC3_HENDERSON || 'short';
+const HEN_ITERS = envInt('LMMKIT_BENCH_VC3_HEN_ITERS', 3);
+const JS_N = envInt('LMMKIT_BENCH_VC_JS_N', 500);
+const JS_M = envInt('LMMKIT_BENCH_VC_JS_M', 2000);
+
+/** MM4LMM 3.0.3's times on this machine class (the issue's figures, NbCores = 1). */
+const MM4LMM_GWAS_SECONDS = 70;
+const MM4LMM_GWAS_MARKERS_PER_S = 142;
+const MM4LMM_3K_SECONDS = 21;
+const MM4LMM_3K_ITERATIONS = 23;
+/** The issue's target for the GWAS mode: 20x MM4LMM, i.e. under 3.5 s. */
+const TARGET_SECONDS = MM4LMM_GWAS_SECONDS / 20;
+/** Ridge added to the three kinships (rank N - 1 after centring) so that Henderson's R_k^-1 exists. */
+const RIDGE = 0.01;
+
+const log = (line: string): void => console.log(line);
+const now = (): number => performance.now();
+const sec = (ms: number): string => `${(ms / 1000).toFixed(3)} s`;
+const fmt = (x: number, d = 4): string => x.toPrecision(d);
+
+/** A dense dosage matrix as a `GenotypeSource`, so that the project's streaming `kinship` can read it. */
+function memorySource(dosages: Matrix, samples: SampleTable, variants: VariantTable): GenotypeSource {
+  const path = '<simulated>';
+  return {
+    path,
+    samples,
+    variants,
+    async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
+      const plan = planBatches(opts, variants, dosages.rows, path);
+      const rows = plan.samples ?? Int32Array.from({ length: dosages.rows }, (_, i) => i);
+      const n = dosages.rows;
+      for (let s = 0; s < plan.indices.length; s += plan.size) {
+        const idx = plan.indices.subarray(s, Math.min(plan.indices.length, s + plan.size));
+        const out = new Matrix(rows.length, idx.length);
+        idx.forEach((v, j) => {
+          const src = dosages.data.subarray(v * n, (v + 1) * n);
+          const dst = out.data.subarray(j * rows.length, (j + 1) * rows.length);
+          for (let i = 0; i < rows.length; i++) dst[i] = src[rows[i]!]!;
+        });
+        const pick = <T>(a: ArrayLike<T>): T[] => Array.from(idx, (i) => a[i]!);
+        yield {
+          dosages: out,
+          indices: idx,
+          variants: {
+            chrom: pick(variants.chrom), id: pick(variants.id), cm: Float64Array.from(idx, (i) => variants.cm[i]!),
+            pos: Float64Array.from(idx, (i) => variants.pos[i]!), a1: pick(variants.a1), a2: pick(variants.a2),
+          },
+        };
+      }
+    },
+    async close(): Promise<void> {},
+  };
+}
+
+/**
+ * The backend with its syevd calls timed: mmEst's only syevd in the
+ * two-component path is the joint diagonalisation.
+ */
+function timedBackend(be: Backend): { backend: Backend; syevd: { t0: number; t1: number }[] } {
+  const syevd: { t0: number; t1: number }[] = [];
+  const backend = new Proxy(be, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'syevd' && typeof v === 'function') {
+        return (a: Matrix) => {
+          const t0 = now();
+          const r = (v as (a: Matrix) => unknown).call(receiver, a);
+          syevd.push({ t0, t1: now() });
+          return r;
+        };
+      }
+      return v;
+    },
+  });
+  return { backend, syevd };
+}
+
+/** A marker matrix that notes when mmEst first reads a marker (the null fit is done by then). */
+class WatchedMarkers extends Matrix {
+  firstRead: number | undefined;
+  override colView(start: number, end?: number): Matrix {
+    this.firstRead ??= now();
+    return super.colView(start, end);
+  }
+}
+
+interface GwasRun {
+  total: number;
+  /** Design planning and input checks, before the eigendecomposition. */
+  setup: number;
+  eigen: number;
+  /** The cofactor-only fit (plus the rotation of y, a gemv-sized gemm). */
+  nullFit: number;
+  markers: number;
+  result: MmEstResult;
+}
+
+function gwasOnce(y: Float64Array, x: WatchedMarkers, k: Matrix, be: Backend, extra: Partial<MmEstOptions> = {}): GwasRun {
+  const n = y.length;
+  const t = timedBackend(be);
+  x.firstRead = undefined;
+  const t0 = now();
+  const result = mmEst({
+    y, x, varList: [{ name: 'Additive', r: k }, { name: 'Error', r: Matrix.identity(n) }], method: 'reml', backend: t.backend, ...extra,
+  });
+  const t1 = now();
+  const e = t.syevd[0];
+  if (e === undefined || x.firstRead === undefined || t.syevd.length !== 1) throw new Error(`unexpected mmEst call pattern (${t.syevd.length} syevd calls)`);
+  return {
+    total: t1 - t0,
+    setup: e.t0 - t0,
+    eigen: e.t1 - e.t0,
+    nullFit: x.firstRead - e.t1,
+    markers: t1 - x.firstRead,
+    result,
+  };
+}
+
+/** Wald chi2 of the marker coefficient (the last column) of each model. */
+function waldStats(r: MmEstResult): Float64Array {
+  return Float64Array.from(r.models, (m) => {
+    const p = m.beta.length;
+    const v = m.varBeta.data[p * p - 1]!;
+    return m.columnNames[p - 1] === 'Xeffect' && v > 0 ? m.beta[p - 1]! ** 2 / v : Number.NaN;
+  });
+}
+
+function iterationSummary(r: MmEstResult): string {
+  let sum = 0;
+  let max = 0;
+  let conv = 0;
+  for (const m of r.models) {
+    sum += m.nbIt;
+    max = Math.max(max, m.nbIt);
+    if (m.converged) conv++;
+  }
+  return `iterations per marker: mean ${(sum / r.models.length).toFixed(2)}, max ${max}; converged ${conv}/${r.models.length}`;
+}
+
+async function gwasData(n: number, m: number, be: Backend, seed: number) {
+  const t0 = now();
+  const sim = simulateGwas({ samples: n, variants: m, seed });
+  const tSim = now() - t0;
+  const markers = new WatchedMarkers(n, m, sim.dosages.data.slice());
+  const t1 = now();
+  const kin = await kinship(memorySource(sim.dosages, sim.samples, sim.variants), { method: 'standardized', backend: be });
+  const tKin = now() - t1;
+  return { sim, markers, k: kin.k, variantsUsed: kin.variantsUsed, tSim, tKin };
+}
+
+async function gwasMode(be: Backend, n: number, m: number, reps: number, withTarget: boolean, brief = false): Promise<void> {
+  const d = await gwasData(n, m, be, 2024);
+  if (!brief) log(`data: simulateGwas(N = ${n}, ${m} markers, 3 populations, 10 causal; seed 2024) ${sec(d.tSim)}; kinship (standardized, ${d.variantsUsed} variants) ${sec(d.tKin)}`);
+  // Warm-up (JIT of the engine, BLAS threads) on a slice: 200 markers.
+  gwasOnce(d.sim.phenotype, new WatchedMarkers(n, Math.min(m, 200), d.markers.data.slice(0, n * Math.min(m, 200))), d.k, be);
+  // Only the best run of each kind is kept (the others' 10 000 models would weigh on the GC).
+  const times: number[] = [];
+  const accTimes: number[] = [];
+  let best: GwasRun | undefined;
+  let acc: GwasRun | undefined;
+  for (let r = 0; r < reps; r++) {
+    const a = gwasOnce(d.sim.phenotype, d.markers, d.k, be);
+    times.push(a.total);
+    if (best === undefined || a.total < best.total) best = a;
+    const b = gwasOnce(d.sim.phenotype, d.markers, d.k, be, { accelerate: true });
+    accTimes.push(b.total);
+    if (acc === undefined || b.total < acc.total) acc = b;
+  }
+  if (best === undefined || acc === undefined) throw new Error('no run');
+  const res = best.result;
+  const nm = res.nullModel!;
+  if (!brief) {
+    log(`mmEst path '${res.path}'; null model: sigma2 (Additive, Error) = (${fmt(nm.sigma2[0]!)}, ${fmt(nm.sigma2[1]!)}), ${nm.logLikName} = ${nm.logLik.toFixed(4)}, ${nm.nbIt} iterations`);
+    log(iterationSummary(res));
+    const wald = waldStats(res);
+    const order = Array.from(wald.keys()).sort((a, b) => (wald[b]! || 0) - (wald[a]! || 0));
+    const causal = new Set(d.sim.causal.map((c) => c.index));
+    const top = order.slice(0, 10);
+    log(`top 10 markers by Wald chi2: ${top.map((i) => `X${i + 1}${causal.has(i) ? '*' : ''} ${wald[i]!.toFixed(1)}`).join(', ')}  (* causal; ${top.filter((i) => causal.has(i)).length}/${causal.size} causal in the top 10)`);
+  }
+  log(`runs (total s): ${times.map((t) => (t / 1000).toFixed(3)).join(', ')}; best of ${reps}:`);
+  log(`  setup (design plan, checks)  ${sec(best.setup)}`);
+  log(`  eigendecomposition (syevd)   ${sec(best.eigen)}`);
+  log(`  null fit                     ${sec(best.nullFit)}`);
+  log(`  ${`${m} marker models`.padEnd(29)}${sec(best.markers)}  (${(best.markers / m * 1000).toFixed(1)} us per marker)`);
+  log(`  total                        ${sec(best.total)}`);
+  const mps = m / (best.total / 1000);
+  log(`markers per second: ${mps.toFixed(0)} overall, ${(m / (best.markers / 1000)).toFixed(0)} in the marker loop`);
+  if (withTarget) {
+    const scaled = n === 1000 && m === 10_000;
+    log(`MM4LMM: ${MM4LMM_GWAS_SECONDS} s (${MM4LMM_GWAS_MARKERS_PER_S} markers/s, NbCores = 1)${scaled ? '' : ' at N = 1000, M = 10000: the ratio below is per marker and not comparable in N'}`);
+    log(`speed-up vs MM4LMM: ${(mps / MM4LMM_GWAS_MARKERS_PER_S).toFixed(1)}x (target 20x: ${TARGET_SECONDS} s) -> ${best.total / 1000 < TARGET_SECONDS ? 'MET' : 'MISSED'}${scaled ? '' : ' (at a different size)'}`);
+  } else {
+    log(`speed-up vs MM4LMM's ${MM4LMM_GWAS_MARKERS_PER_S} markers/s (at N = 1000): ${(mps / MM4LMM_GWAS_MARKERS_PER_S).toFixed(1)}x per marker (different N)`);
+  }
+  // SQUAREM in GWAS mode, for information.
+  let maxDiff = 0;
+  acc.result.models.forEach((mod, i) => {
+    maxDiff = Math.max(maxDiff, Math.abs(mod.logLik - res.models[i]!.logLik));
+  });
+  log(`with accelerate (SQUAREM): runs ${accTimes.map((t) => (t / 1000).toFixed(3)).join(', ')}; best total ${sec(acc.total)} (marker models ${sec(acc.markers)}, ${(m / (acc.total / 1000)).toFixed(0)} markers/s); ${iterationSummary(acc.result)}; max |logLik difference| over markers ${maxDiff.toExponential(2)}`);
+}
+
+/** Three kinships from three disjoint variant sets of one simulated sample, and y drawn with all three. */
+async function threeKinshipData(n: number, p: number, be: Backend) {
+  const t0 = now();
+  const sim = simulateGwas({ samples: n, variants: 3 * p, seed: 77, causal: 0, h2Causal: 0, h2Population: 0 });
+  const src = memorySource(sim.dosages, sim.samples, sim.variants);
+  const ks: Matrix[] = [];
+  for (let k = 0; k < 3; k++) {
+    const kin = await kinship(src, { method: 'standardized', select: { range: [k * p, (k + 1) * p] }, backend: be });
+    for (let i = 0; i < n; i++) kin.k.data[i + i * n]! += RIDGE;
+    ks.push(kin.k);
+  }
+  // y = 1 + g1 + g2 + g3 + e with g_k = X_k w_k, w_k ~ N(0, s_k / p) i.i.d. (so Cov g_k = s_k K_k without the ridge).
+  const truth = [0.3, 0.2, 0.1, 0.4];
+  const rng = new Rng(78);
+  const y = new Float64Array(n).fill(1);
+  for (let k = 0; k < 3; k++) {
+    const xk = sim.dosages.colView(k * p, (k + 1) * p).clone();
+    for (let j = 0; j < p; j++) {
+      const col = xk.col(j);
+      const mean = col.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(col.reduce((a, b) => a + (b - mean) ** 2, 0) / n) || 1;
+      for (let i = 0; i < n; i++) col[i] = (col[i]! - mean) / sd;
+    }
+    const w = rng.normals(p).map((v) => v * Math.sqrt(truth[k]! / p));
+    be.gemv(xk, w, { beta: 1, y });
+  }
+  const e = rng.normals(n);
+  for (let i = 0; i < n; i++) y[i]! += Math.sqrt(truth[3]!) * e[i]!;
+  return { ks, y, truth, seconds: (now() - t0) / 1000 };
+}
+
+interface FitRun {
+  seconds: number;
+  result: MmEstResult;
+  /** Start times (ms, from the call) of the Cholesky factorisations of V (dense) or of Henderson's C: one per evaluation. */
+  factorisations: number[];
+}
+
+function fit3(y: Float64Array, ks: Matrix[], extra: Partial<MmEstOptions>): FitRun {
+  const n = y.length;
+  // The dense and Henderson engines use getBackend(): count their big
+  // Cholesky factorisations (V is N-square, C is (3N + p)-square; the
+  // once-only factorisations of the kinships are N-square too but come
+  // before the first evaluation and are told apart by size for Henderson).
+  const be = getBackend();
+  const factorisations: number[] = [];
+  const potrf = be.potrf;
+  const henderson = extra.henderson === true;
+  let t0 = 0;
+  (be as { potrf: Backend['potrf'] }).potrf = function (this: Backend, a: Matrix): Matrix {
+    if (henderson ? a.rows > n : a.rows === n) factorisations.push(now() - t0);
+    return potrf.call(this, a);
+  };
+  try {
+    t0 = now();
+    const result = mmEst({
+      y, method: 'reml',
+      varList: [{ name: 'K1', r: ks[0]! }, { name: 'K2', r: ks[1]! }, { name: 'K3', r: ks[2]! }, { name: 'Error', r: Matrix.identity(n) }],
+      ...extra,
+    });
+    return { seconds: (now() - t0) / 1000, result, factorisations };
+  } finally {
+    delete (be as { potrf?: unknown }).potrf;
+  }
+}
+
+/** The speed-up over MM4LMM's three-kinship figure, which is for N = 2000. */
+function vsMm4lmm3(seconds: number): string {
+  return N3 === 2000 ? `${(MM4LMM_3K_SECONDS / seconds).toFixed(2)}x` : `n/a (MM4LMM's ${MM4LMM_3K_SECONDS} s is at N = 2000)`;
+}
+
+function describeFit(label: string, runs: FitRun[], ref?: FitRun): FitRun {
+  const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  const m = best.result.models[0]!;
+  const times = runs.length > 1 ? ` (best of ${runs.map((r) => r.seconds.toFixed(2)).join(', ')})` : '';
+  const dl = ref === undefined ? '' : `, logLik - MM4LMM path's ${(m.logLik - ref.result.models[0]!.logLik).toExponential(2)}`;
+  const ev = best.factorisations.length;
+  log(`${label.padEnd(24)} path ${best.result.path.padEnd(9)} ${best.seconds.toFixed(2).padStart(6)} s${times}; ${String(m.nbIt).padStart(3)} iterations, ${ev} evaluations (${(best.seconds / Math.max(1, ev)).toFixed(3)} s each), converged ${m.converged}; ` +
+    `${m.logLikName} ${m.logLik.toFixed(4)}${dl}; sigma2 = (${Array.from(m.sigma2, (s) => fmt(s)).join(', ')}); vs MM4LMM ${vsMm4lmm3(best.seconds)}`);
+  return best;
+}
+
+async function threeKinships(): Promise<void> {
+  const be = getBackend();
+  const d = await threeKinshipData(N3, P3, be);
+  log(`data: simulateGwas(N = ${N3}, 3 x ${P3} variants, seed 77), three standardized kinships + ${RIDGE} I (disjoint variant sets), y with sigma2 = (${d.truth.join(', ')}); ${d.seconds.toFixed(2)} s`);
+  // MM4LMM's rule ('auto'): Henderson for REML when N > sum of the random effects' dims + ncol(Cofactor).
+  const dims = 3 * N3;
+  const probe = fit3(d.y, d.ks, { maxIter: 1 });
+  log(`MM4LMM's rule: N = ${N3} > ${dims} + 1? ${N3 > dims + 1 ? 'yes -> Henderson' : 'no -> dense'}; mmEst's 'auto' picks '${probe.result.path}'`);
+  const plain: FitRun[] = [];
+  const squarem: FitRun[] = [];
+  for (let r = 0; r < REPS3; r++) {
+    plain.push(fit3(d.y, d.ks, { henderson: false }));
+    squarem.push(fit3(d.y, d.ks, { henderson: false, accelerate: true }));
+  }
+  const dense = describeFit('dense (MM4LMM path)', plain);
+  const denseAcc = describeFit('dense + SQUAREM', squarem, dense);
+  if (HENDERSON === '0') {
+    log('Henderson: skipped (LMMKIT_BENCH_VC3_HENDERSON=0)');
+  } else if (HENDERSON === 'full') {
+    describeFit('Henderson (MM4LMM path)', [fit3(d.y, d.ks, { henderson: true })], dense);
+    describeFit('Henderson + SQUAREM', [fit3(d.y, d.ks, { henderson: true, accelerate: true })], dense);
+  } else {
+    // A capped fit (maxIter HEN_ITERS): the set-up (R_k^-1, W'R^-1W) ends
+    // at the first factorisation of C; each evaluation costs about the same.
+    const few = fit3(d.y, d.ks, { henderson: true, maxIter: HEN_ITERS });
+    const f = few.factorisations;
+    const setup = f[0]! / 1000;
+    const perEval = (few.seconds - setup) / f.length;
+    const evD = dense.factorisations.length;
+    const evA = denseAcc.factorisations.length;
+    const full = (ev: number): number => setup + ev * perEval;
+    log(`Henderson, capped at maxIter ${HEN_ITERS} (path '${few.result.path}', C is ${3 * N3 + 1}-square): ${few.seconds.toFixed(2)} s = set-up ${setup.toFixed(2)} s + ${f.length} evaluations x ${perEval.toFixed(2)} s`);
+    log(`  extrapolated full fits (Henderson follows the dense path's iterates): MM4LMM path (${evD} evaluations) about ${full(evD).toFixed(0)} s, vs MM4LMM ${vsMm4lmm3(full(evD))}; + SQUAREM (${evA} evaluations) about ${full(evA).toFixed(0)} s (LMMKIT_BENCH_VC3_HENDERSON=full runs them)`);
+  }
+  log(`MM4LMM: about ${MM4LMM_3K_SECONDS} s, ${MM4LMM_3K_ITERATIONS} iterations (its dense path, the one its rule picks here)`);
+}
+
+async function main(): Promise<void> {
+  const be = getBackend();
+  const info = be.info();
+  const load = (): string => `load average ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} CPUs`;
+  log(`lmmkit varcomp benchmark (mmEst): backend ${be.name} (${info.blas}, ${info.threads} thread${info.threads > 1 ? 's' : ''}), ${availableParallelism()} CPUs, Node ${process.version}`);
+  const tAll = now();
+
+  log('');
+  log(`== 1. GWAS mode: N = ${N}, ${M} markers, kinship + error, REML (${be.name} backend; ${load()}) ==`);
+  await gwasMode(be, N, M, REPS, true);
+
+  log('');
+  if (envOff('LMMKIT_BENCH_VC3')) log('== 2. three kinships + error: skipped (LMMKIT_BENCH_VC3=0) ==');
+  else {
+    log(`== 2. three kinships + error, REML, N = ${N3} (${be.name} backend; ${load()}) ==`);
+    await threeKinships();
+  }
+
+  log('');
+  if (envOff('LMMKIT_BENCH_VC_JS')) log('== 3. GWAS mode on the js backend: skipped (LMMKIT_BENCH_VC_JS=0) ==');
+  else if (be.name === 'js') log('== 3. the backend above is already js: nothing more to run ==');
+  else {
+    log(`== 3. GWAS mode on the js backend (for information): N = ${JS_N}, ${JS_M} markers (${load()}) ==`);
+    await gwasMode(loadBackend('js'), JS_N, JS_M, 1, false);
+    log(`(same size on ${be.name}, for the ratio:)`);
+    await gwasMode(be, JS_N, JS_M, 1, false, true);
+  }
+  log('');
+  log(`benchmark wall time ${((now() - tAll) / 1000).toFixed(1)} s`);
+}
+
+await main();
