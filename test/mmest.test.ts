@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix } from '../src/index.js';
 import { mmEst, type MmEstOptions, type MmEstResult } from '../src/varcomp/mmest.js';
+import { mmEstParallel } from '../src/varcomp/mmest-parallel.js';
 import { hybridData, qtlData, readRef, MM_REFS, MM_DATA } from './mm4lmm-data.js';
 import { backendsUnderTest, sharedTest } from './support.js';
 
@@ -156,4 +157,21 @@ test('mmEst: bad input beyond MM4LMM (NaN in y, non-symmetric or non-finite R, u
   assert.equal(fit.models[0]!.beta.length, 2);
   assert.throws(() => mmEst({ y: ok, varList: [] }), /at least one component/);
   assert.throws(() => mmEst({ y: ok, varList: [{ name: 'Error', r: eye }], method: 'bayes' as never }), /method must be/);
+});
+
+sharedTest('mmEstParallel: worker threads give mmEst\'s results exactly, in marker order', [`${MM_REFS}ex3_qtl_gwas_reml.json`], async () => {
+  const opts = { ...CASES.ex3_qtl_gwas_reml!(), batchSize: 3 };
+  const serial = mmEst(opts);
+  const parallel = await mmEstParallel({ ...opts, threads: 2 });
+  assert.deepEqual(parallel.modelNames, serial.modelNames);
+  parallel.models.forEach((m, i) => {
+    const s = serial.models[i]!;
+    assert.deepEqual(Array.from(m.sigma2), Array.from(s.sigma2));
+    assert.deepEqual(Array.from(m.beta), Array.from(s.beta));
+    assert.deepEqual(Array.from(m.varBeta.data), Array.from(s.varBeta.data));
+    assert.equal(m.logLik, s.logLik);
+    assert.equal(m.nbIt, s.nbIt);
+  });
+  assert.equal(compare(parallel, 'ex3_qtl_gwas_reml').nbIt, 0);
+  await assert.rejects(mmEstParallel({ ...opts, threads: 0 }), /threads must be a positive integer/);
 });

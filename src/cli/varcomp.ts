@@ -8,7 +8,8 @@ import { formatNumber } from '../data/write-tsv.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import type { CofactorTable } from '../varcomp/design.js';
-import { mmEst, type MarkerInput, type MmEstModel, type MmEstResult } from '../varcomp/mmest.js';
+import type { MarkerInput, MmEstModel, MmEstResult } from '../varcomp/mmest.js';
+import { mmEstParallel } from '../varcomp/mmest-parallel.js';
 
 interface VarcompFitOptions {
   data: string;
@@ -28,6 +29,7 @@ interface VarcompFitOptions {
   critLoglik: number;
   maxIter: number;
   accelerate: boolean;
+  threads: number;
   out: string;
 }
 
@@ -88,6 +90,7 @@ export function varcompCommand(): Command {
     .option('--crit-loglik <x>', "... and the log-likelihood by less (MM4LMM's CritLogLik)", parseNumber('--crit-loglik'), 1e-3)
     .option('--max-iter <n>', 'iteration cap', parseNumber('--max-iter'), 100)
     .option('--accelerate', 'SQUAREM acceleration with a monotone safeguard (fewer iterations; not MM4LMM\'s path)', false)
+    .option('--threads <n>', "worker threads for the marker models of GWAS mode (MM4LMM's NbCores)", parseNumber('--threads'), 1)
     .requiredOption('--out <file>', 'output: a .json file (one model) or a .tsv file (GWAS mode)')
     .addHelpText('after', HELP)
     .action(async (opts: VarcompFitOptions) => {
@@ -202,9 +205,9 @@ export async function runVarcompFit(opts: VarcompFitOptions): Promise<MmEstResul
   const init = opts.init?.split(',').map((s, k) => parseNumber(`--init value ${k + 1}`)(s));
   const henderson = opts.henderson === 'auto' ? 'auto' : opts.henderson === 'true';
   const tty = process.stderr.isTTY === true;
-  const res = mmEst({
+  const res = await mmEstParallel({
     y: yCol, cofactor, x, xNames, formula: opts.formula, varList, zList, method: opts.method, henderson,
-    init, critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate,
+    init, critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate, threads: opts.threads,
     onProgress: tty ? (done, total) => process.stderr.write(`\rfitted ${done} / ${total} marker models`) : undefined,
   });
   if (tty && x !== undefined) process.stderr.write('\n');

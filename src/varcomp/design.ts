@@ -714,7 +714,14 @@ export function markerDesign(plan: DesignPlan, marker: Matrix | readonly string[
  * `markerDesign(plan, marker).x`.
  */
 export function designFor(plan: DesignPlan, marker: Matrix | readonly string[]): FixedDesign {
-  const md = markerDesign(plan, marker);
+  return designFromColumns(plan, markerDesign(plan, marker));
+}
+
+/**
+ * `designFor` from a marker's columns already built by `markerDesign` (GWAS
+ * mode builds them once, to rotate them, and reuses them here).
+ */
+export function designFromColumns(plan: DesignPlan, md: MarkerColumns): FixedDesign {
   const n = plan.n;
   const { formula, markerTerm, baseStart, baseCount } = plan.layout;
   const mm: ModelMatrix = { names: [], cols: [], assign: [] };

@@ -2,7 +2,7 @@ import { LmmkitError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { buildDesign, designFor, markerDesign, planDesign, type CofactorTable, type DesignPlan, type FixedDesign } from './design.js';
+import { buildDesign, designFromColumns, markerDesign, planDesign, type CofactorTable, type DesignPlan, type FixedDesign, type MarkerColumns } from './design.js';
 import { checkComponents, sampleVariance } from './mm-common.js';
 import { mmDense } from './mm-dense.js';
 import { mmRotated, rotateTwo, type TwoRotation } from './mm-eigen.js';
@@ -114,84 +114,158 @@ export interface MmEstResult {
  * its variances start every marker model (MM4LMM's behaviour).
  */
 export function mmEst(opts: MmEstOptions): MmEstResult {
-  const backend = opts.backend ?? getBackend();
-  const y = Float64Array.from(opts.y);
-  const n = y.length;
-  checkY(y);
-  const method: VarMethod = opts.method ?? 'reml';
-  if (method !== 'reml' && method !== 'ml') throw new LmmkitError('BAD_ARGUMENT', `mmEst: method must be 'reml' or 'ml', found '${String(method)}'`);
-  const varList = opts.varList;
-  if (!Array.isArray(varList) || varList.length === 0) throw new LmmkitError('BAD_ARGUMENT', 'mmEst: varList needs at least one component (the error, usually last)');
-  if (opts.zList !== undefined && opts.zList.length !== varList.length) {
-    throw new ShapeError(`mmEst: Lists ZList and VarList should have the same number of elements (ZList has ${opts.zList.length}, VarList ${varList.length})`);
-  }
-  const components: VarComponent[] = varList.map((v, k) => ({ name: v.name, r: v.r, z: opts.zList?.[k] }));
-  const sigma2Names = components.map((c) => c.name);
-  const nComp = components.length;
-  if (opts.init !== undefined && opts.init.length !== nComp) {
-    throw new ShapeError(`mmEst: The length of Init and the number of variance are not compatible (init has ${opts.init.length} values for ${nComp} components)`);
-  }
-  const messages: string[] = [];
+  return fitInThisThread(new MmEstRun(opts), opts.onProgress);
+}
 
-  // Designs: the cofactor-only model, and the plan of the marker models.
-  const markers = opts.x === undefined ? undefined : normaliseMarkers(opts.x, n, opts);
-  let plan: DesignPlan | undefined;
-  let nullDesign: FixedDesign;
-  if (markers === undefined) {
-    nullDesign = buildDesign({ n, cofactor: opts.cofactor, formula: opts.formula });
-  } else {
-    plan = planDesign({ n, cofactor: opts.cofactor, formula: opts.formula, markerKind: markers.kind, markerColumns: markers.columns, markerNames: markers.columnNames });
-    nullDesign = plan.nullDesign;
+/** Fits a prepared run's models in this thread, in batches. @internal */
+export function fitInThisThread(run: MmEstRun, onProgress?: (done: number, total: number) => void): MmEstResult {
+  const markers = run.markers;
+  if (markers === undefined) return run.single();
+  const models: MmEstModel[] = new Array(markers.count);
+  for (const b of run.batches()) {
+    b.designs.forEach((d, k) => {
+      models[b.start + k] = run.toModel(run.fitDesign(d.x, b.utx?.[k]), d);
+    });
+    onProgress?.(b.start + b.designs.length, markers.count);
   }
-  checkComponents('mmEst', components, n);
+  return run.result(models);
+}
 
-  // The computational path, MM4LMM's rule.
-  const dims = components.slice(0, -1).reduce((s, c) => s + c.r.cols, 0);
-  let henderson = opts.henderson ?? 'auto';
-  if (henderson === 'auto') henderson = method === 'reml' && n > dims + nullDesign.cofactorNcol;
-  let path: MmEstResult['path'];
-  if (nComp === 1) path = 'one-matrix';
-  else if (nComp === 2) {
-    if (opts.henderson === true) messages.push("Henderson's trick is not implemented for 2 variance components, joint diagonalization trick is used");
-    path = 'eigen';
-  } else if (method === 'ml') {
-    if (opts.henderson === true) messages.push("Henderson's trick is not available for ML inference, classical MM is used");
-    path = 'dense';
-  } else path = henderson ? 'henderson' : 'dense';
+/** A batch of marker models: their designs and, on the eigen path, their rotated designs. */
+export interface MarkerBatch {
+  start: number;
+  designs: FixedDesign[];
+  /** U' X per model (eigen path only), the marker columns of the batch rotated with one gemm. */
+  utx?: Matrix[];
+}
 
-  const engineOpts = (init: ArrayLike<number> | undefined): EngineOptions & { accelerate?: boolean } => ({
-    method, init, critVar: opts.critVar, critLogLik: opts.critLogLik, maxIter: opts.maxIter, accelerate: opts.accelerate,
-  });
-  let rotation: TwoRotation | undefined;
-  let uty: Float64Array | undefined;
-  const fitDesign = (x: Matrix, init: ArrayLike<number> | undefined, utx?: Matrix): EngineFit => {
-    switch (path) {
+/**
+ * One mmEst call taken apart (checks, designs, path, the null model, batches
+ * of marker designs) so that the marker models can be fitted here or on
+ * worker threads (`mmEstParallel`).
+ * @internal
+ */
+export class MmEstRun {
+  readonly n: number;
+  readonly y: Float64Array;
+  readonly method: VarMethod;
+  readonly components: VarComponent[];
+  readonly path: MmEstResult['path'];
+  readonly messages: string[] = [];
+  readonly markers: Markers | undefined;
+  /** Starting variances of the marker models (the null model's estimates unless init was given). */
+  readonly init: Float64Array;
+  readonly nullModel: MmEstModel | undefined;
+  private readonly backend: Backend;
+  private readonly plan: DesignPlan | undefined;
+  private readonly nullDesign: FixedDesign;
+  private rotation: TwoRotation | undefined;
+  private utyCache: Float64Array | undefined;
+  private rotatedBase: Matrix | undefined;
+
+  constructor(private readonly opts: MmEstOptions) {
+    this.backend = opts.backend ?? getBackend();
+    const y = Float64Array.from(opts.y);
+    this.y = y;
+    const n = y.length;
+    this.n = n;
+    checkY(y);
+    const method: VarMethod = opts.method ?? 'reml';
+    if (method !== 'reml' && method !== 'ml') throw new LmmkitError('BAD_ARGUMENT', `mmEst: method must be 'reml' or 'ml', found '${String(method)}'`);
+    this.method = method;
+    const varList = opts.varList;
+    if (!Array.isArray(varList) || varList.length === 0) throw new LmmkitError('BAD_ARGUMENT', 'mmEst: varList needs at least one component (the error, usually last)');
+    if (opts.zList !== undefined && opts.zList.length !== varList.length) {
+      throw new ShapeError(`mmEst: Lists ZList and VarList should have the same number of elements (ZList has ${opts.zList.length}, VarList ${varList.length})`);
+    }
+    const components: VarComponent[] = varList.map((v, k) => ({ name: v.name, r: v.r, z: opts.zList?.[k] }));
+    this.components = components;
+    const nComp = components.length;
+    if (opts.init !== undefined && opts.init.length !== nComp) {
+      throw new ShapeError(`mmEst: The length of Init and the number of variance are not compatible (init has ${opts.init.length} values for ${nComp} components)`);
+    }
+
+    // Designs: the cofactor-only model, and the plan of the marker models.
+    this.markers = opts.x === undefined ? undefined : normaliseMarkers(opts.x, n, opts);
+    if (this.markers === undefined) {
+      this.nullDesign = buildDesign({ n, cofactor: opts.cofactor, formula: opts.formula });
+    } else {
+      const m = this.markers;
+      this.plan = planDesign({ n, cofactor: opts.cofactor, formula: opts.formula, markerKind: m.kind, markerColumns: m.columns, markerNames: m.columnNames });
+      this.nullDesign = this.plan.nullDesign;
+    }
+    checkComponents('mmEst', components, n);
+
+    // The computational path, MM4LMM's rule.
+    const dims = components.slice(0, -1).reduce((s, c) => s + c.r.cols, 0);
+    let henderson = opts.henderson ?? 'auto';
+    if (henderson === 'auto') henderson = method === 'reml' && n > dims + this.nullDesign.cofactorNcol;
+    if (nComp === 1) this.path = 'one-matrix';
+    else if (nComp === 2) {
+      if (opts.henderson === true) this.messages.push("Henderson's trick is not implemented for 2 variance components, joint diagonalization trick is used");
+      this.path = 'eigen';
+    } else if (method === 'ml') {
+      if (opts.henderson === true) this.messages.push("Henderson's trick is not available for ML inference, classical MM is used");
+      this.path = 'dense';
+    } else this.path = henderson ? 'henderson' : 'dense';
+
+    // GWAS mode: the null model first (unless init is given) starts every marker model.
+    let init = opts.init !== undefined ? Float64Array.from(opts.init) : defaultInit(y, nComp);
+    if (this.markers !== undefined && opts.init === undefined) {
+      const fit = this.fitDesign(this.nullDesign.x, undefined, init);
+      this.nullModel = this.toModel(fit, this.nullDesign);
+      init = fit.sigma2;
+    }
+    this.init = init;
+  }
+
+  /** The engine options for a fit from `init`. */
+  engineOptions(init: ArrayLike<number> = this.init): EngineOptions & { accelerate?: boolean; logDetError?: number } {
+    const o = this.opts;
+    return {
+      method: this.method, init, critVar: o.critVar, critLogLik: o.critLogLik, maxIter: o.maxIter, accelerate: o.accelerate,
+      logDetError: this.path === 'eigen' ? this.rotated().rotation.logDetError : undefined,
+    };
+  }
+
+  /** The joint diagonalisation of the two components and U'y (eigen path), computed once. */
+  rotated(): { rotation: TwoRotation; uty: Float64Array } {
+    if (this.rotation === undefined) {
+      this.rotation = rotateTwo(this.components, this.backend);
+      this.utyCache = this.backend.gemm(this.rotation.u, Matrix.column(this.y), { transA: true }).data;
+    }
+    return { rotation: this.rotation, uty: this.utyCache! };
+  }
+
+  /** Fits one design by the run's path (`utx`: its rotation, when already done). */
+  fitDesign(x: Matrix, utx?: Matrix, init: ArrayLike<number> = this.init): EngineFit {
+    switch (this.path) {
       case 'eigen': {
-        if (rotation === undefined) {
-          rotation = rotateTwo(components, backend);
-          uty = backend.gemm(rotation.u, Matrix.column(y), { transA: true }).data;
-        }
-        const rx = utx ?? backend.gemm(rotation.u, x, { transA: true });
-        return mmRotated(uty!, rx, rotation.eigenvalues, { ...engineOpts(init), logDetError: rotation.logDetError } as EngineOptions);
+        const { rotation, uty } = this.rotated();
+        const rx = utx ?? this.backend.gemm(rotation.u, x, { transA: true });
+        return mmRotated(uty, rx, rotation.eigenvalues, this.engineOptions(init) as EngineOptions);
       }
       case 'henderson':
-        return mmHenderson(y, x, components, engineOpts(init));
+        return mmHenderson(this.y, x, this.components, this.engineOptions(init));
       default:
-        return mmDense(y, x, components, engineOpts(init));
+        return mmDense(this.y, x, this.components, this.engineOptions(init));
     }
-  };
-  const toModel = (fit: EngineFit, design: FixedDesign): MmEstModel => {
+  }
+
+  /** An engine fit with the design's names, as mmEst returns it. */
+  toModel(fit: EngineFit, design: FixedDesign): MmEstModel {
     const p = design.x.cols;
+    const method = this.method;
     return {
       beta: fit.beta,
       betaNames: design.names.length === 1 && design.names[0] === '' ? [] : design.names.slice(),
       columnNames: design.columnNames.slice(),
       sigma2: fit.sigma2,
-      sigma2Names: sigma2Names.slice(),
+      sigma2Names: this.components.map((c) => c.name),
       varBeta: fit.varBeta,
       logLik: fit.logLik,
       logLikName: method === 'reml' ? 'LogLik (Reml)' : 'LogLik (ML)',
-      logLikLme4: method === 'reml' ? fit.logLik - 0.5 * (n - p) * Math.log(2 * Math.PI) : fit.logLik,
+      logLikLme4: method === 'reml' ? fit.logLik - 0.5 * (this.n - p) * Math.log(2 * Math.PI) : fit.logLik,
       method,
       nbIt: fit.nbIt,
       converged: fit.converged,
@@ -199,63 +273,63 @@ export function mmEst(opts: MmEstOptions): MmEstResult {
       factors: design.factors.slice(),
       dropped: design.dropped.slice(),
     };
-  };
-
-  if (markers === undefined || plan === undefined) {
-    const fit = fitDesign(nullDesign.x, opts.init ?? defaultInit(y, nComp));
-    return { models: [toModel(fit, nullDesign)], modelNames: ['NullModel'], path, messages };
   }
 
-  // GWAS mode: the null model first (unless init is given) starts every marker model.
-  let init: ArrayLike<number> = opts.init ?? defaultInit(y, nComp);
-  let nullModel: MmEstModel | undefined;
-  if (opts.init === undefined) {
-    const fit = fitDesign(nullDesign.x, init);
-    nullModel = toModel(fit, nullDesign);
-    init = fit.sigma2;
+  /** The single model of a call without markers. */
+  single(): MmEstResult {
+    const fit = this.fitDesign(this.nullDesign.x);
+    return { models: [this.toModel(fit, this.nullDesign)], modelNames: ['NullModel'], path: this.path, messages: this.messages };
   }
-  const total = markers.count;
-  const models: MmEstModel[] = new Array(total);
-  const batch = opts.batchSize ?? 512;
-  let rotatedBase: Matrix | undefined;
-  for (let m0 = 0; m0 < total; m0 += batch) {
-    const m1 = Math.min(total, m0 + batch);
-    const designs: FixedDesign[] = [];
-    for (let m = m0; m < m1; m++) designs.push(designFor(plan, markers.get(m)));
-    if (path === 'eigen') {
-      // One gemm for the marker-dependent columns of the whole batch.
-      if (rotation === undefined) {
-        rotation = rotateTwo(components, backend);
-        uty = backend.gemm(rotation.u, Matrix.column(y), { transA: true }).data;
+
+  /**
+   * The marker models in batches of `batchSize`: their designs and, on the
+   * eigen path, their rotated designs, the marker-dependent columns of the
+   * whole batch rotated with one gemm (the base columns once per run).
+   */
+  *batches(): Generator<MarkerBatch> {
+    const markers = this.markers;
+    const plan = this.plan;
+    if (markers === undefined || plan === undefined) return;
+    const n = this.n;
+    const size = this.opts.batchSize ?? 512;
+    for (let m0 = 0; m0 < markers.count; m0 += size) {
+      const m1 = Math.min(markers.count, m0 + size);
+      const parts: MarkerColumns[] = [];
+      for (let m = m0; m < m1; m++) parts.push(markerDesign(plan, markers.get(m)));
+      const designs = parts.map((md) => designFromColumns(plan, md));
+      if (this.path !== 'eigen') {
+        yield { start: m0, designs };
+        continue;
       }
-      rotatedBase ??= plan.base.cols > 0 ? backend.gemm(rotation.u, plan.base, { transA: true }) : new Matrix(n, 0);
-      const parts = designs.map((_, k) => markerDesign(plan!, markers.get(m0 + k)).x);
-      const width = parts.reduce((s, p) => s + p.cols, 0);
+      const { rotation } = this.rotated();
+      this.rotatedBase ??= plan.base.cols > 0 ? this.backend.gemm(rotation.u, plan.base, { transA: true }) : new Matrix(n, 0);
+      const base = this.rotatedBase;
+      const width = parts.reduce((s, p) => s + p.x.cols, 0);
       const stacked = new Matrix(n, width);
       const offsets: number[] = [];
       let off = 0;
       for (const part of parts) {
         offsets.push(off);
-        stacked.data.set(part.data, off * n);
-        off += part.cols;
+        stacked.data.set(part.x.data, off * n);
+        off += part.x.cols;
       }
-      const rotated = width > 0 ? backend.gemm(rotation.u, stacked, { transA: true }) : stacked;
-      designs.forEach((d, k) => {
-        const utx = new Matrix(n, d.x.cols);
+      const rotated = width > 0 ? this.backend.gemm(rotation.u, stacked, { transA: true }) : stacked;
+      const utx = designs.map((d, k) => {
+        const out = new Matrix(n, d.x.cols);
         d.source.forEach((s, j) => {
-          const src = s >= 0 ? rotatedBase!.data.subarray(s * n, (s + 1) * n) : rotated.data.subarray((offsets[k]! - s - 1) * n, (offsets[k]! - s) * n);
-          utx.data.set(src, j * n);
+          const src = s >= 0 ? base.data.subarray(s * n, (s + 1) * n) : rotated.data.subarray((offsets[k]! - s - 1) * n, (offsets[k]! - s) * n);
+          out.data.set(src, j * n);
         });
-        models[m0 + k] = toModel(fitDesign(d.x, init, utx), d);
+        return out;
       });
-    } else {
-      designs.forEach((d, k) => {
-        models[m0 + k] = toModel(fitDesign(d.x, init), d);
-      });
+      yield { start: m0, designs, utx };
     }
-    opts.onProgress?.(m1, total);
   }
-  return { models, modelNames: markers.names, path, nullModel, messages };
+
+  /** The result of a GWAS-mode run from its fitted models. */
+  result(models: MmEstModel[]): MmEstResult {
+    return { models, modelNames: this.markers?.names ?? [], path: this.path, nullModel: this.nullModel, messages: this.messages };
+  }
 }
 
 /** MM4LMM's default start: var(Y) / K for every component. */
@@ -273,7 +347,8 @@ function checkY(y: Float64Array): void {
   if (y.length < 2) throw new ShapeError(`mmEst: y needs at least 2 observations, found ${y.length}`);
 }
 
-interface Markers {
+/** @internal The marker models in one shape. */
+export interface Markers {
   kind: 'numeric' | 'character';
   count: number;
   columns: number;

@@ -1,0 +1,90 @@
+import { Worker } from 'node:worker_threads';
+import { LmmkitError } from '../errors.js';
+import { Matrix } from '../linalg/matrix.js';
+import { MmEstRun, fitInThisThread, type MmEstModel, type MmEstOptions, type MmEstResult } from './mmest.js';
+import { packedSize, type WorkerJob, type WorkerResult } from './mm-worker.js';
+
+/** Options of `mmEstParallel`: mmEst's, plus the number of worker threads. */
+export interface MmEstParallelOptions extends MmEstOptions {
+  /** Worker threads fitting marker models (default 1: mmEst in this thread). */
+  threads?: number;
+}
+
+/**
+ * `mmEst` with the marker models of GWAS mode fitted on `threads` worker
+ * threads (MM4LMM's NbCores). This thread builds the designs and rotates
+ * each batch with one gemm (the BLAS threads do that part); the workers run
+ * the per-marker MM iterations, O(N p^2) each. Results are identical to
+ * `mmEst`'s, in marker order. Only the two-component (eigen) path has
+ * per-marker work worth shipping; other calls run `mmEst` as is.
+ */
+export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstResult> {
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new LmmkitError('BAD_ARGUMENT', `mmEst: threads must be a positive integer, found ${threads}`);
+  const run = new MmEstRun(opts);
+  const markers = run.markers;
+  if (threads === 1 || markers === undefined || run.path !== 'eigen') return fitInThisThread(run, opts.onProgress);
+  const { rotation, uty } = run.rotated();
+  const engine = run.engineOptions();
+  const k = run.components.length;
+  const workers = Array.from({ length: threads }, () => new Worker(new URL('./mm-worker.js', import.meta.url)));
+  const models: MmEstModel[] = new Array(markers.count);
+  try {
+    const pending = new Map<number, { resolve: (r: WorkerResult) => void; reject: (e: Error) => void }>();
+    for (const w of workers) {
+      w.on('message', (r: WorkerResult) => {
+        const p = pending.get(r.id);
+        pending.delete(r.id);
+        if (r.error !== undefined) p?.reject(new LmmkitError('WORKER', `mmEst worker: ${r.error}`));
+        else p?.resolve(r);
+      });
+      w.on('error', (e) => { for (const p of pending.values()) p.reject(e); pending.clear(); });
+    }
+    let next = 0;
+    let failure: unknown;
+    const inFlight: Promise<void>[] = [];
+    let done = 0;
+    for (const b of run.batches()) {
+      const utx = b.utx!;
+      const cols = Int32Array.from(utx, (m) => m.cols);
+      const packedUtx = new Float64Array(utx.reduce((s, m) => s + m.data.length, 0));
+      let at = 0;
+      for (const m of utx) {
+        packedUtx.set(m.data, at);
+        at += m.data.length;
+      }
+      const id = next++;
+      const job: WorkerJob = { id, uty, eigenvalues: rotation.eigenvalues, opts: { ...engine, init: Array.from(engine.init as ArrayLike<number>) } as WorkerJob['opts'], cols, utx: packedUtx };
+      const worker = workers[id % threads]!;
+      const promise = new Promise<WorkerResult>((resolve, reject) => pending.set(id, { resolve, reject })).then((r) => {
+        let off = 0;
+        b.designs.forEach((d, j) => {
+          const p = cols[j]!;
+          const fit = {
+            sigma2: r.packed.slice(off, off + k),
+            beta: r.packed.slice(off + k, off + k + p),
+            varBeta: new Matrix(p, p, r.packed.slice(off + k + p, off + k + p + p * p)),
+            logLik: r.packed[off + k + p + p * p]!,
+            nbIt: r.packed[off + k + p + p * p + 1]!,
+            converged: r.packed[off + k + p + p * p + 2] === 1,
+          };
+          models[b.start + j] = run.toModel(fit, d);
+          off += packedSize(k, p);
+        });
+        done += b.designs.length;
+        opts.onProgress?.(done, markers.count);
+      });
+      worker.postMessage(job, [packedUtx.buffer]);
+      // A failed batch is kept and thrown below (never an unhandled rejection).
+      inFlight.push(promise.catch((e: unknown) => { failure ??= e; }));
+      // Keep at most two batches per worker queued: memory stays O(threads x batch).
+      if (inFlight.length >= 2 * threads) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return run.result(models);
+}
+
