@@ -96,3 +96,9 @@ export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, typ
 export {
   Mtlmm, mtlmmScan, traitTestDesign, type MtlmmOptions, type MtlmmResult, type TraitTest, type MtlmmScanOptions, type MtlmmBatchResult,
 } from './scan/mtlmm.js';
+export { mmEstParallel, type MmEstParallelOptions } from './varcomp/mmest-parallel.js';
+export { modelAt, type ModelAt } from './varcomp/model-at.js';
+export {
+  mmBlup, type MmFit, type MmFitInput, type MmData, type MmDataComponent, type MmInferenceOptions, type MmBlupOptions, type MmBlupResult, type BlupComponent,
+} from './varcomp/blup.js';
+export { mmVcov, expectedInformation, averageInformation, type MmVcovOptions, type MmVcovResult, type VcovInformation } from './varcomp/vcov.js';
