@@ -102,3 +102,21 @@ test('parseFrame: numeric and text columns, and its errors name file and line', 
   assert.throws(() => parseFrame('y,x\n', 'd.csv'), /d.csv.*at least one row after the header/);
   assert.throws(() => parseFrame('y,\n1,2\n', 'd.csv'), /d.csv:1.*empty field/);
 });
+
+sharedTest('varcomp fit --blup --vcov: MMBlup and MMVcov in the JSON', ['refs/mm4lmm/blup_ex1_reml.json', 'refs/mm4lmm/vcov_ex1_AI.json'], () => {
+  const out = join(dir, 'ex1-blup.json');
+  const r = lmmkit('varcomp', 'fit', ...ex1, '--blup', '--vcov', 'ai', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /standard errors of the variances \(average information\): Flint/);
+  const fit = JSON.parse(readFileSync(out, 'utf8'));
+  const blup = readRef<{ result: Record<string, { names: string[] | null; values: number[] }> }>('blup_ex1_reml').result;
+  for (const comp of ['Flint', 'Dent', 'Error']) {
+    if (blup[comp]!.names !== null && blup[comp]!.names!.length > 0) assert.deepEqual(fit.blup[comp].names, blup[comp]!.names);
+    fit.blup[comp].values.forEach((v: number, i: number) => assert.ok(Math.abs(v - blup[comp]!.values[i]!) < 1e-6, `${comp} ${i}`));
+  }
+  const ai = readRef<{ result: { vcov: number[][] } }>('vcov_ex1_AI').result;
+  fit.vcov.vcov.forEach((row: number[], a: number) => row.forEach((v, b) => assert.ok(Math.abs(v - ai.vcov[a]![b]!) < 1e-6)));
+  const bad = lmmkit('varcomp', 'fit', ...ex1, '--vcov', 'observed', '--out', join(dir, 'x.json'));
+  assert.equal(bad.status, 2, 'a usage error is bad input: exit 2');
+  assert.match(bad.stderr, /observed/);
+});

@@ -55,11 +55,21 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(demoCommand());
   program.addCommand(varcompCommand());
 
+  // Commands built apart (addCommand) do not inherit exitOverride: without it
+  // commander would exit(1) on a usage error from inside a subcommand.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Help and version exit 0; a usage error (unknown option, bad choice,
+    // missing argument) is bad input like any other: exit 2.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof LmmkitError) {
       console.error(`lmmkit: ${err.message}`);
       return 2;

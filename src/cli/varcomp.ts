@@ -10,6 +10,8 @@ import { getBackend } from '../linalg/select.js';
 import type { CofactorTable } from '../varcomp/design.js';
 import type { MarkerInput, MmEstModel, MmEstResult } from '../varcomp/mmest.js';
 import { mmEstParallel } from '../varcomp/mmest-parallel.js';
+import { mmBlup } from '../varcomp/blup.js';
+import { mmVcov } from '../varcomp/vcov.js';
 
 interface VarcompFitOptions {
   data: string;
@@ -30,6 +32,8 @@ interface VarcompFitOptions {
   maxIter: number;
   accelerate: boolean;
   threads: number;
+  blup: boolean;
+  vcov?: 'expected' | 'ai';
   out: string;
 }
 
@@ -57,6 +61,11 @@ cofactor-only fit), a TSV with one row per marker:
   marker nbit converged loglik sigma2_<NAME>... beta_names beta se
 (beta_names, beta and se semicolon-separated in beta order), and the JSON
 (--out with .json in place of .tsv) holds the null model and the settings.
+--blup adds each component's BLUP sigma2_k R_k Z_k' V^-1 (y - X beta), named
+by the kinship's ids (MMBlup); --vcov adds the covariance of the variance
+estimators from the expected (Fisher) or average information (MMVcov; the
+expected information is the correct one: MM4LMM's MMVcov uses
+tr(P K_k K_k P) on its diagonal where tr(P K_k P K_k) is due).
 
 Exit status: 0 on success, 2 on bad input (one line naming the file or option).
 
@@ -90,6 +99,8 @@ export function varcompCommand(): Command {
     .option('--crit-loglik <x>', "... and the log-likelihood by less (MM4LMM's CritLogLik)", parseNumber('--crit-loglik'), 1e-3)
     .option('--max-iter <n>', 'iteration cap', parseNumber('--max-iter'), 100)
     .option('--accelerate', 'SQUAREM acceleration with a monotone safeguard (fewer iterations; not MM4LMM\'s path)', false)
+    .option('--blup', 'add the BLUP of every component (MMBlup) to the JSON result', false)
+    .addOption(new Option('--vcov <information>', 'add the covariance of the variance estimators and their SEs (MMVcov): expected or average information (ai)').choices(['expected', 'ai']))
     .option('--threads <n>', "worker threads for the marker models of GWAS mode (MM4LMM's NbCores)", parseNumber('--threads'), 1)
     .requiredOption('--out <file>', 'output: a .json file (one model) or a .tsv file (GWAS mode)')
     .addHelpText('after', HELP)
@@ -145,11 +156,11 @@ export async function runVarcompFit(opts: VarcompFitOptions): Promise<MmEstResul
     if (!names.has(nm)) throw new LmmkitError('BAD_ARGUMENT', `--incidence/--z: '${nm}' names no --kinship component (components: ${[...names].join(', ') || 'none'})`);
     if (incidence.has(nm) && zFiles.has(nm)) throw new LmmkitError('BAD_ARGUMENT', `component '${nm}' has both --incidence and --z: give one`);
   }
-  const varList: { name: string; r: Matrix }[] = [];
+  const varList: { name: string; r: Matrix; ids?: readonly string[] }[] = [];
   const zList: (Matrix | undefined)[] = [];
   for (const [name, file] of kinships) {
     const kin = await readKinship(file);
-    varList.push({ name, r: kin.k });
+    varList.push({ name, r: kin.k, ids: kin.ids.iid });
     const codeCol = incidence.get(name);
     const zFile = zFiles.get(name);
     if (codeCol !== undefined) {
@@ -220,9 +231,22 @@ export async function runVarcompFit(opts: VarcompFitOptions): Promise<MmEstResul
   for (const msg of res.messages) console.log(msg);
   if (x === undefined) {
     const model = res.models[0]!;
-    await writeAtomically(opts.out, async (append) => append(JSON.stringify({ ...settings, model: modelJson(model) }, null, 2) + '\n'));
-    console.log(formatModel(model, res.path, seconds));
+    const data = { y: yCol, cofactor, formula: opts.formula, varList, zList };
+    const extra: Record<string, unknown> = {};
+    if (opts.blup) {
+      const blup = mmBlup(res, data);
+      extra.blup = Object.fromEntries(Object.entries(blup).map(([k, v]) => [k, { names: v.names, values: Array.from(v.values) }]));
+    }
+    let vcovText = '';
+    if (opts.vcov !== undefined) {
+      const v = mmVcov(res, data, { information: opts.vcov });
+      extra.vcov = { information: v.information, names: v.names, vcov: v.vcov.toArray(), se: Array.from(v.se) };
+      vcovText = `\nstandard errors of the variances (${opts.vcov === 'ai' ? 'average' : 'expected'} information): ` + v.names.map((nm, k) => `${nm} ${v.se[k]!.toPrecision(4)}`).join(', ');
+    }
+    await writeAtomically(opts.out, async (append) => append(JSON.stringify({ ...settings, model: modelJson(model), ...extra }, null, 2) + '\n'));
+    console.log(formatModel(model, res.path, seconds) + vcovText);
   } else {
+    if (opts.blup || opts.vcov !== undefined) throw new LmmkitError('BAD_ARGUMENT', '--blup and --vcov apply to a single model: run without --markers');
     const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
     await writeAtomically(opts.out, async (append) => {
       const comp = varList.map((v) => `sigma2_${v.name}`);
