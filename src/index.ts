@@ -102,3 +102,8 @@ export {
   mmBlup, type MmFit, type MmFitInput, type MmData, type MmDataComponent, type MmInferenceOptions, type MmBlupOptions, type MmBlupResult, type BlupComponent,
 } from './varcomp/blup.js';
 export { mmVcov, expectedInformation, averageInformation, type MmVcovOptions, type MmVcovResult, type VcovInformation } from './varcomp/vcov.js';
+export {
+  anovaTest, type AnovaType, type AnovaOptions, type AnovaResult, type AnovaTable, type AnovaRow, type AnovaData, type AnovaFitInput,
+  type AnovaModelInput, type ContrastInput, type ContrastsInput, type AnovaTestName,
+} from './varcomp/anova.js';
+export { krModel, krTest, krCovariance, covarianceInverse, kenwardRoger, glsAt, type KrModel, type KrModelInput, type KrTest, type KrCovariance, type CovarianceInverse } from './varcomp/kr.js';

@@ -120,3 +120,41 @@ sharedTest('varcomp fit --blup --vcov: MMBlup and MMVcov in the JSON', ['refs/mm
   assert.equal(bad.status, 2, 'a usage error is bad input: exit 2');
   assert.match(bad.stderr, /observed/);
 });
+
+sharedTest('varcomp fit --anova: Type III in the JSON (ex1) and per marker in GWAS mode (qtl example)', ['refs/mm4lmm/anova_ex1_typeIII.json', 'refs/mm4lmm/anova_typeIII.json'], () => {
+  const out = join(dir, 'ex1-anova.json');
+  const r = lmmkit('varcomp', 'fit', ...ex1, '--anova', 'III', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Wald \(Type III\):/);
+  const fit = JSON.parse(readFileSync(out, 'utf8'));
+  const ref1 = readRef<{ result: { tables: { data: number[][] }[] } }>('anova_ex1_typeIII').result.tables[0]!;
+  assert.deepEqual(fit.anova.rows.map((row: { name: string }) => row.name), ['(Intercept)', 'Trial']);
+  fit.anova.rows.forEach((row: { statistic: number; df: number; log10PValue: number }, i: number) => {
+    assert.ok(Math.abs(row.statistic - ref1.data[i]![0]!) < 1e-6 * ref1.data[i]![0]!);
+    assert.equal(row.df, ref1.data[i]![2]);
+  });
+  // MM4LMM's p-value of the intercept is 0; ours is finite on the log scale.
+  assert.ok(fit.anova.rows[0].log10PValue < -300 && Number.isFinite(fit.anova.rows[0].log10PValue));
+
+  // GWAS mode on the QTL example: y, ten markers, the kinship in data order.
+  const p = readCsv(`${MM_DATA}qtl_phenotype.csv`);
+  const g = readCsv(`${MM_DATA}qtl_genotype.csv`);
+  const data = join(dir, 'qtl-data.tsv');
+  writeFileSync(data, ['id\ty', ...p.rows.map((row) => `${row[0]}\t${row[1]}`)].join('\n') + '\n');
+  const markers = join(dir, 'qtl-markers.tsv');
+  writeFileSync(markers, [g.header.slice(1).join('\t'), ...g.rows.map((row) => row.slice(1).join('\t'))].join('\n') + '\n');
+  const tsv = join(dir, 'qtl.tsv');
+  const q = lmmkit('varcomp', 'fit', '--data', data, '--y', 'y', '--kinship', `Additive=${D}qtl_kinship.csv`, '--markers', markers, '--anova', 'III', '--out', tsv);
+  assert.equal(q.status, 0, q.stderr);
+  const rows = readFileSync(join(dir, 'qtl.anova.tsv'), 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+  assert.deepEqual(rows[0], ['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p']);
+  const ref = readRef<{ result: { tables: { rownames: string[]; data: number[][] }[] } }>('anova_typeIII').result.tables;
+  assert.equal(rows.length, 1 + 2 * ref.length);
+  ref.forEach((t, m) => t.data.forEach((want, k) => {
+    const row = rows[1 + 2 * m + k]!;
+    assert.equal(row[0], `SNP${m + 1}`);
+    assert.equal(row[2], t.rownames[k]);
+    assert.ok(Math.abs(Number(row[3]) - want[0]!) < 1e-6 * want[0]!, `SNP${m + 1} ${t.rownames[k]}: ${row[3]} vs ${want[0]}`);
+    assert.ok(Math.abs(Number(row[6]) - want[1]!) < 1e-6 * want[1]!);
+  }));
+});

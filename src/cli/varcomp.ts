@@ -12,6 +12,8 @@ import type { MarkerInput, MmEstModel, MmEstResult } from '../varcomp/mmest.js';
 import { mmEstParallel } from '../varcomp/mmest-parallel.js';
 import { mmBlup } from '../varcomp/blup.js';
 import { mmVcov } from '../varcomp/vcov.js';
+import { anovaTest, type AnovaData, type AnovaResult, type AnovaTable } from '../varcomp/anova.js';
+import { basename } from 'node:path';
 
 interface VarcompFitOptions {
   data: string;
@@ -33,6 +35,8 @@ interface VarcompFitOptions {
   accelerate: boolean;
   threads: number;
   blup: boolean;
+  anova?: 'I' | 'III' | 'KR';
+  contrast: string[];
   vcov?: 'expected' | 'ai';
   out: string;
 }
@@ -61,6 +65,12 @@ cofactor-only fit), a TSV with one row per marker:
   marker nbit converged loglik sigma2_<NAME>... beta_names beta se
 (beta_names, beta and se semicolon-separated in beta order), and the JSON
 (--out with .json in place of .tsv) holds the null model and the settings.
+--anova I|III|KR adds AnovaTest's tests of every term (Wald chi-square, or
+Kenward-Roger's F with its denominator df; KR needs REML), --contrast FILE a
+joint test of each contrast matrix (rows x coefficients in beta order): in
+the JSON and printed for one model, in PREFIX.anova.tsv (marker test term
+statistic df ddf pvalue log10p) in GWAS mode. p-values are upper tails with
+their log10, which stays finite where the p-value underflows.
 --blup adds each component's BLUP sigma2_k R_k Z_k' V^-1 (y - X beta), named
 by the kinship's ids (MMBlup); --vcov adds the covariance of the variance
 estimators from the expected (Fisher) or average information (MMVcov; the
@@ -99,6 +109,8 @@ export function varcompCommand(): Command {
     .option('--crit-loglik <x>', "... and the log-likelihood by less (MM4LMM's CritLogLik)", parseNumber('--crit-loglik'), 1e-3)
     .option('--max-iter <n>', 'iteration cap', parseNumber('--max-iter'), 100)
     .option('--accelerate', 'SQUAREM acceleration with a monotone safeguard (fewer iterations; not MM4LMM\'s path)', false)
+    .addOption(new Option('--anova <type>', 'fixed-effect tests (AnovaTest): Wald Type I, Type III, or Kenward-Roger (KR, REML fits) per term').choices(['I', 'III', 'KR']))
+    .option('--contrast <file>', 'a contrast matrix (rows x coefficients, no header) tested jointly at 0: Wald, or Kenward-Roger with --anova KR (repeatable)', collect, [])
     .option('--blup', 'add the BLUP of every component (MMBlup) to the JSON result', false)
     .addOption(new Option('--vcov <information>', 'add the covariance of the variance estimators and their SEs (MMVcov): expected or average information (ai)').choices(['expected', 'ai']))
     .option('--threads <n>', "worker threads for the marker models of GWAS mode (MM4LMM's NbCores)", parseNumber('--threads'), 1)
@@ -243,10 +255,15 @@ export async function runVarcompFit(opts: VarcompFitOptions): Promise<MmEstResul
       extra.vcov = { information: v.information, names: v.names, vcov: v.vcov.toArray(), se: Array.from(v.se) };
       vcovText = `\nstandard errors of the variances (${opts.vcov === 'ai' ? 'average' : 'expected'} information): ` + v.names.map((nm, k) => `${nm} ${v.se[k]!.toPrecision(4)}`).join(', ');
     }
+    const anova = await runAnova(opts, res, data);
+    if (anova !== undefined) extra.anova = anova.tables[0];
     await writeAtomically(opts.out, async (append) => append(JSON.stringify({ ...settings, model: modelJson(model), ...extra }, null, 2) + '\n'));
-    console.log(formatModel(model, res.path, seconds) + vcovText);
+    console.log(formatModel(model, res.path, seconds) + vcovText + (anova === undefined ? '' : `\n${formatAnova(anova.tables[0]!)}`));
+    for (const msg of anova?.messages ?? []) console.log(msg);
   } else {
     if (opts.blup || opts.vcov !== undefined) throw new LmmkitError('BAD_ARGUMENT', '--blup and --vcov apply to a single model: run without --markers');
+    const anova = await runAnova(opts, res, { y: yCol, cofactor, formula: opts.formula, varList, zList, x });
+    const anovaPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.anova.tsv` : `${opts.out}.anova.tsv`;
     const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
     await writeAtomically(opts.out, async (append) => {
       const comp = varList.map((v) => `sigma2_${v.name}`);
@@ -262,9 +279,54 @@ export async function runVarcompFit(opts: VarcompFitOptions): Promise<MmEstResul
       await append(lines.join('\n') + '\n');
     });
     await writeAtomically(jsonPath, async (append) => append(JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2) + '\n'));
-    console.log(`fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
+    if (anova !== undefined) {
+      await writeAtomically(anovaPath, async (append) => {
+        await append(['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p'].join('\t') + '\n');
+        const lines = anova.tables.flatMap((t) => t.rows.map((r) => [
+          res.modelNames[t.index] ?? String(t.index + 1), t.test, r.name, formatNumber(r.statistic), formatNumber(r.df),
+          r.ddf === undefined ? 'NA' : formatNumber(r.ddf), formatNumber(r.pValue), formatNumber(r.log10PValue),
+        ].join('\t')));
+        await append(lines.join('\n') + '\n');
+      });
+      for (const msg of anova.messages) console.log(msg);
+    }
+    console.log(`fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`);
   }
   return res;
+}
+
+/** --anova / --contrast: AnovaTest on the fit, or undefined when neither was asked for. */
+async function runAnova(opts: VarcompFitOptions, res: MmEstResult, data: AnovaData): Promise<AnovaResult | undefined> {
+  if (opts.anova === undefined && opts.contrast.length === 0) return undefined;
+  const contrasts: Record<string, Matrix> = {};
+  for (const file of opts.contrast) {
+    const t = parseTable(await readText(file), file, { header: false, key: 'none' });
+    contrasts[basename(file).replace(/\.[^.]*$/, '')] = t.values;
+  }
+  return anovaTest(res, {
+    type: opts.anova ?? 'III',
+    contrasts: opts.contrast.length > 0 ? contrasts : undefined,
+    data,
+  });
+}
+
+/** A readable AnovaTest table. */
+function formatAnova(t: AnovaTable): string {
+  const w = Math.max(...t.rows.map((r) => r.name.length), 8);
+  const kr = t.rows.some((r) => r.ddf !== undefined);
+  const out = [`${t.test}:`, `  ${'term'.padEnd(w)}  ${'statistic'.padStart(12)}  ${'df'.padStart(4)}${kr ? `  ${'ddf'.padStart(9)}` : ''}  ${'p-value'.padStart(11)}`];
+  for (const r of t.rows) {
+    out.push(`  ${r.name.padEnd(w)}  ${r.statistic.toPrecision(6).padStart(12)}  ${String(r.df).padStart(4)}${kr ? `  ${(r.ddf ?? NaN).toFixed(2).padStart(9)}` : ''}  ${formatP(r.pValue, r.log10PValue).padStart(11)}${r.error === undefined ? '' : `  (${r.error})`}`);
+  }
+  return out.join('\n');
+}
+
+/** A p-value as text, from its log10 where the double underflows. */
+function formatP(p: number, log10p: number): string {
+  if (p > 0) return p.toExponential(3);
+  if (!Number.isFinite(log10p)) return String(p);
+  const e = Math.floor(log10p);
+  return `${(10 ** (log10p - e)).toFixed(3)}e${e}`;
 }
 
 function modelJson(m: MmEstModel): Record<string, unknown> {

@@ -9,7 +9,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { buildDesign, type CofactorTable } from './design.js';
 import { modelAt, type ModelAt } from './model-at.js';
-import type { MarkerInput, MmEstModel, MmEstResult } from './mmest.js';
+import { normaliseMarkers, type MarkerInput, type MmEstModel, type MmEstResult } from './mmest.js';
 import type { VarComponent, VarMethod } from './types.js';
 
 /**
@@ -196,26 +196,15 @@ function fixedDesign(who: string, data: MmData, n: number, model: MmFitInput, in
   let marker: Matrix | readonly string[] | undefined;
   let markerNames: readonly string[] | undefined;
   if (data.x !== undefined) {
-    const x = data.x;
-    if (index === undefined && markerCount(x) > 1) {
-      throw new LmmkitError('BAD_ARGUMENT', `${who}: data.x holds ${markerCount(x)} marker models; say which one the fit is with opts.model (0-based)`);
+    const markers = normaliseMarkers(data.x, n, data);
+    if (index === undefined && markers.count > 1) {
+      throw new LmmkitError('BAD_ARGUMENT', `${who}: data.x holds ${markers.count} marker models; say which one the fit is with opts.model (0-based)`);
     }
     const m = index ?? 0;
-    if (x instanceof Matrix) {
-      if (m >= x.cols) throw new ShapeError(`${who}: model = ${m} but data.x has ${x.cols} marker columns`);
-      marker = x.colView(m, m + 1);
-    } else if ('list' in x) {
-      if (m >= x.list.length) throw new ShapeError(`${who}: model = ${m} but data.x has ${x.list.length} marker matrices`);
-      marker = x.list[m]!;
-      markerNames = data.xColumnNames ?? Array.from({ length: marker.cols }, (_, i) => `X${i + 1}`);
-    } else {
-      const cols = x as readonly (readonly string[])[];
-      if (m >= cols.length) throw new ShapeError(`${who}: model = ${m} but data.x has ${cols.length} marker columns`);
-      marker = cols[m]!;
-    }
-    if ((marker instanceof Matrix ? marker.rows : marker.length) !== n) {
-      throw new ShapeError(`${who}: Incompatible dimension between Y and X (y has ${n} values, the marker of model ${m} has ${marker instanceof Matrix ? marker.rows : marker.length})`);
-    }
+    if (m >= markers.count) throw new ShapeError(`${who}: model = ${m} but data.x has ${markers.count} marker models`);
+    // normaliseMarkers checked every marker's rows against y.
+    marker = markers.get(m);
+    markerNames = markers.columnNames;
   }
   const design = buildDesign({ n, cofactor: data.cofactor, formula: data.formula, marker, markerNames });
   if (model.columnNames !== undefined) {

@@ -357,8 +357,11 @@ export interface Markers {
   get(m: number): Matrix | readonly string[];
 }
 
-/** The marker models in one shape, with MM4LMM's names and dimension checks. */
-function normaliseMarkers(x: MarkerInput, n: number, opts: MmEstOptions): Markers {
+/**
+ * mmEst's `x` in one shape (numeric matrix, character columns or a list of
+ * matrices), with MM4LMM's names and its dimension checks. @internal
+ */
+export function normaliseMarkers(x: MarkerInput, n: number, opts: { xNames?: readonly string[]; xColumnNames?: readonly string[] }): Markers {
   const named = (count: number, fallback: (i: number) => string): string[] => {
     if (opts.xNames !== undefined) {
       if (opts.xNames.length !== count) throw new ShapeError(`mmEst: xNames has ${opts.xNames.length} names for ${count} marker models`);
