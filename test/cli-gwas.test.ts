@@ -3,18 +3,14 @@
 // the demo against its own truth, and every bad input against exit status 2,
 // a one-line message naming the culprit and an untouched output folder.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Matrix } from '../src/linalg/matrix.js';
 import { gaussianize } from '../src/data/gaussianize.js';
 import { kinship } from '../src/data/kinship.js';
 import { openBed } from '../src/data/plink/bed.js';
-import { writeBed } from '../src/data/plink/write-bed.js';
 import { readTable } from '../src/data/table.js';
-import { writeMatrixTsv } from '../src/data/write-tsv.js';
 import { fitKinshipNull } from '../src/nullmodel/fit-kinship.js';
 import { fitLowRankNull } from '../src/nullmodel/fit-lowrank.js';
 import type { NullCovariance } from '../src/nullmodel/covariance.js';
@@ -22,26 +18,10 @@ import type { RotatedData, LambdaFit } from '../src/nullmodel/lambda.js';
 import { gwasScan } from '../src/scan/gwas.js';
 import { quickStartW as cliQuickStartW } from '../src/cli/gwas.js';
 import { simulateGwas } from '../src/sim/gwas.js';
+import { assertRejected, column, fixturePaths, lmmkit, readTsv, scratchDir, writeGenotypeFixture, writeSampleTable } from './cli-support.js';
 import { SHARED, sharedTest } from './support.js';
 
-const BIN = new URL('../../bin/lmmkit.js', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'lmmkit-gwas-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function lmmkit(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env } });
-}
-
-function readTsv(path: string): { header: string[]; rows: string[][] } {
-  const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
-  return { header: lines[0]!, rows: lines.slice(1) };
-}
-
-function column(t: { header: string[]; rows: string[][] }, name: string): string[] {
-  const j = t.header.indexOf(name);
-  assert.ok(j >= 0, `no column ${name} in ${t.header.join(' ')}`);
-  return t.rows.map((r) => r[j]!);
-}
+const dir = scratchDir('lmmkit-gwas-');
 
 /** Asserts that the numbers written (NA = NaN) equal `expected` to a relative 1e-9. */
 function assertClose(written: string[], expected: ArrayLike<number>, what: string): void {
@@ -324,23 +304,15 @@ describe('lmmkit demo', () => {
 });
 
 describe('lmmkit gwas on bad input', () => {
-  const data = join(dir, 'small');
-  mkdirSync(data);
-  const prefix = join(data, 'g');
-  const pheno = join(data, 'pheno.tsv');
-  const covar = join(data, 'covar.tsv');
-  const kin = join(data, 'kin.tsv');
+  const { data, prefix, pheno, covar, kin } = fixturePaths(dir, 'small');
   const inter10 = join(data, 'inter10.txt');
   const sim = simulateGwas({ samples: 60, variants: 200, seed: 5 });
   const ready = (async () => {
-    await writeBed(prefix, sim.dosages, sim.samples, sim.variants);
     // t2 is observed in 4 samples only: with 3 covariates its fit has no degrees of freedom.
-    writeFileSync(pheno, ['FID\tIID\tt1\tt2', ...sim.samples.iid.map((id, i) => `${sim.samples.fid[i]}\t${id}\t${sim.phenotype[i]}\t${i < 4 ? sim.phenotype[i] : 'NA'}`)].join('\n') + '\n');
-    writeFileSync(covar, ['FID\tIID\ta\tb\tc', ...sim.samples.iid.map((id, i) => `${sim.samples.fid[i]}\t${id}\t${i % 3}\t${(i * 7) % 5}\t${(i * i) % 11}`)].join('\n') + '\n');
+    writeSampleTable(pheno, sim.samples, ['t1', 't2'], (i, c) => (c === 0 || i < 4 ? sim.phenotype[i]! : 'NA'));
+    writeSampleTable(covar, sim.samples, ['a', 'b', 'c'], (i, c) => [i % 3, (i * 7) % 5, (i * i) % 11][c]!);
     writeFileSync(inter10, Array.from({ length: 10 }, (_, i) => `1 ${i}`).join('\n') + '\n');
-    const src = await openBed(prefix);
-    const k = await kinship(src, { method: 'standardized' }).finally(() => src.close());
-    await writeMatrixTsv(kin, k.k, sim.samples.iid);
+    await writeGenotypeFixture(sim, prefix, kin);
   })();
 
   const base = (): string[] => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't1'];
@@ -372,11 +344,7 @@ describe('lmmkit gwas on bad input', () => {
     test(`${name}: exit 2, one line naming it, nothing written`, async () => {
       await ready;
       const out = mkdtempSync(join(dir, 'out-'));
-      const r = lmmkit(...args(), '--out', join(out, 'res'));
-      assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
-      assert.match(r.stderr, /^lmmkit: [^\n]+\n$/, r.stderr);
-      assert.match(r.stderr, message);
-      assert.deepEqual(readdirSync(out), [], 'no output and no temporary file');
+      assertRejected(lmmkit(...args(), '--out', join(out, 'res')), message, out);
     });
   }
 

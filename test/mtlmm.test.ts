@@ -3,18 +3,12 @@
 // scans against dense GLS and against limix-lmm (example_mtlmm), the null fit
 // from limix's starting point, and `lmmkit mtgwas`.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Backend, Eigen } from '../src/linalg/backend.js';
 import { Matrix } from '../src/linalg/matrix.js';
 import { getBackend } from '../src/linalg/select.js';
-import { openBed } from '../src/data/plink/bed.js';
-import { writeBed } from '../src/data/plink/write-bed.js';
-import { kinship } from '../src/data/kinship.js';
-import { writeMatrixTsv } from '../src/data/write-tsv.js';
 import { FreeFormCov } from '../src/nullmodel/freeform.js';
 import { fitKronSumNull, KronSumCovariance, KronSumLikelihood } from '../src/nullmodel/kron-sum.js';
 import { minimizeLbfgs } from '../src/nullmodel/lbfgs.js';
@@ -22,6 +16,7 @@ import { Mtlmm, traitTestDesign } from '../src/scan/mtlmm.js';
 import { simulateGwas } from '../src/sim/gwas.js';
 import { Rng } from '../src/sim/rng.js';
 import { chi2Sf } from '../src/stats/index.js';
+import { assertRejected, column, fixturePaths, lmmkit, readTsv, scratchDir, writeGenotypeFixture, writeSampleTable } from './cli-support.js';
 import { SHARED, backendsUnderTest, randn, sharedTest } from './support.js';
 
 const EX = 'refs/limix/example_mtlmm/';
@@ -489,26 +484,10 @@ describe('MTLMM parity with limix-lmm (example_mtlmm, Cg and Cn held at limix\'s
 // ---------------------------------------------------------------------------
 // lmmkit mtgwas.
 
-const BIN = new URL('../../bin/lmmkit.js', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'lmmkit-mtgwas-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function lmmkit(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env } });
-}
-
-function readTsv(path: string): { header: string[]; rows: string[][] } {
-  const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
-  return { header: lines[0]!, rows: lines.slice(1) };
-}
+const dir = scratchDir('lmmkit-mtgwas-');
 
 describe('lmmkit mtgwas', () => {
-  const data = join(dir, 'data');
-  mkdirSync(data);
-  const prefix = join(data, 'g');
-  const pheno = join(data, 'pheno.tsv');
-  const covar = join(data, 'covar.tsv');
-  const kin = join(data, 'kin.tsv');
+  const { data, prefix, pheno, covar, kin } = fixturePaths(dir, 'data');
   const n = 150;
   const sim = simulateGwas({ samples: n, variants: 80, seed: 9 });
   /** Sample positions with a missing trait (t2 at 5 and 40, t3 at 77). */
@@ -522,14 +501,9 @@ describe('lmmkit mtgwas', () => {
   }
   const cov = Float64Array.from({ length: n }, () => rng.normal());
   const ready = (async () => {
-    await writeBed(prefix, sim.dosages, sim.samples, sim.variants);
-    const cell = (i: number, c: number) => (naAt.get(i) === `t${c + 1}` ? 'NA' : String(y.data[i + c * n]));
-    writeFileSync(pheno, ['FID\tIID\tt1\tt2\tt3', ...sim.samples.iid.map((id, i) => `${sim.samples.fid[i]}\t${id}\t${cell(i, 0)}\t${cell(i, 1)}\t${cell(i, 2)}`)].join('\n') + '\n');
-    writeFileSync(covar, ['FID\tIID\tage\tconst', ...sim.samples.iid.map((id, i) => `${sim.samples.fid[i]}\t${id}\t${cov[i]}\t1`)].join('\n') + '\n');
-    const src = await openBed(prefix);
-    const k = await kinship(src, { method: 'standardized' }).finally(() => src.close());
-    await writeMatrixTsv(kin, k.k, sim.samples.iid);
-    return k.k;
+    writeSampleTable(pheno, sim.samples, ['t1', 't2', 't3'], (i, c) => (naAt.get(i) === `t${c + 1}` ? 'NA' : y.data[i + c * n]!));
+    writeSampleTable(covar, sim.samples, ['age', 'const'], (i, c) => (c === 0 ? cov[i]! : 1));
+    return writeGenotypeFixture(sim, prefix, kin);
   })();
 
   test('both tests: header, dropped samples reported, values equal to fitKronSumNull + Mtlmm called directly', async () => {
@@ -575,7 +549,7 @@ describe('lmmkit mtgwas', () => {
       keep.forEach((i, r2) => (g.data[r2 + j * m] = sim.dosages.data[i + v * n]!));
     });
     const [any, common] = mt.processDesigns(g, [traitTestDesign('any', 3), traitTestDesign('common', 3)]);
-    const col = (name: string) => tsv.rows.map((row) => row[tsv.header.indexOf(name)]!);
+    const col = (name: string) => column(tsv, name);
     const close = (written: string[], want: ArrayLike<number>, what: string) => {
       written.forEach((w, j) => assert.ok(Math.abs(Number(w) - want[j]!) <= 1e-6 * Math.abs(want[j]!) + 1e-12, `${what}[${j}]: ${w} vs ${want[j]}`));
     };
@@ -615,15 +589,11 @@ describe('lmmkit mtgwas', () => {
     test(`${name}: exit 2, one line naming it, nothing written`, async () => {
       await ready;
       if (name === 'collinear traits') {
-        writeFileSync(join(data, 'pheno2.tsv'), ['FID\tIID\tt1\tt1b', ...sim.samples.iid.map((id, i) => `${sim.samples.fid[i]}\t${id}\t${y.data[i]}\t${2 * y.data[i]!}`)].join('\n') + '\n');
+        writeSampleTable(join(data, 'pheno2.tsv'), sim.samples, ['t1', 't1b'], (i, c) => (c === 0 ? y.data[i]! : 2 * y.data[i]!));
       }
       const argv = args().map((a) => (name === 'collinear traits' && a === pheno ? join(data, 'pheno2.tsv') : a));
       const out = mkdtempSync(join(dir, 'out-'));
-      const r = lmmkit(...argv, '--out', join(out, 'res'));
-      assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
-      assert.match(r.stderr, /^lmmkit: [^\n]+\n$/, r.stderr);
-      assert.match(r.stderr, message);
-      assert.deepEqual(readdirSync(out), [], 'no output and no temporary file');
+      assertRejected(lmmkit(...argv, '--out', join(out, 'res')), message, out);
     });
   }
 

@@ -1,19 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { InputError, LmmkitError } from '../errors.js';
-import { openBimbam } from '../data/bimbam.js';
 import { gaussianize } from '../data/gaussianize.js';
-import { progressReporter } from '../data/geno-queue.js';
-import type { GenotypeSource } from '../data/genotypes.js';
-import { kinship as computeKinship } from '../data/kinship.js';
 import { readKinship, type KinshipTable } from '../data/kinship-table.js';
-import { formatMatchReport, matchSamples, type DroppedSample, type SampleMatch } from '../data/match.js';
-import { openBed } from '../data/plink/bed.js';
+import { formatMatchReport, matchSamples, type SampleMatch } from '../data/match.js';
 import { sampleKey } from '../data/samples.js';
-import { DEFAULT_MISSING, isNumberText, parseTable, readText, splitRecords, type NumericTable, type TableKey } from '../data/table.js';
-import { resolveSelection, type VariantSelection } from '../data/variants.js';
+import type { NumericTable } from '../data/table.js';
 import { formatNumber } from '../data/write-tsv.js';
 import type { Eigen } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
@@ -24,27 +15,16 @@ import { fitLowRankNull } from '../nullmodel/fit-lowrank.js';
 import type { LambdaFit, RotatedData } from '../nullmodel/lambda.js';
 import { gwasScan, type GwasBatchResult } from '../scan/gwas.js';
 import { LmmCore } from '../scan/lmm-core.js';
+import {
+  bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, covariateDesign, droppedReport, genotypesReport, groupReasons,
+  integer, noteHit, number, oneOf, readKeyedTable, runStaged, selectRegion, Staged, standardizedKinship, subMatrix, withProgress,
+  type DroppedSampleReport, type FilterOptions, type ScanRunOptions, type TableIds, type TraitOptions,
+} from './common.js';
 
-/** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
-export type TableIds = 'auto' | TableKey;
+export { detectTableKey, parseRegion, type DroppedSampleReport, type TableIds } from './common.js';
 
 /** Options of `runGwas` (the `lmmkit gwas` command, callable from code). */
-export interface GwasRunOptions {
-  /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
-  bfile?: string;
-  /** BIMBAM mean genotype file. */
-  bimbam?: string;
-  /** BIMBAM SNP annotation (rsid pos chrom), needed for --region with BIMBAM. */
-  annotation?: string;
-  /** Phenotype table. */
-  pheno: string;
-  /** Traits to analyse (default every value column of the phenotype table). */
-  phenoCol?: readonly string[];
-  covar?: string;
-  /** Kinship table file. */
-  kinship?: string;
-  /** Compute a standardized kinship from the genotype file. */
-  kinshipFromGenotypes?: boolean;
+export interface GwasRunOptions extends ScanRunOptions {
   /** Low-rank factor W of the null covariance cr W W^T + cn I. */
   lowrank?: string;
   /** Interaction factors: each variant g enters as inter_l * g. */
@@ -53,43 +33,17 @@ export interface GwasRunOptions {
   step?: number;
   /** Default 'fixed'. */
   test?: 'fixed' | 'exact';
-  /** Minimum minor allele frequency (default 0.01). */
-  maf?: number;
-  /** Maximum fraction of missing genotypes (default 0.05). */
-  maxMissing?: number;
-  /** `CHR:START-END`, START inclusive, END exclusive. */
-  region?: string;
-  gaussianize?: boolean;
-  /** Test standardised dosages (betas per sd) instead of allele counts. */
-  standardize?: boolean;
-  /** Variants read per batch (default 1000). */
-  batchSize?: number;
-  /** Default 'auto'. */
-  ids?: TableIds;
   /** Output prefix: PREFIX.<trait>.tsv and PREFIX.json. */
   out: string;
   /** Overrides the TSV path of each trait (the demo writes results.tsv). */
   tsvPath?: (trait: string, index: number) => string;
   /** Overrides PREFIX.json. */
   jsonPath?: string;
-  /** Draw a progress bar on stderr (default: when stderr is a terminal). */
-  progress?: boolean;
   /**
    * Also draw each trait's Manhattan and QQ plots next to its TSV:
    * PREFIX.<trait>.manhattan.png/.svg and PREFIX.<trait>.qq.png/.svg.
    */
   plot?: boolean;
-  /** Where the text report goes, one line per call (default console.log). */
-  log?: (line: string) => void;
-}
-
-/** One dropped sample, as the JSON report holds it. */
-export interface DroppedSampleReport {
-  fid: string;
-  iid: string;
-  /** The input responsible: genotype, phenotype, covariates, kinship, lowrank or inter. */
-  source: string;
-  reason: string;
 }
 
 /** The null model of one trait as reported. */
@@ -168,8 +122,6 @@ export interface GwasReport {
   seconds: number;
 }
 
-const TOP = 10;
-
 /**
  * `lmmkit gwas`: reads the inputs, matches samples, and per trait fits the
  * null model on that trait's samples and streams the genotype file through
@@ -181,17 +133,10 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   const t0 = performance.now();
   const log = opts.log ?? ((line: string) => console.log(line));
   const o = checkOptions(opts);
-  const staged: Staged[] = [];
-  let source: GenotypeSource | undefined;
-  try {
-    source = opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
+  return runStaged(opts, async (source, staged) => {
     const genoFile = source.path;
     const nGeno = source.samples.iid.length;
-    const select: VariantSelection | undefined = o.region === undefined ? undefined : { region: o.region };
-    const selected = resolveSelection(source.variants, select, genoFile).length;
-    if (selected === 0) {
-      throw new LmmkitError('BAD_ARGUMENT', `--region ${opts.region}: no variant of ${genoFile} lies in ${o.region!.chrom}:${o.region!.start}-${o.region!.end} (END is exclusive)`);
-    }
+    const { select, selected } = selectRegion(source, o.region, opts.region);
 
     // Tables.
     const pheno = await readKeyedTable(opts.pheno, o.ids, opts.phenoCol);
@@ -228,7 +173,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       throw new LmmkitError('NO_SAMPLES', `no samples left after matching: every sample is missing from or has a missing value in ${extras.map((e) => e.file).join(' or ')}`);
     }
     log(formatMatchReport(match).trimEnd());
-    for (const d of groupReasons(extraDropped)) log(`  ${d}`);
+    for (const d of groupReasons(extraDropped, true)) log(`  ${d}`);
 
     // Trait sample sets, validated before any heavy work.
     const traits = pheno.columns.map((name, t) => {
@@ -236,7 +181,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const pos = keepPos.filter((p) => mask[p] === 1);
       const missing: DroppedSampleReport[] = keepPos.filter((p) => mask[p] !== 1).map((p) => {
         const g = match.keep[p]!;
-        return { fid: source!.samples.fid[g]!, iid: source!.samples.iid[g]!, source: 'phenotype', reason: `missing phenotype '${name}' in ${pheno.file}` };
+        return { fid: source.samples.fid[g]!, iid: source.samples.iid[g]!, source: 'phenotype', reason: `missing phenotype '${name}' in ${pheno.file}` };
       });
       return { name, t, pos, missing };
     });
@@ -260,22 +205,11 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       covReport = { model: 'kinship', source: 'file', file: kinFile.file };
     } else if (opts.kinshipFromGenotypes === true) {
       const union = Int32Array.from(keepPos, (p) => match.keep[p]!);
-      const total = source.variants.id.length;
-      const bar = o.progress ? progressReporter(process.stderr) : undefined;
-      try {
-        const res = await computeKinship(source, {
-          method: 'standardized',
-          samples: union,
-          onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
-        });
-        const row = new Int32Array(nGeno).fill(-1);
-        union.forEach((g, i) => (row[g] = i));
-        kin = { k: res.k, row };
-        covReport = { model: 'kinship', source: 'genotypes', method: 'standardized', samples: union.length, variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped };
-        log(`kinship (standardized) of ${union.length} samples from ${res.variantsUsed} variants of ${genoFile}`);
-      } finally {
-        bar?.stop();
-      }
+      const res = await standardizedKinship(source, union, o.progress, log);
+      const row = new Int32Array(nGeno).fill(-1);
+      union.forEach((g, i) => (row[g] = i));
+      kin = { k: res.k, row };
+      covReport = { model: 'kinship', source: 'genotypes', method: 'standardized', samples: union.length, variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped };
     } else if (lowrank !== undefined) {
       covReport = { model: 'lowrank', file: lowrank.file };
     }
@@ -293,22 +227,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       let y: Float64Array = Float64Array.from(prow, (r) => pheno.values.data[r + tr.t * pheno.values.rows]!);
       if (o.gaussianize) y = gaussianize(y);
       // Covariates: the intercept, then the covariate columns that vary on these samples.
-      const names = ['intercept'];
-      const cols: Float64Array[] = [new Float64Array(n).fill(1)];
-      const covariatesDropped: { name: string; reason: string }[] = [];
-      if (covar !== undefined) {
-        const crow = tableRows(match.index.covariates, undefined);
-        covar.columns.forEach((name, c) => {
-          const v = Float64Array.from(crow, (r) => covar.values.data[r + c * covar.values.rows]!);
-          if (v.every((x) => x === v[0])) covariatesDropped.push({ name, reason: 'constant on the analysed samples (the intercept is always included)' });
-          else {
-            names.push(name);
-            cols.push(v);
-          }
-        });
-      }
-      const f = new Matrix(n, cols.length);
-      cols.forEach((c, j) => f.data.set(c, j * n));
+      const { names, f, covariatesDropped } = covariateDesign(n, covar, () => tableRows(match.index.covariates, undefined));
       if (n <= f.cols + 1) {
         throw new LmmkitError('NO_SAMPLES', `trait '${tr.name}': ${n} samples for ${f.cols} covariates (with the intercept) leave no degrees of freedom`);
       }
@@ -365,27 +284,23 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       await out.write(HEADERS[layout].join('\t') + '\n');
       const counts = { tested: 0, tests: 0, untestable: 0 };
       const top: GwasHit[] = [];
-      const bar = o.progress ? progressReporter(process.stderr) : undefined;
-      try {
+      await withProgress(o.progress, async (bar) => {
         for await (const batch of gwasScan({
-          source, samples, y, covariates: f, covariance, test: o.test, rotated, nullFits, inter: interM, step: o.step,
+          source: source, samples, y, covariates: f, covariance, test: o.test, rotated, nullFits, inter: interM, step: o.step,
           select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing, standardize: opts.standardize === true,
           onProgress: bar,
         })) {
           counts.tested += batch.indices.length;
-          const rows = formatBatch(batch, layout, o.step, counts, top);
-          if (rows !== '') await out.write(rows);
+          await out.write(formatBatch(batch, layout, o.step, counts, top));
         }
-      } finally {
-        bar?.stop();
-      }
+      });
       await out.close();
       let plots: { files: string[]; lambda: number } | undefined;
       if (opts.plot === true) {
         plots = await stagePlots(out.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, staged);
       }
       const seconds = (performance.now() - t1) / 1000;
-      const dropped: DroppedSampleReport[] = [...match.dropped.map(plain), ...extraDropped, ...tr.missing];
+      const dropped: DroppedSampleReport[] = [...match.dropped.map(droppedReport), ...extraDropped, ...tr.missing];
       reports.push({
         trait: tr.name,
         output: outputs[tr.t]!,
@@ -406,7 +321,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
 
     const report: GwasReport = {
       command: 'gwas',
-      genotypes: { format: opts.bfile !== undefined ? 'bed' : 'bimbam', path: genoFile, samples: nGeno, variants: source.variants.id.length, countedAllele: 'a1' },
+      genotypes: genotypesReport(source, opts),
       options: {
         test: o.test, step: o.step, maf: o.maf, maxMissing: o.maxMissing, region: opts.region ?? null,
         gaussianize: o.gaussianize, standardize: opts.standardize === true, covar: covar?.file ?? null, inter: inter?.file ?? null, ids: o.ids,
@@ -416,59 +331,27 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       backend: getBackend().name,
       seconds: (performance.now() - t0) / 1000,
     };
-    const json = await Staged.create(jsonPath);
-    staged.push(json);
-    await json.write(JSON.stringify(report, null, 2) + '\n');
-    await json.close();
+    await Staged.whole(staged, jsonPath, JSON.stringify(report, null, 2) + '\n');
     for (const s of staged) await s.commit();
     log(`report -> ${jsonPath}`);
     return report;
-  } catch (err) {
-    await Promise.all(staged.map((s) => s.discard()));
-    throw err;
-  } finally {
-    await source?.close();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------
 // Options.
 
-interface CheckedOptions {
-  test: 'fixed' | 'exact';
-  step: number;
-  maf: number;
-  maxMissing: number;
-  region: { chrom: string; start: number; end: number } | undefined;
-  gaussianize: boolean;
-  batchSize: number;
-  ids: TableIds;
-  progress: boolean;
-}
-
-function bad(message: string): LmmkitError {
-  return new LmmkitError('BAD_ARGUMENT', message);
-}
+type CheckedOptions = { test: 'fixed' | 'exact'; step: number } & FilterOptions & TraitOptions;
 
 function checkOptions(opts: GwasRunOptions): CheckedOptions {
-  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad('gwas: give exactly one of --bfile PREFIX and --bimbam FILE');
-  if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad('gwas: --annotation goes with --bimbam');
-  if (opts.pheno === undefined) throw bad('gwas: --pheno FILE is required');
-  if (opts.out === undefined) throw bad('gwas: --out PREFIX is required');
+  checkInputOptions('gwas', opts);
   const covs = [opts.kinship !== undefined && '--kinship', opts.kinshipFromGenotypes === true && '--kinship-from-bfile', opts.lowrank !== undefined && '--lowrank'].filter((x) => x !== false);
   if (covs.length > 1) throw bad(`gwas: give at most one null covariance, found ${covs.join(' and ')}`);
   const test = opts.test ?? 'fixed';
   if (test !== 'fixed' && test !== 'exact') throw bad(`--test: expected fixed or exact, found '${String(test)}'`);
   const step = opts.step ?? 1;
   if (!Number.isInteger(step) || step < 1) throw bad(`--step: expected a positive integer, found ${step}`);
-  const maf = opts.maf ?? 0.01;
-  if (!(maf >= 0 && maf <= 0.5)) throw bad(`--maf: expected a frequency in [0, 0.5], found ${maf}`);
-  const maxMissing = opts.maxMissing ?? 0.05;
-  if (!(maxMissing >= 0 && maxMissing <= 1)) throw bad(`--max-missing: expected a fraction in [0, 1], found ${maxMissing}`);
-  const batchSize = opts.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
-  const ids = opts.ids ?? 'auto';
-  if (!['auto', 'fid-iid', 'iid', 'none'].includes(ids)) throw bad(`--ids: expected auto, fid-iid, iid or none, found '${String(ids)}'`);
+  const filters = checkFilterOptions(opts);
   if (test === 'exact') {
     if (opts.kinship === undefined && opts.kinshipFromGenotypes !== true) {
       throw bad('--test exact: needs a kinship (--kinship FILE or --kinship-from-bfile); it re-estimates the kinship variance ratio per variant');
@@ -476,41 +359,7 @@ function checkOptions(opts: GwasRunOptions): CheckedOptions {
     if (step !== 1) throw bad(`--test exact: tests one variant at a time, found --step ${step}`);
     if (opts.inter !== undefined) throw bad('--test exact: does not take --inter (use --test fixed)');
   }
-  const cols = opts.phenoCol ?? [];
-  const dup = cols.find((c, i) => cols.indexOf(c) !== i);
-  if (dup !== undefined) throw bad(`--pheno-col: '${dup}' is given twice`);
-  return {
-    test, step, maf, maxMissing, batchSize, ids,
-    region: opts.region === undefined ? undefined : parseRegion(opts.region),
-    gaussianize: opts.gaussianize === true,
-    progress: opts.progress ?? process.stderr.isTTY === true,
-  };
-}
-
-/** Parses `CHR:START-END` (START inclusive, END exclusive, positions in bp; commas allowed). */
-export function parseRegion(text: string): { chrom: string; start: number; end: number } {
-  const m = /^([^:\s]+):([\d,]+)-([\d,]+)$/.exec(text.trim());
-  const start = m === null ? Number.NaN : Number(m[2]!.replaceAll(',', ''));
-  const end = m === null ? Number.NaN : Number(m[3]!.replaceAll(',', ''));
-  if (m === null || !Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
-    throw bad(`--region: expected CHR:START-END (e.g. 22:17500000-18000000), found '${text}'`);
-  }
-  if (start >= end) throw bad(`--region: expected START < END, found '${text}'`);
-  return { chrom: m[1]!, start, end };
-}
-
-/** Every output must go to an existing folder, and must not be a folder itself or named twice. */
-async function checkOutputs(paths: readonly string[]): Promise<void> {
-  const seen = new Set<string>();
-  for (const path of paths) {
-    if (seen.has(path)) throw bad(`--out: two outputs would both be written to ${path}`);
-    seen.add(path);
-    const dir = dirname(path);
-    const dirStat = await stat(dir).catch(() => undefined);
-    if (dirStat?.isDirectory() !== true) throw bad(`--out ${path}: the folder '${dir}' does not exist`);
-    const own = await stat(path).catch(() => undefined);
-    if (own !== undefined && !own.isFile()) throw bad(`--out: ${path} exists and is not a regular file`);
-  }
+  return { test, step, ...filters, ...checkTraitOptions(opts) };
 }
 
 /** PREFIX.<trait>.tsv, the trait name made safe for a file name (and unique). */
@@ -527,29 +376,6 @@ function traitPaths(traits: readonly string[], opts: GwasRunOptions): string[] {
 
 // ---------------------------------------------------------------------------
 // Tables.
-
-/**
- * How a table names its samples when `--ids auto`: a header starting with
- * FID (or #FID) -> FID IID; IID or ID -> one id; a first line of numbers
- * and NA only -> no ids (row i is genotype sample i, GEMMA's convention);
- * anything else -> FID IID without a header (PLINK's convention).
- */
-export function detectTableKey(text: string, file: string): TableKey {
-  const first = text.split('\n').find((l) => l.trim() !== '');
-  if (first === undefined) return 'fid-iid';
-  const fields = splitRecords(first, file, 'auto').rows[0]!;
-  const f0 = fields[0]!.replace(/^#/, '');
-  if (/^fid$/i.test(f0)) return 'fid-iid';
-  if (/^(iid|id)$/i.test(f0)) return 'iid';
-  if (fields.every((f) => isNumberText(f) || DEFAULT_MISSING.includes(f))) return 'none';
-  return 'fid-iid';
-}
-
-async function readKeyedTable(path: string, ids: TableIds, columns?: readonly string[]): Promise<NumericTable> {
-  const text = await readText(path);
-  const key = ids === 'auto' ? detectTableKey(text, path) : ids;
-  return parseTable(text, path, { key, columns: columns === undefined || columns.length === 0 ? undefined : columns });
-}
 
 interface ExtraRows {
   source: 'lowrank' | 'inter';
@@ -606,16 +432,6 @@ function subTable(table: NumericTable, rows: Int32Array): Matrix {
   return out;
 }
 
-function subMatrix(k: Matrix, idx: Int32Array): Matrix {
-  const n = idx.length;
-  const out = new Matrix(n, n);
-  for (let j = 0; j < n; j++) {
-    const off = idx[j]! * k.rows;
-    for (let i = 0; i < n; i++) out.data[i + j * n] = k.data[idx[i]! + off]!;
-  }
-  return out;
-}
-
 /**
  * The limix quick start's W: columns with zero variance dropped, the others
  * standardised (population sd) and divided by sqrt(columns kept), so that
@@ -640,19 +456,6 @@ export function quickStartW(raw: Matrix): { m: Matrix; dropped: number } {
     for (let i = 0; i < n; i++) m.data[i + c * n] = col[i]! * scale;
   });
   return { m, dropped: raw.cols - keep.length };
-}
-
-function plain(d: DroppedSample): DroppedSampleReport {
-  return { fid: d.fid, iid: d.iid, source: d.source, reason: d.reason };
-}
-
-function groupReasons(dropped: readonly DroppedSampleReport[]): string[] {
-  const groups = new Map<string, DroppedSampleReport[]>();
-  for (const d of dropped) {
-    const k = `${d.reason} [${d.source}]`;
-    groups.set(k, [...(groups.get(k) ?? []), d]);
-  }
-  return [...groups].map(([k, ds]) => `${k}: ${ds.length} (${ds.slice(0, 5).map((d) => (d.fid === d.iid ? d.iid : `${d.fid} ${d.iid}`)).join(', ')}${ds.length > 5 ? `, ... (${ds.length - 5} more)` : ''})`);
 }
 
 function sourceCounts(match: SampleMatch, extras: readonly ExtraRows[], used: number): TraitReport['match']['counts'] {
@@ -680,15 +483,6 @@ const HEADERS = {
 
 /** The TSV header of each output layout. */
 export const GWAS_TSV_HEADERS: { readonly [k in keyof typeof HEADERS]: readonly string[] } = HEADERS;
-
-function noteHit(top: GwasHit[], hit: GwasHit): void {
-  if (Number.isNaN(hit.log10p)) return;
-  if (top.length === TOP && !(hit.log10p < top[TOP - 1]!.log10p)) return;
-  let i = top.length;
-  while (i > 0 && top[i - 1]!.log10p > hit.log10p) i--;
-  top.splice(i, 0, hit);
-  if (top.length > TOP) top.pop();
-}
 
 function formatBatch(
   batch: GwasBatchResult, layout: 'single' | 'multi' | 'exact', step: number,
@@ -762,87 +556,12 @@ async function stagePlots(tsv: string, paths: { manhattan: string[]; qq: string[
   const q = qqPlot({ log10p: table.log10p }, { title: `QQ plot: ${title}` });
   const files: [string, string][] = [...paths.manhattan.map((p): [string, string] => [p, m.svg]), ...paths.qq.map((p): [string, string] => [p, q.svg])];
   warnIfNoFont(files.map(([p]) => p));
-  for (const [path, svg] of files) {
-    const bytes = await plotBytes(path, svg);
-    const s = await Staged.create(path);
-    staged.push(s);
-    await s.write(bytes);
-    await s.close();
-  }
+  for (const [path, svg] of files) await Staged.whole(staged, path, await plotBytes(path, svg));
   return { files: files.map(([p]) => p), lambda: q.lambdas[0]! };
 }
 
 // ---------------------------------------------------------------------------
-// Staged outputs: a temporary sibling per output, renamed when all are done.
-
-class Staged {
-  private constructor(readonly path: string, readonly tmp: string, private handle: FileHandle | undefined) {}
-
-  static async create(path: string): Promise<Staged> {
-    const dir = dirname(path);
-    let isDir = false;
-    try {
-      isDir = (await stat(dir)).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir) throw bad(`--out ${path}: the folder '${dir}' does not exist`);
-    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      return new Staged(path, tmp, await open(tmp, 'wx'));
-    } catch (e) {
-      throw bad(`--out ${path}: cannot write in '${dir}' (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-  }
-
-  async write(text: string | Uint8Array): Promise<void> {
-    if (typeof text === 'string') await this.handle!.write(text);
-    else await this.handle!.writeFile(text);
-  }
-
-  async close(): Promise<void> {
-    const h = this.handle!;
-    this.handle = undefined;
-    await h.sync();
-    await h.close();
-  }
-
-  async commit(): Promise<void> {
-    await rename(this.tmp, this.path);
-  }
-
-  async discard(): Promise<void> {
-    await this.handle?.close().catch(() => undefined);
-    this.handle = undefined;
-    await rm(this.tmp, { force: true });
-  }
-}
-
-// ---------------------------------------------------------------------------
 // The command.
-
-function integer(flag: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n)) throw bad(`${flag}: expected an integer, found '${v}'`);
-    return n;
-  };
-}
-
-function number(flag: string): (v: string) => number {
-  return (v) => {
-    const n = isNumberText(v.trim()) ? Number(v) : Number.NaN;
-    if (!Number.isFinite(n)) throw bad(`${flag}: expected a number, found '${v}'`);
-    return n;
-  };
-}
-
-function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
-  return (v) => {
-    if (!(values as readonly string[]).includes(v)) throw bad(`${flag}: expected ${values.join(' or ')}, found '${v}'`);
-    return v as T;
-  };
-}
 
 const HELP_AFTER = `
 Samples: tables are matched to the genotype samples by FID+IID (by IID for

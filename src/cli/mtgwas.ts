@@ -1,65 +1,34 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { InputError, LmmkitError } from '../errors.js';
-import { openBimbam } from '../data/bimbam.js';
 import { gaussianize } from '../data/gaussianize.js';
-import { progressReporter } from '../data/geno-queue.js';
-import type { GenotypeSource } from '../data/genotypes.js';
-import { kinship as computeKinship } from '../data/kinship.js';
 import { readKinship, type KinshipTable } from '../data/kinship-table.js';
 import { formatMatchReport, matchSamples } from '../data/match.js';
-import { openBed } from '../data/plink/bed.js';
-import { isNumberText, parseTable, readText, type NumericTable } from '../data/table.js';
-import { resolveSelection, type VariantSelection } from '../data/variants.js';
 import { formatNumber } from '../data/write-tsv.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { choleskyLower } from '../nullmodel/freeform.js';
+import { choleskyLower } from '../linalg/small.js';
 import { fitKronSumNull, sampleCovariance } from '../nullmodel/kron-sum.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
-import { detectTableKey, parseRegion, type TableIds } from './gwas.js';
+import {
+  bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, covariateDesign, droppedReport, genotypesReport, groupReasons,
+  integer, noteHit, number, oneOf, readKeyedTable, runStaged, selectRegion, Staged, standardizedKinship, subMatrix, withProgress,
+  type DroppedSampleReport, type FilterOptions, type ScanRunOptions, type TableIds, type TraitOptions,
+} from './common.js';
 
 /** Options of `runMtgwas` (the `lmmkit mtgwas` command, callable from code). */
-export interface MtgwasRunOptions {
-  /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
-  bfile?: string;
-  bimbam?: string;
-  annotation?: string;
-  /** Phenotype table. */
-  pheno: string;
+export interface MtgwasRunOptions extends ScanRunOptions {
   /** The traits of the model, in this order (default every value column of the phenotype table). */
   phenoCol?: readonly string[];
-  covar?: string;
   /** Kinship table file (exactly one of `kinship` and `kinshipFromGenotypes`). */
   kinship?: string;
-  /** Compute a standardized kinship from the genotype file. */
-  kinshipFromGenotypes?: boolean;
   /** 'any' (eye(P), P df), 'common' (ones(P, 1), 1 df) or 'both' (default). */
   test?: TraitTest | 'both';
-  /** Minimum minor allele frequency (default 0.01). */
-  maf?: number;
-  /** Maximum fraction of missing genotypes (default 0.05). */
-  maxMissing?: number;
-  region?: string;
-  gaussianize?: boolean;
-  standardize?: boolean;
-  batchSize?: number;
-  ids?: TableIds;
   /** Output prefix: PREFIX.tsv and PREFIX.json. */
   out: string;
-  progress?: boolean;
-  log?: (line: string) => void;
 }
 
 /** One dropped sample, as the JSON report holds it. */
-export interface MtDroppedSample {
-  fid: string;
-  iid: string;
-  source: string;
-  reason: string;
-}
+export type MtDroppedSample = DroppedSampleReport;
 
 /** A top association of one test. */
 export interface MtgwasHit {
@@ -104,8 +73,6 @@ export interface MtgwasReport {
   seconds: number;
 }
 
-const TOP = 10;
-
 /**
  * `lmmkit mtgwas`: one multi-trait LMM (limix-lmm's MTLMM) over several
  * phenotype columns. Samples need every trait and covariate observed (the
@@ -118,16 +85,9 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   const t0 = performance.now();
   const log = opts.log ?? ((line: string) => console.log(line));
   const o = checkOptions(opts);
-  const staged: Staged[] = [];
-  let source: GenotypeSource | undefined;
-  try {
-    source = opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
+  return runStaged(opts, async (source, staged) => {
     const genoFile = source.path;
-    const select: VariantSelection | undefined = o.region === undefined ? undefined : { region: o.region };
-    const selected = resolveSelection(source.variants, select, genoFile).length;
-    if (selected === 0) {
-      throw bad(`--region ${opts.region}: no variant of ${genoFile} lies in ${o.region!.chrom}:${o.region!.start}-${o.region!.end} (END is exclusive)`);
-    }
+    const { select, selected } = selectRegion(source, o.region, opts.region);
     const pheno = await readKeyedTable(opts.pheno, o.ids, opts.phenoCol);
     const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, o.ids);
     const kinFile: KinshipTable | undefined = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });
@@ -164,21 +124,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       y.data.set(col, c * n);
     }
     // Covariates: the intercept, then the covariate columns that vary on these samples.
-    const names = ['intercept'];
-    const cols: Float64Array[] = [new Float64Array(n).fill(1)];
-    const covariatesDropped: { name: string; reason: string }[] = [];
-    if (covar !== undefined) {
-      covar.columns.forEach((name, c) => {
-        const v = Float64Array.from(keepPos, (pos) => covar.values.data[match.index.covariates![pos]! + c * covar.values.rows]!);
-        if (v.every((x) => x === v[0])) covariatesDropped.push({ name, reason: 'constant on the analysed samples (the intercept is always included)' });
-        else {
-          names.push(name);
-          cols.push(v);
-        }
-      });
-    }
-    const f = new Matrix(n, cols.length);
-    cols.forEach((c, j) => f.data.set(c, j * n));
+    const { names, f, covariatesDropped } = covariateDesign(n, covar, () => Int32Array.from(keepPos, (pos) => match.index.covariates![pos]!));
     if (n * p <= f.cols * p + p * (p + 1)) {
       throw new LmmkitError('NO_SAMPLES', `${n} samples are too few for ${p} traits and ${f.cols} covariates (with the intercept)`);
     }
@@ -194,20 +140,9 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       k = subMatrix(kinFile.k, Int32Array.from(keepPos, (pos) => match.index.kinship![pos]!));
       kinReport = { source: 'file', file: kinFile.file };
     } else {
-      const total = source.variants.id.length;
-      const bar = o.progress ? progressReporter(process.stderr) : undefined;
-      try {
-        const res = await computeKinship(source, {
-          method: 'standardized',
-          samples,
-          onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
-        });
-        k = res.k;
-        kinReport = { source: 'genotypes', method: 'standardized', variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped };
-        log(`kinship (standardized) of ${n} samples from ${res.variantsUsed} variants of ${genoFile}`);
-      } finally {
-        bar?.stop();
-      }
+      const res = await standardizedKinship(source, samples, o.progress, log);
+      k = res.k;
+      kinReport = { source: 'genotypes', method: 'standardized', variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped };
     }
 
     // Null model and scan.
@@ -221,26 +156,23 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     await out.write(mtgwasHeader(o.tests).join('\t') + '\n');
     const counts = { tested: 0, untestable: Object.fromEntries(o.tests.map((t) => [t, 0])) as Record<string, number> };
     const top: Record<string, MtgwasHit[]> = Object.fromEntries(o.tests.map((t) => [t, []]));
-    const bar = o.progress ? progressReporter(process.stderr) : undefined;
-    try {
+    await withProgress(o.progress, async (bar) => {
       for await (const batch of mtlmmScan({
-        source, samples, model, designs, select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing,
+        source: source, samples, model, designs, select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing,
         standardize: opts.standardize === true, onProgress: bar,
       })) {
         counts.tested += batch.indices.length;
         await out.write(formatRows(batch, o.tests, counts.untestable, top));
       }
-    } finally {
-      bar?.stop();
-    }
+    });
     await out.close();
 
     const beta: Record<string, Record<string, number>> = {};
     names.forEach((nm, a) => (beta[nm] = Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!]))));
-    const dropped: MtDroppedSample[] = [...match.dropped.map((d) => ({ fid: d.fid, iid: d.iid, source: d.source as string, reason: d.reason })), ...traitDropped];
+    const dropped: MtDroppedSample[] = [...match.dropped.map(droppedReport), ...traitDropped];
     const report: MtgwasReport = {
       command: 'mtgwas',
-      genotypes: { format: opts.bfile !== undefined ? 'bed' : 'bimbam', path: genoFile, samples: source.samples.iid.length, variants: source.variants.id.length, countedAllele: 'a1' },
+      genotypes: genotypesReport(source, opts),
       options: {
         tests: o.tests, maf: o.maf, maxMissing: o.maxMissing, region: opts.region ?? null, gaussianize: o.gaussianize,
         standardize: opts.standardize === true, covar: covar?.file ?? null, ids: o.ids,
@@ -261,20 +193,12 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       backend: getBackend().name,
       seconds: (performance.now() - t0) / 1000,
     };
-    const json = await Staged.create(outJson);
-    staged.push(json);
-    await json.write(JSON.stringify(report, null, 2) + '\n');
-    await json.close();
+    await Staged.whole(staged, outJson, JSON.stringify(report, null, 2) + '\n');
     for (const s of staged) await s.commit();
     log(`${counts.tested} of ${selected} variants tested (${selected - counts.tested} filtered) -> ${outTsv}`);
     log(`report -> ${outJson}`);
     return report;
-  } catch (err) {
-    await Promise.all(staged.map((s) => s.discard()));
-    throw err;
-  } finally {
-    await source?.close();
-  }
+  });
 }
 
 /** The TSV header for the tests run, in order. */
@@ -303,38 +227,13 @@ function formatRows(batch: MtlmmBatchResult, tests: readonly TraitTest[], untest
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }
 
-function noteHit(top: MtgwasHit[], hit: MtgwasHit): void {
-  if (Number.isNaN(hit.log10p)) return;
-  if (top.length === TOP && !(hit.log10p < top[TOP - 1]!.log10p)) return;
-  let i = top.length;
-  while (i > 0 && top[i - 1]!.log10p > hit.log10p) i--;
-  top.splice(i, 0, hit);
-  if (top.length > TOP) top.pop();
-}
-
 // ---------------------------------------------------------------------------
 // Options and small helpers.
 
-interface CheckedOptions {
-  tests: TraitTest[];
-  maf: number;
-  maxMissing: number;
-  region: { chrom: string; start: number; end: number } | undefined;
-  gaussianize: boolean;
-  batchSize: number;
-  ids: TableIds;
-  progress: boolean;
-}
-
-function bad(message: string): LmmkitError {
-  return new LmmkitError('BAD_ARGUMENT', message);
-}
+type CheckedOptions = { tests: TraitTest[] } & FilterOptions & TraitOptions;
 
 function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
-  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad('mtgwas: give exactly one of --bfile PREFIX and --bimbam FILE');
-  if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad('mtgwas: --annotation goes with --bimbam');
-  if (opts.pheno === undefined) throw bad('mtgwas: --pheno FILE is required');
-  if (opts.out === undefined) throw bad('mtgwas: --out PREFIX is required');
+  checkInputOptions('mtgwas', opts);
   if ((opts.kinship === undefined) === (opts.kinshipFromGenotypes !== true)) {
     throw bad(opts.kinship === undefined
       ? 'mtgwas: needs a kinship for Cg (x) R: give --kinship FILE or --kinship-from-bfile'
@@ -342,116 +241,8 @@ function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
   }
   const test = opts.test ?? 'both';
   if (!['any', 'common', 'both'].includes(test)) throw bad(`--test: expected any, common or both, found '${String(test)}'`);
-  const maf = opts.maf ?? 0.01;
-  if (!(maf >= 0 && maf <= 0.5)) throw bad(`--maf: expected a frequency in [0, 0.5], found ${maf}`);
-  const maxMissing = opts.maxMissing ?? 0.05;
-  if (!(maxMissing >= 0 && maxMissing <= 1)) throw bad(`--max-missing: expected a fraction in [0, 1], found ${maxMissing}`);
-  const batchSize = opts.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
-  const ids = opts.ids ?? 'auto';
-  if (!['auto', 'fid-iid', 'iid', 'none'].includes(ids)) throw bad(`--ids: expected auto, fid-iid, iid or none, found '${String(ids)}'`);
-  const cols = opts.phenoCol ?? [];
-  const dup = cols.find((c, i) => cols.indexOf(c) !== i);
-  if (dup !== undefined) throw bad(`--pheno-col: '${dup}' is given twice`);
-  return {
-    tests: test === 'both' ? ['any', 'common'] : [test],
-    maf, maxMissing, batchSize, ids,
-    region: opts.region === undefined ? undefined : parseRegion(opts.region),
-    gaussianize: opts.gaussianize === true,
-    progress: opts.progress ?? process.stderr.isTTY === true,
-  };
-}
-
-async function readKeyedTable(path: string, ids: TableIds, columns?: readonly string[]): Promise<NumericTable> {
-  const text = await readText(path);
-  const key = ids === 'auto' ? detectTableKey(text, path) : ids;
-  return parseTable(text, path, { key, columns: columns === undefined || columns.length === 0 ? undefined : columns });
-}
-
-/** Every output must go to an existing folder and must not be a folder itself. */
-async function checkOutputs(paths: readonly string[]): Promise<void> {
-  for (const path of paths) {
-    const dir = dirname(path);
-    const dirStat = await stat(dir).catch(() => undefined);
-    if (dirStat?.isDirectory() !== true) throw bad(`--out ${path}: the folder '${dir}' does not exist`);
-    const own = await stat(path).catch(() => undefined);
-    if (own !== undefined && !own.isFile()) throw bad(`--out: ${path} exists and is not a regular file`);
-  }
-}
-
-function subMatrix(k: Matrix, idx: Int32Array): Matrix {
-  const n = idx.length;
-  const out = new Matrix(n, n);
-  for (let j = 0; j < n; j++) {
-    const off = idx[j]! * k.rows;
-    for (let i = 0; i < n; i++) out.data[i + j * n] = k.data[idx[i]! + off]!;
-  }
-  return out;
-}
-
-function groupReasons(dropped: readonly MtDroppedSample[]): string[] {
-  const groups = new Map<string, MtDroppedSample[]>();
-  for (const d of dropped) groups.set(d.reason, [...(groups.get(d.reason) ?? []), d]);
-  return [...groups].map(([k, ds]) => `${k}: ${ds.length} (${ds.slice(0, 5).map((d) => (d.fid === d.iid ? d.iid : `${d.fid} ${d.iid}`)).join(', ')}${ds.length > 5 ? `, ... (${ds.length - 5} more)` : ''})`);
-}
-
-/** An output staged in a temporary sibling, renamed into place by `commit`. */
-class Staged {
-  private constructor(readonly path: string, private readonly tmp: string, private handle: FileHandle | undefined) {}
-
-  static async create(path: string): Promise<Staged> {
-    const dir = dirname(path);
-    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      return new Staged(path, tmp, await open(tmp, 'wx'));
-    } catch (e) {
-      throw bad(`--out ${path}: cannot write in '${dir}' (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-  }
-
-  async write(text: string): Promise<void> {
-    if (text !== '') await this.handle!.write(text);
-  }
-
-  async close(): Promise<void> {
-    const h = this.handle!;
-    this.handle = undefined;
-    await h.sync();
-    await h.close();
-  }
-
-  async commit(): Promise<void> {
-    await rename(this.tmp, this.path);
-  }
-
-  async discard(): Promise<void> {
-    await this.handle?.close().catch(() => undefined);
-    this.handle = undefined;
-    await rm(this.tmp, { force: true });
-  }
-}
-
-function number(flag: string): (v: string) => number {
-  return (v) => {
-    const x = isNumberText(v.trim()) ? Number(v) : Number.NaN;
-    if (!Number.isFinite(x)) throw bad(`${flag}: expected a number, found '${v}'`);
-    return x;
-  };
-}
-
-function integer(flag: string): (v: string) => number {
-  return (v) => {
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isInteger(x)) throw bad(`${flag}: expected an integer, found '${v}'`);
-    return x;
-  };
-}
-
-function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
-  return (v) => {
-    if (!(values as readonly string[]).includes(v)) throw bad(`${flag}: expected ${values.join(', ').replace(/, ([^,]*)$/, ' or $1')}, found '${v}'`);
-    return v as T;
-  };
+  const filters = checkFilterOptions(opts);
+  return { tests: test === 'both' ? ['any', 'common'] : [test], ...filters, ...checkTraitOptions(opts) };
 }
 
 const HELP_AFTER = `

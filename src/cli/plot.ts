@@ -1,33 +1,12 @@
 import { basename } from 'node:path';
 import { Command } from 'commander';
-import { LmmkitError } from '../errors.js';
-import { isNumberText } from '../data/table.js';
 import type { AssocTable } from '../plot/data.js';
 import { manhattanPlot, type ManhattanOptions, type ManhattanResult } from '../plot/manhattan.js';
 import { plotFormat, readAssocFile, writePlot } from '../plot/node.js';
 import { plotFontFiles } from '../plot/fonts.js';
 import type { PngOptions } from '../plot/png.js';
 import { qqPlot, type QqOptions, type QqResult, type QqSeries } from '../plot/qq.js';
-
-function bad(message: string): LmmkitError {
-  return new LmmkitError('BAD_ARGUMENT', message);
-}
-
-function number(flag: string): (v: string) => number {
-  return (v) => {
-    const n = isNumberText(v.trim()) ? Number(v) : Number.NaN;
-    if (!Number.isFinite(n)) throw bad(`${flag}: expected a number, found '${v}'`);
-    return n;
-  };
-}
-
-function integer(flag: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n)) throw bad(`${flag}: expected an integer, found '${v}'`);
-    return n;
-  };
-}
+import { bad, integer, number } from './common.js';
 
 /** A p-value option that also takes `none`. */
 function pOrNone(flag: string): (v: string) => number | null {

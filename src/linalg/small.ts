@@ -75,16 +75,18 @@ export function pinvSymmetric(a: ArrayLike<number>, n: number, rcond = 1e-15): {
 }
 
 /**
- * Inverse of a symmetric positive definite n x n matrix by Cholesky, or null
- * when a pivot is not positive (the caller then falls back to
- * `pinvSymmetric`). For the tiny blocks only.
+ * Lower Cholesky factor L (A = L L^T) of a symmetric n x n matrix
+ * (column-major, only the lower triangle read), or null when a pivot is not
+ * positive definite: not above `pivotFloor(j)` (default 0) for column j
+ * (before its square root). The floor lets a caller demand pivots above a
+ * relative tolerance, e.g. 1e-10 of the column's norm.
  */
-export function invSpd(a: ArrayLike<number>, n: number): Float64Array | null {
+export function choleskyLower(a: ArrayLike<number>, n: number, pivotFloor?: (j: number) => number): Float64Array | null {
   const l = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     let d = a[j + j * n]!;
     for (let k = 0; k < j; k++) d -= l[j + k * n]! ** 2;
-    if (!(d > 0)) return null;
+    if (!(d > (pivotFloor === undefined ? 0 : pivotFloor(j)))) return null;
     const ljj = Math.sqrt(d);
     l[j + j * n] = ljj;
     for (let i = j + 1; i < n; i++) {
@@ -93,6 +95,17 @@ export function invSpd(a: ArrayLike<number>, n: number): Float64Array | null {
       l[i + j * n] = s / ljj;
     }
   }
+  return l;
+}
+
+/**
+ * Inverse of a symmetric positive definite n x n matrix by Cholesky, or null
+ * when a pivot is not positive (the caller then falls back to
+ * `pinvSymmetric`). For the tiny blocks only.
+ */
+export function invSpd(a: ArrayLike<number>, n: number): Float64Array | null {
+  const l = choleskyLower(a, n);
+  if (l === null) return null;
   // inv = L^-T L^-1, column by column from unit vectors.
   const inv = new Float64Array(n * n);
   const z = new Float64Array(n);
@@ -112,4 +125,36 @@ export function invSpd(a: ArrayLike<number>, n: number): Float64Array | null {
     inv.set(z, c * n);
   }
   return inv;
+}
+
+/**
+ * Inverse of the m x m block of one association test (the Gram matrix of
+ * its design after the covariates were projected out, `norm0` the squared
+ * norms of its columns before the projection): Cholesky, or a
+ * pseudo-inverse (limix uses pinv) when the block is singular. A column
+ * whose diagonal fell to 1e-12 of its norm0 or below (a constant variant,
+ * say) counts as zero: its row and column are zeroed and it adds no rank;
+ * rank 0 means there is nothing to test. With `pivotTol` the Cholesky path
+ * is taken only when every pivot exceeds pivotTol x norm0 of its column
+ * (judged on a separate factorisation), else the pseudo-inverse with
+ * rcond 1e-10. The rank is the test's degrees of freedom.
+ */
+export function invertTestBlock(gram: ArrayLike<number>, m: number, norm0: ArrayLike<number>, pivotTol?: number): { inv: Float64Array; rank: number } {
+  let degenerate = 0;
+  const g = Float64Array.from(gram);
+  for (let i = 0; i < m; i++) {
+    if (!(g[i + i * m]! > 1e-12 * norm0[i]!)) {
+      degenerate++;
+      for (let j = 0; j < m; j++) {
+        g[i + j * m] = 0;
+        g[j + i * m] = 0;
+      }
+    }
+  }
+  if (degenerate === m) return { inv: new Float64Array(m * m), rank: 0 };
+  if (degenerate === 0 && (pivotTol === undefined || choleskyLower(g, m, (j) => pivotTol * norm0[j]!) !== null)) {
+    const inv = invSpd(g, m);
+    if (inv !== null) return { inv, rank: m };
+  }
+  return pinvSymmetric(g, m, 1e-10);
 }

@@ -1,5 +1,6 @@
 import { DomainError, LmmkitError, ShapeError } from '../errors.js';
 import { Matrix, type MatrixLike } from '../linalg/matrix.js';
+import { choleskyLower } from '../linalg/small.js';
 
 /** limix-core's default diagonal offset of a `FreeFormCov`: K = L L^T + 1e-4 I. */
 export const FREEFORM_JITTER = 1e-4;
@@ -153,19 +154,4 @@ export class FreeFormCov {
 }
 
 /** Lower Cholesky factor of a symmetric n x n matrix (column-major), or null when not positive definite. */
-export function choleskyLower(a: ArrayLike<number>, n: number): Float64Array | null {
-  const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = a[j + j * n]!;
-    for (let k = 0; k < j; k++) d -= l[j + k * n]! ** 2;
-    if (!(d > 0)) return null;
-    const ljj = Math.sqrt(d);
-    l[j + j * n] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i + j * n]!;
-      for (let k = 0; k < j; k++) s -= l[i + k * n]! * l[j + k * n]!;
-      l[i + j * n] = s / ljj;
-    }
-  }
-  return l;
-}
+export { choleskyLower } from '../linalg/small.js';

@@ -2,20 +2,16 @@ import { LmmkitError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import type { GenotypeSource } from '../data/genotypes.js';
-import type { GenoProgress } from '../data/geno-queue.js';
-import { resolveSelection, takeVariants, type VariantSelection, type VariantTable } from '../data/variants.js';
+import { checkVariantFilter, filteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
+import { takeVariants, type VariantTable } from '../data/variants.js';
 import type { NullCovariance } from '../nullmodel/covariance.js';
 import { KinshipCovariance } from '../nullmodel/kinship.js';
 import type { LambdaFit, RotatedData } from '../nullmodel/lambda.js';
 import { exactTests } from './exact.js';
 import { LmmCore, type ScanResult } from './lmm-core.js';
 
-/** Options of `gwasScan`. */
-export interface GwasScanOptions {
-  source: GenotypeSource;
-  /** The analysed samples as indices into `source.samples`, in the order of `y` (default all, in file order). */
-  samples?: ArrayLike<number>;
+/** Options of `gwasScan`: the genotype stream (samples in the order of `y`), the trait and the test. */
+export interface GwasScanOptions extends GenotypeStreamOptions {
   /** Trait, one value per analysed sample (no NaN). */
   y: ArrayLike<number>;
   /** N x k covariates, the intercept included (default a column of ones). */
@@ -36,19 +32,6 @@ export interface GwasScanOptions {
   inter?: Matrix;
   /** Consecutive variants tested jointly (fixed test only, default 1). */
   step?: number;
-  select?: VariantSelection;
-  /** Variants read per batch (default 1000). */
-  batchSize?: number;
-  /** Drop variants whose minor allele frequency is below this (default 0). */
-  minMaf?: number;
-  /** Drop variants with a larger fraction of missing genotypes (default 1: keep all). */
-  maxMissing?: number;
-  /**
-   * Standardise dosages (limix's convention: betas per sd) instead of
-   * testing mean-imputed dosages (betas per counted allele, the default).
-   */
-  standardize?: boolean;
-  onProgress?: (p: GenoProgress) => void;
   backend?: Backend;
 }
 
@@ -90,13 +73,9 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   const test = opts.test ?? 'fixed';
   const step = opts.step ?? 1;
   const n = opts.y.length;
-  const samples = opts.samples === undefined ? undefined : Int32Array.from(opts.samples);
-  const nSamples = samples?.length ?? source.samples.iid.length;
+  const nSamples = opts.samples?.length ?? source.samples.iid.length;
   if (nSamples !== n) throw new ShapeError(`gwasScan: ${n} trait values for ${nSamples} genotyped samples`);
-  const minMaf = opts.minMaf ?? 0;
-  const maxMissing = opts.maxMissing ?? 1;
-  if (!(minMaf >= 0 && minMaf <= 0.5)) throw new LmmkitError('BAD_ARGUMENT', `gwasScan: minMaf must be in [0, 0.5], found ${minMaf}`);
-  if (!(maxMissing >= 0 && maxMissing <= 1)) throw new LmmkitError('BAD_ARGUMENT', `gwasScan: maxMissing must be in [0, 1], found ${maxMissing}`);
+  checkVariantFilter('gwasScan', opts);
   let core: LmmCore | undefined;
   let exactData: { rotated: RotatedData; covariance: KinshipCovariance; nullFits: { reml?: LambdaFit; ml?: LambdaFit } } | undefined;
   if (test === 'exact') {
@@ -108,8 +87,6 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   } else {
     core = new LmmCore({ y: opts.y, covariates: opts.covariates, covariance: opts.covariance, backend });
   }
-  const total = resolveSelection(source.variants, opts.select, source.path).length;
-  let read = 0;
   const pending: Pending = { dosages: [], indices: [], af: [], n: [] };
 
   const run = (p: Pending, count: number): GwasBatchResult => {
@@ -138,39 +115,13 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
     return out;
   };
 
-  for await (const batch of source.batches({ size: opts.batchSize ?? 1000, select: opts.select, samples })) {
-    read += batch.indices.length;
-    const d = batch.dosages;
-    for (let j = 0; j < d.cols; j++) {
-      const col = d.data.slice(j * n, (j + 1) * n);
-      let sum = 0;
-      let obs = 0;
-      for (let i = 0; i < n; i++) {
-        const v = col[i]!;
-        if (!Number.isNaN(v)) {
-          sum += v;
-          obs++;
-        }
-      }
-      if (obs === 0 || (n - obs) / n > maxMissing) continue;
-      const mean = sum / obs;
-      const af = mean / 2;
-      if (Math.min(af, 1 - af) < minMaf) continue;
-      let ss = 0;
-      for (let i = 0; i < n; i++) {
-        if (Number.isNaN(col[i]!)) col[i] = mean;
-        ss += (col[i]! - mean) ** 2;
-      }
-      if (opts.standardize === true) {
-        const sd = Math.sqrt(ss / n);
-        for (let i = 0; i < n; i++) col[i] = sd > 0 ? (col[i]! - mean) / sd : 0;
-      }
-      pending.dosages.push(col);
-      pending.indices.push(batch.indices[j]!);
-      pending.af.push(af);
-      pending.n.push(obs);
-    }
-    opts.onProgress?.({ variantsRead: read, total, fraction: total === 0 ? 1 : read / total });
+  for await (const kept of filteredBatches(opts)) {
+    kept.indices.forEach((index, k) => {
+      pending.dosages.push(kept.dosages[k]!);
+      pending.indices.push(index);
+      pending.af.push(kept.af[k]!);
+      pending.n.push(kept.n[k]!);
+    });
     const ready = Math.floor(pending.indices.length / step) * step;
     if (ready > 0) yield run(pending, ready);
   }

@@ -2,7 +2,7 @@ import { LmmkitError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { invSpd, pinvSymmetric } from '../linalg/small.js';
+import { invertTestBlock, pinvSymmetric } from '../linalg/small.js';
 import type { NullCovariance } from '../nullmodel/covariance.js';
 import { IdentityCovariance } from '../nullmodel/identity.js';
 import { chi2IsfLog10, chi2Log10Sf, chi2Sf } from '../stats/index.js';
@@ -30,27 +30,50 @@ export interface ProcessOptions {
 }
 
 /**
- * Results of a scan, one column per test (limix's layout: `beta` is m x tests).
- * A test is `step` consecutive variants (the last one may hold fewer, see `df`).
+ * What every association scan returns, one column per test (limix's
+ * layout: `beta` is m x tests, m the columns of a test's design).
  */
-export interface ScanResult {
+export interface TestColumns {
   /** Number of tests. */
   tests: number;
-  /** Degrees of freedom of each test: m = ncol(inter) x variants in the block. */
+  /** Degrees of freedom of each test. */
   df: Int32Array;
-  /** Chi-square p-value of the likelihood-ratio statistic (limix's `getPv`). */
+  /** Chi-square p-value of the likelihood-ratio statistic (limix's `pv`, `getPv`). */
   pv: Float64Array;
   /** log10 of `pv`, finite far beyond double underflow. */
   log10pv: Float64Array;
-  /** lrt = -(N - k) log(s2 / s20) (limix's `getLRT`). */
+  /** lrt = -df log(s2 / s20), df the residual degrees of freedom of the null (limix's `getLRT`). */
   lrt: Float64Array;
-  /** m x tests effect sizes (limix's `getBetaSNP`); rows beyond a short last block are NaN. */
+  /** m x tests effect sizes (limix's `getBetaSNP`, `beta_g`). */
   beta: Matrix;
   /**
-   * m x tests standard errors from the joint covariance of the effects,
-   * sqrt(diag((X' P X)^-1) s2), s2 = RSS1 / (N - k - m): the Wald standard errors.
+   * m x tests Wald standard errors from the joint covariance of the effects,
+   * with the null covariance held fixed.
    */
   betaSte: Matrix;
+}
+
+/** An empty `TestColumns` for `tests` tests of m design columns. */
+export function emptyTestColumns(m: number, tests: number): TestColumns {
+  return {
+    tests,
+    df: new Int32Array(tests),
+    pv: new Float64Array(tests),
+    log10pv: new Float64Array(tests),
+    lrt: new Float64Array(tests),
+    beta: new Matrix(m, tests),
+    betaSte: new Matrix(m, tests),
+  };
+}
+
+/**
+ * Results of a scan, one column per test (limix's layout: `beta` is m x tests).
+ * A test is `step` consecutive variants (the last one may hold fewer, see `df`):
+ * df is m = ncol(inter) x variants in the block, lrt = -(N - k) log(s2 / s20),
+ * rows of `beta` beyond a short last block are NaN, and `betaSte` is
+ * sqrt(diag((X' P X)^-1) s2), s2 = RSS1 / (N - k - m).
+ */
+export interface ScanResult extends TestColumns {
   /**
    * limix's `getBetaSNPste`: |beta| / sqrt(chi2_1.isf(pv)). Equal to |beta| / sqrt(lrt)
    * when m = 1 (an LRT-based standard error); not a standard error when m > 1.
@@ -158,13 +181,7 @@ export class LmmCore {
     const tests = Math.ceil(s / step);
     const m = nInter * step;
     const out: ScanResult = {
-      tests,
-      df: new Int32Array(tests),
-      pv: new Float64Array(tests),
-      log10pv: new Float64Array(tests),
-      lrt: new Float64Array(tests),
-      beta: new Matrix(m, tests),
-      betaSte: new Matrix(m, tests),
+      ...emptyTestColumns(m, tests),
       betaSteLimix: new Matrix(m, tests),
       betaCov: new Matrix(this.k, tests),
     };
@@ -229,7 +246,7 @@ export class LmmCore {
         }
       }
       const d = Float64Array.from(cols, (c) => ry[c]!);
-      const inv = invertBlock(gram, m, Float64Array.from(cols, (c) => norm0[c]!));
+      const inv = invertTestBlock(gram, m, Float64Array.from(cols, (c) => norm0[c]!));
       const beta = new Float64Array(m);
       let q = 0;
       for (let a = 0; a < m; a++) {
@@ -286,34 +303,8 @@ export class LmmCore {
   }
 }
 
-/**
- * Inverse of a test's Gram block (after projecting out F): Cholesky, or a
- * pseudo-inverse when a column is collinear with F or the block is singular
- * (limix's LMMCore uses pinv throughout). A column whose norm fell below
- * 1e-12 of its norm before the projection (a constant variant, say) counts as
- * zero; rank 0 means there is nothing to test.
- */
-function invertBlock(gram: Float64Array, m: number, norm0: Float64Array): { inv: Float64Array; rank: number } {
-  let degenerate = 0;
-  const g = Float64Array.from(gram);
-  for (let i = 0; i < m; i++) {
-    if (!(g[i + i * m]! > 1e-12 * norm0[i]!)) {
-      degenerate++;
-      for (let j = 0; j < m; j++) {
-        g[i + j * m] = 0;
-        g[j + i * m] = 0;
-      }
-    }
-  }
-  if (degenerate === m) return { inv: new Float64Array(m * m), rank: 0 };
-  if (degenerate === 0) {
-    const inv = invSpd(g, m);
-    if (inv !== null) return { inv, rank: m };
-  }
-  return pinvSymmetric(g, m, 1e-10);
-}
-
-function countNonFinite(a: ArrayLike<number>): { count: number; first: number } {
+/** How many values of `a` are NaN or infinite, and the index of the first (-1 when none). */
+export function countNonFinite(a: ArrayLike<number>): { count: number; first: number } {
   let count = 0;
   let first = -1;
   for (let i = 0; i < a.length; i++) {

@@ -2,11 +2,11 @@ import { LmmkitError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { invSpd, pinvSymmetric } from '../linalg/small.js';
-import type { GenotypeSource } from '../data/genotypes.js';
-import type { GenoProgress } from '../data/geno-queue.js';
-import { resolveSelection, takeVariants, type VariantSelection, type VariantTable } from '../data/variants.js';
+import { invertTestBlock, invSpd, pinvSymmetric } from '../linalg/small.js';
+import { checkVariantFilter, filteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
+import { takeVariants, type VariantTable } from '../data/variants.js';
 import { rightMulT, type KronSumCovariance } from '../nullmodel/kron-sum.js';
+import { countNonFinite, emptyTestColumns, type TestColumns } from './lmm-core.js';
 import { chi2Log10Sf, chi2Sf } from '../stats/index.js';
 
 /** The two trait designs of limix-lmm's quick start. */
@@ -36,26 +36,15 @@ export interface MtlmmOptions {
   backend?: Backend;
 }
 
-/** Results of a multi-trait scan, one column per variant (limix's layout). */
-export interface MtlmmResult {
-  /** Number of variants tested. */
-  tests: number;
-  /** Degrees of freedom of each test: ncol(Asnp), less when the design is degenerate for that variant. */
-  df: Int32Array;
-  /** chi2_df.sf(lrt) (limix's `pv`). */
-  pv: Float64Array;
-  /** log10 of `pv`, finite far beyond double underflow. */
-  log10pv: Float64Array;
-  /** lrt = -df log(s2 / s20), df = N P - W L (limix's). */
-  lrt: Float64Array;
-  /** ncol(Asnp) x S effects b of Asnp (x) g (limix's `beta_g`). */
-  beta: Matrix;
-  /**
-   * ncol(Asnp) x S Wald standard errors sqrt(diag(S^-1) s2_1), s2_1 = RSS1 /
-   * (N P - W L - m), with the covariance held fixed (not a limix output).
-   */
-  betaSte: Matrix;
-}
+/**
+ * Results of a multi-trait scan, one column per variant (limix's layout):
+ * df is ncol(Asnp), less when the design is degenerate for that variant;
+ * lrt = -df log(s2 / s20) with limix's df = N P - W L; `beta` holds the
+ * ncol(Asnp) x S effects b of Asnp (x) g (limix's `beta_g`); `betaSte` the
+ * Wald standard errors sqrt(diag(S^-1) s2_1), s2_1 = RSS1 / (N P - W L - m)
+ * (not a limix output).
+ */
+export type MtlmmResult = TestColumns;
 
 /**
  * Multi-trait association scans under a fixed null covariance, limix-lmm's
@@ -103,12 +92,11 @@ export class Mtlmm {
     const n = y.rows;
     const p = y.cols;
     if (cov.n !== n || cov.p !== p) throw new ShapeError(`Mtlmm: Y is ${y.shape} but the covariance is for ${cov.n} samples and ${cov.p} traits`);
-    for (let i = 0; i < y.data.length; i++) {
-      if (!Number.isFinite(y.data[i]!)) throw new LmmkitError('BAD_INPUT', `Mtlmm: Y has a missing or non-finite value at sample ${i % n}, trait ${Math.floor(i / n)}: drop those samples first`);
-    }
+    const yBad = countNonFinite(y.data).first;
+    if (yBad >= 0) throw new LmmkitError('BAD_INPUT', `Mtlmm: Y has a missing or non-finite value at sample ${yBad % n}, trait ${Math.floor(yBad / n)}: drop those samples first`);
     const f = opts.covariates ?? new Matrix(n, 1, new Float64Array(n).fill(1));
     if (f.rows !== n) throw new ShapeError(`Mtlmm: Y has ${n} rows but the covariates have ${f.rows}`);
-    if (f.data.some((v) => !Number.isFinite(v))) throw new LmmkitError('BAD_INPUT', 'Mtlmm: the covariates have non-finite values');
+    if (countNonFinite(f.data).count > 0) throw new LmmkitError('BAD_INPUT', 'Mtlmm: the covariates have non-finite values');
     const a = opts.traitDesign ?? Matrix.identity(p);
     if (a.rows !== p) throw new ShapeError(`Mtlmm: the trait design A must be P x W with P = ${p}, found ${a.shape}`);
     const l = f.cols;
@@ -217,13 +205,12 @@ export class Mtlmm {
     if (g.rows !== n) throw new ShapeError(`Mtlmm.process: G has ${g.rows} rows but the model has ${n} samples`);
     for (const a of asnps) {
       if (a.rows !== p || a.cols < 1) throw new ShapeError(`Mtlmm.process: Asnp must be P x m with P = ${p} and m >= 1, found ${a.shape}`);
-      if (a.data.some((v) => !Number.isFinite(v))) throw new LmmkitError('BAD_INPUT', 'Mtlmm.process: Asnp has non-finite values');
+      if (countNonFinite(a.data).count > 0) throw new LmmkitError('BAD_INPUT', 'Mtlmm.process: Asnp has non-finite values');
     }
-    for (let i = 0; i < g.data.length; i++) {
-      if (!Number.isFinite(g.data[i]!)) throw new LmmkitError('BAD_INPUT', `Mtlmm.process: G has a missing or non-finite value (sample ${i % n}, variant ${Math.floor(i / n)}): impute it first`);
-    }
+    const gBad = countNonFinite(g.data).first;
+    if (gBad >= 0) throw new LmmkitError('BAD_INPUT', `Mtlmm.process: G has a missing or non-finite value (sample ${gBad % n}, variant ${Math.floor(gBad / n)}): impute it first`);
     const s = g.cols;
-    const out = asnps.map((a) => emptyResult(a.cols, s));
+    const out = asnps.map((a) => emptyTestColumns(a.cols, s));
     // Chunks bound the memory of the rotated batch (N x 2048 doubles) and keep the gemm large.
     const chunk = 2048;
     for (let start = 0; start < s; start += chunk) {
@@ -315,7 +302,8 @@ export class Mtlmm {
 
   /** beta = S^+ r, lrt and p-value of one variant. */
   private finish(sch: Float64Array, r: Float64Array, norm0: Float64Array, m: number, j: number, res: MtlmmResult): void {
-    const inv = invertBlock(sch, m, norm0);
+    // limix uses pinv; the Cholesky path needs every pivot above 1e-10 of its column's norm before projection.
+    const inv = invertTestBlock(sch, m, norm0, 1e-10);
     const o = j * m;
     res.df[j] = inv.rank;
     if (inv.rank === 0) {
@@ -341,84 +329,15 @@ export class Mtlmm {
   }
 }
 
-function emptyResult(m: number, s: number): MtlmmResult {
-  return {
-    tests: s,
-    df: new Int32Array(s),
-    pv: new Float64Array(s),
-    log10pv: new Float64Array(s),
-    lrt: new Float64Array(s),
-    beta: new Matrix(m, s),
-    betaSte: new Matrix(m, s),
-  };
-}
-
-/**
- * Inverse of a variant's Schur block: Cholesky, or a pseudo-inverse (limix
- * uses pinv) when the design is (numerically) partly in the span of the
- * covariates or rank-deficient, judged column by column: a Cholesky pivot
- * below 1e-10 of the column's squared norm before the covariates were
- * projected out. A column whose diagonal fell below 1e-12 of that norm (a
- * constant variant, say) counts as zero, as in `LmmCore`; rank 0 means
- * nothing to test. The rank is the test's degrees of freedom.
- */
-function invertBlock(sch: Float64Array, m: number, norm0: Float64Array): { inv: Float64Array; rank: number } {
-  let degenerate = 0;
-  const g = Float64Array.from(sch);
-  for (let i = 0; i < m; i++) {
-    if (!(g[i + i * m]! > 1e-12 * norm0[i]!)) {
-      degenerate++;
-      for (let j = 0; j < m; j++) g[i + j * m] = g[j + i * m] = 0;
-    }
-  }
-  if (degenerate === m) return { inv: new Float64Array(m * m), rank: 0 };
-  if (degenerate === 0 && wellConditioned(g, m, norm0)) {
-    const inv = invSpd(g, m);
-    if (inv !== null) return { inv, rank: m };
-  }
-  return pinvSymmetric(g, m, 1e-10);
-}
-
-/** Whether every Cholesky pivot of the m x m block exceeds 1e-10 of its column's norm before projection. */
-function wellConditioned(a: Float64Array, m: number, norm0: Float64Array): boolean {
-  const l = new Float64Array(m * m);
-  for (let j = 0; j < m; j++) {
-    let d = a[j + j * m]!;
-    for (let k = 0; k < j; k++) d -= l[j + k * m]! ** 2;
-    if (!(d > 1e-10 * norm0[j]!)) return false;
-    const ljj = Math.sqrt(d);
-    l[j + j * m] = ljj;
-    for (let i = j + 1; i < m; i++) {
-      let s = a[i + j * m]!;
-      for (let k = 0; k < j; k++) s -= l[i + k * m]! * l[j + k * m]!;
-      l[i + j * m] = s / ljj;
-    }
-  }
-  return true;
-}
-
 // ---------------------------------------------------------------------------
 // Streaming a genotype file.
 
-/** Options of `mtlmmScan`. */
-export interface MtlmmScanOptions {
-  source: GenotypeSource;
-  /** The analysed samples as indices into `source.samples`, in the row order of `y` (default all). */
-  samples?: ArrayLike<number>;
+/** Options of `mtlmmScan`: the genotype stream (samples in the row order of the model's Y), the model and the designs. */
+export interface MtlmmScanOptions extends GenotypeStreamOptions {
   /** The fitted multi-trait model. */
   model: Mtlmm;
   /** Trait designs to test (default the any-effect test eye(P)). */
   designs?: readonly Matrix[];
-  select?: VariantSelection;
-  /** Variants read per batch (default 1000). */
-  batchSize?: number;
-  /** Drop variants whose minor allele frequency is below this (default 0). */
-  minMaf?: number;
-  /** Drop variants with a larger fraction of missing genotypes (default 1). */
-  maxMissing?: number;
-  /** Standardise dosages (betas per sd) instead of testing mean-imputed dosages. */
-  standardize?: boolean;
-  onProgress?: (p: GenoProgress) => void;
 }
 
 /** The variants a batch tested and their tests, one result per design. */
@@ -434,69 +353,27 @@ export interface MtlmmBatchResult {
 
 /**
  * Streams a genotype file through a multi-trait scan: per batch the
- * missingness and MAF filters of `gwasScan`, mean imputation, then one
- * `Mtlmm.processDesigns` (one rotation gemm for all designs). Yields one
- * result per batch, in file order.
+ * missingness and MAF filters and the mean imputation of `filterVariants`
+ * (as in `gwasScan`), then one `Mtlmm.processDesigns` (one rotation gemm
+ * for all designs). Yields one result per batch, in file order.
  */
 export async function* mtlmmScan(opts: MtlmmScanOptions): AsyncGenerator<MtlmmBatchResult> {
   const { source, model } = opts;
   const n = model.n;
-  const samples = opts.samples === undefined ? undefined : Int32Array.from(opts.samples);
-  const nSamples = samples?.length ?? source.samples.iid.length;
+  const nSamples = opts.samples?.length ?? source.samples.iid.length;
   if (nSamples !== n) throw new ShapeError(`mtlmmScan: the model has ${n} samples but ${nSamples} genotyped samples were selected`);
-  const minMaf = opts.minMaf ?? 0;
-  const maxMissing = opts.maxMissing ?? 1;
-  if (!(minMaf >= 0 && minMaf <= 0.5)) throw new LmmkitError('BAD_ARGUMENT', `mtlmmScan: minMaf must be in [0, 0.5], found ${minMaf}`);
-  if (!(maxMissing >= 0 && maxMissing <= 1)) throw new LmmkitError('BAD_ARGUMENT', `mtlmmScan: maxMissing must be in [0, 1], found ${maxMissing}`);
+  checkVariantFilter('mtlmmScan', opts);
   const designs = opts.designs ?? [Matrix.identity(model.p)];
-  const total = resolveSelection(source.variants, opts.select, source.path).length;
-  let read = 0;
-  for await (const batch of source.batches({ size: opts.batchSize ?? 1000, select: opts.select, samples })) {
-    read += batch.indices.length;
-    const d = batch.dosages;
-    const keep: number[] = [];
-    const af: number[] = [];
-    const nObs: number[] = [];
-    const cols: Float64Array[] = [];
-    for (let j = 0; j < d.cols; j++) {
-      const col = d.data.slice(j * n, (j + 1) * n);
-      let sum = 0;
-      let obs = 0;
-      for (let i = 0; i < n; i++) {
-        const v = col[i]!;
-        if (!Number.isNaN(v)) {
-          sum += v;
-          obs++;
-        }
-      }
-      if (obs === 0 || (n - obs) / n > maxMissing) continue;
-      const mean = sum / obs;
-      const f = mean / 2;
-      if (Math.min(f, 1 - f) < minMaf) continue;
-      let ss = 0;
-      for (let i = 0; i < n; i++) {
-        if (Number.isNaN(col[i]!)) col[i] = mean;
-        ss += (col[i]! - mean) ** 2;
-      }
-      if (opts.standardize === true) {
-        const sd = Math.sqrt(ss / n);
-        for (let i = 0; i < n; i++) col[i] = sd > 0 ? (col[i]! - mean) / sd : 0;
-      }
-      keep.push(j);
-      af.push(f);
-      nObs.push(obs);
-      cols.push(col);
-    }
-    opts.onProgress?.({ variantsRead: read, total, fraction: total === 0 ? 1 : read / total });
-    if (keep.length === 0) continue;
-    const g = new Matrix(n, keep.length);
-    cols.forEach((c, j) => g.data.set(c, j * n));
-    const indices = Int32Array.from(keep, (j) => batch.indices[j]!);
+  for await (const kept of filteredBatches(opts)) {
+    if (kept.columns.length === 0) continue;
+    const g = new Matrix(n, kept.columns.length);
+    kept.dosages.forEach((c, j) => g.data.set(c, j * n));
+    const indices = kept.indices;
     yield {
       variants: takeVariants(source.variants, indices),
       indices,
-      af: Float64Array.from(af),
-      n: Int32Array.from(nObs),
+      af: Float64Array.from(kept.af),
+      n: Int32Array.from(kept.n),
       results: model.processDesigns(g, designs),
     };
   }

@@ -32,7 +32,7 @@
 // produces NaN; we take the plain step instead.
 import { DomainError, LmmkitError, NumericalError, ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
-import type { EngineOptions, VarComponent, VarMethod } from './types.js';
+import type { EngineFit, EngineOptions, VarComponent, VarMethod } from './types.js';
 
 /** MM4LMM's defaults: CritVar = CritLogLik = 1e-3, MaxIter = 100. */
 export const DEFAULT_CRIT_VAR = 1e-3;
@@ -92,6 +92,20 @@ export function resolveOptions(opts: MmOptions, nComp: number, y: ArrayLike<numb
     init = new Float64Array(nComp).fill(v / nComp);
   }
   return { method, critVar, critLogLik, maxIter, accelerate: opts.accelerate === true, init };
+}
+
+/**
+ * The checks every MM engine starts with: y and x (`checkResponseAndDesign`),
+ * the components against N (`checkComponents`), then the options with
+ * MM4LMM's defaults (`resolveOptions`), all worded for `who`.
+ */
+export function checkEngineInputs(
+  who: string, y: Float64Array, x: Matrix, components: readonly VarComponent[], opts: EngineOptions,
+): { comps: CheckedComponent[]; o: ResolvedOptions } {
+  checkResponseAndDesign(who, y, x);
+  const comps = checkComponents(who, components, y.length);
+  const o = resolveOptions(opts as MmOptions, comps.length, y, who);
+  return { comps, o };
 }
 
 function positiveOption(who: string, name: string, v: number | undefined, dflt: number): number {
@@ -498,6 +512,40 @@ export function driveSquarem<S extends MmEval>(
     if (conv) return { sigma: x, last: sx, nbIt: evals, converged: true };
   }
   return { sigma: x, last: sx, nbIt: evals, converged: false };
+}
+
+/** An MM evaluation that also gives the GLS fixed effects at the evaluated point. */
+export interface GlsEval extends MmEval {
+  beta: Float64Array;
+  varBeta: Matrix;
+}
+
+/**
+ * Runs the iteration the options ask for and reports it as an EngineFit:
+ * `driveSquarem` with `accelerate`, else MM4LMM's path, `driveRemlPath`
+ * (loop 'reml': its REML engines and two-matrix ML) or `driveMlPath`
+ * (loop 'ml': its dense ML). sigma2, nbIt and converged are the driver's;
+ * beta, varBeta and logLik those of the last evaluated point.
+ */
+export function runMmFit<S extends GlsEval>(
+  o: ResolvedOptions,
+  evaluate: (s: Float64Array, rejected?: S) => S,
+  loop: 'reml' | 'ml',
+  who: string,
+): EngineFit {
+  const run: DriverResult<S> = o.accelerate
+    ? driveSquarem(o.init, evaluate, o, who)
+    : loop === 'reml'
+      ? driveRemlPath(o.init, evaluate, o, who)
+      : driveMlPath(o.init, evaluate, o, who);
+  return {
+    sigma2: run.sigma,
+    beta: run.last.beta,
+    varBeta: run.last.varBeta,
+    logLik: run.last.logLik,
+    nbIt: run.nbIt,
+    converged: run.converged,
+  };
 }
 
 /** log(2 pi). */

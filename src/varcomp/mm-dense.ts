@@ -12,29 +12,17 @@ import { getBackend } from '../linalg/select.js';
 import {
   type CheckedComponent,
   type ComponentCache,
-  type DriverResult,
+  type GlsEval,
   LOG_2PI,
-  type MmEval,
-  type MmOptions,
   cachedForComponents,
-  checkComponents,
-  checkResponseAndDesign,
-  driveMlPath,
-  driveRemlPath,
-  driveSquarem,
-  resolveOptions,
+  checkEngineInputs,
+  runMmFit,
 } from './mm-common.js';
 import type { EngineFit, EngineOptions, VarComponent } from './types.js';
 
 const WHO = 'mmDense';
 
 const denseCache: ComponentCache<(Matrix | null)[]> = {};
-
-/** One evaluation of the dense engine at sigma2. */
-interface DenseEval extends MmEval {
-  beta: Float64Array;
-  varBeta: Matrix;
-}
 
 /**
  * Fits sigma2 and beta by MM with V formed densely (MM4LMM's general
@@ -44,25 +32,10 @@ interface DenseEval extends MmEval {
  */
 export function mmDense(y: Float64Array, x: Matrix, components: VarComponent[], opts: EngineOptions): EngineFit {
   const be = getBackend();
-  checkResponseAndDesign(WHO, y, x);
-  const comps = checkComponents(WHO, components, y.length);
-  const o = resolveOptions(opts as MmOptions, comps.length, y, WHO);
+  const { comps, o } = checkEngineInputs(WHO, y, x, components, opts);
   if (comps.length === 1) return closedForm(be, y, x, comps[0]!, o.method);
   const mats = cachedForComponents(denseCache, be, comps, () => comps.map((c) => fullMatrix(be, c)));
-  const evaluate = denseEvaluator(be, y, x, mats, o.method);
-  const run: DriverResult<DenseEval> = o.accelerate
-    ? driveSquarem(o.init, evaluate, o, WHO)
-    : o.method === 'reml'
-      ? driveRemlPath(o.init, evaluate, o, WHO)
-      : driveMlPath(o.init, evaluate, o, WHO);
-  return {
-    sigma2: run.sigma,
-    beta: run.last.beta,
-    varBeta: run.last.varBeta,
-    logLik: run.last.logLik,
-    nbIt: run.nbIt,
-    converged: run.converged,
-  };
+  return runMmFit(o, denseEvaluator(be, y, x, mats, o.method), o.method, WHO);
 }
 
 /** Z R Z' as an N x N matrix, R itself when there is no Z, null for the identity. */
@@ -71,8 +44,14 @@ export function fullMatrix(be: Backend, c: CheckedComponent): Matrix | null {
   if (c.z === undefined) return c.r;
   const zr = be.gemm(c.z, c.r);
   const k = be.gemm(zr, c.z, { transB: true });
-  const n = k.rows;
-  const d = k.data;
+  symmetrizeAverage(k);
+  return k;
+}
+
+/** Makes a square matrix exactly symmetric in place: both triangles become (A + A') / 2. */
+export function symmetrizeAverage(a: Matrix): void {
+  const n = a.rows;
+  const d = a.data;
   for (let j = 0; j < n; j++) {
     for (let i = j + 1; i < n; i++) {
       const v = 0.5 * (d[i + j * n]! + d[j + i * n]!);
@@ -80,7 +59,6 @@ export function fullMatrix(be: Backend, c: CheckedComponent): Matrix | null {
       d[j + i * n] = v;
     }
   }
-  return k;
 }
 
 /** Cholesky with the failure reported in terms of the model (a NumericalError naming `who` and `what`). */
@@ -135,7 +113,7 @@ function denseEvaluator(be: Backend, y: Float64Array, x: Matrix, mats: (Matrix |
   const n = y.length;
   const nc = mats.length;
   const v = new Matrix(n, n);
-  return (sigma: Float64Array): DenseEval => {
+  return (sigma: Float64Array): GlsEval => {
     const vd = v.data;
     vd.fill(0);
     for (let k = 0; k < nc; k++) {

@@ -23,16 +23,18 @@ import { type Backend, logdetFromCholesky } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import {
+  type GlsEval,
   LOG_2PI,
   type MmEval,
   type MmOptions,
+  type ResolvedOptions,
   checkComponents,
-  driveRemlPath,
   driveSquarem,
   requireFiniteVector,
   resolveOptions,
+  runMmFit,
 } from './mm-common.js';
-import { cholOrThrow, fullMatrix } from './mm-dense.js';
+import { cholOrThrow, fullMatrix, symmetrizeAverage } from './mm-dense.js';
 import type { EngineFit, EngineOptions, VarComponent } from './types.js';
 
 const WHO = 'mmRotated';
@@ -74,14 +76,7 @@ export function rotateTwo(components: VarComponent[], backend: Backend = getBack
   const l = cholOrThrow(backend, k2, `the error matrix of component '${comps[1]!.name}'`, undefined, 'rotateTwo');
   // L^-1 K1 L^-T, symmetrised, then its eigenvectors Q; u = L^-T Q.
   const a = backend.trsm(l, backend.trsm(l, k1), { side: 'right', transA: true });
-  const ad = a.data;
-  for (let j = 0; j < n; j++) {
-    for (let i = j + 1; i < n; i++) {
-      const v = 0.5 * (ad[i + j * n]! + ad[j + i * n]!);
-      ad[i + j * n] = v;
-      ad[j + i * n] = v;
-    }
-  }
+  symmetrizeAverage(a);
   const { values, vectors } = backend.syevd(a);
   const u = backend.trsm(l, vectors, { transA: true });
   return { eigenvalues: values, u, logDetError: logdetFromCholesky(l) };
@@ -433,11 +428,7 @@ function evalDelta(ws: Workspace, y: Float64Array, x: Float64Array, d: Float64Ar
   if (!(s.a > 0)) throw new NumericalError(`${WHO}: y'Py = ${s.a} at delta = ${delta}`);
 }
 
-function remlRotated(
-  ws: Workspace, y: Float64Array, x: Float64Array, d: Float64Array,
-  o: { critVar: number; critLogLik: number; maxIter: number; accelerate: boolean; init: Float64Array },
-  logDetError: number,
-): EngineFit {
+function remlRotated(ws: Workspace, y: Float64Array, x: Float64Array, d: Float64Array, o: ResolvedOptions, logDetError: number): EngineFit {
   const n = ws.n;
   const p = ws.p;
   const nmp = n - p;
@@ -533,19 +524,13 @@ function remlRotated(
   };
 }
 
-interface MlEval extends MmEval {
-  beta: Float64Array;
-  varBeta: Float64Array;
+interface MlEval extends GlsEval {
   /** e'De and e'e at this point (the MM numerators). */
   quadD: number;
   quadI: number;
 }
 
-function mlRotated(
-  ws: Workspace, y: Float64Array, x: Float64Array, d: Float64Array,
-  o: { critVar: number; critLogLik: number; maxIter: number; accelerate: boolean; init: Float64Array },
-  logDetError: number,
-): EngineFit {
+function mlRotated(ws: Workspace, y: Float64Array, x: Float64Array, d: Float64Array, o: ResolvedOptions, logDetError: number): EngineFit {
   const n = ws.n;
   const p = ws.p;
   const s = ws.sums;
@@ -559,15 +544,8 @@ function mlRotated(
     const qd = rejected?.quadD ?? s.b;
     const qi = rejected?.quadI ?? s.e;
     const next = Float64Array.of(s0 * Math.sqrt(qd / s.c), s1 * Math.sqrt(qi / s.t));
-    return { logLik, next, beta: ws.beta.slice(), varBeta: ws.minv.slice(), quadD: s.b, quadI: s.e };
+    return { logLik, next, beta: ws.beta.slice(), varBeta: new Matrix(p, p, ws.minv.slice()), quadD: s.b, quadI: s.e };
   };
-  const run = o.accelerate ? driveSquarem(o.init, evaluate, o, WHO) : driveRemlPath(o.init, evaluate, o, WHO);
-  return {
-    sigma2: run.sigma,
-    beta: run.last.beta,
-    varBeta: new Matrix(p, p, run.last.varBeta),
-    logLik: run.last.logLik,
-    nbIt: run.nbIt,
-    converged: run.converged,
-  };
+  // MM4LMM's ML2Mat runs the REML-style loop.
+  return runMmFit(o, evaluate, 'reml', WHO);
 }

@@ -22,27 +22,16 @@ import { getBackend } from '../linalg/select.js';
 import {
   type CheckedComponent,
   type ComponentCache,
-  type DriverResult,
+  type GlsEval,
   LOG_2PI,
-  type MmEval,
-  type MmOptions,
   cachedForComponents,
-  checkComponents,
-  checkResponseAndDesign,
-  driveMlPath,
-  driveRemlPath,
-  driveSquarem,
-  resolveOptions,
+  checkEngineInputs,
+  runMmFit,
 } from './mm-common.js';
 import { cholOrThrow, fullMatrix, mmDense, symmetrizeLower } from './mm-dense.js';
 import type { EngineFit, EngineOptions, VarComponent } from './types.js';
 
 const WHO = 'mmHenderson';
-
-interface HenEval extends MmEval {
-  beta: Float64Array;
-  varBeta: Matrix;
-}
 
 /**
  * Fits sigma2 and beta by MM on Henderson's mixed-model equations; the last
@@ -52,9 +41,7 @@ interface HenEval extends MmEval {
  */
 export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent[], opts: EngineOptions): EngineFit {
   const be = getBackend();
-  checkResponseAndDesign(WHO, y, x);
-  const comps = checkComponents(WHO, components, y.length);
-  const o = resolveOptions(opts as MmOptions, comps.length, y, WHO);
+  const { comps, o } = checkEngineInputs(WHO, y, x, components, opts);
   if (comps.length === 1) return mmDense(y, x, components, opts);
   const n = y.length;
   const p = x.cols;
@@ -69,13 +56,7 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
   const w = new Matrix(n, m);
   w.data.set(wz.data);
   w.data.set(x.data, q * n);
-  let rinvX: Matrix;
-  if (rdiag !== null) {
-    rinvX = x.clone();
-    for (let j = 0; j < p; j++) for (let i = 0; i < n; i++) rinvX.data[i + j * n]! /= rdiag[i]!;
-  } else {
-    rinvX = be.gemm(rinv!, x);
-  }
+  const rinvX = applyRinv(be, rdiag, rinv, x);
   const ztrx = be.gemm(wz, rinvX, { transA: true });
   const xtrx = be.gemm(x, rinvX, { transA: true });
   const h0 = new Matrix(m, m);
@@ -92,7 +73,7 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
   const cm = new Matrix(m, m);
   const lzz = reml ? null : new Matrix(q, q);
 
-  const evaluate = (sigma: Float64Array): HenEval => {
+  const evaluate = (sigma: Float64Array): GlsEval => {
     const se = sigma[nr]!;
     cm.data.set(h0.data);
     for (let k = 0; k < nr; k++) {
@@ -172,19 +153,7 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
     return { logLik, next, beta: sol.slice(q, q + p), varBeta };
   };
 
-  const run: DriverResult<HenEval> = o.accelerate
-    ? driveSquarem(o.init, evaluate, o, WHO)
-    : reml
-      ? driveRemlPath(o.init, evaluate, o, WHO)
-      : driveMlPath(o.init, evaluate, o, WHO);
-  return {
-    sigma2: run.sigma,
-    beta: run.last.beta,
-    varBeta: run.last.varBeta,
-    logLik: run.last.logLik,
-    nbIt: run.nbIt,
-    converged: run.converged,
-  };
+  return runMmFit(o, evaluate, o.method, WHO);
 }
 
 /** What Henderson's equations derive from the components alone (cached across calls). */
@@ -255,16 +224,19 @@ function prepare(be: Backend, comps: CheckedComponent[], n: number): HenPrep {
     if (c.z !== undefined) dst.set(c.z.data);
     else for (let i = 0; i < n; i++) dst[i + i * n] = 1;
   }
-  let rinvWz: Matrix;
-  if (rdiag !== null) {
-    rinvWz = wz.clone();
-    for (let j = 0; j < q; j++) for (let i = 0; i < n; i++) rinvWz.data[i + j * n]! /= rdiag[i]!;
-  } else {
-    rinvWz = be.gemm(rinv!, wz);
-  }
+  const rinvWz = applyRinv(be, rdiag, rinv, wz);
   const ztrz = be.gemm(wz, rinvWz, { transA: true });
   symmetrizeLower(ztrz);
   return { rdiag, rinv, logdetR, ginv, logdetG, off, qs, q, wz, rinvWz, ztrz };
+}
+
+/** R^-1 A for the error's R: A's rows divided by R's diagonal when R is diagonal (`rdiag`), else the product with `rinv`. */
+function applyRinv(be: Backend, rdiag: Float64Array | null, rinv: Matrix | null, a: Matrix): Matrix {
+  if (rdiag === null) return be.gemm(rinv!, a);
+  const n = a.rows;
+  const out = a.clone();
+  for (let j = 0; j < a.cols; j++) for (let i = 0; i < n; i++) out.data[i + j * n]! /= rdiag[i]!;
+  return out;
 }
 
 /** Copies the upper triangle onto the lower (the MME is assembled by block columns). */
