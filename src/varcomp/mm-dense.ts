@@ -31,7 +31,7 @@ const denseCache: ComponentCache<(Matrix | null)[]> = {};
  * monotone safeguard.
  */
 export function mmDense(y: Float64Array, x: Matrix, components: VarComponent[], opts: EngineOptions): EngineFit {
-  const be = getBackend();
+  const be = opts.backend ?? getBackend();
   const { comps, o } = checkEngineInputs(WHO, y, x, components, opts);
   if (comps.length === 1) return closedForm(be, y, x, comps[0]!, o.method);
   const mats = cachedForComponents(denseCache, be, comps, () => comps.map((c) => fullMatrix(be, c)));

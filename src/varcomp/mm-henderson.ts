@@ -40,7 +40,7 @@ const WHO = 'mmHenderson';
  * (MM4LMM has no Henderson ML; ours agrees with mmDense).
  */
 export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent[], opts: EngineOptions): EngineFit {
-  const be = getBackend();
+  const be = opts.backend ?? getBackend();
   const { comps, o } = checkEngineInputs(WHO, y, x, components, opts);
   if (comps.length === 1) return mmDense(y, x, components, opts);
   const n = y.length;

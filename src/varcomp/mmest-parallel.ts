@@ -25,7 +25,8 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
   const markers = run.markers;
   if (threads === 1 || markers === undefined || run.path !== 'eigen') return fitInThisThread(run, opts.onProgress);
   const { rotation, uty } = run.rotated();
-  const engine = run.engineOptions();
+  // The backend stays here: the workers' engine needs none, and it cannot be cloned.
+  const { backend: _backend, ...engine } = run.engineOptions();
   const k = run.components.length;
   const workers = Array.from({ length: threads }, () => new Worker(new URL('./mm-worker.js', import.meta.url)));
   const models: MmEstModel[] = new Array(markers.count);

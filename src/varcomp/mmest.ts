@@ -223,7 +223,7 @@ export class MmEstRun {
   engineOptions(init: ArrayLike<number> = this.init): EngineOptions & { accelerate?: boolean; logDetError?: number } {
     const o = this.opts;
     return {
-      method: this.method, init, critVar: o.critVar, critLogLik: o.critLogLik, maxIter: o.maxIter, accelerate: o.accelerate,
+      method: this.method, init, critVar: o.critVar, critLogLik: o.critLogLik, maxIter: o.maxIter, accelerate: o.accelerate, backend: this.backend,
       logDetError: this.path === 'eigen' ? this.rotated().rotation.logDetError : undefined,
     };
   }

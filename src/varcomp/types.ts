@@ -1,3 +1,4 @@
+import type { Backend } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 
 /** Restricted (REML, MM4LMM's 'Reml') or full maximum likelihood. */
@@ -26,6 +27,8 @@ export interface EngineOptions {
   critLogLik?: number;
   /** Iteration cap (MM4LMM's MaxIter, default 100). */
   maxIter?: number;
+  /** The linear-algebra backend of the O(N^3) work (default getBackend()). */
+  backend?: Backend;
 }
 
 /** What an engine returns for one model. */
