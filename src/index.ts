@@ -107,3 +107,4 @@ export {
   type AnovaModelInput, type ContrastInput, type ContrastsInput, type AnovaTestName,
 } from './varcomp/anova.js';
 export { krModel, krTest, krCovariance, covarianceInverse, kenwardRoger, glsAt, type KrModel, type KrModelInput, type KrTest, type KrCovariance, type CovarianceInverse } from './varcomp/kr.js';
+export { mmEstStream, type MmEstStreamBatch, type MmEstStreamOptions } from './varcomp/mmest-stream.js';

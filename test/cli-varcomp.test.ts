@@ -158,3 +158,44 @@ sharedTest('varcomp fit --anova: Type III in the JSON (ex1) and per marker in GW
     assert.ok(Math.abs(Number(row[6]) - want[1]!) < 1e-6 * want[1]!);
   }));
 });
+
+test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK fileset; bad sample ids', async () => {
+  const { simulateGwas, writeBed, openBed, kinship, writeMatrixTsv, Matrix } = await import('../src/index.js');
+  const { mmEstStream } = await import('../src/varcomp/mmest-stream.js');
+  const sim = simulateGwas({ samples: 120, variants: 40, causal: 2, h2Causal: 0.3, seed: 9 });
+  const prefix = join(dir, 'sim');
+  await writeBed(prefix, sim.dosages, sim.samples, sim.variants);
+  const bed = await openBed(prefix);
+  const { k } = await kinship(bed, { method: 'standardized' });
+  for (let i = 0; i < 120; i++) k.data[i + i * 120]! += 1e-3;
+  await writeMatrixTsv(join(dir, 'sim.kin'), k, sim.samples.iid);
+  // Rows in reverse sample order: --ids does the matching.
+  const order = sim.samples.iid.map((_, i) => 119 - i);
+  writeFileSync(join(dir, 'sim-data.tsv'), ['iid\ty', ...order.map((i) => `${sim.samples.iid[i]}\t${sim.phenotype[i]}`)].join('\n') + '\n');
+  const out = join(dir, 'sim-gwas.tsv');
+  const r = lmmkit('varcomp', 'fit', '--data', join(dir, 'sim-data.tsv'), '--y', 'y', '--kinship', `Additive=${join(dir, 'sim.kin')}`, '--incidence', 'Additive=iid', '--bfile', prefix, '--ids', 'iid', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+  assert.deepEqual(rows[0]!.slice(0, 10), ['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik']);
+  // The same models through the API, rows of the data order.
+  const eye = Matrix.identity(120);
+  const z = new Matrix(120, 120);
+  order.forEach((s, row) => { z.data[row + s * 120] = 1; });
+  const want: number[] = [];
+  const ids: string[] = [];
+  for await (const b of mmEstStream({ source: bed, samples: order, y: order.map((i) => sim.phenotype[i]!), varList: [{ name: 'Additive', r: k }, { name: 'Error', r: eye }], zList: [z, undefined], minMaf: 0.01, maxMissing: 0.05 })) {
+    want.push(...b.models.map((m) => m.logLik));
+    ids.push(...b.variants.id);
+  }
+  await bed.close();
+  assert.deepEqual(rows.slice(1).map((row) => row[2]), ids);
+  rows.slice(1).forEach((row, i) => assert.ok(Math.abs(Number(row[9]) - want[i]!) < 1e-9 * Math.abs(want[i]!)));
+  writeFileSync(join(dir, 'bad-data.tsv'), 'iid\ty\nnobody\t1.0\n');
+  const bad = lmmkit('varcomp', 'fit', '--data', join(dir, 'bad-data.tsv'), '--y', 'y', '--bfile', prefix, '--ids', 'iid', '--out', join(dir, 'bad.tsv'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad-data.tsv:2: sample 'nobody' of column 'iid' is not in .*sim.fam/);
+  assert.ok(!existsSync(join(dir, 'bad.tsv')));
+  const noIds = lmmkit('varcomp', 'fit', '--data', join(dir, 'sim-data.tsv'), '--y', 'y', '--bfile', prefix, '--out', join(dir, 'bad2.tsv'));
+  assert.equal(noIds.status, 2);
+  assert.match(noIds.stderr, /--bfile needs --ids COLUMN/);
+});

@@ -175,3 +175,52 @@ sharedTest('mmEstParallel: worker threads give mmEst\'s results exactly, in mark
   assert.equal(compare(parallel, 'ex3_qtl_gwas_reml').nbIt, 0);
   await assert.rejects(mmEstParallel({ ...opts, threads: 0 }), /threads must be a positive integer/);
 });
+
+test('mmEstStream: markers streamed from a bed file give mmEst\'s models on the imputed, filtered dosages', async () => {
+  const { simulateGwas, writeBed, openBed, kinship } = await import('../src/index.js');
+  const { mmEstStream } = await import('../src/varcomp/mmest-stream.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'lmmkit-mmstream-'));
+  try {
+    const sim = simulateGwas({ samples: 150, variants: 60, causal: 2, h2Causal: 0.3, seed: 4 });
+    sim.dosages.data[3] = NaN;
+    for (let i = 0; i < 150; i++) sim.dosages.data[150 * 7 + i] = 0;
+    await writeBed(join(dir, 's'), sim.dosages, sim.samples, sim.variants);
+    const bed = await openBed(join(dir, 's'));
+    try {
+      const { k } = await kinship(bed, { method: 'standardized' });
+      for (let i = 0; i < 150; i++) k.data[i + i * 150]! += 1e-3;
+      const varList = [{ name: 'Additive', r: k }, { name: 'Error', r: Matrix.identity(150) }];
+      const ids: string[] = [];
+      const streamed: MmEstResult['models'] = [];
+      for await (const b of mmEstStream({ source: bed, y: sim.phenotype, varList, batchSize: 25, minMaf: 0.01 })) {
+        ids.push(...b.variants.id);
+        streamed.push(...b.models);
+      }
+      assert.equal(ids.length, 59, 'the monomorphic variant is filtered');
+      assert.ok(!ids.includes(sim.variants.id[7]!));
+      // The same markers in memory, mean-imputed.
+      const cols = sim.variants.id.map((_, j) => j).filter((j) => j !== 7);
+      const x = new Matrix(150, cols.length);
+      cols.forEach((j, c) => {
+        const col = sim.dosages.col(j);
+        const obs = col.filter((v) => !Number.isNaN(v));
+        const mean = obs.reduce((a, b) => a + b, 0) / obs.length;
+        x.data.set(col.map((v) => (Number.isNaN(v) ? mean : v)), c * 150);
+      });
+      const direct = mmEst({ y: sim.phenotype, x, varList });
+      streamed.forEach((m, i) => {
+        const d = direct.models[i]!;
+        assert.ok(Math.abs(m.beta[1]! - d.beta[1]!) <= 1e-10 * Math.abs(d.beta[1]!) + 1e-14, `marker ${i}`);
+        assert.ok(Math.abs(m.logLik - d.logLik) < 1e-9);
+        assert.equal(m.nbIt, d.nbIt);
+      });
+    } finally {
+      await bed.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -14,6 +14,9 @@ import { mmBlup } from '../varcomp/blup.js';
 import { mmVcov } from '../varcomp/vcov.js';
 import { anovaTest, type AnovaData, type AnovaResult, type AnovaTable } from '../varcomp/anova.js';
 import { basename } from 'node:path';
+import { openBed } from '../data/plink/bed.js';
+import { progressLine } from '../data/geno-queue.js';
+import { mmEstStream } from '../varcomp/mmest-stream.js';
 
 interface VarcompFitOptions {
   data: string;
@@ -25,6 +28,10 @@ interface VarcompFitOptions {
   z: string[];
   error: boolean;
   markers?: string;
+  bfile?: string;
+  ids?: string;
+  maf: number;
+  maxMissing: number;
   markersAs: 'auto' | 'numeric' | 'factor';
   method: 'reml' | 'ml';
   henderson: 'auto' | 'true' | 'false';
@@ -56,6 +63,12 @@ over them, with Xeffect standing for the marker in GWAS mode (default: every
 cofactor, plus the marker). An intercept is included unless the formula
 removes it. Aliased columns are dropped as R's pivoted QR drops them and
 reported.
+
+GWAS mode from genotypes: --bfile PREFIX --ids COLUMN streams the variants
+of a PLINK fileset (each --data row takes the genotype of its sample; rows
+may share a sample), filters them (--maf, --max-missing), mean-imputes, and
+fits one model per variant with its dosage as Xeffect: a TSV row per variant
+(chrom pos id a1 a2 af n, then the columns below).
 
 Output: with one model, a JSON file with beta (named as R's model.matrix
 names them), sigma2, varBeta, logLik (MM4LMM's convention: REML without the
@@ -101,6 +114,10 @@ export function varcompCommand(): Command {
     .option('--z <name=file>', 'incidence of a component as a matrix file (repeatable)', collect, [])
     .option('--no-error', 'do not add the identity error component last')
     .option('--markers <file>', 'GWAS mode: a table with a header, one row per --data row, one column per marker (numbers or text)')
+    .option('--bfile <prefix>', 'GWAS mode streamed from a PLINK fileset: one model per variant (its a1 dosage, mean-imputed), needs --ids')
+    .option('--ids <column>', 'with --bfile: the --data column holding each row\'s genotype sample (IID in the .fam)')
+    .option('--maf <f>', 'with --bfile: drop variants with a minor allele frequency below f', parseNumber('--maf'), 0.01)
+    .option('--max-missing <f>', 'with --bfile: drop variants with a larger fraction of missing genotypes', parseNumber('--max-missing'), 0.05)
     .addOption(new Option('--markers-as <kind>', 'read markers as numbers (dosages), as factors (codes such as 10/11, each a level) or auto (numbers when every value is one)').choices(['auto', 'numeric', 'factor']).default('auto'))
     .addOption(new Option('--method <method>', 'REML or ML').choices(['reml', 'ml']).default('reml'))
     .addOption(new Option('--henderson <when>', "Henderson's mixed-model equations (auto: MM4LMM's rule)").choices(['auto', 'true', 'false']).default('auto'))
@@ -228,6 +245,57 @@ export async function runVarcompFit(opts: VarcompFitOptions): Promise<MmEstResul
   const init = opts.init?.split(',').map((s, k) => parseNumber(`--init value ${k + 1}`)(s));
   const henderson = opts.henderson === 'auto' ? 'auto' : opts.henderson === 'true';
   const tty = process.stderr.isTTY === true;
+  if (opts.bfile !== undefined) {
+    if (x !== undefined) throw new LmmkitError('BAD_ARGUMENT', 'give --markers or --bfile, not both');
+    if (opts.blup || opts.vcov !== undefined || opts.anova !== undefined || opts.contrast.length > 0) {
+      throw new LmmkitError('BAD_ARGUMENT', '--bfile streams one model per variant: --blup, --vcov, --anova and --contrast apply to --markers or a single model');
+    }
+    if (opts.ids === undefined) throw new LmmkitError('BAD_ARGUMENT', `--bfile needs --ids COLUMN: the column of ${opts.data} naming each row's genotype sample`);
+    const idCol = column(frame, opts.ids, '--ids');
+    const source = await openBed(opts.bfile);
+    try {
+      const at = new Map(source.samples.iid.map((id, i) => [id, i]));
+      const samples = Array.from({ length: frame.n }, (_, i) => {
+        const id = String(idCol[i]);
+        const k = at.get(id);
+        if (k === undefined) throw new LmmkitError('BAD_INPUT', `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${opts.ids}' is not in ${opts.bfile}.fam`);
+        return k;
+      });
+      const models: MmEstModel[] = [];
+      const names: string[] = [];
+      let nullModel: MmEstModel | undefined;
+      const comp = varList.map((v) => `sigma2_${v.name}`);
+      await writeAtomically(opts.out, async (append) => {
+        await append(['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n');
+        for await (const b of mmEstStream({
+          source, samples, y: yCol, cofactor, formula: opts.formula, varList, zList, method: opts.method, henderson, init,
+          critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate,
+          minMaf: opts.maf, maxMissing: opts.maxMissing,
+          onProgress: tty ? (pr) => process.stderr.write(`\r${progressLine(pr)}`) : undefined,
+        })) {
+          nullModel = b.nullModel;
+          const lines = b.models.map((m, j) => [
+            b.variants.chrom[j]!, String(b.variants.pos[j]), b.variants.id[j]!, b.variants.a1[j]!, b.variants.a2[j]!,
+            formatNumber(b.af[j]!), String(b.n[j]), ...markerRow(m).slice(1),
+          ].join('\t'));
+          if (lines.length > 0) await append(lines.join('\n') + '\n');
+          models.push(...b.models);
+          names.push(...b.variants.id);
+        }
+      });
+      if (tty) process.stderr.write('\n');
+      const seconds = (performance.now() - t0) / 1000;
+      const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
+      await writeAtomically(jsonPath, async (append) => append(JSON.stringify({
+        data: opts.data, y: opts.y, bfile: opts.bfile, maf: opts.maf, maxMissing: opts.maxMissing, components: varList.map((v) => v.name),
+        method: opts.method, models: models.length, backend: getBackend().name, seconds, nullModel: nullModel === undefined ? null : modelJson(nullModel),
+      }, null, 2) + '\n'));
+      console.log(`fitted ${models.length} variant models from ${opts.bfile} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
+      return { models, modelNames: names, path: 'eigen', nullModel, messages: [] };
+    } finally {
+      await source.close();
+    }
+  }
   const res = await mmEstParallel({
     y: yCol, cofactor, x, xNames, formula: opts.formula, varList, zList, method: opts.method, henderson,
     init, critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate, threads: opts.threads,
@@ -268,14 +336,7 @@ export async function runVarcompFit(opts: VarcompFitOptions): Promise<MmEstResul
     await writeAtomically(opts.out, async (append) => {
       const comp = varList.map((v) => `sigma2_${v.name}`);
       await append(['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n');
-      const lines: string[] = [];
-      res.models.forEach((m, i) => {
-        const se = Array.from(m.beta, (_, k) => Math.sqrt(m.varBeta.get(k, k)));
-        lines.push([
-          res.modelNames[i] ?? String(i + 1), String(m.nbIt), m.converged ? 'true' : 'false', formatNumber(m.logLik),
-          ...Array.from(m.sigma2, formatNumber), m.columnNames.join(';'), Array.from(m.beta, formatNumber).join(';'), se.map(formatNumber).join(';'),
-        ].join('\t'));
-      });
+      const lines = res.models.map((m, i) => [res.modelNames[i] ?? String(i + 1), ...markerRow(m).slice(1)].join('\t'));
       await append(lines.join('\n') + '\n');
     });
     await writeAtomically(jsonPath, async (append) => append(JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2) + '\n'));
@@ -327,6 +388,15 @@ function formatP(p: number, log10p: number): string {
   if (!Number.isFinite(log10p)) return String(p);
   const e = Math.floor(log10p);
   return `${(10 ** (log10p - e)).toFixed(3)}e${e}`;
+}
+
+/** One model's TSV fields: a placeholder name, nbit, converged, loglik, sigma2..., beta names, beta, se. */
+function markerRow(m: MmEstModel): string[] {
+  const se = Array.from(m.beta, (_, k) => Math.sqrt(m.varBeta.get(k, k)));
+  return [
+    '', String(m.nbIt), m.converged ? 'true' : 'false', formatNumber(m.logLik),
+    ...Array.from(m.sigma2, formatNumber), m.columnNames.join(';'), Array.from(m.beta, formatNumber).join(';'), se.map(formatNumber).join(';'),
+  ];
 }
 
 function modelJson(m: MmEstModel): Record<string, unknown> {

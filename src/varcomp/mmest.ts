@@ -286,8 +286,7 @@ export class MmEstRun {
    * eigen path, their rotated designs, the marker-dependent columns of the
    * whole batch rotated with one gemm (the base columns once per run).
    */
-  *batches(): Generator<MarkerBatch> {
-    const markers = this.markers;
+  *batches(markers: Markers | undefined = this.markers): Generator<MarkerBatch> {
     const plan = this.plan;
     if (markers === undefined || plan === undefined) return;
     const n = this.n;

@@ -1,0 +1,48 @@
+import { Matrix } from '../linalg/matrix.js';
+import { filteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
+import { takeVariants, type VariantTable } from '../data/variants.js';
+import { MmEstRun, type MmEstModel, type MmEstOptions } from './mmest.js';
+
+/** Options of `mmEstStream`: mmEst's without `x`, and the genotype file the markers stream from. */
+export interface MmEstStreamOptions extends Omit<MmEstOptions, 'x' | 'xNames' | 'xColumnNames' | 'onProgress'>, Omit<GenotypeStreamOptions, 'standardize'> {}
+
+/** The marker models of one batch of variants. */
+export interface MmEstStreamBatch {
+  /** The tested variants (after the filters), in file order. */
+  variants: VariantTable;
+  indices: Int32Array;
+  /** Frequency of the counted allele and observed genotypes per variant. */
+  af: Float64Array;
+  n: Int32Array;
+  /** One model per variant, started from the cofactor-only fit. */
+  models: MmEstModel[];
+  /** The cofactor-only fit (the same object in every batch). */
+  nullModel: MmEstModel | undefined;
+}
+
+/**
+ * mmEst's GWAS mode with the markers streamed from a genotype file (PLINK
+ * or BIMBAM, DESIGN.md data/): each batch of variants is filtered (MAF,
+ * missingness), mean-imputed, rotated with one gemm on the two-component
+ * path, and fitted marker by marker, so memory stays O(N x batch) whatever
+ * the number of variants. The marker enters as a numeric `Xeffect` (its
+ * dosage of the counted allele); the cofactor-only model is fitted once,
+ * first, and starts every marker model, as in `mmEst`.
+ */
+export async function* mmEstStream(opts: MmEstStreamOptions): AsyncGenerator<MmEstStreamBatch> {
+  const n = opts.y.length;
+  const { onProgress: _progress, source: _source, ...fitOpts } = opts;
+  const run = new MmEstRun({ ...fitOpts, x: new Matrix(n, 0) });
+  for await (const b of filteredBatches({ ...opts, standardize: false })) {
+    const count = b.dosages.length;
+    const g = new Matrix(n, count);
+    b.dosages.forEach((d, j) => g.data.set(d, j * n));
+    const variants = takeVariants(opts.source.variants, b.indices);
+    const models: MmEstModel[] = new Array(count);
+    const markers = { kind: 'numeric' as const, count, columns: 1, names: variants.id.slice(), get: (m: number) => g.colView(m, m + 1) };
+    for (const mb of run.batches(markers)) {
+      mb.designs.forEach((d, k) => { models[mb.start + k] = run.toModel(run.fitDesign(d.x, mb.utx?.[k]), d); });
+    }
+    yield { variants, indices: b.indices, af: Float64Array.from(b.af), n: Int32Array.from(b.n), models, nullModel: run.nullModel };
+  }
+}
