@@ -1,16 +1,18 @@
 // GWAS scan benchmark: on a seeded synthetic PLINK file (N = 5000 samples,
 // S = 20 000 variants by default) with a full-rank GEMMA-style kinship, times
 // the null fit, the fixed-delta scan (limix's test), the exact per-variant
-// test (GEMMA's), one gemm U^T G of the same shape (the machine's limit for
-// the scan) and `gemma -lmm 1` on the same files when it is installed, in the
-// same run, with the peak RSS of the scans at S and S/4 variants. Prints
-// figures and ratios; asserts nothing.
+// test (GEMMA's: all three tests as `gemma -lmm 4`, and the Wald test alone
+// as `gemma -lmm 1`), one gemm U^T G of the same shape (the machine's limit
+// for the scan) and `gemma -lmm 1` and `gemma -lmm 4` on the same files when
+// gemma is installed, in the same run, with the peak RSS of the scans at S
+// and S/4 variants. Prints figures and ratios; asserts nothing.
 //
 // Sizes: LMMKIT_BENCH_N (samples, default 5000), LMMKIT_BENCH_S (variants,
 // default 20000), LMMKIT_BENCH_BATCH (variants per scan batch, default 1000),
 // LMMKIT_BENCH_GEMMA_VARIANTS (run gemma on the first that many variants only
 // and extrapolate its per-variant time; default all), LMMKIT_BENCH_GEMMA=0
-// skips gemma, LMMKIT_BENCH_KEEP=1 keeps the temporary files.
+// skips gemma, LMMKIT_BENCH_GEMMA4=0 skips `gemma -lmm 4` only,
+// LMMKIT_BENCH_KEEP=1 keeps the temporary files.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -26,6 +28,8 @@ import { writeMatrixTsv } from '../src/data/write-tsv.js';
 import type { GenotypeSource } from '../src/data/genotypes.js';
 import type { VariantTable } from '../src/data/variants.js';
 import { fitKinshipNull, type KinshipNullFit } from '../src/nullmodel/fit-kinship.js';
+import { fitLambda, type LambdaFit } from '../src/nullmodel/lambda.js';
+import { exactTests, type ExactTestName } from '../src/scan/exact.js';
 import { gwasScan } from '../src/scan/gwas.js';
 import { simulateGwas } from '../src/sim/gwas.js';
 
@@ -52,6 +56,11 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
+/** CPU seconds of this process (all its threads, BLAS's included) so far: on a shared machine, steadier than wall time. */
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const log = (line: string): void => console.log(line);
 
@@ -93,6 +102,7 @@ async function withPeakRss<T>(fn: (sample: () => void) => Promise<T>): Promise<{
 
 interface ScanFigures {
   seconds: number;
+  cpu: number;
   tested: number;
   base: number;
   peak: number;
@@ -106,6 +116,7 @@ async function timeScan(
   source: GenotypeSource, y: Float64Array, nullFit: KinshipNullFit, test: 'fixed' | 'exact', keep = false, firstOnly?: number,
 ): Promise<ScanFigures> {
   const t0 = performance.now();
+  const c0 = cpuNow();
   const r = await withPeakRss(async (sample) => {
     let tested = 0;
     let minLog10p = 0;
@@ -124,7 +135,57 @@ async function timeScan(
     }
     return { tested, minLog10p, log10p };
   });
-  return { seconds: seconds(t0), tested: r.value.tested, base: r.base, peak: r.peak, hwm: r.hwm, log10p: r.value.log10p, minLog10p: r.value.minLog10p };
+  return { seconds: seconds(t0), cpu: cpuNow() - c0, tested: r.value.tested, base: r.base, peak: r.peak, hwm: r.hwm, log10p: r.value.log10p, minLog10p: r.value.minLog10p };
+}
+
+/** What an exact-test scan reports per variant (-log10 p by id) and its search work. */
+interface ExactFigures {
+  seconds: number;
+  cpu: number;
+  tested: number;
+  log10p: { wald: Map<string, number>; lrt: Map<string, number>; score: Map<string, number> };
+  evaluations: number;
+  passes: number;
+}
+
+/**
+ * The exact test with a choice of tests (gwasScan runs all three): the same
+ * steps per batch as gwasScan's (read, mean-impute, rotate U^T G, exactTests).
+ */
+async function timeExact(source: GenotypeSource, nullFit: KinshipNullFit, nullMl: LambdaFit, tests: ExactTestName[], firstOnly?: number): Promise<ExactFigures> {
+  const t0 = performance.now();
+  const c0 = cpuNow();
+  const f: ExactFigures = { seconds: 0, cpu: 0, tested: 0, log10p: { wald: new Map(), lrt: new Map(), score: new Map() }, evaluations: 0, passes: 0 };
+  const n = nullFit.rotated.uty.length;
+  for await (const b of source.batches({ size: BATCH, select: firstOnly === undefined ? undefined : { range: [0, firstOnly] } })) {
+    const d = b.dosages;
+    for (let j = 0; j < d.cols; j++) {
+      const col = d.col(j);
+      let sum = 0;
+      let obs = 0;
+      for (let i = 0; i < n; i++) {
+        if (!Number.isNaN(col[i]!)) {
+          sum += col[i]!;
+          obs++;
+        }
+      }
+      const mean = sum / obs;
+      for (let i = 0; i < n; i++) if (Number.isNaN(col[i]!)) col[i] = mean;
+    }
+    const r = exactTests(nullFit.rotated, nullFit.covariance.rotate(d), { nullReml: nullFit.fit, nullMl, tests });
+    f.tested += d.cols;
+    f.evaluations += r.work.evaluations;
+    f.passes += r.work.passes;
+    for (let j = 0; j < d.cols; j++) {
+      const id = b.variants.id[j]!;
+      f.log10p.wald.set(id, -r.log10pWald[j]!);
+      f.log10p.lrt.set(id, -r.log10pLrt[j]!);
+      f.log10p.score.set(id, -r.log10pScore[j]!);
+    }
+  }
+  f.seconds = seconds(t0);
+  f.cpu = cpuNow() - c0;
+  return f;
 }
 
 function firstVariants(v: VariantTable, s: number): VariantTable {
@@ -133,6 +194,8 @@ function firstVariants(v: VariantTable, s: number): VariantTable {
 
 interface GemmaRun {
   wall: number;
+  /** User + system CPU seconds of the gemma process (/usr/bin/time), when measured. */
+  cpu?: number;
   variants: number;
   analysed?: number;
   /** GEMMA's own breakdown from its log: clock() CPU time of all threads (minutes there, seconds here), not wall time. */
@@ -140,7 +203,10 @@ interface GemmaRun {
   cpuEigen?: number;
   cpuUtx?: number;
   cpuOptimization?: number;
+  /** -log10 p_wald by rs id (and p_lrt, p_score for -lmm 4). */
   log10p: Map<string, number>;
+  log10pLrt: Map<string, number>;
+  log10pScore: Map<string, number>;
 }
 
 function gemmaInstalled(): string | undefined {
@@ -149,11 +215,18 @@ function gemmaInstalled(): string | undefined {
   return undefined;
 }
 
-function runGemma(prefix: string, kfile: string, outdir: string, variants: number): GemmaRun | string {
+function runGemma(prefix: string, kfile: string, outdir: string, variants: number, lmm: 1 | 4 = 1): GemmaRun | string {
   const t0 = performance.now();
-  const r = spawnSync('gemma', ['-bfile', prefix, '-k', kfile, '-lmm', '1', '-outdir', outdir, '-o', 'bench'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const args = ['-bfile', prefix, '-k', kfile, '-lmm', String(lmm), '-outdir', outdir, '-o', 'bench'];
+  // /usr/bin/time reports the child's CPU time on stderr's last line.
+  const timed = existsSync('/usr/bin/time');
+  const r = timed
+    ? spawnSync('/usr/bin/time', ['-f', 'LMMKIT_CPU %U %S', 'gemma', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    : spawnSync('gemma', args, { encoding: 'utf8', maxBuffer: 1 << 26 });
   const wall = seconds(t0);
   if (r.status !== 0) return `failed: ${(r.stdout + r.stderr).trim().split('\n').slice(-3).join(' ')}`;
+  const cpuLine = /LMMKIT_CPU ([0-9.]+) ([0-9.]+)/.exec(r.stderr ?? '');
+  const cpu = cpuLine ? Number(cpuLine[1]) + Number(cpuLine[2]) : undefined;
   const logText = existsSync(join(outdir, 'bench.log.txt')) ? readFileSync(join(outdir, 'bench.log.txt'), 'utf8') : '';
   const minutes = (label: RegExp): number | undefined => {
     const m = label.exec(logText);
@@ -161,19 +234,24 @@ function runGemma(prefix: string, kfile: string, outdir: string, variants: numbe
   };
   const analysed = /number of analyzed SNPs(?:\/var)?\s*=\s*(\d+)/.exec(logText);
   const log10p = new Map<string, number>();
+  const log10pLrt = new Map<string, number>();
+  const log10pScore = new Map<string, number>();
   const assoc = join(outdir, 'bench.assoc.txt');
   if (existsSync(assoc)) {
     const lines = readFileSync(assoc, 'utf8').trim().split('\n');
     const head = lines[0]!.split('\t');
     const rs = head.indexOf('rs');
-    const pw = head.indexOf('p_wald');
+    const cols: [number, Map<string, number>][] = [
+      [head.indexOf('p_wald'), log10p], [head.indexOf('p_lrt'), log10pLrt], [head.indexOf('p_score'), log10pScore],
+    ];
     for (const line of lines.slice(1)) {
       const f = line.split('\t');
-      log10p.set(f[rs]!, -Math.log10(Number(f[pw])));
+      for (const [c, m] of cols) if (c >= 0) m.set(f[rs]!, -Math.log10(Number(f[c])));
     }
   }
   return {
     wall,
+    cpu,
     variants,
     analysed: analysed ? Number(analysed[1]) : undefined,
     cpuTotal: minutes(/total computation time\s*=\s*([0-9.eE+-]+)/),
@@ -181,6 +259,8 @@ function runGemma(prefix: string, kfile: string, outdir: string, variants: numbe
     cpuUtx: minutes(/time on calculating UtX\s*=\s*([0-9.eE+-]+)/),
     cpuOptimization: minutes(/time on optimization\s*=\s*([0-9.eE+-]+)/),
     log10p,
+    log10pLrt,
+    log10pScore,
   };
 }
 
@@ -250,6 +330,8 @@ async function main(): Promise<void> {
     // Warm-up (JIT, BLAS threads, the exact test's code paths) on a few batches.
     await timeScan(bed, y, nullFit, 'fixed', false, Math.min(S, 2 * BATCH));
     await timeScan(bed, y, nullFit, 'exact', false, Math.min(S, 200));
+    const nullMl = fitLambda(nullFit.rotated, { method: 'ml' });
+    await timeExact(bed, nullFit, nullMl, ['wald'], Math.min(S, 200));
 
     // The machine's limit in the scan's shape: U^T G_b for ceil(S / batch)
     // batches N x batch (one batch's dosages reused: gemm's time does not
@@ -272,6 +354,9 @@ async function main(): Promise<void> {
     const exact = await timeScan(bed, y, nullFit, 'exact', true);
     const exactSmall = await timeScan(bedSmall, y, nullFit, 'exact');
     await bedSmall.close();
+    // exactTests per batch with the tests chosen: Wald only (gemma -lmm 1's work) and all three (gemma -lmm 4's).
+    const exactWald = await timeExact(bed, nullFit, nullMl, ['wald']);
+    const exactAll = await timeExact(bed, nullFit, nullMl, ['wald', 'lrt', 'score']);
 
     // The machine's limit: one U^T G for the whole N x S dosage matrix.
     log('timing the single gemm U^T G ...');
@@ -283,53 +368,63 @@ async function main(): Promise<void> {
     const tGemm = seconds(t0);
     const gflop = (2 * N * N * S) / 1e9;
 
-    let gemma: GemmaRun | string = gemmaMissing ?? '';
-    let gemmaTiny: GemmaRun | string = gemmaMissing ?? '';
-    if (gemmaMissing === undefined) {
-      if (GEMMA_TINY < GEMMA_S) {
-        log(`running gemma -lmm 1 on ${GEMMA_TINY} variants (its fixed cost) ...`);
-        gemmaTiny = runGemma(prefixTiny, kfile, join(dir, 'gemma_tiny'), GEMMA_TINY);
-      }
-      log(`running gemma -lmm 1 on ${GEMMA_S} variants ...`);
-      gemma = runGemma(prefixGemma, kfile, join(dir, 'gemma'), GEMMA_S);
-    }
-    // GEMMA's marginal wall time per variant (reading the bed, U^T X, the REML
-    // search and the Wald test), from the full run minus the short one: wall
+    // GEMMA's marginal wall time per variant (reading the bed, U^T X, the
+    // lambda searches and the tests), from a full run minus a short one: wall
     // clock only, its eigendecomposition and K parsing cancel out.
-    let gemmaPerVariant: number | undefined;
-    let gemmaFixed: number | undefined;
-    if (typeof gemma !== 'string' && typeof gemmaTiny !== 'string') {
-      gemmaPerVariant = (gemma.wall - gemmaTiny.wall) / (gemma.variants - gemmaTiny.variants);
-      gemmaFixed = gemmaTiny.wall - gemmaPerVariant * gemmaTiny.variants;
-    }
+    interface GemmaTiming { lmm: 1 | 4; full: GemmaRun | string; tiny: GemmaRun | string; perVariant?: number; fixedCost?: number; cpuPerVariant?: number }
+    const gemmaTiming = (lmm: 1 | 4, missing: string | undefined): GemmaTiming => {
+      const t: GemmaTiming = { lmm, full: missing ?? '', tiny: missing ?? '' };
+      if (missing !== undefined) return t;
+      if (GEMMA_TINY < GEMMA_S) {
+        log(`running gemma -lmm ${lmm} on ${GEMMA_TINY} variants (its fixed cost) ...`);
+        t.tiny = runGemma(prefixTiny, kfile, join(dir, `gemma${lmm}_tiny`), GEMMA_TINY, lmm);
+      }
+      log(`running gemma -lmm ${lmm} on ${GEMMA_S} variants ...`);
+      t.full = runGemma(prefixGemma, kfile, join(dir, `gemma${lmm}`), GEMMA_S, lmm);
+      if (typeof t.full !== 'string' && typeof t.tiny !== 'string') {
+        t.perVariant = (t.full.wall - t.tiny.wall) / (t.full.variants - t.tiny.variants);
+        t.fixedCost = t.tiny.wall - t.perVariant * t.tiny.variants;
+        if (t.full.cpu !== undefined && t.tiny.cpu !== undefined) t.cpuPerVariant = (t.full.cpu - t.tiny.cpu) / (t.full.variants - t.tiny.variants);
+      }
+      return t;
+    };
+    const gemma1 = gemmaTiming(1, gemmaMissing);
+    const gemma4 = gemmaTiming(4, gemmaMissing ?? (process.env.LMMKIT_BENCH_GEMMA4 === '0' ? 'skipped (LMMKIT_BENCH_GEMMA4=0)' : undefined));
 
     // The table.
     const rate = (n: number, s: number): string => `${(n / s).toFixed(0)}`;
-    const rows: string[][] = [['step', 'seconds', 'variants/s', 'note']];
-    rows.push([`kinship K = X X^T / S (N ${N}, S ${S})`, tKin.toFixed(2), rate(S, tKin), 'syrk per block of 2048']);
-    rows.push([`eigendecomposition of K (syevd, N ${N})`, tEig.toFixed(2), '-', 'once per kinship']);
-    rows.push(['null fit (rotate y, REML over lambda)', tFit.toFixed(3), '-', 'after the eigen']);
-    rows.push([`fixed-delta scan, S = ${S}`, fixed.seconds.toFixed(2), rate(fixed.tested, fixed.seconds), `${fixed.tested} tested; min p 1e${fixed.minLog10p.toFixed(1)}`]);
-    rows.push([`exact test (Wald + LRT + score), S = ${S}`, exact.seconds.toFixed(2), rate(exact.tested, exact.seconds), `${exact.tested} tested; min Wald p 1e${exact.minLog10p.toFixed(1)}`]);
-    rows.push([`gemm U^T G, one ${N}x${N} by ${N}x${S}`, tGemm.toFixed(2), rate(S, tGemm), `${(gflop / tGemm).toFixed(1)} GFLOP/s`]);
-    rows.push([`gemm U^T G, ${Math.ceil(S / BATCH)} batches of ${N}x${BATCH}`, tGemmBatches.toFixed(2), rate(S, tGemmBatches), `${(gflop / tGemmBatches).toFixed(1)} GFLOP/s; best of ${tGemmBatchesBefore.toFixed(2)} s before and ${tGemmBatchesAfter.toFixed(2)} s after the fixed scan`]);
+    const rows: string[][] = [['step', 'seconds', 'variants/s', 'CPU s', 'note']];
+    rows.push([`kinship K = X X^T / S (N ${N}, S ${S})`, tKin.toFixed(2), rate(S, tKin), '-', 'syrk per block of 2048']);
+    rows.push([`eigendecomposition of K (syevd, N ${N})`, tEig.toFixed(2), '-', '-', 'once per kinship']);
+    rows.push(['null fit (rotate y, REML over lambda)', tFit.toFixed(3), '-', '-', 'after the eigen']);
+    rows.push([`fixed-delta scan, S = ${S}`, fixed.seconds.toFixed(2), rate(fixed.tested, fixed.seconds), fixed.cpu.toFixed(2), `${fixed.tested} tested; min p 1e${fixed.minLog10p.toFixed(1)}`]);
+    rows.push([`exact test (Wald + LRT + score) in gwasScan, S = ${S}`, exact.seconds.toFixed(2), rate(exact.tested, exact.seconds), exact.cpu.toFixed(2), `${exact.tested} tested; min Wald p 1e${exact.minLog10p.toFixed(1)}`]);
+    const work = (f: ExactFigures): string => `${(f.evaluations / f.tested).toFixed(1)} likelihood evaluations / variant, ${(f.passes / f.tested).toFixed(2)} of them O(N) passes`;
+    rows.push([`exact test, all three (exactTests per batch), S = ${S}`, exactAll.seconds.toFixed(2), rate(exactAll.tested, exactAll.seconds), exactAll.cpu.toFixed(2), `like gemma -lmm 4; ${work(exactAll)}`]);
+    rows.push([`exact test, Wald only (tests: ['wald']), S = ${S}`, exactWald.seconds.toFixed(2), rate(exactWald.tested, exactWald.seconds), exactWald.cpu.toFixed(2), `like gemma -lmm 1; ${work(exactWald)}`]);
+    rows.push([`gemm U^T G, one ${N}x${N} by ${N}x${S}`, tGemm.toFixed(2), rate(S, tGemm), '-', `${(gflop / tGemm).toFixed(1)} GFLOP/s`]);
+    rows.push([`gemm U^T G, ${Math.ceil(S / BATCH)} batches of ${N}x${BATCH}`, tGemmBatches.toFixed(2), rate(S, tGemmBatches), '-', `${(gflop / tGemmBatches).toFixed(1)} GFLOP/s; best of ${tGemmBatchesBefore.toFixed(2)} s before and ${tGemmBatchesAfter.toFixed(2)} s after the fixed scan`]);
     const cpu = (g: GemmaRun): string =>
       `log (CPU s, all threads): eigen ${g.cpuEigen?.toFixed(1) ?? '?'}, UtX ${g.cpuUtx?.toFixed(1) ?? '?'}, optim. ${g.cpuOptimization?.toFixed(1) ?? '?'}, total ${g.cpuTotal?.toFixed(1) ?? '?'}`;
-    if (typeof gemmaTiny !== 'string') {
-      rows.push([`gemma -lmm 1, wall, S = ${gemmaTiny.variants}`, gemmaTiny.wall.toFixed(2), '-', `reads K text, eigen, null fit; ${cpu(gemmaTiny)}`]);
-    }
-    if (typeof gemma !== 'string') {
-      rows.push([`gemma -lmm 1, wall, S = ${gemma.variants}`, gemma.wall.toFixed(2), rate(gemma.variants, gemma.wall), `analysed ${gemma.analysed ?? '?'}; ${cpu(gemma)}`]);
-      if (gemmaPerVariant !== undefined) {
-        rows.push([`gemma -lmm 1 per-variant part (S ${gemma.variants} - S ${GEMMA_TINY} run)`, (gemmaPerVariant * (gemma.variants - GEMMA_TINY)).toFixed(2), (1 / gemmaPerVariant).toFixed(0), `fixed cost ${gemmaFixed!.toFixed(1)} s (K text, eigen, null fit)`]);
-        if (gemma.variants < S) {
-          rows.push([`EXTRAPOLATED gemma -lmm 1 wall at S = ${S}`, (gemmaFixed! + gemmaPerVariant * S).toFixed(2), (1 / gemmaPerVariant).toFixed(0), `fixed cost + ${S} x per-variant time measured on ${gemma.variants}`]);
-        }
+    for (const gt of [gemma1, gemma4]) {
+      const name = `gemma -lmm ${gt.lmm}`;
+      const { full, tiny } = gt;
+      if (typeof tiny !== 'string') {
+        rows.push([`${name}, wall, S = ${tiny.variants}`, tiny.wall.toFixed(2), '-', tiny.cpu?.toFixed(2) ?? '-', `reads K text, eigen, null fit; ${cpu(tiny)}`]);
       }
-    } else if (gemma !== '') {
-      rows.push(['gemma -lmm 1', '-', '-', gemma]);
+      if (typeof full !== 'string') {
+        rows.push([`${name}, wall, S = ${full.variants}`, full.wall.toFixed(2), rate(full.variants, full.wall), full.cpu?.toFixed(2) ?? '-', `analysed ${full.analysed ?? '?'}; ${cpu(full)}`]);
+        if (gt.perVariant !== undefined) {
+          rows.push([`${name} per-variant part (S ${full.variants} - S ${GEMMA_TINY} run)`, (gt.perVariant * (full.variants - GEMMA_TINY)).toFixed(2), (1 / gt.perVariant).toFixed(0), gt.cpuPerVariant === undefined ? '-' : (gt.cpuPerVariant * (full.variants - GEMMA_TINY)).toFixed(2), `fixed cost ${gt.fixedCost!.toFixed(1)} s (K text, eigen, null fit)`]);
+          if (full.variants < S) {
+            rows.push([`EXTRAPOLATED ${name} wall at S = ${S}`, (gt.fixedCost! + gt.perVariant * S).toFixed(2), (1 / gt.perVariant).toFixed(0), '-', `fixed cost + ${S} x per-variant time measured on ${full.variants}`]);
+          }
+        }
+      } else if (full !== '') {
+        rows.push([name, '-', '-', '-', full]);
+      }
+      if (typeof tiny === 'string' && tiny !== '' && tiny !== full) rows.push([`${name} (short run)`, '-', '-', '-', tiny]);
     }
-    if (typeof gemmaTiny === 'string' && gemmaTiny !== '' && gemmaTiny !== gemma) rows.push(['gemma -lmm 1 (short run)', '-', '-', gemmaTiny]);
     log('');
     log(table(rows, true));
 
@@ -347,22 +442,12 @@ async function main(): Promise<void> {
     if (N === 5000 && S === 20_000) log(`          limix-lmm (${LIMIX_SECONDS} s, the issue's figure on this machine class) / fixed-delta scan = ${(LIMIX_SECONDS / fixed.seconds).toFixed(1)}x   (target >= 2x)`);
     else log(`          limix-lmm's ${LIMIX_SECONDS} s is for N = 5000, S = 20000: no ratio at these sizes`);
     log(`          peak RSS, S vs S/4: fixed ${mib(fixed.peak - fixed.base)} vs ${mib(fixedSmall.peak - fixedSmall.base)} above the baseline, exact ${mib(exact.peak - exact.base)} vs ${mib(exactSmall.peak - exactSmall.base)} (independent of S when equal)`);
-    if (typeof gemma !== 'string') {
-      const ours = exact.seconds / exact.tested;
-      if (gemmaPerVariant !== undefined) {
-        log(`          gemma -lmm 1 / our exact test, per variant = ${(gemmaPerVariant / ours).toFixed(2)}x   (target >= 5x; like with like: gemma's marginal wall time per variant, its fixed cost removed, vs our scan after the null fit; ours also runs the LRT and score tests)`);
-        const gemmaAtS = gemmaFixed! + gemmaPerVariant * S;
-        const oursTotal = tEig + tFit + exact.seconds;
-        log(`          gemma -lmm 1 total / ours (eigen + null fit + exact scan) = ${(gemmaAtS / oursTotal).toFixed(2)}x   (gemma ${gemmaAtS.toFixed(1)} s${gemma.variants < S ? ' EXTRAPOLATED' : ''} incl. parsing K; ours ${oursTotal.toFixed(1)} s)`);
-      } else {
-        log(`          gemma -lmm 1 wall / our exact test, per variant = ${(gemma.wall / gemma.variants / ours).toFixed(2)}x   (gemma's whole run, eigen and K parsing included)`);
-      }
-      // Concordance of the Wald p-values (ours vs gemma's) on the shared variants.
+    const concordance = (ours: Map<string, number>, theirs: Map<string, number>): string => {
       let shared = 0;
       let maxDiff = 0;
       let maxAt = '';
-      for (const [id, lp] of gemma.log10p) {
-        const o = exact.log10p!.get(id);
+      for (const [id, lp] of theirs) {
+        const o = ours.get(id);
         if (o === undefined || !Number.isFinite(o) || !Number.isFinite(lp)) continue;
         shared++;
         const d = Math.abs(o - lp) / Math.max(1, lp);
@@ -371,7 +456,31 @@ async function main(): Promise<void> {
           maxAt = id;
         }
       }
-      log(`          Wald -log10 p, ours vs gemma: ${shared} shared variants, max |difference| / max(1, -log10 p) = ${maxDiff.toExponential(2)}${maxAt ? ` (at ${maxAt})` : ''}`);
+      return `${shared} shared variants, max |difference| / max(1, -log10 p) = ${maxDiff.toExponential(2)}${maxAt ? ` (at ${maxAt})` : ''}`;
+    };
+    const pairs: [GemmaTiming, ExactFigures, string][] = [[gemma1, exactWald, 'Wald only'], [gemma4, exactAll, 'all three tests']];
+    for (const [gt, ours, what] of pairs) {
+      const { full } = gt;
+      if (typeof full === 'string') continue;
+      const name = `gemma -lmm ${gt.lmm}`;
+      const perVariant = ours.seconds / ours.tested;
+      if (gt.perVariant !== undefined) {
+        log(`          ${name} / our exact test (${what}), per variant = ${(gt.perVariant / perVariant).toFixed(2)}x   (target >= 5x for -lmm 1; like with like: gemma's marginal wall time per variant, its fixed cost removed, vs our scan after the null fit: read, rotate, test)`);
+        if (gt.cpuPerVariant !== undefined) log(`          ${name} / our exact test (${what}), CPU time per variant = ${(gt.cpuPerVariant / (ours.cpu / ours.tested)).toFixed(2)}x   (the same in CPU seconds of all threads: steadier on a shared machine)`);
+        const gemmaAtS = gt.fixedCost! + gt.perVariant * S;
+        const oursTotal = tEig + tFit + ours.seconds;
+        log(`          ${name} total / ours (eigen + null fit + exact scan, ${what}) = ${(gemmaAtS / oursTotal).toFixed(2)}x   (gemma ${gemmaAtS.toFixed(1)} s${full.variants < S ? ' EXTRAPOLATED' : ''} incl. parsing K; ours ${oursTotal.toFixed(1)} s)`);
+      } else {
+        log(`          ${name} wall / our exact test (${what}), per variant = ${(full.wall / full.variants / perVariant).toFixed(2)}x   (gemma's whole run, eigen and K parsing included)`);
+      }
+      log(`          Wald -log10 p, ours (${what}) vs ${name}: ${concordance(ours.log10p.wald, full.log10p)}`);
+      if (gt.lmm === 4) {
+        log(`          LRT -log10 p, ours vs ${name}: ${concordance(ours.log10p.lrt, full.log10pLrt)}`);
+        log(`          score -log10 p, ours vs ${name}: ${concordance(ours.log10p.score, full.log10pScore)}`);
+      }
+    }
+    if (typeof gemma1.full !== 'string' && gemma1.perVariant !== undefined) {
+      log(`          (gemma -lmm 1 / our exact test in gwasScan, all three tests, per variant = ${(gemma1.perVariant / (exact.seconds / exact.tested)).toFixed(2)}x: the figure before the tests could be chosen)`);
     }
     log(`total bench wall time ${seconds(tStart).toFixed(1)} s`);
   } finally {

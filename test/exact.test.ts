@@ -2,8 +2,10 @@
 // fit (nullmodel/lambda.ts) against a direct N x N evaluation of the REML and
 // ML likelihoods on every backend, its derivatives against finite
 // differences, its boundary behaviour, exactTests (scan/exact.ts) against
-// brute-force Wald / LRT / score statistics, and parity with the gemma
-// binary on the BXD (BIMBAM, 3 covariates) and chr22 (PLINK) data.
+// brute-force Wald / LRT / score statistics, its interpolated fast path
+// (nullmodel/lambda-cheb.ts) against the direct O(N) sums and a fine
+// search, and parity with the gemma binary on the BXD (BIMBAM, 3
+// covariates) and chr22 (PLINK) data.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,11 +24,15 @@ import {
   LambdaProblem,
   clampEigenvalues,
   fitLambda,
+  gridLambdas,
   logLikLambda,
+  searchSettings,
   type LambdaFit,
+  type LikelihoodKind,
   type RotatedData,
   type VarianceMethod,
 } from '../src/nullmodel/lambda.js';
+import { ChebGrid, ChebMoments, fixedSeriesValues } from '../src/nullmodel/lambda-cheb.js';
 import { exactTests, type ExactTestResult } from '../src/scan/exact.js';
 import { chi2Log10Sf, fLog10Sf } from '../src/stats/index.js';
 import { Rng } from '../src/sim/rng.js';
@@ -184,6 +190,71 @@ function bruteMax(f: (lambda: number) => number): { lambda: number; value: numbe
 }
 
 const relDiff = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.abs(b));
+
+/**
+ * The fast path (interpolated sums) against the direct O(N) sums along the
+ * same search: the lambdas within 1e-8 relative + 2e-11 absolute (equal at
+ * the bounds), the Wald and score p-values and se within 1e-9 relative,
+ * beta within 1e-9 se, F within 1e-9 max(1, F), the Wald and score log10
+ * p-values and the LRT statistic within 1e-9 absolute (the LRT is a
+ * difference of log-likelihoods whose rounding is absolute), the LRT p-value
+ * and its log10 within 1e-8 and the ML log-likelihood within 1e-10.
+ *
+ * The absolute 2e-11 is the direct path's own rounding: at lambda ~ 1e-4 a
+ * root moves by ~1e-13 / s (BXD: 5.5e-12 at lambda = 1.8e-4, 3e-8
+ * relative, when the same sums are only added in reverse order). And GEMMA's
+ * path is discontinuous: Brent stops on a 10% bracket and Newton on a step
+ * below 1e-5 (keeping the iterate before it), so where a step falls within
+ * rounding of such a threshold the kept iterate moves by up to ~1e-5
+ * (relative; GEMMA's own results carry the same). Such variants ("flips", at
+ * most 0.1% of the searches) are held to 2e-5 on lambda and 1e-4 on -log10 p
+ * instead. Returns the worst figures of the others and the number of flips.
+ */
+function assertFastEqualsDirect(fast: ExactTestResult, direct: ExactTestResult, label: string): { lambda: number; p: number; log10p: number; flips: number } {
+  let lam = 0;
+  let p = 0;
+  let lg = 0;
+  let flips = 0;
+  const b = fast.pWald.length;
+  for (let j = 0; j < b; j++) {
+    let flipped = false;
+    for (const k of ['lambdaReml', 'lambdaMl'] as const) {
+      const f = fast[k][j]!;
+      const d = direct[k][j]!;
+      if (d === 1e-5 || d === 1e5) assert.equal(f, d, `${label} ${k} ${j}: at the bound`);
+      if (Number.isNaN(d)) {
+        assert.ok(Number.isNaN(f), `${label} ${k} ${j}: NaN`);
+        continue;
+      }
+      const e = Math.abs(f - d) / (1e-8 * d + 2e-11);
+      if (e > 1) {
+        assert.ok(relDiff(f, d) < 2e-5, `${label} ${k} ${j}: ${f} vs ${d}`);
+        flipped = true;
+      } else {
+        lam = Math.max(lam, e);
+      }
+    }
+    if (flipped) flips++;
+    if (Number.isNaN(direct.pWald[j]!)) continue;
+    if (flipped) {
+      for (const k of ['log10pWald', 'log10pLrt', 'log10pScore'] as const) assert.ok(Math.abs(fast[k][j]! - direct[k][j]!) < 1e-4, `${label} ${k} ${j} (flip)`);
+      continue;
+    }
+    for (const k of ['pWald', 'pScore', 'se'] as const) p = Math.max(p, relDiff(fast[k][j]!, direct[k][j]!));
+    // beta and F can be ~0: beta on the scale of se, F of max(1, F).
+    p = Math.max(p, Math.abs(fast.beta[j]! - direct.beta[j]!) / direct.se[j]!);
+    for (const k of ['fWald', 'fScore'] as const) p = Math.max(p, Math.abs(fast[k][j]! - direct[k][j]!) / Math.max(1, direct[k][j]!));
+    for (const k of ['log10pWald', 'log10pScore', 'chi2Lrt'] as const) lg = Math.max(lg, Math.abs(fast[k][j]! - direct[k][j]!));
+    // Near a statistic of 0 both LRT p-values have slope ~ 1 / sqrt(chi2) in it.
+    for (const k of ['pLrt', 'log10pLrt'] as const) assert.ok(Math.abs(fast[k][j]! - direct[k][j]!) < 1e-8, `${label} ${k} ${j}: ${fast[k][j]} vs ${direct[k][j]}`);
+    assert.ok(Math.abs(fast.logLikH1[j]! - direct.logLikH1[j]!) < 1e-10, `${label} logLikH1 ${j}: ${fast.logLikH1[j]} vs ${direct.logLikH1[j]}`);
+    assert.equal(fast.fallback[j], direct.fallback[j], `${label} fallback ${j}`);
+  }
+  assert.ok(flips <= Math.max(1, 0.001 * 2 * b), `${label}: ${flips} variants off GEMMA's path (at most 0.1% of the searches)`);
+  assert.ok(p < 1e-9, `${label} Wald and score p-values, beta, se, F: ${p}`);
+  assert.ok(lg < 1e-9, `${label} Wald and score log10 p, LRT statistic: ${lg}`);
+  return { lambda: lam, p, log10p: lg, flips };
+}
 
 // ---------------------------------------------------------------------------
 
@@ -383,6 +454,204 @@ describe('variance-ratio fit: bounds, shapes and bad input', () => {
       assert.ok(Number.isFinite(all[key][0]!) && Number.isFinite(all[key][2]!), key);
       assert.equal(all[key][0], first[key][0], `${key}: a batch gives what the variant alone gives`);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The fast path: interpolated sums (lambda-cheb.ts) and batch products.
+
+/**
+ * The reference search on the direct O(N) likelihood: the (restricted)
+ * log-likelihood on 100 log-spaced points per decade of [1e-5, 1e5], then
+ * the root of the analytic derivative between the neighbours of the best
+ * point by bisection to 1e-15 relative; the bounds when they are best.
+ */
+function referenceSearch(prob: LambdaProblem, kind: LikelihoodKind): { lambda: number; logLik: number } {
+  const lo = 1e-5;
+  const hi = 1e5;
+  const m = 1000;
+  let best = 0;
+  let bestV = -Infinity;
+  const ls: number[] = [];
+  for (let i = 0; i <= m; i++) {
+    const l = i === 0 ? lo : i === m ? hi : lo * Math.exp((Math.log(hi / lo) * i) / m);
+    ls.push(l);
+    const v = prob.logLik(l, kind);
+    if (v > bestV) {
+      bestV = v;
+      best = i;
+    }
+  }
+  if (best === 0 || best === m) return { lambda: ls[best]!, logLik: bestV };
+  let a = ls[best - 1]!;
+  let b = ls[best + 1]!;
+  // The derivative is positive below the maximum and negative above it.
+  for (let it = 0; it < 200 && b - a > 1e-15 * b; it++) {
+    const c = Math.sqrt(a * b);
+    if (prob.dev1(c, kind) > 0) a = c;
+    else b = c;
+  }
+  const lambda = Math.sqrt(a * b);
+  return { lambda, logLik: prob.logLik(lambda, kind) };
+}
+
+describe('exactTests fast path (interpolants, batch products) against the direct sums', () => {
+  const be = getBackend();
+  // N = 500, a kinship of rank < N; y with a genetic signal (ratio 2, lambda ~ 1.7), without (ratio 0,
+  // lambda ~ 0.1, across a grid point), and drawn in the rotated basis with var = 1 + 0.02 s:
+  // optima at the lower bound and small interior ones (1e-3), where the derivatives are hardest.
+  const cases = [2, 0].map((ratio) => {
+    const pr = simulate(101 + ratio, 500, 300, ratio, 40);
+    const { data, u } = rotate(be, pr);
+    return { label: `ratio ${ratio}`, data, utx: be.gemm(u, pr.x, { transA: true }), small: false };
+  });
+  {
+    const pr = simulate(101, 500, 300, 0, 40);
+    const { data, u } = rotate(be, pr);
+    const rng = new Rng(5);
+    const uty = data.eigenvalues.map((s, i) => Math.sqrt(1 + 0.02 * Math.max(s, 0)) * rng.normal() + 3 * data.utw.data[i]!);
+    cases.push({ label: 'small lambdas', data: { ...data, uty }, utx: be.gemm(u, pr.x, { transA: true }), small: true });
+  }
+
+  test('the interpolants equal the direct weighted sums, log det H and traces (1e-12 of the sums of |terms|)', () => {
+    const { data } = cases[0]!;
+    const s = clampEigenvalues(data.eigenvalues, 'test');
+    const vars = [data.utw.col(0), data.utw.col(1), data.uty];
+    const prob = new LambdaProblem(s, vars);
+    const settings = searchSettings({}, 'test');
+    const grid = new ChebGrid(20, gridLambdas(settings).slice(0, settings.gridPoints + 1));
+    // Pair (0, 2) takes its s^2 h^3 sums from the derivative of its s h^2 interpolant, as the x pairs do.
+    const derived = prob.pair(0, 2);
+    const src = new ChebMoments(grid, prob.nPairs, [derived]);
+    for (let i = 0; i < grid.intervals; i++) src.set(i, fixedSeriesValues(prob, grid.lambdas(i), -1), true);
+    const direct = new LambdaProblem(s, vars);
+    const rng = new Rng(4);
+    let worst = 0;
+    let worstDerived = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const lambda = 1e-5 * Math.exp(Math.log(1e10) * rng.uniform());
+      prob.source = src;
+      prob.evaluate(lambda, 3, true);
+      direct.evaluate(lambda, 3, true);
+      assert.equal(prob.passes, 0, 'the interpolants serve every lambda of the grid range');
+      const n = s.length;
+      for (let a = 0; a < 3; a++) {
+        for (let b = a; b < 3; b++) {
+          const k = prob.pair(a, b);
+          let abs1 = 0;
+          let absK = 0;
+          let absKK = 0;
+          for (let i = 0; i < n; i++) {
+            const h = 1 / (1 + lambda * s[i]!);
+            const u = Math.abs(vars[a]![i]! * vars[b]![i]!);
+            abs1 += u * h;
+            absK += u * s[i]! * h * h;
+            absKK += u * s[i]! * s[i]! * h * h * h;
+          }
+          worst = Math.max(worst, Math.abs(prob.e1[k]! - direct.e1[k]!) / abs1, Math.abs(prob.ek[k]! - direct.ek[k]!) / absK);
+          const eKK = Math.abs(prob.ekk[k]! - direct.ekk[k]!) / absKK;
+          if (k === derived) worstDerived = Math.max(worstDerived, eKK);
+          else worst = Math.max(worst, eKK);
+        }
+      }
+      worst = Math.max(
+        worst,
+        relDiff(prob.trK, direct.trK),
+        relDiff(prob.trKK, direct.trKK),
+        Math.abs(prob.logdetH - direct.logdetH) / Math.max(1, Math.abs(direct.logdetH)),
+      );
+    }
+    assert.ok(worst < 1e-12, `interpolated sums: worst error ${worst}`);
+    // Differentiating the interpolant loses ~K^2 and, at small lambda, 1 / (lambda s): it feeds Newton's second derivative only.
+    assert.ok(worstDerived < 1e-6, `derived s^2 h^3 sums: worst error ${worstDerived}`);
+  });
+
+  for (const { label, data, utx, small } of cases) {
+    test(`the fast path equals the direct O(N) evaluation along the same search (N = 500, ${label})`, (t) => {
+      const fast = exactTests(data, utx, { backend: be });
+      const direct = exactTests(data, utx, { backend: be, nodes: 0, nullReml: fast.nullReml, nullMl: fast.nullMl });
+      assert.equal(fast.work.passes, 0, 'no O(N) pass on the fast path');
+      assert.ok(direct.work.passes > 0);
+      const w = assertFastEqualsDirect(fast, direct, label);
+      t.diagnostic(`${label}: lambda ${w.lambda.toExponential(1)} of the tolerance, p/beta/se/F ${w.p.toExponential(1)} of theirs; Wald and score log10 p, LRT statistic ${w.log10p.toExponential(1)} absolute; ${w.flips} flips; ${fast.work.evaluations} evaluations, ${direct.work.passes} passes on the direct path`);
+      assert.equal(w.flips, 0);
+    });
+
+    test(`the lambdas are the optima of a fine search on the direct likelihood (N = 500, ${label})`, (t) => {
+      const r = exactTests(data, utx, { backend: be });
+      const c = data.utw.cols;
+      const s = clampEigenvalues(data.eigenvalues, 'test');
+      let interior = 0;
+      let atLower = 0;
+      let worst = 0;
+      for (let j = 0; j < utx.cols; j++) {
+        const vars: Float64Array[] = [];
+        for (let k = 0; k < c; k++) vars.push(data.utw.col(k));
+        vars.push(utx.col(j), data.uty);
+        const prob = new LambdaProblem(s, vars);
+        for (const [kind, lambda] of [['R', r.lambdaReml[j]!], ['L', r.lambdaMl[j]!]] as const) {
+          const ref = referenceSearch(prob, kind);
+          if (ref.lambda === 1e-5 || ref.lambda === 1e5) {
+            atLower += ref.lambda === 1e-5 ? 1 : 0;
+            assert.equal(lambda, ref.lambda, `${kind} ${j}: the bound`);
+          } else {
+            interior++;
+            // GEMMA's Newton stops on a step below 1e-5 (relative) and keeps the iterate before it.
+            worst = Math.max(worst, relDiff(lambda, ref.lambda));
+            assert.ok(relDiff(lambda, ref.lambda) < 2e-5, `${kind} ${j}: ${lambda} vs ${ref.lambda}`);
+          }
+          if (kind === 'L') assert.ok(Math.abs(r.logLikH1[j]! - ref.logLik) < 1e-10 * Math.abs(ref.logLik), `logLikH1 ${j}: ${r.logLikH1[j]} vs ${ref.logLik}`);
+        }
+      }
+      t.diagnostic(`${label}: ${interior} interior optima (max relative distance to the reference ${worst.toExponential(1)}), ${atLower} at the lower bound`);
+      assert.ok(interior > 0);
+      if (small) assert.ok(atLower > 0, 'some optima at the lower bound');
+    });
+  }
+
+  test("tests: ['wald'] (gemma -lmm 1), ['lrt'], ['score'] give the same as all three, NaN for the others", () => {
+    const { data, utx } = cases[0]!;
+    const all = exactTests(data, utx, { backend: be });
+    const nulls = { nullReml: all.nullReml, nullMl: all.nullMl, backend: be };
+    const wald = exactTests(data, utx, { ...nulls, tests: ['wald'] });
+    const lrt = exactTests(data, utx, { ...nulls, tests: ['lrt'] });
+    const score = exactTests(data, utx, { ...nulls, tests: ['score'] });
+    const groups = [
+      [wald, ['lambdaReml', 'beta', 'se', 'fWald', 'pWald', 'log10pWald']],
+      [lrt, ['lambdaMl', 'logLikH1', 'chi2Lrt', 'pLrt', 'log10pLrt']],
+      [score, ['fScore', 'pScore', 'log10pScore']],
+    ] as const;
+    for (const [r, keys] of groups) {
+      for (const [, other] of groups) {
+        for (const k of other) {
+          for (let j = 0; j < utx.cols; j++) {
+            if ((keys as readonly string[]).includes(k)) assert.ok(Math.abs(r[k][j]! - all[k][j]!) <= 1e-12 * Math.abs(all[k][j]!), `${k} ${j}`);
+            else assert.ok(Number.isNaN(r[k][j]!), `${k} ${j} not run: NaN`);
+          }
+        }
+      }
+    }
+    assert.ok(wald.work.evaluations <= all.work.evaluations / 2, 'Wald alone skips the ML search');
+    assert.throws(() => exactTests(data, utx, { tests: [] }), LmmkitError);
+    assert.throws(() => exactTests(data, utx, { tests: ['wald', 'f' as 'wald'] }), LmmkitError);
+    assert.throws(() => exactTests(data, utx, { nodes: 3 }), LmmkitError);
+  });
+
+  test('batches of any size and order give the same results (interpolants and products per variant)', () => {
+    const { data, utx } = cases[0]!;
+    const all = exactTests(data, utx, { backend: be });
+    const nulls = { nullReml: all.nullReml, nullMl: all.nullMl, backend: be };
+    const n = utx.rows;
+    const order = [7, 3, 30, 0, 12];
+    const picked = new Matrix(n, order.length);
+    order.forEach((j, i) => picked.col(i).set(utx.col(j)));
+    const some = exactTests(data, picked, nulls);
+    order.forEach((j, i) => {
+      for (const k of ['lambdaReml', 'lambdaMl', 'pWald', 'pScore'] as const) {
+        assert.ok(relDiff(some[k][i]!, all[k][j]!) < 1e-11, `${k} of variant ${j}: ${some[k][i]} vs ${all[k][j]}`);
+      }
+      assert.ok(Math.abs(some.pLrt[i]! - all.pLrt[j]!) < 1e-9, `pLrt of variant ${j}`);
+    });
   });
 });
 
@@ -587,10 +856,15 @@ describe('parity with gemma -lmm 4', () => {
 
     const ids: string[] = [];
     const res: ExactTestResult[] = [];
+    let fastVsDirect = { lambda: 0, p: 0, log10p: 0, flips: 0 };
     for await (const batch of src.batches({ size: 1000, samples: keep })) {
       imputeMean(batch.dosages);
       ids.push(...batch.variants.id);
-      res.push(exactTests(data, be.gemm(vectors, batch.dosages, { transA: true }), { nullReml, nullMl }));
+      const utx = be.gemm(vectors, batch.dosages, { transA: true });
+      const r = exactTests(data, utx, { nullReml, nullMl });
+      res.push(r);
+      const w = assertFastEqualsDirect(r, exactTests(data, utx, { nullReml, nullMl, nodes: 0 }), 'BXD fast vs direct');
+      fastVsDirect = { lambda: Math.max(fastVsDirect.lambda, w.lambda), p: Math.max(fastVsDirect.p, w.p), log10p: Math.max(fastVsDirect.log10p, w.log10p), flips: fastVsDirect.flips + w.flips };
     }
     await src.close();
     // GEMMA drops the variants collinear with the covariates (its r2 filter); here they are NaN.
@@ -600,6 +874,7 @@ describe('parity with gemma -lmm 4', () => {
     assert.equal(gemma.length, 7317);
     const p = compare(ids, res, gemma);
     t.diagnostic(`BXD: ${JSON.stringify(p)}`);
+    t.diagnostic(`BXD fast path vs direct sums: ${JSON.stringify(fastVsDirect)} (lambda as a fraction of 1e-8 relative + 2e-11)`);
     assert.equal(p.compared, 7317);
     assert.ok(p.atLower > 1000, 'many REML optima at the lower bound 1e-5 (the boundary case)');
     assertParity(p, 'BXD');
@@ -640,6 +915,7 @@ describe('parity with gemma -lmm 4', () => {
 
     const ids: string[] = [];
     const res: ExactTestResult[] = [];
+    let fastVsDirect = { lambda: 0, p: 0, log10p: 0, flips: 0 };
     let imputed = 0;
     let seconds = 0;
     for await (const batch of bed.batches({ size: 1000 })) {
@@ -647,13 +923,17 @@ describe('parity with gemma -lmm 4', () => {
       ids.push(...batch.variants.id);
       const utx = be.gemm(vectors, batch.dosages, { transA: true });
       const t0 = performance.now();
-      res.push(exactTests(data, utx, { nullReml, nullMl }));
+      const r = exactTests(data, utx, { nullReml, nullMl });
       seconds += (performance.now() - t0) / 1000;
+      res.push(r);
+      const w = assertFastEqualsDirect(r, exactTests(data, utx, { nullReml, nullMl, nodes: 0 }), 'chr22 fast vs direct');
+      fastVsDirect = { lambda: Math.max(fastVsDirect.lambda, w.lambda), p: Math.max(fastVsDirect.p, w.p), log10p: Math.max(fastVsDirect.log10p, w.log10p), flips: fastVsDirect.flips + w.flips };
     }
     await bed.close();
     assert.equal(imputed, 3 * Math.ceil(indices.length / 50));
     assert.equal(gemma.length, indices.length);
     const p = compare(ids, res, gemma);
+    t.diagnostic(`chr22 fast path vs direct sums: ${JSON.stringify(fastVsDirect)} (lambda as a fraction of 1e-8 relative + 2e-11)`);
     t.diagnostic(`chr22: ${JSON.stringify(p)}; exactTests ${((1000 * seconds) / indices.length).toFixed(3)} s per 1000 variants at N = ${n}`);
     assert.equal(p.compared, indices.length);
     assertParity(p, 'chr22');

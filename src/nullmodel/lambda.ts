@@ -31,6 +31,12 @@
  * formed without GEMMA's cancellation (see `LambdaProblem`), and where
  * Newton still fails (leaves the bounds, 100 steps without converging)
  * GEMMA 0.98.5 returns NaN while lmmkit solves that interval by Brent.
+ *
+ * An evaluation is an O(N nv^2) pass unless the problem is given the sums
+ * another way: precomputed at fixed lambdas (`LambdaProblem.grid`) or from
+ * a `MomentSource` (`LambdaProblem.source`; the per-variant scan
+ * interpolates them, see lambda-cheb.ts and scan/exact.ts), so that GEMMA's
+ * path costs no O(N) work per step.
  */
 import { LmmkitError, ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
@@ -94,8 +100,10 @@ const NEGATIVE_TOLERANCE = 1e-8;
 /** A fixed effect whose residual after the earlier ones is below this fraction of its norm is collinear. */
 const COLLINEAR = 1e-10;
 
-/** Moments of one lambda that do not depend on the tested variant: kept for the grid points. */
+/** The weighted sums of one lambda, precomputed (the grid points of a scan). */
 export interface FixedMoments {
+  /** 1: e1 (and trK, log det H) only; 2: ek and trKK too. */
+  order: 1 | 2;
   /** sum_i s_i h_i = tr(H^-1 K). */
   trK: number;
   /** sum_i s_i^2 h_i^2 = tr(H^-1 K H^-1 K). */
@@ -104,8 +112,19 @@ export interface FixedMoments {
   logdetH: number;
   /** sum_i h_i v_a(i) v_b(i) for each pair (a <= b), in `LambdaProblem.pair` order: v_a^T H^-1 v_b. */
   e1: Float64Array;
-  /** sum_i s_i h_i^2 v_a(i) v_b(i): v_a^T H^-1 K H^-1 v_b. */
+  /** sum_i s_i h_i^2 v_a(i) v_b(i): v_a^T H^-1 K H^-1 v_b (order 2). */
   ek: Float64Array;
+}
+
+/**
+ * Another way to obtain the weighted sums of a lambda than the O(N nv^2)
+ * pass (e.g. interpolants, see lambda-cheb.ts): `fill` writes
+ * `prob.e1` (order >= 1), `prob.ek` and `prob.trK` (order >= 2), `prob.ekk`
+ * and `prob.trKK` (order 3) and `prob.logdetH` (when `logdet`), and returns
+ * true, or returns false (writing nothing) where it cannot.
+ */
+export interface MomentSource {
+  fill(prob: LambdaProblem, lambda: number, order: 1 | 2 | 3, logdet: boolean): boolean;
 }
 
 /**
@@ -172,6 +191,8 @@ export class LambdaProblem {
   logdetWtW = 0;
   /** Moments precomputed at fixed lambdas (the grid), looked up by exact value. */
   grid: Map<number, FixedMoments> | undefined;
+  /** Consulted after `grid` and before the O(N nv^2) pass. */
+  source: MomentSource | undefined;
   readonly e1: Float64Array;
   readonly ek: Float64Array;
   readonly ekk: Float64Array;
@@ -182,13 +203,17 @@ export class LambdaProblem {
   trK = 0;
   trKK = 0;
   logdetH = 0;
-  /** Likelihood evaluations so far (each an O(N nv^2) pass unless it hit the grid). */
+  /** Likelihood evaluations so far (each an O(N nv^2) pass unless it hit the grid or the source). */
   evaluations = 0;
+  /** Of those, the O(N nv^2) passes. */
+  passes = 0;
   private readonly vars: Float64Array[];
   private readonly w1: Float64Array;
   private readonly wk: Float64Array;
   private readonly wkk: Float64Array;
   private readonly identity: Float64Array;
+  /** Variables whose `products` are not filled yet (set with their unweighted sums given). */
+  private readonly stale: Uint8Array;
 
   /**
    * `eigenvalues` (already clamped, see `clampEigenvalues`) and the
@@ -220,6 +245,7 @@ export class LambdaProblem {
     this.w1 = new Float64Array(n);
     this.wk = new Float64Array(n);
     this.wkk = new Float64Array(n);
+    this.stale = new Uint8Array(nv);
     for (let a = 0; a < nv; a++) this.fillProducts(a, a);
     this.refreshPlain();
   }
@@ -235,11 +261,23 @@ export class LambdaProblem {
     return a * this.nv - (a * (a - 1)) / 2 + (b - a);
   }
 
-  /** Replaces variable `a` (e.g. the tested genotype) and refreshes its products and the REML constant. */
-  setVariable(a: number, v: Float64Array): void {
+  /**
+   * Replaces variable `a` (e.g. the tested genotype) and refreshes its
+   * products and the REML constant. With `plain` (plain[b] = sum_i v(i)
+   * v_b(i) for every variable b, v's own square at b = a), the unweighted
+   * sums are taken from it and the O(N nv) products are formed only if an
+   * evaluation needs them.
+   */
+  setVariable(a: number, v: Float64Array, plain?: ArrayLike<number>): void {
     if (v.length !== this.n) throw new ShapeError(`LambdaProblem.setVariable: length ${v.length}, expected N = ${this.n}`);
     this.vars[a] = v;
-    this.fillProducts(a, 0);
+    if (plain === undefined) {
+      this.fillProducts(a, 0);
+      this.stale[a] = 0;
+    } else {
+      for (let b = 0; b < this.nv; b++) this.plain[this.pair(a, b)] = plain[b]!;
+      this.stale[a] = 1;
+    }
     this.refreshPlain();
   }
 
@@ -259,8 +297,8 @@ export class LambdaProblem {
     return -1;
   }
 
-  /** Products of variable a with the variables b >= from (and their unweighted sums). */
-  private fillProducts(a: number, from: number): void {
+  /** Products of variable a with the variables b >= from (and their unweighted sums, unless `keepPlain`). */
+  private fillProducts(a: number, from: number, keepPlain = false): void {
     const { n, nv, products, plain } = this;
     const va = this.vars[a]!;
     for (let b = from; b < nv; b++) {
@@ -273,7 +311,17 @@ export class LambdaProblem {
         products[off + i] = p;
         s += p;
       }
-      plain[k] = s;
+      if (!keepPlain) plain[k] = s;
+    }
+  }
+
+  /** Fills the products of the variables set with their sums given (before an O(N) pass). */
+  private ensureProducts(): void {
+    const { stale } = this;
+    for (let a = 0; a < this.nv; a++) {
+      if (stale[a] === 0) continue;
+      this.fillProducts(a, 0, true);
+      stale[a] = 0;
     }
   }
 
@@ -290,19 +338,21 @@ export class LambdaProblem {
    * The weighted sums at `lambda` (h = 1 / (1 + lambda s); order 2 adds the
    * weights s h^2, order 3 s^2 h^3) and the projection rows 0..nFixed of p1
    * (and pk, pkk), plus log det H when `logdet`. Grid lambdas are read from
-   * `grid` when it holds them.
+   * `grid` when it holds them, others from `source` when it can.
    */
   evaluate(lambda: number, order: 1 | 2 | 3, logdet: boolean): void {
     this.evaluations++;
     const { n, nPairs, products, eigenvalues: s } = this;
-    const cached = order <= 2 ? this.grid?.get(lambda) : undefined;
-    if (cached !== undefined) {
+    const cached = this.grid?.get(lambda);
+    if (cached !== undefined && order <= cached.order) {
       this.trK = cached.trK;
       this.trKK = cached.trKK;
       this.logdetH = cached.logdetH;
       this.e1.set(cached.e1);
-      this.ek.set(cached.ek);
-    } else {
+      if (order === 2) this.ek.set(cached.ek);
+    } else if (this.source === undefined || !this.source.fill(this, lambda, order, logdet)) {
+      this.passes++;
+      this.ensureProducts();
       const { w1, wk, wkk } = this;
       let trK = 0;
       let trKK = 0;
@@ -508,10 +558,8 @@ interface BrentState {
   root: number; lower: number; upper: number;
 }
 
-/** gsl_root_fsolver_set with brent_init: the root starts at the midpoint. */
-function brentInit(f: (x: number) => number, lo: number, hi: number): BrentState | null {
-  const flo = f(lo);
-  const fhi = f(hi);
+/** gsl_root_fsolver_set with brent_init: the root starts at the midpoint (f at the ends given or evaluated). */
+function brentInit(f: (x: number) => number, lo: number, hi: number, flo = f(lo), fhi = f(hi)): BrentState | null {
   if (!Number.isFinite(flo) || !Number.isFinite(fhi)) return null;
   return { a: lo, fa: flo, b: hi, fb: fhi, c: hi, fc: fhi, d: hi - lo, e: hi - lo, root: 0.5 * (lo + hi), lower: lo, upper: hi };
 }
@@ -652,6 +700,20 @@ export function gridLambdas(settings: SearchSettings): number[] {
 }
 
 /**
+ * The first derivative of the restricted ('R') or full ('L') log-likelihood
+ * at the grid points lower * exp(k log(upper / lower) / gridPoints),
+ * k = 0..gridPoints (GEMMA evaluates each inner point twice, identically;
+ * here once): the start of `searchLambda`, which takes it precomputed.
+ */
+export function gridDerivatives(problem: LambdaProblem, kind: LikelihoodKind, settings: SearchSettings, out?: Float64Array): Float64Array {
+  const { lower, upper, gridPoints } = settings;
+  const step = Math.log(upper / lower) / gridPoints;
+  const d = out ?? new Float64Array(gridPoints + 1);
+  for (let k = 0; k <= gridPoints; k++) d[k] = problem.dev1(lower * Math.exp(step * k), kind);
+  return d;
+}
+
+/**
  * GEMMA's CalcLambda: maximises the restricted ('R') or full ('L')
  * log-likelihood of `problem` over lambda in [lower, upper].
  *
@@ -667,22 +729,20 @@ export function gridLambdas(settings: SearchSettings): number[] {
  * Where Newton leaves [lower, upper], meets a zero or non-finite derivative
  * or takes 100 steps, GEMMA 0.98.5 returns NaN; lmmkit solves that interval
  * by Brent to full precision instead (and sets `fallback`).
+ *
+ * `gridDev`, when given, is step 1's derivatives (`gridDerivatives`), computed before.
  */
-export function searchLambda(problem: LambdaProblem, kind: LikelihoodKind, settings: SearchSettings): LambdaSearch {
+export function searchLambda(problem: LambdaProblem, kind: LikelihoodKind, settings: SearchSettings, gridDev?: Float64Array): LambdaSearch {
   const { lower, upper, gridPoints } = settings;
   const dev1 = (l: number): number => problem.dev1(l, kind);
   const f = (l: number): number => problem.logLik(l, kind);
   const step = Math.log(upper / lower) / gridPoints;
-  // The grid derivative, once per point (GEMMA evaluates each inner point twice, identically).
   const points = new Float64Array(gridPoints + 1);
-  const d = new Float64Array(gridPoints + 1);
-  for (let k = 0; k <= gridPoints; k++) {
-    points[k] = lower * Math.exp(step * k);
-    d[k] = dev1(points[k]!);
-  }
-  const brackets: [number, number][] = [];
+  for (let k = 0; k <= gridPoints; k++) points[k] = lower * Math.exp(step * k);
+  const d = gridDev ?? gridDerivatives(problem, kind, settings);
+  const brackets: number[] = [];
   for (let k = 0; k < gridPoints; k++) {
-    if (d[k]! * d[k + 1]! <= 0) brackets.push([points[k]!, points[k + 1]!]);
+    if (d[k]! * d[k + 1]! <= 0) brackets.push(k);
   }
   if (brackets.length === 0) {
     const fl = f(lower);
@@ -700,9 +760,11 @@ export function searchLambda(problem: LambdaProblem, kind: LikelihoodKind, setti
   let l = 0.0;
   let lTemp = 0.0;
   for (let bi = 0; bi < brackets.length; bi++) {
-    const [lo0, hi0] = brackets[bi]!;
+    const k = brackets[bi]!;
+    const lo0 = points[k]!;
+    const hi0 = points[k + 1]!;
     let status: number;
-    const st = brentInit(dev1, lo0, hi0);
+    const st = brentInit(dev1, lo0, hi0, d[k]!, d[k + 1]!);
     if (st !== null) {
       do {
         iter++;
