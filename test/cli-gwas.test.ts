@@ -233,6 +233,14 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     assertClose(column(et, 'p_lrt'), de.pLrt, 'p_lrt');
     assertClose(column(et, 'p_score'), de.pScore, 'p_score');
     assertClose(column(et, 'lambda'), de.lambda, 'lambda');
+
+    // --exact-tests wald: GEMMA -lmm 1's test only; the same Wald results, LRT and score NA.
+    const wald = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--pheno-col', 'gene2', '--kinship-from-bfile', '--region', REGION_TEXT, '--test', 'exact', '--exact-tests', 'wald', '--out', join(dir, 'wald'));
+    assert.equal(wald.status, 0, wald.stderr);
+    const wt = readTsv(join(dir, 'wald.gene2.tsv'));
+    assert.deepEqual(wt.header, EXACT);
+    assertClose(column(wt, 'p_wald'), column(et, 'p_wald').map(Number), 'Wald-only p_wald');
+    assert.ok(column(wt, 'p_lrt').every((v) => v === 'NA') && column(wt, 'p_score').every((v) => v === 'NA'));
   });
 
   sharedTest('--step 2 and --inter write one row per joint test with its df', [STRUCT + '.bed', EXPR, ENV], async () => {

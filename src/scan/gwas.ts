@@ -7,7 +7,7 @@ import { takeVariants, type VariantTable } from '../data/variants.js';
 import type { NullCovariance } from '../nullmodel/covariance.js';
 import { KinshipCovariance } from '../nullmodel/kinship.js';
 import type { LambdaFit, RotatedData } from '../nullmodel/lambda.js';
-import { exactTests } from './exact.js';
+import { exactTests, type ExactTestName } from './exact.js';
 import { LmmCore, type ScanResult } from './lmm-core.js';
 
 /** Options of `gwasScan`: the genotype stream (samples in the order of `y`), the trait and the test. */
@@ -28,6 +28,8 @@ export interface GwasScanOptions extends GenotypeStreamOptions {
   rotated?: RotatedData;
   /** The null REML and ML fits, for the exact test (computed when absent). */
   nullFits?: { reml?: LambdaFit; ml?: LambdaFit };
+  /** Which exact tests to run (default all three; ['wald'] is `gemma -lmm 1`, about twice as fast). */
+  exactTests?: readonly ExactTestName[];
   /** N x i interaction factors (fixed test only). */
   inter?: Matrix;
   /** Consecutive variants tested jointly (fixed test only, default 1). */
@@ -104,6 +106,7 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
       out.exact = exactTests(exactData.rotated, exactData.covariance.rotate(g), {
         nullReml: exactData.nullFits.reml,
         nullMl: exactData.nullFits.ml,
+        tests: opts.exactTests,
       });
       // The null fits are the same for every batch: compute them once.
       exactData.nullFits = { reml: out.exact.nullReml, ml: out.exact.nullMl };
