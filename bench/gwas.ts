@@ -15,7 +15,7 @@
 // LMMKIT_BENCH_KEEP=1 keeps the temporary files.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -32,14 +32,7 @@ import { fitLambda, type LambdaFit } from '../src/nullmodel/lambda.js';
 import { exactTests, type ExactTestName } from '../src/scan/exact.js';
 import { gwasScan } from '../src/scan/gwas.js';
 import { simulateGwas } from '../src/sim/gwas.js';
-
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new Error(`${name} must be a positive integer, found '${v}'`);
-  return x;
-}
+import { envInt, machineLine, secondsSince as seconds } from './common.js';
 
 const N = envInt('LMMKIT_BENCH_N', 5000);
 const S = envInt('LMMKIT_BENCH_S', 20_000);
@@ -55,7 +48,6 @@ const LIMIX_SECONDS = 77;
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 /** CPU seconds of this process (all its threads, BLAS's included) so far: on a shared machine, steadier than wall time. */
 const cpuNow = (): number => {
   const u = process.cpuUsage();
@@ -278,8 +270,7 @@ function table(rows: string[][], noteLast = false): string {
 async function main(): Promise<void> {
   const tStart = performance.now();
   const be = getBackend();
-  const info = be.info();
-  log(`lmmkit GWAS bench: N = ${N}, S = ${S} (and S/4 = ${S_SMALL} for memory), batch ${BATCH}; backend ${be.name} (${info.blas}, ${info.threads} BLAS thread${info.threads > 1 ? 's' : ''}), ${availableParallelism()} CPUs, Node ${process.version}`);
+  log(`lmmkit GWAS bench: N = ${N}, S = ${S} (and S/4 = ${S_SMALL} for memory), batch ${BATCH}; ${machineLine(be)}`);
   const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bench-gwas-'));
   try {
     const prefix = join(dir, 'sim');

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type Backend, Matrix, availableBackends } from '../src/index.js';
 import { Rng } from '../src/sim/rng.js';
+import { backendLabel, bestOf } from './common.js';
 
 const GEMM_SIZES = [1000, 2000];
 const EIGH_SIZES = [1000, 2000];
@@ -15,15 +16,7 @@ interface Figures {
 }
 
 /** Best wall time of `reps` runs of `fn`, in seconds. */
-function best(reps: number, fn: () => void): number {
-  let t = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    fn();
-    t = Math.min(t, (performance.now() - t0) / 1000);
-  }
-  return t;
-}
+const best = (reps: number, fn: () => void): number => bestOf(reps, fn).seconds;
 
 function randomMatrix(rng: Rng, n: number): Matrix {
   return new Matrix(n, n, rng.normals(n * n));
@@ -96,8 +89,7 @@ function main(): void {
   const rows: string[] = [];
   const results = new Map<string, Figures>();
   for (const be of availableBackends()) {
-    const info = be.info();
-    console.log(`measuring ${be.name} (${info.blas}, ${info.threads} thread${info.threads > 1 ? 's' : ''}) ...`);
+    console.log(`measuring ${backendLabel(be)} ...`);
     results.set(be.name, measure(be));
   }
   console.log('measuring numpy ...');

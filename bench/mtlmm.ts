@@ -13,14 +13,7 @@ import { Matrix, getBackend } from '../src/index.js';
 import { fitKronSumNull, type KronSumNullFit } from '../src/nullmodel/kron-sum.js';
 import { Mtlmm, traitTestDesign } from '../src/scan/mtlmm.js';
 import { Rng } from '../src/sim/rng.js';
-
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new Error(`${name} must be a positive integer, found '${v}'`);
-  return x;
-}
+import { bestOf, envInt, machineLine, secondsSince } from './common.js';
 
 const N = envInt('LMMKIT_BENCH_MT_N', 1000);
 const P = envInt('LMMKIT_BENCH_MT_P', 4);
@@ -80,20 +73,10 @@ function generateData(rng: Rng): { y: Matrix; f: Matrix; g: Matrix } {
   return { y, f, g };
 }
 
-function best<T>(fn: () => T): { value: T; seconds: number } {
-  let value: T | undefined;
-  let seconds = Infinity;
-  for (let r = 0; r < REPS; r++) {
-    const t0 = performance.now();
-    value = fn();
-    seconds = Math.min(seconds, (performance.now() - t0) / 1000);
-  }
-  return { value: value!, seconds };
-}
+const best = <T>(fn: () => T): { value: T; seconds: number } => bestOf(REPS, fn);
 
 const be = getBackend();
-const info = be.info();
-console.log(`mtlmm bench: N = ${N}, P = ${P}, K = ${K} covariates, S = ${S} variants; backend ${be.name} (${info.blas}, ${info.threads} threads); best of ${REPS}`);
+console.log(`mtlmm bench: N = ${N}, P = ${P}, K = ${K} covariates, S = ${S} variants; ${machineLine(be)}; best of ${REPS}`);
 const { y, f, g } = generateData(new Rng(20260611));
 
 // R = G G^T / mean(diag) + 1e-4 I and its eigendecomposition (done once, before limix's null fit too).
@@ -127,7 +110,7 @@ for (let r = 0; r < REPS; r++) {
   for (const [name, fn] of Object.entries(scans)) {
     const t0 = performance.now();
     const value = fn();
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = secondsSince(t0);
     if (timed[name] === undefined || seconds < timed[name]!.seconds) timed[name] = { value, seconds };
   }
 }

@@ -16,20 +16,12 @@ import { qqPlot } from '../src/plot/qq.js';
 import { svgToPng } from '../src/plot/png.js';
 import { readAssocFile } from '../src/plot/node.js';
 import { simulateAssoc } from '../src/plot/simulate.js';
+import { envInt, secondsSince as seconds } from './common.js';
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 0) throw new Error(`${name} must be an integer >= 0, found '${v}'`);
-  return x;
-}
-
-const S = envInt('LMMKIT_BENCH_PLOT_VARIANTS', 10_000_000);
-const TSV_ROWS = envInt('LMMKIT_BENCH_PLOT_TSV_ROWS', 1_000_000);
+const S = envInt('LMMKIT_BENCH_PLOT_VARIANTS', 10_000_000, 0);
+const TSV_ROWS = envInt('LMMKIT_BENCH_PLOT_TSV_ROWS', 1_000_000, 0);
 const OUT = process.env.LMMKIT_BENCH_PLOT_OUT;
 
-const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
 
 async function main(): Promise<void> {

@@ -46,15 +46,8 @@ import type { VariantTable } from '../src/data/variants.js';
 import { simulateGwas } from '../src/sim/gwas.js';
 import { Rng } from '../src/sim/rng.js';
 import { mmEst, type MmEstOptions, type MmEstResult } from '../src/varcomp/mmest.js';
+import { envInt, envOff, machineLine } from './common.js';
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new Error(`${name} must be a positive integer, found '${v}'`);
-  return x;
-}
-const envOff = (name: string): boolean => process.env[name] === '0';
 
 const N = envInt('LMMKIT_BENCH_VC_N', 1000);
 const M = envInt('LMMKIT_BENCH_VC_M', 10_000);
@@ -386,9 +379,8 @@ async function threeKinships(): Promise<void> {
 
 async function main(): Promise<void> {
   const be = getBackend();
-  const info = be.info();
   const load = (): string => `load average ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} CPUs`;
-  log(`lmmkit varcomp benchmark (mmEst): backend ${be.name} (${info.blas}, ${info.threads} thread${info.threads > 1 ? 's' : ''}), ${availableParallelism()} CPUs, Node ${process.version}`);
+  log(`lmmkit varcomp benchmark (mmEst): ${machineLine(be)}`);
   const tAll = now();
 
   log('');

@@ -22,7 +22,7 @@
  * which is forward stable at Chebyshev points (Higham 2004, IMA J Numer
  * Anal 24:547).
  */
-import type { LambdaProblem, MomentSource } from './lambda.js';
+import { lambdaWeights, type LambdaProblem, type MomentSource } from './lambda.js';
 
 /** Series per interpolation node for a problem with nPairs pairs. */
 export function seriesCount(nPairs: number): number {
@@ -123,25 +123,10 @@ export function fixedSeriesValues(prob: LambdaProblem, lambdas: ArrayLike<number
     for (let b = a; b < nv; b++) if (b !== skip) pairs.push(prob.pair(a, b));
   }
   for (let m = 0; m < lambdas.length; m++) {
-    const l = lambdas[m]!;
-    let trK = 0;
-    let trKK = 0;
-    let ld = 0;
-    for (let i = 0; i < n; i++) {
-      const si = s[i]!;
-      const d = l * si + 1;
-      const h = 1 / d;
-      const sh = si * h;
-      w1[i] = h;
-      wk[i] = sh * h;
-      wkk[i] = sh * sh * h;
-      trK += sh;
-      trKK += sh * sh;
-      ld += Math.log(Math.abs(d));
-    }
+    const { trK, trKK, logdetH } = lambdaWeights(s, lambdas[m]!, w1, wk, wkk, true);
     out[off.trK * K + m] = trK;
     out[off.trKK * K + m] = trKK;
-    out[off.logdet * K + m] = ld;
+    out[off.logdet * K + m] = logdetH;
     for (const k of pairs) {
       const o = k * n;
       let s1 = 0;

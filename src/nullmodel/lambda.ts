@@ -354,24 +354,10 @@ export class LambdaProblem {
       this.passes++;
       this.ensureProducts();
       const { w1, wk, wkk } = this;
-      let trK = 0;
-      let trKK = 0;
-      let ld = 0;
-      for (let i = 0; i < n; i++) {
-        const si = s[i]!;
-        const d = lambda * si + 1;
-        const h = 1 / d;
-        const sh = si * h;
-        w1[i] = h;
-        wk[i] = sh * h;
-        wkk[i] = sh * sh * h;
-        trK += sh;
-        trKK += sh * sh;
-        if (logdet) ld += Math.log(Math.abs(d));
-      }
-      this.trK = trK;
-      this.trKK = trKK;
-      this.logdetH = ld;
+      const w = lambdaWeights(s, lambda, w1, wk, wkk, logdet);
+      this.trK = w.trK;
+      this.trKK = w.trKK;
+      this.logdetH = w.logdetH;
       const { e1, ek, ekk } = this;
       for (let k = 0; k < nPairs; k++) {
         const off = k * n;
@@ -975,4 +961,41 @@ export function logLikLambda(data: RotatedData, lambda: number, method: Variance
   const s = clampEigenvalues(data.eigenvalues, where);
   const prob = nullProblem(data, s, where);
   return prob.logLik(lambda, method === 'reml' ? 'R' : 'L');
+}
+
+/**
+ * The per-sample weights of the weighted sums at `lambda`, over the
+ * eigenvalues `s`: with d_i = 1 + lambda s_i and h_i = 1 / d_i it writes
+ * w1[i] = h_i, wk[i] = s_i h_i^2 and (when `wkk` is given)
+ * wkk[i] = s_i^2 h_i^3, and returns trK = sum s_i h_i = tr(H^-1 K),
+ * trKK = sum (s_i h_i)^2 = tr((H^-1 K)^2) and, when `logdet`,
+ * logdetH = sum log |d_i| = log det H (0 otherwise). The one O(N) pass
+ * behind `LambdaProblem.evaluate`, `fixedSeriesValues` (lambda-cheb.ts) and
+ * the exact scan's fixed moments (scan/exact.ts).
+ */
+export function lambdaWeights(
+  s: ArrayLike<number>,
+  lambda: number,
+  w1: Float64Array,
+  wk: Float64Array,
+  wkk: Float64Array | undefined,
+  logdet: boolean,
+): { trK: number; trKK: number; logdetH: number } {
+  const n = s.length;
+  let trK = 0;
+  let trKK = 0;
+  let ld = 0;
+  for (let i = 0; i < n; i++) {
+    const si = s[i]!;
+    const d = lambda * si + 1;
+    const h = 1 / d;
+    const sh = si * h;
+    w1[i] = h;
+    wk[i] = sh * h;
+    if (wkk !== undefined) wkk[i] = sh * sh * h;
+    trK += sh;
+    trKK += sh * sh;
+    if (logdet) ld += Math.log(Math.abs(d));
+  }
+  return { trK, trKK, logdetH: ld };
 }

@@ -34,6 +34,7 @@ import {
   finishFit,
   gridDerivatives,
   gridLambdas,
+  lambdaWeights,
   nullProblem,
   searchLambda,
   searchSettings,
@@ -699,21 +700,8 @@ function fixedParts(data: RotatedData, prob: LambdaProblem, settings: { lower: n
   const moments = (l: number): FixedMoments => {
     const got = momentCache.get(l);
     if (got !== undefined) return got;
-    let trK = 0;
-    let trKK = 0;
-    let ld = 0;
-    for (let i = 0; i < n; i++) {
-      const si = s[i]!;
-      const d = l * si + 1;
-      const h = 1 / d;
-      const sh = si * h;
-      w1[i] = h;
-      wk[i] = sh * h;
-      trK += sh;
-      trKK += sh * sh;
-      ld += Math.log(Math.abs(d));
-    }
-    const m: FixedMoments = { order: 2, trK, trKK, logdetH: ld, e1: new Float64Array(nPairs), ek: new Float64Array(nPairs) };
+    const { trK, trKK, logdetH } = lambdaWeights(s, l, w1, wk, undefined, true);
+    const m: FixedMoments = { order: 2, trK, trKK, logdetH, e1: new Float64Array(nPairs), ek: new Float64Array(nPairs) };
     for (let a = 0; a < own.nv; a++) {
       if (a === xi) continue;
       for (let b = a; b < own.nv; b++) {

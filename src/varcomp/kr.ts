@@ -43,7 +43,8 @@ import { invSpd, pinvSymmetric } from '../linalg/small.js';
 import { chi2Log10Sf, chi2Sf, fLog10Sf, fSf } from '../stats/index.js';
 import { rQr } from './design.js';
 import { checkComponents } from './mm-common.js';
-import { cholOrThrow, fullMatrix } from './mm-dense.js';
+import { cholOrThrow, fullMatrix, symmetrizeAverage } from './mm-dense.js';
+import { covarianceSum } from './model-at.js';
 import type { VarComponent } from './types.js';
 
 const WHO = 'kenwardRoger';
@@ -93,12 +94,7 @@ export function covarianceInverse(components: readonly VarComponent[], sigma2: A
     if (!Number.isFinite(v) || v < 0) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: sigma2[${i}] (${comps[i]!.name}) must be a finite number >= 0, found ${v}`);
   });
   const k = comps.map((c) => fullMatrix(backend, c));
-  const v = new Matrix(n, n);
-  k.forEach((kk, j) => {
-    const s = s2[j]!;
-    if (kk === null) for (let i = 0; i < n; i++) v.data[i + i * n]! += s;
-    else for (let i = 0; i < v.data.length; i++) v.data[i]! += s * kk.data[i]!;
-  });
+  const v = covarianceSum(k, s2, n);
   const vInv = backend.potri(cholOrThrow(backend, v, 'V', s2, WHO));
   return { n, sigma2: s2, k, vInv };
 }
@@ -131,7 +127,7 @@ export function krCovariance(components: readonly VarComponent[], sigma2: ArrayL
 export function glsAt(vInv: Matrix, x: Matrix, y: ArrayLike<number>, backend: Backend = getBackend(), sigma2?: ArrayLike<number>): { beta: Float64Array; varBeta: Matrix } {
   const g = backend.gemm(vInv, x);
   const xvx = backend.gemm(x, g, { transA: true });
-  symmetrize(xvx);
+  symmetrizeAverage(xvx);
   const varBeta = backend.potri(cholOrThrow(backend, xvx, "X' V^-1 X", sigma2, WHO));
   const beta = backend.gemv(varBeta, backend.gemv(g, Float64Array.from(y), { trans: true }));
   return { beta, varBeta };
@@ -206,7 +202,7 @@ export function krModel(input: KrModelInput): KrModel {
     if (phi.rows !== p || phi.cols !== p) throw new ShapeError(`${WHO}: varBeta is ${phi.shape}, the design has ${p} columns`);
   } else {
     const xvx = be.gemm(x, g, { transA: true });
-    symmetrize(xvx);
+    symmetrizeAverage(xvx);
     phi = be.potri(cholOrThrow(be, xvx, "X' V^-1 X", cov.sigma2, WHO));
   }
   let beta: Float64Array;
@@ -223,7 +219,7 @@ export function krModel(input: KrModelInput): KrModel {
   const h = cov.k.map((kk) => (kk === null ? g : be.gemm(kk, g)));
   const pk = h.map((hk) => {
     const m = be.gemm(g, hk, { transA: true, alpha: -1 });
-    symmetrize(m);
+    symmetrizeAverage(m);
     return m;
   });
   const s = h.map((hk) => be.gemm(cov.vInv, hk));
@@ -254,10 +250,10 @@ export function krModel(input: KrModelInput): KrModel {
       be.gemm(pk[i]!, phiP[j]!, { alpha: -wij, beta: 1, c: delta });
     }
   }
-  symmetrize(delta);
+  symmetrizeAverage(delta);
   const varBetaAdj = phi.clone();
   be.gemm(be.gemm(phi, delta), phi, { alpha: 2, beta: 1, c: varBetaAdj });
-  symmetrize(varBetaAdj);
+  symmetrizeAverage(varBetaAdj);
   return {
     n,
     p,
@@ -313,7 +309,7 @@ export function krTest(model: KrModel, l: Matrix, backend: Backend = getBackend(
   // Theta = L' (L Phi L')^-1 L
   const lphi = be.gemm(lr, phi);
   const lphil = be.gemm(lphi, lr, { transB: true });
-  symmetrize(lphil);
+  symmetrizeAverage(lphil);
   const inner = symInverse(lphil);
   const theta = be.gemm(be.gemm(lr, inner, { transA: true }), lr);
   // M_k = Theta Phi P_k Phi
@@ -345,7 +341,7 @@ export function krTest(model: KrModel, l: Matrix, backend: Backend = getBackend(
   // F with Phi_A
   const lb = be.gemv(lr, model.beta);
   const la = be.gemm(be.gemm(lr, model.varBetaAdj), lr, { transB: true });
-  symmetrize(la);
+  symmetrizeAverage(la);
   const laInv = symInverse(la);
   const wald = quadForm(laInv.data, lb);
   const fUnscaled = wald / q;
@@ -409,19 +405,6 @@ function trace(a: Matrix): number {
   let s = 0;
   for (let i = 0; i < a.rows; i++) s += a.data[i + i * a.rows]!;
   return s;
-}
-
-/** Averages a square matrix with its transpose, in place. */
-function symmetrize(a: Matrix): void {
-  const n = a.rows;
-  const d = a.data;
-  for (let j = 0; j < n; j++) {
-    for (let i = j + 1; i < n; i++) {
-      const v = 0.5 * (d[i + j * n]! + d[j + i * n]!);
-      d[i + j * n] = v;
-      d[j + i * n] = v;
-    }
-  }
 }
 
 /** Inverse of a small symmetric positive (semi)definite matrix: Cholesky, else a pseudo-inverse. */

@@ -37,12 +37,7 @@ export function modelAt(y: ArrayLike<number>, x: Matrix, components: readonly Va
   const comps = checkComponents('modelAt', components, n);
   if (sigma2.length !== comps.length) throw new RangeError(`modelAt: ${sigma2.length} variances for ${comps.length} components`);
   const k = comps.map((c) => fullMatrix(backend, c));
-  const v = new Matrix(n, n);
-  k.forEach((kk, j) => {
-    const s = sigma2[j]!;
-    if (kk === null) for (let i = 0; i < n; i++) v.data[i + i * n]! += s;
-    else for (let i = 0; i < v.data.length; i++) v.data[i]! += s * kk.data[i]!;
-  });
+  const v = covarianceSum(k, sigma2, n);
   const l = cholOrThrow(backend, v, 'V', sigma2, 'modelAt');
   let logdetV = 0;
   for (let i = 0; i < n; i++) logdetV += 2 * Math.log(l.data[i + i * n]!);
@@ -67,4 +62,20 @@ export function modelAt(y: ArrayLike<number>, x: Matrix, components: readonly Va
     ? -0.5 * (logdetV + logdetXvx + ypy)
     : -0.5 * (n * LOG_2PI + logdetV + ypy);
   return { k, v, vInv, beta, varBeta, p, py, logLik };
+}
+
+/**
+ * V = sum_k sigma2_k K_k as a new N x N matrix, from the components'
+ * N x N matrices `k` (as `fullMatrix` gives them: null for the identity,
+ * which adds sigma2_k on the diagonal) and one variance per component.
+ * O(N^2) per component; no checks.
+ */
+export function covarianceSum(k: readonly (Matrix | null)[], sigma2: ArrayLike<number>, n: number): Matrix {
+  const v = new Matrix(n, n);
+  k.forEach((kk, j) => {
+    const s = sigma2[j]!;
+    if (kk === null) for (let i = 0; i < n; i++) v.data[i + i * n]! += s;
+    else for (let i = 0; i < v.data.length; i++) v.data[i]! += s * kk.data[i]!;
+  });
+  return v;
 }
