@@ -224,3 +224,15 @@ test('mmEstStream: markers streamed from a bed file give mmEst\'s models on the 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+sharedTest('mmEst: MM4LMM\'s messages, printed with verbose', [`${MM_REFS}ex3_qtl_nullmodel_reml.json`], (t) => {
+  const quiet = t.mock.method(console, 'warn', () => undefined);
+  const res = mmEst(CASES.ex3_qtl_nullmodel_reml!());
+  // The QTL kinship has negative eigenvalues: MM4LMM says so too (ex3_qtl_nullmodel_reml's messages).
+  const want = readRef('ex3_qtl_nullmodel_reml').messages;
+  assert.deepEqual(res.messages, want);
+  assert.equal(quiet.mock.callCount(), 0, 'silent unless verbose');
+  mmEst({ ...CASES.ex3_qtl_nullmodel_reml!(), verbose: true });
+  assert.equal(quiet.mock.callCount(), 1);
+  assert.match(String(quiet.mock.calls[0]!.arguments[0]), /mmEst: Matrices are not positive definite/);
+});

@@ -48,6 +48,12 @@ export interface MmEstOptions {
   batchSize?: number;
   /** Called after each batch of marker models with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Print MM4LMM's informational messages (Henderson not used, a covariance
+   * that is not positive definite) to stderr as they arise, as MMEst's
+   * Verbose = TRUE does (default false; they are always in `messages`).
+   */
+  verbose?: boolean;
   backend?: Backend;
 }
 
@@ -202,10 +208,10 @@ export class MmEstRun {
     if (henderson === 'auto') henderson = method === 'reml' && n > dims + this.nullDesign.cofactorNcol;
     if (nComp === 1) this.path = 'one-matrix';
     else if (nComp === 2) {
-      if (opts.henderson === true) this.messages.push("Henderson's trick is not implemented for 2 variance components, joint diagonalization trick is used");
+      if (opts.henderson === true) this.note("Henderson's trick is not implemented for 2 variance components, joint diagonalization trick is used");
       this.path = 'eigen';
     } else if (method === 'ml') {
-      if (opts.henderson === true) this.messages.push("Henderson's trick is not available for ML inference, classical MM is used");
+      if (opts.henderson === true) this.note("Henderson's trick is not available for ML inference, classical MM is used");
       this.path = 'dense';
     } else this.path = henderson ? 'henderson' : 'dense';
 
@@ -217,6 +223,12 @@ export class MmEstRun {
       init = fit.sigma2;
     }
     this.init = init;
+  }
+
+  /** Records an informational message (and prints it with `verbose`). */
+  private note(message: string): void {
+    this.messages.push(message);
+    if (this.opts.verbose === true) console.warn(`mmEst: ${message}`);
   }
 
   /** The engine options for a fit from `init`. */
@@ -232,6 +244,9 @@ export class MmEstRun {
   rotated(): { rotation: TwoRotation; uty: Float64Array } {
     if (this.rotation === undefined) {
       this.rotation = rotateTwo(this.components, this.backend);
+      if (this.rotation.eigenvalues.some((d) => d < 0)) {
+        this.note('Matrices are not positive definite. Results can be wrong or NaN can be produced.');
+      }
       this.utyCache = this.backend.gemm(this.rotation.u, Matrix.column(this.y), { transA: true }).data;
     }
     return { rotation: this.rotation, uty: this.utyCache! };
