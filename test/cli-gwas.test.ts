@@ -16,7 +16,7 @@ import { fitLowRankNull } from '../src/nullmodel/fit-lowrank.js';
 import type { NullCovariance } from '../src/nullmodel/covariance.js';
 import type { RotatedData, LambdaFit } from '../src/nullmodel/lambda.js';
 import { gwasScan } from '../src/scan/gwas.js';
-import { quickStartW as cliQuickStartW } from '../src/cli/gwas.js';
+import { quickStartW as cliQuickStartW } from '../src/nullmodel/quick-start-w.js';
 import { simulateGwas } from '../src/sim/gwas.js';
 import { assertRejected, column, fixturePaths, lmmkit, readTsv, scratchDir, writeGenotypeFixture, writeSampleTable } from './cli-support.js';
 import { SHARED, sharedTest } from './support.js';
