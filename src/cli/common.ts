@@ -2,9 +2,7 @@
 // a bad value into a BAD_ARGUMENT naming the flag, and the terminal side of
 // the workflows' reporting (progress on stderr, warnings once).
 import { LmmkitError } from '../errors.js';
-import { progressReporter } from '../data/geno-queue.js';
-import { isNumberText } from '../data/table.js';
-import type { ProgressFactory } from '../workflow/index.js';
+import { parseNumberText, streamProgress, type ProgressFactory } from '../workflow/index.js';
 
 /** A BAD_ARGUMENT error (exit status 2, one line naming the option). */
 export function bad(message: string): LmmkitError {
@@ -14,7 +12,7 @@ export function bad(message: string): LmmkitError {
 /** Parses a finite number (the table syntax: no hex, no empty text), else a BAD_ARGUMENT naming `flag`. */
 export function number(flag: string): (v: string) => number {
   return (v) => {
-    const n = isNumberText(v.trim()) ? Number(v) : Number.NaN;
+    const n = parseNumberText(v);
     if (!Number.isFinite(n)) throw bad(`${flag}: expected a number, found '${v}'`);
     return n;
   };
@@ -39,7 +37,7 @@ export function oneOf<T extends string>(flag: string, values: readonly T[]): (v:
 
 /** Progress bars on stderr when it is a terminal (none in logs and pipes). */
 export function terminalProgress(): ProgressFactory | undefined {
-  return process.stderr.isTTY === true ? () => progressReporter(process.stderr) : undefined;
+  return process.stderr.isTTY === true ? streamProgress(process.stderr) : undefined;
 }
 
 const warned = new Set<string>();

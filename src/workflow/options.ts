@@ -4,15 +4,25 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LmmkitError } from '../errors.js';
-import type { ProgressReporter } from '../data/geno-queue.js';
+import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/geno-queue.js';
 import { parseRegion, type Region } from '../data/region.js';
-import type { TableKey } from '../data/table.js';
+import { isNumberText, type TableKey } from '../data/table.js';
 
 /** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
 export type TableIds = 'auto' | TableKey;
 
 /** Makes a fresh progress reporter for each pass over the genotypes (a kinship, a scan). */
 export type ProgressFactory = () => ProgressReporter;
+
+/** Progress drawn on `stream` (a bar on a terminal, a line per batch elsewhere), fresh for each pass. */
+export function streamProgress(stream: ProgressStream): ProgressFactory {
+  return () => progressReporter(stream);
+}
+
+/** A number written as the tables write them (no hex, no empty text, no Infinity), else NaN: options given as text read the same. */
+export function parseNumberText(text: string): number {
+  return isNumberText(text.trim()) ? Number(text) : Number.NaN;
+}
 
 /** Where a workflow reports: text lines, warnings and progress (each optional, default silent). */
 export interface WorkflowOutput {

@@ -1,6 +1,8 @@
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { Rng } from '../sim/rng.js';
+import { LmmkitError } from '../errors.js';
+import { availableBackends, getBackend, loadBackend, type BackendName } from '../linalg/select.js';
 
 /** One named check of `lmmkit selfcheck`, with the figure it measured. */
 export interface Check {
@@ -150,4 +152,19 @@ export function formatSelfCheck(r: SelfCheckResult): string {
     ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.value.toExponential(2)} (limit ${c.limit})`),
   ];
   return lines.join('\n');
+}
+
+/** Which backends `runSelfCheck` checks: one by name, every available one, or (undefined) the one in use. */
+export type SelfCheckBackends = BackendName | 'all' | undefined;
+
+/**
+ * `lmmkit selfcheck`: runs `selfCheck` with `seed` on the backends asked
+ * for; a BAD_ARGUMENT for a backend name other than js, native or all.
+ */
+export function runSelfCheck(backend: string | undefined, seed?: number): SelfCheckResult[] {
+  if (backend !== undefined && backend !== 'js' && backend !== 'native' && backend !== 'all') {
+    throw new LmmkitError('BAD_ARGUMENT', `--backend: expected js, native or all, found '${backend}'`);
+  }
+  const backends = backend === 'all' ? availableBackends() : backend !== undefined ? [loadBackend(backend)] : [getBackend()];
+  return backends.map((be) => selfCheck(be, seed));
 }
