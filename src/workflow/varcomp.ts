@@ -3,7 +3,7 @@
 // AnovaTest, BLUPs and variance covariance, written atomically.
 import { basename } from 'node:path';
 import { LmmkitError } from '../errors.js';
-import { writeAtomically } from '../data/atomic.js';
+import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
 import { readFrame, type DataFrame } from '../data/frame.js';
 import { progressLine } from '../data/geno-queue.js';
 import { readKinship } from '../data/kinship-table.js';
@@ -236,8 +236,11 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       const names: string[] = [];
       let nullModel: MmEstModel | undefined;
       const comp = varList.map((v) => `sigma2_${v.name}`);
-      await writeAtomically(opts.out, async (append) => {
-        await append(['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n');
+      const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
+      // The TSV and its JSON appear together or not at all.
+      const seconds = await withStagedOutputs(async (outputs) => {
+        const tsv = await outputs.stage(opts.out);
+        await tsv.write(['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n');
         for await (const b of mmEstStream({
           source, samples, y: yCol, cofactor, formula: opts.formula, varList, zList, method: opts.method, henderson, init,
           critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate,
@@ -249,18 +252,18 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
             b.variants.chrom[j]!, String(b.variants.pos[j]), b.variants.id[j]!, b.variants.a1[j]!, b.variants.a2[j]!,
             formatNumber(b.af[j]!), String(b.n[j]), ...markerRow(m).slice(1),
           ].join('\t'));
-          if (lines.length > 0) await append(lines.join('\n') + '\n');
+          if (lines.length > 0) await tsv.write(lines.join('\n') + '\n');
           models.push(...b.models);
           names.push(...b.variants.id);
         }
+        progress?.end();
+        const t = (performance.now() - t0) / 1000;
+        await outputs.whole(jsonPath, JSON.stringify({
+          data: opts.data, y: opts.y, bfile: opts.bfile, maf: opts.maf, maxMissing: opts.maxMissing, components: varList.map((v) => v.name),
+          method: opts.method, models: models.length, backend: getBackend().name, seconds: t, nullModel: nullModel === undefined ? null : modelJson(nullModel),
+        }, null, 2) + '\n');
+        return t;
       });
-      progress?.end();
-      const seconds = (performance.now() - t0) / 1000;
-      const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
-      await writeAtomically(jsonPath, async (append) => append(JSON.stringify({
-        data: opts.data, y: opts.y, bfile: opts.bfile, maf: opts.maf, maxMissing: opts.maxMissing, components: varList.map((v) => v.name),
-        method: opts.method, models: models.length, backend: getBackend().name, seconds, nullModel: nullModel === undefined ? null : modelJson(nullModel),
-      }, null, 2) + '\n'));
       log(`fitted ${models.length} variant models from ${opts.bfile} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
       return { models, modelNames: names, path: 'eigen', nullModel, messages: [] };
     } finally {
@@ -304,22 +307,20 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     const anova = await runAnova(opts, res, { y: yCol, cofactor, formula: opts.formula, varList, zList, x });
     const anovaPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.anova.tsv` : `${opts.out}.anova.tsv`;
     const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
-    await writeAtomically(opts.out, async (append) => {
+    await withStagedOutputs(async (outputs) => {
       const comp = varList.map((v) => `sigma2_${v.name}`);
-      await append(['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n');
       const lines = res.models.map((m, i) => [res.modelNames[i] ?? String(i + 1), ...markerRow(m).slice(1)].join('\t'));
-      await append(lines.join('\n') + '\n');
-    });
-    await writeAtomically(jsonPath, async (append) => append(JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2) + '\n'));
-    if (anova !== undefined) {
-      await writeAtomically(anovaPath, async (append) => {
-        await append(['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p'].join('\t') + '\n');
-        const lines = anova.tables.flatMap((t) => t.rows.map((r) => [
+      await outputs.whole(opts.out, ['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n' + lines.join('\n') + '\n');
+      await outputs.whole(jsonPath, JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2) + '\n');
+      if (anova !== undefined) {
+        const rows = anova.tables.flatMap((t) => t.rows.map((r) => [
           res.modelNames[t.index] ?? String(t.index + 1), t.test, r.name, formatNumber(r.statistic), formatNumber(r.df),
           r.ddf === undefined ? 'NA' : formatNumber(r.ddf), formatNumber(r.pValue), formatNumber(r.log10PValue),
         ].join('\t')));
-        await append(lines.join('\n') + '\n');
-      });
+        await outputs.whole(anovaPath, ['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p'].join('\t') + '\n' + rows.join('\n') + '\n');
+      }
+    });
+    if (anova !== undefined) {
       for (const msg of anova.messages) log(msg);
     }
     log(`fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`);
