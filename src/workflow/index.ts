@@ -14,5 +14,5 @@ export {
   type QqRunOptions,
 } from './plot.js';
 export type { DroppedSampleReport } from './report.js';
-export { formatSelfCheck, runSelfCheck, selfCheck, type Check, type SelfCheckBackends, type SelfCheckResult } from './selfcheck.js';
+export { formatSelfCheck, runSelfCheck, selfCheck, type Check, type SelfCheckResult } from './selfcheck.js';
 export { runVarcompFit, type LineProgress, type VarcompFitOptions } from './varcomp.js';

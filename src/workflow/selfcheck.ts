@@ -154,17 +154,19 @@ export function formatSelfCheck(r: SelfCheckResult): string {
   return lines.join('\n');
 }
 
-/** Which backends `runSelfCheck` checks: one by name, every available one, or (undefined) the one in use. */
-export type SelfCheckBackends = BackendName | 'all' | undefined;
-
 /**
- * `lmmkit selfcheck`: runs `selfCheck` with `seed` on the backends asked
- * for; a BAD_ARGUMENT for a backend name other than js, native or all.
+ * `lmmkit selfcheck`: runs `selfCheck` with `seed` on the backend named
+ * (js or native), on every available one ('all'), or on the one in use
+ * (undefined); a BAD_ARGUMENT for any other name.
  */
 export function runSelfCheck(backend: string | undefined, seed?: number): SelfCheckResult[] {
-  if (backend !== undefined && backend !== 'js' && backend !== 'native' && backend !== 'all') {
+  if (backend !== undefined && !isBackendChoice(backend)) {
     throw new LmmkitError('BAD_ARGUMENT', `--backend: expected js, native or all, found '${backend}'`);
   }
   const backends = backend === 'all' ? availableBackends() : backend !== undefined ? [loadBackend(backend)] : [getBackend()];
   return backends.map((be) => selfCheck(be, seed));
+}
+
+function isBackendChoice(name: string): name is BackendName | 'all' {
+  return name === 'js' || name === 'native' || name === 'all';
 }
