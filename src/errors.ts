@@ -80,3 +80,18 @@ export class DomainError extends LmmkitError {
     this.name = 'DomainError';
   }
 }
+
+/**
+ * An output that cannot be written: its folder is missing or not a folder,
+ * or the file system refused the temporary file or its rename. `path` is
+ * the output; the message names it and what was found (the system's code).
+ */
+export class OutputError extends LmmkitError {
+  readonly path: string;
+
+  constructor(path: string, message: string) {
+    super('BAD_OUTPUT', `${path}: ${message}`);
+    this.name = 'OutputError';
+    this.path = path;
+  }
+}

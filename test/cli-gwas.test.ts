@@ -16,7 +16,7 @@ import { fitLowRankNull } from '../src/nullmodel/fit-lowrank.js';
 import type { NullCovariance } from '../src/nullmodel/covariance.js';
 import type { RotatedData, LambdaFit } from '../src/nullmodel/lambda.js';
 import { gwasScan } from '../src/scan/gwas.js';
-import { quickStartW as cliQuickStartW } from '../src/cli/gwas.js';
+import { quickStartW as libQuickStartW } from '../src/nullmodel/quick-start-w.js';
 import { simulateGwas } from '../src/sim/gwas.js';
 import { assertRejected, column, fixturePaths, lmmkit, readTsv, scratchDir, writeGenotypeFixture, writeSampleTable } from './cli-support.js';
 import { SHARED, sharedTest } from './support.js';
@@ -182,7 +182,7 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
       // that W's last-bit rounding moves p-values by ~1e-9.
       const raw = new Matrix(samples.length, env.cols);
       for (let c = 0; c < env.cols; c++) for (let i = 0; i < samples.length; i++) raw.data[i + c * samples.length] = env.data[samples[i]! + c * env.rows]!;
-      const w = cliQuickStartW(raw).m;
+      const w = libQuickStartW(raw).m;
       const wRef = quickStartW(env, samples);
       assert.equal(w.cols, wRef.cols);
       for (let i = 0; i < w.data.length; i++) assert.ok(Math.abs(w.data[i]! - wRef.data[i]!) <= 1e-13, `W[${i}]`);

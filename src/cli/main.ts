@@ -1,13 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { LmmkitError } from '../errors.js';
-import { availableBackends, getBackend, loadBackend, type BackendName } from '../linalg/select.js';
-import { formatInfo, infoReport } from './info.js';
+import { formatInfo, formatSelfCheck, infoReport, runSelfCheck } from '../workflow/index.js';
 import { demoCommand } from './demo.js';
 import { gwasCommand } from './gwas.js';
 import { kinshipCommand } from './kinship.js';
 import { plotCommand } from './plot.js';
 import { mtgwasCommand } from './mtgwas.js';
-import { formatSelfCheck, selfCheck } from './selfcheck.js';
 import { varcompCommand } from './varcomp.js';
 
 const VERSION = '0.1.0';
@@ -41,9 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'simulation seed', (v) => parseInteger('--seed', v), 20261124)
     .option('--json', 'print JSON instead of text')
     .action((opts: { backend?: string; seed: number; json?: boolean }) => {
-      const backends = opts.backend === 'all' ? availableBackends()
-        : opts.backend !== undefined ? [loadBackend(parseBackend(opts.backend))] : [getBackend()];
-      const results = backends.map((be) => selfCheck(be, opts.seed));
+      const results = runSelfCheck(opts.backend, opts.seed);
       console.log(opts.json ? JSON.stringify(results, null, 2) : results.map(formatSelfCheck).join('\n'));
       if (results.some((r) => r.checks.some((c) => !c.ok))) process.exitCode = 1;
     });
@@ -78,15 +74,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Parses an integer, else a BAD_ARGUMENT naming `flag`. */
 function parseInteger(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected an integer, found '${v}'`);
   return n;
-}
-
-function parseBackend(v: string): BackendName {
-  if (v !== 'js' && v !== 'native') {
-    throw new LmmkitError('BAD_ARGUMENT', `--backend: expected js, native or all, found '${v}'`);
-  }
-  return v;
 }

@@ -1,12 +1,7 @@
-import { basename } from 'node:path';
+// `lmmkit plot manhattan|qq`: their options, help and the calls of the workflows.
 import { Command } from 'commander';
-import type { AssocTable } from '../plot/data.js';
-import { manhattanPlot, type ManhattanOptions, type ManhattanResult } from '../plot/manhattan.js';
-import { plotFormat, readAssocFile, writePlot } from '../plot/node.js';
-import { plotFontFiles } from '../plot/fonts.js';
-import type { PngOptions } from '../plot/png.js';
-import { qqPlot, type QqOptions, type QqResult, type QqSeries } from '../plot/qq.js';
-import { bad, integer, number } from './common.js';
+import { runManhattanPlot, runQqPlot } from '../workflow/index.js';
+import { bad, integer, number, printLine, warnOnce } from './common.js';
 
 /** A p-value option that also takes `none`. */
 function pOrNone(flag: string): (v: string) => number | null {
@@ -16,52 +11,6 @@ function pOrNone(flag: string): (v: string) => number | null {
     if (!(n > 0 && n <= 1)) throw bad(`${flag}: expected a p-value in (0, 1] or 'none', found '${v}'`);
     return n;
   };
-}
-
-let warned = false;
-/** One line on stderr when a PNG is written and none of the plots' fonts is installed. */
-export function warnIfNoFont(paths: readonly string[], fontFiles: readonly string[] = []): void {
-  if (warned || fontFiles.length > 0 || !paths.some((p) => plotFormat(p) === 'png') || plotFontFiles().length > 0) return;
-  warned = true;
-  console.error('lmmkit: warning: no DejaVu Sans, Liberation Sans or Arial font found; PNG text uses any system font resvg finds, or none ' +
-    '(Debian: apt-get install fonts-dejavu-core; or set LMMKIT_FONT=FILE.ttf or --font FILE)');
-}
-
-/** Checks the --out list: at least one, each .svg or .png, no duplicates. */
-function checkOuts(outs: readonly string[] | undefined): string[] {
-  if (outs === undefined || outs.length === 0) throw bad('plot: --out FILE is required (.svg or .png; several allowed)');
-  for (const o of outs) plotFormat(o);
-  const dup = outs.find((o, i) => outs.indexOf(o) !== i);
-  if (dup !== undefined) throw bad(`--out: ${dup} is given twice`);
-  return [...outs];
-}
-
-/** Writes one SVG document to every path (svg as is, png rendered). */
-export async function writePlots(svg: string, paths: readonly string[], png: PngOptions = {}): Promise<void> {
-  warnIfNoFont(paths, png.fontFiles);
-  for (const p of paths) await writePlot(p, svg, png);
-}
-
-/** The Manhattan and QQ plots of one results table, written to the given files. */
-export async function writeResultPlots(opts: {
-  table: AssocTable;
-  title?: string;
-  manhattan: readonly string[];
-  qq: readonly string[];
-  manhattanOptions?: ManhattanOptions;
-  qqOptions?: QqOptions;
-  png?: PngOptions;
-}): Promise<{ manhattan: ManhattanResult; qq: QqResult }> {
-  const { table } = opts;
-  const manhattan = manhattanPlot(table, { title: opts.title, ...opts.manhattanOptions });
-  await writePlots(manhattan.svg, opts.manhattan, opts.png);
-  const qq = qqPlot({ log10p: table.log10p }, { title: opts.title === undefined ? undefined : `QQ plot: ${opts.title}`, ...opts.qqOptions });
-  await writePlots(qq.svg, opts.qq, opts.png);
-  return { manhattan, qq };
-}
-
-function defaultTitle(path: string): string {
-  return basename(path).replace(/\.gz$/i, '').replace(/\.(tsv|txt|csv|assoc(\.linear|\.logistic)?)$/i, '');
 }
 
 interface CommonOpts {
@@ -89,11 +38,6 @@ function withCommon(cmd: Command, inHelp: string): Command {
     .option('--thin-above <p>', 'thin points with p above this on a pixel grid (all below are drawn)', number('--thin-above'), 0.01)
     .option('--point-radius <px>', 'point radius', number('--point-radius'))
     .option('--font <file...>', 'font files (.ttf/.otf) for the PNG text (default: DejaVu Sans, Liberation Sans or Arial where installed)');
-}
-
-function need(opts: CommonOpts): { outs: string[]; png: PngOptions } {
-  if (opts.in === undefined || opts.in.length === 0) throw bad('plot: --in FILE is required (the TSV of lmmkit gwas)');
-  return { outs: checkOuts(opts.out), png: { scale: opts.scale, fontFiles: opts.font } };
 }
 
 const MANHATTAN_HELP = `
@@ -139,21 +83,12 @@ export function plotCommand(): Command {
       threshold: number | null; suggestive: number | null; colors?: string; offset: number;
       labelTop: number; labelBelow?: number; labelWindow: number; yMax?: number;
     }) => {
-      const { outs, png } = need(opts);
-      if (opts.in.length > 1) throw bad('plot manhattan: expected one --in file');
-      const t0 = performance.now();
-      const table = await readAssocFile(opts.in[0]!, { column: opts.column, keepIdsBelow: Math.max(opts.labelBelow ?? 0, opts.threshold ?? 5e-8, 1e-5) });
-      const res = manhattanPlot(table, {
-        title: opts.title ?? defaultTitle(opts.in[0]!), width: opts.width, height: opts.height,
-        pvThr: opts.threshold, suggestive: opts.suggestive,
+      await runManhattanPlot({
+        ...opts,
         colors: opts.colors === undefined ? undefined : opts.colors.split(',').map((c) => c.trim()).filter((c) => c !== ''),
-        offset: opts.offset, labelTop: opts.labelTop, labelBelow: opts.labelBelow, labelWindow: opts.labelWindow,
-        thinAbove: opts.thinAbove, pointRadius: opts.pointRadius, yMax: opts.yMax,
+        log: printLine,
+        warn: warnOnce,
       });
-      await writePlots(res.svg, outs, png);
-      const p = res.points;
-      console.log(`manhattan: ${p.total} tests on ${res.chromosomes.length} chromosomes (${p.untested} without a p-value), ${p.drawn} points drawn` +
-        `${res.labels.length > 0 ? `, labelled ${res.labels.map((l) => l.id).join(', ')}` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`);
     });
 
   const qq = withCommon(new Command('qq'), 'association results, one series per file')
@@ -164,24 +99,7 @@ export function plotCommand(): Command {
     .option('--line', 'also join the points of each series by a line (limix-lmm line)')
     .addHelpText('after', QQ_HELP)
     .action(async (opts: CommonOpts & { labels?: string[]; pvThr: number; band: number | null; line?: boolean }) => {
-      const { outs, png } = need(opts);
-      if (opts.labels !== undefined && opts.labels.length !== opts.in.length) {
-        throw bad(`--labels: expected ${opts.in.length} names (one per --in file), found ${opts.labels.length}`);
-      }
-      const t0 = performance.now();
-      const series: QqSeries[] = [];
-      for (const [k, f] of opts.in.entries()) {
-        const table = await readAssocFile(f, { column: opts.column, keepIdsBelow: 0 });
-        series.push({ log10p: table.log10p, label: opts.labels?.[k] ?? (opts.in.length > 1 ? defaultTitle(f) : undefined) });
-      }
-      const res = qqPlot(series, {
-        title: opts.title ?? (opts.in.length === 1 ? `QQ plot: ${defaultTitle(opts.in[0]!)}` : 'QQ plot'),
-        width: opts.width, height: opts.height, pvThr: opts.pvThr, band: opts.band, line: opts.line === true,
-        thinAbove: opts.thinAbove, pointRadius: opts.pointRadius,
-      });
-      await writePlots(res.svg, outs, png);
-      const lam = res.lambdas.map((l, k) => `${series.length > 1 ? `${series[k]!.label}: ` : ''}lambda_GC ${l.toFixed(4)} (${res.points[k]!.total} p-values)`);
-      console.log(`qq: ${lam.join('; ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`);
+      await runQqPlot({ ...opts, log: printLine, warn: warnOnce });
     });
 
   return plot.addCommand(manhattan).addCommand(qq);

@@ -174,6 +174,24 @@ export async function readTable(path: string, opts: TableOptions = {}): Promise<
 }
 
 /**
+ * How a table names its samples, read from its first non-blank line (the
+ * `auto` layout): a header starting with FID (or #FID) -> FID IID; IID or
+ * ID -> one id; numbers and missing tokens only -> no ids (row i is
+ * genotype sample i, GEMMA's convention); anything else -> FID IID without
+ * a header (PLINK's convention).
+ */
+export function detectTableKey(text: string, file: string): TableKey {
+  const first = text.split('\n').find((l) => l.trim() !== '');
+  if (first === undefined) return 'fid-iid';
+  const fields = splitRecords(first, file, 'auto').rows[0]!;
+  const f0 = fields[0]!.replace(/^#/, '');
+  if (/^fid$/i.test(f0)) return 'fid-iid';
+  if (/^(iid|id)$/i.test(f0)) return 'iid';
+  if (fields.every((f) => isNumberText(f) || DEFAULT_MISSING.includes(f))) return 'none';
+  return 'fid-iid';
+}
+
+/**
  * Parses the text of a phenotype, covariate or expression table into a
  * samples x columns `NumericTable` (see `TableOptions` for the layouts).
  * Every row must have as many fields as the first data row; a value must be

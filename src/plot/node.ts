@@ -2,10 +2,10 @@
 // stream, write a plot as .svg or .png (through a temporary file renamed into
 // place, so that a failure leaves nothing half-written).
 import { createReadStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { LmmkitError } from '../errors.js';
+import { writeAtomically } from '../data/atomic.js';
 import { AssocTsvParser, type AssocTable, type AssocTsvOptions } from './data.js';
 import type { PngOptions } from './png.js';
 
@@ -70,25 +70,8 @@ export async function plotBytes(path: string, svg: string, opts: PngOptions = {}
   return plotFormat(path) === 'svg' ? new TextEncoder().encode(svg) : renderPng(svg, opts);
 }
 
-/** Writes bytes to `path` through a temporary sibling renamed into place. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(bytes);
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    if (e instanceof LmmkitError) throw e;
-    throw new LmmkitError('BAD_ARGUMENT', `--out ${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-}
-
-/** Writes an SVG document as `path` (.svg as is, .png rendered). */
+/** Writes an SVG document as `path` (.svg as is, .png rendered), atomically; an `OutputError` when it cannot be written. */
 export async function writePlot(path: string, svg: string, opts: PngOptions = {}): Promise<void> {
-  await writeFileAtomic(path, await plotBytes(path, svg, opts));
+  const bytes = await plotBytes(path, svg, opts);
+  await writeAtomically(path, (append) => append(bytes));
 }

@@ -1,6 +1,8 @@
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { Rng } from '../sim/rng.js';
+import { LmmkitError } from '../errors.js';
+import { availableBackends, getBackend, loadBackend, type BackendName } from '../linalg/select.js';
 
 /** One named check of `lmmkit selfcheck`, with the figure it measured. */
 export interface Check {
@@ -150,4 +152,21 @@ export function formatSelfCheck(r: SelfCheckResult): string {
     ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.value.toExponential(2)} (limit ${c.limit})`),
   ];
   return lines.join('\n');
+}
+
+/**
+ * `lmmkit selfcheck`: runs `selfCheck` with `seed` on the backend named
+ * (js or native), on every available one ('all'), or on the one in use
+ * (undefined); a BAD_ARGUMENT for any other name.
+ */
+export function runSelfCheck(backend: string | undefined, seed?: number): SelfCheckResult[] {
+  if (backend !== undefined && !isBackendChoice(backend)) {
+    throw new LmmkitError('BAD_ARGUMENT', `--backend: expected js, native or all, found '${backend}'`);
+  }
+  const backends = backend === 'all' ? availableBackends() : backend !== undefined ? [loadBackend(backend)] : [getBackend()];
+  return backends.map((be) => selfCheck(be, seed));
+}
+
+function isBackendChoice(name: string): name is BackendName | 'all' {
+  return name === 'js' || name === 'native' || name === 'all';
 }

@@ -1,0 +1,117 @@
+// The null model of one GWAS trait, as the scan needs it and as the report
+// states it: REML on a kinship (its eigendecomposition shared by the traits
+// analysed on the same samples), REML on a low-rank covariance, or OLS.
+import { LmmkitError } from '../errors.js';
+import type { Eigen } from '../linalg/backend.js';
+import type { Matrix } from '../linalg/matrix.js';
+import { getBackend } from '../linalg/select.js';
+import { subMatrix } from '../linalg/submatrix.js';
+import type { NullCovariance } from '../nullmodel/covariance.js';
+import { doubleCenter, fitKinshipNull } from '../nullmodel/fit-kinship.js';
+import { fitLowRankNull } from '../nullmodel/fit-lowrank.js';
+import type { LambdaFit, RotatedData } from '../nullmodel/lambda.js';
+import { quickStartW } from '../nullmodel/quick-start-w.js';
+import { LmmCore } from '../scan/lmm-core.js';
+import type { NullModelReport } from './gwas-report.js';
+
+/** A kinship for the run: the matrix and the row of each genotype sample in it (-1: absent). */
+export interface RunKinship {
+  k: Matrix;
+  row: Int32Array;
+}
+
+/**
+ * The eigendecomposition of the last kinship used: consecutive traits with
+ * the same samples (the common case) decompose it once.
+ */
+export class EigenCache {
+  private key: string | undefined;
+  private eigen: Eigen | undefined;
+
+  /** The eigendecomposition for `samples`, from `make` when the samples changed. */
+  get(samples: Int32Array, make: () => Eigen): Eigen {
+    const key = Array.from(samples).join(',');
+    if (this.key !== key || this.eigen === undefined) {
+      this.eigen = make();
+      this.key = key;
+    }
+    return this.eigen;
+  }
+}
+
+/** What the scan of one trait needs of its null model, and the report of it. */
+export interface TraitNull {
+  covariance: NullCovariance | undefined;
+  rotated: RotatedData | undefined;
+  nullFits: { reml?: LambdaFit } | undefined;
+  report: NullModelReport;
+}
+
+/** The inputs of one trait's null model. */
+export interface TraitNullInput {
+  trait: string;
+  /** The trait on its n samples. */
+  y: Float64Array;
+  /** n x p covariate design and its column names. */
+  f: Matrix;
+  names: readonly string[];
+  /** Genotype indices of the n samples. */
+  samples: Int32Array;
+  test: 'fixed' | 'exact';
+  kinship?: RunKinship;
+  /** The raw low-rank table of the n samples (n x r) and its file. */
+  lowrank?: { raw: Matrix; file: string };
+}
+
+/**
+ * Fits one trait's null model: with a kinship, y ~ N(F b, sigmaG2 K +
+ * sigmaE2 I) by REML, K double-centred over the analysed samples for the
+ * exact test (GEMMA does so, and its ML-based LRT and score tests depend
+ * on it); with a low-rank table, y ~ N(F b, cr W W^T + cn I) by REML with
+ * limix's quick-start W; else OLS, reported with its ML log-likelihood.
+ */
+export function fitTraitNull(input: TraitNullInput, eigenCache: EigenCache): TraitNull {
+  const { y, f, names, samples, kinship } = input;
+  const n = samples.length;
+  const named = (b: ArrayLike<number>): Record<string, number> => Object.fromEntries(names.map((nm, j) => [nm, b[j]!]));
+  if (kinship !== undefined) {
+    const eigen = eigenCache.get(samples, () => {
+      const sub = subMatrix(kinship.k, Int32Array.from(samples, (g) => kinship.row[g]!));
+      return getBackend().syevd(input.test === 'exact' ? doubleCenter(sub) : sub);
+    });
+    const fit = fitKinshipNull({ y, covariates: f, kinship: eigen });
+    const meanDiag = fit.rotated.eigenvalues.reduce((a, b) => a + b, 0) / n;
+    const g2 = fit.fit.sigmaG2 * meanDiag;
+    return {
+      covariance: fit.covariance,
+      rotated: fit.rotated,
+      nullFits: { reml: fit.fit },
+      report: {
+        model: 'kinship', method: 'REML', lambda: fit.fit.lambda, sigmaG2: fit.fit.sigmaG2, sigmaE2: fit.fit.sigmaE2,
+        h2: g2 / (g2 + fit.fit.sigmaE2), logLik: fit.fit.logLik, atBound: fit.fit.atBound, beta: named(fit.fit.beta),
+      },
+    };
+  }
+  if (input.lowrank !== undefined) {
+    const w = quickStartW(input.lowrank.raw);
+    if (w.m.cols === 0) throw new LmmkitError('BAD_INPUT', `--lowrank ${input.lowrank.file}: no column varies on the ${n} samples of trait '${input.trait}'`);
+    const fit = fitLowRankNull({ y, covariates: f, w: w.m });
+    return {
+      covariance: fit.covariance,
+      rotated: undefined,
+      nullFits: undefined,
+      report: {
+        model: 'lowrank', method: 'REML', cr: fit.cr, cn: fit.cn, logLik: fit.logLikReml, lml: fit.lml, atBoundary: fit.atBoundary,
+        beta: named(fit.beta), wColumns: w.m.cols, wColumnsDropped: w.dropped,
+      },
+    };
+  }
+  const core = new LmmCore({ y, covariates: f });
+  const rss = core.s20 * core.dfResidual;
+  return {
+    covariance: undefined,
+    rotated: undefined,
+    nullFits: undefined,
+    report: { model: 'none', method: 'OLS', beta: named(core.nullBeta), sigma2: core.s20, logLik: -0.5 * n * (Math.log((2 * Math.PI * rss) / n) + 1) },
+  };
+}

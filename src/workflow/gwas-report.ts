@@ -1,0 +1,91 @@
+// The JSON report of `runGwas` (PREFIX.json) and the text line of a null model.
+import type { DroppedSampleReport } from './report.js';
+import type { GenotypesReport } from './inputs.js';
+import type { TableIds } from './options.js';
+
+/** The null model of one trait as reported. */
+export type NullModelReport =
+  | { model: 'none'; method: 'OLS'; beta: Record<string, number>; sigma2: number; logLik: number }
+  | {
+    model: 'kinship'; method: 'REML'; lambda: number; sigmaG2: number; sigmaE2: number;
+    /** sigmaG2 mean(diag K) / (sigmaG2 mean(diag K) + sigmaE2). */
+    h2: number; logLik: number; atBound: 'lower' | 'upper' | null; beta: Record<string, number>;
+  }
+  | {
+    model: 'lowrank'; method: 'REML'; cr: number; cn: number; logLik: number; lml: number; atBoundary: boolean;
+    beta: Record<string, number>; wColumns: number; wColumnsDropped: number;
+  };
+
+/** A top association of a trait. */
+export interface GwasHit {
+  chrom: string;
+  pos: number;
+  id: string;
+  /** Last variant of a multi-variant block (step > 1), else equal to `id`. */
+  idLast: string;
+  beta: number;
+  pvalue: number;
+  log10p: number;
+}
+
+/** How many samples each input had and how many a trait used. */
+export type SourceCountReport = { source: string; file: string; samples: number; used: number };
+
+/** Per-trait part of the JSON report. */
+export interface TraitReport {
+  trait: string;
+  output: string;
+  samples: number;
+  covariates: string[];
+  covariatesDropped: { name: string; reason: string }[];
+  nullModel: NullModelReport;
+  variants: {
+    /** Variants in the selection (the region, or the whole file). */
+    selected: number;
+    /** Variants that passed the missingness and MAF filters and were tested. */
+    tested: number;
+    /** Selected variants removed by --max-missing, --maf or all-missing. */
+    filtered: number;
+    /** Rows of the output (tests: one per variant, or per block of step variants). */
+    tests: number;
+    /** Tests with no p-value (a variant constant or collinear with the covariates on the analysed samples). */
+    untestable: number;
+  };
+  /** The best tests by p-value (at most 10). */
+  top: GwasHit[];
+  /** The plot files written (with --plot). */
+  plots?: string[];
+  /** lambda_GC of the trait's p-values (with --plot). */
+  lambdaGc?: number;
+  match: {
+    counts: SourceCountReport[];
+    dropped: DroppedSampleReport[];
+  };
+  seconds: number;
+}
+
+/** The JSON report (PREFIX.json) of a `runGwas` run. */
+export interface GwasReport {
+  command: 'gwas';
+  genotypes: GenotypesReport;
+  options: {
+    test: 'fixed' | 'exact'; step: number; maf: number; maxMissing: number; region: string | null;
+    gaussianize: boolean; standardize: boolean; covar: string | null; inter: string | null; ids: TableIds;
+  };
+  covariance:
+    | { model: 'none' }
+    | { model: 'kinship'; source: 'file'; file: string }
+    | { model: 'kinship'; source: 'genotypes'; method: 'standardized'; samples: number; variantsUsed: number; variantsSkipped: number }
+    | { model: 'lowrank'; file: string };
+  traits: TraitReport[];
+  backend: string;
+  seconds: number;
+}
+
+/** A null model in one line of the text report (4 significant digits). */
+export function describeNull(m: NullModelReport): string {
+  const g = (x: number): string => x.toPrecision(4);
+  if (m.model === 'kinship') return `kinship REML lambda ${g(m.lambda)} (sigmaG2 ${g(m.sigmaG2)}, sigmaE2 ${g(m.sigmaE2)}, h2 ${g(m.h2)}), logLik ${g(m.logLik)}`;
+  if (m.model === 'lowrank') return `low-rank REML cr ${g(m.cr)}, cn ${g(m.cn)}, logLik ${g(m.logLik)}`;
+  return `OLS sigma2 ${g(m.sigma2)}`;
+}

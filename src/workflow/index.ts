@@ -1,0 +1,18 @@
+// The workflows: what each `lmmkit` command runs, as one call taking file
+// paths and an options object and returning its report.
+export { runDemo, formatDemo, GENOME_WIDE, type CausalOutcome, type DemoOptions, type DemoResult } from './demo.js';
+export { runGwas, type GwasRunOptions } from './gwas.js';
+export { GWAS_TSV_HEADERS, type GwasLayout } from './gwas-rows.js';
+export type { GwasHit, GwasReport, NullModelReport, SourceCountReport, TraitReport } from './gwas-report.js';
+export type { GenotypesReport } from './inputs.js';
+export { formatInfo, infoReport, type InfoReport } from './info.js';
+export { runKinship, type KinshipRunOptions, type KinshipRunReport } from './kinship.js';
+export { mtgwasHeader, runMtgwas, type MtDroppedSample, type MtgwasHit, type MtgwasReport, type MtgwasRunOptions } from './mtgwas.js';
+export { parseNumberText, streamProgress, type ProgressFactory, type ScanRunOptions, type TableIds, type WorkflowOutput } from './options.js';
+export {
+  missingFontWarning, runManhattanPlot, runQqPlot, writePlots, writeResultPlots, type ManhattanRunOptions, type PlotRunOptions,
+  type QqRunOptions,
+} from './plot.js';
+export type { DroppedSampleReport } from './report.js';
+export { formatSelfCheck, runSelfCheck, selfCheck, type Check, type SelfCheckResult } from './selfcheck.js';
+export { runVarcompFit, type LineProgress, type VarcompFitOptions } from './varcomp.js';

@@ -1,0 +1,107 @@
+// The inputs of the association workflows: the genotype file (opened for the
+// length of a run whose outputs are staged), the variant selection, the
+// keyed tables and the kinship computed from the genotypes.
+import { openBimbam } from '../data/bimbam.js';
+import type { ProgressReporter } from '../data/geno-queue.js';
+import type { GenotypeSource } from '../data/genotypes.js';
+import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
+import { openBed } from '../data/plink/bed.js';
+import type { Region } from '../data/region.js';
+import { detectTableKey, parseTable, readText, type NumericTable } from '../data/table.js';
+import { resolveSelection, type VariantSelection } from '../data/variants.js';
+import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
+import { bad, type ProgressFactory, type TableIds } from './options.js';
+
+/** Where the genotypes come from: a PLINK 1 fileset or a BIMBAM file (with its annotation). */
+export interface GenotypeInput {
+  bfile?: string;
+  bimbam?: string;
+  annotation?: string;
+}
+
+/** Reads a sample table with the --ids layout (`auto`: `detectTableKey`), keeping `columns` (default all) in that order. */
+export async function readKeyedTable(path: string, ids: TableIds, columns?: readonly string[]): Promise<NumericTable> {
+  const text = await readText(path);
+  const key = ids === 'auto' ? detectTableKey(text, path) : ids;
+  return parseTable(text, path, { key, columns: columns === undefined || columns.length === 0 ? undefined : columns });
+}
+
+/** Opens the genotype file of --bfile PREFIX (PLINK 1) or --bimbam FILE (with its --annotation). */
+export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
+  return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
+}
+
+/**
+ * Runs the body of an association workflow on the opened genotype file with
+ * its outputs staged: they are committed when the body returns (or when it
+ * commits them itself) and all discarded if anything throws, so that an
+ * error leaves no output, whole or partial. The genotype file is closed
+ * either way.
+ */
+export async function withGenotypes<T>(opts: GenotypeInput, body: (source: GenotypeSource, outputs: StagedOutputs) => Promise<T>): Promise<T> {
+  const source = await openGenotypes(opts);
+  try {
+    return await withStagedOutputs((outputs) => body(source, outputs));
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * The variant selection of --region (none: every variant) and how many
+ * variants it selects; a region that selects none is a BAD_ARGUMENT
+ * quoting `regionText`, the option as given.
+ */
+export function selectRegion(source: GenotypeSource, region: Region | undefined, regionText: string | undefined): { select: VariantSelection | undefined; selected: number } {
+  const select: VariantSelection | undefined = region === undefined ? undefined : { region };
+  const selected = resolveSelection(source.variants, select, source.path).length;
+  if (selected === 0) {
+    throw bad(`--region ${regionText}: no variant of ${source.path} lies in ${region!.chrom}:${region!.start}-${region!.end} (END is exclusive)`);
+  }
+  return { select, selected };
+}
+
+/** The `genotypes` entry of a JSON report. */
+export interface GenotypesReport {
+  format: 'bed' | 'bimbam';
+  path: string;
+  samples: number;
+  variants: number;
+  /** The dosages count the a1 allele. */
+  countedAllele: 'a1';
+}
+
+/** The `genotypes` entry of a JSON report for `source`. */
+export function genotypesReport(source: GenotypeSource, opts: { bfile?: string }): GenotypesReport {
+  return { format: opts.bfile !== undefined ? 'bed' : 'bimbam', path: source.path, samples: source.samples.iid.length, variants: source.variants.id.length, countedAllele: 'a1' };
+}
+
+/**
+ * Runs `fn` with a fresh progress reporter from `progress` (undefined when
+ * none), stopping the reporter however `fn` ends.
+ */
+export async function withProgress<T>(progress: ProgressFactory | undefined, fn: (bar: ProgressReporter | undefined) => Promise<T>): Promise<T> {
+  const bar = progress?.();
+  try {
+    return await fn(bar);
+  } finally {
+    bar?.stop();
+  }
+}
+
+/**
+ * The standardized kinship (limix) of `samples` from every variant of the
+ * genotype file, reporting progress; logs one line.
+ */
+export async function standardizedKinship(
+  source: GenotypeSource, samples: Int32Array, progress: ProgressFactory | undefined, log: (line: string) => void,
+): Promise<KinshipResult> {
+  const total = source.variants.id.length;
+  const res = await withProgress(progress, (bar) => computeKinship(source, {
+    method: 'standardized',
+    samples,
+    onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
+  }));
+  log(`kinship (standardized) of ${samples.length} samples from ${res.variantsUsed} variants of ${source.path}`);
+  return res;
+}

@@ -1,0 +1,139 @@
+// The options every association workflow (`runGwas`, `runMtgwas`) takes, and
+// their checks. Options are named after the command-line flags, and so are
+// the messages of their errors: the workflows are what the commands run.
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { LmmkitError } from '../errors.js';
+import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/geno-queue.js';
+import { parseRegion, type Region } from '../data/region.js';
+import { isNumberText, type TableKey } from '../data/table.js';
+
+/** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
+export type TableIds = 'auto' | TableKey;
+
+/** Makes a fresh progress reporter for each pass over the genotypes (a kinship, a scan). */
+export type ProgressFactory = () => ProgressReporter;
+
+/** Progress drawn on `stream` (a bar on a terminal, a line per batch elsewhere), fresh for each pass. */
+export function streamProgress(stream: ProgressStream): ProgressFactory {
+  return () => progressReporter(stream);
+}
+
+/** A number written as the tables write them (no hex, no empty text, no Infinity), else NaN: options given as text read the same. */
+export function parseNumberText(text: string): number {
+  return isNumberText(text.trim()) ? Number(text) : Number.NaN;
+}
+
+/** Where a workflow reports: text lines, warnings and progress (each optional, default silent). */
+export interface WorkflowOutput {
+  /** The text report, one line per call (the command line prints them on stdout). */
+  log?: (line: string) => void;
+  /** Warnings that do not stop the run (the command line prints them on stderr). */
+  warn?: (line: string) => void;
+  /** Progress of each pass over the genotypes. */
+  progress?: ProgressFactory;
+}
+
+/** The options every association workflow (`runGwas`, `runMtgwas`) takes. */
+export interface ScanRunOptions extends WorkflowOutput {
+  /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
+  bfile?: string;
+  /** BIMBAM mean genotype file. */
+  bimbam?: string;
+  /** BIMBAM SNP annotation (rsid pos chrom), needed for --region with BIMBAM. */
+  annotation?: string;
+  /** Phenotype table. */
+  pheno: string;
+  /** The traits, in this order (default every value column of the phenotype table). */
+  phenoCol?: readonly string[];
+  /** Covariate table (an intercept is always added). */
+  covar?: string;
+  /** Kinship table file. */
+  kinship?: string;
+  /** Compute a standardized kinship from the genotype file. */
+  kinshipFromGenotypes?: boolean;
+  /** Minimum minor allele frequency (default 0.01). */
+  maf?: number;
+  /** Maximum fraction of missing genotypes (default 0.05). */
+  maxMissing?: number;
+  /** `CHR:START-END`, START inclusive, END exclusive. */
+  region?: string;
+  /** Rank-based inverse normal transform of each trait on its analysed samples. */
+  gaussianize?: boolean;
+  /** Test standardised dosages (betas per sd) instead of allele counts. */
+  standardize?: boolean;
+  /** Variants read per batch (default 1000). */
+  batchSize?: number;
+  /** Default 'auto'. */
+  ids?: TableIds;
+  /** Output prefix. */
+  out: string;
+}
+
+/** A BAD_ARGUMENT error naming the option. */
+export function bad(message: string): LmmkitError {
+  return new LmmkitError('BAD_ARGUMENT', message);
+}
+
+/** Checks the genotype file (exactly one of --bfile and --bimbam), --annotation, --pheno and --out of `command`. */
+export function checkInputOptions(command: string, opts: ScanRunOptions): void {
+  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad(`${command}: give exactly one of --bfile PREFIX and --bimbam FILE`);
+  if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
+  if (opts.pheno === undefined) throw bad(`${command}: --pheno FILE is required`);
+  if (opts.out === undefined) throw bad(`${command}: --out PREFIX is required`);
+}
+
+/** The variant filters and reading options, defaults applied. */
+export interface FilterOptions {
+  maf: number;
+  maxMissing: number;
+  batchSize: number;
+  ids: TableIds;
+}
+
+/** Applies the defaults (--maf 0.01, --max-missing 0.05, --batch-size 1000, --ids auto) and checks each. */
+export function checkFilterOptions(opts: { maf?: number; maxMissing?: number; batchSize?: number; ids?: TableIds }): FilterOptions {
+  const maf = opts.maf ?? 0.01;
+  if (!(maf >= 0 && maf <= 0.5)) throw bad(`--maf: expected a frequency in [0, 0.5], found ${maf}`);
+  const maxMissing = opts.maxMissing ?? 0.05;
+  if (!(maxMissing >= 0 && maxMissing <= 1)) throw bad(`--max-missing: expected a fraction in [0, 1], found ${maxMissing}`);
+  const batchSize = opts.batchSize ?? 1000;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
+  const ids = opts.ids ?? 'auto';
+  if (!['auto', 'fid-iid', 'iid', 'none'].includes(ids)) throw bad(`--ids: expected auto, fid-iid, iid or none, found '${String(ids)}'`);
+  return { maf, maxMissing, batchSize, ids };
+}
+
+/** The trait and region options, checked. */
+export interface TraitOptions {
+  region: Region | undefined;
+  gaussianize: boolean;
+}
+
+/** Checks that --pheno-col names each trait once and parses --region. */
+export function checkTraitOptions(opts: { phenoCol?: readonly string[]; region?: string; gaussianize?: boolean }): TraitOptions {
+  const cols = opts.phenoCol ?? [];
+  const dup = cols.find((c, i) => cols.indexOf(c) !== i);
+  if (dup !== undefined) throw bad(`--pheno-col: '${dup}' is given twice`);
+  return {
+    region: opts.region === undefined ? undefined : parseRegion(opts.region),
+    gaussianize: opts.gaussianize === true,
+  };
+}
+
+/**
+ * Checks, before any heavy work, that every output goes to an existing
+ * folder, is not a folder itself and is not named twice.
+ */
+export async function checkOutputs(paths: readonly string[]): Promise<void> {
+  const seen = new Set<string>();
+  for (const path of paths) {
+    if (seen.has(path)) throw bad(`--out: two outputs would both be written to ${path}`);
+    seen.add(path);
+    const dir = dirname(path);
+    const dirStat = await stat(dir).catch(() => undefined);
+    if (dirStat?.isDirectory() !== true) throw bad(`--out ${path}: the folder '${dir}' does not exist`);
+    const own = await stat(path).catch(() => undefined);
+    if (own !== undefined && !own.isFile()) throw bad(`--out: ${path} exists and is not a regular file`);
+  }
+}

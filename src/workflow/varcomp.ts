@@ -1,0 +1,344 @@
+// `lmmkit varcomp fit` as one call: MM4LMM's MMEst on files (one model, one
+// per marker column, or one per variant of a PLINK fileset), with its
+// AnovaTest, BLUPs and variance covariance, written atomically.
+import { basename } from 'node:path';
+import { LmmkitError } from '../errors.js';
+import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
+import { readFrame, type DataFrame } from '../data/frame.js';
+import { progressLine } from '../data/geno-queue.js';
+import { readKinship } from '../data/kinship-table.js';
+import { openBed } from '../data/plink/bed.js';
+import { parseTable, readText } from '../data/table.js';
+import { formatNumber } from '../data/write-tsv.js';
+import { Matrix } from '../linalg/matrix.js';
+import { getBackend } from '../linalg/select.js';
+import { anovaTest, type AnovaData, type AnovaResult } from '../varcomp/anova.js';
+import { mmBlup } from '../varcomp/blup.js';
+import type { CofactorTable } from '../varcomp/design.js';
+import type { MarkerInput, MmEstModel, MmEstResult } from '../varcomp/mmest.js';
+import { mmEstParallel } from '../varcomp/mmest-parallel.js';
+import { mmEstStream } from '../varcomp/mmest-stream.js';
+import { mmVcov } from '../varcomp/vcov.js';
+import { formatAnova, formatModel, markerRow, modelJson } from './varcomp-format.js';
+
+/** A progress display that one line at a time replaces (a terminal's `\r`), ended once the models are fitted. */
+export interface LineProgress {
+  update(line: string): void;
+  end(): void;
+}
+
+/** Options of `runVarcompFit` (what `lmmkit varcomp fit` runs; defaults as the command's). */
+export interface VarcompFitOptions {
+  /** Observation table with a header: the response, cofactors and incidence codes. */
+  data: string;
+  /** Response column of `data`. */
+  y: string;
+  /** Comma-separated cofactor columns of `data`. */
+  cofactor?: string;
+  /** Fixed-effect formula, e.g. '~ Trial + Xeffect'. */
+  formula?: string;
+  /** Named covariance matrices NAME=FILE, in component order. */
+  kinship?: readonly string[];
+  /** Incidences NAME=COLUMN from `data` codes. */
+  incidence?: readonly string[];
+  /** Incidences NAME=FILE as matrix files. */
+  z?: readonly string[];
+  /** Add the identity error component last (default true). */
+  error?: boolean;
+  /** GWAS mode: a marker table, one row per `data` row. */
+  markers?: string;
+  /** GWAS mode streamed from a PLINK fileset (needs `ids`). */
+  bfile?: string;
+  /** With `bfile`: the `data` column naming each row's genotype sample. */
+  ids?: string;
+  /** With `bfile`: minimum minor allele frequency (default 0.01). */
+  maf?: number;
+  /** With `bfile`: maximum fraction of missing genotypes (default 0.05). */
+  maxMissing?: number;
+  /** Read markers as numbers, factors, or auto (default). */
+  markersAs?: 'auto' | 'numeric' | 'factor';
+  /** Default 'reml'. */
+  method?: 'reml' | 'ml';
+  /** Henderson's equations (default 'auto': MM4LMM's rule). */
+  henderson?: 'auto' | 'true' | 'false';
+  /** Comma-separated starting variances. */
+  init?: string;
+  /** MM4LMM's CritVar (default 1e-3). */
+  critVar?: number;
+  /** MM4LMM's CritLogLik (default 1e-3). */
+  critLoglik?: number;
+  /** Iteration cap (default 100). */
+  maxIter?: number;
+  /** SQUAREM acceleration (default false). */
+  accelerate?: boolean;
+  /** Worker threads for the marker models (default 1). */
+  threads?: number;
+  /** Add the BLUPs (single model). */
+  blup?: boolean;
+  /** Fixed-effect tests of every term. */
+  anova?: 'I' | 'III' | 'KR';
+  /** Contrast matrix files tested jointly. */
+  contrast?: readonly string[];
+  /** Covariance of the variance estimators (single model). */
+  vcov?: 'expected' | 'ai';
+  /** Output: a .json file (one model) or a .tsv file (GWAS mode). */
+  out: string;
+  /** The text report, one line (or block) per call (default silent). */
+  log?: (line: string) => void;
+  /** Progress of the marker models (default none). */
+  progress?: LineProgress;
+}
+
+type Settled = Required<Pick<VarcompFitOptions,
+  'kinship' | 'incidence' | 'z' | 'error' | 'maf' | 'maxMissing' | 'markersAs' | 'method' | 'henderson' | 'critVar' | 'critLoglik' |
+  'maxIter' | 'accelerate' | 'threads' | 'blup' | 'contrast'>> & VarcompFitOptions;
+
+function settle(o: VarcompFitOptions): Settled {
+  return {
+    ...o, kinship: o.kinship ?? [], incidence: o.incidence ?? [], z: o.z ?? [], error: o.error ?? true, maf: o.maf ?? 0.01,
+    maxMissing: o.maxMissing ?? 0.05, markersAs: o.markersAs ?? 'auto', method: o.method ?? 'reml', henderson: o.henderson ?? 'auto',
+    critVar: o.critVar ?? 1e-3, critLoglik: o.critLoglik ?? 1e-3, maxIter: o.maxIter ?? 100, accelerate: o.accelerate ?? false,
+    threads: o.threads ?? 1, blup: o.blup ?? false, contrast: o.contrast ?? [],
+  };
+}
+
+/** A finite number, else a BAD_ARGUMENT naming `flag`. */
+function parseNumber(flag: string): (v: string) => number {
+  return (v) => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x)) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected a number, found '${v}'`);
+    return x;
+  };
+}
+
+function pair(flag: string, v: string): [string, string] {
+  const at = v.indexOf('=');
+  if (at <= 0 || at === v.length - 1) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected NAME=VALUE, found '${v}'`);
+  return [v.slice(0, at), v.slice(at + 1)];
+}
+
+function column(frame: DataFrame, name: string, flag: string): Float64Array | readonly string[] {
+  const j = frame.names.indexOf(name);
+  if (j < 0) throw new LmmkitError('BAD_ARGUMENT', `${flag}: ${frame.file} has no column '${name}' (columns: ${frame.names.join(', ')})`);
+  return frame.columns[j]!;
+}
+
+/**
+ * Runs `lmmkit varcomp fit`: reads the data, builds each variance component
+ * with its incidence, fits MMEst (one model, or one per marker or variant,
+ * started from the cofactor-only fit), and writes the JSON or TSV outputs
+ * (with `.json` and `.anova.tsv` beside a TSV); returns the fit.
+ */
+export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstResult> {
+  const t0 = performance.now();
+  const opts = settle(options);
+  const log = opts.log ?? (() => {});
+  const progress = opts.progress;
+  const frame = await readFrame(opts.data);
+  const yCol = column(frame, opts.y, '--y');
+  if (!(yCol instanceof Float64Array)) throw new LmmkitError('BAD_INPUT', `--y: column '${opts.y}' of ${opts.data} is not numeric`);
+  const missingY = Array.from(yCol.keys()).filter((i) => Number.isNaN(yCol[i]!));
+  if (missingY.length > 0) {
+    const where = missingY.slice(0, 5).map((i) => frame.lines[i]).join(', ');
+    throw new LmmkitError('BAD_INPUT', `${opts.data}: the response '${opts.y}' is missing on ${missingY.length} row${missingY.length > 1 ? 's' : ''} (line${missingY.length > 1 ? 's' : ''} ${where}${missingY.length > 5 ? ', ...' : ''}): remove them first`);
+  }
+  let cofactor: CofactorTable | undefined;
+  if (opts.cofactor !== undefined) {
+    const names = opts.cofactor.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    cofactor = { names, columns: names.map((nm) => column(frame, nm, '--cofactor')) };
+  }
+
+  // Components, in --kinship order, each with its incidence.
+  const incidence = new Map(opts.incidence.map((v) => pair('--incidence', v)));
+  const zFiles = new Map(opts.z.map((v) => pair('--z', v)));
+  const kinships = opts.kinship.map((v) => pair('--kinship', v));
+  const names = new Set(kinships.map(([nm]) => nm));
+  for (const nm of [...incidence.keys(), ...zFiles.keys()]) {
+    if (!names.has(nm)) throw new LmmkitError('BAD_ARGUMENT', `--incidence/--z: '${nm}' names no --kinship component (components: ${[...names].join(', ') || 'none'})`);
+    if (incidence.has(nm) && zFiles.has(nm)) throw new LmmkitError('BAD_ARGUMENT', `component '${nm}' has both --incidence and --z: give one`);
+  }
+  const varList: { name: string; r: Matrix; ids?: readonly string[] }[] = [];
+  const zList: (Matrix | undefined)[] = [];
+  for (const [name, file] of kinships) {
+    const kin = await readKinship(file);
+    varList.push({ name, r: kin.k, ids: kin.ids.iid });
+    const codeCol = incidence.get(name);
+    const zFile = zFiles.get(name);
+    if (codeCol !== undefined) {
+      const codes = column(frame, codeCol, `--incidence ${name}`);
+      const at = new Map(kin.ids.iid.map((id, j) => [id, j]));
+      const z = new Matrix(frame.n, kin.k.rows);
+      for (let i = 0; i < frame.n; i++) {
+        const code = String(codes[i]);
+        const j = at.get(code);
+        if (j === undefined) throw new LmmkitError('BAD_INPUT', `${opts.data}:${frame.lines[i]}: code '${code}' of column '${codeCol}' is not an id of the kinship ${file}`);
+        z.data[i + j * frame.n] = 1;
+      }
+      zList.push(z);
+    } else if (zFile !== undefined) {
+      const t = parseTable(await readText(zFile), zFile, { header: false, key: 'none' });
+      zList.push(t.values);
+    } else {
+      if (kin.k.rows !== frame.n) {
+        throw new LmmkitError('BAD_INPUT', `--kinship ${name}: ${file} is ${kin.k.rows} x ${kin.k.rows} but ${opts.data} has ${frame.n} rows: give --incidence ${name}=COLUMN or --z ${name}=FILE`);
+      }
+      zList.push(undefined);
+    }
+  }
+  if (opts.error) {
+    varList.push({ name: 'Error', r: Matrix.identity(frame.n) });
+    zList.push(undefined);
+  }
+  if (varList.length === 0) throw new LmmkitError('BAD_ARGUMENT', 'no variance component: give --kinship NAME=FILE or keep the error component');
+
+  let x: MarkerInput | undefined;
+  let xNames: string[] | undefined;
+  if (opts.markers !== undefined) {
+    const m = await readFrame(opts.markers);
+    if (m.n !== frame.n) throw new LmmkitError('BAD_INPUT', `--markers: ${opts.markers} has ${m.n} rows but ${opts.data} has ${frame.n}`);
+    xNames = m.names.slice();
+    const numeric = m.columns.every((c) => c instanceof Float64Array);
+    if (opts.markersAs === 'numeric' && !numeric) {
+      const j = m.columns.findIndex((c) => !(c instanceof Float64Array));
+      throw new LmmkitError('BAD_INPUT', `--markers-as numeric: marker '${m.names[j]}' of ${opts.markers} has text values`);
+    }
+    if (numeric && opts.markersAs !== 'factor') {
+      const mat = new Matrix(m.n, m.names.length);
+      m.columns.forEach((c, j) => mat.data.set(c as Float64Array, j * m.n));
+      const bad = mat.data.findIndex((v) => Number.isNaN(v));
+      if (bad >= 0) throw new LmmkitError('BAD_INPUT', `${opts.markers}:${m.lines[bad % m.n]}: marker '${m.names[Math.floor(bad / m.n)]}' is missing: impute markers first`);
+      x = mat;
+    } else {
+      // Factors keep the codes as written (R's character markers: '10', '11').
+      const raw = await readFrame(opts.markers, { allText: true });
+      x = raw.columns.map((c) => Array.from(c, String));
+    }
+  }
+  const init = opts.init?.split(',').map((s, k) => parseNumber(`--init value ${k + 1}`)(s));
+  const henderson = opts.henderson === 'auto' ? 'auto' : opts.henderson === 'true';
+  if (opts.bfile !== undefined) {
+    if (x !== undefined) throw new LmmkitError('BAD_ARGUMENT', 'give --markers or --bfile, not both');
+    if (opts.blup || opts.vcov !== undefined || opts.anova !== undefined || opts.contrast.length > 0) {
+      throw new LmmkitError('BAD_ARGUMENT', '--bfile streams one model per variant: --blup, --vcov, --anova and --contrast apply to --markers or a single model');
+    }
+    if (opts.ids === undefined) throw new LmmkitError('BAD_ARGUMENT', `--bfile needs --ids COLUMN: the column of ${opts.data} naming each row's genotype sample`);
+    const idCol = column(frame, opts.ids, '--ids');
+    const source = await openBed(opts.bfile);
+    try {
+      const at = new Map(source.samples.iid.map((id, i) => [id, i]));
+      const samples = Array.from({ length: frame.n }, (_, i) => {
+        const id = String(idCol[i]);
+        const k = at.get(id);
+        if (k === undefined) throw new LmmkitError('BAD_INPUT', `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${opts.ids}' is not in ${opts.bfile}.fam`);
+        return k;
+      });
+      const models: MmEstModel[] = [];
+      const names: string[] = [];
+      let nullModel: MmEstModel | undefined;
+      const comp = varList.map((v) => `sigma2_${v.name}`);
+      const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
+      // The TSV and its JSON appear together or not at all.
+      const seconds = await withStagedOutputs(async (outputs) => {
+        const tsv = await outputs.stage(opts.out);
+        await tsv.write(['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n');
+        for await (const b of mmEstStream({
+          source, samples, y: yCol, cofactor, formula: opts.formula, varList, zList, method: opts.method, henderson, init,
+          critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate,
+          minMaf: opts.maf, maxMissing: opts.maxMissing,
+          onProgress: progress === undefined ? undefined : (pr) => progress.update(progressLine(pr)),
+        })) {
+          nullModel = b.nullModel;
+          const lines = b.models.map((m, j) => [
+            b.variants.chrom[j]!, String(b.variants.pos[j]), b.variants.id[j]!, b.variants.a1[j]!, b.variants.a2[j]!,
+            formatNumber(b.af[j]!), String(b.n[j]), ...markerRow(m).slice(1),
+          ].join('\t'));
+          if (lines.length > 0) await tsv.write(lines.join('\n') + '\n');
+          models.push(...b.models);
+          names.push(...b.variants.id);
+        }
+        progress?.end();
+        const t = (performance.now() - t0) / 1000;
+        await outputs.whole(jsonPath, JSON.stringify({
+          data: opts.data, y: opts.y, bfile: opts.bfile, maf: opts.maf, maxMissing: opts.maxMissing, components: varList.map((v) => v.name),
+          method: opts.method, models: models.length, backend: getBackend().name, seconds: t, nullModel: nullModel === undefined ? null : modelJson(nullModel),
+        }, null, 2) + '\n');
+        return t;
+      });
+      log(`fitted ${models.length} variant models from ${opts.bfile} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
+      return { models, modelNames: names, path: 'eigen', nullModel, messages: [] };
+    } finally {
+      await source.close();
+    }
+  }
+  const res = await mmEstParallel({
+    y: yCol, cofactor, x, xNames, formula: opts.formula, varList, zList, method: opts.method, henderson,
+    init, critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate, threads: opts.threads,
+    onProgress: progress === undefined ? undefined : (done, total) => progress.update(`fitted ${done} / ${total} marker models`),
+  });
+  if (x !== undefined) progress?.end();
+  const seconds = (performance.now() - t0) / 1000;
+  const settings = {
+    data: opts.data, y: opts.y, cofactor: opts.cofactor ?? null, formula: opts.formula ?? null, components: varList.map((v) => v.name),
+    method: opts.method, henderson: opts.henderson, path: res.path, critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter,
+    accelerate: opts.accelerate, backend: getBackend().name, seconds,
+  };
+  for (const msg of res.messages) log(msg);
+  if (x === undefined) {
+    const model = res.models[0]!;
+    const data = { y: yCol, cofactor, formula: opts.formula, varList, zList };
+    const extra: Record<string, unknown> = {};
+    if (opts.blup) {
+      const blup = mmBlup(res, data);
+      extra.blup = Object.fromEntries(Object.entries(blup).map(([k, v]) => [k, { names: v.names, values: Array.from(v.values) }]));
+    }
+    let vcovText = '';
+    if (opts.vcov !== undefined) {
+      const v = mmVcov(res, data, { information: opts.vcov });
+      extra.vcov = { information: v.information, names: v.names, vcov: v.vcov.toArray(), se: Array.from(v.se) };
+      vcovText = `\nstandard errors of the variances (${opts.vcov === 'ai' ? 'average' : 'expected'} information): ` + v.names.map((nm, k) => `${nm} ${v.se[k]!.toPrecision(4)}`).join(', ');
+    }
+    const anova = await runAnova(opts, res, data);
+    if (anova !== undefined) extra.anova = anova.tables[0];
+    await writeAtomically(opts.out, async (append) => append(JSON.stringify({ ...settings, model: modelJson(model), ...extra }, null, 2) + '\n'));
+    log(formatModel(model, res.path, seconds) + vcovText + (anova === undefined ? '' : `\n${formatAnova(anova.tables[0]!)}`));
+    for (const msg of anova?.messages ?? []) log(msg);
+  } else {
+    if (opts.blup || opts.vcov !== undefined) throw new LmmkitError('BAD_ARGUMENT', '--blup and --vcov apply to a single model: run without --markers');
+    const anova = await runAnova(opts, res, { y: yCol, cofactor, formula: opts.formula, varList, zList, x });
+    const anovaPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.anova.tsv` : `${opts.out}.anova.tsv`;
+    const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
+    await withStagedOutputs(async (outputs) => {
+      const comp = varList.map((v) => `sigma2_${v.name}`);
+      const lines = res.models.map((m, i) => [res.modelNames[i] ?? String(i + 1), ...markerRow(m).slice(1)].join('\t'));
+      await outputs.whole(opts.out, ['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n' + lines.join('\n') + '\n');
+      await outputs.whole(jsonPath, JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2) + '\n');
+      if (anova !== undefined) {
+        const rows = anova.tables.flatMap((t) => t.rows.map((r) => [
+          res.modelNames[t.index] ?? String(t.index + 1), t.test, r.name, formatNumber(r.statistic), formatNumber(r.df),
+          r.ddf === undefined ? 'NA' : formatNumber(r.ddf), formatNumber(r.pValue), formatNumber(r.log10PValue),
+        ].join('\t')));
+        await outputs.whole(anovaPath, ['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p'].join('\t') + '\n' + rows.join('\n') + '\n');
+      }
+    });
+    if (anova !== undefined) {
+      for (const msg of anova.messages) log(msg);
+    }
+    log(`fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`);
+  }
+  return res;
+}
+
+/** --anova / --contrast: AnovaTest on the fit, or undefined when neither was asked for. */
+async function runAnova(opts: Settled, res: MmEstResult, data: AnovaData): Promise<AnovaResult | undefined> {
+  if (opts.anova === undefined && opts.contrast.length === 0) return undefined;
+  const contrasts: Record<string, Matrix> = {};
+  for (const file of opts.contrast) {
+    const t = parseTable(await readText(file), file, { header: false, key: 'none' });
+    contrasts[basename(file).replace(/\.[^.]*$/, '')] = t.values;
+  }
+  return anovaTest(res, {
+    type: opts.anova ?? 'III',
+    contrasts: opts.contrast.length > 0 ? contrasts : undefined,
+    data,
+  });
+}
