@@ -22,6 +22,7 @@ import { LmmkitError, NumericalError, ShapeError } from '../errors.js';
 import { type Backend, logdetFromCholesky } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
+import { symmetriseAverage } from '../linalg/small.js';
 import {
   type GlsEval,
   LOG_2PI,
@@ -34,7 +35,7 @@ import {
   resolveOptions,
   runMmFit,
 } from './mm-common.js';
-import { cholOrThrow, fullMatrix, symmetrizeAverage } from './mm-dense.js';
+import { cholOrThrow, fullMatrix } from './mm-dense.js';
 import type { EngineFit, EngineOptions, VarComponent } from './types.js';
 
 const WHO = 'mmRotated';
@@ -76,7 +77,7 @@ export function rotateTwo(components: VarComponent[], backend: Backend = getBack
   const l = cholOrThrow(backend, k2, `the error matrix of component '${comps[1]!.name}'`, undefined, 'rotateTwo');
   // L^-1 K1 L^-T, symmetrised, then its eigenvectors Q; u = L^-T Q.
   const a = backend.trsm(l, backend.trsm(l, k1), { side: 'right', transA: true });
-  symmetrizeAverage(a);
+  symmetriseAverage(a);
   const { values, vectors } = backend.syevd(a);
   const u = backend.trsm(l, vectors, { transA: true });
   return { eigenvalues: values, u, logDetError: logdetFromCholesky(l) };
