@@ -1,5 +1,6 @@
-import { DomainError, LmmkitError, ShapeError } from '../errors.js';
+import { DomainError, LmmkitError, NotPositiveDefiniteError, ShapeError } from '../errors.js';
 import type { Backend, Eigen } from '../linalg/backend.js';
+import { type GeneralisedEigen, generalisedEigen } from '../linalg/generalised-eigen.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { choleskyInverse, choleskyLower, choleskySolve, logdetCholesky, symmetriseAverage } from '../linalg/small.js';
@@ -21,25 +22,23 @@ export interface JointDiagonalisation {
   logdetCn: number;
 }
 
-/** Joint diagonalisation of (Cg, Cn); throws when Cn is not positive definite. */
+/**
+ * Joint diagonalisation of (Cg, Cn): the generalised eigenproblem
+ * Cg v = sc Cn v with Cn whitened by its eigendecomposition, limix's order
+ * of operations. Throws a DomainError when Cn is not positive definite (the
+ * likelihood's objective reads that as +Infinity).
+ */
 export function jointDiagonalise(cg: Matrix, cn: Matrix, backend: Backend = getBackend()): JointDiagonalisation {
   const p = cn.rows;
   if (cn.cols !== p || cg.rows !== p || cg.cols !== p) throw new ShapeError(`jointDiagonalise: Cg ${cg.shape} and Cn ${cn.shape} must both be P x P`);
-  const en = backend.syevd(cn);
-  let logdetCn = 0;
-  const usi2 = new Matrix(p, p); // Un Sn^-1/2
-  for (let j = 0; j < p; j++) {
-    const s = en.values[j]!;
-    if (!(s > 0)) throw new DomainError(`jointDiagonalise: Cn is not positive definite (eigenvalue ${s})`);
-    logdetCn += Math.log(s);
-    const f = 1 / Math.sqrt(s);
-    for (let i = 0; i < p; i++) usi2.data[i + j * p] = en.vectors.data[i + j * p]! * f;
+  let ge: GeneralisedEigen;
+  try {
+    ge = generalisedEigen(cg, cn, { whiten: 'eigen', backend });
+  } catch (e) {
+    if (e instanceof NotPositiveDefiniteError) throw new DomainError(`jointDiagonalise: Cn is not positive definite (${e.message})`);
+    throw e;
   }
-  const cstar = backend.gemm(usi2, backend.gemm(cg, usi2), { transA: true });
-  symmetriseAverage(cstar);
-  const ec = backend.syevd(cstar);
-  const lc = backend.gemm(ec.vectors, usi2, { transA: true, transB: true });
-  return { lc, sc: Float64Array.from(ec.values), logdetCn };
+  return { lc: ge.vectors.transpose(), sc: ge.values, logdetCn: ge.logdetB };
 }
 
 /**
