@@ -42,13 +42,13 @@ export interface GeneralisedEigenOptions {
 
 /**
  * The symmetric-definite generalised eigenproblem A v = lambda B v for
- * symmetric A and symmetric positive definite B (both n x n, lower triangles
- * read), equivalently the congruence V that diagonalises both:
- * V^T B V = I, V^T A V = diag(lambda). B = null stands for the identity (one
- * syevd of A). With B = W W^T (W = L or U S^1/2), C = W^-1 A W^-T is
- * symmetrised before its eigensolver, since the two triangular solves or
- * products leave it symmetric only up to rounding. All O(n^3) work is the
- * backend's.
+ * symmetric A and symmetric positive definite B (both n x n; all of A is
+ * read, only B's lower triangle), equivalently the congruence V that
+ * diagonalises both: V^T B V = I, V^T A V = diag(lambda). B = null stands
+ * for the identity (one syevd of A). With B = W W^T (W = L or U S^1/2),
+ * C = W^-1 A W^-T is symmetrised before its eigensolver, since the two
+ * triangular solves or products leave it symmetric only up to rounding.
+ * All O(n^3) work is the backend's.
  *
  * Throws `NotPositiveDefiniteError` when B is not positive definite (with
  * `'eigen'`, the minor is the one Cholesky stops at, or n when only the
