@@ -83,7 +83,8 @@ export { mmDense } from './varcomp/mm-dense.js';
 export { mmRotated, rotateTwo, type TwoRotation } from './varcomp/mm-eigen.js';
 export { mmHenderson } from './varcomp/mm-henderson.js';
 export { parseFormula, type Formula } from './varcomp/formula.js';
-export { buildDesign, designFor, planDesign, rQr, type CofactorTable, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
+export { buildDesign, designFor, planDesign, type CofactorTable, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
+export { rQr, type RQr } from './linalg/qr-dqrdc2.js';
 export { parseFrame, readFrame, type DataFrame, type FrameOptions } from './data/frame.js';
 
 // Several traits at once (limix's MTLMM on GP2KronSum).

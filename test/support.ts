@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { Backend, Matrix, availableBackends, nativeStatus } from '../src/index.js';
+import { symmetriseAverage } from '../src/linalg/small.js';
 import { Rng } from '../src/sim/rng.js';
 
 export const EPS = 2.220446049250313e-16;
@@ -72,7 +73,7 @@ export function withSpectrum(rng: Rng, values: ArrayLike<number>): Matrix {
       for (let i = 0; i < n; i++) out.data[i + j * n]! += q.data[i + k * n]! * qjk;
     }
   }
-  symmetrize(out);
+  symmetriseAverage(out);
   return out;
 }
 
@@ -83,17 +84,8 @@ export function randomSpd(rng: Rng, n: number, cond = 10): Matrix {
   return withSpectrum(rng, values);
 }
 
-/** Makes a (numerically) symmetric matrix exactly symmetric. */
-export function symmetrize(a: Matrix): void {
-  const n = a.rows;
-  for (let j = 0; j < n; j++) {
-    for (let i = j + 1; i < n; i++) {
-      const v = 0.5 * (a.data[i + j * n]! + a.data[j + i * n]!);
-      a.data[i + j * n] = v;
-      a.data[j + i * n] = v;
-    }
-  }
-}
+/** Makes a (numerically) symmetric matrix exactly symmetric: lmmkit's own (A + A^T) / 2. */
+export { symmetriseAverage as symmetrize };
 
 /** Naive op(A) op(B), the reference for the products. */
 export function naiveMul(a: Matrix, b: Matrix, transA = false, transB = false): Matrix {

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { LmmkitError, ShapeError } from '../src/errors.js';
 import { Matrix } from '../src/linalg/matrix.js';
+import { rQr } from '../src/linalg/qr-dqrdc2.js';
 import {
-  buildDesign, buildNullDesign, designFor, markerDesign, planDesign, rQr,
+  buildDesign, buildNullDesign, designFor, markerDesign, planDesign,
   type CofactorTable, type DesignInput, type FixedDesign,
 } from '../src/varcomp/design.js';
 import { parseFormula } from '../src/varcomp/formula.js';

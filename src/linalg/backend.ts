@@ -1,6 +1,7 @@
 import { NotPositiveDefiniteError, NumericalError, ShapeError } from '../errors.js';
 import type { KernelInfo, Kernels } from './kernels.js';
 import { Matrix } from './matrix.js';
+import { logdetCholesky, symmetriseFromLower } from './small.js';
 
 /** Options of `Backend.gemm`. */
 export interface GemmOptions {
@@ -117,7 +118,7 @@ export class Backend {
     const [n, k] = trans ? [a.cols, a.rows] : [a.rows, a.cols];
     const c = outputMatrix(trans ? 'syrk(A^T A)' : 'syrk(A A^T)', n, n, opts.c, beta);
     this.kernels.dsyrk(trans, n, k, alpha, a.data, beta, c.data);
-    mirrorLower(c);
+    symmetriseFromLower(c);
     return c;
   }
 
@@ -180,7 +181,7 @@ export class Backend {
     if (info > 0) {
       throw new NumericalError(`potri: the Cholesky factor is exactly singular (L(${info},${info}) = 0)`);
     }
-    mirrorLower(inv);
+    symmetriseFromLower(inv);
     return inv;
   }
 
@@ -240,10 +241,7 @@ export class Backend {
 /** log det(L L^T) = 2 sum_i log L_ii for a lower Cholesky factor L. */
 export function logdetFromCholesky(l: Matrix): number {
   requireSquare('logdetFromCholesky', l);
-  const n = l.rows;
-  let s = 0;
-  for (let i = 0; i < n; i++) s += Math.log(l.data[i + i * n]!);
-  return 2 * s;
+  return logdetCholesky(l.data, l.rows);
 }
 
 function outputMatrix(op: string, m: number, n: number, c: Matrix | undefined, beta: number): Matrix {
@@ -269,14 +267,6 @@ function requireFinite(op: string, a: Matrix): void {
       const j = (idx - i) / a.rows;
       throw new NumericalError(`${op}: the ${a.shape} input has a non-finite value ${d[idx]} at (${i}, ${j})`);
     }
-  }
-}
-
-function mirrorLower(c: Matrix): void {
-  const n = c.rows;
-  const d = c.data;
-  for (let j = 0; j < n; j++) {
-    for (let i = j + 1; i < n; i++) d[j + i * n] = d[i + j * n]!;
   }
 }
 

@@ -37,8 +37,18 @@ export function loadBackend(name: BackendName): Backend {
   return backend;
 }
 
-/** The backends that can run here: always js, and native when it loaded. */
+/**
+ * The backends lmmkit may run on here, the default first (what
+ * `getBackend` picks unless `setBackend` was called). With `LMMKIT_BACKEND`
+ * set, that backend alone: setting it rules the other out, so
+ * `selfcheck --backend all` and the test suite's both-backend loops keep to
+ * it (and under `LMMKIT_BACKEND=js` the native addon is not even loaded).
+ * Unset: native (when it loaded), then js. Throws as `getBackend` does for
+ * an unknown name or a native backend asked for but missing.
+ */
 export function availableBackends(): Backend[] {
+  const asked = requestedBackend();
+  if (asked !== undefined) return [loadBackend(asked)];
   return nativeStatus().available ? [loadBackend('native'), loadBackend('js')] : [loadBackend('js')];
 }
 
@@ -47,18 +57,7 @@ export function availableBackends(): Backend[] {
  * native when it loaded, else js. Chosen once, on first use.
  */
 export function getBackend(): Backend {
-  if (current === undefined) {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-    const asked = env?.LMMKIT_BACKEND;
-    if (asked !== undefined && asked !== '') {
-      if (asked !== 'js' && asked !== 'native') {
-        throw new LmmkitError('BAD_BACKEND', `LMMKIT_BACKEND='${asked}': expected 'js' or 'native'`);
-      }
-      current = loadBackend(asked);
-    } else {
-      current = nativeStatus().available ? loadBackend('native') : loadBackend('js');
-    }
-  }
+  current ??= availableBackends()[0]!;
   return current;
 }
 
@@ -66,4 +65,15 @@ export function getBackend(): Backend {
 export function setBackend(name: BackendName): Backend {
   current = loadBackend(name);
   return current;
+}
+
+/** `LMMKIT_BACKEND` when set and not empty (read on each call; absent outside Node). */
+function requestedBackend(): BackendName | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const asked = env?.LMMKIT_BACKEND;
+  if (asked === undefined || asked === '') return undefined;
+  if (asked !== 'js' && asked !== 'native') {
+    throw new LmmkitError('BAD_BACKEND', `LMMKIT_BACKEND='${asked}': expected 'js' or 'native'`);
+  }
+  return asked;
 }

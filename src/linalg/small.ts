@@ -1,7 +1,11 @@
-// Dense kernels for the tiny systems of a scan: the m x m block of one test
-// (m = interaction columns x step, usually 1 to 16) and the k x k covariate
-// Gram matrix. Problem-sized O(n^3) work never comes here; it goes to the
-// Backend.
+// Dense kernels for the tiny systems above the backend: the m x m block of
+// one test (m = interaction columns x step, usually 1 to 16), the k x k
+// covariate Gram matrix, the P x P trait covariances. Problem-sized O(n^3)
+// work never comes here; it goes to the Backend. Matrices are column-major;
+// the loops fix the order of every floating-point operation, which the
+// recorded outputs depend on.
+import { ShapeError } from '../errors.js';
+import type { Matrix } from './matrix.js';
 
 /**
  * Symmetric pseudo-inverse of an n x n matrix (column-major, only read
@@ -79,7 +83,8 @@ export function pinvSymmetric(a: ArrayLike<number>, n: number, rcond = 1e-15): {
  * (column-major, only the lower triangle read), or null when a pivot is not
  * positive definite: not above `pivotFloor(j)` (default 0) for column j
  * (before its square root). The floor lets a caller demand pivots above a
- * relative tolerance, e.g. 1e-10 of the column's norm.
+ * relative tolerance, e.g. 1e-10 of the column's norm. Column by column, the
+ * dot-product form (Golub & Van Loan, 4th ed., section 4.2).
  */
 export function choleskyLower(a: ArrayLike<number>, n: number, pivotFloor?: (j: number) => number): Float64Array | null {
   const l = new Float64Array(n * n);
@@ -105,26 +110,89 @@ export function choleskyLower(a: ArrayLike<number>, n: number, pivotFloor?: (j: 
  */
 export function invSpd(a: ArrayLike<number>, n: number): Float64Array | null {
   const l = choleskyLower(a, n);
-  if (l === null) return null;
-  // inv = L^-T L^-1, column by column from unit vectors.
+  return l === null ? null : choleskyInverse(l, n);
+}
+
+/**
+ * Solves (L L^T) x = b for a lower Cholesky factor L (n x n): forward
+ * substitution L z = b, then back substitution L^T x = z (LAPACK dpotrs for
+ * one right-hand side; Golub & Van Loan, 4th ed., section 4.2). Returns x as a
+ * new array.
+ */
+export function choleskySolve(l: ArrayLike<number>, n: number, b: ArrayLike<number>): Float64Array {
+  if (b.length !== n) throw new ShapeError(`choleskySolve: L is ${n}x${n} but b has ${b.length} values`);
+  const z = Float64Array.from(b);
+  for (let i = 0; i < n; i++) {
+    let s = z[i]!;
+    for (let j = 0; j < i; j++) s -= l[i + j * n]! * z[j]!;
+    z[i] = s / l[i + i * n]!;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = z[i]!;
+    for (let j = i + 1; j < n; j++) s -= l[j + i * n]! * z[j]!;
+    z[i] = s / l[i + i * n]!;
+  }
+  return z;
+}
+
+/**
+ * (L L^T)^-1 (n x n, full) from a lower Cholesky factor L, one column per
+ * unit vector through `choleskySolve` (LAPACK dpotri computes the same
+ * inverse as L^-T L^-1 in a different order).
+ */
+export function choleskyInverse(l: ArrayLike<number>, n: number): Float64Array {
   const inv = new Float64Array(n * n);
-  const z = new Float64Array(n);
+  const e = new Float64Array(n);
   for (let c = 0; c < n; c++) {
-    z.fill(0);
-    z[c] = 1;
-    for (let i = 0; i < n; i++) {
-      let s = z[i]!;
-      for (let k = 0; k < i; k++) s -= l[i + k * n]! * z[k]!;
-      z[i] = s / l[i + i * n]!;
-    }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = z[i]!;
-      for (let k = i + 1; k < n; k++) s -= l[k + i * n]! * z[k]!;
-      z[i] = s / l[i + i * n]!;
-    }
-    inv.set(z, c * n);
+    e.fill(0);
+    e[c] = 1;
+    inv.set(choleskySolve(l, n, e), c * n);
   }
   return inv;
+}
+
+/** log det(L L^T) = 2 sum_i log L_ii for a lower Cholesky factor L (n x n). */
+export function logdetCholesky(l: ArrayLike<number>, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.log(l[i + i * n]!);
+  // Doubling is exact, so this equals the sum of 2 log L_ii term by term.
+  return 2 * s;
+}
+
+/**
+ * Makes a square matrix exactly symmetric in place, both triangles becoming
+ * (A + A^T) / 2: for a product that is symmetric in exact arithmetic but not
+ * in rounding (L^-1 K L^-T, Z R Z^T) before an eigensolver or a Cholesky.
+ */
+export function symmetriseAverage(a: Matrix): void {
+  const n = square('symmetriseAverage', a);
+  const d = a.data;
+  for (let j = 0; j < n; j++) {
+    for (let i = j + 1; i < n; i++) {
+      const v = 0.5 * (d[i + j * n]! + d[j + i * n]!);
+      d[i + j * n] = v;
+      d[j + i * n] = v;
+    }
+  }
+}
+
+/** Copies the lower triangle of a square matrix onto the upper, in place (what LAPACK's lower-triangle routines leave unset). */
+export function symmetriseFromLower(a: Matrix): void {
+  const n = square('symmetriseFromLower', a);
+  const d = a.data;
+  for (let j = 0; j < n; j++) for (let i = j + 1; i < n; i++) d[j + i * n] = d[i + j * n]!;
+}
+
+/** Copies the upper triangle of a square matrix onto the lower, in place (a matrix assembled by block columns). */
+export function symmetriseFromUpper(a: Matrix): void {
+  const n = square('symmetriseFromUpper', a);
+  const d = a.data;
+  for (let j = 0; j < n; j++) for (let i = j + 1; i < n; i++) d[i + j * n] = d[j + i * n]!;
+}
+
+function square(op: string, a: Matrix): number {
+  if (a.rows !== a.cols) throw new ShapeError(`${op}: needs a square matrix, found ${a.shape}`);
+  return a.rows;
 }
 
 /**

@@ -2,7 +2,7 @@ import { LmmkitError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { invSpd } from '../linalg/small.js';
+import { choleskyInverse, choleskyLower, logdetCholesky } from '../linalg/small.js';
 import { brentMinimize } from './brent.js';
 import { LowRankCovariance } from './lowrank.js';
 
@@ -96,8 +96,9 @@ export function fitLowRankNull(opts: FitLowRankOptions): LowRankNullFit {
       fhy[b] = g[b + 1]!;
       for (let a = 0; a < k; a++) fhf[a + b * k] = g[a + 1 + (b + 1) * m]!;
     }
-    const inv = invSpd(fhf, k);
-    if (inv === null) throw new LmmkitError('SINGULAR_COVARIATES', 'fitLowRankNull: the covariate matrix F is not of full column rank');
+    const chol = choleskyLower(fhf, k);
+    if (chol === null) throw new LmmkitError('SINGULAR_COVARIATES', 'fitLowRankNull: the covariate matrix F is not of full column rank');
+    const inv = choleskyInverse(chol, k);
     const beta = new Float64Array(k);
     let quad = 0;
     for (let a = 0; a < k; a++) {
@@ -108,7 +109,7 @@ export function fitLowRankNull(opts: FitLowRankOptions): LowRankNullFit {
     }
     const ypy = Math.max(g[0]! - quad, Number.MIN_VALUE);
     const sigma2 = ypy / (n - k);
-    const logdetFhf = logdetSpd(fhf, k);
+    const logdetFhf = logdetCholesky(chol, k);
     const lml = 0.5 * ((n - k) * Math.log(sigma2) + logdetH + logdetFhf + (n - k));
     // d lml / d rho = 0.5 [tr(H^-1 WW') - tr((F'H^-1F)^-1 F'H^-1 WW' H^-1 F) - (N-k) |W' P y|^2 / y'Py],
     // all in the rotated coordinates (WW' = U diag(s^2) U').
@@ -185,22 +186,4 @@ export function fitLowRankNull(opts: FitLowRankOptions): LowRankNullFit {
     atBoundary,
     iterations: points + opt.iterations,
   };
-}
-
-/** log det of a small SPD matrix by Cholesky. */
-function logdetSpd(a: Float64Array, n: number): number {
-  const l = Float64Array.from(a);
-  let ld = 0;
-  for (let j = 0; j < n; j++) {
-    let d = l[j + j * n]!;
-    for (let q = 0; q < j; q++) d -= l[j + q * n]! ** 2;
-    const ljj = Math.sqrt(d);
-    ld += 2 * Math.log(ljj);
-    for (let i = j + 1; i < n; i++) {
-      let s = l[i + j * n]!;
-      for (let q = 0; q < j; q++) s -= l[i + q * n]! * l[j + q * n]!;
-      l[i + j * n] = s / ljj;
-    }
-  }
-  return ld;
 }

@@ -152,6 +152,3 @@ export class FreeFormCov {
     return out;
   }
 }
-
-/** Lower Cholesky factor of a symmetric n x n matrix (column-major), or null when not positive definite. */
-export { choleskyLower } from '../linalg/small.js';

@@ -1,8 +1,10 @@
-import { DomainError, LmmkitError, ShapeError } from '../errors.js';
+import { DomainError, LmmkitError, NotPositiveDefiniteError, ShapeError } from '../errors.js';
 import type { Backend, Eigen } from '../linalg/backend.js';
+import { type GeneralisedEigen, generalisedEigen } from '../linalg/generalised-eigen.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { choleskyLower, FreeFormCov, FREEFORM_JITTER } from './freeform.js';
+import { choleskyInverse, choleskyLower, choleskySolve, logdetCholesky, symmetriseAverage } from '../linalg/small.js';
+import { FreeFormCov, FREEFORM_JITTER } from './freeform.js';
 import { minimizeLbfgs, type LbfgsStop } from './lbfgs.js';
 
 /**
@@ -20,25 +22,23 @@ export interface JointDiagonalisation {
   logdetCn: number;
 }
 
-/** Joint diagonalisation of (Cg, Cn); throws when Cn is not positive definite. */
+/**
+ * Joint diagonalisation of (Cg, Cn): the generalised eigenproblem
+ * Cg v = sc Cn v with Cn whitened by its eigendecomposition, limix's order
+ * of operations. Throws a DomainError when Cn is not positive definite (the
+ * likelihood's objective reads that as +Infinity).
+ */
 export function jointDiagonalise(cg: Matrix, cn: Matrix, backend: Backend = getBackend()): JointDiagonalisation {
   const p = cn.rows;
   if (cn.cols !== p || cg.rows !== p || cg.cols !== p) throw new ShapeError(`jointDiagonalise: Cg ${cg.shape} and Cn ${cn.shape} must both be P x P`);
-  const en = backend.syevd(cn);
-  let logdetCn = 0;
-  const usi2 = new Matrix(p, p); // Un Sn^-1/2
-  for (let j = 0; j < p; j++) {
-    const s = en.values[j]!;
-    if (!(s > 0)) throw new DomainError(`jointDiagonalise: Cn is not positive definite (eigenvalue ${s})`);
-    logdetCn += Math.log(s);
-    const f = 1 / Math.sqrt(s);
-    for (let i = 0; i < p; i++) usi2.data[i + j * p] = en.vectors.data[i + j * p]! * f;
+  let ge: GeneralisedEigen;
+  try {
+    ge = generalisedEigen(cg, cn, { whiten: 'eigen', backend });
+  } catch (e) {
+    if (e instanceof NotPositiveDefiniteError) throw new DomainError(`jointDiagonalise: Cn is not positive definite (${e.message})`);
+    throw e;
   }
-  const cstar = backend.gemm(usi2, backend.gemm(cg, usi2), { transA: true });
-  symmetrise(cstar);
-  const ec = backend.syevd(cstar);
-  const lc = backend.gemm(ec.vectors, usi2, { transA: true, transB: true });
-  return { lc, sc: Float64Array.from(ec.values), logdetCn };
+  return { lc: ge.vectors.transpose(), sc: ge.values, logdetCn: ge.logdetB };
 }
 
 /**
@@ -347,9 +347,8 @@ export class KronSumLikelihood {
       if (chol === null) {
         throw new LmmkitError('NUMERICAL', `KronSumLikelihood: the fixed-effect design A (x) F (${k} columns) is not of full rank: drop collinear covariates or trait-design columns`);
       }
-      let logdetA = 0;
-      for (let i = 0; i < k; i++) logdetA += 2 * Math.log(chol[i + i * k]!);
-      ainv = cholInverse(chol, k);
+      const logdetA = logdetCholesky(chol, k);
+      ainv = choleskyInverse(chol, k);
       const b = new Float64Array(k);
       for (let i = 0; i < k; i++) {
         let s = 0;
@@ -612,13 +611,7 @@ function newtonPolish(
       evaluations += 2;
       for (let i = 0; i < n; i++) hess[i + j * n] = (gp[i]! - gm[i]!) / (2 * h);
     }
-    for (let j = 0; j < n; j++) {
-      for (let i = 0; i < j; i++) {
-        const v = 0.5 * (hess[i + j * n]! + hess[j + i * n]!);
-        hess[i + j * n] = v;
-        hess[j + i * n] = v;
-      }
-    }
+    symmetriseAverage(new Matrix(n, n, hess));
     let step: Float64Array | null = null;
     let mu = 0;
     const diagMax = Math.max(...Array.from({ length: n }, (_, i) => Math.abs(hess[i + i * n]!)));
@@ -626,7 +619,7 @@ function newtonPolish(
       const hm = Float64Array.from(hess);
       for (let i = 0; i < n; i++) hm[i + i * n]! += mu;
       const chol = choleskyLower(hm, n);
-      if (chol !== null) step = cholSolve(chol, n, g);
+      if (chol !== null) step = choleskySolve(chol, n, g);
       else mu = mu === 0 ? 1e-10 * diagMax : mu * 10;
     }
     if (step === null) break;
@@ -732,44 +725,6 @@ function congruence(l: Float64Array, g: Float64Array, p: number, scale: number):
     }
   }
   return out;
-}
-
-function symmetrise(m: Matrix): void {
-  const n = m.rows;
-  for (let j = 0; j < n; j++) {
-    for (let i = j + 1; i < n; i++) {
-      const v = 0.5 * (m.data[i + j * n]! + m.data[j + i * n]!);
-      m.data[i + j * n] = v;
-      m.data[j + i * n] = v;
-    }
-  }
-}
-
-/** (L L^T)^-1 from a lower Cholesky factor (k x k, column-major). */
-function cholInverse(l: Float64Array, k: number): Float64Array {
-  const inv = new Float64Array(k * k);
-  const e = new Float64Array(k);
-  for (let c = 0; c < k; c++) {
-    e.fill(0);
-    e[c] = 1;
-    inv.set(cholSolve(l, k, e), c * k);
-  }
-  return inv;
-}
-
-function cholSolve(l: Float64Array, k: number, b: ArrayLike<number>): Float64Array {
-  const z = Float64Array.from(b);
-  for (let i = 0; i < k; i++) {
-    let s = z[i]!;
-    for (let j = 0; j < i; j++) s -= l[i + j * k]! * z[j]!;
-    z[i] = s / l[i + i * k]!;
-  }
-  for (let i = k - 1; i >= 0; i--) {
-    let s = z[i]!;
-    for (let j = i + 1; j < k; j++) s -= l[j + i * k]! * z[j]!;
-    z[i] = s / l[i + i * k]!;
-  }
-  return z;
 }
 
 /** Sample covariance of the columns of Y (ddof 1, numpy's `cov(Y.T)`). */

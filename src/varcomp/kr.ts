@@ -39,11 +39,11 @@ import { LmmkitError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { invSpd, pinvSymmetric } from '../linalg/small.js';
+import { rQr } from '../linalg/qr-dqrdc2.js';
+import { invSpd, pinvSymmetric, symmetriseAverage } from '../linalg/small.js';
 import { chi2Log10Sf, chi2Sf, fLog10Sf, fSf } from '../stats/index.js';
-import { rQr } from './design.js';
 import { checkComponents } from './mm-common.js';
-import { cholOrThrow, fullMatrix, symmetrizeAverage } from './mm-dense.js';
+import { cholOrThrow, fullMatrix } from './mm-dense.js';
 import { covarianceSum } from './model-at.js';
 import type { VarComponent } from './types.js';
 
@@ -127,7 +127,7 @@ export function krCovariance(components: readonly VarComponent[], sigma2: ArrayL
 export function glsAt(vInv: Matrix, x: Matrix, y: ArrayLike<number>, backend: Backend = getBackend(), sigma2?: ArrayLike<number>): { beta: Float64Array; varBeta: Matrix } {
   const g = backend.gemm(vInv, x);
   const xvx = backend.gemm(x, g, { transA: true });
-  symmetrizeAverage(xvx);
+  symmetriseAverage(xvx);
   const varBeta = backend.potri(cholOrThrow(backend, xvx, "X' V^-1 X", sigma2, WHO));
   const beta = backend.gemv(varBeta, backend.gemv(g, Float64Array.from(y), { trans: true }));
   return { beta, varBeta };
@@ -202,7 +202,7 @@ export function krModel(input: KrModelInput): KrModel {
     if (phi.rows !== p || phi.cols !== p) throw new ShapeError(`${WHO}: varBeta is ${phi.shape}, the design has ${p} columns`);
   } else {
     const xvx = be.gemm(x, g, { transA: true });
-    symmetrizeAverage(xvx);
+    symmetriseAverage(xvx);
     phi = be.potri(cholOrThrow(be, xvx, "X' V^-1 X", cov.sigma2, WHO));
   }
   let beta: Float64Array;
@@ -219,7 +219,7 @@ export function krModel(input: KrModelInput): KrModel {
   const h = cov.k.map((kk) => (kk === null ? g : be.gemm(kk, g)));
   const pk = h.map((hk) => {
     const m = be.gemm(g, hk, { transA: true, alpha: -1 });
-    symmetrizeAverage(m);
+    symmetriseAverage(m);
     return m;
   });
   const s = h.map((hk) => be.gemm(cov.vInv, hk));
@@ -250,10 +250,10 @@ export function krModel(input: KrModelInput): KrModel {
       be.gemm(pk[i]!, phiP[j]!, { alpha: -wij, beta: 1, c: delta });
     }
   }
-  symmetrizeAverage(delta);
+  symmetriseAverage(delta);
   const varBetaAdj = phi.clone();
   be.gemm(be.gemm(phi, delta), phi, { alpha: 2, beta: 1, c: varBetaAdj });
-  symmetrizeAverage(varBetaAdj);
+  symmetriseAverage(varBetaAdj);
   return {
     n,
     p,
@@ -309,7 +309,7 @@ export function krTest(model: KrModel, l: Matrix, backend: Backend = getBackend(
   // Theta = L' (L Phi L')^-1 L
   const lphi = be.gemm(lr, phi);
   const lphil = be.gemm(lphi, lr, { transB: true });
-  symmetrizeAverage(lphil);
+  symmetriseAverage(lphil);
   const inner = symInverse(lphil);
   const theta = be.gemm(be.gemm(lr, inner, { transA: true }), lr);
   // M_k = Theta Phi P_k Phi
@@ -341,7 +341,7 @@ export function krTest(model: KrModel, l: Matrix, backend: Backend = getBackend(
   // F with Phi_A
   const lb = be.gemv(lr, model.beta);
   const la = be.gemm(be.gemm(lr, model.varBetaAdj), lr, { transB: true });
-  symmetrizeAverage(la);
+  symmetriseAverage(la);
   const laInv = symInverse(la);
   const wald = quadForm(laInv.data, lb);
   const fUnscaled = wald / q;

@@ -9,6 +9,7 @@ import { NotPositiveDefiniteError, NumericalError } from '../errors.js';
 import { type Backend, logdetFromCholesky } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
+import { symmetriseAverage, symmetriseFromLower } from '../linalg/small.js';
 import {
   type CheckedComponent,
   type ComponentCache,
@@ -44,21 +45,8 @@ export function fullMatrix(be: Backend, c: CheckedComponent): Matrix | null {
   if (c.z === undefined) return c.r;
   const zr = be.gemm(c.z, c.r);
   const k = be.gemm(zr, c.z, { transB: true });
-  symmetrizeAverage(k);
+  symmetriseAverage(k);
   return k;
-}
-
-/** Makes a square matrix exactly symmetric in place: both triangles become (A + A') / 2. */
-export function symmetrizeAverage(a: Matrix): void {
-  const n = a.rows;
-  const d = a.data;
-  for (let j = 0; j < n; j++) {
-    for (let i = j + 1; i < n; i++) {
-      const v = 0.5 * (d[i + j * n]! + d[j + i * n]!);
-      d[i + j * n] = v;
-      d[j + i * n] = v;
-    }
-  }
 }
 
 /** Cholesky with the failure reported in terms of the model (a NumericalError naming `who` and `what`). */
@@ -72,13 +60,6 @@ export function cholOrThrow(be: Backend, a: Matrix, what: string, sigma?: ArrayL
     }
     throw e;
   }
-}
-
-/** Makes a small matrix exactly symmetric from its lower triangle. */
-export function symmetrizeLower(a: Matrix): void {
-  const n = a.rows;
-  const d = a.data;
-  for (let j = 0; j < n; j++) for (let i = j + 1; i < n; i++) d[j + i * n] = d[i + j * n]!;
 }
 
 /** sum_ij A_ij B_ij = tr(A B) for symmetric A, B. */
@@ -98,7 +79,7 @@ function dot(a: Float64Array, b: Float64Array): number {
 function gls(be: Backend, y: Float64Array, x: Matrix, vinv: Matrix, sigma: ArrayLike<number>) {
   const vinvX = be.gemm(vinv, x);
   const xvx = be.gemm(x, vinvX, { transA: true });
-  symmetrizeLower(xvx);
+  symmetriseFromLower(xvx);
   const lx = cholOrThrow(be, xvx, "X'V^-1X", sigma);
   const logdetXvx = logdetFromCholesky(lx);
   const varBeta = be.potri(lx);
@@ -172,7 +153,7 @@ function closedForm(be: Backend, y: Float64Array, x: Matrix, c: CheckedComponent
   const logdetK = logdetFromCholesky(l);
   const kiX = be.potrs(l, x);
   const xkx = be.gemm(x, kiX, { transA: true });
-  symmetrizeLower(xkx);
+  symmetriseFromLower(xkx);
   const lx = cholOrThrow(be, xkx, "X'K^-1X");
   const logdetXkx = logdetFromCholesky(lx);
   const xkxInv = be.potri(lx);

@@ -18,8 +18,9 @@
 // the results are reported at the final delta, as MM4LMM does.
 // ML follows 'ML2Mat': the plain MM update of both variances on the
 // diagonal V, with MM4LMM's REML-style loop (see mm-common.ts).
-import { LmmkitError, NumericalError, ShapeError } from '../errors.js';
-import { type Backend, logdetFromCholesky } from '../linalg/backend.js';
+import { LmmkitError, NotPositiveDefiniteError, NumericalError, ShapeError } from '../errors.js';
+import type { Backend } from '../linalg/backend.js';
+import { generalisedEigen } from '../linalg/generalised-eigen.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import {
@@ -34,7 +35,7 @@ import {
   resolveOptions,
   runMmFit,
 } from './mm-common.js';
-import { cholOrThrow, fullMatrix, symmetrizeAverage } from './mm-dense.js';
+import { fullMatrix } from './mm-dense.js';
 import type { EngineFit, EngineOptions, VarComponent } from './types.js';
 
 const WHO = 'mmRotated';
@@ -56,9 +57,9 @@ export type RotatedOptions = MmOptions & {
 };
 
 /**
- * Joint diagonalisation of the two components [K1-component, error]:
- * one eigendecomposition (plus a Cholesky and two triangular solves when
- * the error is not the identity).
+ * Joint diagonalisation of the two components [K1-component, error]: the
+ * generalised eigenproblem K1 u = d K2 u with K2 whitened by its Cholesky
+ * factor (one eigendecomposition when the error is the identity).
  */
 export function rotateTwo(components: VarComponent[], backend: Backend = getBackend()): TwoRotation {
   if (!Array.isArray(components) || components.length !== 2) {
@@ -69,17 +70,15 @@ export function rotateTwo(components: VarComponent[], backend: Backend = getBack
   const comps = checkComponents('rotateTwo', components, n);
   const k1 = fullMatrix(backend, comps[0]!) ?? Matrix.identity(n);
   const k2 = fullMatrix(backend, comps[1]!);
-  if (k2 === null) {
-    const { values, vectors } = backend.syevd(k1);
-    return { eigenvalues: values, u: vectors, logDetError: 0 };
+  try {
+    const { values, vectors, logdetB } = generalisedEigen(k1, k2, { whiten: 'cholesky', backend });
+    return { eigenvalues: values, u: vectors, logDetError: logdetB };
+  } catch (e) {
+    if (e instanceof NotPositiveDefiniteError) {
+      throw new NumericalError(`rotateTwo: the error matrix of component '${comps[1]!.name}' is not positive definite (leading minor of order ${e.minor})`);
+    }
+    throw e;
   }
-  const l = cholOrThrow(backend, k2, `the error matrix of component '${comps[1]!.name}'`, undefined, 'rotateTwo');
-  // L^-1 K1 L^-T, symmetrised, then its eigenvectors Q; u = L^-T Q.
-  const a = backend.trsm(l, backend.trsm(l, k1), { side: 'right', transA: true });
-  symmetrizeAverage(a);
-  const { values, vectors } = backend.syevd(a);
-  const u = backend.trsm(l, vectors, { transA: true });
-  return { eigenvalues: values, u, logDetError: logdetFromCholesky(l) };
 }
 
 /** Scratch space for one (N, p), reused across calls. */

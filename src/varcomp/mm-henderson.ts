@@ -19,6 +19,7 @@ import { NumericalError } from '../errors.js';
 import { type Backend, logdetFromCholesky } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
+import { symmetriseFromLower, symmetriseFromUpper } from '../linalg/small.js';
 import {
   type CheckedComponent,
   type ComponentCache,
@@ -28,7 +29,7 @@ import {
   checkEngineInputs,
   runMmFit,
 } from './mm-common.js';
-import { cholOrThrow, fullMatrix, mmDense, symmetrizeLower } from './mm-dense.js';
+import { cholOrThrow, fullMatrix, mmDense } from './mm-dense.js';
 import type { EngineFit, EngineOptions, VarComponent } from './types.js';
 
 const WHO = 'mmHenderson';
@@ -65,7 +66,7 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
     h0.data.set(ztrx.data.subarray(j * q, (j + 1) * q), (q + j) * m);
     for (let i = 0; i < p; i++) h0.data[q + i + (q + j) * m] = xtrx.data[i + j * p]!;
   }
-  symmetrizeUpper(h0);
+  symmetriseFromUpper(h0); // assembled by block columns
   const rhs = new Matrix(m, 1);
   rhs.data.set(be.gemv(rinvWz, y, { trans: true }));
   rhs.data.set(be.gemv(rinvX, y, { trans: true }), q);
@@ -226,7 +227,7 @@ function prepare(be: Backend, comps: CheckedComponent[], n: number): HenPrep {
   }
   const rinvWz = applyRinv(be, rdiag, rinv, wz);
   const ztrz = be.gemm(wz, rinvWz, { transA: true });
-  symmetrizeLower(ztrz);
+  symmetriseFromLower(ztrz);
   return { rdiag, rinv, logdetR, ginv, logdetG, off, qs, q, wz, rinvWz, ztrz };
 }
 
@@ -237,13 +238,6 @@ function applyRinv(be: Backend, rdiag: Float64Array | null, rinv: Matrix | null,
   const out = a.clone();
   for (let j = 0; j < a.cols; j++) for (let i = 0; i < n; i++) out.data[i + j * n]! /= rdiag[i]!;
   return out;
-}
-
-/** Copies the upper triangle onto the lower (the MME is assembled by block columns). */
-function symmetrizeUpper(a: Matrix): void {
-  const n = a.rows;
-  const d = a.data;
-  for (let j = 0; j < n; j++) for (let i = j + 1; i < n; i++) d[i + j * n] = d[j + i * n]!;
 }
 
 function isDiagonal(a: Matrix): boolean {

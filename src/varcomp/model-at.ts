@@ -1,8 +1,9 @@
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
+import { symmetriseFromLower } from '../linalg/small.js';
 import { checkComponents, LOG_2PI } from './mm-common.js';
-import { cholOrThrow, fullMatrix, symmetrizeLower } from './mm-dense.js';
+import { cholOrThrow, fullMatrix } from './mm-dense.js';
 import type { VarComponent, VarMethod } from './types.js';
 
 /** A mixed model evaluated at given variances (dense N x N quantities). */
@@ -44,7 +45,7 @@ export function modelAt(y: ArrayLike<number>, x: Matrix, components: readonly Va
   const vInv = backend.potri(l);
   const vx = backend.gemm(vInv, x);
   const xvx = backend.gemm(x, vx, { transA: true });
-  symmetrizeLower(xvx);
+  symmetriseFromLower(xvx);
   const lx = cholOrThrow(backend, xvx, "X' V^-1 X", sigma2, 'modelAt');
   let logdetXvx = 0;
   for (let i = 0; i < x.cols; i++) logdetXvx += 2 * Math.log(lx.data[i + i * x.cols]!);

@@ -7,6 +7,7 @@
 import { LmmkitError, NumericalError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
+import { symmetriseAverage } from '../linalg/small.js';
 import { cholOrThrow } from './mm-dense.js';
 import { modelAt, type ModelAt } from './model-at.js';
 import { resolveInference, type MmData, type MmFit, type MmInferenceOptions } from './blup.js';
@@ -127,13 +128,7 @@ export function averageInformation(at: Pick<ModelAt, 'k' | 'p' | 'py'>, backend:
   at.k.forEach((kk, j) => u.data.set(kk === null ? at.py : backend.gemv(kk, at.py), j * n));
   const pu = backend.gemm(at.p, u);
   const ai = backend.gemm(u, pu, { transA: true, alpha: 0.5 });
-  for (let j = 0; j < nc; j++) {
-    for (let i = j + 1; i < nc; i++) {
-      const v = 0.5 * (ai.data[i + j * nc]! + ai.data[j + i * nc]!);
-      ai.data[i + j * nc] = v;
-      ai.data[j + i * nc] = v;
-    }
-  }
+  symmetriseAverage(ai);
   return ai;
 }
 
