@@ -8,12 +8,13 @@ import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LmmkitError } from '../errors.js';
 import { openBimbam } from '../data/bimbam.js';
-import { progressReporter, type ProgressReporter } from '../data/geno-queue.js';
+import { progressReporter, type ProgressReporter } from '../data/node/progress.js';
 import type { GenotypeSource } from '../data/genotypes.js';
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
 import type { DroppedSample } from '../data/match.js';
-import { openBed } from '../data/plink/bed.js';
-import { DEFAULT_MISSING, isNumberText, parseTable, readText, splitRecords, type NumericTable, type TableKey } from '../data/table.js';
+import { openBed } from '../data/node/bed.js';
+import { readText } from '../data/node/files.js';
+import { DEFAULT_MISSING, isNumberText, parseTable, splitRecords, type NumericTable, type TableKey } from '../data/table.js';
 import { resolveSelection, type VariantSelection } from '../data/variants.js';
 import { Matrix } from '../linalg/matrix.js';
 

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { InputError, LmmkitError } from '../errors.js';
 import { gaussianize } from '../data/gaussianize.js';
-import { readKinship, type KinshipTable } from '../data/kinship-table.js';
+import type { KinshipTable } from '../data/kinship-table.js';
+import { readKinship } from '../data/node/tables.js';
 import { formatMatchReport, matchSamples, type SampleMatch } from '../data/match.js';
 import { sampleKey } from '../data/samples.js';
 import type { NumericTable } from '../data/table.js';

@@ -3,7 +3,7 @@ import { LmmkitError } from '../errors.js';
 import { openBimbam } from '../data/bimbam.js';
 import type { GenotypeSource } from '../data/genotypes.js';
 import { kinship, type KinshipMethod } from '../data/kinship.js';
-import { openBed } from '../data/plink/bed.js';
+import { openBed } from '../data/node/bed.js';
 import { writeMatrixTsv } from '../data/write-tsv.js';
 import { getBackend } from '../linalg/select.js';
 

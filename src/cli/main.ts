@@ -1,3 +1,4 @@
+import '../linalg/native/register.js';
 import { Command, CommanderError } from 'commander';
 import { LmmkitError } from '../errors.js';
 import { availableBackends, getBackend, loadBackend, type BackendName } from '../linalg/select.js';

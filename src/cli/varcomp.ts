@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
 import { LmmkitError } from '../errors.js';
 import { writeAtomically } from '../data/atomic.js';
-import { readFrame, type DataFrame } from '../data/frame.js';
-import { readKinship } from '../data/kinship-table.js';
-import { parseTable, readText } from '../data/table.js';
+import type { DataFrame } from '../data/frame.js';
+import { readText } from '../data/node/files.js';
+import { readFrame, readKinship } from '../data/node/tables.js';
+import { parseTable } from '../data/table.js';
 import { formatNumber } from '../data/write-tsv.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -14,7 +15,7 @@ import { mmBlup } from '../varcomp/blup.js';
 import { mmVcov } from '../varcomp/vcov.js';
 import { anovaTest, type AnovaData, type AnovaResult, type AnovaTable } from '../varcomp/anova.js';
 import { basename } from 'node:path';
-import { openBed } from '../data/plink/bed.js';
+import { openBed } from '../data/node/bed.js';
 import { progressLine } from '../data/geno-queue.js';
 import { mmEstStream } from '../varcomp/mmest-stream.js';
 
