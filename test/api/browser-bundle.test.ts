@@ -1,7 +1,8 @@
 // `lmmkit` (the package's `.` export) must bundle for a page as it is: no
 // plugin, no stubs, no externals. esbuild with platform 'browser' fails on
 // any import of a Node built-in; a dependency whose `browser` field swaps a
-// module for nothing shows up as a '(disabled)' input, also refused. The
+// module for nothing shows up as a '(disabled)' input, also refused, and so
+// are Node's globals (Buffer, require, process) in our own modules. The
 // bundle is then run in a fresh context (no process, require or Buffer), and
 // reads a PLINK fileset from bytes there on the js backend.
 import assert from 'node:assert/strict';
@@ -15,12 +16,11 @@ const PKG = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as {
 const ENTRY = new URL(PKG.exports['.']!.default, ROOT).pathname;
 
 async function bundle(opts: BuildOptions): Promise<{ code: string; inputs: string[]; warnings: Message[] }> {
-  const result = await build({ entryPoints: [ENTRY], platform: 'browser', bundle: true, write: false, metafile: true, logLevel: 'silent', ...opts }).catch(
-    (err: { errors?: Message[] }) => {
-      const errors = err.errors ?? [];
-      assert.fail(`${errors.length} bundling errors:\n${errors.map((e) => `${e.location?.file ?? '?'}: ${e.text}`).join('\n')}`);
-    },
-  );
+  const options: BuildOptions = { entryPoints: [ENTRY], absWorkingDir: ROOT.pathname, platform: 'browser', bundle: true, write: false, metafile: true, logLevel: 'silent' };
+  const result = await build({ ...options, ...opts }).catch((err: { errors?: Message[] }) => {
+    const errors = err.errors ?? [];
+    assert.fail(`${errors.length} bundling errors:\n${errors.map((e) => `${e.location?.file ?? '?'}: ${e.text}`).join('\n')}`);
+  });
   return { code: result.outputFiles![0]!.text, inputs: Object.keys(result.metafile!.inputs), warnings: result.warnings };
 }
 
@@ -34,6 +34,14 @@ test('the . entry bundles for a browser with no error, no warning and no Node im
   const ours = inputs.filter((f) => f.includes('dist/src/'));
   for (const f of ['data/node/', 'plot/node.js', 'plot/png.js', 'linalg/native/', 'varcomp/mmest-parallel.js', 'data/bimbam.js', 'data/atomic.js']) {
     assert.deepEqual(ours.filter((g) => g.includes(`dist/src/${f}`)), [], `${f} is reachable from the browser entry`);
+  }
+  // Node's globals bundle without a murmur and fail only when called in a
+  // page: none in our modules, except behind `globalThis.process?.`.
+  for (const f of ours) {
+    const text = readFileSync(new URL(f, ROOT), 'utf8');
+    for (const global of [/\bBuffer\b/, /\brequire\(/, /(?<![.\w])process\./, /\b__dirname\b/]) {
+      assert.doesNotMatch(text, global, `${f} uses a Node global`);
+    }
   }
 });
 
