@@ -24,18 +24,20 @@ export type ByteInput = ArrayBuffer | Uint8Array | Blob;
 
 /**
  * A `ByteSource` over `input`: memory is read in place; a `Blob` is sliced
- * per read, so a large `File` is never held whole. `name` names it in
- * messages (default: a `File`'s own name, else `fallback`). A `ByteSource`
- * is returned as it is.
+ * per read, so a large `File` is never held whole. `fallback` names it in
+ * messages unless it is a `File`, which has a name of its own. A
+ * `ByteSource` is returned as it is. The kinds are told apart by shape, not
+ * `instanceof`, so that bytes from another realm (an iframe, a worker, a vm
+ * context) are taken too.
  */
 export function byteSource(input: ByteInput | ByteSource, fallback: string): ByteSource {
-  if (input instanceof Uint8Array) return new MemorySource(input, fallback);
-  if (input instanceof ArrayBuffer) return new MemorySource(new Uint8Array(input), fallback);
-  if (typeof Blob !== 'undefined' && input instanceof Blob) {
+  if (ArrayBuffer.isView(input)) return new MemorySource(new Uint8Array(input.buffer, input.byteOffset, input.byteLength), fallback);
+  if ('read' in input && typeof input.read === 'function') return input;
+  if ('arrayBuffer' in input && typeof input.arrayBuffer === 'function') {
     const own = (input as { name?: unknown }).name;
     return new BlobSource(input, typeof own === 'string' && own !== '' ? own : fallback);
   }
-  return input as ByteSource;
+  return new MemorySource(new Uint8Array(input as ArrayBuffer), fallback);
 }
 
 /**

@@ -54,14 +54,16 @@ test('the bundle evaluates in a fresh context and reads a .bed from bytes on the
       const reader = await lmmkit.openBedFiles({
         bed: new Uint8Array([0x6c, 0x1b, 0x01, 0x38, 0x0d]).buffer,
         bim: ascii('1 rs1 0 100 A G\\n1 rs2 0 200 C T\\n'),
-        fam: ascii('f1 i1 0 0 1 -9\\nf2 i2 0 0 2 -9\\nf3 i3 0 0 0 -9\\n'),
+        fam: famBytes,
       });
       const out = [];
       for await (const b of reader.batches()) out.push(...b.dosages.data);
       await reader.close();
       return { backend: lmmkit.getBackend().name, dosages: out, ids: reader.variants.id.join(',') };
     })()`;
-  const got = (await runInNewContext(script, { TextDecoder })) as { backend: string; dosages: number[]; ids: string };
+  // The .fam comes from this realm, as bytes from an iframe or a worker would.
+  const famBytes = new TextEncoder().encode('f1 i1 0 0 1 -9\nf2 i2 0 0 2 -9\nf3 i3 0 0 0 -9\n');
+  const got = (await runInNewContext(script, { TextDecoder, famBytes })) as { backend: string; dosages: number[]; ids: string };
   assert.equal(got.backend, 'js');
   assert.equal(got.ids, 'rs1,rs2');
   assert.deepEqual(Array.from(got.dosages), [2, 1, 0, Number.NaN, 0, 2]);
