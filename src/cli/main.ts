@@ -1,3 +1,4 @@
+// First, so that backend selection can load the native backend (lmmkit/node does the same).
 import '../linalg/native/register.js';
 import { Command, CommanderError } from 'commander';
 import { LmmkitError } from '../errors.js';
