@@ -5,11 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getBackend, loadBackend, nativeStatus } from '../src/index.js';
+import { getBackend, loadBackend, nativeStatus } from '../src/node.js';
 import { genoQueue } from '../src/data/geno-queue.js';
 import { kinship } from '../src/data/kinship.js';
 import { compose, imputeMean, standardize } from '../src/data/preprocess.js';
-import { openBed } from '../src/data/plink/bed.js';
+import { openBed } from '../src/data/node/bed.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
 import { simulateGenotypes } from '../src/sim/genotypes.js';
 

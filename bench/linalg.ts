@@ -3,7 +3,7 @@
 // in the same run, with our/numpy ratios. It prints figures; it asserts nothing.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { type Backend, Matrix, availableBackends } from '../src/index.js';
+import { type Backend, Matrix, availableBackends } from '../src/node.js';
 import { Rng } from '../src/sim/rng.js';
 import { backendLabel, bestOf } from './common.js';
 

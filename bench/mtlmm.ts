@@ -9,7 +9,7 @@
 // Sizes: LMMKIT_BENCH_MT_N (default 1000), LMMKIT_BENCH_MT_P (default 4),
 // LMMKIT_BENCH_MT_S (default 5000); LMMKIT_BENCH_MT_REPS (default 3) repeats
 // the timed steps and reports the best.
-import { Matrix, getBackend } from '../src/index.js';
+import { Matrix, getBackend } from '../src/node.js';
 import { fitKronSumNull, type KronSumNullFit } from '../src/nullmodel/kron-sum.js';
 import { Mtlmm, traitTestDesign } from '../src/scan/mtlmm.js';
 import { Rng } from '../src/sim/rng.js';

@@ -36,9 +36,8 @@
 //   LMMKIT_BENCH_VC_JS_N (default 500), LMMKIT_BENCH_VC_JS_M (default 2000),
 //   LMMKIT_BENCH_VC_JS=0 skips part 3.
 import { availableParallelism, loadavg } from 'node:os';
-import { Matrix, getBackend } from '../src/index.js';
+import { Matrix, getBackend, loadBackend } from '../src/node.js';
 import type { Backend } from '../src/linalg/backend.js';
-import { loadBackend } from '../src/linalg/select.js';
 import { kinship } from '../src/data/kinship.js';
 import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../src/data/genotypes.js';
 import type { SampleTable } from '../src/data/samples.js';

@@ -1,8 +1,11 @@
 /**
  * lmmkit: linear mixed models for genetics, for Node.js and the browser.
- * This is the one public entry point; everything a user needs is exported here.
+ * This entry (`lmmkit`) is browser-safe: it bundles for a page with no Node
+ * built-in and runs the js backend. Files by path, PNG rendering, worker
+ * threads, the native backend and terminal progress bars come from
+ * `lmmkit/node` (src/node.ts), which re-exports everything here too.
  */
-export { DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NumericalError, ShapeError, type InputLocation } from './errors.js';
+export { DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NumericalError, OutputError, ShapeError, type InputLocation } from './errors.js';
 export { Matrix, type MatrixLike } from './linalg/matrix.js';
 export {
   Backend,
@@ -28,15 +31,14 @@ export * from './stats/index.js';
 
 // Data: genotype readers, tables, sample matching, preprocessing, kinship.
 export type { BatchOptions, GenotypeBatch, GenotypeSource } from './data/genotypes.js';
-export { openBed, BedReader, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
+export { byteSource, sourceText, textOf, type ByteInput, type ByteSource } from './data/bytes.js';
+export { BedReader, openBedFiles, openBedSource, type BedFiles, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
 export { parseBim } from './data/plink/bim.js';
 export { parseFam, type FamTable } from './data/plink/fam.js';
-export { writeBed } from './data/plink/write-bed.js';
-export { openBimbam, BimbamReader, type OpenBimbamOptions } from './data/bimbam.js';
 export { sampleKey, type SampleTable } from './data/samples.js';
 export { resolveSelection, takeVariants, type VariantSelection, type VariantTable } from './data/variants.js';
-export { parseTable, readTable, type NumericTable, type Separator, type TableKey, type TableOptions } from './data/table.js';
-export { parseKinship, readKinship, type KinshipTable, type ReadKinshipOptions } from './data/kinship-table.js';
+export { parseTable, type NumericTable, type Separator, type TableKey, type TableOptions } from './data/table.js';
+export { parseKinship, type KinshipTable, type ReadKinshipOptions } from './data/kinship-table.js';
 export {
   formatMatchReport, matchSamples, NoSamplesError, type DroppedSample, type GenotypeSamples, type KinshipSource,
   type MatchInput, type SampleMatch, type SourceCount,
@@ -46,10 +48,8 @@ export {
   type PreprocessStep,
 } from './data/preprocess.js';
 export { gaussianize } from './data/gaussianize.js';
-export { genoQueue, progressLine, progressReporter, type GenoProgress, type GenoQueueOptions } from './data/geno-queue.js';
+export { genoQueue, progressLine, type GenoProgress, type GenoQueueOptions } from './data/geno-queue.js';
 export { kinship, type KinshipMethod, type KinshipOptions, type KinshipResult } from './data/kinship.js';
-export { formatNumber, writeMatrixTsv, writeTsv, type Column } from './data/write-tsv.js';
-export { writeAtomically } from './data/atomic.js';
 export { simulateGenotypes, type SimulatedGenotypes, type SimulateGenotypesOptions } from './sim/genotypes.js';
 export { Rng } from './sim/rng.js';
 export { simulateGwas, type SimulatedGwas, type SimulateGwasOptions } from './sim/gwas.js';
@@ -66,14 +66,13 @@ export { LmmCore, type LmmCoreOptions, type ProcessOptions, type ScanResult } fr
 export { exactTests, type ExactTestOptions, type ExactTestResult } from './scan/exact.js';
 export { gwasScan, type GwasBatchResult, type GwasScanOptions } from './scan/gwas.js';
 
-// Plots (SVG anywhere; PNG and files in Node).
+// Plots as SVG (PNG and files: lmmkit/node).
 export {
   AssocTsvParser, compareChrom, parseAssocTsv, toAssocData, MANHATTAN_COLORS, manhattanPlot, CHI2_1_MEDIAN, QQ_COLORS,
   lambdaGc, lambdaGcLog10, qqBand, qqPlot, FONT_FAMILY, type AssocColumns, type AssocData, type AssocInput, type AssocRow,
   type AssocTable, type AssocTsvOptions, type ChromCodes, type ManhattanChromosome, type ManhattanOptions, type ManhattanResult,
   type PlotResult, type QqOptions, type QqResult, type QqSeries, type QqSeriesContext, type PlotArea,
 } from './plot/index.js';
-export { plotBytes, plotFormat, readAssocFile, renderPng, writePlot, type PngOptions } from './plot/node.js';
 export { simulateAssoc, type SimulatedAssoc } from './plot/simulate.js';
 
 // Variance-component models (MM4LMM's MMEst).
@@ -85,7 +84,7 @@ export { mmHenderson } from './varcomp/mm-henderson.js';
 export { parseFormula, type Formula } from './varcomp/formula.js';
 export { buildDesign, designFor, planDesign, type CofactorTable, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
 export { rQr, type RQr } from './linalg/qr-dqrdc2.js';
-export { parseFrame, readFrame, type DataFrame, type FrameOptions } from './data/frame.js';
+export { parseFrame, type DataFrame, type FrameOptions } from './data/frame.js';
 
 // Several traits at once (limix's MTLMM on GP2KronSum).
 export { FreeFormCov, FREEFORM_JITTER, type FreeFormCovOptions } from './nullmodel/freeform.js';
@@ -97,7 +96,6 @@ export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, typ
 export {
   Mtlmm, mtlmmScan, traitTestDesign, type MtlmmOptions, type MtlmmResult, type TraitTest, type MtlmmScanOptions, type MtlmmBatchResult,
 } from './scan/mtlmm.js';
-export { mmEstParallel, type MmEstParallelOptions } from './varcomp/mmest-parallel.js';
 export { modelAt, type ModelAt } from './varcomp/model-at.js';
 export {
   mmBlup, type MmFit, type MmFitInput, type MmData, type MmDataComponent, type MmInferenceOptions, type MmBlupOptions, type MmBlupResult, type BlupComponent,

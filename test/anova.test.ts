@@ -4,7 +4,7 @@
 // same call; lmmkit's results where MM4LMM fails; MM4LMM's errors.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { getBackend, Matrix } from '../src/index.js';
+import { getBackend, Matrix } from '../src/node.js';
 import { anovaTest, type AnovaData, type AnovaFitInput, type AnovaOptions, type AnovaResult } from '../src/varcomp/anova.js';
 import { mmEst, type MmEstOptions } from '../src/varcomp/mmest.js';
 import { hybridData, MM_DATA, MM_REFS, qtlData, readRef, type RefModel } from './mm4lmm-data.js';

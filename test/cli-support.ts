@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { kinship } from '../src/data/kinship.js';
-import { openBed } from '../src/data/plink/bed.js';
+import { openBed } from '../src/data/node/bed.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
 import { writeMatrixTsv } from '../src/data/write-tsv.js';
 import type { Matrix } from '../src/linalg/matrix.js';

@@ -160,7 +160,7 @@ sharedTest('varcomp fit --anova: Type III in the JSON (ex1) and per marker in GW
 });
 
 test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK fileset; bad sample ids', async () => {
-  const { simulateGwas, writeBed, openBed, kinship, writeMatrixTsv, Matrix } = await import('../src/index.js');
+  const { simulateGwas, writeBed, openBed, kinship, writeMatrixTsv, Matrix } = await import('../src/node.js');
   const { mmEstStream } = await import('../src/varcomp/mmest-stream.js');
   const sim = simulateGwas({ samples: 120, variants: 40, causal: 2, h2Causal: 0.3, seed: 9 });
   const prefix = join(dir, 'sim');

@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Backend, Matrix, LmmkitError, ShapeError } from '../src/index.js';
 import { openBimbam } from '../src/data/bimbam.js';
-import { readKinship } from '../src/data/kinship-table.js';
-import { openBed } from '../src/data/plink/bed.js';
+import { readKinship } from '../src/data/node/tables.js';
+import { openBed } from '../src/data/node/bed.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
-import { readTable } from '../src/data/table.js';
+import { readTable } from '../src/data/node/tables.js';
 import { takeVariants } from '../src/data/variants.js';
-import { getBackend } from '../src/linalg/select.js';
+import { getBackend } from '../src/node.js';
 import {
   LambdaProblem,
   clampEigenvalues,

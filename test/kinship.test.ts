@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { Matrix } from '../src/index.js';
 import { kinship, type KinshipMethod } from '../src/data/kinship.js';
 import { openBimbam } from '../src/data/bimbam.js';
-import { openBed } from '../src/data/plink/bed.js';
+import { openBed } from '../src/data/node/bed.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
 import { simulateGenotypes } from '../src/sim/genotypes.js';
 import { SHARED, backendsUnderTest, relMaxDiff, requireTool, sharedTest, toolTest } from './support.js';

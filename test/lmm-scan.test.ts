@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { Matrix, compose, filterByMaf, filterByMissing, genoQueue, imputeMean, openBed, standardize } from '../src/index.js';
+import { Matrix, compose, filterByMaf, filterByMissing, genoQueue, imputeMean, openBed, standardize } from '../src/node.js';
 import { fitLowRankNull } from '../src/nullmodel/fit-lowrank.js';
 import { IdentityCovariance } from '../src/nullmodel/identity.js';
 import { KinshipCovariance } from '../src/nullmodel/kinship.js';

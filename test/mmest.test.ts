@@ -177,7 +177,7 @@ sharedTest('mmEstParallel: worker threads give mmEst\'s results exactly, in mark
 });
 
 test('mmEstStream: markers streamed from a bed file give mmEst\'s models on the imputed, filtered dosages', async () => {
-  const { simulateGwas, writeBed, openBed, kinship } = await import('../src/index.js');
+  const { simulateGwas, writeBed, openBed, kinship } = await import('../src/node.js');
   const { mmEstStream } = await import('../src/varcomp/mmest-stream.js');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Backend, Eigen } from '../src/linalg/backend.js';
 import { Matrix } from '../src/linalg/matrix.js';
-import { getBackend } from '../src/linalg/select.js';
+import { getBackend } from '../src/node.js';
 import { FreeFormCov } from '../src/nullmodel/freeform.js';
 import { fitKronSumNull, KronSumCovariance, KronSumLikelihood } from '../src/nullmodel/kron-sum.js';
 import { minimizeLbfgs } from '../src/nullmodel/lbfgs.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { LmmkitError } from '../src/errors.js';
-import { openBed } from '../src/data/plink/bed.js';
+import { openBed } from '../src/data/node/bed.js';
 import { parseBim } from '../src/data/plink/bim.js';
 import { parseFam } from '../src/data/plink/fam.js';
 

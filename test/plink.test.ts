@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { InputError, LmmkitError, Matrix } from '../src/index.js';
-import { openBed } from '../src/data/plink/bed.js';
+import { openBed } from '../src/data/node/bed.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
 import { compose, imputeMean, standardize } from '../src/data/preprocess.js';
 import { simulateGenotypes } from '../src/sim/genotypes.js';

@@ -7,9 +7,10 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { Matrix } from '../src/linalg/matrix.js';
 import { gaussianize } from '../src/data/gaussianize.js';
-import { genoQueue, progressLine, progressReporter, type GenoProgress, type ProgressStream } from '../src/data/geno-queue.js';
+import { genoQueue, progressLine, type GenoProgress } from '../src/data/geno-queue.js';
+import { progressReporter, type ProgressStream } from '../src/data/node/progress.js';
 import type { GenotypeSource } from '../src/data/genotypes.js';
-import { openBed } from '../src/data/plink/bed.js';
+import { openBed } from '../src/data/node/bed.js';
 import {
   compose,
   dosageStats,

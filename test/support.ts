@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
-import { Backend, Matrix, availableBackends, nativeStatus } from '../src/index.js';
+import { Backend, Matrix, availableBackends, nativeStatus } from '../src/node.js';
 import { symmetriseAverage } from '../src/linalg/small.js';
 import { Rng } from '../src/sim/rng.js';
 

@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { LmmkitError } from '../src/errors.js';
-import { parseKinship, readKinship } from '../src/data/kinship-table.js';
-import { parseTable, readTable, type NumericTable, type TableOptions } from '../src/data/table.js';
+import { parseKinship } from '../src/data/kinship-table.js';
+import { readKinship } from '../src/data/node/tables.js';
+import { parseTable, type NumericTable, type TableOptions } from '../src/data/table.js';
+import { readTable } from '../src/data/node/tables.js';
 import { SHARED, sharedTest } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-table-'));

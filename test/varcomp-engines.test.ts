@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DomainError, LmmkitError, Matrix, ShapeError, getBackend, setBackend } from '../src/index.js';
+import { DomainError, LmmkitError, Matrix, ShapeError, getBackend, setBackend } from '../src/node.js';
 import type { Backend } from '../src/linalg/backend.js';
 import { Rng } from '../src/sim/rng.js';
 import { mmDense } from '../src/varcomp/mm-dense.js';

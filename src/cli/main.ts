@@ -1,3 +1,5 @@
+// First, so that backend selection can load the native backend (lmmkit/node does the same).
+import '../linalg/native/register.js';
 import { Command, CommanderError } from 'commander';
 import { LmmkitError } from '../errors.js';
 import { formatInfo, formatSelfCheck, infoReport, runSelfCheck } from '../workflow/index.js';

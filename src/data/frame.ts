@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { DEFAULT_MISSING, isNumberText, readText, shortText, splitRecords, type Separator } from './table.js';
+import { DEFAULT_MISSING, isNumberText, shortText, splitRecords, type Separator } from './table.js';
 
 /**
  * An observation table with a header: one row per observation (several rows
@@ -52,14 +52,9 @@ export function parseFrame(text: string, file: string, opts: FrameOptions = {}):
   return { file, names, columns, n: body.length, lines: rec.lines.slice(1) };
 }
 
-/** Options of `parseFrame` / `readFrame`. */
+/** Options of `parseFrame` (and `readFrame` in lmmkit/node). */
 export interface FrameOptions {
   sep?: Separator;
   /** Keep every column as text (codes such as '10'/'11' that are factor levels, not numbers). */
   allText?: boolean;
-}
-
-/** Reads and parses an observation table (see `parseFrame`). */
-export async function readFrame(path: string, opts: FrameOptions = {}): Promise<DataFrame> {
-  return parseFrame(await readText(path), path, opts);
 }

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { SampleTable } from './samples.js';
-import { isNumberText, readText, shortText, splitRecords, type Separator } from './table.js';
+import { isNumberText, shortText, splitRecords, type Separator } from './table.js';
 
 /**
  * A kinship (genetic relatedness) matrix: `k` is n x n, symmetric and finite,
@@ -16,7 +16,7 @@ export interface KinshipTable {
   readonly k: Matrix;
 }
 
-/** Options of `parseKinship` / `readKinship`. */
+/** Options of `parseKinship` (and `readKinship` in lmmkit/node). */
 export interface ReadKinshipOptions {
   /** Default `'auto'` (see `splitRecords`). */
   sep?: Separator;
@@ -29,11 +29,6 @@ export interface ReadKinshipOptions {
 
 /** Relative tolerance of the symmetry check, against max |K_ij|. */
 export const SYMMETRY_TOLERANCE = 1e-6;
-
-/** Reads and parses a kinship file (see `parseKinship`); the path is the file name in messages. */
-export async function readKinship(path: string, opts: ReadKinshipOptions = {}): Promise<KinshipTable> {
-  return parseKinship(await readText(path), path, opts);
-}
 
 /**
  * Parses a square kinship table: with a header row of sample ids (with or

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { InputError, LmmkitError, type InputLocation } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { sampleKey, type SampleTable } from './samples.js';
@@ -13,7 +12,7 @@ export type Separator = 'tab' | 'comma' | 'whitespace' | 'auto';
  */
 export type TableKey = 'fid-iid' | 'iid' | 'none';
 
-/** Options of `parseTable` / `readTable`; every one has a default. */
+/** Options of `parseTable` (and `readTable` in lmmkit/node); every one has a default. */
 export interface TableOptions {
   /** Default `'auto'`. */
   sep?: Separator;
@@ -155,22 +154,6 @@ function splitQuoted(line: string, sep: string, where: InputLocation): string[] 
 /** `s`, cut to a readable length for a message. */
 export function shortText(s: string): string {
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
-/** Reads a text file, turning a failure (ENOENT, EISDIR, EACCES, ...) into an `InputError` naming the path. */
-export async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const found = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'a directory' : `an error (${err.code ?? err.message})`;
-    throw new InputError({ file: path }, `expected a readable text file, found ${found}`);
-  }
-}
-
-/** Reads and parses a numeric table (see `parseTable`); the path is the file name in messages. */
-export async function readTable(path: string, opts: TableOptions = {}): Promise<NumericTable> {
-  return parseTable(await readText(path), path, opts);
 }
 
 /**

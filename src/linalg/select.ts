@@ -1,7 +1,7 @@
 import { LmmkitError } from '../errors.js';
 import { Backend } from './backend.js';
 import { jsKernels } from './js/index.js';
-import { loadNativeKernels, type NativeStatus } from './native/load.js';
+import type { NativeStatus } from './native/load.js';
 
 /** The names a backend can be asked for (`LMMKIT_BACKEND`). */
 export type BackendName = 'js' | 'native';
@@ -10,9 +10,23 @@ let native: NativeStatus | undefined;
 let current: Backend | undefined;
 const cache = new Map<BackendName, Backend>();
 
+// The browser-safe entry knows no native loader, so that nothing of Node is
+// reachable from it; lmmkit/node (and the CLI) register one on import.
+let loadNative = (): NativeStatus => ({ available: false, reason: "the 'lmmkit' entry runs js only; import from 'lmmkit/node' for native" });
+
+/**
+ * Makes `load` the way the native kernels are loaded (once, on first use).
+ * Called by `linalg/native/register.ts`, which lmmkit/node imports.
+ */
+export function registerNativeLoader(load: () => NativeStatus): void {
+  loadNative = load;
+  native = undefined;
+  cache.delete('native');
+}
+
 /** Whether the native OpenBLAS/LAPACKE backend loaded, and why not if it did not. */
 export function nativeStatus(): { available: boolean; reason?: string } {
-  native ??= loadNativeKernels();
+  native ??= loadNative();
   return native.available ? { available: true } : { available: false, reason: native.reason };
 }
 
@@ -27,7 +41,7 @@ export function loadBackend(name: BackendName): Backend {
   if (name === 'js') {
     backend = new Backend(jsKernels);
   } else if (name === 'native') {
-    native ??= loadNativeKernels();
+    native ??= loadNative();
     if (!native.available) throw new LmmkitError('NO_NATIVE_BACKEND', `native backend: ${native.reason}`);
     backend = new Backend(native.kernels);
   } else {
@@ -43,7 +57,7 @@ export function loadBackend(name: BackendName): Backend {
  * set, that backend alone: setting it rules the other out, so
  * `selfcheck --backend all` and the test suite's both-backend loops keep to
  * it (and under `LMMKIT_BACKEND=js` the native addon is not even loaded).
- * Unset: native (when it loaded), then js. Throws as `getBackend` does for
+ * Unset: native (when registered by lmmkit/node and loaded), then js. Throws as `getBackend` does for
  * an unknown name or a native backend asked for but missing.
  */
 export function availableBackends(): Backend[] {
@@ -54,7 +68,8 @@ export function availableBackends(): Backend[] {
 
 /**
  * The backend lmmkit uses: `LMMKIT_BACKEND` (js or native) when set, else
- * native when it loaded, else js. Chosen once, on first use.
+ * native when registered (lmmkit/node) and loaded, else js. Chosen once, on
+ * first use.
  */
 export function getBackend(): Backend {
   current ??= availableBackends()[0]!;

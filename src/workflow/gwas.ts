@@ -2,7 +2,8 @@
 // stream the genotype file through the scan into staged outputs, and write
 // the JSON report.
 import { gaussianize } from '../data/gaussianize.js';
-import { readKinship, type KinshipTable } from '../data/kinship-table.js';
+import type { KinshipTable } from '../data/kinship-table.js';
+import { readKinship } from '../data/node/tables.js';
 import { covariateDesign } from '../data/covariates.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';

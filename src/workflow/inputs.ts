@@ -2,12 +2,13 @@
 // length of a run whose outputs are staged), the variant selection, the
 // keyed tables and the kinship computed from the genotypes.
 import { openBimbam } from '../data/bimbam.js';
-import type { ProgressReporter } from '../data/geno-queue.js';
+import type { ProgressReporter } from '../data/node/progress.js';
 import type { GenotypeSource } from '../data/genotypes.js';
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
-import { openBed } from '../data/plink/bed.js';
+import { openBed } from '../data/node/bed.js';
 import type { Region } from '../data/region.js';
-import { detectTableKey, parseTable, readText, type NumericTable } from '../data/table.js';
+import { readText } from '../data/node/files.js';
+import { detectTableKey, parseTable, type NumericTable } from '../data/table.js';
 import { resolveSelection, type VariantSelection } from '../data/variants.js';
 import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';

@@ -4,7 +4,8 @@
 import { InputError, LmmkitError } from '../errors.js';
 import { covariateDesign } from '../data/covariates.js';
 import { gaussianize } from '../data/gaussianize.js';
-import { readKinship, type KinshipTable } from '../data/kinship-table.js';
+import type { KinshipTable } from '../data/kinship-table.js';
+import { readKinship } from '../data/node/tables.js';
 import { formatMatchReport, matchSamples } from '../data/match.js';
 import { formatNumber } from '../data/write-tsv.js';
 import { Matrix } from '../linalg/matrix.js';

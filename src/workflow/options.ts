@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LmmkitError } from '../errors.js';
-import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/geno-queue.js';
+import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
 import { parseRegion, type Region } from '../data/region.js';
 import { isNumberText, type TableKey } from '../data/table.js';
 

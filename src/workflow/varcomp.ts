@@ -4,11 +4,12 @@
 import { basename } from 'node:path';
 import { LmmkitError } from '../errors.js';
 import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
-import { readFrame, type DataFrame } from '../data/frame.js';
+import type { DataFrame } from '../data/frame.js';
+import { readFrame, readKinship } from '../data/node/tables.js';
 import { progressLine } from '../data/geno-queue.js';
-import { readKinship } from '../data/kinship-table.js';
-import { openBed } from '../data/plink/bed.js';
-import { parseTable, readText } from '../data/table.js';
+import { openBed } from '../data/node/bed.js';
+import { readText } from '../data/node/files.js';
+import { parseTable } from '../data/table.js';
 import { formatNumber } from '../data/write-tsv.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';

@@ -31,7 +31,7 @@ for (const backend of ['native', 'js'] as const) {
       t.skip(`missing shared inputs: ${missing.join(', ')}`);
       return;
     }
-    const { loadBackend } = await import('../../src/linalg/select.js');
+    const { loadBackend } = await import('../../src/node.js');
     if (backend === 'native' && !nativeLoads(loadBackend)) {
       if (process.env.CI === 'true') assert.fail('the native backend did not load');
       t.skip('native backend not built');

@@ -1,6 +1,6 @@
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { Matrix } from '../../linalg/matrix.js';
+import { byteSource, sourceText, type ByteInput, type ByteSource } from '../bytes.js';
 import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../genotypes.js';
 import type { DosageStats } from '../preprocess.js';
 import { takeVariants, type VariantTable } from '../variants.js';
@@ -43,38 +43,66 @@ function byteTable(count: CountedAllele): Float64Array {
 }
 
 /**
- * Opens a PLINK 1 binary fileset (`PREFIX.bed`, `.bim`, `.fam`), checking the
- * variant-major magic bytes and that the `.bed` holds exactly
- * 3 + ceil(N / 4) * S bytes. Genotypes are read lazily by `batches`.
+ * The three files of a PLINK 1 fileset as a page has them: bytes, a `Blob`
+ * or `File`, or any `ByteSource`. `prefix` names them in messages when an
+ * input carries no name of its own (default `'bytes'`: `bytes.bed`, ...).
  */
-export async function openBed(prefix: string, opts: OpenBedOptions = {}): Promise<BedReader> {
-  const base = prefix.replace(/\.(bed|bim|fam)$/, '');
-  const [bedPath, bimPath, famPath] = [`${base}.bed`, `${base}.bim`, `${base}.fam`];
-  const [bimText, famText] = await Promise.all([readText(bimPath), readText(famPath)]);
-  const variants = parseBim(bimText, bimPath);
-  const fam = parseFam(famText, famPath);
-  const handle = await openFile(bedPath);
+export interface BedFiles {
+  bed: ByteInput | ByteSource;
+  bim: ByteInput | ByteSource;
+  fam: ByteInput | ByteSource;
+  prefix?: string;
+}
+
+/**
+ * Opens a PLINK 1 fileset from bytes (see `BedFiles`): the `.bim` and `.fam`
+ * are read whole, the `.bed` lazily by `batches`, as `openBed` does with
+ * files in Node (lmmkit/node).
+ */
+export async function openBedFiles(files: BedFiles, opts: OpenBedOptions = {}): Promise<BedReader> {
+  const prefix = files.prefix ?? 'bytes';
+  const bed = byteSource(files.bed, `${prefix}.bed`);
+  let variants: VariantTable;
+  let samples: FamTable;
   try {
-    const head = new Uint8Array(3);
-    const { bytesRead } = await handle.read(head, 0, 3, 0);
-    if (bytesRead < 3 || head[0] !== MAGIC[0] || head[1] !== MAGIC[1]) {
-      throw new InputError({ file: bedPath }, `not a PLINK .bed file: expected magic bytes 6c 1b, found ${hex(head.subarray(0, bytesRead))}`);
+    const bim = byteSource(files.bim, `${prefix}.bim`);
+    const fam = byteSource(files.fam, `${prefix}.fam`);
+    const [bimText, famText] = await Promise.all([sourceText(bim), sourceText(fam)]);
+    variants = parseBim(bimText, bim.name);
+    samples = parseFam(famText, fam.name);
+  } catch (err) {
+    await bed.close();
+    throw err;
+  }
+  return openBedSource(bed, samples, variants, opts);
+}
+
+/**
+ * A reader of the `.bed` bytes `bed` for the parsed `.fam` and `.bim`,
+ * checking the variant-major magic bytes and that `bed` holds exactly
+ * 3 + ceil(N / 4) * S bytes. The reader owns `bed` (closed on failure here,
+ * else by `close`).
+ */
+export async function openBedSource(bed: ByteSource, fam: FamTable, variants: VariantTable, opts: OpenBedOptions = {}): Promise<BedReader> {
+  try {
+    const head = await bed.read(0, Math.min(3, bed.size));
+    if (head.length < 3 || head[0] !== MAGIC[0] || head[1] !== MAGIC[1]) {
+      throw new InputError({ file: bed.name }, `not a PLINK .bed file: expected magic bytes 6c 1b, found ${hex(head)}`);
     }
     if (head[2] !== MAGIC[2]) {
-      throw new InputError({ file: bedPath }, `sample-major .bed (mode byte ${hex(head.subarray(2, 3))}) is not supported: expected variant-major (01); convert it with plink --make-bed`);
+      throw new InputError({ file: bed.name }, `sample-major .bed (mode byte ${hex(head.subarray(2, 3))}) is not supported: expected variant-major (01); convert it with plink --make-bed`);
     }
     const bytesPerVariant = Math.ceil(fam.iid.length / 4);
     const expected = 3 + bytesPerVariant * variants.id.length;
-    const { size } = await stat(bedPath);
-    if (size !== expected) {
+    if (bed.size !== expected) {
       throw new InputError(
-        { file: bedPath },
-        `${size < expected ? 'truncated' : 'oversized'} .bed: ${fam.iid.length} samples (.fam) x ${variants.id.length} variants (.bim) need 3 + ${bytesPerVariant} x ${variants.id.length} = ${expected} bytes, found ${size}`,
+        { file: bed.name },
+        `${bed.size < expected ? 'truncated' : 'oversized'} .bed: ${fam.iid.length} samples (.fam) x ${variants.id.length} variants (.bim) need 3 + ${bytesPerVariant} x ${variants.id.length} = ${expected} bytes, found ${bed.size}`,
       );
     }
-    return new BedReader(bedPath, handle, fam, variants, opts.count ?? 'a1');
+    return new BedReader(bed, fam, variants, opts.count ?? 'a1');
   } catch (err) {
-    await handle.close();
+    await bed.close();
     throw err;
   }
 }
@@ -85,14 +113,14 @@ export class BedReader implements GenotypeSource {
   readonly samples: FamTable;
   readonly variants: VariantTable;
   readonly count: CountedAllele;
-  private readonly handle: FileHandle;
+  private readonly source: ByteSource;
   private readonly lut: Float64Array;
   private readonly bytesPerVariant: number;
 
-  /** Use `openBed`. */
-  constructor(path: string, handle: FileHandle, fam: FamTable, variants: VariantTable, count: CountedAllele) {
-    this.path = path;
-    this.handle = handle;
+  /** Use `openBed` (lmmkit/node), `openBedFiles` or `openBedSource`. */
+  constructor(source: ByteSource, fam: FamTable, variants: VariantTable, count: CountedAllele) {
+    this.path = source.name;
+    this.source = source;
     this.samples = fam;
     this.variants = variants;
     this.count = count;
@@ -110,7 +138,7 @@ export class BedReader implements GenotypeSource {
 
   /**
    * Yields the selected variants in batches of `size` (N x b dosage matrices,
-   * NaN for missing), reading only each batch's bytes from disk.
+   * NaN for missing), reading only each batch's bytes from the source.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
     const { size, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
@@ -173,7 +201,7 @@ export class BedReader implements GenotypeSource {
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    await this.source.close();
   }
 
   /** Calls `fn(bytes, k)` for each variant `indices[k]`, with one read per run of consecutive variants. */
@@ -183,19 +211,9 @@ export class BedReader implements GenotypeSource {
     while (k < indices.length) {
       let run = 1;
       while (k + run < indices.length && indices[k + run] === indices[k]! + run) run++;
-      const bytes = new Uint8Array(run * bpv);
-      await this.readExactly(bytes, 3 + indices[k]! * bpv);
+      const bytes = await this.source.read(3 + indices[k]! * bpv, run * bpv);
       for (let r = 0; r < run; r++) fn(bytes.subarray(r * bpv, (r + 1) * bpv), k + r);
       k += run;
-    }
-  }
-
-  private async readExactly(buf: Uint8Array, position: number): Promise<void> {
-    let done = 0;
-    while (done < buf.length) {
-      const { bytesRead } = await this.handle.read(buf, done, buf.length - done, position + done);
-      if (bytesRead === 0) throw new InputError({ file: this.path }, `unexpected end of file at byte ${position + done}`);
-      done += bytesRead;
     }
   }
 
@@ -265,22 +283,6 @@ function decodeSubset(src: Uint8Array, lut: Float64Array, idx: Int32Array, out: 
   for (let k = 0; k < idx.length; k++) {
     const s = idx[k]!;
     out[k] = lut[(src[s >> 2]! << 2) + (s & 3)]!;
-  }
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new InputError({ file: path }, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
-async function openFile(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r');
-  } catch (err) {
-    throw new InputError({ file: path }, `cannot open: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Kernels } from '../kernels.js';
 
 /** Why the native kernels are or are not available. */
@@ -7,17 +8,10 @@ const HOWTO = 'apt-get install libopenblas-dev liblapacke-dev, then npm rebuild 
 
 /**
  * Loads the OpenBLAS/LAPACKE addon built by `npm install`
- * (build/Release/lmmkit_native.node). Node's module loader is reached through
- * `process.getBuiltinModule`, not a static import, so that bundling lmmkit
- * for a browser does not pull in Node built-ins; there the answer is simply
- * "not available".
+ * (build/Release/lmmkit_native.node). Node only: the browser-safe entry never
+ * reaches this module (see `register.ts`).
  */
 export function loadNativeKernels(): NativeStatus {
-  const proc = (globalThis as { process?: NodeJS.Process }).process;
-  if (proc?.getBuiltinModule === undefined) {
-    return { available: false, reason: 'not running under Node.js >= 20.16' };
-  }
-  const { createRequire } = proc.getBuiltinModule('node:module');
   const loadAddon = createRequire(import.meta.url);
   // dist/src/linalg/native/load.js -> package root
   const path = new URL('../../../../build/Release/lmmkit_native.node', import.meta.url);
