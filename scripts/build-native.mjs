@@ -27,8 +27,25 @@ if (process.env.LMMKIT_SKIP_NATIVE === '1') {
 } else if (missing.length > 0) {
   console.log(HOWTO.replace('%s', `missing ${missing.join(', ')}`));
 } else {
-  const require = createRequire(import.meta.url);
-  const gyp = process.env.npm_config_node_gyp ?? require.resolve('node-gyp/bin/node-gyp.js');
+  build();
+}
+
+/** The node-gyp that npm brings (npm sets npm_config_node_gyp for install scripts), else one installed beside lmmkit. */
+function nodeGyp() {
+  if (process.env.npm_config_node_gyp) return process.env.npm_config_node_gyp;
+  try {
+    return createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    return undefined;
+  }
+}
+
+function build() {
+  const gyp = nodeGyp();
+  if (gyp === undefined) {
+    console.log(HOWTO.replace('%s', 'node-gyp not found: run the install through npm'));
+    return;
+  }
   const args = [gyp, 'rebuild'];
   // Build against the running Node's own headers: nothing is downloaded.
   const prefix = dirname(dirname(process.execPath));

@@ -9,8 +9,9 @@ import { kinshipCommand } from './kinship.js';
 import { plotCommand } from './plot.js';
 import { mtgwasCommand } from './mtgwas.js';
 import { varcompCommand } from './varcomp.js';
+import { packageVersion } from './version.js';
 
-const VERSION = '0.1.0';
+const VERSION = packageVersion();
 
 /**
  * Runs the `lmmkit` command line with `argv` (without node and the script)
