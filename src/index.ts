@@ -92,7 +92,7 @@ export {
   KronSumLikelihood, fitKronSumNull, KronSumCovariance, jointDiagonalise, sampleCovariance,
   type KronSumModelOptions, type KronSumEvaluation, type FitKronSumOptions, type KronSumNullFit, type JointDiagonalisation,
 } from './nullmodel/kron-sum.js';
-export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, type LbfgsStop } from './nullmodel/lbfgs.js';
+export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, type LbfgsStop } from './optim/lbfgs.js';
 export {
   Mtlmm, mtlmmScan, traitTestDesign, type MtlmmOptions, type MtlmmResult, type TraitTest, type MtlmmScanOptions, type MtlmmBatchResult,
 } from './scan/mtlmm.js';

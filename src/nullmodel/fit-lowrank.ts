@@ -3,7 +3,7 @@ import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { invSpd } from '../linalg/small.js';
-import { brentMinimize } from './brent.js';
+import { brentMinimize } from '../optim/brent.js';
 import { LowRankCovariance } from './lowrank.js';
 
 /** Options of `fitLowRankNull`. */

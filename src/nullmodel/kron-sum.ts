@@ -3,7 +3,7 @@ import type { Backend, Eigen } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { choleskyLower, FreeFormCov, FREEFORM_JITTER } from './freeform.js';
-import { minimizeLbfgs, type LbfgsStop } from './lbfgs.js';
+import { minimizeLbfgs, type LbfgsStop } from '../optim/lbfgs.js';
 
 /**
  * The joint diagonalisation of two P x P covariances (limix-core's

@@ -22,7 +22,7 @@
  * which is forward stable at Chebyshev points (Higham 2004, IMA J Numer
  * Anal 24:547).
  */
-import { lambdaWeights, type LambdaProblem, type MomentSource } from './lambda.js';
+import { lambdaWeights, type LambdaProblem, type MomentSource } from './lambda-problem.js';
 
 /** Series per interpolation node for a problem with nPairs pairs. */
 export function seriesCount(nPairs: number): number {
