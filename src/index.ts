@@ -80,7 +80,7 @@ export { simulateAssoc, type SimulatedAssoc } from './plot/simulate.js';
 export { mmEst, type MarkerInput, type MmEstModel, type MmEstOptions, type MmEstResult } from './varcomp/mmest.js';
 export type { EngineFit, EngineOptions, VarComponent, VarMethod as VarcompMethod } from './varcomp/types.js';
 export { mmDense } from './varcomp/mm-dense.js';
-export { mmRotated, rotateTwo, type TwoRotation } from './varcomp/mm-eigen.js';
+export { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './varcomp/mm-eigen.js';
 export { mmHenderson } from './varcomp/mm-henderson.js';
 export { parseFormula, type Formula } from './varcomp/formula.js';
 export { buildDesign, designFor, planDesign, rQr, type CofactorTable, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
