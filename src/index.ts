@@ -2,7 +2,10 @@
  * lmmkit: linear mixed models for genetics, for Node.js and the browser.
  * This is the one public entry point; everything a user needs is exported here.
  */
-export { DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NumericalError, ShapeError, type InputLocation } from './errors.js';
+export {
+  DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NullModelFormatError, NumericalError, SampleMismatchError, ShapeError,
+  type InputLocation, type NullModelFormatProblem,
+} from './errors.js';
 export { Matrix, type MatrixLike } from './linalg/matrix.js';
 export {
   Backend,
@@ -57,13 +60,19 @@ export { simulateGwas, type SimulatedGwas, type SimulateGwasOptions } from './si
 // Null models and scans (limix-lmm's LMM / LMMCore, GEMMA's exact test).
 export type { NullCovariance } from './nullmodel/covariance.js';
 export { IdentityCovariance } from './nullmodel/identity.js';
-export { LowRankCovariance } from './nullmodel/lowrank.js';
+export { LowRankCovariance, type LowRankFactor } from './nullmodel/lowrank.js';
 export { KinshipCovariance } from './nullmodel/kinship.js';
-export { fitLowRankNull, type FitLowRankOptions, type LowRankNullFit } from './nullmodel/fit-lowrank.js';
-export { fitKinshipNull, type FitKinshipOptions, type KinshipNullFit } from './nullmodel/fit-kinship.js';
+export { fitLowRankNull, lowRankNullModel, type FitLowRankOptions, type LowRankNullModel, type LowRankNullParts } from './nullmodel/fit-lowrank.js';
+export { fitKinshipNull, kinshipNullModel, type FitKinshipOptions, type KinshipNullModel, type KinshipNullParts } from './nullmodel/fit-kinship.js';
+export type { NullModel, SingleTraitNullModel } from './nullmodel/null-model.js';
+export type { TraitInput } from './nullmodel/traits.js';
+export {
+  checkNullModelSamples, decodeNullModel, encodeNullModel, NULL_MODEL_FORMAT_VERSION, type DecodeOptions, type NullModelMeta, type SavedNullModel,
+} from './nullmodel/serialize.js';
+export { loadNullModel, saveNullModel } from './nullmodel/file.js';
 export { fitLambda, logLikLambda, type FitLambdaOptions, type LambdaFit, type RotatedData, type VarianceMethod } from './nullmodel/lambda.js';
 export { LmmCore, type LmmCoreOptions, type ProcessOptions, type ScanResult } from './scan/lmm-core.js';
-export { exactTests, type ExactTestOptions, type ExactTestResult } from './scan/exact.js';
+export { ExactScan, exactTests, type ExactTestOptions, type ExactTestResult } from './scan/exact.js';
 export { gwasScan, type GwasBatchResult, type GwasScanOptions } from './scan/gwas.js';
 
 // Plots (SVG anywhere; PNG and files in Node).
@@ -89,8 +98,8 @@ export { parseFrame, readFrame, type DataFrame, type FrameOptions } from './data
 // Several traits at once (limix's MTLMM on GP2KronSum).
 export { FreeFormCov, FREEFORM_JITTER, type FreeFormCovOptions } from './nullmodel/freeform.js';
 export {
-  KronSumLikelihood, fitKronSumNull, KronSumCovariance, jointDiagonalise, sampleCovariance,
-  type KronSumModelOptions, type KronSumEvaluation, type FitKronSumOptions, type KronSumNullFit, type JointDiagonalisation,
+  KronSumLikelihood, fitKronSumNull, kronSumNullModel, KronSumCovariance, jointDiagonalise, sampleCovariance,
+  type KronSumModelOptions, type KronSumEvaluation, type FitKronSumOptions, type KronSumNullModel, type KronSumNullParts, type JointDiagonalisation,
 } from './nullmodel/kron-sum.js';
 export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, type LbfgsStop } from './optim/lbfgs.js';
 export {

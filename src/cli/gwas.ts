@@ -9,10 +9,9 @@ import { formatNumber } from '../data/write-tsv.js';
 import type { Eigen } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import type { NullCovariance } from '../nullmodel/covariance.js';
 import { doubleCenter, fitKinshipNull } from '../nullmodel/fit-kinship.js';
 import { fitLowRankNull } from '../nullmodel/fit-lowrank.js';
-import type { LambdaFit, RotatedData } from '../nullmodel/lambda.js';
+import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
 import { gwasScan, type GwasBatchResult } from '../scan/gwas.js';
 import { LmmCore } from '../scan/lmm-core.js';
 import {
@@ -236,9 +235,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const interM = inter === undefined ? undefined : subTable(inter, tableRows(undefined, extras.find((e) => e.source === 'inter')!.row));
 
       // Null model.
-      let covariance: NullCovariance | undefined;
-      let rotated: RotatedData | undefined;
-      let nullFits: { reml?: LambdaFit } | undefined;
+      let nullFit: SingleTraitNullModel | undefined;
       let nullModel: NullModelReport;
       const named = (b: ArrayLike<number>): Record<string, number> => Object.fromEntries(names.map((nm, j) => [nm, b[j]!]));
       if (kin !== undefined) {
@@ -254,23 +251,19 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
           eigenCache.set(key, eigen);
         }
         const fit = fitKinshipNull({ y, covariates: f, kinship: eigen });
-        covariance = fit.covariance;
-        rotated = fit.rotated;
-        nullFits = { reml: fit.fit };
-        const meanDiag = fit.rotated.eigenvalues.reduce((a, b) => a + b, 0) / n;
-        const g2 = fit.fit.sigmaG2 * meanDiag;
+        nullFit = fit;
         nullModel = {
-          model: 'kinship', method: 'REML', lambda: fit.fit.lambda, sigmaG2: fit.fit.sigmaG2, sigmaE2: fit.fit.sigmaE2,
-          h2: g2 / (g2 + fit.fit.sigmaE2), logLik: fit.fit.logLik, atBound: fit.fit.atBound, beta: named(fit.fit.beta),
+          model: 'kinship', method: 'REML', lambda: fit.lambda, sigmaG2: fit.sigmaG2, sigmaE2: fit.sigmaE2,
+          h2: fit.h2, logLik: fit.logLik, atBound: fit.atBound, beta: named(fit.beta),
         };
       } else if (lowrank !== undefined) {
         const raw = subTable(lowrank, tableRows(undefined, extras.find((e) => e.source === 'lowrank')!.row));
         const w = quickStartW(raw);
         if (w.m.cols === 0) throw new LmmkitError('BAD_INPUT', `--lowrank ${lowrank.file}: no column varies on the ${n} samples of trait '${tr.name}'`);
         const fit = fitLowRankNull({ y, covariates: f, w: w.m });
-        covariance = fit.covariance;
+        nullFit = fit;
         nullModel = {
-          model: 'lowrank', method: 'REML', cr: fit.cr, cn: fit.cn, logLik: fit.logLikReml, lml: fit.lml, atBoundary: fit.atBoundary,
+          model: 'lowrank', method: 'REML', cr: fit.cr, cn: fit.cn, logLik: fit.logLik, lml: fit.lml, atBoundary: fit.atBoundary,
           beta: named(fit.beta), wColumns: w.m.cols, wColumnsDropped: w.dropped,
         };
       } else {
@@ -288,7 +281,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const top: GwasHit[] = [];
       await withProgress(o.progress, async (bar) => {
         for await (const batch of gwasScan({
-          source: source, samples, y, covariates: f, covariance, test: o.test, rotated, nullFits, inter: interM, step: o.step,
+          source: source, samples, ...(nullFit === undefined ? { y, covariates: f } : { null: nullFit }), test: o.test, inter: interM, step: o.step,
           exactTests: opts.exactTests === 'wald' ? ['wald'] : undefined,
           select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing, standardize: opts.standardize === true,
           onProgress: bar,
