@@ -3,7 +3,8 @@
  * 2012; GEMMA src/lmm.cpp: CalcUab, CalcPab, CalcPPab, CalcPPPab, LogL_f,
  * LogRL_f and their derivatives): one likelihood problem on eigen-rotated
  * data, its weighted sums and the closed-form log-likelihoods and
- * derivatives in lambda (see lambda.ts for the model and `LambdaProblem`).
+ * derivatives in lambda. The model is described in lambda.ts, the
+ * recursion at `LambdaProblem`.
  */
 import { LmmkitError, ShapeError } from '../errors.js';
 
@@ -456,7 +457,7 @@ function project(
  * trKK = sum (s_i h_i)^2 = tr((H^-1 K)^2) and, when `logdet`,
  * logdetH = sum log |d_i| = log det H (0 otherwise). The one O(N) pass
  * behind `LambdaProblem.evaluate`, `fixedSeriesValues` (lambda-cheb.ts) and
- * the exact scan's fixed moments (scan/exact.ts).
+ * the exact scan's fixed moments (scan/exact-moments.ts).
  */
 export function lambdaWeights(
   s: ArrayLike<number>,

@@ -35,8 +35,12 @@
  * An evaluation is an O(N nv^2) pass unless the problem is given the sums
  * another way: precomputed at fixed lambdas (`LambdaProblem.grid`) or from
  * a `MomentSource` (`LambdaProblem.source`; the per-variant scan
- * interpolates them, see lambda-cheb.ts and scan/exact.ts), so that GEMMA's
+ * interpolates them, see lambda-cheb.ts and scan/exact-moments.ts), so that GEMMA's
  * path costs no O(N) work per step.
+ *
+ * Files: the recursion and likelihoods in lambda-problem.ts, the search in
+ * lambda-search.ts (on GSL's root finders, optim/gsl-roots.ts), the fit
+ * and the rotated-data checks here.
  */
 import { LmmkitError, ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';

@@ -90,7 +90,7 @@ export class BatchSums {
 }
 
 /** The weight columns of `BatchSums.compute`: Wt (N x m) and Wo (N x m (c + 1)). */
-export interface NodeWeights {
+interface NodeWeights {
   wt: Matrix;
   wo: Matrix;
 }
@@ -100,7 +100,7 @@ export interface NodeWeights {
  * the columns of Wt (node-major, then weight type), and their products with
  * every variable but x (`xi`) as those of Wo (column t (c + 1) + o).
  */
-export function nodeWeights(prob: LambdaProblem, nodes: NodeSpec[]): NodeWeights {
+function nodeWeights(prob: LambdaProblem, nodes: NodeSpec[]): NodeWeights {
   const { n, nv } = prob;
   const xi = prob.nFixed - 1;
   const s = prob.eigenvalues;
@@ -151,7 +151,7 @@ export function nodeWeights(prob: LambdaProblem, nodes: NodeSpec[]): NodeWeights
  * moves GEMMA's Newton iterates (the one kept is not converged) by that
  * error times the last step.
  */
-export const DERIVE_ABOVE = 0.1;
+const DERIVE_ABOVE = 0.1;
 
 /** Groups below this fraction of the batch are gathered before their products (see `BatchSums.compute`). */
 const GATHER_BELOW = 0.5;
