@@ -251,7 +251,8 @@ export function decodeNullModel(bytes: Uint8Array, opts: DecodeOptions = {}): Sa
   }
   if (header === null || typeof header !== 'object' || !Array.isArray(header.arrays)) throw fail('header', 'the header has no array table');
   let dataBytes = 0;
-  for (const a of header.arrays) dataBytes += 8 * shapeLength(a.shape);
+  for (const a of header.arrays) dataBytes += 8 * shapeLength(a?.shape);
+  if (!Number.isFinite(dataBytes)) throw fail('header', 'the array table has an entry without a valid shape (one or two non-negative integers)');
   const expected = dataStart + dataBytes + TRAILER;
   if (bytes.length < expected) throw fail('truncated', `truncated: expected ${expected} bytes (header and arrays), found ${bytes.length}`);
   if (bytes.length > expected) throw fail('truncated', `expected ${expected} bytes, found ${bytes.length}: the file has bytes after its checksum`);
@@ -260,7 +261,7 @@ export function decodeNullModel(bytes: Uint8Array, opts: DecodeOptions = {}): Sa
     const actual = crc32(bytes.subarray(0, bytes.length - TRAILER));
     throw fail('checksum', `the CRC-32 does not match (stored ${hex(stored)}, computed ${hex(actual)}): the file is damaged or was altered`);
   }
-  return buildModel(header, bytes, dataStart, opts.backend ?? getBackend(), (m) => fail('header', m));
+  return buildModel(header, bytes, dataStart, dataBytes, opts.backend ?? getBackend(), (m) => fail('header', m));
 }
 
 function hex(x: number): string {
@@ -273,7 +274,7 @@ function shapeLength(shape: unknown): number {
 }
 
 /** The model of a checked header and its arrays. */
-function buildModel(header: Header, bytes: Uint8Array, dataStart: number, backend: Backend, bad: (m: string) => Error): SavedNullModel {
+function buildModel(header: Header, bytes: Uint8Array, dataStart: number, dataBytes: number, backend: Backend, bad: (m: string) => Error): SavedNullModel {
   if (header.format !== 'lmmkit-null-model' || header.formatVersion !== NULL_MODEL_FORMAT_VERSION) {
     throw bad(`expected format 'lmmkit-null-model' version ${NULL_MODEL_FORMAT_VERSION} in the header, found '${String(header.format)}' version ${String(header.formatVersion)}`);
   }
@@ -289,7 +290,11 @@ function buildModel(header: Header, bytes: Uint8Array, dataStart: number, backen
     if (e === undefined || e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i])) {
       throw bad(`expected array '${name}' of shape [${want.join(', ')}], found ${e === undefined ? 'none' : `[${e.shape.join(', ')}]`}`);
     }
-    return readFloat64(bytes, dataStart + e.offset, shapeLength(want));
+    const length = shapeLength(want);
+    if (!Number.isInteger(e.offset) || e.offset < 0 || e.offset % 8 !== 0 || e.offset + 8 * length > dataBytes) {
+      throw bad(`expected array '${name}' at an 8-aligned offset within the ${dataBytes} bytes of arrays, found offset ${String(e.offset)}`);
+    }
+    return readFloat64(bytes, dataStart + e.offset, length);
   };
   const dims = (name: string): number[] => {
     const e = entries.get(name);

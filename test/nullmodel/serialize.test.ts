@@ -177,6 +177,28 @@ describe('null-model files', async () => {
     assert.deepEqual(h.arrays.map((a) => a.name), ['eigenvalues', 'eigenvectors', 'y', 'covariates', 'uty', 'utw']);
   });
 
+  test('a header that does not describe its arrays is refused, even with a good checksum', () => {
+    const bytes = encodeNullModel(low, meta(1));
+    const rewrite = (edit: (h: { arrays: { name: string; shape: number[]; offset: number }[]; kind: string }) => void): Uint8Array => {
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      const hl = view.getUint32(12, true);
+      const h = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + hl))) as Parameters<typeof edit>[0];
+      edit(h);
+      const json = new TextEncoder().encode(JSON.stringify(h).padEnd(hl, ' '));
+      assert.equal(json.length, hl, 'the edit keeps the header length');
+      const out = bytes.slice();
+      out.set(json, 16);
+      new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+      return out;
+    };
+    const refused = (b: Uint8Array, message: RegExp): void => {
+      assert.throws(() => decodeNullModel(b), (e: unknown) => e instanceof NullModelFormatError && e.problem === 'header' && message.test(e.message));
+    };
+    refused(rewrite((h) => { h.kind = 'lmm'; }), /expected kind 'kinship', 'lowrank' or 'kron-sum', found 'lmm'/);
+    refused(rewrite((h) => { h.arrays[0]!.name = 'v'; }), /expected array 'u' of shape \[120, 4\], found none/);
+    refused(rewrite((h) => { h.arrays[3]!.offset += 8; }), /expected array 'covariates' at an 8-aligned offset/);
+  });
+
   test('bad metadata is refused when saving', () => {
     assert.throws(() => encodeNullModel(kin, { samples: { fid: ['a'], iid: ['b'] } }), /has 120 samples but meta.samples has 1 IIDs/);
     assert.throws(() => encodeNullModel(kin, { ...meta(2), covariates: ['x'] }), /expected 2 covariate names, found 1/);
