@@ -69,7 +69,7 @@ export type { TraitInput } from './nullmodel/traits.js';
 export {
   checkNullModelSamples, decodeNullModel, encodeNullModel, NULL_MODEL_FORMAT_VERSION, type DecodeOptions, type NullModelMeta, type SavedNullModel,
 } from './nullmodel/serialize.js';
-export { loadNullModel, saveNullModel } from './nullmodel/file.js';
+export { loadNullModel, saveNullModel } from './nullmodel/node.js';
 export { fitLambda, logLikLambda, type FitLambdaOptions, type LambdaFit, type RotatedData, type VarianceMethod } from './nullmodel/lambda.js';
 export { LmmCore, type LmmCoreOptions, type ProcessOptions, type ScanResult } from './scan/lmm-core.js';
 export { ExactScan, exactTests, type ExactTestOptions, type ExactTestResult } from './scan/exact.js';

@@ -11,8 +11,8 @@ import { test } from 'node:test';
 
 const SRC = new URL('../../src/', import.meta.url).pathname;
 
-/** Node-only by design: PNG rendering, fonts and files for plots; worker threads for mmEstParallel. */
-const NODE_ONLY = new Set(['plot/png.ts', 'plot/fonts.ts', 'plot/node.ts', 'varcomp/mm-worker.ts', 'varcomp/mmest-parallel.ts']);
+/** Node-only by design: PNG rendering, fonts and files for plots; null-model files; worker threads for mmEstParallel. */
+const NODE_ONLY = new Set(['plot/png.ts', 'plot/fonts.ts', 'plot/node.ts', 'nullmodel/node.ts', 'varcomp/mm-worker.ts', 'varcomp/mmest-parallel.ts']);
 
 const entries = [
   ...['linalg/js', 'stats', 'plot', 'nullmodel', 'scan', 'varcomp'].flatMap((d) => readdirSync(`${SRC}${d}`).map((f) => `${d}/${f}`)),
