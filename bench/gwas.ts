@@ -27,9 +27,9 @@ import { writeBed } from '../src/data/plink/write-bed.js';
 import { writeMatrixTsv } from '../src/data/write-tsv.js';
 import type { GenotypeSource } from '../src/data/genotypes.js';
 import type { VariantTable } from '../src/data/variants.js';
-import { fitKinshipNull, type KinshipNullFit } from '../src/nullmodel/fit-kinship.js';
+import { fitKinshipNull, type KinshipNullModel } from '../src/nullmodel/fit-kinship.js';
 import { fitLambda, type LambdaFit } from '../src/nullmodel/lambda.js';
-import { exactTests, type ExactTestName } from '../src/scan/exact.js';
+import { ExactScan, type ExactTestName } from '../src/scan/exact.js';
 import { gwasScan } from '../src/scan/gwas.js';
 import { simulateGwas } from '../src/sim/gwas.js';
 import { envInt, machineLine, secondsSince as seconds } from './common.js';
@@ -105,7 +105,7 @@ interface ScanFigures {
 }
 
 async function timeScan(
-  source: GenotypeSource, y: Float64Array, nullFit: KinshipNullFit, test: 'fixed' | 'exact', keep = false, firstOnly?: number,
+  source: GenotypeSource, nullFit: KinshipNullModel, test: 'fixed' | 'exact', keep = false, firstOnly?: number,
 ): Promise<ScanFigures> {
   const t0 = performance.now();
   const c0 = cpuNow();
@@ -114,7 +114,7 @@ async function timeScan(
     let minLog10p = 0;
     const log10p = keep ? new Map<string, number>() : undefined;
     for await (const b of gwasScan({
-      source, y, covariance: nullFit.covariance, rotated: nullFit.rotated, nullFits: { reml: nullFit.fit },
+      source, null: nullFit,
       test, batchSize: BATCH, select: firstOnly === undefined ? undefined : { range: [0, firstOnly] }, onProgress: sample,
     })) {
       sample();
@@ -142,13 +142,14 @@ interface ExactFigures {
 
 /**
  * The exact test with a choice of tests (gwasScan runs all three): the same
- * steps per batch as gwasScan's (read, mean-impute, rotate U^T G, exactTests).
+ * steps per batch as gwasScan's (read, mean-impute, rotate U^T G, one ExactScan's test).
  */
-async function timeExact(source: GenotypeSource, nullFit: KinshipNullFit, nullMl: LambdaFit, tests: ExactTestName[], firstOnly?: number): Promise<ExactFigures> {
+async function timeExact(source: GenotypeSource, nullFit: KinshipNullModel, nullMl: LambdaFit, tests: ExactTestName[], firstOnly?: number): Promise<ExactFigures> {
   const t0 = performance.now();
   const c0 = cpuNow();
   const f: ExactFigures = { seconds: 0, cpu: 0, tested: 0, log10p: { wald: new Map(), lrt: new Map(), score: new Map() }, evaluations: 0, passes: 0 };
   const n = nullFit.rotated.uty.length;
+  const scan = new ExactScan(nullFit.rotated, { nullReml: nullFit.reml, nullMl, tests });
   for await (const b of source.batches({ size: BATCH, select: firstOnly === undefined ? undefined : { range: [0, firstOnly] } })) {
     const d = b.dosages;
     for (let j = 0; j < d.cols; j++) {
@@ -164,7 +165,7 @@ async function timeExact(source: GenotypeSource, nullFit: KinshipNullFit, nullMl
       const mean = sum / obs;
       for (let i = 0; i < n; i++) if (Number.isNaN(col[i]!)) col[i] = mean;
     }
-    const r = exactTests(nullFit.rotated, nullFit.covariance.rotate(d), { nullReml: nullFit.fit, nullMl, tests });
+    const r = scan.test(nullFit.covariance.rotate(d));
     f.tested += d.cols;
     f.evaluations += r.work.evaluations;
     f.passes += r.work.passes;
@@ -316,11 +317,11 @@ async function main(): Promise<void> {
     const tFit = seconds(t0);
     const positive = eigen.values.reduce((c, v) => c + (v > 1e-8 * eigen.values[N - 1]! ? 1 : 0), 0);
     log(`kinship (centered, GEMMA -gk 1) ${tKin.toFixed(1)} s; written as GEMMA .cXX.txt in ${tKwrite.toFixed(1)} s; ${positive} of ${N} eigenvalues > 1e-8 max (smallest ${minEig.toExponential(2)}: the centred kinship has one null direction, the mean)`);
-    log(`null fit: REML lambda = ${nullFit.fit.lambda.toPrecision(5)} (sigmaG2 ${nullFit.fit.sigmaG2.toPrecision(4)}, sigmaE2 ${nullFit.fit.sigmaE2.toPrecision(4)})`);
+    log(`null fit: REML lambda = ${nullFit.lambda.toPrecision(5)} (sigmaG2 ${nullFit.sigmaG2.toPrecision(4)}, sigmaE2 ${nullFit.sigmaE2.toPrecision(4)})`);
 
     // Warm-up (JIT, BLAS threads, the exact test's code paths) on a few batches.
-    await timeScan(bed, y, nullFit, 'fixed', false, Math.min(S, 2 * BATCH));
-    await timeScan(bed, y, nullFit, 'exact', false, Math.min(S, 200));
+    await timeScan(bed, nullFit, 'fixed', false, Math.min(S, 2 * BATCH));
+    await timeScan(bed, nullFit, 'exact', false, Math.min(S, 200));
     const nullMl = fitLambda(nullFit.rotated, { method: 'ml' });
     await timeExact(bed, nullFit, nullMl, ['wald'], Math.min(S, 200));
 
@@ -338,12 +339,12 @@ async function main(): Promise<void> {
     be.gemm(u, gb, { transA: true }); // warm-up
     log('scanning ...');
     const tGemmBatchesBefore = batchedGemm();
-    const fixed = await timeScan(bed, y, nullFit, 'fixed');
+    const fixed = await timeScan(bed, nullFit, 'fixed');
     const tGemmBatchesAfter = batchedGemm();
     const tGemmBatches = Math.min(tGemmBatchesBefore, tGemmBatchesAfter);
-    const fixedSmall = await timeScan(bedSmall, y, nullFit, 'fixed');
-    const exact = await timeScan(bed, y, nullFit, 'exact', true);
-    const exactSmall = await timeScan(bedSmall, y, nullFit, 'exact');
+    const fixedSmall = await timeScan(bedSmall, nullFit, 'fixed');
+    const exact = await timeScan(bed, nullFit, 'exact', true);
+    const exactSmall = await timeScan(bedSmall, nullFit, 'exact');
     await bedSmall.close();
     // exactTests per batch with the tests chosen: Wald only (gemma -lmm 1's work) and all three (gemma -lmm 4's).
     const exactWald = await timeExact(bed, nullFit, nullMl, ['wald']);

@@ -10,7 +10,7 @@
 // LMMKIT_BENCH_MT_S (default 5000); LMMKIT_BENCH_MT_REPS (default 3) repeats
 // the timed steps and reports the best.
 import { Matrix, getBackend } from '../src/node.js';
-import { fitKronSumNull, type KronSumNullFit } from '../src/nullmodel/kron-sum.js';
+import { fitKronSumNull, type KronSumNullModel } from '../src/nullmodel/kron-sum.js';
 import { Mtlmm, traitTestDesign } from '../src/scan/mtlmm.js';
 import { Rng } from '../src/sim/rng.js';
 import { bestOf, envInt, machineLine, secondsSince } from './common.js';
@@ -91,7 +91,7 @@ const eig = best(() => {
 });
 console.log(`R = G G^T / mean(diag) + 1e-4 I, eigendecomposition: ${eig.seconds.toFixed(3)} s (given to both lmmkit and limix)`);
 
-const nullFit = best((): KronSumNullFit => fitKronSumNull({ y, covariates: f, kinship: eig.value }));
+const nullFit = best((): KronSumNullModel => fitKronSumNull({ y, covariates: f, kinship: eig.value }));
 const fit = nullFit.value;
 console.log(`null fit (GP2KronSum, limix's start): ${nullFit.seconds.toFixed(3)} s; lml ${fit.lml.toFixed(6)}, gradient norm ${fit.gradNorm.toExponential(2)}, ` +
   `${fit.iterations} L-BFGS iterations, ${fit.evaluations} evaluations, stop: ${fit.reason}`);

@@ -95,3 +95,47 @@ export class OutputError extends LmmkitError {
     this.path = path;
   }
 }
+
+/** Why a null-model file was refused (see docs/null-model-format.md). */
+export type NullModelFormatProblem = 'not-null-model' | 'version' | 'truncated' | 'checksum' | 'header';
+
+/**
+ * Bytes that are not a null model lmmkit can read: another file, another
+ * format version, a truncated or altered (checksum) file, or a header that
+ * does not describe its arrays. `problem` says which; the message names the
+ * source, what was expected and what was found.
+ */
+export class NullModelFormatError extends LmmkitError {
+  readonly problem: NullModelFormatProblem;
+
+  constructor(source: string, problem: NullModelFormatProblem, message: string) {
+    super('BAD_NULL_MODEL', `${source}: ${message}`);
+    this.name = 'NullModelFormatError';
+    this.problem = problem;
+  }
+}
+
+/**
+ * A null model's samples are not the scan's samples, in order. `position`
+ * is the 0-based index of the first difference; `expected` is the null
+ * model's sample there and `found` the scan's (undefined past the end of
+ * the shorter list, i.e. when the counts differ).
+ */
+export class SampleMismatchError extends LmmkitError {
+  readonly position: number;
+  readonly expected: string | undefined;
+  readonly found: string | undefined;
+
+  constructor(source: string, position: number, expected: string | undefined, found: string | undefined, counts: { model: number; scan: number }) {
+    const show = (id: string | undefined): string => (id === undefined ? '(no sample)' : `'${id}'`);
+    const count = counts.model === counts.scan ? '' : `; the null model has ${counts.model} samples, the scan ${counts.scan}`;
+    super(
+      'SAMPLE_MISMATCH',
+      `${source}: the null model was fitted on other samples than the scan's: at position ${position + 1} expected ${show(expected)} (null model), found ${show(found)} (scan)${count}`,
+    );
+    this.name = 'SampleMismatchError';
+    this.position = position;
+    this.expected = expected;
+    this.found = found;
+  }
+}

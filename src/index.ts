@@ -5,7 +5,10 @@
  * threads, the native backend and terminal progress bars come from
  * `lmmkit/node` (src/node.ts), which re-exports everything here too.
  */
-export { DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NumericalError, OutputError, ShapeError, type InputLocation } from './errors.js';
+export {
+  DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NullModelFormatError, NumericalError, OutputError, SampleMismatchError, ShapeError,
+  type InputLocation, type NullModelFormatProblem,
+} from './errors.js';
 export { Matrix, type MatrixLike } from './linalg/matrix.js';
 export {
   Backend,
@@ -57,13 +60,18 @@ export { simulateGwas, type SimulatedGwas, type SimulateGwasOptions } from './si
 // Null models and scans (limix-lmm's LMM / LMMCore, GEMMA's exact test).
 export type { NullCovariance } from './nullmodel/covariance.js';
 export { IdentityCovariance } from './nullmodel/identity.js';
-export { LowRankCovariance } from './nullmodel/lowrank.js';
+export { LowRankCovariance, type LowRankFactor } from './nullmodel/lowrank.js';
 export { KinshipCovariance } from './nullmodel/kinship.js';
-export { fitLowRankNull, type FitLowRankOptions, type LowRankNullFit } from './nullmodel/fit-lowrank.js';
-export { fitKinshipNull, type FitKinshipOptions, type KinshipNullFit } from './nullmodel/fit-kinship.js';
+export { fitLowRankNull, lowRankNullModel, type FitLowRankOptions, type LowRankNullModel, type LowRankNullParts } from './nullmodel/fit-lowrank.js';
+export { fitKinshipNull, kinshipNullModel, type FitKinshipOptions, type KinshipNullModel, type KinshipNullParts } from './nullmodel/fit-kinship.js';
+export type { NullModel, SingleTraitNullModel } from './nullmodel/null-model.js';
+export type { TraitInput } from './nullmodel/traits.js';
+export {
+  checkNullModelSamples, decodeNullModel, encodeNullModel, NULL_MODEL_FORMAT_VERSION, type DecodeOptions, type NullModelMeta, type SavedNullModel,
+} from './nullmodel/serialize.js';
 export { fitLambda, logLikLambda, type FitLambdaOptions, type LambdaFit, type RotatedData, type VarianceMethod } from './nullmodel/lambda.js';
 export { LmmCore, type LmmCoreOptions, type ProcessOptions, type ScanResult } from './scan/lmm-core.js';
-export { exactTests, type ExactTestOptions, type ExactTestResult } from './scan/exact.js';
+export { ExactScan, exactTests, type ExactTestOptions, type ExactTestResult } from './scan/exact.js';
 export { gwasScan, type GwasBatchResult, type GwasScanOptions } from './scan/gwas.js';
 
 // Plots as SVG (PNG and files: lmmkit/node).
@@ -79,7 +87,7 @@ export { simulateAssoc, type SimulatedAssoc } from './plot/simulate.js';
 export { mmEst, type MarkerInput, type MmEstModel, type MmEstOptions, type MmEstResult } from './varcomp/mmest.js';
 export type { EngineFit, EngineOptions, VarComponent, VarMethod as VarcompMethod } from './varcomp/types.js';
 export { mmDense } from './varcomp/mm-dense.js';
-export { mmRotated, rotateTwo, type TwoRotation } from './varcomp/mm-eigen.js';
+export { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './varcomp/mm-eigen.js';
 export { mmHenderson } from './varcomp/mm-henderson.js';
 export { parseFormula, type Formula } from './varcomp/formula.js';
 export { buildDesign, designFor, planDesign, type CofactorTable, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
@@ -89,10 +97,10 @@ export { parseFrame, type DataFrame, type FrameOptions } from './data/frame.js';
 // Several traits at once (limix's MTLMM on GP2KronSum).
 export { FreeFormCov, FREEFORM_JITTER, type FreeFormCovOptions } from './nullmodel/freeform.js';
 export {
-  KronSumLikelihood, fitKronSumNull, KronSumCovariance, jointDiagonalise, sampleCovariance,
-  type KronSumModelOptions, type KronSumEvaluation, type FitKronSumOptions, type KronSumNullFit, type JointDiagonalisation,
+  KronSumLikelihood, fitKronSumNull, kronSumNullModel, KronSumCovariance, jointDiagonalise, sampleCovariance,
+  type KronSumModelOptions, type KronSumEvaluation, type FitKronSumOptions, type KronSumNullModel, type KronSumNullParts, type JointDiagonalisation,
 } from './nullmodel/kron-sum.js';
-export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, type LbfgsStop } from './nullmodel/lbfgs.js';
+export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, type LbfgsStop } from './optim/lbfgs.js';
 export {
   Mtlmm, mtlmmScan, traitTestDesign, type MtlmmOptions, type MtlmmResult, type TraitTest, type MtlmmScanOptions, type MtlmmBatchResult,
 } from './scan/mtlmm.js';

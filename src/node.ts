@@ -16,6 +16,9 @@ export { readFrame, readKinship, readTable } from './data/node/tables.js';
 export { openBimbam, BimbamReader, type OpenBimbamOptions } from './data/bimbam.js';
 export { readAssocFile } from './plot/node.js';
 
+// Null-model files.
+export { loadNullModel, saveNullModel } from './nullmodel/node.js';
+
 // Writers of files.
 export { StagedFile, StagedOutputs, withStagedOutputs, writeAtomically } from './data/atomic.js';
 export { formatNumber, writeMatrixTsv, writeTsv, type Column } from './data/write-tsv.js';

@@ -13,8 +13,7 @@ import { openBed } from '../src/data/node/bed.js';
 import { readTable } from '../src/data/node/tables.js';
 import { fitKinshipNull } from '../src/nullmodel/fit-kinship.js';
 import { fitLowRankNull } from '../src/nullmodel/fit-lowrank.js';
-import type { NullCovariance } from '../src/nullmodel/covariance.js';
-import type { RotatedData, LambdaFit } from '../src/nullmodel/lambda.js';
+import type { SingleTraitNullModel } from '../src/nullmodel/null-model.js';
 import { gwasScan } from '../src/scan/gwas.js';
 import { quickStartW as libQuickStartW } from '../src/nullmodel/quick-start-w.js';
 import { simulateGwas } from '../src/sim/gwas.js';
@@ -102,16 +101,16 @@ function quickStartW(env: Matrix, rows: Int32Array): Matrix {
 }
 
 async function directScan(opts: {
-  samples: Int32Array; y: Float64Array; covariance?: NullCovariance; region?: boolean; step?: number; inter?: Matrix;
-  test?: 'fixed' | 'exact'; rotated?: RotatedData; nullFits?: { reml?: LambdaFit };
+  samples: Int32Array; y: Float64Array; nullModel?: SingleTraitNullModel; region?: boolean; step?: number; inter?: Matrix;
+  test?: 'fixed' | 'exact';
 }): Promise<{ ids: string[]; pv: number[]; log10pv: number[]; beta: number[]; lambda: number[]; pLrt: number[]; pScore: number[] }> {
   const source = await openBed(SHARED + STRUCT);
   const out = { ids: [] as string[], pv: [] as number[], log10pv: [] as number[], beta: [] as number[], lambda: [] as number[], pLrt: [] as number[], pScore: [] as number[] };
   try {
     for await (const b of gwasScan({
-      source, samples: opts.samples, y: opts.y, covariates: ones(opts.y.length), covariance: opts.covariance,
+      source, samples: opts.samples, ...(opts.nullModel === undefined ? { y: opts.y, covariates: ones(opts.y.length) } : { null: opts.nullModel }),
       select: opts.region === true ? { region: REGION } : undefined, minMaf: 0.01, maxMissing: 0.05, step: opts.step, inter: opts.inter,
-      test: opts.test, rotated: opts.rotated, nullFits: opts.nullFits,
+      test: opts.test,
     })) {
       if (b.exact !== undefined) {
         out.ids.push(...b.variants.id);
@@ -187,7 +186,7 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
       assert.equal(w.cols, wRef.cols);
       for (let i = 0; i < w.data.length; i++) assert.ok(Math.abs(w.data[i]! - wRef.data[i]!) <= 1e-13, `W[${i}]`);
       const fit = fitLowRankNull({ y: gy, covariates: ones(gy.length), w });
-      const direct = await directScan({ samples, y: gy, covariance: fit.covariance });
+      const direct = await directScan({ samples, y: gy, nullModel: fit });
       assert.deepEqual(column(tsv, 'id'), direct.ids);
       assertClose(column(tsv, 'pvalue'), direct.pv, `${trait} pvalue`);
       assertClose(column(tsv, 'log10p'), direct.log10pv, `${trait} log10p`);
@@ -215,8 +214,8 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     const source = await openBed(SHARED + STRUCT);
     const k = await kinship(source, { method: 'standardized', samples }).finally(() => source.close());
     const fit = fitKinshipNull({ y, covariates: ones(y.length), kinship: k.k });
-    assert.ok(Math.abs(report.traits[0]!.nullModel.logLik - fit.fit.logLik) <= 1e-9 * Math.abs(fit.fit.logLik));
-    const direct = await directScan({ samples, y, covariance: fit.covariance, region: true });
+    assert.ok(Math.abs(report.traits[0]!.nullModel.logLik - fit.logLik) <= 1e-9 * Math.abs(fit.logLik));
+    const direct = await directScan({ samples, y, nullModel: fit, region: true });
     assert.deepEqual(column(tsv, 'id'), direct.ids);
     assertClose(column(tsv, 'pvalue'), direct.pv, 'pvalue');
     assertClose(column(tsv, 'log10p'), direct.log10pv, 'log10p');
@@ -228,7 +227,7 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     assert.deepEqual(et.header, EXACT);
     assert.equal(et.rows.length, regionCount());
     assert.deepEqual(column(et, 'pvalue'), column(et, 'p_wald'));
-    const de = await directScan({ samples, y, covariance: fit.covariance, region: true, test: 'exact', rotated: fit.rotated, nullFits: { reml: fit.fit } });
+    const de = await directScan({ samples, y, nullModel: fit, region: true, test: 'exact' });
     assertClose(column(et, 'p_wald'), de.pv, 'p_wald');
     assertClose(column(et, 'p_lrt'), de.pLrt, 'p_lrt');
     assertClose(column(et, 'p_score'), de.pScore, 'p_score');

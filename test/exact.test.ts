@@ -20,18 +20,9 @@ import { writeBed } from '../src/data/plink/write-bed.js';
 import { readTable } from '../src/data/node/tables.js';
 import { takeVariants } from '../src/data/variants.js';
 import { getBackend } from '../src/node.js';
-import {
-  LambdaProblem,
-  clampEigenvalues,
-  fitLambda,
-  gridLambdas,
-  logLikLambda,
-  searchSettings,
-  type LambdaFit,
-  type LikelihoodKind,
-  type RotatedData,
-  type VarianceMethod,
-} from '../src/nullmodel/lambda.js';
+import { fitLambda, logLikLambda, type LambdaFit, type RotatedData, type VarianceMethod } from '../src/nullmodel/lambda.js';
+import { LambdaProblem, clampEigenvalues, type LikelihoodKind } from '../src/nullmodel/lambda-problem.js';
+import { gridLambdas, searchSettings } from '../src/nullmodel/lambda-search.js';
 import { ChebGrid, ChebMoments, fixedSeriesValues } from '../src/nullmodel/lambda-cheb.js';
 import { exactTests, type ExactTestResult } from '../src/scan/exact.js';
 import { chi2Log10Sf, fLog10Sf } from '../src/stats/index.js';

@@ -50,12 +50,12 @@ test('gwasScan over a bed file equals LmmCore on the matrix; filters; step block
     const k = await kinship(bed, { method: 'standardized' });
     const covariates = new Matrix(n, 1, new Float64Array(n).fill(1));
     const nul = fitKinshipNull({ y: sim.phenotype, covariates, kinship: k.k });
-    assert.ok(nul.fit.lambda > 0 && Number.isFinite(nul.fit.logLik));
+    assert.ok(nul.lambda > 0 && Number.isFinite(nul.logLik));
     // GEMMA's double-centring of K leaves REML unchanged when F holds the intercept.
     const centred = fitKinshipNull({ y: sim.phenotype, covariates, kinship: k.k, center: true });
-    assert.ok(Math.abs(centred.fit.logLik - nul.fit.logLik) < 1e-8 * Math.abs(nul.fit.logLik), 'REML logLik unchanged by centring');
-    assert.ok(Math.abs(centred.fit.lambda / nul.fit.lambda - 1) < 1e-6, 'REML lambda unchanged by centring');
-    const batches = await collect(gwasScan({ source: bed, y: sim.phenotype, covariance: nul.covariance, batchSize: 64, minMaf: 0.01 }));
+    assert.ok(Math.abs(centred.logLik - nul.logLik) < 1e-8 * Math.abs(nul.logLik), 'REML logLik unchanged by centring');
+    assert.ok(Math.abs(centred.lambda / nul.lambda - 1) < 1e-6, 'REML lambda unchanged by centring');
+    const batches = await collect(gwasScan({ source: bed, null: nul, batchSize: 64, minMaf: 0.01 }));
     const tested = batches.flatMap((b) => Array.from(b.indices));
     assert.ok(!tested.includes(10), 'the MAF filter drops variant 10 (af 1/240)');
     assert.equal(tested.length, 299);
@@ -71,7 +71,7 @@ test('gwasScan over a bed file equals LmmCore on the matrix; filters; step block
     assert.ok(Math.min(...best) < 1e-6, `a causal variant is found: ${best}`);
 
     // step = 4 with batches of 50: blocks straddle batch boundaries; 299 = 74 * 4 + 3.
-    const stepped = await collect(gwasScan({ source: bed, y: sim.phenotype, covariance: nul.covariance, batchSize: 50, minMaf: 0.01, step: 4 }));
+    const stepped = await collect(gwasScan({ source: bed, null: nul, batchSize: 50, minMaf: 0.01, step: 4 }));
     const sd = stepped.flatMap((b) => Array.from(b.fixed!.df));
     assert.equal(sd.length, 75);
     assert.equal(sd[74], 3);
@@ -80,7 +80,7 @@ test('gwasScan over a bed file equals LmmCore on the matrix; filters; step block
     assert.ok(pv4.every((p, i) => Math.abs(p - direct4.pv[i]!) <= 1e-12 * direct4.pv[i]!));
 
     // The exact test through the stream equals exactTests on the rotated matrix.
-    const ex = await collect(gwasScan({ source: bed, y: sim.phenotype, covariance: nul.covariance, rotated: nul.rotated, test: 'exact', batchSize: 100, minMaf: 0.01 }));
+    const ex = await collect(gwasScan({ source: bed, null: nul, test: 'exact', batchSize: 100, minMaf: 0.01 }));
     const direct5 = exactTests(nul.rotated, nul.covariance.rotate(g));
     const pw = ex.flatMap((b) => Array.from(b.exact!.pWald));
     assert.equal(pw.length, 299);

@@ -83,14 +83,14 @@ describe('null covariances agree with dense formulas', () => {
         for (let i = 0; i < n; i++) out.data[i + i * n]! += cn;
         return out;
       };
-      check(new LowRankCovariance(w, 0.7, 1.3, undefined, be), dense(0.7, k, 1.3), 'low rank');
-      check(new LowRankCovariance(w, 0, 2, undefined, be), dense(0, k, 2), 'low rank at cr = 0');
+      check(new LowRankCovariance(w, 0.7, 1.3, be), dense(0.7, k, 1.3), 'low rank');
+      check(new LowRankCovariance(w, 0, 2, be), dense(0, k, 2), 'low rank at cr = 0');
       const r = be.gemm(randn(rng, n, n), randn(rng, n, n).transpose());
       const rel = be.gemm(r, r, { transB: true });
       check(new KinshipCovariance(be.syevd(rel), 0.4, 0.9, be), dense(0.4, rel, 0.9), 'kinship');
       check(new IdentityCovariance(n), dense(0, rel, 1), 'identity');
       assert.throws(() => new KinshipCovariance(be.syevd(k), 1, 0, be), /singular/);
-      assert.throws(() => new LowRankCovariance(w, -1, 1, undefined, be), /cr must be/);
+      assert.throws(() => new LowRankCovariance(w, -1, 1, be), /cr must be/);
     });
   }
 });
@@ -105,7 +105,7 @@ describe('LmmCore against a direct generalised least squares fit', () => {
       f.data.set(rng.normals(n), n);
       const y = rng.normals(n);
       const w = randn(rng, n, 3);
-      const cov = new LowRankCovariance(w, 0.5, 1, undefined, be);
+      const cov = new LowRankCovariance(w, 0.5, 1, be);
       const g = randn(rng, n, 7);
       const inter = randn(rng, n, 2);
       const lmm = new LmmCore({ y, covariates: f, covariance: cov, backend: be });

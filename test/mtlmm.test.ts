@@ -11,7 +11,7 @@ import { Matrix } from '../src/linalg/matrix.js';
 import { getBackend } from '../src/node.js';
 import { FreeFormCov } from '../src/nullmodel/freeform.js';
 import { fitKronSumNull, KronSumCovariance, KronSumLikelihood } from '../src/nullmodel/kron-sum.js';
-import { minimizeLbfgs } from '../src/nullmodel/lbfgs.js';
+import { minimizeLbfgs } from '../src/optim/lbfgs.js';
 import { Mtlmm, traitTestDesign } from '../src/scan/mtlmm.js';
 import { simulateGwas } from '../src/sim/gwas.js';
 import { Rng } from '../src/sim/rng.js';

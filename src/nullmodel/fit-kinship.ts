@@ -4,37 +4,77 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { KinshipCovariance } from './kinship.js';
 import { fitLambda, type LambdaFit, type RotatedData, type VarianceMethod } from './lambda.js';
+import { singleTrait, type TraitInput } from './traits.js';
 
 /** Options of `fitKinshipNull`. */
 export interface FitKinshipOptions {
-  /** Trait, length N (no NaN). */
-  y: ArrayLike<number>;
+  /** Trait: a vector of length N or an N x 1 Matrix (no NaN). */
+  y: TraitInput;
   /** N x k covariates (include the intercept). */
   covariates: Matrix;
   /** The N x N relatedness matrix R, or its eigendecomposition when already computed. */
   kinship: Matrix | Eigen;
-  /** REML (default) or ML. */
+  /** The fit the covariance is built from: REML (default) or ML. */
   method?: VarianceMethod;
+  /**
+   * Also fit the other method (default false). GEMMA's exact test needs the
+   * ML fit (the score test's lambda, the LRT's H0); `gwasScan` fits it when
+   * absent, so a saved model that has it spares every worker that search.
+   */
+  both?: boolean;
   /**
    * Double-centre R over the analysed samples first, R - row means - column
    * means + grand mean, as GEMMA does before its eigendecomposition (its
    * `CenterMatrix`). With an intercept among the covariates this leaves the
    * REML fit unchanged but moves ML fits and the exact test's LRT and score
-   * statistics; set it to reproduce `gemma -lmm`. Only when `kinship` is a matrix.
+   * statistics; set it to reproduce `gemma -lmm`. With an eigendecomposition
+   * as `kinship`, `center: true` says that it is of the double-centred R
+   * (a caller that decomposes once for several traits), recorded in `centered`.
    */
   center?: boolean;
   backend?: Backend;
 }
 
-/** A fitted kinship null model y ~ N(F b, sigmaG2 R + sigmaE2 I). */
-export interface KinshipNullFit {
-  covariance: KinshipCovariance;
-  /** The variance-ratio fit (lambda = sigmaG2 / sigmaE2, log-likelihood, beta). */
-  fit: LambdaFit;
-  /** The rotated data U^T y, U^T F with the eigenvalues (what the exact test reuses). */
-  rotated: RotatedData;
-  /** The eigendecomposition of R. */
-  eigen: Eigen;
+/**
+ * A fitted kinship null model y ~ N(F b, sigmaG2 R + sigmaE2 I): everything
+ * a scan needs (`gwasScan({ null })`, fixed or exact test) and what
+ * `saveNullModel` writes. The flat parameters are those of the fit named by
+ * `method`.
+ */
+export interface KinshipNullModel {
+  readonly kind: 'kinship';
+  /** Samples N. */
+  readonly n: number;
+  /** The backend the model was made on (its covariance whitens with it). */
+  readonly backend: Backend;
+  /** The trait (length N) and the N x k covariates the model was fitted to. */
+  readonly y: Float64Array;
+  readonly covariates: Matrix;
+  readonly covariance: KinshipCovariance;
+  /** The eigendecomposition of R (of the double-centred R when `centered`). */
+  readonly eigen: Eigen;
+  /** Whether R was double-centred before its eigendecomposition. */
+  readonly centered: boolean;
+  /** The rotated data U^T y, U^T F with the clamped eigenvalues (what the exact test reuses). */
+  readonly rotated: RotatedData;
+  /** Which fit the parameters below and the covariance come from. */
+  readonly method: VarianceMethod;
+  /** lambda = sigmaG2 / sigmaE2. */
+  readonly lambda: number;
+  readonly sigmaG2: number;
+  readonly sigmaE2: number;
+  /** sigmaG2 mean(diag R) / (sigmaG2 mean(diag R) + sigmaE2), mean(diag R) as the mean clamped eigenvalue. */
+  readonly h2: number;
+  /** GEMMA's (restricted) log-likelihood at lambda, full Gaussian constant (bigger is better). */
+  readonly logLik: number;
+  /** GLS fixed effects (length k). */
+  readonly beta: Float64Array;
+  /** Which bound of GEMMA's lambda range lambda sits on, if any. */
+  readonly atBound: 'lower' | 'upper' | null;
+  /** The REML fit (present when method is 'reml' or with `both`). */
+  readonly reml?: LambdaFit;
+  /** The ML fit (present when method is 'ml' or with `both`). */
+  readonly ml?: LambdaFit;
 }
 
 /**
@@ -45,18 +85,18 @@ export interface KinshipNullFit {
  * at O(N k^2) per evaluation. The covariance it returns whitens batches with
  * one gemm for the scans.
  */
-export function fitKinshipNull(opts: FitKinshipOptions): KinshipNullFit {
+export function fitKinshipNull(opts: FitKinshipOptions): KinshipNullModel {
   const backend = opts.backend ?? getBackend();
-  const n = opts.y.length;
+  const y = singleTrait(opts.y, 'fitKinshipNull');
+  const n = y.length;
   const f = opts.covariates;
   if (f.rows !== n) throw new ShapeError(`fitKinshipNull: y has ${n} samples but covariates have ${f.rows} rows`);
   let eigen: Eigen;
   if (opts.kinship instanceof Matrix) eigen = backend.syevd(opts.center === true ? doubleCenter(opts.kinship) : opts.kinship);
-  else if (opts.center === true) throw new LmmkitError('BAD_ARGUMENT', 'fitKinshipNull: center needs the kinship matrix, not its eigendecomposition');
   else eigen = opts.kinship;
   if (eigen.values.length !== n) throw new ShapeError(`fitKinshipNull: y has ${n} samples but the kinship is ${eigen.values.length} x ${eigen.values.length}`);
   const yf = new Matrix(n, f.cols + 1);
-  yf.data.set(Float64Array.from(opts.y), 0);
+  yf.data.set(y, 0);
   yf.data.set(f.data, n);
   const rot = backend.gemm(eigen.vectors, yf, { transA: true });
   const rotated: RotatedData = {
@@ -64,9 +104,58 @@ export function fitKinshipNull(opts: FitKinshipOptions): KinshipNullFit {
     uty: rot.data.slice(0, n),
     utw: new Matrix(n, f.cols, rot.data.slice(n)),
   };
-  const fit = fitLambda(rotated, { method: opts.method ?? 'reml' });
-  const covariance = new KinshipCovariance(eigen, fit.sigmaG2, fit.sigmaE2, backend);
-  return { covariance, fit, rotated, eigen };
+  const method = opts.method ?? 'reml';
+  const fit = fitLambda(rotated, { method });
+  const other = opts.both === true ? fitLambda(rotated, { method: method === 'reml' ? 'ml' : 'reml' }) : undefined;
+  const fits = method === 'reml' ? { reml: fit, ml: other } : { reml: other, ml: fit };
+  return kinshipNullModel({ y, covariates: f, eigen, centered: opts.center === true, rotated, method, ...fits, backend });
+}
+
+/** The parts of a kinship null model from which `kinshipNullModel` assembles it. */
+export interface KinshipNullParts {
+  y: Float64Array;
+  covariates: Matrix;
+  eigen: Eigen;
+  centered: boolean;
+  rotated: RotatedData;
+  method: VarianceMethod;
+  reml?: LambdaFit;
+  ml?: LambdaFit;
+  backend: Backend;
+}
+
+/**
+ * Assembles a `KinshipNullModel` from its fits (the fit named by `method`
+ * must be present): the covariance and h2 are derived here, the one place,
+ * so that a model read back from a file is the object `fitKinshipNull` made.
+ */
+export function kinshipNullModel(parts: KinshipNullParts): KinshipNullModel {
+  const fit = parts.method === 'reml' ? parts.reml : parts.ml;
+  if (fit === undefined) throw new LmmkitError('BAD_ARGUMENT', `kinshipNullModel: method is '${parts.method}' but that fit is missing`);
+  const n = parts.y.length;
+  const meanDiag = parts.rotated.eigenvalues.reduce((a, b) => a + b, 0) / n;
+  const g2 = fit.sigmaG2 * meanDiag;
+  return {
+    kind: 'kinship',
+    n,
+    backend: parts.backend,
+    y: parts.y,
+    covariates: parts.covariates,
+    covariance: new KinshipCovariance(parts.eigen, fit.sigmaG2, fit.sigmaE2, parts.backend),
+    eigen: parts.eigen,
+    centered: parts.centered,
+    rotated: parts.rotated,
+    method: parts.method,
+    lambda: fit.lambda,
+    sigmaG2: fit.sigmaG2,
+    sigmaE2: fit.sigmaE2,
+    h2: g2 / (g2 + fit.sigmaE2),
+    logLik: fit.logLik,
+    beta: fit.beta,
+    atBound: fit.atBound,
+    ...(parts.reml === undefined ? {} : { reml: parts.reml }),
+    ...(parts.ml === undefined ? {} : { ml: parts.ml }),
+  };
 }
 
 /**

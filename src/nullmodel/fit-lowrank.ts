@@ -3,13 +3,14 @@ import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { choleskyInverse, choleskyLower, logdetCholesky } from '../linalg/small.js';
-import { brentMinimize } from './brent.js';
-import { LowRankCovariance } from './lowrank.js';
+import { brentMinimize } from '../optim/brent.js';
+import { LowRankCovariance, type LowRankFactor } from './lowrank.js';
+import { requireFiniteTraits, singleTrait, type TraitInput } from './traits.js';
 
 /** Options of `fitLowRankNull`. */
 export interface FitLowRankOptions {
-  /** Trait, length N (no NaN). */
-  y: ArrayLike<number>;
+  /** Trait: a vector of length N or an N x 1 Matrix (no NaN). */
+  y: TraitInput;
   /** N x k fixed-effect design F (full column rank), e.g. a column of ones. */
   covariates: Matrix;
   /** N x r low-rank factor W. */
@@ -17,26 +18,91 @@ export interface FitLowRankOptions {
   backend?: Backend;
 }
 
-/** A fitted low-rank-plus-noise null model. */
-export interface LowRankNullFit {
-  covariance: LowRankCovariance;
+/**
+ * A fitted low-rank-plus-noise null model y ~ N(F b, cr W W^T + cn I):
+ * everything a scan needs (`gwasScan({ null })`, fixed test) and what
+ * `saveNullModel` writes.
+ */
+export interface LowRankNullModel {
+  readonly kind: 'lowrank';
+  /** Samples N. */
+  readonly n: number;
+  /** The backend the model was made on (its covariance whitens with it). */
+  readonly backend: Backend;
+  /** The trait (length N) and the N x k covariates the model was fitted to. */
+  readonly y: Float64Array;
+  readonly covariates: Matrix;
+  readonly covariance: LowRankCovariance;
+  /** Always REML (limix's objective). */
+  readonly method: 'reml';
   /** Variance of the low-rank term (limix's Cr). */
-  cr: number;
+  readonly cr: number;
   /** Noise variance (limix's Cn, which includes FreeFormCov's 1e-4 jitter). */
-  cn: number;
+  readonly cn: number;
+  /** cr mean(diag W W^T) / (cr mean(diag W W^T) + cn), mean(diag W W^T) = sum s^2 / N. */
+  readonly h2: number;
   /**
-   * limix-core's `gp.LML()` at the optimum: the negative restricted
-   * log-likelihood without the 2 pi constant,
-   * 0.5 [log|K| + log|F^T K^-1 F| + y^T P y] (smaller is better).
+   * The restricted log-likelihood with its Gaussian constant (bigger is
+   * better): -lml - (N - k)/2 log(2 pi), comparable with lme4's REML criterion / -2.
    */
-  lml: number;
-  /** The restricted log-likelihood with R's constant, -lml - (N - k)/2 log(2 pi) (comparable with lme4's REML criterion / -2). */
-  logLikReml: number;
+  readonly logLik: number;
+  /**
+   * limix-core's `gp.LML()` at the optimum: a NEGATIVE restricted
+   * log-likelihood (smaller is better) without the 2 pi constant,
+   * 0.5 [log|K| + log|F^T K^-1 F| + y^T P y].
+   */
+  readonly lml: number;
   /** GLS fixed effects b = (F^T K^-1 F)^-1 F^T K^-1 y. */
-  beta: Float64Array;
+  readonly beta: Float64Array;
   /** Whether the optimum is at the boundary cr = 0. */
+  readonly atBoundary: boolean;
+  readonly iterations: number;
+}
+
+/** The parts of a low-rank null model from which `lowRankNullModel` assembles it. */
+export interface LowRankNullParts {
+  y: Float64Array;
+  covariates: Matrix;
+  /** The thin SVD of W. */
+  factor: LowRankFactor;
+  cr: number;
+  cn: number;
+  lml: number;
+  beta: Float64Array;
   atBoundary: boolean;
   iterations: number;
+  backend: Backend;
+}
+
+/**
+ * Assembles a `LowRankNullModel` from its fitted parameters: the covariance,
+ * h2 and logLik are derived here, the one place, so that a model read back
+ * from a file is the object `fitLowRankNull` made.
+ */
+export function lowRankNullModel(parts: LowRankNullParts): LowRankNullModel {
+  const { y, covariates, factor, cr, cn, backend } = parts;
+  const n = y.length;
+  const k = covariates.cols;
+  let ss = 0;
+  for (const si of factor.s) ss += si * si;
+  const g2 = (cr * ss) / n;
+  return {
+    kind: 'lowrank',
+    n,
+    backend,
+    y,
+    covariates,
+    covariance: new LowRankCovariance(factor, cr, cn, backend),
+    method: 'reml',
+    cr,
+    cn,
+    h2: g2 / (g2 + cn),
+    logLik: -parts.lml - 0.5 * (n - k) * Math.log(2 * Math.PI),
+    lml: parts.lml,
+    beta: parts.beta,
+    atBoundary: parts.atBoundary,
+    iterations: parts.iterations,
+  };
 }
 
 /**
@@ -53,18 +119,16 @@ export interface LowRankNullFit {
  * accuracy (see the parity test), and the exact boundary where limix creeps
  * towards Cr ~ 1e-16.
  */
-export function fitLowRankNull(opts: FitLowRankOptions): LowRankNullFit {
+export function fitLowRankNull(opts: FitLowRankOptions): LowRankNullModel {
   const backend = opts.backend ?? getBackend();
   const { covariates: f, w } = opts;
   const n = f.rows;
   const k = f.cols;
-  if (opts.y.length !== n) throw new ShapeError(`fitLowRankNull: y has ${opts.y.length} values but covariates have ${n} rows`);
+  const y = singleTrait(opts.y, 'fitLowRankNull');
+  if (y.length !== n) throw new ShapeError(`fitLowRankNull: y has ${y.length} values but covariates have ${n} rows`);
   if (w.rows !== n) throw new ShapeError(`fitLowRankNull: W has ${w.rows} rows but covariates have ${n}`);
   if (n <= k) throw new ShapeError(`fitLowRankNull: ${n} samples cannot fit ${k} covariates and a variance`);
-  const y = Float64Array.from(opts.y);
-  for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(y[i]!)) throw new LmmkitError('BAD_INPUT', `fitLowRankNull: y[${i}] is ${y[i]}: remove or impute missing phenotypes first`);
-  }
+  requireFiniteTraits(y, n, 'fitLowRankNull');
   const svd = backend.gesdd(w);
   const p = svd.s.length;
   // [y F] rotated onto range(W) and the Grams of its complement.
@@ -176,14 +240,7 @@ export function fitLowRankNull(opts: FitLowRankOptions): LowRankNullFit {
   }
   const cn = fit.sigma2;
   const cr = rho * cn;
-  return {
-    covariance: new LowRankCovariance(w, cr, cn, svd, backend),
-    cr,
-    cn,
-    lml: fit.lml,
-    logLikReml: -fit.lml - 0.5 * (n - k) * Math.log(2 * Math.PI),
-    beta: fit.beta,
-    atBoundary,
-    iterations: points + opt.iterations,
-  };
+  return lowRankNullModel({
+    y, covariates: f, factor: { u: svd.u, s: svd.s }, cr, cn, lml: fit.lml, beta: fit.beta, atBoundary, iterations: points + opt.iterations, backend,
+  });
 }

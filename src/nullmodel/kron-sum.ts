@@ -5,7 +5,8 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { choleskyInverse, choleskyLower, choleskySolve, logdetCholesky, symmetriseAverage } from '../linalg/small.js';
 import { FreeFormCov, FREEFORM_JITTER } from './freeform.js';
-import { minimizeLbfgs, type LbfgsStop } from './lbfgs.js';
+import { minimizeLbfgs, type LbfgsStop } from '../optim/lbfgs.js';
+import { traitMatrix, type TraitInput } from './traits.js';
 
 /**
  * The joint diagonalisation of two P x P covariances (limix-core's
@@ -115,8 +116,8 @@ export class KronSumCovariance {
 
 /** Options of `new KronSumLikelihood` and `fitKronSumNull`. */
 export interface KronSumModelOptions {
-  /** N x P traits (no NaN). */
-  y: Matrix;
+  /** Traits: an N x P Matrix, or a vector of length N for one trait (no NaN). */
+  y: TraitInput;
   /** N x L sample design F of the fixed effects (default a column of ones; 0 columns: no fixed effects). */
   covariates?: Matrix;
   /**
@@ -179,14 +180,18 @@ export class KronSumLikelihood {
   private readonly ff: Matrix;
   private readonly nLL: number;
   private readonly a: Matrix;
-  private readonly backend: Backend;
-  /** Y as given (for the default start). */
+  /** The backend of the products. */
+  readonly backend: Backend;
+  /** Y as an N x P matrix (for the default start). */
   readonly y: Matrix;
+  /** F (N x L) and A (P x W) as used (the defaults filled in). */
+  readonly covariates: Matrix;
+  readonly traitDesign: Matrix;
 
   constructor(opts: KronSumModelOptions) {
     const backend = opts.backend ?? getBackend();
     this.backend = backend;
-    const y = opts.y;
+    const y = traitMatrix(opts.y);
     const n = y.rows;
     const p = y.cols;
     if (p < 1 || n < 2) throw new ShapeError(`KronSumLikelihood: Y must be N x P with N >= 2 and P >= 1, found ${y.shape}`);
@@ -236,6 +241,8 @@ export class KronSumLikelihood {
     this.ff.data.set(this.sr, 2 * this.nLL * n);
     this.ff.data.fill(1, (2 * this.nLL + 1) * n);
     this.a = a.clone();
+    this.covariates = f;
+    this.traitDesign = this.a;
   }
 
   /** Number of parameters: P(P+1)/2 for Cg, then as many for Cn. */
@@ -479,30 +486,94 @@ export interface FitKronSumOptions extends KronSumModelOptions {
   gtol?: number;
 }
 
-/** A fitted `GP2KronSum` null model. */
-export interface KronSumNullFit {
+/**
+ * A fitted `GP2KronSum` null model vec(Y) ~ N(vec(F B A^T), Cg (x) R + Cn (x) I):
+ * everything `Mtlmm` needs and what `saveNullModel` writes.
+ */
+export interface KronSumNullModel {
+  readonly kind: 'kron-sum';
+  /** Samples N and traits P. */
+  readonly n: number;
+  readonly p: number;
+  /** The backend the model was made on (its covariance rotates with it). */
+  readonly backend: Backend;
+  /** Y (N x P), F (N x L) and A (P x W) the model was fitted to. */
+  readonly y: Matrix;
+  readonly covariates: Matrix;
+  readonly traitDesign: Matrix;
+  /** The fitted covariance, ready for `Mtlmm`. */
+  readonly covariance: KronSumCovariance;
+  /** The eigendecomposition of R. */
+  readonly eigen: Eigen;
+  /** Always REML (limix's objective). */
+  readonly method: 'reml';
   /** Cg and Cn, each L L^T + jitter I (limix's `K()`). */
+  readonly cg: Matrix;
+  readonly cn: Matrix;
+  /** Their Cholesky parameters (limix's `getParams()` order). */
+  readonly cgParams: Float64Array;
+  readonly cnParams: Float64Array;
+  /** Per trait p: Cg_pp mean(diag R) / (Cg_pp mean(diag R) + Cn_pp), mean(diag R) as the mean clamped eigenvalue. */
+  readonly h2: Float64Array;
+  /** The restricted log-likelihood with its Gaussian constant (bigger is better): -lml - (NP - LW)/2 log(2 pi). */
+  readonly logLik: number;
+  /** limix's `gp.LML()` at the optimum: a NEGATIVE restricted log-likelihood without 2 pi (smaller is better). */
+  readonly lml: number;
+  /** GLS fixed effects B (L x W): mean F B A^T. */
+  readonly beta: Matrix;
+  /** Euclidean norm of d lml / d params at the optimum. */
+  readonly gradNorm: number;
+  readonly iterations: number;
+  readonly evaluations: number;
+  readonly converged: boolean;
+  /** Why the optimiser stopped. */
+  readonly reason: LbfgsStop | 'newton';
+}
+
+/** The parts of a Kronecker-sum null model from which `kronSumNullModel` assembles it. */
+export interface KronSumNullParts {
+  y: Matrix;
+  covariates: Matrix;
+  traitDesign: Matrix;
+  eigen: Eigen;
   cg: Matrix;
   cn: Matrix;
-  /** Their Cholesky parameters (limix's `getParams()` order). */
   cgParams: Float64Array;
   cnParams: Float64Array;
-  /** limix's `gp.LML()` at the optimum (negative restricted log-likelihood without 2 pi; smaller is better). */
   lml: number;
-  /** -lml - (NP - LW)/2 log(2 pi). */
-  logLikReml: number;
-  /** GLS fixed effects B (L x W): mean F B A^T. */
   beta: Matrix;
-  /** Euclidean norm of d lml / d params at the optimum. */
   gradNorm: number;
   iterations: number;
   evaluations: number;
   converged: boolean;
-  /** Why the optimiser stopped. */
   reason: LbfgsStop | 'newton';
-  /** The fitted covariance, ready for `Mtlmm`. */
-  covariance: KronSumCovariance;
-  eigen: Eigen;
+  backend: Backend;
+}
+
+/**
+ * Assembles a `KronSumNullModel` from its fitted parameters: the covariance,
+ * h2 and logLik are derived here, the one place, so that a model read back
+ * from a file is the object `fitKronSumNull` made.
+ */
+export function kronSumNullModel(parts: KronSumNullParts): KronSumNullModel {
+  const { y, covariates, traitDesign, eigen, cg, cn, backend } = parts;
+  const n = y.rows;
+  const p = y.cols;
+  const covariance = new KronSumCovariance(eigen, cg, cn, backend);
+  const meanDiag = covariance.eigenvalues.reduce((a, b) => a + b, 0) / n;
+  const h2 = new Float64Array(p);
+  for (let t = 0; t < p; t++) {
+    const g2 = cg.data[t + t * p]! * meanDiag;
+    h2[t] = g2 / (g2 + cn.data[t + t * p]!);
+  }
+  const df = n * p - covariates.cols * traitDesign.cols;
+  return {
+    kind: 'kron-sum', n, p, backend, y, covariates, traitDesign, covariance, eigen, method: 'reml', cg, cn,
+    cgParams: parts.cgParams, cnParams: parts.cnParams, h2,
+    logLik: -parts.lml - 0.5 * df * Math.log(2 * Math.PI),
+    lml: parts.lml, beta: parts.beta, gradNorm: parts.gradNorm, iterations: parts.iterations, evaluations: parts.evaluations,
+    converged: parts.converged, reason: parts.reason,
+  };
 }
 
 /**
@@ -514,7 +585,7 @@ export interface KronSumNullFit {
  * gradient (accepted only when they lower the gradient without raising the
  * objective beyond rounding). Starts where limix-lmm's quick start starts.
  */
-export function fitKronSumNull(opts: FitKronSumOptions): KronSumNullFit {
+export function fitKronSumNull(opts: FitKronSumOptions): KronSumNullModel {
   const model = new KronSumLikelihood(opts);
   let x0: Float64Array;
   if (opts.start === undefined) x0 = model.limixStart();
@@ -548,7 +619,7 @@ export function fitKronSumNull(opts: FitKronSumOptions): KronSumNullFit {
   let x = res.x;
   let f = res.f;
   let g = res.grad;
-  let reason: KronSumNullFit['reason'] = res.reason;
+  let reason: KronSumNullModel['reason'] = res.reason;
   let evaluations = res.evaluations;
   if (maxAbs(g) > gtol) {
     const polished = newtonPolish(model, x, f, g, gtol);
@@ -563,23 +634,12 @@ export function fitKronSumNull(opts: FitKronSumOptions): KronSumNullFit {
   const h = model.nParams / 2;
   const { cg, cn } = model.covariances(x);
   const final = model.evaluate(x, false);
-  const df = model.n * model.p - model.nCovariates * model.nTraitDesign;
-  return {
-    cg: cg.K(),
-    cn: cn.K(),
-    cgParams: x.slice(0, h),
-    cnParams: x.slice(h),
-    lml: f,
-    logLikReml: -f - 0.5 * df * Math.log(2 * Math.PI),
-    beta: final.beta,
-    gradNorm: Math.sqrt(g.reduce((s, v) => s + v * v, 0)),
-    iterations: res.iterations,
-    evaluations,
-    converged: maxAbs(g) <= gtol || res.converged,
-    reason,
-    covariance: model.covarianceAt(x),
-    eigen: model.eigen,
-  };
+  return kronSumNullModel({
+    y: model.y, covariates: model.covariates, traitDesign: model.traitDesign, eigen: model.eigen,
+    cg: cg.K(), cn: cn.K(), cgParams: x.slice(0, h), cnParams: x.slice(h), lml: f, beta: final.beta,
+    gradNorm: Math.sqrt(g.reduce((s, v) => s + v * v, 0)), iterations: res.iterations, evaluations,
+    converged: maxAbs(g) <= gtol || res.converged, reason, backend: model.backend,
+  });
 }
 
 /**

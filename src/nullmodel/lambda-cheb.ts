@@ -1,5 +1,5 @@
 /**
- * Interpolated weighted sums for the lambda search (nullmodel/lambda.ts).
+ * Interpolated weighted sums for the lambda search (nullmodel/lambda-search.ts).
  *
  * Every quantity a likelihood evaluation needs is a sum over the rotated
  * samples of the form g(lambda) = sum_i a_i / (1 + lambda s_i)^k (k = 1, 2, 3)
@@ -11,7 +11,7 @@
  * points converges geometrically, whatever the eigenvalues: at K = 20 it is
  * within ~1e-13 of the sum (relative to sum_i |a_i| / (1 + lambda s_i)^k;
  * test/exact.test.ts compares it with the direct sums). The values at the
- * nodes come from one gemm for a whole batch of variants (scan/exact.ts),
+ * nodes come from one gemm for a whole batch of variants (scan/exact-moments.ts),
  * after which an evaluation costs O(K) per sum instead of O(N).
  *
  * Series layout for a problem with P pairs (LambdaProblem.pair order):
@@ -22,7 +22,7 @@
  * which is forward stable at Chebyshev points (Higham 2004, IMA J Numer
  * Anal 24:547).
  */
-import { lambdaWeights, type LambdaProblem, type MomentSource } from './lambda.js';
+import { lambdaWeights, type LambdaProblem, type MomentSource } from './lambda-problem.js';
 
 /** Series per interpolation node for a problem with nPairs pairs. */
 export function seriesCount(nPairs: number): number {

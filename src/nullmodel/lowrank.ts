@@ -1,9 +1,15 @@
-import { DomainError } from '../errors.js';
+import { DomainError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import type { NullCovariance } from './covariance.js';
 import { requireRows } from './identity.js';
+
+/** The thin SVD W = U diag(s) V^T of a low-rank factor, as far as K needs it: U (N x p) and s (length p). */
+export interface LowRankFactor {
+  u: Matrix;
+  s: Float64Array;
+}
 
 /**
  * K = cr W W^T + cn I with W N x r (limix-core's `GP2KronSumLR` for one
@@ -23,17 +29,20 @@ export class LowRankCovariance implements NullCovariance {
   readonly s: Float64Array;
 
   /**
-   * @param w N x r low-rank factor (the quick start's environment matrix).
+   * @param factor the N x r low-rank factor W (the quick start's environment
+   *   matrix), or its thin SVD { u: N x p, s: p } when already computed (the
+   *   null fit has it; a saved null model stores it).
    * @param cr variance of the low-rank term (>= 0).
    * @param cn noise variance (> 0).
-   * @param svd the thin SVD of W when already computed (the null fit has it).
+   * @param backend the backend of the products (default `getBackend()`).
    */
-  constructor(w: Matrix, readonly cr: number, readonly cn: number, svd?: { u: Matrix; s: Float64Array }, private readonly backend: Backend = getBackend()) {
+  constructor(factor: Matrix | LowRankFactor, readonly cr: number, readonly cn: number, private readonly backend: Backend = getBackend()) {
     if (!(cr >= 0) || !Number.isFinite(cr)) throw new DomainError(`LowRankCovariance: cr must be finite and >= 0, found ${cr}`);
     if (!(cn > 0) || !Number.isFinite(cn)) throw new DomainError(`LowRankCovariance: cn must be finite and > 0, found ${cn}`);
-    const { u, s } = svd ?? backend.gesdd(w);
-    this.n = w.rows;
-    this.whitenedRows = w.rows;
+    const { u, s } = factor instanceof Matrix ? backend.gesdd(factor) : factor;
+    if (u.cols !== s.length) throw new ShapeError(`LowRankCovariance: U is ${u.shape} but there are ${s.length} singular values`);
+    this.n = u.rows;
+    this.whitenedRows = u.rows;
     this.u = u;
     this.s = s;
     this.params = { cr, cn };

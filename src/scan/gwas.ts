@@ -4,36 +4,39 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { checkVariantFilter, filteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
 import { takeVariants, type VariantTable } from '../data/variants.js';
-import type { NullCovariance } from '../nullmodel/covariance.js';
-import { KinshipCovariance } from '../nullmodel/kinship.js';
-import type { LambdaFit, RotatedData } from '../nullmodel/lambda.js';
-import { exactTests, type ExactTestName } from './exact.js';
+import type { KinshipCovariance } from '../nullmodel/kinship.js';
+import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
+import { ExactScan, type ExactTestName, type ExactTestResult } from './exact.js';
 import { LmmCore, type ScanResult } from './lmm-core.js';
 
-/** Options of `gwasScan`: the genotype stream (samples in the order of `y`), the trait and the test. */
+/**
+ * Options of `gwasScan`: the genotype stream (samples in the order of the
+ * null model's), the null model (or the trait for OLS) and the test.
+ */
 export interface GwasScanOptions extends GenotypeStreamOptions {
-  /** Trait, one value per analysed sample (no NaN). */
-  y: ArrayLike<number>;
-  /** N x k covariates, the intercept included (default a column of ones). */
+  /**
+   * The null model, whole (`fitKinshipNull`, `fitLowRankNull` or
+   * `loadNullModel`): it carries the trait, the covariates and the
+   * covariance. Absent: ordinary least squares of `y` on `covariates`.
+   */
+  null?: SingleTraitNullModel;
+  /** Trait, one value per analysed sample (no NaN): only without `null`. */
+  y?: ArrayLike<number>;
+  /** N x k covariates, the intercept included (default a column of ones): only without `null`. */
   covariates?: Matrix;
-  /** The null covariance (default none: ordinary least squares). */
-  covariance?: NullCovariance;
   /**
    * 'fixed' (default): limix's test with the null covariance held fixed.
    * 'exact': GEMMA's `-lmm 4` tests with lambda re-estimated per variant
-   * (needs a `KinshipCovariance` and `rotated`).
+   * (needs a kinship null model; its ML fit is computed once when absent).
    */
   test?: 'fixed' | 'exact';
-  /** The rotated null data (from `fitKinshipNull`), for the exact test. */
-  rotated?: RotatedData;
-  /** The null REML and ML fits, for the exact test (computed when absent). */
-  nullFits?: { reml?: LambdaFit; ml?: LambdaFit };
   /** Which exact tests to run (default all three; ['wald'] is `gemma -lmm 1`, about twice as fast). */
   exactTests?: readonly ExactTestName[];
   /** N x i interaction factors (fixed test only). */
   inter?: Matrix;
   /** Consecutive variants tested jointly (fixed test only, default 1). */
   step?: number;
+  /** Backend of the scan's products (default the null model's, else `getBackend()`). */
   backend?: Backend;
 }
 
@@ -50,7 +53,7 @@ export interface GwasBatchResult {
   /** The fixed-covariance test (one column per test: per variant when step = 1). */
   fixed?: ScanResult;
   /** The exact tests, per variant. */
-  exact?: ReturnType<typeof exactTests>;
+  exact?: ExactTestResult;
 }
 
 interface Pending {
@@ -70,24 +73,32 @@ interface Pending {
  * form a last, smaller block.
  */
 export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatchResult> {
-  const backend = opts.backend ?? getBackend();
+  const model = opts.null;
+  const backend = opts.backend ?? model?.backend ?? getBackend();
   const { source } = opts;
   const test = opts.test ?? 'fixed';
   const step = opts.step ?? 1;
-  const n = opts.y.length;
+  if (model !== undefined && (opts.y !== undefined || opts.covariates !== undefined)) {
+    throw new LmmkitError('BAD_ARGUMENT', 'gwasScan: give either a null model (it carries y and the covariates) or y and covariates, not both');
+  }
+  const y = model?.y ?? opts.y;
+  if (y === undefined) throw new LmmkitError('BAD_ARGUMENT', 'gwasScan: needs a null model or y');
+  const n = y.length;
   const nSamples = opts.samples?.length ?? source.samples.iid.length;
   if (nSamples !== n) throw new ShapeError(`gwasScan: ${n} trait values for ${nSamples} genotyped samples`);
   checkVariantFilter('gwasScan', opts);
+  // The scan's test machinery, built once here and used by every batch.
   let core: LmmCore | undefined;
-  let exactData: { rotated: RotatedData; covariance: KinshipCovariance; nullFits: { reml?: LambdaFit; ml?: LambdaFit } } | undefined;
+  let exact: { scan: ExactScan; covariance: KinshipCovariance } | undefined;
   if (test === 'exact') {
-    if (!(opts.covariance instanceof KinshipCovariance) || opts.rotated === undefined) {
-      throw new LmmkitError('BAD_ARGUMENT', 'gwasScan: the exact test needs a kinship null model (covariance from fitKinshipNull and its rotated data)');
+    if (model?.kind !== 'kinship') {
+      throw new LmmkitError('BAD_ARGUMENT', `gwasScan: the exact test needs a kinship null model (from fitKinshipNull), found ${model === undefined ? 'none' : `a ${model.kind} model`}`);
     }
     if (opts.inter !== undefined || step !== 1) throw new LmmkitError('BAD_ARGUMENT', 'gwasScan: the exact test tests one variant at a time (no inter, step 1)');
-    exactData = { rotated: opts.rotated, covariance: opts.covariance, nullFits: opts.nullFits ?? {} };
+    const scan = new ExactScan(model.rotated, { nullReml: model.reml, nullMl: model.ml, tests: opts.exactTests, backend });
+    exact = { scan, covariance: model.covariance };
   } else {
-    core = new LmmCore({ y: opts.y, covariates: opts.covariates, covariance: opts.covariance, backend });
+    core = new LmmCore({ y, covariates: model?.covariates ?? opts.covariates, covariance: model?.covariance, backend });
   }
   const pending: Pending = { dosages: [], indices: [], af: [], n: [] };
 
@@ -102,15 +113,7 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
       n: Int32Array.from(p.n.slice(0, count)),
     };
     if (core !== undefined) out.fixed = core.process(g, { inter: opts.inter, step });
-    else if (exactData !== undefined) {
-      out.exact = exactTests(exactData.rotated, exactData.covariance.rotate(g), {
-        nullReml: exactData.nullFits.reml,
-        nullMl: exactData.nullFits.ml,
-        tests: opts.exactTests,
-      });
-      // The null fits are the same for every batch: compute them once.
-      exactData.nullFits = { reml: out.exact.nullReml, ml: out.exact.nullMl };
-    }
+    else if (exact !== undefined) out.exact = exact.scan.test(exact.covariance.rotate(g));
     p.dosages.splice(0, count);
     p.indices.splice(0, count);
     p.af.splice(0, count);

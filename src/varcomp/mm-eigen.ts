@@ -81,7 +81,7 @@ export function rotateTwo(components: VarComponent[], backend: Backend = getBack
   }
 }
 
-/** Scratch space for one (N, p), reused across calls. */
+/** Scratch space for one (N, p). */
 interface Workspace {
   n: number;
   p: number;
@@ -95,25 +95,48 @@ interface Workspace {
   sums: Sums;
 }
 
-let cached: Workspace | undefined;
-let lastCheckedY: Float64Array | undefined;
-let lastCheckedD: Float64Array | undefined;
+/**
+ * What a run of `mmRotated` fits shares (a marker scan: the same uty and
+ * eigenvalues for every marker): the scratch space of the last (N, p) and
+ * the input arrays already checked, so that each is checked once. Owned by
+ * the run that makes the fits (one per `MmEstRun`, one per worker job);
+ * never share one between runs that may interleave.
+ */
+export class RotatedWorkspace {
+  private space: Workspace | undefined;
+  private checkedY: Float64Array | undefined;
+  private checkedD: Float64Array | undefined;
 
-function workspace(n: number, p: number): Workspace {
-  if (cached !== undefined && cached.n === n && cached.p === p) return cached;
-  cached = {
-    n,
-    p,
-    w: new Float64Array(n),
-    m: new Float64Array(p * p),
-    g: new Float64Array(p * p),
-    l: new Float64Array(p * p),
-    minv: new Float64Array(p * p),
-    b: new Float64Array(p),
-    beta: new Float64Array(p),
-    sums: { a: 0, logdetV: 0, logdetM: 0, b: 0, e: 0, c: 0, t: 0 },
-  };
-  return cached;
+  /** The scratch space for (n, p), reused when the last one had that size. */
+  get(n: number, p: number): Workspace {
+    const ws = this.space;
+    if (ws !== undefined && ws.n === n && ws.p === p) return ws;
+    this.space = {
+      n,
+      p,
+      w: new Float64Array(n),
+      m: new Float64Array(p * p),
+      g: new Float64Array(p * p),
+      l: new Float64Array(p * p),
+      minv: new Float64Array(p * p),
+      b: new Float64Array(p),
+      beta: new Float64Array(p),
+      sums: { a: 0, logdetV: 0, logdetM: 0, b: 0, e: 0, c: 0, t: 0 },
+    };
+    return this.space;
+  }
+
+  /** Checks that uty and the eigenvalues are finite, unless these very arrays were checked before. */
+  checkInputs(uty: Float64Array, eigenvalues: Float64Array): void {
+    if (uty !== this.checkedY) {
+      requireFiniteVector(WHO, 'uty', uty);
+      this.checkedY = uty;
+    }
+    if (eigenvalues !== this.checkedD) {
+      requireFiniteVector(WHO, 'the eigenvalues', eigenvalues);
+      this.checkedD = eigenvalues;
+    }
+  }
 }
 
 /** Result slots of one rotated evaluation (scalars; vectors live in the workspace). */
@@ -383,30 +406,27 @@ function deltaStep(delta: number, s: Sums, nmp: number): number {
  * rotated coordinates (uty = u'y, utx = u'X, d = rotateTwo's eigenvalues).
  * O(N p^2) per iteration, no allocation per iteration. The default init is
  * var(uty)/2, which is NOT MM4LMM's var(y)/2: pass init for parity.
+ * `workspace`: the run's scratch space (see `RotatedWorkspace`); pass the
+ * same one to every fit of a scan, a fresh one is made per call otherwise.
  */
-export function mmRotated(uty: Float64Array, utx: Matrix, eigenvalues: Float64Array, opts: EngineOptions): EngineFit {
+export function mmRotated(
+  uty: Float64Array, utx: Matrix, eigenvalues: Float64Array, opts: EngineOptions, workspace: RotatedWorkspace = new RotatedWorkspace(),
+): EngineFit {
   const n = uty.length;
   const p = utx.cols;
   if (eigenvalues.length !== n) throw new ShapeError(`${WHO}: ${eigenvalues.length} eigenvalues for ${n} rotated observations`);
   if (utx.rows !== n) throw new ShapeError(`${WHO}: Incompatible dimension between Y and X: uty has ${n} values but utx is ${utx.shape}`);
   if (p < 1 || p >= n) throw new ShapeError(`${WHO}: utx is ${utx.shape}: need 1 <= p < N fixed effects`);
-  // uty and the eigenvalues are the same arrays for every marker of a scan:
-  // check each array once. Non-finite utx values are caught in the first
-  // GLS pass (they make X'WX non-finite).
-  if (uty !== lastCheckedY) {
-    requireFiniteVector(WHO, 'uty', uty);
-    lastCheckedY = uty;
-  }
-  if (eigenvalues !== lastCheckedD) {
-    requireFiniteVector(WHO, 'the eigenvalues', eigenvalues);
-    lastCheckedD = eigenvalues;
-  }
+  // uty and the eigenvalues are the same arrays for every marker of a run:
+  // the workspace checks each array once. Non-finite utx values are caught
+  // in the first GLS pass (they make X'WX non-finite).
+  workspace.checkInputs(uty, eigenvalues);
   const xd = utx.data;
   const ropts = opts as RotatedOptions;
   const o = resolveOptions(ropts, 2, uty, WHO);
   const logDetError = ropts.logDetError ?? 0;
   if (!Number.isFinite(logDetError)) throw new LmmkitError('BAD_OPTION', `${WHO}: logDetError must be finite, found ${logDetError}`);
-  const ws = workspace(n, p);
+  const ws = workspace.get(n, p);
   return o.method === 'reml'
     ? remlRotated(ws, uty, xd, eigenvalues, o, logDetError)
     : mlRotated(ws, uty, xd, eigenvalues, o, logDetError);

@@ -2,7 +2,7 @@
 // models it is sent (mmRotated is pure TypeScript: no backend needed here).
 import { parentPort } from 'node:worker_threads';
 import { Matrix } from '../linalg/matrix.js';
-import { mmRotated } from './mm-eigen.js';
+import { mmRotated, RotatedWorkspace } from './mm-eigen.js';
 import type { EngineOptions } from './types.js';
 
 /** A job: the models of one batch, their rotated designs packed column after column. */
@@ -38,10 +38,12 @@ parentPort?.on('message', (job: WorkerJob) => {
     const packed = new Float64Array(total);
     let col = 0;
     let at = 0;
+    // The job's models share uty and the eigenvalues: one workspace for the job.
+    const workspace = new RotatedWorkspace();
     for (const p of job.cols) {
       const utx = new Matrix(n, p, job.utx.subarray(col * n, (col + p) * n));
       col += p;
-      const fit = mmRotated(job.uty, utx, job.eigenvalues, job.opts);
+      const fit = mmRotated(job.uty, utx, job.eigenvalues, job.opts, workspace);
       packed.set(fit.sigma2, at);
       packed.set(fit.beta, at + k);
       packed.set(fit.varBeta.data, at + k + p);

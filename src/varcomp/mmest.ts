@@ -5,7 +5,7 @@ import { getBackend } from '../linalg/select.js';
 import { buildDesign, designFromColumns, markerDesign, planDesign, type CofactorTable, type DesignPlan, type FixedDesign, type MarkerColumns } from './design.js';
 import { checkComponents, sampleVariance } from './mm-common.js';
 import { mmDense } from './mm-dense.js';
-import { mmRotated, rotateTwo, type TwoRotation } from './mm-eigen.js';
+import { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './mm-eigen.js';
 import { mmHenderson } from './mm-henderson.js';
 import type { EngineFit, EngineOptions, VarComponent, VarMethod } from './types.js';
 
@@ -167,6 +167,8 @@ export class MmEstRun {
   private readonly nullDesign: FixedDesign;
   private rotation: TwoRotation | undefined;
   private utyCache: Float64Array | undefined;
+  /** The scratch space of this run's rotated fits. */
+  private readonly workspace = new RotatedWorkspace();
   private rotatedBase: Matrix | undefined;
 
   constructor(private readonly opts: MmEstOptions) {
@@ -258,7 +260,7 @@ export class MmEstRun {
       case 'eigen': {
         const { rotation, uty } = this.rotated();
         const rx = utx ?? this.backend.gemm(rotation.u, x, { transA: true });
-        return mmRotated(uty, rx, rotation.eigenvalues, this.engineOptions(init) as EngineOptions);
+        return mmRotated(uty, rx, rotation.eigenvalues, this.engineOptions(init) as EngineOptions, this.workspace);
       }
       case 'henderson':
         return mmHenderson(this.y, x, this.components, this.engineOptions(init));

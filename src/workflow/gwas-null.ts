@@ -6,10 +6,9 @@ import type { Eigen } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { subMatrix } from '../linalg/submatrix.js';
-import type { NullCovariance } from '../nullmodel/covariance.js';
-import { doubleCenter, fitKinshipNull } from '../nullmodel/fit-kinship.js';
-import { fitLowRankNull } from '../nullmodel/fit-lowrank.js';
-import type { LambdaFit, RotatedData } from '../nullmodel/lambda.js';
+import { doubleCenter, fitKinshipNull, type KinshipNullModel } from '../nullmodel/fit-kinship.js';
+import { fitLowRankNull, type LowRankNullModel } from '../nullmodel/fit-lowrank.js';
+import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
 import { quickStartW } from '../nullmodel/quick-start-w.js';
 import { LmmCore } from '../scan/lmm-core.js';
 import type { NullModelReport } from './gwas-report.js';
@@ -39,11 +38,9 @@ export class EigenCache {
   }
 }
 
-/** What the scan of one trait needs of its null model, and the report of it. */
+/** One trait's null model (none: OLS) and the report of it. */
 export interface TraitNull {
-  covariance: NullCovariance | undefined;
-  rotated: RotatedData | undefined;
-  nullFits: { reml?: LambdaFit } | undefined;
+  model: SingleTraitNullModel | undefined;
   report: NullModelReport;
 }
 
@@ -61,6 +58,8 @@ export interface TraitNullInput {
   kinship?: RunKinship;
   /** The raw low-rank table of the n samples (n x r) and its file. */
   lowrank?: { raw: Matrix; file: string };
+  /** Also fit ML beside REML (kinship): a saved model for the exact test then spares each scan that search. */
+  both?: boolean;
 }
 
 /**
@@ -73,45 +72,45 @@ export interface TraitNullInput {
 export function fitTraitNull(input: TraitNullInput, eigenCache: EigenCache): TraitNull {
   const { y, f, names, samples, kinship } = input;
   const n = samples.length;
-  const named = (b: ArrayLike<number>): Record<string, number> => Object.fromEntries(names.map((nm, j) => [nm, b[j]!]));
+  const named = (b: ArrayLike<number>): Record<string, number> => namedBeta(names, b);
   if (kinship !== undefined) {
     const eigen = eigenCache.get(samples, () => {
       const sub = subMatrix(kinship.k, Int32Array.from(samples, (g) => kinship.row[g]!));
       return getBackend().syevd(input.test === 'exact' ? doubleCenter(sub) : sub);
     });
-    const fit = fitKinshipNull({ y, covariates: f, kinship: eigen });
-    const meanDiag = fit.rotated.eigenvalues.reduce((a, b) => a + b, 0) / n;
-    const g2 = fit.fit.sigmaG2 * meanDiag;
-    return {
-      covariance: fit.covariance,
-      rotated: fit.rotated,
-      nullFits: { reml: fit.fit },
-      report: {
-        model: 'kinship', method: 'REML', lambda: fit.fit.lambda, sigmaG2: fit.fit.sigmaG2, sigmaE2: fit.fit.sigmaE2,
-        h2: g2 / (g2 + fit.fit.sigmaE2), logLik: fit.fit.logLik, atBound: fit.fit.atBound, beta: named(fit.fit.beta),
-      },
-    };
+    const fit = fitKinshipNull({ y, covariates: f, kinship: eigen, center: input.test === 'exact', both: input.both });
+    return { model: fit, report: kinshipReport(fit, names) };
   }
   if (input.lowrank !== undefined) {
     const w = quickStartW(input.lowrank.raw);
     if (w.m.cols === 0) throw new LmmkitError('BAD_INPUT', `--lowrank ${input.lowrank.file}: no column varies on the ${n} samples of trait '${input.trait}'`);
     const fit = fitLowRankNull({ y, covariates: f, w: w.m });
-    return {
-      covariance: fit.covariance,
-      rotated: undefined,
-      nullFits: undefined,
-      report: {
-        model: 'lowrank', method: 'REML', cr: fit.cr, cn: fit.cn, logLik: fit.logLikReml, lml: fit.lml, atBoundary: fit.atBoundary,
-        beta: named(fit.beta), wColumns: w.m.cols, wColumnsDropped: w.dropped,
-      },
-    };
+    return { model: fit, report: lowRankReport(fit, names, { wColumns: w.m.cols, wColumnsDropped: w.dropped }) };
   }
   const core = new LmmCore({ y, covariates: f });
   const rss = core.s20 * core.dfResidual;
   return {
-    covariance: undefined,
-    rotated: undefined,
-    nullFits: undefined,
+    model: undefined,
     report: { model: 'none', method: 'OLS', beta: named(core.nullBeta), sigma2: core.s20, logLik: -0.5 * n * (Math.log((2 * Math.PI * rss) / n) + 1) },
+  };
+}
+
+function namedBeta(names: readonly string[], b: ArrayLike<number>): Record<string, number> {
+  return Object.fromEntries(names.map((nm, j) => [nm, b[j]!]));
+}
+
+/** The report of a kinship null model, its betas named by the covariates. */
+export function kinshipReport(fit: KinshipNullModel, names: readonly string[]): NullModelReport {
+  return {
+    model: 'kinship', method: 'REML', lambda: fit.lambda, sigmaG2: fit.sigmaG2, sigmaE2: fit.sigmaE2,
+    h2: fit.h2, logLik: fit.logLik, atBound: fit.atBound, beta: namedBeta(names, fit.beta),
+  };
+}
+
+/** The report of a low-rank null model, with how many columns of W were used and dropped. */
+export function lowRankReport(fit: LowRankNullModel, names: readonly string[], w: { wColumns: number; wColumnsDropped: number }): NullModelReport {
+  return {
+    model: 'lowrank', method: 'REML', cr: fit.cr, cn: fit.cn, logLik: fit.logLik, lml: fit.lml, atBoundary: fit.atBoundary,
+    beta: namedBeta(names, fit.beta), ...w,
   };
 }

@@ -130,7 +130,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const top: GwasHit[] = [];
       await withProgress(opts.progress, async (bar) => {
         for await (const batch of gwasScan({
-          source, samples, y, covariates: f, covariance: nul.covariance, test: o.test, rotated: nul.rotated, nullFits: nul.nullFits,
+          source, samples, ...(nul.model === undefined ? { y, covariates: f } : { null: nul.model }), test: o.test,
           inter: interM, step: o.step, exactTests: opts.exactTests === 'wald' ? ['wald'] : undefined,
           select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing, standardize: opts.standardize === true,
           onProgress: bar,

@@ -187,7 +187,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       covariates: names,
       covariatesDropped,
       nullModel: {
-        model: 'kron-sum', method: 'REML', cg: fit.cg.toArray(), cn: fit.cn.toArray(), lml: fit.lml, logLikReml: fit.logLikReml,
+        model: 'kron-sum', method: 'REML', cg: fit.cg.toArray(), cn: fit.cn.toArray(), lml: fit.lml, logLikReml: fit.logLik,
         gradNorm: fit.gradNorm, iterations: fit.iterations, converged: fit.converged, beta, s20: model.s20,
       },
       output: outTsv,

@@ -1,0 +1,21 @@
+/** The CRC-32 table of the reflected IEEE 802.3 polynomial 0xEDB88320 (zlib's, PNG's). */
+const TABLE = ((): Uint32Array => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/**
+ * CRC-32 (IEEE 802.3, as zlib's `crc32` and PNG compute it) of `bytes`, an
+ * unsigned 32-bit integer. Browser-safe: plain table-driven TypeScript.
+ * crc32(ASCII '123456789') = 0xCBF43926.
+ */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
