@@ -121,12 +121,10 @@ export function filterInclusive(batch: GenotypeBatch, opts: InclusiveFilterOptio
     const mean = sum / obs;
     const freq = mean / 2;
     if (Math.min(freq, 1 - freq) < opts.minMaf) continue;
-    let ss = 0;
-    for (let i = 0; i < n; i++) {
-      if (Number.isNaN(col[i]!)) col[i] = mean;
-      ss += (col[i]! - mean) ** 2;
-    }
+    if (obs < n) for (let i = 0; i < n; i++) if (Number.isNaN(col[i]!)) col[i] = mean;
     if (opts.standardize === true) {
+      let ss = 0;
+      for (let i = 0; i < n; i++) ss += (col[i]! - mean) ** 2;
       const sd = Math.sqrt(ss / n);
       for (let i = 0; i < n; i++) col[i] = sd > 0 ? (col[i]! - mean) / sd : 0;
     }
