@@ -61,9 +61,10 @@ export function checkVariantFilter(who: string, opts: { minMaf?: number; maxMiss
  * file order.
  *
  * Standardising stays here, after imputation, rather than in the readers'
- * fused decode (`BatchOptions.standardize`): that path sums the squares per
- * genotype code and multiplies by 1/sd, which differs from this one in the
- * last bits, and the scans' outputs are kept bit for bit.
+ * fused decode (`BatchOptions.standardize`): PLINK's sums the squares per
+ * genotype code, and both PLINK's and BIMBAM's multiply by 1/sd where this
+ * divides by sd, which changes most standardised dosages in their last bits
+ * (and the scans' outputs are kept bit for bit).
  */
 export async function* inclusiveFilteredBatches(opts: GenotypeStreamOptions): AsyncGenerator<DosageBatch> {
   const { source } = opts;
