@@ -15,6 +15,23 @@ export interface GenotypeBatch {
   readonly stats?: { readonly mean: Float64Array; readonly sd: Float64Array };
 }
 
+/**
+ * The one genotype batch that the filters hand to every scan (`gwasScan`,
+ * `mtlmmScan`, `mmEstStream`): a reader's `GenotypeBatch` with the variants
+ * that failed the filters removed in place, missing dosages imputed, and the
+ * per-variant summaries the outputs report. `dosages` is a view of the first
+ * b columns of the storage the reader filled: the kept columns were moved
+ * down inside it, not copied out (`filterInclusive` in variant-filter.ts).
+ */
+export interface DosageBatch extends GenotypeBatch {
+  /** N x b dosages of the kept variants, column-major, no NaN. */
+  readonly dosages: Matrix;
+  /** Frequency of the counted allele per variant: mean observed dosage / 2. */
+  readonly af: Float64Array;
+  /** Samples with an observed genotype, per variant. */
+  readonly n: Int32Array;
+}
+
 /** Options of `GenotypeSource.batches`. */
 export interface BatchOptions {
   /** Variants per batch (default 1000). */
@@ -41,7 +58,11 @@ export interface GenotypeSource {
   readonly path: string;
   readonly samples: SampleTable;
   readonly variants: VariantTable;
-  /** Yields consecutive batches of the selected variants. */
+  /**
+   * Yields consecutive batches of the selected variants, each in storage of
+   * its own that the consumer may modify (the scans' filters compact the
+   * dosages in place).
+   */
   batches(opts?: BatchOptions): AsyncGenerator<GenotypeBatch>;
   /** Releases the file handle. */
   close(): Promise<void>;

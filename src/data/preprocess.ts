@@ -1,3 +1,8 @@
+// limix-lmm's geno_sugar preprocessing as pure steps over a batch. Its
+// filters follow limix's strict rule (kept: missing fraction < max, maf >
+// min; a variant exactly at a threshold is dropped), unlike the inclusive
+// rule of the filter lmmkit's scans apply (variant-filter.ts,
+// `filterInclusive`: missing <= max, maf >= min, as GEMMA).
 import { Matrix } from '../linalg/matrix.js';
 import type { GenotypeBatch } from './genotypes.js';
 import { takeVariants } from './variants.js';
@@ -25,9 +30,10 @@ export interface PreprocessedBatch extends GenotypeBatch {
 export type PreprocessStep = (batch: PreprocessedBatch) => PreprocessedBatch;
 
 /**
- * geno_sugar `filter_by_missing(max_miss)`: keeps the variants whose
- * fraction of missing (NaN) dosages is strictly below `maxMiss`
- * (`isnan(G).mean(0) < max_miss`).
+ * geno_sugar `filter_by_missing(max_miss)`, limix's strict rule: keeps the
+ * variants whose fraction of missing (NaN) dosages is strictly below
+ * `maxMiss` (`isnan(G).mean(0) < max_miss`; a fraction equal to `maxMiss`
+ * is dropped, where the scans' inclusive `filterInclusive` keeps it).
  */
 export function filterByMissing(maxMiss: number): PreprocessStep {
   return (batch) => {
@@ -64,9 +70,11 @@ export function imputeMean(): PreprocessStep {
 }
 
 /**
- * geno_sugar `filter_by_maf(min_maf)`: keeps the variants with
- * `maf > minMaf` (strict), where `maf = 0.5 * mean dosage`, folded to
- * `1 - maf` when above 0.5. The mean is over the observed dosages: after
+ * geno_sugar `filter_by_maf(min_maf)`, limix's strict rule: keeps the
+ * variants with `maf > minMaf` (a maf equal to `minMaf` is dropped, where
+ * the scans' inclusive `filterInclusive` keeps it), where
+ * `maf = 0.5 * mean dosage`, folded to `1 - maf` when above 0.5. The mean
+ * is over the observed dosages: after
  * `imputeMean` that is limix's `G.mean(0)` exactly; before it limix gets NaN
  * and drops every variant with a missing dosage, this keeps it on its
  * observed frequency.

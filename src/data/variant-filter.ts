@@ -1,11 +1,12 @@
 // The per-variant quality filters and imputation of a streamed genotype
-// batch, and the streaming itself, shared by the single-trait (`gwasScan`)
-// and multi-trait (`mtlmmScan`) scans.
+// batch, and the streaming itself, shared by the scans (`gwasScan`,
+// `mtlmmScan`, `mmEstStream`). The filters here follow the inclusive rule
+// (a variant exactly at a threshold is kept, as GEMMA's -maf and -miss do);
+// limix's geno_sugar filters in preprocess.ts follow the strict one.
 import { LmmkitError } from '../errors.js';
-import type { Matrix } from '../linalg/matrix.js';
 import type { GenoProgress } from './geno-queue.js';
-import type { GenotypeSource } from './genotypes.js';
-import { resolveSelection, type VariantSelection } from './variants.js';
+import type { DosageBatch, GenotypeBatch, GenotypeSource } from './genotypes.js';
+import { resolveSelection, takeVariants, type VariantSelection } from './variants.js';
 
 /** How a scan streams its genotype file: which samples and variants, the filters, the batches. */
 export interface GenotypeStreamOptions {
@@ -16,9 +17,9 @@ export interface GenotypeStreamOptions {
   select?: VariantSelection;
   /** Variants read per batch (default 1000). */
   batchSize?: number;
-  /** Drop variants whose minor allele frequency is below this (default 0). */
+  /** Drop variants whose minor allele frequency is below this (inclusive rule: maf = minMaf is kept; default 0). */
   minMaf?: number;
-  /** Drop variants with a larger fraction of missing genotypes (default 1: keep all). */
+  /** Drop variants with a larger fraction of missing genotypes (inclusive rule: equal is kept; default 1: keep all). */
   maxMissing?: number;
   /**
    * Standardise dosages (limix's convention: betas per sd) instead of
@@ -29,26 +30,14 @@ export interface GenotypeStreamOptions {
   onProgress?: (p: GenoProgress) => void;
 }
 
-/** Options of `filterVariants`. */
-export interface VariantFilterOptions {
-  /** Drop variants whose minor allele frequency is below this (in [0, 0.5]). */
+/** Options of `filterInclusive`: the thresholds of the inclusive rule. */
+export interface InclusiveFilterOptions {
+  /** Keep variants whose minor allele frequency is at least this (in [0, 0.5]). */
   minMaf: number;
-  /** Drop variants with a larger fraction of missing genotypes (in [0, 1]). */
+  /** Keep variants whose fraction of missing genotypes is at most this (in [0, 1]). */
   maxMissing: number;
   /** Standardise the kept dosages to mean 0 and population sd 1 (a constant one becomes 0). */
   standardize?: boolean;
-}
-
-/** The variants of a batch that passed the filters, in batch order. */
-export interface FilteredVariants {
-  /** Column of each kept variant in the batch. */
-  columns: number[];
-  /** Its dosages, one value per sample, imputed (and standardised when asked). */
-  dosages: Float64Array[];
-  /** Frequency of the counted allele: mean observed dosage / 2. */
-  af: number[];
-  /** Samples with an observed genotype. */
-  n: number[];
 }
 
 /**
@@ -64,19 +53,20 @@ export function checkVariantFilter(who: string, opts: { minMaf?: number; maxMiss
   return { minMaf, maxMissing };
 }
 
-/** The variants of one streamed batch that passed the filters, with their indices in the file. */
-export interface FilteredBatch extends FilteredVariants {
-  indices: Int32Array;
-}
-
 /**
  * Streams the selected variants of `opts.source` for the analysed samples
- * in batches, filters and imputes each batch (`filterVariants`; the
- * thresholds as given, see `checkVariantFilter`), reports the progress, and
- * yields the variants kept from each batch read (possibly none), in file
- * order.
+ * in batches, filters and imputes each batch in place (`filterInclusive`;
+ * the thresholds as given, see `checkVariantFilter`), reports the progress,
+ * and yields the variants kept from each batch read (possibly none), in
+ * file order.
+ *
+ * Standardising stays here, after imputation, rather than in the readers'
+ * fused decode (`BatchOptions.standardize`): PLINK's sums the squares per
+ * genotype code, and both PLINK's and BIMBAM's multiply by 1/sd where this
+ * divides by sd, which changes most standardised dosages in their last bits
+ * (and the scans' outputs are kept bit for bit).
  */
-export async function* filteredBatches(opts: GenotypeStreamOptions): AsyncGenerator<FilteredBatch> {
+export async function* inclusiveFilteredBatches(opts: GenotypeStreamOptions): AsyncGenerator<DosageBatch> {
   const { source } = opts;
   const filter = { minMaf: opts.minMaf ?? 0, maxMissing: opts.maxMissing ?? 1, standardize: opts.standardize };
   const samples = opts.samples === undefined ? undefined : Int32Array.from(opts.samples);
@@ -84,32 +74,41 @@ export async function* filteredBatches(opts: GenotypeStreamOptions): AsyncGenera
   let read = 0;
   for await (const batch of source.batches({ size: opts.batchSize ?? 1000, select: opts.select, samples })) {
     read += batch.indices.length;
-    const kept = filterVariants(batch.dosages, filter);
+    const kept = filterInclusive(batch, filter);
     opts.onProgress?.({ variantsRead: read, total, fraction: total === 0 ? 1 : read / total });
-    yield { ...kept, indices: Int32Array.from(kept.columns, (j) => batch.indices[j]!) };
+    yield kept;
   }
 }
 
 /**
- * Filters and imputes the dosages of a batch (N samples x variants,
- * column-major, NaN = missing genotype), one variant (column) at a time:
+ * Filters and imputes a batch (N samples x b variants, column-major,
+ * NaN = missing genotype) under the inclusive rule, one variant (column) at
+ * a time:
  *
  * - a variant with no observed genotype, or whose fraction of missing
- *   genotypes (N - observed) / N is above `maxMissing`, is dropped;
+ *   genotypes (N - observed) / N is above `maxMissing`, is dropped (a
+ *   fraction equal to `maxMissing` is kept);
  * - af = mean / 2 of the observed dosages (the frequency of the counted
- *   allele); a variant with maf = min(af, 1 - af) below `minMaf` is dropped;
+ *   allele); a variant with maf = min(af, 1 - af) below `minMaf` is dropped
+ *   (equal is kept);
  * - the missing dosages of a kept variant are replaced by the observed mean
  *   (mean imputation); with `standardize` the column is then centred on that
  *   mean and divided by its population sd over all N samples (imputed
  *   values included; a constant column becomes all 0).
  *
- * The batch is not modified: each kept variant gets a fresh array.
+ * Compacts in place: each kept column is imputed where it lies and moved
+ * down over the dropped ones inside `batch.dosages`' storage, and the
+ * result's `dosages` is a view of the first k columns of that storage (the
+ * batch's dosages are consumed). Indices, af, n and variants are new arrays.
  */
-export function filterVariants(dosages: Matrix, opts: VariantFilterOptions): FilteredVariants {
-  const n = dosages.rows;
-  const out: FilteredVariants = { columns: [], dosages: [], af: [], n: [] };
-  for (let j = 0; j < dosages.cols; j++) {
-    const col = dosages.data.slice(j * n, (j + 1) * n);
+export function filterInclusive(batch: GenotypeBatch, opts: InclusiveFilterOptions): DosageBatch {
+  const { rows: n, cols, data } = batch.dosages;
+  const columns = new Int32Array(cols);
+  const af = new Float64Array(cols);
+  const observed = new Int32Array(cols);
+  let k = 0;
+  for (let j = 0; j < cols; j++) {
+    const col = data.subarray(j * n, (j + 1) * n);
     let sum = 0;
     let obs = 0;
     for (let i = 0; i < n; i++) {
@@ -121,21 +120,27 @@ export function filterVariants(dosages: Matrix, opts: VariantFilterOptions): Fil
     }
     if (obs === 0 || (n - obs) / n > opts.maxMissing) continue;
     const mean = sum / obs;
-    const af = mean / 2;
-    if (Math.min(af, 1 - af) < opts.minMaf) continue;
-    let ss = 0;
-    for (let i = 0; i < n; i++) {
-      if (Number.isNaN(col[i]!)) col[i] = mean;
-      ss += (col[i]! - mean) ** 2;
-    }
+    const freq = mean / 2;
+    if (Math.min(freq, 1 - freq) < opts.minMaf) continue;
+    if (obs < n) for (let i = 0; i < n; i++) if (Number.isNaN(col[i]!)) col[i] = mean;
     if (opts.standardize === true) {
+      let ss = 0;
+      for (let i = 0; i < n; i++) ss += (col[i]! - mean) ** 2;
       const sd = Math.sqrt(ss / n);
       for (let i = 0; i < n; i++) col[i] = sd > 0 ? (col[i]! - mean) / sd : 0;
     }
-    out.columns.push(j);
-    out.dosages.push(col);
-    out.af.push(af);
-    out.n.push(obs);
+    if (k !== j) data.copyWithin(k * n, j * n, (j + 1) * n);
+    columns[k] = j;
+    af[k] = freq;
+    observed[k] = obs;
+    k++;
   }
-  return out;
+  const keptColumns = columns.subarray(0, k);
+  return {
+    dosages: batch.dosages.colView(0, k),
+    indices: Int32Array.from(keptColumns, (j) => batch.indices[j]!),
+    af: af.slice(0, k),
+    n: observed.slice(0, k),
+    variants: takeVariants(batch.variants, keptColumns),
+  };
 }

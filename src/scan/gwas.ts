@@ -1,12 +1,13 @@
 import { LmmkitError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
-import { Matrix } from '../linalg/matrix.js';
+import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { checkVariantFilter, filteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
-import { takeVariants, type VariantTable } from '../data/variants.js';
+import { checkVariantFilter, inclusiveFilteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
+import type { VariantTable } from '../data/variants.js';
 import type { KinshipCovariance } from '../nullmodel/kinship.js';
 import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
 import { ExactScan, type ExactTestName, type ExactTestResult } from './exact.js';
+import { stepBlocks } from './blocks.js';
 import { LmmCore, type ScanResult } from './lmm-core.js';
 
 /**
@@ -56,13 +57,6 @@ export interface GwasBatchResult {
   exact?: ExactTestResult;
 }
 
-interface Pending {
-  dosages: Float64Array[];
-  indices: number[];
-  af: number[];
-  n: number[];
-}
-
 /**
  * Streams a genotype file through an LMM scan (DESIGN.md, scan/): reads
  * batches of variants (memory O(N x batch) whatever the file size), drops
@@ -100,36 +94,13 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   } else {
     core = new LmmCore({ y, covariates: model?.covariates ?? opts.covariates, covariance: model?.covariance, backend });
   }
-  const pending: Pending = { dosages: [], indices: [], af: [], n: [] };
-
-  const run = (p: Pending, count: number): GwasBatchResult => {
-    const g = new Matrix(n, count);
-    for (let j = 0; j < count; j++) g.data.set(p.dosages[j]!, j * n);
-    const indices = Int32Array.from(p.indices.slice(0, count));
-    const out: GwasBatchResult = {
-      variants: takeVariants(source.variants, indices),
-      indices,
-      af: Float64Array.from(p.af.slice(0, count)),
-      n: Int32Array.from(p.n.slice(0, count)),
-    };
-    if (core !== undefined) out.fixed = core.process(g, { inter: opts.inter, step });
-    else if (exact !== undefined) out.exact = exact.scan.test(exact.covariance.rotate(g));
-    p.dosages.splice(0, count);
-    p.indices.splice(0, count);
-    p.af.splice(0, count);
-    p.n.splice(0, count);
-    return out;
-  };
-
-  for await (const kept of filteredBatches(opts)) {
-    kept.indices.forEach((index, k) => {
-      pending.dosages.push(kept.dosages[k]!);
-      pending.indices.push(index);
-      pending.af.push(kept.af[k]!);
-      pending.n.push(kept.n[k]!);
-    });
-    const ready = Math.floor(pending.indices.length / step) * step;
-    if (ready > 0) yield run(pending, ready);
+  // stepBlocks yields whole blocks of `step` variants, tested where they lie
+  // (a view of the batch's storage unless a block straddles two batches).
+  for await (const block of stepBlocks(inclusiveFilteredBatches(opts), step)) {
+    const { variants, indices, af, n: observed, dosages } = block;
+    const out: GwasBatchResult = { variants, indices, af, n: observed };
+    if (core !== undefined) out.fixed = core.process(dosages, { inter: opts.inter, step });
+    else if (exact !== undefined) out.exact = exact.scan.test(exact.covariance.rotate(dosages));
+    yield out;
   }
-  if (pending.indices.length > 0) yield run(pending, pending.indices.length);
 }

@@ -3,8 +3,8 @@ import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { invertTestBlock, invSpd, pinvSymmetric } from '../linalg/small.js';
-import { checkVariantFilter, filteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
-import { takeVariants, type VariantTable } from '../data/variants.js';
+import { checkVariantFilter, inclusiveFilteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
+import type { VariantTable } from '../data/variants.js';
 import { rightMulT, type KronSumCovariance } from '../nullmodel/kron-sum.js';
 import { countNonFinite, emptyTestColumns, type TestColumns } from './lmm-core.js';
 import { chi2Log10Sf, chi2Sf } from '../stats/index.js';
@@ -353,9 +353,10 @@ export interface MtlmmBatchResult {
 
 /**
  * Streams a genotype file through a multi-trait scan: per batch the
- * missingness and MAF filters and the mean imputation of `filterVariants`
- * (as in `gwasScan`), then one `Mtlmm.processDesigns` (one rotation gemm
- * for all designs). Yields one result per batch, in file order.
+ * missingness and MAF filters and the mean imputation of `filterInclusive`
+ * (as in `gwasScan`; the batch compacted in place), then one
+ * `Mtlmm.processDesigns` (one rotation gemm for all designs) on the kept
+ * columns where they lie. Yields one result per batch, in file order.
  */
 export async function* mtlmmScan(opts: MtlmmScanOptions): AsyncGenerator<MtlmmBatchResult> {
   const { source, model } = opts;
@@ -364,17 +365,9 @@ export async function* mtlmmScan(opts: MtlmmScanOptions): AsyncGenerator<MtlmmBa
   if (nSamples !== n) throw new ShapeError(`mtlmmScan: the model has ${n} samples but ${nSamples} genotyped samples were selected`);
   checkVariantFilter('mtlmmScan', opts);
   const designs = opts.designs ?? [Matrix.identity(model.p)];
-  for await (const kept of filteredBatches(opts)) {
-    if (kept.columns.length === 0) continue;
-    const g = new Matrix(n, kept.columns.length);
-    kept.dosages.forEach((c, j) => g.data.set(c, j * n));
-    const indices = kept.indices;
-    yield {
-      variants: takeVariants(source.variants, indices),
-      indices,
-      af: Float64Array.from(kept.af),
-      n: Int32Array.from(kept.n),
-      results: model.processDesigns(g, designs),
-    };
+  for await (const batch of inclusiveFilteredBatches(opts)) {
+    if (batch.dosages.cols === 0) continue;
+    const { variants, indices, af, n: observed } = batch;
+    yield { variants, indices, af, n: observed, results: model.processDesigns(batch.dosages, designs) };
   }
 }

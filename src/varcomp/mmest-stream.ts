@@ -1,6 +1,6 @@
 import { Matrix } from '../linalg/matrix.js';
-import { filteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
-import { takeVariants, type VariantTable } from '../data/variants.js';
+import { inclusiveFilteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
+import type { VariantTable } from '../data/variants.js';
 import { MmEstRun, type MmEstModel, type MmEstOptions } from './mmest.js';
 
 /** Options of `mmEstStream`: mmEst's without `x`, and the genotype file the markers stream from. */
@@ -33,16 +33,14 @@ export async function* mmEstStream(opts: MmEstStreamOptions): AsyncGenerator<MmE
   const n = opts.y.length;
   const { onProgress: _progress, source: _source, ...fitOpts } = opts;
   const run = new MmEstRun({ ...fitOpts, x: new Matrix(n, 0) });
-  for await (const b of filteredBatches({ ...opts, standardize: false })) {
-    const count = b.dosages.length;
-    const g = new Matrix(n, count);
-    b.dosages.forEach((d, j) => g.data.set(d, j * n));
-    const variants = takeVariants(opts.source.variants, b.indices);
+  for await (const b of inclusiveFilteredBatches({ ...opts, standardize: false })) {
+    const count = b.dosages.cols;
+    const g = b.dosages;
     const models: MmEstModel[] = new Array(count);
-    const markers = { kind: 'numeric' as const, count, columns: 1, names: variants.id.slice(), get: (m: number) => g.colView(m, m + 1) };
+    const markers = { kind: 'numeric' as const, count, columns: 1, names: b.variants.id.slice(), get: (m: number) => g.colView(m, m + 1) };
     for (const mb of run.batches(markers)) {
       mb.designs.forEach((d, k) => { models[mb.start + k] = run.toModel(run.fitDesign(d.x, mb.utx?.[k]), d); });
     }
-    yield { variants, indices: b.indices, af: Float64Array.from(b.af), n: Int32Array.from(b.n), models, nullModel: run.nullModel };
+    yield { variants: b.variants, indices: b.indices, af: b.af, n: b.n, models, nullModel: run.nullModel };
   }
 }
