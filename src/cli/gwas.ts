@@ -20,6 +20,8 @@ Null model (fitted once per trait, on that trait's samples):
   --lowrank FILE                     y ~ N(F b, cr W W^T + cn I) by REML, W as in
                                      limix's quick start (zero-variance columns
                                      dropped, columns standardised, / sqrt(cols))
+  --null FILE                        a kinship model saved by 'lmmkit null fit'
+                                     (see 'lmmkit null fit --help')
   neither                            ordinary least squares
 --kinship-from-bfile computes a standardized kinship (limix) from every variant
 of the genotype file (not only --region) on all analysed samples; each trait
@@ -74,6 +76,7 @@ export function gwasCommand(): Command {
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
     .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file (--bfile or --bimbam)')
+    .option('--null <file>', 'scan under a null model saved by lmmkit null fit (no kinship read or computed; its samples, trait values and covariates must be this run\'s)')
     .option('--lowrank <file>', 'low-rank factor W (samples x r) of the null covariance cr W W^T + cn I')
     .option('--inter <file>', 'interaction factors (samples x i): each variant g is tested as inter_l * g, l = 1..i (add a column of ones to include g itself)')
     .option('--step <n>', 'consecutive variants tested jointly', integer('--step'), 1)
@@ -89,8 +92,8 @@ export function gwasCommand(): Command {
     .option('--out <prefix>', 'output prefix (required): PREFIX.<trait>.tsv and PREFIX.json')
     .option('--plot', 'also draw each trait\'s Manhattan and QQ plots: PREFIX.<trait>.manhattan.png/.svg, PREFIX.<trait>.qq.png/.svg')
     .addHelpText('after', HELP_AFTER)
-    .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
-      const { kinshipFromBfile, ...rest } = opts;
-      await runGwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
+    .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes' | 'nullModel'> & { kinshipFromBfile?: boolean; null?: string }) => {
+      const { kinshipFromBfile, null: nullModel, ...rest } = opts;
+      await runGwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, nullModel, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
 }

@@ -8,6 +8,7 @@ import { gwasCommand } from './gwas.js';
 import { kinshipCommand } from './kinship.js';
 import { plotCommand } from './plot.js';
 import { mtgwasCommand } from './mtgwas.js';
+import { nullCommand } from './null.js';
 import { varcompCommand } from './varcomp.js';
 import { packageVersion } from './version.js';
 
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program.addCommand(kinshipCommand());
+  program.addCommand(nullCommand());
   program.addCommand(gwasCommand());
   program.addCommand(mtgwasCommand());
   program.addCommand(plotCommand());

@@ -76,7 +76,8 @@ export interface GwasReport {
     | { model: 'none' }
     | { model: 'kinship'; source: 'file'; file: string }
     | { model: 'kinship'; source: 'genotypes'; method: 'standardized'; samples: number; variantsUsed: number; variantsSkipped: number }
-    | { model: 'lowrank'; file: string };
+    | { model: 'lowrank'; file: string }
+    | { model: 'kinship'; source: 'null-model'; file: string };
   traits: TraitReport[];
   backend: string;
   seconds: number;

@@ -1,19 +1,16 @@
 // `lmmkit gwas` as one call: match samples, fit each trait's null model,
 // stream the genotype file through the scan into staged outputs, and write
 // the JSON report.
-import { gaussianize } from '../data/gaussianize.js';
-import type { KinshipTable } from '../data/kinship-table.js';
-import { readKinship } from '../data/node/tables.js';
-import { covariateDesign } from '../data/covariates.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
-import { LmmkitError } from '../errors.js';
 import { describeNull, type GwasHit, type GwasReport, type TraitReport } from './gwas-report.js';
-import { EigenCache, fitTraitNull, type RunKinship } from './gwas-null.js';
+import { EigenCache, fitTraitNull } from './gwas-null.js';
+import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
+import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_TSV_HEADERS } from './gwas-rows.js';
-import { matchGwasSamples, sourceCounts, subTable } from './gwas-samples.js';
-import { genotypesReport, readKeyedTable, selectRegion, standardizedKinship, withGenotypes, withProgress } from './inputs.js';
+import { sourceCounts } from './gwas-samples.js';
+import { genotypesReport, selectRegion, withGenotypes, withProgress } from './inputs.js';
 import {
   bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type FilterOptions, type ScanRunOptions, type TraitOptions,
 } from './options.js';
@@ -42,6 +39,12 @@ export interface GwasRunOptions extends ScanRunOptions {
    * PREFIX.<trait>.manhattan.png/.svg and PREFIX.<trait>.qq.png/.svg.
    */
   plot?: boolean;
+  /**
+   * A null model saved by `runNullFit` (`lmmkit null fit`): the scan uses it
+   * instead of fitting one, after checking that its samples, trait values
+   * and covariates are this run's (no kinship is read or computed).
+   */
+  nullModel?: string;
 }
 
 /**
@@ -57,71 +60,36 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
   return withGenotypes(opts, async (source, outputs) => {
-    const nGeno = source.samples.iid.length;
     const { select, selected } = selectRegion(source, o.region, opts.region);
-
-    // Tables.
-    const pheno = await readKeyedTable(opts.pheno, o.ids, opts.phenoCol);
-    const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, o.ids);
-    const lowrank = opts.lowrank === undefined ? undefined : await readKeyedTable(opts.lowrank, o.ids);
-    const inter = opts.inter === undefined ? undefined : await readKeyedTable(opts.inter, o.ids);
-    const kinFile: KinshipTable | undefined = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });
-
-    const genotype = { file: source.path, samples: source.samples, key: opts.bimbam !== undefined ? ('iid' as const) : ('fid-iid' as const) };
-    const { match, extras, keepPos, extraDropped, traits } = matchGwasSamples(genotype, { pheno, covar, kinship: kinFile, lowrank, inter }, log);
+    const inputs = await readGwasInputs(opts, o.ids, source, log);
+    const { match, extras, extraDropped, traits, pheno, covar, inter } = inputs;
 
     // Outputs and trait sample sets, validated before any heavy work.
     const outputPaths = traitPaths(pheno.columns, opts);
     const jsonPath = opts.jsonPath ?? `${opts.out}.json`;
     const plotPaths = outputPaths.map((p) => plotFiles(p, opts.plot === true));
     await checkOutputs([...outputPaths, ...plotPaths.flatMap((p) => [...p.manhattan, ...p.qq]), jsonPath]);
-    for (const tr of traits) {
-      if (tr.pos.length < 3) {
-        throw new LmmkitError('NO_SAMPLES', `trait '${tr.name}' of ${pheno.file}: ${tr.pos.length} samples left after matching, too few to fit a model`);
-      }
-    }
+    checkTraitSizes(inputs);
 
-    // The kinship: from the file, or computed once on every analysed sample.
-    let kin: RunKinship | undefined;
-    let covReport: GwasReport['covariance'] = { model: 'none' };
-    if (kinFile !== undefined) {
-      const row = new Int32Array(nGeno).fill(-1);
-      match.keep.forEach((g, p) => (row[g] = match.index.kinship![p]!));
-      kin = { k: kinFile.k, row };
-      covReport = { model: 'kinship', source: 'file', file: kinFile.file };
-    } else if (opts.kinshipFromGenotypes === true) {
-      const union = Int32Array.from(keepPos, (p) => match.keep[p]!);
-      const res = await standardizedKinship(source, union, opts.progress, log);
-      const row = new Int32Array(nGeno).fill(-1);
-      union.forEach((g, i) => (row[g] = i));
-      kin = { k: res.k, row };
-      covReport = { model: 'kinship', source: 'genotypes', method: 'standardized', samples: union.length, variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped };
-    } else if (lowrank !== undefined) {
-      covReport = { model: 'lowrank', file: lowrank.file };
-    }
+    // The null covariance: a saved null model, or the kinship from its file or the genotypes.
+    const saved = opts.nullModel === undefined ? undefined : await loadTraitNull(opts.nullModel, pheno.columns, o.test);
+    const { kin, report: covReport } = saved !== undefined
+      ? { kin: undefined, report: { model: 'kinship' as const, source: 'null-model' as const, file: opts.nullModel! } }
+      : await prepareKinship(opts, inputs, source, log);
 
     const reports: TraitReport[] = [];
     const eigenCache = new EigenCache();
     const layout = o.test === 'exact' ? 'exact' : o.step > 1 || inter !== undefined ? 'multi' : 'single';
     for (const tr of traits) {
       const t1 = performance.now();
-      const samples = Int32Array.from(tr.pos, (p) => match.keep[p]!);
+      const { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM } = traitData(inputs, tr, o.gaussianize);
       const n = samples.length;
-      const tableRows = (index: Int32Array | undefined, rowOf: Int32Array | undefined): Int32Array =>
-        Int32Array.from(tr.pos, (p) => (index !== undefined ? index[p]! : rowOf![match.keep[p]!]!));
-      const extraRowsOf = (source: 'lowrank' | 'inter'): Int32Array => tableRows(undefined, extras.find((e) => e.source === source)!.row);
-      const prow = tableRows(match.index.phenotype, undefined);
-      let y: Float64Array = Float64Array.from(prow, (r) => pheno.values.data[r + tr.t * pheno.values.rows]!);
-      if (o.gaussianize) y = gaussianize(y);
-      const { names, f, covariatesDropped } = covariateDesign(n, covar, () => tableRows(match.index.covariates, undefined));
-      if (n <= f.cols + 1) {
-        throw new LmmkitError('NO_SAMPLES', `trait '${tr.name}': ${n} samples for ${f.cols} covariates (with the intercept) leave no degrees of freedom`);
-      }
-      const interM = inter === undefined ? undefined : subTable(inter, extraRowsOf('inter'));
-      const nul = fitTraitNull({
-        trait: tr.name, y, f, names, samples, test: o.test, kinship: kin,
-        lowrank: kin !== undefined || lowrank === undefined ? undefined : { raw: subTable(lowrank, extraRowsOf('lowrank')), file: lowrank.file },
-      }, eigenCache);
+      const nul = saved !== undefined
+        ? savedTraitNull(saved, { trait: tr.name, samples: { fid: Array.from(samples, (g) => source.samples.fid[g]!), iid: Array.from(samples, (g) => source.samples.iid[g]!) }, y, f, names })
+        : fitTraitNull({
+          trait: tr.name, y, f, names, samples, test: o.test, kinship: kin,
+          lowrank: kin !== undefined || lowrankM === undefined || inputs.lowrank === undefined ? undefined : { raw: lowrankM, file: inputs.lowrank.file },
+        }, eigenCache);
 
       // Scan, streamed into the staged output.
       const out = await outputs.stage(outputPaths[tr.t]!);
@@ -188,13 +156,14 @@ function checkOptions(opts: GwasRunOptions): CheckedOptions {
   checkInputOptions('gwas', opts);
   const covs = [opts.kinship !== undefined && '--kinship', opts.kinshipFromGenotypes === true && '--kinship-from-bfile', opts.lowrank !== undefined && '--lowrank'].filter((x) => x !== false);
   if (covs.length > 1) throw bad(`gwas: give at most one null covariance, found ${covs.join(' and ')}`);
+  if (opts.nullModel !== undefined && covs.length > 0) throw bad(`gwas --null: the null covariance comes from the null model, found ${covs.join(' and ')} too`);
   const test = opts.test ?? 'fixed';
   if (test !== 'fixed' && test !== 'exact') throw bad(`--test: expected fixed or exact, found '${String(test)}'`);
   const step = opts.step ?? 1;
   if (!Number.isInteger(step) || step < 1) throw bad(`--step: expected a positive integer, found ${step}`);
   const filters = checkFilterOptions(opts);
   if (test === 'exact') {
-    if (opts.kinship === undefined && opts.kinshipFromGenotypes !== true) {
+    if (opts.kinship === undefined && opts.kinshipFromGenotypes !== true && opts.nullModel === undefined) {
       throw bad('--test exact: needs a kinship (--kinship FILE or --kinship-from-bfile); it re-estimates the kinship variance ratio per variant');
     }
     if (step !== 1) throw bad(`--test exact: tests one variant at a time, found --step ${step}`);

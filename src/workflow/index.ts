@@ -5,6 +5,7 @@ export { runGwas, type GwasRunOptions } from './gwas.js';
 export { GWAS_TSV_HEADERS, type GwasLayout } from './gwas-rows.js';
 export type { GwasHit, GwasReport, NullModelReport, SourceCountReport, TraitReport } from './gwas-report.js';
 export type { GenotypesReport } from './inputs.js';
+export { runNullFit, type NullFitReport, type NullFitRunOptions } from './null-fit.js';
 export { formatInfo, infoReport, type InfoReport } from './info.js';
 export { runKinship, type KinshipRunOptions, type KinshipRunReport } from './kinship.js';
 export { mtgwasHeader, runMtgwas, type MtDroppedSample, type MtgwasHit, type MtgwasReport, type MtgwasRunOptions } from './mtgwas.js';

@@ -1,0 +1,49 @@
+// `lmmkit null fit`: its options, help and the call of the workflow.
+import { Command } from 'commander';
+import { runNullFit, type NullFitRunOptions } from '../workflow/index.js';
+import { oneOf, printLine, terminalProgress } from './common.js';
+
+const HELP_AFTER = `
+Fits the null model of one trait, y ~ N(F b, sigmaG2 K + sigmaE2 I) by REML,
+exactly as 'lmmkit gwas' fits it (the same sample matching, --ids rules,
+covariates with an intercept, --gaussianize), and saves it to FILE in
+lmmkit's null-model format (docs/null-model-format.md): the sample ids in
+order, the trait and covariate names, sha256 fingerprints of the genotype
+samples and variants and of the kinship, the fitted parameters, and the
+kinship's eigendecomposition with the rotated trait and covariates.
+
+A scan then skips the O(N^3) eigendecomposition and the kinship:
+  lmmkit gwas --bfile PREFIX --pheno FILE --pheno-col TRAIT [--covar FILE] \\
+    --null FILE --out PREFIX
+which refuses a model whose samples (named at the first difference), trait
+values or covariates are not the scan's, and gives the same output, byte for
+byte, as the scan that fits the model itself. --test exact fits the model
+for the exact test (GEMMA's double-centred kinship, ML fit stored too).
+
+Exit status: 0 on success, 2 on bad input.`;
+
+/** `lmmkit null`: null models fitted once and saved for later scans. */
+export function nullCommand(): Command {
+  const cmd = new Command('null').description('null models fitted once and saved, for scans that skip the eigendecomposition');
+  cmd
+    .command('fit')
+    .description('fit one trait\'s kinship null model by REML and save it')
+    .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
+    .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--annotation <file>', 'BIMBAM SNP annotation file')
+    .option('--pheno <file>', 'phenotype table (required)')
+    .option('--pheno-col <name...>', 'the trait (one name; default: the table\'s only column)')
+    .option('--covar <file>', 'covariate table (an intercept is always added)')
+    .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
+    .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file')
+    .option('--test <test>', 'the test the model is for: fixed or exact (GEMMA -lmm 4\'s double-centred kinship)', oneOf('--test', ['fixed', 'exact'] as const), 'fixed')
+    .option('--gaussianize', 'rank-based inverse normal transform of the trait (on its analysed samples)')
+    .option('--ids <layout>', 'how tables name samples: auto, fid-iid, iid or none (as lmmkit gwas)', oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const), 'auto')
+    .option('--out <file>', 'the null-model file to write (required)')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (opts: Omit<NullFitRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
+      const { kinshipFromBfile, ...rest } = opts;
+      await runNullFit({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, progress: terminalProgress() });
+    });
+  return cmd;
+}

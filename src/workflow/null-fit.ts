@@ -1,0 +1,105 @@
+// `lmmkit null fit` as one call: the null model of one trait under a
+// kinship, fitted as `lmmkit gwas` fits it, saved in lmmkit's null-model
+// format (docs/null-model-format.md) so that scans (`lmmkit gwas --null`,
+// a cluster worker, a browser tab) skip the O(N^3) eigendecomposition.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { GenotypeSource } from '../data/genotypes.js';
+import { LmmkitError } from '../errors.js';
+import { encodeNullModel } from '../nullmodel/serialize.js';
+import { EigenCache, fitTraitNull } from './gwas-null.js';
+import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
+import type { GwasReport, NullModelReport, SourceCountReport } from './gwas-report.js';
+import { sourceCounts } from './gwas-samples.js';
+import { describeNull } from './gwas-report.js';
+import { genotypesReport, withGenotypes, type GenotypesReport } from './inputs.js';
+import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions } from './options.js';
+import { droppedReport, type DroppedSampleReport } from './report.js';
+
+/** Options of `runNullFit`: the inputs of `runGwas` for one trait under a kinship; `out` is the null-model file. */
+export interface NullFitRunOptions extends Omit<ScanRunOptions, 'maf' | 'maxMissing' | 'region' | 'standardize' | 'batchSize'> {
+  /**
+   * The test the model is for (default 'fixed'): 'exact' double-centres the
+   * kinship over the samples (GEMMA's convention) and stores the ML fit
+   * beside the REML one, which the exact test's LRT and score need.
+   */
+  test?: 'fixed' | 'exact';
+}
+
+/** What `runNullFit` did: the model, its samples and inputs. */
+export interface NullFitReport {
+  command: 'null fit';
+  output: string;
+  trait: string;
+  test: 'fixed' | 'exact';
+  genotypes: GenotypesReport;
+  covariance: GwasReport['covariance'];
+  samples: number;
+  covariates: string[];
+  covariatesDropped: { name: string; reason: string }[];
+  nullModel: NullModelReport;
+  fingerprint: Record<string, string>;
+  match: { counts: SourceCountReport[]; dropped: DroppedSampleReport[] };
+}
+
+/**
+ * Fits the kinship null model y ~ N(F b, sigmaG2 K + sigmaE2 I) of one
+ * trait by REML on its samples (the samples, trait values, covariates and
+ * kinship that `runGwas` would use) and writes it to `out` atomically, with
+ * the sample ids in order, the trait and covariate names and sha256
+ * fingerprints of the genotype samples and of the kinship's source.
+ */
+export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport> {
+  const log = opts.log ?? (() => {});
+  checkInputOptions('null fit', opts);
+  if (opts.kinship === undefined && opts.kinshipFromGenotypes !== true) {
+    throw bad('null fit: needs a kinship (--kinship FILE or --kinship-from-bfile): the saved model spares a scan its eigendecomposition');
+  }
+  if (opts.kinship !== undefined && opts.kinshipFromGenotypes === true) throw bad('null fit: give one of --kinship and --kinship-from-bfile');
+  const test = opts.test ?? 'fixed';
+  if (test !== 'fixed' && test !== 'exact') throw bad(`--test: expected fixed or exact, found '${String(test)}'`);
+  const { ids } = checkFilterOptions(opts);
+  const { gaussianize } = checkTraitOptions(opts);
+  return withGenotypes(opts, async (source, outputs) => {
+    const inputs = await readGwasInputs(opts, ids, source, log);
+    if (inputs.traits.length !== 1) {
+      throw bad(`null fit: fits one trait, found ${inputs.traits.length} in ${inputs.pheno.file} (${inputs.pheno.columns.join(', ')}); choose one with --pheno-col`);
+    }
+    await checkOutputs([opts.out]);
+    checkTraitSizes(inputs);
+    const { kin, report: covariance } = await prepareKinship(opts, inputs, source, log);
+    const tr = inputs.traits[0]!;
+    const data = traitData(inputs, tr, gaussianize);
+    const { model, report } = fitTraitNull({ trait: tr.name, y: data.y, f: data.f, names: data.names, samples: data.samples, test, kinship: kin, both: test === 'exact' }, new EigenCache());
+    if (model === undefined) throw new LmmkitError('NO_SAMPLES', 'null fit: no kinship model was fitted');
+    const samples = { fid: Array.from(data.samples, (g) => source.samples.fid[g]!), iid: Array.from(data.samples, (g) => source.samples.iid[g]!) };
+    const fingerprint = await fingerprints(source, opts);
+    await outputs.whole(opts.out, encodeNullModel(model, { samples, traits: [tr.name], covariates: data.names, fingerprint }));
+    await outputs.commit();
+    log(`trait '${tr.name}': ${samples.iid.length} samples, null ${describeNull(report)} -> ${opts.out}`);
+    const { match, extras, extraDropped } = inputs;
+    return {
+      command: 'null fit', output: opts.out, trait: tr.name, test, genotypes: genotypesReport(source, opts), covariance,
+      samples: samples.iid.length, covariates: data.names, covariatesDropped: data.covariatesDropped, nullModel: report, fingerprint,
+      match: { counts: sourceCounts(match, extras, samples.iid.length), dropped: [...match.dropped.map(droppedReport), ...extraDropped, ...tr.missing] },
+    };
+  });
+}
+
+/**
+ * sha256 fingerprints of what the model was made from: the genotype file's
+ * samples (FID, IID in order) and variants (id, chrom, pos), and the kinship
+ * file's bytes (or the genotypes, when the kinship was computed from them).
+ */
+async function fingerprints(source: GenotypeSource, opts: NullFitRunOptions): Promise<Record<string, string>> {
+  const h = createHash('sha256');
+  const { fid, iid } = source.samples;
+  for (let i = 0; i < iid.length; i++) h.update(`${fid[i]}\t${iid[i]}\n`);
+  const v = source.variants;
+  for (let j = 0; j < v.id.length; j++) h.update(`${v.id[j]}\t${v.chrom[j]}\t${v.pos[j]}\n`);
+  const genotypes = `sha256:${h.digest('hex')}`;
+  const kinship = opts.kinship !== undefined
+    ? `sha256:${createHash('sha256').update(await readFile(opts.kinship)).digest('hex')}`
+    : `standardized from genotypes ${genotypes}`;
+  return { genotypes, kinship };
+}
