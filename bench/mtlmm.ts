@@ -10,7 +10,7 @@
 // LMMKIT_BENCH_MT_S (default 5000); LMMKIT_BENCH_MT_REPS (default 3) repeats
 // the timed steps and reports the best.
 import { Matrix, getBackend } from '../src/node.js';
-import { fitKronSumNull, type KronSumNullModel } from '../src/nullmodel/kron-sum.js';
+import { fitKronSumNull, type KronSumNullModel } from '../src/nullmodel/fit-kron-sum.js';
 import { Mtlmm, traitTestDesign } from '../src/scan/mtlmm.js';
 import { Rng } from '../src/sim/rng.js';
 import { bestOf, envInt, machineLine, secondsSince } from './common.js';

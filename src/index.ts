@@ -90,16 +90,17 @@ export { mmDense } from './varcomp/mm-dense.js';
 export { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './varcomp/mm-eigen.js';
 export { mmHenderson } from './varcomp/mm-henderson.js';
 export { parseFormula, type Formula } from './varcomp/formula.js';
-export { buildDesign, designFor, planDesign, type CofactorTable, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
+export { buildDesign, designFor, planDesign, type DesignInput, type DesignPlan, type FixedDesign } from './varcomp/design.js';
+export type { CofactorTable } from './varcomp/design-frame.js';
 export { rQr, type RQr } from './linalg/qr-dqrdc2.js';
 export { parseFrame, type DataFrame, type FrameOptions } from './data/frame.js';
 
 // Several traits at once (limix's MTLMM on GP2KronSum).
 export { FreeFormCov, FREEFORM_JITTER, type FreeFormCovOptions } from './nullmodel/freeform.js';
-export {
-  KronSumLikelihood, fitKronSumNull, kronSumNullModel, KronSumCovariance, jointDiagonalise, sampleCovariance,
-  type KronSumModelOptions, type KronSumEvaluation, type FitKronSumOptions, type KronSumNullModel, type KronSumNullParts, type JointDiagonalisation,
-} from './nullmodel/kron-sum.js';
+export { KronSumCovariance, jointDiagonalise, type JointDiagonalisation } from './nullmodel/kron-sum-covariance.js';
+export { KronSumLikelihood, type KronSumModelOptions, type KronSumEvaluation } from './nullmodel/kron-sum-likelihood.js';
+export { fitKronSumNull, kronSumNullModel, type FitKronSumOptions, type KronSumNullModel, type KronSumNullParts } from './nullmodel/fit-kron-sum.js';
+export { sampleCovariance } from './nullmodel/kron-sum-dense.js';
 export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, type LbfgsStop } from './optim/lbfgs.js';
 export {
   Mtlmm, mtlmmScan, traitTestDesign, type MtlmmOptions, type MtlmmResult, type TraitTest, type MtlmmScanOptions, type MtlmmBatchResult,

@@ -11,9 +11,10 @@ import { test, type TestContext } from 'node:test';
 import { LmmkitError, ShapeError } from '../src/errors.js';
 import { Matrix } from '../src/linalg/matrix.js';
 import { rQr } from '../src/linalg/qr-dqrdc2.js';
+import type { CofactorTable } from '../src/varcomp/design-frame.js';
 import {
   buildDesign, buildNullDesign, designFor, markerDesign, planDesign,
-  type CofactorTable, type DesignInput, type FixedDesign,
+  type DesignInput, type FixedDesign,
 } from '../src/varcomp/design.js';
 import { parseFormula } from '../src/varcomp/formula.js';
 import { Rng } from '../src/sim/rng.js';

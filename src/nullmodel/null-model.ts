@@ -1,6 +1,6 @@
 import type { KinshipNullModel } from './fit-kinship.js';
 import type { LowRankNullModel } from './fit-lowrank.js';
-import type { KronSumNullModel } from './kron-sum.js';
+import type { KronSumNullModel } from './fit-kron-sum.js';
 
 /**
  * A fitted null model, one object whatever its covariance: `kind` tells

@@ -21,7 +21,7 @@ import type { LbfgsStop } from '../optim/lbfgs.js';
 import { crc32 } from './crc32.js';
 import { kinshipNullModel } from './fit-kinship.js';
 import { lowRankNullModel } from './fit-lowrank.js';
-import { kronSumNullModel } from './kron-sum.js';
+import { kronSumNullModel } from './fit-kron-sum.js';
 import type { LambdaFit } from './lambda.js';
 import type { NullModel } from './null-model.js';
 

@@ -5,7 +5,8 @@ import { getBackend } from '../linalg/select.js';
 import { invertTestBlock, invSpd, pinvSymmetric } from '../linalg/small.js';
 import { checkVariantFilter, inclusiveFilteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
 import type { VariantTable } from '../data/variants.js';
-import { rightMulT, type KronSumCovariance } from '../nullmodel/kron-sum.js';
+import type { KronSumCovariance } from '../nullmodel/kron-sum-covariance.js';
+import { rightMulT } from '../nullmodel/kron-sum-dense.js';
 import { countNonFinite, emptyTestColumns, type TestColumns } from './lmm-core.js';
 import { chi2Log10Sf, chi2Sf } from '../stats/index.js';
 

@@ -12,7 +12,8 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { choleskyLower } from '../linalg/small.js';
 import { subMatrix } from '../linalg/submatrix.js';
-import { fitKronSumNull, sampleCovariance } from '../nullmodel/kron-sum.js';
+import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
+import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
 import { genotypesReport, readKeyedTable, selectRegion, standardizedKinship, withGenotypes, withProgress, type GenotypesReport } from './inputs.js';
 import {

@@ -15,7 +15,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { anovaTest, type AnovaData, type AnovaResult } from '../varcomp/anova.js';
 import { mmBlup } from '../varcomp/blup.js';
-import type { CofactorTable } from '../varcomp/design.js';
+import type { CofactorTable } from '../varcomp/design-frame.js';
 import type { MarkerInput, MmEstModel, MmEstResult } from '../varcomp/mmest.js';
 import { mmEstParallel } from '../varcomp/mmest-parallel.js';
 import { mmEstStream } from '../varcomp/mmest-stream.js';
