@@ -85,7 +85,7 @@ export { simulateAssoc, type SimulatedAssoc } from './plot/simulate.js';
 
 // Variance-component models (MM4LMM's MMEst).
 export { mmEst, type MarkerInput, type MmEstModel, type MmEstOptions, type MmEstResult } from './varcomp/mmest.js';
-export type { EngineFit, EngineOptions, VarComponent, VarMethod as VarcompMethod } from './varcomp/types.js';
+export type { EngineFit, EngineOptions, VarComponent, VarListEntry, VarMethod as VarcompMethod } from './varcomp/types.js';
 export { mmDense } from './varcomp/mm-dense.js';
 export { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './varcomp/mm-eigen.js';
 export { mmHenderson } from './varcomp/mm-henderson.js';

@@ -11,7 +11,7 @@ import { buildDesign } from './design.js';
 import type { CofactorTable } from './design-frame.js';
 import { modelAt, type ModelAt } from './model-at.js';
 import { normaliseMarkers, type MarkerInput, type MmEstModel, type MmEstResult } from './mmest.js';
-import type { VarComponent, VarMethod } from './types.js';
+import type { VarComponent, VarListEntry, VarMethod } from './types.js';
 
 /**
  * The parts of a fit that `mmBlup` and `mmVcov` read: an `MmEstModel` is
@@ -34,14 +34,8 @@ export interface MmFitInput {
 /** A fit as `mmBlup` and `mmVcov` take it: what `mmEst` returns, one of its models, or the bare parts. */
 export type MmFit = MmEstResult | MmEstModel | MmFitInput;
 
-/** One variance component of `data.varList`, with optional ids of its random effects (R_k's row names). */
-export interface MmDataComponent {
-  readonly name: string;
-  /** q_k x q_k covariance R_k. */
-  readonly r: Matrix;
-  /** Names of the q_k random effects (MM4LMM takes the kinship's row names); default '1'..'q_k'. */
-  readonly ids?: readonly string[];
-}
+/** One variance component of `data.varList` (the `VarListEntry` that `mmEst` takes). */
+export type MmDataComponent = VarListEntry;
 
 /**
  * The data a fit was made from, as `mmEst` took it (MMBlup's and MMVcov's

@@ -8,7 +8,7 @@ import { checkComponents, sampleVariance } from './mm-common.js';
 import { mmDense } from './mm-dense.js';
 import { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './mm-eigen.js';
 import { mmHenderson } from './mm-henderson.js';
-import type { EngineFit, EngineOptions, VarComponent, VarMethod } from './types.js';
+import type { EngineFit, EngineOptions, VarComponent, VarListEntry, VarMethod } from './types.js';
 
 /**
  * The marker models of `mmEst`: a numeric matrix (one model per column,
@@ -32,8 +32,8 @@ export interface MmEstOptions {
   xColumnNames?: readonly string[];
   /** R-style fixed-effect formula, `Xeffect` standing for the marker (default: every cofactor plus the marker). */
   formula?: string;
-  /** The variance components in order, the error usually last (MMEst's VarList, with names). */
-  varList: readonly { name: string; r: Matrix }[];
+  /** The variance components in order, the error usually last (MMEst's VarList, with names; `ids` name the BLUPs of mmBlup). */
+  varList: readonly VarListEntry[];
   /** Incidence matrices, one per component (MMEst's ZList); absent: identity. */
   zList?: readonly (Matrix | undefined)[];
   method?: VarMethod;

@@ -16,6 +16,18 @@ export interface VarComponent {
   readonly z?: Matrix;
 }
 
+/**
+ * One entry of MMEst's VarList as lmmkit takes it everywhere (`mmEst`,
+ * `mmBlup`, `mmVcov`, `anovaTest`): a named q_k x q_k covariance R_k and,
+ * optionally, the names of its q_k random effects (MM4LMM takes the
+ * kinship's row names; `mmBlup` names its BLUPs by them, default '1'..'q_k').
+ */
+export interface VarListEntry {
+  readonly name: string;
+  readonly r: Matrix;
+  readonly ids?: readonly string[];
+}
+
 /** Convergence settings shared by every MM engine (MM4LMM's MMEst arguments). */
 export interface EngineOptions {
   method: VarMethod;
