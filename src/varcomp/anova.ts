@@ -193,8 +193,9 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
     const widths = new Set(indices.map((i) => fit.models[i]!.beta.length));
     for (const c of contrasts) {
       if (!widths.has(c.l.cols)) {
-        const m0 = fit.models[indices[0] ?? 0]!;
-        const names = m0.columnNames !== undefined ? `: ${m0.columnNames.join(', ')}` : '';
+        // No model index (models: []) leaves no width and no names to show.
+        const columnNames = fit.models[indices[0] ?? 0]?.columnNames;
+        const names = columnNames !== undefined ? `: ${columnNames.join(', ')}` : '';
         throw new ShapeError(`${WHO}: contrast '${c.name}' has ${c.l.cols} columns, but ${widths.size === 1 ? `the models have ${[...widths][0]} coefficients${names}` : `the models have ${[...widths].sort((a, b) => a - b).join(' or ')} coefficients`}; a contrast needs one column per coefficient of beta`);
       }
     }
@@ -209,7 +210,7 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
       if (type === 'KR') throw new LmmkitError('BAD_ARGUMENT', `${WHO}: VarList should be provided when using the KR option (give data: the y, cofactor, x, formula, varList and zList the fit was made with)`);
       throw new LmmkitError('BAD_ARGUMENT', `${WHO}: the sigma2 option needs data (the y, cofactor, x, formula, varList and zList the fit was made with)`);
     }
-    data = resolveData(options.data, nModels);
+    data = resolveData(options.data, options.data.varList, nModels);
   }
   if (type === 'KR') {
     indices.forEach((i) => {
@@ -378,10 +379,9 @@ function normaliseSigma2(s: ArrayLike<number> | readonly ArrayLike<number>[], nM
 }
 
 /** The components and a per-model design builder, rebuilt as mmEst builds them. */
-function resolveData(d: AnovaData, nModels: number): ResolvedData {
+function resolveData(d: AnovaData, varList: NonNullable<AnovaData['varList']>, nModels: number): ResolvedData {
   const y = Float64Array.from(d.y);
   const n = y.length;
-  const varList = d.varList!;
   if (d.zList !== undefined && d.zList.length !== varList.length) {
     throw new ShapeError(`${WHO}: Lists ZList and VarList should have the same number of elements (ZList has ${d.zList.length}, VarList ${varList.length})`);
   }
