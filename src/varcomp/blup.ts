@@ -280,7 +280,7 @@ function blupsAt(r: ResolvedInference, at: ModelAt, beta: Float64Array): MmBlupR
   r.components.forEach((c, k) => {
     const zw = c.z === undefined ? w : be.gemv(c.z, w, { trans: true });
     const values = be.gemv(c.r, zw, { alpha: r.sigma2[k]! });
-    const names = r.ids[k] !== undefined ? r.ids[k]!.slice() : Array.from({ length: c.r.rows }, (_, i) => String(i + 1));
+    const names = r.ids[k]?.slice() ?? Array.from({ length: c.r.rows }, (_, i) => String(i + 1));
     out[c.name] = { names, values };
   });
   return out;
