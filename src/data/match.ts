@@ -118,16 +118,26 @@ export function matchSamples(input: MatchInput): SampleMatch {
   const keyOf = genotypeKeys(geno);
   const lookups: Lookup[] = [];
   const { phenotype: pheno, covariates: cov, kinship } = input;
-  if (pheno !== undefined) lookups.push(lookup('phenotype', pheno.file, pheno.ids, pheno.key, pheno.values.rows, geno, keyOf));
-  if (cov !== undefined) lookups.push(lookup('covariates', cov.file, cov.ids, cov.key, cov.values.rows, geno, keyOf));
+  // A table with the source row of each genotype sample.
+  let phenoAt: TableRows | undefined;
+  let covAt: TableRows | undefined;
+  if (pheno !== undefined) {
+    const l = lookup('phenotype', pheno.file, pheno.ids, pheno.key, pheno.values.rows, geno, keyOf);
+    lookups.push(l);
+    phenoAt = { table: pheno, row: l.row };
+  }
+  if (cov !== undefined) {
+    const l = lookup('covariates', cov.file, cov.ids, cov.key, cov.values.rows, geno, keyOf);
+    lookups.push(l);
+    covAt = { table: cov, row: l.row };
+  }
   if (kinship !== undefined) {
     lookups.push(lookup('kinship', kinship.file, kinship.ids, kinship.key ?? 'fid-iid', kinship.ids.iid.length, geno, keyOf));
   }
-  const rowIn = (s: OtherSource): Int32Array | undefined => lookups.find((l) => l.source === s)?.row;
   const keep: number[] = [];
   const dropped: DroppedSample[] = [];
   for (let i = 0; i < n; i++) {
-    const why = dropReason(i, lookups, cov, rowIn('covariates'), pheno, rowIn('phenotype'));
+    const why = dropReason(i, lookups, covAt, phenoAt);
     if (why === undefined) keep.push(i);
     else dropped.push({ fid: geno.samples.fid[i]!, iid: geno.samples.iid[i]!, ...why });
   }
@@ -213,28 +223,34 @@ function lookup(
   return { source, file, size, row, extra, ids };
 }
 
+/** A table and, for each genotype sample, its row there. */
+interface TableRows {
+  readonly table: NumericTable;
+  readonly row: Int32Array;
+}
+
 function dropReason(
   i: number,
   lookups: readonly Lookup[],
-  cov: NumericTable | undefined,
-  covRow: Int32Array | undefined,
-  pheno: NumericTable | undefined,
-  phenoRow: Int32Array | undefined,
+  covAt: TableRows | undefined,
+  phenoAt: TableRows | undefined,
 ): { source: SourceName; reason: string } | undefined {
   for (const l of lookups) {
     if (l.row[i] === MISSING) return { source: l.source, reason: `missing in ${l.file}` };
     if (l.row[i] === DUPLICATE) return { source: l.source, reason: `duplicate id in ${l.file}` };
   }
-  if (cov !== undefined) {
+  if (covAt !== undefined) {
+    const cov = covAt.table;
     const { rows, cols, data } = cov.values;
-    const r = covRow![i]!;
+    const r = covAt.row[i]!;
     for (let c = 0; c < cols; c++) {
       if (Number.isNaN(data[r + c * rows]!)) return { source: 'covariates', reason: `missing covariate '${cov.columns[c]}' in ${cov.file}` };
     }
   }
-  if (pheno !== undefined) {
+  if (phenoAt !== undefined) {
+    const pheno = phenoAt.table;
     const { rows, cols, data } = pheno.values;
-    const r = phenoRow![i]!;
+    const r = phenoAt.row[i]!;
     let observed = false;
     for (let c = 0; c < cols && !observed; c++) observed = !Number.isNaN(data[r + c * rows]!);
     if (!observed) return { source: 'phenotype', reason: `missing every phenotype in ${pheno.file}` };
