@@ -153,7 +153,9 @@ export function matchSamples(input: MatchInput): SampleMatch {
   const kept = Int32Array.from(keep);
   const index: { phenotype?: Int32Array; covariates?: Int32Array; kinship?: Int32Array } = {};
   for (const l of lookups) index[l.source] = kept.map((i) => l.row[i]!);
-  const phenotypeMask = pheno === undefined ? [] : maskOf(pheno, index.phenotype!);
+  // index.phenotype is set exactly when a phenotype table was given.
+  const phenoIndex = index.phenotype;
+  const phenotypeMask = pheno === undefined || phenoIndex === undefined ? [] : maskOf(pheno, phenoIndex);
   const counts: SourceCount[] = [
     { source: 'genotype', file: geno.file, samples: n, matched: kept.length },
     ...lookups.map((l) => ({ source: l.source, file: l.file, samples: l.size, matched: kept.length })),

@@ -296,7 +296,8 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
       }
     }
   }
-  const bandData = band === null || data[0]!.m === 0 ? undefined : qqBand(data[0]!.m, band, pvThr);
+  const first = data[0]; // series is not empty (checked above)
+  const bandData = band === null || first === undefined || first.m === 0 ? undefined : qqBand(first.m, band, pvThr);
   const yTopData = Math.max(obsMax, xMax);
   const marginTop = options.title !== undefined && options.title !== '' ? 38 : 16;
   const marginBottom = 50;
