@@ -21,14 +21,14 @@ function fro(x: Float64Array): number {
 function assertClose(actual: Float64Array, expected: Float64Array, scale: number, label: string): void {
   assert.equal(actual.length, expected.length, label);
   let d = 0;
-  for (let i = 0; i < actual.length; i++) d += (actual[i] - expected[i]) ** 2;
+  for (let i = 0; i < actual.length; i++) d += (actual[i]! - expected[i]!) ** 2;
   d = Math.sqrt(d);
   assert.ok(d <= TOL * scale + Number.MIN_VALUE, `${label}: error ${d} > ${TOL} * ${scale}`);
 }
 
 /** Element (i, j) of op(X) for X stored column-major with `rows` rows. */
 function opAt(x: Float64Array, rows: number, trans: boolean, i: number, j: number): number {
-  return trans ? x[j + i * rows] : x[i + j * rows];
+  return trans ? x[j + i * rows]! : x[i + j * rows]!;
 }
 
 function refGemm(
@@ -42,7 +42,7 @@ function refGemm(
     for (let i = 0; i < m; i++) {
       let s = 0;
       for (let p = 0; p < k; p++) s += opAt(a, lda, tA, i, p) * opAt(b, ldb, tB, p, j);
-      out[i + j * m] = alpha * s + (beta === 0 ? 0 : beta * c[i + j * m]);
+      out[i + j * m] = alpha * s + (beta === 0 ? 0 : beta * c[i + j * m]!);
     }
   }
   return out;
@@ -51,7 +51,7 @@ function refGemm(
 /** Lower triangle from a full gemm; the strict upper triangle copied from c. */
 function refSyrk(trans: boolean, n: number, k: number, alpha: number, a: Float64Array, beta: number, c: Float64Array): Float64Array {
   const full = refGemm(trans, !trans, n, n, k, alpha, a, a, beta, c);
-  for (let j = 0; j < n; j++) for (let i = 0; i < j; i++) full[i + j * n] = c[i + j * n];
+  for (let j = 0; j < n; j++) for (let i = 0; i < j; i++) full[i + j * n] = c[i + j * n]!;
   return full;
 }
 
@@ -61,8 +61,8 @@ function refGemv(trans: boolean, m: number, n: number, alpha: number, a: Float64
   const out = new Float64Array(len);
   for (let i = 0; i < len; i++) {
     let s = 0;
-    for (let p = 0; p < inner; p++) s += opAt(a, m, trans, i, p) * x[p];
-    out[i] = alpha * s + (beta === 0 ? 0 : beta * y[i]);
+    for (let p = 0; p < inner; p++) s += opAt(a, m, trans, i, p) * x[p]!;
+    out[i] = alpha * s + (beta === 0 ? 0 : beta * y[i]!);
   }
   return out;
 }
@@ -73,7 +73,7 @@ function denseTriangle(a: Float64Array, d: number, lower: boolean, trans: boolea
   for (let j = 0; j < d; j++) {
     for (let i = 0; i < d; i++) {
       const inTriangle = lower ? i >= j : i <= j;
-      const v = i === j && unit ? 1 : inTriangle ? a[i + j * d] : 0;
+      const v = i === j && unit ? 1 : inTriangle ? a[i + j * d]! : 0;
       if (trans) t[j + i * d] = v;
       else t[i + j * d] = v;
     }
@@ -87,16 +87,16 @@ function refSolve(t: Float64Array, d: number, b: Float64Array, n: number): Float
   const u = Float64Array.from(t);
   for (let p = 0; p < d; p++) {
     for (let i = p + 1; i < d; i++) {
-      const f = u[i + p * d] / u[p + p * d];
-      for (let j = p; j < d; j++) u[i + j * d] -= f * u[p + j * d];
-      for (let j = 0; j < n; j++) x[i + j * d] -= f * x[p + j * d];
+      const f = u[i + p * d]! / u[p + p * d]!;
+      for (let j = p; j < d; j++) u[i + j * d]! -= f * u[p + j * d]!;
+      for (let j = 0; j < n; j++) x[i + j * d]! -= f * x[p + j * d]!;
     }
   }
   for (let j = 0; j < n; j++) {
     for (let i = d - 1; i >= 0; i--) {
-      let s = x[i + j * d];
-      for (let p = i + 1; p < d; p++) s -= u[i + p * d] * x[p + j * d];
-      x[i + j * d] = s / u[i + i * d];
+      let s = x[i + j * d]!;
+      for (let p = i + 1; p < d; p++) s -= u[i + p * d]! * x[p + j * d]!;
+      x[i + j * d] = s / u[i + i * d]!;
     }
   }
   return x;
@@ -104,7 +104,7 @@ function refSolve(t: Float64Array, d: number, b: Float64Array, n: number): Float
 
 function transpose(x: Float64Array, rows: number, cols: number): Float64Array {
   const t = new Float64Array(x.length);
-  for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) t[j + i * cols] = x[i + j * rows];
+  for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) t[j + i * cols] = x[i + j * rows]!;
   return t;
 }
 
@@ -136,7 +136,7 @@ function randomSpd(rng: Rng, n: number): Float64Array {
   const k = n + 3;
   const g = rng.normals(n * k);
   const a = refGemm(false, true, n, n, k, 1 / k, g, g, 0, new Float64Array(n * n));
-  for (let i = 0; i < n; i++) a[i + i * n] += 1;
+  for (let i = 0; i < n; i++) a[i + i * n]! += 1;
   return a;
 }
 
@@ -151,9 +151,9 @@ function refCholesky(a: Float64Array, n: number): Float64Array {
   const l = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     for (let i = j; i < n; i++) {
-      let s = a[i + j * n];
-      for (let p = 0; p < j; p++) s -= l[i + p * n] * l[j + p * n];
-      l[i + j * n] = i === j ? Math.sqrt(s) : s / l[j + j * n];
+      let s = a[i + j * n]!;
+      for (let p = 0; p < j; p++) s -= l[i + p * n]! * l[j + p * n]!;
+      l[i + j * n] = i === j ? Math.sqrt(s) : s / l[j + j * n]!;
     }
   }
   return l;
@@ -167,7 +167,7 @@ function assertUpperIsNaN(x: Float64Array, n: number, label: string): void {
 
 function lowerPart(x: Float64Array, n: number): Float64Array {
   const y = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) for (let i = j; i < n; i++) y[i + j * n] = x[i + j * n];
+  for (let j = 0; j < n; j++) for (let i = j; i < n; i++) y[i + j * n] = x[i + j * n]!;
   return y;
 }
 
@@ -184,7 +184,7 @@ describe('js dgemm', () => {
     for (const [m, n, k] of GEMM_SHAPES) {
       for (const tA of BOOLS) {
         for (const tB of BOOLS) {
-          for (const [alpha, beta] of [[1, 0], [-0.7, 1], [2.5, -0.5]]) {
+          for (const [alpha, beta] of [[1, 0], [-0.7, 1], [2.5, -0.5]] as const) {
             const a = rng.normals(m * k);
             const b = rng.normals(k * n);
             const c = rng.normals(m * n);
@@ -200,7 +200,7 @@ describe('js dgemm', () => {
 
   test('beta = 0 ignores NaN in C; alpha = 0 reads neither A nor B', () => {
     const rng = new Rng(2);
-    for (const [m, n, k] of [[3, 4, 5], [40, 50, 60]]) {
+    for (const [m, n, k] of [[3, 4, 5], [40, 50, 60]] as const) {
       const a = rng.normals(m * k);
       const b = rng.normals(k * n);
       const c = new Float64Array(m * n).fill(NaN);
@@ -219,9 +219,9 @@ describe('js dgemm', () => {
 describe('js dsyrk', () => {
   test('matches the naive lower triangle and leaves the strict upper triangle untouched', () => {
     const rng = new Rng(3);
-    for (const [n, k] of [[0, 3], [3, 0], [1, 1], [1, 5], [5, 1], [7, 9], [33, 17], [130, 70], [150, 300], [260, 9]]) {
+    for (const [n, k] of [[0, 3], [3, 0], [1, 1], [1, 5], [5, 1], [7, 9], [33, 17], [130, 70], [150, 300], [260, 9]] as const) {
       for (const trans of BOOLS) {
-        for (const [alpha, beta] of [[1, 0], [-1, 1], [0.3, 2], [0, -1]]) {
+        for (const [alpha, beta] of [[1, 0], [-1, 1], [0.3, 2], [0, -1]] as const) {
           const a = rng.normals(n * k);
           const c = rng.normals(n * n);
           for (let j = 0; j < n; j++) for (let i = 0; i < j; i++) c[i + j * n] = 1000 + i + j * n;
@@ -250,9 +250,9 @@ describe('js dsyrk', () => {
 describe('js dgemv', () => {
   test('matches the naive product for both transposes, and beta = 0 ignores NaN in y', () => {
     const rng = new Rng(5);
-    for (const [m, n] of [[0, 0], [0, 3], [3, 0], [1, 1], [1, 6], [6, 1], [17, 33], [200, 150]]) {
+    for (const [m, n] of [[0, 0], [0, 3], [3, 0], [1, 1], [1, 6], [6, 1], [17, 33], [200, 150]] as const) {
       for (const trans of BOOLS) {
-        for (const [alpha, beta] of [[1, 0], [-2, 1], [0.5, -3], [0, 2]]) {
+        for (const [alpha, beta] of [[1, 0], [-2, 1], [0.5, -3], [0, 2]] as const) {
           const a = rng.normals(m * n);
           const x = rng.normals(trans ? m : n);
           const y = beta === 0 ? new Float64Array(trans ? n : m).fill(NaN) : rng.normals(trans ? n : m);
@@ -325,7 +325,7 @@ describe('js dpotrf', () => {
 describe('js dpotrs', () => {
   test('solves A X = B from the Cholesky factor', () => {
     const rng = new Rng(9);
-    for (const [n, nrhs] of [[0, 2], [3, 0], [1, 1], [4, 3], [40, 1], [100, 70], [150, 5]]) {
+    for (const [n, nrhs] of [[0, 2], [3, 0], [1, 1], [4, 3], [40, 1], [100, 70], [150, 5]] as const) {
       const a = randomSpd(rng, n);
       const l = lowerWithNaNAbove(a, n);
       assert.equal(dpotrf(n, l), 0);

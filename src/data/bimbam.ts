@@ -5,6 +5,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError, LmmkitError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
+import type { NonEmpty } from '../non-empty.js';
 import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from './genotypes.js';
 import type { SampleTable } from './samples.js';
 import { takeVariants, type VariantTable } from './variants.js';
@@ -106,7 +107,7 @@ export class BimbamReader implements GenotypeSource {
       for (let start = 0; start < indices.length; start += size) {
         const idx = indices.subarray(start, Math.min(start + size, indices.length));
         // Output columns per file variant: a selection may name a variant twice.
-        const columns = new Map<number, number[]>();
+        const columns = new Map<number, NonEmpty<number>>();
         let first = Infinity;
         let last = -1;
         idx.forEach((v, k) => {
@@ -142,11 +143,11 @@ export class BimbamReader implements GenotypeSource {
   }
 
   /** Parses one variant line into columns `cols` of `out`. */
-  private parseDosages(text: string, line: number, samples: Int32Array | undefined, out: Matrix, cols: number[]): void {
+  private parseDosages(text: string, line: number, samples: Int32Array | undefined, out: Matrix, cols: NonEmpty<number>): void {
     const f = splitFields(text);
     if (f.length !== 3 + this.nSamples) throw new InputError({ file: this.path, line }, fieldCountMessage(this.nSamples, f.length));
     const n = out.rows;
-    const col = out.data.subarray(cols[0]! * n, (cols[0]! + 1) * n);
+    const col = out.data.subarray(cols[0] * n, (cols[0] + 1) * n);
     for (let k = 0; k < n; k++) {
       const s = samples === undefined ? k : samples[k]!;
       const tok = f[3 + s]!;
@@ -154,7 +155,7 @@ export class BimbamReader implements GenotypeSource {
       else if (DECIMAL.test(tok)) col[k] = Number(tok);
       else throw new InputError({ file: this.path, line, column: s + 4 }, `sample ${s + 1} ('${this.samples.iid[s]}'): expected a dosage (a number) or NA, found '${tok}'`);
     }
-    for (let c = 1; c < cols.length; c++) out.data.copyWithin(cols[c]! * n, cols[0]! * n, (cols[0]! + 1) * n);
+    for (let c = 1; c < cols.length; c++) out.data.copyWithin(cols[c]! * n, cols[0] * n, (cols[0] + 1) * n);
   }
 
   private lines(): LineReader {

@@ -28,12 +28,12 @@ export interface DataFrame {
 export function parseFrame(text: string, file: string, opts: FrameOptions = {}): DataFrame {
   const sep = opts.sep ?? 'auto';
   const rec = splitRecords(text, file, sep);
-  const header = rec.rows[0]!;
+  const header = rec.rows[0];
   const names = header.map((h) => h.trim());
   const seen = new Set<string>();
   names.forEach((name, j) => {
-    if (name === '') throw new InputError({ file, line: rec.lines[0]!, column: j + 1 }, 'expected a column name, found an empty field');
-    if (seen.has(name)) throw new InputError({ file, line: rec.lines[0]!, column: j + 1 }, `column name '${shortText(name)}' appears twice`);
+    if (name === '') throw new InputError({ file, line: rec.lines[0], column: j + 1 }, 'expected a column name, found an empty field');
+    if (seen.has(name)) throw new InputError({ file, line: rec.lines[0], column: j + 1 }, `column name '${shortText(name)}' appears twice`);
     seen.add(name);
   });
   const body = rec.rows.slice(1);

@@ -44,28 +44,29 @@ export const SYMMETRY_TOLERANCE = 1e-6;
  */
 export function parseKinship(text: string, file: string, opts: ReadKinshipOptions = {}): KinshipTable {
   const { rows, lines } = splitRecords(text, file, opts.sep ?? 'auto');
-  const first = rows[0]!;
+  const first = rows[0];
   // A header row is all ids, or has an empty corner cell, or is one field short (R's write.table).
   const header =
     first[0] === '' || first.every((f) => !isNumberText(f)) || (rows.length > 1 && first.length === rows[1]!.length - 1);
   const data = header ? rows.slice(1) : rows;
   const dataLines = header ? lines.slice(1) : lines;
   const n = data.length;
-  if (n === 0) throw new InputError({ file }, 'expected the rows of a square matrix after the header row, found none');
-  const width = data[0]!.length;
+  const [row0] = data;
+  if (row0 === undefined) throw new InputError({ file }, 'expected the rows of a square matrix after the header row, found none');
+  const width = row0.length;
   data.forEach((row, i) => {
     if (row.length !== width) {
       throw new InputError({ file, line: dataLines[i] }, `expected ${width} fields (as on line ${dataLines[0]}), found ${row.length}`);
     }
   });
-  const idColumn = data.every((row) => !isNumberText(row[0]!)) || (header && width === n + 1);
+  const idColumn = data.every((row) => !isNumberText(row[0])) || (header && width === n + 1);
   const off = idColumn ? 1 : 0;
   if (width - off !== n) {
     const after = [header ? 'the header row' : '', idColumn ? 'the id column' : ''].filter((s) => s !== '').join(' and ');
     throw new InputError({ file }, `expected a square matrix, found ${n} rows x ${width - off} columns of values${after === '' ? '' : ` (besides ${after})`}`);
   }
-  const rowIds = idColumn ? data.map((row) => row[0]!) : undefined;
-  const colIds = header ? headerIds(first, n, file, lines[0]!) : undefined;
+  const rowIds = idColumn ? data.map((row) => row[0]) : undefined;
+  const colIds = header ? headerIds(first, n, file, lines[0]) : undefined;
   if (rowIds !== undefined && colIds !== undefined) {
     const i = rowIds.findIndex((id, j) => id !== colIds[j]);
     if (i >= 0) {
@@ -76,7 +77,7 @@ export function parseKinship(text: string, file: string, opts: ReadKinshipOption
     }
   }
   const own = colIds ?? rowIds;
-  if (own !== undefined) checkIds(own, file, (j) => (rowIds !== undefined ? { line: dataLines[j]!, column: 1 } : { line: lines[0]!, column: j + 1 }));
+  if (own !== undefined) checkIds(own, file, (j) => (rowIds !== undefined ? { line: dataLines[j]!, column: 1 } : { line: lines[0], column: j + 1 }));
   const ids = own !== undefined ? { fid: own.slice(), iid: own } : genotypeIds(opts.ids, n, file);
   const k = new Matrix(n, n);
   let max = 0;

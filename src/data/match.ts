@@ -118,16 +118,26 @@ export function matchSamples(input: MatchInput): SampleMatch {
   const keyOf = genotypeKeys(geno);
   const lookups: Lookup[] = [];
   const { phenotype: pheno, covariates: cov, kinship } = input;
-  if (pheno !== undefined) lookups.push(lookup('phenotype', pheno.file, pheno.ids, pheno.key, pheno.values.rows, geno, keyOf));
-  if (cov !== undefined) lookups.push(lookup('covariates', cov.file, cov.ids, cov.key, cov.values.rows, geno, keyOf));
+  // A table with the source row of each genotype sample.
+  let phenoAt: TableRows | undefined;
+  let covAt: TableRows | undefined;
+  if (pheno !== undefined) {
+    const l = lookup('phenotype', pheno.file, pheno.ids, pheno.key, pheno.values.rows, geno, keyOf);
+    lookups.push(l);
+    phenoAt = { table: pheno, row: l.row };
+  }
+  if (cov !== undefined) {
+    const l = lookup('covariates', cov.file, cov.ids, cov.key, cov.values.rows, geno, keyOf);
+    lookups.push(l);
+    covAt = { table: cov, row: l.row };
+  }
   if (kinship !== undefined) {
     lookups.push(lookup('kinship', kinship.file, kinship.ids, kinship.key ?? 'fid-iid', kinship.ids.iid.length, geno, keyOf));
   }
-  const rowIn = (s: OtherSource): Int32Array | undefined => lookups.find((l) => l.source === s)?.row;
   const keep: number[] = [];
   const dropped: DroppedSample[] = [];
   for (let i = 0; i < n; i++) {
-    const why = dropReason(i, lookups, cov, rowIn('covariates'), pheno, rowIn('phenotype'));
+    const why = dropReason(i, lookups, covAt, phenoAt);
     if (why === undefined) keep.push(i);
     else dropped.push({ fid: geno.samples.fid[i]!, iid: geno.samples.iid[i]!, ...why });
   }
@@ -143,7 +153,9 @@ export function matchSamples(input: MatchInput): SampleMatch {
   const kept = Int32Array.from(keep);
   const index: { phenotype?: Int32Array; covariates?: Int32Array; kinship?: Int32Array } = {};
   for (const l of lookups) index[l.source] = kept.map((i) => l.row[i]!);
-  const phenotypeMask = pheno === undefined ? [] : maskOf(pheno, index.phenotype!);
+  // index.phenotype is set exactly when a phenotype table was given.
+  const phenoIndex = index.phenotype;
+  const phenotypeMask = pheno === undefined || phenoIndex === undefined ? [] : maskOf(pheno, phenoIndex);
   const counts: SourceCount[] = [
     { source: 'genotype', file: geno.file, samples: n, matched: kept.length },
     ...lookups.map((l) => ({ source: l.source, file: l.file, samples: l.size, matched: kept.length })),
@@ -213,28 +225,34 @@ function lookup(
   return { source, file, size, row, extra, ids };
 }
 
+/** A table and, for each genotype sample, its row there. */
+interface TableRows {
+  readonly table: NumericTable;
+  readonly row: Int32Array;
+}
+
 function dropReason(
   i: number,
   lookups: readonly Lookup[],
-  cov: NumericTable | undefined,
-  covRow: Int32Array | undefined,
-  pheno: NumericTable | undefined,
-  phenoRow: Int32Array | undefined,
+  covAt: TableRows | undefined,
+  phenoAt: TableRows | undefined,
 ): { source: SourceName; reason: string } | undefined {
   for (const l of lookups) {
     if (l.row[i] === MISSING) return { source: l.source, reason: `missing in ${l.file}` };
     if (l.row[i] === DUPLICATE) return { source: l.source, reason: `duplicate id in ${l.file}` };
   }
-  if (cov !== undefined) {
+  if (covAt !== undefined) {
+    const cov = covAt.table;
     const { rows, cols, data } = cov.values;
-    const r = covRow![i]!;
+    const r = covAt.row[i]!;
     for (let c = 0; c < cols; c++) {
       if (Number.isNaN(data[r + c * rows]!)) return { source: 'covariates', reason: `missing covariate '${cov.columns[c]}' in ${cov.file}` };
     }
   }
-  if (pheno !== undefined) {
+  if (phenoAt !== undefined) {
+    const pheno = phenoAt.table;
     const { rows, cols, data } = pheno.values;
-    const r = phenoRow![i]!;
+    const r = phenoAt.row[i]!;
     let observed = false;
     for (let c = 0; c < cols && !observed; c++) observed = !Number.isNaN(data[r + c * rows]!);
     if (!observed) return { source: 'phenotype', reason: `missing every phenotype in ${pheno.file}` };
@@ -276,7 +294,8 @@ const TRAIT_LINES = 10;
  */
 export function formatMatchReport(m: SampleMatch): string {
   const out = m.counts.map((c) => `${c.source} ${c.file}: ${c.samples} samples, ${c.matched} matched`);
-  const genotype = m.counts[0]!;
+  const genotype = m.counts[0];
+  if (genotype === undefined) throw new LmmkitError('BAD_ARGUMENT', 'formatMatchReport: expected the genotype source as counts[0], found no sources');
   out.push(`kept ${m.keep.length} of ${genotype.samples} genotype samples`);
   const observed = m.phenotypeMask.map((mask) => mask.reduce((s, v) => s + v, 0));
   if (observed.length > TRAIT_LINES) {

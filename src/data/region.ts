@@ -12,12 +12,12 @@ export interface Region {
  * commas allowed), else a BAD_ARGUMENT naming the --region text.
  */
 export function parseRegion(text: string): Region {
-  const m = /^([^:\s]+):([\d,]+)-([\d,]+)$/.exec(text.trim());
-  const start = m === null ? Number.NaN : Number(m[2]!.replaceAll(',', ''));
-  const end = m === null ? Number.NaN : Number(m[3]!.replaceAll(',', ''));
-  if (m === null || !Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
+  const [, chrom, startText, endText] = /^([^:\s]+):([\d,]+)-([\d,]+)$/.exec(text.trim()) ?? [];
+  const start = startText === undefined ? Number.NaN : Number(startText.replaceAll(',', ''));
+  const end = endText === undefined ? Number.NaN : Number(endText.replaceAll(',', ''));
+  if (chrom === undefined || !Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
     throw new LmmkitError('BAD_ARGUMENT', `--region: expected CHR:START-END (e.g. 22:17500000-18000000), found '${text}'`);
   }
   if (start >= end) throw new LmmkitError('BAD_ARGUMENT', `--region: expected START < END, found '${text}'`);
-  return { chrom: m[1]!, start, end };
+  return { chrom, start, end };
 }

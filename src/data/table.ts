@@ -1,5 +1,6 @@
 import { InputError, LmmkitError, type InputLocation } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
+import { isNonEmpty, type NonEmpty } from '../non-empty.js';
 import { sampleKey, type SampleTable } from './samples.js';
 
 /** Field separator of a text table; `'auto'` looks at the first non-blank line (see `splitRecords`). */
@@ -58,8 +59,10 @@ export const DEFAULT_MISSING: readonly string[] = ['NA', '.', '', 'nan', 'NaN'];
 
 /** The fields of the non-blank lines of a text table, with their 1-based line numbers. */
 export interface Records {
-  readonly rows: string[][];
-  readonly lines: number[];
+  /** The non-blank lines' fields; there is at least one row, and every row has at least one field. */
+  readonly rows: NonEmpty<NonEmpty<string>>;
+  /** The 1-based line number of each row. */
+  readonly lines: NonEmpty<number>;
   /** The first blank line that has content after it (undefined when blank lines only lead or trail). */
   readonly blankInside: number | undefined;
 }
@@ -88,7 +91,7 @@ export function splitRecords(text: string, file: string, sep: Separator): Record
   if (start < 0) throw new InputError({ file }, 'expected a table, found an empty file');
   const firstLine = lines[start]!;
   const chosen = sep !== 'auto' ? sep : firstLine.includes(',') ? 'comma' : firstLine.includes('\t') ? 'tab' : 'whitespace';
-  const rows: string[][] = [];
+  const rows: NonEmpty<string>[] = [];
   const lineNumbers: number[] = [];
   let blank: number | undefined;
   let blankInside: number | undefined;
@@ -101,10 +104,15 @@ export function splitRecords(text: string, file: string, sep: Separator): Record
     if (blank !== undefined) blankInside ??= blank;
     blank = undefined;
     const where = { file, line: i + 1 };
-    rows.push(chosen === 'whitespace' ? line.trim().split(/\s+/).map(unquote) : splitQuoted(line, chosen === 'tab' ? '\t' : ',', where));
+    const fields = chosen === 'whitespace' ? line.trim().split(/\s+/).map(unquote) : splitQuoted(line, chosen === 'tab' ? '\t' : ',', where);
+    // Both splits give at least one field for a non-blank line.
+    if (!isNonEmpty(fields)) throw new InputError(where, 'expected at least one field, found none');
+    rows.push(fields);
     lineNumbers.push(i + 1);
   }
+  // Only dropped from rows of two fields or more: every row keeps at least one.
   if (rows.every((r) => r.length > 1 && r[r.length - 1] === '')) rows.forEach((r) => r.pop());
+  if (!isNonEmpty(rows) || !isNonEmpty(lineNumbers)) throw new InputError({ file }, 'expected a table, found an empty file');
   return { rows, lines: lineNumbers, blankInside };
 }
 
@@ -166,8 +174,8 @@ export function shortText(s: string): string {
 export function detectTableKey(text: string, file: string): TableKey {
   const first = text.split('\n').find((l) => l.trim() !== '');
   if (first === undefined) return 'fid-iid';
-  const fields = splitRecords(first, file, 'auto').rows[0]!;
-  const f0 = fields[0]!.replace(/^#/, '');
+  const fields = splitRecords(first, file, 'auto').rows[0];
+  const f0 = fields[0].replace(/^#/, '');
   if (/^fid$/i.test(f0)) return 'fid-iid';
   if (/^(iid|id)$/i.test(f0)) return 'iid';
   if (fields.every((f) => isNumberText(f) || DEFAULT_MISSING.includes(f))) return 'none';
@@ -217,7 +225,7 @@ function cellReader(opts: TableOptions): CellReader {
 function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions, cell: CellReader): NumericTable {
   const { rows, lines } = rec;
   const nid = key === 'fid-iid' ? 2 : key === 'iid' ? 1 : 0;
-  const first = rows[0]!;
+  const first = rows[0];
   // R's write.table(row.names = TRUE) leaves the id column without a name.
   const short = nid === 1 && rows.length > 1 && rows[1]!.length === first.length + 1;
   const header = opts.header === undefined || opts.header === 'auto' ? short || looksLikeHeader(first, nid, opts) : opts.header;
@@ -229,7 +237,7 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
   }
   const headerOffset = rStyle ? 0 : nid;
   const names = header ? first.slice(headerOffset) : Array.from({ length: width - nid }, (_, j) => `V${j + nid + 1}`);
-  if (header) uniqueNames(names, file, () => lines[0]!, 'fields', (j) => j + headerOffset + 1);
+  if (header) uniqueNames(names, file, () => lines[0], 'fields', (j) => j + headerOffset + 1);
   const select = selectColumns(names, file, opts.columns);
   const start = header ? 1 : 0;
   const n = rows.length - start;
@@ -245,7 +253,7 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
       throw new InputError({ file, line }, `expected ${width} fields (as on line ${lines[0]}), found ${row.length}`);
     }
     if (nid > 0) {
-      const f = row[0]!;
+      const f = row[0];
       const i = row[nid - 1]!;
       for (let c = 0; c < nid; c++) {
         if (row[c] === '') throw new InputError({ file, line, column: c + 1 }, 'expected a sample id, found an empty field');
@@ -270,8 +278,8 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
 
 const ID_NAME = /^(?:#.*|fid|iid|id)$/i;
 
-function looksLikeHeader(first: readonly string[], nid: number, opts: TableOptions): boolean {
-  if (nid > 0 && ID_NAME.test(first[0]!)) return true;
+function looksLikeHeader(first: Readonly<NonEmpty<string>>, nid: number, opts: TableOptions): boolean {
+  if (nid > 0 && ID_NAME.test(first[0])) return true;
   const missing = new Set(opts.missing ?? DEFAULT_MISSING);
   return first.slice(nid).some((f) => !missing.has(f) && !NUMBER.test(f));
 }
@@ -310,7 +318,7 @@ function transposedTable(rec: Records, file: string, key: TableKey, opts: TableO
   if (key === 'iid' && !header) {
     throw new LmmkitError('BAD_OPTION', `parseTable(${file}): a transposed table keyed by 'iid' needs its header row of sample ids`);
   }
-  const top = rows[0]!;
+  const top = rows[0];
   // Without a corner cell (R's write.table) the header is one field short.
   const corner = !(header && rows.length > 1 && rows[1]!.length === top.length + 1);
   const width = corner ? top.length : top.length + 1;
@@ -336,7 +344,7 @@ function transposedTable(rec: Records, file: string, key: TableKey, opts: TableO
       throw new InputError({ file, line: lines[r] }, `expected ${width} fields (a feature name and ${n} values), found ${row.length}`);
     }
     if (row[0] === '') throw new InputError({ file, line: lines[r], column: 1 }, 'expected a feature name, found an empty field');
-    names.push(row[0]!);
+    names.push(row[0]);
   }
   if (names.length === 0) throw new InputError({ file }, 'expected at least one feature row after the header, found none');
   uniqueNames(names, file, (j) => lines[start + j]!, 'lines', (j) => lines[start + j]!);

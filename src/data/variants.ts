@@ -14,9 +14,21 @@ export interface VariantTable {
   readonly a2: readonly string[];
 }
 
-/** The rows `indices` of a variant table, as a new table. */
+/**
+ * The rows `indices` of a variant table, as a new table. An index that is
+ * not a row of `v` is a BAD_SELECTION error (it would otherwise give
+ * undefined ids and NaN positions).
+ */
 export function takeVariants(v: VariantTable, indices: ArrayLike<number>): VariantTable {
   const n = indices.length;
+  const size = v.id.length;
+  for (let k = 0; k < n; k++) {
+    const i = indices[k];
+    if (i === undefined || !Number.isInteger(i) || i < 0 || i >= size) {
+      throw new LmmkitError('BAD_SELECTION', `takeVariants: index ${String(i)} (position ${k}) is not a row of the table's ${size} variants`);
+    }
+  }
+  // Every index is a row from here on.
   const pick = <T>(xs: readonly T[]): T[] => Array.from({ length: n }, (_, k) => xs[indices[k]!]!);
   const cm = new Float64Array(n);
   const pos = new Float64Array(n);

@@ -20,10 +20,13 @@ const CHUNK_ROWS = 4096;
  * file renamed into place). Every column must have the same length.
  */
 export async function writeTsv(path: string, columns: readonly Column[]): Promise<void> {
-  const rows = columns.length === 0 ? 0 : columns[0]!.values.length;
-  for (const c of columns) {
-    if (c.values.length !== rows) {
-      throw new LmmkitError('SHAPE', `writeTsv ${path}: column '${c.name}' has ${c.values.length} values, '${columns[0]!.name}' has ${rows}`);
+  const [first] = columns;
+  const rows = first === undefined ? 0 : first.values.length;
+  if (first !== undefined) {
+    for (const c of columns) {
+      if (c.values.length !== rows) {
+        throw new LmmkitError('SHAPE', `writeTsv ${path}: column '${c.name}' has ${c.values.length} values, '${first.name}' has ${rows}`);
+      }
     }
   }
   await writeAtomically(path, async (append) => {

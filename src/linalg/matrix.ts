@@ -62,7 +62,7 @@ export class Matrix {
    */
   static fromRows(rows: readonly (readonly number[])[]): Matrix {
     const r = rows.length;
-    const c = r === 0 ? 0 : rows[0]!.length;
+    const c = rows[0]?.length ?? 0;
     const m = new Matrix(r, c);
     for (let i = 0; i < r; i++) {
       const row = rows[i]!;

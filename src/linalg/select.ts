@@ -1,4 +1,5 @@
 import { LmmkitError } from '../errors.js';
+import type { NonEmpty } from '../non-empty.js';
 import { Backend } from './backend.js';
 import { jsKernels } from './js/index.js';
 import type { NativeStatus } from './native/load.js';
@@ -60,7 +61,7 @@ export function loadBackend(name: BackendName): Backend {
  * Unset: native (when registered by lmmkit/node and loaded), then js. Throws as `getBackend` does for
  * an unknown name or a native backend asked for but missing.
  */
-export function availableBackends(): Backend[] {
+export function availableBackends(): NonEmpty<Backend> {
   const asked = requestedBackend();
   if (asked !== undefined) return [loadBackend(asked)];
   return nativeStatus().available ? [loadBackend('native'), loadBackend('js')] : [loadBackend('js')];
@@ -72,7 +73,7 @@ export function availableBackends(): Backend[] {
  * first use.
  */
 export function getBackend(): Backend {
-  current ??= availableBackends()[0]!;
+  current ??= availableBackends()[0];
   return current;
 }
 

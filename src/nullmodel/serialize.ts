@@ -160,11 +160,12 @@ export function encodeNullModel(model: NullModel, meta: NullModelMeta): Uint8Arr
     };
   }
   let offset = 0;
-  const table: ArrayEntry[] = arrays.map((a) => {
-    const e = { name: a.name, shape: a.shape, offset };
+  const placed = arrays.map((a) => {
+    const entry: ArrayEntry = { name: a.name, shape: a.shape, offset };
     offset += a.data.length * 8;
-    return e;
+    return { entry, data: a.data };
   });
+  const table = placed.map((p) => p.entry);
   const header: Header = {
     format: 'lmmkit-null-model', formatVersion: NULL_MODEL_FORMAT_VERSION, kind: model.kind, n,
     samples: { fid: [...fid], iid: [...iid] },
@@ -189,7 +190,7 @@ export function encodeNullModel(model: NullModel, meta: NullModelMeta): Uint8Arr
   view.setUint32(8, NULL_MODEL_FORMAT_VERSION, true);
   view.setUint32(12, json.length, true);
   out.set(json, PREAMBLE);
-  arrays.forEach((a, i) => writeFloat64(view, dataStart + table[i]!.offset, a.data));
+  for (const { entry, data } of placed) writeFloat64(view, dataStart + entry.offset, data);
   view.setUint32(out.length - TRAILER, crc32(out.subarray(0, out.length - TRAILER)), true);
   return out;
 }
@@ -382,8 +383,12 @@ export function checkNullModelSamples(
   const a = saved.samples;
   const nm = a.iid.length;
   const ns = scan.iid.length;
-  const id = (s: { readonly fid: readonly string[]; readonly iid: readonly string[] }, i: number): string | undefined =>
-    i < s.iid.length ? (s.fid[i] === undefined || s.fid[i] === '' ? s.iid[i]! : `${s.fid[i]} ${s.iid[i]}`) : undefined;
+  const id = (s: { readonly fid: readonly string[]; readonly iid: readonly string[] }, i: number): string | undefined => {
+    const iid = s.iid[i];
+    const fid = s.fid[i];
+    if (iid === undefined) return undefined;
+    return fid === undefined || fid === '' ? iid : `${fid} ${iid}`;
+  };
   for (let i = 0; i < Math.max(nm, ns); i++) {
     if (i >= nm || i >= ns || a.iid[i] !== scan.iid[i] || (a.fid[i] ?? '') !== (scan.fid[i] ?? '')) {
       throw new SampleMismatchError(source, i, id(a, i), id(scan, i), { model: nm, scan: ns });

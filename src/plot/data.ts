@@ -225,6 +225,18 @@ const ID_NAMES = ['id', 'snp', 'rsid', 'variant_id', 'marker', 'rs'];
 const P_NAMES = ['log10p', 'pvalue', 'p', 'p_value', 'p-value', 'pval'];
 const MISSING = new Set(['NA', '', 'nan', 'NaN', '.', '-nan']);
 
+/** Where an association table's needed columns are (0-based), from its header. */
+interface AssocHeader {
+  tab: boolean;
+  chrom: number;
+  pos: number;
+  id: number;
+  p: number;
+  log: boolean;
+  column: string;
+  last: number;
+}
+
 /**
  * Reads an association table from text chunks: a header naming the columns
  * chrom, pos, id and a p-value column (the TSV of `lmmkit gwas`, single- or
@@ -238,7 +250,7 @@ export class AssocTsvParser {
   private readonly idLimit: number;
   private rest = '';
   private line = 0;
-  private header: { tab: boolean; chrom: number; pos: number; id: number; p: number; log: boolean; column: string; last: number } | undefined;
+  private header: AssocHeader | undefined;
   private n = 0;
   private pos = new Float64Array(1024);
   private logp = new Float64Array(1024);
@@ -354,13 +366,13 @@ export class AssocTsvParser {
       pText = fields[h.p]!;
       if (h.id >= 0) {
         const idText = fields[h.id]!;
-        return this.add(chromText, posText, pText, idText);
+        return this.add(h, chromText, posText, pText, idText);
       }
     }
-    this.add(chromText, posText, pText, idStart < 0 ? undefined : () => text.slice(idStart, idEnd));
+    this.add(h, chromText, posText, pText, idStart < 0 ? undefined : () => text.slice(idStart, idEnd));
   }
 
-  private add(chromText: string, posText: string, pText: string, idText: string | (() => string) | undefined): void {
+  private add(h: AssocHeader, chromText: string, posText: string, pText: string, idText: string | (() => string) | undefined): void {
     if (chromText !== this.lastChrom || this.lastCode < 0) {
       let k = this.index.get(chromText);
       if (k === undefined) {
@@ -378,12 +390,12 @@ export class AssocTsvParser {
     if (MISSING.has(pText)) lp = Number.NaN;
     else {
       const v = Number(pText);
-      if (Number.isNaN(v)) this.fail(`expected a number in column '${this.header!.column}', found '${pText}'`);
-      if (this.header!.log) {
-        if (v > 1e-9) this.fail(`expected log10 of a p-value (<= 0) in column '${this.header!.column}', found '${pText}'`);
+      if (Number.isNaN(v)) this.fail(`expected a number in column '${h.column}', found '${pText}'`);
+      if (h.log) {
+        if (v > 1e-9) this.fail(`expected log10 of a p-value (<= 0) in column '${h.column}', found '${pText}'`);
         lp = Math.min(v, 0);
       } else {
-        if (!(v >= 0 && v <= 1)) this.fail(`expected a p-value in [0, 1] in column '${this.header!.column}', found '${pText}'`);
+        if (!(v >= 0 && v <= 1)) this.fail(`expected a p-value in [0, 1] in column '${h.column}', found '${pText}'`);
         lp = Math.log10(v);
       }
     }

@@ -178,7 +178,8 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
   }
   const order = Array.from({ length: nChrom }, (_, c) => c).filter((c) => minPos[c]! <= maxPos[c]!)
     .sort((a, b) => compareChrom(data.chromNames[a]!, data.chromNames[b]!));
-  const single = order.length === 1;
+  // The chromosome's code when the plot shows only one, else undefined.
+  const single = order.length === 1 ? order[0] : undefined;
 
   // Labels: the best hit per locus below labelBelow.
   const labelY = -Math.log10(labelBelow);
@@ -262,8 +263,8 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
   }
   out.push(minusLog10Label('', 16, (area.top + area.bottom) / 2, AXIS_SIZE, true) + '\n');
   const tickY = area.bottom + 5 + TICK_SIZE;
-  if (single) {
-    const c = order[0]!;
+  if (single !== undefined) {
+    const c = single;
     const mb = niceTicks(minPos[c]! / 1e6, maxPos[c]! / 1e6, Math.max(3, Math.round((area.right - area.left) / 110)));
     for (const t of mb) {
       const tx = xOf(c, t * 1e6);
@@ -282,7 +283,7 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
       out.push(text(cx, tickY, esc(ch.name), `font-size="${TICK_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`) + '\n');
     }
   }
-  const xLabel = options.xLabel ?? (single ? `Chromosome ${data.chromNames[order[0]!]} position (Mb)` : 'Chromosome');
+  const xLabel = options.xLabel ?? (single !== undefined ? `Chromosome ${data.chromNames[single]} position (Mb)` : 'Chromosome');
   out.push(text((area.left + area.right) / 2, height - 12, esc(xLabel), `font-size="${AXIS_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`) + '\n');
   out.push(`<path fill="none" stroke="#444" stroke-width="1" d="M${area.left} ${area.top}V${area.bottom}H${area.right}${axis.join('')}"/>\n`);
 

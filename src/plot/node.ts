@@ -48,9 +48,9 @@ export async function readAssocFile(path: string, opts: Omit<AssocTsvOptions, 'f
 
 /** The format of a plot file from its extension. */
 export function plotFormat(path: string): 'svg' | 'png' {
-  const m = /\.(svg|png)$/i.exec(path);
-  if (m === null) throw new LmmkitError('BAD_ARGUMENT', `--out ${path}: expected a file name ending in .svg or .png`);
-  return m[1]!.toLowerCase() as 'svg' | 'png';
+  const ext = /\.(svg|png)$/i.exec(path)?.[1];
+  if (ext === undefined) throw new LmmkitError('BAD_ARGUMENT', `--out ${path}: expected a file name ending in .svg or .png`);
+  return ext.toLowerCase() as 'svg' | 'png';
 }
 
 /**

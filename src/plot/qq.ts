@@ -1,8 +1,8 @@
 // The QQ plot: observed against expected -log10 p, with the 95% band of the
 // order statistics under the null and the genomic inflation factor
 // (limix-lmm's qqplot, drawn as SVG). Browser-safe.
-import kernelBetaincinv from '@stdlib/math-base-special-kernel-betaincinv';
 import { LmmkitError } from '../errors.js';
+import { betaIncInverse } from '../stats/beta-inc.js';
 import { chi2IsfLog10 } from '../stats/chi2.js';
 import type { PlotResult } from './manhattan.js';
 import { DotLayer } from './thin.js';
@@ -226,8 +226,8 @@ export function qqBand(m: number, level: number, scale = 1, count = 120): { expe
   const upper = new Float64Array(ranks.length);
   const lower = new Float64Array(ranks.length);
   ranks.forEach((i, k) => {
-    const [a, b] = kernelBetaincinv(i, m - i + 1, q, 1 - q);
-    const [c, d] = kernelBetaincinv(i, m - i + 1, 1 - q, q);
+    const [a, b] = betaIncInverse(i, m - i + 1, q, 1 - q);
+    const [c, d] = betaIncInverse(i, m - i + 1, 1 - q, q);
     upper[k] = ls + minusLog10Of(a, b);
     lower[k] = ls + minusLog10Of(c, d);
   });
@@ -296,7 +296,8 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
       }
     }
   }
-  const bandData = band === null || data[0]!.m === 0 ? undefined : qqBand(data[0]!.m, band, pvThr);
+  const first = data[0]; // series is not empty (checked above)
+  const bandData = band === null || first === undefined || first.m === 0 ? undefined : qqBand(first.m, band, pvThr);
   const yTopData = Math.max(obsMax, xMax);
   const marginTop = options.title !== undefined && options.title !== '' ? 38 : 16;
   const marginBottom = 50;

@@ -5,6 +5,7 @@
  * depend on the variants (`fixedParts`), so that the per-variant lambda
  * searches cost no O(N) work between the interpolation nodes.
  */
+import { LmmkitError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { RotatedData } from '../nullmodel/lambda.js';
@@ -320,10 +321,15 @@ export function fixedParts(data: RotatedData, eigenvalues: Float64Array, setting
     edges.push(g[settings.gridPoints]!);
     cheb = { grid: new ChebGrid(nodes, edges), pieces };
   }
+  // The pieces exist only with interpolation nodes (nodes > 0).
+  const grid = (what: string): ChebGrid => {
+    if (cheb === undefined) throw new LmmkitError('BAD_ARGUMENT', `fixedParts: ${what} needs interpolation nodes, but the parts were built with nodes = 0`);
+    return cheb.grid;
+  };
   const series = (i: number): Float64Array => {
     let v = seriesCache.get(i);
     if (v === undefined) {
-      v = fixedSeriesValues(own, cheb!.grid.lambdas(i), xi);
+      v = fixedSeriesValues(own, grid('series').lambdas(i), xi);
       seriesCache.set(i, v);
     }
     return v;
@@ -353,10 +359,10 @@ export function fixedParts(data: RotatedData, eigenvalues: Float64Array, setting
     }
   }
   sBar = positive > 0 ? sBar / positive : 0;
-  const derive = (i: number): boolean => cheb!.grid.edges[i]! * sBar >= DERIVE_ABOVE;
+  const derive = (i: number): boolean => grid('derive').edges[i]! * sBar >= DERIVE_ABOVE;
   const pieceNodes = (i: number): NodeSpec[] => {
     const types = derive(i) ? 2 : 3;
-    return Array.from(cheb!.grid.lambdas(i), (lambda) => ({ lambda, types }));
+    return Array.from(grid('pieceNodes').lambdas(i), (lambda) => ({ lambda, types }));
   };
   const intervalPieces = (lambdas: number[]): number[] => {
     const out = new Set<number>();

@@ -20,6 +20,7 @@
  */
 
 import betaln from '@stdlib/math-base-special-betaln';
+import kernelBetaincinv from '@stdlib/math-base-special-kernel-betaincinv';
 import { NumericalError } from '../errors.js';
 import { LN_SQRT_2PI, log1pmxSplit, stirlingCorrection } from './special.js';
 
@@ -157,4 +158,19 @@ export function betaIncLower(a: number, b: number, arg: BetaArg): number {
 /** 1 - I_x(a, b) = I_{1-x}(b, a), computed directly (never as 1 - I_x). */
 export function betaIncUpper(a: number, b: number, arg: BetaArg): number {
   return betaIncLower(b, a, mirror(arg));
+}
+
+/**
+ * stdlib's incomplete-beta inverse (Boost ibeta_inv): the x with
+ * I_x(a, b) = p, returned with its complement y = 1 - x computed separately
+ * (q = 1 - p, the smaller of p and q taken as exact). stdlib declares the
+ * result as a plain array; this checks that it is the documented pair.
+ */
+export function betaIncInverse(a: number, b: number, p: number, q: number): [x: number, y: number] {
+  const r = kernelBetaincinv(a, b, p, q);
+  const [x, y] = r;
+  if (r.length !== 2 || x === undefined || y === undefined) {
+    throw new NumericalError(`betaIncInverse(${a}, ${b}, ${p}, ${q}): expected the pair [x, 1 - x] from the incomplete-beta inverse, found ${r.length} values`);
+  }
+  return [x, y];
 }

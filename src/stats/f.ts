@@ -7,10 +7,10 @@
  * x <= 0 gives cdf 0 and sf 1; NaN x gives NaN.
  */
 
-import kernelBetaincinv from '@stdlib/math-base-special-kernel-betaincinv';
 import {
   type BetaArg,
   betaArgFromOdds,
+  betaIncInverse,
   betaIncLower,
   betaIncUpper,
   logBetaIncLower,
@@ -117,10 +117,10 @@ function inverse(lower: number, upper: number, d1: number, d2: number): number {
   if (lower === 0) return 0;
   if (upper <= lower) {
     if (upper < TAIL_SWITCH_P) return upperTail(Math.log(upper), d1, d2, NaN);
-    const [xb, yb] = kernelBetaincinv(0.5 * d2, 0.5 * d1, upper, lower);
+    const [xb, yb] = betaIncInverse(0.5 * d2, 0.5 * d1, upper, lower);
     return upperTail(Math.log(upper), d1, d2, ((d2 / d1) * yb) / xb);
   }
-  const [yb, xb] = kernelBetaincinv(0.5 * d1, 0.5 * d2, lower, upper);
+  const [yb, xb] = betaIncInverse(0.5 * d1, 0.5 * d2, lower, upper);
   const cdf = (x: number) => betaIncUpper(0.5 * d2, 0.5 * d1, tailArg(x, d1, d2));
   const logLower = Math.log(lower);
   return newtonPolish(

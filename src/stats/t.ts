@@ -7,8 +7,7 @@
  */
 
 import betaln from '@stdlib/math-base-special-betaln';
-import kernelBetaincinv from '@stdlib/math-base-special-kernel-betaincinv';
-import { type BetaArg, betaArgFromOdds, betaIncLower, logBetaIncLower } from './beta-inc.js';
+import { type BetaArg, betaArgFromOdds, betaIncInverse, betaIncLower, logBetaIncLower } from './beta-inc.js';
 import { invertUpperTail, newtonPolish } from './solve.js';
 import { TAIL_SWITCH_P } from './special.js';
 import { checkLog10Probability, checkPositive, checkProbability } from './validate.js';
@@ -135,8 +134,10 @@ function inverse(lower: number, upper: number, nu: number): number {
   if (upper === 0) return Infinity;
   if (upper < TAIL_SWITCH_P) return upperTail(Math.log(upper), nu, NaN);
   const two = 2 * upper;
-  const [xb, yb] =
-    two <= 0.5 ? kernelBetaincinv(0.5 * nu, 0.5, two, 1 - two) : kernelBetaincinv(0.5, 0.5 * nu, 1 - two, two).reverse();
+  let xb: number;
+  let yb: number;
+  if (two <= 0.5) [xb, yb] = betaIncInverse(0.5 * nu, 0.5, two, 1 - two);
+  else [yb, xb] = betaIncInverse(0.5, 0.5 * nu, 1 - two, two);
   return upperTail(Math.log(upper), nu, Math.sqrt((nu * yb) / xb));
 }
 

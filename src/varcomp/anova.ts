@@ -194,8 +194,9 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
     const widths = new Set(indices.map((i) => fit.models[i]!.beta.length));
     for (const c of contrasts) {
       if (!widths.has(c.l.cols)) {
-        const m0 = fit.models[indices[0] ?? 0]!;
-        const names = m0.columnNames !== undefined ? `: ${m0.columnNames.join(', ')}` : '';
+        // No model index (models: []) leaves no width and no names to show.
+        const columnNames = fit.models[indices[0] ?? 0]?.columnNames;
+        const names = columnNames !== undefined ? `: ${columnNames.join(', ')}` : '';
         throw new ShapeError(`${WHO}: contrast '${c.name}' has ${c.l.cols} columns, but ${widths.size === 1 ? `the models have ${[...widths][0]} coefficients${names}` : `the models have ${[...widths].sort((a, b) => a - b).join(' or ')} coefficients`}; a contrast needs one column per coefficient of beta`);
       }
     }
@@ -210,7 +211,7 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
       if (type === 'KR') throw new LmmkitError('BAD_ARGUMENT', `${WHO}: VarList should be provided when using the KR option (give data: the y, cofactor, x, formula, varList and zList the fit was made with)`);
       throw new LmmkitError('BAD_ARGUMENT', `${WHO}: the sigma2 option needs data (the y, cofactor, x, formula, varList and zList the fit was made with)`);
     }
-    data = resolveData(options.data, nModels);
+    data = resolveData(options.data, options.data.varList, nModels);
   }
   if (type === 'KR') {
     indices.forEach((i) => {
@@ -222,16 +223,16 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
 
   let lastInverse: CovarianceInverse | undefined;
   let lastKr: KrCovariance | undefined;
-  const inverseAt = (s: Float64Array): CovarianceInverse => {
+  const inverseAt = (d: ResolvedData, s: Float64Array): CovarianceInverse => {
     if (lastInverse === undefined || !sameValues(lastInverse.sigma2, s)) {
-      lastInverse = covarianceInverse(data!.components, s, data!.n, be);
+      lastInverse = covarianceInverse(d.components, s, d.n, be);
       lastKr = undefined;
     }
     return lastInverse;
   };
-  const krAt = (s: Float64Array): KrCovariance => {
-    const inv = inverseAt(s);
-    lastKr ??= krCovariance(data!.components, s, data!.n, be, inv);
+  const krAt = (d: ResolvedData, s: Float64Array): KrCovariance => {
+    const inv = inverseAt(d, s);
+    lastKr ??= krCovariance(d.components, s, d.n, be, inv);
     return lastKr;
   };
 
@@ -242,11 +243,12 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
     const p = model.beta.length;
     let beta: Float64Array = Float64Array.from(model.beta);
     let varBeta = model.varBeta;
-    let design: FixedDesign | undefined;
-    let sigma2: Float64Array | undefined;
+    // The model re-evaluated from data (given for KR and sigma2, as checked above).
+    let refit: { d: ResolvedData; design: FixedDesign; sigma2: Float64Array } | undefined;
     if (data !== undefined) {
-      design = data.design(i);
+      const design = data.design(i);
       checkDesign(design, model, label(i));
+      let sigma2: Float64Array;
       if (override !== undefined) sigma2 = Float64Array.from(override[i]!);
       else {
         if (model.sigma2 === undefined) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: ${label(i)} has no sigma2`);
@@ -255,17 +257,23 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
       if (sigma2.length !== data.components.length) {
         throw new ShapeError(`${WHO}: ${label(i)}: ${sigma2.length} variances for ${data.components.length} components in varList`);
       }
+      refit = { d: data, design, sigma2 };
     }
+    const needRefit = (): NonNullable<typeof refit> => {
+      if (refit === undefined) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: ${type === 'KR' ? 'Kenward-Roger' : 'the sigma2 option'} needs data`);
+      return refit;
+    };
 
     if (type === 'KR') {
+      const { d, design, sigma2 } = needRefit();
       const kr = krModel({
-        x: design!.x,
-        components: data!.components,
-        sigma2: sigma2!,
-        y: data!.y,
+        x: design.x,
+        components: d.components,
+        sigma2,
+        y: d.y,
         beta: override === undefined ? beta : undefined,
         varBeta: override === undefined ? varBeta : undefined,
-        covariance: krAt(sigma2!),
+        covariance: krAt(d, sigma2),
         backend: be,
       });
       const tests: NamedContrast[] = contrasts ?? termContrasts(model, p);
@@ -277,13 +285,14 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
         const t = krTest(kr, c.l, be);
         return { name: c.name, statistic: t.statistic, df: t.df, ddf: t.ddf, fUnscaled: t.fUnscaled, scaling: t.scaling, pValue: t.pValue, log10PValue: t.log10PValue };
       });
-      tables.push({ model: name(i), index: i, test: contrasts === undefined ? 'KR (Type III)' : 'KR', rows, sigma2: Array.from(sigma2!), varBetaAdj: kr.varBetaAdj });
+      tables.push({ model: name(i), index: i, test: contrasts === undefined ? 'KR (Type III)' : 'KR', rows, sigma2: Array.from(sigma2), varBetaAdj: kr.varBetaAdj });
       options.onProgress?.(done + 1, indices.length);
       return;
     }
 
     if (override !== undefined) {
-      const at = glsAt(inverseAt(sigma2!).vInv, design!.x, data!.y, be, sigma2);
+      const { d, design, sigma2 } = needRefit();
+      const at = glsAt(inverseAt(d, sigma2).vInv, design.x, d.y, be, sigma2);
       beta = at.beta;
       varBeta = at.varBeta;
       options.onProgress?.(done + 1, indices.length);
@@ -306,7 +315,7 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
       test = 'Wald (Type III)';
       rows = termContrasts(model, p).map((c) => waldSubset(c, beta, varBeta));
     }
-    tables.push({ model: name(i), index: i, test, rows, ...(sigma2 !== undefined && override !== undefined ? { sigma2: Array.from(sigma2) } : {}) });
+    tables.push({ model: name(i), index: i, test, rows, ...(refit !== undefined && override !== undefined ? { sigma2: Array.from(refit.sigma2) } : {}) });
   });
   if (notPerformed > 0) messages.push(`${notPerformed} test${notPerformed > 1 ? 's were' : ' was'} not performed because of incompatible dimension`);
   return { type, tables, messages };
@@ -379,10 +388,9 @@ function normaliseSigma2(s: ArrayLike<number> | readonly ArrayLike<number>[], nM
 }
 
 /** The components and a per-model design builder, rebuilt as mmEst builds them. */
-function resolveData(d: AnovaData, nModels: number): ResolvedData {
+function resolveData(d: AnovaData, varList: NonNullable<AnovaData['varList']>, nModels: number): ResolvedData {
   const y = Float64Array.from(d.y);
   const n = y.length;
-  const varList = d.varList!;
   if (d.zList !== undefined && d.zList.length !== varList.length) {
     throw new ShapeError(`${WHO}: Lists ZList and VarList should have the same number of elements (ZList has ${d.zList.length}, VarList ${varList.length})`);
   }

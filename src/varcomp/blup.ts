@@ -166,12 +166,13 @@ function pickModel(who: string, fit: MmFit, data: MmData, model: number | undefi
     }
     model = 0;
   }
-  if (model >= res.models.length) throw new LmmkitError('BAD_ARGUMENT', `${who}: model = ${model} but the fit holds ${res.models.length} model${res.models.length > 1 ? 's' : ''}`);
+  const chosen = res.models[model];
+  if (chosen === undefined) throw new LmmkitError('BAD_ARGUMENT', `${who}: model = ${model} but the fit holds ${res.models.length} model${res.models.length > 1 ? 's' : ''}`);
   if (data.x !== undefined) {
     const count = markerCount(data.x);
     if (count !== res.models.length) throw new ShapeError(`${who}: data.x holds ${count} marker models but the fit holds ${res.models.length}: give the x the fit was made with`);
   }
-  return { model: res.models[model]!, index: model };
+  return { model: chosen, index: model };
 }
 
 /** The chosen model's fixed-effect design, as mmEst built it (or data.design), checked against the fit. */
@@ -258,9 +259,10 @@ export function mmBlup(fit: MmFit, data: MmData, opts: MmBlupOptions = {}): MmBl
   const r = resolveInference(who, fit, data, opts);
   const which = opts.beta ?? (r.beta !== undefined ? 'fit' : 'gls');
   if (which !== 'fit' && which !== 'gls') throw new LmmkitError('BAD_ARGUMENT', `${who}: beta must be 'fit' or 'gls', found '${String(which)}'`);
-  if (which === 'fit' && r.beta === undefined) throw new LmmkitError('BAD_ARGUMENT', `${who}: beta = 'fit' but the fit has no beta`);
+  const fitBeta = which === 'fit' ? r.beta : undefined;
+  if (which === 'fit' && fitBeta === undefined) throw new LmmkitError('BAD_ARGUMENT', `${who}: beta = 'fit' but the fit has no beta`);
   const at = modelAt(r.y, r.x, r.components, r.sigma2, r.method, r.backend);
-  return blupsAt(r, at, which === 'fit' ? r.beta! : at.beta);
+  return blupsAt(r, at, fitBeta ?? at.beta);
 }
 
 /** sigma2_k R_k Z_k' V^-1 (y - X beta) for every component. */
@@ -273,7 +275,7 @@ function blupsAt(r: ResolvedInference, at: ModelAt, beta: Float64Array): MmBlupR
   r.components.forEach((c, k) => {
     const zw = c.z === undefined ? w : be.gemv(c.z, w, { trans: true });
     const values = be.gemv(c.r, zw, { alpha: r.sigma2[k]! });
-    const names = r.ids[k] !== undefined ? r.ids[k]!.slice() : Array.from({ length: c.r.rows }, (_, i) => String(i + 1));
+    const names = r.ids[k]?.slice() ?? Array.from({ length: c.r.rows }, (_, i) => String(i + 1));
     out[c.name] = { names, values };
   });
   return out;

@@ -126,8 +126,14 @@ class Parser {
   private i = 0;
   constructor(private readonly text: string, private readonly toks: Token[]) {}
 
-  private peek(): Token { return this.toks[this.i]!; }
-  private next(): Token { return this.toks[this.i++]!; }
+  // tokenize ends the list with an 'end' token, which no rule consumes.
+  private peek(): Token { return this.at(this.i); }
+  private next(): Token { return this.at(this.i++); }
+  private at(i: number): Token {
+    const t = this.toks[i];
+    if (t === undefined) throw formulaError(this.text, this.text.length, 'unexpected end of the formula');
+    return t;
+  }
 
   /** The whole formula: `~ rhs` or `lhs ~ rhs`. */
   parseTop(): { lhs: FormulaNode | undefined; rhs: FormulaNode } {
@@ -167,7 +173,8 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (t.kind !== 'op' || t.text === '~') return left;
-      const power = BINARY_POWER[t.text]!;
+      const power = BINARY_POWER[t.text];
+      if (power === undefined) throw formulaError(this.text, t.pos, `unexpected operator '${t.text}'`);
       if (power <= minPower) return left;
       this.next();
       // '^' is right-associative and its right operand may carry a unary sign.

@@ -97,8 +97,7 @@ function denseEvaluator(be: Backend, y: Float64Array, x: Matrix, mats: (Matrix |
   return (sigma: Float64Array): GlsEval => {
     const vd = v.data;
     vd.fill(0);
-    for (let k = 0; k < nc; k++) {
-      const m = mats[k];
+    for (const [k, m] of mats.entries()) {
       const s = sigma[k]!;
       if (m === null) {
         for (let i = 0; i < n; i++) vd[i + i * n]! += s;
@@ -116,8 +115,7 @@ function denseEvaluator(be: Backend, y: Float64Array, x: Matrix, mats: (Matrix |
       ? -0.5 * (logdetV + g.logdetXvx + yPy)
       : -0.5 * (n * LOG_2PI + logdetV + yPy);
     const next = new Float64Array(nc);
-    for (let k = 0; k < nc; k++) {
-      const m = mats[k];
+    for (const [k, m] of mats.entries()) {
       let quad: number;
       let tr: number;
       let kvx: Matrix;

@@ -49,7 +49,7 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
   const nr = comps.length - 1;
 
   const prep = cachedForComponents(henCache, be, comps, () => prepare(be, comps, n));
-  const { rdiag, rinv, logdetR, ginv, logdetG, off, qs, q, wz, rinvWz, ztrz } = prep;
+  const { err, logdetR, ginv, logdetG, off, qs, q, wz, rinvWz, ztrz } = prep;
   const m = q + p;
 
   // W = [Z_1 .. Z_K | X]: the Z part and Z'R^-1Z come from the cache; the
@@ -57,7 +57,7 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
   const w = new Matrix(n, m);
   w.data.set(wz.data);
   w.data.set(x.data, q * n);
-  const rinvX = applyRinv(be, rdiag, rinv, x);
+  const rinvX = applyRinv(be, err, x);
   const ztrx = be.gemm(wz, rinvX, { transA: true });
   const xtrx = be.gemm(x, rinvX, { transA: true });
   const h0 = new Matrix(m, m);
@@ -94,14 +94,15 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
     be.gemv(w, sol, { alpha: -1, beta: 1, y: res });
     let quadE = 0;
     let yEps = 0;
-    if (rdiag !== null) {
+    if (err.diag !== null) {
+      const rdiag = err.diag;
       for (let i = 0; i < n; i++) {
         const e = res[i]! / rdiag[i]!;
         quadE += res[i]! * e;
         yEps += y[i]! * e;
       }
     } else {
-      const eps = be.gemv(rinv!, res);
+      const eps = be.gemv(err.inv, res);
       for (let i = 0; i < n; i++) {
         quadE += res[i]! * eps[i]!;
         yEps += y[i]! * eps[i]!;
@@ -110,12 +111,12 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
     // ML: T = inverse of the leading q x q block of C, from L's leading block.
     let tinv: Matrix | null = null;
     let logdetCzz = 0;
-    if (!reml) {
-      for (let j = 0; j < q; j++) lzz!.data.set(l.data.subarray(j * m, j * m + q), j * q);
-      tinv = be.potri(lzz!);
+    if (lzz !== null) {
+      for (let j = 0; j < q; j++) lzz.data.set(l.data.subarray(j * m, j * m + q), j * q);
+      tinv = be.potri(lzz);
       for (let i = 0; i < q; i++) logdetCzz += 2 * Math.log(l.data[i + i * m]!);
     }
-    const blockInv = reml ? cinv : tinv!;
+    const blockInv = tinv ?? cinv; // tinv is set exactly when !reml
     const bm = reml ? m : q;
     const next = new Float64Array(nr + 1);
     let sumK = 0;
@@ -157,11 +158,12 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
   return runMmFit(o, evaluate, o.method, WHO);
 }
 
+/** The error's R: its diagonal when R is diagonal (`inv` null), else R^-1 (`diag` null). */
+type ErrorInverse = { diag: Float64Array; inv: null } | { diag: null; inv: Matrix };
+
 /** What Henderson's equations derive from the components alone (cached across calls). */
 interface HenPrep {
-  /** The error's N x N matrix when diagonal (a vector), else null and `rinv` is R^-1. */
-  rdiag: Float64Array | null;
-  rinv: Matrix | null;
+  err: ErrorInverse;
   logdetR: number;
   /** R_k^-1 and log det R_k of the random components. */
   ginv: Matrix[];
@@ -183,25 +185,22 @@ function prepare(be: Backend, comps: CheckedComponent[], n: number): HenPrep {
   // The error: diagonal R (a vector) or a dense R^-1.
   const errComp = comps[nr]!;
   const rFull = fullMatrix(be, errComp);
-  let rdiag: Float64Array | null = null;
-  let rinv: Matrix | null = null;
+  let err: ErrorInverse;
   let logdetR: number;
-  if (rFull === null) {
-    rdiag = new Float64Array(n).fill(1);
-  } else if (isDiagonal(rFull)) {
-    rdiag = new Float64Array(n);
-    for (let i = 0; i < n; i++) rdiag[i] = rFull.data[i + i * n]!;
-  }
-  if (rdiag !== null) {
+  if (rFull === null || isDiagonal(rFull)) {
+    const rdiag = new Float64Array(n);
+    if (rFull === null) rdiag.fill(1);
+    else for (let i = 0; i < n; i++) rdiag[i] = rFull.data[i + i * n]!;
     logdetR = 0;
     for (let i = 0; i < n; i++) {
       if (!(rdiag[i]! > 0)) throw new NumericalError(`${WHO}: the error matrix of '${errComp.name}' has a non-positive diagonal entry ${rdiag[i]} at row ${i + 1}`);
       logdetR += Math.log(rdiag[i]!);
     }
+    err = { diag: rdiag, inv: null };
   } else {
-    const lr = chol(be, rFull!, `the error matrix of '${errComp.name}'`);
+    const lr = chol(be, rFull, `the error matrix of '${errComp.name}'`);
     logdetR = logdetFromCholesky(lr);
-    rinv = be.potri(lr);
+    err = { diag: null, inv: be.potri(lr) };
   }
   // Random effects: R_k^-1 once, offsets in the MME.
   const ginv: Matrix[] = [];
@@ -225,15 +224,16 @@ function prepare(be: Backend, comps: CheckedComponent[], n: number): HenPrep {
     if (c.z !== undefined) dst.set(c.z.data);
     else for (let i = 0; i < n; i++) dst[i + i * n] = 1;
   }
-  const rinvWz = applyRinv(be, rdiag, rinv, wz);
+  const rinvWz = applyRinv(be, err, wz);
   const ztrz = be.gemm(wz, rinvWz, { transA: true });
   symmetriseFromLower(ztrz);
-  return { rdiag, rinv, logdetR, ginv, logdetG, off, qs, q, wz, rinvWz, ztrz };
+  return { err, logdetR, ginv, logdetG, off, qs, q, wz, rinvWz, ztrz };
 }
 
-/** R^-1 A for the error's R: A's rows divided by R's diagonal when R is diagonal (`rdiag`), else the product with `rinv`. */
-function applyRinv(be: Backend, rdiag: Float64Array | null, rinv: Matrix | null, a: Matrix): Matrix {
-  if (rdiag === null) return be.gemm(rinv!, a);
+/** R^-1 A for the error's R: A's rows divided by R's diagonal when R is diagonal, else the product with R^-1. */
+function applyRinv(be: Backend, err: ErrorInverse, a: Matrix): Matrix {
+  if (err.diag === null) return be.gemm(err.inv, a);
+  const rdiag = err.diag;
   const n = a.rows;
   const out = a.clone();
   for (let j = 0; j < a.cols; j++) for (let i = 0; i < n; i++) out.data[i + j * n]! /= rdiag[i]!;

@@ -29,7 +29,9 @@ export function packedSize(k: number, p: number): number {
   return k + p + p * p + 3;
 }
 
-parentPort?.on('message', (job: WorkerJob) => {
+// Outside a worker thread (parentPort null) this module does nothing.
+const port = parentPort;
+if (port !== null) port.on('message', (job: WorkerJob) => {
   try {
     const n = job.uty.length;
     const k = (job.opts.init as ArrayLike<number>).length;
@@ -53,8 +55,8 @@ parentPort?.on('message', (job: WorkerJob) => {
       packed[tail + 2] = fit.converged ? 1 : 0;
       at += packedSize(k, p);
     }
-    parentPort!.postMessage({ id: job.id, packed } satisfies WorkerResult, [packed.buffer]);
+    port.postMessage({ id: job.id, packed } satisfies WorkerResult, [packed.buffer]);
   } catch (e) {
-    parentPort!.postMessage({ id: job.id, packed: new Float64Array(0), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies WorkerResult);
+    port.postMessage({ id: job.id, packed: new Float64Array(0), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies WorkerResult);
   }
 });

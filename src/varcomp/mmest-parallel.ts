@@ -46,7 +46,9 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
     const inFlight: Promise<void>[] = [];
     let done = 0;
     for (const b of run.batches()) {
-      const utx = b.utx!;
+      const utx = b.utx;
+      // The eigen path (checked above) rotates every batch.
+      if (utx === undefined) throw new LmmkitError('WORKER', `mmEst: the batch of models from ${b.start + 1} came without its rotated designs`);
       const cols = Int32Array.from(utx, (m) => m.cols);
       const packedUtx = new Float64Array(utx.reduce((s, m) => s + m.data.length, 0));
       let at = 0;

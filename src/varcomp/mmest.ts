@@ -166,8 +166,7 @@ export class MmEstRun {
   private readonly backend: Backend;
   private readonly plan: DesignPlan | undefined;
   private readonly nullDesign: FixedDesign;
-  private rotation: TwoRotation | undefined;
-  private utyCache: Float64Array | undefined;
+  private rotatedCache: { rotation: TwoRotation; uty: Float64Array } | undefined;
   /** The scratch space of this run's rotated fits. */
   private readonly workspace = new RotatedWorkspace();
   private rotatedBase: Matrix | undefined;
@@ -245,14 +244,15 @@ export class MmEstRun {
 
   /** The joint diagonalisation of the two components and U'y (eigen path), computed once. */
   rotated(): { rotation: TwoRotation; uty: Float64Array } {
-    if (this.rotation === undefined) {
-      this.rotation = rotateTwo(this.components, this.backend);
-      if (this.rotation.eigenvalues.some((d) => d < 0)) {
+    if (this.rotatedCache === undefined) {
+      const rotation = rotateTwo(this.components, this.backend);
+      if (rotation.eigenvalues.some((d) => d < 0)) {
         this.note('Matrices are not positive definite. Results can be wrong or NaN can be produced.');
       }
-      this.utyCache = this.backend.gemm(this.rotation.u, Matrix.column(this.y), { transA: true }).data;
+      const uty = this.backend.gemm(rotation.u, Matrix.column(this.y), { transA: true }).data;
+      this.rotatedCache = { rotation, uty };
     }
-    return { rotation: this.rotation, uty: this.utyCache! };
+    return this.rotatedCache;
   }
 
   /** Fits one design by the run's path (`utx`: its rotation, when already done). */
@@ -392,8 +392,9 @@ export function normaliseMarkers(x: MarkerInput, n: number, opts: { xNames?: rea
   }
   if ('list' in x) {
     const list = x.list;
-    if (list.length === 0) throw new LmmkitError('BAD_ARGUMENT', 'mmEst: the list of marker matrices is empty');
-    const q = list[0]!.cols;
+    const [first] = list;
+    if (first === undefined) throw new LmmkitError('BAD_ARGUMENT', 'mmEst: the list of marker matrices is empty');
+    const q = first.cols;
     list.forEach((mat, i) => {
       if (mat.rows !== n) throw new ShapeError(`mmEst: Incompatible dimension between Y and a matrix in the list X (element ${i + 1} has ${mat.rows} rows, y has ${n} values)`);
       if (mat.cols !== q) throw new ShapeError(`mmEst: the matrices of the list X must have the same number of columns (element 1 has ${q}, element ${i + 1} has ${mat.cols})`);

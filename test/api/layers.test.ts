@@ -11,7 +11,8 @@ const SRC = new URL('../../../src/', import.meta.url).pathname;
 
 /** A layer's rank: a module may import modules of its own rank or lower. */
 const RANK: Record<string, number> = {
-  errors: 0, stats: 1, linalg: 1, optim: 2, sim: 3, data: 3, nullmodel: 4, scan: 5, varcomp: 5, plot: 5,
+  // non-empty: the NonEmpty<T> type and its guard, used by data and linalg; imports nothing.
+  errors: 0, 'non-empty': 0, stats: 1, linalg: 1, optim: 2, sim: 3, data: 3, nullmodel: 4, scan: 5, varcomp: 5, plot: 5,
   workflow: 6, cli: 7, index: 8, node: 8,
 };
 

@@ -154,7 +154,7 @@ function scaleBlock(m: number, n: number, beta: number, c: Float64Array, cOff: n
   for (let j = 0; j < n; j++) {
     const col = cOff + j * ldc;
     if (beta === 0) c.fill(0, col, col + m);
-    else for (let i = 0; i < m; i++) c[col + i] *= beta;
+    else for (let i = 0; i < m; i++) c[col + i]! *= beta;
   }
 }
 
@@ -176,11 +176,11 @@ function gemvAdd(
     const col = aOff + j * lda;
     if (trans) {
       let s = 0;
-      for (let i = 0; i < m; i++) s += a[col + i] * x[xOff + i * incx];
-      y[yOff + j] += alpha * s;
+      for (let i = 0; i < m; i++) s += a[col + i]! * x[xOff + i * incx]!;
+      y[yOff + j]! += alpha * s;
     } else {
-      const t = alpha * x[xOff + j * incx];
-      for (let i = 0; i < m; i++) y[yOff + i] += t * a[col + i];
+      const t = alpha * x[xOff + j * incx]!;
+      for (let i = 0; i < m; i++) y[yOff + i]! += t * a[col + i]!;
     }
   }
 }
@@ -243,21 +243,21 @@ function packA(
       // Row i of op(A) is column i of A: read contiguously, write with stride MR.
       for (let r = 0; r < rows; r++) {
         const src = aOff + p0 + (i0 + i + r) * lda;
-        for (let p = 0; p < kc; p++) pa[dst + p * MR + r] = alpha * a[src + p];
+        for (let p = 0; p < kc; p++) pa[dst + p * MR + r] = alpha * a[src + p]!;
       }
     } else if (rows === MR) {
       let src = aOff + i0 + i + p0 * lda;
       for (let p = 0; p < kc; p++, src += lda) {
         const d = dst + p * MR;
-        pa[d] = alpha * a[src];
-        pa[d + 1] = alpha * a[src + 1];
-        pa[d + 2] = alpha * a[src + 2];
-        pa[d + 3] = alpha * a[src + 3];
+        pa[d] = alpha * a[src]!;
+        pa[d + 1] = alpha * a[src + 1]!;
+        pa[d + 2] = alpha * a[src + 2]!;
+        pa[d + 3] = alpha * a[src + 3]!;
       }
     } else {
       for (let p = 0; p < kc; p++) {
         const src = aOff + i0 + i + (p0 + p) * lda;
-        for (let r = 0; r < rows; r++) pa[dst + p * MR + r] = alpha * a[src + r];
+        for (let r = 0; r < rows; r++) pa[dst + p * MR + r] = alpha * a[src + r]!;
       }
     }
     dst += MR * kc;
@@ -281,21 +281,21 @@ function packB(
       // Column j of op(B) is column j of B: read contiguously, write with stride NR.
       for (let s = 0; s < cols; s++) {
         const src = bOff + p0 + (j0 + j + s) * ldb;
-        for (let p = 0; p < kc; p++) pb[dst + p * NR + s] = b[src + p];
+        for (let p = 0; p < kc; p++) pb[dst + p * NR + s] = b[src + p]!;
       }
     } else if (cols === NR) {
       let src = bOff + j0 + j + p0 * ldb;
       for (let p = 0; p < kc; p++, src += ldb) {
         const d = dst + p * NR;
-        pb[d] = b[src];
-        pb[d + 1] = b[src + 1];
-        pb[d + 2] = b[src + 2];
-        pb[d + 3] = b[src + 3];
+        pb[d] = b[src]!;
+        pb[d + 1] = b[src + 1]!;
+        pb[d + 2] = b[src + 2]!;
+        pb[d + 3] = b[src + 3]!;
       }
     } else {
       for (let p = 0; p < kc; p++) {
         const src = bOff + j0 + j + (p0 + p) * ldb;
-        for (let s = 0; s < cols; s++) pb[dst + p * NR + s] = b[src + s];
+        for (let s = 0; s < cols; s++) pb[dst + p * NR + s] = b[src + s]!;
       }
     }
     dst += NR * kc;
@@ -334,14 +334,14 @@ function microKernel(kc: number, pa: Float64Array, ia: number, pb: Float64Array,
   let c02 = 0, c12 = 0, c22 = 0, c32 = 0;
   let c03 = 0, c13 = 0, c23 = 0, c33 = 0;
   for (let p = 0; p < kc; p++, ia += MR, ib += NR) {
-    const a0 = pa[ia], a1 = pa[ia + 1], a2 = pa[ia + 2], a3 = pa[ia + 3];
-    const b0 = pb[ib];
+    const a0 = pa[ia]!, a1 = pa[ia + 1]!, a2 = pa[ia + 2]!, a3 = pa[ia + 3]!;
+    const b0 = pb[ib]!;
     c00 += a0 * b0; c10 += a1 * b0; c20 += a2 * b0; c30 += a3 * b0;
-    const b1 = pb[ib + 1];
+    const b1 = pb[ib + 1]!;
     c01 += a0 * b1; c11 += a1 * b1; c21 += a2 * b1; c31 += a3 * b1;
-    const b2 = pb[ib + 2];
+    const b2 = pb[ib + 2]!;
     c02 += a0 * b2; c12 += a1 * b2; c22 += a2 * b2; c32 += a3 * b2;
-    const b3 = pb[ib + 3];
+    const b3 = pb[ib + 3]!;
     c03 += a0 * b3; c13 += a1 * b3; c23 += a2 * b3; c33 += a3 * b3;
   }
   tile[0] = c00; tile[1] = c10; tile[2] = c20; tile[3] = c30;
@@ -354,10 +354,10 @@ function microKernel(kc: number, pa: Float64Array, ia: number, pb: Float64Array,
 function addTile(c: Float64Array, ci: number, ldc: number): void {
   for (let s = 0; s < NR; s++, ci += ldc) {
     const t = s * MR;
-    c[ci] += tile[t];
-    c[ci + 1] += tile[t + 1];
-    c[ci + 2] += tile[t + 2];
-    c[ci + 3] += tile[t + 3];
+    c[ci]! += tile[t]!;
+    c[ci + 1]! += tile[t + 1]!;
+    c[ci + 2]! += tile[t + 2]!;
+    c[ci + 3]! += tile[t + 3]!;
   }
 }
 
@@ -367,7 +367,7 @@ function addTile(c: Float64Array, ci: number, ldc: number): void {
  */
 function addPartialTile(c: Float64Array, ci: number, ldc: number, mr: number, nr: number, d: number): void {
   for (let s = 0; s < nr; s++) {
-    for (let r = Math.max(0, s - d); r < mr; r++) c[ci + r + s * ldc] += tile[r + s * MR];
+    for (let r = Math.max(0, s - d); r < mr; r++) c[ci + r + s * ldc]! += tile[r + s * MR]!;
   }
 }
 
@@ -449,13 +449,13 @@ function substituteLeft(
     const col = bOff + j * ldb;
     for (let step = 0; step < m; step++) {
       const i = opLower ? step : m - 1 - step;
-      let x = b[col + i];
-      if (!unit) x /= a[aOff + i * (rs + cs)];
+      let x = b[col + i]!;
+      if (!unit) x /= a[aOff + i * (rs + cs)]!;
       b[col + i] = x;
       const ai = aOff + i * cs;
       const lo = opLower ? i + 1 : 0;
       const hi = opLower ? m : i;
-      for (let r = lo; r < hi; r++) b[col + r] -= x * a[ai + r * rs];
+      for (let r = lo; r < hi; r++) b[col + r]! -= x * a[ai + r * rs]!;
     }
   }
 }
@@ -477,13 +477,13 @@ function substituteRight(
     const lo = opLower ? j + 1 : 0;
     const hi = opLower ? n : j;
     for (let p = lo; p < hi; p++) {
-      const t = a[aOff + p * rs + j * cs];
+      const t = a[aOff + p * rs + j * cs]!;
       const colp = bOff + p * ldb;
-      for (let i = 0; i < m; i++) b[colj + i] -= t * b[colp + i];
+      for (let i = 0; i < m; i++) b[colj + i]! -= t * b[colp + i]!;
     }
     if (!unit) {
-      const d = a[aOff + j * (rs + cs)];
-      for (let i = 0; i < m; i++) b[colj + i] /= d;
+      const d = a[aOff + j * (rs + cs)]!;
+      for (let i = 0; i < m; i++) b[colj + i]! /= d;
     }
   }
 }

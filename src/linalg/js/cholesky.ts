@@ -88,15 +88,15 @@ function factorUnblocked(jb: number, a: Float64Array, off: number, ld: number): 
     const col = off + j * ld;
     for (let p = 0; p < j; p++) {
       const colp = off + p * ld;
-      const ljp = a[colp + j];
-      for (let i = j; i < jb; i++) a[col + i] -= a[colp + i] * ljp;
+      const ljp = a[colp + j]!;
+      for (let i = j; i < jb; i++) a[col + i]! -= a[colp + i]! * ljp;
     }
-    const pivot = a[col + j];
+    const pivot = a[col + j]!;
     // Written as !(pivot > 0) so that a NaN pivot fails too.
     if (!(pivot > 0)) return j + 1;
     const d = Math.sqrt(pivot);
     a[col + j] = d;
-    for (let i = j + 1; i < jb; i++) a[col + i] /= d;
+    for (let i = j + 1; i < jb; i++) a[col + i]! /= d;
   }
   return 0;
 }
@@ -130,16 +130,16 @@ function invertLower(n: number, a: Float64Array, off: number, ld: number): void 
 function invertLowerUnblocked(n: number, a: Float64Array, off: number, ld: number): void {
   for (let j = n - 1; j >= 0; j--) {
     const col = off + j * ld;
-    const inv = 1 / a[col + j];
+    const inv = 1 / a[col + j]!;
     a[col + j] = inv;
     // x = a[j+1:n, j] := Linv[j+1:n, j+1:n] x, bottom up so x[p] is read before it changes.
     for (let p = n - 1; p > j; p--) {
       const colp = off + p * ld;
-      const t = a[col + p];
-      for (let i = p + 1; i < n; i++) a[col + i] += t * a[colp + i];
-      a[col + p] = t * a[colp + p];
+      const t = a[col + p]!;
+      for (let i = p + 1; i < n; i++) a[col + i]! += t * a[colp + i]!;
+      a[col + p] = t * a[colp + p]!;
     }
-    for (let i = j + 1; i < n; i++) a[col + i] *= -inv;
+    for (let i = j + 1; i < n; i++) a[col + i]! *= -inv;
   }
 }
 
@@ -172,15 +172,15 @@ function lowerTransposeTimesLower(n: number, a: Float64Array, off: number, ld: n
 function lowerTransposeTimesLowerUnblocked(n: number, a: Float64Array, off: number, ld: number): void {
   for (let i = 0; i < n; i++) {
     const coli = off + i * ld;
-    const mii = a[coli + i];
+    const mii = a[coli + i]!;
     for (let p = 0; p < i; p++) {
       const colp = off + p * ld;
-      let s = mii * a[colp + i];
-      for (let r = i + 1; r < n; r++) s += a[colp + r] * a[coli + r];
+      let s = mii * a[colp + i]!;
+      for (let r = i + 1; r < n; r++) s += a[colp + r]! * a[coli + r]!;
       a[colp + i] = s;
     }
     let d = 0;
-    for (let r = i; r < n; r++) d += a[coli + r] * a[coli + r];
+    for (let r = i; r < n; r++) d += a[coli + r]! * a[coli + r]!;
     a[coli + i] = d;
   }
 }
@@ -214,7 +214,7 @@ function lowerTransposeTimesUnblocked(m: number, n: number, a: Float64Array, mOf
     for (let i = 0; i < m; i++) {
       const colm = mOff + i * ld;
       let s = 0;
-      for (let r = i; r < m; r++) s += a[colm + r] * a[colb + r];
+      for (let r = i; r < m; r++) s += a[colm + r]! * a[colb + r]!;
       a[colb + i] = s;
     }
   }
