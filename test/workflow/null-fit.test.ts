@@ -84,7 +84,7 @@ describe('gwas --null refuses a model that is not the scan\'s', () => {
     ['a tampered file', () => {
       const p = join(data, 'tampered.lmmnull');
       const b = Buffer.from(readFileSync(model));
-      b[b.length - 5000] ^= 1;
+      b.writeUInt8(b.readUInt8(b.length - 5000) ^ 1, b.length - 5000);
       writeFileSync(p, b);
       return ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', p];
     }, /the CRC-32 does not match .*: the file is damaged or was altered/],
