@@ -2,16 +2,96 @@
  * Every error lmmkit raises on purpose is an `LmmkitError`, so callers can
  * tell bad input or numerical failure apart from bugs. The `code` is stable
  * and meant for programs; the message is meant for people and names what was
- * expected and what was found.
+ * expected and what was found. Errors are thrown only through the classes
+ * below, one per family, each fixing which codes it can carry.
  */
+
+/** Every code an `LmmkitError` can carry. */
+export type ErrorCode =
+  | 'BAD_ARGUMENT'
+  | 'BAD_INPUT'
+  | 'BAD_OUTPUT'
+  | 'BAD_NULL_MODEL'
+  | 'SAMPLE_MISMATCH'
+  | SelectionCode
+  | DesignCode
+  | BackendCode
+  | 'SHAPE'
+  | 'NOT_POSITIVE_DEFINITE'
+  | 'NOT_POSITIVE_SEMIDEFINITE'
+  | 'NUMERICAL'
+  | 'DOMAIN'
+  | 'WORKER';
+
+/** The base of lmmkit's errors; construct one of its families. */
 export class LmmkitError extends Error {
   /** Stable machine-readable error code, e.g. `'SHAPE'`, `'NOT_POSITIVE_DEFINITE'`. */
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string) {
+  protected constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = 'LmmkitError';
     this.code = code;
+  }
+}
+
+/**
+ * An argument of a function, or an option of a command or workflow, outside
+ * what it accepts (the command line exits with status 2 on it).
+ */
+export class ArgumentError extends LmmkitError {
+  constructor(message: string) {
+    super('BAD_ARGUMENT', message);
+    this.name = 'ArgumentError';
+  }
+}
+
+/** Which samples or variants are left: none, or a selection that does not fit the file. */
+export type SelectionCode = 'NO_SAMPLES' | 'NO_VARIANTS' | 'BAD_SELECTION';
+
+/** Nothing left to analyse after matching or filtering, or a selection of variants or samples outside the file. */
+export class SelectionError extends LmmkitError {
+  constructor(code: SelectionCode, message: string) {
+    super(code, message);
+    this.name = 'SelectionError';
+  }
+}
+
+/** What can be wrong with a fixed-effect design (MMEst's cofactors, formula and markers). */
+export type DesignCode = 'BAD_FACTOR' | 'BAD_FORMULA' | 'BAD_MARKER' | 'EMPTY_DESIGN' | 'UNKNOWN_COLUMN' | 'SINGULAR_COVARIATES' | 'NON_FINITE';
+
+/** A fixed-effect design that cannot be built: a bad formula or factor, an unknown column, a non-finite value, no column left. */
+export class DesignError extends LmmkitError {
+  constructor(code: DesignCode, message: string) {
+    super(code, message);
+    this.name = 'DesignError';
+  }
+}
+
+/** Why a linear-algebra backend cannot be had. */
+export type BackendCode = 'BAD_BACKEND' | 'NO_NATIVE_BACKEND';
+
+/** An unknown backend name, or the native backend asked for where it did not load. */
+export class BackendError extends LmmkitError {
+  constructor(code: BackendCode, message: string) {
+    super(code, message);
+    this.name = 'BackendError';
+  }
+}
+
+/** A worker thread failed (its error's message is kept). */
+export class WorkerError extends LmmkitError {
+  constructor(message: string) {
+    super('WORKER', message);
+    this.name = 'WorkerError';
+  }
+}
+
+/** A symmetric matrix with a negative eigenvalue where a covariance (positive semidefinite) is needed. */
+export class NotPositiveSemidefiniteError extends LmmkitError {
+  constructor(message: string) {
+    super('NOT_POSITIVE_SEMIDEFINITE', message);
+    this.name = 'NotPositiveSemidefiniteError';
   }
 }
 
@@ -28,12 +108,12 @@ export class ShapeError extends LmmkitError {
  * (LAPACK dpotrf's info > 0). `minor` is the 1-based order of that minor.
  */
 export class NotPositiveDefiniteError extends LmmkitError {
-  readonly minor: number;
+  readonly minor: number | undefined;
 
-  constructor(operation: string, n: number, minor: number) {
+  constructor(operation: string, n: number, minor?: number) {
     super(
       'NOT_POSITIVE_DEFINITE',
-      `${operation}: the ${n}x${n} matrix is not positive definite (leading minor of order ${minor} is not positive)`,
+      `${operation}: the ${n}x${n} matrix is not positive definite${minor === undefined ? '' : ` (leading minor of order ${minor} is not positive)`}`,
     );
     this.name = 'NotPositiveDefiniteError';
     this.minor = minor;
@@ -60,16 +140,17 @@ export interface InputLocation {
  * known) and says what was expected and what was found.
  */
 export class InputError extends LmmkitError {
-  readonly file: string;
+  readonly file: string | undefined;
   readonly line: number | undefined;
 
-  constructor(where: InputLocation, message: string) {
-    const pos = where.line !== undefined ? `:${where.line}` : '';
-    const col = where.column !== undefined ? ` (column ${where.column})` : '';
-    super('BAD_INPUT', `${where.file}${pos}${col}: ${message}`);
+  /** `where` undefined: the message already names the input. */
+  constructor(where: InputLocation | undefined, message: string) {
+    const pos = where?.line !== undefined ? `:${where.line}` : '';
+    const col = where?.column !== undefined ? ` (column ${where.column})` : '';
+    super('BAD_INPUT', where === undefined ? message : `${where.file}${pos}${col}: ${message}`);
     this.name = 'InputError';
-    this.file = where.file;
-    this.line = where.line;
+    this.file = where?.file;
+    this.line = where?.line;
   }
 }
 

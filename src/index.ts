@@ -6,8 +6,9 @@
  * `lmmkit/node` (src/node.ts), which re-exports everything here too.
  */
 export {
-  DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NullModelFormatError, NumericalError, OutputError, SampleMismatchError, ShapeError,
-  type InputLocation, type NullModelFormatProblem,
+  ArgumentError, BackendError, DesignError, DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NotPositiveSemidefiniteError, NullModelFormatError,
+  NumericalError, OutputError, SampleMismatchError, SelectionError, ShapeError, WorkerError, type BackendCode, type DesignCode, type ErrorCode, type InputLocation,
+  type NullModelFormatProblem, type SelectionCode,
 } from './errors.js';
 export { Matrix, type MatrixLike } from './linalg/matrix.js';
 export {

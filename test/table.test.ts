@@ -107,7 +107,7 @@ describe('parseTable', () => {
     const t = parseTable('FID IID a b c\nF1 I1 1 x 3\n', 'x', { columns: ['c', 'a'] });
     assert.deepEqual([t.columns, rowsOf(t)], [['c', 'a'], [[3, 1]]]);
     bad('FID IID a b\nF1 I1 1 2\n', { columns: ['a', 'zz'] }, /^p\.txt: expected a column named 'zz', found none; the columns are: a, b$/);
-    assert.throws(() => parseTable('FID IID a\nF1 I1 1\n', 'p.txt', { columns: [] }), { name: 'LmmkitError', message: /columns must name at least one column/ });
+    assert.throws(() => parseTable('FID IID a\nF1 I1 1\n', 'p.txt', { columns: [] }), { name: 'ArgumentError', code: 'BAD_ARGUMENT', message: /columns must name at least one column/ });
   });
 
   test('Windows line endings, a byte-order mark, blank lines and a trailing separator on every line are accepted', () => {
@@ -202,8 +202,8 @@ describe('parseTable, transposed (features as rows, samples as columns)', () => 
     bad(',s1,s2\ng,1,2\ng,3,4\n', { transposed: true }, /^p\.txt:3: expected unique names, found 'g' twice \(lines 2 and 3\)$/);
     bad(',s1,s2\n', { transposed: true }, /^p\.txt: expected at least one feature row after the header, found none$/);
     bad(',s1,\ng,1,2\n', { transposed: true }, /^p\.txt:1 \(column 3\): expected a sample id, found an empty field$/);
-    assert.throws(() => parseTable(expr, 'e.csv', { transposed: true, key: 'fid-iid' }), { name: 'LmmkitError', message: /use key 'iid' or 'none'/ });
-    assert.throws(() => parseTable(expr, 'e.csv', { transposed: true, header: false }), { name: 'LmmkitError', message: /needs its header row/ });
+    assert.throws(() => parseTable(expr, 'e.csv', { transposed: true, key: 'fid-iid' }), { name: 'ArgumentError', code: 'BAD_ARGUMENT', message: /use key 'iid' or 'none'/ });
+    assert.throws(() => parseTable(expr, 'e.csv', { transposed: true, header: false }), { name: 'ArgumentError', code: 'BAD_ARGUMENT', message: /needs its header row/ });
   });
 });
 

@@ -638,8 +638,8 @@ describe('bad input gives typed errors', () => {
         e instanceof LmmkitError && e.code === 'BAD_INPUT' && /y has 2 missing or non-finite values \(at rows 4, 12/.test(e.message));
     });
     test(`${name}: bad options`, () => {
-      assert.throws(() => engine(y, x, good, { method: 'REML' as VarMethod }), (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_OPTION');
-      assert.throws(() => engine(y, x, good, { method: 'reml', maxIter: 0 }), (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_OPTION');
+      assert.throws(() => engine(y, x, good, { method: 'REML' as VarMethod }), (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_ARGUMENT');
+      assert.throws(() => engine(y, x, good, { method: 'reml', maxIter: 0 }), (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_ARGUMENT');
       assert.throws(() => engine(y, new Matrix(n - 2, 2), good, { method: 'reml' }), ShapeError);
     });
   }

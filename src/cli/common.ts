@@ -1,12 +1,12 @@
 // What the commands share: option parsers (commander's `argParser`s) that turn
 // a bad value into a BAD_ARGUMENT naming the flag, and the terminal side of
 // the workflows' reporting (progress on stderr, warnings once).
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, LmmkitError } from '../errors.js';
 import { parseNumberText, streamProgress, type ProgressFactory } from '../workflow/index.js';
 
 /** A BAD_ARGUMENT error (exit status 2, one line naming the option). */
 export function bad(message: string): LmmkitError {
-  return new LmmkitError('BAD_ARGUMENT', message);
+  return new ArgumentError(message);
 }
 
 /** Parses a finite number (the table syntax: no hex, no empty text), else a BAD_ARGUMENT naming `flag`. */

@@ -1,6 +1,6 @@
 // `lmmkit demo`: its options, help and the call of the workflow.
 import { Command } from 'commander';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { CAUSAL, H2_CAUSAL, H2_POPULATION } from '../workflow/demo.js';
 import { formatDemo, runDemo } from '../workflow/index.js';
 import { terminalProgress, warnOnce } from './common.js';
@@ -9,7 +9,7 @@ import { terminalProgress, warnOnce } from './common.js';
 function integer(flag: string): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n)) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected an integer, found '${v}'`);
+    if (v.trim() === '' || !Number.isInteger(n)) throw new ArgumentError(`${flag}: expected an integer, found '${v}'`);
     return n;
   };
 }

@@ -1,7 +1,7 @@
 // First, so that backend selection can load the native backend (lmmkit/node does the same).
 import '../linalg/native/register.js';
 import { Command, CommanderError } from 'commander';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, LmmkitError } from '../errors.js';
 import { formatInfo, formatSelfCheck, infoReport, runSelfCheck } from '../workflow/index.js';
 import { demoCommand } from './demo.js';
 import { gwasCommand } from './gwas.js';
@@ -82,6 +82,6 @@ export async function main(argv: string[]): Promise<number> {
 /** Parses an integer, else a BAD_ARGUMENT naming `flag`. */
 function parseInteger(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected an integer, found '${v}'`);
+  if (!Number.isInteger(n)) throw new ArgumentError(`${flag}: expected an integer, found '${v}'`);
   return n;
 }

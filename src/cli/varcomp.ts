@@ -1,6 +1,6 @@
 // `lmmkit varcomp fit`: its options, help and the call of the workflow.
 import { Command, Option } from 'commander';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { runVarcompFit, type LineProgress, type VarcompFitOptions } from '../workflow/index.js';
 import { printLine } from './common.js';
 
@@ -105,7 +105,7 @@ export function varcompCommand(): Command {
 function parseNumber(flag: string): (v: string) => number {
   return (v) => {
     const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x)) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected a number, found '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(x)) throw new ArgumentError(`${flag}: expected a number, found '${v}'`);
     return x;
   };
 }

@@ -3,7 +3,7 @@ import { open, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { InputError, LmmkitError } from '../errors.js';
+import { ArgumentError, InputError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { NonEmpty } from '../non-empty.js';
 import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from './genotypes.js';
@@ -369,7 +369,7 @@ async function isGzip(path: string): Promise<boolean> {
 }
 
 function checkCount(n: number): number {
-  if (!Number.isInteger(n) || n < 0) throw new LmmkitError('BAD_ARGUMENT', `openBimbam: samples must be a table or a non-negative integer count, found ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`openBimbam: samples must be a table or a non-negative integer count, found ${n}`);
   return n;
 }
 

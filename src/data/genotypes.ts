@@ -1,4 +1,4 @@
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { SampleTable } from './samples.js';
 import { resolveSelection, type VariantSelection, type VariantTable } from './variants.js';
@@ -85,7 +85,7 @@ export interface BatchPlan {
 export function planBatches(opts: BatchOptions, variants: VariantTable, nSamples: number, path: string): BatchPlan {
   const size = opts.size ?? 1000;
   if (!Number.isInteger(size) || size < 1) {
-    throw new LmmkitError('BAD_ARGUMENT', `batches: size must be a positive integer, found ${size}`);
+    throw new ArgumentError(`batches: size must be a positive integer, found ${size}`);
   }
   const indices = resolveSelection(variants, opts.select, path);
   let samples: Int32Array | undefined;
@@ -93,7 +93,7 @@ export function planBatches(opts: BatchOptions, variants: VariantTable, nSamples
     samples = Int32Array.from(opts.samples);
     for (const s of samples) {
       if (!(s >= 0 && s < nSamples)) {
-        throw new LmmkitError('BAD_SELECTION', `${path}: sample index ${s} is outside the file's ${nSamples} samples`);
+        throw new SelectionError('BAD_SELECTION', `${path}: sample index ${s} is outside the file's ${nSamples} samples`);
       }
     }
   }

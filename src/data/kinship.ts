@@ -1,4 +1,4 @@
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, SelectionError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -45,7 +45,7 @@ export interface KinshipResult {
 export async function kinship(source: GenotypeSource, opts: KinshipOptions): Promise<KinshipResult> {
   const { method, blockSize = 2048, onProgress } = opts;
   if (!['standardized', 'gcta', 'centered'].includes(method)) {
-    throw new LmmkitError('BAD_ARGUMENT', `kinship: method must be standardized, gcta or centered, found '${String(method)}'`);
+    throw new ArgumentError(`kinship: method must be standardized, gcta or centered, found '${String(method)}'`);
   }
   const be = opts.backend ?? getBackend();
   const it = source.batches({ size: blockSize, select: opts.select, samples: opts.samples });
@@ -70,7 +70,7 @@ export async function kinship(source: GenotypeSource, opts: KinshipOptions): Pro
     onProgress?.(read);
   }
   if (k === undefined || used === 0) {
-    throw new LmmkitError('NO_VARIANTS', `kinship: no polymorphic variant in ${source.path} (read ${read}); K is undefined`);
+    throw new SelectionError('NO_VARIANTS', `kinship: no polymorphic variant in ${source.path} (read ${read}); K is undefined`);
   }
   const scale = 1 / used;
   for (let i = 0; i < k.data.length; i++) k.data[i]! *= scale;

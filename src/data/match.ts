@@ -1,4 +1,4 @@
-import { InputError, LmmkitError } from '../errors.js';
+import { ArgumentError, InputError, LmmkitError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { sampleKey, type SampleTable } from './samples.js';
 import type { NumericTable, TableKey } from './table.js';
@@ -295,7 +295,7 @@ const TRAIT_LINES = 10;
 export function formatMatchReport(m: SampleMatch): string {
   const out = m.counts.map((c) => `${c.source} ${c.file}: ${c.samples} samples, ${c.matched} matched`);
   const genotype = m.counts[0];
-  if (genotype === undefined) throw new LmmkitError('BAD_ARGUMENT', 'formatMatchReport: expected the genotype source as counts[0], found no sources');
+  if (genotype === undefined) throw new ArgumentError('formatMatchReport: expected the genotype source as counts[0], found no sources');
   out.push(`kept ${m.keep.length} of ${genotype.samples} genotype samples`);
   const observed = m.phenotypeMask.map((mask) => mask.reduce((s, v) => s + v, 0));
   if (observed.length > TRAIT_LINES) {

@@ -1,4 +1,4 @@
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 
 /** A genomic region, START inclusive, END exclusive. */
 export interface Region {
@@ -16,8 +16,8 @@ export function parseRegion(text: string): Region {
   const start = startText === undefined ? Number.NaN : Number(startText.replaceAll(',', ''));
   const end = endText === undefined ? Number.NaN : Number(endText.replaceAll(',', ''));
   if (chrom === undefined || !Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
-    throw new LmmkitError('BAD_ARGUMENT', `--region: expected CHR:START-END (e.g. 22:17500000-18000000), found '${text}'`);
+    throw new ArgumentError(`--region: expected CHR:START-END (e.g. 22:17500000-18000000), found '${text}'`);
   }
-  if (start >= end) throw new LmmkitError('BAD_ARGUMENT', `--region: expected START < END, found '${text}'`);
+  if (start >= end) throw new ArgumentError(`--region: expected START < END, found '${text}'`);
   return { chrom, start, end };
 }

@@ -1,4 +1,4 @@
-import { InputError, LmmkitError, type InputLocation } from '../errors.js';
+import { ArgumentError, InputError, type InputLocation } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { isNonEmpty, type NonEmpty } from '../non-empty.js';
 import { sampleKey, type SampleTable } from './samples.js';
@@ -298,7 +298,7 @@ function uniqueNames(names: readonly string[], file: string, line: (j: number) =
 
 function selectColumns(names: readonly string[], file: string, wanted: readonly string[] | undefined): number[] {
   if (wanted === undefined) return names.map((_, j) => j);
-  if (wanted.length === 0) throw new LmmkitError('BAD_OPTION', `parseTable(${file}): columns must name at least one column, found an empty list`);
+  if (wanted.length === 0) throw new ArgumentError(`parseTable(${file}): columns must name at least one column, found an empty list`);
   return wanted.map((w) => {
     const j = names.indexOf(w);
     if (j < 0) {
@@ -311,12 +311,12 @@ function selectColumns(names: readonly string[], file: string, wanted: readonly 
 
 function transposedTable(rec: Records, file: string, key: TableKey, opts: TableOptions, cell: CellReader): NumericTable {
   if (key === 'fid-iid') {
-    throw new LmmkitError('BAD_OPTION', `parseTable(${file}): a transposed table has one sample id per column; use key 'iid' or 'none'`);
+    throw new ArgumentError(`parseTable(${file}): a transposed table has one sample id per column; use key 'iid' or 'none'`);
   }
   const { rows, lines } = rec;
   const header = opts.header === undefined || opts.header === 'auto' ? key !== 'none' : opts.header;
   if (key === 'iid' && !header) {
-    throw new LmmkitError('BAD_OPTION', `parseTable(${file}): a transposed table keyed by 'iid' needs its header row of sample ids`);
+    throw new ArgumentError(`parseTable(${file}): a transposed table keyed by 'iid' needs its header row of sample ids`);
   }
   const top = rows[0];
   // Without a corner cell (R's write.table) the header is one field short.

@@ -3,7 +3,7 @@
 // `mtlmmScan`, `mmEstStream`). The filters here follow the inclusive rule
 // (a variant exactly at a threshold is kept, as GEMMA's -maf and -miss do);
 // limix's geno_sugar filters in preprocess.ts follow the strict one.
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import type { GenoProgress } from './geno-queue.js';
 import type { DosageBatch, GenotypeBatch, GenotypeSource } from './genotypes.js';
 import { resolveSelection, takeVariants, type VariantSelection } from './variants.js';
@@ -48,8 +48,8 @@ export interface InclusiveFilterOptions {
 export function checkVariantFilter(who: string, opts: { minMaf?: number; maxMissing?: number }): { minMaf: number; maxMissing: number } {
   const minMaf = opts.minMaf ?? 0;
   const maxMissing = opts.maxMissing ?? 1;
-  if (!(minMaf >= 0 && minMaf <= 0.5)) throw new LmmkitError('BAD_ARGUMENT', `${who}: minMaf must be in [0, 0.5], found ${minMaf}`);
-  if (!(maxMissing >= 0 && maxMissing <= 1)) throw new LmmkitError('BAD_ARGUMENT', `${who}: maxMissing must be in [0, 1], found ${maxMissing}`);
+  if (!(minMaf >= 0 && minMaf <= 0.5)) throw new ArgumentError(`${who}: minMaf must be in [0, 0.5], found ${minMaf}`);
+  if (!(maxMissing >= 0 && maxMissing <= 1)) throw new ArgumentError(`${who}: maxMissing must be in [0, 1], found ${maxMissing}`);
   return { minMaf, maxMissing };
 }
 

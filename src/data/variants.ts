@@ -1,4 +1,4 @@
-import { LmmkitError } from '../errors.js';
+import { SelectionError } from '../errors.js';
 
 /**
  * Per-variant annotation in columnar form, as a `.bim` holds it: chromosome,
@@ -25,7 +25,7 @@ export function takeVariants(v: VariantTable, indices: ArrayLike<number>): Varia
   for (let k = 0; k < n; k++) {
     const i = indices[k];
     if (i === undefined || !Number.isInteger(i) || i < 0 || i >= size) {
-      throw new LmmkitError('BAD_SELECTION', `takeVariants: index ${String(i)} (position ${k}) is not a row of the table's ${size} variants`);
+      throw new SelectionError('BAD_SELECTION', `takeVariants: index ${String(i)} (position ${k}) is not a row of the table's ${size} variants`);
     }
   }
   // Every index is a row from here on.
@@ -58,7 +58,7 @@ export function resolveSelection(v: VariantTable, sel: VariantSelection | undefi
   if ('range' in sel) {
     const [start, end] = sel.range;
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > n || start > end) {
-      throw new LmmkitError('BAD_SELECTION', `${file}: variant range [${start}, ${end}) is outside the file's ${n} variants`);
+      throw new SelectionError('BAD_SELECTION', `${file}: variant range [${start}, ${end}) is outside the file's ${n} variants`);
     }
     return Int32Array.from({ length: end - start }, (_, i) => start + i);
   }
@@ -75,13 +75,13 @@ export function resolveSelection(v: VariantTable, sel: VariantSelection | undefi
     for (let i = n - 1; i >= 0; i--) where.set(v.id[i]!, i);
     return Int32Array.from(sel.ids, (id) => {
       const i = where.get(id);
-      if (i === undefined) throw new LmmkitError('BAD_SELECTION', `${file}: variant id '${id}' is not in the file`);
+      if (i === undefined) throw new SelectionError('BAD_SELECTION', `${file}: variant id '${id}' is not in the file`);
       return i;
     });
   }
   const idx = Int32Array.from(sel.indices as ArrayLike<number>);
   for (const i of idx) {
-    if (i < 0 || i >= n) throw new LmmkitError('BAD_SELECTION', `${file}: variant index ${i} is outside the file's ${n} variants`);
+    if (i < 0 || i >= n) throw new SelectionError('BAD_SELECTION', `${file}: variant index ${i} is outside the file's ${n} variants`);
   }
   return idx;
 }

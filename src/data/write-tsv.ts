@@ -1,4 +1,4 @@
-import { LmmkitError } from '../errors.js';
+import { ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { writeAtomically } from './atomic.js';
 
@@ -25,7 +25,7 @@ export async function writeTsv(path: string, columns: readonly Column[]): Promis
   if (first !== undefined) {
     for (const c of columns) {
       if (c.values.length !== rows) {
-        throw new LmmkitError('SHAPE', `writeTsv ${path}: column '${c.name}' has ${c.values.length} values, '${first.name}' has ${rows}`);
+        throw new ShapeError(`writeTsv ${path}: column '${c.name}' has ${c.values.length} values, '${first.name}' has ${rows}`);
       }
     }
   }
@@ -48,7 +48,7 @@ export async function writeTsv(path: string, columns: readonly Column[]): Promis
  */
 export async function writeMatrixTsv(path: string, m: Matrix, ids?: readonly string[]): Promise<void> {
   if (ids !== undefined && (ids.length !== m.rows || ids.length !== m.cols)) {
-    throw new LmmkitError('SHAPE', `writeMatrixTsv ${path}: ${ids.length} ids for a ${m.shape} matrix`);
+    throw new ShapeError(`writeMatrixTsv ${path}: ${ids.length} ids for a ${m.shape} matrix`);
   }
   await writeAtomically(path, async (append) => {
     if (ids !== undefined) await append(['id', ...ids].join('\t') + '\n');

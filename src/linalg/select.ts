@@ -1,4 +1,4 @@
-import { LmmkitError } from '../errors.js';
+import { BackendError } from '../errors.js';
 import type { NonEmpty } from '../non-empty.js';
 import { Backend } from './backend.js';
 import { jsKernels } from './js/index.js';
@@ -43,10 +43,10 @@ export function loadBackend(name: BackendName): Backend {
     backend = new Backend(jsKernels);
   } else if (name === 'native') {
     native ??= loadNative();
-    if (!native.available) throw new LmmkitError('NO_NATIVE_BACKEND', `native backend: ${native.reason}`);
+    if (!native.available) throw new BackendError('NO_NATIVE_BACKEND', `native backend: ${native.reason}`);
     backend = new Backend(native.kernels);
   } else {
-    throw new LmmkitError('BAD_BACKEND', `unknown backend '${String(name)}': expected 'js' or 'native'`);
+    throw new BackendError('BAD_BACKEND', `unknown backend '${String(name)}': expected 'js' or 'native'`);
   }
   cache.set(name, backend);
   return backend;
@@ -89,7 +89,7 @@ function requestedBackend(): BackendName | undefined {
   const asked = env?.LMMKIT_BACKEND;
   if (asked === undefined || asked === '') return undefined;
   if (asked !== 'js' && asked !== 'native') {
-    throw new LmmkitError('BAD_BACKEND', `LMMKIT_BACKEND='${asked}': expected 'js' or 'native'`);
+    throw new BackendError('BAD_BACKEND', `LMMKIT_BACKEND='${asked}': expected 'js' or 'native'`);
   }
   return asked;
 }

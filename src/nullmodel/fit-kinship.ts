@@ -1,4 +1,4 @@
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError } from '../errors.js';
 import type { Backend, Eigen } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -131,7 +131,7 @@ export interface KinshipNullParts {
  */
 export function kinshipNullModel(parts: KinshipNullParts): KinshipNullModel {
   const fit = parts.method === 'reml' ? parts.reml : parts.ml;
-  if (fit === undefined) throw new LmmkitError('BAD_ARGUMENT', `kinshipNullModel: method is '${parts.method}' but that fit is missing`);
+  if (fit === undefined) throw new ArgumentError(`kinshipNullModel: method is '${parts.method}' but that fit is missing`);
   const n = parts.y.length;
   const meanDiag = parts.rotated.eigenvalues.reduce((a, b) => a + b, 0) / n;
   const g2 = fit.sigmaG2 * meanDiag;

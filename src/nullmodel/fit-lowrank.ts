@@ -1,4 +1,4 @@
-import { LmmkitError, ShapeError } from '../errors.js';
+import { DesignError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -161,7 +161,7 @@ export function fitLowRankNull(opts: FitLowRankOptions): LowRankNullModel {
       for (let a = 0; a < k; a++) fhf[a + b * k] = g[a + 1 + (b + 1) * m]!;
     }
     const chol = choleskyLower(fhf, k);
-    if (chol === null) throw new LmmkitError('SINGULAR_COVARIATES', 'fitLowRankNull: the covariate matrix F is not of full column rank');
+    if (chol === null) throw new DesignError('SINGULAR_COVARIATES', 'fitLowRankNull: the covariate matrix F is not of full column rank');
     const inv = choleskyInverse(chol, k);
     const beta = new Float64Array(k);
     let quad = 0;

@@ -1,4 +1,4 @@
-import { DomainError, LmmkitError, ShapeError } from '../errors.js';
+import { DomainError, NotPositiveDefiniteError, ShapeError } from '../errors.js';
 import { Matrix, type MatrixLike } from '../linalg/matrix.js';
 import { choleskyLower } from '../linalg/small.js';
 
@@ -63,7 +63,7 @@ export class FreeFormCov {
     if (m.rows !== m.cols) throw new ShapeError(`FreeFormCov.fromCovariance: expected a square matrix, found ${m.shape}`);
     const cov = new FreeFormCov(m.rows, opts);
     const l = choleskyLower(m.data, m.rows);
-    if (l === null) throw new LmmkitError('NOT_POSITIVE_DEFINITE', `FreeFormCov.fromCovariance: the ${m.shape} matrix is not positive definite`);
+    if (l === null) throw new NotPositiveDefiniteError('FreeFormCov.fromCovariance', m.rows);
     const params = new Float64Array(cov.nParams);
     for (let i = 0; i < cov.nParams; i++) params[i] = l[cov.rowOf[i]! + cov.colOf[i]! * m.rows]!;
     cov.setParams(params);

@@ -1,6 +1,6 @@
 // The restricted likelihood of limix-core's GP2KronSum null model and its
 // analytic gradient in the Cholesky parameters of Cg and Cn.
-import { LmmkitError, ShapeError } from '../errors.js';
+import { InputError, NumericalError, ShapeError } from '../errors.js';
 import type { Backend, Eigen } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -93,12 +93,12 @@ export class KronSumLikelihood {
     if (p < 1 || n < 2) throw new ShapeError(`KronSumLikelihood: Y must be N x P with N >= 2 and P >= 1, found ${y.shape}`);
     for (let i = 0; i < y.data.length; i++) {
       if (!Number.isFinite(y.data[i]!)) {
-        throw new LmmkitError('BAD_INPUT', `KronSumLikelihood: Y has a missing or non-finite value at sample ${i % n}, trait ${Math.floor(i / n)}: drop those samples first`);
+        throw new InputError(undefined, `KronSumLikelihood: Y has a missing or non-finite value at sample ${i % n}, trait ${Math.floor(i / n)}: drop those samples first`);
       }
     }
     const f = opts.covariates ?? new Matrix(n, 1, new Float64Array(n).fill(1));
     if (f.rows !== n) throw new ShapeError(`KronSumLikelihood: Y has ${n} rows but the covariates have ${f.rows}`);
-    if (f.data.some((v) => !Number.isFinite(v))) throw new LmmkitError('BAD_INPUT', 'KronSumLikelihood: the covariates have non-finite values');
+    if (f.data.some((v) => !Number.isFinite(v))) throw new InputError(undefined, 'KronSumLikelihood: the covariates have non-finite values');
     const a = opts.traitDesign ?? Matrix.identity(p);
     if (a.rows !== p) throw new ShapeError(`KronSumLikelihood: the trait design A must have P = ${p} rows (MTLMM's P x W layout; limix-core's GP2KronSum takes A^T), found ${a.shape}`);
     if (n * p <= f.cols * a.cols) throw new ShapeError(`KronSumLikelihood: ${n * p} observations cannot fit ${f.cols * a.cols} fixed effects`);
@@ -248,7 +248,7 @@ export class KronSumLikelihood {
       }
       const chol = choleskyLower(areml, k);
       if (chol === null) {
-        throw new LmmkitError('NUMERICAL', `KronSumLikelihood: the fixed-effect design A (x) F (${k} columns) is not of full rank: drop collinear covariates or trait-design columns`);
+        throw new NumericalError(`KronSumLikelihood: the fixed-effect design A (x) F (${k} columns) is not of full rank: drop collinear covariates or trait-design columns`);
       }
       const logdetA = logdetCholesky(chol, k);
       ainv = choleskyInverse(chol, k);

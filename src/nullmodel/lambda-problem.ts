@@ -6,7 +6,7 @@
  * derivatives in lambda. The model is described in lambda.ts, the
  * recursion at `LambdaProblem`.
  */
-import { LmmkitError, ShapeError } from '../errors.js';
+import { InputError, NotPositiveSemidefiniteError, ShapeError } from '../errors.js';
 
 /** GEMMA's function names: 'R' for the restricted log-likelihood, 'L' for the log-likelihood. */
 export type LikelihoodKind = 'R' | 'L';
@@ -56,15 +56,14 @@ export function clampEigenvalues(s: Float64Array, where: string): Float64Array {
   let maxAbs = 0;
   for (let i = 0; i < s.length; i++) {
     const v = s[i]!;
-    if (!Number.isFinite(v)) throw new LmmkitError('BAD_INPUT', `${where}: eigenvalue ${i} is ${v}; the kinship must be finite`);
+    if (!Number.isFinite(v)) throw new InputError(undefined, `${where}: eigenvalue ${i} is ${v}; the kinship must be finite`);
     maxAbs = Math.max(maxAbs, Math.abs(v));
   }
   const out = new Float64Array(s.length);
   for (let i = 0; i < s.length; i++) {
     const v = s[i]!;
     if (v < -NEGATIVE_TOLERANCE * maxAbs) {
-      throw new LmmkitError(
-        'NOT_POSITIVE_SEMIDEFINITE',
+      throw new NotPositiveSemidefiniteError(
         `${where}: eigenvalue ${i} of the kinship is ${v} (largest |s| = ${maxAbs}); K must be positive semi-definite`,
       );
     }

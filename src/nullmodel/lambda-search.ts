@@ -4,7 +4,7 @@
  * where it changes sign, GSL's Newton solver from there, then the best of
  * those roots and both bounds (see `searchLambda`).
  */
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { brentInit, brentIterate, brentToConvergence, GSL_CONTINUE, GSL_FAILURE, GSL_SUCCESS, testDelta, testInterval } from '../optim/gsl-roots.js';
 import type { LambdaProblem, LikelihoodKind } from './lambda-problem.js';
 
@@ -39,10 +39,10 @@ export function searchSettings(opts: { lower?: number; upper?: number; gridPoint
   const upper = opts.upper ?? LAMBDA_DEFAULTS.upper;
   const gridPoints = opts.gridPoints ?? LAMBDA_DEFAULTS.gridPoints;
   if (!(lower > 0 && Number.isFinite(lower) && upper > lower && Number.isFinite(upper))) {
-    throw new LmmkitError('BAD_ARGUMENT', `${where}: needs 0 < lower < upper < Infinity, found lower = ${lower}, upper = ${upper}`);
+    throw new ArgumentError(`${where}: needs 0 < lower < upper < Infinity, found lower = ${lower}, upper = ${upper}`);
   }
   if (!Number.isInteger(gridPoints) || gridPoints < 1) {
-    throw new LmmkitError('BAD_ARGUMENT', `${where}: gridPoints must be a positive integer, found ${gridPoints}`);
+    throw new ArgumentError(`${where}: gridPoints must be a positive integer, found ${gridPoints}`);
   }
   return { lower, upper, gridPoints };
 }

@@ -42,7 +42,7 @@
  * lambda-search.ts (on GSL's root finders, optim/gsl-roots.ts), the fit
  * and the rotated-data checks here.
  */
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, DesignError, InputError, ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { clampEigenvalues, LambdaProblem } from './lambda-problem.js';
 import { searchLambda, searchSettings, type LambdaSearch, type SearchSettings } from './lambda-search.js';
@@ -98,11 +98,11 @@ export function checkRotated(data: RotatedData, where: string): { n: number; c: 
   if (data.utw.rows !== n) throw new ShapeError(`${where}: utw is ${data.utw.shape} but there are ${n} eigenvalues (rows must match)`);
   const c = data.utw.cols;
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(data.uty[i]!)) throw new LmmkitError('BAD_INPUT', `${where}: uty[${i}] is ${data.uty[i]}; the phenotype must be finite`);
+    if (!Number.isFinite(data.uty[i]!)) throw new InputError(undefined, `${where}: uty[${i}] is ${data.uty[i]}; the phenotype must be finite`);
   }
   for (let i = 0; i < data.utw.data.length; i++) {
     if (!Number.isFinite(data.utw.data[i]!)) {
-      throw new LmmkitError('BAD_INPUT', `${where}: utw has a non-finite value (${data.utw.data[i]}) at row ${i % n}, column ${Math.floor(i / n)}`);
+      throw new InputError(undefined, `${where}: utw has a non-finite value (${data.utw.data[i]}) at row ${i % n}, column ${Math.floor(i / n)}`);
     }
   }
   return { n, c };
@@ -117,7 +117,7 @@ export function nullProblem(data: RotatedData, eigenvalues: Float64Array, where:
   const prob = new LambdaProblem(eigenvalues, vars);
   const bad = prob.collinearFixed();
   if (bad >= 0) {
-    throw new LmmkitError('SINGULAR_COVARIATES', `${where}: covariate column ${bad} is (numerically) a combination of the columns before it; W^T W is singular`);
+    throw new DesignError('SINGULAR_COVARIATES', `${where}: covariate column ${bad} is (numerically) a combination of the columns before it; W^T W is singular`);
   }
   return prob;
 }
@@ -134,7 +134,7 @@ export function nullProblem(data: RotatedData, eigenvalues: Float64Array, where:
 export function fitLambda(data: RotatedData, opts: FitLambdaOptions = {}): LambdaFit {
   const where = 'fitLambda';
   const method = opts.method ?? 'reml';
-  if (method !== 'reml' && method !== 'ml') throw new LmmkitError('BAD_ARGUMENT', `${where}: method must be 'reml' or 'ml', found '${String(method)}'`);
+  if (method !== 'reml' && method !== 'ml') throw new ArgumentError(`${where}: method must be 'reml' or 'ml', found '${String(method)}'`);
   const settings = searchSettings(opts, where);
   const { n, c } = checkRotated(data, where);
   if (n <= c) throw new ShapeError(`${where}: needs more samples (${n}) than covariates (${c})`);
@@ -216,8 +216,8 @@ function glsBeta(prob: LambdaProblem, out: Float64Array): void {
  */
 export function logLikLambda(data: RotatedData, lambda: number, method: VarianceMethod): number {
   const where = 'logLikLambda';
-  if (!(lambda >= 0 && Number.isFinite(lambda))) throw new LmmkitError('BAD_ARGUMENT', `${where}: lambda must be finite and >= 0, found ${lambda}`);
-  if (method !== 'reml' && method !== 'ml') throw new LmmkitError('BAD_ARGUMENT', `${where}: method must be 'reml' or 'ml', found '${String(method)}'`);
+  if (!(lambda >= 0 && Number.isFinite(lambda))) throw new ArgumentError(`${where}: lambda must be finite and >= 0, found ${lambda}`);
+  if (method !== 'reml' && method !== 'ml') throw new ArgumentError(`${where}: method must be 'reml' or 'ml', found '${String(method)}'`);
   const { n, c } = checkRotated(data, where);
   if (n <= c) throw new ShapeError(`${where}: needs more samples (${n}) than covariates (${c})`);
   const s = clampEigenvalues(data.eigenvalues, where);

@@ -13,7 +13,7 @@
  * doubles that were written, so a scan under it gives the bytes a scan
  * under the fitted object gives.
  */
-import { LmmkitError, NullModelFormatError, SampleMismatchError } from '../errors.js';
+import { ArgumentError, NullModelFormatError, SampleMismatchError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -111,13 +111,13 @@ export function encodeNullModel(model: NullModel, meta: NullModelMeta): Uint8Arr
   const n = model.n;
   const { fid, iid } = meta.samples;
   if (fid.length !== n || iid.length !== n) {
-    throw new LmmkitError('BAD_ARGUMENT', `${where}: the model has ${n} samples but meta.samples has ${iid.length} IIDs and ${fid.length} FIDs`);
+    throw new ArgumentError(`${where}: the model has ${n} samples but meta.samples has ${iid.length} IIDs and ${fid.length} FIDs`);
   }
   const nTraits = model.kind === 'kron-sum' ? model.p : 1;
   const nCov = model.covariates.cols;
   const names = (given: readonly string[] | undefined, count: number, stem: string, what: string): string[] => {
     const out = given === undefined ? Array.from({ length: count }, (_, i) => `${stem}${i + 1}`) : [...given];
-    if (out.length !== count) throw new LmmkitError('BAD_ARGUMENT', `${where}: expected ${count} ${what} names, found ${out.length}`);
+    if (out.length !== count) throw new ArgumentError(`${where}: expected ${count} ${what} names, found ${out.length}`);
     return out;
   };
   const arrays: { name: string; shape: number[]; data: Float64Array }[] = [];

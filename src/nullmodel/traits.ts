@@ -1,4 +1,4 @@
-import { LmmkitError, ShapeError } from '../errors.js';
+import { InputError, ShapeError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 
 /**
@@ -32,7 +32,7 @@ export function requireFiniteTraits(y: Float64Array, n: number, where: string): 
   for (let i = 0; i < y.length; i++) {
     if (!Number.isFinite(y[i]!)) {
       const trait = y.length > n ? `, trait ${Math.floor(i / n)}` : '';
-      throw new LmmkitError('BAD_INPUT', `${where}: y at sample ${i % n}${trait} is ${y[i]}: remove or impute missing phenotypes first`);
+      throw new InputError(undefined, `${where}: y at sample ${i % n}${trait} is ${y[i]}: remove or impute missing phenotypes first`);
     }
   }
 }

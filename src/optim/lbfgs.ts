@@ -1,4 +1,4 @@
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, NumericalError } from '../errors.js';
 
 /**
  * An objective for `minimizeLbfgs`: returns f(x) and writes its gradient
@@ -75,7 +75,7 @@ export function minimizeLbfgs(fn: Objective, x0: ArrayLike<number>, opts: LbfgsO
   const c2 = opts.c2 ?? 0.9;
   const noise = opts.noise ?? 0;
   if (!(memory >= 1) || !(c1 > 0 && c1 < c2 && c2 < 1)) {
-    throw new LmmkitError('BAD_ARGUMENT', `minimizeLbfgs: need memory >= 1 and 0 < c1 < c2 < 1, found memory ${memory}, c1 ${c1}, c2 ${c2}`);
+    throw new ArgumentError(`minimizeLbfgs: need memory >= 1 and 0 < c1 < c2 < 1, found memory ${memory}, c1 ${c1}, c2 ${c2}`);
   }
 
   let evaluations = 0;
@@ -88,7 +88,7 @@ export function minimizeLbfgs(fn: Objective, x0: ArrayLike<number>, opts: LbfgsO
   let x: Float64Array = Float64Array.from(x0);
   let g: Float64Array = new Float64Array(n);
   let f = evaluate(x, g);
-  if (!Number.isFinite(f)) throw new LmmkitError('NUMERICAL', `minimizeLbfgs: the objective is not finite at the starting point (${f})`);
+  if (!Number.isFinite(f)) throw new NumericalError(`minimizeLbfgs: the objective is not finite at the starting point (${f})`);
   const sList: Float64Array[] = [];
   const yList: Float64Array[] = [];
   const rhoList: number[] = [];

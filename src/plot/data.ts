@@ -3,7 +3,7 @@
 // table with chrom, pos, id and p-value columns). Browser-safe: the parser
 // takes text chunks from any source (a Node stream, a browser ReadableStream
 // through TextDecoder, a string).
-import { InputError, LmmkitError } from '../errors.js';
+import { ArgumentError, InputError, LmmkitError } from '../errors.js';
 
 /** One association test, as an object (convenient for small inputs). */
 export interface AssocRow {
@@ -57,7 +57,7 @@ function isCodes(c: AssocColumns['chrom']): c is ChromCodes {
 }
 
 function bad(message: string): LmmkitError {
-  return new LmmkitError('BAD_ARGUMENT', message);
+  return new ArgumentError(message);
 }
 
 /** Normalises rows or columns, checking lengths, chromosome codes and p-values. */

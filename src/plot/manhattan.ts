@@ -1,7 +1,7 @@
 // The Manhattan plot: -log10 p against genome position, chromosomes side by
 // side in natural order with alternating colours (limix-lmm's
 // plot_manhattan, drawn as SVG). Browser-safe.
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { compareChrom, toAssocData, type AssocData, type AssocInput } from './data.js';
 import { DotLayer } from './thin.js';
 import { esc, minusLog10Label, titleText, niceTicks, num, positive, svgOpen, text, textWidth, tickLabel, type PlotArea } from './svg.js';
@@ -122,7 +122,7 @@ const LABEL_SIZE = 10.5;
 const TEXT_COLOR = '#222';
 
 function probability(name: string, v: number): number {
-  if (!(v > 0 && v <= 1)) throw new LmmkitError('BAD_ARGUMENT', `${name}: expected a p-value in (0, 1], found ${v}`);
+  if (!(v > 0 && v <= 1)) throw new ArgumentError(`${name}: expected a p-value in (0, 1], found ${v}`);
   return v;
 }
 
@@ -139,17 +139,17 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
   const width = positive('width', options.width ?? 1100);
   const height = positive('height', options.height ?? 480);
   const colors = options.colors ?? MANHATTAN_COLORS;
-  if (colors.length === 0) throw new LmmkitError('BAD_ARGUMENT', 'colors: expected at least one colour');
+  if (colors.length === 0) throw new ArgumentError('colors: expected at least one colour');
   const offset = options.offset ?? 0.05;
-  if (!(offset >= 0 && Number.isFinite(offset))) throw new LmmkitError('BAD_ARGUMENT', `offset: expected a fraction >= 0, found ${offset}`);
+  if (!(offset >= 0 && Number.isFinite(offset))) throw new ArgumentError(`offset: expected a fraction >= 0, found ${offset}`);
   const pvThr = options.pvThr === undefined ? 5e-8 : options.pvThr === null ? null : probability('pvThr', options.pvThr);
   const suggestive = options.suggestive === undefined ? 1e-5 : options.suggestive === null ? null : probability('suggestive', options.suggestive);
   const labelTop = options.labelTop ?? 5;
-  if (!(Number.isInteger(labelTop) && labelTop >= 0)) throw new LmmkitError('BAD_ARGUMENT', `labelTop: expected an integer >= 0, found ${labelTop}`);
+  if (!(Number.isInteger(labelTop) && labelTop >= 0)) throw new ArgumentError(`labelTop: expected an integer >= 0, found ${labelTop}`);
   const labelBelow = probability('labelBelow', options.labelBelow ?? pvThr ?? 5e-8);
   const labelWindow = options.labelWindow ?? 1e6;
   const thinAbove = options.thinAbove ?? 0.01;
-  if (!(thinAbove >= 0 && thinAbove <= 1)) throw new LmmkitError('BAD_ARGUMENT', `thinAbove: expected a p-value in [0, 1], found ${thinAbove}`);
+  if (!(thinAbove >= 0 && thinAbove <= 1)) throw new ArgumentError(`thinAbove: expected a p-value in [0, 1], found ${thinAbove}`);
   const thinCell = positive('thinCell', options.thinCell ?? 1);
   const radius = positive('pointRadius', options.pointRadius ?? 2);
   const background = options.background ?? 'white';
@@ -211,7 +211,7 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
   const tickW = Math.max(...yTicks.map((t) => textWidth(tickLabel(t), TICK_SIZE)));
   const area: PlotArea = { left: Math.round(22 + tickW + 12), top: marginTop, right: width - 16, bottom: height - marginBottom };
   if (area.right - area.left < 50 || area.bottom - area.top < 50) {
-    throw new LmmkitError('BAD_ARGUMENT', `width x height ${width} x ${height}: too small for a plot`);
+    throw new ArgumentError(`width x height ${width} x ${height}: too small for a plot`);
   }
   const PAD = 5;
   const yScale = (area.bottom - PAD - area.top) / yMax;

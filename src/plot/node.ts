@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, InputError, LmmkitError } from '../errors.js';
 import { writeAtomically } from '../data/atomic.js';
 import { AssocTsvParser, type AssocTable, type AssocTsvOptions } from './data.js';
 import type { PngOptions } from './png.js';
@@ -28,7 +28,7 @@ export async function readAssocFile(path: string, opts: Omit<AssocTsvOptions, 'f
       await fh.close();
     }
   } catch (e) {
-    throw new LmmkitError('BAD_ARGUMENT', `--in ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new ArgumentError(`--in ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   const parser = new AssocTsvParser({ ...opts, file: path });
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
@@ -38,7 +38,7 @@ export async function readAssocFile(path: string, opts: Omit<AssocTsvOptions, 'f
     for await (const chunk of stream) parser.push(decoder.decode(chunk as Uint8Array, { stream: true }));
   } catch (e) {
     if (e instanceof LmmkitError) throw e;
-    throw new LmmkitError('BAD_INPUT', `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new InputError(undefined, `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   } finally {
     raw.destroy();
   }
@@ -49,7 +49,7 @@ export async function readAssocFile(path: string, opts: Omit<AssocTsvOptions, 'f
 /** The format of a plot file from its extension. */
 export function plotFormat(path: string): 'svg' | 'png' {
   const ext = /\.(svg|png)$/i.exec(path)?.[1];
-  if (ext === undefined) throw new LmmkitError('BAD_ARGUMENT', `--out ${path}: expected a file name ending in .svg or .png`);
+  if (ext === undefined) throw new ArgumentError(`--out ${path}: expected a file name ending in .svg or .png`);
   return ext.toLowerCase() as 'svg' | 'png';
 }
 

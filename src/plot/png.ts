@@ -2,7 +2,7 @@
 // and `./node.js` load it; the browser draws the SVG itself.
 import { existsSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { plotFontFiles } from './fonts.js';
 
 /** Options of `svgToPng`. */
@@ -15,9 +15,9 @@ export interface PngOptions {
 
 function render(svg: string, opts: PngOptions): { width: number; height: number; pixels: Buffer; asPng(): Buffer } {
   const scale = opts.scale ?? 2;
-  if (!(scale > 0 && scale <= 20)) throw new LmmkitError('BAD_ARGUMENT', `scale: expected a number in (0, 20], found ${scale}`);
+  if (!(scale > 0 && scale <= 20)) throw new ArgumentError(`scale: expected a number in (0, 20], found ${scale}`);
   for (const f of opts.fontFiles ?? []) {
-    if (!existsSync(f)) throw new LmmkitError('BAD_ARGUMENT', `font ${f}: no such file`);
+    if (!existsSync(f)) throw new ArgumentError(`font ${f}: no such file`);
   }
   const files = [...(opts.fontFiles ?? []), ...plotFontFiles()];
   return new Resvg(svg, {

@@ -1,7 +1,7 @@
 // The QQ plot: observed against expected -log10 p, with the 95% band of the
 // order statistics under the null and the genomic inflation factor
 // (limix-lmm's qqplot, drawn as SVG). Browser-safe.
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { betaIncInverse } from '../stats/beta-inc.js';
 import { chi2IsfLog10 } from '../stats/chi2.js';
 import type { PlotResult } from './manhattan.js';
@@ -115,7 +115,7 @@ function sortedLog10(s: QqSeries, k: number): Float64Array {
     for (let i = 0; i < l.length; i++) {
       const v = l[i]!;
       if (v !== v) continue;
-      if (v > 1e-9) throw new LmmkitError('BAD_ARGUMENT', `series ${k + 1}: log10p[${i}]: expected log10 of a p-value (<= 0), found ${v}`);
+      if (v > 1e-9) throw new ArgumentError(`series ${k + 1}: log10p[${i}]: expected log10 of a p-value (<= 0), found ${v}`);
       out[m++] = v > 0 ? 0 : v;
     }
   } else if (s.pvalues !== undefined) {
@@ -124,11 +124,11 @@ function sortedLog10(s: QqSeries, k: number): Float64Array {
     for (let i = 0; i < p.length; i++) {
       const v = p[i]!;
       if (v !== v) continue;
-      if (!(v >= 0 && v <= 1)) throw new LmmkitError('BAD_ARGUMENT', `series ${k + 1}: pvalues[${i}]: expected a p-value in [0, 1], found ${v}`);
+      if (!(v >= 0 && v <= 1)) throw new ArgumentError(`series ${k + 1}: pvalues[${i}]: expected a p-value in [0, 1], found ${v}`);
       out[m++] = Math.log10(v);
     }
   } else {
-    throw new LmmkitError('BAD_ARGUMENT', `series ${k + 1}: expected pvalues or log10p`);
+    throw new ArgumentError(`series ${k + 1}: expected pvalues or log10p`);
   }
   return sortLog10(m === out.length ? out : out.subarray(0, m));
 }
@@ -208,7 +208,7 @@ function minusLog10Of(x: number, oneMinusX: number): number {
  * ranks spread evenly on the -log10 scale. Returns -log10 values.
  */
 export function qqBand(m: number, level: number, scale = 1, count = 120): { expected: Float64Array; lower: Float64Array; upper: Float64Array } {
-  if (!(level > 0 && level < 1)) throw new LmmkitError('BAD_ARGUMENT', `band: expected a level in (0, 1), found ${level}`);
+  if (!(level > 0 && level < 1)) throw new ArgumentError(`band: expected a level in (0, 1), found ${level}`);
   const ranks: number[] = [];
   if (m >= 1) {
     const top = Math.log10(m + 1);
@@ -245,13 +245,13 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
   const series: readonly QqSeries[] = Array.isArray(pvalues)
     ? (pvalues.length > 0 && typeof pvalues[0] === 'object' ? (pvalues as readonly QqSeries[]) : [{ pvalues: pvalues as ArrayLike<number> }])
     : isSeries(pvalues) ? [pvalues] : [{ pvalues: pvalues as ArrayLike<number> }];
-  if (series.length === 0) throw new LmmkitError('BAD_ARGUMENT', 'qqPlot: expected at least one series');
+  if (series.length === 0) throw new ArgumentError('qqPlot: expected at least one series');
   const width = positive('width', options.width ?? 520);
   const height = positive('height', options.height ?? 520);
   const pvThr = options.pvThr ?? 1;
-  if (!(pvThr > 0 && pvThr <= 1)) throw new LmmkitError('BAD_ARGUMENT', `pvThr: expected a p-value in (0, 1], found ${pvThr}`);
+  if (!(pvThr > 0 && pvThr <= 1)) throw new ArgumentError(`pvThr: expected a p-value in (0, 1], found ${pvThr}`);
   const thinAbove = options.thinAbove ?? 0.01;
-  if (!(thinAbove >= 0 && thinAbove <= 1)) throw new LmmkitError('BAD_ARGUMENT', `thinAbove: expected a p-value in [0, 1], found ${thinAbove}`);
+  if (!(thinAbove >= 0 && thinAbove <= 1)) throw new ArgumentError(`thinAbove: expected a p-value in [0, 1], found ${thinAbove}`);
   const thinCell = positive('thinCell', options.thinCell ?? 1);
   const radius = positive('pointRadius', options.pointRadius ?? 2);
   const band = options.band === undefined ? 0.95 : options.band;
@@ -308,7 +308,7 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
   const tickW = Math.max(...yTicks.map((t) => textWidth(tickLabel(t), TICK_SIZE)));
   const area: PlotArea = { left: Math.round((xyLabels ? 22 : 4) + tickW + 12), top: marginTop, right: width - 16, bottom: height - marginBottom };
   if (area.right - area.left < 50 || area.bottom - area.top < 50) {
-    throw new LmmkitError('BAD_ARGUMENT', `width x height ${width} x ${height}: too small for a plot`);
+    throw new ArgumentError(`width x height ${width} x ${height}: too small for a plot`);
   }
   const PAD = 5;
   const sxs = (area.right - PAD - (area.left + PAD)) / (xMax - xMin);

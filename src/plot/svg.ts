@@ -1,7 +1,7 @@
 // Small SVG helpers shared by the plots: escaping, number formatting, tick
 // placement, a text width estimate for layout, and the document frame.
 // Browser-safe: no Node built-in.
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 
 /**
  * The font families of every text: DejaVu Sans first (Debian's
@@ -94,6 +94,6 @@ export function minusLog10Label(prefix: string, x: number, y: number, size: numb
 
 /** Validates a positive finite number option. */
 export function positive(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v > 0)) throw new LmmkitError('BAD_ARGUMENT', `${name}: expected a positive number, found ${v}`);
+  if (!(Number.isFinite(v) && v > 0)) throw new ArgumentError(`${name}: expected a positive number, found ${v}`);
   return v;
 }

@@ -5,7 +5,7 @@
  * depend on the variants (`fixedParts`), so that the per-variant lambda
  * searches cost no O(N) work between the interpolation nodes.
  */
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { RotatedData } from '../nullmodel/lambda.js';
@@ -323,7 +323,7 @@ export function fixedParts(data: RotatedData, eigenvalues: Float64Array, setting
   }
   // The pieces exist only with interpolation nodes (nodes > 0).
   const grid = (what: string): ChebGrid => {
-    if (cheb === undefined) throw new LmmkitError('BAD_ARGUMENT', `fixedParts: ${what} needs interpolation nodes, but the parts were built with nodes = 0`);
+    if (cheb === undefined) throw new ArgumentError(`fixedParts: ${what} needs interpolation nodes, but the parts were built with nodes = 0`);
     return cheb.grid;
   };
   const series = (i: number): Float64Array => {

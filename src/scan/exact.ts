@@ -23,7 +23,7 @@
  * N x N per variant, and nothing O(N) unless GEMMA's Newton steps leave the
  * interpolated intervals.
  */
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, InputError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -148,12 +148,12 @@ export class ExactScan {
     if (df < 1) throw new ShapeError(`${where}: needs N > c + 1 (N = ${n}, c = ${c}) for the tests' degrees of freedom`);
     const tests = opts.tests ?? ALL_TESTS;
     for (const t of tests) {
-      if (!ALL_TESTS.includes(t)) throw new LmmkitError('BAD_ARGUMENT', `${where}: unknown test '${String(t)}' (expected 'wald', 'lrt' or 'score')`);
+      if (!ALL_TESTS.includes(t)) throw new ArgumentError(`${where}: unknown test '${String(t)}' (expected 'wald', 'lrt' or 'score')`);
     }
-    if (tests.length === 0) throw new LmmkitError('BAD_ARGUMENT', `${where}: tests is empty`);
+    if (tests.length === 0) throw new ArgumentError(`${where}: tests is empty`);
     const nodes = opts.nodes ?? EXACT_DEFAULT_NODES;
     if (!(nodes === 0 || (Number.isInteger(nodes) && nodes >= 4))) {
-      throw new LmmkitError('BAD_ARGUMENT', `${where}: nodes must be 0 or an integer >= 4, found ${nodes}`);
+      throw new ArgumentError(`${where}: nodes must be 0 or an integer >= 4, found ${nodes}`);
     }
     const s = clampEigenvalues(data.eigenvalues, where);
 
@@ -161,8 +161,8 @@ export class ExactScan {
     const nullProb = nullProblem(data, s, where);
     const nullReml = opts.nullReml ?? finishFit(nullProb, 'reml', searchLambda(nullProb, 'R', settings), settings);
     const nullMl = opts.nullMl ?? finishFit(nullProb, 'ml', searchLambda(nullProb, 'L', settings), settings);
-    if (nullMl.method !== 'ml') throw new LmmkitError('BAD_ARGUMENT', `${where}: nullMl must be an ML fit, found method '${nullMl.method}'`);
-    if (nullReml.method !== 'reml') throw new LmmkitError('BAD_ARGUMENT', `${where}: nullReml must be a REML fit, found method '${nullReml.method}'`);
+    if (nullMl.method !== 'ml') throw new ArgumentError(`${where}: nullMl must be an ML fit, found method '${nullMl.method}'`);
+    if (nullReml.method !== 'reml') throw new ArgumentError(`${where}: nullReml must be a REML fit, found method '${nullReml.method}'`);
     this.n = n;
     this.c = c;
     this.df = df;
@@ -440,9 +440,8 @@ function squares(x: Matrix, buf: Float64Array, j0: number, where: string): Matri
     out[i] = v * v;
   }
   if (bad >= 0) {
-    throw new LmmkitError(
-      'BAD_INPUT',
-      `${where}: utx has a non-finite value (${d[bad]}) at row ${bad % x.rows}, column ${j0 + Math.floor(bad / x.rows)}; impute missing dosages before rotating`,
+    throw new InputError(
+      undefined, `${where}: utx has a non-finite value (${d[bad]}) at row ${bad % x.rows}, column ${j0 + Math.floor(bad / x.rows)}; impute missing dosages before rotating`,
     );
   }
   return sq;

@@ -1,4 +1,4 @@
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -73,10 +73,10 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   const test = opts.test ?? 'fixed';
   const step = opts.step ?? 1;
   if (model !== undefined && (opts.y !== undefined || opts.covariates !== undefined)) {
-    throw new LmmkitError('BAD_ARGUMENT', 'gwasScan: give either a null model (it carries y and the covariates) or y and covariates, not both');
+    throw new ArgumentError('gwasScan: give either a null model (it carries y and the covariates) or y and covariates, not both');
   }
   const y = model?.y ?? opts.y;
-  if (y === undefined) throw new LmmkitError('BAD_ARGUMENT', 'gwasScan: needs a null model or y');
+  if (y === undefined) throw new ArgumentError('gwasScan: needs a null model or y');
   const n = y.length;
   const nSamples = opts.samples?.length ?? source.samples.iid.length;
   if (nSamples !== n) throw new ShapeError(`gwasScan: ${n} trait values for ${nSamples} genotyped samples`);
@@ -86,9 +86,9 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   let exact: { scan: ExactScan; covariance: KinshipCovariance } | undefined;
   if (test === 'exact') {
     if (model?.kind !== 'kinship') {
-      throw new LmmkitError('BAD_ARGUMENT', `gwasScan: the exact test needs a kinship null model (from fitKinshipNull), found ${model === undefined ? 'none' : `a ${model.kind} model`}`);
+      throw new ArgumentError(`gwasScan: the exact test needs a kinship null model (from fitKinshipNull), found ${model === undefined ? 'none' : `a ${model.kind} model`}`);
     }
-    if (opts.inter !== undefined || step !== 1) throw new LmmkitError('BAD_ARGUMENT', 'gwasScan: the exact test tests one variant at a time (no inter, step 1)');
+    if (opts.inter !== undefined || step !== 1) throw new ArgumentError('gwasScan: the exact test tests one variant at a time (no inter, step 1)');
     const scan = new ExactScan(model.rotated, { nullReml: model.reml, nullMl: model.ml, tests: opts.exactTests, backend });
     exact = { scan, covariance: model.covariance };
   } else {

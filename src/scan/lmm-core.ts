@@ -1,4 +1,4 @@
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, InputError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -132,10 +132,10 @@ export class LmmCore {
     const y = Float64Array.from(opts.y);
     const bad = countNonFinite(y);
     if (bad.count > 0) {
-      throw new LmmkitError('BAD_INPUT', `LmmCore: y has ${bad.count} missing or non-finite values (first at sample ${bad.first}): drop or impute them before the scan`);
+      throw new InputError(undefined, `LmmCore: y has ${bad.count} missing or non-finite values (first at sample ${bad.first}): drop or impute them before the scan`);
     }
     const fBad = countNonFinite(f.data);
-    if (fBad.count > 0) throw new LmmkitError('BAD_INPUT', `LmmCore: covariates have ${fBad.count} non-finite values`);
+    if (fBad.count > 0) throw new InputError(undefined, `LmmCore: covariates have ${fBad.count} non-finite values`);
     this.k = f.cols;
     this.dfResidual = n - this.k;
     if (this.dfResidual < 1) throw new ShapeError(`LmmCore: ${n} samples leave no residual degrees of freedom for ${this.k} covariates`);
@@ -168,13 +168,13 @@ export class LmmCore {
    */
   process(g: Matrix, opts: ProcessOptions = {}): ScanResult {
     const step = opts.step ?? 1;
-    if (!Number.isInteger(step) || step < 1) throw new LmmkitError('BAD_ARGUMENT', `LmmCore.process: step must be a positive integer, found ${step}`);
+    if (!Number.isInteger(step) || step < 1) throw new ArgumentError(`LmmCore.process: step must be a positive integer, found ${step}`);
     if (g.rows !== this.n) throw new ShapeError(`LmmCore.process: G has ${g.rows} rows but the model has ${this.n} samples`);
     const inter = opts.inter;
     if (inter !== undefined) {
       if (inter.rows !== this.n) throw new ShapeError(`LmmCore.process: inter has ${inter.rows} rows but the model has ${this.n} samples`);
       if (inter.cols < 1) throw new ShapeError('LmmCore.process: inter has no columns');
-      if (countNonFinite(inter.data).count > 0) throw new LmmkitError('BAD_INPUT', 'LmmCore.process: inter has non-finite values');
+      if (countNonFinite(inter.data).count > 0) throw new InputError(undefined, 'LmmCore.process: inter has non-finite values');
     }
     const nInter = inter?.cols ?? 1;
     const s = g.cols;

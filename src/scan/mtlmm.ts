@@ -1,4 +1,4 @@
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, InputError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -21,7 +21,7 @@ export type TraitTest = 'any' | 'common';
 export function traitTestDesign(test: TraitTest, p: number): Matrix {
   if (test === 'any') return Matrix.identity(p);
   if (test === 'common') return new Matrix(p, 1, new Float64Array(p).fill(1));
-  throw new LmmkitError('BAD_ARGUMENT', `traitTestDesign: expected 'any' or 'common', found '${String(test)}'`);
+  throw new ArgumentError(`traitTestDesign: expected 'any' or 'common', found '${String(test)}'`);
 }
 
 /** Options of `new Mtlmm`. */
@@ -94,10 +94,10 @@ export class Mtlmm {
     const p = y.cols;
     if (cov.n !== n || cov.p !== p) throw new ShapeError(`Mtlmm: Y is ${y.shape} but the covariance is for ${cov.n} samples and ${cov.p} traits`);
     const yBad = countNonFinite(y.data).first;
-    if (yBad >= 0) throw new LmmkitError('BAD_INPUT', `Mtlmm: Y has a missing or non-finite value at sample ${yBad % n}, trait ${Math.floor(yBad / n)}: drop those samples first`);
+    if (yBad >= 0) throw new InputError(undefined, `Mtlmm: Y has a missing or non-finite value at sample ${yBad % n}, trait ${Math.floor(yBad / n)}: drop those samples first`);
     const f = opts.covariates ?? new Matrix(n, 1, new Float64Array(n).fill(1));
     if (f.rows !== n) throw new ShapeError(`Mtlmm: Y has ${n} rows but the covariates have ${f.rows}`);
-    if (countNonFinite(f.data).count > 0) throw new LmmkitError('BAD_INPUT', 'Mtlmm: the covariates have non-finite values');
+    if (countNonFinite(f.data).count > 0) throw new InputError(undefined, 'Mtlmm: the covariates have non-finite values');
     const a = opts.traitDesign ?? Matrix.identity(p);
     if (a.rows !== p) throw new ShapeError(`Mtlmm: the trait design A must be P x W with P = ${p}, found ${a.shape}`);
     const l = f.cols;
@@ -206,10 +206,10 @@ export class Mtlmm {
     if (g.rows !== n) throw new ShapeError(`Mtlmm.process: G has ${g.rows} rows but the model has ${n} samples`);
     for (const a of asnps) {
       if (a.rows !== p || a.cols < 1) throw new ShapeError(`Mtlmm.process: Asnp must be P x m with P = ${p} and m >= 1, found ${a.shape}`);
-      if (countNonFinite(a.data).count > 0) throw new LmmkitError('BAD_INPUT', 'Mtlmm.process: Asnp has non-finite values');
+      if (countNonFinite(a.data).count > 0) throw new InputError(undefined, 'Mtlmm.process: Asnp has non-finite values');
     }
     const gBad = countNonFinite(g.data).first;
-    if (gBad >= 0) throw new LmmkitError('BAD_INPUT', `Mtlmm.process: G has a missing or non-finite value (sample ${gBad % n}, variant ${Math.floor(gBad / n)}): impute it first`);
+    if (gBad >= 0) throw new InputError(undefined, `Mtlmm.process: G has a missing or non-finite value (sample ${gBad % n}, variant ${Math.floor(gBad / n)}): impute it first`);
     const s = g.cols;
     const out = asnps.map((a) => emptyTestColumns(a.cols, s));
     // Chunks bound the memory of the rotated batch (N x 2048 doubles) and keep the gemm large.

@@ -1,7 +1,7 @@
 // Tests of the fixed effects after an mmEst fit: MM4LMM's AnovaTest (Type I,
 // Type III, Wald tests of contrasts) and Kenward-Roger F tests that run in
 // every case MM4LMM's KR does not (see `anovaTest`).
-import { LmmkitError, NotPositiveDefiniteError, NumericalError, ShapeError } from '../errors.js';
+import { ArgumentError, NotPositiveDefiniteError, NumericalError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -177,14 +177,14 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
   const be = options.backend ?? getBackend();
   const type: AnovaType = options.type ?? 'III';
   if (type !== 'I' && type !== 'III' && type !== 'KR') {
-    throw new LmmkitError('BAD_ARGUMENT', `${WHO}: type must be 'I', 'III' or 'KR', found '${String(type)}'`);
+    throw new ArgumentError(`${WHO}: type must be 'I', 'III' or 'KR', found '${String(type)}'`);
   }
   const messages: string[] = [];
   const contrasts = options.contrasts === undefined ? undefined : normaliseContrasts(options.contrasts, messages);
   const nModels = fit.models.length;
   const indices = options.models === undefined ? Array.from({ length: nModels }, (_, i) => i) : options.models.slice();
   indices.forEach((i) => {
-    if (!Number.isInteger(i) || i < 0 || i >= nModels) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: models: ${i} is not a model index (the fit has ${nModels} models, 0-based)`);
+    if (!Number.isInteger(i) || i < 0 || i >= nModels) throw new ArgumentError(`${WHO}: models: ${i} is not a model index (the fit has ${nModels} models, 0-based)`);
   });
   const name = (i: number): string => fit.modelNames?.[i] ?? '';
   const label = (i: number): string => (name(i) !== '' ? `model '${name(i)}'` : `model ${i + 1}`);
@@ -208,15 +208,15 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
   let data: ResolvedData | undefined;
   if (needData) {
     if (options.data === undefined || options.data.varList === undefined) {
-      if (type === 'KR') throw new LmmkitError('BAD_ARGUMENT', `${WHO}: VarList should be provided when using the KR option (give data: the y, cofactor, x, formula, varList and zList the fit was made with)`);
-      throw new LmmkitError('BAD_ARGUMENT', `${WHO}: the sigma2 option needs data (the y, cofactor, x, formula, varList and zList the fit was made with)`);
+      if (type === 'KR') throw new ArgumentError(`${WHO}: VarList should be provided when using the KR option (give data: the y, cofactor, x, formula, varList and zList the fit was made with)`);
+      throw new ArgumentError(`${WHO}: the sigma2 option needs data (the y, cofactor, x, formula, varList and zList the fit was made with)`);
     }
     data = resolveData(options.data, options.data.varList, nModels);
   }
   if (type === 'KR') {
     indices.forEach((i) => {
       if (fit.models[i]!.method === 'ml') {
-        throw new LmmkitError('BAD_ARGUMENT', `${WHO}: Kenward-Roger needs a REML fit, ${label(i)} was fitted by ML (refit with method 'reml')`);
+        throw new ArgumentError(`${WHO}: Kenward-Roger needs a REML fit, ${label(i)} was fitted by ML (refit with method 'reml')`);
       }
     });
   }
@@ -251,7 +251,7 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
       let sigma2: Float64Array;
       if (override !== undefined) sigma2 = Float64Array.from(override[i]!);
       else {
-        if (model.sigma2 === undefined) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: ${label(i)} has no sigma2`);
+        if (model.sigma2 === undefined) throw new ArgumentError(`${WHO}: ${label(i)} has no sigma2`);
         sigma2 = Float64Array.from(model.sigma2);
       }
       if (sigma2.length !== data.components.length) {
@@ -260,7 +260,7 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
       refit = { d: data, design, sigma2 };
     }
     const needRefit = (): NonNullable<typeof refit> => {
-      if (refit === undefined) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: ${type === 'KR' ? 'Kenward-Roger' : 'the sigma2 option'} needs data`);
+      if (refit === undefined) throw new ArgumentError(`${WHO}: ${type === 'KR' ? 'Kenward-Roger' : 'the sigma2 option'} needs data`);
       return refit;
     };
 
@@ -332,7 +332,7 @@ interface ResolvedData {
 
 function checkFit(fit: AnovaFitInput): void {
   const bad = (why: string): never => {
-    throw new LmmkitError('BAD_ARGUMENT', `${WHO}: ResMMEst should be the output of the function MMEst (${why})`);
+    throw new ArgumentError(`${WHO}: ResMMEst should be the output of the function MMEst (${why})`);
   };
   if (fit === null || typeof fit !== 'object' || !Array.isArray(fit.models)) bad('expected mmEst\'s result, an object with models[]');
   if (fit.models.length === 0) bad('it has no model');
@@ -355,7 +355,7 @@ function normaliseContrasts(input: ContrastsInput, messages: string[]): NamedCon
       if ((c as number[][]).some((r) => r.length !== w)) throw new ShapeError(`${WHO}: ${what}: rows of different lengths`);
       return Matrix.fromRows(c as number[][]);
     }
-    throw new LmmkitError('BAD_ARGUMENT', `${WHO}: ${what} should be a matrix (a Matrix, rows of numbers, or one row)`);
+    throw new ArgumentError(`${WHO}: ${what} should be a matrix (a Matrix, rows of numbers, or one row)`);
   };
   let list: [string, ContrastInput][];
   if (input instanceof Matrix) list = [['C1', input]];
@@ -363,15 +363,15 @@ function normaliseContrasts(input: ContrastsInput, messages: string[]): NamedCon
     const isSingle = input.length > 0 && (input.every((v) => typeof v === 'number') || input.every((r) => Array.isArray(r) && r.every((v: unknown) => typeof v === 'number')));
     list = isSingle ? [['C1', input as ContrastInput]] : (input as ContrastInput[]).map((c, k) => [`C${k + 1}`, c]);
   } else if (input !== null && typeof input === 'object') list = Object.entries(input as Record<string, ContrastInput>);
-  else throw new LmmkitError('BAD_ARGUMENT', `${WHO}: contrasts should be either a list of matrices or a matrix`);
-  if (list.length === 0) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: contrasts is empty`);
+  else throw new ArgumentError(`${WHO}: contrasts should be either a list of matrices or a matrix`);
+  if (list.length === 0) throw new ArgumentError(`${WHO}: contrasts is empty`);
   return list.map(([name, c], k) => {
     const l = toMatrix(c, `contrast '${name}'`);
     for (let t = 0; t < l.data.length; t++) {
-      if (!Number.isFinite(l.data[t]!)) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: contrast '${name}' has a non-finite value`);
+      if (!Number.isFinite(l.data[t]!)) throw new ArgumentError(`${WHO}: contrast '${name}' has a non-finite value`);
     }
     const r = fullRowRank(l);
-    if (r.rows.length === 0) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: contrast '${name}' is zero`);
+    if (r.rows.length === 0) throw new ArgumentError(`${WHO}: contrast '${name}' is zero`);
     if (r.rows.length !== l.rows) {
       messages.push(`Contrast matrix number ${k + 1} was not full rank and has been reduced (contrast '${name}': rows ${r.rows.map((x) => x + 1).join(', ')} of ${l.rows} kept).`);
     }

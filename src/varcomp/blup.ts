@@ -3,7 +3,7 @@
 //
 // MM4LMM 3.0.3's R code was read for its semantics (what is computed, which
 // beta, which errors); nothing here is copied from it (GPL).
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, InputError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -91,8 +91,8 @@ export interface ResolvedInference {
  * checks that they belong together. `who` names the caller in messages.
  */
 export function resolveInference(who: string, fit: MmFit, data: MmData, opts: MmInferenceOptions = {}): ResolvedInference {
-  if (fit === null || typeof fit !== 'object') throw new LmmkitError('BAD_ARGUMENT', `${who}: fit must be what mmEst returns (or one of its models, or { sigma2, method })`);
-  if (data === null || typeof data !== 'object') throw new LmmkitError('BAD_ARGUMENT', `${who}: data must be an object { y, varList, ... }`);
+  if (fit === null || typeof fit !== 'object') throw new ArgumentError(`${who}: fit must be what mmEst returns (or one of its models, or { sigma2, method })`);
+  if (data === null || typeof data !== 'object') throw new ArgumentError(`${who}: data must be an object { y, varList, ... }`);
   const backend = opts.backend ?? getBackend();
   const { model, index } = pickModel(who, fit, data, opts.model);
 
@@ -100,32 +100,32 @@ export function resolveInference(who: string, fit: MmFit, data: MmData, opts: Mm
   const n = y.length;
   if (n < 2) throw new ShapeError(`${who}: y needs at least 2 observations, found ${n}`);
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(y[i]!)) throw new LmmkitError('BAD_INPUT', `${who}: y has a missing or non-finite value at observation ${i + 1} (counting from 1)`);
+    if (!Number.isFinite(y[i]!)) throw new InputError(undefined, `${who}: y has a missing or non-finite value at observation ${i + 1} (counting from 1)`);
   }
 
   const varList = data.varList;
-  if (!Array.isArray(varList) || varList.length === 0) throw new LmmkitError('BAD_ARGUMENT', `${who}: data.varList needs at least one component (the error, usually last)`);
+  if (!Array.isArray(varList) || varList.length === 0) throw new ArgumentError(`${who}: data.varList needs at least one component (the error, usually last)`);
   if (data.zList !== undefined && data.zList.length !== varList.length) {
     throw new ShapeError(`${who}: Lists ZList and VarList should have the same number of elements (ZList has ${data.zList.length}, VarList ${varList.length})`);
   }
   const names = varList.map((v, k) => v.name ?? `component ${k + 1}`);
-  if (new Set(names).size !== names.length) throw new LmmkitError('BAD_ARGUMENT', `${who}: the component names must be distinct, found ${names.join(', ')}`);
+  if (new Set(names).size !== names.length) throw new ArgumentError(`${who}: the component names must be distinct, found ${names.join(', ')}`);
   const sigma2 = Float64Array.from(model.sigma2 ?? []);
   if (sigma2.length !== varList.length) {
     throw new ShapeError(`${who}: the fit has ${sigma2.length} variances but data.varList has ${varList.length} components (${names.join(', ')})`);
   }
   for (let k = 0; k < sigma2.length; k++) {
-    if (!Number.isFinite(sigma2[k]!) || sigma2[k]! < 0) throw new LmmkitError('BAD_INPUT', `${who}: sigma2[${k}] = ${sigma2[k]} ('${names[k]}'): every variance must be finite and >= 0`);
+    if (!Number.isFinite(sigma2[k]!) || sigma2[k]! < 0) throw new InputError(undefined, `${who}: sigma2[${k}] = ${sigma2[k]} ('${names[k]}'): every variance must be finite and >= 0`);
   }
   if (model.sigma2Names !== undefined && model.sigma2Names.length > 0) {
     // MM4LMM's MMBlup means to check this ('Not all random effects are shared by VarList and ResMM') but never stops.
     const same = model.sigma2Names.length === names.length && model.sigma2Names.every((s, k) => s === names[k]);
     if (!same) {
-      throw new LmmkitError('BAD_ARGUMENT', `${who}: Not all random effects are shared by VarList and the fit: the fit has components (${model.sigma2Names.join(', ')}), data.varList has (${names.join(', ')}), in this order`);
+      throw new ArgumentError(`${who}: Not all random effects are shared by VarList and the fit: the fit has components (${model.sigma2Names.join(', ')}), data.varList has (${names.join(', ')}), in this order`);
     }
   }
   const method = model.method;
-  if (method !== 'reml' && method !== 'ml') throw new LmmkitError('BAD_ARGUMENT', `${who}: the fit's method must be 'reml' or 'ml', found '${String(method)}'`);
+  if (method !== 'reml' && method !== 'ml') throw new ArgumentError(`${who}: the fit's method must be 'reml' or 'ml', found '${String(method)}'`);
   const ids = varList.map((v, k) => {
     if (v.ids === undefined) return undefined;
     if (v.ids.length !== v.r.rows) throw new ShapeError(`${who}: component ${k + 1} ('${names[k]}') has ${v.ids.length} ids for a ${v.r.shape} R`);
@@ -144,30 +144,29 @@ export function resolveInference(who: string, fit: MmFit, data: MmData, opts: Mm
 
 /** The model of `fit` the caller means, and its index among the marker models of data.x (when known). */
 function pickModel(who: string, fit: MmFit, data: MmData, model: number | undefined): { model: MmFitInput; index: number | undefined } {
-  if (model !== undefined && (!Number.isInteger(model) || model < 0)) throw new LmmkitError('BAD_ARGUMENT', `${who}: model must be a 0-based model index, found ${String(model)}`);
+  if (model !== undefined && (!Number.isInteger(model) || model < 0)) throw new ArgumentError(`${who}: model must be a 0-based model index, found ${String(model)}`);
   if (!('models' in fit)) {
     if (model !== undefined && data.x === undefined) {
-      throw new LmmkitError('BAD_ARGUMENT', `${who}: model = ${model} is given with a single fitted model; it selects the marker of data.x, which is absent`);
+      throw new ArgumentError(`${who}: model = ${model} is given with a single fitted model; it selects the marker of data.x, which is absent`);
     }
     return { model: fit, index: model };
   }
   const res = fit as MmEstResult;
-  if (!Array.isArray(res.models) || res.models.length === 0) throw new LmmkitError('BAD_ARGUMENT', `${who}: the fit holds no model`);
+  if (!Array.isArray(res.models) || res.models.length === 0) throw new ArgumentError(`${who}: the fit holds no model`);
   const nullFit = res.models.length === 1 && res.modelNames.length === 1 && res.modelNames[0] === 'NullModel';
   if (nullFit && data.x !== undefined) {
-    throw new LmmkitError('BAD_ARGUMENT', `${who}: This function does not handle cases where X is not NULL...: the fit is a null model (mmEst without x) but data.x is given; give the data the fit was made from`);
+    throw new ArgumentError(`${who}: This function does not handle cases where X is not NULL...: the fit is a null model (mmEst without x) but data.x is given; give the data the fit was made from`);
   }
   if (model === undefined) {
     if (res.models.length > 1) {
-      throw new LmmkitError(
-        'BAD_ARGUMENT',
+      throw new ArgumentError(
         `${who}: the fit holds ${res.models.length} models (GWAS mode); say which with opts.model (0-based) and give the markers as data.x (MM4LMM's ${who === 'mmBlup' ? 'MMBlup' : 'MMVcov'} handles the null model only)`,
       );
     }
     model = 0;
   }
   const chosen = res.models[model];
-  if (chosen === undefined) throw new LmmkitError('BAD_ARGUMENT', `${who}: model = ${model} but the fit holds ${res.models.length} model${res.models.length > 1 ? 's' : ''}`);
+  if (chosen === undefined) throw new ArgumentError(`${who}: model = ${model} but the fit holds ${res.models.length} model${res.models.length > 1 ? 's' : ''}`);
   if (data.x !== undefined) {
     const count = markerCount(data.x);
     if (count !== res.models.length) throw new ShapeError(`${who}: data.x holds ${count} marker models but the fit holds ${res.models.length}: give the x the fit was made with`);
@@ -179,13 +178,13 @@ function pickModel(who: string, fit: MmFit, data: MmData, model: number | undefi
 function fixedDesign(who: string, data: MmData, n: number, model: MmFitInput, index: number | undefined): Matrix {
   if (data.design !== undefined) {
     if (data.cofactor !== undefined || data.formula !== undefined || data.x !== undefined) {
-      throw new LmmkitError('BAD_ARGUMENT', `${who}: give the fixed effects either as data.design or as data.cofactor/formula/x, not both`);
+      throw new ArgumentError(`${who}: give the fixed effects either as data.design or as data.cofactor/formula/x, not both`);
     }
     const d = data.design;
-    if (!(d instanceof Matrix)) throw new LmmkitError('BAD_ARGUMENT', `${who}: data.design must be a Matrix`);
+    if (!(d instanceof Matrix)) throw new ArgumentError(`${who}: data.design must be a Matrix`);
     if (d.rows !== n) throw new ShapeError(`${who}: Incompatible dimension between Y and the design: y has ${n} values, the design ${d.rows} rows`);
     for (let i = 0; i < d.data.length; i++) {
-      if (!Number.isFinite(d.data[i]!)) throw new LmmkitError('BAD_INPUT', `${who}: data.design has a non-finite value at (${(i % n) + 1}, ${Math.floor(i / n) + 1})`);
+      if (!Number.isFinite(d.data[i]!)) throw new InputError(undefined, `${who}: data.design has a non-finite value at (${(i % n) + 1}, ${Math.floor(i / n) + 1})`);
     }
     return d;
   }
@@ -194,7 +193,7 @@ function fixedDesign(who: string, data: MmData, n: number, model: MmFitInput, in
   if (data.x !== undefined) {
     const markers = normaliseMarkers(data.x, n, data);
     if (index === undefined && markers.count > 1) {
-      throw new LmmkitError('BAD_ARGUMENT', `${who}: data.x holds ${markers.count} marker models; say which one the fit is with opts.model (0-based)`);
+      throw new ArgumentError(`${who}: data.x holds ${markers.count} marker models; say which one the fit is with opts.model (0-based)`);
     }
     const m = index ?? 0;
     if (m >= markers.count) throw new ShapeError(`${who}: model = ${m} but data.x has ${markers.count} marker models`);
@@ -258,9 +257,9 @@ export function mmBlup(fit: MmFit, data: MmData, opts: MmBlupOptions = {}): MmBl
   const who = 'mmBlup';
   const r = resolveInference(who, fit, data, opts);
   const which = opts.beta ?? (r.beta !== undefined ? 'fit' : 'gls');
-  if (which !== 'fit' && which !== 'gls') throw new LmmkitError('BAD_ARGUMENT', `${who}: beta must be 'fit' or 'gls', found '${String(which)}'`);
+  if (which !== 'fit' && which !== 'gls') throw new ArgumentError(`${who}: beta must be 'fit' or 'gls', found '${String(which)}'`);
   const fitBeta = which === 'fit' ? r.beta : undefined;
-  if (which === 'fit' && fitBeta === undefined) throw new LmmkitError('BAD_ARGUMENT', `${who}: beta = 'fit' but the fit has no beta`);
+  if (which === 'fit' && fitBeta === undefined) throw new ArgumentError(`${who}: beta = 'fit' but the fit has no beta`);
   const at = modelAt(r.y, r.x, r.components, r.sigma2, r.method, r.backend);
   return blupsAt(r, at, fitBeta ?? at.beta);
 }

@@ -1,7 +1,7 @@
 // MMEst's formulas: the formula text split on " + " (MM4LMM's Factors) and
 // rebuilt as "~p1+~p2+...", the complete model's formula and the
 // cofactor-only one it fits first for Init.
-import { LmmkitError } from '../errors.js';
+import { DesignError, LmmkitError } from '../errors.js';
 import { parseFormula, type Formula } from './formula.js';
 
 /** R's grep(name, piece): the name is a regular expression; plain R names are matched as such, anything else literally. */
@@ -16,7 +16,7 @@ function rebuild(pieces: readonly string[], what: string): Formula {
     return parseFormula(text);
   } catch (e) {
     if (e instanceof LmmkitError && e.code === 'BAD_FORMULA') {
-      throw new LmmkitError('BAD_FORMULA', `MMEst rebuilds the ${what} formula from the pieces of the formula text between ' + ' (${pieces.map((p) => `'${p}'`).join(', ')}), and the result does not parse: ${e.message}`);
+      throw new DesignError('BAD_FORMULA', `MMEst rebuilds the ${what} formula from the pieces of the formula text between ' + ' (${pieces.map((p) => `'${p}'`).join(', ')}), and the result does not parse: ${e.message}`);
     }
     throw e;
   }
@@ -32,7 +32,7 @@ export function mm4lmmFormulas(cofNames: readonly string[], xnames: readonly str
   if (formula === undefined) {
     const all = [...cofNames, ...(xnames ?? [])];
     if (all.length === 0) {
-      throw new LmmkitError('EMPTY_DESIGN', 'the Cofactor has no column and there is no marker: MMEst\'s default formula would be empty; give a formula');
+      throw new DesignError('EMPTY_DESIGN', 'the Cofactor has no column and there is no marker: MMEst\'s default formula would be empty; give a formula');
     }
     const comp = parseFormula('~' + all.join('+'));
     const cof = xnames === undefined ? comp : parseFormula('~' + cofNames.join('+'));

@@ -2,7 +2,7 @@
 // columns bound to it (`Xeffect` or a list element's names), and each column
 // a formula uses encoded as model.matrix sees it (numeric, or a factor with
 // its levels), with the checks R would fail on.
-import { LmmkitError, ShapeError } from '../errors.js';
+import { DesignError, InputError, LmmkitError, ShapeError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { Formula } from './formula.js';
 
@@ -72,7 +72,7 @@ export function cofactorFrame(n: number, cofactor: Matrix | CofactorTable | read
     const seen = new Set<string>();
     const columns: RawColumn[] = cofactor.columns.map((c, j) => {
       const name = cofactor.names[j]!;
-      if (seen.has(name)) throw new LmmkitError('BAD_INPUT', `Cofactor table: the column name '${name}' appears twice`);
+      if (seen.has(name)) throw new InputError(undefined, `Cofactor table: the column name '${name}' appears twice`);
       seen.add(name);
       if (c.length !== n) throw dimError('Cofactor', n, c.length, ` (column '${name}')`);
       return c instanceof Float64Array
@@ -106,7 +106,7 @@ export function encodeColumn(name: string, col: RawColumn, role: string): Encode
     for (let i = 0; i < col.values.length; i++) {
       const v = col.values[i]!;
       if (!Number.isFinite(v)) {
-        throw new LmmkitError('NON_FINITE', `${role} '${name}' has a non-finite value (${v}) in row ${i + 1}; MMEst needs complete numeric data`);
+        throw new DesignError('NON_FINITE', `${role} '${name}' has a non-finite value (${v}) in row ${i + 1}; MMEst needs complete numeric data`);
       }
     }
     return { kind: 'numeric', name, values: col.values };
@@ -114,28 +114,28 @@ export function encodeColumn(name: string, col: RawColumn, role: string): Encode
   const values = col.values;
   for (let i = 0; i < values.length; i++) {
     if (MISSING.has(values[i]!)) {
-      throw new LmmkitError('BAD_FACTOR', `${role} '${name}' has an empty or missing level ('${values[i]}') in row ${i + 1}; every row needs a level`);
+      throw new DesignError('BAD_FACTOR', `${role} '${name}' has an empty or missing level ('${values[i]}') in row ${i + 1}; every row needs a level`);
     }
   }
   let levels: string[];
   if (col.levels !== undefined) {
     levels = [...col.levels];
     const dup = levels.find((l, i) => levels.indexOf(l) !== i);
-    if (dup !== undefined) throw new LmmkitError('BAD_FACTOR', `${role} '${name}': the level '${dup}' is listed twice`);
+    if (dup !== undefined) throw new DesignError('BAD_FACTOR', `${role} '${name}': the level '${dup}' is listed twice`);
     const empty = levels.find((l) => MISSING.has(l));
-    if (empty !== undefined) throw new LmmkitError('BAD_FACTOR', `${role} '${name}': '${empty}' is not a valid level`);
+    if (empty !== undefined) throw new DesignError('BAD_FACTOR', `${role} '${name}': '${empty}' is not a valid level`);
   } else {
     levels = [...new Set(values)].sort(compareC);
   }
   if (levels.length < 2) {
     // R's model.matrix: "contrasts can be applied only to factors with 2 or more levels".
-    throw new LmmkitError('BAD_FACTOR', `${role} '${name}' has ${levels.length === 1 ? `a single level ('${levels[0]}')` : 'no level'}; contrasts can be applied only to factors with 2 or more levels (R's model.matrix fails the same way)`);
+    throw new DesignError('BAD_FACTOR', `${role} '${name}' has ${levels.length === 1 ? `a single level ('${levels[0]}')` : 'no level'}; contrasts can be applied only to factors with 2 or more levels (R's model.matrix fails the same way)`);
   }
   const pos = new Map(levels.map((l, i) => [l, i]));
   const index = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const k = pos.get(values[i]!);
-    if (k === undefined) throw new LmmkitError('BAD_FACTOR', `${role} '${name}' row ${i + 1}: '${values[i]}' is not one of its levels (${levels.join(', ')})`);
+    if (k === undefined) throw new DesignError('BAD_FACTOR', `${role} '${name}' row ${i + 1}: '${values[i]}' is not one of its levels (${levels.join(', ')})`);
     index[i] = k;
   }
   return { kind: 'factor', name, levels, index };
@@ -159,7 +159,7 @@ export function markerSpec(kind: 'numeric' | 'character', columns: number, marke
       throw new ShapeError(`markerNames has ${markerNames.length} names for a marker of ${columns} column(s)`);
     }
     const dup = markerNames.find((m, i) => markerNames.indexOf(m) !== i);
-    if (dup !== undefined) throw new LmmkitError('BAD_MARKER', `markerNames lists '${dup}' twice`);
+    if (dup !== undefined) throw new DesignError('BAD_MARKER', `markerNames lists '${dup}' twice`);
     return { kind, columns, variables: [...markerNames], listMode: true };
   }
   // A matrix X column is bound as `Xeffect`; a multi-column list element
@@ -169,7 +169,7 @@ export function markerSpec(kind: 'numeric' | 'character', columns: number, marke
 }
 
 function unknownColumn(name: string, available: readonly string[], formula: Formula): LmmkitError {
-  return new LmmkitError('UNKNOWN_COLUMN', `the formula "${formula.text}" names '${name}', which is not a column of the model data; available: ${available.map((a) => `'${a}'`).join(', ') || '(none)'}`);
+  return new DesignError('UNKNOWN_COLUMN', `the formula "${formula.text}" names '${name}', which is not a column of the model data; available: ${available.map((a) => `'${a}'`).join(', ') || '(none)'}`);
 }
 
 /** Encodes every cofactor variable the formulas use, listing the available names when one is unknown. */

@@ -19,7 +19,7 @@
 //
 // R code and behaviour were read to reproduce the semantics; nothing here is
 // copied from MM4LMM (GPL).
-import { LmmkitError, ShapeError } from '../errors.js';
+import { DesignError, ShapeError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { rQr } from '../linalg/qr-dqrdc2.js';
 import type { Formula } from './formula.js';
@@ -139,13 +139,13 @@ export interface PlanLayout {
 function reduce(mm: ModelMatrix, source: Int32Array, factors: readonly string[], n: number, cofactorNcol: number, formula: Formula): FixedDesign {
   const p = mm.cols.length;
   if (p === 0) {
-    throw new LmmkitError('EMPTY_DESIGN', `the formula "${formula.text}" gives no fixed-effect column (no intercept and no term); MMEst needs at least one`);
+    throw new DesignError('EMPTY_DESIGN', `the formula "${formula.text}" gives no fixed-effect column (no intercept and no term); MMEst needs at least one`);
   }
   const full = new Matrix(n, p);
   mm.cols.forEach((c, j) => full.data.set(c, j * n));
   const { rank, pivot } = rQr(full);
   if (rank === 0) {
-    throw new LmmkitError('EMPTY_DESIGN', `every fixed-effect column of "${formula.text}" is zero (${mm.names.join(', ')}): the design has rank 0`);
+    throw new DesignError('EMPTY_DESIGN', `every fixed-effect column of "${formula.text}" is zero (${mm.names.join(', ')}): the design has rank 0`);
   }
   const kept = pivot.subarray(0, rank);
   const x = new Matrix(n, rank);
@@ -198,7 +198,7 @@ export function planDesign(input: Omit<DesignInput, 'marker'> & { markerKind: 'n
   if (spec.listMode) {
     const clash = spec.variables.find((v) => frame.names.includes(v));
     if (clash !== undefined) {
-      throw new LmmkitError('BAD_MARKER', `the marker column '${clash}' has the name of a cofactor column; rename one of them`);
+      throw new DesignError('BAD_MARKER', `the marker column '${clash}' has the name of a cofactor column; rename one of them`);
     }
   }
   const { comp, cof, factors } = mm4lmmFormulas(frame.names, spec.variables, input.formula);
@@ -255,7 +255,7 @@ function encodeMarker(plan: DesignPlan, marker: Matrix | readonly string[]): Map
   const out = new Map<string, EncodedVar>();
   const n = plan.n;
   if (marker instanceof Matrix) {
-    if (plan.markerKind !== 'numeric') throw new LmmkitError('BAD_MARKER', 'this plan is for character markers, found a numeric marker');
+    if (plan.markerKind !== 'numeric') throw new DesignError('BAD_MARKER', 'this plan is for character markers, found a numeric marker');
     if (marker.rows !== n) throw dimError('X', n, marker.rows);
     if (marker.cols !== plan.markerColumns) {
       throw new ShapeError(`this plan is for markers of ${plan.markerColumns} column(s), found ${marker.cols}`);
@@ -263,7 +263,7 @@ function encodeMarker(plan: DesignPlan, marker: Matrix | readonly string[]): Map
     plan.markerVariables.forEach((v, j) => out.set(v, encodeColumn(v, { kind: 'numeric', values: marker.col(j) }, 'marker')));
     return out;
   }
-  if (plan.markerKind !== 'character') throw new LmmkitError('BAD_MARKER', 'this plan is for numeric markers, found a character marker');
+  if (plan.markerKind !== 'character') throw new DesignError('BAD_MARKER', 'this plan is for numeric markers, found a character marker');
   if (marker.length !== n) throw dimError('X', n, marker.length);
   const v = plan.markerVariables[0]!;
   out.set(v, encodeColumn(v, { kind: 'character', values: marker, levels: undefined }, 'marker'));
@@ -365,7 +365,7 @@ export function buildDesign(input: DesignInput): FixedDesign {
   checkN(input.n);
   const { marker } = input;
   if (marker === undefined) {
-    if (input.markerNames !== undefined) throw new LmmkitError('BAD_MARKER', 'markerNames is given without a marker');
+    if (input.markerNames !== undefined) throw new DesignError('BAD_MARKER', 'markerNames is given without a marker');
     const frame = cofactorFrame(input.n, input.cofactor);
     const { comp, factors } = mm4lmmFormulas(frame.names, undefined, input.formula);
     return cofactorOnlyDesign(input.n, frame, comp, factors, frame.names.length);

@@ -3,7 +3,7 @@
 // deparsed text), and the expansion of `terms(formula, keep.order = TRUE)`
 // (term list, intercept, variable order, contrast codes), reproducing the
 // algorithm of R's C function `termsform` (stats/src/model.c).
-import { LmmkitError } from '../errors.js';
+import { DesignError, LmmkitError } from '../errors.js';
 
 /**
  * An expanded one-sided model formula, as R's `terms(formula, keep.order = TRUE)`
@@ -66,7 +66,7 @@ export function isSyntacticName(s: string): boolean {
 
 function formulaError(text: string, pos: number, what: string): LmmkitError {
   const where = pos >= text.length ? 'at the end' : `at column ${pos + 1}`;
-  return new LmmkitError('BAD_FORMULA', `bad formula "${text}" ${where}: ${what}`);
+  return new DesignError('BAD_FORMULA', `bad formula "${text}" ${where}: ${what}`);
 }
 
 function describe(tok: Token): string {

@@ -35,7 +35,7 @@
 // with a matrix X it renames the marker column X1 so a formula using Xeffect
 // fails; its p-values are 1 - pf(...). None of these limits apply here; the
 // formulas are the same, so where MM4LMM runs the numbers agree to rounding.
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -91,7 +91,7 @@ export function covarianceInverse(components: readonly VarComponent[], sigma2: A
   if (sigma2.length !== nk) throw new ShapeError(`${WHO}: ${sigma2.length} variances for ${nk} components`);
   const s2 = Float64Array.from(sigma2);
   s2.forEach((v, i) => {
-    if (!Number.isFinite(v) || v < 0) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: sigma2[${i}] (${comps[i]!.name}) must be a finite number >= 0, found ${v}`);
+    if (!Number.isFinite(v) || v < 0) throw new ArgumentError(`${WHO}: sigma2[${i}] (${comps[i]!.name}) must be a finite number >= 0, found ${v}`);
   });
   const k = comps.map((c) => fullMatrix(backend, c));
   const v = covarianceSum(k, s2, n);
@@ -191,7 +191,7 @@ export function krModel(input: KrModelInput): KrModel {
   if (input.covariance !== undefined) {
     const s = input.sigma2;
     if (s.length !== cov.sigma2.length || cov.sigma2.some((v, i) => v !== s[i])) {
-      throw new LmmkitError('BAD_ARGUMENT', `${WHO}: the covariance given was evaluated at other variances than sigma2`);
+      throw new ArgumentError(`${WHO}: the covariance given was evaluated at other variances than sigma2`);
     }
   }
   const nk = cov.vInvK.length;
@@ -210,7 +210,7 @@ export function krModel(input: KrModelInput): KrModel {
     if (input.beta.length !== p) throw new ShapeError(`${WHO}: beta has ${input.beta.length} values, the design has ${p} columns`);
     beta = Float64Array.from(input.beta);
   } else {
-    if (input.y === undefined) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: y is needed to estimate beta (or give beta)`);
+    if (input.y === undefined) throw new ArgumentError(`${WHO}: y is needed to estimate beta (or give beta)`);
     if (input.y.length !== n) throw new ShapeError(`${WHO}: y has ${input.y.length} values, the design has ${n} rows`);
     beta = be.gemv(phi, be.gemv(g, Float64Array.from(input.y), { trans: true }));
   }
@@ -302,7 +302,7 @@ export function krTest(model: KrModel, l: Matrix, backend: Backend = getBackend(
   if (l.cols !== p) throw new ShapeError(`${WHO}: the contrast has ${l.cols} columns, the model has ${p} coefficients`);
   const { matrix: lr, rows } = fullRowRank(l);
   const q = lr.rows;
-  if (q === 0) throw new LmmkitError('BAD_ARGUMENT', `${WHO}: the contrast is zero`);
+  if (q === 0) throw new ArgumentError(`${WHO}: the contrast is zero`);
   const phi = model.varBeta;
   const nk = model.phiP.length;
   const w = model.w.data;

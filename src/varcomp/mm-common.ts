@@ -30,7 +30,7 @@
 // 3.0.3 guards it with `iteration > 0`), so no loop stops after one pass.
 // Where MM4LMM's step length is 0/0 or x/0 (two identical MM steps) it
 // produces NaN; we take the plain step instead.
-import { DomainError, LmmkitError, NumericalError, ShapeError } from '../errors.js';
+import { ArgumentError, DomainError, InputError, NumericalError, ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { EngineFit, EngineOptions, VarComponent, VarMethod } from './types.js';
 
@@ -61,17 +61,17 @@ export interface ResolvedOptions {
  */
 export function resolveOptions(opts: MmOptions, nComp: number, y: ArrayLike<number>, who: string): ResolvedOptions {
   if (opts === null || typeof opts !== 'object') {
-    throw new LmmkitError('BAD_OPTION', `${who}: options must be an object with at least a method ('reml' or 'ml')`);
+    throw new ArgumentError(`${who}: options must be an object with at least a method ('reml' or 'ml')`);
   }
   const method = opts.method;
   if (method !== 'reml' && method !== 'ml') {
-    throw new LmmkitError('BAD_OPTION', `${who}: method must be 'reml' or 'ml', found '${String(method)}'`);
+    throw new ArgumentError(`${who}: method must be 'reml' or 'ml', found '${String(method)}'`);
   }
   const critVar = positiveOption(who, 'critVar', opts.critVar, DEFAULT_CRIT_VAR);
   const critLogLik = positiveOption(who, 'critLogLik', opts.critLogLik, DEFAULT_CRIT_LOGLIK);
   const maxIter = opts.maxIter ?? DEFAULT_MAX_ITER;
   if (!Number.isInteger(maxIter) || maxIter < 1) {
-    throw new LmmkitError('BAD_OPTION', `${who}: maxIter must be a positive integer, found ${String(maxIter)}`);
+    throw new ArgumentError(`${who}: maxIter must be a positive integer, found ${String(maxIter)}`);
   }
   let init: Float64Array;
   if (opts.init !== undefined && opts.init !== null) {
@@ -111,7 +111,7 @@ export function checkEngineInputs(
 function positiveOption(who: string, name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) {
-    throw new LmmkitError('BAD_OPTION', `${who}: ${name} must be a finite number >= 0, found ${String(v)}`);
+    throw new ArgumentError(`${who}: ${name} must be a finite number >= 0, found ${String(v)}`);
   }
   return v;
 }
@@ -140,9 +140,8 @@ export function requireFiniteVector(who: string, what: string, v: ArrayLike<numb
   }
   if (count > 0) {
     const more = count > where.length ? `, ...` : '';
-    throw new LmmkitError(
-      'BAD_INPUT',
-      `${who}: ${what} has ${count} missing or non-finite value${count > 1 ? 's' : ''} (at ${count > 1 ? 'rows' : 'row'} ${where.join(', ')}${more}; 1-based): drop or impute those samples first`,
+    throw new InputError(
+      undefined, `${who}: ${what} has ${count} missing or non-finite value${count > 1 ? 's' : ''} (at ${count > 1 ? 'rows' : 'row'} ${where.join(', ')}${more}; 1-based): drop or impute those samples first`,
     );
   }
 }
@@ -165,9 +164,8 @@ export function checkResponseAndDesign(who: string, y: Float64Array, x: Matrix):
     }
   }
   if (bad > 0) {
-    throw new LmmkitError(
-      'BAD_INPUT',
-      `${who}: x has ${bad} missing or non-finite value${bad > 1 ? 's' : ''} (first at row ${(first % n) + 1}, column ${Math.floor(first / n) + 1})`,
+    throw new InputError(
+      undefined, `${who}: x has ${bad} missing or non-finite value${bad > 1 ? 's' : ''} (first at row ${(first % n) + 1}, column ${Math.floor(first / n) + 1})`,
     );
   }
 }
@@ -210,7 +208,7 @@ export function checkComponents(who: string, components: readonly VarComponent[]
       }
       for (let i = 0; i < z.data.length; i++) {
         if (!Number.isFinite(z.data[i]!)) {
-          throw new LmmkitError('BAD_INPUT', `${who}: ${label}: Z has a non-finite value at (${(i % z.rows) + 1}, ${Math.floor(i / z.rows) + 1})`);
+          throw new InputError(undefined, `${who}: ${label}: Z has a non-finite value at (${(i % z.rows) + 1}, ${Math.floor(i / z.rows) + 1})`);
         }
       }
     } else if (r.rows !== n) {
@@ -241,7 +239,7 @@ function checkSymmetric(who: string, label: string, r: Matrix): { identity: bool
   for (let i = 0; i < d.length; i++) {
     const v = d[i]!;
     if (!Number.isFinite(v)) {
-      throw new LmmkitError('BAD_INPUT', `${who}: ${label}: R has a non-finite value (${v}) at (${(i % q) + 1}, ${Math.floor(i / q) + 1})`);
+      throw new InputError(undefined, `${who}: ${label}: R has a non-finite value (${v}) at (${(i % q) + 1}, ${Math.floor(i / q) + 1})`);
     }
     const a = Math.abs(v);
     if (a > maxAbs) maxAbs = a;
@@ -253,7 +251,7 @@ function checkSymmetric(who: string, label: string, r: Matrix): { identity: bool
       const a = d[i + j * q]!;
       const b = d[j + i * q]!;
       if (Math.abs(a - b) > tol) {
-        throw new LmmkitError('BAD_INPUT', `${who}: ${label}: R is not symmetric: R(${i + 1},${j + 1}) = ${a} but R(${j + 1},${i + 1}) = ${b}`);
+        throw new InputError(undefined, `${who}: ${label}: R is not symmetric: R(${i + 1},${j + 1}) = ${a} but R(${j + 1},${i + 1}) = ${b}`);
       }
       if (a !== 0 || b !== 0) diagonal = false;
     }

@@ -18,7 +18,7 @@
 // the results are reported at the final delta, as MM4LMM does.
 // ML follows 'ML2Mat': the plain MM update of both variances on the
 // diagonal V, with MM4LMM's REML-style loop (see mm-common.ts).
-import { LmmkitError, NotPositiveDefiniteError, NumericalError, ShapeError } from '../errors.js';
+import { ArgumentError, InputError, NotPositiveDefiniteError, NumericalError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { generalisedEigen } from '../linalg/generalised-eigen.js';
 import { Matrix } from '../linalg/matrix.js';
@@ -276,7 +276,7 @@ function glsPass(
   for (let i = 0; i < p * p; i++) {
     if (!Number.isFinite(m[i]!)) {
       const bad = firstNonFinite(x);
-      throw new LmmkitError('BAD_INPUT', `${WHO}: utx has a non-finite value at row ${(bad % n) + 1}, column ${Math.floor(bad / n) + 1}`);
+      throw new InputError(undefined, `${WHO}: utx has a non-finite value at row ${(bad % n) + 1}, column ${Math.floor(bad / n) + 1}`);
     }
   }
   // Cholesky of the p x p M (lower), its inverse and beta.
@@ -425,7 +425,7 @@ export function mmRotated(
   const ropts = opts as RotatedOptions;
   const o = resolveOptions(ropts, 2, uty, WHO);
   const logDetError = ropts.logDetError ?? 0;
-  if (!Number.isFinite(logDetError)) throw new LmmkitError('BAD_OPTION', `${WHO}: logDetError must be finite, found ${logDetError}`);
+  if (!Number.isFinite(logDetError)) throw new ArgumentError(`${WHO}: logDetError must be finite, found ${logDetError}`);
   const ws = workspace.get(n, p);
   return o.method === 'reml'
     ? remlRotated(ws, uty, xd, eigenvalues, o, logDetError)

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, WorkerError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { MmEstRun, fitInThisThread, type MmEstModel, type MmEstOptions, type MmEstResult } from './mmest.js';
 import { packedSize, type WorkerJob, type WorkerResult } from './mm-worker.js';
@@ -20,7 +20,7 @@ export interface MmEstParallelOptions extends MmEstOptions {
  */
 export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstResult> {
   const threads = opts.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1) throw new LmmkitError('BAD_ARGUMENT', `mmEst: threads must be a positive integer, found ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1) throw new ArgumentError(`mmEst: threads must be a positive integer, found ${threads}`);
   const run = new MmEstRun(opts);
   const markers = run.markers;
   if (threads === 1 || markers === undefined || run.path !== 'eigen') return fitInThisThread(run, opts.onProgress);
@@ -36,7 +36,7 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
       w.on('message', (r: WorkerResult) => {
         const p = pending.get(r.id);
         pending.delete(r.id);
-        if (r.error !== undefined) p?.reject(new LmmkitError('WORKER', `mmEst worker: ${r.error}`));
+        if (r.error !== undefined) p?.reject(new WorkerError(`mmEst worker: ${r.error}`));
         else p?.resolve(r);
       });
       w.on('error', (e) => { for (const p of pending.values()) p.reject(e); pending.clear(); });
@@ -48,7 +48,7 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
     for (const b of run.batches()) {
       const utx = b.utx;
       // The eigen path (checked above) rotates every batch.
-      if (utx === undefined) throw new LmmkitError('WORKER', `mmEst: the batch of models from ${b.start + 1} came without its rotated designs`);
+      if (utx === undefined) throw new WorkerError(`mmEst: the batch of models from ${b.start + 1} came without its rotated designs`);
       const cols = Int32Array.from(utx, (m) => m.cols);
       const packedUtx = new Float64Array(utx.reduce((s, m) => s + m.data.length, 0));
       let at = 0;

@@ -1,4 +1,4 @@
-import { LmmkitError, ShapeError } from '../errors.js';
+import { ArgumentError, InputError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -179,10 +179,10 @@ export class MmEstRun {
     this.n = n;
     checkY(y);
     const method: VarMethod = opts.method ?? 'reml';
-    if (method !== 'reml' && method !== 'ml') throw new LmmkitError('BAD_ARGUMENT', `mmEst: method must be 'reml' or 'ml', found '${String(method)}'`);
+    if (method !== 'reml' && method !== 'ml') throw new ArgumentError(`mmEst: method must be 'reml' or 'ml', found '${String(method)}'`);
     this.method = method;
     const varList = opts.varList;
-    if (!Array.isArray(varList) || varList.length === 0) throw new LmmkitError('BAD_ARGUMENT', 'mmEst: varList needs at least one component (the error, usually last)');
+    if (!Array.isArray(varList) || varList.length === 0) throw new ArgumentError('mmEst: varList needs at least one component (the error, usually last)');
     if (opts.zList !== undefined && opts.zList.length !== varList.length) {
       throw new ShapeError(`mmEst: Lists ZList and VarList should have the same number of elements (ZList has ${opts.zList.length}, VarList ${varList.length})`);
     }
@@ -359,7 +359,7 @@ function checkY(y: Float64Array): void {
   for (let i = 0; i < y.length; i++) if (!Number.isFinite(y[i]!)) bad.push(i);
   if (bad.length > 0) {
     const shown = bad.slice(0, 10).map((i) => i + 1).join(', ');
-    throw new LmmkitError('BAD_INPUT', `mmEst: y has ${bad.length} missing or non-finite value${bad.length > 1 ? 's' : ''} (observation${bad.length > 1 ? 's' : ''} ${shown}${bad.length > 10 ? ', ...' : ''}, counting from 1): remove those observations from y, the cofactors, X and Z first`);
+    throw new InputError(undefined, `mmEst: y has ${bad.length} missing or non-finite value${bad.length > 1 ? 's' : ''} (observation${bad.length > 1 ? 's' : ''} ${shown}${bad.length > 10 ? ', ...' : ''}, counting from 1): remove those observations from y, the cofactors, X and Z first`);
   }
   if (y.length < 2) throw new ShapeError(`mmEst: y needs at least 2 observations, found ${y.length}`);
 }
@@ -393,7 +393,7 @@ export function normaliseMarkers(x: MarkerInput, n: number, opts: { xNames?: rea
   if ('list' in x) {
     const list = x.list;
     const [first] = list;
-    if (first === undefined) throw new LmmkitError('BAD_ARGUMENT', 'mmEst: the list of marker matrices is empty');
+    if (first === undefined) throw new ArgumentError('mmEst: the list of marker matrices is empty');
     const q = first.cols;
     list.forEach((mat, i) => {
       if (mat.rows !== n) throw new ShapeError(`mmEst: Incompatible dimension between Y and a matrix in the list X (element ${i + 1} has ${mat.rows} rows, y has ${n} values)`);

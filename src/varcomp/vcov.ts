@@ -4,7 +4,7 @@
 //
 // MM4LMM 3.0.3's R code was read for its semantics; nothing here is copied
 // from it (GPL).
-import { LmmkitError, NumericalError } from '../errors.js';
+import { ArgumentError, NumericalError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { symmetriseAverage } from '../linalg/small.js';
@@ -76,12 +76,12 @@ export interface MmVcovResult {
  */
 export function mmVcov(fit: MmFit, data: MmData, opts: MmVcovOptions = {}): MmVcovResult {
   const who = 'mmVcov';
-  if (opts === null || typeof opts !== 'object') throw new LmmkitError('BAD_ARGUMENT', `${who}: opts must be an object`);
+  if (opts === null || typeof opts !== 'object') throw new ArgumentError(`${who}: opts must be an object`);
   const info = opts.information ?? 'expected';
   let kind: VcovInformation;
   if (info === 'expected' || info === 'Expected') kind = 'expected';
   else if (info === 'ai' || info === 'AI') kind = 'ai';
-  else throw new LmmkitError('BAD_ARGUMENT', `${who}: information can be equal to AI or Expected only. ('ai' or 'expected'; found '${String(info)}')`);
+  else throw new ArgumentError(`${who}: information can be equal to AI or Expected only. ('ai' or 'expected'; found '${String(info)}')`);
   const mm4lmm = opts.mm4lmm === true && kind === 'expected';
   const r = resolveInference(who, fit, data, opts);
   const at = modelAt(r.y, r.x, r.components, r.sigma2, r.method, r.backend);

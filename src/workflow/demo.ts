@@ -3,7 +3,7 @@
 // compared with the truth, with its plots.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { writeBed } from '../data/plink/write-bed.js';
 import { writeTsv } from '../data/write-tsv.js';
 import type { ManhattanChromosome } from '../plot/manhattan.js';
@@ -78,13 +78,13 @@ export const H2_POPULATION = 0.1;
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const t0 = performance.now();
   const { out: dir, samples, variants, seed } = opts;
-  if (!Number.isInteger(samples) || samples < 20) throw new LmmkitError('BAD_ARGUMENT', `--samples: expected an integer >= 20, found ${samples}`);
-  if (!Number.isInteger(variants) || variants < CAUSAL) throw new LmmkitError('BAD_ARGUMENT', `--variants: expected an integer >= ${CAUSAL}, found ${variants}`);
-  if (!Number.isInteger(seed)) throw new LmmkitError('BAD_ARGUMENT', `--seed: expected an integer, found ${seed}`);
+  if (!Number.isInteger(samples) || samples < 20) throw new ArgumentError(`--samples: expected an integer >= 20, found ${samples}`);
+  if (!Number.isInteger(variants) || variants < CAUSAL) throw new ArgumentError(`--variants: expected an integer >= ${CAUSAL}, found ${variants}`);
+  if (!Number.isInteger(seed)) throw new ArgumentError(`--seed: expected an integer, found ${seed}`);
   try {
     await mkdir(dir, { recursive: true });
   } catch (e) {
-    throw new LmmkitError('BAD_ARGUMENT', `--out ${dir}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new ArgumentError(`--out ${dir}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   const sim = simulateGwas({ samples, variants, seed, causal: CAUSAL, h2Causal: H2_CAUSAL, h2Population: H2_POPULATION });
   const prefix = join(dir, 'demo');

@@ -10,7 +10,7 @@ import type { KinshipTable } from '../data/kinship-table.js';
 import type { SampleMatch } from '../data/match.js';
 import { readKinship } from '../data/node/tables.js';
 import type { NumericTable } from '../data/table.js';
-import { LmmkitError } from '../errors.js';
+import { SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { GwasReport } from './gwas-report.js';
 import type { RunKinship } from './gwas-null.js';
@@ -61,7 +61,7 @@ export async function readGwasInputs(
 export function checkTraitSizes(inputs: GwasInputs): void {
   for (const tr of inputs.traits) {
     if (tr.pos.length < 3) {
-      throw new LmmkitError('NO_SAMPLES', `trait '${tr.name}' of ${inputs.pheno.file}: ${tr.pos.length} samples left after matching, too few to fit a model`);
+      throw new SelectionError('NO_SAMPLES', `trait '${tr.name}' of ${inputs.pheno.file}: ${tr.pos.length} samples left after matching, too few to fit a model`);
     }
   }
 }
@@ -79,7 +79,7 @@ export async function prepareKinship(
   const { match, keepPos, kinFile } = inputs;
   if (kinFile !== undefined) {
     const index = match.index.kinship;
-    if (index === undefined) throw new LmmkitError('NO_SAMPLES', `${kinFile.file}: the kinship was not matched to the genotype samples`);
+    if (index === undefined) throw new SelectionError('NO_SAMPLES', `${kinFile.file}: the kinship was not matched to the genotype samples`);
     const row = new Int32Array(nGeno).fill(-1);
     match.keep.forEach((g, p) => (row[g] = index[p]!));
     return { kin: { k: kinFile.k, row }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
@@ -121,7 +121,7 @@ export function traitData(inputs: GwasInputs, tr: TraitSamples, gaussianizeTrait
   const samples = Int32Array.from(tr.pos, (p) => match.keep[p]!);
   const n = samples.length;
   const indexRows = (index: Int32Array | undefined, what: string): Int32Array => {
-    if (index === undefined) throw new LmmkitError('NO_SAMPLES', `the ${what} table was not matched to the genotype samples`);
+    if (index === undefined) throw new SelectionError('NO_SAMPLES', `the ${what} table was not matched to the genotype samples`);
     return Int32Array.from(tr.pos, (p) => index[p]!);
   };
   const extraRows = (source: 'lowrank' | 'inter'): Int32Array | undefined => {
@@ -133,7 +133,7 @@ export function traitData(inputs: GwasInputs, tr: TraitSamples, gaussianizeTrait
   if (gaussianizeTrait) y = gaussianize(y);
   const { names, f, covariatesDropped } = covariateDesign(n, covar, () => indexRows(match.index.covariates, 'covariate'));
   if (n <= f.cols + 1) {
-    throw new LmmkitError('NO_SAMPLES', `trait '${tr.name}': ${n} samples for ${f.cols} covariates (with the intercept) leave no degrees of freedom`);
+    throw new SelectionError('NO_SAMPLES', `trait '${tr.name}': ${n} samples for ${f.cols} covariates (with the intercept) leave no degrees of freedom`);
   }
   const interRows = extraRows('inter');
   const lowrankRows = extraRows('lowrank');

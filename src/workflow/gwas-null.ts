@@ -1,7 +1,7 @@
 // The null model of one GWAS trait, as the scan needs it and as the report
 // states it: REML on a kinship (its eigendecomposition shared by the traits
 // analysed on the same samples), REML on a low-rank covariance, or OLS.
-import { LmmkitError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { Eigen } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -83,7 +83,7 @@ export function fitTraitNull(input: TraitNullInput, eigenCache: EigenCache): Tra
   }
   if (input.lowrank !== undefined) {
     const w = quickStartW(input.lowrank.raw);
-    if (w.m.cols === 0) throw new LmmkitError('BAD_INPUT', `--lowrank ${input.lowrank.file}: no column varies on the ${n} samples of trait '${input.trait}'`);
+    if (w.m.cols === 0) throw new InputError(undefined, `--lowrank ${input.lowrank.file}: no column varies on the ${n} samples of trait '${input.trait}'`);
     const fit = fitLowRankNull({ y, covariates: f, w: w.m });
     return { model: fit, report: lowRankReport(fit, names, { wColumns: w.m.cols, wColumnsDropped: w.dropped }) };
   }

@@ -1,7 +1,7 @@
 // The samples of a GWAS run: the shared match of the genotype, phenotype,
 // covariate and kinship inputs, then the low-rank and interaction tables,
 // then each trait's own missing values.
-import { InputError, LmmkitError } from '../errors.js';
+import { InputError, SelectionError } from '../errors.js';
 import type { KinshipTable } from '../data/kinship-table.js';
 import { formatMatchReport, matchSamples, type SampleMatch } from '../data/match.js';
 import { sampleKey, type SampleTable } from '../data/samples.js';
@@ -85,7 +85,7 @@ export function matchGwasSamples(
     }
   }
   if (keepPos.length === 0) {
-    throw new LmmkitError('NO_SAMPLES', `no samples left after matching: every sample is missing from or has a missing value in ${extras.map((e) => e.file).join(' or ')}`);
+    throw new SelectionError('NO_SAMPLES', `no samples left after matching: every sample is missing from or has a missing value in ${extras.map((e) => e.file).join(' or ')}`);
   }
   log(formatMatchReport(match).trimEnd());
   for (const d of groupReasons(extraDropped, true)) log(`  ${d}`);

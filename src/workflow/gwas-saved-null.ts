@@ -2,7 +2,7 @@
 // file is read and checked once, and each trait of the run must be the one
 // the model was fitted to, on the same samples, with the same values and
 // covariates, so that the scan is the scan the fitting run would have made.
-import { InputError, LmmkitError } from '../errors.js';
+import { ArgumentError, InputError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { KinshipNullModel } from '../nullmodel/fit-kinship.js';
 import { loadNullModel } from '../nullmodel/node.js';
@@ -30,11 +30,11 @@ export async function loadTraitNull(path: string, traits: readonly string[], tes
   }
   const trait = saved.traits[0] ?? '';
   if (traits.length !== 1 || traits[0] !== trait) {
-    throw new LmmkitError('BAD_ARGUMENT', `--null ${path}: holds the null model of trait '${trait}'; select that trait alone with --pheno-col ${trait} (found ${traits.map((t) => `'${t}'`).join(', ')})`);
+    throw new ArgumentError(`--null ${path}: holds the null model of trait '${trait}'; select that trait alone with --pheno-col ${trait} (found ${traits.map((t) => `'${t}'`).join(', ')})`);
   }
   const fittedFor = model.centered ? 'exact' : 'fixed';
   if (fittedFor !== test) {
-    throw new LmmkitError('BAD_ARGUMENT', `--null ${path}: was fitted for --test ${fittedFor} (${model.centered ? 'a double-centred kinship, GEMMA\'s convention' : 'the kinship as given'}), found --test ${test}; fit it again with lmmkit null fit --test ${test}`);
+    throw new ArgumentError(`--null ${path}: was fitted for --test ${fittedFor} (${model.centered ? 'a double-centred kinship, GEMMA\'s convention' : 'the kinship as given'}), found --test ${test}; fit it again with lmmkit null fit --test ${test}`);
   }
   return { file: path, saved, model };
 }

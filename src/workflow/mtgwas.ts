@@ -1,7 +1,7 @@
 // `lmmkit mtgwas` as one call: one multi-trait LMM (limix-lmm's MTLMM) over
 // several phenotype columns, its null model fitted once, the genotype file
 // streamed through the any-effect and common-effect tests.
-import { InputError, LmmkitError } from '../errors.js';
+import { InputError, SelectionError } from '../errors.js';
 import { covariateDesign } from '../data/covariates.js';
 import { gaussianize } from '../data/gaussianize.js';
 import type { KinshipTable } from '../data/kinship-table.js';
@@ -116,7 +116,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     for (const line of groupReasons(traitDropped)) log(`  ${line}`);
     const n = keepPos.length;
     const p = traits.length;
-    if (n < 3) throw new LmmkitError('NO_SAMPLES', `${pheno.file}: ${n} samples have every trait (${traits.join(', ')}) observed, too few to fit a model`);
+    if (n < 3) throw new SelectionError('NO_SAMPLES', `${pheno.file}: ${n} samples have every trait (${traits.join(', ')}) observed, too few to fit a model`);
     const outTsv = `${opts.out}.tsv`;
     const outJson = `${opts.out}.json`;
     await checkOutputs([outTsv, outJson]);
@@ -132,7 +132,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     // Covariates: the intercept, then the covariate columns that vary on these samples.
     const { names, f, covariatesDropped } = covariateDesign(n, covar, () => Int32Array.from(keepPos, (pos) => match.index.covariates![pos]!));
     if (n * p <= f.cols * p + p * (p + 1)) {
-      throw new LmmkitError('NO_SAMPLES', `${n} samples are too few for ${p} traits and ${f.cols} covariates (with the intercept)`);
+      throw new SelectionError('NO_SAMPLES', `${n} samples are too few for ${p} traits and ${f.cols} covariates (with the intercept)`);
     }
     // The traits must not be constant or collinear: the null fit starts from their covariance.
     if (choleskyLower(sampleCovariance(y).data, p) === null) {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { GenotypeSource } from '../data/genotypes.js';
-import { LmmkitError } from '../errors.js';
+import { SelectionError } from '../errors.js';
 import { encodeNullModel } from '../nullmodel/serialize.js';
 import { EigenCache, fitTraitNull } from './gwas-null.js';
 import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
@@ -71,7 +71,7 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
     const tr = inputs.traits[0]!;
     const data = traitData(inputs, tr, gaussianize);
     const { model, report } = fitTraitNull({ trait: tr.name, y: data.y, f: data.f, names: data.names, samples: data.samples, test, kinship: kin, both: test === 'exact' }, new EigenCache());
-    if (model === undefined) throw new LmmkitError('NO_SAMPLES', 'null fit: no kinship model was fitted');
+    if (model === undefined) throw new SelectionError('NO_SAMPLES', 'null fit: no kinship model was fitted');
     const samples = { fid: Array.from(data.samples, (g) => source.samples.fid[g]!), iid: Array.from(data.samples, (g) => source.samples.iid[g]!) };
     const fingerprint = await fingerprints(source, opts);
     await outputs.whole(opts.out, encodeNullModel(model, { samples, traits: [tr.name], covariates: data.names, fingerprint }));

@@ -3,7 +3,7 @@
 // the messages of their errors: the workflows are what the commands run.
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, LmmkitError } from '../errors.js';
 import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
 import { parseRegion, type Region } from '../data/region.js';
 import { isNumberText, type TableKey } from '../data/table.js';
@@ -72,7 +72,7 @@ export interface ScanRunOptions extends WorkflowOutput {
 
 /** A BAD_ARGUMENT error naming the option. */
 export function bad(message: string): LmmkitError {
-  return new LmmkitError('BAD_ARGUMENT', message);
+  return new ArgumentError(message);
 }
 
 /** Checks the genotype file (exactly one of --bfile and --bimbam), --annotation, --pheno and --out of `command`. */

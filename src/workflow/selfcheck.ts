@@ -1,7 +1,7 @@
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { Rng } from '../sim/rng.js';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { availableBackends, getBackend, loadBackend, type BackendName } from '../linalg/select.js';
 
 /** One named check of `lmmkit selfcheck`, with the figure it measured. */
@@ -161,7 +161,7 @@ export function formatSelfCheck(r: SelfCheckResult): string {
  */
 export function runSelfCheck(backend: string | undefined, seed?: number): SelfCheckResult[] {
   if (backend !== undefined && !isBackendChoice(backend)) {
-    throw new LmmkitError('BAD_ARGUMENT', `--backend: expected js, native or all, found '${backend}'`);
+    throw new ArgumentError(`--backend: expected js, native or all, found '${backend}'`);
   }
   const backends = backend === 'all' ? availableBackends() : backend !== undefined ? [loadBackend(backend)] : [getBackend()];
   return backends.map((be) => selfCheck(be, seed));

@@ -2,7 +2,7 @@
 // per marker column, or one per variant of a PLINK fileset), with its
 // AnovaTest, BLUPs and variance covariance, written atomically.
 import { basename } from 'node:path';
-import { LmmkitError } from '../errors.js';
+import { ArgumentError, InputError } from '../errors.js';
 import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
 import type { DataFrame } from '../data/frame.js';
 import { readFrame, readKinship } from '../data/node/tables.js';
@@ -107,20 +107,20 @@ function settle(o: VarcompFitOptions): Settled {
 function parseNumber(flag: string): (v: string) => number {
   return (v) => {
     const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x)) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected a number, found '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(x)) throw new ArgumentError(`${flag}: expected a number, found '${v}'`);
     return x;
   };
 }
 
 function pair(flag: string, v: string): [string, string] {
   const at = v.indexOf('=');
-  if (at <= 0 || at === v.length - 1) throw new LmmkitError('BAD_ARGUMENT', `${flag}: expected NAME=VALUE, found '${v}'`);
+  if (at <= 0 || at === v.length - 1) throw new ArgumentError(`${flag}: expected NAME=VALUE, found '${v}'`);
   return [v.slice(0, at), v.slice(at + 1)];
 }
 
 function column(frame: DataFrame, name: string, flag: string): Float64Array | readonly string[] {
   const j = frame.names.indexOf(name);
-  if (j < 0) throw new LmmkitError('BAD_ARGUMENT', `${flag}: ${frame.file} has no column '${name}' (columns: ${frame.names.join(', ')})`);
+  if (j < 0) throw new ArgumentError(`${flag}: ${frame.file} has no column '${name}' (columns: ${frame.names.join(', ')})`);
   return frame.columns[j]!;
 }
 
@@ -137,11 +137,11 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
   const progress = opts.progress;
   const frame = await readFrame(opts.data);
   const yCol = column(frame, opts.y, '--y');
-  if (!(yCol instanceof Float64Array)) throw new LmmkitError('BAD_INPUT', `--y: column '${opts.y}' of ${opts.data} is not numeric`);
+  if (!(yCol instanceof Float64Array)) throw new InputError(undefined, `--y: column '${opts.y}' of ${opts.data} is not numeric`);
   const missingY = Array.from(yCol.keys()).filter((i) => Number.isNaN(yCol[i]!));
   if (missingY.length > 0) {
     const where = missingY.slice(0, 5).map((i) => frame.lines[i]).join(', ');
-    throw new LmmkitError('BAD_INPUT', `${opts.data}: the response '${opts.y}' is missing on ${missingY.length} row${missingY.length > 1 ? 's' : ''} (line${missingY.length > 1 ? 's' : ''} ${where}${missingY.length > 5 ? ', ...' : ''}): remove them first`);
+    throw new InputError(undefined, `${opts.data}: the response '${opts.y}' is missing on ${missingY.length} row${missingY.length > 1 ? 's' : ''} (line${missingY.length > 1 ? 's' : ''} ${where}${missingY.length > 5 ? ', ...' : ''}): remove them first`);
   }
   let cofactor: CofactorTable | undefined;
   if (opts.cofactor !== undefined) {
@@ -155,8 +155,8 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
   const kinships = opts.kinship.map((v) => pair('--kinship', v));
   const names = new Set(kinships.map(([nm]) => nm));
   for (const nm of [...incidence.keys(), ...zFiles.keys()]) {
-    if (!names.has(nm)) throw new LmmkitError('BAD_ARGUMENT', `--incidence/--z: '${nm}' names no --kinship component (components: ${[...names].join(', ') || 'none'})`);
-    if (incidence.has(nm) && zFiles.has(nm)) throw new LmmkitError('BAD_ARGUMENT', `component '${nm}' has both --incidence and --z: give one`);
+    if (!names.has(nm)) throw new ArgumentError(`--incidence/--z: '${nm}' names no --kinship component (components: ${[...names].join(', ') || 'none'})`);
+    if (incidence.has(nm) && zFiles.has(nm)) throw new ArgumentError(`component '${nm}' has both --incidence and --z: give one`);
   }
   const varList: { name: string; r: Matrix; ids?: readonly string[] }[] = [];
   const zList: (Matrix | undefined)[] = [];
@@ -172,7 +172,7 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       for (let i = 0; i < frame.n; i++) {
         const code = String(codes[i]);
         const j = at.get(code);
-        if (j === undefined) throw new LmmkitError('BAD_INPUT', `${opts.data}:${frame.lines[i]}: code '${code}' of column '${codeCol}' is not an id of the kinship ${file}`);
+        if (j === undefined) throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: code '${code}' of column '${codeCol}' is not an id of the kinship ${file}`);
         z.data[i + j * frame.n] = 1;
       }
       zList.push(z);
@@ -181,7 +181,7 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       zList.push(t.values);
     } else {
       if (kin.k.rows !== frame.n) {
-        throw new LmmkitError('BAD_INPUT', `--kinship ${name}: ${file} is ${kin.k.rows} x ${kin.k.rows} but ${opts.data} has ${frame.n} rows: give --incidence ${name}=COLUMN or --z ${name}=FILE`);
+        throw new InputError(undefined, `--kinship ${name}: ${file} is ${kin.k.rows} x ${kin.k.rows} but ${opts.data} has ${frame.n} rows: give --incidence ${name}=COLUMN or --z ${name}=FILE`);
       }
       zList.push(undefined);
     }
@@ -190,24 +190,24 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     varList.push({ name: 'Error', r: Matrix.identity(frame.n) });
     zList.push(undefined);
   }
-  if (varList.length === 0) throw new LmmkitError('BAD_ARGUMENT', 'no variance component: give --kinship NAME=FILE or keep the error component');
+  if (varList.length === 0) throw new ArgumentError('no variance component: give --kinship NAME=FILE or keep the error component');
 
   let x: MarkerInput | undefined;
   let xNames: string[] | undefined;
   if (opts.markers !== undefined) {
     const m = await readFrame(opts.markers);
-    if (m.n !== frame.n) throw new LmmkitError('BAD_INPUT', `--markers: ${opts.markers} has ${m.n} rows but ${opts.data} has ${frame.n}`);
+    if (m.n !== frame.n) throw new InputError(undefined, `--markers: ${opts.markers} has ${m.n} rows but ${opts.data} has ${frame.n}`);
     xNames = m.names.slice();
     const numeric = m.columns.every((c) => c instanceof Float64Array);
     if (opts.markersAs === 'numeric' && !numeric) {
       const j = m.columns.findIndex((c) => !(c instanceof Float64Array));
-      throw new LmmkitError('BAD_INPUT', `--markers-as numeric: marker '${m.names[j]}' of ${opts.markers} has text values`);
+      throw new InputError(undefined, `--markers-as numeric: marker '${m.names[j]}' of ${opts.markers} has text values`);
     }
     if (numeric && opts.markersAs !== 'factor') {
       const mat = new Matrix(m.n, m.names.length);
       m.columns.forEach((c, j) => mat.data.set(c as Float64Array, j * m.n));
       const bad = mat.data.findIndex((v) => Number.isNaN(v));
-      if (bad >= 0) throw new LmmkitError('BAD_INPUT', `${opts.markers}:${m.lines[bad % m.n]}: marker '${m.names[Math.floor(bad / m.n)]}' is missing: impute markers first`);
+      if (bad >= 0) throw new InputError(undefined, `${opts.markers}:${m.lines[bad % m.n]}: marker '${m.names[Math.floor(bad / m.n)]}' is missing: impute markers first`);
       x = mat;
     } else {
       // Factors keep the codes as written (R's character markers: '10', '11').
@@ -218,11 +218,11 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
   const init = opts.init?.split(',').map((s, k) => parseNumber(`--init value ${k + 1}`)(s));
   const henderson = opts.henderson === 'auto' ? 'auto' : opts.henderson === 'true';
   if (opts.bfile !== undefined) {
-    if (x !== undefined) throw new LmmkitError('BAD_ARGUMENT', 'give --markers or --bfile, not both');
+    if (x !== undefined) throw new ArgumentError('give --markers or --bfile, not both');
     if (opts.blup || opts.vcov !== undefined || opts.anova !== undefined || opts.contrast.length > 0) {
-      throw new LmmkitError('BAD_ARGUMENT', '--bfile streams one model per variant: --blup, --vcov, --anova and --contrast apply to --markers or a single model');
+      throw new ArgumentError('--bfile streams one model per variant: --blup, --vcov, --anova and --contrast apply to --markers or a single model');
     }
-    if (opts.ids === undefined) throw new LmmkitError('BAD_ARGUMENT', `--bfile needs --ids COLUMN: the column of ${opts.data} naming each row's genotype sample`);
+    if (opts.ids === undefined) throw new ArgumentError(`--bfile needs --ids COLUMN: the column of ${opts.data} naming each row's genotype sample`);
     const idCol = column(frame, opts.ids, '--ids');
     const source = await openBed(opts.bfile);
     try {
@@ -230,7 +230,7 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       const samples = Array.from({ length: frame.n }, (_, i) => {
         const id = String(idCol[i]);
         const k = at.get(id);
-        if (k === undefined) throw new LmmkitError('BAD_INPUT', `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${opts.ids}' is not in ${opts.bfile}.fam`);
+        if (k === undefined) throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${opts.ids}' is not in ${opts.bfile}.fam`);
         return k;
       });
       const models: MmEstModel[] = [];
@@ -304,7 +304,7 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     log(formatModel(model, res.path, seconds) + vcovText + (anova === undefined ? '' : `\n${formatAnova(anova.tables[0]!)}`));
     for (const msg of anova?.messages ?? []) log(msg);
   } else {
-    if (opts.blup || opts.vcov !== undefined) throw new LmmkitError('BAD_ARGUMENT', '--blup and --vcov apply to a single model: run without --markers');
+    if (opts.blup || opts.vcov !== undefined) throw new ArgumentError('--blup and --vcov apply to a single model: run without --markers');
     const anova = await runAnova(opts, res, { y: yCol, cofactor, formula: opts.formula, varList, zList, x });
     const anovaPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.anova.tsv` : `${opts.out}.anova.tsv`;
     const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { StagedOutputs, withStagedOutputs, writeAtomically } from '../../src/data/atomic.js';
-import { LmmkitError, OutputError } from '../../src/errors.js';
+import { InputError, LmmkitError, OutputError } from '../../src/errors.js';
 import { fixturePaths, scratchDir } from '../cli-support.js';
 
 const dir = scratchDir('lmmkit-atomic-');
@@ -77,7 +77,7 @@ test('StagedOutputs: nothing appears before commit; commit renames all, discard 
 
 test('withStagedOutputs: an error in the body discards every staged output and passes on', async () => {
   const d = fresh();
-  const boom = new LmmkitError('BAD_INPUT', 'x.tsv:3: expected a number');
+  const boom = new InputError({ file: 'x.tsv', line: 3 }, 'expected a number');
   await assert.rejects(withStagedOutputs(async (outputs) => {
     await outputs.whole(join(d, 'one.tsv'), 'done\n');
     await outputs.stage(join(d, 'two.tsv'));

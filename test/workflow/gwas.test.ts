@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { LmmkitError } from '../../src/errors.js';
+import { ArgumentError, LmmkitError } from '../../src/errors.js';
 import { simulateGwas } from '../../src/sim/gwas.js';
 import { runGwas, runKinship, runMtgwas } from '../../src/workflow/index.js';
 import { fixturePaths, readTsv, scratchDir, writeGenotypeFixture, writeSampleTable } from '../cli-support.js';
@@ -58,7 +58,7 @@ describe('runGwas', () => {
 
   test('an error after a trait was scanned discards its staged TSV: all outputs or none', async () => {
     const out = outDir('gwas-late');
-    const stop = new LmmkitError('BAD_ARGUMENT', 'stopped after the first trait');
+    const stop = new ArgumentError('stopped after the first trait');
     await assert.rejects(
       runGwas({
         bfile: paths.prefix, pheno: paths.pheno, out: join(out, 'res'),

@@ -1,4 +1,4 @@
-import { LmmkitError } from '../../errors.js';
+import { InputError, ShapeError } from '../../errors.js';
 import type { Matrix } from '../../linalg/matrix.js';
 import { writeAtomically } from '../atomic.js';
 import type { SampleTable } from '../samples.js';
@@ -16,7 +16,7 @@ export async function writeBed(
   const n = dosages.rows;
   const s = dosages.cols;
   if (samples.iid.length !== n || variants.id.length !== s) {
-    throw new LmmkitError('SHAPE', `writeBed: dosages are ${n}x${s} but there are ${samples.iid.length} samples and ${variants.id.length} variants`);
+    throw new ShapeError(`writeBed: dosages are ${n}x${s} but there are ${samples.iid.length} samples and ${variants.id.length} variants`);
   }
   const bpv = Math.ceil(n / 4);
   await writeAtomically(`${prefix}.bed`, async (append) => {
@@ -41,7 +41,7 @@ function encodeVariant(col: Float64Array, out: Uint8Array, j: number): void {
   for (let i = 0; i < col.length; i++) {
     const d = col[i]!;
     const code = d === 2 ? 0 : d === 1 ? 2 : d === 0 ? 3 : Number.isNaN(d) ? 1 : -1;
-    if (code < 0) throw new LmmkitError('BAD_INPUT', `writeBed: dosage of sample ${i} at variant ${j} must be 0, 1, 2 or NaN, found ${d}`);
+    if (code < 0) throw new InputError(undefined, `writeBed: dosage of sample ${i} at variant ${j} must be 0, 1, 2 or NaN, found ${d}`);
     out[i >> 2]! |= code << (2 * (i & 3));
   }
 }
