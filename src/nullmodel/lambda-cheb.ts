@@ -10,7 +10,7 @@
  * of at most that width) a polynomial interpolant in t on K Chebyshev
  * points converges geometrically, whatever the eigenvalues: at K = 20 it is
  * within ~1e-13 of the sum (relative to sum_i |a_i| / (1 + lambda s_i)^k;
- * test/exact.test.ts compares it with the direct sums). The values at the
+ * test/scan/exact.test.ts compares it with the direct sums). The values at the
  * nodes come from one gemm for a whole batch of variants (scan/exact-moments.ts),
  * after which an evaluation costs O(K) per sum instead of O(N).
  *

@@ -26,7 +26,7 @@
  * (to 10% relative width), GSL's Newton solver from there (to 1e-5 relative
  * step, keeping the iterate before the last as GEMMA does), then the best
  * of those roots and both bounds. It reproduces GEMMA 0.98.5's lambdas to
- * its printed precision (test/exact.test.ts), with two deliberate
+ * its printed precision (test/scan/exact.test.ts), with two deliberate
  * differences, both where GEMMA's own rounding decides: the derivatives are
  * formed without GEMMA's cancellation (see `LambdaProblem`), and where
  * Newton still fails (leaves the bounds, 100 steps without converging)

@@ -13,7 +13,7 @@ import { checkLog10Probability, checkPositive, checkProbability } from './valida
 
 /**
  * Chi-square cdf P(k/2, x/2) (DLMF 8.11.4 series below the mean, 1 - sf
- * above it). Relative error below 1e-13 against mpmath (test/stats.test.ts).
+ * above it). Relative error below 1e-13 against mpmath (test/stats/stats.test.ts).
  */
 export function chi2Cdf(x: number, k: number): number {
   checkPositive('chi2Cdf', 'k', k);

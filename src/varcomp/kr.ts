@@ -26,9 +26,9 @@
 // component), shared by every model evaluated at the same variances, then
 // O(N^2 p K) per model and O(p^3 K^2) per contrast.
 //
-// Checked against pbkrtest::KRmodcomp on lme4 fits (test/kr.test.ts,
-// scripts/kr-reference.R) and against MM4LMM 3.0.3's KR where it runs
-// (test/anova.test.ts). MM4LMM's KR (its internal .AnovaTest_KR) only runs
+// Checked against pbkrtest::KRmodcomp on lme4 fits (test/varcomp/kr.test.ts,
+// test/fixtures/kr/generate.R) and against MM4LMM 3.0.3's KR where it runs
+// (test/varcomp/anova.test.ts). MM4LMM's KR (its internal .AnovaTest_KR) only runs
 // with a TestedCombination, with X given, with N x N VarList matrices (no
 // ZList) and when the number of fixed effects equals the number of variance
 // components (its Delta is allocated K x K and summed with p x p matrices);

@@ -1,6 +1,6 @@
 // R's qr() (dqrdc2) on matrices whose rank and pivot follow from the
 // construction; the parity with R itself on random designs is in
-// test/varcomp-design.test.ts.
+// test/varcomp/design.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix } from '../../src/linalg/matrix.js';

@@ -4,9 +4,9 @@
 // cases and the BLAS rule that unreferenced entries are never read.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dgemm, dgemv, dsyrk, dtrsm } from '../src/linalg/js/blas.js';
-import { dpotrf, dpotri, dpotrs } from '../src/linalg/js/cholesky.js';
-import { Rng } from '../src/sim/rng.js';
+import { dgemm, dgemv, dsyrk, dtrsm } from '../../src/linalg/js/blas.js';
+import { dpotrf, dpotri, dpotrs } from '../../src/linalg/js/cholesky.js';
+import { Rng } from '../../src/sim/rng.js';
 
 /** Normwise relative tolerance; the kernels' errors are O(size * eps) ~ 1e-14 here. */
 const TOL = 1e-12;

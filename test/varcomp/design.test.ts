@@ -8,17 +8,17 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { LmmkitError, ShapeError } from '../src/errors.js';
-import { Matrix } from '../src/linalg/matrix.js';
-import { rQr } from '../src/linalg/qr-dqrdc2.js';
-import type { CofactorTable } from '../src/varcomp/design-frame.js';
+import { LmmkitError, ShapeError } from '../../src/errors.js';
+import { Matrix } from '../../src/linalg/matrix.js';
+import { rQr } from '../../src/linalg/qr-dqrdc2.js';
+import type { CofactorTable } from '../../src/varcomp/design-frame.js';
 import {
   buildDesign, buildNullDesign, designFor, markerDesign, planDesign,
   type DesignInput, type FixedDesign,
-} from '../src/varcomp/design.js';
-import { parseFormula } from '../src/varcomp/formula.js';
-import { Rng } from '../src/sim/rng.js';
-import { SHARED, requireTool, sharedTest } from './support.js';
+} from '../../src/varcomp/design.js';
+import { parseFormula } from '../../src/varcomp/formula.js';
+import { Rng } from '../../src/sim/rng.js';
+import { SHARED, requireTool, sharedTest } from '../support.js';
 
 // ---------------------------------------------------------------------------
 // Helpers

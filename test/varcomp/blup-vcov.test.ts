@@ -6,14 +6,14 @@
 // Henderson's mixed-model equations; bad input.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Matrix, type Backend } from '../src/index.js';
-import { Rng } from '../src/sim/rng.js';
-import { mmBlup, type MmData, type MmFitInput } from '../src/varcomp/blup.js';
-import { modelAt } from '../src/varcomp/model-at.js';
-import { mmEst, type MmEstResult } from '../src/varcomp/mmest.js';
-import { averageInformation, expectedInformation, mmVcov } from '../src/varcomp/vcov.js';
-import { hybridData, qtlData, readRef, MM_DATA, MM_REFS, type RefModel } from './mm4lmm-data.js';
-import { backendsUnderTest, randn, randomSpd, sharedTest } from './support.js';
+import { Matrix, type Backend } from '../../src/index.js';
+import { Rng } from '../../src/sim/rng.js';
+import { mmBlup, type MmData, type MmFitInput } from '../../src/varcomp/blup.js';
+import { modelAt } from '../../src/varcomp/model-at.js';
+import { mmEst, type MmEstResult } from '../../src/varcomp/mmest.js';
+import { averageInformation, expectedInformation, mmVcov } from '../../src/varcomp/vcov.js';
+import { hybridData, qtlData, readRef, MM_DATA, MM_REFS, type RefModel } from '../mm4lmm-data.js';
+import { backendsUnderTest, randn, randomSpd, sharedTest } from '../support.js';
 
 interface BlupRef { result: Record<string, { names: string[]; values: number[] }> }
 interface VcovRef { result: { vcov: number[][]; names?: string[]; SE: number[] } }

@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { LmmkitError } from '../src/errors.js';
-import { Matrix } from '../src/linalg/matrix.js';
-import { parseKinship } from '../src/data/kinship-table.js';
-import { formatMatchReport, matchSamples, NoSamplesError, type GenotypeSamples } from '../src/data/match.js';
-import { parseTable, type NumericTable } from '../src/data/table.js';
-import { readTable } from '../src/data/node/tables.js';
-import { SHARED, sharedTest } from './support.js';
+import { LmmkitError } from '../../src/errors.js';
+import { Matrix } from '../../src/linalg/matrix.js';
+import { parseKinship } from '../../src/data/kinship-table.js';
+import { formatMatchReport, matchSamples, NoSamplesError, type GenotypeSamples } from '../../src/data/match.js';
+import { parseTable, type NumericTable } from '../../src/data/table.js';
+import { readTable } from '../../src/data/node/tables.js';
+import { SHARED, sharedTest } from '../support.js';
 
 const geno: GenotypeSamples = { file: 'g.fam', samples: { fid: ['F1', 'F2', 'F3', 'F4', 'F5'], iid: ['I1', 'I2', 'I3', 'I4', 'I5'] } };
 

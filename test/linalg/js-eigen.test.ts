@@ -6,9 +6,9 @@
 // deficiency, extreme scaling) on top of random ones.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dgesdd } from '../src/linalg/js/gesdd.js';
-import { dsyevd } from '../src/linalg/js/syevd.js';
-import { Rng } from '../src/sim/rng.js';
+import { dgesdd } from '../../src/linalg/js/gesdd.js';
+import { dsyevd } from '../../src/linalg/js/syevd.js';
+import { Rng } from '../../src/sim/rng.js';
 
 const EPS = 2 ** -52;
 

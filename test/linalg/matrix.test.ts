@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Matrix, ShapeError } from '../src/index.js';
+import { Matrix, ShapeError } from '../../src/index.js';
 
 describe('Matrix', () => {
   test('is column-major: fromRows, get, data layout and toArray round-trip', () => {

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import {
   LmmCore, Matrix, exactTests, fitKinshipNull, getBackend, gwasScan, kinship, openBed, simulateGwas, writeBed,
   type GwasBatchResult,
-} from '../src/node.js';
+} from '../../src/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-gwas-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { Matrix } from '../src/linalg/matrix.js';
-import { gaussianize } from '../src/data/gaussianize.js';
-import { genoQueue, progressLine, type GenoProgress } from '../src/data/geno-queue.js';
-import { progressReporter, type ProgressStream } from '../src/data/node/progress.js';
-import type { GenotypeSource } from '../src/data/genotypes.js';
-import { openBed } from '../src/data/node/bed.js';
+import { Matrix } from '../../src/linalg/matrix.js';
+import { gaussianize } from '../../src/data/gaussianize.js';
+import { genoQueue, progressLine, type GenoProgress } from '../../src/data/geno-queue.js';
+import { progressReporter, type ProgressStream } from '../../src/data/node/progress.js';
+import type { GenotypeSource } from '../../src/data/genotypes.js';
+import { openBed } from '../../src/data/node/bed.js';
 import {
   compose,
   dosageStats,
@@ -19,9 +19,9 @@ import {
   imputeMean,
   standardize,
   type PreprocessedBatch,
-} from '../src/data/preprocess.js';
-import type { VariantTable } from '../src/data/variants.js';
-import { SHARED, sharedTest } from './support.js';
+} from '../../src/data/preprocess.js';
+import type { VariantTable } from '../../src/data/variants.js';
+import { SHARED, sharedTest } from '../support.js';
 
 const NaN_ = Number.NaN;
 

@@ -5,11 +5,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parseFrame } from '../src/data/frame.js';
-import { MM_DATA, readCsv, readRef } from './mm4lmm-data.js';
-import { SHARED, sharedTest } from './support.js';
+import { parseFrame } from '../../src/data/frame.js';
+import { MM_DATA, readCsv, readRef } from '../mm4lmm-data.js';
+import { SHARED, sharedTest } from '../support.js';
 
-const BIN = new URL('../../bin/lmmkit.js', import.meta.url).pathname;
+const BIN = new URL('../../../bin/lmmkit.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-varcomp-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const D = SHARED + MM_DATA;
@@ -160,8 +160,8 @@ sharedTest('varcomp fit --anova: Type III in the JSON (ex1) and per marker in GW
 });
 
 test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK fileset; bad sample ids', async () => {
-  const { simulateGwas, writeBed, openBed, kinship, writeMatrixTsv, Matrix } = await import('../src/node.js');
-  const { mmEstStream } = await import('../src/varcomp/mmest-stream.js');
+  const { simulateGwas, writeBed, openBed, kinship, writeMatrixTsv, Matrix } = await import('../../src/node.js');
+  const { mmEstStream } = await import('../../src/varcomp/mmest-stream.js');
   const sim = simulateGwas({ samples: 120, variants: 40, causal: 2, h2Causal: 0.3, seed: 9 });
   const prefix = join(dir, 'sim');
   await writeBed(prefix, sim.dosages, sim.samples, sim.variants);

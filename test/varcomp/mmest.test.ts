@@ -3,11 +3,11 @@
 // errors, and the backends agreeing under tight criteria.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Matrix } from '../src/index.js';
-import { mmEst, type MmEstOptions, type MmEstResult } from '../src/varcomp/mmest.js';
-import { mmEstParallel } from '../src/varcomp/mmest-parallel.js';
-import { hybridData, qtlData, readRef, MM_REFS, MM_DATA } from './mm4lmm-data.js';
-import { backendsUnderTest, sharedTest } from './support.js';
+import { Matrix } from '../../src/index.js';
+import { mmEst, type MmEstOptions, type MmEstResult } from '../../src/varcomp/mmest.js';
+import { mmEstParallel } from '../../src/varcomp/mmest-parallel.js';
+import { hybridData, qtlData, readRef, MM_REFS, MM_DATA } from '../mm4lmm-data.js';
+import { backendsUnderTest, sharedTest } from '../support.js';
 
 type Case = () => MmEstOptions;
 
@@ -177,8 +177,8 @@ sharedTest('mmEstParallel: worker threads give mmEst\'s results exactly, in mark
 });
 
 test('mmEstStream: markers streamed from a bed file give mmEst\'s models on the imputed, filtered dosages', async () => {
-  const { simulateGwas, writeBed, openBed, kinship } = await import('../src/node.js');
-  const { mmEstStream } = await import('../src/varcomp/mmest-stream.js');
+  const { simulateGwas, writeBed, openBed, kinship } = await import('../../src/node.js');
+  const { mmEstStream } = await import('../../src/varcomp/mmest-stream.js');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');

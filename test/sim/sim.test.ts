@@ -1,7 +1,7 @@
 // The seeded simulators: reproducible, with the structure and effects they claim.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { simulateGwas } from '../src/sim/gwas.js';
+import { simulateGwas } from '../../src/sim/gwas.js';
 
 test('simulateGwas is reproducible and has population structure and its causal variants', () => {
   const a = simulateGwas({ samples: 300, variants: 400, populations: 3, fst: 0.1, causal: 5, h2Causal: 0.5, h2Population: 0.2, seed: 4 });

@@ -4,11 +4,11 @@
 // same call; lmmkit's results where MM4LMM fails; MM4LMM's errors.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { getBackend, Matrix } from '../src/node.js';
-import { anovaTest, type AnovaData, type AnovaFitInput, type AnovaOptions, type AnovaResult } from '../src/varcomp/anova.js';
-import { mmEst, type MmEstOptions } from '../src/varcomp/mmest.js';
-import { hybridData, MM_DATA, MM_REFS, qtlData, readRef, type RefModel } from './mm4lmm-data.js';
-import { sharedTest } from './support.js';
+import { getBackend, Matrix } from '../../src/node.js';
+import { anovaTest, type AnovaData, type AnovaFitInput, type AnovaOptions, type AnovaResult } from '../../src/varcomp/anova.js';
+import { mmEst, type MmEstOptions } from '../../src/varcomp/mmest.js';
+import { hybridData, MM_DATA, MM_REFS, qtlData, readRef, type RefModel } from '../mm4lmm-data.js';
+import { sharedTest } from '../support.js';
 
 interface RefTables {
   result: { nModels: number; modelNames: string[]; tables: { rownames: string[]; colnames: string[]; data: (number | null)[][] }[] };

@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DomainError, LmmkitError, Matrix, ShapeError, getBackend, setBackend } from '../src/node.js';
-import type { Backend } from '../src/linalg/backend.js';
-import { Rng } from '../src/sim/rng.js';
-import { mmDense } from '../src/varcomp/mm-dense.js';
-import { mmRotated, rotateTwo } from '../src/varcomp/mm-eigen.js';
-import { mmHenderson } from '../src/varcomp/mm-henderson.js';
-import type { EngineFit, EngineOptions, VarComponent, VarMethod } from '../src/varcomp/types.js';
-import { SHARED, backendsUnderTest, relMaxDiff, sharedTest } from './support.js';
+import { DomainError, LmmkitError, Matrix, ShapeError, getBackend, setBackend } from '../../src/node.js';
+import type { Backend } from '../../src/linalg/backend.js';
+import { Rng } from '../../src/sim/rng.js';
+import { mmDense } from '../../src/varcomp/mm-dense.js';
+import { mmRotated, rotateTwo } from '../../src/varcomp/mm-eigen.js';
+import { mmHenderson } from '../../src/varcomp/mm-henderson.js';
+import type { EngineFit, EngineOptions, VarComponent, VarMethod } from '../../src/varcomp/types.js';
+import { SHARED, backendsUnderTest, relMaxDiff, sharedTest } from '../support.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 

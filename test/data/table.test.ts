@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { LmmkitError } from '../src/errors.js';
-import { parseKinship } from '../src/data/kinship-table.js';
-import { readKinship } from '../src/data/node/tables.js';
-import { parseTable, type NumericTable, type TableOptions } from '../src/data/table.js';
-import { readTable } from '../src/data/node/tables.js';
-import { SHARED, sharedTest } from './support.js';
+import { LmmkitError } from '../../src/errors.js';
+import { parseKinship } from '../../src/data/kinship-table.js';
+import { readKinship } from '../../src/data/node/tables.js';
+import { parseTable, type NumericTable, type TableOptions } from '../../src/data/table.js';
+import { readTable } from '../../src/data/node/tables.js';
+import { SHARED, sharedTest } from '../support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-table-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

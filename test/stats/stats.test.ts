@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import * as stats from '../src/stats/index.js';
+import * as stats from '../../src/stats/index.js';
 
 /** |actual - expected| <= rtol |expected|, with a message giving both values. */
 function assertRel(actual: number, expected: number, rtol: number, what: string): void {
@@ -40,7 +40,7 @@ function betaTol(...df: number[]): number {
   return Math.max(...df) >= 1e5 ? 1e-10 : 1e-12;
 }
 
-const FIXTURES = new URL('../../test/fixtures/stats/', import.meta.url).pathname;
+const FIXTURES = new URL('../../../test/fixtures/stats/', import.meta.url).pathname;
 
 /** The rows of a fixture table; the string "Infinity" stands for Infinity (JSON has none). */
 function table<Row>(name: string): Row[] {

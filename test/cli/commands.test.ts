@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { writeBed } from '../src/data/plink/write-bed.js';
-import { simulateGenotypes } from '../src/sim/genotypes.js';
+import { writeBed } from '../../src/data/plink/write-bed.js';
+import { simulateGenotypes } from '../../src/sim/genotypes.js';
 
-const BIN = new URL('../../bin/lmmkit.js', import.meta.url).pathname;
+const BIN = new URL('../../../bin/lmmkit.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
-import { LmmkitError } from '../src/errors.js';
-import { openBed } from '../src/data/node/bed.js';
-import { parseBim } from '../src/data/plink/bim.js';
-import { parseFam } from '../src/data/plink/fam.js';
+import { LmmkitError } from '../../src/errors.js';
+import { openBed } from '../../src/data/node/bed.js';
+import { parseBim } from '../../src/data/plink/bim.js';
+import { parseFam } from '../../src/data/plink/fam.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-fuzz-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

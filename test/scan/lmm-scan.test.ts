@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { Matrix, compose, filterByMaf, filterByMissing, genoQueue, imputeMean, openBed, standardize } from '../src/node.js';
-import { fitLowRankNull } from '../src/nullmodel/fit-lowrank.js';
-import { IdentityCovariance } from '../src/nullmodel/identity.js';
-import { KinshipCovariance } from '../src/nullmodel/kinship.js';
-import { LowRankCovariance } from '../src/nullmodel/lowrank.js';
-import { LmmCore } from '../src/scan/lmm-core.js';
-import { Rng } from '../src/sim/rng.js';
-import { SHARED, backendsUnderTest, randn, relMaxDiff, sharedTest } from './support.js';
+import { Matrix, compose, filterByMaf, filterByMissing, genoQueue, imputeMean, openBed, standardize } from '../../src/node.js';
+import { fitLowRankNull } from '../../src/nullmodel/fit-lowrank.js';
+import { IdentityCovariance } from '../../src/nullmodel/identity.js';
+import { KinshipCovariance } from '../../src/nullmodel/kinship.js';
+import { LowRankCovariance } from '../../src/nullmodel/lowrank.js';
+import { LmmCore } from '../../src/scan/lmm-core.js';
+import { Rng } from '../../src/sim/rng.js';
+import { SHARED, backendsUnderTest, randn, relMaxDiff, sharedTest } from '../support.js';
 
 const LIMIX = 'refs/limix/';
 const STRUCT = 'data/structlmm/chrom22_subsample20_maf0.10';

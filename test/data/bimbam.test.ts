@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { InputError, LmmkitError } from '../src/errors.js';
-import { openBimbam, type OpenBimbamOptions } from '../src/data/bimbam.js';
-import type { BatchOptions } from '../src/data/genotypes.js';
-import { SHARED, sharedTest } from './support.js';
+import { InputError, LmmkitError } from '../../src/errors.js';
+import { openBimbam, type OpenBimbamOptions } from '../../src/data/bimbam.js';
+import type { BatchOptions } from '../../src/data/genotypes.js';
+import { SHARED, sharedTest } from '../support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bimbam-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

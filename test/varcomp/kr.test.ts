@@ -1,6 +1,6 @@
 // Kenward-Roger: agreement with R's pbkrtest::KRmodcomp on lme4 REML fits
 // of four simulated designs (test/fixtures/kr, made by
-// scripts/kr-reference.R with the seed it records), at lme4's variance
+// test/fixtures/kr/generate.R with the seed it records), at lme4's variance
 // estimates (isolating the KR computation) and at lmmkit's own fit; then
 // properties that hold whatever the reference: the exact F test of an
 // error-only model, Phi_A against numerical second derivatives of Phi,
@@ -8,18 +8,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
-import { Matrix } from '../src/index.js';
-import { anovaTest } from '../src/varcomp/anova.js';
-import { buildDesign } from '../src/varcomp/design.js';
-import { krCovariance, krModel, krTest } from '../src/varcomp/kr.js';
-import { mmEst } from '../src/varcomp/mmest.js';
-import { modelAt } from '../src/varcomp/model-at.js';
-import type { VarComponent } from '../src/varcomp/types.js';
-import { Rng } from '../src/sim/rng.js';
-import { fSf } from '../src/stats/index.js';
-import { backendsUnderTest } from './support.js';
+import { Matrix } from '../../src/index.js';
+import { anovaTest } from '../../src/varcomp/anova.js';
+import { buildDesign } from '../../src/varcomp/design.js';
+import { krCovariance, krModel, krTest } from '../../src/varcomp/kr.js';
+import { mmEst } from '../../src/varcomp/mmest.js';
+import { modelAt } from '../../src/varcomp/model-at.js';
+import type { VarComponent } from '../../src/varcomp/types.js';
+import { Rng } from '../../src/sim/rng.js';
+import { fSf } from '../../src/stats/index.js';
+import { backendsUnderTest } from '../support.js';
 
-const FIXTURES = new URL('../../test/fixtures/kr/', import.meta.url).pathname;
+const FIXTURES = new URL('../../../test/fixtures/kr/', import.meta.url).pathname;
 const DESIGNS = ['ri', 'crossed', 'nested', 'unbalanced'];
 
 interface KrRef {

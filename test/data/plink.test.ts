@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { InputError, LmmkitError, Matrix } from '../src/index.js';
-import { openBed } from '../src/data/node/bed.js';
-import { writeBed } from '../src/data/plink/write-bed.js';
-import { compose, imputeMean, standardize } from '../src/data/preprocess.js';
-import { simulateGenotypes } from '../src/sim/genotypes.js';
-import { SHARED, sharedTest, toolTest } from './support.js';
+import { InputError, LmmkitError, Matrix } from '../../src/index.js';
+import { openBed } from '../../src/data/node/bed.js';
+import { writeBed } from '../../src/data/plink/write-bed.js';
+import { compose, imputeMean, standardize } from '../../src/data/preprocess.js';
+import { simulateGenotypes } from '../../src/sim/genotypes.js';
+import { SHARED, sharedTest, toolTest } from '../support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-plink-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
