@@ -57,7 +57,7 @@ function build() {
     console.log('lmmkit: native OpenBLAS/LAPACKE backend built');
   } else {
     const log = (r.stdout ?? '') + (r.stderr ?? '');
-    process.stderr.write(log.split('\n').slice(-40).join('\n') + '\n');
+    process.stderr.write(`${log.split('\n').slice(-40).join('\n')}\n`);
     console.log(HOWTO.replace('%s', 'the compiler failed, see above'));
   }
 }

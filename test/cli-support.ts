@@ -88,5 +88,5 @@ export function writeSampleTable(
   path: string, samples: { fid: readonly string[]; iid: readonly string[] }, columns: readonly string[], cell: (i: number, c: number) => string | number,
 ): void {
   const rows = samples.iid.map((id, i) => [samples.fid[i]!, id, ...columns.map((_, c) => `${cell(i, c)}`)].join('\t'));
-  writeFileSync(path, [['FID', 'IID', ...columns].join('\t'), ...rows].join('\n') + '\n');
+  writeFileSync(path, `${[['FID', 'IID', ...columns].join('\t'), ...rows].join('\n')}\n`);
 }

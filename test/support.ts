@@ -3,9 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
-import { Backend, Matrix, availableBackends, nativeStatus } from '../src/node.js';
+import { type Backend, Matrix, availableBackends, nativeStatus } from '../src/node.js';
 import { symmetriseAverage } from '../src/linalg/small.js';
-import { Rng } from '../src/sim/rng.js';
+import type { Rng } from '../src/sim/rng.js';
 
 export const EPS = 2.220446049250313e-16;
 

@@ -1,7 +1,7 @@
 // What the commands share: option parsers (commander's `argParser`s) that turn
 // a bad value into a BAD_ARGUMENT naming the flag, and the terminal side of
 // the workflows' reporting (progress on stderr, warnings once).
-import { ArgumentError, LmmkitError } from '../errors.js';
+import { ArgumentError, type LmmkitError } from '../errors.js';
 import { parseNumberText, streamProgress, type ProgressFactory } from '../workflow/index.js';
 
 /** A BAD_ARGUMENT error (exit status 2, one line naming the option). */

@@ -1,6 +1,6 @@
 import { ArgumentError, SelectionError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
-import { Matrix } from '../linalg/matrix.js';
+import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import type { BatchOptions, GenotypeBatch, GenotypeSource } from './genotypes.js';
 
@@ -90,7 +90,7 @@ function scaleColumns(x: Matrix, method: KinshipMethod): number {
     let count = 0;
     for (let i = 0; i < n; i++) {
       const v = col[i]!;
-      if (v === v) {
+      if (!Number.isNaN(v)) {
         sum += v;
         count++;
       }
@@ -100,7 +100,7 @@ function scaleColumns(x: Matrix, method: KinshipMethod): number {
     let ss = 0;
     for (let i = 0; i < n; i++) {
       const v = col[i]!;
-      if (v === v) ss += (v - mean) * (v - mean);
+      if (!Number.isNaN(v)) ss += (v - mean) * (v - mean);
     }
     // Mean imputation leaves the sum of squares of the observed values.
     const sd = Math.sqrt(ss / n);
@@ -114,7 +114,7 @@ function scaleColumns(x: Matrix, method: KinshipMethod): number {
     const dst = x.data.subarray(out * n, (out + 1) * n);
     for (let i = 0; i < n; i++) {
       const v = col[i]!;
-      dst[i] = v === v ? (v - mean) * scale : 0;
+      dst[i] = !Number.isNaN(v) ? (v - mean) * scale : 0;
     }
     out++;
   }

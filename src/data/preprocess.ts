@@ -180,7 +180,7 @@ function keepColumns(batch: PreprocessedBatch, keep: Uint8Array): PreprocessedBa
   if (idx.length === keep.length) return batch;
   const { rows, data } = batch.dosages;
   const out = new Matrix(rows, idx.length);
-  idx.forEach((j, k) => out.data.set(data.subarray(j * rows, (j + 1) * rows), k * rows));
+  idx.forEach((j, k) => { out.data.set(data.subarray(j * rows, (j + 1) * rows), k * rows); });
   const stats = batch.stats === undefined ? {} : { stats: { mean: pick(batch.stats.mean, idx), sd: pick(batch.stats.sd, idx) } };
   return { dosages: out, variants: takeVariants(batch.variants, idx), indices: Int32Array.from(idx, (j) => batch.indices[j]!), ...stats };
 }
@@ -207,7 +207,7 @@ export function standardizeInPlace(dosages: Matrix): DosageStats {
     let n = 0;
     for (let i = 0; i < rows; i++) {
       const x = col[i]!;
-      if (x === x) {
+      if (!Number.isNaN(x)) {
         sum += x;
         n++;
       }
@@ -216,7 +216,7 @@ export function standardizeInPlace(dosages: Matrix): DosageStats {
     let ss = 0;
     for (let i = 0; i < rows; i++) {
       const x = col[i]!;
-      if (x === x) ss += (x - m) * (x - m);
+      if (!Number.isNaN(x)) ss += (x - m) * (x - m);
     }
     const s = Math.sqrt(ss / rows);
     mean[j] = m;
@@ -224,7 +224,7 @@ export function standardizeInPlace(dosages: Matrix): DosageStats {
     const inv = s > 0 ? 1 / s : 0;
     for (let i = 0; i < rows; i++) {
       const x = col[i]!;
-      col[i] = x === x ? (x - m) * inv : 0;
+      col[i] = !Number.isNaN(x) ? (x - m) * inv : 0;
     }
   }
   return { mean, sd };

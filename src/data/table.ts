@@ -111,7 +111,7 @@ export function splitRecords(text: string, file: string, sep: Separator): Record
     lineNumbers.push(i + 1);
   }
   // Only dropped from rows of two fields or more: every row keeps at least one.
-  if (rows.every((r) => r.length > 1 && r[r.length - 1] === '')) rows.forEach((r) => r.pop());
+  if (rows.every((r) => r.length > 1 && r[r.length - 1] === '')) rows.forEach((r) => { r.pop(); });
   if (!isNonEmpty(rows) || !isNonEmpty(lineNumbers)) throw new InputError({ file }, 'expected a table, found an empty file');
   return { rows, lines: lineNumbers, blankInside };
 }

@@ -30,13 +30,13 @@ export async function writeTsv(path: string, columns: readonly Column[]): Promis
     }
   }
   await writeAtomically(path, async (append) => {
-    await append(columns.map((c) => c.name).join('\t') + '\n');
+    await append(`${columns.map((c) => c.name).join('\t')}\n`);
     for (let r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
       const lines: string[] = [];
       for (let r = r0; r < Math.min(rows, r0 + CHUNK_ROWS); r++) {
         lines.push(columns.map((c) => cell(c.values[r]!)).join('\t'));
       }
-      await append(lines.join('\n') + '\n');
+      await append(`${lines.join('\n')}\n`);
     }
   });
 }
@@ -51,7 +51,7 @@ export async function writeMatrixTsv(path: string, m: Matrix, ids?: readonly str
     throw new ShapeError(`writeMatrixTsv ${path}: ${ids.length} ids for a ${m.shape} matrix`);
   }
   await writeAtomically(path, async (append) => {
-    if (ids !== undefined) await append(['id', ...ids].join('\t') + '\n');
+    if (ids !== undefined) await append(`${['id', ...ids].join('\t')}\n`);
     const row = new Array<string>(m.cols);
     for (let r0 = 0; r0 < m.rows; r0 += 256) {
       const lines: string[] = [];
@@ -59,7 +59,7 @@ export async function writeMatrixTsv(path: string, m: Matrix, ids?: readonly str
         for (let j = 0; j < m.cols; j++) row[j] = formatNumber(m.data[i + j * m.rows]!);
         lines.push(ids !== undefined ? `${ids[i]}\t${row.join('\t')}` : row.join('\t'));
       }
-      await append(lines.join('\n') + '\n');
+      await append(`${lines.join('\n')}\n`);
     }
   });
 }

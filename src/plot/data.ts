@@ -3,7 +3,7 @@
 // table with chrom, pos, id and p-value columns). Browser-safe: the parser
 // takes text chunks from any source (a Node stream, a browser ReadableStream
 // through TextDecoder, a string).
-import { ArgumentError, InputError, LmmkitError } from '../errors.js';
+import { ArgumentError, InputError, type LmmkitError } from '../errors.js';
 
 /** One association test, as an object (convenient for small inputs). */
 export interface AssocRow {
@@ -365,8 +365,8 @@ export class AssocTsvParser {
       posText = fields[h.pos]!;
       pText = fields[h.p]!;
       if (h.id >= 0) {
-        const idText = fields[h.id]!;
-        return this.add(h, chromText, posText, pText, idText);
+        this.add(h, chromText, posText, pText, fields[h.id]!);
+        return;
       }
     }
     this.add(h, chromText, posText, pText, idStart < 0 ? undefined : () => text.slice(idStart, idEnd));

@@ -58,7 +58,7 @@ export interface ManhattanOptions {
    * the points and lines are drawn; the SVG markup it returns is drawn on top
    * (for example rings around chosen variants).
    */
-  callback?: (chrom: ManhattanChromosome) => string | void;
+  callback?: (chrom: ManhattanChromosome) => string | undefined;
   /** Label at most this many top hits with their ids, one per locus (default 5; 0: none). */
   labelTop?: number;
   /** Only hits with a p-value below this are labelled (default `pvThr`, or 5e-8). */
@@ -244,7 +244,7 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
   const thinY = thinAbove <= 0 ? Infinity : -Math.log10(thinAbove);
   for (let i = 0; i < n; i++) {
     const v = mlp[i]!;
-    if (v !== v) continue;
+    if (Number.isNaN(v)) continue;
     const c = code[i]!;
     const layer = layers[rank[c]! % colors.length]!;
     layer.add(xStart[c]! + (pos[i]! - minPos[c]!) * sx, y(v), v < thinY);
@@ -259,9 +259,9 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
   for (const t of yTicks) {
     const ty = y(t);
     axis.push(`M${num(area.left - 5)} ${num(ty)}h5`);
-    out.push(text(area.left - 8, ty + TICK_SIZE * 0.36, tickLabel(t), `font-size="${TICK_SIZE}" text-anchor="end" fill="${TEXT_COLOR}"`) + '\n');
+    out.push(`${text(area.left - 8, ty + TICK_SIZE * 0.36, tickLabel(t), `font-size="${TICK_SIZE}" text-anchor="end" fill="${TEXT_COLOR}"`)}\n`);
   }
-  out.push(minusLog10Label('', 16, (area.top + area.bottom) / 2, AXIS_SIZE, true) + '\n');
+  out.push(`${minusLog10Label('', 16, (area.top + area.bottom) / 2, AXIS_SIZE, true)}\n`);
   const tickY = area.bottom + 5 + TICK_SIZE;
   if (single !== undefined) {
     const c = single;
@@ -270,7 +270,7 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
       const tx = xOf(c, t * 1e6);
       if (tx < area.left - 0.5 || tx > area.right + 0.5) continue;
       axis.push(`M${num(tx)} ${area.bottom}v5`);
-      out.push(text(tx, tickY, tickLabel(t), `font-size="${TICK_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`) + '\n');
+      out.push(`${text(tx, tickY, tickLabel(t), `font-size="${TICK_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`)}\n`);
     }
   } else {
     let lastRight = -Infinity;
@@ -280,11 +280,11 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
       axis.push(`M${num(cx)} ${area.bottom}v4`);
       if (cx - w / 2 < lastRight + 3) continue;
       lastRight = cx + w / 2;
-      out.push(text(cx, tickY, esc(ch.name), `font-size="${TICK_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`) + '\n');
+      out.push(`${text(cx, tickY, esc(ch.name), `font-size="${TICK_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`)}\n`);
     }
   }
   const xLabel = options.xLabel ?? (single !== undefined ? `Chromosome ${data.chromNames[single]} position (Mb)` : 'Chromosome');
-  out.push(text((area.left + area.right) / 2, height - 12, esc(xLabel), `font-size="${AXIS_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`) + '\n');
+  out.push(`${text((area.left + area.right) / 2, height - 12, esc(xLabel), `font-size="${AXIS_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`)}\n`);
   out.push(`<path fill="none" stroke="#444" stroke-width="1" d="M${area.left} ${area.top}V${area.bottom}H${area.right}${axis.join('')}"/>\n`);
 
   // Points, then the lines over them.
@@ -320,7 +320,7 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
         },
         data, area, width, height,
       });
-      if (typeof res === 'string' && res !== '') out.push(res.endsWith('\n') ? res : res + '\n');
+      if (typeof res === 'string' && res !== '') out.push(res.endsWith('\n') ? res : `${res}\n`);
     }
   }
 
@@ -344,7 +344,7 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
     if (py - radius - 4 - base > 1) {
       out.push(`<path stroke="#888" stroke-width="0.8" d="M${num(px)} ${num(py - radius - 1)}L${num(cx)} ${num(base + 2)}"/>\n`);
     }
-    out.push(text(cx, base, esc(id), `font-size="${LABEL_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}" stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke"`) + '\n');
+    out.push(`${text(cx, base, esc(id), `font-size="${LABEL_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}" stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke"`)}\n`);
   }
   out.push('</svg>\n');
 

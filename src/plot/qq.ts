@@ -114,7 +114,7 @@ function sortedLog10(s: QqSeries, k: number): Float64Array {
     out = new Float64Array(l.length);
     for (let i = 0; i < l.length; i++) {
       const v = l[i]!;
-      if (v !== v) continue;
+      if (Number.isNaN(v)) continue;
       if (v > 1e-9) throw new ArgumentError(`series ${k + 1}: log10p[${i}]: expected log10 of a p-value (<= 0), found ${v}`);
       out[m++] = v > 0 ? 0 : v;
     }
@@ -123,7 +123,7 @@ function sortedLog10(s: QqSeries, k: number): Float64Array {
     out = new Float64Array(p.length);
     for (let i = 0; i < p.length; i++) {
       const v = p[i]!;
-      if (v !== v) continue;
+      if (Number.isNaN(v)) continue;
       if (!(v >= 0 && v <= 1)) throw new ArgumentError(`series ${k + 1}: pvalues[${i}]: expected a p-value in [0, 1], found ${v}`);
       out[m++] = Math.log10(v);
     }
@@ -338,16 +338,16 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
   const axis: string[] = [];
   for (const t of yTicks) {
     axis.push(`M${num(area.left - 5)} ${num(y(t))}h5`);
-    out.push(text(area.left - 8, y(t) + TICK_SIZE * 0.36, tickLabel(t), `font-size="${TICK_SIZE}" text-anchor="end" fill="${TEXT_COLOR}"`) + '\n');
+    out.push(`${text(area.left - 8, y(t) + TICK_SIZE * 0.36, tickLabel(t), `font-size="${TICK_SIZE}" text-anchor="end" fill="${TEXT_COLOR}"`)}\n`);
   }
   for (const t of xTicks) {
     axis.push(`M${num(x(t))} ${area.bottom}v5`);
-    out.push(text(x(t), area.bottom + 5 + TICK_SIZE, tickLabel(t), `font-size="${TICK_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`) + '\n');
+    out.push(`${text(x(t), area.bottom + 5 + TICK_SIZE, tickLabel(t), `font-size="${TICK_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}"`)}\n`);
   }
   out.push(`<path fill="none" stroke="#444" stroke-width="1" d="M${area.left} ${area.top}V${area.bottom}H${area.right}${axis.join('')}"/>\n`);
   if (xyLabels) {
-    out.push(minusLog10Label('Expected ', (area.left + area.right) / 2, height - 12, AXIS_SIZE, false) + '\n');
-    out.push(minusLog10Label('Observed ', 16, (area.top + area.bottom) / 2, AXIS_SIZE, true) + '\n');
+    out.push(`${minusLog10Label('Expected ', (area.left + area.right) / 2, height - 12, AXIS_SIZE, false)}\n`);
+    out.push(`${minusLog10Label('Observed ', 16, (area.top + area.bottom) / 2, AXIS_SIZE, true)}\n`);
   }
 
   // Points, series by series.
@@ -373,7 +373,7 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
     }
     if (options.plotMethod !== undefined) {
       const res = options.plotMethod(Float64Array.from(ex), Float64Array.from(ob), { index: k, label: d.label, color: d.color, x, y, area });
-      if (res !== '') out.push(res.endsWith('\n') ? res : res + '\n');
+      if (res !== '') out.push(res.endsWith('\n') ? res : `${res}\n`);
     } else out.push(layer.svg(d.color, radius));
   });
 
@@ -394,7 +394,7 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
     }
     const attrs = `font-size="${LEGEND_SIZE}" fill="${TEXT_COLOR}" stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke"`;
     if (showLambda) parts.push(`${parts.length > 0 ? '  ' : ''}${lambdaText(d.lambda)}`);
-    out.push(text(tx, ly, parts.join(''), attrs + ' xml:space="preserve"') + '\n');
+    out.push(`${text(tx, ly, parts.join(''), `${attrs} xml:space="preserve"`)}\n`);
     ly += LEGEND_SIZE + 7;
   }
   out.push('</svg>\n');

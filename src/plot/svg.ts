@@ -81,7 +81,7 @@ export function text(x: number, y: number, content: string, attrs: string): stri
 /** A bold title centred at the top, its size reduced (down to 9 px) so that it fits the width. */
 export function titleText(title: string, width: number, size: number, color: string): string {
   const fit = Math.max(9, Math.min(size, Math.floor(((width - 24) / textWidth(title, 1)) * 0.93 * 10) / 10));
-  return text(width / 2, 24, esc(title), `font-size="${fit}" font-weight="bold" text-anchor="middle" fill="${color}"`) + '\n';
+  return `${text(width / 2, 24, esc(title), `font-size="${fit}" font-weight="bold" text-anchor="middle" fill="${color}"`)}\n`;
 }
 
 /** The y-axis label "−log10(p)" with a subscript 10, rotated about (x, y). */

@@ -414,7 +414,7 @@ function resolveData(d: AnovaData, varList: NonNullable<AnovaData['varList']>, n
 function checkDesign(design: FixedDesign, model: AnovaModelInput, label: string): void {
   const p = model.beta.length;
   const names = model.columnNames;
-  if (design.x.cols !== p || (names !== undefined && names.some((s, j) => s !== design.columnNames[j]))) {
+  if (design.x.cols !== p || (names?.some((s, j) => s !== design.columnNames[j]))) {
     throw new ShapeError(`${WHO}: data does not match the fit: ${label} has ${p} coefficients${names ? ` (${names.join(', ')})` : ''}, the data give ${design.x.cols} (${design.columnNames.join(', ')})`);
   }
 }
@@ -423,7 +423,7 @@ function checkDesign(design: FixedDesign, model: AnovaModelInput, label: string)
 function termContrasts(model: AnovaModelInput, p: number): TermContrast[] {
   return termGroups(model).map((g) => {
     const l = new Matrix(g.cols.length, p);
-    g.cols.forEach((c, r) => l.set(r, c, 1));
+    g.cols.forEach((c, r) => { l.set(r, c, 1); });
     return { name: g.name, l, cols: g.cols };
   });
 }
@@ -452,7 +452,7 @@ function waldSubset(c: TermContrast, beta: Float64Array, varBeta: Matrix): Anova
   const cols = c.cols;
   const k = cols.length;
   const sub = new Matrix(k, k);
-  cols.forEach((a, i) => cols.forEach((b, j) => sub.set(i, j, varBeta.get(a, b))));
+  cols.forEach((a, i) => { cols.forEach((b, j) => { sub.set(i, j, varBeta.get(a, b)); }); });
   const b = Float64Array.from(cols, (a) => beta[a]!);
   return chi2Row(c.name, quadForm(symInverse(sub).data, b), k);
 }

@@ -11,7 +11,7 @@ function pieceMentions(piece: string, name: string): boolean {
 }
 
 function rebuild(pieces: readonly string[], what: string): Formula {
-  const text = pieces.map((p) => '~' + p).join('+');
+  const text = pieces.map((p) => `~${p}`).join('+');
   try {
     return parseFormula(text);
   } catch (e) {
@@ -34,8 +34,8 @@ export function mm4lmmFormulas(cofNames: readonly string[], xnames: readonly str
     if (all.length === 0) {
       throw new DesignError('EMPTY_DESIGN', 'the Cofactor has no column and there is no marker: MMEst\'s default formula would be empty; give a formula');
     }
-    const comp = parseFormula('~' + all.join('+'));
-    const cof = xnames === undefined ? comp : parseFormula('~' + cofNames.join('+'));
+    const comp = parseFormula(`~${all.join('+')}`);
+    const cof = xnames === undefined ? comp : parseFormula(`~${cofNames.join('+')}`);
     return { comp, cof, factors: all };
   }
   // The formula is validated as written, then MMEst's text round trip:

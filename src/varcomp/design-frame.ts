@@ -2,7 +2,7 @@
 // columns bound to it (`Xeffect` or a list element's names), and each column
 // a formula uses encoded as model.matrix sees it (numeric, or a factor with
 // its levels), with the checks R would fail on.
-import { DesignError, InputError, LmmkitError, ShapeError } from '../errors.js';
+import { DesignError, InputError, type LmmkitError, ShapeError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { Formula } from './formula.js';
 

@@ -142,14 +142,14 @@ function reduce(mm: ModelMatrix, source: Int32Array, factors: readonly string[],
     throw new DesignError('EMPTY_DESIGN', `the formula "${formula.text}" gives no fixed-effect column (no intercept and no term); MMEst needs at least one`);
   }
   const full = new Matrix(n, p);
-  mm.cols.forEach((c, j) => full.data.set(c, j * n));
+  mm.cols.forEach((c, j) => { full.data.set(c, j * n); });
   const { rank, pivot } = rQr(full);
   if (rank === 0) {
     throw new DesignError('EMPTY_DESIGN', `every fixed-effect column of "${formula.text}" is zero (${mm.names.join(', ')}): the design has rank 0`);
   }
   const kept = pivot.subarray(0, rank);
   const x = new Matrix(n, rank);
-  kept.forEach((j, k) => x.data.set(mm.cols[j]!, k * n));
+  kept.forEach((j, k) => { x.data.set(mm.cols[j]!, k * n); });
   const columnNames = Array.from(kept, (j) => mm.names[j]!);
   return {
     x,
@@ -231,7 +231,7 @@ export function planDesign(input: Omit<DesignInput, 'marker'> & { markerKind: 'n
     baseCount.push(tc.cols.length);
   });
   const base = new Matrix(n, baseCols.length);
-  baseCols.forEach((c, j) => base.data.set(c, j * n));
+  baseCols.forEach((c, j) => { base.data.set(c, j * n); });
 
   const cofactorNcol = frame.names.length;
   const nullDesign = cofactorOnlyDesign(n, frame, cof, factors, cofactorNcol);
@@ -260,7 +260,7 @@ function encodeMarker(plan: DesignPlan, marker: Matrix | readonly string[]): Map
     if (marker.cols !== plan.markerColumns) {
       throw new ShapeError(`this plan is for markers of ${plan.markerColumns} column(s), found ${marker.cols}`);
     }
-    plan.markerVariables.forEach((v, j) => out.set(v, encodeColumn(v, { kind: 'numeric', values: marker.col(j) }, 'marker')));
+    plan.markerVariables.forEach((v, j) => { out.set(v, encodeColumn(v, { kind: 'numeric', values: marker.col(j) }, 'marker')); });
     return out;
   }
   if (plan.markerKind !== 'character') throw new DesignError('BAD_MARKER', 'this plan is for numeric markers, found a character marker');
@@ -292,7 +292,7 @@ export function markerDesign(plan: DesignPlan, marker: Matrix | readonly string[
     for (let k = 0; k < tc.cols.length; k++) assign.push(t + 1);
   });
   const x = new Matrix(plan.n, cols.length);
-  cols.forEach((c, j) => x.data.set(c, j * plan.n));
+  cols.forEach((c, j) => { x.data.set(c, j * plan.n); });
   return { x, names, assign: Int32Array.from(assign) };
 }
 

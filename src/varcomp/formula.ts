@@ -3,7 +3,7 @@
 // deparsed text), and the expansion of `terms(formula, keep.order = TRUE)`
 // (term list, intercept, variable order, contrast codes), reproducing the
 // algorithm of R's C function `termsform` (stats/src/model.c).
-import { DesignError, LmmkitError } from '../errors.js';
+import { DesignError, type LmmkitError } from '../errors.js';
 
 /**
  * An expanded one-sided model formula, as R's `terms(formula, keep.order = TRUE)`
@@ -229,7 +229,7 @@ export function parseFormulaTree(text: string): { lhs: FormulaNode | undefined; 
 
 /** A variable name as R's deparse writes it: backquoted unless syntactic. */
 export function deparseName(name: string): string {
-  return isSyntacticName(name) ? name : '`' + name + '`';
+  return isSyntacticName(name) ? name : `\`${name}\``;
 }
 
 function deparseNumber(value: number): string {
@@ -244,7 +244,7 @@ export function deparseFormula(node: FormulaNode): string {
   switch (node.kind) {
     case 'var': return deparseName(node.name);
     case 'num': return deparseNumber(node.value);
-    case 'paren': return '(' + deparseFormula(node.body) + ')';
+    case 'paren': return `(${deparseFormula(node.body)})`;
     case 'unary': return node.op + deparseFormula(node.arg);
     case 'binary': {
       const tight = node.op === ':' || node.op === '/' || node.op === '^';

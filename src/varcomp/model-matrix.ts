@@ -34,7 +34,7 @@ export function termColumns(vars: EncodedVar[], codes: readonly (1 | 2)[], n: nu
         const left = acc.cols[a]!;
         const c = new Float64Array(n);
         for (let i = 0; i < n; i++) c[i] = left[i]! * right[i]!;
-        names.push(acc.names[a] + ':' + next.names[b]);
+        names.push(`${acc.names[a]}:${next.names[b]}`);
         cols.push(c);
       }
     }

@@ -125,7 +125,7 @@ export function averageInformation(at: Pick<ModelAt, 'k' | 'p' | 'py'>, backend:
   const n = at.py.length;
   const nc = at.k.length;
   const u = new Matrix(n, nc);
-  at.k.forEach((kk, j) => u.data.set(kk === null ? at.py : backend.gemv(kk, at.py), j * n));
+  at.k.forEach((kk, j) => { u.data.set(kk === null ? at.py : backend.gemv(kk, at.py), j * n); });
   const pu = backend.gemm(at.p, u);
   const ai = backend.gemm(u, pu, { transA: true, alpha: 0.5 });
   symmetriseAverage(ai);

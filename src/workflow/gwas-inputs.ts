@@ -81,14 +81,14 @@ export async function prepareKinship(
     const index = match.index.kinship;
     if (index === undefined) throw new SelectionError('NO_SAMPLES', `${kinFile.file}: the kinship was not matched to the genotype samples`);
     const row = new Int32Array(nGeno).fill(-1);
-    match.keep.forEach((g, p) => (row[g] = index[p]!));
+    match.keep.forEach((g, p) => { row[g] = index[p]!; });
     return { kin: { k: kinFile.k, row }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
   }
   if (opts.kinshipFromGenotypes === true) {
     const union = Int32Array.from(keepPos, (p) => match.keep[p]!);
     const res = await standardizedKinship(source, union, opts.progress, log);
     const row = new Int32Array(nGeno).fill(-1);
-    union.forEach((g, i) => (row[g] = i));
+    union.forEach((g, i) => { row[g] = i; });
     return {
       kin: { k: res.k, row },
       report: { model: 'kinship', source: 'genotypes', method: 'standardized', samples: union.length, variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped },

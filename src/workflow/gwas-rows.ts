@@ -67,5 +67,5 @@ export function formatBatch(
     }
     counts.tests += r.tests;
   }
-  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

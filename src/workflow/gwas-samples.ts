@@ -113,7 +113,7 @@ function extraRows(source: 'lowrank' | 'inter', table: NumericTable, genotype: G
     if (rows !== n) {
       throw new InputError({ file: table.file }, `expected one row per genotype sample (rows without ids are matched by order), found ${rows} rows for the ${n} samples of ${genotype.file}`);
     }
-    row.forEach((_, i) => (row[i] = i));
+    row.forEach((_, i) => { row[i] = i; });
   } else {
     const byIid = table.key === 'iid' || genotype.key === 'iid';
     const genoIndex = new Map<string, number>();

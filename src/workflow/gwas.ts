@@ -93,7 +93,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
 
       // Scan, streamed into the staged output.
       const out = await outputs.stage(outputPaths[tr.t]!);
-      await out.write(GWAS_TSV_HEADERS[layout].join('\t') + '\n');
+      await out.write(`${GWAS_TSV_HEADERS[layout].join('\t')}\n`);
       const counts = { tested: 0, tests: 0, untestable: 0 };
       const top: GwasHit[] = [];
       await withProgress(opts.progress, async (bar) => {
@@ -143,7 +143,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       backend: getBackend().name,
       seconds: (performance.now() - t0) / 1000,
     };
-    await outputs.whole(jsonPath, JSON.stringify(report, null, 2) + '\n');
+    await outputs.whole(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
     await outputs.commit();
     log(`report -> ${jsonPath}`);
     return report;

@@ -158,7 +158,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     log(`null model: ${p} traits, ${n} samples, REML lml ${fit.lml.toFixed(6)} (gradient norm ${fit.gradNorm.toExponential(2)}, ${fit.iterations} iterations) in ${((performance.now() - t1) / 1000).toFixed(2)} s`);
     const designs = o.tests.map((t) => traitTestDesign(t, p));
     const out = await outputs.stage(outTsv);
-    await out.write(mtgwasHeader(o.tests).join('\t') + '\n');
+    await out.write(`${mtgwasHeader(o.tests).join('\t')}\n`);
     const counts = { tested: 0, untestable: Object.fromEntries(o.tests.map((t) => [t, 0])) as Record<string, number> };
     const top: Record<string, MtgwasHit[]> = Object.fromEntries(o.tests.map((t) => [t, []]));
     await withProgress(opts.progress, async (bar) => {
@@ -173,7 +173,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     await out.close();
 
     const beta: Record<string, Record<string, number>> = {};
-    names.forEach((nm, a) => (beta[nm] = Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!]))));
+    names.forEach((nm, a) => { beta[nm] = Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!])); });
     const dropped: MtDroppedSample[] = [...match.dropped.map(droppedReport), ...traitDropped];
     const report: MtgwasReport = {
       command: 'mtgwas',
@@ -198,7 +198,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       backend: getBackend().name,
       seconds: (performance.now() - t0) / 1000,
     };
-    await outputs.whole(outJson, JSON.stringify(report, null, 2) + '\n');
+    await outputs.whole(outJson, `${JSON.stringify(report, null, 2)}\n`);
     await outputs.commit();
     log(`${counts.tested} of ${selected} variants tested (${selected - counts.tested} filtered) -> ${outTsv}`);
     log(`report -> ${outJson}`);
@@ -230,7 +230,7 @@ function formatRows(batch: MtlmmBatchResult, tests: readonly TraitTest[], untest
     });
     lines.push(fields.join('\t'));
   }
-  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 type CheckedOptions = { tests: TraitTest[] } & FilterOptions & TraitOptions;

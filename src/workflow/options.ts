@@ -3,7 +3,7 @@
 // the messages of their errors: the workflows are what the commands run.
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ArgumentError, LmmkitError } from '../errors.js';
+import { ArgumentError, type LmmkitError } from '../errors.js';
 import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
 import { parseRegion, type Region } from '../data/region.js';
 import { isNumberText, type TableKey } from '../data/table.js';

@@ -57,9 +57,9 @@ export function formatModel(m: MmEstModel, path: string, seconds: number): strin
   const w = Math.max(...m.columnNames.map((s) => s.length), ...m.sigma2Names.map((s) => s.length), 8);
   const out = [`${m.method === 'reml' ? 'REML' : 'ML'} fit (${path} path): ${m.nbIt} iterations${m.converged ? '' : ' (not converged)'}, ${m.logLikName} = ${m.logLik.toFixed(4)}, ${seconds.toFixed(2)} s`];
   out.push('variance components:');
-  m.sigma2Names.forEach((nm, k) => out.push(`  ${nm.padEnd(w)}  ${m.sigma2[k]!.toPrecision(6)}`));
+  m.sigma2Names.forEach((nm, k) => { out.push(`  ${nm.padEnd(w)}  ${m.sigma2[k]!.toPrecision(6)}`); });
   out.push('fixed effects:                 estimate        s.e.');
-  m.columnNames.forEach((nm, k) => out.push(`  ${nm.padEnd(w)}  ${m.beta[k]!.toPrecision(6).padStart(12)}  ${Math.sqrt(m.varBeta.get(k, k)).toPrecision(4).padStart(10)}`));
+  m.columnNames.forEach((nm, k) => { out.push(`  ${nm.padEnd(w)}  ${m.beta[k]!.toPrecision(6).padStart(12)}  ${Math.sqrt(m.varBeta.get(k, k)).toPrecision(4).padStart(10)}`); });
   if (m.dropped.length > 0) out.push(`aliased columns dropped: ${m.dropped.join(', ')}`);
   return out.join('\n');
 }

@@ -205,7 +205,7 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     }
     if (numeric && opts.markersAs !== 'factor') {
       const mat = new Matrix(m.n, m.names.length);
-      m.columns.forEach((c, j) => mat.data.set(c as Float64Array, j * m.n));
+      m.columns.forEach((c, j) => { mat.data.set(c as Float64Array, j * m.n); });
       const bad = mat.data.findIndex((v) => Number.isNaN(v));
       if (bad >= 0) throw new InputError(undefined, `${opts.markers}:${m.lines[bad % m.n]}: marker '${m.names[Math.floor(bad / m.n)]}' is missing: impute markers first`);
       x = mat;
@@ -241,7 +241,7 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       // The TSV and its JSON appear together or not at all.
       const seconds = await withStagedOutputs(async (outputs) => {
         const tsv = await outputs.stage(opts.out);
-        await tsv.write(['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n');
+        await tsv.write(`${['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`);
         for await (const b of mmEstStream({
           source, samples, y: yCol, cofactor, formula: opts.formula, varList, zList, method: opts.method, henderson, init,
           critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate,
@@ -253,16 +253,16 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
             b.variants.chrom[j]!, String(b.variants.pos[j]), b.variants.id[j]!, b.variants.a1[j]!, b.variants.a2[j]!,
             formatNumber(b.af[j]!), String(b.n[j]), ...markerRow(m).slice(1),
           ].join('\t'));
-          if (lines.length > 0) await tsv.write(lines.join('\n') + '\n');
+          if (lines.length > 0) await tsv.write(`${lines.join('\n')}\n`);
           models.push(...b.models);
           names.push(...b.variants.id);
         }
         progress?.end();
         const t = (performance.now() - t0) / 1000;
-        await outputs.whole(jsonPath, JSON.stringify({
+        await outputs.whole(jsonPath, `${JSON.stringify({
           data: opts.data, y: opts.y, bfile: opts.bfile, maf: opts.maf, maxMissing: opts.maxMissing, components: varList.map((v) => v.name),
           method: opts.method, models: models.length, backend: getBackend().name, seconds: t, nullModel: nullModel === undefined ? null : modelJson(nullModel),
-        }, null, 2) + '\n');
+        }, null, 2)}\n`);
         return t;
       });
       log(`fitted ${models.length} variant models from ${opts.bfile} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
@@ -296,11 +296,11 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     if (opts.vcov !== undefined) {
       const v = mmVcov(res, data, { information: opts.vcov });
       extra.vcov = { information: v.information, names: v.names, vcov: v.vcov.toArray(), se: Array.from(v.se) };
-      vcovText = `\nstandard errors of the variances (${opts.vcov === 'ai' ? 'average' : 'expected'} information): ` + v.names.map((nm, k) => `${nm} ${v.se[k]!.toPrecision(4)}`).join(', ');
+      vcovText = `\nstandard errors of the variances (${opts.vcov === 'ai' ? 'average' : 'expected'} information): ${v.names.map((nm, k) => `${nm} ${v.se[k]!.toPrecision(4)}`).join(', ')}`;
     }
     const anova = await runAnova(opts, res, data);
     if (anova !== undefined) extra.anova = anova.tables[0];
-    await writeAtomically(opts.out, async (append) => append(JSON.stringify({ ...settings, model: modelJson(model), ...extra }, null, 2) + '\n'));
+    await writeAtomically(opts.out, async (append) => append(`${JSON.stringify({ ...settings, model: modelJson(model), ...extra }, null, 2)}\n`));
     log(formatModel(model, res.path, seconds) + vcovText + (anova === undefined ? '' : `\n${formatAnova(anova.tables[0]!)}`));
     for (const msg of anova?.messages ?? []) log(msg);
   } else {
@@ -311,14 +311,14 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     await withStagedOutputs(async (outputs) => {
       const comp = varList.map((v) => `sigma2_${v.name}`);
       const lines = res.models.map((m, i) => [res.modelNames[i] ?? String(i + 1), ...markerRow(m).slice(1)].join('\t'));
-      await outputs.whole(opts.out, ['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t') + '\n' + lines.join('\n') + '\n');
-      await outputs.whole(jsonPath, JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2) + '\n');
+      await outputs.whole(opts.out, `${['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n${lines.join('\n')}\n`);
+      await outputs.whole(jsonPath, `${JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2)}\n`);
       if (anova !== undefined) {
         const rows = anova.tables.flatMap((t) => t.rows.map((r) => [
           res.modelNames[t.index] ?? String(t.index + 1), t.test, r.name, formatNumber(r.statistic), formatNumber(r.df),
           r.ddf === undefined ? 'NA' : formatNumber(r.ddf), formatNumber(r.pValue), formatNumber(r.log10PValue),
         ].join('\t')));
-        await outputs.whole(anovaPath, ['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p'].join('\t') + '\n' + rows.join('\n') + '\n');
+        await outputs.whole(anovaPath, `${['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p'].join('\t')}\n${rows.join('\n')}\n`);
       }
     });
     if (anova !== undefined) {

@@ -70,7 +70,7 @@ async function structPheno(): Promise<StructData> {
   const lines = ['FID\tIID\tgene1\tgene2'];
   for (let i = 0; i < n; i++) lines.push([fam.fid[i], fam.iid[i], values.data[i], Number.isNaN(values.data[i + n]!) ? 'NA' : values.data[i + n]].join('\t'));
   const pheno = join(dir, 'struct-pheno.tsv');
-  writeFileSync(pheno, lines.join('\n') + '\n');
+  writeFileSync(pheno, `${lines.join('\n')}\n`);
   structData = { pheno, fam, values };
   return structData;
 }
@@ -96,7 +96,7 @@ function quickStartW(env: Matrix, rows: Int32Array): Matrix {
     if (sd > 0) cols.push(v.map((x) => (x - mean) / sd));
   }
   const w = new Matrix(rows.length, cols.length);
-  cols.forEach((col, c) => col.forEach((x, i) => (w.data[i + c * rows.length] = x / Math.sqrt(cols.length))));
+  cols.forEach((col, c) => { col.forEach((x, i) => { w.data[i + c * rows.length] = x / Math.sqrt(cols.length); }); });
   return w;
 }
 
@@ -136,7 +136,7 @@ async function directScan(opts: {
 }
 
 function regionCount(): number {
-  return readFileSync(SHARED + STRUCT + '.bim', 'utf8').trim().split('\n').map((l) => l.split(/\s+/))
+  return readFileSync(`${SHARED + STRUCT}.bim`, 'utf8').trim().split('\n').map((l) => l.split(/\s+/))
     .filter((f) => f[0] === REGION.chrom && Number(f[3]) >= REGION.start && Number(f[3]) < REGION.end).length;
 }
 
@@ -150,7 +150,7 @@ interface Report {
 }
 
 describe('lmmkit gwas on the structlmm chr22 data', () => {
-  sharedTest('--lowrank env.txt --gaussianize: two traits with their own samples, p-values equal to gwasScan', [STRUCT + '.bed', EXPR, ENV], async () => {
+  sharedTest('--lowrank env.txt --gaussianize: two traits with their own samples, p-values equal to gwasScan', [`${STRUCT}.bed`, EXPR, ENV], async () => {
     const d = await structPheno();
     const out = join(dir, 'lr');
     const r = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--lowrank', SHARED + ENV, '--gaussianize', '--out', out);
@@ -194,7 +194,7 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     }
   });
 
-  sharedTest('--kinship-from-bfile --region --pheno-col gene2: only that trait, its kinship on its samples, p-values equal to gwasScan', [STRUCT + '.bed', EXPR], async () => {
+  sharedTest('--kinship-from-bfile --region --pheno-col gene2: only that trait, its kinship on its samples, p-values equal to gwasScan', [`${STRUCT}.bed`, EXPR], async () => {
     const d = await structPheno();
     const out = join(dir, 'kin');
     const r = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--pheno-col', 'gene2', '--kinship-from-bfile', '--region', REGION_TEXT, '--out', out);
@@ -242,7 +242,7 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     assert.ok(column(wt, 'p_lrt').every((v) => v === 'NA') && column(wt, 'p_score').every((v) => v === 'NA'));
   });
 
-  sharedTest('--step 2 and --inter write one row per joint test with its df', [STRUCT + '.bed', EXPR, ENV], async () => {
+  sharedTest('--step 2 and --inter write one row per joint test with its df', [`${STRUCT}.bed`, EXPR, ENV], async () => {
     const d = await structPheno();
     const out = join(dir, 'step');
     const r = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--pheno-col', 'gene1', '--region', REGION_TEXT, '--step', '2', '--out', out);
@@ -263,7 +263,7 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     // Interaction with the first environment of env.txt, plus a column of ones (the variant itself).
     const env = (await readTable(SHARED + ENV, { key: 'none' })).values;
     const inter = join(dir, 'inter.tsv');
-    writeFileSync(inter, ['FID\tIID\tone\tenv1', ...d.fam.iid.map((id, i) => `${d.fam.fid[i]}\t${id}\t1\t${env.data[i]}`)].join('\n') + '\n');
+    writeFileSync(inter, `${['FID\tIID\tone\tenv1', ...d.fam.iid.map((id, i) => `${d.fam.fid[i]}\t${id}\t1\t${env.data[i]}`)].join('\n')}\n`);
     const ri = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--pheno-col', 'gene1', '--region', REGION_TEXT, '--inter', inter, '--out', join(dir, 'inter'));
     assert.equal(ri.status, 0, ri.stderr);
     const it = readTsv(join(dir, 'inter.gene1.tsv'));
@@ -318,7 +318,7 @@ describe('lmmkit gwas on bad input', () => {
     // t2 is observed in 4 samples only: with 3 covariates its fit has no degrees of freedom.
     writeSampleTable(pheno, sim.samples, ['t1', 't2'], (i, c) => (c === 0 || i < 4 ? sim.phenotype[i]! : 'NA'));
     writeSampleTable(covar, sim.samples, ['a', 'b', 'c'], (i, c) => [i % 3, (i * 7) % 5, (i * i) % 11][c]!);
-    writeFileSync(inter10, Array.from({ length: 10 }, (_, i) => `1 ${i}`).join('\n') + '\n');
+    writeFileSync(inter10, `${Array.from({ length: 10 }, (_, i) => `1 ${i}`).join('\n')}\n`);
     await writeGenotypeFixture(sim, prefix, kin);
   })();
 

@@ -32,8 +32,8 @@ sharedTest('varcomp fit: MM4LMM example 1 from files (REML and ML)', [`${MM_DATA
     assert.deepEqual(fit.model.sigma2Names, want.Sigma2Names);
     // A table cofactor gives R's data-frame name TrialTrial2 (MM4LMM's matrix cofactor says V1Trial2).
     assert.deepEqual(fit.model.betaNames, ['(Intercept)', 'TrialTrial2']);
-    fit.model.sigma2.forEach((v: number, k: number) => assert.ok(Math.abs(v - want.Sigma2[k]!) < 1e-9 * want.Sigma2[k]!));
-    fit.model.beta.forEach((v: number, k: number) => assert.ok(Math.abs(v - want.Beta[k]!) < 1e-9 * Math.abs(want.Beta[k]!)));
+    fit.model.sigma2.forEach((v: number, k: number) => { assert.ok(Math.abs(v - want.Sigma2[k]!) < 1e-9 * want.Sigma2[k]!); });
+    fit.model.beta.forEach((v: number, k: number) => { assert.ok(Math.abs(v - want.Beta[k]!) < 1e-9 * Math.abs(want.Beta[k]!)); });
     assert.ok(Math.abs(fit.model.logLik - want.LogLik) < 1e-8);
     assert.equal(fit.path, method === 'reml' ? 'henderson' : 'dense');
   }
@@ -42,7 +42,7 @@ sharedTest('varcomp fit: MM4LMM example 1 from files (REML and ML)', [`${MM_DATA
 sharedTest('varcomp fit --markers: example 2 in GWAS mode, one TSV row per marker', [`${MM_DATA}vc_markers.csv`], () => {
   const m = readCsv(`${MM_DATA}vc_markers.csv`);
   const markers = join(dir, 'markers.tsv');
-  writeFileSync(markers, [m.header.slice(1).join('\t'), ...m.rows.map((r) => r.slice(1).join('\t'))].join('\n') + '\n');
+  writeFileSync(markers, `${[m.header.slice(1).join('\t'), ...m.rows.map((r) => r.slice(1).join('\t'))].join('\n')}\n`);
   const out = join(dir, 'ex2.tsv');
   const r = lmmkit('varcomp', 'fit', ...ex1, '--markers', markers, '--markers-as', 'factor', '--formula', '~ Trial+Xeffect+Xeffect:Trial', '--out', out);
   assert.equal(r.status, 0, r.stderr);
@@ -55,7 +55,7 @@ sharedTest('varcomp fit --markers: example 2 in GWAS mode, one TSV row per marke
     assert.equal(Number(row[1]), ref.models[i]!.NbIt);
     assert.ok(Math.abs(Number(row[3]) - ref.models[i]!.LogLik) < 1e-6);
     assert.deepEqual(row[7]!.split(';'), ref.models[i]!.BetaNames);
-    row[8]!.split(';').map(Number).forEach((b, k) => assert.ok(Math.abs(b - ref.models[i]!.Beta[k]!) < 1e-6 * Math.max(1, Math.abs(ref.models[i]!.Beta[k]!))));
+    row[8]!.split(';').map(Number).forEach((b, k) => { assert.ok(Math.abs(b - ref.models[i]!.Beta[k]!) < 1e-6 * Math.max(1, Math.abs(ref.models[i]!.Beta[k]!))); });
   });
   const json = JSON.parse(readFileSync(join(dir, 'ex2.json'), 'utf8'));
   assert.equal(json.models, 20);
@@ -112,10 +112,10 @@ sharedTest('varcomp fit --blup --vcov: MMBlup and MMVcov in the JSON', ['refs/mm
   const blup = readRef<{ result: Record<string, { names: string[] | null; values: number[] }> }>('blup_ex1_reml').result;
   for (const comp of ['Flint', 'Dent', 'Error']) {
     if (blup[comp]!.names !== null && blup[comp]!.names!.length > 0) assert.deepEqual(fit.blup[comp].names, blup[comp]!.names);
-    fit.blup[comp].values.forEach((v: number, i: number) => assert.ok(Math.abs(v - blup[comp]!.values[i]!) < 1e-6, `${comp} ${i}`));
+    fit.blup[comp].values.forEach((v: number, i: number) => { assert.ok(Math.abs(v - blup[comp]!.values[i]!) < 1e-6, `${comp} ${i}`); });
   }
   const ai = readRef<{ result: { vcov: number[][] } }>('vcov_ex1_AI').result;
-  fit.vcov.vcov.forEach((row: number[], a: number) => row.forEach((v, b) => assert.ok(Math.abs(v - ai.vcov[a]![b]!) < 1e-6)));
+  fit.vcov.vcov.forEach((row: number[], a: number) => { row.forEach((v, b) => { assert.ok(Math.abs(v - ai.vcov[a]![b]!) < 1e-6); }); });
   const bad = lmmkit('varcomp', 'fit', ...ex1, '--vcov', 'observed', '--out', join(dir, 'x.json'));
   assert.equal(bad.status, 2, 'a usage error is bad input: exit 2');
   assert.match(bad.stderr, /observed/);
@@ -140,9 +140,9 @@ sharedTest('varcomp fit --anova: Type III in the JSON (ex1) and per marker in GW
   const p = readCsv(`${MM_DATA}qtl_phenotype.csv`);
   const g = readCsv(`${MM_DATA}qtl_genotype.csv`);
   const data = join(dir, 'qtl-data.tsv');
-  writeFileSync(data, ['id\ty', ...p.rows.map((row) => `${row[0]}\t${row[1]}`)].join('\n') + '\n');
+  writeFileSync(data, `${['id\ty', ...p.rows.map((row) => `${row[0]}\t${row[1]}`)].join('\n')}\n`);
   const markers = join(dir, 'qtl-markers.tsv');
-  writeFileSync(markers, [g.header.slice(1).join('\t'), ...g.rows.map((row) => row.slice(1).join('\t'))].join('\n') + '\n');
+  writeFileSync(markers, `${[g.header.slice(1).join('\t'), ...g.rows.map((row) => row.slice(1).join('\t'))].join('\n')}\n`);
   const tsv = join(dir, 'qtl.tsv');
   const q = lmmkit('varcomp', 'fit', '--data', data, '--y', 'y', '--kinship', `Additive=${D}qtl_kinship.csv`, '--markers', markers, '--anova', 'III', '--out', tsv);
   assert.equal(q.status, 0, q.stderr);
@@ -150,13 +150,13 @@ sharedTest('varcomp fit --anova: Type III in the JSON (ex1) and per marker in GW
   assert.deepEqual(rows[0], ['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p']);
   const ref = readRef<{ result: { tables: { rownames: string[]; data: number[][] }[] } }>('anova_typeIII').result.tables;
   assert.equal(rows.length, 1 + 2 * ref.length);
-  ref.forEach((t, m) => t.data.forEach((want, k) => {
+  ref.forEach((t, m) => { t.data.forEach((want, k) => {
     const row = rows[1 + 2 * m + k]!;
     assert.equal(row[0], `SNP${m + 1}`);
     assert.equal(row[2], t.rownames[k]);
     assert.ok(Math.abs(Number(row[3]) - want[0]!) < 1e-6 * want[0]!, `SNP${m + 1} ${t.rownames[k]}: ${row[3]} vs ${want[0]}`);
     assert.ok(Math.abs(Number(row[6]) - want[1]!) < 1e-6 * want[1]!);
-  }));
+  }); });
 });
 
 test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK fileset; bad sample ids', async () => {
@@ -171,7 +171,7 @@ test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK files
   await writeMatrixTsv(join(dir, 'sim.kin'), k, sim.samples.iid);
   // Rows in reverse sample order: --ids does the matching.
   const order = sim.samples.iid.map((_, i) => 119 - i);
-  writeFileSync(join(dir, 'sim-data.tsv'), ['iid\ty', ...order.map((i) => `${sim.samples.iid[i]}\t${sim.phenotype[i]}`)].join('\n') + '\n');
+  writeFileSync(join(dir, 'sim-data.tsv'), `${['iid\ty', ...order.map((i) => `${sim.samples.iid[i]}\t${sim.phenotype[i]}`)].join('\n')}\n`);
   const out = join(dir, 'sim-gwas.tsv');
   const r = lmmkit('varcomp', 'fit', '--data', join(dir, 'sim-data.tsv'), '--y', 'y', '--kinship', `Additive=${join(dir, 'sim.kin')}`, '--incidence', 'Additive=iid', '--bfile', prefix, '--ids', 'iid', '--out', out);
   assert.equal(r.status, 0, r.stderr);
@@ -189,7 +189,7 @@ test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK files
   }
   await bed.close();
   assert.deepEqual(rows.slice(1).map((row) => row[2]), ids);
-  rows.slice(1).forEach((row, i) => assert.ok(Math.abs(Number(row[9]) - want[i]!) < 1e-9 * Math.abs(want[i]!)));
+  rows.slice(1).forEach((row, i) => { assert.ok(Math.abs(Number(row[9]) - want[i]!) < 1e-9 * Math.abs(want[i]!)); });
   writeFileSync(join(dir, 'bad-data.tsv'), 'iid\ty\nnobody\t1.0\n');
   const bad = lmmkit('varcomp', 'fit', '--data', join(dir, 'bad-data.tsv'), '--y', 'y', '--bfile', prefix, '--ids', 'iid', '--out', join(dir, 'bad.tsv'));
   assert.equal(bad.status, 2);

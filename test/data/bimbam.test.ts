@@ -23,7 +23,7 @@ function write(text: string, gzip = false): string {
 }
 
 // Four samples, separators mixed as GEMMA's strtok(" ,\t") allows.
-const GENO = ['rs1, A, T, 0, 1, 2, NA', '', 'rs2 C\tG 0.5 1.5 2 0', ',rs3,G,A,2,2,2,1,', 'rs4, T, C, 1e-1, -0.25, +2, .5\r'].join('\n') + '\n';
+const GENO = `${['rs1, A, T, 0, 1, 2, NA', '', 'rs2 C\tG 0.5 1.5 2 0', ',rs3,G,A,2,2,2,1,', 'rs4, T, C, 1e-1, -0.25, +2, .5\r'].join('\n')}\n`;
 const VALUES = [
   [0, 1, 2, Number.NaN],
   [0.5, 1.5, 2, 0],

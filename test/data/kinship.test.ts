@@ -71,7 +71,7 @@ describe('kinship', () => {
     await bed.close();
     // Centring uses the subset's own means, so compare with a direct computation on the subset.
     const g = new Matrix(3, sim.dosages.cols);
-    for (let j = 0; j < g.cols; j++) [3, 7, 20].forEach((s, i) => g.set(i, j, sim.dosages.get(s, j)));
+    for (let j = 0; j < g.cols; j++) [3, 7, 20].forEach((s, i) => { g.set(i, j, sim.dosages.get(s, j)); });
     assert.ok(relMaxDiff(sub.k.data, direct(g, 'centered').data) < 1e-12);
     assert.equal(full.k.rows, 37);
   });

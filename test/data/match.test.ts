@@ -147,8 +147,8 @@ describe('matchSamples', () => {
   });
 
   sharedTest("GEMMA's BXD example: phenotype and covariates by row order keep the 67 phenotyped samples", ['data/bxd/BXD_pheno.txt', 'data/bxd/BXD_covariates2.txt'], async () => {
-    const pheno = await readTable(SHARED + 'data/bxd/BXD_pheno.txt', { key: 'none' });
-    const cov = await readTable(SHARED + 'data/bxd/BXD_covariates2.txt', { key: 'none' });
+    const pheno = await readTable(`${SHARED}data/bxd/BXD_pheno.txt`, { key: 'none' });
+    const cov = await readTable(`${SHARED}data/bxd/BXD_covariates2.txt`, { key: 'none' });
     const ids = Array.from({ length: 198 }, (_, i) => String(i + 1));
     const m = matchSamples({ genotype: { file: 'BXD_geno.txt.gz', samples: { fid: ids, iid: ids }, key: 'iid' }, phenotype: pheno, covariates: cov });
     assert.equal(m.keep.length, 67);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { InputError, LmmkitError, Matrix } from '../../src/index.js';
+import { InputError, LmmkitError, type Matrix } from '../../src/index.js';
 import { openBed } from '../../src/data/node/bed.js';
 import { writeBed } from '../../src/data/plink/write-bed.js';
 import { compose, imputeMean, standardize } from '../../src/data/preprocess.js';
@@ -51,10 +51,10 @@ describe('PLINK .bed/.bim/.fam reader', () => {
       const { cols, ids, rows } = await collect(prefix, { size });
       assert.equal(rows, 13);
       assert.deepEqual(ids, sim.variants.id);
-      cols.forEach((c, j) => sameWithNaN(c, sim.dosages.col(j), `size ${size} variant ${j}`));
+      cols.forEach((c, j) => { sameWithNaN(c, sim.dosages.col(j), `size ${size} variant ${j}`); });
     }
     const a2 = await collect(prefix, { size: 10 }, 'a2');
-    a2.cols.forEach((c, j) => sameWithNaN(c, sim.dosages.col(j).map((d) => 2 - d), `a2 variant ${j}`));
+    a2.cols.forEach((c, j) => { sameWithNaN(c, sim.dosages.col(j).map((d) => 2 - d), `a2 variant ${j}`); });
   });
 
   test('selects by range, region (half-open), ids, indices, and a subset of samples', async () => {

@@ -225,7 +225,7 @@ describe('parseKinship', () => {
 
   test("GEMMA's .cXX.txt (no ids, a tab after every value) takes the .fam ids", () => {
     const fam = { fid: ['F1', 'F2', 'F3'], iid: ['I1', 'I2', 'I3'] };
-    const kin = parseKinship(K.map((r) => `${r.join('\t')}\t`).join('\n') + '\n', 'out.cXX.txt', { ids: fam });
+    const kin = parseKinship(`${K.map((r) => `${r.join('\t')}\t`).join('\n')}\n`, 'out.cXX.txt', { ids: fam });
     assert.deepEqual([kin.key, kin.ids, kin.k.toArray()], ['fid-iid', fam, K]);
   });
 
@@ -262,7 +262,7 @@ describe('parseKinship', () => {
 
 describe('the example data files', () => {
   sharedTest("limix's expr.csv: transposed, 1000 genes x 274 samples", 'data/structlmm/expr.csv', async () => {
-    const path = SHARED + 'data/structlmm/expr.csv';
+    const path = `${SHARED}data/structlmm/expr.csv`;
     const t = await readTable(path, { transposed: true });
     assert.equal(t.values.shape, '274x1000');
     assert.deepEqual(t.ids.iid, Array.from({ length: 274 }, (_, i) => String(i)));
@@ -279,7 +279,7 @@ describe('the example data files', () => {
   });
 
   sharedTest("GEMMA's BXD_pheno.txt: key none, 198 rows, 131 NA", 'data/bxd/BXD_pheno.txt', async () => {
-    const t = await readTable(SHARED + 'data/bxd/BXD_pheno.txt', { key: 'none' });
+    const t = await readTable(`${SHARED}data/bxd/BXD_pheno.txt`, { key: 'none' });
     assert.deepEqual([t.values.shape, t.columns, t.ids], ['198x1', ['V1'], { fid: [], iid: [] }]);
     const obs = Array.from(t.values.data).filter((v) => !Number.isNaN(v));
     assert.equal(obs.length, 67);
@@ -288,7 +288,7 @@ describe('the example data files', () => {
   });
 
   sharedTest("MM4LMM's qtl_kinship.csv: 259 x 259 with a header and an id column", 'data/mm4lmm/qtl_kinship.csv', async () => {
-    const path = SHARED + 'data/mm4lmm/qtl_kinship.csv';
+    const path = `${SHARED}data/mm4lmm/qtl_kinship.csv`;
     const kin = await readKinship(path);
     assert.deepEqual([kin.key, kin.k.shape], ['iid', '259x259']);
     assert.deepEqual(kin.ids.iid, Array.from({ length: 259 }, (_, i) => `Ind${i + 1}`));

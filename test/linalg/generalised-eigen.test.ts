@@ -70,7 +70,7 @@ for (const be of backends) {
       const a = withSpectrum(rng, [-2, 1, 5]);
       for (const whiten of WHITEN) {
         const ge = generalisedEigen(a, Matrix.identity(3), { whiten, backend: be });
-        [-2, 1, 5].forEach((want, i) => assert.ok(Math.abs(ge.values[i]! - want) < 1e-13 * 5, `${whiten}: lambda_${i}`));
+        [-2, 1, 5].forEach((want, i) => { assert.ok(Math.abs(ge.values[i]! - want) < 1e-13 * 5, `${whiten}: lambda_${i}`); });
       }
     });
 

@@ -98,7 +98,7 @@ function symmetric(a: Mat): Mat {
 function diag(values: readonly number[]): Mat {
   const n = values.length;
   const d = mat(n, n);
-  values.forEach((v, i) => (d.data[i + i * n] = v));
+  values.forEach((v, i) => { d.data[i + i * n] = v; });
   return d;
 }
 

@@ -3,7 +3,7 @@
 // condition numbers, typed errors, and agreement between the two backends.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Backend, Matrix, NotPositiveDefiniteError, NumericalError, ShapeError } from '../../src/index.js';
+import { type Backend, Matrix, NotPositiveDefiniteError, NumericalError, ShapeError } from '../../src/index.js';
 import { Rng } from '../../src/sim/rng.js';
 import {
   EPS, backendsUnderTest, diffFro, fro, naiveMul, orthoError, randn, randomOrthogonal, randomSpd, randomSymmetric, relMaxDiff,

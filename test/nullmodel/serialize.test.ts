@@ -38,7 +38,7 @@ function bits(v: unknown, out: string[] = [], path = ''): string[] {
     out.push(`${path}:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`);
   } else if (v instanceof Matrix) bits(v.data, out, `${path}[${v.rows}x${v.cols}]`);
   else if (typeof v === 'number') out.push(`${path}:${Buffer.from(Float64Array.of(v).buffer).toString('hex')}`);
-  else if (Array.isArray(v)) v.forEach((x, i) => bits(x, out, `${path}.${i}`));
+  else if (Array.isArray(v)) v.forEach((x, i) => { bits(x, out, `${path}.${i}`); });
   else if (v !== null && typeof v === 'object') for (const k of Object.keys(v).sort()) bits((v as Record<string, unknown>)[k], out, `${path}.${k}`);
   else out.push(`${path}:${String(v)}`);
   return out;

@@ -417,13 +417,13 @@ describe('qqPlot', () => {
 });
 
 describe('association tables', () => {
-  const gwasTsv = [
+  const gwasTsv = `${[
     'chrom\tpos\tid\ta1\ta2\taf\tn\tbeta\tse\tstat\tpvalue\tlog10p',
     '1\t100\trs1\tA\tG\t0.2\t100\t0.1\t0.1\t1\t0.5\t-0.30103',
     '1\t200\trs2\tA\tG\t0.2\t100\t0.1\t0.1\t1\t0\t-400.5',
     'X\t300\trs3\tA\tG\t0.2\t100\tNA\tNA\tNA\tNA\tNA',
     '2\t50\trs4\tA\tG\t0.2\t100\t0.1\t0.1\t1\t1e-6\t-6',
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
 
   test('parses the gwas TSV, from any chunking, with log10p and ids of hits only', () => {
     const t = parseAssocTsv(gwasTsv);
@@ -470,8 +470,8 @@ describe('association tables', () => {
 
   test('bad tables name the file and line', () => {
     assert.throws(() => parseAssocTsv('a\tb\n', { file: 'x.tsv' }), /x\.tsv:1: expected a header with a chromosome column/);
-    assert.throws(() => parseAssocTsv(gwasTsv + '3\tnope\trs9\tA\tG\t0.1\t1\t1\t1\t1\t0.1\t-1\n', { file: 'x.tsv' }), /x\.tsv:6: expected a position, found 'nope'/);
-    assert.throws(() => parseAssocTsv(gwasTsv + '3\t5\trs9\tA\tG\t0.1\t1\t1\t1\t1\t0.1\t0.5\n', { file: 'x.tsv' }), /x\.tsv:6: expected log10 of a p-value/);
+    assert.throws(() => parseAssocTsv(`${gwasTsv}3\tnope\trs9\tA\tG\t0.1\t1\t1\t1\t1\t0.1\t-1\n`, { file: 'x.tsv' }), /x\.tsv:6: expected a position, found 'nope'/);
+    assert.throws(() => parseAssocTsv(`${gwasTsv}3\t5\trs9\tA\tG\t0.1\t1\t1\t1\t1\t0.1\t0.5\n`, { file: 'x.tsv' }), /x\.tsv:6: expected log10 of a p-value/);
     assert.throws(() => parseAssocTsv('chrom\tpos\tpvalue\n1\t2\t1.5\n', { file: 'y' }), /y:2: expected a p-value in \[0, 1\]/);
     assert.throws(() => parseAssocTsv('chrom\tpos\tpvalue\n1\t2\n', { file: 'y' }), /y:2: expected at least 3 tab-separated fields, found 2/);
     assert.throws(() => parseAssocTsv('', { file: 'e' }), /e: expected a header line/);
@@ -505,7 +505,7 @@ describe('lmmkit plot and gwas --plot', () => {
   for (let i = 0; i < sim.pos.length; i++) {
     lines.push(`${sim.names[sim.codes[i]!]}\t${sim.pos[i]}\trs${i + 1}\tA\tG\t0.3\t500\t0.1\t0.1\t1\t${10 ** sim.log10p[i]!}\t${sim.log10p[i]}`);
   }
-  writeFileSync(tsv, lines.join('\n') + '\n');
+  writeFileSync(tsv, `${lines.join('\n')}\n`);
 
   test('plot manhattan and qq write .png and .svg', () => {
     const m = lmmkit('plot', 'manhattan', '--in', tsv, '--out', join(dir, 'm.png'), join(dir, 'm.svg'), '--title', 'CLI test');

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Backend, Matrix, LmmkitError, ShapeError } from '../../src/index.js';
+import { type Backend, Matrix, LmmkitError, ShapeError } from '../../src/index.js';
 import { openBimbam } from '../../src/data/bimbam.js';
 import { readKinship } from '../../src/data/node/tables.js';
 import { openBed } from '../../src/data/node/bed.js';
@@ -635,7 +635,7 @@ describe('exactTests fast path (interpolants, batch products) against the direct
     const n = utx.rows;
     const order = [7, 3, 30, 0, 12];
     const picked = new Matrix(n, order.length);
-    order.forEach((j, i) => picked.col(i).set(utx.col(j)));
+    order.forEach((j, i) => { picked.col(i).set(utx.col(j)); });
     const some = exactTests(data, picked, nulls);
     order.forEach((j, i) => {
       for (const k of ['lambdaReml', 'lambdaMl', 'pWald', 'pScore'] as const) {
@@ -804,7 +804,7 @@ function assertNull(log: Record<string, number[]>, reml: LambdaFit, ml: LambdaFi
   near(reml.sigmaG2, log['vg estimate in the null model']![0]!, 'vg');
   near(reml.sigmaE2, log['ve estimate in the null model']![0]!, 've');
   const beta = log['beta estimate in the null model']!;
-  beta.forEach((b, i) => near(reml.beta[i]!, b, `beta ${i}`));
+  beta.forEach((b, i) => { near(reml.beta[i]!, b, `beta ${i}`); });
 }
 
 describe('parity with gemma -lmm 4', () => {
@@ -882,7 +882,7 @@ describe('parity with gemma -lmm 4', () => {
     for (let j = 0; j < x.cols; j += 50) for (const i of [j % 274, (j + 91) % 274, (j + 182) % 274]) x.data[i + j * x.rows] = Number.NaN;
     const expr = await readTable(`${base}expr.csv`, { transposed: true, columns: ['gene26'] });
     const y = new Float64Array(full.nSamples);
-    expr.ids.iid.forEach((id, r) => (y[Number(id)] = expr.values.get(r, 0))); // expr.csv columns are .fam positions
+    expr.ids.iid.forEach((id, r) => { y[Number(id)] = expr.values.get(r, 0); }); // expr.csv columns are .fam positions
     const prefix = join(dir, 'c22');
     await writeBed(prefix, x, full.samples, takeVariants(full.variants, indices), y);
     await full.close();

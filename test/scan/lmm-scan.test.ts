@@ -311,7 +311,7 @@ for (const [name, opts] of [
     }
     if (printed?.beta !== undefined) {
       const rows = printed.beta as number[][];
-      rows.forEach((row, a) => assert.deepEqual(row, [0, 1, 2, 3].map((t) => Number(r.beta.get(a, t).toFixed(4))), `docstring beta row ${a}`));
+      rows.forEach((row, a) => { assert.deepEqual(row, [0, 1, 2, 3].map((t) => Number(r.beta.get(a, t).toFixed(4))), `docstring beta row ${a}`); });
     }
   });
 }

@@ -380,7 +380,7 @@ const examples = new Map<string, Example>();
 function example(be: Backend): Example {
   const hit = examples.get(be.name);
   if (hit !== undefined) return hit;
-  const g = Matrix.fromRows(csvRows(EX + 'G.csv'));
+  const g = Matrix.fromRows(csvRows(`${EX}G.csv`));
   const r = be.gemm(g, g, { transB: true });
   const n = r.rows;
   let md = 0;
@@ -389,11 +389,11 @@ function example(be: Backend): Example {
   for (let i = 0; i < r.data.length; i++) r.data[i]! /= md;
   for (let i = 0; i < n; i++) r.data[i + i * n]! += 1e-4;
   const ex: Example = {
-    y: Matrix.fromRows(csvRows(EX + 'Y.csv')),
-    f: Matrix.fromRows(csvRows(EX + 'F.csv')),
+    y: Matrix.fromRows(csvRows(`${EX}Y.csv`)),
+    f: Matrix.fromRows(csvRows(`${EX}F.csv`)),
     g,
     eigen: be.syevd(r),
-    res: JSON.parse(readFileSync(SHARED + EX + 'results.json', 'utf8')) as Example['res'],
+    res: JSON.parse(readFileSync(`${SHARED + EX}results.json`, 'utf8')) as Example['res'],
   };
   examples.set(be.name, ex);
   return ex;
@@ -533,14 +533,14 @@ describe('lmmkit mtgwas', () => {
     const keep = Array.from({ length: n }, (_, i) => i).filter((i) => !naAt.has(i));
     const m = keep.length;
     const yk = new Matrix(m, 3);
-    for (let c = 0; c < 3; c++) keep.forEach((i, j) => (yk.data[j + c * m] = y.data[i + c * n]!));
+    for (let c = 0; c < 3; c++) keep.forEach((i, j) => { yk.data[j + c * m] = y.data[i + c * n]!; });
     const f = new Matrix(m, 2);
     keep.forEach((i, j) => {
       f.data[j] = 1;
       f.data[j + m] = cov[i]!;
     });
     const kk = new Matrix(m, m);
-    keep.forEach((i2, j2) => keep.forEach((i1, j1) => (kk.data[j1 + j2 * m] = k.data[i1 + i2 * n]!)));
+    keep.forEach((i2, j2) => { keep.forEach((i1, j1) => { kk.data[j1 + j2 * m] = k.data[i1 + i2 * n]!; }); });
     const fit = fitKronSumNull({ y: yk, covariates: f, kinship: kk });
     assert.ok(Math.abs(fit.lml - report.nullModel.lml) < 1e-9 * Math.abs(fit.lml));
     const mt = new Mtlmm({ y: yk, covariates: f, covariance: fit.covariance });
@@ -548,12 +548,12 @@ describe('lmmkit mtgwas', () => {
     const g = new Matrix(m, ids.length);
     ids.forEach((id, j) => {
       const v = sim.variants.id.indexOf(id);
-      keep.forEach((i, r2) => (g.data[r2 + j * m] = sim.dosages.data[i + v * n]!));
+      keep.forEach((i, r2) => { g.data[r2 + j * m] = sim.dosages.data[i + v * n]!; });
     });
     const [any, common] = mt.processDesigns(g, [traitTestDesign('any', 3), traitTestDesign('common', 3)]);
     const col = (name: string) => column(tsv, name);
     const close = (written: string[], want: ArrayLike<number>, what: string) => {
-      written.forEach((w, j) => assert.ok(Math.abs(Number(w) - want[j]!) <= 1e-6 * Math.abs(want[j]!) + 1e-12, `${what}[${j}]: ${w} vs ${want[j]}`));
+      written.forEach((w, j) => { assert.ok(Math.abs(Number(w) - want[j]!) <= 1e-6 * Math.abs(want[j]!) + 1e-12, `${what}[${j}]: ${w} vs ${want[j]}`); });
     };
     close(col('pvalue_any'), any!.pv, 'pvalue_any');
     close(col('stat_common'), common!.lrt, 'stat_common');

@@ -298,7 +298,7 @@ sharedTest('KR: an ML fit is refused; the sigma2 option re-evaluates at given va
   const fit = refFit('anova_fit_qtl_reml');
   const at = anovaTest(fit, { type: 'III', data: reml, sigma2: fit.models.map((m) => m.sigma2!) });
   const plain = anovaTest(fit, { type: 'III' });
-  at.tables.forEach((t, i) => t.rows.forEach((r, j) => assert.ok(rel(r.statistic, plain.tables[i]!.rows[j]!.statistic) < 1e-2)));
+  at.tables.forEach((t, i) => { t.rows.forEach((r, j) => { assert.ok(rel(r.statistic, plain.tables[i]!.rows[j]!.statistic) < 1e-2); }); });
   assert.ok(at.tables[0]!.sigma2 !== undefined);
   assert.throws(() => anovaTest(fit, { type: 'III', sigma2: [1, 1] }), /sigma2 option needs data/);
 });

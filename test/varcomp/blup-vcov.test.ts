@@ -52,7 +52,7 @@ function blupDiff(got: ReturnType<typeof mmBlup>, ref: BlupRef['result'], errorN
 
 function matDiff(a: Matrix, rows: number[][]): number {
   let d = 0;
-  rows.forEach((row, i) => row.forEach((v, j) => { d = Math.max(d, Math.abs(a.get(i, j) - v)); }));
+  rows.forEach((row, i) => { row.forEach((v, j) => { d = Math.max(d, Math.abs(a.get(i, j) - v)); }); });
   return d;
 }
 

@@ -94,8 +94,8 @@ interface RefData {
 let refCache: RefData | undefined;
 function refData(): RefData {
   if (refCache) return refCache;
-  const vc = readCsv(SHARED + DATA + 'vc_data.csv');
-  const lv = readCsv(SHARED + DATA + 'vc_data_factor_levels.csv');
+  const vc = readCsv(`${SHARED + DATA}vc_data.csv`);
+  const lv = readCsv(`${SHARED + DATA}vc_data_factor_levels.csv`);
   const levelsOf = (c: string): string[] => lv.rows.filter((r) => r[0] === c).sort((a, b) => Number(a[1]) - Number(b[1])).map((r) => r[2]!);
   const factorCols = ['Trial', 'CodeHybrid', 'CodeDent', 'CodeFlint'];
   const dataHybrid: CofactorTable = {
@@ -103,9 +103,9 @@ function refData(): RefData {
     columns: vc.header.map((h) => (factorCols.includes(h) ? column(vc, h) : Float64Array.from(column(vc, h), Number))),
     levels: vc.header.map((h) => (factorCols.includes(h) ? levelsOf(h) : undefined)),
   };
-  const mk = readCsv(SHARED + DATA + 'vc_markers.csv');
+  const mk = readCsv(`${SHARED + DATA}vc_markers.csv`);
   const markers = mk.header.slice(1).map((h) => column(mk, h));
-  const gt = readCsv(SHARED + DATA + 'qtl_genotype.csv');
+  const gt = readCsv(`${SHARED + DATA}qtl_genotype.csv`);
   const geno = gt.header.slice(1).map((h) => Float64Array.from(column(gt, h), Number));
   refCache = { n432: vc.rows.length, trial: column(vc, 'Trial'), dataHybrid, markers, geno, n259: gt.rows.length };
   return refCache;
@@ -131,8 +131,8 @@ function inputsOf(caseName: string): DesignInput[] | undefined {
 
 interface RefModel { BetaNames: string[]; Beta: number[]; attr: number[]; Factors: string[] }
 
-sharedTest('every MMEst reference: BetaNames, attr and Factors as MM4LMM 3.0.3', ['refs/mm4lmm/', DATA + 'vc_data.csv', DATA + 'vc_markers.csv', DATA + 'qtl_genotype.csv'], () => {
-  const dir = SHARED + 'refs/mm4lmm/';
+sharedTest('every MMEst reference: BetaNames, attr and Factors as MM4LMM 3.0.3', ['refs/mm4lmm/', `${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`], () => {
+  const dir = `${SHARED}refs/mm4lmm/`;
   let cases = 0;
   let models = 0;
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
@@ -160,7 +160,7 @@ sharedTest('every MMEst reference: BetaNames, attr and Factors as MM4LMM 3.0.3',
   assert.equal(models, 6 + 4 * 20 + 2 * 10 + 2 + 2 * 10 + 1);
 });
 
-sharedTest('reference designs: the kept columns, the dropped ones and the null model MMEst fits for Init', [DATA + 'vc_data.csv', DATA + 'vc_markers.csv', DATA + 'qtl_genotype.csv'], () => {
+sharedTest('reference designs: the kept columns, the dropped ones and the null model MMEst fits for Init', [`${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`], () => {
   const d = refData();
   // Cofactor = NULL: the all-ones V1 is aliased with (Intercept) and dropped; the single column is unnamed.
   const nullModel = buildDesign({ n: d.n259 });
@@ -193,7 +193,7 @@ sharedTest('reference designs: the kept columns, the dropped ones and the null m
   assert.deepEqual(kr.names, ['(Intercept)', 'V1Trial2']);
 });
 
-sharedTest('GWAS plan: designFor equals buildDesign for every ex2 and ex3 marker, and `source` rebuilds x', [DATA + 'vc_data.csv', DATA + 'vc_markers.csv', DATA + 'qtl_genotype.csv'], () => {
+sharedTest('GWAS plan: designFor equals buildDesign for every ex2 and ex3 marker, and `source` rebuilds x', [`${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`], () => {
   const d = refData();
   const formula = '~ Trial+Xeffect+Xeffect:Trial';
   const plan = planDesign({ n: d.n432, cofactor: d.dataHybrid, formula, markerKind: 'character' });
@@ -526,7 +526,7 @@ function rData(n: number): { tbl: CofactorTable; m: Float64Array; g: string[]; c
   const names = Object.keys(cols);
   const lines = [[...names, 'm', 'g'].join(',')];
   for (let i = 0; i < n; i++) lines.push([...names.map((k) => String(cols[k]![i])), String(m[i]), g[i]].join(','));
-  return { tbl: table(cols), m, g, csv: lines.join('\n') + '\n' };
+  return { tbl: table(cols), m, g, csv: `${lines.join('\n')}\n` };
 }
 
 test('against R: model.matrix(terms(f, keep.order = TRUE)) + qr() after MMEst\'s formula round trip', (t) => {
@@ -539,7 +539,7 @@ test('against R: model.matrix(terms(f, keep.order = TRUE)) + qr() after MMEst\'s
   }
   const lines = withTmp((dir) => {
     writeFileSync(join(dir, 'd.csv'), csv);
-    writeFileSync(join(dir, 'cases.tsv'), cases.map((c) => `${c.formula}\t${c.marker}`).join('\n') + '\n');
+    writeFileSync(join(dir, 'cases.tsv'), `${cases.map((c) => `${c.formula}\t${c.marker}`).join('\n')}\n`);
     return runR(t, `
 d <- read.csv('d.csv', colClasses = c(a='character', b='character', c='character', w='character', h='character', g='character'))
 cs <- read.delim('cases.tsv', header = FALSE, colClasses = 'character', quote = '')
@@ -608,7 +608,7 @@ test('against R: terms() labels, intercept, variables, contrast codes and depars
     '~ c:b - c:b + b:c + a', '~ a + - b', '~ 1 + 0', '~ a:-b', '~ (a+b)^2.0', '~ 1:a', '~ a + a:a', '~ b + a:b + a:b:c',
   ];
   const lines = withTmp((dir) => {
-    writeFileSync(join(dir, 'f.txt'), formulas.join('\n') + '\n');
+    writeFileSync(join(dir, 'f.txt'), `${formulas.join('\n')}\n`);
     return runR(t, `
 fs <- readLines('f.txt')
 for (i in seq_along(fs)) {
@@ -660,7 +660,7 @@ test('against R: rank and pivot of qr() on near-dependent, zero and wide matrice
     }
   }
   const lines = withTmp((dir) => {
-    const header = mats.map((mm) => `${mm.rows} ${mm.cols}`).join('\n') + '\n';
+    const header = `${mats.map((mm) => `${mm.rows} ${mm.cols}`).join('\n')}\n`;
     writeFileSync(join(dir, 'dims.txt'), header);
     const total = mats.reduce((s, mm) => s + mm.data.length, 0);
     const all = new Float64Array(total);

@@ -95,7 +95,7 @@ interface RefEval {
 function refEval(y: number[], x: number[][], ks: number[][][], s: number[], method: VarMethod): RefEval {
   const n = y.length;
   const v = zeros(n, n);
-  ks.forEach((k, c) => k.forEach((row, i) => row.forEach((val, j) => (v[i]![j]! += s[c]! * val))));
+  ks.forEach((k, c) => { k.forEach((row, i) => { row.forEach((val, j) => { v[i]![j]! += s[c]! * val; }); }); });
   const { inv: vi, logdet: ldv } = spdInv(v);
   const vix = mul(vi, x);
   const { inv: xvxi, logdet: ldx } = spdInv(mul(tr(x), vix));
@@ -407,7 +407,7 @@ interface RefModel {
 }
 
 function refModels(name: string): RefModel[] {
-  return (JSON.parse(readFileSync(SHARED + REFS + name + '.json', 'utf8')) as { result: { models: RefModel[] } }).result.models;
+  return (JSON.parse(readFileSync(`${SHARED + REFS + name}.json`, 'utf8')) as { result: { models: RefModel[] } }).result.models;
 }
 
 function readCsv(rel: string): { header: string[]; rows: string[][] } {
@@ -420,7 +420,7 @@ function readKinship(rel: string): { names: string[]; m: Matrix } {
   const t = readCsv(rel);
   const q = t.rows.length;
   const m = new Matrix(q, q);
-  t.rows.forEach((r, i) => r.slice(1).forEach((v, j) => (m.data[i + j * q] = Number(v))));
+  t.rows.forEach((r, i) => { r.slice(1).forEach((v, j) => { m.data[i + j * q] = Number(v); }); });
   return { names: t.rows.map((r) => r[0]!), m };
 }
 
@@ -437,7 +437,7 @@ function incidenceFromCodes(codes: string[], names: string[]): Matrix {
 
 /** Example 1 of MMEst: Trait ~ Trial, Flint (Zf KinF Zf'), Dent (Zd KinD Zd'), Error. */
 function ex1() {
-  const data = readCsv(DATA + 'vc_data.csv');
+  const data = readCsv(`${DATA}vc_data.csv`);
   const n = data.rows.length;
   const y = Float64Array.from(data.rows, (r) => Number(r[4]));
   const trial2 = data.rows.map((r) => (r[0] === 'Trial2' ? 1 : 0));
@@ -446,8 +446,8 @@ function ex1() {
     x.data[i] = 1;
     x.data[i + n] = trial2[i]!;
   }
-  const kf = readKinship(DATA + 'vc_kinship_flint.csv');
-  const kd = readKinship(DATA + 'vc_kinship_dent.csv');
+  const kf = readKinship(`${DATA}vc_kinship_flint.csv`);
+  const kd = readKinship(`${DATA}vc_kinship_dent.csv`);
   const zf = incidenceFromCodes(data.rows.map((r) => r[3]!), kf.names);
   const zd = incidenceFromCodes(data.rows.map((r) => r[2]!), kd.names);
   const comps: VarComponent[] = [
@@ -455,17 +455,17 @@ function ex1() {
     { name: 'Dent', r: kd.m, z: zd },
     { name: 'Error', r: Matrix.identity(n), z: Matrix.identity(n) }, // ZList's diag(1, N), as MMEst's example
   ];
-  const markers = readCsv(DATA + 'vc_markers.csv');
+  const markers = readCsv(`${DATA}vc_markers.csv`);
   return { n, y, x, trial2, comps, kf, kd, zf, zd, markers };
 }
 
 /** Example 3: QTL detection, Additive (Kinship) + Error, one model per SNP. */
 function ex3() {
-  const ph = readCsv(DATA + 'qtl_phenotype.csv');
+  const ph = readCsv(`${DATA}qtl_phenotype.csv`);
   const y = Float64Array.from(ph.rows, (r) => Number(r[1]));
   const n = y.length;
-  const k = readKinship(DATA + 'qtl_kinship.csv');
-  const geno = readCsv(DATA + 'qtl_genotype.csv');
+  const k = readKinship(`${DATA}qtl_kinship.csv`);
+  const geno = readCsv(`${DATA}qtl_genotype.csv`);
   const comps: VarComponent[] = [{ name: 'Additive', r: k.m }, { name: 'Error', r: Matrix.identity(n) }];
   return { n, y, comps, geno };
 }
@@ -506,11 +506,11 @@ function report(t: { diagnostic: (s: string) => void }, w: Worst): void {
   );
 }
 
-const EX1_FILES = [DATA + 'vc_data.csv', DATA + 'vc_kinship_flint.csv', DATA + 'vc_kinship_dent.csv'];
+const EX1_FILES = [`${DATA}vc_data.csv`, `${DATA}vc_kinship_flint.csv`, `${DATA}vc_kinship_dent.csv`];
 
 describe('MM4LMM parity', () => {
   for (const be of backendsUnderTest()) {
-    sharedTest(`${be.name}: ex1 REML, Henderson on and off (MMEst defaults)`, [...EX1_FILES, REFS + 'ex1_vc_reml.json'], (t) => {
+    sharedTest(`${be.name}: ex1 REML, Henderson on and off (MMEst defaults)`, [...EX1_FILES, `${REFS}ex1_vc_reml.json`], (t) => {
       withBackend(be, () => {
         const e = ex1();
         const w = newWorst();
@@ -522,7 +522,7 @@ describe('MM4LMM parity', () => {
       });
     });
 
-    sharedTest(`${be.name}: ex1 ML (dense; Henderson ML follows the same path)`, [...EX1_FILES, REFS + 'ex1_vc_ml.json'], (t) => {
+    sharedTest(`${be.name}: ex1 ML (dense; Henderson ML follows the same path)`, [...EX1_FILES, `${REFS}ex1_vc_ml.json`], (t) => {
       withBackend(be, () => {
         const e = ex1();
         const w = newWorst();
@@ -533,7 +533,7 @@ describe('MM4LMM parity', () => {
     });
 
     for (const method of ['reml', 'ml'] as VarMethod[]) {
-      const files = [DATA + 'qtl_phenotype.csv', DATA + 'qtl_kinship.csv', DATA + 'qtl_genotype.csv', REFS + `ex3_qtl_gwas_${method}.json`];
+      const files = [`${DATA}qtl_phenotype.csv`, `${DATA}qtl_kinship.csv`, `${DATA}qtl_genotype.csv`, `${REFS}ex3_qtl_gwas_${method}.json`];
       sharedTest(`${be.name}: ex3 null model and 10 SNP models, ${method}, CritVar 1e-4 (eigen engine)`, files, (t) => {
         const e = ex3();
         const rot = rotateTwo(e.comps, be);
@@ -546,7 +546,7 @@ describe('MM4LMM parity', () => {
         compare(nul, refModels(`ex3_qtl_nullmodel_${method}`)[0]!, 'null model', w);
         const refs = refModels(`ex3_qtl_gwas_${method}`);
         const g = new Matrix(e.n, 10);
-        e.geno.rows.forEach((r, i) => r.slice(1).forEach((val, j) => (g.data[i + j * e.n] = Number(val))));
+        e.geno.rows.forEach((r, i) => { r.slice(1).forEach((val, j) => { g.data[i + j * e.n] = Number(val); }); });
         const ug = be.gemm(rot.u, g, { transA: true });
         const utx = new Matrix(e.n, 2);
         utx.data.set(be.gemm(rot.u, ones, { transA: true }).data);
@@ -558,7 +558,7 @@ describe('MM4LMM parity', () => {
       });
     }
   }
-  sharedTest(`${getBackend().name}: ex2 marker x trial models (20 markers, null model first; default backend only)`, [...EX1_FILES, DATA + 'vc_markers.csv', REFS + 'ex2_vc_markers_interaction_reml.json'], (t) => {
+  sharedTest(`${getBackend().name}: ex2 marker x trial models (20 markers, null model first; default backend only)`, [...EX1_FILES, `${DATA}vc_markers.csv`, `${REFS}ex2_vc_markers_interaction_reml.json`], (t) => {
     const e = ex1();
     const w = newWorst();
     const cases: [string, VarMethod, boolean][] = [

@@ -56,7 +56,7 @@ function load(design: string) {
     const ids = [...new Set(codes)].sort();
     const z = new Matrix(n, ids.length);
     const at = new Map(ids.map((id, j) => [id, j]));
-    codes.forEach((code, i) => z.set(i, at.get(code)!, 1));
+    codes.forEach((code, i) => { z.set(i, at.get(code)!, 1); });
     return { name: c.name, r: Matrix.identity(ids.length), z };
   });
   const sigma2 = Float64Array.from(ref.components, (c) => ref.variances[c.name]!);
@@ -76,10 +76,10 @@ for (const design of DESIGNS) {
     const w = { beta: 0, varBeta: 0, varBetaAdj: 0, F: 0, ddf: 0, scaling: 0, p: 0 };
     d.ref.beta.forEach((b, j) => { w.beta = Math.max(w.beta, Math.abs(model.beta[j]! - b) / Math.sqrt(d.ref.varBeta[j]![j]!)); });
     const scaled = (m: Matrix, r: number[][], a: number, b: number) => Math.abs(m.get(a, b) - r[a]![b]!) / Math.sqrt(r[a]![a]! * r[b]![b]!);
-    d.ref.varBeta.forEach((row, a) => row.forEach((_, b) => {
+    d.ref.varBeta.forEach((row, a) => { row.forEach((_, b) => {
       w.varBeta = Math.max(w.varBeta, scaled(model.varBeta, d.ref.varBeta, a, b));
       w.varBetaAdj = Math.max(w.varBetaAdj, scaled(model.varBetaAdj, d.ref.varBetaAdj, a, b));
-    }));
+    }); });
     for (const r of d.ref.tests) {
       const k = krTest(model, Matrix.fromRows(r.L));
       assert.equal(k.df, r.ndf);

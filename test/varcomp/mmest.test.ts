@@ -69,9 +69,9 @@ function compare(res: MmEstResult, name: string): { sigma2: number; beta: number
     m.sigma2.forEach((v, k) => { w.sigma2 = Math.max(w.sigma2, rel(v, r.Sigma2[k]!)); });
     m.beta.forEach((v, k) => { w.beta = Math.max(w.beta, rel(v, r.Beta[k]!)); });
     // varBeta relative to the diagonal's scale (off-diagonal entries can be ~0).
-    r.VarBeta.forEach((row, a) => row.forEach((v, b) => {
+    r.VarBeta.forEach((row, a) => { row.forEach((v, b) => {
       w.varBeta = Math.max(w.varBeta, Math.abs(m.varBeta.get(a, b) - v) / Math.sqrt(Math.abs(r.VarBeta[a]![a]! * r.VarBeta[b]![b]!)));
-    }));
+    }); });
     w.logLik = Math.min(w.logLik, m.logLik - r.LogLik);
     w.nbIt = Math.max(w.nbIt, Math.abs(m.nbIt - r.NbIt));
   });
@@ -111,8 +111,8 @@ sharedTest('mmEst: tight criteria give the optimum, the same on every backend an
   const first = fits[0]!.models[0]!;
   for (const f of fits.slice(1)) {
     const m = f.models[0]!;
-    m.sigma2.forEach((v, k) => assert.ok(Math.abs(v - first.sigma2[k]!) < 1e-7 * first.sigma2[k]!, `sigma2 ${k}: ${v} vs ${first.sigma2[k]}`));
-    m.beta.forEach((v, k) => assert.ok(Math.abs(v - first.beta[k]!) < 1e-7 * Math.abs(first.beta[k]!)));
+    m.sigma2.forEach((v, k) => { assert.ok(Math.abs(v - first.sigma2[k]!) < 1e-7 * first.sigma2[k]!, `sigma2 ${k}: ${v} vs ${first.sigma2[k]}`); });
+    m.beta.forEach((v, k) => { assert.ok(Math.abs(v - first.beta[k]!) < 1e-7 * Math.abs(first.beta[k]!)); });
     assert.ok(Math.abs(m.logLik - first.logLik) < 1e-7 * Math.abs(first.logLik));
   }
   // At the optimum the log-likelihood is at least MM4LMM's (which stops at 1e-3).

@@ -30,10 +30,10 @@ export async function writeBed(
     }
   });
   const bim = variants.id.map((id, j) => [variants.chrom[j], id, variants.cm[j], variants.pos[j], variants.a1[j], variants.a2[j]].join('\t'));
-  await writeAtomically(`${prefix}.bim`, (append) => append(bim.join('\n') + '\n'));
+  await writeAtomically(`${prefix}.bim`, (append) => append(`${bim.join('\n')}\n`));
   const pheno = (i: number): string => (phenotype === undefined || Number.isNaN(phenotype[i]!) ? '-9' : String(phenotype[i]));
   const fam = samples.iid.map((iid, i) => `${samples.fid[i]} ${iid} 0 0 0 ${pheno(i)}`);
-  await writeAtomically(`${prefix}.fam`, (append) => append(fam.join('\n') + '\n'));
+  await writeAtomically(`${prefix}.fam`, (append) => append(`${fam.join('\n')}\n`));
 }
 
 /** 2-bit codes for a dosage of the column-5 allele: 2 -> 00, 1 -> 10, 0 -> 11, NaN -> 01. */

@@ -129,8 +129,8 @@ class DivideAndConquer {
     const order = byType(m.kept, m.types);
     const g = this.gathered;
     const column = (r: number): Float64Array => z.subarray(base + m.cols[r]! * n, base + m.cols[r]! * n + len);
-    order.forEach((idx, c) => g.set(column(m.kept[idx]!), c * len));
-    m.deflated.forEach((r, q) => g.set(column(r), (k + q) * len));
+    order.forEach((idx, c) => { g.set(column(m.kept[idx]!), c * len); });
+    m.deflated.forEach((r, q) => { g.set(column(r), (k + q) * len); });
     permuteRows(k, this.rankOne, order);
     this.multiply(base, len, n1, k, countTypes(m.kept, m.types));
     for (let q = 0; q < m.deflated.length; q++) {
