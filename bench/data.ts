@@ -47,9 +47,11 @@ async function main(): Promise<void> {
     };
     await rate('decode bed -> Float64 dosages', () => bed.batches({ size: 1000 }));
     await rate('decode bed -> standardised Float64 (fused, standardize: true)', () => bed.batches({ size: 1000, standardize: true }));
-    await rate('decode bed -> compose([imputeMean(), standardize()])', () => genoQueue(bed, { size: 1000, preprocess: compose([imputeMean(), standardize()]) }));
+    await rate('decode bed -> compose([imputeMean(), standardize()])', () =>
+      genoQueue(bed, { size: 1000, preprocess: compose([imputeMean(), standardize()]) }),
+    );
 
-    const backends = nativeStatus().available ? ['native', 'js'] as const : ['js'] as const;
+    const backends = nativeStatus().available ? (['native', 'js'] as const) : (['js'] as const);
     const ours = new Map<string, number>();
     for (const name of backends) {
       if (name === 'js' && process.env.LMMKIT_BENCH_JS_KINSHIP !== '1' && backends.length > 1) continue;

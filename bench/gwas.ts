@@ -104,9 +104,7 @@ interface ScanFigures {
   minLog10p: number;
 }
 
-async function timeScan(
-  source: GenotypeSource, nullFit: KinshipNullModel, test: 'fixed' | 'exact', keep = false, firstOnly?: number,
-): Promise<ScanFigures> {
+async function timeScan(source: GenotypeSource, nullFit: KinshipNullModel, test: 'fixed' | 'exact', keep = false, firstOnly?: number): Promise<ScanFigures> {
   const t0 = performance.now();
   const c0 = cpuNow();
   const r = await withPeakRss(async (sample) => {
@@ -114,8 +112,12 @@ async function timeScan(
     let minLog10p = 0;
     const log10p = keep ? new Map<string, number>() : undefined;
     for await (const b of gwasScan({
-      source, null: nullFit,
-      test, batchSize: BATCH, select: firstOnly === undefined ? undefined : { range: [0, firstOnly] }, onProgress: sample,
+      source,
+      null: nullFit,
+      test,
+      batchSize: BATCH,
+      select: firstOnly === undefined ? undefined : { range: [0, firstOnly] },
+      onProgress: sample,
     })) {
       sample();
       const lp = test === 'fixed' ? b.fixed!.log10pv : b.exact!.log10pWald;
@@ -127,7 +129,16 @@ async function timeScan(
     }
     return { tested, minLog10p, log10p };
   });
-  return { seconds: seconds(t0), cpu: cpuNow() - c0, tested: r.value.tested, base: r.base, peak: r.peak, hwm: r.hwm, log10p: r.value.log10p, minLog10p: r.value.minLog10p };
+  return {
+    seconds: seconds(t0),
+    cpu: cpuNow() - c0,
+    tested: r.value.tested,
+    base: r.base,
+    peak: r.peak,
+    hwm: r.hwm,
+    log10p: r.value.log10p,
+    minLog10p: r.value.minLog10p,
+  };
 }
 
 /** What an exact-test scan reports per variant (-log10 p by id) and its search work. */
@@ -144,7 +155,13 @@ interface ExactFigures {
  * The exact test with a choice of tests (gwasScan runs all three): the same
  * steps per batch as gwasScan's (read, mean-impute, rotate U^T G, one ExactScan's test).
  */
-async function timeExact(source: GenotypeSource, nullFit: KinshipNullModel, nullMl: LambdaFit, tests: ExactTestName[], firstOnly?: number): Promise<ExactFigures> {
+async function timeExact(
+  source: GenotypeSource,
+  nullFit: KinshipNullModel,
+  nullMl: LambdaFit,
+  tests: ExactTestName[],
+  firstOnly?: number,
+): Promise<ExactFigures> {
   const t0 = performance.now();
   const c0 = cpuNow();
   const f: ExactFigures = { seconds: 0, cpu: 0, tested: 0, log10p: { wald: new Map(), lrt: new Map(), score: new Map() }, evaluations: 0, passes: 0 };
@@ -235,7 +252,9 @@ function runGemma(prefix: string, kfile: string, outdir: string, variants: numbe
     const head = lines[0]!.split('\t');
     const rs = head.indexOf('rs');
     const cols: [number, Map<string, number>][] = [
-      [head.indexOf('p_wald'), log10p], [head.indexOf('p_lrt'), log10pLrt], [head.indexOf('p_score'), log10pScore],
+      [head.indexOf('p_wald'), log10p],
+      [head.indexOf('p_lrt'), log10pLrt],
+      [head.indexOf('p_score'), log10pScore],
     ];
     for (const line of lines.slice(1)) {
       const f = line.split('\t');
@@ -293,8 +312,15 @@ async function main(): Promise<void> {
       }
       if (GEMMA_TINY < GEMMA_S) await writeBed(prefixTiny, sim.dosages.colView(0, GEMMA_TINY), sim.samples, firstVariants(sim.variants, GEMMA_TINY), y);
     }
-    const written = [S, S_SMALL, ...(gemmaMissing === undefined && GEMMA_S < S ? [GEMMA_S] : []), ...(gemmaMissing === undefined && GEMMA_TINY < GEMMA_S ? [GEMMA_TINY] : [])];
-    log(`simulated (seed 2026, 3 populations, F_ST 0.05, 10 causal) in ${tSim.toFixed(1)} s; wrote .bed/.bim/.fam files of ${written.join(', ')} variants in ${seconds(t0).toFixed(1)} s`);
+    const written = [
+      S,
+      S_SMALL,
+      ...(gemmaMissing === undefined && GEMMA_S < S ? [GEMMA_S] : []),
+      ...(gemmaMissing === undefined && GEMMA_TINY < GEMMA_S ? [GEMMA_TINY] : []),
+    ];
+    log(
+      `simulated (seed 2026, 3 populations, F_ST 0.05, 10 causal) in ${tSim.toFixed(1)} s; wrote .bed/.bim/.fam files of ${written.join(', ')} variants in ${seconds(t0).toFixed(1)} s`,
+    );
     sim = undefined; // the scans read the file; keep the N x S dosages out of their memory figures
 
     const bed = await openBed(prefix);
@@ -316,7 +342,9 @@ async function main(): Promise<void> {
     const nullFit = fitKinshipNull({ y, covariates, kinship: eigen });
     const tFit = seconds(t0);
     const positive = eigen.values.reduce((c, v) => c + (v > 1e-8 * eigen.values[N - 1]! ? 1 : 0), 0);
-    log(`kinship (centered, GEMMA -gk 1) ${tKin.toFixed(1)} s; written as GEMMA .cXX.txt in ${tKwrite.toFixed(1)} s; ${positive} of ${N} eigenvalues > 1e-8 max (smallest ${minEig.toExponential(2)}: the centred kinship has one null direction, the mean)`);
+    log(
+      `kinship (centered, GEMMA -gk 1) ${tKin.toFixed(1)} s; written as GEMMA .cXX.txt in ${tKwrite.toFixed(1)} s; ${positive} of ${N} eigenvalues > 1e-8 max (smallest ${minEig.toExponential(2)}: the centred kinship has one null direction, the mean)`,
+    );
     log(`null fit: REML lambda = ${nullFit.lambda.toPrecision(5)} (sigmaG2 ${nullFit.sigmaG2.toPrecision(4)}, sigmaE2 ${nullFit.sigmaE2.toPrecision(4)})`);
 
     // Warm-up (JIT, BLAS threads, the exact test's code paths) on a few batches.
@@ -363,7 +391,14 @@ async function main(): Promise<void> {
     // GEMMA's marginal wall time per variant (reading the bed, U^T X, the
     // lambda searches and the tests), from a full run minus a short one: wall
     // clock only, its eigendecomposition and K parsing cancel out.
-    interface GemmaTiming { lmm: 1 | 4; full: GemmaRun | string; tiny: GemmaRun | string; perVariant?: number; fixedCost?: number; cpuPerVariant?: number }
+    interface GemmaTiming {
+      lmm: 1 | 4;
+      full: GemmaRun | string;
+      tiny: GemmaRun | string;
+      perVariant?: number;
+      fixedCost?: number;
+      cpuPerVariant?: number;
+    }
     const gemmaTiming = (lmm: 1 | 4, missing: string | undefined): GemmaTiming => {
       const t: GemmaTiming = { lmm, full: missing ?? '', tiny: missing ?? '' };
       if (missing !== undefined) return t;
@@ -389,27 +424,82 @@ async function main(): Promise<void> {
     rows.push([`kinship K = X X^T / S (N ${N}, S ${S})`, tKin.toFixed(2), rate(S, tKin), '-', 'syrk per block of 2048']);
     rows.push([`eigendecomposition of K (syevd, N ${N})`, tEig.toFixed(2), '-', '-', 'once per kinship']);
     rows.push(['null fit (rotate y, REML over lambda)', tFit.toFixed(3), '-', '-', 'after the eigen']);
-    rows.push([`fixed-delta scan, S = ${S}`, fixed.seconds.toFixed(2), rate(fixed.tested, fixed.seconds), fixed.cpu.toFixed(2), `${fixed.tested} tested; min p 1e${fixed.minLog10p.toFixed(1)}`]);
-    rows.push([`exact test (Wald + LRT + score) in gwasScan, S = ${S}`, exact.seconds.toFixed(2), rate(exact.tested, exact.seconds), exact.cpu.toFixed(2), `${exact.tested} tested; min Wald p 1e${exact.minLog10p.toFixed(1)}`]);
-    const work = (f: ExactFigures): string => `${(f.evaluations / f.tested).toFixed(1)} likelihood evaluations / variant, ${(f.passes / f.tested).toFixed(2)} of them O(N) passes`;
-    rows.push([`exact test, all three (exactTests per batch), S = ${S}`, exactAll.seconds.toFixed(2), rate(exactAll.tested, exactAll.seconds), exactAll.cpu.toFixed(2), `like gemma -lmm 4; ${work(exactAll)}`]);
-    rows.push([`exact test, Wald only (tests: ['wald']), S = ${S}`, exactWald.seconds.toFixed(2), rate(exactWald.tested, exactWald.seconds), exactWald.cpu.toFixed(2), `like gemma -lmm 1; ${work(exactWald)}`]);
+    rows.push([
+      `fixed-delta scan, S = ${S}`,
+      fixed.seconds.toFixed(2),
+      rate(fixed.tested, fixed.seconds),
+      fixed.cpu.toFixed(2),
+      `${fixed.tested} tested; min p 1e${fixed.minLog10p.toFixed(1)}`,
+    ]);
+    rows.push([
+      `exact test (Wald + LRT + score) in gwasScan, S = ${S}`,
+      exact.seconds.toFixed(2),
+      rate(exact.tested, exact.seconds),
+      exact.cpu.toFixed(2),
+      `${exact.tested} tested; min Wald p 1e${exact.minLog10p.toFixed(1)}`,
+    ]);
+    const work = (f: ExactFigures): string =>
+      `${(f.evaluations / f.tested).toFixed(1)} likelihood evaluations / variant, ${(f.passes / f.tested).toFixed(2)} of them O(N) passes`;
+    rows.push([
+      `exact test, all three (exactTests per batch), S = ${S}`,
+      exactAll.seconds.toFixed(2),
+      rate(exactAll.tested, exactAll.seconds),
+      exactAll.cpu.toFixed(2),
+      `like gemma -lmm 4; ${work(exactAll)}`,
+    ]);
+    rows.push([
+      `exact test, Wald only (tests: ['wald']), S = ${S}`,
+      exactWald.seconds.toFixed(2),
+      rate(exactWald.tested, exactWald.seconds),
+      exactWald.cpu.toFixed(2),
+      `like gemma -lmm 1; ${work(exactWald)}`,
+    ]);
     rows.push([`gemm U^T G, one ${N}x${N} by ${N}x${S}`, tGemm.toFixed(2), rate(S, tGemm), '-', `${(gflop / tGemm).toFixed(1)} GFLOP/s`]);
-    rows.push([`gemm U^T G, ${Math.ceil(S / BATCH)} batches of ${N}x${BATCH}`, tGemmBatches.toFixed(2), rate(S, tGemmBatches), '-', `${(gflop / tGemmBatches).toFixed(1)} GFLOP/s; best of ${tGemmBatchesBefore.toFixed(2)} s before and ${tGemmBatchesAfter.toFixed(2)} s after the fixed scan`]);
+    rows.push([
+      `gemm U^T G, ${Math.ceil(S / BATCH)} batches of ${N}x${BATCH}`,
+      tGemmBatches.toFixed(2),
+      rate(S, tGemmBatches),
+      '-',
+      `${(gflop / tGemmBatches).toFixed(1)} GFLOP/s; best of ${tGemmBatchesBefore.toFixed(2)} s before and ${tGemmBatchesAfter.toFixed(2)} s after the fixed scan`,
+    ]);
     const cpu = (g: GemmaRun): string =>
       `log (CPU s, all threads): eigen ${g.cpuEigen?.toFixed(1) ?? '?'}, UtX ${g.cpuUtx?.toFixed(1) ?? '?'}, optim. ${g.cpuOptimization?.toFixed(1) ?? '?'}, total ${g.cpuTotal?.toFixed(1) ?? '?'}`;
     for (const gt of [gemma1, gemma4]) {
       const name = `gemma -lmm ${gt.lmm}`;
       const { full, tiny } = gt;
       if (typeof tiny !== 'string') {
-        rows.push([`${name}, wall, S = ${tiny.variants}`, tiny.wall.toFixed(2), '-', tiny.cpu?.toFixed(2) ?? '-', `reads K text, eigen, null fit; ${cpu(tiny)}`]);
+        rows.push([
+          `${name}, wall, S = ${tiny.variants}`,
+          tiny.wall.toFixed(2),
+          '-',
+          tiny.cpu?.toFixed(2) ?? '-',
+          `reads K text, eigen, null fit; ${cpu(tiny)}`,
+        ]);
       }
       if (typeof full !== 'string') {
-        rows.push([`${name}, wall, S = ${full.variants}`, full.wall.toFixed(2), rate(full.variants, full.wall), full.cpu?.toFixed(2) ?? '-', `analysed ${full.analysed ?? '?'}; ${cpu(full)}`]);
+        rows.push([
+          `${name}, wall, S = ${full.variants}`,
+          full.wall.toFixed(2),
+          rate(full.variants, full.wall),
+          full.cpu?.toFixed(2) ?? '-',
+          `analysed ${full.analysed ?? '?'}; ${cpu(full)}`,
+        ]);
         if (gt.perVariant !== undefined) {
-          rows.push([`${name} per-variant part (S ${full.variants} - S ${GEMMA_TINY} run)`, (gt.perVariant * (full.variants - GEMMA_TINY)).toFixed(2), (1 / gt.perVariant).toFixed(0), gt.cpuPerVariant === undefined ? '-' : (gt.cpuPerVariant * (full.variants - GEMMA_TINY)).toFixed(2), `fixed cost ${gt.fixedCost!.toFixed(1)} s (K text, eigen, null fit)`]);
+          rows.push([
+            `${name} per-variant part (S ${full.variants} - S ${GEMMA_TINY} run)`,
+            (gt.perVariant * (full.variants - GEMMA_TINY)).toFixed(2),
+            (1 / gt.perVariant).toFixed(0),
+            gt.cpuPerVariant === undefined ? '-' : (gt.cpuPerVariant * (full.variants - GEMMA_TINY)).toFixed(2),
+            `fixed cost ${gt.fixedCost!.toFixed(1)} s (K text, eigen, null fit)`,
+          ]);
           if (full.variants < S) {
-            rows.push([`EXTRAPOLATED ${name} wall at S = ${S}`, (gt.fixedCost! + gt.perVariant * S).toFixed(2), (1 / gt.perVariant).toFixed(0), '-', `fixed cost + ${S} x per-variant time measured on ${full.variants}`]);
+            rows.push([
+              `EXTRAPOLATED ${name} wall at S = ${S}`,
+              (gt.fixedCost! + gt.perVariant * S).toFixed(2),
+              (1 / gt.perVariant).toFixed(0),
+              '-',
+              `fixed cost + ${S} x per-variant time measured on ${full.variants}`,
+            ]);
           }
         }
       } else if (full !== '') {
@@ -422,18 +512,30 @@ async function main(): Promise<void> {
 
     log('');
     const mem: string[][] = [['peak RSS (process.memoryUsage sampled; VmHWM)', 'before', 'peak', 'peak - before', 'VmHWM']];
-    for (const [label, f] of [[`fixed scan, S = ${S}`, fixed], [`fixed scan, S/4 = ${S_SMALL}`, fixedSmall], [`exact test, S = ${S}`, exact], [`exact test, S/4 = ${S_SMALL}`, exactSmall]] as const) {
+    for (const [label, f] of [
+      [`fixed scan, S = ${S}`, fixed],
+      [`fixed scan, S/4 = ${S_SMALL}`, fixedSmall],
+      [`exact test, S = ${S}`, exact],
+      [`exact test, S/4 = ${S_SMALL}`, exactSmall],
+    ] as const) {
       mem.push([label, mib(f.base), mib(f.peak), mib(f.peak - f.base), f.hwm !== undefined ? mib(f.hwm) : '-']);
     }
     log(table(mem));
-    log(`(the process holds U, ${mib(8 * N * N)}, throughout; one batch of ${BATCH} dosages is ${mib(8 * N * BATCH)}; the whole N x S matrix would be ${mib(8 * N * S)})`);
+    log(
+      `(the process holds U, ${mib(8 * N * N)}, throughout; one batch of ${BATCH} dosages is ${mib(8 * N * BATCH)}; the whole N x S matrix would be ${mib(8 * N * S)})`,
+    );
 
     log('');
     log(`headline: fixed-delta scan / one gemm U^T G      = ${(fixed.seconds / tGemm).toFixed(2)}x   (target <= 1.5x: the distance to the machine's limit)`);
     log(`          fixed-delta scan / batched gemms U^T G = ${(fixed.seconds / tGemmBatches).toFixed(2)}x   (the same gemm in the scan's batches of ${BATCH})`);
-    if (N === 5000 && S === 20_000) log(`          limix-lmm (${LIMIX_SECONDS} s, the issue's figure on this machine class) / fixed-delta scan = ${(LIMIX_SECONDS / fixed.seconds).toFixed(1)}x   (target >= 2x)`);
+    if (N === 5000 && S === 20_000)
+      log(
+        `          limix-lmm (${LIMIX_SECONDS} s, the issue's figure on this machine class) / fixed-delta scan = ${(LIMIX_SECONDS / fixed.seconds).toFixed(1)}x   (target >= 2x)`,
+      );
     else log(`          limix-lmm's ${LIMIX_SECONDS} s is for N = 5000, S = 20000: no ratio at these sizes`);
-    log(`          peak RSS, S vs S/4: fixed ${mib(fixed.peak - fixed.base)} vs ${mib(fixedSmall.peak - fixedSmall.base)} above the baseline, exact ${mib(exact.peak - exact.base)} vs ${mib(exactSmall.peak - exactSmall.base)} (independent of S when equal)`);
+    log(
+      `          peak RSS, S vs S/4: fixed ${mib(fixed.peak - fixed.base)} vs ${mib(fixedSmall.peak - fixedSmall.base)} above the baseline, exact ${mib(exact.peak - exact.base)} vs ${mib(exactSmall.peak - exactSmall.base)} (independent of S when equal)`,
+    );
     const concordance = (ours: Map<string, number>, theirs: Map<string, number>): string => {
       let shared = 0;
       let maxDiff = 0;
@@ -450,20 +552,32 @@ async function main(): Promise<void> {
       }
       return `${shared} shared variants, max |difference| / max(1, -log10 p) = ${maxDiff.toExponential(2)}${maxAt ? ` (at ${maxAt})` : ''}`;
     };
-    const pairs: [GemmaTiming, ExactFigures, string][] = [[gemma1, exactWald, 'Wald only'], [gemma4, exactAll, 'all three tests']];
+    const pairs: [GemmaTiming, ExactFigures, string][] = [
+      [gemma1, exactWald, 'Wald only'],
+      [gemma4, exactAll, 'all three tests'],
+    ];
     for (const [gt, ours, what] of pairs) {
       const { full } = gt;
       if (typeof full === 'string') continue;
       const name = `gemma -lmm ${gt.lmm}`;
       const perVariant = ours.seconds / ours.tested;
       if (gt.perVariant !== undefined) {
-        log(`          ${name} / our exact test (${what}), per variant = ${(gt.perVariant / perVariant).toFixed(2)}x   (target >= 5x for -lmm 1; like with like: gemma's marginal wall time per variant, its fixed cost removed, vs our scan after the null fit: read, rotate, test)`);
-        if (gt.cpuPerVariant !== undefined) log(`          ${name} / our exact test (${what}), CPU time per variant = ${(gt.cpuPerVariant / (ours.cpu / ours.tested)).toFixed(2)}x   (the same in CPU seconds of all threads: steadier on a shared machine)`);
+        log(
+          `          ${name} / our exact test (${what}), per variant = ${(gt.perVariant / perVariant).toFixed(2)}x   (target >= 5x for -lmm 1; like with like: gemma's marginal wall time per variant, its fixed cost removed, vs our scan after the null fit: read, rotate, test)`,
+        );
+        if (gt.cpuPerVariant !== undefined)
+          log(
+            `          ${name} / our exact test (${what}), CPU time per variant = ${(gt.cpuPerVariant / (ours.cpu / ours.tested)).toFixed(2)}x   (the same in CPU seconds of all threads: steadier on a shared machine)`,
+          );
         const gemmaAtS = gt.fixedCost! + gt.perVariant * S;
         const oursTotal = tEig + tFit + ours.seconds;
-        log(`          ${name} total / ours (eigen + null fit + exact scan, ${what}) = ${(gemmaAtS / oursTotal).toFixed(2)}x   (gemma ${gemmaAtS.toFixed(1)} s${full.variants < S ? ' EXTRAPOLATED' : ''} incl. parsing K; ours ${oursTotal.toFixed(1)} s)`);
+        log(
+          `          ${name} total / ours (eigen + null fit + exact scan, ${what}) = ${(gemmaAtS / oursTotal).toFixed(2)}x   (gemma ${gemmaAtS.toFixed(1)} s${full.variants < S ? ' EXTRAPOLATED' : ''} incl. parsing K; ours ${oursTotal.toFixed(1)} s)`,
+        );
       } else {
-        log(`          ${name} wall / our exact test (${what}), per variant = ${(full.wall / full.variants / perVariant).toFixed(2)}x   (gemma's whole run, eigen and K parsing included)`);
+        log(
+          `          ${name} wall / our exact test (${what}), per variant = ${(full.wall / full.variants / perVariant).toFixed(2)}x   (gemma's whole run, eigen and K parsing included)`,
+        );
       }
       log(`          Wald -log10 p, ours (${what}) vs ${name}: ${concordance(ours.log10p.wald, full.log10p)}`);
       if (gt.lmm === 4) {
@@ -472,7 +586,9 @@ async function main(): Promise<void> {
       }
     }
     if (typeof gemma1.full !== 'string' && gemma1.perVariant !== undefined) {
-      log(`          (gemma -lmm 1 / our exact test in gwasScan, all three tests, per variant = ${(gemma1.perVariant / (exact.seconds / exact.tested)).toFixed(2)}x: the figure before the tests could be chosen)`);
+      log(
+        `          (gemma -lmm 1 / our exact test in gwasScan, all three tests, per variant = ${(gemma1.perVariant / (exact.seconds / exact.tested)).toFixed(2)}x: the figure before the tests could be chosen)`,
+      );
     }
     log(`total bench wall time ${seconds(tStart).toFixed(1)} s`);
   } finally {

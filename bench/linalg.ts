@@ -45,7 +45,10 @@ function measure(be: Backend): Figures {
   for (const n of EIGH_SIZES) {
     const a = symmetric(rng, n);
     if (!slow) be.syevd(a);
-    syevdSeconds.set(n, best(slow ? 1 : 3, () => be.syevd(a)));
+    syevdSeconds.set(
+      n,
+      best(slow ? 1 : 3, () => be.syevd(a)),
+    );
   }
   return { gemmGflops, syevdSeconds };
 }

@@ -61,7 +61,10 @@ function generateData(rng: Rng): { y: Matrix; f: Matrix; g: Matrix } {
     }
   };
   scale(yg, h2);
-  scale(yn, h2.map((h) => 1 - h));
+  scale(
+    yn,
+    h2.map((h) => 1 - h),
+  );
   const y = new Matrix(N, P);
   for (let p = 0; p < P; p++) {
     for (let i = 0; i < N; i++) {
@@ -93,12 +96,17 @@ console.log(`R = G G^T / mean(diag) + 1e-4 I, eigendecomposition: ${eig.seconds.
 
 const nullFit = best((): KronSumNullModel => fitKronSumNull({ y, covariates: f, kinship: eig.value }));
 const fit = nullFit.value;
-console.log(`null fit (GP2KronSum, limix's start): ${nullFit.seconds.toFixed(3)} s; lml ${fit.lml.toFixed(6)}, gradient norm ${fit.gradNorm.toExponential(2)}, ` +
-  `${fit.iterations} L-BFGS iterations, ${fit.evaluations} evaluations, stop: ${fit.reason}`);
+console.log(
+  `null fit (GP2KronSum, limix's start): ${nullFit.seconds.toFixed(3)} s; lml ${fit.lml.toFixed(6)}, gradient norm ${fit.gradNorm.toExponential(2)}, ` +
+    `${fit.iterations} L-BFGS iterations, ${fit.evaluations} evaluations, stop: ${fit.reason}`,
+);
 
 // Warm-up (JIT) on a slice, untimed; then the three scans in rotation, best of REPS each,
 // so that a busy spell of the machine does not land on one of them only.
-new Mtlmm({ y, covariates: f, covariance: fit.covariance }).processDesigns(g.colView(0, Math.min(S, 200)), [traitTestDesign('any', P), traitTestDesign('common', P)]);
+new Mtlmm({ y, covariates: f, covariance: fit.covariance }).processDesigns(g.colView(0, Math.min(S, 200)), [
+  traitTestDesign('any', P),
+  traitTestDesign('common', P),
+]);
 const scans = {
   any: () => [new Mtlmm({ y, covariates: f, covariance: fit.covariance }).process(g, traitTestDesign('any', P))],
   common: () => [new Mtlmm({ y, covariates: f, covariance: fit.covariance }).process(g, traitTestDesign('common', P))],
@@ -120,7 +128,9 @@ const common = timed.common as { value: Res; seconds: number };
 const both = timed.both!;
 const uRot = timed.gemm!;
 const minP = (pv: Float64Array): number => pv.reduce((a, b) => (b < a ? b : a), 1);
-console.log(`scan, any-effect test (Asnp = eye(P)):    ${any.seconds.toFixed(3)} s (${((any.seconds / S) * 1e6).toFixed(1)} us/variant), min p ${minP(any.value[0]!.pv).toExponential(2)}`);
+console.log(
+  `scan, any-effect test (Asnp = eye(P)):    ${any.seconds.toFixed(3)} s (${((any.seconds / S) * 1e6).toFixed(1)} us/variant), min p ${minP(any.value[0]!.pv).toExponential(2)}`,
+);
 console.log(`scan, common-effect test (Asnp = ones):   ${common.seconds.toFixed(3)} s, min p ${minP(common.value[0]!.pv).toExponential(2)}`);
 console.log(`scan, both tests with one rotation:       ${both.seconds.toFixed(3)} s`);
 console.log(`(one gemm U^T G of the same shape:        ${uRot.seconds.toFixed(3)} s)`);

@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   const m = manhattanPlot(cols, { title: `Manhattan plot, ${S.toLocaleString('en-US')} variants (simulated)` });
   const tm = seconds(t0);
   const svgBytes = new TextEncoder().encode(m.svg).length;
-  console.log(`  manhattan svg            ${tm.toFixed(2)} s, ${mb(svgBytes)} (${m.points.drawn.toLocaleString('en-US')} points drawn, ${m.points.thinned.toLocaleString('en-US')} thinned)`);
+  console.log(
+    `  manhattan svg            ${tm.toFixed(2)} s, ${mb(svgBytes)} (${m.points.drawn.toLocaleString('en-US')} points drawn, ${m.points.thinned.toLocaleString('en-US')} thinned)`,
+  );
   t0 = performance.now();
   const mPng = svgToPng(m.svg);
   const tmp = seconds(t0);
@@ -45,7 +47,9 @@ async function main(): Promise<void> {
   t0 = performance.now();
   const q = qqPlot({ log10p: sim.log10p }, { title: `QQ plot, ${S.toLocaleString('en-US')} variants (simulated)` });
   const tq = seconds(t0);
-  console.log(`  qq svg                   ${tq.toFixed(2)} s, ${mb(new TextEncoder().encode(q.svg).length)} (${q.points[0]!.drawn.toLocaleString('en-US')} points drawn; lambda_GC ${q.lambdas[0]!.toFixed(4)})`);
+  console.log(
+    `  qq svg                   ${tq.toFixed(2)} s, ${mb(new TextEncoder().encode(q.svg).length)} (${q.points[0]!.drawn.toLocaleString('en-US')} points drawn; lambda_GC ${q.lambdas[0]!.toFixed(4)})`,
+  );
   t0 = performance.now();
   const qPng = svgToPng(q.svg);
   console.log(`  qq png (2x)              ${seconds(t0).toFixed(2)} s, ${mb(qPng.length)}`);
@@ -79,7 +83,9 @@ async function main(): Promise<void> {
       t0 = performance.now();
       const t = await readAssocFile(path);
       const tr = seconds(t0);
-      console.log(`  read results TSV         ${tr.toFixed(2)} s for ${t.rows.toLocaleString('en-US')} rows (${mb(statSync(path).size)}): ${((t.rows / tr) / 1e6).toFixed(2)} M rows/s`);
+      console.log(
+        `  read results TSV         ${tr.toFixed(2)} s for ${t.rows.toLocaleString('en-US')} rows (${mb(statSync(path).size)}): ${(t.rows / tr / 1e6).toFixed(2)} M rows/s`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

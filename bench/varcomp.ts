@@ -47,7 +47,6 @@ import { Rng } from '../src/sim/rng.js';
 import { mmEst, type MmEstOptions, type MmEstResult } from '../src/varcomp/mmest.js';
 import { envInt, envOff, machineLine } from './common.js';
 
-
 const N = envInt('LMMKIT_BENCH_VC_N', 1000);
 const M = envInt('LMMKIT_BENCH_VC_M', 10_000);
 const REPS = envInt('LMMKIT_BENCH_VC_REPS', 5);
@@ -98,8 +97,12 @@ function memorySource(dosages: Matrix, samples: SampleTable, variants: VariantTa
           dosages: out,
           indices: idx,
           variants: {
-            chrom: pick(variants.chrom), id: pick(variants.id), cm: Float64Array.from(idx, (i) => variants.cm[i]!),
-            pos: Float64Array.from(idx, (i) => variants.pos[i]!), a1: pick(variants.a1), a2: pick(variants.a2),
+            chrom: pick(variants.chrom),
+            id: pick(variants.id),
+            cm: Float64Array.from(idx, (i) => variants.cm[i]!),
+            pos: Float64Array.from(idx, (i) => variants.pos[i]!),
+            a1: pick(variants.a1),
+            a2: pick(variants.a2),
           },
         };
       }
@@ -157,7 +160,15 @@ function gwasOnce(y: Float64Array, x: WatchedMarkers, k: Matrix, be: Backend, ex
   x.firstRead = undefined;
   const t0 = now();
   const result = mmEst({
-    y, x, varList: [{ name: 'Additive', r: k }, { name: 'Error', r: Matrix.identity(n) }], method: 'reml', backend: t.backend, ...extra,
+    y,
+    x,
+    varList: [
+      { name: 'Additive', r: k },
+      { name: 'Error', r: Matrix.identity(n) },
+    ],
+    method: 'reml',
+    backend: t.backend,
+    ...extra,
   });
   const t1 = now();
   const e = t.syevd[0];
@@ -206,7 +217,10 @@ async function gwasData(n: number, m: number, be: Backend, seed: number) {
 
 async function gwasMode(be: Backend, n: number, m: number, reps: number, withTarget: boolean, brief = false): Promise<void> {
   const d = await gwasData(n, m, be, 2024);
-  if (!brief) log(`data: simulateGwas(N = ${n}, ${m} markers, 3 populations, 10 causal; seed 2024) ${sec(d.tSim)}; kinship (standardized, ${d.variantsUsed} variants) ${sec(d.tKin)}`);
+  if (!brief)
+    log(
+      `data: simulateGwas(N = ${n}, ${m} markers, 3 populations, 10 causal; seed 2024) ${sec(d.tSim)}; kinship (standardized, ${d.variantsUsed} variants) ${sec(d.tKin)}`,
+    );
   // Warm-up (JIT of the engine, BLAS threads) on a slice: 200 markers.
   gwasOnce(d.sim.phenotype, new WatchedMarkers(n, Math.min(m, 200), d.markers.data.slice(0, n * Math.min(m, 200))), d.k, be);
   // Only the best run of each kind is kept (the others' 10 000 models would weigh on the GC).
@@ -226,26 +240,34 @@ async function gwasMode(be: Backend, n: number, m: number, reps: number, withTar
   const res = best.result;
   const nm = res.nullModel!;
   if (!brief) {
-    log(`mmEst path '${res.path}'; null model: sigma2 (Additive, Error) = (${fmt(nm.sigma2[0]!)}, ${fmt(nm.sigma2[1]!)}), ${nm.logLikName} = ${nm.logLik.toFixed(4)}, ${nm.nbIt} iterations`);
+    log(
+      `mmEst path '${res.path}'; null model: sigma2 (Additive, Error) = (${fmt(nm.sigma2[0]!)}, ${fmt(nm.sigma2[1]!)}), ${nm.logLikName} = ${nm.logLik.toFixed(4)}, ${nm.nbIt} iterations`,
+    );
     log(iterationSummary(res));
     const wald = waldStats(res);
     const order = Array.from(wald.keys()).sort((a, b) => (wald[b]! || 0) - (wald[a]! || 0));
     const causal = new Set(d.sim.causal.map((c) => c.index));
     const top = order.slice(0, 10);
-    log(`top 10 markers by Wald chi2: ${top.map((i) => `X${i + 1}${causal.has(i) ? '*' : ''} ${wald[i]!.toFixed(1)}`).join(', ')}  (* causal; ${top.filter((i) => causal.has(i)).length}/${causal.size} causal in the top 10)`);
+    log(
+      `top 10 markers by Wald chi2: ${top.map((i) => `X${i + 1}${causal.has(i) ? '*' : ''} ${wald[i]!.toFixed(1)}`).join(', ')}  (* causal; ${top.filter((i) => causal.has(i)).length}/${causal.size} causal in the top 10)`,
+    );
   }
   log(`runs (total s): ${times.map((t) => (t / 1000).toFixed(3)).join(', ')}; best of ${reps}:`);
   log(`  setup (design plan, checks)  ${sec(best.setup)}`);
   log(`  eigendecomposition (syevd)   ${sec(best.eigen)}`);
   log(`  null fit                     ${sec(best.nullFit)}`);
-  log(`  ${`${m} marker models`.padEnd(29)}${sec(best.markers)}  (${(best.markers / m * 1000).toFixed(1)} us per marker)`);
+  log(`  ${`${m} marker models`.padEnd(29)}${sec(best.markers)}  (${((best.markers / m) * 1000).toFixed(1)} us per marker)`);
   log(`  total                        ${sec(best.total)}`);
   const mps = m / (best.total / 1000);
   log(`markers per second: ${mps.toFixed(0)} overall, ${(m / (best.markers / 1000)).toFixed(0)} in the marker loop`);
   if (withTarget) {
     const scaled = n === 1000 && m === 10_000;
-    log(`MM4LMM: ${MM4LMM_GWAS_SECONDS} s (${MM4LMM_GWAS_MARKERS_PER_S} markers/s, NbCores = 1)${scaled ? '' : ' at N = 1000, M = 10000: the ratio below is per marker and not comparable in N'}`);
-    log(`speed-up vs MM4LMM: ${(mps / MM4LMM_GWAS_MARKERS_PER_S).toFixed(1)}x (target 20x: ${TARGET_SECONDS} s) -> ${best.total / 1000 < TARGET_SECONDS ? 'MET' : 'MISSED'}${scaled ? '' : ' (at a different size)'}`);
+    log(
+      `MM4LMM: ${MM4LMM_GWAS_SECONDS} s (${MM4LMM_GWAS_MARKERS_PER_S} markers/s, NbCores = 1)${scaled ? '' : ' at N = 1000, M = 10000: the ratio below is per marker and not comparable in N'}`,
+    );
+    log(
+      `speed-up vs MM4LMM: ${(mps / MM4LMM_GWAS_MARKERS_PER_S).toFixed(1)}x (target 20x: ${TARGET_SECONDS} s) -> ${best.total / 1000 < TARGET_SECONDS ? 'MET' : 'MISSED'}${scaled ? '' : ' (at a different size)'}`,
+    );
   } else {
     log(`speed-up vs MM4LMM's ${MM4LMM_GWAS_MARKERS_PER_S} markers/s (at N = 1000): ${(mps / MM4LMM_GWAS_MARKERS_PER_S).toFixed(1)}x per marker (different N)`);
   }
@@ -254,7 +276,9 @@ async function gwasMode(be: Backend, n: number, m: number, reps: number, withTar
   acc.result.models.forEach((mod, i) => {
     maxDiff = Math.max(maxDiff, Math.abs(mod.logLik - res.models[i]!.logLik));
   });
-  log(`with accelerate (SQUAREM): runs ${accTimes.map((t) => (t / 1000).toFixed(3)).join(', ')}; best total ${sec(acc.total)} (marker models ${sec(acc.markers)}, ${(m / (acc.total / 1000)).toFixed(0)} markers/s); ${iterationSummary(acc.result)}; max |logLik difference| over markers ${maxDiff.toExponential(2)}`);
+  log(
+    `with accelerate (SQUAREM): runs ${accTimes.map((t) => (t / 1000).toFixed(3)).join(', ')}; best total ${sec(acc.total)} (marker models ${sec(acc.markers)}, ${(m / (acc.total / 1000)).toFixed(0)} markers/s); ${iterationSummary(acc.result)}; max |logLik difference| over markers ${maxDiff.toExponential(2)}`,
+  );
 }
 
 /** Three kinships from three disjoint variant sets of one simulated sample, and y drawn with all three. */
@@ -313,8 +337,14 @@ function fit3(y: Float64Array, ks: Matrix[], extra: Partial<MmEstOptions>): FitR
   try {
     t0 = now();
     const result = mmEst({
-      y, method: 'reml',
-      varList: [{ name: 'K1', r: ks[0]! }, { name: 'K2', r: ks[1]! }, { name: 'K3', r: ks[2]! }, { name: 'Error', r: Matrix.identity(n) }],
+      y,
+      method: 'reml',
+      varList: [
+        { name: 'K1', r: ks[0]! },
+        { name: 'K2', r: ks[1]! },
+        { name: 'K3', r: ks[2]! },
+        { name: 'Error', r: Matrix.identity(n) },
+      ],
       ...extra,
     });
     return { seconds: (now() - t0) / 1000, result, factorisations };
@@ -334,15 +364,19 @@ function describeFit(label: string, runs: FitRun[], ref?: FitRun): FitRun {
   const times = runs.length > 1 ? ` (best of ${runs.map((r) => r.seconds.toFixed(2)).join(', ')})` : '';
   const dl = ref === undefined ? '' : `, logLik - MM4LMM path's ${(m.logLik - ref.result.models[0]!.logLik).toExponential(2)}`;
   const ev = best.factorisations.length;
-  log(`${label.padEnd(24)} path ${best.result.path.padEnd(9)} ${best.seconds.toFixed(2).padStart(6)} s${times}; ${String(m.nbIt).padStart(3)} iterations, ${ev} evaluations (${(best.seconds / Math.max(1, ev)).toFixed(3)} s each), converged ${m.converged}; ` +
-    `${m.logLikName} ${m.logLik.toFixed(4)}${dl}; sigma2 = (${Array.from(m.sigma2, (s) => fmt(s)).join(', ')}); vs MM4LMM ${vsMm4lmm3(best.seconds)}`);
+  log(
+    `${label.padEnd(24)} path ${best.result.path.padEnd(9)} ${best.seconds.toFixed(2).padStart(6)} s${times}; ${String(m.nbIt).padStart(3)} iterations, ${ev} evaluations (${(best.seconds / Math.max(1, ev)).toFixed(3)} s each), converged ${m.converged}; ` +
+      `${m.logLikName} ${m.logLik.toFixed(4)}${dl}; sigma2 = (${Array.from(m.sigma2, (s) => fmt(s)).join(', ')}); vs MM4LMM ${vsMm4lmm3(best.seconds)}`,
+  );
   return best;
 }
 
 async function threeKinships(): Promise<void> {
   const be = getBackend();
   const d = await threeKinshipData(N3, P3, be);
-  log(`data: simulateGwas(N = ${N3}, 3 x ${P3} variants, seed 77), three standardized kinships + ${RIDGE} I (disjoint variant sets), y with sigma2 = (${d.truth.join(', ')}); ${d.seconds.toFixed(2)} s`);
+  log(
+    `data: simulateGwas(N = ${N3}, 3 x ${P3} variants, seed 77), three standardized kinships + ${RIDGE} I (disjoint variant sets), y with sigma2 = (${d.truth.join(', ')}); ${d.seconds.toFixed(2)} s`,
+  );
   // MM4LMM's rule ('auto'): Henderson for REML when N > sum of the random effects' dims + ncol(Cofactor).
   const dims = 3 * N3;
   const probe = fit3(d.y, d.ks, { maxIter: 1 });
@@ -370,8 +404,12 @@ async function threeKinships(): Promise<void> {
     const evD = dense.factorisations.length;
     const evA = denseAcc.factorisations.length;
     const full = (ev: number): number => setup + ev * perEval;
-    log(`Henderson, capped at maxIter ${HEN_ITERS} (path '${few.result.path}', C is ${3 * N3 + 1}-square): ${few.seconds.toFixed(2)} s = set-up ${setup.toFixed(2)} s + ${f.length} evaluations x ${perEval.toFixed(2)} s`);
-    log(`  extrapolated full fits (Henderson follows the dense path's iterates): MM4LMM path (${evD} evaluations) about ${full(evD).toFixed(0)} s, vs MM4LMM ${vsMm4lmm3(full(evD))}; + SQUAREM (${evA} evaluations) about ${full(evA).toFixed(0)} s (LMMKIT_BENCH_VC3_HENDERSON=full runs them)`);
+    log(
+      `Henderson, capped at maxIter ${HEN_ITERS} (path '${few.result.path}', C is ${3 * N3 + 1}-square): ${few.seconds.toFixed(2)} s = set-up ${setup.toFixed(2)} s + ${f.length} evaluations x ${perEval.toFixed(2)} s`,
+    );
+    log(
+      `  extrapolated full fits (Henderson follows the dense path's iterates): MM4LMM path (${evD} evaluations) about ${full(evD).toFixed(0)} s, vs MM4LMM ${vsMm4lmm3(full(evD))}; + SQUAREM (${evA} evaluations) about ${full(evA).toFixed(0)} s (LMMKIT_BENCH_VC3_HENDERSON=full runs them)`,
+    );
   }
   log(`MM4LMM: about ${MM4LMM_3K_SECONDS} s, ${MM4LMM_3K_ITERATIONS} iterations (its dense path, the one its rule picks here)`);
 }

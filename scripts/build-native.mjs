@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const HOWTO = 'lmmkit: native backend not built (%s); using the pure TypeScript backend. ' +
+const HOWTO =
+  'lmmkit: native backend not built (%s); using the pure TypeScript backend. ' +
   'For the fast one: apt-get install libopenblas-dev liblapacke-dev, then npm rebuild lmmkit';
 
 const includeDirs = ['/usr/include', '/usr/local/include', '/usr/include/x86_64-linux-gnu', '/usr/include/aarch64-linux-gnu'];
@@ -18,9 +19,13 @@ const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/us
 const has = (dirs, file) => dirs.some((d) => existsSync(join(d, file)));
 
 const missing = [
-  ['cblas.h', includeDirs], ['lapacke.h', includeDirs],
-  ['libopenblas.so', libDirs], ['liblapacke.so', libDirs],
-].filter(([f, dirs]) => !has(dirs, f)).map(([f]) => f);
+  ['cblas.h', includeDirs],
+  ['lapacke.h', includeDirs],
+  ['libopenblas.so', libDirs],
+  ['liblapacke.so', libDirs],
+]
+  .filter(([f, dirs]) => !has(dirs, f))
+  .map(([f]) => f);
 
 if (process.env.LMMKIT_SKIP_NATIVE === '1') {
   console.log(HOWTO.replace('%s', 'LMMKIT_SKIP_NATIVE=1'));

@@ -6,9 +6,27 @@
  * `lmmkit/node` (src/node.ts), which re-exports everything here too.
  */
 export {
-  ArgumentError, BackendError, DesignError, DomainError, InputError, LmmkitError, NotPositiveDefiniteError, NotPositiveSemidefiniteError, NullModelFormatError,
-  NumericalError, OutputError, SampleMismatchError, SelectionError, ShapeError, WorkerError, type BackendCode, type DesignCode, type ErrorCode, type InputLocation,
-  type NullModelFormatProblem, type SelectionCode,
+  ArgumentError,
+  BackendError,
+  DesignError,
+  DomainError,
+  InputError,
+  LmmkitError,
+  NotPositiveDefiniteError,
+  NotPositiveSemidefiniteError,
+  NullModelFormatError,
+  NumericalError,
+  OutputError,
+  SampleMismatchError,
+  SelectionError,
+  ShapeError,
+  WorkerError,
+  type BackendCode,
+  type DesignCode,
+  type ErrorCode,
+  type InputLocation,
+  type NullModelFormatProblem,
+  type SelectionCode,
 } from './errors.js';
 export { Matrix, type MatrixLike } from './linalg/matrix.js';
 export {
@@ -44,11 +62,25 @@ export { resolveSelection, takeVariants, type VariantSelection, type VariantTabl
 export { parseTable, type NumericTable, type Separator, type TableKey, type TableOptions } from './data/table.js';
 export { parseKinship, type KinshipTable, type ReadKinshipOptions } from './data/kinship-table.js';
 export {
-  formatMatchReport, matchSamples, NoSamplesError, type DroppedSample, type GenotypeSamples, type KinshipSource,
-  type MatchInput, type SampleMatch, type SourceCount,
+  formatMatchReport,
+  matchSamples,
+  NoSamplesError,
+  type DroppedSample,
+  type GenotypeSamples,
+  type KinshipSource,
+  type MatchInput,
+  type SampleMatch,
+  type SourceCount,
 } from './data/match.js';
 export {
-  compose, dosageStats, filterByMaf, filterByMissing, imputeMean, standardize, type DosageStats, type PreprocessedBatch,
+  compose,
+  dosageStats,
+  filterByMaf,
+  filterByMissing,
+  imputeMean,
+  standardize,
+  type DosageStats,
+  type PreprocessedBatch,
   type PreprocessStep,
 } from './data/preprocess.js';
 export { gaussianize } from './data/gaussianize.js';
@@ -68,7 +100,13 @@ export { fitKinshipNull, kinshipNullModel, type FitKinshipOptions, type KinshipN
 export type { NullModel, SingleTraitNullModel } from './nullmodel/null-model.js';
 export type { TraitInput } from './nullmodel/traits.js';
 export {
-  checkNullModelSamples, decodeNullModel, encodeNullModel, NULL_MODEL_FORMAT_VERSION, type DecodeOptions, type NullModelMeta, type SavedNullModel,
+  checkNullModelSamples,
+  decodeNullModel,
+  encodeNullModel,
+  NULL_MODEL_FORMAT_VERSION,
+  type DecodeOptions,
+  type NullModelMeta,
+  type SavedNullModel,
 } from './nullmodel/serialize.js';
 export { fitLambda, logLikLambda, type FitLambdaOptions, type LambdaFit, type RotatedData, type VarianceMethod } from './nullmodel/lambda.js';
 export { LmmCore, type LmmCoreOptions, type ProcessOptions, type ScanResult } from './scan/lmm-core.js';
@@ -77,10 +115,35 @@ export { gwasScan, type GwasBatchResult, type GwasScanOptions } from './scan/gwa
 
 // Plots as SVG (PNG and files: lmmkit/node).
 export {
-  AssocTsvParser, compareChrom, parseAssocTsv, toAssocData, MANHATTAN_COLORS, manhattanPlot, CHI2_1_MEDIAN, QQ_COLORS,
-  lambdaGc, lambdaGcLog10, qqBand, qqPlot, FONT_FAMILY, type AssocColumns, type AssocData, type AssocInput, type AssocRow,
-  type AssocTable, type AssocTsvOptions, type ChromCodes, type ManhattanChromosome, type ManhattanOptions, type ManhattanResult,
-  type PlotResult, type QqOptions, type QqResult, type QqSeries, type QqSeriesContext, type PlotArea,
+  AssocTsvParser,
+  compareChrom,
+  parseAssocTsv,
+  toAssocData,
+  MANHATTAN_COLORS,
+  manhattanPlot,
+  CHI2_1_MEDIAN,
+  QQ_COLORS,
+  lambdaGc,
+  lambdaGcLog10,
+  qqBand,
+  qqPlot,
+  FONT_FAMILY,
+  type AssocColumns,
+  type AssocData,
+  type AssocInput,
+  type AssocRow,
+  type AssocTable,
+  type AssocTsvOptions,
+  type ChromCodes,
+  type ManhattanChromosome,
+  type ManhattanOptions,
+  type ManhattanResult,
+  type PlotResult,
+  type QqOptions,
+  type QqResult,
+  type QqSeries,
+  type QqSeriesContext,
+  type PlotArea,
 } from './plot/index.js';
 export { simulateAssoc, type SimulatedAssoc } from './plot/simulate.js';
 
@@ -104,16 +167,53 @@ export { fitKronSumNull, kronSumNullModel, type FitKronSumOptions, type KronSumN
 export { sampleCovariance } from './nullmodel/kron-sum-dense.js';
 export { minimizeLbfgs, type Objective, type LbfgsOptions, type LbfgsResult, type LbfgsStop } from './optim/lbfgs.js';
 export {
-  Mtlmm, mtlmmScan, traitTestDesign, type MtlmmOptions, type MtlmmResult, type TraitTest, type MtlmmScanOptions, type MtlmmBatchResult,
+  Mtlmm,
+  mtlmmScan,
+  traitTestDesign,
+  type MtlmmOptions,
+  type MtlmmResult,
+  type TraitTest,
+  type MtlmmScanOptions,
+  type MtlmmBatchResult,
 } from './scan/mtlmm.js';
 export { modelAt, type ModelAt } from './varcomp/model-at.js';
 export {
-  mmBlup, type MmFit, type MmFitInput, type MmData, type MmDataComponent, type MmInferenceOptions, type MmBlupOptions, type MmBlupResult, type BlupComponent,
+  mmBlup,
+  type MmFit,
+  type MmFitInput,
+  type MmData,
+  type MmDataComponent,
+  type MmInferenceOptions,
+  type MmBlupOptions,
+  type MmBlupResult,
+  type BlupComponent,
 } from './varcomp/blup.js';
 export { mmVcov, expectedInformation, averageInformation, type MmVcovOptions, type MmVcovResult, type VcovInformation } from './varcomp/vcov.js';
 export {
-  anovaTest, type AnovaType, type AnovaOptions, type AnovaResult, type AnovaTable, type AnovaRow, type AnovaData, type AnovaFitInput,
-  type AnovaModelInput, type ContrastInput, type ContrastsInput, type AnovaTestName,
+  anovaTest,
+  type AnovaType,
+  type AnovaOptions,
+  type AnovaResult,
+  type AnovaTable,
+  type AnovaRow,
+  type AnovaData,
+  type AnovaFitInput,
+  type AnovaModelInput,
+  type ContrastInput,
+  type ContrastsInput,
+  type AnovaTestName,
 } from './varcomp/anova.js';
-export { krModel, krTest, krCovariance, covarianceInverse, kenwardRoger, glsAt, type KrModel, type KrModelInput, type KrTest, type KrCovariance, type CovarianceInverse } from './varcomp/kr.js';
+export {
+  krModel,
+  krTest,
+  krCovariance,
+  covarianceInverse,
+  kenwardRoger,
+  glsAt,
+  type KrModel,
+  type KrModelInput,
+  type KrTest,
+  type KrCovariance,
+  type CovarianceInverse,
+} from './varcomp/kr.js';
 export { mmEstStream, type MmEstStreamBatch, type MmEstStreamOptions } from './varcomp/mmest-stream.js';

@@ -37,7 +37,10 @@ export interface Tsv {
 
 /** Reads a tab-separated file with a header line. */
 export function readTsv(path: string): Tsv {
-  const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+  const lines = readFileSync(path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split('\t'));
   return { header: lines[0]!, rows: lines.slice(1) };
 }
 
@@ -85,7 +88,10 @@ export async function writeGenotypeFixture(sim: SimulatedGwas, prefix: string, k
  * sample with cell(i, c) (e.g. 'NA') in column c.
  */
 export function writeSampleTable(
-  path: string, samples: { fid: readonly string[]; iid: readonly string[] }, columns: readonly string[], cell: (i: number, c: number) => string | number,
+  path: string,
+  samples: { fid: readonly string[]; iid: readonly string[] },
+  columns: readonly string[],
+  cell: (i: number, c: number) => string | number,
 ): void {
   const rows = samples.iid.map((id, i) => [samples.fid[i]!, id, ...columns.map((_, c) => `${cell(i, c)}`)].join('\t'));
   writeFileSync(path, `${[['FID', 'IID', ...columns].join('\t'), ...rows].join('\n')}\n`);

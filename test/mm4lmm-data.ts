@@ -9,7 +9,9 @@ export const MM_REFS = 'refs/mm4lmm/';
 
 /** A CSV with a header as rows of unquoted cells. */
 export function readCsv(rel: string): { header: string[]; rows: string[][] } {
-  const lines = readFileSync(SHARED + rel, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
+  const lines = readFileSync(SHARED + rel, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0);
   const split = (l: string) => l.split(',').map((c) => c.replace(/^"|"$/g, ''));
   return { header: split(lines[0]!), rows: lines.slice(1).map(split) };
 }
@@ -86,6 +88,8 @@ export interface RefModel {
 }
 
 /** A reference JSON. */
-export function readRef<T = { result: { nModels: number; modelNames: string[]; models: RefModel[] }; error?: string; elapsed_s: number; messages: string[] }>(name: string): T {
+export function readRef<T = { result: { nModels: number; modelNames: string[]; models: RefModel[] }; error?: string; elapsed_s: number; messages: string[] }>(
+  name: string,
+): T {
   return JSON.parse(readFileSync(`${SHARED}${MM_REFS}${name}.json`, 'utf8')) as T;
 }

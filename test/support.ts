@@ -156,7 +156,10 @@ export function sharedTest(name: string, rel: string | string[], fn: (t: TestCon
   const paths = (Array.isArray(rel) ? rel : [rel]).map((r) => SHARED + r);
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length === 0) test(name, fn);
-  else if (process.env.CI === 'true') test(name, () => { throw new Error(`missing reference file(s): ${missing.join(', ')}`); });
+  else if (process.env.CI === 'true')
+    test(name, () => {
+      throw new Error(`missing reference file(s): ${missing.join(', ')}`);
+    });
   else test(name, { skip: `missing ${missing.join(', ')}` }, () => {});
 }
 
@@ -167,7 +170,10 @@ export function sharedTest(name: string, rel: string | string[], fn: (t: TestCon
  */
 export function toolTest(name: string, cmd: string, fn: (t: TestContext) => Promise<void> | void): void {
   if (hasTool(cmd)) test(name, fn);
-  else if (process.env.CI === 'true') test(name, () => { throw new Error(`${cmd} is not installed (.ci/run installs it)`); });
+  else if (process.env.CI === 'true')
+    test(name, () => {
+      throw new Error(`${cmd} is not installed (.ci/run installs it)`);
+    });
   else test(name, { skip: `${cmd} not installed` }, () => {});
 }
 

@@ -22,13 +22,16 @@ export function demoCommand(): Command {
     .option('--samples <n>', 'number of samples', integer('--samples'), 1000)
     .option('--variants <n>', 'number of variants', integer('--variants'), 10000)
     .option('--seed <k>', 'simulation seed', integer('--seed'), 1)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Writes into the folder: demo.bed/.bim/.fam (the genotypes), pheno.tsv (FID IID
 trait), causal.tsv (the causal variants and their effects), results.tsv and
 results.json (the scan, as 'lmmkit gwas --kinship-from-bfile' writes them),
 manhattan.png/.svg (the causal variants ringed) and qq.png/.svg.
 The trait has ${CAUSAL} causal variants explaining ${H2_CAUSAL * 100}% of its variance and population
-means explaining ${H2_POPULATION * 100}%; the kinship absorbs the structure.`)
+means explaining ${H2_POPULATION * 100}%; the kinship absorbs the structure.`,
+    )
     .action(async (opts: { out: string; samples: number; variants: number; seed: number }) => {
       const res = await runDemo({ ...opts, progress: terminalProgress(), warn: warnOnce });
       console.log(formatDemo(res, opts));

@@ -76,21 +76,39 @@ export function gwasCommand(): Command {
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
     .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file (--bfile or --bimbam)')
-    .option('--null <file>', 'scan under a null model saved by lmmkit null fit (no kinship read or computed; its samples, trait values and covariates must be this run\'s)')
+    .option(
+      '--null <file>',
+      "scan under a null model saved by lmmkit null fit (no kinship read or computed; its samples, trait values and covariates must be this run's)",
+    )
     .option('--lowrank <file>', 'low-rank factor W (samples x r) of the null covariance cr W W^T + cn I')
     .option('--inter <file>', 'interaction factors (samples x i): each variant g is tested as inter_l * g, l = 1..i (add a column of ones to include g itself)')
     .option('--step <n>', 'consecutive variants tested jointly', integer('--step'), 1)
-    .option('--test <test>', 'fixed (null covariance held fixed, limix) or exact (lambda re-estimated per variant, GEMMA -lmm 4; needs a kinship)', oneOf('--test', ['fixed', 'exact'] as const), 'fixed')
-    .option('--exact-tests <which>', 'with --test exact: all (Wald, LRT and score, GEMMA -lmm 4) or wald (GEMMA -lmm 1, about twice as fast; p_lrt and p_score are NA)', oneOf('--exact-tests', ['all', 'wald'] as const), 'all')
-    .option('--maf <f>', 'drop variants with a minor allele frequency below f (GEMMA\'s default; 0 keeps all)', number('--maf'), 0.01)
-    .option('--max-missing <f>', 'drop variants with a larger fraction of missing genotypes (GEMMA\'s default; 1 keeps all)', number('--max-missing'), 0.05)
+    .option(
+      '--test <test>',
+      'fixed (null covariance held fixed, limix) or exact (lambda re-estimated per variant, GEMMA -lmm 4; needs a kinship)',
+      oneOf('--test', ['fixed', 'exact'] as const),
+      'fixed',
+    )
+    .option(
+      '--exact-tests <which>',
+      'with --test exact: all (Wald, LRT and score, GEMMA -lmm 4) or wald (GEMMA -lmm 1, about twice as fast; p_lrt and p_score are NA)',
+      oneOf('--exact-tests', ['all', 'wald'] as const),
+      'all',
+    )
+    .option('--maf <f>', "drop variants with a minor allele frequency below f (GEMMA's default; 0 keeps all)", number('--maf'), 0.01)
+    .option('--max-missing <f>', "drop variants with a larger fraction of missing genotypes (GEMMA's default; 1 keeps all)", number('--max-missing'), 0.05)
     .option('--region <chr:start-end>', 'test only variants on CHR with START <= pos < END')
     .option('--gaussianize', 'rank-based inverse normal transform of each trait (on its analysed samples)')
-    .option('--standardize', 'test standardised dosages (beta per sd, limix\'s quick start) instead of allele counts')
-    .option('--ids <layout>', 'how tables name samples: auto, fid-iid, iid or none (see below)', oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const), 'auto')
+    .option('--standardize', "test standardised dosages (beta per sd, limix's quick start) instead of allele counts")
+    .option(
+      '--ids <layout>',
+      'how tables name samples: auto, fid-iid, iid or none (see below)',
+      oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const),
+      'auto',
+    )
     .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
     .option('--out <prefix>', 'output prefix (required): PREFIX.<trait>.tsv and PREFIX.json')
-    .option('--plot', 'also draw each trait\'s Manhattan and QQ plots: PREFIX.<trait>.manhattan.png/.svg, PREFIX.<trait>.qq.png/.svg')
+    .option('--plot', "also draw each trait's Manhattan and QQ plots: PREFIX.<trait>.manhattan.png/.svg, PREFIX.<trait>.qq.png/.svg")
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes' | 'nullModel'> & { kinshipFromBfile?: boolean; null?: string }) => {
       const { kinshipFromBfile, null: nullModel, ...rest } = opts;

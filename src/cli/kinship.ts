@@ -10,8 +10,16 @@ export function kinshipCommand(): Command {
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom)')
-    .addOption(new Option('--method <method>', 'variant scaling: standardized (limix), gcta (plink2 --make-rel), centered (gemma -gk 1)').choices(['standardized', 'gcta', 'centered']).default('standardized'))
-    .addOption(new Option('--format <format>', 'table: ids in a header line and a first column; gemma: bare numbers in sample order (like GEMMA .cXX.txt)').choices(['table', 'gemma']).default('table'))
+    .addOption(
+      new Option('--method <method>', 'variant scaling: standardized (limix), gcta (plink2 --make-rel), centered (gemma -gk 1)')
+        .choices(['standardized', 'gcta', 'centered'])
+        .default('standardized'),
+    )
+    .addOption(
+      new Option('--format <format>', 'table: ids in a header line and a first column; gemma: bare numbers in sample order (like GEMMA .cXX.txt)')
+        .choices(['table', 'gemma'])
+        .default('table'),
+    )
     .option('--block <n>', 'variants per block', (v) => Number.parseInt(v, 10), 2048)
     .requiredOption('--out <file>', 'output file (written atomically)')
     .action(async (opts: KinshipRunOptions) => {

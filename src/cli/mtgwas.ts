@@ -53,13 +53,23 @@ export function mtgwasCommand(): Command {
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix R (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
     .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file (--bfile or --bimbam)')
-    .option('--test <test>', 'any (effect on any trait, P df), common (one shared effect, 1 df) or both', oneOf('--test', ['any', 'common', 'both'] as const), 'both')
+    .option(
+      '--test <test>',
+      'any (effect on any trait, P df), common (one shared effect, 1 df) or both',
+      oneOf('--test', ['any', 'common', 'both'] as const),
+      'both',
+    )
     .option('--maf <f>', 'drop variants with a minor allele frequency below f (0 keeps all)', number('--maf'), 0.01)
     .option('--max-missing <f>', 'drop variants with a larger fraction of missing genotypes (1 keeps all)', number('--max-missing'), 0.05)
     .option('--region <chr:start-end>', 'test only variants on CHR with START <= pos < END')
     .option('--gaussianize', 'rank-based inverse normal transform of each trait (on the analysed samples)')
     .option('--standardize', 'test standardised dosages (beta per sd) instead of allele counts')
-    .option('--ids <layout>', "how tables name samples: auto, fid-iid, iid or none (as in 'lmmkit gwas')", oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const), 'auto')
+    .option(
+      '--ids <layout>',
+      "how tables name samples: auto, fid-iid, iid or none (as in 'lmmkit gwas')",
+      oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const),
+      'auto',
+    )
     .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
     .option('--out <prefix>', 'output prefix (required): PREFIX.tsv and PREFIX.json')
     .addHelpText('after', HELP_AFTER)

@@ -27,18 +27,28 @@ export function nullCommand(): Command {
   const cmd = new Command('null').description('null models fitted once and saved, for scans that skip the eigendecomposition');
   cmd
     .command('fit')
-    .description('fit one trait\'s kinship null model by REML and save it')
+    .description("fit one trait's kinship null model by REML and save it")
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file')
     .option('--pheno <file>', 'phenotype table (required)')
-    .option('--pheno-col <name...>', 'the trait (one name; default: the table\'s only column)')
+    .option('--pheno-col <name...>', "the trait (one name; default: the table's only column)")
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
     .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file')
-    .option('--test <test>', 'the test the model is for: fixed or exact (GEMMA -lmm 4\'s double-centred kinship)', oneOf('--test', ['fixed', 'exact'] as const), 'fixed')
+    .option(
+      '--test <test>',
+      "the test the model is for: fixed or exact (GEMMA -lmm 4's double-centred kinship)",
+      oneOf('--test', ['fixed', 'exact'] as const),
+      'fixed',
+    )
     .option('--gaussianize', 'rank-based inverse normal transform of the trait (on its analysed samples)')
-    .option('--ids <layout>', 'how tables name samples: auto, fid-iid, iid or none (as lmmkit gwas)', oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const), 'auto')
+    .option(
+      '--ids <layout>',
+      'how tables name samples: auto, fid-iid, iid or none (as lmmkit gwas)',
+      oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const),
+      'auto',
+    )
     .option('--out <file>', 'the null-model file to write (required)')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<NullFitRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {

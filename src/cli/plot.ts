@@ -31,7 +31,7 @@ function withCommon(cmd: Command, inHelp: string): Command {
     .option('--in <file...>', inHelp)
     .option('--out <file...>', 'output files, .svg or .png (several allowed: --out a.svg a.png)')
     .option('--column <name>', 'p-value column: a log10 p column when its name starts with log10 (default: log10p, else pvalue, p, P)')
-    .option('--title <text>', 'title (default: the input file name; \'\' for none)')
+    .option('--title <text>', "title (default: the input file name; '' for none)")
     .option('--width <px>', 'width of the picture in SVG pixels', number('--width'))
     .option('--height <px>', 'height of the picture in SVG pixels', number('--height'))
     .option('--scale <k>', 'PNG pixels per SVG pixel', number('--scale'), 2)
@@ -79,17 +79,33 @@ export function plotCommand(): Command {
     .option('--label-window <bp>', 'hits closer than this to a labelled one are the same locus', number('--label-window'), 1e6)
     .option('--y-max <y>', 'top of the y axis in -log10 p (larger values are drawn at the top)', number('--y-max'))
     .addHelpText('after', MANHATTAN_HELP)
-    .action(async (opts: CommonOpts & {
-      threshold: number | null; suggestive: number | null; colors?: string; offset: number;
-      labelTop: number; labelBelow?: number; labelWindow: number; yMax?: number;
-    }) => {
-      await runManhattanPlot({
-        ...opts,
-        colors: opts.colors === undefined ? undefined : opts.colors.split(',').map((c) => c.trim()).filter((c) => c !== ''),
-        log: printLine,
-        warn: warnOnce,
-      });
-    });
+    .action(
+      async (
+        opts: CommonOpts & {
+          threshold: number | null;
+          suggestive: number | null;
+          colors?: string;
+          offset: number;
+          labelTop: number;
+          labelBelow?: number;
+          labelWindow: number;
+          yMax?: number;
+        },
+      ) => {
+        await runManhattanPlot({
+          ...opts,
+          colors:
+            opts.colors === undefined
+              ? undefined
+              : opts.colors
+                  .split(',')
+                  .map((c) => c.trim())
+                  .filter((c) => c !== ''),
+          log: printLine,
+          warn: warnOnce,
+        });
+      },
+    );
 
   const qq = withCommon(new Command('qq'), 'association results, one series per file')
     .description('QQ plot: observed against expected -log10 p, with lambda_GC')

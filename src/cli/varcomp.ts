@@ -77,21 +77,44 @@ export function varcompCommand(): Command {
     .option('--no-error', 'do not add the identity error component last')
     .option('--markers <file>', 'GWAS mode: a table with a header, one row per --data row, one column per marker (numbers or text)')
     .option('--bfile <prefix>', 'GWAS mode streamed from a PLINK fileset: one model per variant (its a1 dosage, mean-imputed), needs --ids')
-    .option('--ids <column>', 'with --bfile: the --data column holding each row\'s genotype sample (IID in the .fam)')
+    .option('--ids <column>', "with --bfile: the --data column holding each row's genotype sample (IID in the .fam)")
     .option('--maf <f>', 'with --bfile: drop variants with a minor allele frequency below f', parseNumber('--maf'), 0.01)
     .option('--max-missing <f>', 'with --bfile: drop variants with a larger fraction of missing genotypes', parseNumber('--max-missing'), 0.05)
-    .addOption(new Option('--markers-as <kind>', 'read markers as numbers (dosages), as factors (codes such as 10/11, each a level) or auto (numbers when every value is one)').choices(['auto', 'numeric', 'factor']).default('auto'))
+    .addOption(
+      new Option(
+        '--markers-as <kind>',
+        'read markers as numbers (dosages), as factors (codes such as 10/11, each a level) or auto (numbers when every value is one)',
+      )
+        .choices(['auto', 'numeric', 'factor'])
+        .default('auto'),
+    )
     .addOption(new Option('--method <method>', 'REML or ML').choices(['reml', 'ml']).default('reml'))
     .addOption(new Option('--henderson <when>', "Henderson's mixed-model equations (auto: MM4LMM's rule)").choices(['auto', 'true', 'false']).default('auto'))
     .option('--init <values>', 'comma-separated starting variances, one per component (error included)')
     .option('--crit-var <x>', "stop when the variances change by less (MM4LMM's CritVar)", parseNumber('--crit-var'), 1e-3)
     .option('--crit-loglik <x>', "... and the log-likelihood by less (MM4LMM's CritLogLik)", parseNumber('--crit-loglik'), 1e-3)
     .option('--max-iter <n>', 'iteration cap', parseNumber('--max-iter'), 100)
-    .option('--accelerate', 'SQUAREM acceleration with a monotone safeguard (fewer iterations; not MM4LMM\'s path)', false)
-    .addOption(new Option('--anova <type>', 'fixed-effect tests (AnovaTest): Wald Type I, Type III, or Kenward-Roger (KR, REML fits) per term').choices(['I', 'III', 'KR']))
-    .option('--contrast <file>', 'a contrast matrix (rows x coefficients, no header) tested jointly at 0: Wald, or Kenward-Roger with --anova KR (repeatable)', collect, [])
+    .option('--accelerate', "SQUAREM acceleration with a monotone safeguard (fewer iterations; not MM4LMM's path)", false)
+    .addOption(
+      new Option('--anova <type>', 'fixed-effect tests (AnovaTest): Wald Type I, Type III, or Kenward-Roger (KR, REML fits) per term').choices([
+        'I',
+        'III',
+        'KR',
+      ]),
+    )
+    .option(
+      '--contrast <file>',
+      'a contrast matrix (rows x coefficients, no header) tested jointly at 0: Wald, or Kenward-Roger with --anova KR (repeatable)',
+      collect,
+      [],
+    )
     .option('--blup', 'add the BLUP of every component (MMBlup) to the JSON result', false)
-    .addOption(new Option('--vcov <information>', 'add the covariance of the variance estimators and their SEs (MMVcov): expected or average information (ai)').choices(['expected', 'ai']))
+    .addOption(
+      new Option('--vcov <information>', 'add the covariance of the variance estimators and their SEs (MMVcov): expected or average information (ai)').choices([
+        'expected',
+        'ai',
+      ]),
+    )
     .option('--threads <n>', "worker threads for the marker models of GWAS mode (MM4LMM's NbCores)", parseNumber('--threads'), 1)
     .requiredOption('--out <file>', 'output: a .json file (one model) or a .tsv file (GWAS mode)')
     .addHelpText('after', HELP)

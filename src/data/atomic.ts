@@ -13,7 +13,11 @@ function code(e: unknown): string {
 
 /** One output being written: appended to in a temporary sibling (`tmp`) until its `StagedOutputs` commits. */
 export class StagedFile {
-  private constructor(readonly path: string, readonly tmp: string, private handle: FileHandle | undefined) {}
+  private constructor(
+    readonly path: string,
+    readonly tmp: string,
+    private handle: FileHandle | undefined,
+  ) {}
 
   /**
    * Opens a fresh temporary sibling of `path`; an `OutputError` when the
@@ -131,10 +135,7 @@ export async function withStagedOutputs<T>(body: (outputs: StagedOutputs) => Pro
  * finished and the data was flushed. An `OutputError` when the folder is
  * missing or refuses the file.
  */
-export async function writeAtomically(
-  path: string,
-  write: (append: (chunk: string | Uint8Array) => Promise<void>) => Promise<void>,
-): Promise<void> {
+export async function writeAtomically(path: string, write: (append: (chunk: string | Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
   await withStagedOutputs(async (outputs) => {
     const f = await outputs.stage(path);
     await write((chunk) => f.write(chunk));

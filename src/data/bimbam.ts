@@ -125,7 +125,8 @@ export class BimbamReader implements GenotypeSource {
         while (reader.variant <= last) {
           const v = reader.variant;
           const text = await reader.next();
-          if (text === undefined) throw new InputError({ file: this.path, line: reader.line }, `the file ended before variant ${v + 1} (it had ${this.nVariants} when opened)`);
+          if (text === undefined)
+            throw new InputError({ file: this.path, line: reader.line }, `the file ended before variant ${v + 1} (it had ${this.nVariants} when opened)`);
           const cols = columns.get(v);
           if (cols !== undefined) this.parseDosages(text, reader.line, samples, out, cols);
         }
@@ -153,7 +154,11 @@ export class BimbamReader implements GenotypeSource {
       const tok = f[3 + s]!;
       if (tok === 'NA') col[k] = Number.NaN;
       else if (DECIMAL.test(tok)) col[k] = Number(tok);
-      else throw new InputError({ file: this.path, line, column: s + 4 }, `sample ${s + 1} ('${this.samples.iid[s]}'): expected a dosage (a number) or NA, found '${tok}'`);
+      else
+        throw new InputError(
+          { file: this.path, line, column: s + 4 },
+          `sample ${s + 1} ('${this.samples.iid[s]}'): expected a dosage (a number) or NA, found '${tok}'`,
+        );
     }
     for (let c = 1; c < cols.length; c++) out.data.copyWithin(cols[c]! * n, cols[0] * n, (cols[0] + 1) * n);
   }
@@ -169,7 +174,6 @@ export class BimbamReader implements GenotypeSource {
     this.readers.delete(reader);
     await reader.close();
   }
-
 }
 
 /**

@@ -32,6 +32,8 @@ export function covariateDesign(n: number, covar: NumericTable | undefined, rows
     });
   }
   const f = new Matrix(n, cols.length);
-  cols.forEach((c, j) => { f.data.set(c, j * n); });
+  cols.forEach((c, j) => {
+    f.data.set(c, j * n);
+  });
   return { names, f, covariatesDropped };
 }

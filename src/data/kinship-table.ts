@@ -46,8 +46,7 @@ export function parseKinship(text: string, file: string, opts: ReadKinshipOption
   const { rows, lines } = splitRecords(text, file, opts.sep ?? 'auto');
   const first = rows[0];
   // A header row is all ids, or has an empty corner cell, or is one field short (R's write.table).
-  const header =
-    first[0] === '' || first.every((f) => !isNumberText(f)) || (rows.length > 1 && first.length === rows[1]!.length - 1);
+  const header = first[0] === '' || first.every((f) => !isNumberText(f)) || (rows.length > 1 && first.length === rows[1]!.length - 1);
   const data = header ? rows.slice(1) : rows;
   const dataLines = header ? lines.slice(1) : lines;
   const n = data.length;

@@ -299,9 +299,13 @@ export function formatMatchReport(m: SampleMatch): string {
   out.push(`kept ${m.keep.length} of ${genotype.samples} genotype samples`);
   const observed = m.phenotypeMask.map((mask) => mask.reduce((s, v) => s + v, 0));
   if (observed.length > TRAIT_LINES) {
-    out.push(`${observed.length} traits, each observed in ${observed.reduce((a, b) => Math.min(a, b))} to ${observed.reduce((a, b) => Math.max(a, b))} of the kept samples`);
+    out.push(
+      `${observed.length} traits, each observed in ${observed.reduce((a, b) => Math.min(a, b))} to ${observed.reduce((a, b) => Math.max(a, b))} of the kept samples`,
+    );
   } else {
-    observed.forEach((o, c) => { out.push(`trait '${m.phenotypeColumns[c]}': observed in ${o} of the kept samples`); });
+    observed.forEach((o, c) => {
+      out.push(`trait '${m.phenotypeColumns[c]}': observed in ${o} of the kept samples`);
+    });
   }
   const groups = groupDropped(m.dropped);
   out.push(groups.length === 0 ? 'dropped none' : `dropped ${m.dropped.length}:`);

@@ -180,7 +180,9 @@ function keepColumns(batch: PreprocessedBatch, keep: Uint8Array): PreprocessedBa
   if (idx.length === keep.length) return batch;
   const { rows, data } = batch.dosages;
   const out = new Matrix(rows, idx.length);
-  idx.forEach((j, k) => { out.data.set(data.subarray(j * rows, (j + 1) * rows), k * rows); });
+  idx.forEach((j, k) => {
+    out.data.set(data.subarray(j * rows, (j + 1) * rows), k * rows);
+  });
   const stats = batch.stats === undefined ? {} : { stats: { mean: pick(batch.stats.mean, idx), sd: pick(batch.stats.sd, idx) } };
   return { dosages: out, variants: takeVariants(batch.variants, idx), indices: Int32Array.from(idx, (j) => batch.indices[j]!), ...stats };
 }

@@ -111,7 +111,10 @@ export function splitRecords(text: string, file: string, sep: Separator): Record
     lineNumbers.push(i + 1);
   }
   // Only dropped from rows of two fields or more: every row keeps at least one.
-  if (rows.every((r) => r.length > 1 && r[r.length - 1] === '')) rows.forEach((r) => { r.pop(); });
+  if (rows.every((r) => r.length > 1 && r[r.length - 1] === ''))
+    rows.forEach((r) => {
+      r.pop();
+    });
   if (!isNonEmpty(rows) || !isNonEmpty(lineNumbers)) throw new InputError({ file }, 'expected a table, found an empty file');
   return { rows, lines: lineNumbers, blankInside };
 }
@@ -237,7 +240,14 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
   }
   const headerOffset = rStyle ? 0 : nid;
   const names = header ? first.slice(headerOffset) : Array.from({ length: width - nid }, (_, j) => `V${j + nid + 1}`);
-  if (header) uniqueNames(names, file, () => lines[0], 'fields', (j) => j + headerOffset + 1);
+  if (header)
+    uniqueNames(
+      names,
+      file,
+      () => lines[0],
+      'fields',
+      (j) => j + headerOffset + 1,
+    );
   const select = selectColumns(names, file, opts.columns);
   const start = header ? 1 : 0;
   const n = rows.length - start;
@@ -347,7 +357,13 @@ function transposedTable(rec: Records, file: string, key: TableKey, opts: TableO
     names.push(row[0]);
   }
   if (names.length === 0) throw new InputError({ file }, 'expected at least one feature row after the header, found none');
-  uniqueNames(names, file, (j) => lines[start + j]!, 'lines', (j) => lines[start + j]!);
+  uniqueNames(
+    names,
+    file,
+    (j) => lines[start + j]!,
+    'lines',
+    (j) => lines[start + j]!,
+  );
   const select = selectColumns(names, file, opts.columns);
   const values = new Matrix(n, select.length);
   for (let c = 0; c < select.length; c++) {

@@ -28,8 +28,16 @@ export interface Kernels {
    * When beta is 0, C is not read (NaNs in C do not propagate), as in BLAS.
    */
   dgemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number,
-    alpha: number, a: Float64Array, b: Float64Array, beta: number, c: Float64Array,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float64Array,
+    b: Float64Array,
+    beta: number,
+    c: Float64Array,
   ): void;
 
   /**
@@ -66,10 +74,7 @@ export interface Kernels {
    * left:  op(A) X = alpha B (A is m x m); right: X op(A) = alpha B (A is n x n).
    * A is lower triangular when `lower`, upper otherwise; unit diagonal when `unitDiag`.
    */
-  dtrsm(
-    left: boolean, lower: boolean, transA: boolean, unitDiag: boolean,
-    m: number, n: number, alpha: number, a: Float64Array, b: Float64Array,
-  ): void;
+  dtrsm(left: boolean, lower: boolean, transA: boolean, unitDiag: boolean, m: number, n: number, alpha: number, a: Float64Array, b: Float64Array): void;
 
   /**
    * Symmetric eigendecomposition A = U diag(w) U^T of the lower triangle of

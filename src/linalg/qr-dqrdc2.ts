@@ -45,7 +45,7 @@ export function rQr(x: Matrix, tol = QR_TOL): RQr {
   const p = x.cols;
   const a = x.data.slice();
   // 1-based accessors mirror the Fortran so the control flow reads the same.
-  const at = (i: number, j: number): number => (i - 1) + (j - 1) * n;
+  const at = (i: number, j: number): number => i - 1 + (j - 1) * n;
   const qraux = new Float64Array(p + 1);
   const work1 = new Float64Array(p + 1);
   const work2 = new Float64Array(p + 1);

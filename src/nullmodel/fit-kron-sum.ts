@@ -106,11 +106,29 @@ export function kronSumNullModel(parts: KronSumNullParts): KronSumNullModel {
   }
   const df = n * p - covariates.cols * traitDesign.cols;
   return {
-    kind: 'kron-sum', n, p, backend, y, covariates, traitDesign, covariance, eigen, method: 'reml', cg, cn,
-    cgParams: parts.cgParams, cnParams: parts.cnParams, h2,
+    kind: 'kron-sum',
+    n,
+    p,
+    backend,
+    y,
+    covariates,
+    traitDesign,
+    covariance,
+    eigen,
+    method: 'reml',
+    cg,
+    cn,
+    cgParams: parts.cgParams,
+    cnParams: parts.cnParams,
+    h2,
     logLik: -parts.lml - 0.5 * df * Math.log(2 * Math.PI),
-    lml: parts.lml, beta: parts.beta, gradNorm: parts.gradNorm, iterations: parts.iterations, evaluations: parts.evaluations,
-    converged: parts.converged, reason: parts.reason,
+    lml: parts.lml,
+    beta: parts.beta,
+    gradNorm: parts.gradNorm,
+    iterations: parts.iterations,
+    evaluations: parts.evaluations,
+    converged: parts.converged,
+    reason: parts.reason,
   };
 }
 
@@ -173,10 +191,22 @@ export function fitKronSumNull(opts: FitKronSumOptions): KronSumNullModel {
   const { cg, cn } = model.covariances(x);
   const final = model.evaluate(x, false);
   return kronSumNullModel({
-    y: model.y, covariates: model.covariates, traitDesign: model.traitDesign, eigen: model.eigen,
-    cg: cg.K(), cn: cn.K(), cgParams: x.slice(0, h), cnParams: x.slice(h), lml: f, beta: final.beta,
-    gradNorm: Math.sqrt(g.reduce((s, v) => s + v * v, 0)), iterations: res.iterations, evaluations,
-    converged: maxAbs(g) <= gtol || res.converged, reason, backend: model.backend,
+    y: model.y,
+    covariates: model.covariates,
+    traitDesign: model.traitDesign,
+    eigen: model.eigen,
+    cg: cg.K(),
+    cn: cn.K(),
+    cgParams: x.slice(0, h),
+    cnParams: x.slice(h),
+    lml: f,
+    beta: final.beta,
+    gradNorm: Math.sqrt(g.reduce((s, v) => s + v * v, 0)),
+    iterations: res.iterations,
+    evaluations,
+    converged: maxAbs(g) <= gtol || res.converged,
+    reason,
+    backend: model.backend,
   });
 }
 
@@ -188,7 +218,11 @@ export function fitKronSumNull(opts: FitKronSumOptions): KronSumNullModel {
  * objective beyond its rounding.
  */
 function newtonPolish(
-  model: KronSumLikelihood, x0: Float64Array, f0: number, g0: Float64Array, gtol: number,
+  model: KronSumLikelihood,
+  x0: Float64Array,
+  f0: number,
+  g0: Float64Array,
+  gtol: number,
 ): { x: Float64Array; f: number; g: Float64Array; improved: boolean; evaluations: number } {
   const n = x0.length;
   let x = x0;

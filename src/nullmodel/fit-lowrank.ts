@@ -241,6 +241,15 @@ export function fitLowRankNull(opts: FitLowRankOptions): LowRankNullModel {
   const cn = fit.sigma2;
   const cr = rho * cn;
   return lowRankNullModel({
-    y, covariates: f, factor: { u: svd.u, s: svd.s }, cr, cn, lml: fit.lml, beta: fit.beta, atBoundary, iterations: points + opt.iterations, backend,
+    y,
+    covariates: f,
+    factor: { u: svd.u, s: svd.s },
+    cr,
+    cn,
+    lml: fit.lml,
+    beta: fit.beta,
+    atBoundary,
+    iterations: points + opt.iterations,
+    backend,
   });
 }

@@ -72,7 +72,8 @@ export class FreeFormCov {
 
   /** Index of the parameter L[row, col] (row >= col). */
   paramIndex(row: number, col: number): number {
-    if (!(col >= 0 && col <= row && row < this.dim)) throw new ShapeError(`FreeFormCov.paramIndex: (${row}, ${col}) is not in the lower triangle of a ${this.dim}x${this.dim} matrix`);
+    if (!(col >= 0 && col <= row && row < this.dim))
+      throw new ShapeError(`FreeFormCov.paramIndex: (${row}, ${col}) is not in the lower triangle of a ${this.dim}x${this.dim} matrix`);
     return (row * (row + 1)) / 2 + col;
   }
 
@@ -82,7 +83,8 @@ export class FreeFormCov {
   }
 
   setParams(params: ArrayLike<number>): void {
-    if (params.length !== this.nParams) throw new ShapeError(`FreeFormCov.setParams: a ${this.dim}x${this.dim} free-form covariance has ${this.nParams} parameters, found ${params.length}`);
+    if (params.length !== this.nParams)
+      throw new ShapeError(`FreeFormCov.setParams: a ${this.dim}x${this.dim} free-form covariance has ${this.nParams} parameters, found ${params.length}`);
     for (let i = 0; i < this.nParams; i++) {
       const v = params[i]!;
       if (!Number.isFinite(v)) throw new DomainError(`FreeFormCov.setParams: parameter ${i} is not finite (${v})`);

@@ -24,7 +24,12 @@ export class KinshipCovariance implements NullCovariance {
   /** v_i = sigmaG2 s_i + sigmaE2, the eigenvalues of K. */
   readonly variances: Float64Array;
 
-  constructor(eigen: Eigen, readonly sigmaG2: number, readonly sigmaE2: number, private readonly backend: Backend = getBackend()) {
+  constructor(
+    eigen: Eigen,
+    readonly sigmaG2: number,
+    readonly sigmaE2: number,
+    private readonly backend: Backend = getBackend(),
+  ) {
     const n = eigen.values.length;
     if (eigen.vectors.rows !== n || eigen.vectors.cols !== n) {
       throw new ShapeError(`KinshipCovariance: ${n} eigenvalues but eigenvectors of shape ${eigen.vectors.shape}`);
@@ -53,14 +58,20 @@ export class KinshipCovariance implements NullCovariance {
   /** diag(v^-1/2) U^T B. */
   whiten(b: Matrix): Matrix {
     const r = this.rotate(b);
-    scaleRows(r, this.variances.map((v) => 1 / Math.sqrt(v)));
+    scaleRows(
+      r,
+      this.variances.map((v) => 1 / Math.sqrt(v)),
+    );
     return r;
   }
 
   /** U diag(1/v) U^T B. */
   kiDot(b: Matrix): Matrix {
     const r = this.rotate(b);
-    scaleRows(r, this.variances.map((v) => 1 / v));
+    scaleRows(
+      r,
+      this.variances.map((v) => 1 / v),
+    );
     return this.backend.gemm(this.eigenvectors, r);
   }
 

@@ -70,10 +70,19 @@ export class KronSumCovariance {
   readonly d: Matrix;
   private readonly logdetCn: number;
 
-  constructor(eigen: Eigen, cg: Matrix, cn: Matrix, private readonly backend: Backend = getBackend()) {
+  constructor(
+    eigen: Eigen,
+    cg: Matrix,
+    cn: Matrix,
+    private readonly backend: Backend = getBackend(),
+  ) {
     const n = eigen.values.length;
-    if (eigen.vectors.rows !== n || eigen.vectors.cols !== n) throw new ShapeError(`KronSumCovariance: ${n} eigenvalues but eigenvectors of shape ${eigen.vectors.shape}`);
-    for (const [name, c] of [['Cg', cg], ['Cn', cn]] as const) {
+    if (eigen.vectors.rows !== n || eigen.vectors.cols !== n)
+      throw new ShapeError(`KronSumCovariance: ${n} eigenvalues but eigenvectors of shape ${eigen.vectors.shape}`);
+    for (const [name, c] of [
+      ['Cg', cg],
+      ['Cn', cn],
+    ] as const) {
       for (const v of c.data) if (!Number.isFinite(v)) throw new DomainError(`KronSumCovariance: ${name} has a non-finite entry`);
     }
     this.n = n;

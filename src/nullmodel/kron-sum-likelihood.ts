@@ -93,14 +93,20 @@ export class KronSumLikelihood {
     if (p < 1 || n < 2) throw new ShapeError(`KronSumLikelihood: Y must be N x P with N >= 2 and P >= 1, found ${y.shape}`);
     for (let i = 0; i < y.data.length; i++) {
       if (!Number.isFinite(y.data[i]!)) {
-        throw new InputError(undefined, `KronSumLikelihood: Y has a missing or non-finite value at sample ${i % n}, trait ${Math.floor(i / n)}: drop those samples first`);
+        throw new InputError(
+          undefined,
+          `KronSumLikelihood: Y has a missing or non-finite value at sample ${i % n}, trait ${Math.floor(i / n)}: drop those samples first`,
+        );
       }
     }
     const f = opts.covariates ?? new Matrix(n, 1, new Float64Array(n).fill(1));
     if (f.rows !== n) throw new ShapeError(`KronSumLikelihood: Y has ${n} rows but the covariates have ${f.rows}`);
     if (f.data.some((v) => !Number.isFinite(v))) throw new InputError(undefined, 'KronSumLikelihood: the covariates have non-finite values');
     const a = opts.traitDesign ?? Matrix.identity(p);
-    if (a.rows !== p) throw new ShapeError(`KronSumLikelihood: the trait design A must have P = ${p} rows (MTLMM's P x W layout; limix-core's GP2KronSum takes A^T), found ${a.shape}`);
+    if (a.rows !== p)
+      throw new ShapeError(
+        `KronSumLikelihood: the trait design A must have P = ${p} rows (MTLMM's P x W layout; limix-core's GP2KronSum takes A^T), found ${a.shape}`,
+      );
     if (n * p <= f.cols * a.cols) throw new ShapeError(`KronSumLikelihood: ${n * p} observations cannot fit ${f.cols * a.cols} fixed effects`);
     let eigen: Eigen;
     if (opts.kinship instanceof Matrix) {
@@ -211,7 +217,7 @@ export class KronSumLikelihood {
       for (let c = 0; c < p; c++) {
         for (let l2 = 0; l2 < l; l2++) {
           for (let l1 = 0; l1 <= l2; l1++) {
-            const v = dff.data[c + (llIndex(l1, l2)) * p]!;
+            const v = dff.data[c + llIndex(l1, l2) * p]!;
             tc[c * l * l + l1 + l2 * l] = v;
             tc[c * l * l + l2 + l1 * l] = v;
           }
@@ -248,7 +254,9 @@ export class KronSumLikelihood {
       }
       const chol = choleskyLower(areml, k);
       if (chol === null) {
-        throw new NumericalError(`KronSumLikelihood: the fixed-effect design A (x) F (${k} columns) is not of full rank: drop collinear covariates or trait-design columns`);
+        throw new NumericalError(
+          `KronSumLikelihood: the fixed-effect design A (x) F (${k} columns) is not of full rank: drop collinear covariates or trait-design columns`,
+        );
       }
       const logdetA = logdetCholesky(chol, k);
       ainv = choleskyInverse(chol, k);

@@ -63,9 +63,7 @@ export function clampEigenvalues(s: Float64Array, where: string): Float64Array {
   for (let i = 0; i < s.length; i++) {
     const v = s[i]!;
     if (v < -NEGATIVE_TOLERANCE * maxAbs) {
-      throw new NotPositiveSemidefiniteError(
-        `${where}: eigenvalue ${i} of the kinship is ${v} (largest |s| = ${maxAbs}); K must be positive semi-definite`,
-      );
+      throw new NotPositiveSemidefiniteError(`${where}: eigenvalue ${i} of the kinship is ${v} (largest |s| = ${maxAbs}); K must be positive semi-definite`);
     }
     out[i] = v < EIGEN_ZERO ? 0 : v;
   }
@@ -399,9 +397,7 @@ export class LambdaProblem {
  *             + (P[a,w] Q[b,w] Q[w,w] + P[b,w] Q[a,w] Q[w,w] + P[a,w] P[b,w] R[w,w]) / P[w,w]^2
  * for a, b > w; a zero pivot leaves the row unchanged (GEMMA's rule).
  */
-function project(
-  prob: LambdaProblem, q1: Float64Array, q2: Float64Array | undefined, q3: Float64Array | undefined, rows: number,
-): void {
+function project(prob: LambdaProblem, q1: Float64Array, q2: Float64Array | undefined, q3: Float64Array | undefined, rows: number): void {
   const { nv, nPairs } = prob;
   for (let p = 1; p <= rows; p++) {
     const w = p - 1;

@@ -110,9 +110,7 @@ export function searchLambda(problem: LambdaProblem, kind: LikelihoodKind, setti
   if (brackets.length === 0) {
     const fl = f(lower);
     const fh = f(upper);
-    return fl >= fh
-      ? { lambda: lower, logLik: fl, iterations: 0, fallback: false }
-      : { lambda: upper, logLik: fh, iterations: 0, fallback: false };
+    return fl >= fh ? { lambda: lower, logLik: fl, iterations: 0, fallback: false } : { lambda: upper, logLik: fh, iterations: 0, fallback: false };
   }
   let iterations = 0;
   let fallback = false;

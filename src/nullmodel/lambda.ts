@@ -117,7 +117,10 @@ export function nullProblem(data: RotatedData, eigenvalues: Float64Array, where:
   const prob = new LambdaProblem(eigenvalues, vars);
   const bad = prob.collinearFixed();
   if (bad >= 0) {
-    throw new DesignError('SINGULAR_COVARIATES', `${where}: covariate column ${bad} is (numerically) a combination of the columns before it; W^T W is singular`);
+    throw new DesignError(
+      'SINGULAR_COVARIATES',
+      `${where}: covariate column ${bad} is (numerically) a combination of the columns before it; W^T W is singular`,
+    );
   }
   return prob;
 }

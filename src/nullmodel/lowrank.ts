@@ -36,7 +36,12 @@ export class LowRankCovariance implements NullCovariance {
    * @param cn noise variance (> 0).
    * @param backend the backend of the products (default `getBackend()`).
    */
-  constructor(factor: Matrix | LowRankFactor, readonly cr: number, readonly cn: number, private readonly backend: Backend = getBackend()) {
+  constructor(
+    factor: Matrix | LowRankFactor,
+    readonly cr: number,
+    readonly cn: number,
+    private readonly backend: Backend = getBackend(),
+  ) {
     if (!(cr >= 0) || !Number.isFinite(cr)) throw new DomainError(`LowRankCovariance: cr must be finite and >= 0, found ${cr}`);
     if (!(cn > 0) || !Number.isFinite(cn)) throw new DomainError(`LowRankCovariance: cn must be finite and > 0, found ${cn}`);
     const { u, s } = factor instanceof Matrix ? backend.gesdd(factor) : factor;

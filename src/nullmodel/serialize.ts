@@ -96,8 +96,14 @@ interface Header {
 function fitJson(f: LambdaFit | undefined): Record<string, unknown> | null {
   if (f === undefined) return null;
   return {
-    method: f.method, lambda: num(f.lambda), logLik: num(f.logLik), sigmaE2: num(f.sigmaE2), sigmaG2: num(f.sigmaG2),
-    beta: Array.from(f.beta, num), iterations: f.iterations, atBound: f.atBound,
+    method: f.method,
+    lambda: num(f.lambda),
+    logLik: num(f.logLik),
+    sigmaE2: num(f.sigmaE2),
+    sigmaG2: num(f.sigmaG2),
+    beta: Array.from(f.beta, num),
+    iterations: f.iterations,
+    atBound: f.atBound,
   };
 }
 
@@ -140,8 +146,13 @@ export function encodeNullModel(model: NullModel, meta: NullModelMeta): Uint8Arr
     add('y', model.y);
     add('covariates', model.covariates);
     parameters = {
-      method: model.method, cr: num(model.cr), cn: num(model.cn), lml: num(model.lml), beta: Array.from(model.beta, num),
-      atBoundary: model.atBoundary, iterations: model.iterations,
+      method: model.method,
+      cr: num(model.cr),
+      cn: num(model.cn),
+      lml: num(model.lml),
+      beta: Array.from(model.beta, num),
+      atBoundary: model.atBoundary,
+      iterations: model.iterations,
     };
   } else {
     add('eigenvalues', model.eigen.values);
@@ -155,8 +166,13 @@ export function encodeNullModel(model: NullModel, meta: NullModelMeta): Uint8Arr
     add('cnParams', model.cnParams);
     add('beta', model.beta);
     parameters = {
-      method: model.method, lml: num(model.lml), gradNorm: num(model.gradNorm), iterations: model.iterations,
-      evaluations: model.evaluations, converged: model.converged, reason: model.reason,
+      method: model.method,
+      lml: num(model.lml),
+      gradNorm: num(model.gradNorm),
+      iterations: model.iterations,
+      evaluations: model.evaluations,
+      converged: model.converged,
+      reason: model.reason,
     };
   }
   let offset = 0;
@@ -167,7 +183,10 @@ export function encodeNullModel(model: NullModel, meta: NullModelMeta): Uint8Arr
   });
   const table = placed.map((p) => p.entry);
   const header: Header = {
-    format: 'lmmkit-null-model', formatVersion: NULL_MODEL_FORMAT_VERSION, kind: model.kind, n,
+    format: 'lmmkit-null-model',
+    formatVersion: NULL_MODEL_FORMAT_VERSION,
+    kind: model.kind,
+    n,
     samples: { fid: [...fid], iid: [...iid] },
     traits: names(meta.traits, nTraits, 'trait', 'trait'),
     covariates: names(meta.covariates, nCov, 'covariate', 'covariate'),
@@ -237,11 +256,15 @@ export function decodeNullModel(bytes: Uint8Array, opts: DecodeOptions = {}): Sa
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
   if (version !== NULL_MODEL_FORMAT_VERSION) {
-    throw fail('version', `format version ${version}, but this lmmkit reads version ${NULL_MODEL_FORMAT_VERSION}: refit the null model or use the lmmkit that wrote it`);
+    throw fail(
+      'version',
+      `format version ${version}, but this lmmkit reads version ${NULL_MODEL_FORMAT_VERSION}: refit the null model or use the lmmkit that wrote it`,
+    );
   }
   const headerLength = view.getUint32(12, true);
   const dataStart = PREAMBLE + headerLength;
-  if (dataStart + TRAILER > bytes.length) throw fail('truncated', `truncated: the header says it is ${headerLength} bytes long but the file has ${bytes.length} bytes in all`);
+  if (dataStart + TRAILER > bytes.length)
+    throw fail('truncated', `truncated: the header says it is ${headerLength} bytes long but the file has ${bytes.length} bytes in all`);
   const checksumOk = (): boolean => view.getUint32(bytes.length - TRAILER, true) === crc32(bytes.subarray(0, bytes.length - TRAILER));
   let header: Header;
   try {
@@ -277,7 +300,9 @@ function shapeLength(shape: unknown): number {
 /** The model of a checked header and its arrays. */
 function buildModel(header: Header, bytes: Uint8Array, dataStart: number, dataBytes: number, backend: Backend, bad: (m: string) => Error): SavedNullModel {
   if (header.format !== 'lmmkit-null-model' || header.formatVersion !== NULL_MODEL_FORMAT_VERSION) {
-    throw bad(`expected format 'lmmkit-null-model' version ${NULL_MODEL_FORMAT_VERSION} in the header, found '${String(header.format)}' version ${String(header.formatVersion)}`);
+    throw bad(
+      `expected format 'lmmkit-null-model' version ${NULL_MODEL_FORMAT_VERSION} in the header, found '${String(header.format)}' version ${String(header.formatVersion)}`,
+    );
   }
   const n = header.n;
   const { fid, iid } = header.samples ?? {};
@@ -322,37 +347,64 @@ function buildModel(header: Header, bytes: Uint8Array, dataStart: number, dataBy
       if (f.method !== method) throw bad(`expected the ${method} fit to have method '${method}', found '${String(f.method)}'`);
       const atBound = f.atBound === 'lower' || f.atBound === 'upper' ? f.atBound : null;
       return {
-        method, lambda: number(f.lambda, `${method}.lambda`), logLik: number(f.logLik, `${method}.logLik`),
-        sigmaE2: number(f.sigmaE2, `${method}.sigmaE2`), sigmaG2: number(f.sigmaG2, `${method}.sigmaG2`),
-        beta: numbers(f.beta, `${method}.beta`), iterations: number(f.iterations, `${method}.iterations`), atBound,
+        method,
+        lambda: number(f.lambda, `${method}.lambda`),
+        logLik: number(f.logLik, `${method}.logLik`),
+        sigmaE2: number(f.sigmaE2, `${method}.sigmaE2`),
+        sigmaG2: number(f.sigmaG2, `${method}.sigmaG2`),
+        beta: numbers(f.beta, `${method}.beta`),
+        iterations: number(f.iterations, `${method}.iterations`),
+        atBound,
       };
     };
     const method = p.method === 'ml' ? 'ml' : 'reml';
     const values = array('eigenvalues', n);
     model = kinshipNullModel({
-      y: array('y', n), covariates: matrix('covariates', n, k),
-      eigen: { values, vectors: matrix('eigenvectors', n, n) }, centered: p.centered === true,
+      y: array('y', n),
+      covariates: matrix('covariates', n, k),
+      eigen: { values, vectors: matrix('eigenvectors', n, n) },
+      centered: p.centered === true,
       rotated: { eigenvalues: values.map((s) => Math.max(s, 0)), uty: array('uty', n), utw: matrix('utw', n, k) },
-      method, reml: fit(p.reml, 'reml'), ml: fit(p.ml, 'ml'), backend,
+      method,
+      reml: fit(p.reml, 'reml'),
+      ml: fit(p.ml, 'ml'),
+      backend,
     });
   } else if (header.kind === 'lowrank') {
     const rank = dims('s')[0] ?? Number.NaN;
     model = lowRankNullModel({
-      y: array('y', n), covariates: matrix('covariates', n, k), factor: { u: matrix('u', n, rank), s: array('s', rank) },
-      cr: number(p.cr, 'cr'), cn: number(p.cn, 'cn'), lml: number(p.lml, 'lml'), beta: numbers(p.beta, 'beta'),
-      atBoundary: p.atBoundary === true, iterations: number(p.iterations, 'iterations'), backend,
+      y: array('y', n),
+      covariates: matrix('covariates', n, k),
+      factor: { u: matrix('u', n, rank), s: array('s', rank) },
+      cr: number(p.cr, 'cr'),
+      cn: number(p.cn, 'cn'),
+      lml: number(p.lml, 'lml'),
+      beta: numbers(p.beta, 'beta'),
+      atBoundary: p.atBoundary === true,
+      iterations: number(p.iterations, 'iterations'),
+      backend,
     });
   } else if (header.kind === 'kron-sum') {
     const traits = dims('y')[1] ?? Number.NaN;
     const w = dims('traitDesign')[1] ?? Number.NaN;
     const h = (traits * (traits + 1)) / 2;
     model = kronSumNullModel({
-      y: matrix('y', n, traits), covariates: matrix('covariates', n, k), traitDesign: matrix('traitDesign', traits, w),
+      y: matrix('y', n, traits),
+      covariates: matrix('covariates', n, k),
+      traitDesign: matrix('traitDesign', traits, w),
       eigen: { values: array('eigenvalues', n), vectors: matrix('eigenvectors', n, n) },
-      cg: matrix('cg', traits, traits), cn: matrix('cn', traits, traits), cgParams: array('cgParams', h), cnParams: array('cnParams', h),
-      lml: number(p.lml, 'lml'), beta: matrix('beta', k, w), gradNorm: number(p.gradNorm, 'gradNorm'),
-      iterations: number(p.iterations, 'iterations'), evaluations: number(p.evaluations, 'evaluations'),
-      converged: p.converged === true, reason: String(p.reason) as LbfgsStop | 'newton', backend,
+      cg: matrix('cg', traits, traits),
+      cn: matrix('cn', traits, traits),
+      cgParams: array('cgParams', h),
+      cnParams: array('cnParams', h),
+      lml: number(p.lml, 'lml'),
+      beta: matrix('beta', k, w),
+      gradNorm: number(p.gradNorm, 'gradNorm'),
+      iterations: number(p.iterations, 'iterations'),
+      evaluations: number(p.evaluations, 'evaluations'),
+      converged: p.converged === true,
+      reason: String(p.reason) as LbfgsStop | 'newton',
+      backend,
     });
   } else {
     throw bad(`expected kind 'kinship', 'lowrank' or 'kron-sum', found '${String(header.kind)}'`);

@@ -14,9 +14,17 @@ export const GSL_FAILURE = -1;
 
 /** The state of gsl_root_fsolver_brent. */
 export interface BrentState {
-  a: number; b: number; c: number; d: number; e: number;
-  fa: number; fb: number; fc: number;
-  root: number; lower: number; upper: number;
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+  e: number;
+  fa: number;
+  fb: number;
+  fc: number;
+  root: number;
+  lower: number;
+  upper: number;
 }
 
 /** gsl_root_fsolver_set with brent_init: the root starts at the midpoint (f at the ends given or evaluated). */
@@ -55,7 +63,13 @@ export function brentIterate(st: BrentState, f: (x: number) => number): number {
   }
   if (Math.abs(m) <= tol) {
     st.root = b;
-    if (b < c) { st.lower = b; st.upper = c; } else { st.lower = c; st.upper = b; }
+    if (b < c) {
+      st.lower = b;
+      st.upper = c;
+    } else {
+      st.lower = c;
+      st.upper = b;
+    }
     return GSL_SUCCESS;
   }
   if (Math.abs(e) < tol || Math.abs(fa) <= Math.abs(fb)) {
@@ -94,7 +108,13 @@ export function brentIterate(st: BrentState, f: (x: number) => number): number {
   Object.assign(st, { a, b, c, d, e, fa, fb, fc });
   st.root = b;
   if ((fb < 0 && fc < 0) || (fb > 0 && fc > 0)) c = a;
-  if (b < c) { st.lower = b; st.upper = c; } else { st.lower = c; st.upper = b; }
+  if (b < c) {
+    st.lower = b;
+    st.upper = c;
+  } else {
+    st.lower = c;
+    st.upper = b;
+  }
   return GSL_SUCCESS;
 }
 

@@ -99,7 +99,14 @@ export function minimizeLbfgs(fn: Objective, x0: ArrayLike<number>, opts: LbfgsO
   let retried = false;
 
   const done = (r: LbfgsStop): LbfgsResult => ({
-    x, f, grad: g, gradNorm: Math.sqrt(dot(g, g)), iterations, evaluations, converged: r === 'gtol' || r === 'ftol', reason: r,
+    x,
+    f,
+    grad: g,
+    gradNorm: Math.sqrt(dot(g, g)),
+    iterations,
+    evaluations,
+    converged: r === 'gtol' || r === 'ftol',
+    reason: r,
   });
   if (maxAbs(g) <= gtol) return done('gtol');
 
@@ -186,8 +193,16 @@ interface Trial {
  */
 function lineSearch(
   evaluate: (x: Float64Array, g: Float64Array) => number,
-  x: Float64Array, f0: number, g0: Float64Array, d: Float64Array, dphi0: number, a1: number,
-  c1: number, c2: number, noise: number, budget: number,
+  x: Float64Array,
+  f0: number,
+  g0: Float64Array,
+  d: Float64Array,
+  dphi0: number,
+  a1: number,
+  c1: number,
+  c2: number,
+  noise: number,
+  budget: number,
 ): { x: Float64Array; f: number; g: Float64Array } | null {
   const n = x.length;
   let evals = 0;

@@ -176,7 +176,8 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
     if (Number.isNaN(v)) untested++;
     else if (v > dataMax && v !== Infinity) dataMax = v;
   }
-  const order = Array.from({ length: nChrom }, (_, c) => c).filter((c) => minPos[c]! <= maxPos[c]!)
+  const order = Array.from({ length: nChrom }, (_, c) => c)
+    .filter((c) => minPos[c]! <= maxPos[c]!)
     .sort((a, b) => compareChrom(data.chromNames[a]!, data.chromNames[b]!));
   // The chromosome's code when the plot shows only one, else undefined.
   const single = order.length === 1 ? order[0] : undefined;
@@ -296,7 +297,9 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
     thinned += l.thinned;
   });
   if (suggestive !== null && -Math.log10(suggestive) <= yMax) {
-    out.push(`<path stroke="${suggestiveColor}" stroke-width="1" stroke-dasharray="6 4" d="M${area.left} ${num(y(-Math.log10(suggestive)))}H${area.right}"/>\n`);
+    out.push(
+      `<path stroke="${suggestiveColor}" stroke-width="1" stroke-dasharray="6 4" d="M${area.left} ${num(y(-Math.log10(suggestive)))}H${area.right}"/>\n`,
+    );
   }
   if (pvThr !== null && -Math.log10(pvThr) <= yMax) {
     out.push(`<path stroke="${thresholdColor}" stroke-width="1" d="M${area.left} ${num(y(-Math.log10(pvThr)))}H${area.right}"/>\n`);
@@ -307,9 +310,15 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
     for (const [k, c] of order.entries()) {
       let cached: Int32Array | undefined;
       const res = options.callback({
-        name: data.chromNames[c]!, index: k, color: colors[k % colors.length]!,
-        start: chromosomes[k]!.start, end: chromosomes[k]!.end, minPos: minPos[c]!, maxPos: maxPos[c]!,
-        x: (p) => xOf(c, p), y,
+        name: data.chromNames[c]!,
+        index: k,
+        color: colors[k % colors.length]!,
+        start: chromosomes[k]!.start,
+        end: chromosomes[k]!.end,
+        minPos: minPos[c]!,
+        maxPos: maxPos[c]!,
+        x: (p) => xOf(c, p),
+        y,
         rows: () => {
           if (cached === undefined) {
             const idx: number[] = [];
@@ -318,7 +327,10 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
           }
           return cached;
         },
-        data, area, width, height,
+        data,
+        area,
+        width,
+        height,
       });
       if (typeof res === 'string' && res !== '') out.push(res.endsWith('\n') ? res : `${res}\n`);
     }
@@ -344,7 +356,9 @@ export function manhattanPlot(rows: AssocInput | AssocData, options: ManhattanOp
     if (py - radius - 4 - base > 1) {
       out.push(`<path stroke="#888" stroke-width="0.8" d="M${num(px)} ${num(py - radius - 1)}L${num(cx)} ${num(base + 2)}"/>\n`);
     }
-    out.push(`${text(cx, base, esc(id), `font-size="${LABEL_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}" stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke"`)}\n`);
+    out.push(
+      `${text(cx, base, esc(id), `font-size="${LABEL_SIZE}" text-anchor="middle" fill="${TEXT_COLOR}" stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke"`)}\n`,
+    );
   }
   out.push('</svg>\n');
 

@@ -243,8 +243,12 @@ export function qqBand(m: number, level: number, scale = 1, count = 120): { expe
  */
 export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries[], options: QqOptions = {}): QqResult {
   const series: readonly QqSeries[] = Array.isArray(pvalues)
-    ? (pvalues.length > 0 && typeof pvalues[0] === 'object' ? (pvalues as readonly QqSeries[]) : [{ pvalues: pvalues as ArrayLike<number> }])
-    : isSeries(pvalues) ? [pvalues] : [{ pvalues: pvalues as ArrayLike<number> }];
+    ? pvalues.length > 0 && typeof pvalues[0] === 'object'
+      ? (pvalues as readonly QqSeries[])
+      : [{ pvalues: pvalues as ArrayLike<number> }]
+    : isSeries(pvalues)
+      ? [pvalues]
+      : [{ pvalues: pvalues as ArrayLike<number> }];
   if (series.length === 0) throw new ArgumentError('qqPlot: expected at least one series');
   const width = positive('width', options.width ?? 520);
   const height = positive('height', options.height ?? 520);
@@ -277,7 +281,9 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
       m = lo;
     }
     return {
-      l, m, lambda: lambdaOfSorted(l),
+      l,
+      m,
+      lambda: lambdaOfSorted(l),
       label: s.label ?? (series.length > 1 ? `series ${k + 1}` : ''),
       color: s.color ?? palette[k % palette.length]!,
     };
@@ -379,8 +385,7 @@ export function qqPlot(pvalues: ArrayLike<number> | QqSeries | readonly QqSeries
 
   // Legend / lambda, top left inside the plot.
   const lam = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'NA');
-  const lambdaText = (v: number): string =>
-    `\u03bb<tspan font-size="${LEGEND_SIZE * 0.75}" dy="3">GC</tspan><tspan dy="-3"> = ${lam(v)}</tspan>`;
+  const lambdaText = (v: number): string => `\u03bb<tspan font-size="${LEGEND_SIZE * 0.75}" dy="3">GC</tspan><tspan dy="-3"> = ${lam(v)}</tspan>`;
   const lx = area.left + 12;
   let ly = area.top + 8 + LEGEND_SIZE;
   for (const d of data) {

@@ -68,9 +68,11 @@ export function tickLabel(v: number): string {
 
 /** The opening of a standalone SVG document with a white background. */
 export function svgOpen(width: number, height: number, background: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
     `font-family="${esc(FONT_FAMILY)}">\n` +
-    (background === 'none' ? '' : `<rect width="${width}" height="${height}" fill="${esc(background)}"/>\n`);
+    (background === 'none' ? '' : `<rect width="${width}" height="${height}" fill="${esc(background)}"/>\n`)
+  );
 }
 
 /** Text element; `attrs` are extra attributes written as given. */

@@ -161,7 +161,9 @@ const GATHER_BELOW = 0.5;
 function gather(a: Matrix, cols: number[]): Matrix {
   const out = new Matrix(a.rows, cols.length);
   const r = a.rows;
-  cols.forEach((j, i) => { out.data.set(a.data.subarray(j * r, (j + 1) * r), i * r); });
+  cols.forEach((j, i) => {
+    out.data.set(a.data.subarray(j * r, (j + 1) * r), i * r);
+  });
   return out;
 }
 

@@ -196,12 +196,25 @@ export class ExactScan {
     const prob = new LambdaProblem(s, vars);
     const b = utx.cols;
     const out: ExactTestResult = {
-      n, c, df, nullReml, nullMl,
-      lambdaReml: new Float64Array(b), beta: new Float64Array(b), se: new Float64Array(b),
-      fWald: new Float64Array(b), pWald: new Float64Array(b), log10pWald: new Float64Array(b),
-      lambdaMl: new Float64Array(b), logLikH1: new Float64Array(b),
-      chi2Lrt: new Float64Array(b), pLrt: new Float64Array(b), log10pLrt: new Float64Array(b),
-      fScore: new Float64Array(b), pScore: new Float64Array(b), log10pScore: new Float64Array(b),
+      n,
+      c,
+      df,
+      nullReml,
+      nullMl,
+      lambdaReml: new Float64Array(b),
+      beta: new Float64Array(b),
+      se: new Float64Array(b),
+      fWald: new Float64Array(b),
+      pWald: new Float64Array(b),
+      log10pWald: new Float64Array(b),
+      lambdaMl: new Float64Array(b),
+      logLikH1: new Float64Array(b),
+      chi2Lrt: new Float64Array(b),
+      pLrt: new Float64Array(b),
+      log10pLrt: new Float64Array(b),
+      fScore: new Float64Array(b),
+      pScore: new Float64Array(b),
+      log10pScore: new Float64Array(b),
       fallback: new Uint8Array(b),
       work: { evaluations: 0, passes: 0 },
     };
@@ -342,7 +355,12 @@ function runChunk(ctx: ChunkContext, utx: Matrix, xsq: Matrix, j0: number): void
         const base = fixed.series(piece);
         // The piece's node sums: from the grid's products, or for this group.
         const withGrid = grid.piece(piece);
-        const node = withGrid?.sums ?? sums.compute(fixed.weights(`piece ${piece}`, () => fixed.pieceNodes(piece)), group);
+        const node =
+          withGrid?.sums ??
+          sums.compute(
+            fixed.weights(`piece ${piece}`, () => fixed.pieceNodes(piece)),
+            group,
+          );
         const col0 = withGrid?.col ?? 0;
         for (let gi = 0; gi < group.length; gi++) {
           const j = group[gi]!;
@@ -441,7 +459,8 @@ function squares(x: Matrix, buf: Float64Array, j0: number, where: string): Matri
   }
   if (bad >= 0) {
     throw new InputError(
-      undefined, `${where}: utx has a non-finite value (${d[bad]}) at row ${bad % x.rows}, column ${j0 + Math.floor(bad / x.rows)}; impute missing dosages before rotating`,
+      undefined,
+      `${where}: utx has a non-finite value (${d[bad]}) at row ${bad % x.rows}, column ${j0 + Math.floor(bad / x.rows)}; impute missing dosages before rotating`,
     );
   }
   return sq;

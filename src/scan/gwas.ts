@@ -86,7 +86,9 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   let exact: { scan: ExactScan; covariance: KinshipCovariance } | undefined;
   if (test === 'exact') {
     if (model?.kind !== 'kinship') {
-      throw new ArgumentError(`gwasScan: the exact test needs a kinship null model (from fitKinshipNull), found ${model === undefined ? 'none' : `a ${model.kind} model`}`);
+      throw new ArgumentError(
+        `gwasScan: the exact test needs a kinship null model (from fitKinshipNull), found ${model === undefined ? 'none' : `a ${model.kind} model`}`,
+      );
     }
     if (opts.inter !== undefined || step !== 1) throw new ArgumentError('gwasScan: the exact test tests one variant at a time (no inter, step 1)');
     const scan = new ExactScan(model.rotated, { nullReml: model.reml, nullMl: model.ml, tests: opts.exactTests, backend });

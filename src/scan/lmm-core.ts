@@ -132,7 +132,10 @@ export class LmmCore {
     const y = Float64Array.from(opts.y);
     const bad = countNonFinite(y);
     if (bad.count > 0) {
-      throw new InputError(undefined, `LmmCore: y has ${bad.count} missing or non-finite values (first at sample ${bad.first}): drop or impute them before the scan`);
+      throw new InputError(
+        undefined,
+        `LmmCore: y has ${bad.count} missing or non-finite values (first at sample ${bad.first}): drop or impute them before the scan`,
+      );
     }
     const fBad = countNonFinite(f.data);
     if (fBad.count > 0) throw new InputError(undefined, `LmmCore: covariates have ${fBad.count} non-finite values`);
@@ -246,7 +249,11 @@ export class LmmCore {
         }
       }
       const d = Float64Array.from(cols, (c) => ry[c]!);
-      const inv = invertTestBlock(gram, m, Float64Array.from(cols, (c) => norm0[c]!));
+      const inv = invertTestBlock(
+        gram,
+        m,
+        Float64Array.from(cols, (c) => norm0[c]!),
+      );
       const beta = new Float64Array(m);
       let q = 0;
       for (let a = 0; a < m; a++) {
@@ -315,4 +322,3 @@ export function countNonFinite(a: ArrayLike<number>): { count: number; first: nu
   }
   return { count, first };
 }
-

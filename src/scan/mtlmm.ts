@@ -94,7 +94,11 @@ export class Mtlmm {
     const p = y.cols;
     if (cov.n !== n || cov.p !== p) throw new ShapeError(`Mtlmm: Y is ${y.shape} but the covariance is for ${cov.n} samples and ${cov.p} traits`);
     const yBad = countNonFinite(y.data).first;
-    if (yBad >= 0) throw new InputError(undefined, `Mtlmm: Y has a missing or non-finite value at sample ${yBad % n}, trait ${Math.floor(yBad / n)}: drop those samples first`);
+    if (yBad >= 0)
+      throw new InputError(
+        undefined,
+        `Mtlmm: Y has a missing or non-finite value at sample ${yBad % n}, trait ${Math.floor(yBad / n)}: drop those samples first`,
+      );
     const f = opts.covariates ?? new Matrix(n, 1, new Float64Array(n).fill(1));
     if (f.rows !== n) throw new ShapeError(`Mtlmm: Y has ${n} rows but the covariates have ${f.rows}`);
     if (countNonFinite(f.data).count > 0) throw new InputError(undefined, 'Mtlmm: the covariates have non-finite values');
@@ -157,7 +161,7 @@ export class Mtlmm {
       }
     }
     // limix takes pinv of W^T K^-1 W.
-    this.a0i = k === 0 ? new Float64Array(0) : invSpd(wkiw, k) ?? pinvSymmetric(wkiw, k).inv;
+    this.a0i = k === 0 ? new Float64Array(0) : (invSpd(wkiw, k) ?? pinvSymmetric(wkiw, k).inv);
     const b0 = new Float64Array(k);
     for (let i = 0; i < k; i++) {
       let s = 0;
@@ -209,7 +213,11 @@ export class Mtlmm {
       if (countNonFinite(a.data).count > 0) throw new InputError(undefined, 'Mtlmm.process: Asnp has non-finite values');
     }
     const gBad = countNonFinite(g.data).first;
-    if (gBad >= 0) throw new InputError(undefined, `Mtlmm.process: G has a missing or non-finite value (sample ${gBad % n}, variant ${Math.floor(gBad / n)}): impute it first`);
+    if (gBad >= 0)
+      throw new InputError(
+        undefined,
+        `Mtlmm.process: G has a missing or non-finite value (sample ${gBad % n}, variant ${Math.floor(gBad / n)}): impute it first`,
+      );
     const s = g.cols;
     const out = asnps.map((a) => emptyTestColumns(a.cols, s));
     // Chunks bound the memory of the rotated batch (N x 2048 doubles) and keep the gemm large.

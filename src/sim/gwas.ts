@@ -45,10 +45,7 @@ export interface SimulatedGwas {
  * sub-population (scaled to `h2Population`) and Gaussian noise.
  */
 export function simulateGwas(opts: SimulateGwasOptions): SimulatedGwas {
-  const {
-    samples: n, variants: s, populations = 3, fst = 0.05, chromosomes = 5, causal = 10,
-    h2Causal = 0.1, h2Population = 0.1, seed = 1,
-  } = opts;
+  const { samples: n, variants: s, populations = 3, fst = 0.05, chromosomes = 5, causal = 10, h2Causal = 0.1, h2Population = 0.1, seed = 1 } = opts;
   const rng = new Rng(seed);
   const population = Int32Array.from({ length: n }, (_, i) => Math.floor((i * populations) / n));
   const dosages = new Matrix(n, s);

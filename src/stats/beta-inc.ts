@@ -132,9 +132,7 @@ export function logBetaIncLower(a: number, b: number, arg: BetaArg): number {
   // Tested on the logs: x may underflow to 0 while log x is still finite.
   if (arg.logX === -Infinity) return -Infinity;
   if (arg.logY === -Infinity) return 0;
-  return fractionOnLower(a, b, arg)
-    ? logFraction(a, b, arg)
-    : Math.log1p(-Math.exp(logFraction(b, a, mirror(arg))));
+  return fractionOnLower(a, b, arg) ? logFraction(a, b, arg) : Math.log1p(-Math.exp(logFraction(b, a, mirror(arg))));
 }
 
 /** log(1 - I_x(a, b)) = log I_{1-x}(b, a), computed directly in the upper tail. */
@@ -150,9 +148,7 @@ export function betaIncLower(a: number, b: number, arg: BetaArg): number {
   if (Number.isNaN(arg.x) || Number.isNaN(arg.y)) return NaN;
   if (arg.logX === -Infinity) return 0;
   if (arg.logY === -Infinity) return 1;
-  return fractionOnLower(a, b, arg)
-    ? Math.exp(logFraction(a, b, arg))
-    : 1 - Math.exp(logFraction(b, a, mirror(arg)));
+  return fractionOnLower(a, b, arg) ? Math.exp(logFraction(a, b, arg)) : 1 - Math.exp(logFraction(b, a, mirror(arg)));
 }
 
 /** 1 - I_x(a, b) = I_{1-x}(b, a), computed directly (never as 1 - I_x). */

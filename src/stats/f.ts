@@ -7,16 +7,7 @@
  * x <= 0 gives cdf 0 and sf 1; NaN x gives NaN.
  */
 
-import {
-  type BetaArg,
-  betaArgFromOdds,
-  betaIncInverse,
-  betaIncLower,
-  betaIncUpper,
-  logBetaIncLower,
-  logBetaPrefix,
-  mirror,
-} from './beta-inc.js';
+import { type BetaArg, betaArgFromOdds, betaIncInverse, betaIncLower, betaIncUpper, logBetaIncLower, logBetaPrefix, mirror } from './beta-inc.js';
 import { invertUpperTail, newtonPolish } from './solve.js';
 import { TAIL_SWITCH_P } from './special.js';
 import { checkLog10Probability, checkPositive, checkProbability } from './validate.js';

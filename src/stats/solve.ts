@@ -42,12 +42,7 @@ export function newtonPolish(x: number, residual: (x: number) => number, slope: 
  * Returns Infinity when the answer exceeds the largest double.
  *   h'(w) = x pdf(x) / (sf(x) (-logSf(x))) = exp(log x + logPdf - logSf) / (-logSf)
  */
-export function invertUpperTail(
-  target: number,
-  start: number,
-  logSf: (x: number) => number,
-  logPdf: (x: number) => number,
-): number {
+export function invertUpperTail(target: number, start: number, logSf: (x: number) => number, logPdf: (x: number) => number): number {
   if (logSf(Number.MAX_VALUE) >= target) return Infinity;
   const goal = Math.log(-target);
   let lo = start;

@@ -23,13 +23,7 @@ export const TAIL_SWITCH_P = 1e-300;
 export function stirlingCorrection(s: number): number {
   const r = 1 / s;
   const r2 = r * r;
-  return (
-    r *
-    (1 / 12 +
-      r2 *
-        (-1 / 360 +
-          r2 * (1 / 1260 + r2 * (-1 / 1680 + r2 * (1 / 1188 + r2 * (-691 / 360360 + r2 * (1 / 156)))))))
-  );
+  return r * (1 / 12 + r2 * (-1 / 360 + r2 * (1 / 1260 + r2 * (-1 / 1680 + r2 * (1 / 1188 + r2 * (-691 / 360360 + r2 * (1 / 156)))))));
 }
 
 /**

@@ -184,7 +184,8 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
   const nModels = fit.models.length;
   const indices = options.models === undefined ? Array.from({ length: nModels }, (_, i) => i) : options.models.slice();
   indices.forEach((i) => {
-    if (!Number.isInteger(i) || i < 0 || i >= nModels) throw new ArgumentError(`${WHO}: models: ${i} is not a model index (the fit has ${nModels} models, 0-based)`);
+    if (!Number.isInteger(i) || i < 0 || i >= nModels)
+      throw new ArgumentError(`${WHO}: models: ${i} is not a model index (the fit has ${nModels} models, 0-based)`);
   });
   const name = (i: number): string => fit.modelNames?.[i] ?? '';
   const label = (i: number): string => (name(i) !== '' ? `model '${name(i)}'` : `model ${i + 1}`);
@@ -197,7 +198,9 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
         // No model index (models: []) leaves no width and no names to show.
         const columnNames = fit.models[indices[0] ?? 0]?.columnNames;
         const names = columnNames !== undefined ? `: ${columnNames.join(', ')}` : '';
-        throw new ShapeError(`${WHO}: contrast '${c.name}' has ${c.l.cols} columns, but ${widths.size === 1 ? `the models have ${[...widths][0]} coefficients${names}` : `the models have ${[...widths].sort((a, b) => a - b).join(' or ')} coefficients`}; a contrast needs one column per coefficient of beta`);
+        throw new ShapeError(
+          `${WHO}: contrast '${c.name}' has ${c.l.cols} columns, but ${widths.size === 1 ? `the models have ${[...widths][0]} coefficients${names}` : `the models have ${[...widths].sort((a, b) => a - b).join(' or ')} coefficients`}; a contrast needs one column per coefficient of beta`,
+        );
       }
     }
   }
@@ -208,7 +211,10 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
   let data: ResolvedData | undefined;
   if (needData) {
     if (options.data === undefined || options.data.varList === undefined) {
-      if (type === 'KR') throw new ArgumentError(`${WHO}: VarList should be provided when using the KR option (give data: the y, cofactor, x, formula, varList and zList the fit was made with)`);
+      if (type === 'KR')
+        throw new ArgumentError(
+          `${WHO}: VarList should be provided when using the KR option (give data: the y, cofactor, x, formula, varList and zList the fit was made with)`,
+        );
       throw new ArgumentError(`${WHO}: the sigma2 option needs data (the y, cofactor, x, formula, varList and zList the fit was made with)`);
     }
     data = resolveData(options.data, options.data.varList, nModels);
@@ -280,12 +286,31 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
       const rows = tests.map((c): AnovaRow => {
         if (c.l.cols !== p) {
           notPerformed++;
-          return badRow(c.name, `contrast '${c.name}' has ${c.l.cols} columns, ${label(i)} has ${p} coefficients${model.columnNames ? ` (${model.columnNames.join(', ')})` : ''}`);
+          return badRow(
+            c.name,
+            `contrast '${c.name}' has ${c.l.cols} columns, ${label(i)} has ${p} coefficients${model.columnNames ? ` (${model.columnNames.join(', ')})` : ''}`,
+          );
         }
         const t = krTest(kr, c.l, be);
-        return { name: c.name, statistic: t.statistic, df: t.df, ddf: t.ddf, fUnscaled: t.fUnscaled, scaling: t.scaling, pValue: t.pValue, log10PValue: t.log10PValue };
+        return {
+          name: c.name,
+          statistic: t.statistic,
+          df: t.df,
+          ddf: t.ddf,
+          fUnscaled: t.fUnscaled,
+          scaling: t.scaling,
+          pValue: t.pValue,
+          log10PValue: t.log10PValue,
+        };
       });
-      tables.push({ model: name(i), index: i, test: contrasts === undefined ? 'KR (Type III)' : 'KR', rows, sigma2: Array.from(sigma2), varBetaAdj: kr.varBetaAdj });
+      tables.push({
+        model: name(i),
+        index: i,
+        test: contrasts === undefined ? 'KR (Type III)' : 'KR',
+        rows,
+        sigma2: Array.from(sigma2),
+        varBetaAdj: kr.varBetaAdj,
+      });
       options.onProgress?.(done + 1, indices.length);
       return;
     }
@@ -304,7 +329,10 @@ export function anovaTest(fit: AnovaFitInput, options: AnovaOptions = {}): Anova
       rows = contrasts.map((c) => {
         if (c.l.cols !== p) {
           notPerformed++;
-          return badRow(c.name, `contrast '${c.name}' has ${c.l.cols} columns, ${label(i)} has ${p} coefficients${model.columnNames ? ` (${model.columnNames.join(', ')})` : ''}`);
+          return badRow(
+            c.name,
+            `contrast '${c.name}' has ${c.l.cols} columns, ${label(i)} has ${p} coefficients${model.columnNames ? ` (${model.columnNames.join(', ')})` : ''}`,
+          );
         }
         return waldContrast(c, beta, varBeta, be);
       });
@@ -334,14 +362,15 @@ function checkFit(fit: AnovaFitInput): void {
   const bad = (why: string): never => {
     throw new ArgumentError(`${WHO}: ResMMEst should be the output of the function MMEst (${why})`);
   };
-  if (fit === null || typeof fit !== 'object' || !Array.isArray(fit.models)) bad('expected mmEst\'s result, an object with models[]');
+  if (fit === null || typeof fit !== 'object' || !Array.isArray(fit.models)) bad("expected mmEst's result, an object with models[]");
   if (fit.models.length === 0) bad('it has no model');
   fit.models.forEach((m, i) => {
     if (m === null || typeof m !== 'object') bad(`model ${i + 1} is not an object`);
     const p = m.beta?.length;
     if (typeof p !== 'number' || p === 0) bad(`model ${i + 1} has no beta`);
     if (!(m.varBeta instanceof Matrix) || m.varBeta.rows !== p || m.varBeta.cols !== p) bad(`model ${i + 1} has no ${p} x ${p} varBeta`);
-    if (m.attr === undefined || m.attr.length !== p || !Array.isArray(m.factors)) bad(`model ${i + 1} has no attr (one term index per coefficient) and factors`);
+    if (m.attr === undefined || m.attr.length !== p || !Array.isArray(m.factors))
+      bad(`model ${i + 1} has no attr (one term index per coefficient) and factors`);
   });
 }
 
@@ -360,7 +389,8 @@ function normaliseContrasts(input: ContrastsInput, messages: string[]): NamedCon
   let list: [string, ContrastInput][];
   if (input instanceof Matrix) list = [['C1', input]];
   else if (Array.isArray(input)) {
-    const isSingle = input.length > 0 && (input.every((v) => typeof v === 'number') || input.every((r) => Array.isArray(r) && r.every((v: unknown) => typeof v === 'number')));
+    const isSingle =
+      input.length > 0 && (input.every((v) => typeof v === 'number') || input.every((r) => Array.isArray(r) && r.every((v: unknown) => typeof v === 'number')));
     list = isSingle ? [['C1', input as ContrastInput]] : (input as ContrastInput[]).map((c, k) => [`C${k + 1}`, c]);
   } else if (input !== null && typeof input === 'object') list = Object.entries(input as Record<string, ContrastInput>);
   else throw new ArgumentError(`${WHO}: contrasts should be either a list of matrices or a matrix`);
@@ -373,7 +403,9 @@ function normaliseContrasts(input: ContrastsInput, messages: string[]): NamedCon
     const r = fullRowRank(l);
     if (r.rows.length === 0) throw new ArgumentError(`${WHO}: contrast '${name}' is zero`);
     if (r.rows.length !== l.rows) {
-      messages.push(`Contrast matrix number ${k + 1} was not full rank and has been reduced (contrast '${name}': rows ${r.rows.map((x) => x + 1).join(', ')} of ${l.rows} kept).`);
+      messages.push(
+        `Contrast matrix number ${k + 1} was not full rank and has been reduced (contrast '${name}': rows ${r.rows.map((x) => x + 1).join(', ')} of ${l.rows} kept).`,
+      );
     }
     return { name, l: r.matrix };
   });
@@ -402,7 +434,14 @@ function resolveData(d: AnovaData, varList: NonNullable<AnovaData['varList']>, n
     design = () => fd;
   } else {
     const markers = normaliseMarkers(d.x, n, d);
-    const plan = planDesign({ n, cofactor: d.cofactor, formula: d.formula, markerKind: markers.kind, markerColumns: markers.columns, markerNames: markers.columnNames });
+    const plan = planDesign({
+      n,
+      cofactor: d.cofactor,
+      formula: d.formula,
+      markerKind: markers.kind,
+      markerColumns: markers.columns,
+      markerNames: markers.columnNames,
+    });
     const count = markers.count;
     const get = (i: number) => markers.get(i);
     if (count !== nModels) throw new ShapeError(`${WHO}: the fit has ${nModels} models but data.x gives ${count}`);
@@ -414,8 +453,10 @@ function resolveData(d: AnovaData, varList: NonNullable<AnovaData['varList']>, n
 function checkDesign(design: FixedDesign, model: AnovaModelInput, label: string): void {
   const p = model.beta.length;
   const names = model.columnNames;
-  if (design.x.cols !== p || (names?.some((s, j) => s !== design.columnNames[j]))) {
-    throw new ShapeError(`${WHO}: data does not match the fit: ${label} has ${p} coefficients${names ? ` (${names.join(', ')})` : ''}, the data give ${design.x.cols} (${design.columnNames.join(', ')})`);
+  if (design.x.cols !== p || names?.some((s, j) => s !== design.columnNames[j])) {
+    throw new ShapeError(
+      `${WHO}: data does not match the fit: ${label} has ${p} coefficients${names ? ` (${names.join(', ')})` : ''}, the data give ${design.x.cols} (${design.columnNames.join(', ')})`,
+    );
   }
 }
 
@@ -423,7 +464,9 @@ function checkDesign(design: FixedDesign, model: AnovaModelInput, label: string)
 function termContrasts(model: AnovaModelInput, p: number): TermContrast[] {
   return termGroups(model).map((g) => {
     const l = new Matrix(g.cols.length, p);
-    g.cols.forEach((c, r) => { l.set(r, c, 1); });
+    g.cols.forEach((c, r) => {
+      l.set(r, c, 1);
+    });
     return { name: g.name, l, cols: g.cols };
   });
 }
@@ -452,7 +495,11 @@ function waldSubset(c: TermContrast, beta: Float64Array, varBeta: Matrix): Anova
   const cols = c.cols;
   const k = cols.length;
   const sub = new Matrix(k, k);
-  cols.forEach((a, i) => { cols.forEach((b, j) => { sub.set(i, j, varBeta.get(a, b)); }); });
+  cols.forEach((a, i) => {
+    cols.forEach((b, j) => {
+      sub.set(i, j, varBeta.get(a, b));
+    });
+  });
   const b = Float64Array.from(cols, (a) => beta[a]!);
   return chi2Row(c.name, quadForm(symInverse(sub).data, b), k);
 }

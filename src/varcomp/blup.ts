@@ -115,13 +115,16 @@ export function resolveInference(who: string, fit: MmFit, data: MmData, opts: Mm
     throw new ShapeError(`${who}: the fit has ${sigma2.length} variances but data.varList has ${varList.length} components (${names.join(', ')})`);
   }
   for (let k = 0; k < sigma2.length; k++) {
-    if (!Number.isFinite(sigma2[k]!) || sigma2[k]! < 0) throw new InputError(undefined, `${who}: sigma2[${k}] = ${sigma2[k]} ('${names[k]}'): every variance must be finite and >= 0`);
+    if (!Number.isFinite(sigma2[k]!) || sigma2[k]! < 0)
+      throw new InputError(undefined, `${who}: sigma2[${k}] = ${sigma2[k]} ('${names[k]}'): every variance must be finite and >= 0`);
   }
   if (model.sigma2Names !== undefined && model.sigma2Names.length > 0) {
     // MM4LMM's MMBlup means to check this ('Not all random effects are shared by VarList and ResMM') but never stops.
     const same = model.sigma2Names.length === names.length && model.sigma2Names.every((s, k) => s === names[k]);
     if (!same) {
-      throw new ArgumentError(`${who}: Not all random effects are shared by VarList and the fit: the fit has components (${model.sigma2Names.join(', ')}), data.varList has (${names.join(', ')}), in this order`);
+      throw new ArgumentError(
+        `${who}: Not all random effects are shared by VarList and the fit: the fit has components (${model.sigma2Names.join(', ')}), data.varList has (${names.join(', ')}), in this order`,
+      );
     }
   }
   const method = model.method;
@@ -144,7 +147,8 @@ export function resolveInference(who: string, fit: MmFit, data: MmData, opts: Mm
 
 /** The model of `fit` the caller means, and its index among the marker models of data.x (when known). */
 function pickModel(who: string, fit: MmFit, data: MmData, model: number | undefined): { model: MmFitInput; index: number | undefined } {
-  if (model !== undefined && (!Number.isInteger(model) || model < 0)) throw new ArgumentError(`${who}: model must be a 0-based model index, found ${String(model)}`);
+  if (model !== undefined && (!Number.isInteger(model) || model < 0))
+    throw new ArgumentError(`${who}: model must be a 0-based model index, found ${String(model)}`);
   if (!('models' in fit)) {
     if (model !== undefined && data.x === undefined) {
       throw new ArgumentError(`${who}: model = ${model} is given with a single fitted model; it selects the marker of data.x, which is absent`);
@@ -155,7 +159,9 @@ function pickModel(who: string, fit: MmFit, data: MmData, model: number | undefi
   if (!Array.isArray(res.models) || res.models.length === 0) throw new ArgumentError(`${who}: the fit holds no model`);
   const nullFit = res.models.length === 1 && res.modelNames.length === 1 && res.modelNames[0] === 'NullModel';
   if (nullFit && data.x !== undefined) {
-    throw new ArgumentError(`${who}: This function does not handle cases where X is not NULL...: the fit is a null model (mmEst without x) but data.x is given; give the data the fit was made from`);
+    throw new ArgumentError(
+      `${who}: This function does not handle cases where X is not NULL...: the fit is a null model (mmEst without x) but data.x is given; give the data the fit was made from`,
+    );
   }
   if (model === undefined) {
     if (res.models.length > 1) {
@@ -169,7 +175,8 @@ function pickModel(who: string, fit: MmFit, data: MmData, model: number | undefi
   if (chosen === undefined) throw new ArgumentError(`${who}: model = ${model} but the fit holds ${res.models.length} model${res.models.length > 1 ? 's' : ''}`);
   if (data.x !== undefined) {
     const count = markerCount(data.x);
-    if (count !== res.models.length) throw new ShapeError(`${who}: data.x holds ${count} marker models but the fit holds ${res.models.length}: give the x the fit was made with`);
+    if (count !== res.models.length)
+      throw new ShapeError(`${who}: data.x holds ${count} marker models but the fit holds ${res.models.length}: give the x the fit was made with`);
   }
   return { model: chosen, index: model };
 }
@@ -184,7 +191,8 @@ function fixedDesign(who: string, data: MmData, n: number, model: MmFitInput, in
     if (!(d instanceof Matrix)) throw new ArgumentError(`${who}: data.design must be a Matrix`);
     if (d.rows !== n) throw new ShapeError(`${who}: Incompatible dimension between Y and the design: y has ${n} values, the design ${d.rows} rows`);
     for (let i = 0; i < d.data.length; i++) {
-      if (!Number.isFinite(d.data[i]!)) throw new InputError(undefined, `${who}: data.design has a non-finite value at (${(i % n) + 1}, ${Math.floor(i / n) + 1})`);
+      if (!Number.isFinite(d.data[i]!))
+        throw new InputError(undefined, `${who}: data.design has a non-finite value at (${(i % n) + 1}, ${Math.floor(i / n) + 1})`);
     }
     return d;
   }
@@ -205,7 +213,9 @@ function fixedDesign(who: string, data: MmData, n: number, model: MmFitInput, in
   if (model.columnNames !== undefined) {
     const same = model.columnNames.length === design.columnNames.length && model.columnNames.every((c, j) => c === design.columnNames[j]);
     if (!same) {
-      throw new ShapeError(`${who}: the fixed effects of the data (${design.columnNames.join(', ')}) are not those of the fit (${model.columnNames.join(', ')}): give the cofactor, formula and x the fit was made with`);
+      throw new ShapeError(
+        `${who}: the fixed effects of the data (${design.columnNames.join(', ')}) are not those of the fit (${model.columnNames.join(', ')}): give the cofactor, formula and x the fit was made with`,
+      );
     }
   }
   return design.x;

@@ -16,7 +16,10 @@ function rebuild(pieces: readonly string[], what: string): Formula {
     return parseFormula(text);
   } catch (e) {
     if (e instanceof LmmkitError && e.code === 'BAD_FORMULA') {
-      throw new DesignError('BAD_FORMULA', `MMEst rebuilds the ${what} formula from the pieces of the formula text between ' + ' (${pieces.map((p) => `'${p}'`).join(', ')}), and the result does not parse: ${e.message}`);
+      throw new DesignError(
+        'BAD_FORMULA',
+        `MMEst rebuilds the ${what} formula from the pieces of the formula text between ' + ' (${pieces.map((p) => `'${p}'`).join(', ')}), and the result does not parse: ${e.message}`,
+      );
     }
     throw e;
   }
@@ -26,13 +29,19 @@ function rebuild(pieces: readonly string[], what: string): Formula {
  * MMEst's formulas: the complete one (formulaComp), the cofactor-only one it
  * fits for Init (formulaCof) and Factors.
  */
-export function mm4lmmFormulas(cofNames: readonly string[], xnames: readonly string[] | undefined, formula: string | undefined): {
-  comp: Formula; cof: Formula; factors: string[];
+export function mm4lmmFormulas(
+  cofNames: readonly string[],
+  xnames: readonly string[] | undefined,
+  formula: string | undefined,
+): {
+  comp: Formula;
+  cof: Formula;
+  factors: string[];
 } {
   if (formula === undefined) {
     const all = [...cofNames, ...(xnames ?? [])];
     if (all.length === 0) {
-      throw new DesignError('EMPTY_DESIGN', 'the Cofactor has no column and there is no marker: MMEst\'s default formula would be empty; give a formula');
+      throw new DesignError('EMPTY_DESIGN', "the Cofactor has no column and there is no marker: MMEst's default formula would be empty; give a formula");
     }
     const comp = parseFormula(`~${all.join('+')}`);
     const cof = xnames === undefined ? comp : parseFormula(`~${cofNames.join('+')}`);

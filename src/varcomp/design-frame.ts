@@ -20,14 +20,10 @@ export interface CofactorTable {
   levels?: readonly (readonly string[] | undefined)[];
 }
 
-type RawColumn =
-  | { kind: 'numeric'; values: Float64Array }
-  | { kind: 'character'; values: readonly string[]; levels: readonly string[] | undefined };
+type RawColumn = { kind: 'numeric'; values: Float64Array } | { kind: 'character'; values: readonly string[]; levels: readonly string[] | undefined };
 
 /** A variable as model.matrix uses it: numeric values, or a factor (level index per row). */
-export type EncodedVar =
-  | { kind: 'numeric'; name: string; values: Float64Array }
-  | { kind: 'factor'; name: string; levels: string[]; index: Int32Array };
+export type EncodedVar = { kind: 'numeric'; name: string; values: Float64Array } | { kind: 'factor'; name: string; levels: string[]; index: Int32Array };
 
 /** MMEst's data frame: its column names and raw columns. */
 export interface Frame {
@@ -75,9 +71,7 @@ export function cofactorFrame(n: number, cofactor: Matrix | CofactorTable | read
       if (seen.has(name)) throw new InputError(undefined, `Cofactor table: the column name '${name}' appears twice`);
       seen.add(name);
       if (c.length !== n) throw dimError('Cofactor', n, c.length, ` (column '${name}')`);
-      return c instanceof Float64Array
-        ? { kind: 'numeric', values: c }
-        : { kind: 'character', values: c, levels: cofactor.levels?.[j] };
+      return c instanceof Float64Array ? { kind: 'numeric', values: c } : { kind: 'character', values: c, levels: cofactor.levels?.[j] };
     });
     return { names: [...cofactor.names], columns };
   }
@@ -129,7 +123,10 @@ export function encodeColumn(name: string, col: RawColumn, role: string): Encode
   }
   if (levels.length < 2) {
     // R's model.matrix: "contrasts can be applied only to factors with 2 or more levels".
-    throw new DesignError('BAD_FACTOR', `${role} '${name}' has ${levels.length === 1 ? `a single level ('${levels[0]}')` : 'no level'}; contrasts can be applied only to factors with 2 or more levels (R's model.matrix fails the same way)`);
+    throw new DesignError(
+      'BAD_FACTOR',
+      `${role} '${name}' has ${levels.length === 1 ? `a single level ('${levels[0]}')` : 'no level'}; contrasts can be applied only to factors with 2 or more levels (R's model.matrix fails the same way)`,
+    );
   }
   const pos = new Map(levels.map((l, i) => [l, i]));
   const index = new Int32Array(values.length);
@@ -169,11 +166,20 @@ export function markerSpec(kind: 'numeric' | 'character', columns: number, marke
 }
 
 function unknownColumn(name: string, available: readonly string[], formula: Formula): LmmkitError {
-  return new DesignError('UNKNOWN_COLUMN', `the formula "${formula.text}" names '${name}', which is not a column of the model data; available: ${available.map((a) => `'${a}'`).join(', ') || '(none)'}`);
+  return new DesignError(
+    'UNKNOWN_COLUMN',
+    `the formula "${formula.text}" names '${name}', which is not a column of the model data; available: ${available.map((a) => `'${a}'`).join(', ') || '(none)'}`,
+  );
 }
 
 /** Encodes every cofactor variable the formulas use, listing the available names when one is unknown. */
-export function encodeCofactors(frame: Frame, names: readonly string[], skip: ReadonlySet<string>, available: readonly string[], f: Formula): Map<string, EncodedVar> {
+export function encodeCofactors(
+  frame: Frame,
+  names: readonly string[],
+  skip: ReadonlySet<string>,
+  available: readonly string[],
+  f: Formula,
+): Map<string, EncodedVar> {
   const out = new Map<string, EncodedVar>();
   for (const v of names) {
     if (skip.has(v) || out.has(v)) continue;

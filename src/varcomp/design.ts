@@ -142,14 +142,18 @@ function reduce(mm: ModelMatrix, source: Int32Array, factors: readonly string[],
     throw new DesignError('EMPTY_DESIGN', `the formula "${formula.text}" gives no fixed-effect column (no intercept and no term); MMEst needs at least one`);
   }
   const full = new Matrix(n, p);
-  mm.cols.forEach((c, j) => { full.data.set(c, j * n); });
+  mm.cols.forEach((c, j) => {
+    full.data.set(c, j * n);
+  });
   const { rank, pivot } = rQr(full);
   if (rank === 0) {
     throw new DesignError('EMPTY_DESIGN', `every fixed-effect column of "${formula.text}" is zero (${mm.names.join(', ')}): the design has rank 0`);
   }
   const kept = pivot.subarray(0, rank);
   const x = new Matrix(n, rank);
-  kept.forEach((j, k) => { x.data.set(mm.cols[j]!, k * n); });
+  kept.forEach((j, k) => {
+    x.data.set(mm.cols[j]!, k * n);
+  });
   const columnNames = Array.from(kept, (j) => mm.names[j]!);
   return {
     x,
@@ -174,7 +178,14 @@ function cofactorOnlyDesign(n: number, frame: Frame, f: Formula, factors: readon
   const vars = encodeCofactors(frame, f.variables, new Set(), frame.names, f);
   const codes = adjustedCodes(f, (v) => vars.get(v)!.kind === 'factor');
   const mm = modelMatrix(f, (v) => vars.get(v)!, n, codes);
-  return reduce(mm, Int32Array.from(mm.cols, (_, j) => j), factors, n, cofactorNcol, f);
+  return reduce(
+    mm,
+    Int32Array.from(mm.cols, (_, j) => j),
+    factors,
+    n,
+    cofactorNcol,
+    f,
+  );
 }
 
 /**
@@ -223,15 +234,24 @@ export function planDesign(input: Omit<DesignInput, 'marker'> & { markerKind: 'n
   const baseCount: number[] = [];
   comp.terms.forEach((term, t) => {
     baseStart.push(baseCols.length);
-    if (markerTerm[t]) { baseCount.push(0); return; }
-    const tc = termColumns(term.map((v) => cofactorVars.get(v)!), codes[t]!, n);
+    if (markerTerm[t]) {
+      baseCount.push(0);
+      return;
+    }
+    const tc = termColumns(
+      term.map((v) => cofactorVars.get(v)!),
+      codes[t]!,
+      n,
+    );
     baseCols.push(...tc.cols);
     baseNames.push(...tc.names);
     for (let k = 0; k < tc.cols.length; k++) baseAssign.push(t + 1);
     baseCount.push(tc.cols.length);
   });
   const base = new Matrix(n, baseCols.length);
-  baseCols.forEach((c, j) => { base.data.set(c, j * n); });
+  baseCols.forEach((c, j) => {
+    base.data.set(c, j * n);
+  });
 
   const cofactorNcol = frame.names.length;
   const nullDesign = cofactorOnlyDesign(n, frame, cof, factors, cofactorNcol);
@@ -260,7 +280,9 @@ function encodeMarker(plan: DesignPlan, marker: Matrix | readonly string[]): Map
     if (marker.cols !== plan.markerColumns) {
       throw new ShapeError(`this plan is for markers of ${plan.markerColumns} column(s), found ${marker.cols}`);
     }
-    plan.markerVariables.forEach((v, j) => { out.set(v, encodeColumn(v, { kind: 'numeric', values: marker.col(j) }, 'marker')); });
+    plan.markerVariables.forEach((v, j) => {
+      out.set(v, encodeColumn(v, { kind: 'numeric', values: marker.col(j) }, 'marker'));
+    });
     return out;
   }
   if (plan.markerKind !== 'character') throw new DesignError('BAD_MARKER', 'this plan is for numeric markers, found a character marker');
@@ -292,7 +314,9 @@ export function markerDesign(plan: DesignPlan, marker: Matrix | readonly string[
     for (let k = 0; k < tc.cols.length; k++) assign.push(t + 1);
   });
   const x = new Matrix(plan.n, cols.length);
-  cols.forEach((c, j) => { x.data.set(c, j * plan.n); });
+  cols.forEach((c, j) => {
+    x.data.set(c, j * plan.n);
+  });
   return { x, names, assign: Int32Array.from(assign) };
 }
 

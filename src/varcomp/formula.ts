@@ -54,8 +54,25 @@ interface Token {
 }
 
 const RESERVED = new Set([
-  'if', 'else', 'repeat', 'while', 'function', 'for', 'next', 'break', 'in',
-  'TRUE', 'FALSE', 'NULL', 'Inf', 'NaN', 'NA', 'NA_integer_', 'NA_real_', 'NA_character_', 'NA_complex_',
+  'if',
+  'else',
+  'repeat',
+  'while',
+  'function',
+  'for',
+  'next',
+  'break',
+  'in',
+  'TRUE',
+  'FALSE',
+  'NULL',
+  'Inf',
+  'NaN',
+  'NA',
+  'NA_integer_',
+  'NA_real_',
+  'NA_character_',
+  'NA_complex_',
 ]);
 
 /** An R syntactic name (letters, digits, '.', '_'; not starting with a digit, '_' or '.digit'; not reserved). */
@@ -79,10 +96,22 @@ function tokenize(text: string): Token[] {
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === '(') { out.push({ kind: 'lparen', text: c, pos: i++ }); continue; }
-    if (c === ')') { out.push({ kind: 'rparen', text: c, pos: i++ }); continue; }
-    if ('+-*/:^~'.includes(c)) { out.push({ kind: 'op', text: c, pos: i++ }); continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === '(') {
+      out.push({ kind: 'lparen', text: c, pos: i++ });
+      continue;
+    }
+    if (c === ')') {
+      out.push({ kind: 'rparen', text: c, pos: i++ });
+      continue;
+    }
+    if ('+-*/:^~'.includes(c)) {
+      out.push({ kind: 'op', text: c, pos: i++ });
+      continue;
+    }
     if (c === '%') {
       const end = text.indexOf('%', i + 1);
       if (end < 0) throw formulaError(text, i, "unterminated '%' operator");
@@ -101,7 +130,11 @@ function tokenize(text: string): Token[] {
       continue;
     }
     const num = /^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?L?/.exec(text.slice(i));
-    if (num) { out.push({ kind: 'num', text: num[0], pos: i }); i += num[0].length; continue; }
+    if (num) {
+      out.push({ kind: 'num', text: num[0], pos: i });
+      i += num[0].length;
+      continue;
+    }
     const name = /^(?:[\p{L}.])[\p{L}\p{N}._]*/u.exec(text.slice(i));
     if (name) {
       if (RESERVED.has(name[0]) || name[0] === '.') {
@@ -124,11 +157,18 @@ const UNARY_POWER = 6;
 
 class Parser {
   private i = 0;
-  constructor(private readonly text: string, private readonly toks: Token[]) {}
+  constructor(
+    private readonly text: string,
+    private readonly toks: Token[],
+  ) {}
 
   // tokenize ends the list with an 'end' token, which no rule consumes.
-  private peek(): Token { return this.at(this.i); }
-  private next(): Token { return this.at(this.i++); }
+  private peek(): Token {
+    return this.at(this.i);
+  }
+  private next(): Token {
+    return this.at(this.i++);
+  }
   private at(i: number): Token {
     const t = this.toks[i];
     if (t === undefined) throw formulaError(this.text, this.text.length, 'unexpected end of the formula');
@@ -242,10 +282,14 @@ function deparseNumber(value: number): string {
  */
 export function deparseFormula(node: FormulaNode): string {
   switch (node.kind) {
-    case 'var': return deparseName(node.name);
-    case 'num': return deparseNumber(node.value);
-    case 'paren': return `(${deparseFormula(node.body)})`;
-    case 'unary': return node.op + deparseFormula(node.arg);
+    case 'var':
+      return deparseName(node.name);
+    case 'num':
+      return deparseNumber(node.value);
+    case 'paren':
+      return `(${deparseFormula(node.body)})`;
+    case 'unary':
+      return node.op + deparseFormula(node.arg);
     case 'binary': {
       const tight = node.op === ':' || node.op === '/' || node.op === '^';
       const sep = tight ? node.op : ` ${node.op} `;
@@ -260,7 +304,9 @@ export function deparseFormula(node: FormulaNode): string {
 
 type Term = number[];
 
-function termKey(t: Term): string { return t.join(','); }
+function termKey(t: Term): string {
+  return t.join(',');
+}
 
 function orTerms(a: Term, b: Term): Term {
   const s = new Set([...a, ...b]);
@@ -274,7 +320,10 @@ function trimRepeats(list: Term[]): Term[] {
   for (const t of list) {
     if (t.length === 0) continue;
     const k = termKey(t);
-    if (!seen.has(k)) { seen.add(k); out.push(t); }
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(t);
+    }
   }
   return out;
 }
@@ -288,13 +337,17 @@ class Encoder {
 
   private install(name: string): number {
     let i = this.variables.indexOf(name);
-    if (i < 0) { i = this.variables.length; this.variables.push(name); }
+    if (i < 0) {
+      i = this.variables.length;
+      this.variables.push(name);
+    }
     return i;
   }
 
   encode(node: FormulaNode): Term[] {
     switch (node.kind) {
-      case 'var': return [[this.install(node.name)]];
+      case 'var':
+        return [[this.install(node.name)]];
       case 'num': {
         // `1` asks for the intercept and `0` removes it; inside a deletion
         // (odd parity) their meaning flips, as in R.
@@ -303,12 +356,17 @@ class Encoder {
         else throw formulaError(this.text, node.pos, `only 0 and 1 may appear as numbers in a formula, found ${node.text}`);
         return [];
       }
-      case 'paren': return this.encode(node.body);
+      case 'paren':
+        return this.encode(node.body);
       case 'unary': {
-        if (node.op === '-') { this.deleteFrom([], node.arg); return []; }
+        if (node.op === '-') {
+          this.deleteFrom([], node.arg);
+          return [];
+        }
         return this.encode(node.arg);
       }
-      case 'binary': return this.encodeBinary(node);
+      case 'binary':
+        return this.encodeBinary(node);
     }
   }
 
@@ -318,7 +376,8 @@ class Encoder {
         const l = this.encode(node.left);
         return trimRepeats([...l, ...this.encode(node.right)]);
       }
-      case '-': return this.deleteFrom(this.encode(node.left), node.right);
+      case '-':
+        return this.deleteFrom(this.encode(node.left), node.right);
       case ':': {
         const l = this.encode(node.left);
         const r = this.encode(node.right);
@@ -358,7 +417,8 @@ class Encoder {
         }
         return right;
       }
-      case '~': throw formulaError(this.text, node.pos, "a two-sided '~' inside the right-hand side is not supported");
+      case '~':
+        throw formulaError(this.text, node.pos, "a two-sided '~' inside the right-hand side is not supported");
     }
   }
 

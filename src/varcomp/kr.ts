@@ -85,7 +85,12 @@ export interface CovarianceInverse {
  * in component order). O(N^3). Throws a `NumericalError` when V is not
  * positive definite there.
  */
-export function covarianceInverse(components: readonly VarComponent[], sigma2: ArrayLike<number>, n: number, backend: Backend = getBackend()): CovarianceInverse {
+export function covarianceInverse(
+  components: readonly VarComponent[],
+  sigma2: ArrayLike<number>,
+  n: number,
+  backend: Backend = getBackend(),
+): CovarianceInverse {
   const comps = checkComponents(WHO, components, n);
   const nk = comps.length;
   if (sigma2.length !== nk) throw new ShapeError(`${WHO}: ${sigma2.length} variances for ${nk} components`);
@@ -104,7 +109,13 @@ export function covarianceInverse(components: readonly VarComponent[], sigma2: A
  * and their traces (O(N^3) per component). `inverse` reuses a
  * `covarianceInverse` at the same variances.
  */
-export function krCovariance(components: readonly VarComponent[], sigma2: ArrayLike<number>, n: number, backend: Backend = getBackend(), inverse?: CovarianceInverse): KrCovariance {
+export function krCovariance(
+  components: readonly VarComponent[],
+  sigma2: ArrayLike<number>,
+  n: number,
+  backend: Backend = getBackend(),
+  inverse?: CovarianceInverse,
+): KrCovariance {
   const ci = inverse ?? covarianceInverse(components, sigma2, n, backend);
   const { k, vInv } = ci;
   const nk = k.length;
@@ -124,7 +135,13 @@ export function krCovariance(components: readonly VarComponent[], sigma2: ArrayL
  * Generalised least squares at a given V^-1: Phi = (X' V^-1 X)^-1 and
  * beta = Phi X' V^-1 y.
  */
-export function glsAt(vInv: Matrix, x: Matrix, y: ArrayLike<number>, backend: Backend = getBackend(), sigma2?: ArrayLike<number>): { beta: Float64Array; varBeta: Matrix } {
+export function glsAt(
+  vInv: Matrix,
+  x: Matrix,
+  y: ArrayLike<number>,
+  backend: Backend = getBackend(),
+  sigma2?: ArrayLike<number>,
+): { beta: Float64Array; varBeta: Matrix } {
   const g = backend.gemm(vInv, x);
   const xvx = backend.gemm(x, g, { transA: true });
   symmetriseAverage(xvx);

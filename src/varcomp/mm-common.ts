@@ -100,7 +100,11 @@ export function resolveOptions(opts: MmOptions, nComp: number, y: ArrayLike<numb
  * MM4LMM's defaults (`resolveOptions`), all worded for `who`.
  */
 export function checkEngineInputs(
-  who: string, y: Float64Array, x: Matrix, components: readonly VarComponent[], opts: EngineOptions,
+  who: string,
+  y: Float64Array,
+  x: Matrix,
+  components: readonly VarComponent[],
+  opts: EngineOptions,
 ): { comps: CheckedComponent[]; o: ResolvedOptions } {
   checkResponseAndDesign(who, y, x);
   const comps = checkComponents(who, components, y.length);
@@ -141,7 +145,8 @@ export function requireFiniteVector(who: string, what: string, v: ArrayLike<numb
   if (count > 0) {
     const more = count > where.length ? `, ...` : '';
     throw new InputError(
-      undefined, `${who}: ${what} has ${count} missing or non-finite value${count > 1 ? 's' : ''} (at ${count > 1 ? 'rows' : 'row'} ${where.join(', ')}${more}; 1-based): drop or impute those samples first`,
+      undefined,
+      `${who}: ${what} has ${count} missing or non-finite value${count > 1 ? 's' : ''} (at ${count > 1 ? 'rows' : 'row'} ${where.join(', ')}${more}; 1-based): drop or impute those samples first`,
     );
   }
 }
@@ -165,7 +170,8 @@ export function checkResponseAndDesign(who: string, y: Float64Array, x: Matrix):
   }
   if (bad > 0) {
     throw new InputError(
-      undefined, `${who}: x has ${bad} missing or non-finite value${bad > 1 ? 's' : ''} (first at row ${(first % n) + 1}, column ${Math.floor(first / n) + 1})`,
+      undefined,
+      `${who}: x has ${bad} missing or non-finite value${bad > 1 ? 's' : ''} (first at row ${(first % n) + 1}, column ${Math.floor(first / n) + 1})`,
     );
   }
 }
@@ -201,7 +207,9 @@ export function checkComponents(who: string, components: readonly VarComponent[]
     const z = c.z ?? undefined;
     if (z !== undefined) {
       if (z.cols !== r.rows) {
-        throw new ShapeError(`${who}: Incompatible dimensions between Zlist and VarList: ${label} has Z ${z.shape} and R ${r.shape} (Z needs ${r.rows} columns)`);
+        throw new ShapeError(
+          `${who}: Incompatible dimensions between Zlist and VarList: ${label} has Z ${z.shape} and R ${r.shape} (Z needs ${r.rows} columns)`,
+        );
       }
       if (z.rows !== n) {
         throw new ShapeError(`${who}: Incompatible dimensions between Y and ZList: ${label} has Z ${z.shape} but y has ${n} values`);
@@ -301,10 +309,7 @@ export interface DriverResult<S extends MmEval> {
 }
 
 /** Evaluations of `evaluate` must return finite log-likelihoods; this names where it failed. */
-function checked<S extends MmEval>(
-  evaluate: (s: Float64Array, rejected?: S) => S,
-  who: string,
-): (s: Float64Array, rejected?: S) => S {
+function checked<S extends MmEval>(evaluate: (s: Float64Array, rejected?: S) => S, who: string): (s: Float64Array, rejected?: S) => S {
   return (s, rejected) => {
     const st = evaluate(s, rejected);
     if (!Number.isFinite(st.logLik)) {
@@ -457,8 +462,7 @@ export function driveSquarem<S extends MmEval>(
   let x: Float64Array = init.slice();
   let sx = evaluate(x);
   let evals = 1;
-  const done = (pt: Float64Array, s: S, llPred: number): boolean =>
-    stepSize(pt, s) <= o.critVar && s.logLik - llPred <= o.critLogLik;
+  const done = (pt: Float64Array, s: S, llPred: number): boolean => stepSize(pt, s) <= o.critVar && s.logLik - llPred <= o.critLogLik;
   while (evals < o.maxIter) {
     const x1 = sx.next;
     const s1 = evaluate(x1);
@@ -525,12 +529,7 @@ export interface GlsEval extends MmEval {
  * (loop 'ml': its dense ML). sigma2, nbIt and converged are the driver's;
  * beta, varBeta and logLik those of the last evaluated point.
  */
-export function runMmFit<S extends GlsEval>(
-  o: ResolvedOptions,
-  evaluate: (s: Float64Array, rejected?: S) => S,
-  loop: 'reml' | 'ml',
-  who: string,
-): EngineFit {
+export function runMmFit<S extends GlsEval>(o: ResolvedOptions, evaluate: (s: Float64Array, rejected?: S) => S, loop: 'reml' | 'ml', who: string): EngineFit {
   const run: DriverResult<S> = o.accelerate
     ? driveSquarem(o.init, evaluate, o, who)
     : loop === 'reml'

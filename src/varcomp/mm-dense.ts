@@ -10,15 +10,7 @@ import { type Backend, logdetFromCholesky } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { symmetriseAverage, symmetriseFromLower } from '../linalg/small.js';
-import {
-  type CheckedComponent,
-  type ComponentCache,
-  type GlsEval,
-  LOG_2PI,
-  cachedForComponents,
-  checkEngineInputs,
-  runMmFit,
-} from './mm-common.js';
+import { type CheckedComponent, type ComponentCache, type GlsEval, LOG_2PI, cachedForComponents, checkEngineInputs, runMmFit } from './mm-common.js';
 import type { EngineFit, EngineOptions, VarComponent } from './types.js';
 
 const WHO = 'mmDense';
@@ -111,9 +103,7 @@ function denseEvaluator(be: Backend, y: Float64Array, x: Matrix, mats: (Matrix |
     const vinv = be.potri(l);
     const g = gls(be, y, x, vinv, sigma);
     const yPy = dot(g.r, g.py);
-    const logLik = method === 'reml'
-      ? -0.5 * (logdetV + g.logdetXvx + yPy)
-      : -0.5 * (n * LOG_2PI + logdetV + yPy);
+    const logLik = method === 'reml' ? -0.5 * (logdetV + g.logdetXvx + yPy) : -0.5 * (n * LOG_2PI + logdetV + yPy);
     const next = new Float64Array(nc);
     for (const [k, m] of mats.entries()) {
       let quad: number;
@@ -163,9 +153,11 @@ function closedForm(be: Backend, y: Float64Array, x: Matrix, c: CheckedComponent
   const df = method === 'reml' ? n - p : n;
   const s = q / df;
   if (!(s > 0)) throw new NumericalError(`${WHO}: the residual sum of squares is ${q}: sigma2 would be ${s}`);
-  const logLik = method === 'reml'
-    ? -0.5 * (df * Math.log(s) + logdetK + logdetXkx + df)
-    : -0.5 * (n * LOG_2PI + n * Math.log(s) + logdetK + n);
-  const varBeta = new Matrix(p, p, xkxInv.data.map((v) => v * s));
+  const logLik = method === 'reml' ? -0.5 * (df * Math.log(s) + logdetK + logdetXkx + df) : -0.5 * (n * LOG_2PI + n * Math.log(s) + logdetK + n);
+  const varBeta = new Matrix(
+    p,
+    p,
+    xkxInv.data.map((v) => v * s),
+  );
   return { sigma2: Float64Array.of(s), beta, varBeta, logLik, nbIt: 1, converged: true };
 }

@@ -158,9 +158,7 @@ interface Sums {
  * `reml`, also G = X'WDWX for the trace tr(P D). Returns false when V is
  * not positive definite.
  */
-function glsPass(
-  ws: Workspace, y: Float64Array, x: Float64Array, d: Float64Array, s0: number, s1: number, reml: boolean, out: Sums,
-): boolean {
+function glsPass(ws: Workspace, y: Float64Array, x: Float64Array, d: Float64Array, s0: number, s1: number, reml: boolean, out: Sums): boolean {
   const { n, p, w, m, g, l, minv, b, beta } = ws;
   m.fill(0);
   g.fill(0);
@@ -410,7 +408,11 @@ function deltaStep(delta: number, s: Sums, nmp: number): number {
  * same one to every fit of a scan, a fresh one is made per call otherwise.
  */
 export function mmRotated(
-  uty: Float64Array, utx: Matrix, eigenvalues: Float64Array, opts: EngineOptions, workspace: RotatedWorkspace = new RotatedWorkspace(),
+  uty: Float64Array,
+  utx: Matrix,
+  eigenvalues: Float64Array,
+  opts: EngineOptions,
+  workspace: RotatedWorkspace = new RotatedWorkspace(),
 ): EngineFit {
   const n = uty.length;
   const p = utx.cols;
@@ -427,9 +429,7 @@ export function mmRotated(
   const logDetError = ropts.logDetError ?? 0;
   if (!Number.isFinite(logDetError)) throw new ArgumentError(`${WHO}: logDetError must be finite, found ${logDetError}`);
   const ws = workspace.get(n, p);
-  return o.method === 'reml'
-    ? remlRotated(ws, uty, xd, eigenvalues, o, logDetError)
-    : mlRotated(ws, uty, xd, eigenvalues, o, logDetError);
+  return o.method === 'reml' ? remlRotated(ws, uty, xd, eigenvalues, o, logDetError) : mlRotated(ws, uty, xd, eigenvalues, o, logDetError);
 }
 
 function notPd(s0: number, s1: number): NumericalError {

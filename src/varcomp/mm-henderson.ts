@@ -20,15 +20,7 @@ import { type Backend, logdetFromCholesky } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { symmetriseFromLower, symmetriseFromUpper } from '../linalg/small.js';
-import {
-  type CheckedComponent,
-  type ComponentCache,
-  type GlsEval,
-  LOG_2PI,
-  cachedForComponents,
-  checkEngineInputs,
-  runMmFit,
-} from './mm-common.js';
+import { type CheckedComponent, type ComponentCache, type GlsEval, LOG_2PI, cachedForComponents, checkEngineInputs, runMmFit } from './mm-common.js';
 import { cholOrThrow, fullMatrix, mmDense } from './mm-dense.js';
 import type { EngineFit, EngineOptions, VarComponent } from './types.js';
 
@@ -140,11 +132,11 @@ export function mmHenderson(y: Float64Array, x: Matrix, components: VarComponent
       }
       const effective = qk - (se / sk) * tr;
       sumK += effective;
-      next[k] = sk * Math.sqrt((uGu / (sk * sk)) / (effective / sk));
+      next[k] = sk * Math.sqrt(uGu / (sk * sk) / (effective / sk));
       logdetGamma += logdetG[k]! + qk * Math.log(sk / se);
     }
     const trE = ((reml ? n - p : n) - sumK) / se;
-    next[nr] = se * Math.sqrt((quadE / (se * se)) / trE);
+    next[nr] = se * Math.sqrt(quadE / (se * se) / trE);
     const logLik = reml
       ? -0.5 * (logdetFromCholesky(l) + logdetR + logdetGamma + (n - p) * Math.log(se) + yEps / se)
       : -0.5 * (n * LOG_2PI + n * Math.log(se) + logdetR + logdetGamma + logdetCzz + yEps / se);
@@ -193,7 +185,8 @@ function prepare(be: Backend, comps: CheckedComponent[], n: number): HenPrep {
     else for (let i = 0; i < n; i++) rdiag[i] = rFull.data[i + i * n]!;
     logdetR = 0;
     for (let i = 0; i < n; i++) {
-      if (!(rdiag[i]! > 0)) throw new NumericalError(`${WHO}: the error matrix of '${errComp.name}' has a non-positive diagonal entry ${rdiag[i]} at row ${i + 1}`);
+      if (!(rdiag[i]! > 0))
+        throw new NumericalError(`${WHO}: the error matrix of '${errComp.name}' has a non-positive diagonal entry ${rdiag[i]} at row ${i + 1}`);
       logdetR += Math.log(rdiag[i]!);
     }
     err = { diag: rdiag, inv: null };

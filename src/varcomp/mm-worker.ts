@@ -31,32 +31,33 @@ export function packedSize(k: number, p: number): number {
 
 // Outside a worker thread (parentPort null) this module does nothing.
 const port = parentPort;
-if (port !== null) port.on('message', (job: WorkerJob) => {
-  try {
-    const n = job.uty.length;
-    const k = (job.opts.init as ArrayLike<number>).length;
-    let total = 0;
-    for (const p of job.cols) total += packedSize(k, p);
-    const packed = new Float64Array(total);
-    let col = 0;
-    let at = 0;
-    // The job's models share uty and the eigenvalues: one workspace for the job.
-    const workspace = new RotatedWorkspace();
-    for (const p of job.cols) {
-      const utx = new Matrix(n, p, job.utx.subarray(col * n, (col + p) * n));
-      col += p;
-      const fit = mmRotated(job.uty, utx, job.eigenvalues, job.opts, workspace);
-      packed.set(fit.sigma2, at);
-      packed.set(fit.beta, at + k);
-      packed.set(fit.varBeta.data, at + k + p);
-      const tail = at + k + p + p * p;
-      packed[tail] = fit.logLik;
-      packed[tail + 1] = fit.nbIt;
-      packed[tail + 2] = fit.converged ? 1 : 0;
-      at += packedSize(k, p);
+if (port !== null)
+  port.on('message', (job: WorkerJob) => {
+    try {
+      const n = job.uty.length;
+      const k = (job.opts.init as ArrayLike<number>).length;
+      let total = 0;
+      for (const p of job.cols) total += packedSize(k, p);
+      const packed = new Float64Array(total);
+      let col = 0;
+      let at = 0;
+      // The job's models share uty and the eigenvalues: one workspace for the job.
+      const workspace = new RotatedWorkspace();
+      for (const p of job.cols) {
+        const utx = new Matrix(n, p, job.utx.subarray(col * n, (col + p) * n));
+        col += p;
+        const fit = mmRotated(job.uty, utx, job.eigenvalues, job.opts, workspace);
+        packed.set(fit.sigma2, at);
+        packed.set(fit.beta, at + k);
+        packed.set(fit.varBeta.data, at + k + p);
+        const tail = at + k + p + p * p;
+        packed[tail] = fit.logLik;
+        packed[tail + 1] = fit.nbIt;
+        packed[tail + 2] = fit.converged ? 1 : 0;
+        at += packedSize(k, p);
+      }
+      port.postMessage({ id: job.id, packed } satisfies WorkerResult, [packed.buffer]);
+    } catch (e) {
+      port.postMessage({ id: job.id, packed: new Float64Array(0), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies WorkerResult);
     }
-    port.postMessage({ id: job.id, packed } satisfies WorkerResult, [packed.buffer]);
-  } catch (e) {
-    port.postMessage({ id: job.id, packed: new Float64Array(0), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies WorkerResult);
-  }
-});
+  });

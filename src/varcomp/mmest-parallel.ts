@@ -39,7 +39,10 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
         if (r.error !== undefined) p?.reject(new WorkerError(`mmEst worker: ${r.error}`));
         else p?.resolve(r);
       });
-      w.on('error', (e) => { for (const p of pending.values()) p.reject(e); pending.clear(); });
+      w.on('error', (e) => {
+        for (const p of pending.values()) p.reject(e);
+        pending.clear();
+      });
     }
     let next = 0;
     let failure: unknown;
@@ -57,7 +60,14 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
         at += m.data.length;
       }
       const id = next++;
-      const job: WorkerJob = { id, uty, eigenvalues: rotation.eigenvalues, opts: { ...engine, init: Array.from(engine.init as ArrayLike<number>) } as WorkerJob['opts'], cols, utx: packedUtx };
+      const job: WorkerJob = {
+        id,
+        uty,
+        eigenvalues: rotation.eigenvalues,
+        opts: { ...engine, init: Array.from(engine.init as ArrayLike<number>) } as WorkerJob['opts'],
+        cols,
+        utx: packedUtx,
+      };
       const worker = workers[id % threads]!;
       const promise = new Promise<WorkerResult>((resolve, reject) => pending.set(id, { resolve, reject })).then((r) => {
         let off = 0;
@@ -79,7 +89,11 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
       });
       worker.postMessage(job, [packedUtx.buffer]);
       // A failed batch is kept and thrown below (never an unhandled rejection).
-      inFlight.push(promise.catch((e: unknown) => { failure ??= e; }));
+      inFlight.push(
+        promise.catch((e: unknown) => {
+          failure ??= e;
+        }),
+      );
       // Keep at most two batches per worker queued: memory stays O(threads x batch).
       if (inFlight.length >= 2 * threads) await inFlight.shift();
     }
@@ -90,4 +104,3 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
   }
   return run.result(models);
 }
-

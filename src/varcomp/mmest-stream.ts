@@ -39,7 +39,9 @@ export async function* mmEstStream(opts: MmEstStreamOptions): AsyncGenerator<MmE
     const models: MmEstModel[] = new Array(count);
     const markers = { kind: 'numeric' as const, count, columns: 1, names: b.variants.id.slice(), get: (m: number) => g.colView(m, m + 1) };
     for (const mb of run.batches(markers)) {
-      mb.designs.forEach((d, k) => { models[mb.start + k] = run.toModel(run.fitDesign(d.x, mb.utx?.[k]), d); });
+      mb.designs.forEach((d, k) => {
+        models[mb.start + k] = run.toModel(run.fitDesign(d.x, mb.utx?.[k]), d);
+      });
     }
     yield { variants: b.variants, indices: b.indices, af: b.af, n: b.n, models, nullModel: run.nullModel };
   }

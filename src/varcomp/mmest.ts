@@ -184,13 +184,17 @@ export class MmEstRun {
     const varList = opts.varList;
     if (!Array.isArray(varList) || varList.length === 0) throw new ArgumentError('mmEst: varList needs at least one component (the error, usually last)');
     if (opts.zList !== undefined && opts.zList.length !== varList.length) {
-      throw new ShapeError(`mmEst: Lists ZList and VarList should have the same number of elements (ZList has ${opts.zList.length}, VarList ${varList.length})`);
+      throw new ShapeError(
+        `mmEst: Lists ZList and VarList should have the same number of elements (ZList has ${opts.zList.length}, VarList ${varList.length})`,
+      );
     }
     const components: VarComponent[] = varList.map((v, k) => ({ name: v.name, r: v.r, z: opts.zList?.[k] }));
     this.components = components;
     const nComp = components.length;
     if (opts.init !== undefined && opts.init.length !== nComp) {
-      throw new ShapeError(`mmEst: The length of Init and the number of variance are not compatible (init has ${opts.init.length} values for ${nComp} components)`);
+      throw new ShapeError(
+        `mmEst: The length of Init and the number of variance are not compatible (init has ${opts.init.length} values for ${nComp} components)`,
+      );
     }
 
     // Designs: the cofactor-only model, and the plan of the marker models.
@@ -237,7 +241,13 @@ export class MmEstRun {
   engineOptions(init: ArrayLike<number> = this.init): EngineOptions & { accelerate?: boolean; logDetError?: number } {
     const o = this.opts;
     return {
-      method: this.method, init, critVar: o.critVar, critLogLik: o.critLogLik, maxIter: o.maxIter, accelerate: o.accelerate, backend: this.backend,
+      method: this.method,
+      init,
+      critVar: o.critVar,
+      critLogLik: o.critLogLik,
+      maxIter: o.maxIter,
+      accelerate: o.accelerate,
+      backend: this.backend,
       logDetError: this.path === 'eigen' ? this.rotated().rotation.logDetError : undefined,
     };
   }
@@ -358,8 +368,14 @@ function checkY(y: Float64Array): void {
   const bad: number[] = [];
   for (let i = 0; i < y.length; i++) if (!Number.isFinite(y[i]!)) bad.push(i);
   if (bad.length > 0) {
-    const shown = bad.slice(0, 10).map((i) => i + 1).join(', ');
-    throw new InputError(undefined, `mmEst: y has ${bad.length} missing or non-finite value${bad.length > 1 ? 's' : ''} (observation${bad.length > 1 ? 's' : ''} ${shown}${bad.length > 10 ? ', ...' : ''}, counting from 1): remove those observations from y, the cofactors, X and Z first`);
+    const shown = bad
+      .slice(0, 10)
+      .map((i) => i + 1)
+      .join(', ');
+    throw new InputError(
+      undefined,
+      `mmEst: y has ${bad.length} missing or non-finite value${bad.length > 1 ? 's' : ''} (observation${bad.length > 1 ? 's' : ''} ${shown}${bad.length > 10 ? ', ...' : ''}, counting from 1): remove those observations from y, the cofactors, X and Z first`,
+    );
   }
   if (y.length < 2) throw new ShapeError(`mmEst: y needs at least 2 observations, found ${y.length}`);
 }
@@ -396,11 +412,20 @@ export function normaliseMarkers(x: MarkerInput, n: number, opts: { xNames?: rea
     if (first === undefined) throw new ArgumentError('mmEst: the list of marker matrices is empty');
     const q = first.cols;
     list.forEach((mat, i) => {
-      if (mat.rows !== n) throw new ShapeError(`mmEst: Incompatible dimension between Y and a matrix in the list X (element ${i + 1} has ${mat.rows} rows, y has ${n} values)`);
-      if (mat.cols !== q) throw new ShapeError(`mmEst: the matrices of the list X must have the same number of columns (element 1 has ${q}, element ${i + 1} has ${mat.cols})`);
+      if (mat.rows !== n)
+        throw new ShapeError(`mmEst: Incompatible dimension between Y and a matrix in the list X (element ${i + 1} has ${mat.rows} rows, y has ${n} values)`);
+      if (mat.cols !== q)
+        throw new ShapeError(`mmEst: the matrices of the list X must have the same number of columns (element 1 has ${q}, element ${i + 1} has ${mat.cols})`);
     });
     const names = opts.xNames !== undefined ? named(list.length, () => '') : [];
-    return { kind: 'numeric', count: list.length, columns: q, columnNames: opts.xColumnNames ?? Array.from({ length: q }, (_, i) => `X${i + 1}`), names, get: (m) => list[m]! };
+    return {
+      kind: 'numeric',
+      count: list.length,
+      columns: q,
+      columnNames: opts.xColumnNames ?? Array.from({ length: q }, (_, i) => `X${i + 1}`),
+      names,
+      get: (m) => list[m]!,
+    };
   }
   const cols = x as readonly (readonly string[])[];
   cols.forEach((c) => {

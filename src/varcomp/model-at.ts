@@ -33,7 +33,14 @@ export interface ModelAt {
  * inference after a fit needs (AnovaTest, Kenward-Roger, MMBlup, MMVcov),
  * whether at lmmkit's own estimates or at a reference's.
  */
-export function modelAt(y: ArrayLike<number>, x: Matrix, components: readonly VarComponent[], sigma2: ArrayLike<number>, method: VarMethod = 'reml', backend: Backend = getBackend()): ModelAt {
+export function modelAt(
+  y: ArrayLike<number>,
+  x: Matrix,
+  components: readonly VarComponent[],
+  sigma2: ArrayLike<number>,
+  method: VarMethod = 'reml',
+  backend: Backend = getBackend(),
+): ModelAt {
   const n = y.length;
   const comps = checkComponents('modelAt', components, n);
   if (sigma2.length !== comps.length) throw new RangeError(`modelAt: ${sigma2.length} variances for ${comps.length} components`);
@@ -59,9 +66,7 @@ export function modelAt(y: ArrayLike<number>, x: Matrix, components: readonly Va
   const py = backend.gemv(p, yv.data);
   let ypy = 0;
   for (let i = 0; i < n; i++) ypy += y[i]! * py[i]!;
-  const logLik = method === 'reml'
-    ? -0.5 * (logdetV + logdetXvx + ypy)
-    : -0.5 * (n * LOG_2PI + logdetV + ypy);
+  const logLik = method === 'reml' ? -0.5 * (logdetV + logdetXvx + ypy) : -0.5 * (n * LOG_2PI + logdetV + ypy);
   return { k, v, vInv, beta, varBeta, p, py, logLik };
 }
 

@@ -67,7 +67,11 @@ export function adjustedCodes(f: Formula, isFactor: (name: string) => boolean): 
 }
 
 /** A model matrix: its columns, their names and R's `assign` (term index per column, 0 = intercept). */
-export interface ModelMatrix { names: string[]; cols: Float64Array[]; assign: number[] }
+export interface ModelMatrix {
+  names: string[];
+  cols: Float64Array[];
+  assign: number[];
+}
 
 /** model.matrix(terms(formula, keep.order = TRUE), data) for encoded variables. */
 export function modelMatrix(f: Formula, lookup: (name: string) => EncodedVar, n: number, codes: (1 | 2)[][]): ModelMatrix {

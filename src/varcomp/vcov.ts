@@ -86,9 +86,7 @@ export function mmVcov(fit: MmFit, data: MmData, opts: MmVcovOptions = {}): MmVc
   const r = resolveInference(who, fit, data, opts);
   const at = modelAt(r.y, r.x, r.components, r.sigma2, r.method, r.backend);
   const method = kind === 'ai' ? 'reml' : r.method;
-  const information = kind === 'ai'
-    ? averageInformation(at, r.backend)
-    : expectedInformation(at, method === 'reml' ? at.p : at.vInv, r.backend, mm4lmm);
+  const information = kind === 'ai' ? averageInformation(at, r.backend) : expectedInformation(at, method === 'reml' ? at.p : at.vInv, r.backend, mm4lmm);
   const vcov = invertSpd(who, information, r.backend, r.names, kind);
   const se = new Float64Array(vcov.rows);
   for (let k = 0; k < se.length; k++) se[k] = Math.sqrt(vcov.get(k, k));
@@ -125,7 +123,9 @@ export function averageInformation(at: Pick<ModelAt, 'k' | 'p' | 'py'>, backend:
   const n = at.py.length;
   const nc = at.k.length;
   const u = new Matrix(n, nc);
-  at.k.forEach((kk, j) => { u.data.set(kk === null ? at.py : backend.gemv(kk, at.py), j * n); });
+  at.k.forEach((kk, j) => {
+    u.data.set(kk === null ? at.py : backend.gemv(kk, at.py), j * n);
+  });
   const pu = backend.gemm(at.p, u);
   const ai = backend.gemm(u, pu, { transA: true, alpha: 0.5 });
   symmetriseAverage(ai);
@@ -141,7 +141,9 @@ function invertSpd(who: string, info: Matrix, backend: Backend, names: readonly 
   // singular to rounding (a component is a combination of the others).
   for (let j = 0; j < k; j++) {
     if (l.get(j, j) ** 2 <= 1e-12 * info.get(j, j)) {
-      throw new NumericalError(`${who}: ${what} is not positive definite (singular to rounding at '${names[j]}': that component's covariance is, numerically, a combination of the previous ones)`);
+      throw new NumericalError(
+        `${who}: ${what} is not positive definite (singular to rounding at '${names[j]}': that component's covariance is, numerically, a combination of the previous ones)`,
+      );
     }
   }
   const inv = backend.potri(l);

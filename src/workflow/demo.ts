@@ -123,9 +123,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const header = rows[0]!.split('\t');
   const col = (name: string): number => header.indexOf(name);
   const [iId, iChrom, iPos, iBeta, iLog] = ['id', 'chrom', 'pos', 'beta', 'log10p'].map(col) as [number, number, number, number, number];
-  const tests = rows.slice(1).map((l) => l.split('\t')).map((f) => ({
-    id: f[iId]!, chrom: f[iChrom]!, pos: Number(f[iPos]), beta: Number(f[iBeta]), minusLog10p: -Number(f[iLog]),
-  }));
+  const tests = rows
+    .slice(1)
+    .map((l) => l.split('\t'))
+    .map((f) => ({
+      id: f[iId]!,
+      chrom: f[iChrom]!,
+      pos: Number(f[iPos]),
+      beta: Number(f[iBeta]),
+      minusLog10p: -Number(f[iLog]),
+    }));
   const ranked = tests.filter((t) => !Number.isNaN(t.minusLog10p)).sort((a, b) => b.minusLog10p - a.minusLog10p);
   const rankOf = new Map(ranked.map((t, i) => [t.id, i + 1]));
   const causalIds = new Set(sim.causal.map((c) => sim.variants.id[c.index]!));
@@ -133,8 +140,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const id = sim.variants.id[c.index]!;
     const rank = rankOf.get(id) ?? 0;
     return {
-      id, chrom: sim.variants.chrom[c.index]!, pos: sim.variants.pos[c.index]!, effect: c.effect,
-      minusLog10p: rank > 0 ? ranked[rank - 1]!.minusLog10p : Number.NaN, rank,
+      id,
+      chrom: sim.variants.chrom[c.index]!,
+      pos: sim.variants.pos[c.index]!,
+      effect: c.effect,
+      minusLog10p: rank > 0 ? ranked[rank - 1]!.minusLog10p : Number.NaN,
+      rank,
     };
   });
   const top = ranked.slice(0, 5).map((t) => ({ ...t, causal: causalIds.has(t.id) }));
@@ -187,8 +198,10 @@ function ringCausal(ids: ReadonlySet<string>): (ch: ManhattanChromosome) => stri
       // The legend, at the right end of the x-axis title's line.
       const x = ch.area.right - 180;
       const y = ch.height - 12;
-      out.push(`<circle cx="${x}" cy="${y - 4}" r="6" fill="none" stroke="#e6550d" stroke-width="1.6"/>`,
-        `<text x="${x + 12}" y="${y}" font-size="12" fill="#222">causal variant (simulated)</text>`);
+      out.push(
+        `<circle cx="${x}" cy="${y - 4}" r="6" fill="none" stroke="#e6550d" stroke-width="1.6"/>`,
+        `<text x="${x + 12}" y="${y}" font-size="12" fill="#222">causal variant (simulated)</text>`,
+      );
     }
     return out.join('\n');
   };
@@ -207,9 +220,15 @@ export function formatDemo(d: DemoResult, opts: { samples: number; variants: num
     `null model: ${nullLine(trait.nullModel)}`,
     `tested ${trait.variants.tested} of ${trait.variants.selected} variants (${trait.variants.filtered} below --maf ${d.report.options.maf} or above --max-missing ${d.report.options.maxMissing}) on ${trait.samples} samples`,
     'top 5:',
-    table(['rank', 'id', 'chrom', 'pos', 'beta/allele', '-log10p', 'causal'], d.top.map((t, i) => [String(i + 1), t.id, t.chrom, String(t.pos), t.beta.toPrecision(4), g(t.minusLog10p, 2), t.causal ? 'yes' : ''])),
+    table(
+      ['rank', 'id', 'chrom', 'pos', 'beta/allele', '-log10p', 'causal'],
+      d.top.map((t, i) => [String(i + 1), t.id, t.chrom, String(t.pos), t.beta.toPrecision(4), g(t.minusLog10p, 2), t.causal ? 'yes' : '']),
+    ),
     `causal variants: ${found.length} of ${d.causal.length} reach p < ${GENOME_WIDE}, ${inTop.length} are in the top 10`,
-    table(['id', 'chrom', 'pos', 'effect/sd', '-log10p', 'rank'], d.causal.map((c) => [c.id, c.chrom, String(c.pos), c.effect.toPrecision(3), g(c.minusLog10p, 2), c.rank > 0 ? String(c.rank) : 'filtered'])),
+    table(
+      ['id', 'chrom', 'pos', 'effect/sd', '-log10p', 'rank'],
+      d.causal.map((c) => [c.id, c.chrom, String(c.pos), c.effect.toPrecision(3), g(c.minusLog10p, 2), c.rank > 0 ? String(c.rank) : 'filtered']),
+    ),
     `plots: manhattan.png/.svg (causal variants ringed), qq.png/.svg (lambda_GC ${d.plots.lambdaGc.toFixed(3)}); from the command line (without the rings):`,
     ...d.plots.commands.map((c) => `  ${c}`),
     `the same scan: ${d.command} (writes results.trait.tsv; add --plot for its plots)`,
@@ -230,5 +249,13 @@ function nullLine(m: NullModelReport): string {
 /** Rows as left-aligned columns, indented by two spaces. */
 function table(header: string[], rows: string[][]): string {
   const width = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
-  return [header, ...rows].map((r) => `  ${r.map((c, j) => c.padEnd(width[j]!)).join('  ').trimEnd()}`).join('\n');
+  return [header, ...rows]
+    .map(
+      (r) =>
+        `  ${r
+          .map((c, j) => c.padEnd(width[j]!))
+          .join('  ')
+          .trimEnd()}`,
+    )
+    .join('\n');
 }

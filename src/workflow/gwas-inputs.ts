@@ -45,7 +45,10 @@ export interface GwasTables {
  * and matches their samples to the genotype file's; logs the match report.
  */
 export async function readGwasInputs(
-  opts: ScanRunOptions & GwasTables, ids: TableIds, source: GenotypeSource, log: (line: string) => void,
+  opts: ScanRunOptions & GwasTables,
+  ids: TableIds,
+  source: GenotypeSource,
+  log: (line: string) => void,
 ): Promise<GwasInputs> {
   const pheno = await readKeyedTable(opts.pheno, ids, opts.phenoCol);
   const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, ids);
@@ -61,7 +64,10 @@ export async function readGwasInputs(
 export function checkTraitSizes(inputs: GwasInputs): void {
   for (const tr of inputs.traits) {
     if (tr.pos.length < 3) {
-      throw new SelectionError('NO_SAMPLES', `trait '${tr.name}' of ${inputs.pheno.file}: ${tr.pos.length} samples left after matching, too few to fit a model`);
+      throw new SelectionError(
+        'NO_SAMPLES',
+        `trait '${tr.name}' of ${inputs.pheno.file}: ${tr.pos.length} samples left after matching, too few to fit a model`,
+      );
     }
   }
 }
@@ -73,7 +79,10 @@ export function checkTraitSizes(inputs: GwasInputs): void {
  * columns); with the report's `covariance` entry.
  */
 export async function prepareKinship(
-  opts: ScanRunOptions & GwasTables, inputs: GwasInputs, source: GenotypeSource, log: (line: string) => void,
+  opts: ScanRunOptions & GwasTables,
+  inputs: GwasInputs,
+  source: GenotypeSource,
+  log: (line: string) => void,
 ): Promise<{ kin: RunKinship | undefined; report: GwasReport['covariance'] }> {
   const nGeno = source.samples.iid.length;
   const { match, keepPos, kinFile } = inputs;
@@ -81,17 +90,28 @@ export async function prepareKinship(
     const index = match.index.kinship;
     if (index === undefined) throw new SelectionError('NO_SAMPLES', `${kinFile.file}: the kinship was not matched to the genotype samples`);
     const row = new Int32Array(nGeno).fill(-1);
-    match.keep.forEach((g, p) => { row[g] = index[p]!; });
+    match.keep.forEach((g, p) => {
+      row[g] = index[p]!;
+    });
     return { kin: { k: kinFile.k, row }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
   }
   if (opts.kinshipFromGenotypes === true) {
     const union = Int32Array.from(keepPos, (p) => match.keep[p]!);
     const res = await standardizedKinship(source, union, opts.progress, log);
     const row = new Int32Array(nGeno).fill(-1);
-    union.forEach((g, i) => { row[g] = i; });
+    union.forEach((g, i) => {
+      row[g] = i;
+    });
     return {
       kin: { k: res.k, row },
-      report: { model: 'kinship', source: 'genotypes', method: 'standardized', samples: union.length, variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped },
+      report: {
+        model: 'kinship',
+        source: 'genotypes',
+        method: 'standardized',
+        samples: union.length,
+        variantsUsed: res.variantsUsed,
+        variantsSkipped: res.variantsSkipped,
+      },
     };
   }
   return { kin: undefined, report: inputs.lowrank !== undefined ? { model: 'lowrank', file: inputs.lowrank.file } : { model: 'none' } };
@@ -138,7 +158,11 @@ export function traitData(inputs: GwasInputs, tr: TraitSamples, gaussianizeTrait
   const interRows = extraRows('inter');
   const lowrankRows = extraRows('lowrank');
   return {
-    samples, y, f, names, covariatesDropped,
+    samples,
+    y,
+    f,
+    names,
+    covariatesDropped,
     inter: inputs.inter === undefined || interRows === undefined ? undefined : subTable(inputs.inter, interRows),
     lowrank: inputs.lowrank === undefined || lowrankRows === undefined ? undefined : subTable(inputs.lowrank, lowrankRows),
   };

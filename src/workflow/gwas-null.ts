@@ -75,7 +75,10 @@ export function fitTraitNull(input: TraitNullInput, eigenCache: EigenCache): Tra
   const named = (b: ArrayLike<number>): Record<string, number> => namedBeta(names, b);
   if (kinship !== undefined) {
     const eigen = eigenCache.get(samples, () => {
-      const sub = subMatrix(kinship.k, Int32Array.from(samples, (g) => kinship.row[g]!));
+      const sub = subMatrix(
+        kinship.k,
+        Int32Array.from(samples, (g) => kinship.row[g]!),
+      );
       return getBackend().syevd(input.test === 'exact' ? doubleCenter(sub) : sub);
     });
     const fit = fitKinshipNull({ y, covariates: f, kinship: eigen, center: input.test === 'exact', both: input.both });
@@ -102,15 +105,29 @@ function namedBeta(names: readonly string[], b: ArrayLike<number>): Record<strin
 /** The report of a kinship null model, its betas named by the covariates. */
 export function kinshipReport(fit: KinshipNullModel, names: readonly string[]): NullModelReport {
   return {
-    model: 'kinship', method: 'REML', lambda: fit.lambda, sigmaG2: fit.sigmaG2, sigmaE2: fit.sigmaE2,
-    h2: fit.h2, logLik: fit.logLik, atBound: fit.atBound, beta: namedBeta(names, fit.beta),
+    model: 'kinship',
+    method: 'REML',
+    lambda: fit.lambda,
+    sigmaG2: fit.sigmaG2,
+    sigmaE2: fit.sigmaE2,
+    h2: fit.h2,
+    logLik: fit.logLik,
+    atBound: fit.atBound,
+    beta: namedBeta(names, fit.beta),
   };
 }
 
 /** The report of a low-rank null model, with how many columns of W were used and dropped. */
 export function lowRankReport(fit: LowRankNullModel, names: readonly string[], w: { wColumns: number; wColumnsDropped: number }): NullModelReport {
   return {
-    model: 'lowrank', method: 'REML', cr: fit.cr, cn: fit.cn, logLik: fit.logLik, lml: fit.lml, atBoundary: fit.atBoundary,
-    beta: namedBeta(names, fit.beta), ...w,
+    model: 'lowrank',
+    method: 'REML',
+    cr: fit.cr,
+    cn: fit.cn,
+    logLik: fit.logLik,
+    lml: fit.lml,
+    atBoundary: fit.atBoundary,
+    beta: namedBeta(names, fit.beta),
+    ...w,
   };
 }

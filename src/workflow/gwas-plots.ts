@@ -16,10 +16,17 @@ export function plotFiles(tsv: string, on: boolean): { manhattan: string[]; qq: 
  * native module) are loaded only here.
  */
 export async function stagePlots(
-  tsv: string, paths: { manhattan: string[]; qq: string[] }, title: string, outputs: StagedOutputs, warn: ((line: string) => void) | undefined,
+  tsv: string,
+  paths: { manhattan: string[]; qq: string[] },
+  title: string,
+  outputs: StagedOutputs,
+  warn: ((line: string) => void) | undefined,
 ): Promise<{ files: string[]; lambda: number }> {
   const [{ readAssocFile, plotBytes }, { manhattanPlot }, { qqPlot }, { missingFontWarning }] = await Promise.all([
-    import('../plot/node.js'), import('../plot/manhattan.js'), import('../plot/qq.js'), import('./plot.js'),
+    import('../plot/node.js'),
+    import('../plot/manhattan.js'),
+    import('../plot/qq.js'),
+    import('./plot.js'),
   ]);
   const table = await readAssocFile(tsv);
   const m = manhattanPlot(table, { title });

@@ -7,14 +7,29 @@ import type { TableIds } from './options.js';
 export type NullModelReport =
   | { model: 'none'; method: 'OLS'; beta: Record<string, number>; sigma2: number; logLik: number }
   | {
-    model: 'kinship'; method: 'REML'; lambda: number; sigmaG2: number; sigmaE2: number;
-    /** sigmaG2 mean(diag K) / (sigmaG2 mean(diag K) + sigmaE2). */
-    h2: number; logLik: number; atBound: 'lower' | 'upper' | null; beta: Record<string, number>;
-  }
+      model: 'kinship';
+      method: 'REML';
+      lambda: number;
+      sigmaG2: number;
+      sigmaE2: number;
+      /** sigmaG2 mean(diag K) / (sigmaG2 mean(diag K) + sigmaE2). */
+      h2: number;
+      logLik: number;
+      atBound: 'lower' | 'upper' | null;
+      beta: Record<string, number>;
+    }
   | {
-    model: 'lowrank'; method: 'REML'; cr: number; cn: number; logLik: number; lml: number; atBoundary: boolean;
-    beta: Record<string, number>; wColumns: number; wColumnsDropped: number;
-  };
+      model: 'lowrank';
+      method: 'REML';
+      cr: number;
+      cn: number;
+      logLik: number;
+      lml: number;
+      atBoundary: boolean;
+      beta: Record<string, number>;
+      wColumns: number;
+      wColumnsDropped: number;
+    };
 
 /** A top association of a trait. */
 export interface GwasHit {
@@ -69,8 +84,16 @@ export interface GwasReport {
   command: 'gwas';
   genotypes: GenotypesReport;
   options: {
-    test: 'fixed' | 'exact'; step: number; maf: number; maxMissing: number; region: string | null;
-    gaussianize: boolean; standardize: boolean; covar: string | null; inter: string | null; ids: TableIds;
+    test: 'fixed' | 'exact';
+    step: number;
+    maf: number;
+    maxMissing: number;
+    region: string | null;
+    gaussianize: boolean;
+    standardize: boolean;
+    covar: string | null;
+    inter: string | null;
+    ids: TableIds;
   };
   covariance:
     | { model: 'none' }
@@ -86,7 +109,8 @@ export interface GwasReport {
 /** A null model in one line of the text report (4 significant digits). */
 export function describeNull(m: NullModelReport): string {
   const g = (x: number): string => x.toPrecision(4);
-  if (m.model === 'kinship') return `kinship REML lambda ${g(m.lambda)} (sigmaG2 ${g(m.sigmaG2)}, sigmaE2 ${g(m.sigmaE2)}, h2 ${g(m.h2)}), logLik ${g(m.logLik)}`;
+  if (m.model === 'kinship')
+    return `kinship REML lambda ${g(m.lambda)} (sigmaG2 ${g(m.sigmaG2)}, sigmaE2 ${g(m.sigmaE2)}, h2 ${g(m.h2)}), logLik ${g(m.logLik)}`;
   if (m.model === 'lowrank') return `low-rank REML cr ${g(m.cr)}, cn ${g(m.cn)}, logLik ${g(m.logLik)}`;
   return `OLS sigma2 ${g(m.sigma2)}`;
 }

@@ -85,7 +85,10 @@ export function matchGwasSamples(
     }
   }
   if (keepPos.length === 0) {
-    throw new SelectionError('NO_SAMPLES', `no samples left after matching: every sample is missing from or has a missing value in ${extras.map((e) => e.file).join(' or ')}`);
+    throw new SelectionError(
+      'NO_SAMPLES',
+      `no samples left after matching: every sample is missing from or has a missing value in ${extras.map((e) => e.file).join(' or ')}`,
+    );
   }
   log(formatMatchReport(match).trimEnd());
   for (const d of groupReasons(extraDropped, true)) log(`  ${d}`);
@@ -93,10 +96,12 @@ export function matchGwasSamples(
   const traits = pheno.columns.map((name, t) => {
     const mask = match.phenotypeMask[t]!;
     const pos = keepPos.filter((p) => mask[p] === 1);
-    const missing: DroppedSampleReport[] = keepPos.filter((p) => mask[p] !== 1).map((p) => {
-      const g = match.keep[p]!;
-      return { fid: samples.fid[g]!, iid: samples.iid[g]!, source: 'phenotype', reason: `missing phenotype '${name}' in ${pheno.file}` };
-    });
+    const missing: DroppedSampleReport[] = keepPos
+      .filter((p) => mask[p] !== 1)
+      .map((p) => {
+        const g = match.keep[p]!;
+        return { fid: samples.fid[g]!, iid: samples.iid[g]!, source: 'phenotype', reason: `missing phenotype '${name}' in ${pheno.file}` };
+      });
     return { name, t, pos, missing };
   });
   return { match, extras, keepPos, extraDropped, traits };
@@ -111,9 +116,14 @@ function extraRows(source: 'lowrank' | 'inter', table: NumericTable, genotype: G
   const extra: DroppedSampleReport[] = [];
   if (table.key === 'none') {
     if (rows !== n) {
-      throw new InputError({ file: table.file }, `expected one row per genotype sample (rows without ids are matched by order), found ${rows} rows for the ${n} samples of ${genotype.file}`);
+      throw new InputError(
+        { file: table.file },
+        `expected one row per genotype sample (rows without ids are matched by order), found ${rows} rows for the ${n} samples of ${genotype.file}`,
+      );
     }
-    row.forEach((_, i) => { row[i] = i; });
+    row.forEach((_, i) => {
+      row[i] = i;
+    });
   } else {
     const byIid = table.key === 'iid' || genotype.key === 'iid';
     const genoIndex = new Map<string, number>();

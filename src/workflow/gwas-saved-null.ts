@@ -30,11 +30,15 @@ export async function loadTraitNull(path: string, traits: readonly string[], tes
   }
   const trait = saved.traits[0] ?? '';
   if (traits.length !== 1 || traits[0] !== trait) {
-    throw new ArgumentError(`--null ${path}: holds the null model of trait '${trait}'; select that trait alone with --pheno-col ${trait} (found ${traits.map((t) => `'${t}'`).join(', ')})`);
+    throw new ArgumentError(
+      `--null ${path}: holds the null model of trait '${trait}'; select that trait alone with --pheno-col ${trait} (found ${traits.map((t) => `'${t}'`).join(', ')})`,
+    );
   }
   const fittedFor = model.centered ? 'exact' : 'fixed';
   if (fittedFor !== test) {
-    throw new ArgumentError(`--null ${path}: was fitted for --test ${fittedFor} (${model.centered ? 'a double-centred kinship, GEMMA\'s convention' : 'the kinship as given'}), found --test ${test}; fit it again with lmmkit null fit --test ${test}`);
+    throw new ArgumentError(
+      `--null ${path}: was fitted for --test ${fittedFor} (${model.centered ? "a double-centred kinship, GEMMA's convention" : 'the kinship as given'}), found --test ${test}; fit it again with lmmkit null fit --test ${test}`,
+    );
   }
   return { file: path, saved, model };
 }
@@ -64,13 +68,19 @@ export function savedTraitNull(s: SavedTraitNull, t: TraitCheck): TraitNull {
   const who = (i: number): string => `${t.samples.fid[i]} ${t.samples.iid[i]}`;
   const y = firstDifference(model.y, t.y);
   if (y >= 0) {
-    throw new InputError({ file: s.file }, `trait '${t.trait}' of sample ${who(y)}: the null model was fitted to ${model.y[y]}, this run has ${t.y[y]} (another phenotype file or --gaussianize setting?)`);
+    throw new InputError(
+      { file: s.file },
+      `trait '${t.trait}' of sample ${who(y)}: the null model was fitted to ${model.y[y]}, this run has ${t.y[y]} (another phenotype file or --gaussianize setting?)`,
+    );
   }
   const f = firstDifference(model.covariates.data, t.f.data);
   if (f >= 0) {
     const i = f % t.f.rows;
     const c = names[Math.floor(f / t.f.rows)];
-    throw new InputError({ file: s.file }, `covariate '${c}' of sample ${who(i)}: the null model was fitted to ${model.covariates.data[f]}, this run has ${t.f.data[f]}`);
+    throw new InputError(
+      { file: s.file },
+      `covariate '${c}' of sample ${who(i)}: the null model was fitted to ${model.covariates.data[f]}, this run has ${t.f.data[f]}`,
+    );
   }
   return { model, report: kinshipReport(model, names) };
 }

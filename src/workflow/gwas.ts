@@ -12,7 +12,14 @@ import { formatBatch, GWAS_TSV_HEADERS } from './gwas-rows.js';
 import { sourceCounts } from './gwas-samples.js';
 import { genotypesReport, selectRegion, withGenotypes, withProgress } from './inputs.js';
 import {
-  bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type FilterOptions, type ScanRunOptions, type TraitOptions,
+  bad,
+  checkFilterOptions,
+  checkInputOptions,
+  checkOutputs,
+  checkTraitOptions,
+  type FilterOptions,
+  type ScanRunOptions,
+  type TraitOptions,
 } from './options.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 
@@ -73,9 +80,10 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
 
     // The null covariance: a saved null model, or the kinship from its file or the genotypes.
     const saved = opts.nullModel === undefined ? undefined : await loadTraitNull(opts.nullModel, pheno.columns, o.test);
-    const { kin, report: covReport } = saved !== undefined
-      ? { kin: undefined, report: { model: 'kinship' as const, source: 'null-model' as const, file: opts.nullModel! } }
-      : await prepareKinship(opts, inputs, source, log);
+    const { kin, report: covReport } =
+      saved !== undefined
+        ? { kin: undefined, report: { model: 'kinship' as const, source: 'null-model' as const, file: opts.nullModel! } }
+        : await prepareKinship(opts, inputs, source, log);
 
     const reports: TraitReport[] = [];
     const eigenCache = new EigenCache();
@@ -84,12 +92,28 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const t1 = performance.now();
       const { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM } = traitData(inputs, tr, o.gaussianize);
       const n = samples.length;
-      const nul = saved !== undefined
-        ? savedTraitNull(saved, { trait: tr.name, samples: { fid: Array.from(samples, (g) => source.samples.fid[g]!), iid: Array.from(samples, (g) => source.samples.iid[g]!) }, y, f, names })
-        : fitTraitNull({
-          trait: tr.name, y, f, names, samples, test: o.test, kinship: kin,
-          lowrank: kin !== undefined || lowrankM === undefined || inputs.lowrank === undefined ? undefined : { raw: lowrankM, file: inputs.lowrank.file },
-        }, eigenCache);
+      const nul =
+        saved !== undefined
+          ? savedTraitNull(saved, {
+              trait: tr.name,
+              samples: { fid: Array.from(samples, (g) => source.samples.fid[g]!), iid: Array.from(samples, (g) => source.samples.iid[g]!) },
+              y,
+              f,
+              names,
+            })
+          : fitTraitNull(
+              {
+                trait: tr.name,
+                y,
+                f,
+                names,
+                samples,
+                test: o.test,
+                kinship: kin,
+                lowrank: kin !== undefined || lowrankM === undefined || inputs.lowrank === undefined ? undefined : { raw: lowrankM, file: inputs.lowrank.file },
+              },
+              eigenCache,
+            );
 
       // Scan, streamed into the staged output.
       const out = await outputs.stage(outputPaths[tr.t]!);
@@ -98,9 +122,18 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const top: GwasHit[] = [];
       await withProgress(opts.progress, async (bar) => {
         for await (const batch of gwasScan({
-          source, samples, ...(nul.model === undefined ? { y, covariates: f } : { null: nul.model }), test: o.test,
-          inter: interM, step: o.step, exactTests: opts.exactTests === 'wald' ? ['wald'] : undefined,
-          select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing, standardize: opts.standardize === true,
+          source,
+          samples,
+          ...(nul.model === undefined ? { y, covariates: f } : { null: nul.model }),
+          test: o.test,
+          inter: interM,
+          step: o.step,
+          exactTests: opts.exactTests === 'wald' ? ['wald'] : undefined,
+          select,
+          batchSize: o.batchSize,
+          minMaf: o.maf,
+          maxMissing: o.maxMissing,
+          standardize: opts.standardize === true,
           onProgress: bar,
         })) {
           counts.tested += batch.indices.length;
@@ -108,9 +141,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         }
       });
       await out.close();
-      const plots = opts.plot === true
-        ? await stagePlots(out.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, outputs, opts.warn)
-        : undefined;
+      const plots =
+        opts.plot === true ? await stagePlots(out.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, outputs, opts.warn) : undefined;
       const seconds = (performance.now() - t1) / 1000;
       const dropped: DroppedSampleReport[] = [...match.dropped.map(droppedReport), ...extraDropped, ...tr.missing];
       reports.push({
@@ -126,8 +158,10 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         match: { counts: sourceCounts(match, extras, n), dropped },
         seconds,
       });
-      log(`trait '${tr.name}': ${n} samples, null ${describeNull(nul.report)}; ${counts.tested} of ${selected} variants tested ` +
-        `(${selected - counts.tested} filtered), ${counts.tests} tests in ${seconds.toFixed(2)} s -> ${outputPaths[tr.t]}`);
+      log(
+        `trait '${tr.name}': ${n} samples, null ${describeNull(nul.report)}; ${counts.tested} of ${selected} variants tested ` +
+          `(${selected - counts.tested} filtered), ${counts.tests} tests in ${seconds.toFixed(2)} s -> ${outputPaths[tr.t]}`,
+      );
       if (plots !== undefined) log(`  plots (lambda_GC ${plots.lambda.toFixed(4)}) -> ${plots.files.join(', ')}`);
     }
 
@@ -135,8 +169,16 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       command: 'gwas',
       genotypes: genotypesReport(source, opts),
       options: {
-        test: o.test, step: o.step, maf: o.maf, maxMissing: o.maxMissing, region: opts.region ?? null,
-        gaussianize: o.gaussianize, standardize: opts.standardize === true, covar: covar?.file ?? null, inter: inter?.file ?? null, ids: o.ids,
+        test: o.test,
+        step: o.step,
+        maf: o.maf,
+        maxMissing: o.maxMissing,
+        region: opts.region ?? null,
+        gaussianize: o.gaussianize,
+        standardize: opts.standardize === true,
+        covar: covar?.file ?? null,
+        inter: inter?.file ?? null,
+        ids: o.ids,
       },
       covariance: covReport,
       traits: reports,
@@ -154,7 +196,11 @@ type CheckedOptions = { test: 'fixed' | 'exact'; step: number } & FilterOptions 
 
 function checkOptions(opts: GwasRunOptions): CheckedOptions {
   checkInputOptions('gwas', opts);
-  const covs = [opts.kinship !== undefined && '--kinship', opts.kinshipFromGenotypes === true && '--kinship-from-bfile', opts.lowrank !== undefined && '--lowrank'].filter((x) => x !== false);
+  const covs = [
+    opts.kinship !== undefined && '--kinship',
+    opts.kinshipFromGenotypes === true && '--kinship-from-bfile',
+    opts.lowrank !== undefined && '--lowrank',
+  ].filter((x) => x !== false);
   if (covs.length > 1) throw bad(`gwas: give at most one null covariance, found ${covs.join(' and ')}`);
   if (opts.nullModel !== undefined && covs.length > 0) throw bad(`gwas --null: the null covariance comes from the null model, found ${covs.join(' and ')} too`);
   const test = opts.test ?? 'fixed';

@@ -11,7 +11,13 @@ export { runKinship, type KinshipRunOptions, type KinshipRunReport } from './kin
 export { mtgwasHeader, runMtgwas, type MtDroppedSample, type MtgwasHit, type MtgwasReport, type MtgwasRunOptions } from './mtgwas.js';
 export { parseNumberText, streamProgress, type ProgressFactory, type ScanRunOptions, type TableIds, type WorkflowOutput } from './options.js';
 export {
-  missingFontWarning, runManhattanPlot, runQqPlot, writePlots, writeResultPlots, type ManhattanRunOptions, type PlotRunOptions,
+  missingFontWarning,
+  runManhattanPlot,
+  runQqPlot,
+  writePlots,
+  writeResultPlots,
+  type ManhattanRunOptions,
+  type PlotRunOptions,
   type QqRunOptions,
 } from './plot.js';
 export type { DroppedSampleReport } from './report.js';

@@ -53,7 +53,11 @@ export async function withGenotypes<T>(opts: GenotypeInput, body: (source: Genot
  * variants it selects; a region that selects none is a BAD_ARGUMENT
  * quoting `regionText`, the option as given.
  */
-export function selectRegion(source: GenotypeSource, region: Region | undefined, regionText: string | undefined): { select: VariantSelection | undefined; selected: number } {
+export function selectRegion(
+  source: GenotypeSource,
+  region: Region | undefined,
+  regionText: string | undefined,
+): { select: VariantSelection | undefined; selected: number } {
   const select: VariantSelection | undefined = region === undefined ? undefined : { region };
   const selected = resolveSelection(source.variants, select, source.path).length;
   if (selected === 0) {
@@ -74,7 +78,13 @@ export interface GenotypesReport {
 
 /** The `genotypes` entry of a JSON report for `source`. */
 export function genotypesReport(source: GenotypeSource, opts: { bfile?: string }): GenotypesReport {
-  return { format: opts.bfile !== undefined ? 'bed' : 'bimbam', path: source.path, samples: source.samples.iid.length, variants: source.variants.id.length, countedAllele: 'a1' };
+  return {
+    format: opts.bfile !== undefined ? 'bed' : 'bimbam',
+    path: source.path,
+    samples: source.samples.iid.length,
+    variants: source.variants.id.length,
+    countedAllele: 'a1',
+  };
 }
 
 /**
@@ -95,14 +105,19 @@ export async function withProgress<T>(progress: ProgressFactory | undefined, fn:
  * genotype file, reporting progress; logs one line.
  */
 export async function standardizedKinship(
-  source: GenotypeSource, samples: Int32Array, progress: ProgressFactory | undefined, log: (line: string) => void,
+  source: GenotypeSource,
+  samples: Int32Array,
+  progress: ProgressFactory | undefined,
+  log: (line: string) => void,
 ): Promise<KinshipResult> {
   const total = source.variants.id.length;
-  const res = await withProgress(progress, (bar) => computeKinship(source, {
-    method: 'standardized',
-    samples,
-    onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
-  }));
+  const res = await withProgress(progress, (bar) =>
+    computeKinship(source, {
+      method: 'standardized',
+      samples,
+      onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
+    }),
+  );
   log(`kinship (standardized) of ${samples.length} samples from ${res.variantsUsed} variants of ${source.path}`);
   return res;
 }

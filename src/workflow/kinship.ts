@@ -58,9 +58,11 @@ export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunRep
     await writeMatrixTsv(opts.out, res.k, (opts.format ?? 'table') === 'table' ? source.samples.iid : undefined);
     const seconds = (performance.now() - t0) / 1000;
     const backend = getBackend().name;
-    opts.log?.(`kinship (${res.method}) of ${source.samples.iid.length} samples from ${res.variantsUsed} variants` +
-      `${res.variantsSkipped > 0 ? ` (${res.variantsSkipped} monomorphic or all-missing left out)` : ''}` +
-      ` on the ${backend} backend in ${seconds.toFixed(2)} s -> ${opts.out}`);
+    opts.log?.(
+      `kinship (${res.method}) of ${source.samples.iid.length} samples from ${res.variantsUsed} variants` +
+        `${res.variantsSkipped > 0 ? ` (${res.variantsSkipped} monomorphic or all-missing left out)` : ''}` +
+        ` on the ${backend} backend in ${seconds.toFixed(2)} s -> ${opts.out}`,
+    );
     return { ...res, samples: source.samples.iid.length, output: opts.out, backend, seconds };
   } finally {
     await source.close();

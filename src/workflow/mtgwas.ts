@@ -17,7 +17,15 @@ import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
 import { genotypesReport, readKeyedTable, selectRegion, standardizedKinship, withGenotypes, withProgress, type GenotypesReport } from './inputs.js';
 import {
-  bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type FilterOptions, type ScanRunOptions, type TableIds, type TraitOptions,
+  bad,
+  checkFilterOptions,
+  checkInputOptions,
+  checkOutputs,
+  checkTraitOptions,
+  type FilterOptions,
+  type ScanRunOptions,
+  type TableIds,
+  type TraitOptions,
 } from './options.js';
 import { droppedReport, groupReasons, noteHit, type DroppedSampleReport } from './report.js';
 
@@ -51,8 +59,14 @@ export interface MtgwasReport {
   command: 'mtgwas';
   genotypes: GenotypesReport;
   options: {
-    tests: TraitTest[]; maf: number; maxMissing: number; region: string | null; gaussianize: boolean; standardize: boolean;
-    covar: string | null; ids: TableIds;
+    tests: TraitTest[];
+    maf: number;
+    maxMissing: number;
+    region: string | null;
+    gaussianize: boolean;
+    standardize: boolean;
+    covar: string | null;
+    ids: TableIds;
   };
   kinship: { source: 'file'; file: string } | { source: 'genotypes'; method: 'standardized'; variantsUsed: number; variantsSkipped: number };
   traits: string[];
@@ -60,12 +74,17 @@ export interface MtgwasReport {
   covariates: string[];
   covariatesDropped: { name: string; reason: string }[];
   nullModel: {
-    model: 'kron-sum'; method: 'REML';
+    model: 'kron-sum';
+    method: 'REML';
     /** Trait covariances (rows and columns in `traits` order), FreeFormCov jitter 1e-4 included. */
-    cg: number[][]; cn: number[][];
+    cg: number[][];
+    cn: number[][];
     /** limix's gp.LML() (negative REML log-likelihood without 2 pi) and the REML log-likelihood. */
-    lml: number; logLikReml: number;
-    gradNorm: number; iterations: number; converged: boolean;
+    lml: number;
+    logLikReml: number;
+    gradNorm: number;
+    iterations: number;
+    converged: boolean;
     /** beta[covariate][trait]: the null fixed effects B. */
     beta: Record<string, Record<string, number>>;
     /** Null residual variance scale s20 (limix's MTLMM). */
@@ -109,7 +128,12 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       if (t < 0) keepPos.push(pos);
       else {
         const g = match.keep[pos]!;
-        traitDropped.push({ fid: source.samples.fid[g]!, iid: source.samples.iid[g]!, source: 'phenotype', reason: `missing phenotype '${traits[t]}' in ${pheno.file} (mtgwas needs every trait)` });
+        traitDropped.push({
+          fid: source.samples.fid[g]!,
+          iid: source.samples.iid[g]!,
+          source: 'phenotype',
+          reason: `missing phenotype '${traits[t]}' in ${pheno.file} (mtgwas needs every trait)`,
+        });
       }
     }
     log(formatMatchReport(match).trimEnd());
@@ -136,14 +160,20 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     }
     // The traits must not be constant or collinear: the null fit starts from their covariance.
     if (choleskyLower(sampleCovariance(y).data, p) === null) {
-      throw new InputError({ file: pheno.file }, `expected traits that vary and are not collinear on the ${n} analysed samples, found a singular covariance of ${traits.join(', ')}`);
+      throw new InputError(
+        { file: pheno.file },
+        `expected traits that vary and are not collinear on the ${n} analysed samples, found a singular covariance of ${traits.join(', ')}`,
+      );
     }
 
     // The kinship of the analysed samples.
     let k: Matrix;
     let kinReport: MtgwasReport['kinship'];
     if (kinFile !== undefined) {
-      k = subMatrix(kinFile.k, Int32Array.from(keepPos, (pos) => match.index.kinship![pos]!));
+      k = subMatrix(
+        kinFile.k,
+        Int32Array.from(keepPos, (pos) => match.index.kinship![pos]!),
+      );
       kinReport = { source: 'file', file: kinFile.file };
     } else {
       const res = await standardizedKinship(source, samples, opts.progress, log);
@@ -155,7 +185,9 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     const t1 = performance.now();
     const fit = fitKronSumNull({ y, covariates: f, kinship: k });
     const model = new Mtlmm({ y, covariates: f, covariance: fit.covariance });
-    log(`null model: ${p} traits, ${n} samples, REML lml ${fit.lml.toFixed(6)} (gradient norm ${fit.gradNorm.toExponential(2)}, ${fit.iterations} iterations) in ${((performance.now() - t1) / 1000).toFixed(2)} s`);
+    log(
+      `null model: ${p} traits, ${n} samples, REML lml ${fit.lml.toFixed(6)} (gradient norm ${fit.gradNorm.toExponential(2)}, ${fit.iterations} iterations) in ${((performance.now() - t1) / 1000).toFixed(2)} s`,
+    );
     const designs = o.tests.map((t) => traitTestDesign(t, p));
     const out = await outputs.stage(outTsv);
     await out.write(`${mtgwasHeader(o.tests).join('\t')}\n`);
@@ -163,8 +195,16 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     const top: Record<string, MtgwasHit[]> = Object.fromEntries(o.tests.map((t) => [t, []]));
     await withProgress(opts.progress, async (bar) => {
       for await (const batch of mtlmmScan({
-        source, samples, model, designs, select, batchSize: o.batchSize, minMaf: o.maf, maxMissing: o.maxMissing,
-        standardize: opts.standardize === true, onProgress: bar,
+        source,
+        samples,
+        model,
+        designs,
+        select,
+        batchSize: o.batchSize,
+        minMaf: o.maf,
+        maxMissing: o.maxMissing,
+        standardize: opts.standardize === true,
+        onProgress: bar,
       })) {
         counts.tested += batch.indices.length;
         await out.write(formatRows(batch, o.tests, counts.untestable, top));
@@ -173,14 +213,22 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     await out.close();
 
     const beta: Record<string, Record<string, number>> = {};
-    names.forEach((nm, a) => { beta[nm] = Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!])); });
+    names.forEach((nm, a) => {
+      beta[nm] = Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!]));
+    });
     const dropped: MtDroppedSample[] = [...match.dropped.map(droppedReport), ...traitDropped];
     const report: MtgwasReport = {
       command: 'mtgwas',
       genotypes: genotypesReport(source, opts),
       options: {
-        tests: o.tests, maf: o.maf, maxMissing: o.maxMissing, region: opts.region ?? null, gaussianize: o.gaussianize,
-        standardize: opts.standardize === true, covar: covar?.file ?? null, ids: o.ids,
+        tests: o.tests,
+        maf: o.maf,
+        maxMissing: o.maxMissing,
+        region: opts.region ?? null,
+        gaussianize: o.gaussianize,
+        standardize: opts.standardize === true,
+        covar: covar?.file ?? null,
+        ids: o.ids,
       },
       kinship: kinReport,
       traits: [...traits],
@@ -188,8 +236,17 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       covariates: names,
       covariatesDropped,
       nullModel: {
-        model: 'kron-sum', method: 'REML', cg: fit.cg.toArray(), cn: fit.cn.toArray(), lml: fit.lml, logLikReml: fit.logLik,
-        gradNorm: fit.gradNorm, iterations: fit.iterations, converged: fit.converged, beta, s20: model.s20,
+        model: 'kron-sum',
+        method: 'REML',
+        cg: fit.cg.toArray(),
+        cn: fit.cn.toArray(),
+        lml: fit.lml,
+        logLikReml: fit.logLik,
+        gradNorm: fit.gradNorm,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        beta,
+        s20: model.s20,
       },
       output: outTsv,
       variants: { selected, tested: counts.tested, filtered: selected - counts.tested, untestable: counts.untestable },
@@ -238,9 +295,11 @@ type CheckedOptions = { tests: TraitTest[] } & FilterOptions & TraitOptions;
 function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
   checkInputOptions('mtgwas', opts);
   if ((opts.kinship === undefined) === (opts.kinshipFromGenotypes !== true)) {
-    throw bad(opts.kinship === undefined
-      ? 'mtgwas: needs a kinship for Cg (x) R: give --kinship FILE or --kinship-from-bfile'
-      : 'mtgwas: give one kinship, found --kinship and --kinship-from-bfile');
+    throw bad(
+      opts.kinship === undefined
+        ? 'mtgwas: needs a kinship for Cg (x) R: give --kinship FILE or --kinship-from-bfile'
+        : 'mtgwas: give one kinship, found --kinship and --kinship-from-bfile',
+    );
   }
   const test = opts.test ?? 'both';
   if (!['any', 'common', 'both'].includes(test)) throw bad(`--test: expected any, common or both, found '${String(test)}'`);

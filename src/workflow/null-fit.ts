@@ -63,14 +63,19 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
   return withGenotypes(opts, async (source, outputs) => {
     const inputs = await readGwasInputs(opts, ids, source, log);
     if (inputs.traits.length !== 1) {
-      throw bad(`null fit: fits one trait, found ${inputs.traits.length} in ${inputs.pheno.file} (${inputs.pheno.columns.join(', ')}); choose one with --pheno-col`);
+      throw bad(
+        `null fit: fits one trait, found ${inputs.traits.length} in ${inputs.pheno.file} (${inputs.pheno.columns.join(', ')}); choose one with --pheno-col`,
+      );
     }
     await checkOutputs([opts.out]);
     checkTraitSizes(inputs);
     const { kin, report: covariance } = await prepareKinship(opts, inputs, source, log);
     const tr = inputs.traits[0]!;
     const data = traitData(inputs, tr, gaussianize);
-    const { model, report } = fitTraitNull({ trait: tr.name, y: data.y, f: data.f, names: data.names, samples: data.samples, test, kinship: kin, both: test === 'exact' }, new EigenCache());
+    const { model, report } = fitTraitNull(
+      { trait: tr.name, y: data.y, f: data.f, names: data.names, samples: data.samples, test, kinship: kin, both: test === 'exact' },
+      new EigenCache(),
+    );
     if (model === undefined) throw new SelectionError('NO_SAMPLES', 'null fit: no kinship model was fitted');
     const samples = { fid: Array.from(data.samples, (g) => source.samples.fid[g]!), iid: Array.from(data.samples, (g) => source.samples.iid[g]!) };
     const fingerprint = await fingerprints(source, opts);
@@ -79,8 +84,17 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
     log(`trait '${tr.name}': ${samples.iid.length} samples, null ${describeNull(report)} -> ${opts.out}`);
     const { match, extras, extraDropped } = inputs;
     return {
-      command: 'null fit', output: opts.out, trait: tr.name, test, genotypes: genotypesReport(source, opts), covariance,
-      samples: samples.iid.length, covariates: data.names, covariatesDropped: data.covariatesDropped, nullModel: report, fingerprint,
+      command: 'null fit',
+      output: opts.out,
+      trait: tr.name,
+      test,
+      genotypes: genotypesReport(source, opts),
+      covariance,
+      samples: samples.iid.length,
+      covariates: data.names,
+      covariatesDropped: data.covariatesDropped,
+      nullModel: report,
+      fingerprint,
       match: { counts: sourceCounts(match, extras, samples.iid.length), dropped: [...match.dropped.map(droppedReport), ...extraDropped, ...tr.missing] },
     };
   });
@@ -98,8 +112,11 @@ async function fingerprints(source: GenotypeSource, opts: NullFitRunOptions): Pr
   const v = source.variants;
   for (let j = 0; j < v.id.length; j++) h.update(`${v.id[j]}\t${v.chrom[j]}\t${v.pos[j]}\n`);
   const genotypes = `sha256:${h.digest('hex')}`;
-  const kinship = opts.kinship !== undefined
-    ? `sha256:${createHash('sha256').update(await readFile(opts.kinship)).digest('hex')}`
-    : `standardized from genotypes ${genotypes}`;
+  const kinship =
+    opts.kinship !== undefined
+      ? `sha256:${createHash('sha256')
+          .update(await readFile(opts.kinship))
+          .digest('hex')}`
+      : `standardized from genotypes ${genotypes}`;
   return { genotypes, kinship };
 }

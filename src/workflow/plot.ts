@@ -16,8 +16,10 @@ import { bad } from './options.js';
  */
 export function missingFontWarning(paths: readonly string[], fontFiles: readonly string[] = []): string | undefined {
   if (fontFiles.length > 0 || !paths.some((p) => plotFormat(p) === 'png') || plotFontFiles().length > 0) return undefined;
-  return 'no DejaVu Sans, Liberation Sans or Arial font found; PNG text uses any system font resvg finds, or none ' +
-    '(Debian: apt-get install fonts-dejavu-core; or set LMMKIT_FONT=FILE.ttf or --font FILE)';
+  return (
+    'no DejaVu Sans, Liberation Sans or Arial font found; PNG text uses any system font resvg finds, or none ' +
+    '(Debian: apt-get install fonts-dejavu-core; or set LMMKIT_FONT=FILE.ttf or --font FILE)'
+  );
 }
 
 /** Writes one SVG document to every path (svg as is, png rendered), all or none; warns through `warn` when PNG text has no font. */
@@ -50,7 +52,9 @@ export async function writeResultPlots(opts: {
 
 /** A plot's default title: the input file name without its extension. */
 function defaultTitle(path: string): string {
-  return basename(path).replace(/\.gz$/i, '').replace(/\.(tsv|txt|csv|assoc(\.linear|\.logistic)?)$/i, '');
+  return basename(path)
+    .replace(/\.gz$/i, '')
+    .replace(/\.(tsv|txt|csv|assoc(\.linear|\.logistic)?)$/i, '');
 }
 
 /** The options of both plots (the flags of `lmmkit plot`). */
@@ -111,16 +115,26 @@ export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<Manha
   const threshold = opts.threshold === undefined ? 5e-8 : opts.threshold;
   const table = await readAssocFile(opts.in[0]!, { column: opts.column, keepIdsBelow: Math.max(opts.labelBelow ?? 0, threshold ?? 5e-8, 1e-5) });
   const res = manhattanPlot(table, {
-    title: opts.title ?? defaultTitle(opts.in[0]!), width: opts.width, height: opts.height,
-    pvThr: threshold, suggestive: opts.suggestive === undefined ? 1e-5 : opts.suggestive,
+    title: opts.title ?? defaultTitle(opts.in[0]!),
+    width: opts.width,
+    height: opts.height,
+    pvThr: threshold,
+    suggestive: opts.suggestive === undefined ? 1e-5 : opts.suggestive,
     colors: opts.colors === undefined ? undefined : [...opts.colors],
-    offset: opts.offset ?? 0.05, labelTop: opts.labelTop ?? 5, labelBelow: opts.labelBelow, labelWindow: opts.labelWindow ?? 1e6,
-    thinAbove: opts.thinAbove ?? 0.01, pointRadius: opts.pointRadius, yMax: opts.yMax,
+    offset: opts.offset ?? 0.05,
+    labelTop: opts.labelTop ?? 5,
+    labelBelow: opts.labelBelow,
+    labelWindow: opts.labelWindow ?? 1e6,
+    thinAbove: opts.thinAbove ?? 0.01,
+    pointRadius: opts.pointRadius,
+    yMax: opts.yMax,
   });
   await writePlots(res.svg, outs, png, opts.warn);
   const p = res.points;
-  opts.log?.(`manhattan: ${p.total} tests on ${res.chromosomes.length} chromosomes (${p.untested} without a p-value), ${p.drawn} points drawn` +
-    `${res.labels.length > 0 ? `, labelled ${res.labels.map((l) => l.id).join(', ')}` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`);
+  opts.log?.(
+    `manhattan: ${p.total} tests on ${res.chromosomes.length} chromosomes (${p.untested} without a p-value), ${p.drawn} points drawn` +
+      `${res.labels.length > 0 ? `, labelled ${res.labels.map((l) => l.id).join(', ')}` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`,
+  );
   return res;
 }
 
@@ -150,8 +164,13 @@ export async function runQqPlot(opts: QqRunOptions): Promise<QqResult> {
   }
   const res = qqPlot(series, {
     title: opts.title ?? (opts.in.length === 1 ? `QQ plot: ${defaultTitle(opts.in[0]!)}` : 'QQ plot'),
-    width: opts.width, height: opts.height, pvThr: opts.pvThr ?? 1, band: opts.band === undefined ? 0.95 : opts.band, line: opts.line === true,
-    thinAbove: opts.thinAbove ?? 0.01, pointRadius: opts.pointRadius,
+    width: opts.width,
+    height: opts.height,
+    pvThr: opts.pvThr ?? 1,
+    band: opts.band === undefined ? 0.95 : opts.band,
+    line: opts.line === true,
+    thinAbove: opts.thinAbove ?? 0.01,
+    pointRadius: opts.pointRadius,
   });
   await writePlots(res.svg, outs, png, opts.warn);
   const lam = res.lambdas.map((l, k) => `${series.length > 1 ? `${series[k]!.label}: ` : ''}lambda_GC ${l.toFixed(4)} (${res.points[k]!.total} p-values)`);

@@ -27,7 +27,13 @@ export function groupReasons(dropped: readonly DroppedSampleReport[], withSource
     const k = withSource ? `${d.reason} [${d.source}]` : d.reason;
     groups.set(k, [...(groups.get(k) ?? []), d]);
   }
-  return [...groups].map(([k, ds]) => `${k}: ${ds.length} (${ds.slice(0, 5).map((d) => (d.fid === d.iid ? d.iid : `${d.fid} ${d.iid}`)).join(', ')}${ds.length > 5 ? `, ... (${ds.length - 5} more)` : ''})`);
+  return [...groups].map(
+    ([k, ds]) =>
+      `${k}: ${ds.length} (${ds
+        .slice(0, 5)
+        .map((d) => (d.fid === d.iid ? d.iid : `${d.fid} ${d.iid}`))
+        .join(', ')}${ds.length > 5 ? `, ... (${ds.length - 5} more)` : ''})`,
+  );
 }
 
 /** How many top hits a report keeps per trait or test. */

@@ -113,7 +113,7 @@ function simulateStandardisedGenotypes(rng: Rng, n: number, m: number): Matrix {
     const p = 0.1 + 0.4 * rng.uniform();
     const col = z.col(j);
     let mean = 0;
-    for (let i = 0; i < n; i++) mean += (col[i] = rng.dosage(p));
+    for (let i = 0; i < n; i++) mean += col[i] = rng.dosage(p);
     mean /= n;
     let ss = 0;
     for (let i = 0; i < n; i++) ss += (col[i]! - mean) ** 2;

@@ -8,9 +8,14 @@ import type { MmEstModel } from '../varcomp/mmest.js';
 export function formatAnova(t: AnovaTable): string {
   const w = Math.max(...t.rows.map((r) => r.name.length), 8);
   const kr = t.rows.some((r) => r.ddf !== undefined);
-  const out = [`${t.test}:`, `  ${'term'.padEnd(w)}  ${'statistic'.padStart(12)}  ${'df'.padStart(4)}${kr ? `  ${'ddf'.padStart(9)}` : ''}  ${'p-value'.padStart(11)}`];
+  const out = [
+    `${t.test}:`,
+    `  ${'term'.padEnd(w)}  ${'statistic'.padStart(12)}  ${'df'.padStart(4)}${kr ? `  ${'ddf'.padStart(9)}` : ''}  ${'p-value'.padStart(11)}`,
+  ];
   for (const r of t.rows) {
-    out.push(`  ${r.name.padEnd(w)}  ${r.statistic.toPrecision(6).padStart(12)}  ${String(r.df).padStart(4)}${kr ? `  ${(r.ddf ?? NaN).toFixed(2).padStart(9)}` : ''}  ${formatP(r.pValue, r.log10PValue).padStart(11)}${r.error === undefined ? '' : `  (${r.error})`}`);
+    out.push(
+      `  ${r.name.padEnd(w)}  ${r.statistic.toPrecision(6).padStart(12)}  ${String(r.df).padStart(4)}${kr ? `  ${(r.ddf ?? NaN).toFixed(2).padStart(9)}` : ''}  ${formatP(r.pValue, r.log10PValue).padStart(11)}${r.error === undefined ? '' : `  (${r.error})`}`,
+    );
   }
   return out.join('\n');
 }
@@ -27,8 +32,14 @@ function formatP(p: number, log10p: number): string {
 export function markerRow(m: MmEstModel): string[] {
   const se = Array.from(m.beta, (_, k) => Math.sqrt(m.varBeta.get(k, k)));
   return [
-    '', String(m.nbIt), m.converged ? 'true' : 'false', formatNumber(m.logLik),
-    ...Array.from(m.sigma2, formatNumber), m.columnNames.join(';'), Array.from(m.beta, formatNumber).join(';'), se.map(formatNumber).join(';'),
+    '',
+    String(m.nbIt),
+    m.converged ? 'true' : 'false',
+    formatNumber(m.logLik),
+    ...Array.from(m.sigma2, formatNumber),
+    m.columnNames.join(';'),
+    Array.from(m.beta, formatNumber).join(';'),
+    se.map(formatNumber).join(';'),
   ];
 }
 
@@ -55,11 +66,17 @@ export function modelJson(m: MmEstModel): Record<string, unknown> {
 /** A readable summary of one fit. */
 export function formatModel(m: MmEstModel, path: string, seconds: number): string {
   const w = Math.max(...m.columnNames.map((s) => s.length), ...m.sigma2Names.map((s) => s.length), 8);
-  const out = [`${m.method === 'reml' ? 'REML' : 'ML'} fit (${path} path): ${m.nbIt} iterations${m.converged ? '' : ' (not converged)'}, ${m.logLikName} = ${m.logLik.toFixed(4)}, ${seconds.toFixed(2)} s`];
+  const out = [
+    `${m.method === 'reml' ? 'REML' : 'ML'} fit (${path} path): ${m.nbIt} iterations${m.converged ? '' : ' (not converged)'}, ${m.logLikName} = ${m.logLik.toFixed(4)}, ${seconds.toFixed(2)} s`,
+  ];
   out.push('variance components:');
-  m.sigma2Names.forEach((nm, k) => { out.push(`  ${nm.padEnd(w)}  ${m.sigma2[k]!.toPrecision(6)}`); });
+  m.sigma2Names.forEach((nm, k) => {
+    out.push(`  ${nm.padEnd(w)}  ${m.sigma2[k]!.toPrecision(6)}`);
+  });
   out.push('fixed effects:                 estimate        s.e.');
-  m.columnNames.forEach((nm, k) => { out.push(`  ${nm.padEnd(w)}  ${m.beta[k]!.toPrecision(6).padStart(12)}  ${Math.sqrt(m.varBeta.get(k, k)).toPrecision(4).padStart(10)}`); });
+  m.columnNames.forEach((nm, k) => {
+    out.push(`  ${nm.padEnd(w)}  ${m.beta[k]!.toPrecision(6).padStart(12)}  ${Math.sqrt(m.varBeta.get(k, k)).toPrecision(4).padStart(10)}`);
+  });
   if (m.dropped.length > 0) out.push(`aliased columns dropped: ${m.dropped.join(', ')}`);
   return out.join('\n');
 }

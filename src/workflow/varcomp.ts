@@ -90,16 +90,48 @@ export interface VarcompFitOptions {
   progress?: LineProgress;
 }
 
-type Settled = Required<Pick<VarcompFitOptions,
-  'kinship' | 'incidence' | 'z' | 'error' | 'maf' | 'maxMissing' | 'markersAs' | 'method' | 'henderson' | 'critVar' | 'critLoglik' |
-  'maxIter' | 'accelerate' | 'threads' | 'blup' | 'contrast'>> & VarcompFitOptions;
+type Settled = Required<
+  Pick<
+    VarcompFitOptions,
+    | 'kinship'
+    | 'incidence'
+    | 'z'
+    | 'error'
+    | 'maf'
+    | 'maxMissing'
+    | 'markersAs'
+    | 'method'
+    | 'henderson'
+    | 'critVar'
+    | 'critLoglik'
+    | 'maxIter'
+    | 'accelerate'
+    | 'threads'
+    | 'blup'
+    | 'contrast'
+  >
+> &
+  VarcompFitOptions;
 
 function settle(o: VarcompFitOptions): Settled {
   return {
-    ...o, kinship: o.kinship ?? [], incidence: o.incidence ?? [], z: o.z ?? [], error: o.error ?? true, maf: o.maf ?? 0.01,
-    maxMissing: o.maxMissing ?? 0.05, markersAs: o.markersAs ?? 'auto', method: o.method ?? 'reml', henderson: o.henderson ?? 'auto',
-    critVar: o.critVar ?? 1e-3, critLoglik: o.critLoglik ?? 1e-3, maxIter: o.maxIter ?? 100, accelerate: o.accelerate ?? false,
-    threads: o.threads ?? 1, blup: o.blup ?? false, contrast: o.contrast ?? [],
+    ...o,
+    kinship: o.kinship ?? [],
+    incidence: o.incidence ?? [],
+    z: o.z ?? [],
+    error: o.error ?? true,
+    maf: o.maf ?? 0.01,
+    maxMissing: o.maxMissing ?? 0.05,
+    markersAs: o.markersAs ?? 'auto',
+    method: o.method ?? 'reml',
+    henderson: o.henderson ?? 'auto',
+    critVar: o.critVar ?? 1e-3,
+    critLoglik: o.critLoglik ?? 1e-3,
+    maxIter: o.maxIter ?? 100,
+    accelerate: o.accelerate ?? false,
+    threads: o.threads ?? 1,
+    blup: o.blup ?? false,
+    contrast: o.contrast ?? [],
   };
 }
 
@@ -140,12 +172,21 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
   if (!(yCol instanceof Float64Array)) throw new InputError(undefined, `--y: column '${opts.y}' of ${opts.data} is not numeric`);
   const missingY = Array.from(yCol.keys()).filter((i) => Number.isNaN(yCol[i]!));
   if (missingY.length > 0) {
-    const where = missingY.slice(0, 5).map((i) => frame.lines[i]).join(', ');
-    throw new InputError(undefined, `${opts.data}: the response '${opts.y}' is missing on ${missingY.length} row${missingY.length > 1 ? 's' : ''} (line${missingY.length > 1 ? 's' : ''} ${where}${missingY.length > 5 ? ', ...' : ''}): remove them first`);
+    const where = missingY
+      .slice(0, 5)
+      .map((i) => frame.lines[i])
+      .join(', ');
+    throw new InputError(
+      undefined,
+      `${opts.data}: the response '${opts.y}' is missing on ${missingY.length} row${missingY.length > 1 ? 's' : ''} (line${missingY.length > 1 ? 's' : ''} ${where}${missingY.length > 5 ? ', ...' : ''}): remove them first`,
+    );
   }
   let cofactor: CofactorTable | undefined;
   if (opts.cofactor !== undefined) {
-    const names = opts.cofactor.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const names = opts.cofactor
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     cofactor = { names, columns: names.map((nm) => column(frame, nm, '--cofactor')) };
   }
 
@@ -172,7 +213,8 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       for (let i = 0; i < frame.n; i++) {
         const code = String(codes[i]);
         const j = at.get(code);
-        if (j === undefined) throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: code '${code}' of column '${codeCol}' is not an id of the kinship ${file}`);
+        if (j === undefined)
+          throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: code '${code}' of column '${codeCol}' is not an id of the kinship ${file}`);
         z.data[i + j * frame.n] = 1;
       }
       zList.push(z);
@@ -181,7 +223,10 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       zList.push(t.values);
     } else {
       if (kin.k.rows !== frame.n) {
-        throw new InputError(undefined, `--kinship ${name}: ${file} is ${kin.k.rows} x ${kin.k.rows} but ${opts.data} has ${frame.n} rows: give --incidence ${name}=COLUMN or --z ${name}=FILE`);
+        throw new InputError(
+          undefined,
+          `--kinship ${name}: ${file} is ${kin.k.rows} x ${kin.k.rows} but ${opts.data} has ${frame.n} rows: give --incidence ${name}=COLUMN or --z ${name}=FILE`,
+        );
       }
       zList.push(undefined);
     }
@@ -205,9 +250,12 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     }
     if (numeric && opts.markersAs !== 'factor') {
       const mat = new Matrix(m.n, m.names.length);
-      m.columns.forEach((c, j) => { mat.data.set(c as Float64Array, j * m.n); });
+      m.columns.forEach((c, j) => {
+        mat.data.set(c as Float64Array, j * m.n);
+      });
       const bad = mat.data.findIndex((v) => Number.isNaN(v));
-      if (bad >= 0) throw new InputError(undefined, `${opts.markers}:${m.lines[bad % m.n]}: marker '${m.names[Math.floor(bad / m.n)]}' is missing: impute markers first`);
+      if (bad >= 0)
+        throw new InputError(undefined, `${opts.markers}:${m.lines[bad % m.n]}: marker '${m.names[Math.floor(bad / m.n)]}' is missing: impute markers first`);
       x = mat;
     } else {
       // Factors keep the codes as written (R's character markers: '10', '11').
@@ -230,7 +278,8 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       const samples = Array.from({ length: frame.n }, (_, i) => {
         const id = String(idCol[i]);
         const k = at.get(id);
-        if (k === undefined) throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${opts.ids}' is not in ${opts.bfile}.fam`);
+        if (k === undefined)
+          throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${opts.ids}' is not in ${opts.bfile}.fam`);
         return k;
       });
       const models: MmEstModel[] = [];
@@ -243,26 +292,63 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
         const tsv = await outputs.stage(opts.out);
         await tsv.write(`${['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`);
         for await (const b of mmEstStream({
-          source, samples, y: yCol, cofactor, formula: opts.formula, varList, zList, method: opts.method, henderson, init,
-          critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate,
-          minMaf: opts.maf, maxMissing: opts.maxMissing,
+          source,
+          samples,
+          y: yCol,
+          cofactor,
+          formula: opts.formula,
+          varList,
+          zList,
+          method: opts.method,
+          henderson,
+          init,
+          critVar: opts.critVar,
+          critLogLik: opts.critLoglik,
+          maxIter: opts.maxIter,
+          accelerate: opts.accelerate,
+          minMaf: opts.maf,
+          maxMissing: opts.maxMissing,
           onProgress: progress === undefined ? undefined : (pr) => progress.update(progressLine(pr)),
         })) {
           nullModel = b.nullModel;
-          const lines = b.models.map((m, j) => [
-            b.variants.chrom[j]!, String(b.variants.pos[j]), b.variants.id[j]!, b.variants.a1[j]!, b.variants.a2[j]!,
-            formatNumber(b.af[j]!), String(b.n[j]), ...markerRow(m).slice(1),
-          ].join('\t'));
+          const lines = b.models.map((m, j) =>
+            [
+              b.variants.chrom[j]!,
+              String(b.variants.pos[j]),
+              b.variants.id[j]!,
+              b.variants.a1[j]!,
+              b.variants.a2[j]!,
+              formatNumber(b.af[j]!),
+              String(b.n[j]),
+              ...markerRow(m).slice(1),
+            ].join('\t'),
+          );
           if (lines.length > 0) await tsv.write(`${lines.join('\n')}\n`);
           models.push(...b.models);
           names.push(...b.variants.id);
         }
         progress?.end();
         const t = (performance.now() - t0) / 1000;
-        await outputs.whole(jsonPath, `${JSON.stringify({
-          data: opts.data, y: opts.y, bfile: opts.bfile, maf: opts.maf, maxMissing: opts.maxMissing, components: varList.map((v) => v.name),
-          method: opts.method, models: models.length, backend: getBackend().name, seconds: t, nullModel: nullModel === undefined ? null : modelJson(nullModel),
-        }, null, 2)}\n`);
+        await outputs.whole(
+          jsonPath,
+          `${JSON.stringify(
+            {
+              data: opts.data,
+              y: opts.y,
+              bfile: opts.bfile,
+              maf: opts.maf,
+              maxMissing: opts.maxMissing,
+              components: varList.map((v) => v.name),
+              method: opts.method,
+              models: models.length,
+              backend: getBackend().name,
+              seconds: t,
+              nullModel: nullModel === undefined ? null : modelJson(nullModel),
+            },
+            null,
+            2,
+          )}\n`,
+        );
         return t;
       });
       log(`fitted ${models.length} variant models from ${opts.bfile} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
@@ -272,16 +358,40 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     }
   }
   const res = await mmEstParallel({
-    y: yCol, cofactor, x, xNames, formula: opts.formula, varList, zList, method: opts.method, henderson,
-    init, critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter, accelerate: opts.accelerate, threads: opts.threads,
+    y: yCol,
+    cofactor,
+    x,
+    xNames,
+    formula: opts.formula,
+    varList,
+    zList,
+    method: opts.method,
+    henderson,
+    init,
+    critVar: opts.critVar,
+    critLogLik: opts.critLoglik,
+    maxIter: opts.maxIter,
+    accelerate: opts.accelerate,
+    threads: opts.threads,
     onProgress: progress === undefined ? undefined : (done, total) => progress.update(`fitted ${done} / ${total} marker models`),
   });
   if (x !== undefined) progress?.end();
   const seconds = (performance.now() - t0) / 1000;
   const settings = {
-    data: opts.data, y: opts.y, cofactor: opts.cofactor ?? null, formula: opts.formula ?? null, components: varList.map((v) => v.name),
-    method: opts.method, henderson: opts.henderson, path: res.path, critVar: opts.critVar, critLogLik: opts.critLoglik, maxIter: opts.maxIter,
-    accelerate: opts.accelerate, backend: getBackend().name, seconds,
+    data: opts.data,
+    y: opts.y,
+    cofactor: opts.cofactor ?? null,
+    formula: opts.formula ?? null,
+    components: varList.map((v) => v.name),
+    method: opts.method,
+    henderson: opts.henderson,
+    path: res.path,
+    critVar: opts.critVar,
+    critLogLik: opts.critLoglik,
+    maxIter: opts.maxIter,
+    accelerate: opts.accelerate,
+    backend: getBackend().name,
+    seconds,
   };
   for (const msg of res.messages) log(msg);
   if (x === undefined) {
@@ -312,19 +422,34 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       const comp = varList.map((v) => `sigma2_${v.name}`);
       const lines = res.models.map((m, i) => [res.modelNames[i] ?? String(i + 1), ...markerRow(m).slice(1)].join('\t'));
       await outputs.whole(opts.out, `${['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n${lines.join('\n')}\n`);
-      await outputs.whole(jsonPath, `${JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2)}\n`);
+      await outputs.whole(
+        jsonPath,
+        `${JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2)}\n`,
+      );
       if (anova !== undefined) {
-        const rows = anova.tables.flatMap((t) => t.rows.map((r) => [
-          res.modelNames[t.index] ?? String(t.index + 1), t.test, r.name, formatNumber(r.statistic), formatNumber(r.df),
-          r.ddf === undefined ? 'NA' : formatNumber(r.ddf), formatNumber(r.pValue), formatNumber(r.log10PValue),
-        ].join('\t')));
+        const rows = anova.tables.flatMap((t) =>
+          t.rows.map((r) =>
+            [
+              res.modelNames[t.index] ?? String(t.index + 1),
+              t.test,
+              r.name,
+              formatNumber(r.statistic),
+              formatNumber(r.df),
+              r.ddf === undefined ? 'NA' : formatNumber(r.ddf),
+              formatNumber(r.pValue),
+              formatNumber(r.log10PValue),
+            ].join('\t'),
+          ),
+        );
         await outputs.whole(anovaPath, `${['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p'].join('\t')}\n${rows.join('\n')}\n`);
       }
     });
     if (anova !== undefined) {
       for (const msg of anova.messages) log(msg);
     }
-    log(`fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`);
+    log(
+      `fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`,
+    );
   }
   return res;
 }

@@ -16,7 +16,15 @@ const PKG = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as {
 const ENTRY = new URL(PKG.exports['.']!.default, ROOT).pathname;
 
 async function bundle(opts: BuildOptions): Promise<{ code: string; inputs: string[]; warnings: Message[] }> {
-  const options: BuildOptions = { entryPoints: [ENTRY], absWorkingDir: ROOT.pathname, platform: 'browser', bundle: true, write: false, metafile: true, logLevel: 'silent' };
+  const options: BuildOptions = {
+    entryPoints: [ENTRY],
+    absWorkingDir: ROOT.pathname,
+    platform: 'browser',
+    bundle: true,
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  };
   const result = await build({ ...options, ...opts }).catch((err: { errors?: Message[] }) => {
     const errors = err.errors ?? [];
     assert.fail(`${errors.length} bundling errors:\n${errors.map((e) => `${e.location?.file ?? '?'}: ${e.text}`).join('\n')}`);
@@ -27,13 +35,20 @@ async function bundle(opts: BuildOptions): Promise<{ code: string; inputs: strin
 test('the . entry bundles for a browser with no error, no warning and no Node import', async () => {
   assert.equal(PKG.exports['.']!.default, './dist/src/index.js');
   const { inputs, warnings } = await bundle({ format: 'esm' });
-  assert.deepEqual(warnings.map((w) => w.text), []);
+  assert.deepEqual(
+    warnings.map((w) => w.text),
+    [],
+  );
   const node = inputs.filter((f) => f.startsWith('(disabled)') || f.startsWith('node:') || /\/(cli-progress|@resvg)\//.test(f));
   assert.deepEqual(node, [], 'inputs that are Node-only or swapped out for the browser');
   // What makes a module Node-only must not be there at all, even unreachable.
   const ours = inputs.filter((f) => f.includes('dist/src/'));
   for (const f of ['data/node/', 'plot/node.js', 'plot/png.js', 'linalg/native/', 'varcomp/mmest-parallel.js', 'data/bimbam.js', 'data/atomic.js']) {
-    assert.deepEqual(ours.filter((g) => g.includes(`dist/src/${f}`)), [], `${f} is reachable from the browser entry`);
+    assert.deepEqual(
+      ours.filter((g) => g.includes(`dist/src/${f}`)),
+      [],
+      `${f} is reachable from the browser entry`,
+    );
   }
   // Node's globals bundle without a murmur and fail only when called in a
   // page: none in our modules, except behind `globalThis.process?.`.

@@ -12,8 +12,21 @@ const SRC = new URL('../../../src/', import.meta.url).pathname;
 /** A layer's rank: a module may import modules of its own rank or lower. */
 const RANK: Record<string, number> = {
   // non-empty: the NonEmpty<T> type and its guard, used by data and linalg; imports nothing.
-  errors: 0, 'non-empty': 0, stats: 1, linalg: 1, optim: 2, sim: 3, data: 3, nullmodel: 4, scan: 5, varcomp: 5, plot: 5,
-  workflow: 6, cli: 7, index: 8, node: 8,
+  errors: 0,
+  'non-empty': 0,
+  stats: 1,
+  linalg: 1,
+  optim: 2,
+  sim: 3,
+  data: 3,
+  nullmodel: 4,
+  scan: 5,
+  varcomp: 5,
+  plot: 5,
+  workflow: 6,
+  cli: 7,
+  index: 8,
+  node: 8,
 };
 
 function layer(file: string): string {
@@ -43,7 +56,10 @@ const all = files('');
 const graph = new Map(all.map((f) => [f, imports(f)]));
 
 test('every module is in a known layer', () => {
-  assert.deepEqual(all.filter((f) => RANK[layer(f)] === undefined), []);
+  assert.deepEqual(
+    all.filter((f) => RANK[layer(f)] === undefined),
+    [],
+  );
 });
 
 test('imports point down the layers: cli -> workflow -> engine, never up', () => {

@@ -48,7 +48,10 @@ describe('lmmkit command line', () => {
     const out = join(dir, 'k.tsv');
     const r = lmmkit('kinship', '--bfile', prefix, '--method', 'gcta', '--out', out);
     assert.equal(r.status, 0, r.stderr);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => l.split('\t'));
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     assert.deepEqual(lines[0], ['id', ...sim.samples.iid]);
     assert.equal(lines.length, 10);
     for (let i = 1; i <= 9; i++) for (let j = 1; j <= 9; j++) assert.equal(lines[i]![j], lines[j]![i]);

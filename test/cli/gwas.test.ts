@@ -64,7 +64,10 @@ async function structPheno(): Promise<StructData> {
   await src.close();
   const n = fam.iid.length;
   // expr.csv's columns are named by .fam position.
-  assert.deepEqual(expr.ids.iid, Array.from({ length: n }, (_, i) => String(i)));
+  assert.deepEqual(
+    expr.ids.iid,
+    Array.from({ length: n }, (_, i) => String(i)),
+  );
   const values = expr.values.clone();
   for (const i of NA_AT) values.data[i + n] = Number.NaN;
   const lines = ['FID\tIID\tgene1\tgene2'];
@@ -96,20 +99,43 @@ function quickStartW(env: Matrix, rows: Int32Array): Matrix {
     if (sd > 0) cols.push(v.map((x) => (x - mean) / sd));
   }
   const w = new Matrix(rows.length, cols.length);
-  cols.forEach((col, c) => { col.forEach((x, i) => { w.data[i + c * rows.length] = x / Math.sqrt(cols.length); }); });
+  cols.forEach((col, c) => {
+    col.forEach((x, i) => {
+      w.data[i + c * rows.length] = x / Math.sqrt(cols.length);
+    });
+  });
   return w;
 }
 
 async function directScan(opts: {
-  samples: Int32Array; y: Float64Array; nullModel?: SingleTraitNullModel; region?: boolean; step?: number; inter?: Matrix;
+  samples: Int32Array;
+  y: Float64Array;
+  nullModel?: SingleTraitNullModel;
+  region?: boolean;
+  step?: number;
+  inter?: Matrix;
   test?: 'fixed' | 'exact';
 }): Promise<{ ids: string[]; pv: number[]; log10pv: number[]; beta: number[]; lambda: number[]; pLrt: number[]; pScore: number[] }> {
   const source = await openBed(SHARED + STRUCT);
-  const out = { ids: [] as string[], pv: [] as number[], log10pv: [] as number[], beta: [] as number[], lambda: [] as number[], pLrt: [] as number[], pScore: [] as number[] };
+  const out = {
+    ids: [] as string[],
+    pv: [] as number[],
+    log10pv: [] as number[],
+    beta: [] as number[],
+    lambda: [] as number[],
+    pLrt: [] as number[],
+    pScore: [] as number[],
+  };
   try {
     for await (const b of gwasScan({
-      source, samples: opts.samples, ...(opts.nullModel === undefined ? { y: opts.y, covariates: ones(opts.y.length) } : { null: opts.nullModel }),
-      select: opts.region === true ? { region: REGION } : undefined, minMaf: 0.01, maxMissing: 0.05, step: opts.step, inter: opts.inter,
+      source,
+      samples: opts.samples,
+      ...(opts.nullModel === undefined ? { y: opts.y, covariates: ones(opts.y.length) } : { null: opts.nullModel }),
+      select: opts.region === true ? { region: REGION } : undefined,
+      minMaf: 0.01,
+      maxMissing: 0.05,
+      step: opts.step,
+      inter: opts.inter,
       test: opts.test,
     })) {
       if (b.exact !== undefined) {
@@ -136,13 +162,18 @@ async function directScan(opts: {
 }
 
 function regionCount(): number {
-  return readFileSync(`${SHARED + STRUCT}.bim`, 'utf8').trim().split('\n').map((l) => l.split(/\s+/))
+  return readFileSync(`${SHARED + STRUCT}.bim`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(/\s+/))
     .filter((f) => f[0] === REGION.chrom && Number(f[3]) >= REGION.start && Number(f[3]) < REGION.end).length;
 }
 
 interface Report {
   traits: {
-    trait: string; samples: number; output: string;
+    trait: string;
+    samples: number;
+    output: string;
     nullModel: { model: string; wColumns?: number; wColumnsDropped?: number; lambda?: number; logLik: number };
     variants: { selected: number; tested: number; filtered: number; tests: number };
     match: { dropped: { fid: string; iid: string; source: string; reason: string }[] };
@@ -157,10 +188,19 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /trait 'gene2': observed in 270 of the kept samples/);
     const report = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Report;
-    assert.deepEqual(report.traits.map((t) => [t.trait, t.samples]), [['gene1', 274], ['gene2', 270]]);
+    assert.deepEqual(
+      report.traits.map((t) => [t.trait, t.samples]),
+      [
+        ['gene1', 274],
+        ['gene2', 270],
+      ],
+    );
     assert.deepEqual(report.traits[0]!.match.dropped, []);
     const dropped2 = report.traits[1]!.match.dropped;
-    assert.deepEqual(dropped2.map((x) => x.iid), NA_AT.map((i) => d.fam.iid[i]));
+    assert.deepEqual(
+      dropped2.map((x) => x.iid),
+      NA_AT.map((i) => d.fam.iid[i]),
+    );
     for (const x of dropped2) assert.equal(x.reason, `missing phenotype 'gene2' in ${d.pheno}`);
     const env = (await readTable(SHARED + ENV, { key: 'none' })).values;
     for (const [t, trait] of ['gene1', 'gene2'].entries()) {
@@ -194,53 +234,102 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     }
   });
 
-  sharedTest('--kinship-from-bfile --region --pheno-col gene2: only that trait, its kinship on its samples, p-values equal to gwasScan', [`${STRUCT}.bed`, EXPR], async () => {
-    const d = await structPheno();
-    const out = join(dir, 'kin');
-    const r = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--pheno-col', 'gene2', '--kinship-from-bfile', '--region', REGION_TEXT, '--out', out);
-    assert.equal(r.status, 0, r.stderr);
-    assert.ok(!existsSync(`${out}.gene1.tsv`));
-    const report = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Report;
-    assert.equal(report.traits.length, 1);
-    assert.equal(report.traits[0]!.samples, 270);
-    assert.equal(report.traits[0]!.variants.selected, regionCount());
-    const tsv = readTsv(`${out}.gene2.tsv`);
-    assert.deepEqual(tsv.header, SINGLE);
-    assert.equal(tsv.rows.length, regionCount(), 'no variant of this MAF >= 0.1 file is filtered');
-    assert.ok(column(tsv, 'chrom').every((c) => c === '22'));
-    assert.ok(column(tsv, 'pos').every((p) => Number(p) >= REGION.start && Number(p) < REGION.end));
+  sharedTest(
+    '--kinship-from-bfile --region --pheno-col gene2: only that trait, its kinship on its samples, p-values equal to gwasScan',
+    [`${STRUCT}.bed`, EXPR],
+    async () => {
+      const d = await structPheno();
+      const out = join(dir, 'kin');
+      const r = lmmkit(
+        'gwas',
+        '--bfile',
+        SHARED + STRUCT,
+        '--pheno',
+        d.pheno,
+        '--pheno-col',
+        'gene2',
+        '--kinship-from-bfile',
+        '--region',
+        REGION_TEXT,
+        '--out',
+        out,
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(!existsSync(`${out}.gene1.tsv`));
+      const report = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Report;
+      assert.equal(report.traits.length, 1);
+      assert.equal(report.traits[0]!.samples, 270);
+      assert.equal(report.traits[0]!.variants.selected, regionCount());
+      const tsv = readTsv(`${out}.gene2.tsv`);
+      assert.deepEqual(tsv.header, SINGLE);
+      assert.equal(tsv.rows.length, regionCount(), 'no variant of this MAF >= 0.1 file is filtered');
+      assert.ok(column(tsv, 'chrom').every((c) => c === '22'));
+      assert.ok(column(tsv, 'pos').every((p) => Number(p) >= REGION.start && Number(p) < REGION.end));
 
-    const { samples, y } = traitSamples(d, 1);
-    const source = await openBed(SHARED + STRUCT);
-    const k = await kinship(source, { method: 'standardized', samples }).finally(() => source.close());
-    const fit = fitKinshipNull({ y, covariates: ones(y.length), kinship: k.k });
-    assert.ok(Math.abs(report.traits[0]!.nullModel.logLik - fit.logLik) <= 1e-9 * Math.abs(fit.logLik));
-    const direct = await directScan({ samples, y, nullModel: fit, region: true });
-    assert.deepEqual(column(tsv, 'id'), direct.ids);
-    assertClose(column(tsv, 'pvalue'), direct.pv, 'pvalue');
-    assertClose(column(tsv, 'log10p'), direct.log10pv, 'log10p');
+      const { samples, y } = traitSamples(d, 1);
+      const source = await openBed(SHARED + STRUCT);
+      const k = await kinship(source, { method: 'standardized', samples }).finally(() => source.close());
+      const fit = fitKinshipNull({ y, covariates: ones(y.length), kinship: k.k });
+      assert.ok(Math.abs(report.traits[0]!.nullModel.logLik - fit.logLik) <= 1e-9 * Math.abs(fit.logLik));
+      const direct = await directScan({ samples, y, nullModel: fit, region: true });
+      assert.deepEqual(column(tsv, 'id'), direct.ids);
+      assertClose(column(tsv, 'pvalue'), direct.pv, 'pvalue');
+      assertClose(column(tsv, 'log10p'), direct.log10pv, 'log10p');
 
-    // --test exact: GEMMA's per-variant tests, columns added.
-    const ex = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--pheno-col', 'gene2', '--kinship-from-bfile', '--region', REGION_TEXT, '--test', 'exact', '--out', join(dir, 'exact'));
-    assert.equal(ex.status, 0, ex.stderr);
-    const et = readTsv(join(dir, 'exact.gene2.tsv'));
-    assert.deepEqual(et.header, EXACT);
-    assert.equal(et.rows.length, regionCount());
-    assert.deepEqual(column(et, 'pvalue'), column(et, 'p_wald'));
-    const de = await directScan({ samples, y, nullModel: fit, region: true, test: 'exact' });
-    assertClose(column(et, 'p_wald'), de.pv, 'p_wald');
-    assertClose(column(et, 'p_lrt'), de.pLrt, 'p_lrt');
-    assertClose(column(et, 'p_score'), de.pScore, 'p_score');
-    assertClose(column(et, 'lambda'), de.lambda, 'lambda');
+      // --test exact: GEMMA's per-variant tests, columns added.
+      const ex = lmmkit(
+        'gwas',
+        '--bfile',
+        SHARED + STRUCT,
+        '--pheno',
+        d.pheno,
+        '--pheno-col',
+        'gene2',
+        '--kinship-from-bfile',
+        '--region',
+        REGION_TEXT,
+        '--test',
+        'exact',
+        '--out',
+        join(dir, 'exact'),
+      );
+      assert.equal(ex.status, 0, ex.stderr);
+      const et = readTsv(join(dir, 'exact.gene2.tsv'));
+      assert.deepEqual(et.header, EXACT);
+      assert.equal(et.rows.length, regionCount());
+      assert.deepEqual(column(et, 'pvalue'), column(et, 'p_wald'));
+      const de = await directScan({ samples, y, nullModel: fit, region: true, test: 'exact' });
+      assertClose(column(et, 'p_wald'), de.pv, 'p_wald');
+      assertClose(column(et, 'p_lrt'), de.pLrt, 'p_lrt');
+      assertClose(column(et, 'p_score'), de.pScore, 'p_score');
+      assertClose(column(et, 'lambda'), de.lambda, 'lambda');
 
-    // --exact-tests wald: GEMMA -lmm 1's test only; the same Wald results, LRT and score NA.
-    const wald = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--pheno-col', 'gene2', '--kinship-from-bfile', '--region', REGION_TEXT, '--test', 'exact', '--exact-tests', 'wald', '--out', join(dir, 'wald'));
-    assert.equal(wald.status, 0, wald.stderr);
-    const wt = readTsv(join(dir, 'wald.gene2.tsv'));
-    assert.deepEqual(wt.header, EXACT);
-    assertClose(column(wt, 'p_wald'), column(et, 'p_wald').map(Number), 'Wald-only p_wald');
-    assert.ok(column(wt, 'p_lrt').every((v) => v === 'NA') && column(wt, 'p_score').every((v) => v === 'NA'));
-  });
+      // --exact-tests wald: GEMMA -lmm 1's test only; the same Wald results, LRT and score NA.
+      const wald = lmmkit(
+        'gwas',
+        '--bfile',
+        SHARED + STRUCT,
+        '--pheno',
+        d.pheno,
+        '--pheno-col',
+        'gene2',
+        '--kinship-from-bfile',
+        '--region',
+        REGION_TEXT,
+        '--test',
+        'exact',
+        '--exact-tests',
+        'wald',
+        '--out',
+        join(dir, 'wald'),
+      );
+      assert.equal(wald.status, 0, wald.stderr);
+      const wt = readTsv(join(dir, 'wald.gene2.tsv'));
+      assert.deepEqual(wt.header, EXACT);
+      assertClose(column(wt, 'p_wald'), column(et, 'p_wald').map(Number), 'Wald-only p_wald');
+      assert.ok(column(wt, 'p_lrt').every((v) => v === 'NA') && column(wt, 'p_score').every((v) => v === 'NA'));
+    },
+  );
 
   sharedTest('--step 2 and --inter write one row per joint test with its df', [`${STRUCT}.bed`, EXPR, ENV], async () => {
     const d = await structPheno();
@@ -251,7 +340,11 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     assert.deepEqual(tsv.header, MULTI);
     const count = regionCount();
     assert.equal(tsv.rows.length, Math.ceil(count / 2));
-    assert.ok(column(tsv, 'df').slice(0, Math.floor(count / 2)).every((x) => x === '2'));
+    assert.ok(
+      column(tsv, 'df')
+        .slice(0, Math.floor(count / 2))
+        .every((x) => x === '2'),
+    );
     const dfs = column(tsv, 'df');
     assert.ok(column(tsv, 'beta').every((b, i) => b.split(';').length === Number(dfs[i])));
     assert.ok(column(tsv, 'variants').every((v, i) => Number(v) === Number(dfs[i])));
@@ -264,7 +357,21 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
     const env = (await readTable(SHARED + ENV, { key: 'none' })).values;
     const inter = join(dir, 'inter.tsv');
     writeFileSync(inter, `${['FID\tIID\tone\tenv1', ...d.fam.iid.map((id, i) => `${d.fam.fid[i]}\t${id}\t1\t${env.data[i]}`)].join('\n')}\n`);
-    const ri = lmmkit('gwas', '--bfile', SHARED + STRUCT, '--pheno', d.pheno, '--pheno-col', 'gene1', '--region', REGION_TEXT, '--inter', inter, '--out', join(dir, 'inter'));
+    const ri = lmmkit(
+      'gwas',
+      '--bfile',
+      SHARED + STRUCT,
+      '--pheno',
+      d.pheno,
+      '--pheno-col',
+      'gene1',
+      '--region',
+      REGION_TEXT,
+      '--inter',
+      inter,
+      '--out',
+      join(dir, 'inter'),
+    );
     assert.equal(ri.status, 0, ri.stderr);
     const it = readTsv(join(dir, 'inter.gene1.tsv'));
     assert.deepEqual(it.header, MULTI);
@@ -286,7 +393,19 @@ describe('lmmkit demo', () => {
     const out = join(dir, 'demo');
     const r = lmmkit('demo', '--out', out);
     assert.equal(r.status, 0, r.stderr);
-    for (const f of ['demo.bed', 'demo.bim', 'demo.fam', 'pheno.tsv', 'causal.tsv', 'results.tsv', 'results.json', 'manhattan.png', 'manhattan.svg', 'qq.png', 'qq.svg']) {
+    for (const f of [
+      'demo.bed',
+      'demo.bim',
+      'demo.fam',
+      'pheno.tsv',
+      'causal.tsv',
+      'results.tsv',
+      'results.json',
+      'manhattan.png',
+      'manhattan.svg',
+      'qq.png',
+      'qq.svg',
+    ]) {
       assert.ok(existsSync(join(out, f)), `${f} written`);
     }
     assert.match(r.stdout, /null model: kinship REML/);
@@ -325,7 +444,11 @@ describe('lmmkit gwas on bad input', () => {
   const base = (): string[] => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't1'];
   const cases: [string, () => string[], RegExp][] = [
     ['missing --bfile fileset', () => ['gwas', '--bfile', join(data, 'absent'), '--pheno', pheno], /absent\.(bim|fam|bed)/],
-    ['missing --pheno file', () => ['gwas', '--bfile', prefix, '--pheno', join(data, 'nopheno.tsv')], /nopheno\.tsv: expected a readable text file, found no such file/],
+    [
+      'missing --pheno file',
+      () => ['gwas', '--bfile', prefix, '--pheno', join(data, 'nopheno.tsv')],
+      /nopheno\.tsv: expected a readable text file, found no such file/,
+    ],
     ['no --pheno', () => ['gwas', '--bfile', prefix], /--pheno/],
     ['missing --covar file', () => [...base(), '--covar', join(data, 'nocovar.tsv')], /nocovar\.tsv/],
     ['missing --kinship file', () => [...base(), '--kinship', join(data, 'nokin.tsv')], /nokin\.tsv/],
@@ -342,9 +465,17 @@ describe('lmmkit gwas on bad input', () => {
     ['--test unknown', () => [...base(), '--test', 'wald'], /--test: expected fixed or exact, found 'wald'/],
     ['--maf out of range', () => [...base(), '--maf', '0.7'], /--maf: expected a frequency in \[0, 0\.5\]/],
     ['two null covariances', () => [...base(), '--kinship', kin, '--kinship-from-bfile'], /at most one null covariance/],
-    ['--inter rows not matching the samples', () => [...base(), '--inter', inter10], /inter10\.txt: expected one row per genotype sample .* found 10 rows for the 60 samples/],
+    [
+      '--inter rows not matching the samples',
+      () => [...base(), '--inter', inter10],
+      /inter10\.txt: expected one row per genotype sample .* found 10 rows for the 60 samples/,
+    ],
     ['--bfile and --bimbam', () => [...base(), '--bimbam', 'x.txt'], /exactly one of --bfile PREFIX and --bimbam FILE/],
-    ['a trait that cannot be fitted, after another was scanned', () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--covar', covar], /trait 't2': 4 samples for 4 covariates/],
+    [
+      'a trait that cannot be fitted, after another was scanned',
+      () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--covar', covar],
+      /trait 't2': 4 samples for 4 covariates/,
+    ],
   ];
 
   for (const [name, args, message] of cases) {
@@ -383,8 +514,28 @@ describe('lmmkit gwas --help', () => {
   test('documents every option', () => {
     const r = lmmkit('gwas', '--help');
     assert.equal(r.status, 0);
-    for (const opt of ['--bfile', '--bimbam', '--annotation', '--pheno', '--pheno-col', '--covar', '--kinship', '--kinship-from-bfile', '--lowrank',
-      '--inter', '--step', '--test', '--maf', '--max-missing', '--region', '--gaussianize', '--standardize', '--ids', '--batch-size', '--out']) {
+    for (const opt of [
+      '--bfile',
+      '--bimbam',
+      '--annotation',
+      '--pheno',
+      '--pheno-col',
+      '--covar',
+      '--kinship',
+      '--kinship-from-bfile',
+      '--lowrank',
+      '--inter',
+      '--step',
+      '--test',
+      '--maf',
+      '--max-missing',
+      '--region',
+      '--gaussianize',
+      '--standardize',
+      '--ids',
+      '--batch-size',
+      '--out',
+    ]) {
       assert.match(r.stdout, new RegExp(`\\n  ${opt} `), `${opt} in --help`);
     }
     assert.match(r.stdout, /intercept is always added/);

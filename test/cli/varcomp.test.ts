@@ -17,12 +17,28 @@ const D = SHARED + MM_DATA;
 function lmmkit(...args: string[]) {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 }
-const ex1 = ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--cofactor', 'Trial',
-  '--kinship', `Flint=${D}vc_kinship_flint.csv`, '--incidence', 'Flint=CodeFlint',
-  '--kinship', `Dent=${D}vc_kinship_dent.csv`, '--incidence', 'Dent=CodeDent'];
+const ex1 = [
+  '--data',
+  `${D}vc_data.csv`,
+  '--y',
+  'Trait',
+  '--cofactor',
+  'Trial',
+  '--kinship',
+  `Flint=${D}vc_kinship_flint.csv`,
+  '--incidence',
+  'Flint=CodeFlint',
+  '--kinship',
+  `Dent=${D}vc_kinship_dent.csv`,
+  '--incidence',
+  'Dent=CodeDent',
+];
 
 sharedTest('varcomp fit: MM4LMM example 1 from files (REML and ML)', [`${MM_DATA}vc_data.csv`, 'refs/mm4lmm/ex1_vc_reml.json'], () => {
-  for (const [method, ref] of [['reml', 'ex1_vc_reml'], ['ml', 'ex1_vc_ml']] as const) {
+  for (const [method, ref] of [
+    ['reml', 'ex1_vc_reml'],
+    ['ml', 'ex1_vc_ml'],
+  ] as const) {
     const out = join(dir, `ex1-${method}.json`);
     const r = lmmkit('varcomp', 'fit', ...ex1, '--method', method, '--out', out);
     assert.equal(r.status, 0, r.stderr);
@@ -32,8 +48,12 @@ sharedTest('varcomp fit: MM4LMM example 1 from files (REML and ML)', [`${MM_DATA
     assert.deepEqual(fit.model.sigma2Names, want.Sigma2Names);
     // A table cofactor gives R's data-frame name TrialTrial2 (MM4LMM's matrix cofactor says V1Trial2).
     assert.deepEqual(fit.model.betaNames, ['(Intercept)', 'TrialTrial2']);
-    fit.model.sigma2.forEach((v: number, k: number) => { assert.ok(Math.abs(v - want.Sigma2[k]!) < 1e-9 * want.Sigma2[k]!); });
-    fit.model.beta.forEach((v: number, k: number) => { assert.ok(Math.abs(v - want.Beta[k]!) < 1e-9 * Math.abs(want.Beta[k]!)); });
+    fit.model.sigma2.forEach((v: number, k: number) => {
+      assert.ok(Math.abs(v - want.Sigma2[k]!) < 1e-9 * want.Sigma2[k]!);
+    });
+    fit.model.beta.forEach((v: number, k: number) => {
+      assert.ok(Math.abs(v - want.Beta[k]!) < 1e-9 * Math.abs(want.Beta[k]!));
+    });
     assert.ok(Math.abs(fit.model.logLik - want.LogLik) < 1e-8);
     assert.equal(fit.path, method === 'reml' ? 'henderson' : 'dense');
   }
@@ -46,7 +66,10 @@ sharedTest('varcomp fit --markers: example 2 in GWAS mode, one TSV row per marke
   const out = join(dir, 'ex2.tsv');
   const r = lmmkit('varcomp', 'fit', ...ex1, '--markers', markers, '--markers-as', 'factor', '--formula', '~ Trial+Xeffect+Xeffect:Trial', '--out', out);
   assert.equal(r.status, 0, r.stderr);
-  const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+  const lines = readFileSync(out, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split('\t'));
   assert.deepEqual(lines[0], ['marker', 'nbit', 'converged', 'loglik', 'sigma2_Flint', 'sigma2_Dent', 'sigma2_Error', 'beta_names', 'beta', 'se']);
   assert.equal(lines.length, 21);
   const ref = readRef('ex2_vc_markers_interaction_reml').result;
@@ -55,7 +78,12 @@ sharedTest('varcomp fit --markers: example 2 in GWAS mode, one TSV row per marke
     assert.equal(Number(row[1]), ref.models[i]!.NbIt);
     assert.ok(Math.abs(Number(row[3]) - ref.models[i]!.LogLik) < 1e-6);
     assert.deepEqual(row[7]!.split(';'), ref.models[i]!.BetaNames);
-    row[8]!.split(';').map(Number).forEach((b, k) => { assert.ok(Math.abs(b - ref.models[i]!.Beta[k]!) < 1e-6 * Math.max(1, Math.abs(ref.models[i]!.Beta[k]!))); });
+    row[8]!
+      .split(';')
+      .map(Number)
+      .forEach((b, k) => {
+        assert.ok(Math.abs(b - ref.models[i]!.Beta[k]!) < 1e-6 * Math.max(1, Math.abs(ref.models[i]!.Beta[k]!)));
+      });
   });
   const json = JSON.parse(readFileSync(join(dir, 'ex2.json'), 'utf8'));
   assert.equal(json.models, 20);
@@ -72,8 +100,16 @@ sharedTest('varcomp fit: bad input gives exit 2, one line naming the culprit, an
     ['missing response', ['--data', noY, '--y', 'Trait'], /missing on 1 row \(line 4\)/],
     ['unknown cofactor', [...ex1.slice(0, 4), '--cofactor', 'Trail'], /--cofactor: .* has no column 'Trail'/],
     ['incidence for no component', [...ex1, '--incidence', 'Other=CodeDent'], /'Other' names no --kinship component/],
-    ['kinship without incidence of the wrong size', ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`], /122 x 122 but .* has 432 rows: give --incidence Flint=COLUMN/],
-    ['codes not in the kinship', ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`, '--incidence', 'Flint=CodeDent'], /code 'PSMD\d+' of column 'CodeDent' is not an id of the kinship/],
+    [
+      'kinship without incidence of the wrong size',
+      ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`],
+      /122 x 122 but .* has 432 rows: give --incidence Flint=COLUMN/,
+    ],
+    [
+      'codes not in the kinship',
+      ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`, '--incidence', 'Flint=CodeDent'],
+      /code 'PSMD\d+' of column 'CodeDent' is not an id of the kinship/,
+    ],
     ['init of the wrong length', [...ex1, '--init', '1,1'], /The length of Init and the number of variance are not compatible/],
     ['bad number', [...ex1, '--crit-var', 'x'], /--crit-var: expected a number, found 'x'/],
     ['missing data file', ['--data', join(dir, 'nope.csv'), '--y', 'Trait'], /nope.csv/],
@@ -112,52 +148,85 @@ sharedTest('varcomp fit --blup --vcov: MMBlup and MMVcov in the JSON', ['refs/mm
   const blup = readRef<{ result: Record<string, { names: string[] | null; values: number[] }> }>('blup_ex1_reml').result;
   for (const comp of ['Flint', 'Dent', 'Error']) {
     if (blup[comp]!.names !== null && blup[comp]!.names!.length > 0) assert.deepEqual(fit.blup[comp].names, blup[comp]!.names);
-    fit.blup[comp].values.forEach((v: number, i: number) => { assert.ok(Math.abs(v - blup[comp]!.values[i]!) < 1e-6, `${comp} ${i}`); });
+    fit.blup[comp].values.forEach((v: number, i: number) => {
+      assert.ok(Math.abs(v - blup[comp]!.values[i]!) < 1e-6, `${comp} ${i}`);
+    });
   }
   const ai = readRef<{ result: { vcov: number[][] } }>('vcov_ex1_AI').result;
-  fit.vcov.vcov.forEach((row: number[], a: number) => { row.forEach((v, b) => { assert.ok(Math.abs(v - ai.vcov[a]![b]!) < 1e-6); }); });
+  fit.vcov.vcov.forEach((row: number[], a: number) => {
+    row.forEach((v, b) => {
+      assert.ok(Math.abs(v - ai.vcov[a]![b]!) < 1e-6);
+    });
+  });
   const bad = lmmkit('varcomp', 'fit', ...ex1, '--vcov', 'observed', '--out', join(dir, 'x.json'));
   assert.equal(bad.status, 2, 'a usage error is bad input: exit 2');
   assert.match(bad.stderr, /observed/);
 });
 
-sharedTest('varcomp fit --anova: Type III in the JSON (ex1) and per marker in GWAS mode (qtl example)', ['refs/mm4lmm/anova_ex1_typeIII.json', 'refs/mm4lmm/anova_typeIII.json'], () => {
-  const out = join(dir, 'ex1-anova.json');
-  const r = lmmkit('varcomp', 'fit', ...ex1, '--anova', 'III', '--out', out);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /Wald \(Type III\):/);
-  const fit = JSON.parse(readFileSync(out, 'utf8'));
-  const ref1 = readRef<{ result: { tables: { data: number[][] }[] } }>('anova_ex1_typeIII').result.tables[0]!;
-  assert.deepEqual(fit.anova.rows.map((row: { name: string }) => row.name), ['(Intercept)', 'Trial']);
-  fit.anova.rows.forEach((row: { statistic: number; df: number; log10PValue: number }, i: number) => {
-    assert.ok(Math.abs(row.statistic - ref1.data[i]![0]!) < 1e-6 * ref1.data[i]![0]!);
-    assert.equal(row.df, ref1.data[i]![2]);
-  });
-  // MM4LMM's p-value of the intercept is 0; ours is finite on the log scale.
-  assert.ok(fit.anova.rows[0].log10PValue < -300 && Number.isFinite(fit.anova.rows[0].log10PValue));
+sharedTest(
+  'varcomp fit --anova: Type III in the JSON (ex1) and per marker in GWAS mode (qtl example)',
+  ['refs/mm4lmm/anova_ex1_typeIII.json', 'refs/mm4lmm/anova_typeIII.json'],
+  () => {
+    const out = join(dir, 'ex1-anova.json');
+    const r = lmmkit('varcomp', 'fit', ...ex1, '--anova', 'III', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Wald \(Type III\):/);
+    const fit = JSON.parse(readFileSync(out, 'utf8'));
+    const ref1 = readRef<{ result: { tables: { data: number[][] }[] } }>('anova_ex1_typeIII').result.tables[0]!;
+    assert.deepEqual(
+      fit.anova.rows.map((row: { name: string }) => row.name),
+      ['(Intercept)', 'Trial'],
+    );
+    fit.anova.rows.forEach((row: { statistic: number; df: number; log10PValue: number }, i: number) => {
+      assert.ok(Math.abs(row.statistic - ref1.data[i]![0]!) < 1e-6 * ref1.data[i]![0]!);
+      assert.equal(row.df, ref1.data[i]![2]);
+    });
+    // MM4LMM's p-value of the intercept is 0; ours is finite on the log scale.
+    assert.ok(fit.anova.rows[0].log10PValue < -300 && Number.isFinite(fit.anova.rows[0].log10PValue));
 
-  // GWAS mode on the QTL example: y, ten markers, the kinship in data order.
-  const p = readCsv(`${MM_DATA}qtl_phenotype.csv`);
-  const g = readCsv(`${MM_DATA}qtl_genotype.csv`);
-  const data = join(dir, 'qtl-data.tsv');
-  writeFileSync(data, `${['id\ty', ...p.rows.map((row) => `${row[0]}\t${row[1]}`)].join('\n')}\n`);
-  const markers = join(dir, 'qtl-markers.tsv');
-  writeFileSync(markers, `${[g.header.slice(1).join('\t'), ...g.rows.map((row) => row.slice(1).join('\t'))].join('\n')}\n`);
-  const tsv = join(dir, 'qtl.tsv');
-  const q = lmmkit('varcomp', 'fit', '--data', data, '--y', 'y', '--kinship', `Additive=${D}qtl_kinship.csv`, '--markers', markers, '--anova', 'III', '--out', tsv);
-  assert.equal(q.status, 0, q.stderr);
-  const rows = readFileSync(join(dir, 'qtl.anova.tsv'), 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
-  assert.deepEqual(rows[0], ['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p']);
-  const ref = readRef<{ result: { tables: { rownames: string[]; data: number[][] }[] } }>('anova_typeIII').result.tables;
-  assert.equal(rows.length, 1 + 2 * ref.length);
-  ref.forEach((t, m) => { t.data.forEach((want, k) => {
-    const row = rows[1 + 2 * m + k]!;
-    assert.equal(row[0], `SNP${m + 1}`);
-    assert.equal(row[2], t.rownames[k]);
-    assert.ok(Math.abs(Number(row[3]) - want[0]!) < 1e-6 * want[0]!, `SNP${m + 1} ${t.rownames[k]}: ${row[3]} vs ${want[0]}`);
-    assert.ok(Math.abs(Number(row[6]) - want[1]!) < 1e-6 * want[1]!);
-  }); });
-});
+    // GWAS mode on the QTL example: y, ten markers, the kinship in data order.
+    const p = readCsv(`${MM_DATA}qtl_phenotype.csv`);
+    const g = readCsv(`${MM_DATA}qtl_genotype.csv`);
+    const data = join(dir, 'qtl-data.tsv');
+    writeFileSync(data, `${['id\ty', ...p.rows.map((row) => `${row[0]}\t${row[1]}`)].join('\n')}\n`);
+    const markers = join(dir, 'qtl-markers.tsv');
+    writeFileSync(markers, `${[g.header.slice(1).join('\t'), ...g.rows.map((row) => row.slice(1).join('\t'))].join('\n')}\n`);
+    const tsv = join(dir, 'qtl.tsv');
+    const q = lmmkit(
+      'varcomp',
+      'fit',
+      '--data',
+      data,
+      '--y',
+      'y',
+      '--kinship',
+      `Additive=${D}qtl_kinship.csv`,
+      '--markers',
+      markers,
+      '--anova',
+      'III',
+      '--out',
+      tsv,
+    );
+    assert.equal(q.status, 0, q.stderr);
+    const rows = readFileSync(join(dir, 'qtl.anova.tsv'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('\t'));
+    assert.deepEqual(rows[0], ['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p']);
+    const ref = readRef<{ result: { tables: { rownames: string[]; data: number[][] }[] } }>('anova_typeIII').result.tables;
+    assert.equal(rows.length, 1 + 2 * ref.length);
+    ref.forEach((t, m) => {
+      t.data.forEach((want, k) => {
+        const row = rows[1 + 2 * m + k]!;
+        assert.equal(row[0], `SNP${m + 1}`);
+        assert.equal(row[2], t.rownames[k]);
+        assert.ok(Math.abs(Number(row[3]) - want[0]!) < 1e-6 * want[0]!, `SNP${m + 1} ${t.rownames[k]}: ${row[3]} vs ${want[0]}`);
+        assert.ok(Math.abs(Number(row[6]) - want[1]!) < 1e-6 * want[1]!);
+      });
+    });
+  },
+);
 
 test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK fileset; bad sample ids', async () => {
   const { simulateGwas, writeBed, openBed, kinship, writeMatrixTsv, Matrix } = await import('../../src/node.js');
@@ -173,23 +242,61 @@ test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK files
   const order = sim.samples.iid.map((_, i) => 119 - i);
   writeFileSync(join(dir, 'sim-data.tsv'), `${['iid\ty', ...order.map((i) => `${sim.samples.iid[i]}\t${sim.phenotype[i]}`)].join('\n')}\n`);
   const out = join(dir, 'sim-gwas.tsv');
-  const r = lmmkit('varcomp', 'fit', '--data', join(dir, 'sim-data.tsv'), '--y', 'y', '--kinship', `Additive=${join(dir, 'sim.kin')}`, '--incidence', 'Additive=iid', '--bfile', prefix, '--ids', 'iid', '--out', out);
+  const r = lmmkit(
+    'varcomp',
+    'fit',
+    '--data',
+    join(dir, 'sim-data.tsv'),
+    '--y',
+    'y',
+    '--kinship',
+    `Additive=${join(dir, 'sim.kin')}`,
+    '--incidence',
+    'Additive=iid',
+    '--bfile',
+    prefix,
+    '--ids',
+    'iid',
+    '--out',
+    out,
+  );
   assert.equal(r.status, 0, r.stderr);
-  const rows = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+  const rows = readFileSync(out, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split('\t'));
   assert.deepEqual(rows[0]!.slice(0, 10), ['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik']);
   // The same models through the API, rows of the data order.
   const eye = Matrix.identity(120);
   const z = new Matrix(120, 120);
-  order.forEach((s, row) => { z.data[row + s * 120] = 1; });
+  order.forEach((s, row) => {
+    z.data[row + s * 120] = 1;
+  });
   const want: number[] = [];
   const ids: string[] = [];
-  for await (const b of mmEstStream({ source: bed, samples: order, y: order.map((i) => sim.phenotype[i]!), varList: [{ name: 'Additive', r: k }, { name: 'Error', r: eye }], zList: [z, undefined], minMaf: 0.01, maxMissing: 0.05 })) {
+  for await (const b of mmEstStream({
+    source: bed,
+    samples: order,
+    y: order.map((i) => sim.phenotype[i]!),
+    varList: [
+      { name: 'Additive', r: k },
+      { name: 'Error', r: eye },
+    ],
+    zList: [z, undefined],
+    minMaf: 0.01,
+    maxMissing: 0.05,
+  })) {
     want.push(...b.models.map((m) => m.logLik));
     ids.push(...b.variants.id);
   }
   await bed.close();
-  assert.deepEqual(rows.slice(1).map((row) => row[2]), ids);
-  rows.slice(1).forEach((row, i) => { assert.ok(Math.abs(Number(row[9]) - want[i]!) < 1e-9 * Math.abs(want[i]!)); });
+  assert.deepEqual(
+    rows.slice(1).map((row) => row[2]),
+    ids,
+  );
+  rows.slice(1).forEach((row, i) => {
+    assert.ok(Math.abs(Number(row[9]) - want[i]!) < 1e-9 * Math.abs(want[i]!));
+  });
   writeFileSync(join(dir, 'bad-data.tsv'), 'iid\ty\nnobody\t1.0\n');
   const bad = lmmkit('varcomp', 'fit', '--data', join(dir, 'bad-data.tsv'), '--y', 'y', '--bfile', prefix, '--ids', 'iid', '--out', join(dir, 'bad.tsv'));
   assert.equal(bad.status, 2);

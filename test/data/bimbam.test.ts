@@ -42,7 +42,10 @@ async function collect(path: string, open: OpenBimbamOptions = {}, opts: BatchOp
     for await (const b of reader.batches(opts)) {
       sizes.push(b.indices.length);
       assert.equal(b.dosages.cols, b.indices.length);
-      assert.deepEqual(b.variants.id, Array.from(b.indices, (i) => reader.variants.id[i]));
+      assert.deepEqual(
+        b.variants.id,
+        Array.from(b.indices, (i) => reader.variants.id[i]),
+      );
       for (let j = 0; j < b.dosages.cols; j++) cols.push(Array.from(b.dosages.col(j)));
       indices.push(...b.indices);
     }
@@ -108,7 +111,10 @@ describe('BIMBAM selections', () => {
     assert.deepEqual(region.indices, [2]);
     const samples = await collect(path, open, { samples: [3, 0], size: 1 });
     assert.deepEqual(samples.sizes, [1, 1, 1, 1]);
-    assert.deepEqual(samples.cols, VALUES.map((v) => [v[3]!, v[0]!]));
+    assert.deepEqual(
+      samples.cols,
+      VALUES.map((v) => [v[3]!, v[0]!]),
+    );
   });
 
   test('ids and indices out of file order, with repeats (the stream restarts)', async () => {
@@ -153,7 +159,10 @@ describe('BIMBAM bad input', () => {
 
   test('a non-numeric dosage names line and column (sample index + 4)', async () => {
     const path = write('rs1 A T 0 1 2 1\nrs2, A, T, 0, 1, x1, 2\n');
-    await assert.rejects(readAll(path), badInput(new RegExp(`^${path}:2 \\(column 6\\): sample 3 \\('3'\\): expected a dosage \\(a number\\) or NA, found 'x1'$`)));
+    await assert.rejects(
+      readAll(path),
+      badInput(new RegExp(`^${path}:2 \\(column 6\\): sample 3 \\('3'\\): expected a dosage \\(a number\\) or NA, found 'x1'$`)),
+    );
     await assert.rejects(readAll(write('rs1 A T 0 nan\n')), badInput(/:1 \(column 5\): .* found 'nan'$/));
     await assert.rejects(readAll(write('rs1 A T 0 0x1\n')), badInput(/found '0x1'$/));
   });
@@ -170,16 +179,25 @@ describe('BIMBAM bad input', () => {
       badInput(new RegExp(`^${swapped}:2: annotation row 2 is 'rsX' but variant 2 of the genotype file is 'rs2' \\(${geno}:2\\)`)),
     );
     await assert.rejects(openBimbam(geno, { annotation: write('rs1 1 1\n') }), badInput(/: no annotation row for variant 2 'rs2' \(.*:2\)/));
-    await assert.rejects(openBimbam(geno, { annotation: write('rs1 1 1\nrs2 2 1\n\nrs3 3 1\n') }), badInput(/:4: extra annotation row 'rs3': the genotype file .* has only 2 variants$/));
+    await assert.rejects(
+      openBimbam(geno, { annotation: write('rs1 1 1\nrs2 2 1\n\nrs3 3 1\n') }),
+      badInput(/:4: extra annotation row 'rs3': the genotype file .* has only 2 variants$/),
+    );
     await assert.rejects(openBimbam(geno, { annotation: write('rs1 1\n') }), badInput(/:1: expected 3 or 4 fields \(rsid pos chrom \[cM\]\), found 2$/));
-    await assert.rejects(openBimbam(geno, { annotation: write('rs1 1 1\nrs2 p2 1\n') }), badInput(/:2 \(column 2\): position must be a number or NA, found 'p2'$/));
+    await assert.rejects(
+      openBimbam(geno, { annotation: write('rs1 1 1\nrs2 p2 1\n') }),
+      badInput(/:2 \(column 2\): position must be a number or NA, found 'p2'$/),
+    );
     await assert.rejects(openBimbam(geno, { annotation: join(dir, 'absent.txt') }), badInput(/absent\.txt: cannot read: ENOENT$/));
   });
 
   test('missing file, sample table of the wrong size, bad count', async () => {
     await assert.rejects(openBimbam(join(dir, 'absent.txt')), badInput(/absent\.txt: cannot open: ENOENT$/));
     await assert.rejects(openBimbam(write(GENO), { samples: { fid: ['a'], iid: ['a'] } }), badInput(/:1: expected 3 \+ 1 = 4 fields .* found 7$/));
-    await assert.rejects(openBimbam(write(GENO), { samples: -1 }), (e: unknown) => e instanceof LmmkitError && /non-negative integer count, found -1/.test(e.message));
+    await assert.rejects(
+      openBimbam(write(GENO), { samples: -1 }),
+      (e: unknown) => e instanceof LmmkitError && /non-negative integer count, found -1/.test(e.message),
+    );
   });
 
   test('a corrupt gzip stream is an error, not a silent truncation', async () => {
@@ -220,6 +238,9 @@ sharedTest('BXD example (GEMMA): 7320 variants x 198 samples, values as in the t
     seen += b.dosages.cols;
   }
   assert.equal(seen, 7320);
-  assert.deepEqual([...levels].sort((a, b) => a - b), [0, 0.5, 1]);
+  assert.deepEqual(
+    [...levels].sort((a, b) => a - b),
+    [0, 0.5, 1],
+  );
   assert.equal(reader.variants.chrom[7319], snps[7319]!.split('\t')[2]);
 });

@@ -8,8 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
-  InputError, openBed, openBedFiles, openFileSource, parseKinship, parseTable, readKinship, readTable, simulateGenotypes, textOf, writeBed,
-  type BatchOptions, type BedReader, type GenotypeBatch,
+  InputError,
+  openBed,
+  openBedFiles,
+  openFileSource,
+  parseKinship,
+  parseTable,
+  readKinship,
+  readTable,
+  simulateGenotypes,
+  textOf,
+  writeBed,
+  type BatchOptions,
+  type BedReader,
+  type GenotypeBatch,
 } from '../../src/node.js';
 import { SHARED, sharedTest } from '../support.js';
 
@@ -83,7 +95,10 @@ describe('PLINK fileset from bytes', () => {
     const src = await openFileSource(`${prefix}.bed`);
     assert.equal(src.size, file('bed').length);
     assert.deepEqual(await src.read(3, 10), file('bed').subarray(3, 13));
-    await assert.rejects(src.read(src.size - 2, 5), (e: unknown) => e instanceof InputError && e.message === `${prefix}.bed: unexpected end of file at byte ${src.size}`);
+    await assert.rejects(
+      src.read(src.size - 2, 5),
+      (e: unknown) => e instanceof InputError && e.message === `${prefix}.bed: unexpected end of file at byte ${src.size}`,
+    );
     await src.close();
     await assert.rejects(openFileSource(join(dir, 'absent.bed')), /absent\.bed: cannot open: ENOENT$/);
   });
@@ -120,6 +135,9 @@ describe('tables from bytes', () => {
   test('decode malformed UTF-8 as Node reads a file, and name the source in parse errors', async () => {
     const odd = new Uint8Array([0x61, 0xff, 0x62, 0x0a]);
     assert.equal(await textOf(odd), Buffer.from(odd).toString('utf8'));
-    await assert.rejects(async () => parseTable(await textOf(new File(['FID IID y\nf a x\n'], 'p.txt')), 'p.txt'), /^InputError: p\.txt:2 \(column 3 'y'\): expected a number.*found 'x'$/);
+    await assert.rejects(
+      async () => parseTable(await textOf(new File(['FID IID y\nf a x\n'], 'p.txt')), 'p.txt'),
+      /^InputError: p\.txt:2 \(column 3 'y'\): expected a number.*found 'x'$/,
+    );
   });
 });

@@ -71,7 +71,10 @@ describe('kinship', () => {
     await bed.close();
     // Centring uses the subset's own means, so compare with a direct computation on the subset.
     const g = new Matrix(3, sim.dosages.cols);
-    for (let j = 0; j < g.cols; j++) [3, 7, 20].forEach((s, i) => { g.set(i, j, sim.dosages.get(s, j)); });
+    for (let j = 0; j < g.cols; j++)
+      [3, 7, 20].forEach((s, i) => {
+        g.set(i, j, sim.dosages.get(s, j));
+      });
     assert.ok(relMaxDiff(sub.k.data, direct(g, 'centered').data) < 1e-12);
     assert.equal(full.k.rows, 37);
   });
@@ -93,7 +96,10 @@ describe('kinship', () => {
     await writeBed(p, clean.dosages, clean.samples, clean.variants);
     const r = spawnSync('plink2', ['--bfile', p, '--make-rel', 'square', '--out', p, '--threads', '1'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    const rel = readFileSync(`${p}.rel`, 'utf8').trim().split('\n').map((l) => l.split('\t').map(Number));
+    const rel = readFileSync(`${p}.rel`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t').map(Number));
     const bed = await openBed(p);
     const { k } = await kinship(bed, { method: 'gcta' });
     await bed.close();
@@ -107,7 +113,10 @@ describe('kinship', () => {
     const geno = `${SHARED}data/bxd/BXD_geno.txt.gz`;
     const r = spawnSync('gemma', ['-g', geno, '-p', `${SHARED}data/bxd/BXD_pheno.txt`, '-gk', '1', '-outdir', dir, '-o', 'bxd'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    const ref = readFileSync(join(dir, 'bxd.cXX.txt'), 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+    const ref = readFileSync(join(dir, 'bxd.cXX.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number));
     const src = await openBimbam(geno);
     const { k, variantsUsed } = await kinship(src, { method: 'centered' });
     await src.close();

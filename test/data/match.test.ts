@@ -63,7 +63,13 @@ describe('matchSamples', () => {
     const m = matchSamples({ genotype: geno, phenotype: pheno });
     assert.deepEqual(Array.from(m.keep), [0, 2, 3, 4]);
     assert.deepEqual(m.phenotypeColumns, ['a', 'b']);
-    assert.deepEqual(m.phenotypeMask.map((x) => Array.from(x)), [[1, 0, 1, 1], [0, 1, 1, 0]]);
+    assert.deepEqual(
+      m.phenotypeMask.map((x) => Array.from(x)),
+      [
+        [1, 0, 1, 1],
+        [0, 1, 1, 0],
+      ],
+    );
     assert.deepEqual(m.dropped, [{ fid: 'F2', iid: 'I2', source: 'phenotype', reason: 'missing every phenotype in p.txt' }]);
   });
 
@@ -71,7 +77,10 @@ describe('matchSamples', () => {
     const cov = parseTable('FID IID age sex\nF1 I1 30 1\nF2 I2 NA 1\nF3 I3 40 NA\nF4 I4 1 1\nF5 I5 1 1\n', 'c.txt');
     const m = matchSamples({ genotype: geno, covariates: cov });
     assert.deepEqual(Array.from(m.keep), [0, 3, 4]);
-    assert.deepEqual(m.dropped.map((d) => d.reason), ["missing covariate 'age' in c.txt", "missing covariate 'sex' in c.txt"]);
+    assert.deepEqual(
+      m.dropped.map((d) => d.reason),
+      ["missing covariate 'age' in c.txt", "missing covariate 'sex' in c.txt"],
+    );
     assert.deepEqual(m.phenotypeMask, []);
   });
 
@@ -114,7 +123,10 @@ describe('matchSamples', () => {
       'no samples left after matching (genotype g.fam: 5 samples; phenotype p.txt: 2 samples); dropped: 1 missing every phenotype in p.txt, 4 missing in p.txt, 1 missing in g.fam',
     );
     assert.equal(caught.match.keep.length, 0);
-    assert.throws(() => matchSamples({ genotype: { file: 'empty.fam', samples: { fid: [], iid: [] } } }), { name: 'NoSamplesError', message: /dropped: none$/ });
+    assert.throws(() => matchSamples({ genotype: { file: 'empty.fam', samples: { fid: [], iid: [] } } }), {
+      name: 'NoSamplesError',
+      message: /dropped: none$/,
+    });
   });
 
   test('formatMatchReport: a line per source, the kept count, the traits, the reasons with examples', () => {
@@ -141,22 +153,29 @@ describe('matchSamples', () => {
 
   test('many traits are summarised in one line', () => {
     const cols = Array.from({ length: 12 }, (_, j) => `t${j}`);
-    const pheno = parseTable(`FID IID ${cols.join(' ')}\nF1 I1 ${cols.map((_, j) => (j === 0 ? 'NA' : 1)).join(' ')}\nF2 I2 ${cols.map(() => 1).join(' ')}\n`, 'p.txt');
+    const pheno = parseTable(
+      `FID IID ${cols.join(' ')}\nF1 I1 ${cols.map((_, j) => (j === 0 ? 'NA' : 1)).join(' ')}\nF2 I2 ${cols.map(() => 1).join(' ')}\n`,
+      'p.txt',
+    );
     const m = matchSamples({ genotype: geno, phenotype: pheno });
     assert.match(formatMatchReport(m), /\n12 traits, each observed in 1 to 2 of the kept samples\n/);
   });
 
-  sharedTest("GEMMA's BXD example: phenotype and covariates by row order keep the 67 phenotyped samples", ['data/bxd/BXD_pheno.txt', 'data/bxd/BXD_covariates2.txt'], async () => {
-    const pheno = await readTable(`${SHARED}data/bxd/BXD_pheno.txt`, { key: 'none' });
-    const cov = await readTable(`${SHARED}data/bxd/BXD_covariates2.txt`, { key: 'none' });
-    const ids = Array.from({ length: 198 }, (_, i) => String(i + 1));
-    const m = matchSamples({ genotype: { file: 'BXD_geno.txt.gz', samples: { fid: ids, iid: ids }, key: 'iid' }, phenotype: pheno, covariates: cov });
-    assert.equal(m.keep.length, 67);
-    assert.equal(m.dropped.length, 131);
-    assert.ok(m.dropped.every((d) => d.source === 'phenotype' && d.reason.startsWith('missing every phenotype in ')));
-    assert.deepEqual(Array.from(m.index.phenotype!), Array.from(m.keep));
-    assert.match(formatMatchReport(m), /^genotype BXD_geno\.txt\.gz: 198 samples, 67 matched\nphenotype .*BXD_pheno\.txt: 198 samples, 67 matched\n/);
-  });
+  sharedTest(
+    "GEMMA's BXD example: phenotype and covariates by row order keep the 67 phenotyped samples",
+    ['data/bxd/BXD_pheno.txt', 'data/bxd/BXD_covariates2.txt'],
+    async () => {
+      const pheno = await readTable(`${SHARED}data/bxd/BXD_pheno.txt`, { key: 'none' });
+      const cov = await readTable(`${SHARED}data/bxd/BXD_covariates2.txt`, { key: 'none' });
+      const ids = Array.from({ length: 198 }, (_, i) => String(i + 1));
+      const m = matchSamples({ genotype: { file: 'BXD_geno.txt.gz', samples: { fid: ids, iid: ids }, key: 'iid' }, phenotype: pheno, covariates: cov });
+      assert.equal(m.keep.length, 67);
+      assert.equal(m.dropped.length, 131);
+      assert.ok(m.dropped.every((d) => d.source === 'phenotype' && d.reason.startsWith('missing every phenotype in ')));
+      assert.deepEqual(Array.from(m.index.phenotype!), Array.from(m.keep));
+      assert.match(formatMatchReport(m), /^genotype BXD_geno\.txt\.gz: 198 samples, 67 matched\nphenotype .*BXD_pheno\.txt: 198 samples, 67 matched\n/);
+    },
+  );
 });
 
 describe('fuzzing matchSamples with random id sets', () => {

@@ -51,10 +51,18 @@ describe('PLINK .bed/.bim/.fam reader', () => {
       const { cols, ids, rows } = await collect(prefix, { size });
       assert.equal(rows, 13);
       assert.deepEqual(ids, sim.variants.id);
-      cols.forEach((c, j) => { sameWithNaN(c, sim.dosages.col(j), `size ${size} variant ${j}`); });
+      cols.forEach((c, j) => {
+        sameWithNaN(c, sim.dosages.col(j), `size ${size} variant ${j}`);
+      });
     }
     const a2 = await collect(prefix, { size: 10 }, 'a2');
-    a2.cols.forEach((c, j) => { sameWithNaN(c, sim.dosages.col(j).map((d) => 2 - d), `a2 variant ${j}`); });
+    a2.cols.forEach((c, j) => {
+      sameWithNaN(
+        c,
+        sim.dosages.col(j).map((d) => 2 - d),
+        `a2 variant ${j}`,
+      );
+    });
   });
 
   test('selects by range, region (half-open), ids, indices, and a subset of samples', async () => {
@@ -70,7 +78,10 @@ describe('PLINK .bed/.bim/.fam reader', () => {
     assert.equal(subset.rows, 3);
     const ref = sim.dosages.col(20);
     sameWithNaN(subset.cols[2]!, Float64Array.of(ref[12]!, ref[0]!, ref[5]!), 'sample subset');
-    await assert.rejects(collect(prefix, { select: { ids: ['nope'] } }), (e: unknown) => e instanceof LmmkitError && /variant id 'nope' is not in the file/.test(e.message));
+    await assert.rejects(
+      collect(prefix, { select: { ids: ['nope'] } }),
+      (e: unknown) => e instanceof LmmkitError && /variant id 'nope' is not in the file/.test(e.message),
+    );
     await assert.rejects(collect(prefix, { select: { range: [0, 42] } }), /outside the file's 41 variants/);
     await assert.rejects(collect(prefix, { samples: [13] }), /sample index 13 is outside the file's 13 samples/);
   });
@@ -118,17 +129,83 @@ describe('PLINK .bed/.bim/.fam reader', () => {
       return p;
     };
     const cases: [string, (f: { bed: Buffer; bim: string; fam: string }) => void, RegExp][] = [
-      ['wrong magic', (f) => { f.bed[0] = 0x00; }, /magic\.bed: not a PLINK \.bed file: expected magic bytes 6c 1b, found 00 1b 01/],
-      ['sample-major', (f) => { f.bed[2] = 0x00; }, /sample-major\.bed: sample-major \.bed \(mode byte 00\) is not supported/],
-      ['truncated', (f) => { f.bed = f.bed.subarray(0, f.bed.length - 1); }, /truncated\.bed: truncated \.bed: 13 samples \(\.fam\) x 41 variants \(\.bim\) need 3 \+ 4 x 41 = 167 bytes, found 166/],
-      ['oversized', (f) => { f.bed = Buffer.concat([f.bed, Buffer.from([0])]); }, /oversized \.bed: .* need 3 \+ 4 x 41 = 167 bytes, found 168/],
-      ['empty bed', (f) => { f.bed = Buffer.alloc(0); }, /not a PLINK \.bed file: expected magic bytes 6c 1b, found \(empty file\)/],
-      ['bim fields', (f) => { f.bim = f.bim.replace('snp3\t', 'snp3 extra\t'); }, /bim-fields\.bim:3: expected 6 whitespace-separated fields .*, found 7/],
-      ['bim position', (f) => { f.bim = f.bim.replace('\t3000\t', '\t3e3x\t'); }, /bim-position\.bim:3 \(column 4\): base-pair position must be an integer, found '3e3x'/],
-      ['bim cm', (f) => { f.bim = f.bim.replace(/^(1\tsnp1\t)0/, '$1abc'); }, /bim-cm\.bim:1 \(column 3\): genetic position must be a number, found 'abc'/],
-      ['fam duplicate', (f) => { f.fam = f.fam.replace('FS2 S2', 'FS1 S1'); }, /fam-duplicate\.fam:2: duplicate sample 'FS1 S1' \(first on line 1\)/],
-      ['fam fields', (f) => { f.fam = f.fam.replace('FS3 S3 0 0 0 -9', 'FS3 S3 0 0'); }, /fam-fields\.fam:3: expected 6 whitespace-separated fields/],
-      ['fam phenotype', (f) => { f.fam = f.fam.replace('FS4 S4 0 0 0 -9', 'FS4 S4 0 0 0 tall'); }, /fam-phenotype\.fam:4 \(column 6\): phenotype must be a number, -9 or NA, found 'tall'/],
+      [
+        'wrong magic',
+        (f) => {
+          f.bed[0] = 0x00;
+        },
+        /magic\.bed: not a PLINK \.bed file: expected magic bytes 6c 1b, found 00 1b 01/,
+      ],
+      [
+        'sample-major',
+        (f) => {
+          f.bed[2] = 0x00;
+        },
+        /sample-major\.bed: sample-major \.bed \(mode byte 00\) is not supported/,
+      ],
+      [
+        'truncated',
+        (f) => {
+          f.bed = f.bed.subarray(0, f.bed.length - 1);
+        },
+        /truncated\.bed: truncated \.bed: 13 samples \(\.fam\) x 41 variants \(\.bim\) need 3 \+ 4 x 41 = 167 bytes, found 166/,
+      ],
+      [
+        'oversized',
+        (f) => {
+          f.bed = Buffer.concat([f.bed, Buffer.from([0])]);
+        },
+        /oversized \.bed: .* need 3 \+ 4 x 41 = 167 bytes, found 168/,
+      ],
+      [
+        'empty bed',
+        (f) => {
+          f.bed = Buffer.alloc(0);
+        },
+        /not a PLINK \.bed file: expected magic bytes 6c 1b, found \(empty file\)/,
+      ],
+      [
+        'bim fields',
+        (f) => {
+          f.bim = f.bim.replace('snp3\t', 'snp3 extra\t');
+        },
+        /bim-fields\.bim:3: expected 6 whitespace-separated fields .*, found 7/,
+      ],
+      [
+        'bim position',
+        (f) => {
+          f.bim = f.bim.replace('\t3000\t', '\t3e3x\t');
+        },
+        /bim-position\.bim:3 \(column 4\): base-pair position must be an integer, found '3e3x'/,
+      ],
+      [
+        'bim cm',
+        (f) => {
+          f.bim = f.bim.replace(/^(1\tsnp1\t)0/, '$1abc');
+        },
+        /bim-cm\.bim:1 \(column 3\): genetic position must be a number, found 'abc'/,
+      ],
+      [
+        'fam duplicate',
+        (f) => {
+          f.fam = f.fam.replace('FS2 S2', 'FS1 S1');
+        },
+        /fam-duplicate\.fam:2: duplicate sample 'FS1 S1' \(first on line 1\)/,
+      ],
+      [
+        'fam fields',
+        (f) => {
+          f.fam = f.fam.replace('FS3 S3 0 0 0 -9', 'FS3 S3 0 0');
+        },
+        /fam-fields\.fam:3: expected 6 whitespace-separated fields/,
+      ],
+      [
+        'fam phenotype',
+        (f) => {
+          f.fam = f.fam.replace('FS4 S4 0 0 0 -9', 'FS4 S4 0 0 0 tall');
+        },
+        /fam-phenotype\.fam:4 \(column 6\): phenotype must be a number, -9 or NA, found 'tall'/,
+      ],
     ];
     for (const [label, edit, message] of cases) {
       test(label, async () => {
@@ -141,28 +218,32 @@ describe('PLINK .bed/.bim/.fam reader', () => {
     });
   });
 
-  sharedTest('column-6 dosages equal pandas_plink\'s: mean and sd of all 49008 variants match limix\'s reference', [`${STRUCT}.bed`, 'refs/limix/example_lmm_fullchrom/res_lmm.csv'], async () => {
-    const ref = readFileSync(`${SHARED}refs/limix/example_lmm_fullchrom/res_lmm.csv`, 'utf8').trim().split('\n');
-    const header = ref[0]!.split(',');
-    const [iSnp, iMean, iSd] = ['snp', 'mean_dosage', 'std_dosage'].map((c) => header.indexOf(c));
-    const bed = await openBed(SHARED + STRUCT, { count: 'a2' });
-    let j = 1;
-    let worst = 0;
-    for await (const b of bed.batches({ size: 5000 })) {
-      for (let k = 0; k < b.dosages.cols; k++, j++) {
-        const f = ref[j]!.split(',');
-        assert.equal(b.variants.id[k], f[iSnp!]);
-        const col = b.dosages.col(k);
-        const n = col.length;
-        const mean = col.reduce((s, v) => s + v, 0) / n;
-        const sd = Math.sqrt(col.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
-        worst = Math.max(worst, Math.abs(mean - Number(f[iMean!])), Math.abs(sd - Number(f[iSd!])));
+  sharedTest(
+    "column-6 dosages equal pandas_plink's: mean and sd of all 49008 variants match limix's reference",
+    [`${STRUCT}.bed`, 'refs/limix/example_lmm_fullchrom/res_lmm.csv'],
+    async () => {
+      const ref = readFileSync(`${SHARED}refs/limix/example_lmm_fullchrom/res_lmm.csv`, 'utf8').trim().split('\n');
+      const header = ref[0]!.split(',');
+      const [iSnp, iMean, iSd] = ['snp', 'mean_dosage', 'std_dosage'].map((c) => header.indexOf(c));
+      const bed = await openBed(SHARED + STRUCT, { count: 'a2' });
+      let j = 1;
+      let worst = 0;
+      for await (const b of bed.batches({ size: 5000 })) {
+        for (let k = 0; k < b.dosages.cols; k++, j++) {
+          const f = ref[j]!.split(',');
+          assert.equal(b.variants.id[k], f[iSnp!]);
+          const col = b.dosages.col(k);
+          const n = col.length;
+          const mean = col.reduce((s, v) => s + v, 0) / n;
+          const sd = Math.sqrt(col.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
+          worst = Math.max(worst, Math.abs(mean - Number(f[iMean!])), Math.abs(sd - Number(f[iSd!])));
+        }
       }
-    }
-    await bed.close();
-    assert.equal(j - 1, 49008);
-    assert.ok(worst < 1e-12, `largest difference ${worst}`);
-  });
+      await bed.close();
+      assert.equal(j - 1, 49008);
+      assert.ok(worst < 1e-12, `largest difference ${worst}`);
+    },
+  );
 
   for (const [tool, count, args] of [
     ['plink1.9', 'a1', ['--recode', 'A', '--keep-allele-order']],

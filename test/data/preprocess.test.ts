@@ -11,15 +11,7 @@ import { genoQueue, progressLine, type GenoProgress } from '../../src/data/geno-
 import { progressReporter, type ProgressStream } from '../../src/data/node/progress.js';
 import type { GenotypeSource } from '../../src/data/genotypes.js';
 import { openBed } from '../../src/data/node/bed.js';
-import {
-  compose,
-  dosageStats,
-  filterByMaf,
-  filterByMissing,
-  imputeMean,
-  standardize,
-  type PreprocessedBatch,
-} from '../../src/data/preprocess.js';
+import { compose, dosageStats, filterByMaf, filterByMissing, imputeMean, standardize, type PreprocessedBatch } from '../../src/data/preprocess.js';
 import type { VariantTable } from '../../src/data/variants.js';
 import { SHARED, sharedTest } from '../support.js';
 
@@ -27,7 +19,14 @@ const NaN_ = Number.NaN;
 
 function variants(n: number): VariantTable {
   const ids = Array.from({ length: n }, (_, j) => `v${j}`);
-  return { chrom: ids.map(() => '1'), id: ids, cm: new Float64Array(n), pos: Float64Array.from(ids, (_, j) => 100 * j), a1: ids.map(() => 'A'), a2: ids.map(() => 'C') };
+  return {
+    chrom: ids.map(() => '1'),
+    id: ids,
+    cm: new Float64Array(n),
+    pos: Float64Array.from(ids, (_, j) => 100 * j),
+    a1: ids.map(() => 'A'),
+    a2: ids.map(() => 'C'),
+  };
 }
 
 /** A batch whose columns are `cols`, with file indices 10, 11, ... */
@@ -54,7 +53,11 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: numb
 
 describe('filters', () => {
   // Missing fractions 0, 1/4, 2/4.
-  const miss = batch([[0, 1, 2, 1], [0, NaN_, 2, 1], [NaN_, NaN_, 2, 1]]);
+  const miss = batch([
+    [0, 1, 2, 1],
+    [0, NaN_, 2, 1],
+    [NaN_, NaN_, 2, 1],
+  ]);
 
   test('filterByMissing keeps missing fraction < maxMiss (strict)', () => {
     const at = filterByMissing(0.25)(miss);
@@ -69,7 +72,11 @@ describe('filters', () => {
 
   test('filterByMaf keeps folded maf > minMaf (strict); maf = 0.5 * mean dosage', () => {
     // Means 0.25, 1.75 (folded to the same maf 0.125), 1 (maf 0.5).
-    const b = batch([[0, 0, 0, 1], [2, 2, 2, 1], [0, 1, 2, 1]]);
+    const b = batch([
+      [0, 0, 0, 1],
+      [2, 2, 2, 1],
+      [0, 1, 2, 1],
+    ]);
     assert.deepEqual(Array.from(filterByMaf(0.125)(b).indices), [12]);
     assert.deepEqual(Array.from(filterByMaf(0.1249999)(b).indices), [10, 11, 12]);
     assert.deepEqual(Array.from(filterByMaf(0.5)(b).indices), []);
@@ -79,7 +86,10 @@ describe('filters', () => {
   });
 
   test('filters never modify their input', () => {
-    const b = batch([[0, 1, 2, 1], [0, NaN_, 2, 1]]);
+    const b = batch([
+      [0, 1, 2, 1],
+      [0, NaN_, 2, 1],
+    ]);
     const before = columns(b);
     filterByMissing(0.1)(b);
     filterByMaf(0.3)(b);
@@ -91,8 +101,17 @@ describe('filters', () => {
 
 describe('imputeMean and standardize', () => {
   test('imputeMean: NaN -> mean of the observed dosages; an all-missing column is dropped', () => {
-    const out = imputeMean()(batch([[0, NaN_, 2, 2], [1, 1, 1, 1], [NaN_, NaN_, NaN_, NaN_]]));
-    assert.deepEqual(columns(out), [[0, 4 / 3, 2, 2], [1, 1, 1, 1]]);
+    const out = imputeMean()(
+      batch([
+        [0, NaN_, 2, 2],
+        [1, 1, 1, 1],
+        [NaN_, NaN_, NaN_, NaN_],
+      ]),
+    );
+    assert.deepEqual(columns(out), [
+      [0, 4 / 3, 2, 2],
+      [1, 1, 1, 1],
+    ]);
     assert.deepEqual(Array.from(out.indices), [10, 11]);
     assert.deepEqual(out.variants.id, ['v0', 'v1']);
   });
@@ -102,7 +121,12 @@ describe('imputeMean and standardize', () => {
     const out = standardize()(batch([x]));
     const m = 6 / 5;
     const sd = Math.sqrt(x.reduce((s, v) => s + (v - m) ** 2, 0) / 5);
-    close(out.dosages.col(0), x.map((v) => (v - m) / sd), 1e-15, 'standardised');
+    close(
+      out.dosages.col(0),
+      x.map((v) => (v - m) / sd),
+      1e-15,
+      'standardised',
+    );
     close(out.stats!.mean, [m], 1e-15, 'mean');
     close(out.stats!.sd, [sd], 1e-15, 'sd');
     const col = out.dosages.col(0);
@@ -111,20 +135,40 @@ describe('imputeMean and standardize', () => {
 
   test('standardize: a zero-variance column becomes zeros with sd 0 (not NaN); NaN stays NaN', () => {
     // The mean of 0.1, 0.1, 0.1 is 0.10000000000000002 in floating point: the sd must still be exactly 0.
-    const out = standardize()(batch([[0.1, 0.1, 0.1], [1, 1, 1], [0, NaN_, 2]]));
-    assert.deepEqual(columns(out), [[0, 0, 0], [0, 0, 0], [-1, NaN_, 1]]);
+    const out = standardize()(
+      batch([
+        [0.1, 0.1, 0.1],
+        [1, 1, 1],
+        [0, NaN_, 2],
+      ]),
+    );
+    assert.deepEqual(columns(out), [
+      [0, 0, 0],
+      [0, 0, 0],
+      [-1, NaN_, 1],
+    ]);
     assert.deepEqual(Array.from(out.stats!.sd), [0, 0, 1]);
     assert.deepEqual(Array.from(out.stats!.mean), [(0.1 + 0.1 + 0.1) / 3, 1, 1]);
   });
 
   test('dosageStats: observed values only, NaN for an all-missing column', () => {
-    const s = dosageStats(batch([[1, NaN_, 3], [NaN_, NaN_, NaN_]]).dosages);
+    const s = dosageStats(
+      batch([
+        [1, NaN_, 3],
+        [NaN_, NaN_, NaN_],
+      ]).dosages,
+    );
     assert.deepEqual(Array.from(s.mean), [2, NaN_]);
     assert.deepEqual(Array.from(s.sd), [1, NaN_]);
   });
 
   test('filters after standardize keep stats aligned', () => {
-    const out = compose([standardize(), filterByMissing(0.1)])(batch([[0, NaN_, 2, 1], [0, 1, 2, 1]]));
+    const out = compose([standardize(), filterByMissing(0.1)])(
+      batch([
+        [0, NaN_, 2, 1],
+        [0, 1, 2, 1],
+      ]),
+    );
     assert.deepEqual(Array.from(out.indices), [11]);
     assert.deepEqual(Array.from(out.stats!.mean), [1]);
   });
@@ -132,14 +176,22 @@ describe('imputeMean and standardize', () => {
 
 describe('compose', () => {
   test('applies the steps in list order', () => {
-    const b = batch([[0, NaN_, 2, 1], [0, 1, 2, 1]]);
+    const b = batch([
+      [0, NaN_, 2, 1],
+      [0, 1, 2, 1],
+    ]);
     assert.deepEqual(Array.from(compose([filterByMissing(0.1), imputeMean()])(b).indices), [11]);
     assert.deepEqual(Array.from(compose([imputeMean(), filterByMissing(0.1)])(b).indices), [10, 11]);
     assert.equal(compose([])(b), b);
   });
 
   test('the limix quickstart chain on a small batch', () => {
-    const b = batch([[0, NaN_, 2, 2, 1], [0, 0, 0, 0, 1], [NaN_, NaN_, 1, 2, 0], [2, 1, 0, 1, 2]]);
+    const b = batch([
+      [0, NaN_, 2, 2, 1],
+      [0, 0, 0, 0, 1],
+      [NaN_, NaN_, 1, 2, 0],
+      [2, 1, 0, 1, 2],
+    ]);
     const out = compose([filterByMissing(0.3), imputeMean(), filterByMaf(0.1), standardize()])(b);
     // Column 1 has maf 0.1 (dropped: not > 0.1), column 2 40% missing.
     assert.deepEqual(Array.from(out.indices), [10, 13]);
@@ -147,7 +199,12 @@ describe('compose', () => {
     const imputed = [0, 5 / 4, 2, 2, 1];
     const sd = Math.sqrt(imputed.reduce((s, v) => s + (v - 5 / 4) ** 2, 0) / 5);
     close(out.stats!.sd.subarray(0, 1), [sd], 1e-15, 'sd');
-    close(out.dosages.col(0), imputed.map((v) => (v - 5 / 4) / sd), 1e-15, 'column');
+    close(
+      out.dosages.col(0),
+      imputed.map((v) => (v - 5 / 4) / sd),
+      1e-15,
+      'column',
+    );
   });
 });
 
@@ -182,7 +239,13 @@ describe('gaussianize', () => {
   });
 
   test('a matrix: each column on its own', () => {
-    const m = gaussianize(Matrix.fromRows([[1, 30], [2, 10], [3, 20]]));
+    const m = gaussianize(
+      Matrix.fromRows([
+        [1, 30],
+        [2, 10],
+        [3, 20],
+      ]),
+    );
     const a = gaussianize(Float64Array.of(1, 2, 3));
     assert.deepEqual(Array.from(m.col(0)), Array.from(a));
     assert.deepEqual(Array.from(m.col(1)), [a[2], a[0], a[1]]);
@@ -257,7 +320,14 @@ describe('progress', () => {
       cols.push(b.dosages.cols);
     }
     assert.deepEqual(cols, [2, 2, 1]);
-    assert.deepEqual(seen.map((p) => [p.variantsRead, p.total, p.fraction]), [[2, 5, 0.4], [4, 5, 0.8], [5, 5, 1]]);
+    assert.deepEqual(
+      seen.map((p) => [p.variantsRead, p.total, p.fraction]),
+      [
+        [2, 5, 0.4],
+        [4, 5, 0.8],
+        [5, 5, 1],
+      ],
+    );
   });
 });
 
@@ -268,7 +338,10 @@ sharedTest(
   'limix parity: chr22 [17.5 Mb, 18 Mb) in batches of 200, mean/std_dosage of res_lmm.csv',
   [`${STRUCT}.bed`, `${STRUCT}.bim`, `${STRUCT}.fam`, `${LIMIX}res_lmm.csv`],
   async () => {
-    const rows = readFileSync(`${SHARED}${LIMIX}res_lmm.csv`, 'utf8').trim().split('\n').map((l) => l.split(','));
+    const rows = readFileSync(`${SHARED}${LIMIX}res_lmm.csv`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','));
     const head = rows.shift()!;
     const col = (name: string) => rows.map((r) => r[head.indexOf(name)]!);
     const bed = await openBed(`${SHARED}${STRUCT}`, { count: 'a2' });
@@ -298,16 +371,35 @@ sharedTest(
     assert.deepEqual(ids, col('snp'));
     close(mean, col('mean_dosage').map(Number), 1e-12, 'mean_dosage');
     close(sd, col('std_dosage').map(Number), 1e-12, 'std_dosage');
-    assert.deepEqual(lines, [200, 400, 600, 800, 994].map((k) => `read ${k} / 994 variants (${((100 * k) / 994).toFixed(2)}%)`));
+    assert.deepEqual(
+      lines,
+      [200, 400, 600, 800, 994].map((k) => `read ${k} / 994 variants (${((100 * k) / 994).toFixed(2)}%)`),
+    );
     assert.equal(lines[0], 'read 200 / 994 variants (20.12%)');
   },
 );
 
 sharedTest('limix parity: gaussianize(expr gene1) = pheno.csv', ['data/structlmm/expr.csv', `${LIMIX}pheno.csv`], () => {
   const expr = readFileSync(`${SHARED}data/structlmm/expr.csv`, 'utf8').split('\n');
-  const gene1 = expr.find((l) => l.startsWith('gene1,'))!.split(',').slice(1).map(Number);
+  const gene1 = expr
+    .find((l) => l.startsWith('gene1,'))!
+    .split(',')
+    .slice(1)
+    .map(Number);
   assert.equal(gene1.length, 274);
-  const pheno = readFileSync(`${SHARED}${LIMIX}pheno.csv`, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-  assert.deepEqual(gene1, pheno.map((r) => Number(r[1])));
-  close(gaussianize(Float64Array.from(gene1)), pheno.map((r) => Number(r[2])), 1e-12, 'pheno_gaussianized');
+  const pheno = readFileSync(`${SHARED}${LIMIX}pheno.csv`, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
+  assert.deepEqual(
+    gene1,
+    pheno.map((r) => Number(r[1])),
+  );
+  close(
+    gaussianize(Float64Array.from(gene1)),
+    pheno.map((r) => Number(r[2])),
+    1e-12,
+    'pheno_gaussianized',
+  );
 });

@@ -33,7 +33,10 @@ describe('parseTable', () => {
     assert.equal(t.key, 'fid-iid');
     assert.deepEqual(t.ids, { fid: ['F1', 'F2'], iid: ['I1', 'I2'] });
     assert.deepEqual(t.columns, ['height', 'bmi']);
-    assert.deepEqual(rowsOf(t), [[1.5, 20], [null, -0.3]]);
+    assert.deepEqual(rowsOf(t), [
+      [1.5, 20],
+      [null, -0.3],
+    ]);
     assert.equal(t.values.shape, '2x2');
   });
 
@@ -83,14 +86,36 @@ describe('parseTable', () => {
     const one = parseTable('I1 5 6\nI2 6 7\n', 'x', { key: 'iid' });
     assert.deepEqual([one.key, one.ids, one.columns], ['iid', { fid: ['I1', 'I2'], iid: ['I1', 'I2'] }, ['V2', 'V3']]);
     const none = parseTable('5 6\n6 7\nNA 8\n', 'x', { key: 'none' });
-    assert.deepEqual([none.key, none.ids, none.columns, rowsOf(none)], ['none', { fid: [], iid: [] }, ['V1', 'V2'], [[5, 6], [6, 7], [null, 8]]]);
+    assert.deepEqual(
+      [none.key, none.ids, none.columns, rowsOf(none)],
+      [
+        'none',
+        { fid: [], iid: [] },
+        ['V1', 'V2'],
+        [
+          [5, 6],
+          [6, 7],
+          [null, 8],
+        ],
+      ],
+    );
     const named = parseTable('y1 y2\n5 6\n', 'x', { key: 'none' });
     assert.deepEqual([named.columns, rowsOf(named)], [['y1', 'y2'], [[5, 6]]]);
   });
 
   test("an R write.table header without a name for the id column is accepted with key 'iid'", () => {
     const t = parseTable('"a" "b"\n"s1" 1 2\n"s2" 3 4\n', 'x', { key: 'iid' });
-    assert.deepEqual([t.columns, t.ids.iid, rowsOf(t)], [['a', 'b'], ['s1', 's2'], [[1, 2], [3, 4]]]);
+    assert.deepEqual(
+      [t.columns, t.ids.iid, rowsOf(t)],
+      [
+        ['a', 'b'],
+        ['s1', 's2'],
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+    );
   });
 
   test('missing: NA . empty nan NaN by default, -9 only with minus9Missing, or a custom list', () => {
@@ -107,7 +132,11 @@ describe('parseTable', () => {
     const t = parseTable('FID IID a b c\nF1 I1 1 x 3\n', 'x', { columns: ['c', 'a'] });
     assert.deepEqual([t.columns, rowsOf(t)], [['c', 'a'], [[3, 1]]]);
     bad('FID IID a b\nF1 I1 1 2\n', { columns: ['a', 'zz'] }, /^p\.txt: expected a column named 'zz', found none; the columns are: a, b$/);
-    assert.throws(() => parseTable('FID IID a\nF1 I1 1\n', 'p.txt', { columns: [] }), { name: 'ArgumentError', code: 'BAD_ARGUMENT', message: /columns must name at least one column/ });
+    assert.throws(() => parseTable('FID IID a\nF1 I1 1\n', 'p.txt', { columns: [] }), {
+      name: 'ArgumentError',
+      code: 'BAD_ARGUMENT',
+      message: /columns must name at least one column/,
+    });
   });
 
   test('Windows line endings, a byte-order mark, blank lines and a trailing separator on every line are accepted', () => {
@@ -115,7 +144,16 @@ describe('parseTable', () => {
     assert.deepEqual([t.ids.fid, t.columns, rowsOf(t)], [['F1', 'F2'], ['y'], [[1], [2]]]);
     // GEMMA's covariate files end every line with a tab.
     const g = parseTable('-1.0\t-1.0\t\n1.0\t1.0\t\n', 'x', { key: 'none' });
-    assert.deepEqual([g.columns, rowsOf(g)], [['V1', 'V2'], [[-1, -1], [1, 1]]]);
+    assert.deepEqual(
+      [g.columns, rowsOf(g)],
+      [
+        ['V1', 'V2'],
+        [
+          [-1, -1],
+          [1, 1],
+        ],
+      ],
+    );
   });
 
   test('numbers must be plain decimals: no hex, no Infinity, no overflow', () => {
@@ -133,9 +171,17 @@ describe('parseTable', () => {
       bad(' \n\r\n\t\n', {}, /^p\.txt: expected a table, found an empty file$/);
     });
     test('a non-numeric value (column number and name)', () => {
-      bad('FID IID height bmi\nF1 I1 1 2\nF2 I2 1.7 abc\n', {}, /^p\.txt:3 \(column 4 'bmi'\): expected a number or a missing value \(NA, \., an empty field, nan, NaN\), found 'abc'$/);
+      bad(
+        'FID IID height bmi\nF1 I1 1 2\nF2 I2 1.7 abc\n',
+        {},
+        /^p\.txt:3 \(column 4 'bmi'\): expected a number or a missing value \(NA, \., an empty field, nan, NaN\), found 'abc'$/,
+      );
       bad('F1 I1 1 2\nF2 I2 1.7 abc\n', {}, /^p\.txt:2 \(column 4\): expected a number or a missing value \(NA, \., an empty field, nan, NaN\), found 'abc'$/);
-      bad('1\n2\nx\n', { key: 'none', header: false, minus9Missing: true }, /^p\.txt:3 \(column 1\): expected a number or a missing value \(NA, \., an empty field, nan, NaN, -9\), found 'x'$/);
+      bad(
+        '1\n2\nx\n',
+        { key: 'none', header: false, minus9Missing: true },
+        /^p\.txt:3 \(column 1\): expected a number or a missing value \(NA, \., an empty field, nan, NaN, -9\), found 'x'$/,
+      );
     });
     test('rows of different lengths', () => {
       bad('FID IID a b\nF1 I1 1 2\nF2 I2 1 2 3\n', {}, /^p\.txt:3: expected 4 fields \(as on line 1\), found 5$/);
@@ -159,7 +205,10 @@ describe('parseTable', () => {
       bad('1\n2\n\n3\n', { key: 'none' }, /^p\.txt:3: expected one line per sample .*found a blank line$/);
     });
     test('an unreadable file', async () => {
-      await assert.rejects(readTable(join(dir, 'nope.txt')), { name: 'InputError', message: new RegExp(`^${dir}/nope\\.txt: expected a readable text file, found no such file$`) });
+      await assert.rejects(readTable(join(dir, 'nope.txt')), {
+        name: 'InputError',
+        message: new RegExp(`^${dir}/nope\\.txt: expected a readable text file, found no such file$`),
+      });
       await assert.rejects(readTable(dir), { name: 'InputError', message: /: expected a readable text file, found a directory$/ });
     });
   });
@@ -167,7 +216,9 @@ describe('parseTable', () => {
   test('readTable reads a file and names it in messages', async () => {
     const path = join(dir, 'pheno.tsv');
     writeFileSync(path, 'FID\tIID\ty\nF1\tI1\t2.5\nF2\tI2\toops\n');
-    await assert.rejects(readTable(path), { message: `${path}:3 (column 3 'y'): expected a number or a missing value (NA, ., an empty field, nan, NaN), found 'oops'` });
+    await assert.rejects(readTable(path), {
+      message: `${path}:3 (column 3 'y'): expected a number or a missing value (NA, ., an empty field, nan, NaN), found 'oops'`,
+    });
     writeFileSync(path, 'FID\tIID\ty\nF1\tI1\t2.5\n');
     const t = await readTable(path);
     assert.deepEqual([t.file, rowsOf(t)], [path, [[2.5]]]);
@@ -182,7 +233,11 @@ describe('parseTable, transposed (features as rows, samples as columns)', () => 
     assert.equal(t.key, 'iid');
     assert.deepEqual(t.ids, { fid: ['s1', 's2', 's3'], iid: ['s1', 's2', 's3'] });
     assert.deepEqual(t.columns, ['gene1', 'gene2']);
-    assert.deepEqual(rowsOf(t), [[1, 4], [2, null], [3, 6]]);
+    assert.deepEqual(rowsOf(t), [
+      [1, 4],
+      [2, null],
+      [3, 6],
+    ]);
   });
 
   test('numeric sample ids (limix expr.csv), an R-style header without a corner, key none, selection', () => {
@@ -190,7 +245,17 @@ describe('parseTable, transposed (features as rows, samples as columns)', () => 
     const r = parseTable('s1 s2\ng1 1 2\n', 'e.txt', { transposed: true });
     assert.deepEqual([r.ids.iid, r.columns, rowsOf(r)], [['s1', 's2'], ['g1'], [[1], [2]]]);
     const none = parseTable('g1 1 2\ng2 3 4\n', 'e.txt', { transposed: true, key: 'none' });
-    assert.deepEqual([none.ids, none.columns, rowsOf(none)], [{ fid: [], iid: [] }, ['g1', 'g2'], [[1, 3], [2, 4]]]);
+    assert.deepEqual(
+      [none.ids, none.columns, rowsOf(none)],
+      [
+        { fid: [], iid: [] },
+        ['g1', 'g2'],
+        [
+          [1, 3],
+          [2, 4],
+        ],
+      ],
+    );
     const sel = parseTable(expr, 'e.csv', { transposed: true, columns: ['gene2'] });
     assert.deepEqual([sel.columns, rowsOf(sel)], [['gene2'], [[4], [null], [6]]]);
   });
@@ -202,13 +267,25 @@ describe('parseTable, transposed (features as rows, samples as columns)', () => 
     bad(',s1,s2\ng,1,2\ng,3,4\n', { transposed: true }, /^p\.txt:3: expected unique names, found 'g' twice \(lines 2 and 3\)$/);
     bad(',s1,s2\n', { transposed: true }, /^p\.txt: expected at least one feature row after the header, found none$/);
     bad(',s1,\ng,1,2\n', { transposed: true }, /^p\.txt:1 \(column 3\): expected a sample id, found an empty field$/);
-    assert.throws(() => parseTable(expr, 'e.csv', { transposed: true, key: 'fid-iid' }), { name: 'ArgumentError', code: 'BAD_ARGUMENT', message: /use key 'iid' or 'none'/ });
-    assert.throws(() => parseTable(expr, 'e.csv', { transposed: true, header: false }), { name: 'ArgumentError', code: 'BAD_ARGUMENT', message: /needs its header row/ });
+    assert.throws(() => parseTable(expr, 'e.csv', { transposed: true, key: 'fid-iid' }), {
+      name: 'ArgumentError',
+      code: 'BAD_ARGUMENT',
+      message: /use key 'iid' or 'none'/,
+    });
+    assert.throws(() => parseTable(expr, 'e.csv', { transposed: true, header: false }), {
+      name: 'ArgumentError',
+      code: 'BAD_ARGUMENT',
+      message: /needs its header row/,
+    });
   });
 });
 
 describe('parseKinship', () => {
-  const K = [[1, 0.5, 0.25], [0.5, 1, 0], [0.25, 0, 2]];
+  const K = [
+    [1, 0.5, 0.25],
+    [0.5, 1, 0],
+    [0.25, 0, 2],
+  ];
   const body = (ids?: string[]) => K.map((r, i) => [...(ids ? [ids[i]] : []), ...r].join('\t')).join('\n');
 
   test('a header with a corner cell and an id column (R write.csv)', () => {
@@ -242,7 +319,10 @@ describe('parseKinship', () => {
     const badK = (text: string, message: RegExp, opts = {}) => assert.throws(() => parseKinship(text, 'K.txt', opts), { name: 'InputError', message });
     badK('1 0 0\n0 1 0\n', /^K\.txt: expected a square matrix, found 2 rows x 3 columns of values$/);
     badK('a b\na 1 0\nb 0 1\nc 0 0\n', /^K\.txt: expected a square matrix, found 3 rows x 2 columns of values \(besides the header row and the id column\)$/);
-    badK('a b c\na 1 0 0\nc 0 1 0\nb 0 0 1\n', /^K\.txt:3: expected the row ids to equal the header ids in the same order, found row 2 named 'c' but header column 2 named 'b'$/);
+    badK(
+      'a b c\na 1 0 0\nc 0 1 0\nb 0 0 1\n',
+      /^K\.txt:3: expected the row ids to equal the header ids in the same order, found row 2 named 'c' but header column 2 named 'b'$/,
+    );
     badK('1 0\n0 1\n', /^K\.txt: expected a 3x3 matrix \(one row per genotype sample\), found 2x2$/, { ids: { fid: ['a', 'b', 'c'], iid: ['a', 'b', 'c'] } });
     badK('1 0\n0 1\n', /^K\.txt: expected sample ids \(a header row or a first column\), found none; pass the genotype samples/);
     badK('1 0 0\n0 NA 0\n0 0 1\n', /^K\.txt:2 \(column 2\): expected a finite number, found 'NA'$/, { ids: { fid: ['a', 'b', 'c'], iid: ['a', 'b', 'c'] } });
@@ -265,10 +345,22 @@ describe('the example data files', () => {
     const path = `${SHARED}data/structlmm/expr.csv`;
     const t = await readTable(path, { transposed: true });
     assert.equal(t.values.shape, '274x1000');
-    assert.deepEqual(t.ids.iid, Array.from({ length: 274 }, (_, i) => String(i)));
-    assert.deepEqual(t.columns, Array.from({ length: 1000 }, (_, i) => `gene${i + 1}`));
+    assert.deepEqual(
+      t.ids.iid,
+      Array.from({ length: 274 }, (_, i) => String(i)),
+    );
+    assert.deepEqual(
+      t.columns,
+      Array.from({ length: 1000 }, (_, i) => `gene${i + 1}`),
+    );
     const lines = readFileSync(path, 'utf8').split('\n');
-    for (const [gene, sample] of [[1, 0], [1, 273], [500, 100], [1000, 0], [1000, 273]] as const) {
+    for (const [gene, sample] of [
+      [1, 0],
+      [1, 273],
+      [500, 100],
+      [1000, 0],
+      [1000, 273],
+    ] as const) {
       const text = lines[gene]!.split(',')[sample + 1]!;
       assert.equal(t.values.get(sample, gene - 1), Number(text), `gene${gene}, sample ${sample}`);
     }
@@ -291,7 +383,10 @@ describe('the example data files', () => {
     const path = `${SHARED}data/mm4lmm/qtl_kinship.csv`;
     const kin = await readKinship(path);
     assert.deepEqual([kin.key, kin.k.shape], ['iid', '259x259']);
-    assert.deepEqual(kin.ids.iid, Array.from({ length: 259 }, (_, i) => `Ind${i + 1}`));
+    assert.deepEqual(
+      kin.ids.iid,
+      Array.from({ length: 259 }, (_, i) => `Ind${i + 1}`),
+    );
     const lines = readFileSync(path, 'utf8').split('\n');
     assert.equal(kin.k.get(0, 0), 0.90888377327756176);
     assert.equal(kin.k.get(258, 258), Number(lines[259]!.split(',')[259]));

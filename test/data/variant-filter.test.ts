@@ -13,7 +13,14 @@ const NaN_ = Number.NaN;
 
 function variants(n: number): VariantTable {
   const ids = Array.from({ length: n }, (_, j) => `v${j}`);
-  return { chrom: ids.map(() => '1'), id: ids, cm: new Float64Array(n), pos: Float64Array.from(ids, (_, j) => 100 * j), a1: ids.map(() => 'A'), a2: ids.map(() => 'C') };
+  return {
+    chrom: ids.map(() => '1'),
+    id: ids,
+    cm: new Float64Array(n),
+    pos: Float64Array.from(ids, (_, j) => 100 * j),
+    a1: ids.map(() => 'A'),
+    a2: ids.map(() => 'C'),
+  };
 }
 
 /** A batch of the given columns (4 samples each), with file indices 10, 11, ... */
@@ -30,7 +37,7 @@ const COLUMNS = [
   [2, 1, 1, NaN_], // kept, mean 4/3
 ];
 
-test('filterInclusive keeps a variant exactly at a threshold, where limix\'s strict filters drop it', () => {
+test("filterInclusive keeps a variant exactly at a threshold, where limix's strict filters drop it", () => {
   const out = filterInclusive(batch(COLUMNS), { minMaf: 0.25, maxMissing: 0.25 });
   assert.deepEqual(Array.from(out.indices), [10, 12, 15]);
   assert.deepEqual(out.variants.id, ['v0', 'v2', 'v5']);
@@ -41,7 +48,7 @@ test('filterInclusive keeps a variant exactly at a threshold, where limix\'s str
   assert.deepEqual(Array.from(strict.indices), [], 'missing = 1/4 (v0, v5) and maf = 0.25 (v2) are dropped by the strict rule');
 });
 
-test('filterInclusive compacts in place: the kept columns are moved down inside the batch\'s storage', () => {
+test("filterInclusive compacts in place: the kept columns are moved down inside the batch's storage", () => {
   const b = batch(COLUMNS);
   const out = filterInclusive(b, { minMaf: 0.25, maxMissing: 0.25 });
   assert.equal(out.dosages.rows, 4);
@@ -52,7 +59,13 @@ test('filterInclusive compacts in place: the kept columns are moved down inside 
 });
 
 test('filterInclusive standardises after imputation (population sd over all samples; a constant column becomes 0)', () => {
-  const out = filterInclusive(batch([[0, 2, NaN_, 2], [1, 1, 1, NaN_]]), { minMaf: 0, maxMissing: 1, standardize: true });
+  const out = filterInclusive(
+    batch([
+      [0, 2, NaN_, 2],
+      [1, 1, 1, NaN_],
+    ]),
+    { minMaf: 0, maxMissing: 1, standardize: true },
+  );
   const mean = 4 / 3;
   const sd = Math.sqrt(((0 - mean) ** 2 + 2 * (2 - mean) ** 2) / 4);
   assert.deepEqual(Array.from(out.dosages.data), [(0 - mean) / sd, (2 - mean) / sd, 0, (2 - mean) / sd, 0, 0, 0, 0]);

@@ -70,20 +70,29 @@ for (const be of backends) {
       const a = withSpectrum(rng, [-2, 1, 5]);
       for (const whiten of WHITEN) {
         const ge = generalisedEigen(a, Matrix.identity(3), { whiten, backend: be });
-        [-2, 1, 5].forEach((want, i) => { assert.ok(Math.abs(ge.values[i]! - want) < 1e-13 * 5, `${whiten}: lambda_${i}`); });
+        [-2, 1, 5].forEach((want, i) => {
+          assert.ok(Math.abs(ge.values[i]! - want) < 1e-13 * 5, `${whiten}: lambda_${i}`);
+        });
       }
     });
 
     test('a B that is not positive definite is a NotPositiveDefiniteError naming the minor', () => {
       const rng = new Rng(16);
       const a = randomSymmetric(rng, 3);
-      const b = Matrix.fromRows([[1, 0, 0], [0, 2, 0], [0, 0, -1]]);
+      const b = Matrix.fromRows([
+        [1, 0, 0],
+        [0, 2, 0],
+        [0, 0, -1],
+      ]);
       for (const whiten of WHITEN) {
-        assert.throws(() => generalisedEigen(a, b, { whiten, backend: be }), (e: unknown) => {
-          assert.ok(e instanceof NotPositiveDefiniteError, `${whiten}: ${String(e)}`);
-          assert.equal(e.minor, 3);
-          return true;
-        });
+        assert.throws(
+          () => generalisedEigen(a, b, { whiten, backend: be }),
+          (e: unknown) => {
+            assert.ok(e instanceof NotPositiveDefiniteError, `${whiten}: ${String(e)}`);
+            assert.equal(e.minor, 3);
+            return true;
+          },
+        );
       }
     });
 

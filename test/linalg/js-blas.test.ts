@@ -32,8 +32,16 @@ function opAt(x: Float64Array, rows: number, trans: boolean, i: number, j: numbe
 }
 
 function refGemm(
-  tA: boolean, tB: boolean, m: number, n: number, k: number,
-  alpha: number, a: Float64Array, b: Float64Array, beta: number, c: Float64Array,
+  tA: boolean,
+  tB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float64Array,
+  b: Float64Array,
+  beta: number,
+  c: Float64Array,
 ): Float64Array {
   const out = new Float64Array(m * n);
   const lda = tA ? k : m;
@@ -109,8 +117,15 @@ function transpose(x: Float64Array, rows: number, cols: number): Float64Array {
 }
 
 function refTrsm(
-  left: boolean, lower: boolean, trans: boolean, unit: boolean,
-  m: number, n: number, alpha: number, a: Float64Array, b: Float64Array,
+  left: boolean,
+  lower: boolean,
+  trans: boolean,
+  unit: boolean,
+  m: number,
+  n: number,
+  alpha: number,
+  a: Float64Array,
+  b: Float64Array,
 ): Float64Array {
   const scaled = b.map((v) => alpha * v);
   if (left) return refSolve(denseTriangle(a, m, lower, trans, unit), m, scaled, n);
@@ -173,9 +188,25 @@ function lowerPart(x: Float64Array, n: number): Float64Array {
 
 /** (m, n, k): empty, 1-sized, tall, wide, deeper than KC, taller than MC, wider than NC. */
 const GEMM_SHAPES: [number, number, number][] = [
-  [0, 0, 0], [0, 3, 2], [3, 0, 2], [3, 2, 0], [1, 1, 1], [1, 1, 9], [1, 7, 1], [7, 1, 1], [300, 1, 40], [2, 3, 5],
-  [17, 16, 33], [64, 64, 64], [65, 63, 67], [300, 5, 7], [5, 300, 7], [6, 5, 600], [131, 129, 257],
-  [200, 37, 300], [5, 2100, 4],
+  [0, 0, 0],
+  [0, 3, 2],
+  [3, 0, 2],
+  [3, 2, 0],
+  [1, 1, 1],
+  [1, 1, 9],
+  [1, 7, 1],
+  [7, 1, 1],
+  [300, 1, 40],
+  [2, 3, 5],
+  [17, 16, 33],
+  [64, 64, 64],
+  [65, 63, 67],
+  [300, 5, 7],
+  [5, 300, 7],
+  [6, 5, 600],
+  [131, 129, 257],
+  [200, 37, 300],
+  [5, 2100, 4],
 ];
 
 describe('js dgemm', () => {
@@ -184,7 +215,11 @@ describe('js dgemm', () => {
     for (const [m, n, k] of GEMM_SHAPES) {
       for (const tA of BOOLS) {
         for (const tB of BOOLS) {
-          for (const [alpha, beta] of [[1, 0], [-0.7, 1], [2.5, -0.5]] as const) {
+          for (const [alpha, beta] of [
+            [1, 0],
+            [-0.7, 1],
+            [2.5, -0.5],
+          ] as const) {
             const a = rng.normals(m * k);
             const b = rng.normals(k * n);
             const c = rng.normals(m * n);
@@ -200,7 +235,10 @@ describe('js dgemm', () => {
 
   test('beta = 0 ignores NaN in C; alpha = 0 reads neither A nor B', () => {
     const rng = new Rng(2);
-    for (const [m, n, k] of [[3, 4, 5], [40, 50, 60]] as const) {
+    for (const [m, n, k] of [
+      [3, 4, 5],
+      [40, 50, 60],
+    ] as const) {
       const a = rng.normals(m * k);
       const b = rng.normals(k * n);
       const c = new Float64Array(m * n).fill(NaN);
@@ -209,7 +247,10 @@ describe('js dgemm', () => {
       const c0 = rng.normals(m * n);
       const c1 = Float64Array.from(c0);
       dgemm(true, true, m, n, k, 0, new Float64Array(m * k).fill(NaN), new Float64Array(k * n).fill(NaN), 3, c1);
-      assert.deepEqual(c1, c0.map((v) => 3 * v));
+      assert.deepEqual(
+        c1,
+        c0.map((v) => 3 * v),
+      );
       dgemm(false, false, m, n, k, 0, a, b, 0, c1.fill(NaN));
       assert.ok(c1.every((v) => v === 0));
     }
@@ -219,9 +260,25 @@ describe('js dgemm', () => {
 describe('js dsyrk', () => {
   test('matches the naive lower triangle and leaves the strict upper triangle untouched', () => {
     const rng = new Rng(3);
-    for (const [n, k] of [[0, 3], [3, 0], [1, 1], [1, 5], [5, 1], [7, 9], [33, 17], [130, 70], [150, 300], [260, 9]] as const) {
+    for (const [n, k] of [
+      [0, 3],
+      [3, 0],
+      [1, 1],
+      [1, 5],
+      [5, 1],
+      [7, 9],
+      [33, 17],
+      [130, 70],
+      [150, 300],
+      [260, 9],
+    ] as const) {
       for (const trans of BOOLS) {
-        for (const [alpha, beta] of [[1, 0], [-1, 1], [0.3, 2], [0, -1]] as const) {
+        for (const [alpha, beta] of [
+          [1, 0],
+          [-1, 1],
+          [0.3, 2],
+          [0, -1],
+        ] as const) {
           const a = rng.normals(n * k);
           const c = rng.normals(n * n);
           for (let j = 0; j < n; j++) for (let i = 0; i < j; i++) c[i + j * n] = 1000 + i + j * n;
@@ -250,9 +307,23 @@ describe('js dsyrk', () => {
 describe('js dgemv', () => {
   test('matches the naive product for both transposes, and beta = 0 ignores NaN in y', () => {
     const rng = new Rng(5);
-    for (const [m, n] of [[0, 0], [0, 3], [3, 0], [1, 1], [1, 6], [6, 1], [17, 33], [200, 150]] as const) {
+    for (const [m, n] of [
+      [0, 0],
+      [0, 3],
+      [3, 0],
+      [1, 1],
+      [1, 6],
+      [6, 1],
+      [17, 33],
+      [200, 150],
+    ] as const) {
       for (const trans of BOOLS) {
-        for (const [alpha, beta] of [[1, 0], [-2, 1], [0.5, -3], [0, 2]] as const) {
+        for (const [alpha, beta] of [
+          [1, 0],
+          [-2, 1],
+          [0.5, -3],
+          [0, 2],
+        ] as const) {
           const a = rng.normals(m * n);
           const x = rng.normals(trans ? m : n);
           const y = beta === 0 ? new Float64Array(trans ? n : m).fill(NaN) : rng.normals(trans ? n : m);
@@ -269,7 +340,20 @@ describe('js dgemv', () => {
 describe('js dtrsm', () => {
   test('matches the naive solve for all 16 flag combinations and many shapes', () => {
     const rng = new Rng(6);
-    const shapes: [number, number][] = [[0, 3], [3, 0], [1, 1], [1, 7], [7, 1], [5, 6], [33, 20], [20, 33], [70, 130], [130, 70], [150, 3], [3, 150]];
+    const shapes: [number, number][] = [
+      [0, 3],
+      [3, 0],
+      [1, 1],
+      [1, 7],
+      [7, 1],
+      [5, 6],
+      [33, 20],
+      [20, 33],
+      [70, 130],
+      [130, 70],
+      [150, 3],
+      [3, 150],
+    ];
     for (const [m, n] of shapes) {
       for (const left of BOOLS) {
         for (const lower of BOOLS) {
@@ -325,7 +409,15 @@ describe('js dpotrf', () => {
 describe('js dpotrs', () => {
   test('solves A X = B from the Cholesky factor', () => {
     const rng = new Rng(9);
-    for (const [n, nrhs] of [[0, 2], [3, 0], [1, 1], [4, 3], [40, 1], [100, 70], [150, 5]] as const) {
+    for (const [n, nrhs] of [
+      [0, 2],
+      [3, 0],
+      [1, 1],
+      [4, 3],
+      [40, 1],
+      [100, 70],
+      [150, 5],
+    ] as const) {
       const a = randomSpd(rng, n);
       const l = lowerWithNaNAbove(a, n);
       assert.equal(dpotrf(n, l), 0);

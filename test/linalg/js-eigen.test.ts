@@ -98,7 +98,9 @@ function symmetric(a: Mat): Mat {
 function diag(values: readonly number[]): Mat {
   const n = values.length;
   const d = mat(n, n);
-  values.forEach((v, i) => { d.data[i + i * n] = v; });
+  values.forEach((v, i) => {
+    d.data[i + i * n] = v;
+  });
   return d;
 }
 
@@ -151,7 +153,11 @@ function gluedWilkinson(copies: number, glue: number): Mat {
 }
 
 function scaled(a: Mat, f: number): Mat {
-  return mat(a.m, a.n, a.data.map((x) => x * f));
+  return mat(
+    a.m,
+    a.n,
+    a.data.map((x) => x * f),
+  );
 }
 
 /** D A D with D = diag(10^(i mod 7 - 3)): entries spread over twelve orders of magnitude. */
@@ -206,7 +212,11 @@ describe('js dsyevd', () => {
     const w = checkEigen('rank 10', mul(g, g, false, true));
     const big = w[399]!;
     for (let i = 0; i < 390; i++) assert.ok(Math.abs(w[i]!) <= tol(400) * big, `zero eigenvalue ${i}: ${w[i]}`);
-    const geno = mat(300, 600, Float64Array.from({ length: 300 * 600 }, () => Math.floor(3 * rng.uniform())));
+    const geno = mat(
+      300,
+      600,
+      Float64Array.from({ length: 300 * 600 }, () => Math.floor(3 * rng.uniform())),
+    );
     checkEigen('kinship 300', mul(geno, geno, false, true));
   });
 
@@ -218,7 +228,13 @@ describe('js dsyevd', () => {
     const repeated = Array.from({ length: 90 }, (_, i) => 1 + Math.floor(i / 30));
     const wr = checkEigen('repeated', withSpectrum(rng, repeated));
     assert.ok(maxAbsDiff(wr, repeated) <= tol(90) * 3);
-    checkEigen('clustered', withSpectrum(rng, Array.from({ length: 80 }, (_, i) => 1 + (i % 4) * 1e-9)));
+    checkEigen(
+      'clustered',
+      withSpectrum(
+        rng,
+        Array.from({ length: 80 }, (_, i) => 1 + (i % 4) * 1e-9),
+      ),
+    );
   });
 
   test('Wilkinson and glued Wilkinson matrices, and tridiagonals that split', () => {
@@ -310,13 +326,16 @@ describe('js dgesdd', () => {
 
   test('rank-deficient matrices have zero singular values and orthonormal factors', () => {
     const low = mul(randn(rng, 60, 4), randn(rng, 4, 35));
-    for (const [label, a] of [['rank 4 60x35', low], ['rank 4 35x60', transpose(low)]] as const) {
+    for (const [label, a] of [
+      ['rank 4 60x35', low],
+      ['rank 4 35x60', transpose(low)],
+    ] as const) {
       const s = checkSvd(label, a);
       for (let i = 4; i < 35; i++) assert.ok(s[i]! <= tol(60) * s[0]!, `${label}: s[${i}] = ${s[i]}`);
     }
     const dup = randn(rng, 50, 5);
     const repeated = mat(50, 20);
-    for (let j = 0; j < 20; j++) repeated.data.set(dup.data.subarray((j % 5) * 50, (j % 5 + 1) * 50), j * 50);
+    for (let j = 0; j < 20; j++) repeated.data.set(dup.data.subarray((j % 5) * 50, ((j % 5) + 1) * 50), j * 50);
     checkSvd('duplicated columns', repeated);
   });
 
@@ -324,10 +343,7 @@ describe('js dgesdd', () => {
     const u = randomOrthogonal(rng, 40);
     const v = randomOrthogonal(rng, 25);
     const u25 = mat(40, 25, u.data.slice(0, 40 * 25));
-    for (const sv of [
-      Float64Array.from({ length: 25 }, (_, i) => 10 / (i + 1)),
-      Float64Array.from({ length: 25 }, (_, i) => 10 ** (-15 * i / 24)),
-    ]) {
+    for (const sv of [Float64Array.from({ length: 25 }, (_, i) => 10 / (i + 1)), Float64Array.from({ length: 25 }, (_, i) => 10 ** ((-15 * i) / 24))]) {
       const s = checkSvd('known', mul(scaleCols(u25, sv), v, false, true));
       const err = maxAbsDiff(s, Array.from(sv));
       assert.ok(err <= tol(40) * sv[0]!, `singular values off by ${err / sv[0]! / EPS} eps of s_max`);

@@ -6,15 +6,35 @@ import { describe, test } from 'node:test';
 import { type Backend, Matrix, NotPositiveDefiniteError, NumericalError, ShapeError } from '../../src/index.js';
 import { Rng } from '../../src/sim/rng.js';
 import {
-  EPS, backendsUnderTest, diffFro, fro, naiveMul, orthoError, randn, randomOrthogonal, randomSpd, randomSymmetric, relMaxDiff,
-  scaleCols, symmetrize, withSpectrum,
+  EPS,
+  backendsUnderTest,
+  diffFro,
+  fro,
+  naiveMul,
+  orthoError,
+  randn,
+  randomOrthogonal,
+  randomSpd,
+  randomSymmetric,
+  relMaxDiff,
+  scaleCols,
+  symmetrize,
+  withSpectrum,
 } from '../support.js';
 
 const backends = backendsUnderTest();
 
 /** Shapes (m, k, n) of op(A) (m x k) times op(B) (k x n): 1x1, tall, wide, square, empty inner. */
 const GEMM_SHAPES: [number, number, number][] = [
-  [1, 1, 1], [1, 7, 1], [7, 1, 5], [33, 17, 9], [200, 3, 4], [3, 200, 5], [4, 5, 300], [129, 130, 131], [5, 0, 4],
+  [1, 1, 1],
+  [1, 7, 1],
+  [7, 1, 5],
+  [33, 17, 9],
+  [200, 3, 4],
+  [3, 200, 5],
+  [4, 5, 300],
+  [129, 130, 131],
+  [5, 0, 4],
 ];
 
 function spdCheck(be: Backend, a: Matrix, label: string): void {
@@ -78,7 +98,13 @@ for (const be of backends) {
 
     test('syrk equals A A^T and A^T A, symmetric', () => {
       const rng = new Rng(4);
-      for (const [r, c] of [[1, 1], [5, 3], [3, 5], [150, 40], [40, 150]] as const) {
+      for (const [r, c] of [
+        [1, 1],
+        [5, 3],
+        [3, 5],
+        [150, 40],
+        [40, 150],
+      ] as const) {
         const a = randn(rng, r, c);
         for (const trans of [false, true]) {
           const s = be.syrk(a, { trans, alpha: 1.5 });
@@ -98,7 +124,12 @@ for (const be of backends) {
 
     test('gemv matches gemm on a column, both transposes', () => {
       const rng = new Rng(5);
-      for (const [m, n] of [[1, 1], [7, 3], [3, 7], [300, 20]] as const) {
+      for (const [m, n] of [
+        [1, 1],
+        [7, 3],
+        [3, 7],
+        [300, 20],
+      ] as const) {
         const a = randn(rng, m, n);
         const x = rng.normals(n);
         const y = be.gemv(a, x);
@@ -120,13 +151,29 @@ for (const be of backends) {
     });
 
     test('potrf raises NotPositiveDefiniteError, never NaN, on indefinite, singular and NaN input', () => {
-      const indefinite = Matrix.fromRows([[1, 2], [2, 1]]);
-      assert.throws(() => be.potrf(indefinite), (e: unknown) => e instanceof NotPositiveDefiniteError && e.minor === 2);
+      const indefinite = Matrix.fromRows([
+        [1, 2],
+        [2, 1],
+      ]);
+      assert.throws(
+        () => be.potrf(indefinite),
+        (e: unknown) => e instanceof NotPositiveDefiniteError && e.minor === 2,
+      );
       const singular = Matrix.diag([1, 0, 1]);
-      assert.throws(() => be.potrf(singular), (e: unknown) => e instanceof NotPositiveDefiniteError && e.minor === 2);
+      assert.throws(
+        () => be.potrf(singular),
+        (e: unknown) => e instanceof NotPositiveDefiniteError && e.minor === 2,
+      );
       const negative = Matrix.diag([-1]);
-      assert.throws(() => be.potrf(negative), (e: unknown) => e instanceof NotPositiveDefiniteError && e.minor === 1);
-      const nan = Matrix.fromRows([[4, 1, 0], [1, Number.NaN, 0], [0, 0, 1]]);
+      assert.throws(
+        () => be.potrf(negative),
+        (e: unknown) => e instanceof NotPositiveDefiniteError && e.minor === 1,
+      );
+      const nan = Matrix.fromRows([
+        [4, 1, 0],
+        [1, Number.NaN, 0],
+        [0, 0, 1],
+      ]);
       assert.throws(() => be.potrf(nan), NotPositiveDefiniteError);
       // Rank 3 in dimension 40: exactly representable, exactly singular.
       const g = new Matrix(40, 3);
@@ -137,7 +184,12 @@ for (const be of backends) {
 
     test('potrs solves A X = B with a residual and forward error bounded by the condition number', () => {
       const rng = new Rng(7);
-      for (const [n, nrhs, cond] of [[1, 1, 1], [10, 1, 10], [100, 7, 1e3], [150, 3, 1e8]] as const) {
+      for (const [n, nrhs, cond] of [
+        [1, 1, 1],
+        [10, 1, 10],
+        [100, 7, 1e3],
+        [150, 3, 1e8],
+      ] as const) {
         const a = randomSpd(rng, n, cond);
         const x = randn(rng, n, nrhs);
         const b = be.gemm(a, x);
@@ -152,7 +204,11 @@ for (const be of backends) {
 
     test('potri gives the symmetric inverse', () => {
       const rng = new Rng(8);
-      for (const [n, cond] of [[1, 1], [6, 10], [120, 1e6]] as const) {
+      for (const [n, cond] of [
+        [1, 1],
+        [6, 10],
+        [120, 1e6],
+      ] as const) {
         const a = randomSpd(rng, n, cond);
         const inv = be.potri(be.potrf(a));
         assert.deepEqual(inv.data, inv.transpose().data);
@@ -167,7 +223,11 @@ for (const be of backends) {
         for (const lower of [true, false]) {
           for (const transA of [false, true]) {
             for (const unitDiag of [false, true]) {
-              for (const [m, n] of [[1, 1], [9, 4], [70, 65]] as const) {
+              for (const [m, n] of [
+                [1, 1],
+                [9, 4],
+                [70, 65],
+              ] as const) {
                 const k = side === 'left' ? m : n;
                 // A well-conditioned triangular matrix: dominant diagonal.
                 const a = randn(rng, k, k);
@@ -205,8 +265,22 @@ for (const be of backends) {
         ['random 50', randomSymmetric(rng, 50)],
         ['rank 10 kinship 120', be.syrk(randn(rng, 120, 10))],
         ['ill-conditioned 80', randomSpd(rng, 80, 1e12)],
-        ['clustered', withSpectrum(rng, Array.from({ length: 40 }, (_, i) => 1 + (i % 4) * 1e-9))],
-        ['badly scaled', (() => { const s = randomSpd(rng, 30, 10); const d = Array.from({ length: 30 }, (_, i) => 10 ** ((i % 7) - 3)); const t = scaleCols(s, d).transpose(); return scaleCols(t, d); })()],
+        [
+          'clustered',
+          withSpectrum(
+            rng,
+            Array.from({ length: 40 }, (_, i) => 1 + (i % 4) * 1e-9),
+          ),
+        ],
+        [
+          'badly scaled',
+          (() => {
+            const s = randomSpd(rng, 30, 10);
+            const d = Array.from({ length: 30 }, (_, i) => 10 ** ((i % 7) - 3));
+            const t = scaleCols(s, d).transpose();
+            return scaleCols(t, d);
+          })(),
+        ],
         ['random 300', randomSymmetric(rng, 300)],
       ];
       for (const [label, a] of cases) {
@@ -229,7 +303,16 @@ for (const be of backends) {
       const truth = Float64Array.from({ length: 60 }, (_, i) => (i - 20) * 0.37);
       const { values } = be.syevd(withSpectrum(rng, truth));
       assert.ok(relMaxDiff(values, truth) < 1e-13, `${relMaxDiff(values, truth)}`);
-      assert.throws(() => be.syevd(Matrix.fromRows([[1, Number.NaN], [Number.NaN, 1]])), NumericalError);
+      assert.throws(
+        () =>
+          be.syevd(
+            Matrix.fromRows([
+              [1, Number.NaN],
+              [Number.NaN, 1],
+            ]),
+          ),
+        NumericalError,
+      );
       assert.throws(() => be.syevd(new Matrix(3, 2)), /syevd: needs a square matrix, found 3x2/);
     });
 
@@ -326,7 +409,10 @@ if (backends.length === 2) {
 
     test('syevd values, and vectors up to sign, on well-separated eigenvalues', () => {
       const rng = new Rng(22);
-      const a = withSpectrum(rng, Array.from({ length: 100 }, (_, i) => 1 + i));
+      const a = withSpectrum(
+        rng,
+        Array.from({ length: 100 }, (_, i) => 1 + i),
+      );
       const ej = js.syevd(a);
       const en = nat.syevd(a);
       assert.ok(relMaxDiff(ej.values, en.values) < TOL);

@@ -4,13 +4,26 @@ import { Matrix, ShapeError } from '../../src/index.js';
 
 describe('Matrix', () => {
   test('is column-major: fromRows, get, data layout and toArray round-trip', () => {
-    const m = Matrix.fromRows([[1, 2, 3], [4, 5, 6]]);
+    const m = Matrix.fromRows([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.equal(m.rows, 2);
     assert.equal(m.cols, 3);
     assert.deepEqual(Array.from(m.data), [1, 4, 2, 5, 3, 6]);
     assert.equal(m.get(1, 2), 6);
-    assert.deepEqual(m.toArray(), [[1, 2, 3], [4, 5, 6]]);
-    assert.deepEqual(JSON.parse(JSON.stringify(m)), { rows: 2, cols: 3, data: [[1, 2, 3], [4, 5, 6]] });
+    assert.deepEqual(m.toArray(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    assert.deepEqual(JSON.parse(JSON.stringify(m)), {
+      rows: 2,
+      cols: 3,
+      data: [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    });
   });
 
   test('fromRowMajor and fromColumnMajor agree; a Float64Array is wrapped without copying', () => {
@@ -20,15 +33,30 @@ describe('Matrix', () => {
     assert.deepEqual(a.data, b.data);
     buf[0] = 42;
     assert.equal(b.get(0, 0), 42);
-    assert.deepEqual(Matrix.from([[1, 2], [3, 4]]).toArray(), [[1, 2], [3, 4]]);
+    assert.deepEqual(
+      Matrix.from([
+        [1, 2],
+        [3, 4],
+      ]).toArray(),
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    );
     assert.equal(Matrix.from(a), a);
   });
 
   test('colView is zero-copy and contiguous; col gives one column', () => {
-    const m = Matrix.fromRows([[1, 2, 3, 4], [5, 6, 7, 8]]);
+    const m = Matrix.fromRows([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
     const v = m.colView(1, 3);
     assert.equal(v.shape, '2x2');
-    assert.deepEqual(v.toArray(), [[2, 3], [6, 7]]);
+    assert.deepEqual(v.toArray(), [
+      [2, 3],
+      [6, 7],
+    ]);
     v.set(1, 1, -7);
     assert.equal(m.get(1, 2), -7);
     assert.equal(v.data.buffer, m.data.buffer);
@@ -42,9 +70,19 @@ describe('Matrix', () => {
     const c = m.clone();
     c.set(0, 2, 1);
     assert.equal(m.get(0, 2), 9);
-    assert.deepEqual(m.transpose().toArray(), [[0, 0], [0, 0], [9, 0]]);
-    assert.deepEqual(Matrix.identity(2).toArray(), [[1, 0], [0, 1]]);
-    assert.deepEqual(Matrix.diag([2, 3]).toArray(), [[2, 0], [0, 3]]);
+    assert.deepEqual(m.transpose().toArray(), [
+      [0, 0],
+      [0, 0],
+      [9, 0],
+    ]);
+    assert.deepEqual(Matrix.identity(2).toArray(), [
+      [1, 0],
+      [0, 1],
+    ]);
+    assert.deepEqual(Matrix.diag([2, 3]).toArray(), [
+      [2, 0],
+      [0, 3],
+    ]);
     assert.deepEqual(Matrix.column([1, 2]).toArray(), [[1], [2]]);
     assert.equal(new Matrix(0, 5).data.length, 0);
   });

@@ -10,7 +10,9 @@ import { Rng } from '../../src/sim/rng.js';
 function columns(cols: ArrayLike<number>[]): Matrix {
   const n = cols[0]!.length;
   const m = new Matrix(n, cols.length);
-  cols.forEach((c, j) => { m.data.set(Float64Array.from(c), j * n); });
+  cols.forEach((c, j) => {
+    m.data.set(Float64Array.from(c), j * n);
+  });
   return m;
 }
 

@@ -23,19 +23,31 @@ test('unset or empty: native first when it loaded, then js', () => {
 
 test('LMMKIT_BACKEND=js: js only', () => {
   process.env.LMMKIT_BACKEND = 'js';
-  assert.deepEqual(availableBackends().map((b) => b.name), ['js']);
+  assert.deepEqual(
+    availableBackends().map((b) => b.name),
+    ['js'],
+  );
 });
 
 test('LMMKIT_BACKEND=native: native only, or the reason it is missing', () => {
   process.env.LMMKIT_BACKEND = 'native';
   if (nativeStatus().available) {
-    assert.deepEqual(availableBackends().map((b) => b.name), ['native']);
+    assert.deepEqual(
+      availableBackends().map((b) => b.name),
+      ['native'],
+    );
   } else {
-    assert.throws(() => availableBackends(), (e: unknown) => e instanceof LmmkitError && e.code === 'NO_NATIVE_BACKEND');
+    assert.throws(
+      () => availableBackends(),
+      (e: unknown) => e instanceof LmmkitError && e.code === 'NO_NATIVE_BACKEND',
+    );
   }
 });
 
 test('an unknown LMMKIT_BACKEND is a BAD_BACKEND error, as for getBackend', () => {
   process.env.LMMKIT_BACKEND = 'cuda';
-  assert.throws(() => availableBackends(), (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_BACKEND' && /LMMKIT_BACKEND='cuda'/.test(e.message));
+  assert.throws(
+    () => availableBackends(),
+    (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_BACKEND' && /LMMKIT_BACKEND='cuda'/.test(e.message),
+  );
 });

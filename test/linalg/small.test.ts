@@ -6,7 +6,14 @@ import { describe, test } from 'node:test';
 import { ShapeError } from '../../src/errors.js';
 import { Matrix } from '../../src/linalg/matrix.js';
 import {
-  choleskyInverse, choleskyLower, choleskySolve, invSpd, logdetCholesky, symmetriseAverage, symmetriseFromLower, symmetriseFromUpper,
+  choleskyInverse,
+  choleskyLower,
+  choleskySolve,
+  invSpd,
+  logdetCholesky,
+  symmetriseAverage,
+  symmetriseFromLower,
+  symmetriseFromUpper,
 } from '../../src/linalg/small.js';
 import { Rng } from '../../src/sim/rng.js';
 import { EPS, backendsUnderTest, randn, randomSpd } from '../support.js';
@@ -45,7 +52,10 @@ for (const be of backends) {
 describe('small helpers', () => {
   test('choleskyLower is null for a matrix that is not positive definite, or under the pivot floor', () => {
     assert.equal(choleskyLower([1, 2, 2, 1], 2), null);
-    assert.equal(choleskyLower([4, 0, 0, 1e-12], 2, (j) => (j === 1 ? 1e-10 : 0)), null);
+    assert.equal(
+      choleskyLower([4, 0, 0, 1e-12], 2, (j) => (j === 1 ? 1e-10 : 0)),
+      null,
+    );
     assert.equal(invSpd([0], 1), null);
   });
 

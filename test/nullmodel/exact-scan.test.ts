@@ -11,7 +11,11 @@ const rng = new Rng(9);
 const ones = new Matrix(n, 1, new Float64Array(n).fill(1));
 const r = new Matrix(n, n);
 for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) r.data[i + j * n] = i === j ? 1 : 0.4 * Math.exp(-Math.abs(i - j) / 3);
-const g = new Matrix(n, 12, Float64Array.from({ length: 12 * n }, () => Math.floor(3 * rng.uniform())));
+const g = new Matrix(
+  n,
+  12,
+  Float64Array.from({ length: 12 * n }, () => Math.floor(3 * rng.uniform())),
+);
 
 function model(seed: number): ReturnType<typeof fitKinshipNull> {
   const rr = new Rng(seed);
@@ -39,5 +43,5 @@ test('an ExactScan gives per batch the bits of a one-off exactTests call, and tw
     assert.notDeepEqual(hex(ra), hex(rb));
   }
   assert.equal(sa.nullMl.method, 'ml');
-  assert.ok(Object.is(sa.nullReml.lambda, a.lambda), 'the REML null fit of the scan is fitKinshipNull\'s');
+  assert.ok(Object.is(sa.nullReml.lambda, a.lambda), "the REML null fit of the scan is fitKinshipNull's");
 });

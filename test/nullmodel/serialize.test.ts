@@ -8,9 +8,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
-  checkNullModelSamples, decodeNullModel, encodeNullModel, fitKinshipNull, fitKronSumNull, fitLowRankNull, gwasScan, InputError,
-  kinship, loadNullModel, Matrix, Mtlmm, NullModelFormatError, openBed, SampleMismatchError, saveNullModel, simulateGwas, writeBed,
-  type GwasBatchResult, type NullModel, type NullModelMeta, type SingleTraitNullModel,
+  checkNullModelSamples,
+  decodeNullModel,
+  encodeNullModel,
+  fitKinshipNull,
+  fitKronSumNull,
+  fitLowRankNull,
+  gwasScan,
+  InputError,
+  kinship,
+  loadNullModel,
+  Matrix,
+  Mtlmm,
+  NullModelFormatError,
+  openBed,
+  SampleMismatchError,
+  saveNullModel,
+  simulateGwas,
+  writeBed,
+  type GwasBatchResult,
+  type NullModel,
+  type NullModelMeta,
+  type SingleTraitNullModel,
 } from '../../src/node.js';
 import { crc32 } from '../../src/nullmodel/crc32.js';
 import { Rng } from '../../src/sim/rng.js';
@@ -23,8 +42,16 @@ const sim = simulateGwas({ samples: n, variants: 80, causal: 2, h2Causal: 0.3, s
 const prefix = join(dir, 'sim');
 const ones = new Matrix(n, 1, new Float64Array(n).fill(1));
 const rng = new Rng(3);
-const env = new Matrix(n, 4, Float64Array.from({ length: 4 * n }, () => rng.normal()));
-const covariates = new Matrix(n, 2, Float64Array.from({ length: 2 * n }, (_, i) => (i < n ? 1 : rng.normal())));
+const env = new Matrix(
+  n,
+  4,
+  Float64Array.from({ length: 4 * n }, () => rng.normal()),
+);
+const covariates = new Matrix(
+  n,
+  2,
+  Float64Array.from({ length: 2 * n }, (_, i) => (i < n ? 1 : rng.normal())),
+);
 const meta = (k: number, traits?: string[]): NullModelMeta => ({
   samples: { fid: [...sim.samples.fid], iid: [...sim.samples.iid] },
   traits,
@@ -38,7 +65,10 @@ function bits(v: unknown, out: string[] = [], path = ''): string[] {
     out.push(`${path}:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`);
   } else if (v instanceof Matrix) bits(v.data, out, `${path}[${v.rows}x${v.cols}]`);
   else if (typeof v === 'number') out.push(`${path}:${Buffer.from(Float64Array.of(v).buffer).toString('hex')}`);
-  else if (Array.isArray(v)) v.forEach((x, i) => { bits(x, out, `${path}.${i}`); });
+  else if (Array.isArray(v))
+    v.forEach((x, i) => {
+      bits(x, out, `${path}.${i}`);
+    });
   else if (v !== null && typeof v === 'object') for (const k of Object.keys(v).sort()) bits((v as Record<string, unknown>)[k], out, `${path}.${k}`);
   else out.push(`${path}:${String(v)}`);
   return out;
@@ -49,7 +79,9 @@ async function scan(model: SingleTraitNullModel, test: 'fixed' | 'exact'): Promi
   try {
     const out: GwasBatchResult[] = [];
     for await (const b of gwasScan({ source, null: model, test, batchSize: 32, minMaf: 0.01 })) out.push(b);
-    return bits(out.map((b) => ({ indices: b.indices, af: b.af, n: b.n, fixed: b.fixed, exact: b.exact === undefined ? undefined : { ...b.exact, work: undefined } })));
+    return bits(
+      out.map((b) => ({ indices: b.indices, af: b.af, n: b.n, fixed: b.fixed, exact: b.exact === undefined ? undefined : { ...b.exact, work: undefined } })),
+    );
   } finally {
     await source.close();
   }
@@ -73,12 +105,17 @@ describe('null-model files', async () => {
   for (let i = 0; i < n; i++) y2.data[n + i] = 0.5 * sim.phenotype[i]! + rng.normal();
   const kron = fitKronSumNull({ y: y2, covariates: ones, kinship: k.k });
 
-  test('CRC-32 is zlib\'s', () => {
+  test("CRC-32 is zlib's", () => {
     assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
   });
 
   test('a decoded model is the fitted one, bit for bit, with its samples, names and fingerprint', () => {
-    for (const [model, m] of [[kin, meta(2)], [kinRemlOnly, meta(2)], [low, meta(1)], [kron, meta(1, ['a', 'b'])]] as const) {
+    for (const [model, m] of [
+      [kin, meta(2)],
+      [kinRemlOnly, meta(2)],
+      [low, meta(1)],
+      [kron, meta(1, ['a', 'b'])],
+    ] as const) {
       const saved = decodeNullModel(encodeNullModel(model, m));
       assert.equal(saved.model.kind, model.kind);
       assert.deepEqual(modelBits(saved.model), modelBits(model), `${model.kind} model`);
@@ -120,33 +157,44 @@ describe('null-model files', async () => {
     const saved = decodeNullModel(encodeNullModel(kin, meta(2)));
     const iid = [...sim.samples.iid];
     [iid[5], iid[6]] = [iid[6]!, iid[5]!];
-    assert.throws(() => checkNullModelSamples(saved, { fid: sim.samples.fid, iid }, 'kin.lmmnull'), (e: unknown) => {
-      assert.ok(e instanceof SampleMismatchError);
-      assert.equal(e.code, 'SAMPLE_MISMATCH');
-      assert.equal(e.position, 5);
-      assert.equal(e.expected, `${sim.samples.fid[5]} ${sim.samples.iid[5]}`);
-      assert.equal(e.found, `${sim.samples.fid[6]} ${sim.samples.iid[6]}`);
-      assert.match(e.message, /^kin\.lmmnull: .*position 6/);
-      return true;
-    });
+    assert.throws(
+      () => checkNullModelSamples(saved, { fid: sim.samples.fid, iid }, 'kin.lmmnull'),
+      (e: unknown) => {
+        assert.ok(e instanceof SampleMismatchError);
+        assert.equal(e.code, 'SAMPLE_MISMATCH');
+        assert.equal(e.position, 5);
+        assert.equal(e.expected, `${sim.samples.fid[5]} ${sim.samples.iid[5]}`);
+        assert.equal(e.found, `${sim.samples.fid[6]} ${sim.samples.iid[6]}`);
+        assert.match(e.message, /^kin\.lmmnull: .*position 6/);
+        return true;
+      },
+    );
     const fewer = { fid: sim.samples.fid.slice(0, n - 1), iid: sim.samples.iid.slice(0, n - 1) };
-    assert.throws(() => checkNullModelSamples(saved, fewer), (e: unknown) =>
-      e instanceof SampleMismatchError && e.position === n - 1 && e.found === undefined && /has 120 samples, the scan 119/.test(e.message));
+    assert.throws(
+      () => checkNullModelSamples(saved, fewer),
+      (e: unknown) => e instanceof SampleMismatchError && e.position === n - 1 && e.found === undefined && /has 120 samples, the scan 119/.test(e.message),
+    );
     const otherFid = { fid: sim.samples.fid.map((f, i) => (i === 0 ? `${f}x` : f)), iid: sim.samples.iid };
-    assert.throws(() => checkNullModelSamples(saved, otherFid), (e: unknown) => e instanceof SampleMismatchError && e.position === 0);
+    assert.throws(
+      () => checkNullModelSamples(saved, otherFid),
+      (e: unknown) => e instanceof SampleMismatchError && e.position === 0,
+    );
   });
 
   test('another version, a truncated, a tampered and a foreign file are refused', async () => {
     const bytes = encodeNullModel(kin, meta(2));
     const refused = (b: Uint8Array, problem: string, message: RegExp): void => {
-      assert.throws(() => decodeNullModel(b, { source: 'x.lmmnull' }), (e: unknown) => {
-        assert.ok(e instanceof NullModelFormatError, String(e));
-        assert.equal(e.code, 'BAD_NULL_MODEL');
-        assert.equal(e.problem, problem, e.message);
-        assert.match(e.message, /^x\.lmmnull: /);
-        assert.match(e.message, message);
-        return true;
-      });
+      assert.throws(
+        () => decodeNullModel(b, { source: 'x.lmmnull' }),
+        (e: unknown) => {
+          assert.ok(e instanceof NullModelFormatError, String(e));
+          assert.equal(e.code, 'BAD_NULL_MODEL');
+          assert.equal(e.problem, problem, e.message);
+          assert.match(e.message, /^x\.lmmnull: /);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
     };
     const other = bytes.slice();
     new DataView(other.buffer).setUint32(8, 2, true);
@@ -174,7 +222,10 @@ describe('null-model files', async () => {
     const h = JSON.parse(raw.subarray(16, 16 + raw.readUInt32LE(12)).toString('utf8')) as { formatVersion: number; kind: string; arrays: { name: string }[] };
     assert.equal(h.formatVersion, 1);
     assert.equal(h.kind, 'kinship');
-    assert.deepEqual(h.arrays.map((a) => a.name), ['eigenvalues', 'eigenvectors', 'y', 'covariates', 'uty', 'utw']);
+    assert.deepEqual(
+      h.arrays.map((a) => a.name),
+      ['eigenvalues', 'eigenvectors', 'y', 'covariates', 'uty', 'utw'],
+    );
   });
 
   test('a header that does not describe its arrays is refused, even with a good checksum', () => {
@@ -192,11 +243,29 @@ describe('null-model files', async () => {
       return out;
     };
     const refused = (b: Uint8Array, message: RegExp): void => {
-      assert.throws(() => decodeNullModel(b), (e: unknown) => e instanceof NullModelFormatError && e.problem === 'header' && message.test(e.message));
+      assert.throws(
+        () => decodeNullModel(b),
+        (e: unknown) => e instanceof NullModelFormatError && e.problem === 'header' && message.test(e.message),
+      );
     };
-    refused(rewrite((h) => { h.kind = 'lmm'; }), /expected kind 'kinship', 'lowrank' or 'kron-sum', found 'lmm'/);
-    refused(rewrite((h) => { h.arrays[0]!.name = 'v'; }), /expected array 'u' of shape \[120, 4\], found none/);
-    refused(rewrite((h) => { h.arrays[3]!.offset += 8; }), /expected array 'covariates' at an 8-aligned offset/);
+    refused(
+      rewrite((h) => {
+        h.kind = 'lmm';
+      }),
+      /expected kind 'kinship', 'lowrank' or 'kron-sum', found 'lmm'/,
+    );
+    refused(
+      rewrite((h) => {
+        h.arrays[0]!.name = 'v';
+      }),
+      /expected array 'u' of shape \[120, 4\], found none/,
+    );
+    refused(
+      rewrite((h) => {
+        h.arrays[3]!.offset += 8;
+      }),
+      /expected array 'covariates' at an 8-aligned offset/,
+    );
   });
 
   test('bad metadata is refused when saving', () => {

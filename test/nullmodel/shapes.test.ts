@@ -4,7 +4,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  fitKinshipNull, fitKronSumNull, fitLowRankNull, gwasScan, LmmkitError, Matrix, ShapeError, simulateGenotypes, type GenotypeSource,
+  fitKinshipNull,
+  fitKronSumNull,
+  fitLowRankNull,
+  gwasScan,
+  LmmkitError,
+  Matrix,
+  ShapeError,
+  simulateGenotypes,
+  type GenotypeSource,
 } from '../../src/index.js';
 import { Rng } from '../../src/sim/rng.js';
 
@@ -12,7 +20,11 @@ const n = 60;
 const rng = new Rng(5);
 const y = Float64Array.from({ length: n }, () => rng.normal());
 const ones = new Matrix(n, 1, new Float64Array(n).fill(1));
-const w = new Matrix(n, 3, Float64Array.from({ length: 3 * n }, () => rng.normal()));
+const w = new Matrix(
+  n,
+  3,
+  Float64Array.from({ length: 3 * n }, () => rng.normal()),
+);
 const r = new Matrix(n, n);
 for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) r.data[i + j * n] = i === j ? 1 : 0.3 * Math.exp(-Math.abs(i - j));
 

@@ -147,7 +147,9 @@ async function renderPng(svg: string, name: string): Promise<Image> {
 
 const RED = hex('#d62728');
 const WHITE = [255, 255, 255];
-const fontTest = { skip: plotFontFiles().length === 0 && process.env.CI !== 'true' ? 'no DejaVu/Liberation/Arial font here (Debian: fonts-dejavu-core)' : false };
+const fontTest = {
+  skip: plotFontFiles().length === 0 && process.env.CI !== 'true' ? 'no DejaVu/Liberation/Arial font here (Debian: fonts-dejavu-core)' : false,
+};
 
 // ---------------------------------------------------------------------------
 
@@ -169,7 +171,10 @@ describe('manhattanPlot', () => {
     assert.equal(img.height, 2 * 480);
     assert.equal(res.points.total, 200_000);
     assert.equal(res.points.drawn + res.points.thinned, 200_000);
-    assert.deepEqual(res.chromosomes.map((c) => c.name), sim.names);
+    assert.deepEqual(
+      res.chromosomes.map((c) => c.name),
+      sim.names,
+    );
   });
 
   test('the genome-wide line is at the height of p = 5e-8, the suggestive one at 1e-5', () => {
@@ -191,7 +196,7 @@ describe('manhattanPlot', () => {
     assert.ok(grey > 0.4 * 2 * (area.right - area.left), `dashed line: ${grey} grey pixels`);
   });
 
-  test('points of alternating colours in each chromosome\'s span, the bulk near the axis', () => {
+  test("points of alternating colours in each chromosome's span, the bulk near the axis", () => {
     const colors = MANHATTAN_COLORS.map(hex);
     const y0 = 2 * res.y(0);
     const y2 = 2 * res.y(2);
@@ -207,7 +212,8 @@ describe('manhattanPlot', () => {
       assert.equal(ch.color, MANHATTAN_COLORS[k % 2]);
     });
     // Between -log10 p = 3.2 and 4.5 points are sparse (only the few loci): under a quarter of the ink per row of the bulk.
-    const ink = (a: number, b: number): number => colors.reduce((s, c) => s + countColor(img, c, 2 * res.area.left, 2 * res.area.right, 2 * res.y(b), 2 * res.y(a)), 0) / (2 * res.y(a) - 2 * res.y(b));
+    const ink = (a: number, b: number): number =>
+      colors.reduce((s, c) => s + countColor(img, c, 2 * res.area.left, 2 * res.area.right, 2 * res.y(b), 2 * res.y(a)), 0) / (2 * res.y(a) - 2 * res.y(b));
     assert.ok(ink(3.2, 4.5) < 0.25 * ink(0, 2), `${ink(3.2, 4.5)} vs ${ink(0, 2)} per row`);
   });
 
@@ -216,14 +222,20 @@ describe('manhattanPlot', () => {
     const y = 2 * res.y(20);
     const k = res.chromosomes.findIndex((c) => c.name === '3');
     assert.ok(near(pixel(img, x, y), hex(MANHATTAN_COLORS[k % 2]!), 24), `pixel at the hit: ${pixel(img, x, y)}`);
-    assert.ok(res.labels.some((l) => l.id === 'rsKNOWN'), JSON.stringify(res.labels));
+    assert.ok(
+      res.labels.some((l) => l.id === 'rsKNOWN'),
+      JSON.stringify(res.labels),
+    );
     assert.ok(res.labels.length <= 3);
     // Labels are the best hit of distinct loci, best first.
     for (let i = 1; i < res.labels.length; i++) assert.ok(res.labels[i - 1]!.minusLog10p >= res.labels[i]!.minusLog10p);
   });
 
   test('text renders: title, axis titles, chromosome numbers, hit labels', fontTest, () => {
-    assert.ok(plotFontFiles().length > 0, 'no DejaVu Sans, Liberation Sans or Arial font file found: PNG text cannot render (Debian: apt-get install fonts-dejavu-core)');
+    assert.ok(
+      plotFontFiles().length > 0,
+      'no DejaVu Sans, Liberation Sans or Arial font file found: PNG text cannot render (Debian: apt-get install fonts-dejavu-core)',
+    );
     const w = img.width;
     assert.ok(countDark(img, 0.25 * w, 0.75 * w, 0, 2 * 34) > 1500, 'title pixels');
     assert.ok(countDark(img, 0, 2 * 24, 2 * 150, 2 * 330) > 200, 'y-axis title pixels');
@@ -234,7 +246,12 @@ describe('manhattanPlot', () => {
     const ly = 2 * res.y(20);
     assert.ok(countDark(img, lx - 80, lx + 80, ly - 60, ly - 6) > 100, 'label of the known hit');
     // Nothing is clipped: the outermost 4 pixels are background.
-    for (const [x0, x1, y0, y1] of [[0, w, 0, 4], [0, w, img.height - 4, img.height], [0, 4, 0, img.height], [w - 4, w, 0, img.height]]) {
+    for (const [x0, x1, y0, y1] of [
+      [0, w, 0, 4],
+      [0, w, img.height - 4, img.height],
+      [0, 4, 0, img.height],
+      [w - 4, w, 0, img.height],
+    ]) {
       assert.equal(countColor(img, WHITE, x0!, x1!, y0!, y1!, 0), (x1! - x0!) * (y1! - y0!));
     }
   });
@@ -277,7 +294,11 @@ describe('manhattanPlot', () => {
   test("limix-lmm's options: pvThr, colors, offset, callback", async () => {
     const calls: string[] = [];
     const r = manhattanPlot(cols, {
-      pvThr: 1e-6, suggestive: null, colors: ['#000000', '#808080', '#00aa00'], offset: 0.2, labelTop: 0,
+      pvThr: 1e-6,
+      suggestive: null,
+      colors: ['#000000', '#808080', '#00aa00'],
+      offset: 0.2,
+      labelTop: 0,
       callback: (ch) => {
         calls.push(ch.name);
         assert.ok(ch.rows().every((i) => sim.codes[i] === Number(ch.name) - 1));
@@ -285,15 +306,21 @@ describe('manhattanPlot', () => {
       },
     });
     assert.deepEqual(calls, sim.names);
-    assert.deepEqual(r.chromosomes.slice(0, 4).map((c) => c.color), ['#000000', '#808080', '#00aa00', '#000000']);
+    assert.deepEqual(
+      r.chromosomes.slice(0, 4).map((c) => c.color),
+      ['#000000', '#808080', '#00aa00', '#000000'],
+    );
     // Gap = 0.2 x the longest chromosome's span.
     const spans = r.chromosomes.map((c) => c.end - c.start);
     const gap = r.chromosomes[1]!.start - r.chromosomes[0]!.end;
     assert.ok(Math.abs(gap - 0.2 * Math.max(...spans)) < 1e-6 * gap);
     const im = await renderPng(r.svg, 'options.png');
     const yThr = 2 * r.y(6);
-    assert.ok(near(pixel(im, 2 * (r.area.left + r.area.right) / 2, yThr), RED, 40) || near(pixel(im, (r.area.left + r.area.right), yThr + 1), RED, 40));
-    assert.ok(countColor(im, hex('#ff00ff'), 2 * r.chromosomes[0]!.start, 2 * r.chromosomes[0]!.end, 2 * r.area.top, 2 * r.area.top + 20, 2) > 100, 'the callback\'s markup is drawn');
+    assert.ok(near(pixel(im, (2 * (r.area.left + r.area.right)) / 2, yThr), RED, 40) || near(pixel(im, r.area.left + r.area.right, yThr + 1), RED, 40));
+    assert.ok(
+      countColor(im, hex('#ff00ff'), 2 * r.chromosomes[0]!.start, 2 * r.chromosomes[0]!.end, 2 * r.area.top, 2 * r.area.top + 20, 2) > 100,
+      "the callback's markup is drawn",
+    );
     assert.ok(countColor(im, [0, 0xaa, 0], 2 * r.chromosomes[2]!.start, 2 * r.chromosomes[2]!.end, 0, im.height, 20) > 100);
   });
 
@@ -307,7 +334,10 @@ describe('manhattanPlot', () => {
     const r = manhattanPlot(rows, { labelWindow: 100_000 });
     assert.match(r.svg, /Chromosome chr2 position \(Mb\)/);
     assert.doesNotMatch(r.svg, /NaN|undefined/);
-    assert.deepEqual(r.labels.map((l) => l.id), ['c', 'b']);
+    assert.deepEqual(
+      r.labels.map((l) => l.id),
+      ['c', 'b'],
+    );
     assert.equal(r.points.untested, 1);
     assert.equal(r.points.drawn, 3);
     // p = 0 sits at the top of the axis.
@@ -348,7 +378,7 @@ describe('qqPlot', () => {
     assert.ok(Math.abs(lambdaGc(big) - chi2Isf(sorted[150_000]!, 1) / 0.454936423119572) < 1e-12);
   });
 
-  test('the band is the order statistics\' Beta quantiles', () => {
+  test("the band is the order statistics' Beta quantiles", () => {
     const b1 = qqBand(1, 0.95);
     assert.ok(Math.abs(b1.upper[0]! + Math.log10(0.025)) < 1e-12 && Math.abs(b1.lower[0]! + Math.log10(0.975)) < 1e-12);
     const b = qqBand(10, 0.9);
@@ -362,7 +392,14 @@ describe('qqPlot', () => {
   });
 
   test('three series in one plot: colours, band, diagonal, lambdas, legend', async () => {
-    const r = qqPlot([{ pvalues: null1, label: 'null 1' }, { pvalues: null2, label: 'null 2' }, { pvalues: inflated, label: 'inflated' }], { title: 'QQ, three series' });
+    const r = qqPlot(
+      [
+        { pvalues: null1, label: 'null 1' },
+        { pvalues: null2, label: 'null 2' },
+        { pvalues: inflated, label: 'inflated' },
+      ],
+      { title: 'QQ, three series' },
+    );
     assert.doesNotMatch(r.svg, /NaN|undefined/);
     assert.ok(Math.abs(r.lambdas[0]! - 1) < 0.05 && Math.abs(r.lambdas[1]! - 1) < 0.05, String(r.lambdas));
     assert.ok(Math.abs(r.lambdas[2]! - 1.3) < 0.06, String(r.lambdas));
@@ -434,7 +471,13 @@ describe('association tables', () => {
     assert.deepEqual(Array.from(t.pos), [100, 200, 300, 50]);
     assert.equal(t.log10p[1], -400.5);
     assert.ok(Number.isNaN(t.log10p[2]!));
-    assert.deepEqual([...t.id.entries()], [[1, 'rs2'], [3, 'rs4']]);
+    assert.deepEqual(
+      [...t.id.entries()],
+      [
+        [1, 'rs2'],
+        [3, 'rs4'],
+      ],
+    );
     const rng = new Rng(1);
     const crlf = gwasTsv.replaceAll('\n', '\r\n');
     for (let trial = 0; trial < 20; trial++) {
@@ -455,12 +498,14 @@ describe('association tables', () => {
   });
 
   test('the multi-variant layout and PLINK-style tables', () => {
-    const multi = 'chrom\tpos\tid\tchrom_last\tpos_last\tid_last\tvariants\tdf\taf\tn\tbeta\tse\tstat\tpvalue\tlog10p\n' +
+    const multi =
+      'chrom\tpos\tid\tchrom_last\tpos_last\tid_last\tvariants\tdf\taf\tn\tbeta\tse\tstat\tpvalue\tlog10p\n' +
       '22\t10\tv1\t22\t30\tv3\t3\t3\t0.1;0.2;0.3\t9;9;9\t1;2;3\t1;1;1\t20\t1e-4\t-4\n';
     const m = parseAssocTsv(multi, { keepIdsBelow: 1 });
     assert.deepEqual([...m.id.values()], ['v1']);
     assert.equal(m.log10p[0], -4);
-    const plink = ' CHR        SNP         BP   A1      TEST    NMISS       BETA         STAT            P \n' +
+    const plink =
+      ' CHR        SNP         BP   A1      TEST    NMISS       BETA         STAT            P \n' +
       '   1   rs3094315     752566    G       ADD      100    0.1         1.2       0.23\n';
     const p = parseAssocTsv(plink, { keepIdsBelow: Infinity });
     assert.equal(p.column, 'P');
@@ -470,7 +515,10 @@ describe('association tables', () => {
 
   test('bad tables name the file and line', () => {
     assert.throws(() => parseAssocTsv('a\tb\n', { file: 'x.tsv' }), /x\.tsv:1: expected a header with a chromosome column/);
-    assert.throws(() => parseAssocTsv(`${gwasTsv}3\tnope\trs9\tA\tG\t0.1\t1\t1\t1\t1\t0.1\t-1\n`, { file: 'x.tsv' }), /x\.tsv:6: expected a position, found 'nope'/);
+    assert.throws(
+      () => parseAssocTsv(`${gwasTsv}3\tnope\trs9\tA\tG\t0.1\t1\t1\t1\t1\t0.1\t-1\n`, { file: 'x.tsv' }),
+      /x\.tsv:6: expected a position, found 'nope'/,
+    );
     assert.throws(() => parseAssocTsv(`${gwasTsv}3\t5\trs9\tA\tG\t0.1\t1\t1\t1\t1\t0.1\t0.5\n`, { file: 'x.tsv' }), /x\.tsv:6: expected log10 of a p-value/);
     assert.throws(() => parseAssocTsv('chrom\tpos\tpvalue\n1\t2\t1.5\n', { file: 'y' }), /y:2: expected a p-value in \[0, 1\]/);
     assert.throws(() => parseAssocTsv('chrom\tpos\tpvalue\n1\t2\n', { file: 'y' }), /y:2: expected at least 3 tab-separated fields, found 2/);
@@ -494,7 +542,10 @@ describe('association tables', () => {
     assert.deepEqual([...names].sort(compareChrom), ['1', '2', 'chr3', 'chr10', '22', 'X', 'Y', 'XY', 'MT', 'GL000192.1', 'HLA']);
     const d = toAssocData({ chrom: [1, 1, 2], pos: [1, 2, 3], pvalue: [0.5, 0.1, 1] });
     assert.deepEqual(d.chromNames, ['1', '2']);
-    assert.deepEqual(Array.from(d.minusLog10p).map((v) => Number(v.toFixed(6))), [0.30103, 1, 0]);
+    assert.deepEqual(
+      Array.from(d.minusLog10p).map((v) => Number(v.toFixed(6))),
+      [0.30103, 1, 0],
+    );
   });
 });
 

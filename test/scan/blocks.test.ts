@@ -15,7 +15,11 @@ function batches(widths: number[]): DosageBatch[] {
     const idx = Int32Array.from({ length: w }, () => next++);
     const ids = Array.from(idx, (v) => `v${v}`);
     return {
-      dosages: new Matrix(N, w, Float64Array.from({ length: N * w }, (_, i) => idx[Math.floor(i / N)]!)),
+      dosages: new Matrix(
+        N,
+        w,
+        Float64Array.from({ length: N * w }, (_, i) => idx[Math.floor(i / N)]!),
+      ),
       indices: idx,
       af: Float64Array.from(idx, (v) => v / 100),
       n: Int32Array.from(idx, () => N),
@@ -36,13 +40,29 @@ async function collect(step: number, input: DosageBatch[]): Promise<DosageBatch[
 test('stepBlocks: whole blocks across batch boundaries, the remainder carried, a short last block', async () => {
   const input = batches([5, 0, 1, 7, 2, 2]);
   const out = await collect(3, input);
-  assert.deepEqual(out.map((b) => b.dosages.cols), [3, 3, 6, 3, 2]);
+  assert.deepEqual(
+    out.map((b) => b.dosages.cols),
+    [3, 3, 6, 3, 2],
+  );
   const all = out.flatMap((b) => Array.from(b.indices));
-  assert.deepEqual(all, Array.from({ length: 17 }, (_, v) => v));
+  assert.deepEqual(
+    all,
+    Array.from({ length: 17 }, (_, v) => v),
+  );
   for (const b of out) {
-    assert.deepEqual(b.variants.id, Array.from(b.indices, (v) => `v${v}`));
-    assert.deepEqual(Array.from(b.af), Array.from(b.indices, (v) => v / 100));
-    for (let j = 0; j < b.dosages.cols; j++) assert.ok(b.dosages.col(j).every((x) => x === b.indices[j]), `block column ${j}`);
+    assert.deepEqual(
+      b.variants.id,
+      Array.from(b.indices, (v) => `v${v}`),
+    );
+    assert.deepEqual(
+      Array.from(b.af),
+      Array.from(b.indices, (v) => v / 100),
+    );
+    for (let j = 0; j < b.dosages.cols; j++)
+      assert.ok(
+        b.dosages.col(j).every((x) => x === b.indices[j]),
+        `block column ${j}`,
+      );
   }
   assert.equal(out[0]!.dosages.data.buffer, input[0]!.dosages.data.buffer, 'no carry: a view of the batch read');
   assert.equal(out[2]!.dosages.data.buffer, input[3]!.dosages.data.buffer, 'a batch that starts a block: a view');

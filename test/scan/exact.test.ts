@@ -237,7 +237,8 @@ function assertFastEqualsDirect(fast: ExactTestResult, direct: ExactTestResult, 
     for (const k of ['fWald', 'fScore'] as const) p = Math.max(p, Math.abs(fast[k][j]! - direct[k][j]!) / Math.max(1, direct[k][j]!));
     for (const k of ['log10pWald', 'log10pScore', 'chi2Lrt'] as const) lg = Math.max(lg, Math.abs(fast[k][j]! - direct[k][j]!));
     // Near a statistic of 0 both LRT p-values have slope ~ 1 / sqrt(chi2) in it.
-    for (const k of ['pLrt', 'log10pLrt'] as const) assert.ok(Math.abs(fast[k][j]! - direct[k][j]!) < 1e-8, `${label} ${k} ${j}: ${fast[k][j]} vs ${direct[k][j]}`);
+    for (const k of ['pLrt', 'log10pLrt'] as const)
+      assert.ok(Math.abs(fast[k][j]! - direct[k][j]!) < 1e-8, `${label} ${k} ${j}: ${fast[k][j]} vs ${direct[k][j]}`);
     assert.ok(Math.abs(fast.logLikH1[j]! - direct.logLikH1[j]!) < 1e-10, `${label} logLikH1 ${j}: ${fast.logLikH1[j]} vs ${direct.logLikH1[j]}`);
     assert.equal(fast.fallback[j], direct.fallback[j], `${label} fallback ${j}`);
   }
@@ -355,7 +356,7 @@ describe('variance-ratio fit: bounds, shapes and bad input', () => {
     const uty = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       s[i] = i < n / 2 ? 0 : 0.2 + rng.uniform();
-      uty[i] = (i >= n / 2) === inRange ? rng.normal() : 0;
+      uty[i] = i >= n / 2 === inRange ? rng.normal() : 0;
     }
     const utw = new Matrix(n, c);
     for (let i = 0; i < n * c; i++) utw.data[i] = rng.normal();
@@ -391,17 +392,29 @@ describe('variance-ratio fit: bounds, shapes and bad input', () => {
     assert.throws(() => exactTests(data, new Matrix(n + 1, 3)), ShapeError);
     const bad = data.uty.slice();
     bad[3] = Number.NaN;
-    assert.throws(() => fitLambda({ ...data, uty: bad }), (e: unknown) => e instanceof LmmkitError && /uty\[3\]/.test(e.message));
+    assert.throws(
+      () => fitLambda({ ...data, uty: bad }),
+      (e: unknown) => e instanceof LmmkitError && /uty\[3\]/.test(e.message),
+    );
     const badX = new Matrix(n, 2);
     badX.data[n + 4] = Number.POSITIVE_INFINITY;
-    assert.throws(() => exactTests(data, badX), (e: unknown) => e instanceof LmmkitError && /row 4, column 1/.test(e.message));
+    assert.throws(
+      () => exactTests(data, badX),
+      (e: unknown) => e instanceof LmmkitError && /row 4, column 1/.test(e.message),
+    );
     const negative = data.eigenvalues.slice();
     negative[0] = -0.05;
-    assert.throws(() => fitLambda({ ...data, eigenvalues: negative }), (e: unknown) => e instanceof LmmkitError && e.code === 'NOT_POSITIVE_SEMIDEFINITE');
+    assert.throws(
+      () => fitLambda({ ...data, eigenvalues: negative }),
+      (e: unknown) => e instanceof LmmkitError && e.code === 'NOT_POSITIVE_SEMIDEFINITE',
+    );
     const collinear = new Matrix(n, 2);
     collinear.col(0).set(data.utw.col(0));
     for (let i = 0; i < n; i++) collinear.data[n + i] = 2 * data.utw.data[i]!;
-    assert.throws(() => fitLambda({ ...data, utw: collinear }), (e: unknown) => e instanceof LmmkitError && e.code === 'SINGULAR_COVARIATES');
+    assert.throws(
+      () => fitLambda({ ...data, utw: collinear }),
+      (e: unknown) => e instanceof LmmkitError && e.code === 'SINGULAR_COVARIATES',
+    );
     assert.throws(() => fitLambda(data, { lower: 0 }), LmmkitError);
     assert.throws(() => fitLambda(data, { gridPoints: 0 }), LmmkitError);
     // Tiny negative eigenvalues (rounding) are clamped to 0, as GEMMA does.
@@ -419,7 +432,11 @@ describe('variance-ratio fit: bounds, shapes and bad input', () => {
     const uty = Float64Array.from({ length: n }, (_, i) => utx.data[i]! + 0.5 * Math.sqrt(1 + s[i]!) * rng.normal());
     const utw = new Matrix(n, 1, rng.normals(n));
     const r = exactTests({ eigenvalues: s, uty, utw }, utx);
-    for (const [p, lg] of [[r.pWald, r.log10pWald], [r.pLrt, r.log10pLrt], [r.pScore, r.log10pScore]] as const) {
+    for (const [p, lg] of [
+      [r.pWald, r.log10pWald],
+      [r.pLrt, r.log10pLrt],
+      [r.pScore, r.log10pScore],
+    ] as const) {
       assert.ok(p[0]! < 1e-100, `p = ${p[0]}`);
       assert.ok(Number.isFinite(lg[0]!) && lg[0]! < -100, `log10 p = ${lg[0]}`);
       if (p[0]! > 1e-300) assert.ok(Math.abs(lg[0]! - Math.log10(p[0]!)) < 1e-9 * Math.abs(lg[0]!));
@@ -564,7 +581,9 @@ describe('exactTests fast path (interpolants, batch products) against the direct
       assert.equal(fast.work.passes, 0, 'no O(N) pass on the fast path');
       assert.ok(direct.work.passes > 0);
       const w = assertFastEqualsDirect(fast, direct, label);
-      t.diagnostic(`${label}: lambda ${w.lambda.toExponential(1)} of the tolerance, p/beta/se/F ${w.p.toExponential(1)} of theirs; Wald and score log10 p, LRT statistic ${w.log10p.toExponential(1)} absolute; ${w.flips} flips; ${fast.work.evaluations} evaluations, ${direct.work.passes} passes on the direct path`);
+      t.diagnostic(
+        `${label}: lambda ${w.lambda.toExponential(1)} of the tolerance, p/beta/se/F ${w.p.toExponential(1)} of theirs; Wald and score log10 p, LRT statistic ${w.log10p.toExponential(1)} absolute; ${w.flips} flips; ${fast.work.evaluations} evaluations, ${direct.work.passes} passes on the direct path`,
+      );
       assert.equal(w.flips, 0);
     });
 
@@ -580,7 +599,10 @@ describe('exactTests fast path (interpolants, batch products) against the direct
         for (let k = 0; k < c; k++) vars.push(data.utw.col(k));
         vars.push(utx.col(j), data.uty);
         const prob = new LambdaProblem(s, vars);
-        for (const [kind, lambda] of [['R', r.lambdaReml[j]!], ['L', r.lambdaMl[j]!]] as const) {
+        for (const [kind, lambda] of [
+          ['R', r.lambdaReml[j]!],
+          ['L', r.lambdaMl[j]!],
+        ] as const) {
           const ref = referenceSearch(prob, kind);
           if (ref.lambda === 1e-5 || ref.lambda === 1e5) {
             atLower += ref.lambda === 1e-5 ? 1 : 0;
@@ -635,7 +657,9 @@ describe('exactTests fast path (interpolants, batch products) against the direct
     const n = utx.rows;
     const order = [7, 3, 30, 0, 12];
     const picked = new Matrix(n, order.length);
-    order.forEach((j, i) => { picked.col(i).set(utx.col(j)); });
+    order.forEach((j, i) => {
+      picked.col(i).set(utx.col(j));
+    });
     const some = exactTests(data, picked, nulls);
     order.forEach((j, i) => {
       for (const k of ['lambdaReml', 'lambdaMl', 'pWald', 'pScore'] as const) {
@@ -668,7 +692,9 @@ function runGemma(args: string[]): void {
 }
 
 function readAssoc(name: string): GemmaRow[] {
-  const lines = readFileSync(join(dir, `${name}.assoc.txt`), 'utf8').trim().split('\n');
+  const lines = readFileSync(join(dir, `${name}.assoc.txt`), 'utf8')
+    .trim()
+    .split('\n');
   const head = lines[0]!.split('\t');
   const col = (h: string): number => {
     const i = head.indexOf(h);
@@ -715,8 +741,16 @@ function imputeMean(x: Matrix): number {
     const col = x.col(j);
     let s = 0;
     let m = 0;
-    for (const v of col) if (!Number.isNaN(v)) { s += v; m++; }
-    for (let i = 0; i < col.length; i++) if (Number.isNaN(col[i]!)) { col[i] = s / m; imputed++; }
+    for (const v of col)
+      if (!Number.isNaN(v)) {
+        s += v;
+        m++;
+      }
+    for (let i = 0; i < col.length; i++)
+      if (Number.isNaN(col[i]!)) {
+        col[i] = s / m;
+        imputed++;
+      }
   }
   return imputed;
 }
@@ -804,129 +838,151 @@ function assertNull(log: Record<string, number[]>, reml: LambdaFit, ml: LambdaFi
   near(reml.sigmaG2, log['vg estimate in the null model']![0]!, 'vg');
   near(reml.sigmaE2, log['ve estimate in the null model']![0]!, 've');
   const beta = log['beta estimate in the null model']!;
-  beta.forEach((b, i) => { near(reml.beta[i]!, b, `beta ${i}`); });
+  beta.forEach((b, i) => {
+    near(reml.beta[i]!, b, `beta ${i}`);
+  });
 }
 
 describe('parity with gemma -lmm 4', () => {
-  sharedTest('BXD (BIMBAM, 67 phenotyped of 198, covariates2 + intercept): Wald, LRT, score and lambdas', ['data/bxd/BXD_geno.txt.gz', 'data/bxd/BXD_covariates2.txt'], async (t) => {
-    if (!requireTool(t, 'gemma')) return;
-    const bxd = `${SHARED}data/bxd/`;
-    const common = ['-g', `${bxd}BXD_geno.txt.gz`, '-p', `${bxd}BXD_pheno.txt`, '-a', `${bxd}BXD_snps.txt`];
-    runGemma([...common, '-gk', '1', '-o', 'bxd']);
-    runGemma([...common, '-k', join(dir, 'bxd.cXX.txt'), '-c', `${bxd}BXD_covariates2.txt`, '-lmm', '4', '-o', 'bxd4']);
-    const gemma = readAssoc('bxd4');
+  sharedTest(
+    'BXD (BIMBAM, 67 phenotyped of 198, covariates2 + intercept): Wald, LRT, score and lambdas',
+    ['data/bxd/BXD_geno.txt.gz', 'data/bxd/BXD_covariates2.txt'],
+    async (t) => {
+      if (!requireTool(t, 'gemma')) return;
+      const bxd = `${SHARED}data/bxd/`;
+      const common = ['-g', `${bxd}BXD_geno.txt.gz`, '-p', `${bxd}BXD_pheno.txt`, '-a', `${bxd}BXD_snps.txt`];
+      runGemma([...common, '-gk', '1', '-o', 'bxd']);
+      runGemma([...common, '-k', join(dir, 'bxd.cXX.txt'), '-c', `${bxd}BXD_covariates2.txt`, '-lmm', '4', '-o', 'bxd4']);
+      const gemma = readAssoc('bxd4');
 
-    const be = getBackend();
-    const src = await openBimbam(`${bxd}BXD_geno.txt.gz`, { annotation: `${bxd}BXD_snps.txt` });
-    const pheno = (await readTable(`${bxd}BXD_pheno.txt`, { key: 'none', header: false })).values;
-    const cov = (await readTable(`${bxd}BXD_covariates2.txt`, { key: 'none', header: false })).values;
-    // GEMMA analyses the samples with a phenotype (and covariates), and re-centres K over them.
-    const keep: number[] = [];
-    for (let i = 0; i < pheno.rows; i++) if (!Number.isNaN(pheno.get(i, 0)) && !Number.isNaN(cov.get(i, 0)) && !Number.isNaN(cov.get(i, 1))) keep.push(i);
-    assert.equal(keep.length, 67);
-    const n = keep.length;
-    const kFull = (await readKinship(join(dir, 'bxd.cXX.txt'), { ids: src.samples })).k;
-    const sub = new Matrix(n, n);
-    for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) sub.data[a + b * n] = kFull.get(keep[a]!, keep[b]!);
-    const { values, vectors } = be.syevd(centerMatrix(sub));
-    // GEMMA's covariate order: the file's columns, then the intercept it appends.
-    const w = new Matrix(n, 3);
-    keep.forEach((i, a) => {
-      w.set(a, 0, cov.get(i, 0));
-      w.set(a, 1, cov.get(i, 1));
-      w.set(a, 2, 1);
-    });
-    const data: RotatedData = {
-      eigenvalues: values,
-      uty: be.gemm(vectors, Matrix.column(keep.map((i) => pheno.get(i, 0))), { transA: true }).data,
-      utw: be.gemm(vectors, w, { transA: true }),
-    };
-    const nullReml = fitLambda(data, { method: 'reml' });
-    const nullMl = fitLambda(data, { method: 'ml' });
-    assertNull(readGemmaLog('bxd4'), nullReml, nullMl, 'BXD');
+      const be = getBackend();
+      const src = await openBimbam(`${bxd}BXD_geno.txt.gz`, { annotation: `${bxd}BXD_snps.txt` });
+      const pheno = (await readTable(`${bxd}BXD_pheno.txt`, { key: 'none', header: false })).values;
+      const cov = (await readTable(`${bxd}BXD_covariates2.txt`, { key: 'none', header: false })).values;
+      // GEMMA analyses the samples with a phenotype (and covariates), and re-centres K over them.
+      const keep: number[] = [];
+      for (let i = 0; i < pheno.rows; i++) if (!Number.isNaN(pheno.get(i, 0)) && !Number.isNaN(cov.get(i, 0)) && !Number.isNaN(cov.get(i, 1))) keep.push(i);
+      assert.equal(keep.length, 67);
+      const n = keep.length;
+      const kFull = (await readKinship(join(dir, 'bxd.cXX.txt'), { ids: src.samples })).k;
+      const sub = new Matrix(n, n);
+      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) sub.data[a + b * n] = kFull.get(keep[a]!, keep[b]!);
+      const { values, vectors } = be.syevd(centerMatrix(sub));
+      // GEMMA's covariate order: the file's columns, then the intercept it appends.
+      const w = new Matrix(n, 3);
+      keep.forEach((i, a) => {
+        w.set(a, 0, cov.get(i, 0));
+        w.set(a, 1, cov.get(i, 1));
+        w.set(a, 2, 1);
+      });
+      const data: RotatedData = {
+        eigenvalues: values,
+        uty: be.gemm(vectors, Matrix.column(keep.map((i) => pheno.get(i, 0))), { transA: true }).data,
+        utw: be.gemm(vectors, w, { transA: true }),
+      };
+      const nullReml = fitLambda(data, { method: 'reml' });
+      const nullMl = fitLambda(data, { method: 'ml' });
+      assertNull(readGemmaLog('bxd4'), nullReml, nullMl, 'BXD');
 
-    const ids: string[] = [];
-    const res: ExactTestResult[] = [];
-    let fastVsDirect = { lambda: 0, p: 0, log10p: 0, flips: 0 };
-    for await (const batch of src.batches({ size: 1000, samples: keep })) {
-      imputeMean(batch.dosages);
-      ids.push(...batch.variants.id);
-      const utx = be.gemm(vectors, batch.dosages, { transA: true });
-      const r = exactTests(data, utx, { nullReml, nullMl });
-      res.push(r);
-      const w = assertFastEqualsDirect(r, exactTests(data, utx, { nullReml, nullMl, nodes: 0 }), 'BXD fast vs direct');
-      fastVsDirect = { lambda: Math.max(fastVsDirect.lambda, w.lambda), p: Math.max(fastVsDirect.p, w.p), log10p: Math.max(fastVsDirect.log10p, w.log10p), flips: fastVsDirect.flips + w.flips };
-    }
-    await src.close();
-    // GEMMA drops the variants collinear with the covariates (its r2 filter); here they are NaN.
-    const gemmaIds = new Set(gemma.map((g) => g.rs));
-    const nanIds = ids.filter((_, k) => Number.isNaN(res[Math.floor(k / 1000)]!.pWald[k % 1000]!));
-    assert.deepEqual(nanIds.sort(), ids.filter((id) => !gemmaIds.has(id)).sort());
-    assert.equal(gemma.length, 7317);
-    const p = compare(ids, res, gemma);
-    t.diagnostic(`BXD: ${JSON.stringify(p)}`);
-    t.diagnostic(`BXD fast path vs direct sums: ${JSON.stringify(fastVsDirect)} (lambda as a fraction of 1e-8 relative + 2e-11)`);
-    assert.equal(p.compared, 7317);
-    assert.ok(p.atLower > 1000, 'many REML optima at the lower bound 1e-5 (the boundary case)');
-    assertParity(p, 'BXD');
-  });
+      const ids: string[] = [];
+      const res: ExactTestResult[] = [];
+      let fastVsDirect = { lambda: 0, p: 0, log10p: 0, flips: 0 };
+      for await (const batch of src.batches({ size: 1000, samples: keep })) {
+        imputeMean(batch.dosages);
+        ids.push(...batch.variants.id);
+        const utx = be.gemm(vectors, batch.dosages, { transA: true });
+        const r = exactTests(data, utx, { nullReml, nullMl });
+        res.push(r);
+        const w = assertFastEqualsDirect(r, exactTests(data, utx, { nullReml, nullMl, nodes: 0 }), 'BXD fast vs direct');
+        fastVsDirect = {
+          lambda: Math.max(fastVsDirect.lambda, w.lambda),
+          p: Math.max(fastVsDirect.p, w.p),
+          log10p: Math.max(fastVsDirect.log10p, w.log10p),
+          flips: fastVsDirect.flips + w.flips,
+        };
+      }
+      await src.close();
+      // GEMMA drops the variants collinear with the covariates (its r2 filter); here they are NaN.
+      const gemmaIds = new Set(gemma.map((g) => g.rs));
+      const nanIds = ids.filter((_, k) => Number.isNaN(res[Math.floor(k / 1000)]!.pWald[k % 1000]!));
+      assert.deepEqual(nanIds.sort(), ids.filter((id) => !gemmaIds.has(id)).sort());
+      assert.equal(gemma.length, 7317);
+      const p = compare(ids, res, gemma);
+      t.diagnostic(`BXD: ${JSON.stringify(p)}`);
+      t.diagnostic(`BXD fast path vs direct sums: ${JSON.stringify(fastVsDirect)} (lambda as a fraction of 1e-8 relative + 2e-11)`);
+      assert.equal(p.compared, 7317);
+      assert.ok(p.atLower > 1000, 'many REML optima at the lower bound 1e-5 (the boundary case)');
+      assertParity(p, 'BXD');
+    },
+  );
 
-  sharedTest('chr22 PLINK (274 samples, every 10th variant, some genotypes missing), gene26: Wald, LRT, score and lambdas', ['data/structlmm/chrom22_subsample20_maf0.10.bed', 'data/structlmm/expr.csv'], async (t) => {
-    if (!requireTool(t, 'gemma')) return;
-    const base = `${SHARED}data/structlmm/`;
-    const full = await openBed(`${base}chrom22_subsample20_maf0.10`);
-    const indices = Int32Array.from({ length: Math.ceil(full.nVariants / 10) }, (_, i) => 10 * i);
-    const x = await full.read(indices);
-    // Punch a few holes (3 of 274 samples in every 50th variant, under GEMMA's 5% missingness
-    // filter) to exercise mean imputation.
-    for (let j = 0; j < x.cols; j += 50) for (const i of [j % 274, (j + 91) % 274, (j + 182) % 274]) x.data[i + j * x.rows] = Number.NaN;
-    const expr = await readTable(`${base}expr.csv`, { transposed: true, columns: ['gene26'] });
-    const y = new Float64Array(full.nSamples);
-    expr.ids.iid.forEach((id, r) => { y[Number(id)] = expr.values.get(r, 0); }); // expr.csv columns are .fam positions
-    const prefix = join(dir, 'c22');
-    await writeBed(prefix, x, full.samples, takeVariants(full.variants, indices), y);
-    await full.close();
-    runGemma(['-bfile', prefix, '-gk', '1', '-o', 'c22']);
-    runGemma(['-bfile', prefix, '-k', join(dir, 'c22.cXX.txt'), '-lmm', '4', '-o', 'c22lmm']);
-    const gemma = readAssoc('c22lmm');
+  sharedTest(
+    'chr22 PLINK (274 samples, every 10th variant, some genotypes missing), gene26: Wald, LRT, score and lambdas',
+    ['data/structlmm/chrom22_subsample20_maf0.10.bed', 'data/structlmm/expr.csv'],
+    async (t) => {
+      if (!requireTool(t, 'gemma')) return;
+      const base = `${SHARED}data/structlmm/`;
+      const full = await openBed(`${base}chrom22_subsample20_maf0.10`);
+      const indices = Int32Array.from({ length: Math.ceil(full.nVariants / 10) }, (_, i) => 10 * i);
+      const x = await full.read(indices);
+      // Punch a few holes (3 of 274 samples in every 50th variant, under GEMMA's 5% missingness
+      // filter) to exercise mean imputation.
+      for (let j = 0; j < x.cols; j += 50) for (const i of [j % 274, (j + 91) % 274, (j + 182) % 274]) x.data[i + j * x.rows] = Number.NaN;
+      const expr = await readTable(`${base}expr.csv`, { transposed: true, columns: ['gene26'] });
+      const y = new Float64Array(full.nSamples);
+      expr.ids.iid.forEach((id, r) => {
+        y[Number(id)] = expr.values.get(r, 0);
+      }); // expr.csv columns are .fam positions
+      const prefix = join(dir, 'c22');
+      await writeBed(prefix, x, full.samples, takeVariants(full.variants, indices), y);
+      await full.close();
+      runGemma(['-bfile', prefix, '-gk', '1', '-o', 'c22']);
+      runGemma(['-bfile', prefix, '-k', join(dir, 'c22.cXX.txt'), '-lmm', '4', '-o', 'c22lmm']);
+      const gemma = readAssoc('c22lmm');
 
-    const be = getBackend();
-    const bed = await openBed(prefix); // counts the .bim column-5 allele, as gemma -bfile does
-    const n = bed.nSamples;
-    const k = (await readKinship(join(dir, 'c22.cXX.txt'), { ids: bed.samples })).k;
-    const { values, vectors } = be.syevd(centerMatrix(k));
-    const data: RotatedData = {
-      eigenvalues: values,
-      uty: be.gemm(vectors, Matrix.column(y), { transA: true }).data,
-      utw: be.gemm(vectors, Matrix.column(new Float64Array(n).fill(1)), { transA: true }),
-    };
-    const nullReml = fitLambda(data, { method: 'reml' });
-    const nullMl = fitLambda(data, { method: 'ml' });
-    assertNull(readGemmaLog('c22lmm'), nullReml, nullMl, 'chr22');
+      const be = getBackend();
+      const bed = await openBed(prefix); // counts the .bim column-5 allele, as gemma -bfile does
+      const n = bed.nSamples;
+      const k = (await readKinship(join(dir, 'c22.cXX.txt'), { ids: bed.samples })).k;
+      const { values, vectors } = be.syevd(centerMatrix(k));
+      const data: RotatedData = {
+        eigenvalues: values,
+        uty: be.gemm(vectors, Matrix.column(y), { transA: true }).data,
+        utw: be.gemm(vectors, Matrix.column(new Float64Array(n).fill(1)), { transA: true }),
+      };
+      const nullReml = fitLambda(data, { method: 'reml' });
+      const nullMl = fitLambda(data, { method: 'ml' });
+      assertNull(readGemmaLog('c22lmm'), nullReml, nullMl, 'chr22');
 
-    const ids: string[] = [];
-    const res: ExactTestResult[] = [];
-    let fastVsDirect = { lambda: 0, p: 0, log10p: 0, flips: 0 };
-    let imputed = 0;
-    let seconds = 0;
-    for await (const batch of bed.batches({ size: 1000 })) {
-      imputed += imputeMean(batch.dosages);
-      ids.push(...batch.variants.id);
-      const utx = be.gemm(vectors, batch.dosages, { transA: true });
-      const t0 = performance.now();
-      const r = exactTests(data, utx, { nullReml, nullMl });
-      seconds += (performance.now() - t0) / 1000;
-      res.push(r);
-      const w = assertFastEqualsDirect(r, exactTests(data, utx, { nullReml, nullMl, nodes: 0 }), 'chr22 fast vs direct');
-      fastVsDirect = { lambda: Math.max(fastVsDirect.lambda, w.lambda), p: Math.max(fastVsDirect.p, w.p), log10p: Math.max(fastVsDirect.log10p, w.log10p), flips: fastVsDirect.flips + w.flips };
-    }
-    await bed.close();
-    assert.equal(imputed, 3 * Math.ceil(indices.length / 50));
-    assert.equal(gemma.length, indices.length);
-    const p = compare(ids, res, gemma);
-    t.diagnostic(`chr22 fast path vs direct sums: ${JSON.stringify(fastVsDirect)} (lambda as a fraction of 1e-8 relative + 2e-11)`);
-    t.diagnostic(`chr22: ${JSON.stringify(p)}; exactTests ${((1000 * seconds) / indices.length).toFixed(3)} s per 1000 variants at N = ${n}`);
-    assert.equal(p.compared, indices.length);
-    assertParity(p, 'chr22');
-  });
+      const ids: string[] = [];
+      const res: ExactTestResult[] = [];
+      let fastVsDirect = { lambda: 0, p: 0, log10p: 0, flips: 0 };
+      let imputed = 0;
+      let seconds = 0;
+      for await (const batch of bed.batches({ size: 1000 })) {
+        imputed += imputeMean(batch.dosages);
+        ids.push(...batch.variants.id);
+        const utx = be.gemm(vectors, batch.dosages, { transA: true });
+        const t0 = performance.now();
+        const r = exactTests(data, utx, { nullReml, nullMl });
+        seconds += (performance.now() - t0) / 1000;
+        res.push(r);
+        const w = assertFastEqualsDirect(r, exactTests(data, utx, { nullReml, nullMl, nodes: 0 }), 'chr22 fast vs direct');
+        fastVsDirect = {
+          lambda: Math.max(fastVsDirect.lambda, w.lambda),
+          p: Math.max(fastVsDirect.p, w.p),
+          log10p: Math.max(fastVsDirect.log10p, w.log10p),
+          flips: fastVsDirect.flips + w.flips,
+        };
+      }
+      await bed.close();
+      assert.equal(imputed, 3 * Math.ceil(indices.length / 50));
+      assert.equal(gemma.length, indices.length);
+      const p = compare(ids, res, gemma);
+      t.diagnostic(`chr22 fast path vs direct sums: ${JSON.stringify(fastVsDirect)} (lambda as a fraction of 1e-8 relative + 2e-11)`);
+      t.diagnostic(`chr22: ${JSON.stringify(p)}; exactTests ${((1000 * seconds) / indices.length).toFixed(3)} s per 1000 variants at N = ${n}`);
+      assert.equal(p.compared, indices.length);
+      assertParity(p, 'chr22');
+    },
+  );
 });

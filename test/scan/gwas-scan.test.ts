@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
-  LmmCore, Matrix, exactTests, fitKinshipNull, getBackend, gwasScan, kinship, openBed, simulateGwas, writeBed,
+  LmmCore,
+  Matrix,
+  exactTests,
+  fitKinshipNull,
+  getBackend,
+  gwasScan,
+  kinship,
+  openBed,
+  simulateGwas,
+  writeBed,
   type GwasBatchResult,
 } from '../../src/node.js';
 
@@ -37,7 +46,11 @@ function imputed(keep: (j: number) => boolean): { g: Matrix; cols: number[] } {
     const col = sim.dosages.col(j);
     let s = 0;
     let o = 0;
-    for (const v of col) if (!Number.isNaN(v)) { s += v; o++; }
+    for (const v of col)
+      if (!Number.isNaN(v)) {
+        s += v;
+        o++;
+      }
     for (let i = 0; i < n; i++) g.data[c * n + i] = Number.isNaN(col[i]!) ? s / o : col[i]!;
   });
   return { g, cols };
@@ -64,7 +77,16 @@ test('gwasScan over a bed file equals LmmCore on the matrix; filters; step block
     const pv = batches.flatMap((b) => Array.from(b.fixed!.pv));
     assert.ok(pv.every((p, i) => Math.abs(p - direct.pv[i]!) <= 1e-12 * direct.pv[i]! + 1e-300));
     const af = batches.flatMap((b) => Array.from(b.af));
-    assert.ok(Math.abs(af[0]! - (imputed((j) => j === 0).g.col(0).reduce((a, b) => a + b, 0) / n) / 2) < 1e-15);
+    assert.ok(
+      Math.abs(
+        af[0]! -
+          imputed((j) => j === 0)
+            .g.col(0)
+            .reduce((a, b) => a + b, 0) /
+            n /
+            2,
+      ) < 1e-15,
+    );
     assert.equal(batches[0]!.n[3], n - 1, 'a missing genotype lowers n');
     // Causal variants stand out.
     const best = sim.causal.map((c) => pv[tested.indexOf(c.index)]!);

@@ -17,7 +17,10 @@ const LIMIX = 'refs/limix/';
 const STRUCT = 'data/structlmm/chrom22_subsample20_maf0.10';
 
 function csv(rel: string): number[][] {
-  return readFileSync(SHARED + rel, 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
+  return readFileSync(SHARED + rel, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(',').map(Number));
 }
 function csvMatrix(rel: string): Matrix {
   return Matrix.fromRows(csv(rel));
@@ -185,10 +188,18 @@ for (const ex of ['example_lmm', 'example_lmm_fullchrom']) {
     [`${dir}null_model.json`, `${dir}W_processed.csv`, `${dir}pheno.csv`, `${dir}res_lmm.csv`, `${STRUCT}.bed`],
     async () => {
       const nm = JSON.parse(readFileSync(`${SHARED}${dir}null_model.json`, 'utf8')) as {
-        Cr_K: number[][]; Cn_K: number[][]; gp_LML_negative_reml_no_const: number; lmm_s20: number; lmm_df: number;
+        Cr_K: number[][];
+        Cn_K: number[][];
+        gp_LML_negative_reml_no_const: number;
+        lmm_s20: number;
+        lmm_df: number;
       };
       const w = csvMatrix(`${dir}W_processed.csv`);
-      const y = readFileSync(`${SHARED}${dir}pheno.csv`, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+      const y = readFileSync(`${SHARED}${dir}pheno.csv`, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => Number(l.split(',')[2]));
       const f = ones(y.length);
       const fit = fitLowRankNull({ y, covariates: f, w });
       const cr = nm.Cr_K[0]![0]!;
@@ -202,7 +213,10 @@ for (const ex of ['example_lmm', 'example_lmm_fullchrom']) {
       assert.ok(Math.abs(fit.cn - cn) <= 1e-6 * cn, `Cn ${fit.cn} vs ${cn}`);
       assert.ok(Math.abs(fit.cr - cr) <= 2e-5 * cr, `Cr ${fit.cr} vs ${cr}`);
 
-      const ref = readFileSync(`${SHARED}${dir}res_lmm.csv`, 'utf8').trim().split('\n').map((l) => l.split(','));
+      const ref = readFileSync(`${SHARED}${dir}res_lmm.csv`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(','));
       const head = ref.shift()!;
       const col = (name: string) => ref.map((r) => Number(r[head.indexOf(name)]));
       for (const [label, covariance] of [
@@ -232,7 +246,10 @@ for (const ex of ['example_lmm', 'example_lmm_fullchrom']) {
         } finally {
           await bed.close();
         }
-        assert.deepEqual(ids, ref.map((r) => r[head.indexOf('snp')]));
+        assert.deepEqual(
+          ids,
+          ref.map((r) => r[head.indexOf('snp')]),
+        );
         // At limix's own covariance the scan matches to 1e-6; at our (better)
         // optimum Cr differs by 1e-5 relative, which moves the statistics by
         // up to ~1e-4 relative.
@@ -278,8 +295,17 @@ sharedTest('limix parity: LMM docstring (lmm_doc_*)', [`${CORE}lmm_doc_y.csv`, `
   // Covariate betas near 0 (1e-5) feel limix's Cr = 1.3e-11 against our exact 0: 1e-9 absolute.
   closeTo(r.betaCov.data, transposedCsv(`${CORE}lmm_doc_beta_cov.csv`).data, 1e-6, 1e-9, 'getBetaCov');
   const printed = res.lmm_doc.doc_printed;
-  for (const [key, got] of [['pv', r.pv], ['beta', r.beta.data], ['beta_ste', r.betaSteLimix.data], ['lrt', r.lrt]] as const) {
-    assert.deepEqual(Array.from(got.slice(0, 4), (v) => Number(v.toFixed(4))), printed[key], `docstring ${key}`);
+  for (const [key, got] of [
+    ['pv', r.pv],
+    ['beta', r.beta.data],
+    ['beta_ste', r.betaSteLimix.data],
+    ['lrt', r.lrt],
+  ] as const) {
+    assert.deepEqual(
+      Array.from(got.slice(0, 4), (v) => Number(v.toFixed(4))),
+      printed[key],
+      `docstring ${key}`,
+    );
   }
 });
 
@@ -307,11 +333,21 @@ for (const [name, opts] of [
     closeTo(r.betaCov.data, transposedCsv(`${CORE}core_${name}_beta_cov_derived.csv`).data, 1e-6, 1e-12, 'covariate betas');
     const printed = res[name].doc_printed;
     if (printed?.pv !== undefined) {
-      assert.deepEqual(Array.from(r.pv.slice(0, 4), (v) => Number(v.toFixed(4))), printed.pv, 'docstring pv');
+      assert.deepEqual(
+        Array.from(r.pv.slice(0, 4), (v) => Number(v.toFixed(4))),
+        printed.pv,
+        'docstring pv',
+      );
     }
     if (printed?.beta !== undefined) {
       const rows = printed.beta as number[][];
-      rows.forEach((row, a) => { assert.deepEqual(row, [0, 1, 2, 3].map((t) => Number(r.beta.get(a, t).toFixed(4))), `docstring beta row ${a}`); });
+      rows.forEach((row, a) => {
+        assert.deepEqual(
+          row,
+          [0, 1, 2, 3].map((t) => Number(r.beta.get(a, t).toFixed(4))),
+          `docstring beta row ${a}`,
+        );
+      });
     }
   });
 }

@@ -108,11 +108,12 @@ function smallProblem(seed: number, n: number, p: number, rank: number) {
   const rng = new Rng(seed);
   const x = randn(rng, n, rank);
   const r = new Matrix(n, n);
-  for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let c = 0; c < rank; c++) s += x.data[i + c * n]! * x.data[j + c * n]!;
-    r.data[i + j * n] = s / rank;
-  }
+  for (let j = 0; j < n; j++)
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let c = 0; c < rank; c++) s += x.data[i + c * n]! * x.data[j + c * n]!;
+      r.data[i + j * n] = s / rank;
+    }
   const f = new Matrix(n, 2);
   for (let i = 0; i < n; i++) {
     f.data[i] = 1;
@@ -143,18 +144,34 @@ function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('FreeFormCov', () => {
   test('parameters in limix order (numpy tril_indices), K = L L^T + 1e-4 I', () => {
     const c = new FreeFormCov(3, { params: [1, 2, 3, 4, 5, 6] });
-    assert.deepEqual(c.L().toArray(), [[1, 0, 0], [2, 3, 0], [4, 5, 6]]);
+    assert.deepEqual(c.L().toArray(), [
+      [1, 0, 0],
+      [2, 3, 0],
+      [4, 5, 6],
+    ]);
     const k = c.K().toArray();
     assert.deepEqual(k[0], [1 + 1e-4, 2, 4]);
     assert.equal(k[2]![2], 16 + 25 + 36 + 1e-4);
     assert.equal(c.paramIndex(2, 1), 4);
     // limix's setCovariance: L = chol(C), so K = C + jitter.
-    const cov = Matrix.fromRows([[2, 0.5, 0.1], [0.5, 1, -0.3], [0.1, -0.3, 0.7]]);
+    const cov = Matrix.fromRows([
+      [2, 0.5, 0.1],
+      [0.5, 1, -0.3],
+      [0.1, -0.3, 0.7],
+    ]);
     const back = FreeFormCov.fromCovariance(cov).K();
-    for (let j = 0; j < 3; j++) for (let i = 0; i < 3; i++) {
-      assert.ok(Math.abs(back.get(i, j) - cov.get(i, j) - (i === j ? 1e-4 : 0)) < 1e-14);
-    }
-    assert.throws(() => FreeFormCov.fromCovariance([[1, 2], [2, 1]]), /not positive definite/);
+    for (let j = 0; j < 3; j++)
+      for (let i = 0; i < 3; i++) {
+        assert.ok(Math.abs(back.get(i, j) - cov.get(i, j) - (i === j ? 1e-4 : 0)) < 1e-14);
+      }
+    assert.throws(
+      () =>
+        FreeFormCov.fromCovariance([
+          [1, 2],
+          [2, 1],
+        ]),
+      /not positive definite/,
+    );
     assert.throws(() => new FreeFormCov(2, { params: [1, 2] }), /3 parameters, found 2/);
   });
 
@@ -294,10 +311,11 @@ describe('GP2KronSum likelihood against dense formulas', () => {
       // Joint diagonalisation: Lc Cn Lc^T = I, Lc Cg Lc^T = diag(sc).
       const lcn = be.gemm(cov.lc, be.gemm(cn.K(), cov.lc, { transB: true }));
       const lcg = be.gemm(cov.lc, be.gemm(cg.K(), cov.lc, { transB: true }));
-      for (let j = 0; j < 3; j++) for (let i = 0; i < 3; i++) {
-        assert.ok(Math.abs(lcn.get(i, j) - (i === j ? 1 : 0)) < 1e-12);
-        assert.ok(Math.abs(lcg.get(i, j) - (i === j ? cov.sc[i]! : 0)) < 1e-12);
-      }
+      for (let j = 0; j < 3; j++)
+        for (let i = 0; i < 3; i++) {
+          assert.ok(Math.abs(lcn.get(i, j) - (i === j ? 1 : 0)) < 1e-12);
+          assert.ok(Math.abs(lcg.get(i, j) - (i === j ? cov.sc[i]! : 0)) < 1e-12);
+        }
     });
   }
 
@@ -308,7 +326,11 @@ describe('GP2KronSum likelihood against dense formulas', () => {
     assert.throws(() => new KronSumLikelihood({ y: yn, kinship: r }), /missing or non-finite value at sample 3, trait 0/);
     assert.throws(() => new KronSumLikelihood({ y, kinship: r, traitDesign: Matrix.identity(3) }), /P = 2 rows/);
     assert.throws(() => new KronSumLikelihood({ y, covariates: f, kinship: Matrix.identity(7) }), /R is 7x7/);
-    const collinear = new Matrix(8, 2, Float64Array.from({ length: 16 }, () => 1));
+    const collinear = new Matrix(
+      8,
+      2,
+      Float64Array.from({ length: 16 }, () => 1),
+    );
     const m = new KronSumLikelihood({ y, covariates: collinear, kinship: r });
     assert.throws(() => m.evaluate(m.limixStart()), /not of full rank/);
   });
@@ -361,7 +383,10 @@ describe('MTLMM scans against dense GLS', () => {
 // limix-lmm parity (example_mtlmm).
 
 function csvRows(rel: string): number[][] {
-  return readFileSync(SHARED + rel, 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
+  return readFileSync(SHARED + rel, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(',').map(Number));
 }
 
 interface Example {
@@ -370,7 +395,12 @@ interface Example {
   g: Matrix;
   eigen: Eigen;
   res: {
-    Cg_K: number[][]; Cn_K: number[][]; Cg_params: number[]; Cn_params: number[]; gp_LML_negative_reml_no_const: number; gp_mean_b: number[];
+    Cg_K: number[][];
+    Cn_K: number[][];
+    Cg_params: number[];
+    Cn_params: number[];
+    gp_LML_negative_reml_no_const: number;
+    gp_mean_b: number[];
     anyeffect_Asnp_eye: { s20: number; beta_F0: number[]; mtlmm_df: number };
   };
 }
@@ -399,8 +429,18 @@ function example(be: Backend): Example {
   return ex;
 }
 
-const EX_FILES = ['Y.csv', 'F.csv', 'G.csv', 'results.json', 'pv_anyeffect_Asnp_eye.csv', 'B_anyeffect_Asnp_eye.csv', 'lrt_anyeffect_Asnp_eye.csv',
-  'pv_commoneffect_Asnp_ones.csv', 'B_commoneffect_Asnp_ones.csv', 'lrt_commoneffect_Asnp_ones.csv'].map((f) => EX + f);
+const EX_FILES = [
+  'Y.csv',
+  'F.csv',
+  'G.csv',
+  'results.json',
+  'pv_anyeffect_Asnp_eye.csv',
+  'B_anyeffect_Asnp_eye.csv',
+  'lrt_anyeffect_Asnp_eye.csv',
+  'pv_commoneffect_Asnp_ones.csv',
+  'B_commoneffect_Asnp_ones.csv',
+  'lrt_commoneffect_Asnp_ones.csv',
+].map((f) => EX + f);
 
 /**
  * limix's rounding floor on lrt. limix computes s20 and every s2 as
@@ -415,7 +455,7 @@ const EX_FILES = ['Y.csv', 'F.csv', 'G.csv', 'results.json', 'pv_anyeffect_Asnp_
  */
 const LRT_FLOOR = 3e-6;
 
-describe('MTLMM parity with limix-lmm (example_mtlmm, Cg and Cn held at limix\'s)', () => {
+describe("MTLMM parity with limix-lmm (example_mtlmm, Cg and Cn held at limix's)", () => {
   for (const be of backendsUnderTest()) {
     sharedTest(`${be.name}: pv, beta and lrt of both tests for all 500 variants`, EX_FILES, () => {
       const ex = example(be);
@@ -454,7 +494,7 @@ describe('MTLMM parity with limix-lmm (example_mtlmm, Cg and Cn held at limix\'s
     });
   }
 
-  sharedTest('the LML at limix\'s parameters is limix\'s gp.LML() (negative REML without 2 pi)', EX_FILES, () => {
+  sharedTest("the LML at limix's parameters is limix's gp.LML() (negative REML without 2 pi)", EX_FILES, () => {
     const be = getBackend();
     const ex = example(be);
     const model = new KronSumLikelihood({ y: ex.y, covariates: ex.f, kinship: ex.eigen, backend: be });
@@ -464,7 +504,7 @@ describe('MTLMM parity with limix-lmm (example_mtlmm, Cg and Cn held at limix\'s
     assert.ok(maxRel(e.beta.data, ex.res.gp_mean_b) < 1e-9);
   });
 
-  sharedTest('an independent null fit from limix\'s start: LML at least as good, gradient norm < 1e-4', EX_FILES, () => {
+  sharedTest("an independent null fit from limix's start: LML at least as good, gradient norm < 1e-4", EX_FILES, () => {
     const be = getBackend();
     const ex = example(be);
     const fit = fitKronSumNull({ y: ex.y, covariates: ex.f, kinship: ex.eigen, backend: be });
@@ -493,7 +533,11 @@ describe('lmmkit mtgwas', () => {
   const n = 150;
   const sim = simulateGwas({ samples: n, variants: 80, seed: 9 });
   /** Sample positions with a missing trait (t2 at 5 and 40, t3 at 77). */
-  const naAt = new Map([[5, 't2'], [40, 't2'], [77, 't3']]);
+  const naAt = new Map([
+    [5, 't2'],
+    [40, 't2'],
+    [77, 't3'],
+  ]);
   const rng = new Rng(17);
   const y = randn(rng, n, 3);
   for (let i = 0; i < n; i++) {
@@ -516,15 +560,35 @@ describe('lmmkit mtgwas', () => {
     assert.match(r.stdout, /missing phenotype 't2' in .*pheno\.tsv \(mtgwas needs every trait\): 2 /);
     assert.match(r.stdout, /missing phenotype 't3'/);
     const tsv = readTsv(`${out}.tsv`);
-    assert.deepEqual(tsv.header, ['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n',
-      'beta_any', 'se_any', 'stat_any', 'pvalue_any', 'log10p_any', 'beta_common', 'se_common', 'stat_common', 'pvalue_common', 'log10p_common']);
+    assert.deepEqual(tsv.header, [
+      'chrom',
+      'pos',
+      'id',
+      'a1',
+      'a2',
+      'af',
+      'n',
+      'beta_any',
+      'se_any',
+      'stat_any',
+      'pvalue_any',
+      'log10p_any',
+      'beta_common',
+      'se_common',
+      'stat_common',
+      'pvalue_common',
+      'log10p_common',
+    ]);
     const report = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
     assert.equal(report.samples, n - 3);
     assert.deepEqual(report.traits, ['t1', 't2', 't3']);
     assert.deepEqual(report.covariates, ['intercept', 'age']);
     assert.equal(report.covariatesDropped[0].name, 'const');
     const dropped = report.match.dropped.map((d: { iid: string; reason: string }) => [d.iid, d.reason]);
-    assert.deepEqual(dropped.map((d: string[]) => d[0]), [5, 40, 77].map((i) => sim.samples.iid[i]));
+    assert.deepEqual(
+      dropped.map((d: string[]) => d[0]),
+      [5, 40, 77].map((i) => sim.samples.iid[i]),
+    );
     assert.match(dropped[2][1], /missing phenotype 't3'/);
     assert.equal(report.variants.tested, tsv.rows.length);
     assert.ok(report.nullModel.gradNorm < 1e-4);
@@ -533,14 +597,21 @@ describe('lmmkit mtgwas', () => {
     const keep = Array.from({ length: n }, (_, i) => i).filter((i) => !naAt.has(i));
     const m = keep.length;
     const yk = new Matrix(m, 3);
-    for (let c = 0; c < 3; c++) keep.forEach((i, j) => { yk.data[j + c * m] = y.data[i + c * n]!; });
+    for (let c = 0; c < 3; c++)
+      keep.forEach((i, j) => {
+        yk.data[j + c * m] = y.data[i + c * n]!;
+      });
     const f = new Matrix(m, 2);
     keep.forEach((i, j) => {
       f.data[j] = 1;
       f.data[j + m] = cov[i]!;
     });
     const kk = new Matrix(m, m);
-    keep.forEach((i2, j2) => { keep.forEach((i1, j1) => { kk.data[j1 + j2 * m] = k.data[i1 + i2 * n]!; }); });
+    keep.forEach((i2, j2) => {
+      keep.forEach((i1, j1) => {
+        kk.data[j1 + j2 * m] = k.data[i1 + i2 * n]!;
+      });
+    });
     const fit = fitKronSumNull({ y: yk, covariates: f, kinship: kk });
     assert.ok(Math.abs(fit.lml - report.nullModel.lml) < 1e-9 * Math.abs(fit.lml));
     const mt = new Mtlmm({ y: yk, covariates: f, covariance: fit.covariance });
@@ -548,17 +619,25 @@ describe('lmmkit mtgwas', () => {
     const g = new Matrix(m, ids.length);
     ids.forEach((id, j) => {
       const v = sim.variants.id.indexOf(id);
-      keep.forEach((i, r2) => { g.data[r2 + j * m] = sim.dosages.data[i + v * n]!; });
+      keep.forEach((i, r2) => {
+        g.data[r2 + j * m] = sim.dosages.data[i + v * n]!;
+      });
     });
     const [any, common] = mt.processDesigns(g, [traitTestDesign('any', 3), traitTestDesign('common', 3)]);
     const col = (name: string) => column(tsv, name);
     const close = (written: string[], want: ArrayLike<number>, what: string) => {
-      written.forEach((w, j) => { assert.ok(Math.abs(Number(w) - want[j]!) <= 1e-6 * Math.abs(want[j]!) + 1e-12, `${what}[${j}]: ${w} vs ${want[j]}`); });
+      written.forEach((w, j) => {
+        assert.ok(Math.abs(Number(w) - want[j]!) <= 1e-6 * Math.abs(want[j]!) + 1e-12, `${what}[${j}]: ${w} vs ${want[j]}`);
+      });
     };
     close(col('pvalue_any'), any!.pv, 'pvalue_any');
     close(col('stat_common'), common!.lrt, 'stat_common');
     close(col('beta_common'), common!.beta.data, 'beta_common');
-    close(col('beta_any').flatMap((s) => s.split(';')), any!.beta.data, 'beta_any');
+    close(
+      col('beta_any').flatMap((s) => s.split(';')),
+      any!.beta.data,
+      'beta_any',
+    );
     assert.equal(col('beta_any')[0]!.split(';').length, 3);
   });
 
@@ -579,7 +658,11 @@ describe('lmmkit mtgwas', () => {
   const cases: [string, () => string[], RegExp][] = [
     ['no kinship', () => base(), /needs a kinship for Cg \(x\) R: give --kinship FILE or --kinship-from-bfile/],
     ['two kinships', () => [...base(), '--kinship', kin, '--kinship-from-bfile'], /give one kinship/],
-    ['missing --pheno file', () => ['mtgwas', '--bfile', prefix, '--pheno', join(data, 'nopheno.tsv'), '--kinship', kin], /nopheno\.tsv: expected a readable text file/],
+    [
+      'missing --pheno file',
+      () => ['mtgwas', '--bfile', prefix, '--pheno', join(data, 'nopheno.tsv'), '--kinship', kin],
+      /nopheno\.tsv: expected a readable text file/,
+    ],
     ['missing --kinship file', () => [...base(), '--kinship', join(data, 'nokin.tsv')], /nokin\.tsv/],
     ['missing --covar file', () => [...base(), '--kinship', kin, '--covar', join(data, 'nocovar.tsv')], /nocovar\.tsv/],
     ['unknown --pheno-col', () => [...base(), '--kinship', kin, '--pheno-col', 't1', 'nope'], /pheno\.tsv: expected a column named 'nope'/],
@@ -602,7 +685,20 @@ describe('lmmkit mtgwas', () => {
   test('--help documents every option and the columns', () => {
     const r = lmmkit('mtgwas', '--help');
     assert.equal(r.status, 0);
-    for (const opt of ['--bfile', '--bimbam', '--pheno', '--pheno-col', '--covar', '--kinship', '--kinship-from-bfile', '--test', '--maf', '--max-missing', '--region', '--out']) {
+    for (const opt of [
+      '--bfile',
+      '--bimbam',
+      '--pheno',
+      '--pheno-col',
+      '--covar',
+      '--kinship',
+      '--kinship-from-bfile',
+      '--test',
+      '--maf',
+      '--max-missing',
+      '--region',
+      '--out',
+    ]) {
       assert.match(r.stdout, new RegExp(`\\n  ${opt} `), `${opt} in --help`);
     }
     assert.match(r.stdout, /beta_T se_T stat_T pvalue_T log10p_T/);

@@ -17,7 +17,11 @@ test('simulateGwas is reproducible and has population structure and its causal v
     const f = [0, 1, 2].map((k) => {
       let s = 0;
       let c = 0;
-      for (let i = 0; i < 300; i++) if (a.population[i] === k) { s += col[i]!; c++; }
+      for (let i = 0; i < 300; i++)
+        if (a.population[i] === k) {
+          s += col[i]!;
+          c++;
+        }
       return s / (2 * c);
     });
     const m = (f[0]! + f[1]! + f[2]!) / 3;

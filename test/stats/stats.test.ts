@@ -185,17 +185,9 @@ describe('standard normal', () => {
 
 test('log densities against mpmath closed forms', () => {
   for (const [dist, x, a, b, expected] of LOG_PDF) {
-    const got =
-      dist === 'chi2'
-        ? stats.chi2LogPdf(x, a)
-        : dist === 'f'
-          ? stats.fLogPdf(x, a, b)
-          : dist === 't'
-            ? stats.tLogPdf(x, a)
-            : stats.normalLogPdf(x);
+    const got = dist === 'chi2' ? stats.chi2LogPdf(x, a) : dist === 'f' ? stats.fLogPdf(x, a, b) : dist === 't' ? stats.tLogPdf(x, a) : stats.normalLogPdf(x);
     assertLog(got, expected, 1e-14, `${dist} log pdf at ${x}`);
-    const pdf =
-      dist === 'chi2' ? stats.chi2Pdf(x, a) : dist === 'f' ? stats.fPdf(x, a, b) : dist === 't' ? stats.tPdf(x, a) : stats.normalPdf(x);
+    const pdf = dist === 'chi2' ? stats.chi2Pdf(x, a) : dist === 'f' ? stats.fPdf(x, a, b) : dist === 't' ? stats.tPdf(x, a) : stats.normalPdf(x);
     if (expected > Math.log(NORMAL_RANGE)) assertRel(pdf, Math.exp(expected), 1e-13, `${dist} pdf at ${x}`);
   }
 });

@@ -18,21 +18,36 @@ interface RefTables {
 
 function qtl() {
   const q = qtlData();
-  const varList = [{ name: 'Additive', r: q.kinship }, { name: 'Error', r: Matrix.identity(q.n) }];
+  const varList = [
+    { name: 'Additive', r: q.kinship },
+    { name: 'Error', r: Matrix.identity(q.n) },
+  ];
   return { q, varList, reml: { y: q.y, x: q.geno, xNames: q.snpNames, varList } as MmEstOptions };
 }
 
 function hybrid() {
   const h = hybridData();
   const eye = Matrix.identity(h.n);
-  const varList = [{ name: 'Flint', r: h.kinF.k }, { name: 'Dent', r: h.kinD.k }, { name: 'Error', r: eye }];
+  const varList = [
+    { name: 'Flint', r: h.kinF.k },
+    { name: 'Dent', r: h.kinD.k },
+    { name: 'Error', r: eye },
+  ];
   const zList = [h.zf, h.zd, eye];
   const frame = { names: ['Trial', 'CodeHybrid', 'CodeDent', 'CodeFlint', 'Trait'], columns: [h.trial, h.codeHybrid, h.codeDent, h.codeFlint, h.trait] };
   // MM4LMM's KR takes VarList as N x N matrices Z K Z' (it has no ZList).
   const be = getBackend();
   const full = (z: Matrix, k: Matrix) => be.gemm(be.gemm(z, k), z, { transB: true });
-  const varListFull = [{ name: 'Flint', r: full(h.zf, h.kinF.k) }, { name: 'Dent', r: full(h.zd, h.kinD.k) }, { name: 'Error', r: eye }];
-  const m1 = new Matrix(h.n, 1, Float64Array.from(h.markers[0]!, (v) => (v === '11' ? 1 : 0)));
+  const varListFull = [
+    { name: 'Flint', r: full(h.zf, h.kinF.k) },
+    { name: 'Dent', r: full(h.zd, h.kinD.k) },
+    { name: 'Error', r: eye },
+  ];
+  const m1 = new Matrix(
+    h.n,
+    1,
+    Float64Array.from(h.markers[0]!, (v) => (v === '11' ? 1 : 0)),
+  );
   return { h, varList, zList, frame, varListFull, m1 };
 }
 
@@ -72,7 +87,10 @@ function compare(res: AnovaResult, ref: RefTables['result'], kr: boolean): { sta
       if (!kr && r.rownames.length > 0) assert.equal(row.name, r.rownames[j], `row name ${j + 1} of model ${i + 1}`);
       w.stat = Math.max(w.stat, rel(row.statistic, stat));
       if (p === 0) {
-        assert.ok(row.pValue < 1e-300 && Number.isFinite(row.log10PValue) && row.log10PValue < -300, `p-value underflow: ${row.pValue}, log10 ${row.log10PValue}`);
+        assert.ok(
+          row.pValue < 1e-300 && Number.isFinite(row.log10PValue) && row.log10PValue < -300,
+          `p-value underflow: ${row.pValue}, log10 ${row.log10PValue}`,
+        );
       } else {
         w.p = Math.max(w.p, rel(row.pValue, p));
         assert.ok(Math.abs(row.log10PValue - Math.log10(row.pValue)) < 1e-12 * Math.max(1, Math.abs(row.log10PValue)));
@@ -92,8 +110,22 @@ interface Case {
   kr?: boolean;
 }
 
-const TC_LIST = { Intercept: [[1, 0]], Xeffect: [[0, 1]], Both: [[1, 0], [0, 1]] };
-const EX1_KR = { Trial: [[0, 1, 0]], M1: [[0, 0, 1]], Both: [[0, 1, 0], [0, 0, 1]] };
+const TC_LIST = {
+  Intercept: [[1, 0]],
+  Xeffect: [[0, 1]],
+  Both: [
+    [1, 0],
+    [0, 1],
+  ],
+};
+const EX1_KR = {
+  Trial: [[0, 1, 0]],
+  M1: [[0, 0, 1]],
+  Both: [
+    [0, 1, 0],
+    [0, 0, 1],
+  ],
+};
 const ex1KrFit = (): MmEstOptions => {
   const { h, varList, zList, m1 } = hybrid();
   return { y: h.trait, cofactor: [h.trial], x: { list: [m1] }, xColumnNames: ['M1'], varList, zList };
@@ -118,127 +150,180 @@ const CASES: Record<string, Case> = {
   anova_ex1_typeIII: { fitRef: 'ex1_vc_reml', fit: ex1Fit, options: () => ({ type: 'III' }) },
   anova_ex1_KR_fit_typeIII: { fitRef: 'anova_ex1_KR_fit', fit: ex1KrFit, options: () => ({ type: 'III' }) },
   anova_TC_KR: { fitRef: 'anova_fit_qtl_reml', fit: () => qtl().reml, options: (d) => ({ type: 'KR', contrasts: [[0, 1]], data: d as AnovaData }), kr: true },
-  anova_TC_KR_list: { fitRef: 'anova_fit_qtl_reml', fit: () => qtl().reml, options: (d) => ({ type: 'KR', contrasts: TC_LIST, data: d as AnovaData }), kr: true },
+  anova_TC_KR_list: {
+    fitRef: 'anova_fit_qtl_reml',
+    fit: () => qtl().reml,
+    options: (d) => ({ type: 'KR', contrasts: TC_LIST, data: d as AnovaData }),
+    kr: true,
+  },
   anova_ex1_KR: { fitRef: 'anova_ex1_KR_fit', fit: ex1KrFit, options: (d) => ({ type: 'KR', contrasts: EX1_KR, data: d as AnovaData }), kr: true },
 };
 
 const HYBRID_FILES = [`${MM_DATA}vc_data.csv`, `${MM_DATA}vc_kinship_flint.csv`];
 
 for (const [name, c] of Object.entries(CASES)) {
-  sharedTest(`MM4LMM AnovaTest parity: ${name} (at MM4LMM's fit and at lmmkit's)`, [`${MM_REFS}${name}.json`, `${MM_REFS}${c.fitRef}.json`, ...HYBRID_FILES], (t: TestContext) => {
-    const ref = readRef<RefTables>(name).result;
-    const call = c.fit();
-    const atRef = compare(anovaTest(refFit(c.fitRef), c.options(call)), ref, c.kr === true);
-    const own = mmEst(call);
-    const atOwn = compare(anovaTest(own, c.options(call)), ref, c.kr === true);
-    t.diagnostic(`at MM4LMM's fit: ${JSON.stringify(atRef)}; at lmmkit's fit: ${JSON.stringify(atOwn)}`);
-    for (const w of [atRef, atOwn]) assert.ok(w.stat < 1e-6 && w.p < 1e-6 && w.ddf < 1e-6, JSON.stringify(w));
-  });
+  sharedTest(
+    `MM4LMM AnovaTest parity: ${name} (at MM4LMM's fit and at lmmkit's)`,
+    [`${MM_REFS}${name}.json`, `${MM_REFS}${c.fitRef}.json`, ...HYBRID_FILES],
+    (t: TestContext) => {
+      const ref = readRef<RefTables>(name).result;
+      const call = c.fit();
+      const atRef = compare(anovaTest(refFit(c.fitRef), c.options(call)), ref, c.kr === true);
+      const own = mmEst(call);
+      const atOwn = compare(anovaTest(own, c.options(call)), ref, c.kr === true);
+      t.diagnostic(`at MM4LMM's fit: ${JSON.stringify(atRef)}; at lmmkit's fit: ${JSON.stringify(atOwn)}`);
+      for (const w of [atRef, atOwn]) assert.ok(w.stat < 1e-6 && w.p < 1e-6 && w.ddf < 1e-6, JSON.stringify(w));
+    },
+  );
 }
 
-sharedTest('MM4LMM AnovaTest parity: anova_ex1_KR with ZList equals KR with VarList = Z K Z\' (MM4LMM\'s only way)', [`${MM_REFS}anova_ex1_KR.json`, ...HYBRID_FILES], () => {
-  const { varListFull } = hybrid();
-  const call = ex1KrFit();
-  const fit = refFit('anova_ex1_KR_fit');
-  const withZ = anovaTest(fit, { type: 'KR', contrasts: EX1_KR, data: call });
-  const full = anovaTest(fit, { type: 'KR', contrasts: EX1_KR, data: { ...call, varList: varListFull, zList: undefined } });
-  withZ.tables[0]!.rows.forEach((r, j) => {
-    const f = full.tables[0]!.rows[j]!;
-    assert.ok(rel(r.statistic, f.statistic) < 1e-10 && rel(r.ddf!, f.ddf!) < 1e-10 && rel(r.pValue, f.pValue) < 1e-10);
-  });
-  const w = compare(full, readRef<RefTables>('anova_ex1_KR').result, true);
-  assert.ok(w.stat < 1e-6 && w.p < 1e-6 && w.ddf < 1e-6, JSON.stringify(w));
-});
+sharedTest(
+  "MM4LMM AnovaTest parity: anova_ex1_KR with ZList equals KR with VarList = Z K Z' (MM4LMM's only way)",
+  [`${MM_REFS}anova_ex1_KR.json`, ...HYBRID_FILES],
+  () => {
+    const { varListFull } = hybrid();
+    const call = ex1KrFit();
+    const fit = refFit('anova_ex1_KR_fit');
+    const withZ = anovaTest(fit, { type: 'KR', contrasts: EX1_KR, data: call });
+    const full = anovaTest(fit, { type: 'KR', contrasts: EX1_KR, data: { ...call, varList: varListFull, zList: undefined } });
+    withZ.tables[0]!.rows.forEach((r, j) => {
+      const f = full.tables[0]!.rows[j]!;
+      assert.ok(rel(r.statistic, f.statistic) < 1e-10 && rel(r.ddf!, f.ddf!) < 1e-10 && rel(r.pValue, f.pValue) < 1e-10);
+    });
+    const w = compare(full, readRef<RefTables>('anova_ex1_KR').result, true);
+    assert.ok(w.stat < 1e-6 && w.p < 1e-6 && w.ddf < 1e-6, JSON.stringify(w));
+  },
+);
 
 // --- Where MM4LMM's KR fails -------------------------------------------------
 
-sharedTest('KR without a contrast (MM4LMM: "object \'NbVar\' not found"): Type III terms, equal to the one-row contrasts', [`${MM_REFS}anova_KR_typeIII.json`, `${MM_REFS}anova_TC_KR_list.json`], () => {
-  assert.match(readRef<RefTables>('anova_KR_typeIII').error!, /NbVar/);
-  const { reml } = qtl();
-  const res = anovaTest(refFit('anova_fit_qtl_reml'), { type: 'KR', data: reml });
-  const list = readRef<RefTables>('anova_TC_KR_list').result;
-  res.tables.forEach((t, i) => {
-    assert.equal(t.test, 'KR (Type III)');
-    assert.deepEqual(t.rows.map((r) => r.name), ['(Intercept)', 'Xeffect']);
-    t.rows.forEach((r, j) => {
-      // Term j is MM4LMM's contrast j of the list (Intercept, Xeffect).
-      assert.ok(rel(r.statistic, list.tables[i]!.data[0]![j]!) < 1e-6);
-      assert.ok(rel(r.ddf!, list.tables[i]!.data[2]![j]!) < 1e-6);
-      assert.equal(r.df, 1);
+sharedTest(
+  'KR without a contrast (MM4LMM: "object \'NbVar\' not found"): Type III terms, equal to the one-row contrasts',
+  [`${MM_REFS}anova_KR_typeIII.json`, `${MM_REFS}anova_TC_KR_list.json`],
+  () => {
+    assert.match(readRef<RefTables>('anova_KR_typeIII').error!, /NbVar/);
+    const { reml } = qtl();
+    const res = anovaTest(refFit('anova_fit_qtl_reml'), { type: 'KR', data: reml });
+    const list = readRef<RefTables>('anova_TC_KR_list').result;
+    res.tables.forEach((t, i) => {
+      assert.equal(t.test, 'KR (Type III)');
+      assert.deepEqual(
+        t.rows.map((r) => r.name),
+        ['(Intercept)', 'Xeffect'],
+      );
+      t.rows.forEach((r, j) => {
+        // Term j is MM4LMM's contrast j of the list (Intercept, Xeffect).
+        assert.ok(rel(r.statistic, list.tables[i]!.data[0]![j]!) < 1e-6);
+        assert.ok(rel(r.ddf!, list.tables[i]!.data[2]![j]!) < 1e-6);
+        assert.equal(r.df, 1);
+      });
+      assert.ok(t.varBetaAdj !== undefined && t.varBetaAdj.rows === 2);
     });
-    assert.ok(t.varBetaAdj !== undefined && t.varBetaAdj.rows === 2);
-  });
-});
+  },
+);
 
-sharedTest('KR without X and with p != number of components (MM4LMM: "argument of length 0", "non-conformable arrays")', [`${MM_REFS}anova_ex1_KR_noX.json`, `${MM_REFS}anova_ex1_KR_ones_fail.json`, ...HYBRID_FILES], (t) => {
-  assert.match(readRef<RefTables>('anova_ex1_KR_noX').error!, /argument of length 0/);
-  assert.match(readRef<RefTables>('anova_ex1_KR_ones_fail').error!, /non-conformable/);
-  const { h, varList, zList, varListFull } = hybrid();
-  // The null model of example 1 (p = 2, three components), with ZList.
-  const data = ex1Fit();
-  const noX = anovaTest(refFit('ex1_vc_reml'), { type: 'KR', contrasts: [[0, 1]], data });
-  const row = noX.tables[0]!.rows[0]!;
-  t.diagnostic(`ex1 null model, Trial by KR: F = ${row.statistic}, ddf = ${row.ddf}, p = ${row.pValue}`);
-  // The same with MM4LMM's N x N VarList.
-  const noXFull = anovaTest(refFit('ex1_vc_reml'), { type: 'KR', contrasts: [[0, 1]], data: { ...data, varList: varListFull, zList: undefined } });
-  assert.ok(rel(noXFull.tables[0]!.rows[0]!.statistic, row.statistic) < 1e-10);
-  // Type III terms by KR: the Trial term is the same test.
-  const terms = anovaTest(refFit('ex1_vc_reml'), { type: 'KR', data });
-  assert.deepEqual(terms.tables[0]!.rows.map((r) => r.name), ['(Intercept)', 'V1']);
-  assert.ok(rel(terms.tables[0]!.rows[1]!.statistic, row.statistic) < 1e-12);
-  // The intercept's p-value is far below the double range: MM4LMM's 1 - pf gives 0; ours keeps its log10.
-  const icpt = terms.tables[0]!.rows[0]!;
-  assert.ok(icpt.log10PValue < -300 && Number.isFinite(icpt.log10PValue), `${icpt.log10PValue}`);
-  // MM4LMM's anova_ex1_KR_ones_fail: X = list(a column of ones), aliased with
-  // the intercept and dropped, so the model is the null model again.
-  const ones = { y: h.trait, cofactor: [h.trial], x: { list: [new Matrix(h.n, 1, new Float64Array(h.n).fill(1))] }, varList, zList };
-  // (Both fitted to the optimum: in GWAS mode the marker model starts from
-  // the null model's variances, so MM4LMM's 1e-3 stopping rule would stop elsewhere.)
-  const tight = { critVar: 1e-9, critLogLik: 1e-12, maxIter: 10000 };
-  const fit = mmEst({ ...ones, ...tight });
-  assert.equal(fit.models[0]!.beta.length, 2);
-  assert.deepEqual(fit.models[0]!.dropped, ['X1']);
-  const onesKr = anovaTest(fit, { type: 'KR', contrasts: { Trial: [[0, 1]] }, data: ones });
-  const own = anovaTest(mmEst({ ...data, ...tight }), { type: 'KR', contrasts: [[0, 1]], data });
-  const [r1, r2] = [onesKr.tables[0]!.rows[0]!, own.tables[0]!.rows[0]!];
-  t.diagnostic(`X = list(ones) at lmmkit's optimum: F = ${r1.statistic}, ddf = ${r1.ddf}; null model at the optimum: F = ${r2.statistic}, ddf = ${r2.ddf}`);
-  assert.ok(rel(r1.statistic, r2.statistic) < 1e-6 && rel(r1.ddf!, r2.ddf!) < 1e-6);
-});
+sharedTest(
+  'KR without X and with p != number of components (MM4LMM: "argument of length 0", "non-conformable arrays")',
+  [`${MM_REFS}anova_ex1_KR_noX.json`, `${MM_REFS}anova_ex1_KR_ones_fail.json`, ...HYBRID_FILES],
+  (t) => {
+    assert.match(readRef<RefTables>('anova_ex1_KR_noX').error!, /argument of length 0/);
+    assert.match(readRef<RefTables>('anova_ex1_KR_ones_fail').error!, /non-conformable/);
+    const { h, varList, zList, varListFull } = hybrid();
+    // The null model of example 1 (p = 2, three components), with ZList.
+    const data = ex1Fit();
+    const noX = anovaTest(refFit('ex1_vc_reml'), { type: 'KR', contrasts: [[0, 1]], data });
+    const row = noX.tables[0]!.rows[0]!;
+    t.diagnostic(`ex1 null model, Trial by KR: F = ${row.statistic}, ddf = ${row.ddf}, p = ${row.pValue}`);
+    // The same with MM4LMM's N x N VarList.
+    const noXFull = anovaTest(refFit('ex1_vc_reml'), { type: 'KR', contrasts: [[0, 1]], data: { ...data, varList: varListFull, zList: undefined } });
+    assert.ok(rel(noXFull.tables[0]!.rows[0]!.statistic, row.statistic) < 1e-10);
+    // Type III terms by KR: the Trial term is the same test.
+    const terms = anovaTest(refFit('ex1_vc_reml'), { type: 'KR', data });
+    assert.deepEqual(
+      terms.tables[0]!.rows.map((r) => r.name),
+      ['(Intercept)', 'V1'],
+    );
+    assert.ok(rel(terms.tables[0]!.rows[1]!.statistic, row.statistic) < 1e-12);
+    // The intercept's p-value is far below the double range: MM4LMM's 1 - pf gives 0; ours keeps its log10.
+    const icpt = terms.tables[0]!.rows[0]!;
+    assert.ok(icpt.log10PValue < -300 && Number.isFinite(icpt.log10PValue), `${icpt.log10PValue}`);
+    // MM4LMM's anova_ex1_KR_ones_fail: X = list(a column of ones), aliased with
+    // the intercept and dropped, so the model is the null model again.
+    const ones = { y: h.trait, cofactor: [h.trial], x: { list: [new Matrix(h.n, 1, new Float64Array(h.n).fill(1))] }, varList, zList };
+    // (Both fitted to the optimum: in GWAS mode the marker model starts from
+    // the null model's variances, so MM4LMM's 1e-3 stopping rule would stop elsewhere.)
+    const tight = { critVar: 1e-9, critLogLik: 1e-12, maxIter: 10000 };
+    const fit = mmEst({ ...ones, ...tight });
+    assert.equal(fit.models[0]!.beta.length, 2);
+    assert.deepEqual(fit.models[0]!.dropped, ['X1']);
+    const onesKr = anovaTest(fit, { type: 'KR', contrasts: { Trial: [[0, 1]] }, data: ones });
+    const own = anovaTest(mmEst({ ...data, ...tight }), { type: 'KR', contrasts: [[0, 1]], data });
+    const [r1, r2] = [onesKr.tables[0]!.rows[0]!, own.tables[0]!.rows[0]!];
+    t.diagnostic(`X = list(ones) at lmmkit's optimum: F = ${r1.statistic}, ddf = ${r1.ddf}; null model at the optimum: F = ${r2.statistic}, ddf = ${r2.ddf}`);
+    assert.ok(rel(r1.statistic, r2.statistic) < 1e-6 && rel(r1.ddf!, r2.ddf!) < 1e-6);
+  },
+);
 
-sharedTest('KR with a character matrix X and a formula using Xeffect (MM4LMM renames the column X1 and fails)', [`${MM_REFS}ex2_vc_markers_interaction_reml.json`, ...HYBRID_FILES], () => {
-  const call = ex2Fit();
-  const fit = refFit('ex2_vc_markers_interaction_reml');
-  const res = anovaTest(fit, { type: 'KR', data: call, models: [0, 1] });
-  assert.equal(res.tables.length, 2);
-  const wald = anovaTest(fit, { type: 'III', models: [0, 1] });
-  res.tables.forEach((t, i) => {
-    assert.deepEqual(t.rows.map((r) => r.name), ['(Intercept)', 'Trial', 'Xeffect', 'Xeffect:Trial']);
-    t.rows.forEach((r, j) => {
-      // KR's F is close to Wald / df with these large ddf, never equal.
-      const w = wald.tables[i]!.rows[j]!;
-      assert.ok(r.ddf! > 10 && r.ddf! < 432, `ddf ${r.ddf}`);
-      assert.ok(Math.abs(r.statistic - w.statistic / w.df) < 0.05 * w.statistic / w.df, `${r.statistic} vs ${w.statistic}`);
+sharedTest(
+  'KR with a character matrix X and a formula using Xeffect (MM4LMM renames the column X1 and fails)',
+  [`${MM_REFS}ex2_vc_markers_interaction_reml.json`, ...HYBRID_FILES],
+  () => {
+    const call = ex2Fit();
+    const fit = refFit('ex2_vc_markers_interaction_reml');
+    const res = anovaTest(fit, { type: 'KR', data: call, models: [0, 1] });
+    assert.equal(res.tables.length, 2);
+    const wald = anovaTest(fit, { type: 'III', models: [0, 1] });
+    res.tables.forEach((t, i) => {
+      assert.deepEqual(
+        t.rows.map((r) => r.name),
+        ['(Intercept)', 'Trial', 'Xeffect', 'Xeffect:Trial'],
+      );
+      t.rows.forEach((r, j) => {
+        // KR's F is close to Wald / df with these large ddf, never equal.
+        const w = wald.tables[i]!.rows[j]!;
+        assert.ok(r.ddf! > 10 && r.ddf! < 432, `ddf ${r.ddf}`);
+        assert.ok(Math.abs(r.statistic - w.statistic / w.df) < (0.05 * w.statistic) / w.df, `${r.statistic} vs ${w.statistic}`);
+      });
     });
-  });
-});
+  },
+);
 
 // --- Errors and contrasts -----------------------------------------------------
 
-sharedTest('MM4LMM errors: err_anova_not_mmest, err_anova_KR_noVarList', [`${MM_REFS}err_anova_not_mmest.json`, `${MM_REFS}err_anova_KR_noVarList.json`], () => {
-  const msg1 = readRef<RefTables>('err_anova_not_mmest').error!;
-  assert.throws(() => anovaTest([[1, 2]] as never), (e: Error) => e.message.includes(msg1));
-  assert.throws(() => anovaTest({ models: [{ beta: [1] }] } as never), (e: Error) => e.message.includes(msg1));
-  const msg2 = readRef<RefTables>('err_anova_KR_noVarList').error!;
-  const { q } = qtl();
-  assert.throws(() => anovaTest(refFit('anova_fit_qtl_reml'), { type: 'KR', data: { y: q.y, x: q.geno } }), (e: Error) => e.message.includes(msg2));
-  assert.throws(() => anovaTest(refFit('anova_fit_qtl_reml'), { type: 'KR' }), (e: Error) => e.message.includes(msg2));
-});
+sharedTest(
+  'MM4LMM errors: err_anova_not_mmest, err_anova_KR_noVarList',
+  [`${MM_REFS}err_anova_not_mmest.json`, `${MM_REFS}err_anova_KR_noVarList.json`],
+  () => {
+    const msg1 = readRef<RefTables>('err_anova_not_mmest').error!;
+    assert.throws(
+      () => anovaTest([[1, 2]] as never),
+      (e: Error) => e.message.includes(msg1),
+    );
+    assert.throws(
+      () => anovaTest({ models: [{ beta: [1] }] } as never),
+      (e: Error) => e.message.includes(msg1),
+    );
+    const msg2 = readRef<RefTables>('err_anova_KR_noVarList').error!;
+    const { q } = qtl();
+    assert.throws(
+      () => anovaTest(refFit('anova_fit_qtl_reml'), { type: 'KR', data: { y: q.y, x: q.geno } }),
+      (e: Error) => e.message.includes(msg2),
+    );
+    assert.throws(
+      () => anovaTest(refFit('anova_fit_qtl_reml'), { type: 'KR' }),
+      (e: Error) => e.message.includes(msg2),
+    );
+  },
+);
 
 sharedTest('anova_TC_wrongdim: a contrast that fits no model is an error naming it (MM4LMM: NA and a message)', [`${MM_REFS}anova_TC_wrongdim.json`], () => {
   const ref = readRef<RefTables>('anova_TC_wrongdim');
   assert.ok(ref.result.tables.every((t) => t.data[0]!.every((v) => v === null)));
   assert.match(ref.messages[0]!, /10 tests were not performed because of incompatible dimension/);
-  assert.throws(() => anovaTest(refFit('anova_fit_qtl_reml'), { contrasts: [[0, 1, 0]] }), /contrast 'C1' has 3 columns, but the models have 2 coefficients: \(Intercept\), Xeffect/);
+  assert.throws(
+    () => anovaTest(refFit('anova_fit_qtl_reml'), { contrasts: [[0, 1, 0]] }),
+    /contrast 'C1' has 3 columns, but the models have 2 coefficients: \(Intercept\), Xeffect/,
+  );
   assert.throws(() => anovaTest(refFit('anova_fit_qtl_reml'), { contrasts: { ok: [[0, 1]], bad: [[1, 1, 1]] } }), /contrast 'bad' has 3 columns/);
 });
 
@@ -260,14 +345,35 @@ sharedTest('GWAS mode: a contrast that fits some models only gives an error line
   }
   // Type I / III tables have the terms each model has.
   const t3 = anovaTest(fit, { type: 'III' });
-  assert.deepEqual(t3.tables[3]!.rows.map((r) => r.name), ['(Intercept)']);
-  assert.deepEqual(t3.tables[2]!.rows.map((r) => r.name), ['(Intercept)', 'Xeffect']);
+  assert.deepEqual(
+    t3.tables[3]!.rows.map((r) => r.name),
+    ['(Intercept)'],
+  );
+  assert.deepEqual(
+    t3.tables[2]!.rows.map((r) => r.name),
+    ['(Intercept)', 'Xeffect'],
+  );
 });
 
 sharedTest('contrasts: rank-deficient contrasts are reduced (message), names, one-row forms, Type I sums', [`${MM_REFS}anova_fit_qtl_reml.json`], () => {
   const fit = refFit('anova_fit_qtl_reml');
-  const full = anovaTest(fit, { contrasts: { both: [[1, 0], [0, 1]] } });
-  const dup = anovaTest(fit, { contrasts: { both: [[1, 0], [0, 1], [1, 1]] } });
+  const full = anovaTest(fit, {
+    contrasts: {
+      both: [
+        [1, 0],
+        [0, 1],
+      ],
+    },
+  });
+  const dup = anovaTest(fit, {
+    contrasts: {
+      both: [
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ],
+    },
+  });
   assert.match(dup.messages.join('\n'), /Contrast matrix number 1 was not full rank and has been reduced/);
   dup.tables.forEach((t, i) => {
     assert.ok(rel(t.rows[0]!.statistic, full.tables[i]!.rows[0]!.statistic) < 1e-12);
@@ -277,7 +383,10 @@ sharedTest('contrasts: rank-deficient contrasts are reduced (message), names, on
   const b = anovaTest(fit, { contrasts: Matrix.fromRows([[0, 1]]) });
   const c = anovaTest(fit, { contrasts: [[[0, 1]], [[1, 0]]] });
   assert.equal(a.tables[0]!.rows[0]!.statistic, b.tables[0]!.rows[0]!.statistic);
-  assert.deepEqual(c.tables[0]!.rows.map((r) => r.name), ['C1', 'C2']);
+  assert.deepEqual(
+    c.tables[0]!.rows.map((r) => r.name),
+    ['C1', 'C2'],
+  );
   assert.equal(c.tables[0]!.rows[0]!.statistic, a.tables[0]!.rows[0]!.statistic);
   // Type I statistics add up to the joint Wald test of all coefficients.
   const t1 = anovaTest(fit, { type: 'I' });
@@ -298,7 +407,11 @@ sharedTest('KR: an ML fit is refused; the sigma2 option re-evaluates at given va
   const fit = refFit('anova_fit_qtl_reml');
   const at = anovaTest(fit, { type: 'III', data: reml, sigma2: fit.models.map((m) => m.sigma2!) });
   const plain = anovaTest(fit, { type: 'III' });
-  at.tables.forEach((t, i) => { t.rows.forEach((r, j) => { assert.ok(rel(r.statistic, plain.tables[i]!.rows[j]!.statistic) < 1e-2); }); });
+  at.tables.forEach((t, i) => {
+    t.rows.forEach((r, j) => {
+      assert.ok(rel(r.statistic, plain.tables[i]!.rows[j]!.statistic) < 1e-2);
+    });
+  });
   assert.ok(at.tables[0]!.sigma2 !== undefined);
   assert.throws(() => anovaTest(fit, { type: 'III', sigma2: [1, 1] }), /sigma2 option needs data/);
 });
@@ -306,10 +419,23 @@ sharedTest('KR: an ML fit is refused; the sigma2 option re-evaluates at given va
 test('anovaTest: term names without an intercept, and the log10 p-value where the p-value underflows', () => {
   // A model without intercept: MM4LMM would call the first term '(Intercept)'.
   const fit: AnovaFitInput = {
-    models: [{ beta: [40, 0.5], varBeta: Matrix.fromRows([[0.01, 0], [0, 1]]), attr: [1, 2], factors: ['a', 'b'] }],
+    models: [
+      {
+        beta: [40, 0.5],
+        varBeta: Matrix.fromRows([
+          [0.01, 0],
+          [0, 1],
+        ]),
+        attr: [1, 2],
+        factors: ['a', 'b'],
+      },
+    ],
   };
   const res = anovaTest(fit, { type: 'III' });
-  assert.deepEqual(res.tables[0]!.rows.map((r) => r.name), ['a', 'b']);
+  assert.deepEqual(
+    res.tables[0]!.rows.map((r) => r.name),
+    ['a', 'b'],
+  );
   const big = res.tables[0]!.rows[0]!;
   assert.equal(big.statistic, 160000);
   assert.equal(big.pValue, 0);

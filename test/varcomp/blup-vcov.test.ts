@@ -15,8 +15,12 @@ import { averageInformation, expectedInformation, mmVcov } from '../../src/varco
 import { hybridData, qtlData, readRef, MM_DATA, MM_REFS, type RefModel } from '../mm4lmm-data.js';
 import { backendsUnderTest, randn, randomSpd, sharedTest } from '../support.js';
 
-interface BlupRef { result: Record<string, { names: string[]; values: number[] }> }
-interface VcovRef { result: { vcov: number[][]; names?: string[]; SE: number[] } }
+interface BlupRef {
+  result: Record<string, { names: string[]; values: number[] }>;
+}
+interface VcovRef {
+  result: { vcov: number[][]; names?: string[]; SE: number[] };
+}
 
 function hybrid() {
   const h = hybridData();
@@ -44,19 +48,33 @@ function blupDiff(got: ReturnType<typeof mmBlup>, ref: BlupRef['result'], errorN
     const g = got[k]!;
     assert.equal(g.values.length, r.values.length, `${k}: length`);
     if (r.names.length > 0) assert.deepEqual(g.names, r.names, `${k}: names (kinship row names)`);
-    else if (errorNames === 'default') assert.deepEqual(g.names, Array.from({ length: r.values.length }, (_, i) => String(i + 1)), `${k}: default names`);
-    g.values.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - r.values[i]!)); });
+    else if (errorNames === 'default')
+      assert.deepEqual(
+        g.names,
+        Array.from({ length: r.values.length }, (_, i) => String(i + 1)),
+        `${k}: default names`,
+      );
+    g.values.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v - r.values[i]!));
+    });
   }
   return worst;
 }
 
 function matDiff(a: Matrix, rows: number[][]): number {
   let d = 0;
-  rows.forEach((row, i) => { row.forEach((v, j) => { d = Math.max(d, Math.abs(a.get(i, j) - v)); }); });
+  rows.forEach((row, i) => {
+    row.forEach((v, j) => {
+      d = Math.max(d, Math.abs(a.get(i, j) - v));
+    });
+  });
   return d;
 }
 
-const BLUP_CASES: [string, string][] = [['blup_ex1_reml', 'ex1_vc_reml'], ['blup_ex1_ml', 'ex1_vc_ml']];
+const BLUP_CASES: [string, string][] = [
+  ['blup_ex1_reml', 'ex1_vc_reml'],
+  ['blup_ex1_ml', 'ex1_vc_ml'],
+];
 
 for (const [blupCase, fitCase] of BLUP_CASES) {
   sharedTest(`MM4LMM parity: ${blupCase}`, [`${MM_REFS}${blupCase}.json`, `${MM_REFS}${fitCase}.json`, `${MM_DATA}vc_data.csv`], (t) => {
@@ -77,12 +95,23 @@ for (const [blupCase, fitCase] of BLUP_CASES) {
       const own = mmEst({ y: data.y, cofactor: data.cofactor, varList: data.varList, zList: data.zList, method: fit.method, backend });
       const atOwn = blupDiff(mmBlup(own, data, { backend }), ref, 'default');
       assert.ok(atOwn < 1e-8, `BLUPs at lmmkit's fit: ${atOwn}`);
-      t.diagnostic(`${backend.name}: at MM4LMM's sigma2 ${atRef.toExponential(2)}, GLS beta ${gls.toExponential(2)}, at lmmkit's fit ${atOwn.toExponential(2)}`);
+      t.diagnostic(
+        `${backend.name}: at MM4LMM's sigma2 ${atRef.toExponential(2)}, GLS beta ${gls.toExponential(2)}, at lmmkit's fit ${atOwn.toExponential(2)}`,
+      );
     }
     // At the exact optimum (tight criteria) the BLUPs move by what MM4LMM's
     // stopping rule (CritVar = CritLogLik = 1e-3) leaves: sigma2 off by up to
     // ~1e-3 relative moves the BLUPs by up to ~1e-3 of their scale.
-    const tight = mmEst({ y: data.y, cofactor: data.cofactor, varList: data.varList, zList: data.zList, method: fit.method, critVar: 1e-10, critLogLik: 1e-10, maxIter: 5000 });
+    const tight = mmEst({
+      y: data.y,
+      cofactor: data.cofactor,
+      varList: data.varList,
+      zList: data.zList,
+      method: fit.method,
+      critVar: 1e-10,
+      critLogLik: 1e-10,
+      maxIter: 5000,
+    });
     const atOpt = blupDiff(mmBlup(tight, data), ref, 'default');
     assert.ok(atOpt < 1e-2, `BLUPs at the exact optimum vs MM4LMM's: ${atOpt}`);
     t.diagnostic(`at the exact optimum: ${atOpt.toExponential(2)}`);
@@ -102,13 +131,18 @@ for (const [vcovCase, fitCase, information] of VCOV_CASES) {
     const fit = refFit(fitCase);
     const own = mmEst({ y: data.y, cofactor: data.cofactor, varList: data.varList, zList: data.zList, method: fit.method });
     for (const backend of backendsUnderTest()) {
-      for (const [label, f] of [['MM4LMM', fit], ['lmmkit', own]] as const) {
+      for (const [label, f] of [
+        ['MM4LMM', fit],
+        ['lmmkit', own],
+      ] as const) {
         const v = mmVcov(f, data, { information, mm4lmm: true, backend });
         assert.deepEqual(v.names, ['Flint', 'Dent', 'Error']);
         if (ref.names !== undefined) assert.deepEqual(v.names, ref.names);
         const d = matDiff(v.vcov, ref.vcov);
         let dse = 0;
-        v.se.forEach((s, k) => { dse = Math.max(dse, Math.abs(s - ref.SE[k]!)); });
+        v.se.forEach((s, k) => {
+          dse = Math.max(dse, Math.abs(s - ref.SE[k]!));
+        });
         assert.ok(d < 1e-6 && dse < 1e-6, `${label} fit: vcov within 1e-6 (${d}), SE (${dse})`);
         // lmmkit's fit is MM4LMM's to ~1e-12 (same iteration path): so is its vcov.
         assert.ok(d < 1e-10 && dse < 1e-10, `${label} fit: to rounding: ${d}, ${dse}`);
@@ -124,7 +158,9 @@ for (const [vcovCase, fitCase, information] of VCOV_CASES) {
       // (see mmVcov's doc and the identity test below).
       const d = matDiff(fisher.vcov, ref.vcov);
       assert.ok(d > 1e-3, `the Fisher information is not MMVcov's: ${d}`);
-      t.diagnostic(`Fisher vs MMVcov: vcov differs by ${d.toExponential(2)}; SE ${Array.from(fisher.se, (s) => s.toFixed(4)).join(', ')} vs MMVcov ${ref.SE.map((s) => s.toFixed(4)).join(', ')}`);
+      t.diagnostic(
+        `Fisher vs MMVcov: vcov differs by ${d.toExponential(2)}; SE ${Array.from(fisher.se, (s) => s.toFixed(4)).join(', ')} vs MMVcov ${ref.SE.map((s) => s.toFixed(4)).join(', ')}`,
+      );
     }
   });
 }
@@ -135,14 +171,20 @@ sharedTest('MM4LMM error: err_blup_with_X (a null-model fit with markers)', [`${
   const fit = mmEst({ y: data.y, cofactor: data.cofactor, varList: data.varList, zList: data.zList });
   const ones = new Matrix(h.n, 1, new Float64Array(h.n).fill(1));
   assert.ok(ref.error.startsWith('This function does not handle cases where X is not NULL'));
-  assert.throws(() => mmBlup(fit, { ...data, x: ones }), (e: Error) => e.message.includes(ref.error));
+  assert.throws(
+    () => mmBlup(fit, { ...data, x: ones }),
+    (e: Error) => e.message.includes(ref.error),
+  );
 });
 
 sharedTest('MM4LMM error: err_vcov_info', [`${MM_REFS}err_vcov_info.json`, `${MM_DATA}vc_data.csv`], () => {
   const ref = readRef<{ error: string }>('err_vcov_info');
   const { data } = hybrid();
   const fit = refFit('ex1_vc_reml');
-  assert.throws(() => mmVcov(fit, data, { information: 'Observed' as never }), (e: Error) => e.message.includes(ref.error));
+  assert.throws(
+    () => mmVcov(fit, data, { information: 'Observed' as never }),
+    (e: Error) => e.message.includes(ref.error),
+  );
   // MM4LMM's spellings are accepted.
   const a = mmVcov(fit, data, { information: 'AI' });
   const b = mmVcov(fit, data, { information: 'ai' });
@@ -151,7 +193,7 @@ sharedTest('MM4LMM error: err_vcov_info', [`${MM_REFS}err_vcov_info.json`, `${MM
   assert.equal(mmVcov(fit, data, { information: 'Expected' }).kind, 'expected');
 });
 
-sharedTest('mmVcov: at the REML optimum AI sigma2 = I_E sigma2 exactly; MMVcov\'s diagonal breaks it', [`${MM_DATA}vc_data.csv`], (t) => {
+sharedTest("mmVcov: at the REML optimum AI sigma2 = I_E sigma2 exactly; MMVcov's diagonal breaks it", [`${MM_DATA}vc_data.csv`], (t) => {
   // At a stationary point of the REML likelihood y'P K_i P y = tr(P K_i), and
   // sum_j sigma2_j K_j = V with P V P = P give
   //   sum_j AI_ij sigma2_j = 1/2 y'P K_i P y = 1/2 tr(P K_i) = sum_j I_ij sigma2_j
@@ -180,7 +222,11 @@ function smallProblem(seed: number) {
   const r2 = randomSpd(rng, n, 5);
   const x = randn(rng, n, 2);
   for (let i = 0; i < n; i++) x.set(i, 0, 1);
-  const varList = [{ name: 'G', r: r1 }, { name: 'H', r: r2 }, { name: 'Error', r: Matrix.identity(n) }];
+  const varList = [
+    { name: 'G', r: r1 },
+    { name: 'H', r: r2 },
+    { name: 'Error', r: Matrix.identity(n) },
+  ];
   const zList = [z, undefined, undefined];
   const components = varList.map((v, k) => ({ name: v.name, r: v.r, z: zList[k] }));
   const sigma2 = Float64Array.of(1.3, 0.6, 0.9);
@@ -216,9 +262,10 @@ test('mmVcov: AI = (observed + expected)/2, the observed information from a fini
     };
     for (let i = 0; i < nc; i++) {
       for (let j = 0; j < nc; j++) {
-        const d2 = i === j
-          ? (at(1, 0, i, i) - 2 * ll(pb.sigma2) + at(-1, 0, i, i)) / (h[i]! * h[i]!)
-          : (at(1, 1, i, j) - at(1, -1, i, j) - at(-1, 1, i, j) + at(-1, -1, i, j)) / (4 * h[i]! * h[j]!);
+        const d2 =
+          i === j
+            ? (at(1, 0, i, i) - 2 * ll(pb.sigma2) + at(-1, 0, i, i)) / (h[i]! * h[i]!)
+            : (at(1, 1, i, j) - at(1, -1, i, j) - at(-1, 1, i, j) + at(-1, -1, i, j)) / (4 * h[i]! * h[j]!);
         obs.set(i, j, -d2);
       }
     }
@@ -241,7 +288,7 @@ test('mmVcov: AI = (observed + expected)/2, the observed information from a fini
   }
 });
 
-test('mmVcov: the expected information is E[AI] and E[score score\'] (Monte Carlo, REML and ML)', () => {
+test("mmVcov: the expected information is E[AI] and E[score score'] (Monte Carlo, REML and ML)", () => {
   // Independent of the closed forms: at the true sigma2, over y ~ N(X b, V),
   //   REML: E[AI] = I_E, and the score s_i = 1/2 (y'P K_i P y - tr(P K_i)) has E[s s'] = I_E;
   //   ML (beta known): s_i = 1/2 (r'V^-1 K_i V^-1 r - tr(V^-1 K_i)), E[s s'] = 1/2 tr(V^-1 K_i V^-1 K_j).
@@ -255,7 +302,11 @@ test('mmVcov: the expected information is E[AI] and E[score score\'] (Monte Carl
   const mmReml = expectedInformation(m, m.p, be, true);
   const nc = 3;
   const k = m.k.map((kk) => kk ?? Matrix.identity(pb.n));
-  const trace = (a: Matrix, b: Matrix) => { let s = 0; for (let i = 0; i < pb.n; i++) for (let j = 0; j < pb.n; j++) s += a.get(i, j) * b.get(j, i); return s; };
+  const trace = (a: Matrix, b: Matrix) => {
+    let s = 0;
+    for (let i = 0; i < pb.n; i++) for (let j = 0; j < pb.n; j++) s += a.get(i, j) * b.get(j, i);
+    return s;
+  };
   const trPK = k.map((kk) => trace(m.p, kk));
   const trVK = k.map((kk) => trace(m.vInv, kk));
   const draws = 20000;
@@ -308,7 +359,7 @@ function dot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-test('mmBlup: the GLS BLUPs solve Henderson\'s mixed-model equations and add up to y - X beta', () => {
+test("mmBlup: the GLS BLUPs solve Henderson's mixed-model equations and add up to y - X beta", () => {
   for (const backend of backendsUnderTest()) {
     const pb = smallProblem(3);
     // One random component plus the error: C [b; u] = [X'y; Z'y] with
@@ -345,7 +396,10 @@ test('mmBlup: the GLS BLUPs solve Henderson\'s mixed-model equations and add up 
 
 sharedTest('mmBlup / mmVcov: a GWAS-mode fit, model by model (MMBlup stops there)', [`${MM_DATA}qtl_phenotype.csv`], () => {
   const q = qtlData();
-  const varList = [{ name: 'Additive', r: q.kinship }, { name: 'Error', r: Matrix.identity(q.n) }];
+  const varList = [
+    { name: 'Additive', r: q.kinship },
+    { name: 'Error', r: Matrix.identity(q.n) },
+  ];
   const fit: MmEstResult = mmEst({ y: q.y, x: q.geno, xNames: q.snpNames, varList });
   const data: MmData = { y: q.y, x: q.geno, varList };
   assert.throws(() => mmBlup(fit, data), /holds 10 models \(GWAS mode\); say which with opts.model/);
@@ -379,12 +433,18 @@ sharedTest('mmBlup / mmVcov: bad input', [`${MM_DATA}vc_data.csv`], () => {
   const model = fit.models[0]!;
   for (const f of [(d: MmData, o = {}) => mmBlup(fit, d, o), (d: MmData, o = {}) => mmVcov(fit, d, o)]) {
     // Wrong number of variances for the components.
-    assert.throws(() => f({ ...data, varList: data.varList.slice(1), zList: data.zList!.slice(1) }), /the fit has 3 variances but data.varList has 2 components/);
+    assert.throws(
+      () => f({ ...data, varList: data.varList.slice(1), zList: data.zList!.slice(1) }),
+      /the fit has 3 variances but data.varList has 2 components/,
+    );
     // Components that are not the fit's (names, or order).
     const swapped = [data.varList[1]!, data.varList[0]!, data.varList[2]!];
     assert.throws(() => f({ ...data, varList: swapped, zList: [h.zd, h.zf, data.zList![2]] }), /Not all random effects are shared by VarList and the fit/);
     // Fixed effects that are not the fit's.
-    assert.throws(() => f({ ...data, cofactor: undefined }), /the fixed effects of the data \(\(Intercept\)\) are not those of the fit \(\(Intercept\), V1Trial2\)/);
+    assert.throws(
+      () => f({ ...data, cofactor: undefined }),
+      /the fixed effects of the data \(\(Intercept\)\) are not those of the fit \(\(Intercept\), V1Trial2\)/,
+    );
     // ZList and VarList of different lengths; Z with the wrong shape.
     assert.throws(() => f({ ...data, zList: data.zList!.slice(0, 2) }), /Lists ZList and VarList should have the same number of elements/);
     assert.throws(() => f({ ...data, zList: [h.zd, h.zf, data.zList![2]] }), /Incompatible dimensions between Zlist and VarList/);
@@ -399,7 +459,10 @@ sharedTest('mmBlup / mmVcov: bad input', [`${MM_DATA}vc_data.csv`], () => {
     assert.throws(() => mmBlup(model, data, { model: 1 }), /model = 1 is given with a single fitted model/);
   }
   // ids of the wrong length.
-  assert.throws(() => mmBlup(fit, { ...data, varList: [{ ...data.varList[0]!, ids: ['a'] }, data.varList[1]!, data.varList[2]!] }), /has 1 ids for a 122x122 R/);
+  assert.throws(
+    () => mmBlup(fit, { ...data, varList: [{ ...data.varList[0]!, ids: ['a'] }, data.varList[1]!, data.varList[2]!] }),
+    /has 1 ids for a 122x122 R/,
+  );
   // Variances that are not variances; a beta of the wrong length.
   assert.throws(() => mmBlup({ sigma2: [1, -1, 1], method: 'reml' }, data), /sigma2\[1\] = -1/);
   assert.throws(() => mmBlup({ sigma2: model.sigma2, beta: [1], method: 'reml' }, data), /the fit has 1 fixed effects but the design has 2 columns/);

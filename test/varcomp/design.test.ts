@@ -12,10 +12,7 @@ import { LmmkitError, ShapeError } from '../../src/errors.js';
 import { Matrix } from '../../src/linalg/matrix.js';
 import { rQr } from '../../src/linalg/qr-dqrdc2.js';
 import type { CofactorTable } from '../../src/varcomp/design-frame.js';
-import {
-  buildDesign, buildNullDesign, designFor, markerDesign, planDesign,
-  type DesignInput, type FixedDesign,
-} from '../../src/varcomp/design.js';
+import { buildDesign, buildNullDesign, designFor, markerDesign, planDesign, type DesignInput, type FixedDesign } from '../../src/varcomp/design.js';
 import { parseFormula } from '../../src/varcomp/formula.js';
 import { Rng } from '../../src/sim/rng.js';
 import { SHARED, requireTool, sharedTest } from '../support.js';
@@ -25,7 +22,9 @@ import { SHARED, requireTool, sharedTest } from '../support.js';
 
 /** Minimal CSV reader for the reference data (double-quoted strings, no embedded newlines). */
 function readCsv(path: string): { header: string[]; rows: string[][] } {
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
+  const lines = readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0);
   const split = (line: string): string[] => {
     const out: string[] = [];
     let i = 0;
@@ -34,7 +33,16 @@ function readCsv(path: string): { header: string[]; rows: string[][] } {
         let s = '';
         i++;
         for (;;) {
-          if (line[i] === '"' && line[i + 1] === '"') { s += '"'; i += 2; } else if (line[i] === '"') { i++; break; } else { s += line[i]; i++; }
+          if (line[i] === '"' && line[i + 1] === '"') {
+            s += '"';
+            i += 2;
+          } else if (line[i] === '"') {
+            i++;
+            break;
+          } else {
+            s += line[i];
+            i++;
+          }
         }
         out.push(s);
         i++; // comma
@@ -96,7 +104,11 @@ function refData(): RefData {
   if (refCache) return refCache;
   const vc = readCsv(`${SHARED + DATA}vc_data.csv`);
   const lv = readCsv(`${SHARED + DATA}vc_data_factor_levels.csv`);
-  const levelsOf = (c: string): string[] => lv.rows.filter((r) => r[0] === c).sort((a, b) => Number(a[1]) - Number(b[1])).map((r) => r[2]!);
+  const levelsOf = (c: string): string[] =>
+    lv.rows
+      .filter((r) => r[0] === c)
+      .sort((a, b) => Number(a[1]) - Number(b[1]))
+      .map((r) => r[2]!);
   const factorCols = ['Trial', 'CodeHybrid', 'CodeDent', 'CodeFlint'];
   const dataHybrid: CofactorTable = {
     names: vc.header,
@@ -129,96 +141,118 @@ function inputsOf(caseName: string): DesignInput[] | undefined {
   return undefined;
 }
 
-interface RefModel { BetaNames: string[]; Beta: number[]; attr: number[]; Factors: string[] }
+interface RefModel {
+  BetaNames: string[];
+  Beta: number[];
+  attr: number[];
+  Factors: string[];
+}
 
-sharedTest('every MMEst reference: BetaNames, attr and Factors as MM4LMM 3.0.3', ['refs/mm4lmm/', `${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`], () => {
-  const dir = `${SHARED}refs/mm4lmm/`;
-  let cases = 0;
-  let models = 0;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    const ref = JSON.parse(readFileSync(dir + file, 'utf8')) as { case: string; result?: { models?: RefModel[] } };
-    const refModels = ref.result?.models;
-    if (!refModels) continue;
-    const inputs = inputsOf(ref.case);
-    assert.ok(inputs, `${file}: no design inputs mapped for case ${ref.case}`);
-    assert.equal(inputs.length, refModels.length, `${file}: number of models`);
-    inputs.forEach((input, k) => {
-      const got = buildDesign(input);
-      const want = refModels[k]!;
-      const where = `${file} model ${k + 1}`;
-      assert.deepEqual(betaNames(got), want.BetaNames, `${where}: BetaNames`);
-      assert.deepEqual([...got.attr], want.attr, `${where}: attr`);
-      assert.deepEqual(got.factors, want.Factors, `${where}: Factors`);
-      assert.equal(got.rank, want.Beta.length, `${where}: number of Betas`);
-      assert.equal(got.x.cols, got.rank);
-      models++;
-    });
-    cases++;
-  }
-  // ex1 x6, ex2 x4, ex3 x4, anova_fit_qtl x2, anova_ex1_KR_fit
-  assert.equal(cases, 17);
-  assert.equal(models, 6 + 4 * 20 + 2 * 10 + 2 + 2 * 10 + 1);
-});
+sharedTest(
+  'every MMEst reference: BetaNames, attr and Factors as MM4LMM 3.0.3',
+  ['refs/mm4lmm/', `${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`],
+  () => {
+    const dir = `${SHARED}refs/mm4lmm/`;
+    let cases = 0;
+    let models = 0;
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
+      const ref = JSON.parse(readFileSync(dir + file, 'utf8')) as { case: string; result?: { models?: RefModel[] } };
+      const refModels = ref.result?.models;
+      if (!refModels) continue;
+      const inputs = inputsOf(ref.case);
+      assert.ok(inputs, `${file}: no design inputs mapped for case ${ref.case}`);
+      assert.equal(inputs.length, refModels.length, `${file}: number of models`);
+      inputs.forEach((input, k) => {
+        const got = buildDesign(input);
+        const want = refModels[k]!;
+        const where = `${file} model ${k + 1}`;
+        assert.deepEqual(betaNames(got), want.BetaNames, `${where}: BetaNames`);
+        assert.deepEqual([...got.attr], want.attr, `${where}: attr`);
+        assert.deepEqual(got.factors, want.Factors, `${where}: Factors`);
+        assert.equal(got.rank, want.Beta.length, `${where}: number of Betas`);
+        assert.equal(got.x.cols, got.rank);
+        models++;
+      });
+      cases++;
+    }
+    // ex1 x6, ex2 x4, ex3 x4, anova_fit_qtl x2, anova_ex1_KR_fit
+    assert.equal(cases, 17);
+    assert.equal(models, 6 + 4 * 20 + 2 * 10 + 2 + 2 * 10 + 1);
+  },
+);
 
-sharedTest('reference designs: the kept columns, the dropped ones and the null model MMEst fits for Init', [`${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`], () => {
-  const d = refData();
-  // Cofactor = NULL: the all-ones V1 is aliased with (Intercept) and dropped; the single column is unnamed.
-  const nullModel = buildDesign({ n: d.n259 });
-  assert.deepEqual(nullModel.names, ['']);
-  assert.deepEqual(nullModel.columnNames, ['(Intercept)']);
-  assert.deepEqual(nullModel.dropped, ['V1']);
-  assert.deepEqual([...nullModel.x.data], new Array(d.n259).fill(1));
-  const gwas = buildDesign({ n: d.n259, marker: Matrix.column(d.geno[0]!) });
-  assert.deepEqual(gwas.dropped, ['V1']);
-  assert.deepEqual([...gwas.pivot], [0, 2, 1]);
-  assert.deepEqual([...gwas.x.col(1)], [...d.geno[0]!]);
-  assert.equal(gwas.cofactorNcol, 1);
-  // ex1: Trial2 indicator.
-  const ex1 = buildDesign({ n: d.n432, cofactor: [d.trial] });
-  assert.deepEqual([...ex1.x.col(1)], d.trial.map((t) => (t === 'Trial2' ? 1 : 0)));
-  assert.equal(buildDesign({ n: d.n432, cofactor: d.dataHybrid, formula: '~ Trial' }).cofactorNcol, 5);
-  // ex2: the interaction column is the product, and MMEst's Init model is '~Trial'.
-  const input: DesignInput = { n: d.n432, cofactor: d.dataHybrid, marker: d.markers[3]!, formula: '~ Trial+Xeffect+Xeffect:Trial' };
-  const ex2 = buildDesign(input);
-  for (let i = 0; i < d.n432; i++) {
-    const t2 = d.trial[i] === 'Trial2' ? 1 : 0;
-    const m11 = d.markers[3]![i] === '11' ? 1 : 0;
-    assert.deepEqual([ex2.x.get(i, 0), ex2.x.get(i, 1), ex2.x.get(i, 2), ex2.x.get(i, 3)], [1, t2, m11, t2 * m11]);
-  }
-  const init = buildNullDesign(input);
-  assert.deepEqual(init.names, ['(Intercept)', 'TrialTrial2']);
-  assert.deepEqual(init.factors, ['Trial', 'Xeffect', 'Xeffect:Trial']);
-  // anova_ex1_KR_fit: list X with a named column; its Init model is ~V1.
-  const kr = buildNullDesign({ n: d.n432, cofactor: [d.trial], marker: Matrix.column(new Float64Array(d.n432)), markerNames: ['M1'] });
-  assert.deepEqual(kr.names, ['(Intercept)', 'V1Trial2']);
-});
+sharedTest(
+  'reference designs: the kept columns, the dropped ones and the null model MMEst fits for Init',
+  [`${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`],
+  () => {
+    const d = refData();
+    // Cofactor = NULL: the all-ones V1 is aliased with (Intercept) and dropped; the single column is unnamed.
+    const nullModel = buildDesign({ n: d.n259 });
+    assert.deepEqual(nullModel.names, ['']);
+    assert.deepEqual(nullModel.columnNames, ['(Intercept)']);
+    assert.deepEqual(nullModel.dropped, ['V1']);
+    assert.deepEqual([...nullModel.x.data], new Array(d.n259).fill(1));
+    const gwas = buildDesign({ n: d.n259, marker: Matrix.column(d.geno[0]!) });
+    assert.deepEqual(gwas.dropped, ['V1']);
+    assert.deepEqual([...gwas.pivot], [0, 2, 1]);
+    assert.deepEqual([...gwas.x.col(1)], [...d.geno[0]!]);
+    assert.equal(gwas.cofactorNcol, 1);
+    // ex1: Trial2 indicator.
+    const ex1 = buildDesign({ n: d.n432, cofactor: [d.trial] });
+    assert.deepEqual(
+      [...ex1.x.col(1)],
+      d.trial.map((t) => (t === 'Trial2' ? 1 : 0)),
+    );
+    assert.equal(buildDesign({ n: d.n432, cofactor: d.dataHybrid, formula: '~ Trial' }).cofactorNcol, 5);
+    // ex2: the interaction column is the product, and MMEst's Init model is '~Trial'.
+    const input: DesignInput = { n: d.n432, cofactor: d.dataHybrid, marker: d.markers[3]!, formula: '~ Trial+Xeffect+Xeffect:Trial' };
+    const ex2 = buildDesign(input);
+    for (let i = 0; i < d.n432; i++) {
+      const t2 = d.trial[i] === 'Trial2' ? 1 : 0;
+      const m11 = d.markers[3]![i] === '11' ? 1 : 0;
+      assert.deepEqual([ex2.x.get(i, 0), ex2.x.get(i, 1), ex2.x.get(i, 2), ex2.x.get(i, 3)], [1, t2, m11, t2 * m11]);
+    }
+    const init = buildNullDesign(input);
+    assert.deepEqual(init.names, ['(Intercept)', 'TrialTrial2']);
+    assert.deepEqual(init.factors, ['Trial', 'Xeffect', 'Xeffect:Trial']);
+    // anova_ex1_KR_fit: list X with a named column; its Init model is ~V1.
+    const kr = buildNullDesign({ n: d.n432, cofactor: [d.trial], marker: Matrix.column(new Float64Array(d.n432)), markerNames: ['M1'] });
+    assert.deepEqual(kr.names, ['(Intercept)', 'V1Trial2']);
+  },
+);
 
-sharedTest('GWAS plan: designFor equals buildDesign for every ex2 and ex3 marker, and `source` rebuilds x', [`${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`], () => {
-  const d = refData();
-  const formula = '~ Trial+Xeffect+Xeffect:Trial';
-  const plan = planDesign({ n: d.n432, cofactor: d.dataHybrid, formula, markerKind: 'character' });
-  assert.deepEqual(plan.baseNames, ['(Intercept)', 'TrialTrial2']);
-  assert.equal(plan.usesMarker, true);
-  assert.deepEqual(plan.nullDesign.names, ['(Intercept)', 'TrialTrial2']);
-  for (const m of d.markers) {
-    const viaPlan = designFor(plan, m);
-    assert.deepEqual(viaPlan, buildDesign({ n: d.n432, cofactor: d.dataHybrid, marker: m, formula }));
-    const md = markerDesign(plan, m);
-    assert.deepEqual(md.names, ['Xeffect11', 'TrialTrial2:Xeffect11']);
-    assert.deepEqual([...md.assign], [2, 3]);
-    viaPlan.source.forEach((s, k) => {
-      const want = s >= 0 ? plan.base.col(s) : md.x.col(-s - 1);
-      assert.deepEqual(viaPlan.x.col(k), want);
-    });
-  }
-  const qtl = planDesign({ n: d.n259, markerKind: 'numeric' });
-  assert.deepEqual(qtl.baseNames, ['(Intercept)', 'V1']);
-  for (const g of d.geno) {
-    const viaPlan = designFor(qtl, Matrix.column(g));
-    assert.deepEqual(viaPlan, buildDesign({ n: d.n259, marker: Matrix.column(g) }));
-    assert.deepEqual([...viaPlan.source], [0, -1]);
-  }
-});
+sharedTest(
+  'GWAS plan: designFor equals buildDesign for every ex2 and ex3 marker, and `source` rebuilds x',
+  [`${DATA}vc_data.csv`, `${DATA}vc_markers.csv`, `${DATA}qtl_genotype.csv`],
+  () => {
+    const d = refData();
+    const formula = '~ Trial+Xeffect+Xeffect:Trial';
+    const plan = planDesign({ n: d.n432, cofactor: d.dataHybrid, formula, markerKind: 'character' });
+    assert.deepEqual(plan.baseNames, ['(Intercept)', 'TrialTrial2']);
+    assert.equal(plan.usesMarker, true);
+    assert.deepEqual(plan.nullDesign.names, ['(Intercept)', 'TrialTrial2']);
+    for (const m of d.markers) {
+      const viaPlan = designFor(plan, m);
+      assert.deepEqual(viaPlan, buildDesign({ n: d.n432, cofactor: d.dataHybrid, marker: m, formula }));
+      const md = markerDesign(plan, m);
+      assert.deepEqual(md.names, ['Xeffect11', 'TrialTrial2:Xeffect11']);
+      assert.deepEqual([...md.assign], [2, 3]);
+      viaPlan.source.forEach((s, k) => {
+        const want = s >= 0 ? plan.base.col(s) : md.x.col(-s - 1);
+        assert.deepEqual(viaPlan.x.col(k), want);
+      });
+    }
+    const qtl = planDesign({ n: d.n259, markerKind: 'numeric' });
+    assert.deepEqual(qtl.baseNames, ['(Intercept)', 'V1']);
+    for (const g of d.geno) {
+      const viaPlan = designFor(qtl, Matrix.column(g));
+      assert.deepEqual(viaPlan, buildDesign({ n: d.n259, marker: Matrix.column(g) }));
+      assert.deepEqual([...viaPlan.source], [0, -1]);
+    }
+  },
+);
 
 // ---------------------------------------------------------------------------
 // Formula parsing and expansion
@@ -268,12 +302,15 @@ test('parseFormula: bad formulas are BAD_FORMULA errors that say where', () => {
     ['~ (a ~ b)', /two-sided '~'/],
   ];
   for (const [text, re] of bad) {
-    assert.throws(() => parseFormula(text), (e: unknown) => {
-      assert.ok(e instanceof LmmkitError, text);
-      assert.equal(e.code, 'BAD_FORMULA', text);
-      assert.match(e.message, re, text);
-      return true;
-    });
+    assert.throws(
+      () => parseFormula(text),
+      (e: unknown) => {
+        assert.ok(e instanceof LmmkitError, text);
+        assert.equal(e.code, 'BAD_FORMULA', text);
+        assert.match(e.message, re, text);
+        return true;
+      },
+    );
   }
 });
 
@@ -281,8 +318,8 @@ test('parseFormula: bad formulas are BAD_FORMULA errors that say where', () => {
 // Designs on constructed data
 
 const N = 12;
-const x = Float64Array.from({ length: N }, (_, i) => (i * 7) % 5 + 0.5);
-const y = Float64Array.from({ length: N }, (_, i) => (i * 3) % 4 - 1.25);
+const x = Float64Array.from({ length: N }, (_, i) => ((i * 7) % 5) + 0.5);
+const y = Float64Array.from({ length: N }, (_, i) => ((i * 3) % 4) - 1.25);
 const a = Array.from({ length: N }, (_, i) => ['A', 'B', 'C'][i % 3]!);
 const b = Array.from({ length: N }, (_, i) => ['u', 'v'][Math.floor(i / 3) % 2]!);
 
@@ -340,7 +377,12 @@ test('QR: the relative tolerance 1e-7 of R qr() on the column norm', () => {
   const u = rng.normals(N);
   const noise = rng.normals(N);
   const near = (eps: number): Float64Array => u.map((v, i) => v + eps * noise[i]!);
-  for (const [eps, kept] of [[1e-10, false], [1e-9, false], [1e-5, true], [1e-4, true]] as const) {
+  for (const [eps, kept] of [
+    [1e-10, false],
+    [1e-9, false],
+    [1e-5, true],
+    [1e-4, true],
+  ] as const) {
     const d = buildDesign({ n: N, cofactor: table({ u, w: near(eps) }), formula: '~ u + w - 1' });
     assert.equal(d.rank, kept ? 2 : 1, `eps ${eps}`);
   }
@@ -396,7 +438,10 @@ test("MMEst's formula text round trip: Factors, '- 1' lost by the Init model, de
   const shadow = buildDesign({ n: N, cofactor: table({ Xeffect: y }), marker: Matrix.column(x), formula: '~ Xeffect' });
   assert.deepEqual([...shadow.x.col(1)], [...x]);
   // '~ Xeffect * (a + b)' splits into 'Xeffect * (a' and 'b)': MMEst's Init formula '~b)' does not parse, in R either.
-  assert.throws(() => buildDesign({ n: N, cofactor: cof, marker: Matrix.column(y), formula: '~ Xeffect * (a + b)' }), /MMEst rebuilds the cofactor-only formula .* does not parse/);
+  assert.throws(
+    () => buildDesign({ n: N, cofactor: cof, marker: Matrix.column(y), formula: '~ Xeffect * (a + b)' }),
+    /MMEst rebuilds the cofactor-only formula .* does not parse/,
+  );
   assert.deepEqual(buildDesign({ n: N, cofactor: cof, formula: '~ x * (a + b)' }).factors, ['x * (a', 'b)']);
   // A named character column (list X): the factor keeps the name.
   const named = buildDesign({ n: N, cofactor: cof, marker: g, markerNames: ['G'], formula: '~ a + G' });
@@ -416,8 +461,14 @@ test('errors: dimensions (MMEst wording and sizes), unknown columns, bad values'
     assert.throws(f, (e: unknown) => e instanceof ShapeError && re.test(e.message));
   };
   shape(() => buildDesign({ n: 5, cofactor: new Matrix(4, 1) }), /^Incompatible dimension between Y and Cofactor: Y has 5 values but Cofactor has 4 rows$/);
-  shape(() => buildDesign({ n: 5, cofactor: [['a', 'b']] }), /Incompatible dimension between Y and Cofactor: Y has 5 values but Cofactor \(column 1\) has 2 rows/);
-  shape(() => buildDesign({ n: 5, cofactor: table({ t: new Float64Array(3) }) }), /Incompatible dimension between Y and Cofactor: .* \(column 't'\) has 3 rows/);
+  shape(
+    () => buildDesign({ n: 5, cofactor: [['a', 'b']] }),
+    /Incompatible dimension between Y and Cofactor: Y has 5 values but Cofactor \(column 1\) has 2 rows/,
+  );
+  shape(
+    () => buildDesign({ n: 5, cofactor: table({ t: new Float64Array(3) }) }),
+    /Incompatible dimension between Y and Cofactor: .* \(column 't'\) has 3 rows/,
+  );
   shape(() => buildDesign({ n: 5, marker: Matrix.column([1, 2, 3]) }), /^Incompatible dimension between Y and X: Y has 5 values but X has 3 rows$/);
   shape(() => buildDesign({ n: 5, marker: ['1', '2'] }), /Incompatible dimension between Y and X: Y has 5 values but X has 2 rows/);
   shape(() => buildNullDesign({ n: 5, marker: ['1', '2'] }), /Incompatible dimension between Y and X/);
@@ -425,20 +476,29 @@ test('errors: dimensions (MMEst wording and sizes), unknown columns, bad values'
   shape(() => buildDesign({ n: N, marker: new Matrix(N, 2), markerNames: ['M1'] }), /markerNames has 1 names for a marker of 2 column/);
   shape(() => buildDesign({ n: 2, cofactor: { names: ['a'], columns: [] } }), /1 names for 0 columns/);
 
-  assert.throws(() => buildDesign({ n: N, cofactor: table({ x, a }), formula: '~ x + Trial' }), (e: unknown) => {
-    assert.ok(e instanceof LmmkitError);
-    assert.equal(e.code, 'UNKNOWN_COLUMN');
-    assert.match(e.message, /names 'Trial', which is not a column .* available: 'x', 'a'$/);
-    return true;
-  });
+  assert.throws(
+    () => buildDesign({ n: N, cofactor: table({ x, a }), formula: '~ x + Trial' }),
+    (e: unknown) => {
+      assert.ok(e instanceof LmmkitError);
+      assert.equal(e.code, 'UNKNOWN_COLUMN');
+      assert.match(e.message, /names 'Trial', which is not a column .* available: 'x', 'a'$/);
+      return true;
+    },
+  );
   assert.throws(() => buildDesign({ n: N, marker: Matrix.column(x), formula: '~ Xeffect + M1' }), /available: 'V1', 'Xeffect'/);
-  assert.equal(codeOf(() => buildDesign({ n: N, formula: '~ Xeffect' })), 'UNKNOWN_COLUMN');
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, formula: '~ Xeffect' })),
+    'UNKNOWN_COLUMN',
+  );
 
   const withNaN = x.slice();
   withNaN[3] = NaN;
   const inf = x.slice();
   inf[0] = Infinity;
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: table({ x: withNaN }), formula: '~ x' })), 'NON_FINITE');
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: table({ x: withNaN }), formula: '~ x' })),
+    'NON_FINITE',
+  );
   assert.throws(() => buildDesign({ n: N, cofactor: table({ x: inf }), formula: '~ x' }), /cofactor 'x' has a non-finite value \(Infinity\) in row 1/);
   assert.throws(() => buildDesign({ n: N, marker: Matrix.column(withNaN) }), /marker 'Xeffect' has a non-finite value \(NaN\) in row 4/);
   // As in R, only the columns the formula uses are checked.
@@ -449,26 +509,65 @@ test('errors: dimensions (MMEst wording and sizes), unknown columns, bad values'
   const na = [...a];
   na[5] = 'NA';
   assert.throws(() => buildDesign({ n: N, cofactor: table({ a: empty }), formula: '~ a' }), /cofactor 'a' has an empty or missing level \(''\) in row 3/);
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: [na] })), 'BAD_FACTOR');
-  assert.throws(() => buildDesign({ n: N, cofactor: table({ a: new Array<string>(N).fill('A') }), formula: '~ a' }), /single level \('A'\); contrasts can be applied only to factors with 2 or more levels/);
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: [na] })),
+    'BAD_FACTOR',
+  );
+  assert.throws(
+    () => buildDesign({ n: N, cofactor: table({ a: new Array<string>(N).fill('A') }), formula: '~ a' }),
+    /single level \('A'\); contrasts can be applied only to factors with 2 or more levels/,
+  );
   assert.throws(() => buildDesign({ n: N, marker: new Array<string>(N).fill('11') }), /marker 'Xeffect' has a single level/);
   assert.throws(() => buildDesign({ n: N, cofactor: table({ a }, { a: ['A', 'B'] }), formula: '~ a' }), /'C' is not one of its levels \(A, B\)/);
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: table({ a }, { a: ['A', 'B', 'C', 'A'] }), formula: '~ a' })), 'BAD_FACTOR');
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: table({ a }, { a: ['A', 'B', 'C', ''] }), formula: '~ a' })), 'BAD_FACTOR');
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: table({ a }, { a: ['A', 'B', 'C', 'A'] }), formula: '~ a' })),
+    'BAD_FACTOR',
+  );
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: table({ a }, { a: ['A', 'B', 'C', ''] }), formula: '~ a' })),
+    'BAD_FACTOR',
+  );
 
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: table({ x }), formula: '~ 0' })), 'EMPTY_DESIGN');
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: new Matrix(N, 0) })), 'EMPTY_DESIGN');
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: table({ x }), formula: '~ 0' })),
+    'EMPTY_DESIGN',
+  );
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: new Matrix(N, 0) })),
+    'EMPTY_DESIGN',
+  );
   assert.equal(buildDesign({ n: N, cofactor: new Matrix(N, 0), marker: Matrix.column(x), formula: '~ Xeffect' }).rank, 2);
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: table({ z: new Float64Array(N) }), formula: '~ z - 1' })), 'EMPTY_DESIGN');
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: table({ x }), formula: '~ x +' })), 'BAD_FORMULA');
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: { names: ['x', 'x'], columns: [x, y] } })), 'BAD_INPUT');
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: table({ z: new Float64Array(N) }), formula: '~ z - 1' })),
+    'EMPTY_DESIGN',
+  );
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: table({ x }), formula: '~ x +' })),
+    'BAD_FORMULA',
+  );
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: { names: ['x', 'x'], columns: [x, y] } })),
+    'BAD_INPUT',
+  );
 
-  assert.equal(codeOf(() => buildDesign({ n: N, cofactor: table({ M1: x }), marker: Matrix.column(y), markerNames: ['M1'] })), 'BAD_MARKER');
-  assert.equal(codeOf(() => buildDesign({ n: N, markerNames: ['M1'] })), 'BAD_MARKER');
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, cofactor: table({ M1: x }), marker: Matrix.column(y), markerNames: ['M1'] })),
+    'BAD_MARKER',
+  );
+  assert.equal(
+    codeOf(() => buildDesign({ n: N, markerNames: ['M1'] })),
+    'BAD_MARKER',
+  );
   const numericPlan = planDesign({ n: N, markerKind: 'numeric' });
   const charPlan = planDesign({ n: N, markerKind: 'character' });
-  assert.equal(codeOf(() => designFor(numericPlan, a)), 'BAD_MARKER');
-  assert.equal(codeOf(() => designFor(charPlan, Matrix.column(x))), 'BAD_MARKER');
+  assert.equal(
+    codeOf(() => designFor(numericPlan, a)),
+    'BAD_MARKER',
+  );
+  assert.equal(
+    codeOf(() => designFor(charPlan, Matrix.column(x))),
+    'BAD_MARKER',
+  );
   assert.throws(() => designFor(numericPlan, new Matrix(N, 2)), /plan is for markers of 1 column/);
 });
 
@@ -495,13 +594,58 @@ function withTmp<T>(fn: (dir: string) => T): T {
 }
 
 const R_FORMULAS = [
-  '~ a', '~ x', '~ a + x', '~ a*b', '~ a:b', '~ a + a:b', '~ a:b + a', '~ x + a:b - 1', '~ a + b - 1', '~ 0 + a',
-  '~ x:a', '~ a:x', '~ a/x', '~ (a+b+x)^2', '~ x + x2', '~ x + y + x3', '~ x3 + x + y', '~ k + x', '~ a + b + c + a:c',
-  '~ c:b:a', '~ a*b*x', '~ a %in% b', '~ x - 1', '~ x + k - 1', '~ b:a + a', '~ a + x + a:x', '~ a*(b+x) - a:b',
-  '~ y:x + x', '~ -1 + a:b', '~ 1', '~ (a)', '~ a + b + a:b - a', '~ a*b + c - a:b', '~ c + b:c - 1', '~ x:y:k',
-  '~ (a + b + c)^3', '~ a + x - 1 + 1', '~ b*c', '~ w', '~ a + w + a:w', '~ c - 1 + c:x',
-  '~ a * (b + x)', '~ x + a * (b + y)', '~ (a + b):x', '~ h', '~ a + h:x',
-  '~ Xeffect', '~ a + Xeffect + Xeffect:a', '~ Xeffect:a', '~ Xeffect*b - 1', '~ x + Xeffect', '~ Xeffect + Xeffect:x',
+  '~ a',
+  '~ x',
+  '~ a + x',
+  '~ a*b',
+  '~ a:b',
+  '~ a + a:b',
+  '~ a:b + a',
+  '~ x + a:b - 1',
+  '~ a + b - 1',
+  '~ 0 + a',
+  '~ x:a',
+  '~ a:x',
+  '~ a/x',
+  '~ (a+b+x)^2',
+  '~ x + x2',
+  '~ x + y + x3',
+  '~ x3 + x + y',
+  '~ k + x',
+  '~ a + b + c + a:c',
+  '~ c:b:a',
+  '~ a*b*x',
+  '~ a %in% b',
+  '~ x - 1',
+  '~ x + k - 1',
+  '~ b:a + a',
+  '~ a + x + a:x',
+  '~ a*(b+x) - a:b',
+  '~ y:x + x',
+  '~ -1 + a:b',
+  '~ 1',
+  '~ (a)',
+  '~ a + b + a:b - a',
+  '~ a*b + c - a:b',
+  '~ c + b:c - 1',
+  '~ x:y:k',
+  '~ (a + b + c)^3',
+  '~ a + x - 1 + 1',
+  '~ b*c',
+  '~ w',
+  '~ a + w + a:w',
+  '~ c - 1 + c:x',
+  '~ a * (b + x)',
+  '~ x + a * (b + y)',
+  '~ (a + b):x',
+  '~ h',
+  '~ a + h:x',
+  '~ Xeffect',
+  '~ a + Xeffect + Xeffect:a',
+  '~ Xeffect:a',
+  '~ Xeffect*b - 1',
+  '~ x + Xeffect',
+  '~ Xeffect + Xeffect:x',
 ];
 
 function rData(n: number): { tbl: CofactorTable; m: Float64Array; g: string[]; csv: string } {
@@ -529,7 +673,7 @@ function rData(n: number): { tbl: CofactorTable; m: Float64Array; g: string[]; c
   return { tbl: table(cols), m, g, csv: `${lines.join('\n')}\n` };
 }
 
-test('against R: model.matrix(terms(f, keep.order = TRUE)) + qr() after MMEst\'s formula round trip', (t) => {
+test("against R: model.matrix(terms(f, keep.order = TRUE)) + qr() after MMEst's formula round trip", (t) => {
   const n = 30;
   const { tbl, m, g, csv } = rData(n);
   const cases: { formula: string; marker: 'none' | 'm' | 'g' }[] = [];
@@ -540,7 +684,9 @@ test('against R: model.matrix(terms(f, keep.order = TRUE)) + qr() after MMEst\'s
   const lines = withTmp((dir) => {
     writeFileSync(join(dir, 'd.csv'), csv);
     writeFileSync(join(dir, 'cases.tsv'), `${cases.map((c) => `${c.formula}\t${c.marker}`).join('\n')}\n`);
-    return runR(t, `
+    return runR(
+      t,
+      `
 d <- read.csv('d.csv', colClasses = c(a='character', b='character', c='character', w='character', h='character', g='character'))
 cs <- read.delim('cases.tsv', header = FALSE, colClasses = 'character', quote = '')
 for (i in seq_len(nrow(cs))) {
@@ -562,14 +708,20 @@ for (i in seq_len(nrow(cs))) {
     cat('X', sprintf('%.17g', Tmp[, keep]), '\\n')
   }, error = function(e) cat('ERROR', conditionMessage(e), '\\n'))
 }
-`, dir);
+`,
+      dir,
+    );
   });
   if (!lines) return;
   const blocks = new Map<number, Map<string, string>>();
   let cur: Map<string, string> | undefined;
   for (const line of lines) {
     const mCase = /^CASE (\d+)/.exec(line);
-    if (mCase) { cur = new Map(); blocks.set(Number(mCase[1]) - 1, cur); continue; }
+    if (mCase) {
+      cur = new Map();
+      blocks.set(Number(mCase[1]) - 1, cur);
+      continue;
+    }
     const key = line.split(/[\t ]/, 1)[0]!;
     if (cur && key) cur.set(key, line.slice(key.length + 1).trim());
   }
@@ -604,12 +756,27 @@ for (i in seq_len(nrow(cs))) {
 
 test('against R: terms() labels, intercept, variables, contrast codes and deparse', (t) => {
   const formulas = [
-    ...R_FORMULAS, '~ a:b:c + a:b', '~ a:b + c:b + a', '~ a - (b + a)', '~ a:b %in% c*d', '~ (a + b) %in% c', '~ a -1 + b:a',
-    '~ c:b - c:b + b:c + a', '~ a + - b', '~ 1 + 0', '~ a:-b', '~ (a+b)^2.0', '~ 1:a', '~ a + a:a', '~ b + a:b + a:b:c',
+    ...R_FORMULAS,
+    '~ a:b:c + a:b',
+    '~ a:b + c:b + a',
+    '~ a - (b + a)',
+    '~ a:b %in% c*d',
+    '~ (a + b) %in% c',
+    '~ a -1 + b:a',
+    '~ c:b - c:b + b:c + a',
+    '~ a + - b',
+    '~ 1 + 0',
+    '~ a:-b',
+    '~ (a+b)^2.0',
+    '~ 1:a',
+    '~ a + a:a',
+    '~ b + a:b + a:b:c',
   ];
   const lines = withTmp((dir) => {
     writeFileSync(join(dir, 'f.txt'), `${formulas.join('\n')}\n`);
-    return runR(t, `
+    return runR(
+      t,
+      `
 fs <- readLines('f.txt')
 for (i in seq_along(fs)) {
   f <- as.formula(fs[i]); tt <- terms(f, keep.order = TRUE)
@@ -622,13 +789,19 @@ for (i in seq_along(fs)) {
   codes <- if (length(fa)) sapply(seq_len(ncol(fa)), function(j) paste(fa[fa[, j] > 0, j], collapse = ',')) else character(0)
   cat('CODES', codes, sep = '\\t'); cat('\\n')
 }
-`, dir);
+`,
+      dir,
+    );
   });
   if (!lines) return;
   let i = -1;
   const rows: Map<string, string>[] = [];
   for (const line of lines) {
-    if (line.startsWith('CASE')) { i++; rows[i] = new Map(); continue; }
+    if (line.startsWith('CASE')) {
+      i++;
+      rows[i] = new Map();
+      continue;
+    }
     const key = line.split(/[\t ]/, 1)[0]!;
     if (key) rows[i]!.set(key, line.slice(key.length + 1).replace(/ $/, ''));
   }
@@ -640,14 +813,23 @@ for (i in seq_along(fs)) {
     assert.deepEqual(f.labels, tabs('LABELS'), `${text}: labels`);
     assert.equal(f.intercept ? '1' : '0', r.get('INTERCEPT'), `${text}: intercept`);
     assert.deepEqual(f.variables, tabs('VARS'), `${text}: variables`);
-    assert.deepEqual(f.codes.map((c) => c.join(',')), tabs('CODES'), `${text}: codes`);
+    assert.deepEqual(
+      f.codes.map((c) => c.join(',')),
+      tabs('CODES'),
+      `${text}: codes`,
+    );
   });
 });
 
 test('against R: rank and pivot of qr() on near-dependent, zero and wide matrices', (t) => {
   const rng = new Rng(3);
   const mats: Matrix[] = [];
-  for (const [n, p] of [[20, 6], [8, 8], [5, 9], [50, 12]] as const) {
+  for (const [n, p] of [
+    [20, 6],
+    [8, 8],
+    [5, 9],
+    [50, 12],
+  ] as const) {
     for (const eps of [0, 1e-12, 1e-9, 1e-6, 1e-4]) {
       const a = new Matrix(n, p, rng.normals(n * p));
       // Column 2 near column 0; column 4 near col1 - 2 col3; column 5 zero when eps = 0.
@@ -665,9 +847,14 @@ test('against R: rank and pivot of qr() on near-dependent, zero and wide matrice
     const total = mats.reduce((s, mm) => s + mm.data.length, 0);
     const all = new Float64Array(total);
     let off = 0;
-    for (const mm of mats) { all.set(mm.data, off); off += mm.data.length; }
+    for (const mm of mats) {
+      all.set(mm.data, off);
+      off += mm.data.length;
+    }
     writeFileSync(join(dir, 'mats.bin'), Buffer.from(all.buffer));
-    return runR(t, `
+    return runR(
+      t,
+      `
 dims <- read.table('dims.txt')
 con <- file('mats.bin', 'rb')
 for (i in seq_len(nrow(dims))) {
@@ -676,13 +863,22 @@ for (i in seq_len(nrow(dims))) {
   cat(q$rank, '|', q$pivot, '\\n')
 }
 close(con)
-`, dir);
+`,
+      dir,
+    );
   });
   if (!lines) return;
   mats.forEach((mm, k) => {
     const [rank, pivot] = lines[k]!.split('|');
     const got = rQr(mm);
     assert.equal(got.rank, Number(rank), `matrix ${k}: rank`);
-    assert.deepEqual([...got.pivot], pivot!.trim().split(' ').map((v) => Number(v) - 1), `matrix ${k}: pivot`);
+    assert.deepEqual(
+      [...got.pivot],
+      pivot!
+        .trim()
+        .split(' ')
+        .map((v) => Number(v) - 1),
+      `matrix ${k}: pivot`,
+    );
   });
 });

@@ -32,11 +32,12 @@ function mul(a: number[][], b: number[][]): number[][] {
   const k = b.length;
   const c = b[0]!.length;
   const out = zeros(r, c);
-  for (let i = 0; i < r; i++) for (let l = 0; l < k; l++) {
-    const ail = a[i]![l]!;
-    if (ail === 0) continue;
-    for (let j = 0; j < c; j++) out[i]![j]! += ail * b[l]![j]!;
-  }
+  for (let i = 0; i < r; i++)
+    for (let l = 0; l < k; l++) {
+      const ail = a[i]![l]!;
+      if (ail === 0) continue;
+      for (let j = 0; j < c; j++) out[i]![j]! += ail * b[l]![j]!;
+    }
   return out;
 }
 function tr(a: number[][]): number[][] {
@@ -95,30 +96,50 @@ interface RefEval {
 function refEval(y: number[], x: number[][], ks: number[][][], s: number[], method: VarMethod): RefEval {
   const n = y.length;
   const v = zeros(n, n);
-  ks.forEach((k, c) => { k.forEach((row, i) => { row.forEach((val, j) => { v[i]![j]! += s[c]! * val; }); }); });
+  ks.forEach((k, c) => {
+    k.forEach((row, i) => {
+      row.forEach((val, j) => {
+        v[i]![j]! += s[c]! * val;
+      });
+    });
+  });
   const { inv: vi, logdet: ldv } = spdInv(v);
   const vix = mul(vi, x);
   const { inv: xvxi, logdet: ldx } = spdInv(mul(tr(x), vix));
-  const beta = mul(xvxi, mul(tr(vix), y.map((t) => [t]))).map((r) => r[0]!);
+  const beta = mul(
+    xvxi,
+    mul(
+      tr(vix),
+      y.map((t) => [t]),
+    ),
+  ).map((r) => r[0]!);
   // P = V^-1 - V^-1 X (X'V^-1X)^-1 X' V^-1 (REML), V^-1 (ML); P y is the same.
   const a = mul(vix, xvxi);
   const pm = method === 'reml' ? vi.map((row, i) => row.map((val, j) => val - a[i]!.reduce((t, aik, k) => t + aik * vix[j]![k]!, 0))) : vi;
   const r = y.map((t, i) => t - x[i]!.reduce((a, xv, k) => a + xv * beta[k]!, 0));
-  const py = mul(vi, r.map((t) => [t])).map((q) => q[0]!);
+  const py = mul(
+    vi,
+    r.map((t) => [t]),
+  ).map((q) => q[0]!);
   const yPy = r.reduce((a, t, i) => a + t * py[i]!, 0);
   const logLik = method === 'reml' ? -0.5 * (ldv + ldx + yPy) : -0.5 * (n * LOG_2PI + ldv + yPy);
   const pk = ks.map((k) => mul(pm, k));
   const score = ks.map((k, c) => {
     let trace = 0;
     for (let i = 0; i < n; i++) trace += pk[c]![i]![i]!;
-    const kpy = mul(k, py.map((t) => [t])).map((q) => q[0]!);
+    const kpy = mul(
+      k,
+      py.map((t) => [t]),
+    ).map((q) => q[0]!);
     return -0.5 * trace + 0.5 * py.reduce((a, t, i) => a + t * kpy[i]!, 0);
   });
-  const info = ks.map((_, a) => ks.map((__, b) => {
-    let t = 0;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t += pk[a]![i]![j]! * pk[b]![j]![i]!;
-    return 0.5 * t;
-  }));
+  const info = ks.map((_, a) =>
+    ks.map((__, b) => {
+      let t = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t += pk[a]![i]![j]! * pk[b]![j]![i]!;
+      return 0.5 * t;
+    }),
+  );
   return { logLik, score, info, beta, varBeta: xvxi };
 }
 
@@ -252,7 +273,7 @@ function problems(be: Backend): Problem[] {
       { name: 'G', r: kinshipLike(rng, 12, 20, be), z: incidence(rng, n, 12) },
       { name: 'Error', r: w },
     ];
-    out.push({ label: 'Z K Z\' + weighted error', y: simulate(rng, x, comps, [1.4, 0.7], be), x, comps });
+    out.push({ label: "Z K Z' + weighted error", y: simulate(rng, x, comps, [1.4, 0.7], be), x, comps });
   }
   {
     // A non-diagonal error (AR(1) correlation 0.4): Henderson's dense R^-1, rotateTwo's Cholesky path.
@@ -264,7 +285,7 @@ function problems(be: Backend): Problem[] {
       { name: 'G', r: kinshipLike(rng, 10, 20, be), z: incidence(rng, n, 10) },
       { name: 'Error', r: ar },
     ];
-    out.push({ label: 'Z K Z\' + AR(1) error', y: simulate(rng, x, comps, [1.3, 0.8], be), x, comps });
+    out.push({ label: "Z K Z' + AR(1) error", y: simulate(rng, x, comps, [1.3, 0.8], be), x, comps });
   }
   return out;
 }
@@ -321,7 +342,13 @@ describe('MM engines reach the brute-force optimum', () => {
       for (const accelerate of [false, true]) {
         test(`${pb.label}, ${method}${accelerate ? ', SQUAREM' : ''}`, () => {
           const v = varOf(pb.y) / pb.comps.length;
-          const ref = bruteForce(pb.y, pb.x, pb.comps, method, pb.comps.map(() => v));
+          const ref = bruteForce(
+            pb.y,
+            pb.x,
+            pb.comps,
+            method,
+            pb.comps.map(() => v),
+          );
           for (const { name, fit } of allEngines(be, pb, { method, ...TIGHT, accelerate } as EngineOptions)) {
             assert.ok(fit.converged, `${name}: converged (nbIt ${fit.nbIt})`);
             assert.ok(relMaxDiff(fit.sigma2, ref.sigma) < 1e-6, `${name} sigma2 ${Array.from(fit.sigma2)} vs ${ref.sigma}`);
@@ -344,7 +371,10 @@ describe('engines agree with each other on every backend', () => {
         // default) stalls earlier on the eigen engine's REML: its
         // log-likelihood safeguard fires on rounding noise once the
         // log-likelihood is flat to ~1e-14, which leaves sigma2 ~1e-7 away.
-        for (const [accelerate, tol] of [[true, 1e-7], [false, 1e-6]] as const) {
+        for (const [accelerate, tol] of [
+          [true, 1e-7],
+          [false, 1e-6],
+        ] as const) {
           test(`${be.name}: ${pb.label}, ${method}, ${accelerate ? 'SQUAREM' : "MM4LMM's path"}`, () => {
             const fits = allEngines(be, pb, { method, ...TIGHT, accelerate } as EngineOptions);
             const [first, ...rest] = fits;
@@ -412,7 +442,9 @@ function refModels(name: string): RefModel[] {
 
 function readCsv(rel: string): { header: string[]; rows: string[][] } {
   const unq = (s: string) => (s.startsWith('"') ? s.slice(1, -1) : s);
-  const lines = readFileSync(SHARED + rel, 'utf8').trim().split('\n');
+  const lines = readFileSync(SHARED + rel, 'utf8')
+    .trim()
+    .split('\n');
   return { header: lines[0]!.split(',').map(unq), rows: lines.slice(1).map((l) => l.split(',').map(unq)) };
 }
 
@@ -420,7 +452,11 @@ function readKinship(rel: string): { names: string[]; m: Matrix } {
   const t = readCsv(rel);
   const q = t.rows.length;
   const m = new Matrix(q, q);
-  t.rows.forEach((r, i) => { r.slice(1).forEach((v, j) => { m.data[i + j * q] = Number(v); }); });
+  t.rows.forEach((r, i) => {
+    r.slice(1).forEach((v, j) => {
+      m.data[i + j * q] = Number(v);
+    });
+  });
   return { names: t.rows.map((r) => r[0]!), m };
 }
 
@@ -448,8 +484,14 @@ function ex1() {
   }
   const kf = readKinship(`${DATA}vc_kinship_flint.csv`);
   const kd = readKinship(`${DATA}vc_kinship_dent.csv`);
-  const zf = incidenceFromCodes(data.rows.map((r) => r[3]!), kf.names);
-  const zd = incidenceFromCodes(data.rows.map((r) => r[2]!), kd.names);
+  const zf = incidenceFromCodes(
+    data.rows.map((r) => r[3]!),
+    kf.names,
+  );
+  const zd = incidenceFromCodes(
+    data.rows.map((r) => r[2]!),
+    kd.names,
+  );
   const comps: VarComponent[] = [
     { name: 'Flint', r: kf.m, z: zf },
     { name: 'Dent', r: kd.m, z: zd },
@@ -466,7 +508,10 @@ function ex3() {
   const n = y.length;
   const k = readKinship(`${DATA}qtl_kinship.csv`);
   const geno = readCsv(`${DATA}qtl_genotype.csv`);
-  const comps: VarComponent[] = [{ name: 'Additive', r: k.m }, { name: 'Error', r: Matrix.identity(n) }];
+  const comps: VarComponent[] = [
+    { name: 'Additive', r: k.m },
+    { name: 'Error', r: Matrix.identity(n) },
+  ];
   return { n, y, comps, geno };
 }
 
@@ -546,7 +591,11 @@ describe('MM4LMM parity', () => {
         compare(nul, refModels(`ex3_qtl_nullmodel_${method}`)[0]!, 'null model', w);
         const refs = refModels(`ex3_qtl_gwas_${method}`);
         const g = new Matrix(e.n, 10);
-        e.geno.rows.forEach((r, i) => { r.slice(1).forEach((val, j) => { g.data[i + j * e.n] = Number(val); }); });
+        e.geno.rows.forEach((r, i) => {
+          r.slice(1).forEach((val, j) => {
+            g.data[i + j * e.n] = Number(val);
+          });
+        });
         const ug = be.gemm(rot.u, g, { transA: true });
         const utx = new Matrix(e.n, 2);
         utx.data.set(be.gemm(rot.u, ones, { transA: true }).data);
@@ -558,34 +607,38 @@ describe('MM4LMM parity', () => {
       });
     }
   }
-  sharedTest(`${getBackend().name}: ex2 marker x trial models (20 markers, null model first; default backend only)`, [...EX1_FILES, `${DATA}vc_markers.csv`, `${REFS}ex2_vc_markers_interaction_reml.json`], (t) => {
-    const e = ex1();
-    const w = newWorst();
-    const cases: [string, VarMethod, boolean][] = [
-      ['ex2_vc_markers_interaction_reml_henderson_true', 'reml', true],
-      ['ex2_vc_markers_interaction_reml_henderson_false', 'reml', false],
-      ['ex2_vc_markers_interaction_ml', 'ml', false],
-    ];
-    for (const [name, method, hen] of cases) {
-      const engine = hen ? mmHenderson : mmDense;
-      const nul = engine(e.y, e.x, e.comps, { method });
-      const refs = refModels(name);
-      refs.forEach((ref, j) => {
-        // (Intercept), TrialTrial2, Xeffect11, TrialTrial2:Xeffect11, as model.matrix orders them.
-        assert.equal(ref.Beta.length, 4, `${name} marker ${j + 1}: full rank`);
-        const m = e.markers.rows.map((r) => (r[j + 1] === '11' ? 1 : 0));
-        const x = new Matrix(e.n, 4);
-        for (let i = 0; i < e.n; i++) {
-          x.data[i] = 1;
-          x.data[i + e.n] = e.trial2[i]!;
-          x.data[i + 2 * e.n] = m[i]!;
-          x.data[i + 3 * e.n] = e.trial2[i]! * m[i]!;
-        }
-        compare(engine(e.y, x, e.comps, { method, init: nul.sigma2 }), ref, `${name} marker ${j + 1}`, w);
-      });
-    }
-    report(t, w);
-  });
+  sharedTest(
+    `${getBackend().name}: ex2 marker x trial models (20 markers, null model first; default backend only)`,
+    [...EX1_FILES, `${DATA}vc_markers.csv`, `${REFS}ex2_vc_markers_interaction_reml.json`],
+    (t) => {
+      const e = ex1();
+      const w = newWorst();
+      const cases: [string, VarMethod, boolean][] = [
+        ['ex2_vc_markers_interaction_reml_henderson_true', 'reml', true],
+        ['ex2_vc_markers_interaction_reml_henderson_false', 'reml', false],
+        ['ex2_vc_markers_interaction_ml', 'ml', false],
+      ];
+      for (const [name, method, hen] of cases) {
+        const engine = hen ? mmHenderson : mmDense;
+        const nul = engine(e.y, e.x, e.comps, { method });
+        const refs = refModels(name);
+        refs.forEach((ref, j) => {
+          // (Intercept), TrialTrial2, Xeffect11, TrialTrial2:Xeffect11, as model.matrix orders them.
+          assert.equal(ref.Beta.length, 4, `${name} marker ${j + 1}: full rank`);
+          const m = e.markers.rows.map((r) => (r[j + 1] === '11' ? 1 : 0));
+          const x = new Matrix(e.n, 4);
+          for (let i = 0; i < e.n; i++) {
+            x.data[i] = 1;
+            x.data[i + e.n] = e.trial2[i]!;
+            x.data[i + 2 * e.n] = m[i]!;
+            x.data[i + 3 * e.n] = e.trial2[i]! * m[i]!;
+          }
+          compare(engine(e.y, x, e.comps, { method, init: nul.sigma2 }), ref, `${name} marker ${j + 1}`, w);
+        });
+      }
+      report(t, w);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -598,7 +651,10 @@ describe('bad input gives typed errors', () => {
   const x = design(rng, n);
   const k = kinshipLike(rng, 6, 10, be);
   const z = incidence(rng, n, 6);
-  const good: VarComponent[] = [{ name: 'G', r: k, z }, { name: 'Error', r: Matrix.identity(n) }];
+  const good: VarComponent[] = [
+    { name: 'G', r: k, z },
+    { name: 'Error', r: Matrix.identity(n) },
+  ];
   const y = simulate(rng, x, good, [1, 1], be);
   const engines = [
     ['mmDense', mmDense],
@@ -608,38 +664,61 @@ describe('bad input gives typed errors', () => {
   for (const [name, engine] of engines) {
     test(`${name}: Z and R of different sizes`, () => {
       const bad: VarComponent[] = [{ name: 'G', r: kinshipLike(rng, 5, 10, be), z }, good[1]!];
-      assert.throws(() => engine(y, x, bad, { method: 'reml' }), (e: unknown) =>
-        e instanceof ShapeError && /Incompatible dimensions between Zlist and VarList/.test(e.message) && /20x6/.test(e.message) && /5x5/.test(e.message));
+      assert.throws(
+        () => engine(y, x, bad, { method: 'reml' }),
+        (e: unknown) =>
+          e instanceof ShapeError && /Incompatible dimensions between Zlist and VarList/.test(e.message) && /20x6/.test(e.message) && /5x5/.test(e.message),
+      );
       const badZ: VarComponent[] = [{ name: 'G', r: k, z: new Matrix(n - 1, 6) }, good[1]!];
-      assert.throws(() => engine(y, x, badZ, { method: 'reml' }), (e: unknown) => e instanceof ShapeError && /between Y and ZList/.test(e.message));
+      assert.throws(
+        () => engine(y, x, badZ, { method: 'reml' }),
+        (e: unknown) => e instanceof ShapeError && /between Y and ZList/.test(e.message),
+      );
       const badR: VarComponent[] = [{ name: 'G', r: k }, good[1]!];
-      assert.throws(() => engine(y, x, badR, { method: 'reml' }), (e: unknown) => e instanceof ShapeError && /between Y and VarList/.test(e.message));
+      assert.throws(
+        () => engine(y, x, badR, { method: 'reml' }),
+        (e: unknown) => e instanceof ShapeError && /between Y and VarList/.test(e.message),
+      );
     });
     test(`${name}: init of the wrong length or not positive`, () => {
-      assert.throws(() => engine(y, x, good, { method: 'reml', init: [1, 1, 1] }), (e: unknown) =>
-        e instanceof ShapeError && /The length of Init and the number of variance are not compatible/.test(e.message));
+      assert.throws(
+        () => engine(y, x, good, { method: 'reml', init: [1, 1, 1] }),
+        (e: unknown) => e instanceof ShapeError && /The length of Init and the number of variance are not compatible/.test(e.message),
+      );
       assert.throws(() => engine(y, x, good, { method: 'ml', init: [1, 0] }), DomainError);
     });
     test(`${name}: non-symmetric or non-finite R`, () => {
       const ns = k.clone();
       ns.data[1] = ns.data[1]! + 0.1;
-      assert.throws(() => engine(y, x, [{ name: 'G', r: ns, z }, good[1]!], { method: 'reml' }), (e: unknown) =>
-        e instanceof LmmkitError && e.code === 'BAD_INPUT' && /'G'.*not symmetric/.test(e.message));
+      assert.throws(
+        () => engine(y, x, [{ name: 'G', r: ns, z }, good[1]!], { method: 'reml' }),
+        (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_INPUT' && /'G'.*not symmetric/.test(e.message),
+      );
       const nf = k.clone();
       nf.data[7] = NaN;
-      assert.throws(() => engine(y, x, [{ name: 'G', r: nf, z }, good[1]!], { method: 'reml' }), (e: unknown) =>
-        e instanceof LmmkitError && e.code === 'BAD_INPUT' && /non-finite/.test(e.message));
+      assert.throws(
+        () => engine(y, x, [{ name: 'G', r: nf, z }, good[1]!], { method: 'reml' }),
+        (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_INPUT' && /non-finite/.test(e.message),
+      );
     });
     test(`${name}: NaN in y says how many and where`, () => {
       const yb = y.slice();
       yb[3] = NaN;
       yb[11] = Infinity;
-      assert.throws(() => engine(yb, x, good, { method: 'reml' }), (e: unknown) =>
-        e instanceof LmmkitError && e.code === 'BAD_INPUT' && /y has 2 missing or non-finite values \(at rows 4, 12/.test(e.message));
+      assert.throws(
+        () => engine(yb, x, good, { method: 'reml' }),
+        (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_INPUT' && /y has 2 missing or non-finite values \(at rows 4, 12/.test(e.message),
+      );
     });
     test(`${name}: bad options`, () => {
-      assert.throws(() => engine(y, x, good, { method: 'REML' as VarMethod }), (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_ARGUMENT');
-      assert.throws(() => engine(y, x, good, { method: 'reml', maxIter: 0 }), (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_ARGUMENT');
+      assert.throws(
+        () => engine(y, x, good, { method: 'REML' as VarMethod }),
+        (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_ARGUMENT',
+      );
+      assert.throws(
+        () => engine(y, x, good, { method: 'reml', maxIter: 0 }),
+        (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_ARGUMENT',
+      );
       assert.throws(() => engine(y, new Matrix(n - 2, 2), good, { method: 'reml' }), ShapeError);
     });
   }
@@ -652,12 +731,16 @@ describe('bad input gives typed errors', () => {
     assert.throws(() => mmRotated(uty, utx, rot.eigenvalues, { method: 'reml', init: [1] }), ShapeError);
     const yb = uty.slice();
     yb[5] = NaN;
-    assert.throws(() => mmRotated(yb, utx, rot.eigenvalues, { method: 'reml' }), (e: unknown) =>
-      e instanceof LmmkitError && e.code === 'BAD_INPUT' && /uty has 1 missing or non-finite value \(at row 6/.test(e.message));
+    assert.throws(
+      () => mmRotated(yb, utx, rot.eigenvalues, { method: 'reml' }),
+      (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_INPUT' && /uty has 1 missing or non-finite value \(at row 6/.test(e.message),
+    );
     const xb = utx.clone();
     xb.data[n + 2] = NaN;
-    assert.throws(() => mmRotated(uty, xb, rot.eigenvalues, { method: 'ml' }), (e: unknown) =>
-      e instanceof LmmkitError && e.code === 'BAD_INPUT' && /utx has a non-finite value at row 3, column 2/.test(e.message));
+    assert.throws(
+      () => mmRotated(uty, xb, rot.eigenvalues, { method: 'ml' }),
+      (e: unknown) => e instanceof LmmkitError && e.code === 'BAD_INPUT' && /utx has a non-finite value at row 3, column 2/.test(e.message),
+    );
   });
 
   test('rotateTwo: exactly two components', () => {

@@ -40,7 +40,9 @@ interface KrRef {
 /** A design's data and model in lmmkit's terms. */
 function load(design: string) {
   const ref = JSON.parse(readFileSync(`${FIXTURES}${design}.json`, 'utf8')) as KrRef;
-  const lines = readFileSync(`${FIXTURES}${design}.csv`, 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = readFileSync(`${FIXTURES}${design}.csv`, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   const header = lines[0]!.split(',');
   const rows = lines.slice(1).map((l) => l.split(','));
   const col = (name: string) => rows.map((r) => r[header.indexOf(name)]!);
@@ -56,7 +58,9 @@ function load(design: string) {
     const ids = [...new Set(codes)].sort();
     const z = new Matrix(n, ids.length);
     const at = new Map(ids.map((id, j) => [id, j]));
-    codes.forEach((code, i) => { z.set(i, at.get(code)!, 1); });
+    codes.forEach((code, i) => {
+      z.set(i, at.get(code)!, 1);
+    });
     return { name: c.name, r: Matrix.identity(ids.length), z };
   });
   const sigma2 = Float64Array.from(ref.components, (c) => ref.variances[c.name]!);
@@ -74,12 +78,16 @@ for (const design of DESIGNS) {
     const model = krModel({ x: d.x, components: d.components, sigma2: d.sigma2, y: d.y });
     // GLS at lme4's variances reproduces lme4's beta and vcov.
     const w = { beta: 0, varBeta: 0, varBetaAdj: 0, F: 0, ddf: 0, scaling: 0, p: 0 };
-    d.ref.beta.forEach((b, j) => { w.beta = Math.max(w.beta, Math.abs(model.beta[j]! - b) / Math.sqrt(d.ref.varBeta[j]![j]!)); });
+    d.ref.beta.forEach((b, j) => {
+      w.beta = Math.max(w.beta, Math.abs(model.beta[j]! - b) / Math.sqrt(d.ref.varBeta[j]![j]!));
+    });
     const scaled = (m: Matrix, r: number[][], a: number, b: number) => Math.abs(m.get(a, b) - r[a]![b]!) / Math.sqrt(r[a]![a]! * r[b]![b]!);
-    d.ref.varBeta.forEach((row, a) => { row.forEach((_, b) => {
-      w.varBeta = Math.max(w.varBeta, scaled(model.varBeta, d.ref.varBeta, a, b));
-      w.varBetaAdj = Math.max(w.varBetaAdj, scaled(model.varBetaAdj, d.ref.varBetaAdj, a, b));
-    }); });
+    d.ref.varBeta.forEach((row, a) => {
+      row.forEach((_, b) => {
+        w.varBeta = Math.max(w.varBeta, scaled(model.varBeta, d.ref.varBeta, a, b));
+        w.varBetaAdj = Math.max(w.varBetaAdj, scaled(model.varBetaAdj, d.ref.varBetaAdj, a, b));
+      });
+    });
     for (const r of d.ref.tests) {
       const k = krTest(model, Matrix.fromRows(r.L));
       assert.equal(k.df, r.ndf);
@@ -96,7 +104,10 @@ for (const design of DESIGNS) {
     const fit = mmEst({ ...d.data });
     const terms = anovaTest(fit, { type: 'KR', data: d.data, sigma2: d.sigma2 });
     const termRefs = d.ref.tests.filter((r) => r.kind === 'term');
-    assert.deepEqual(terms.tables[0]!.rows.map((r) => r.name), termRefs.map((r) => r.name));
+    assert.deepEqual(
+      terms.tables[0]!.rows.map((r) => r.name),
+      termRefs.map((r) => r.name),
+    );
     terms.tables[0]!.rows.forEach((row, j) => {
       assert.ok(rel(row.statistic, termRefs[j]!.F) < 1e-6 && rel(row.ddf!, termRefs[j]!.ddf) < 1e-6, `${row.name}: ${row.statistic} ${row.ddf}`);
     });
@@ -130,10 +141,25 @@ for (const design of DESIGNS) {
 test('KR: with the error as the only component it is the exact F test (lambda = 1, ddf = N - p)', () => {
   const rng = new Rng(7);
   const n = 40;
-  const x = new Matrix(n, 3, Float64Array.from({ length: 3 * n }, (_, i) => (i < n ? 1 : rng.normal())));
+  const x = new Matrix(
+    n,
+    3,
+    Float64Array.from({ length: 3 * n }, (_, i) => (i < n ? 1 : rng.normal())),
+  );
   const y = Float64Array.from({ length: n }, () => rng.normal());
   const model = krModel({ x, components: [{ name: 'Error', r: Matrix.identity(n) }], sigma2: [1.7], y });
-  for (const l of [[[0, 1, 0]], [[0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 1, 0], [0, 0, 1]]]) {
+  for (const l of [
+    [[0, 1, 0]],
+    [
+      [0, 1, 0],
+      [0, 0, 1],
+    ],
+    [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ],
+  ]) {
     const k = krTest(model, Matrix.fromRows(l));
     assert.ok(Math.abs(k.ddf - (n - 3)) < 1e-9 * n, `ddf ${k.ddf}`);
     assert.ok(Math.abs(k.scaling - 1) < 1e-12, `scaling ${k.scaling}`);
@@ -169,9 +195,14 @@ test('KR: Phi_A = Phi - sum_ij W_ij d2 Phi / d sigma_i d sigma_j and W = (1/2 tr
     for (let j = 0; j < nk; j++) {
       const hi = 1e-3 * s[i]!;
       const hj = 1e-3 * s[j]!;
-      const shift = (di: number, dj: number) => { const v = s.slice(); v[i]! += di * hi; v[j]! += dj * hj; return phiAt(v); };
+      const shift = (di: number, dj: number) => {
+        const v = s.slice();
+        v[i]! += di * hi;
+        v[j]! += dj * hj;
+        return phiAt(v);
+      };
       const [pp, pm, mp, mm] = [shift(1, 1), shift(1, -1), shift(-1, 1), shift(-1, -1)];
-      for (let t = 0; t < p * p; t++) corr[t]! += model.w.get(i, j) * (pp.data[t]! - pm.data[t]! - mp.data[t]! + mm.data[t]!) / (4 * hi * hj);
+      for (let t = 0; t < p * p; t++) corr[t]! += (model.w.get(i, j) * (pp.data[t]! - pm.data[t]! - mp.data[t]! + mm.data[t]!)) / (4 * hi * hj);
     }
   }
   for (let a = 0; a < p; a++) {
@@ -187,7 +218,17 @@ test('KR: the backends agree; one covariance serves several designs; tiny p-valu
   const d = load('nested');
   const [first, ...rest] = backendsUnderTest().map((backend) => {
     const m = krModel({ x: d.x, components: d.components, sigma2: d.sigma2, y: d.y, backend });
-    return { m, k: krTest(m, Matrix.fromRows([[0, 1, 0], [0, 0, 1]]), backend) };
+    return {
+      m,
+      k: krTest(
+        m,
+        Matrix.fromRows([
+          [0, 1, 0],
+          [0, 0, 1],
+        ]),
+        backend,
+      ),
+    };
   });
   for (const o of rest) {
     assert.ok(rel(o.k.statistic, first!.k.statistic) < 1e-10 && rel(o.k.ddf, first!.k.ddf) < 1e-10);
@@ -215,10 +256,11 @@ test('KR: the backends agree; one covariance serves several designs; tiny p-valu
 
 function mul(a: Matrix, b: Matrix): Matrix {
   const out = new Matrix(a.rows, b.cols);
-  for (let j = 0; j < b.cols; j++) for (let k = 0; k < a.cols; k++) {
-    const bkj = b.data[k + j * b.rows]!;
-    if (bkj === 0) continue;
-    for (let i = 0; i < a.rows; i++) out.data[i + j * a.rows]! += a.data[i + k * a.rows]! * bkj;
-  }
+  for (let j = 0; j < b.cols; j++)
+    for (let k = 0; k < a.cols; k++) {
+      const bkj = b.data[k + j * b.rows]!;
+      if (bkj === 0) continue;
+      for (let i = 0; i < a.rows; i++) out.data[i + j * a.rows]! += a.data[i + k * a.rows]! * bkj;
+    }
   return out;
 }

@@ -30,10 +30,13 @@ test('writeAtomically: an error while writing keeps the old file and leaves no t
   const d = fresh();
   const path = join(d, 'x.txt');
   writeFileSync(path, 'old\n');
-  await assert.rejects(writeAtomically(path, async (append) => {
-    await append('partial');
-    throw new Error('disk on fire');
-  }), /disk on fire/);
+  await assert.rejects(
+    writeAtomically(path, async (append) => {
+      await append('partial');
+      throw new Error('disk on fire');
+    }),
+    /disk on fire/,
+  );
   assert.equal(readFileSync(path, 'utf8'), 'old\n');
   assert.deepEqual(readdirSync(d), ['x.txt']);
 });
@@ -41,17 +44,22 @@ test('writeAtomically: an error while writing keeps the old file and leaves no t
 test('a missing folder or a file in its place is an OutputError naming the output and what was found', async () => {
   const d = fresh();
   const missing = join(d, 'no-such-dir', 'x.tsv');
-  await assert.rejects(writeAtomically(missing, async (append) => append('x')), (e: unknown) => {
-    assert.ok(e instanceof OutputError && e instanceof LmmkitError);
-    assert.equal(e.code, 'BAD_OUTPUT');
-    assert.equal(e.path, missing);
-    assert.equal(e.message, `${missing}: cannot write (ENOENT): the folder '${join(d, 'no-such-dir')}' does not exist`);
-    return true;
-  });
+  await assert.rejects(
+    writeAtomically(missing, async (append) => append('x')),
+    (e: unknown) => {
+      assert.ok(e instanceof OutputError && e instanceof LmmkitError);
+      assert.equal(e.code, 'BAD_OUTPUT');
+      assert.equal(e.path, missing);
+      assert.equal(e.message, `${missing}: cannot write (ENOENT): the folder '${join(d, 'no-such-dir')}' does not exist`);
+      return true;
+    },
+  );
   writeFileSync(join(d, 'plain'), '');
   const underFile = join(d, 'plain', 'x.tsv');
-  await assert.rejects(writeAtomically(underFile, async (append) => append('x')),
-    (e: unknown) => e instanceof OutputError && e.message === `${underFile}: cannot write (ENOTDIR): '${join(d, 'plain')}' is not a folder`);
+  await assert.rejects(
+    writeAtomically(underFile, async (append) => append('x')),
+    (e: unknown) => e instanceof OutputError && e.message === `${underFile}: cannot write (ENOTDIR): '${join(d, 'plain')}' is not a folder`,
+  );
   assert.deepEqual(readdirSync(d), ['plain']);
 });
 
@@ -78,15 +86,21 @@ test('StagedOutputs: nothing appears before commit; commit renames all, discard 
 test('withStagedOutputs: an error in the body discards every staged output and passes on', async () => {
   const d = fresh();
   const boom = new InputError({ file: 'x.tsv', line: 3 }, 'expected a number');
-  await assert.rejects(withStagedOutputs(async (outputs) => {
-    await outputs.whole(join(d, 'one.tsv'), 'done\n');
-    await outputs.stage(join(d, 'two.tsv'));
-    throw boom;
-  }), (e: unknown) => e === boom);
+  await assert.rejects(
+    withStagedOutputs(async (outputs) => {
+      await outputs.whole(join(d, 'one.tsv'), 'done\n');
+      await outputs.stage(join(d, 'two.tsv'));
+      throw boom;
+    }),
+    (e: unknown) => e === boom,
+  );
   assert.deepEqual(readdirSync(d), []);
-  assert.equal(await withStagedOutputs(async (outputs) => {
-    await outputs.whole(join(d, 'one.tsv'), 'done\n');
-    return 7;
-  }), 7);
+  assert.equal(
+    await withStagedOutputs(async (outputs) => {
+      await outputs.whole(join(d, 'one.tsv'), 'done\n');
+      return 7;
+    }),
+    7,
+  );
   assert.deepEqual(readdirSync(d), ['one.tsv']);
 });

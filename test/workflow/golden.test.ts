@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { GOLDEN_INPUTS, runGolden, SHARED } from '../fixtures/golden/cases.js';
 
 const record = JSON.parse(readFileSync(new URL('../../../test/fixtures/golden/outputs.json', import.meta.url), 'utf8')) as {
-  commit: string; outputs: Record<string, Record<string, string>>;
+  commit: string;
+  outputs: Record<string, Record<string, string>>;
 };
 
 function nativeLoads(load: (name: 'native') => unknown): boolean {

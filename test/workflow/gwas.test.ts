@@ -27,12 +27,18 @@ function outDir(name: string): string {
 }
 
 describe('runGwas', () => {
-  test('one call returns the report and writes every trait\'s TSV and the JSON report', async () => {
+  test("one call returns the report and writes every trait's TSV and the JSON report", async () => {
     const out = outDir('gwas');
     const lines: string[] = [];
     const report = await runGwas({ bfile: paths.prefix, pheno: paths.pheno, kinship: paths.kin, out: join(out, 'res'), log: (l) => lines.push(l) });
     assert.equal(report.command, 'gwas');
-    assert.deepEqual(report.traits.map((t) => [t.trait, t.samples, t.nullModel.model]), [['a', 150, 'kinship'], ['b', 140, 'kinship']]);
+    assert.deepEqual(
+      report.traits.map((t) => [t.trait, t.samples, t.nullModel.model]),
+      [
+        ['a', 150, 'kinship'],
+        ['b', 140, 'kinship'],
+      ],
+    );
     assert.deepEqual(readdirSync(out).sort(), ['res.a.tsv', 'res.b.tsv', 'res.json']);
     const written = JSON.parse(readFileSync(join(out, 'res.json'), 'utf8')) as unknown;
     assert.deepEqual(written, JSON.parse(JSON.stringify(report)), 'PREFIX.json is the returned report');
@@ -42,7 +48,10 @@ describe('runGwas', () => {
       assert.ok(t.variants.tested > 0 && t.top.length > 0);
     }
     assert.equal(lines.at(-1), `report -> ${join(out, 'res.json')}`);
-    assert.ok(lines.some((l) => l.startsWith("trait 'b': 140 samples, null kinship REML")), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith("trait 'b': 140 samples, null kinship REML")),
+      lines.join('\n'),
+    );
   });
 
   test('bad input: a typed error naming the file, no output and no temporary file', async () => {
@@ -61,7 +70,9 @@ describe('runGwas', () => {
     const stop = new ArgumentError('stopped after the first trait');
     await assert.rejects(
       runGwas({
-        bfile: paths.prefix, pheno: paths.pheno, out: join(out, 'res'),
+        bfile: paths.prefix,
+        pheno: paths.pheno,
+        out: join(out, 'res'),
         log: (l) => {
           if (l.startsWith("trait 'a'")) throw stop;
         },

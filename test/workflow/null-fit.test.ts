@@ -27,7 +27,10 @@ function ok(args: string[]): string {
 
 describe('null fit, then gwas --null', () => {
   for (const testKind of ['fixed', 'exact'] as const) {
-    for (const [label, kinArgs] of [['kinship file', ['--kinship', kin]], ['kinship from the genotypes', ['--kinship-from-bfile']]] as const) {
+    for (const [label, kinArgs] of [
+      ['kinship file', ['--kinship', kin]],
+      ['kinship from the genotypes', ['--kinship-from-bfile']],
+    ] as const) {
       test(`${testKind} test, ${label}: the same TSV as the scan that fits the model`, async () => {
         await ready;
         const tag = `${testKind}-${label.replaceAll(' ', '-')}`;
@@ -50,51 +53,120 @@ describe('null fit, then gwas --null', () => {
   }
 });
 
-describe('gwas --null refuses a model that is not the scan\'s', () => {
+describe("gwas --null refuses a model that is not the scan's", () => {
   const model = join(dir, 'base.lmmnull');
   const fitted = (async () => {
     await ready;
     ok(['null', 'fit', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--kinship', kin, '--out', model]);
   })();
-  const scan = (...extra: string[]): string[] => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', model, ...extra];
+  const scan = (...extra: string[]): string[] => [
+    'gwas',
+    '--bfile',
+    prefix,
+    '--pheno',
+    pheno,
+    '--pheno-col',
+    't2',
+    '--covar',
+    covar,
+    '--null',
+    model,
+    ...extra,
+  ];
   const variant = (name: string, cell: (i: number, c: number) => string | number): string => {
     const p = join(data, name);
     writeSampleTable(p, sim.samples, ['t1', 't2'], cell);
     return p;
   };
   const cases: [string, () => string[], RegExp][] = [
-    ['other samples (one more sample has the trait missing)', () => ['gwas', '--bfile', prefix, '--pheno',
-      variant('p-missing.tsv', (i, c) => (c === 1 && (i % 10 === 0 || i === 25) ? 'NA' : sim.phenotype[i]! * (c + 1))), '--pheno-col', 't2', '--covar', covar, '--null', model],
-    /other samples than the scan's: at position 23 expected '\S+ \S+' \(null model\), found '\S+ \S+' \(scan\); the null model has 135 samples, the scan 134/],
-    ['other trait values', () => ['gwas', '--bfile', prefix, '--pheno',
-      variant('p-values.tsv', (i, c) => (c === 1 && i % 10 === 0 ? 'NA' : sim.phenotype[i]! * (c + 1) + (i === 7 ? 1 : 0))), '--pheno-col', 't2', '--covar', covar, '--null', model],
-    /trait 't2' of sample \S+ \S+: the null model was fitted to .*, this run has/],
-    ['other covariates', () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--null', model], /the null model's covariates are intercept, age; this run's are intercept/],
-    ['another trait', () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't1', '--covar', covar, '--null', model], /holds the null model of trait 't2'; select that trait alone with --pheno-col t2/],
+    [
+      'other samples (one more sample has the trait missing)',
+      () => [
+        'gwas',
+        '--bfile',
+        prefix,
+        '--pheno',
+        variant('p-missing.tsv', (i, c) => (c === 1 && (i % 10 === 0 || i === 25) ? 'NA' : sim.phenotype[i]! * (c + 1))),
+        '--pheno-col',
+        't2',
+        '--covar',
+        covar,
+        '--null',
+        model,
+      ],
+      /other samples than the scan's: at position 23 expected '\S+ \S+' \(null model\), found '\S+ \S+' \(scan\); the null model has 135 samples, the scan 134/,
+    ],
+    [
+      'other trait values',
+      () => [
+        'gwas',
+        '--bfile',
+        prefix,
+        '--pheno',
+        variant('p-values.tsv', (i, c) => (c === 1 && i % 10 === 0 ? 'NA' : sim.phenotype[i]! * (c + 1) + (i === 7 ? 1 : 0))),
+        '--pheno-col',
+        't2',
+        '--covar',
+        covar,
+        '--null',
+        model,
+      ],
+      /trait 't2' of sample \S+ \S+: the null model was fitted to .*, this run has/,
+    ],
+    [
+      'other covariates',
+      () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--null', model],
+      /the null model's covariates are intercept, age; this run's are intercept/,
+    ],
+    [
+      'another trait',
+      () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't1', '--covar', covar, '--null', model],
+      /holds the null model of trait 't2'; select that trait alone with --pheno-col t2/,
+    ],
     ['another test', () => scan('--test', 'exact'), /was fitted for --test fixed .* found --test exact/],
     ['a kinship beside it', () => scan('--kinship', kin), /the null covariance comes from the null model, found --kinship/],
-    ['a missing file', () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', join(data, 'absent.lmmnull')], /absent\.lmmnull: cannot read the null model/],
-    ['a file that is not a null model', () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', pheno], /not a null model|LMMKNULL/],
-    ['a truncated file', () => {
-      const p = join(data, 'truncated.lmmnull');
-      const b = readFileSync(model);
-      writeFileSync(p, b.subarray(0, b.length - 100));
-      return ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', p];
-    }, /truncated/],
-    ['a tampered file', () => {
-      const p = join(data, 'tampered.lmmnull');
-      const b = Buffer.from(readFileSync(model));
-      b.writeUInt8(b.readUInt8(b.length - 5000) ^ 1, b.length - 5000);
-      writeFileSync(p, b);
-      return ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', p];
-    }, /the CRC-32 does not match .*: the file is damaged or was altered/],
-    ['another format version', () => {
-      const p = join(data, 'version.lmmnull');
-      const b = Buffer.from(readFileSync(model));
-      b.writeUInt32LE(99, 8);
-      writeFileSync(p, b);
-      return ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', p];
-    }, /version/],
+    [
+      'a missing file',
+      () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', join(data, 'absent.lmmnull')],
+      /absent\.lmmnull: cannot read the null model/,
+    ],
+    [
+      'a file that is not a null model',
+      () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', pheno],
+      /not a null model|LMMKNULL/,
+    ],
+    [
+      'a truncated file',
+      () => {
+        const p = join(data, 'truncated.lmmnull');
+        const b = readFileSync(model);
+        writeFileSync(p, b.subarray(0, b.length - 100));
+        return ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', p];
+      },
+      /truncated/,
+    ],
+    [
+      'a tampered file',
+      () => {
+        const p = join(data, 'tampered.lmmnull');
+        const b = Buffer.from(readFileSync(model));
+        b.writeUInt8(b.readUInt8(b.length - 5000) ^ 1, b.length - 5000);
+        writeFileSync(p, b);
+        return ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', p];
+      },
+      /the CRC-32 does not match .*: the file is damaged or was altered/,
+    ],
+    [
+      'another format version',
+      () => {
+        const p = join(data, 'version.lmmnull');
+        const b = Buffer.from(readFileSync(model));
+        b.writeUInt32LE(99, 8);
+        writeFileSync(p, b);
+        return ['gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--covar', covar, '--null', p];
+      },
+      /version/,
+    ],
   ];
   for (const [name, args, message] of cases) {
     test(name, async () => {
@@ -108,6 +180,10 @@ describe('gwas --null refuses a model that is not the scan\'s', () => {
     await ready;
     const out = scratchDir('lmmkit-null-out-');
     assertRejected(lmmkit('null', 'fit', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't2', '--out', join(out, 'm')), /needs a kinship/, out);
-    assertRejected(lmmkit('null', 'fit', '--bfile', prefix, '--pheno', pheno, '--kinship', kin, '--out', join(out, 'm')), /fits one trait, found 2 .*choose one with --pheno-col/, out);
+    assertRejected(
+      lmmkit('null', 'fit', '--bfile', prefix, '--pheno', pheno, '--kinship', kin, '--out', join(out, 'm')),
+      /fits one trait, found 2 .*choose one with --pheno-col/,
+      out,
+    );
   });
 });

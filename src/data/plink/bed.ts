@@ -90,7 +90,10 @@ export async function openBedSource(bed: ByteSource, fam: FamTable, variants: Va
       throw new InputError({ file: bed.name }, `not a PLINK .bed file: expected magic bytes 6c 1b, found ${hex(head)}`);
     }
     if (head[2] !== MAGIC[2]) {
-      throw new InputError({ file: bed.name }, `sample-major .bed (mode byte ${hex(head.subarray(2, 3))}) is not supported: expected variant-major (01); convert it with plink --make-bed`);
+      throw new InputError(
+        { file: bed.name },
+        `sample-major .bed (mode byte ${hex(head.subarray(2, 3))}) is not supported: expected variant-major (01); convert it with plink --make-bed`,
+      );
     }
     const bytesPerVariant = Math.ceil(fam.iid.length / 4);
     const expected = 3 + bytesPerVariant * variants.id.length;
@@ -216,7 +219,6 @@ export class BedReader implements GenotypeSource {
       k += run;
     }
   }
-
 }
 
 /** Decodes one variant's packed bytes into `out` (length N) through the byte table. */

@@ -10,9 +10,7 @@ import type { VariantTable } from '../variants.js';
  * each file atomically, with an optional `.fam` phenotype column (NaN and
  * absent are -9). Used by lmmkit's simulator, tests and benchmarks.
  */
-export async function writeBed(
-  prefix: string, dosages: Matrix, samples: SampleTable, variants: VariantTable, phenotype?: ArrayLike<number>,
-): Promise<void> {
+export async function writeBed(prefix: string, dosages: Matrix, samples: SampleTable, variants: VariantTable, phenotype?: ArrayLike<number>): Promise<void> {
   const n = dosages.rows;
   const s = dosages.cols;
   if (samples.iid.length !== n || variants.id.length !== s) {

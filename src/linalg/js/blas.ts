@@ -44,8 +44,16 @@ const tile = new Float64Array(MR * NR);
  * transposes and alpha), and a 4 x 4 register-blocked micro-kernel runs over them.
  */
 export function dgemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  alpha: number, a: Float64Array, b: Float64Array, beta: number, c: Float64Array,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float64Array,
+  b: Float64Array,
+  beta: number,
+  c: Float64Array,
 ): void {
   dgemmAt(transA, transB, m, n, k, alpha, a, 0, transA ? k : m, b, 0, transB ? n : k, beta, c, 0, m);
 }
@@ -56,10 +64,22 @@ export function dgemm(
  * and of A, B must not overlap.
  */
 export function dgemmAt(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  alpha: number, a: Float64Array, aOff: number, lda: number,
-  b: Float64Array, bOff: number, ldb: number,
-  beta: number, c: Float64Array, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  b: Float64Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  c: Float64Array,
+  cOff: number,
+  ldc: number,
 ): void {
   if (m === 0 || n === 0) return;
   scaleBlock(m, n, beta, c, cOff, ldc);
@@ -89,9 +109,17 @@ export function dsyrk(trans: boolean, n: number, k: number, alpha: number, a: Fl
 
 /** `dsyrk` on sub-blocks given as (array, offset, leading dimension). */
 export function dsyrkAt(
-  trans: boolean, n: number, k: number, alpha: number,
-  a: Float64Array, aOff: number, lda: number,
-  beta: number, c: Float64Array, cOff: number, ldc: number,
+  trans: boolean,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  beta: number,
+  c: Float64Array,
+  cOff: number,
+  ldc: number,
 ): void {
   if (n === 0) return;
   scaleLower(n, beta, c, cOff, ldc);
@@ -127,17 +155,34 @@ export function dgemv(trans: boolean, m: number, n: number, alpha: number, a: Fl
  * 2nd ed., 2002, ch. 8), and so is this blocked form.
  */
 export function dtrsm(
-  left: boolean, lower: boolean, transA: boolean, unitDiag: boolean,
-  m: number, n: number, alpha: number, a: Float64Array, b: Float64Array,
+  left: boolean,
+  lower: boolean,
+  transA: boolean,
+  unitDiag: boolean,
+  m: number,
+  n: number,
+  alpha: number,
+  a: Float64Array,
+  b: Float64Array,
 ): void {
   dtrsmAt(left, lower, transA, unitDiag, m, n, alpha, a, 0, left ? m : n, b, 0, m);
 }
 
 /** `dtrsm` on sub-blocks given as (array, offset, leading dimension). */
 export function dtrsmAt(
-  left: boolean, lower: boolean, transA: boolean, unitDiag: boolean,
-  m: number, n: number, alpha: number,
-  a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number,
+  left: boolean,
+  lower: boolean,
+  transA: boolean,
+  unitDiag: boolean,
+  m: number,
+  n: number,
+  alpha: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  b: Float64Array,
+  bOff: number,
+  ldb: number,
 ): void {
   if (m === 0 || n === 0) return;
   scaleBlock(m, n, alpha, b, bOff, ldb);
@@ -169,8 +214,18 @@ function scaleLower(n: number, beta: number, c: Float64Array, cOff: number, ldc:
  * axpy updates for A x, dot products for A^T x.
  */
 function gemvAdd(
-  trans: boolean, m: number, n: number, alpha: number, a: Float64Array, aOff: number, lda: number,
-  x: Float64Array, xOff: number, incx: number, y: Float64Array, yOff: number,
+  trans: boolean,
+  m: number,
+  n: number,
+  alpha: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  x: Float64Array,
+  xOff: number,
+  incx: number,
+  y: Float64Array,
+  yOff: number,
 ): void {
   for (let j = 0; j < n; j++) {
     const col = aOff + j * lda;
@@ -192,9 +247,22 @@ function gemvAdd(
  * are skipped, which is what makes dsyrk half the cost of gemm.
  */
 function packedGemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-  a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number,
-  c: Float64Array, cOff: number, ldc: number, lowerOnly: boolean,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  b: Float64Array,
+  bOff: number,
+  ldb: number,
+  c: Float64Array,
+  cOff: number,
+  ldc: number,
+  lowerOnly: boolean,
 ): void {
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
@@ -231,10 +299,7 @@ function reserveB(size: number): Float64Array {
  * past mc keep stale values: they only reach tile entries that are never
  * stored, so edge tiles run the same kernel without zero padding.
  */
-function packA(
-  trans: boolean, alpha: number, a: Float64Array, aOff: number, lda: number,
-  i0: number, p0: number, mc: number, kc: number,
-): void {
+function packA(trans: boolean, alpha: number, a: Float64Array, aOff: number, lda: number, i0: number, p0: number, mc: number, kc: number): void {
   const pa = reserveA(Math.ceil(mc / MR) * MR * kc);
   let dst = 0;
   for (let i = 0; i < mc; i += MR) {
@@ -269,10 +334,7 @@ function packA(
  * for each p, the NR values op(B)[p0 + p, j0 + s NR + c] contiguously.
  * Columns past nc keep stale values, as in packA.
  */
-function packB(
-  trans: boolean, b: Float64Array, bOff: number, ldb: number,
-  p0: number, j0: number, kc: number, nc: number,
-): void {
+function packB(trans: boolean, b: Float64Array, bOff: number, ldb: number, p0: number, j0: number, kc: number, nc: number): void {
   const pb = reserveB(Math.ceil(nc / NR) * NR * kc);
   let dst = 0;
   for (let j = 0; j < nc; j += NR) {
@@ -329,25 +391,64 @@ function macroKernel(mc: number, nc: number, kc: number, c: Float64Array, cOff: 
  * V8 keeps them in registers; each step loads 8 values for 32 flops.
  */
 function microKernel(kc: number, pa: Float64Array, ia: number, pb: Float64Array, ib: number): void {
-  let c00 = 0, c10 = 0, c20 = 0, c30 = 0;
-  let c01 = 0, c11 = 0, c21 = 0, c31 = 0;
-  let c02 = 0, c12 = 0, c22 = 0, c32 = 0;
-  let c03 = 0, c13 = 0, c23 = 0, c33 = 0;
+  let c00 = 0,
+    c10 = 0,
+    c20 = 0,
+    c30 = 0;
+  let c01 = 0,
+    c11 = 0,
+    c21 = 0,
+    c31 = 0;
+  let c02 = 0,
+    c12 = 0,
+    c22 = 0,
+    c32 = 0;
+  let c03 = 0,
+    c13 = 0,
+    c23 = 0,
+    c33 = 0;
   for (let p = 0; p < kc; p++, ia += MR, ib += NR) {
-    const a0 = pa[ia]!, a1 = pa[ia + 1]!, a2 = pa[ia + 2]!, a3 = pa[ia + 3]!;
+    const a0 = pa[ia]!,
+      a1 = pa[ia + 1]!,
+      a2 = pa[ia + 2]!,
+      a3 = pa[ia + 3]!;
     const b0 = pb[ib]!;
-    c00 += a0 * b0; c10 += a1 * b0; c20 += a2 * b0; c30 += a3 * b0;
+    c00 += a0 * b0;
+    c10 += a1 * b0;
+    c20 += a2 * b0;
+    c30 += a3 * b0;
     const b1 = pb[ib + 1]!;
-    c01 += a0 * b1; c11 += a1 * b1; c21 += a2 * b1; c31 += a3 * b1;
+    c01 += a0 * b1;
+    c11 += a1 * b1;
+    c21 += a2 * b1;
+    c31 += a3 * b1;
     const b2 = pb[ib + 2]!;
-    c02 += a0 * b2; c12 += a1 * b2; c22 += a2 * b2; c32 += a3 * b2;
+    c02 += a0 * b2;
+    c12 += a1 * b2;
+    c22 += a2 * b2;
+    c32 += a3 * b2;
     const b3 = pb[ib + 3]!;
-    c03 += a0 * b3; c13 += a1 * b3; c23 += a2 * b3; c33 += a3 * b3;
+    c03 += a0 * b3;
+    c13 += a1 * b3;
+    c23 += a2 * b3;
+    c33 += a3 * b3;
   }
-  tile[0] = c00; tile[1] = c10; tile[2] = c20; tile[3] = c30;
-  tile[4] = c01; tile[5] = c11; tile[6] = c21; tile[7] = c31;
-  tile[8] = c02; tile[9] = c12; tile[10] = c22; tile[11] = c32;
-  tile[12] = c03; tile[13] = c13; tile[14] = c23; tile[15] = c33;
+  tile[0] = c00;
+  tile[1] = c10;
+  tile[2] = c20;
+  tile[3] = c30;
+  tile[4] = c01;
+  tile[5] = c11;
+  tile[6] = c21;
+  tile[7] = c31;
+  tile[8] = c02;
+  tile[9] = c12;
+  tile[10] = c22;
+  tile[11] = c32;
+  tile[12] = c03;
+  tile[13] = c13;
+  tile[14] = c23;
+  tile[15] = c33;
 }
 
 /** C[ci..] += tile for a full MR x NR tile. */
@@ -385,8 +486,17 @@ function splitPoint(n: number): number {
  * (lda, 1) when transA.
  */
 function solveLeft(
-  opLower: boolean, transA: boolean, unit: boolean, m: number, n: number,
-  a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number,
+  opLower: boolean,
+  transA: boolean,
+  unit: boolean,
+  m: number,
+  n: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  b: Float64Array,
+  bOff: number,
+  ldb: number,
 ): void {
   if (m <= TRSM_LEAF) {
     substituteLeft(opLower, transA, unit, m, n, a, aOff, lda, b, bOff, ldb);
@@ -410,8 +520,17 @@ function solveLeft(
 
 /** X op(A) = B in place, op(A) n x n triangular; strides as in solveLeft. */
 function solveRight(
-  opLower: boolean, transA: boolean, unit: boolean, m: number, n: number,
-  a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number,
+  opLower: boolean,
+  transA: boolean,
+  unit: boolean,
+  m: number,
+  n: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  b: Float64Array,
+  bOff: number,
+  ldb: number,
 ): void {
   if (n <= TRSM_LEAF) {
     substituteRight(opLower, transA, unit, m, n, a, aOff, lda, b, bOff, ldb);
@@ -440,8 +559,17 @@ function solveRight(
  * form), which keeps the inner loop on a contiguous column of B.
  */
 function substituteLeft(
-  opLower: boolean, transA: boolean, unit: boolean, m: number, n: number,
-  a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number,
+  opLower: boolean,
+  transA: boolean,
+  unit: boolean,
+  m: number,
+  n: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  b: Float64Array,
+  bOff: number,
+  ldb: number,
 ): void {
   const rs = transA ? lda : 1;
   const cs = transA ? 1 : lda;
@@ -465,8 +593,17 @@ function substituteLeft(
  * triangle allows; each column update is an axpy over a column of B.
  */
 function substituteRight(
-  opLower: boolean, transA: boolean, unit: boolean, m: number, n: number,
-  a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number,
+  opLower: boolean,
+  transA: boolean,
+  unit: boolean,
+  m: number,
+  n: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  b: Float64Array,
+  bOff: number,
+  ldb: number,
 ): void {
   const rs = transA ? lda : 1;
   const cs = transA ? 1 : lda;

@@ -129,8 +129,12 @@ class DivideAndConquer {
     const order = byType(m.kept, m.types);
     const g = this.gathered;
     const column = (r: number): Float64Array => z.subarray(base + m.cols[r]! * n, base + m.cols[r]! * n + len);
-    order.forEach((idx, c) => { g.set(column(m.kept[idx]!), c * len); });
-    m.deflated.forEach((r, q) => { g.set(column(r), (k + q) * len); });
+    order.forEach((idx, c) => {
+      g.set(column(m.kept[idx]!), c * len);
+    });
+    m.deflated.forEach((r, q) => {
+      g.set(column(r), (k + q) * len);
+    });
     permuteRows(k, this.rankOne, order);
     this.multiply(base, len, n1, k, countTypes(m.kept, m.types));
     for (let q = 0; q < m.deflated.length; q++) {
@@ -175,7 +179,8 @@ class DivideAndConquer {
     const values = new Float64Array(len);
     const zs = new Float64Array(len);
     const types = new Uint8Array(len);
-    let dmax = 0, zmax = 0;
+    let dmax = 0,
+      zmax = 0;
     for (let r = 0; r < len; r++) {
       const c = cols[r]!;
       values[r] = d[s + c]!;
@@ -203,7 +208,8 @@ class DivideAndConquer {
           zs[prev] = 0;
           if (types[r] !== types[prev]) types[r] = BOTH;
           rotatePair(len, z, base + cols[prev]! * n, base + cols[r]! * n, c, sn);
-          const dp = values[prev]!, dr = values[r]!;
+          const dp = values[prev]!,
+            dr = values[r]!;
           values[prev] = dp * c * c + dr * sn * sn;
           values[r] = dp * sn * sn + dr * c * c;
           deflated.push(prev);
@@ -238,7 +244,8 @@ interface Deflation {
 /** Block columns in ascending order of eigenvalue, merging the two sorted halves. */
 function mergeOrder(d: Float64Array, s: number, n1: number, len: number): Int32Array {
   const out = new Int32Array(len);
-  let i = 0, j = n1;
+  let i = 0,
+    j = n1;
   for (let r = 0; r < len; r++) {
     if (j >= len || (i < n1 && d[s + i]! <= d[s + j]!)) out[r] = i++;
     else out[r] = j++;
@@ -249,7 +256,10 @@ function mergeOrder(d: Float64Array, s: number, n1: number, len: number): Int32A
 /** Indices into `kept` (0..K-1) regrouped TOP, BOTH, BOTTOM, stable within each group. */
 function byType(kept: readonly number[], types: Uint8Array): number[] {
   const order: number[] = [];
-  for (const t of [TOP, BOTH, BOTTOM]) kept.forEach((r, idx) => { if (types[r] === t) order.push(idx); });
+  for (const t of [TOP, BOTH, BOTTOM])
+    kept.forEach((r, idx) => {
+      if (types[r] === t) order.push(idx);
+    });
   return order;
 }
 

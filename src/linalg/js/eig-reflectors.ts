@@ -79,9 +79,7 @@ export function householder(len: number, x: Float64Array, off: number): number {
  * v(0) = 1 implicit and v(1:) stored after a[unit] (LAPACK dlarf): a dot
  * product and an axpy down each contiguous column.
  */
-export function applyReflector(
-  len: number, ncols: number, a: Float64Array, unit: number, tau: number, cOff: number, ld: number,
-): void {
+export function applyReflector(len: number, ncols: number, a: Float64Array, unit: number, tau: number, cOff: number, ld: number): void {
   if (tau === 0) return;
   for (let c = 0; c < ncols; c++) {
     const col = cOff + c * ld;
@@ -113,10 +111,7 @@ export interface ReflectorBlock {
  * below it in the same column; `len` counts the rows from reflector j0's
  * unit to the end of the column.
  */
-export function reflectorBlock(
-  len: number, nb: number, store: Float64Array, unitOff: number, ld: number,
-  tau: Float64Array, j0: number,
-): ReflectorBlock {
+export function reflectorBlock(len: number, nb: number, store: Float64Array, unitOff: number, ld: number, tau: Float64Array, j0: number): ReflectorBlock {
   const v = new Float64Array(len * nb);
   for (let j = 0; j < nb; j++) {
     const col = j * len;
@@ -151,9 +146,7 @@ export function reflectorBlock(
  * W = T W (or T^T W), then C -= V W. Both large products stream the
  * contiguous columns of C, and V stays in cache.
  */
-export function applyReflectorBlock(
-  trans: boolean, block: ReflectorBlock, ncols: number, c: Float64Array, cOff: number, ldc: number,
-): void {
+export function applyReflectorBlock(trans: boolean, block: ReflectorBlock, ncols: number, c: Float64Array, cOff: number, ldc: number): void {
   const { len, nb, v, t } = block;
   if (ncols === 0) return;
   const w = new Float64Array(nb * ncols);
@@ -190,8 +183,16 @@ function multiplyByT(trans: boolean, nb: number, t: Float64Array, w: Float64Arra
  * once per reflector.
  */
 export function applyQ(
-  r: number, m: number, ncols: number, store: Float64Array, unitOff: number, ld: number,
-  tau: Float64Array, c: Float64Array, cOff: number, ldc: number,
+  r: number,
+  m: number,
+  ncols: number,
+  store: Float64Array,
+  unitOff: number,
+  ld: number,
+  tau: Float64Array,
+  c: Float64Array,
+  cOff: number,
+  ldc: number,
 ): void {
   const last = Math.floor((r - 1) / REFLECTOR_BLOCK) * REFLECTOR_BLOCK;
   for (let j0 = last; j0 >= 0; j0 -= REFLECTOR_BLOCK) {

@@ -38,7 +38,8 @@ export function rotatePair(len: number, z: Float64Array, xOff: number, yOff: num
   const sp = sign * s;
   const d = (sp * sp) / (1 + sign * c);
   for (let i = 0; i < len; i++) {
-    const x = z[xOff + i]!, y = z[yOff + i]!;
+    const x = z[xOff + i]!,
+      y = z[yOff + i]!;
     z[xOff + i] = sign * (x - (d * x - sp * y));
     z[yOff + i] = sign * (y - (d * y + sp * x));
   }

@@ -23,9 +23,7 @@ const MAX_ITER = 100;
  * SIAM J. Matrix Anal. Appl. 16(1), 1995), which is what keeps them
  * numerically orthogonal however close the roots are.
  */
-export function rankOneEigen(
-  k: number, d: Float64Array, z: Float64Array, rho: number, lambda: Float64Array, q: Float64Array,
-): number {
+export function rankOneEigen(k: number, d: Float64Array, z: Float64Array, rho: number, lambda: Float64Array, q: Float64Array): number {
   if (k === 1) {
     lambda[0] = d[0]! + rho * z[0]! * z[0]!;
     q[0] = 1;
@@ -92,9 +90,7 @@ function loewnerZ(k: number, d: Float64Array, z: Float64Array, delta: Float64Arr
  * nearest the root, matched in value and slope. The iteration is safeguarded by a bracket
  * on which f changes sign, and bisects when the model step leaves it.
  */
-function secularRoot(
-  k: number, i: number, d: Float64Array, z: Float64Array, rho: number, delta: Float64Array, off: number,
-): number {
+function secularRoot(k: number, i: number, d: Float64Array, z: Float64Array, rho: number, delta: Float64Array, off: number): number {
   const rhoinv = 1 / rho;
   const last = i === k - 1;
   let org = i;
@@ -155,17 +151,18 @@ interface SecularValue {
  * j <= split (in increasing order, smallest terms first), phi the terms
  * j > split (from the far end inwards).
  */
-function evaluate(
-  k: number, split: number, z: Float64Array, rhoinv: number, poles: Float64Array, off: number, tau: number,
-): SecularValue {
-  let psi = 0, dpsi = 0, err = 0;
+function evaluate(k: number, split: number, z: Float64Array, rhoinv: number, poles: Float64Array, off: number, tau: number): SecularValue {
+  let psi = 0,
+    dpsi = 0,
+    err = 0;
   for (let j = 0; j <= split; j++) {
     const t = z[j]! / (poles[off + j]! - tau);
     psi += z[j]! * t;
     dpsi += t * t;
     err += Math.abs(psi);
   }
-  let phi = 0, dphi = 0;
+  let phi = 0,
+    dphi = 0;
   for (let j = k - 1; j > split; j--) {
     const t = z[j]! / (poles[off + j]! - tau);
     phi += z[j]! * t;

@@ -54,9 +54,7 @@ export function tridiagonalQL(n: number, d: Float64Array, e: Float64Array, z: Fl
  * be accumulated), then chases the bulge from m up to l with plane rotations,
  * applying each to columns i, i+1 of z.
  */
-function qlSweep(
-  n: number, l: number, m: number, d: Float64Array, off: Float64Array, z: Float64Array, zOff: number, ldz: number,
-): number {
+function qlSweep(n: number, l: number, m: number, d: Float64Array, off: Float64Array, z: Float64Array, zOff: number, ldz: number): number {
   const g0 = d[l]!;
   let p = (d[l + 1]! - g0) / (2 * off[l]!);
   let r = hypot(p, 1);
@@ -67,7 +65,11 @@ function qlSweep(
   const h0 = g0 - d[l]!;
   for (let i = l + 2; i < n; i++) d[i]! -= h0;
   p = d[m]!;
-  let c = 1, c2 = 1, c3 = 1, s = 0, s2 = 0;
+  let c = 1,
+    c2 = 1,
+    c3 = 1,
+    s = 0,
+    s2 = 0;
   const el1 = off[l + 1]!;
   for (let i = m - 1; i >= l; i--) {
     c3 = c2;
@@ -90,7 +92,6 @@ function qlSweep(
   return h0;
 }
 
-
 /** Selection sort of d ascending with the columns of z (at most n swaps of columns). */
 function sortAscending(n: number, d: Float64Array, z: Float64Array, zOff: number, ldz: number): void {
   for (let i = 0; i < n - 1; i++) {
@@ -100,7 +101,8 @@ function sortAscending(n: number, d: Float64Array, z: Float64Array, zOff: number
     const t = d[i]!;
     d[i] = d[k]!;
     d[k] = t;
-    const ci = zOff + i * ldz, ck = zOff + k * ldz;
+    const ci = zOff + i * ldz,
+      ck = zOff + k * ldz;
     for (let r = 0; r < n; r++) {
       const x = z[ci + r]!;
       z[ci + r] = z[ck + r]!;

@@ -28,7 +28,8 @@ export function tridiagonalize(n: number, a: Float64Array, d: Float64Array, e: F
   const y = new Float64Array(n);
   for (let k = 0; k < n - 1; k++) {
     const ck = k * n;
-    const vk = vp[k]!, wk = wp[k]!;
+    const vk = vp[k]!,
+      wk = wp[k]!;
     for (let i = k; i < n; i++) a[ck + i]! -= vp[i]! * wk + wp[i]! * vk;
     d[k] = a[ck + k]!;
     const t = householder(n - k - 1, a, ck + k + 1);
@@ -54,9 +55,7 @@ export function tridiagonalize(n: number, a: Float64Array, d: Float64Array, e: F
  * values, in one pass. Each stored a_ij (i > j) stands for both a_ij and
  * a_ji, so it contributes to y_i and to y_j.
  */
-function updateAndMultiply(
-  n: number, j0: number, a: Float64Array, vp: Float64Array, wp: Float64Array, v: Float64Array, y: Float64Array,
-): void {
+function updateAndMultiply(n: number, j0: number, a: Float64Array, vp: Float64Array, wp: Float64Array, v: Float64Array, y: Float64Array): void {
   let j = j0;
   for (; j + 4 <= n; j += 4) {
     // The 4 x 4 lower triangle on the diagonal, one column at a time.
@@ -67,11 +66,11 @@ function updateAndMultiply(
 }
 
 /** The fused update and product for rows j..end-1 of column j. */
-function updateColumn(
-  n: number, j: number, end: number, a: Float64Array, vp: Float64Array, wp: Float64Array, v: Float64Array, y: Float64Array,
-): void {
+function updateColumn(n: number, j: number, end: number, a: Float64Array, vp: Float64Array, wp: Float64Array, v: Float64Array, y: Float64Array): void {
   const col = j * n;
-  const pj = vp[j]!, qj = wp[j]!, vj = v[j]!;
+  const pj = vp[j]!,
+    qj = wp[j]!,
+    vj = v[j]!;
   const ajj = a[col + j]! - 2 * pj * qj;
   a[col + j] = ajj;
   let s = ajj * vj;
@@ -89,16 +88,31 @@ function updateColumn(
  * columns share each load of vp, wp, v and y, which is what makes the pass
  * bandwidth- rather than latency-bound.
  */
-function updateFourColumns(
-  n: number, j: number, a: Float64Array, vp: Float64Array, wp: Float64Array, v: Float64Array, y: Float64Array,
-): void {
-  const c0 = j * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
-  const p0 = vp[j]!, p1 = vp[j + 1]!, p2 = vp[j + 2]!, p3 = vp[j + 3]!;
-  const q0 = wp[j]!, q1 = wp[j + 1]!, q2 = wp[j + 2]!, q3 = wp[j + 3]!;
-  const v0 = v[j]!, v1 = v[j + 1]!, v2 = v[j + 2]!, v3 = v[j + 3]!;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+function updateFourColumns(n: number, j: number, a: Float64Array, vp: Float64Array, wp: Float64Array, v: Float64Array, y: Float64Array): void {
+  const c0 = j * n,
+    c1 = c0 + n,
+    c2 = c1 + n,
+    c3 = c2 + n;
+  const p0 = vp[j]!,
+    p1 = vp[j + 1]!,
+    p2 = vp[j + 2]!,
+    p3 = vp[j + 3]!;
+  const q0 = wp[j]!,
+    q1 = wp[j + 1]!,
+    q2 = wp[j + 2]!,
+    q3 = wp[j + 3]!;
+  const v0 = v[j]!,
+    v1 = v[j + 1]!,
+    v2 = v[j + 2]!,
+    v3 = v[j + 3]!;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   for (let i = j + 4; i < n; i++) {
-    const pi = vp[i]!, qi = wp[i]!, vi = v[i]!;
+    const pi = vp[i]!,
+      qi = wp[i]!,
+      vi = v[i]!;
     const x0 = a[c0 + i]! - (pi * q0 + qi * p0);
     const x1 = a[c1 + i]! - (pi * q1 + qi * p1);
     const x2 = a[c2 + i]! - (pi * q2 + qi * p2);

@@ -10,7 +10,11 @@ import { dsyevd } from './syevd.js';
  */
 export const jsKernels: Kernels = {
   name: 'js',
-  describe: () => ({ blas: 'lmmkit pure TypeScript kernels', threads: 1, config: 'packed blocked dgemm (4x4 micro-kernel), blocked Cholesky, divide-and-conquer symmetric eigen, Golub-Kahan-Reinsch SVD' }),
+  describe: () => ({
+    blas: 'lmmkit pure TypeScript kernels',
+    threads: 1,
+    config: 'packed blocked dgemm (4x4 micro-kernel), blocked Cholesky, divide-and-conquer symmetric eigen, Golub-Kahan-Reinsch SVD',
+  }),
   dgemm,
   dsyrk,
   dgemv,

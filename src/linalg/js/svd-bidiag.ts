@@ -26,10 +26,7 @@ const MAX_SWEEPS = 75;
  * its application is an axpy per column, so every loop runs down contiguous
  * columns.
  */
-export function bidiagonalize(
-  n: number, a: Float64Array, d: Float64Array, e: Float64Array,
-  tauq: Float64Array, taup: Float64Array, p: Float64Array,
-): void {
+export function bidiagonalize(n: number, a: Float64Array, d: Float64Array, e: Float64Array, tauq: Float64Array, taup: Float64Array, p: Float64Array): void {
   const w = new Float64Array(n);
   for (let k = 0; k < n; k++) {
     const diag = k + k * n;
@@ -186,7 +183,9 @@ function qrSweep(n: number, k: number, p: number, s: Float64Array, e: Float64Arr
     // Right rotation of columns j, j+1: zeroes g (the bulge, or the shifted start).
     let r = givens(f, g);
     if (j !== k) e[j - 1] = r.t;
-    const sj = s[j]!, ej = e[j]!, sj1 = s[j + 1]!;
+    const sj = s[j]!,
+      ej = e[j]!,
+      sj1 = s[j + 1]!;
     f = sj - (r.d * sj - r.s * ej);
     const ej1 = ej - (r.d * ej + r.s * sj);
     g = r.s * sj1;

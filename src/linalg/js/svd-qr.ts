@@ -30,4 +30,3 @@ export function qrFactor(m: number, n: number, a: Float64Array, tau: Float64Arra
     }
   }
 }
-
