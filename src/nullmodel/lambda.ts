@@ -44,6 +44,7 @@
  */
 import { ArgumentError, DesignError, InputError, ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
+import { choleskyLower, choleskySolve } from '../linalg/small.js';
 import { clampEigenvalues, LambdaProblem } from './lambda-problem.js';
 import { searchLambda, searchSettings, type LambdaSearch, type SearchSettings } from './lambda-search.js';
 
@@ -174,7 +175,8 @@ export function finishFit(prob: LambdaProblem, method: VarianceMethod, res: Lamb
 
 /**
  * Solves (W^T H^-1 W) b = W^T H^-1 y from the weighted sums of the last
- * `evaluate` (row 0 of p1), by Cholesky on the c x c system.
+ * `evaluate` (row 0 of p1), by Cholesky on the c x c system; NaN when the
+ * system is not positive definite.
  */
 function glsBeta(prob: LambdaProblem, out: Float64Array): void {
   const c = prob.nFixed;
@@ -182,34 +184,11 @@ function glsBeta(prob: LambdaProblem, out: Float64Array): void {
   const r = new Float64Array(c);
   for (let i = 0; i < c; i++) {
     r[i] = prob.pab(0, i, c);
-    for (let j = 0; j < c; j++) a[i * c + j] = prob.pab(0, i, j);
+    for (let j = 0; j < c; j++) a[i + j * c] = prob.pab(0, i, j);
   }
-  // In-place Cholesky (lower), then two triangular solves.
-  for (let j = 0; j < c; j++) {
-    let d = a[j * c + j]!;
-    for (let k = 0; k < j; k++) d -= a[j * c + k]! ** 2;
-    if (!(d > 0)) {
-      out.fill(Number.NaN);
-      return;
-    }
-    const ljj = Math.sqrt(d);
-    a[j * c + j] = ljj;
-    for (let i = j + 1; i < c; i++) {
-      let v = a[i * c + j]!;
-      for (let k = 0; k < j; k++) v -= a[i * c + k]! * a[j * c + k]!;
-      a[i * c + j] = v / ljj;
-    }
-  }
-  for (let i = 0; i < c; i++) {
-    let v = r[i]!;
-    for (let k = 0; k < i; k++) v -= a[i * c + k]! * r[k]!;
-    r[i] = v / a[i * c + i]!;
-  }
-  for (let i = c - 1; i >= 0; i--) {
-    let v = r[i]!;
-    for (let k = i + 1; k < c; k++) v -= a[k * c + i]! * out[k]!;
-    out[i] = v / a[i * c + i]!;
-  }
+  const l = choleskyLower(a, c);
+  if (l === null) out.fill(Number.NaN);
+  else out.set(choleskySolve(l, c, r));
 }
 
 /**
