@@ -4,7 +4,8 @@
 // cases and the BLAS rule that unreferenced entries are never read.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dgemm, dgemv, dsyrk, dtrsm } from '../../src/linalg/js/blas.js';
+import { dgemm, dgemv, dsyrk } from '../../src/linalg/js/blas.js';
+import { dtrsm } from '../../src/linalg/js/trsm.js';
 import { dpotrf, dpotri, dpotrs } from '../../src/linalg/js/cholesky.js';
 import { Rng } from '../../src/sim/rng.js';
 

@@ -6,7 +6,8 @@
  *
  * No Node APIs are used: this module runs unchanged in a browser.
  */
-import { dgemmAt, dsyrkAt, dtrsmAt } from './blas.js';
+import { dgemmAt, dsyrkAt } from './blas.js';
+import { dtrsmAt } from './trsm.js';
 
 /** Column-block width of the blocked Cholesky factorisation. */
 const POTRF_NB = 64;

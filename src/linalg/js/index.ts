@@ -1,5 +1,6 @@
 import type { Kernels } from '../kernels.js';
-import { dgemm, dgemv, dsyrk, dtrsm } from './blas.js';
+import { dgemm, dgemv, dsyrk } from './blas.js';
+import { dtrsm } from './trsm.js';
 import { dpotrf, dpotri, dpotrs } from './cholesky.js';
 import { dgesdd } from './gesdd.js';
 import { dsyevd } from './syevd.js';
