@@ -236,9 +236,13 @@ function assertFastEqualsDirect(fast: ExactTestResult, direct: ExactTestResult, 
     p = Math.max(p, Math.abs(fast.beta[j]! - direct.beta[j]!) / direct.se[j]!);
     for (const k of ['fWald', 'fScore'] as const) p = Math.max(p, Math.abs(fast[k][j]! - direct[k][j]!) / Math.max(1, direct[k][j]!));
     for (const k of ['log10pWald', 'log10pScore', 'chi2Lrt'] as const) lg = Math.max(lg, Math.abs(fast[k][j]! - direct[k][j]!));
-    // Near a statistic of 0 both LRT p-values have slope ~ 1 / sqrt(chi2) in it.
+    // Near a statistic of 0 both LRT p-values have slope ~ 1 / sqrt(2 pi chi2)
+    // in it: the interpolated and direct sums agree to ~1e-12 (relative), so
+    // chi2 = 2 (ll1 - ll0) to ~1e-10 absolute (how the BLAS threads split the
+    // gemms moves its last bits), and the p-values to that times the slope.
+    const slope = 1 / Math.sqrt(Math.max(direct.chi2Lrt[j]!, 1e-300));
     for (const k of ['pLrt', 'log10pLrt'] as const)
-      assert.ok(Math.abs(fast[k][j]! - direct[k][j]!) < 1e-8, `${label} ${k} ${j}: ${fast[k][j]} vs ${direct[k][j]}`);
+      assert.ok(Math.abs(fast[k][j]! - direct[k][j]!) < 1e-8 + 1e-10 * slope, `${label} ${k} ${j}: ${fast[k][j]} vs ${direct[k][j]}`);
     assert.ok(Math.abs(fast.logLikH1[j]! - direct.logLikH1[j]!) < 1e-10, `${label} logLikH1 ${j}: ${fast.logLikH1[j]} vs ${direct.logLikH1[j]}`);
     assert.equal(fast.fallback[j], direct.fallback[j], `${label} fallback ${j}`);
   }
@@ -638,7 +642,12 @@ describe('exactTests fast path (interpolants, batch products) against the direct
       for (const [, other] of groups) {
         for (const k of other) {
           for (let j = 0; j < utx.cols; j++) {
-            if ((keys as readonly string[]).includes(k)) assert.ok(Math.abs(r[k][j]! - all[k][j]!) <= 1e-12 * Math.abs(all[k][j]!), `${k} ${j}`);
+            // Each subset builds its moment series with gemms of another width, and
+            // OpenBLAS's last bits depend on the width and the thread count; the
+            // searches and 2 (ll1 - ll0) carry a 1e-16 change in a sum to ~1e-12
+            // (relative) in the statistics, so 1e-9 leaves room on any machine.
+            if ((keys as readonly string[]).includes(k))
+              assert.ok(Math.abs(r[k][j]! - all[k][j]!) <= 1e-9 * Math.max(1, Math.abs(all[k][j]!)), `${k} ${j}: ${r[k][j]} vs ${all[k][j]}`);
             else assert.ok(Number.isNaN(r[k][j]!), `${k} ${j} not run: NaN`);
           }
         }
