@@ -11,6 +11,7 @@ import { readText } from '../data/node/files.js';
 import { detectTableKey, parseTable, type NumericTable } from '../data/table.js';
 import { resolveSelection, type VariantSelection } from '../data/variants.js';
 import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
+import { SelectionError } from '../errors.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';
 
 /** Where the genotypes come from: a PLINK 1 fileset or a BIMBAM file (with its annotation). */
@@ -60,8 +61,9 @@ export function selectRegion(
 ): { select: VariantSelection | undefined; selected: number } {
   const select: VariantSelection | undefined = region === undefined ? undefined : { region };
   const selected = resolveSelection(source.variants, select, source.path).length;
-  if (selected === 0) {
-    throw bad(`--region ${regionText}: no variant of ${source.path} lies in ${region!.chrom}:${region!.start}-${region!.end} (END is exclusive)`);
+  if (source.variants.id.length === 0) throw new SelectionError('NO_VARIANTS', `${source.path}: expected at least one variant, found none`);
+  if (selected === 0 && region !== undefined) {
+    throw bad(`--region ${regionText}: no variant of ${source.path} lies in ${region.chrom}:${region.start}-${region.end} (END is exclusive)`);
   }
   return { select, selected };
 }
