@@ -10,7 +10,7 @@ import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_TSV_HEADERS } from './gwas-rows.js';
 import { sourceCounts } from './gwas-samples.js';
-import { genotypesReport, selectRegion, withGenotypes, withProgress } from './inputs.js';
+import { genotypeFiles, genotypesReport, selectRegion, withGenotypes, withProgress } from './inputs.js';
 import {
   bad,
   checkFilterOptions,
@@ -75,7 +75,10 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     const outputPaths = traitPaths(pheno.columns, opts);
     const jsonPath = opts.jsonPath ?? `${opts.out}.json`;
     const plotPaths = outputPaths.map((p) => plotFiles(p, opts.plot === true));
-    await checkOutputs([...outputPaths, ...plotPaths.flatMap((p) => [...p.manhattan, ...p.qq]), jsonPath]);
+    await checkOutputs(
+      [...outputPaths, ...plotPaths.flatMap((p) => [...p.manhattan, ...p.qq]), jsonPath],
+      [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship, opts.lowrank, opts.inter, opts.nullModel],
+    );
     checkTraitSizes(inputs);
 
     // The null covariance: a saved null model, or the kinship from its file or the genotypes.

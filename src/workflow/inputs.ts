@@ -21,6 +21,12 @@ export interface GenotypeInput {
   annotation?: string;
 }
 
+/** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
+export function genotypeFiles(opts: GenotypeInput): string[] {
+  if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
+  return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
+}
+
 /** Reads a sample table with the --ids layout (`auto`: `detectTableKey`), keeping `columns` (default all) in that order. */
 export async function readKeyedTable(path: string, ids: TableIds, columns?: readonly string[]): Promise<NumericTable> {
   const text = await readText(path);

@@ -15,7 +15,16 @@ import { subMatrix } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
 import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
-import { genotypesReport, readKeyedTable, selectRegion, standardizedKinship, withGenotypes, withProgress, type GenotypesReport } from './inputs.js';
+import {
+  genotypeFiles,
+  genotypesReport,
+  readKeyedTable,
+  selectRegion,
+  standardizedKinship,
+  withGenotypes,
+  withProgress,
+  type GenotypesReport,
+} from './inputs.js';
 import {
   bad,
   checkFilterOptions,
@@ -143,7 +152,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     if (n < 3) throw new SelectionError('NO_SAMPLES', `${pheno.file}: ${n} samples have every trait (${traits.join(', ')}) observed, too few to fit a model`);
     const outTsv = `${opts.out}.tsv`;
     const outJson = `${opts.out}.json`;
-    await checkOutputs([outTsv, outJson]);
+    await checkOutputs([outTsv, outJson], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
 
     const samples = Int32Array.from(keepPos, (pos) => match.keep[pos]!);
     // Traits.

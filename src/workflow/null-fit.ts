@@ -12,7 +12,7 @@ import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gw
 import type { GwasReport, NullModelReport, SourceCountReport } from './gwas-report.js';
 import { sourceCounts } from './gwas-samples.js';
 import { describeNull } from './gwas-report.js';
-import { genotypesReport, withGenotypes, type GenotypesReport } from './inputs.js';
+import { genotypeFiles, genotypesReport, withGenotypes, type GenotypesReport } from './inputs.js';
 import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions } from './options.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 
@@ -67,7 +67,7 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
         `null fit: fits one trait, found ${inputs.traits.length} in ${inputs.pheno.file} (${inputs.pheno.columns.join(', ')}); choose one with --pheno-col`,
       );
     }
-    await checkOutputs([opts.out]);
+    await checkOutputs([opts.out], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
     checkTraitSizes(inputs);
     const { kin, report: covariance } = await prepareKinship(opts, inputs, source, log);
     const tr = inputs.traits[0]!;

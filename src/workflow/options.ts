@@ -1,8 +1,8 @@
 // The options every association workflow (`runGwas`, `runMtgwas`) takes, and
 // their checks. Options are named after the command-line flags, and so are
 // the messages of their errors: the workflows are what the commands run.
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ArgumentError, type LmmkitError } from '../errors.js';
 import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
 import { parseRegion, type Region } from '../data/region.js';
@@ -125,7 +125,7 @@ export function checkTraitOptions(opts: { phenoCol?: readonly string[]; region?:
  * Checks, before any heavy work, that every output goes to an existing
  * folder, is not a folder itself and is not named twice.
  */
-export async function checkOutputs(paths: readonly string[]): Promise<void> {
+export async function checkOutputs(paths: readonly string[], inputs: readonly (string | undefined)[] = []): Promise<void> {
   const seen = new Set<string>();
   for (const path of paths) {
     if (seen.has(path)) throw bad(`--out: two outputs would both be written to ${path}`);
@@ -135,5 +135,26 @@ export async function checkOutputs(paths: readonly string[]): Promise<void> {
     if (dirStat?.isDirectory() !== true) throw bad(`--out ${path}: the folder '${dir}' does not exist`);
     const own = await stat(path).catch(() => undefined);
     if (own !== undefined && !own.isFile()) throw bad(`--out: ${path} exists and is not a regular file`);
+  }
+  await refuseOverwritingInputs(paths, inputs);
+}
+
+/**
+ * Refuses an output that is one of the run's inputs (after resolving links
+ * and relative paths: `--out p` beside `--pheno p.tsv`, a kinship written
+ * over the .bim it is computed from), naming both: the rename that puts the
+ * output in place would destroy the input.
+ */
+export async function refuseOverwritingInputs(outputs: readonly string[], inputs: readonly (string | undefined)[]): Promise<void> {
+  const real = new Map<string, string>();
+  for (const input of inputs) {
+    if (input === undefined) continue;
+    const r = await realpath(input).catch(() => undefined);
+    if (r !== undefined) real.set(r, input);
+  }
+  for (const out of outputs) {
+    const r = (await realpath(out).catch(() => undefined)) ?? join(await realpath(dirname(out)).catch(() => dirname(out)), basename(out));
+    const input = real.get(r);
+    if (input !== undefined) throw bad(`--out ${out}: would overwrite the input ${input}; write the output elsewhere`);
   }
 }

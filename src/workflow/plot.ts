@@ -8,7 +8,7 @@ import { manhattanPlot, type ManhattanOptions, type ManhattanResult } from '../p
 import { plotBytes, plotFormat, readAssocFile } from '../plot/node.js';
 import type { PngOptions } from '../plot/png.js';
 import { qqPlot, type QqOptions, type QqResult, type QqSeries } from '../plot/qq.js';
-import { bad } from './options.js';
+import { bad, refuseOverwritingInputs } from './options.js';
 
 /**
  * The warning due when PNG files are among `paths` and no font of the plots
@@ -129,6 +129,7 @@ export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<Manha
     pointRadius: opts.pointRadius,
     yMax: opts.yMax,
   });
+  await refuseOverwritingInputs(outs, opts.in);
   await writePlots(res.svg, outs, png, opts.warn);
   const p = res.points;
   opts.log?.(
@@ -172,6 +173,7 @@ export async function runQqPlot(opts: QqRunOptions): Promise<QqResult> {
     thinAbove: opts.thinAbove ?? 0.01,
     pointRadius: opts.pointRadius,
   });
+  await refuseOverwritingInputs(outs, opts.in);
   await writePlots(res.svg, outs, png, opts.warn);
   const lam = res.lambdas.map((l, k) => `${series.length > 1 ? `${series[k]!.label}: ` : ''}lambda_GC ${l.toFixed(4)} (${res.points[k]!.total} p-values)`);
   opts.log?.(`qq: ${lam.join('; ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`);

@@ -21,6 +21,8 @@ import { mmEstParallel } from '../varcomp/mmest-parallel.js';
 import { mmEstStream } from '../varcomp/mmest-stream.js';
 import { mmVcov } from '../varcomp/vcov.js';
 import { formatAnova, formatModel, markerRow, modelJson } from './varcomp-format.js';
+import { genotypeFiles } from './inputs.js';
+import { refuseOverwritingInputs } from './options.js';
 
 /** A progress display that one line at a time replaces (a terminal's `\r`), ended once the models are fitted. */
 export interface LineProgress {
@@ -167,6 +169,17 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
   const opts = settle(options);
   const log = opts.log ?? (() => {});
   const progress = opts.progress;
+  const base = opts.out.endsWith('.tsv') ? opts.out.slice(0, -4) : opts.out;
+  await refuseOverwritingInputs(
+    [opts.out, `${base}.json`, `${base}.anova.tsv`],
+    [
+      opts.data,
+      opts.markers,
+      ...(opts.bfile === undefined ? [] : genotypeFiles({ bfile: opts.bfile })),
+      ...[...(opts.kinship ?? []), ...(opts.z ?? [])].map((v) => v.slice(v.indexOf('=') + 1)),
+      ...(opts.contrast ?? []),
+    ],
+  );
   const frame = await readFrame(opts.data);
   const yCol = column(frame, opts.y, '--y');
   if (!(yCol instanceof Float64Array)) throw new InputError(undefined, `--y: column '${opts.y}' of ${opts.data} is not numeric`);
