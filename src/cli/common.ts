@@ -48,7 +48,24 @@ export function warnOnce(line: string): void {
   console.error(`lmmkit: warning: ${line}`);
 }
 
-/** Prints one line of a workflow's text report on stdout. */
+let stdoutOpen = true;
+
+/**
+ * Keeps a run going when its reader closes stdout (`lmmkit gwas ... | head`):
+ * the report's lines stop there (EPIPE), the work and the output files do
+ * not. Any other stdout error is rethrown.
+ */
+export function guardStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || !stdoutOpen) {
+      stdoutOpen = false;
+      return;
+    }
+    throw e;
+  });
+}
+
+/** Prints one line of a workflow's text report on stdout (nothing once stdout was closed by its reader). */
 export function printLine(line: string): void {
-  console.log(line);
+  if (stdoutOpen) console.log(line);
 }

@@ -11,6 +11,7 @@ import { mtgwasCommand } from './mtgwas.js';
 import { nullCommand } from './null.js';
 import { varcompCommand } from './varcomp.js';
 import { packageVersion } from './version.js';
+import { guardStdout, printLine } from './common.js';
 
 const VERSION = packageVersion();
 
@@ -20,6 +21,7 @@ const VERSION = packageVersion();
  * purpose are printed as one line; anything else is a bug and keeps its stack.
  */
 export async function main(argv: string[]): Promise<number> {
+  guardStdout();
   const program = new Command()
     .name('lmmkit')
     .description('Linear mixed models for genetics: GWAS scans and variance-component fits')
@@ -33,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON instead of text')
     .action((opts: { json?: boolean }) => {
       const report = infoReport(VERSION);
-      console.log(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
+      printLine(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
     });
 
   program
@@ -44,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON instead of text')
     .action((opts: { backend?: string; seed: number; json?: boolean }) => {
       const results = runSelfCheck(opts.backend, opts.seed);
-      console.log(opts.json ? JSON.stringify(results, null, 2) : results.map(formatSelfCheck).join('\n'));
+      printLine(opts.json ? JSON.stringify(results, null, 2) : results.map(formatSelfCheck).join('\n'));
       if (results.some((r) => r.checks.some((c) => !c.ok))) process.exitCode = 1;
     });
 
