@@ -1,7 +1,7 @@
 // `lmmkit kinship`: its options and the call of the workflow, with progress on stderr.
 import { Command, Option } from 'commander';
 import { runKinship, type KinshipRunOptions } from '../workflow/index.js';
-import { printLine } from './common.js';
+import { integer, printLine } from './common.js';
 
 /** `lmmkit kinship`: a kinship matrix streamed from a PLINK fileset or a BIMBAM file. */
 export function kinshipCommand(): Command {
@@ -20,7 +20,7 @@ export function kinshipCommand(): Command {
         .choices(['table', 'gemma'])
         .default('table'),
     )
-    .option('--block <n>', 'variants per block', (v) => Number.parseInt(v, 10), 2048)
+    .option('--block <n>', 'variants per block', integer('--block'), 2048)
     .requiredOption('--out <file>', 'output file (written atomically)')
     .action(async (opts: KinshipRunOptions) => {
       const tty = process.stderr.isTTY === true;

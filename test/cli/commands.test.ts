@@ -65,5 +65,10 @@ describe('lmmkit command line', () => {
     assert.equal(both.status, 2);
     assert.match(both.stderr, /give exactly one of --bfile PREFIX and --bimbam FILE/);
     assert.notEqual(lmmkit('kinship', '--bfile', prefix, '--method', 'nope', '--out', missing).status, 0);
+    // The value as typed, not NaN (issue 13, item 11).
+    const block = lmmkit('kinship', '--bfile', prefix, '--block', 'abc', '--out', missing);
+    assert.equal(block.status, 2);
+    assert.match(block.stderr, /^lmmkit: --block: expected an integer, found 'abc'\n$/);
+    assert.ok(!existsSync(missing));
   });
 });
