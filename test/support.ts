@@ -6,6 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { type Backend, Matrix, availableBackends, nativeStatus } from '../src/node.js';
 import { symmetriseAverage } from '../src/linalg/small.js';
 import type { Rng } from '../src/sim/rng.js';
+import type { VariantTable } from '../src/data/variants.js';
 
 export const EPS = 2.220446049250313e-16;
 
@@ -192,4 +193,17 @@ export function requireTool(t: TestContext, cmd: string): boolean {
   if (process.env.CI === 'true') throw new Error(`${cmd} is not installed (.ci/run installs it)`);
   t.skip(`${cmd} not installed`);
   return false;
+}
+
+/** A variant table of `n` variants v0, v1, ... on chromosome 1, 100 bp apart, alleles A/C (for tests of batches). */
+export function syntheticVariants(n: number): VariantTable {
+  const ids = Array.from({ length: n }, (_, j) => `v${j}`);
+  return {
+    chrom: ids.map(() => '1'),
+    id: ids,
+    cm: new Float64Array(n),
+    pos: Float64Array.from(ids, (_, j) => 100 * j),
+    a1: ids.map(() => 'A'),
+    a2: ids.map(() => 'C'),
+  };
 }

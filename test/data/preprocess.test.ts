@@ -12,29 +12,16 @@ import { progressReporter, type ProgressStream } from '../../src/data/node/progr
 import type { GenotypeSource } from '../../src/data/genotypes.js';
 import { openBed } from '../../src/data/node/bed.js';
 import { compose, dosageStats, filterByMaf, filterByMissing, imputeMean, standardize, type PreprocessedBatch } from '../../src/data/preprocess.js';
-import type { VariantTable } from '../../src/data/variants.js';
-import { SHARED, sharedTest } from '../support.js';
+import { SHARED, sharedTest, syntheticVariants } from '../support.js';
 
 const NaN_ = Number.NaN;
-
-function variants(n: number): VariantTable {
-  const ids = Array.from({ length: n }, (_, j) => `v${j}`);
-  return {
-    chrom: ids.map(() => '1'),
-    id: ids,
-    cm: new Float64Array(n),
-    pos: Float64Array.from(ids, (_, j) => 100 * j),
-    a1: ids.map(() => 'A'),
-    a2: ids.map(() => 'C'),
-  };
-}
 
 /** A batch whose columns are `cols`, with file indices 10, 11, ... */
 function batch(cols: number[][]): PreprocessedBatch {
   const n = cols[0]!.length;
   return {
     dosages: new Matrix(n, cols.length, Float64Array.from(cols.flat())),
-    variants: variants(cols.length),
+    variants: syntheticVariants(cols.length),
     indices: Int32Array.from(cols, (_, j) => 10 + j),
   };
 }
@@ -302,13 +289,13 @@ describe('progress', () => {
     const source: GenotypeSource = {
       path: 'mem',
       samples: { fid: ['a', 'b', 'c', 'd'], iid: ['a', 'b', 'c', 'd'] },
-      variants: variants(5),
+      variants: syntheticVariants(5),
       async *batches(opts = {}) {
         const size = opts.size ?? 1000;
         for (let s = 0; s < 5; s += size) {
           const e = Math.min(s + size, 5);
           const idx = Int32Array.from({ length: e - s }, (_, k) => s + k);
-          yield { dosages: new Matrix(4, e - s, data.slice(4 * s, 4 * e)), variants: variants(e - s), indices: idx };
+          yield { dosages: new Matrix(4, e - s, data.slice(4 * s, 4 * e)), variants: syntheticVariants(e - s), indices: idx };
         }
       },
       async close() {},

@@ -6,26 +6,18 @@ import { test } from 'node:test';
 import { filterInclusive } from '../../src/data/variant-filter.js';
 import { filterByMaf, filterByMissing } from '../../src/data/preprocess.js';
 import type { GenotypeBatch } from '../../src/data/genotypes.js';
-import type { VariantTable } from '../../src/data/variants.js';
 import { Matrix } from '../../src/linalg/matrix.js';
+import { syntheticVariants } from '../support.js';
 
 const NaN_ = Number.NaN;
 
-function variants(n: number): VariantTable {
-  const ids = Array.from({ length: n }, (_, j) => `v${j}`);
-  return {
-    chrom: ids.map(() => '1'),
-    id: ids,
-    cm: new Float64Array(n),
-    pos: Float64Array.from(ids, (_, j) => 100 * j),
-    a1: ids.map(() => 'A'),
-    a2: ids.map(() => 'C'),
-  };
-}
-
 /** A batch of the given columns (4 samples each), with file indices 10, 11, ... */
 function batch(cols: number[][]): GenotypeBatch {
-  return { dosages: Matrix.fromColumnMajor(4, cols.length, cols.flat()), variants: variants(cols.length), indices: Int32Array.from(cols, (_, j) => 10 + j) };
+  return {
+    dosages: Matrix.fromColumnMajor(4, cols.length, cols.flat()),
+    variants: syntheticVariants(cols.length),
+    indices: Int32Array.from(cols, (_, j) => 10 + j),
+  };
 }
 
 const COLUMNS = [
