@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -9,6 +9,8 @@ import type { NonEmpty } from '../non-empty.js';
 import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from './genotypes.js';
 import type { SampleTable } from './samples.js';
 import { takeVariants, type VariantTable } from './variants.js';
+import type { LineParser } from './lines.js';
+import { readLines } from './node/files.js';
 import { standardizeInPlace } from './preprocess.js';
 
 /** Options of `openBimbam`. */
@@ -295,32 +297,39 @@ interface Annotation {
   cm: Float64Array;
 }
 
-/** Parses `rsid pos chrom [cM]` lines; `NA` positions read as NaN. */
+/** Parses `rsid pos chrom [cM]` lines; `NA` positions read as NaN. Streamed line by line; gzip is decompressed. */
 async function readAnnotation(file: string): Promise<Annotation> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new InputError({ file }, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  return readLines(file, new AnnotationParser(file));
+}
+
+class AnnotationParser implements LineParser<Annotation> {
+  private readonly file: string;
+  private readonly id: string[] = [];
+  private readonly lines: number[] = [];
+  private readonly chrom: string[] = [];
+  private readonly pos: number[] = [];
+  private readonly cm: number[] = [];
+
+  constructor(file: string) {
+    this.file = file;
   }
-  const id: string[] = [];
-  const line: number[] = [];
-  const chrom: string[] = [];
-  const pos: number[] = [];
-  const cm: number[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() === '') continue;
-    const f = splitFields(lines[i]!);
-    const where = { file, line: i + 1 };
+
+  line(text: string, lineNumber: number): void {
+    if (text.trim() === '') return;
+    const f = splitFields(text);
+    const where = { file: this.file, line: lineNumber };
     if (f.length !== 3 && f.length !== 4) throw new InputError(where, `expected 3 or 4 fields (rsid pos chrom [cM]), found ${f.length}`);
-    id.push(f[0]!);
-    line.push(i + 1);
-    pos.push(annotationNumber(f[1]!, { ...where, column: 2 }, 'position'));
-    chrom.push(f[2]!);
-    cm.push(f.length === 4 ? annotationNumber(f[3]!, { ...where, column: 4 }, 'genetic position (cM)') : 0);
+    this.id.push(f[0]!);
+    this.lines.push(lineNumber);
+    this.pos.push(annotationNumber(f[1]!, { ...where, column: 2 }, 'position'));
+    this.chrom.push(f[2]!);
+    this.cm.push(f.length === 4 ? annotationNumber(f[3]!, { ...where, column: 4 }, 'genetic position (cM)') : 0);
   }
-  return { file, id, line, chrom, pos: Float64Array.from(pos), cm: Float64Array.from(cm) };
+
+  finish(): Annotation {
+    const { file, id, chrom } = this;
+    return { file, id, line: this.lines, chrom, pos: Float64Array.from(this.pos), cm: Float64Array.from(this.cm) };
+  }
 }
 
 function annotationNumber(tok: string, where: { file: string; line: number; column: number }, what: string): number {

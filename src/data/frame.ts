@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
-import { DEFAULT_MISSING, isNumberText, shortText, splitRecords, type Separator } from './table.js';
+import { parseLines, type LineParser } from './lines.js';
+import { DEFAULT_MISSING, isNumberText, RecordSplitter, shortText, type Records, type Separator } from './table.js';
 
 /**
  * An observation table with a header: one row per observation (several rows
@@ -26,8 +27,31 @@ export interface DataFrame {
  * or empty column names.
  */
 export function parseFrame(text: string, file: string, opts: FrameOptions = {}): DataFrame {
-  const sep = opts.sep ?? 'auto';
-  const rec = splitRecords(text, file, sep);
+  return parseLines(text, new FrameParser(file, opts));
+}
+
+/** `parseFrame` as a `LineParser`, for a reader that streams the file line by line (`readFrame` in lmmkit/node). */
+export class FrameParser implements LineParser<DataFrame> {
+  private readonly file: string;
+  private readonly opts: FrameOptions;
+  private readonly records: RecordSplitter;
+
+  constructor(file: string, opts: FrameOptions = {}) {
+    this.file = file;
+    this.opts = opts;
+    this.records = new RecordSplitter(file, opts.sep ?? 'auto');
+  }
+
+  line(text: string, lineNumber: number): void {
+    this.records.line(text, lineNumber);
+  }
+
+  finish(): DataFrame {
+    return frameOfRecords(this.records.finish(), this.file, this.opts);
+  }
+}
+
+function frameOfRecords(rec: Records, file: string, opts: FrameOptions): DataFrame {
   const header = rec.rows[0];
   const names = header.map((h) => h.trim());
   const seen = new Set<string>();

@@ -1,7 +1,9 @@
 import { InputError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { SampleTable } from './samples.js';
-import { isNumberText, shortText, splitRecords, type Separator } from './table.js';
+import type { NonEmpty } from '../non-empty.js';
+import { parseLines, type LineParser } from './lines.js';
+import { FieldSplitter, isNumberText, shortText, type Separator } from './table.js';
 
 /**
  * A kinship (genetic relatedness) matrix: `k` is n x n, symmetric and finite,
@@ -43,54 +45,168 @@ export const SYMMETRY_TOLERANCE = 1e-6;
  * Each violation is an `InputError` naming the file and what was wrong.
  */
 export function parseKinship(text: string, file: string, opts: ReadKinshipOptions = {}): KinshipTable {
-  const { rows, lines } = splitRecords(text, file, opts.sep ?? 'auto');
-  const first = rows[0];
-  // A header row is all ids, or has an empty corner cell, or is one field short (R's write.table).
-  const header = first[0] === '' || first.every((f) => !isNumberText(f)) || (rows.length > 1 && first.length === rows[1]!.length - 1);
-  const data = header ? rows.slice(1) : rows;
-  const dataLines = header ? lines.slice(1) : lines;
-  const n = data.length;
-  const [row0] = data;
-  if (row0 === undefined) throw new InputError({ file }, 'expected the rows of a square matrix after the header row, found none');
-  const width = row0.length;
-  data.forEach((row, i) => {
-    if (row.length !== width) {
-      throw new InputError({ file, line: dataLines[i] }, `expected ${width} fields (as on line ${dataLines[0]}), found ${row.length}`);
-    }
-  });
-  const idColumn = data.every((row) => !isNumberText(row[0])) || (header && width === n + 1);
-  const off = idColumn ? 1 : 0;
-  if (width - off !== n) {
-    const after = [header ? 'the header row' : '', idColumn ? 'the id column' : ''].filter((s) => s !== '').join(' and ');
-    throw new InputError({ file }, `expected a square matrix, found ${n} rows x ${width - off} columns of values${after === '' ? '' : ` (besides ${after})`}`);
+  return parseLines(text, new KinshipParser(file, opts));
+}
+
+/**
+ * `parseKinship` as a `LineParser`, for a reader that streams the file line
+ * by line (`readKinship` in lmmkit/node). Memory is the matrix (n x n
+ * doubles, plus its growth while n is not known) and the ids, never the
+ * text: the first row waits for the second (to tell a header), every other
+ * row is parsed into numbers as it comes.
+ */
+export class KinshipParser implements LineParser<KinshipTable> {
+  private readonly file: string;
+  private readonly opts: ReadKinshipOptions;
+  private readonly fields: FieldSplitter;
+  // The first non-blank row and its line, until the second row tells whether it is a header.
+  private first: { fields: NonEmpty<string>; line: number } | undefined;
+  private header: boolean | undefined;
+  private width = 0;
+  // Data rows, row-major with stride `width`; field 0 (an id or a value) is kept as text too.
+  private values = new Float64Array(0);
+  private readonly firstFields: string[] = [];
+  private readonly dataLines: number[] = [];
+  // Whether every data row so far ends with an empty field (GEMMA's trailing tab: a column to drop).
+  private trailingEmpty = true;
+
+  constructor(file: string, opts: ReadKinshipOptions = {}) {
+    this.file = file;
+    this.opts = opts;
+    this.fields = new FieldSplitter(file, opts.sep ?? 'auto');
   }
-  const rowIds = idColumn ? data.map((row) => row[0]) : undefined;
-  const colIds = header ? headerIds(first, n, file, lines[0]) : undefined;
-  if (rowIds !== undefined && colIds !== undefined) {
-    const i = rowIds.findIndex((id, j) => id !== colIds[j]);
-    if (i >= 0) {
-      throw new InputError(
-        { file, line: dataLines[i] },
-        `expected the row ids to equal the header ids in the same order, found row ${i + 1} named '${shortText(rowIds[i]!)}' but header column ${i + 1} named '${shortText(colIds[i]!)}'`,
-      );
+
+  line(text: string, lineNumber: number): void {
+    const fields = this.fields.split(text, lineNumber);
+    if (fields === undefined) return;
+    if (this.first === undefined) {
+      this.first = { fields, line: lineNumber };
+      return;
     }
+    if (this.header === undefined) {
+      const first = this.first.fields;
+      // A header row is all ids, or has an empty corner cell, or is one field short (R's write.table).
+      this.header = first[0] === '' || first.every((f) => !isNumberText(f)) || first.length === fields.length - 1;
+      if (!this.header) this.row(first, this.first.line);
+    }
+    this.row(fields, lineNumber);
   }
-  const own = colIds ?? rowIds;
-  if (own !== undefined) checkIds(own, file, (j) => (rowIds !== undefined ? { line: dataLines[j]!, column: 1 } : { line: lines[0], column: j + 1 }));
-  const ids = own !== undefined ? { fid: own.slice(), iid: own } : genotypeIds(opts.ids, n, file);
-  const k = new Matrix(n, n);
-  let max = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      const s = data[i]![j + off]!;
+
+  finish(): KinshipTable {
+    const file = this.file;
+    if (this.first === undefined) throw new InputError({ file }, 'expected a table, found an empty file');
+    if (this.header === undefined) {
+      const first = this.first.fields;
+      this.header = first[0] === '' || first.every((f) => !isNumberText(f));
+      if (!this.header) this.row(first, this.first.line);
+    }
+    const header = this.header;
+    const headerFields = header ? dropTrailing(this.first.fields, this.trailingEmpty) : undefined;
+    const { firstFields, dataLines } = this;
+    const n = dataLines.length;
+    if (n === 0) throw new InputError({ file }, 'expected the rows of a square matrix after the header row, found none');
+    // The rule of splitRecords: a last field empty on every row (header included) is no column.
+    const drop = this.trailingEmpty && this.width > 1 && (headerFields === undefined || headerFields !== this.first.fields);
+    const width = drop ? this.width - 1 : this.width;
+    if (!drop && this.width > 1) this.checkLastField();
+    const idColumn = firstFields.every((f) => !isNumberText(f)) || (header && width === n + 1);
+    const off = idColumn ? 1 : 0;
+    if (width - off !== n) {
+      const after = [header ? 'the header row' : '', idColumn ? 'the id column' : ''].filter((s) => s !== '').join(' and ');
+      throw new InputError({ file }, `expected a square matrix, found ${n} rows x ${width - off} columns of values${after === '' ? '' : ` (besides ${after})`}`);
+    }
+    const rowIds = idColumn ? firstFields : undefined;
+    const colIds = headerFields !== undefined ? headerIds(headerFields, n, file, this.first.line) : undefined;
+    if (rowIds !== undefined && colIds !== undefined) {
+      const i = rowIds.findIndex((id, j) => id !== colIds[j]);
+      if (i >= 0) {
+        throw new InputError(
+          { file, line: dataLines[i] },
+          `expected the row ids to equal the header ids in the same order, found row ${i + 1} named '${shortText(rowIds[i]!)}' but header column ${i + 1} named '${shortText(colIds[i]!)}'`,
+        );
+      }
+    }
+    const own = colIds ?? rowIds;
+    const firstLine = this.first.line;
+    if (own !== undefined) checkIds(own, file, (j) => (rowIds !== undefined ? { line: dataLines[j]!, column: 1 } : { line: firstLine, column: j + 1 }));
+    const ids = own !== undefined ? { fid: own.slice(), iid: own.slice() } : genotypeIds(this.opts.ids, n, file);
+    if (off === 0) {
+      firstFields.forEach((s, i) => {
+        if (!isNumberText(s) || !Number.isFinite(Number(s))) throw new InputError({ file, line: dataLines[i], column: 1 }, `expected a finite number, found '${shortText(s)}'`);
+      });
+    }
+    const k = new Matrix(n, n, this.squareColumnMajor(n, off));
+    let max = 0;
+    for (const v of k.data) max = Math.max(max, Math.abs(v));
+    checkSymmetric(k, max, file, dataLines, off, ids.iid);
+    return { file, key: own !== undefined ? 'iid' : 'fid-iid', ids, k };
+  }
+
+  // One data row: its field count, its values (field 0 is read at the end, once it is known whether it is an id).
+  private row(fields: NonEmpty<string>, lineNumber: number): void {
+    const file = this.file;
+    if (this.dataLines.length === 0) this.width = fields.length;
+    const width = this.width;
+    if (fields.length !== width) {
+      throw new InputError({ file, line: lineNumber }, `expected ${width} fields (as on line ${this.dataLines[0]}), found ${fields.length}`);
+    }
+    const i = this.dataLines.length;
+    this.dataLines.push(lineNumber);
+    this.firstFields.push(fields[0]);
+    if (fields[width - 1] !== '') this.trailingEmpty = false;
+    // Rows past `width` cannot make a square matrix: counted for the message, not stored.
+    if (i >= width) return;
+    if ((i + 1) * width > this.values.length) {
+      const grown = new Float64Array(Math.min(width * width, Math.max(2 * this.values.length, 64 * width)));
+      grown.set(this.values);
+      this.values = grown;
+    }
+    const at = i * width;
+    this.values[at] = Number(fields[0]);
+    for (let j = 1; j < width; j++) {
+      const s = fields[j]!;
+      // An empty last field may be GEMMA's trailing tab, told at the end (NaN until then).
+      if (j === width - 1 && s === '' && this.trailingEmpty) {
+        this.values[at + j] = Number.NaN;
+        continue;
+      }
       const v = isNumberText(s) ? Number(s) : Number.NaN;
-      if (!Number.isFinite(v)) throw new InputError({ file, line: dataLines[i], column: j + off + 1 }, `expected a finite number, found '${shortText(s)}'`);
-      k.data[i + j * n] = v;
-      max = Math.max(max, Math.abs(v));
+      if (!Number.isFinite(v)) throw new InputError({ file, line: lineNumber, column: j + 1 }, `expected a finite number, found '${shortText(s)}'`);
+      this.values[at + j] = v;
     }
   }
-  checkSymmetric(k, max, file, dataLines, off, ids.iid);
-  return { file, key: own !== undefined ? 'iid' : 'fid-iid', ids, k };
+
+  // The last column is kept: a row that left it empty (taken for GEMMA's trailing tab) is an error after all.
+  private checkLastField(): void {
+    const w = this.width;
+    for (let i = 0; i < Math.min(this.dataLines.length, w); i++) {
+      if (Number.isNaN(this.values[i * w + w - 1]!)) {
+        throw new InputError({ file: this.file, line: this.dataLines[i], column: w }, "expected a finite number, found ''");
+      }
+    }
+  }
+
+  // The n x n values (columns off..off+n-1 of the stored rows), column-major, in the storage itself.
+  private squareColumnMajor(n: number, off: number): Float64Array {
+    const a = this.values;
+    const w = this.width;
+    // Compact to stride n (each value moves down or stays, so in order is safe), then transpose in place.
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = a[i * w + j + off]!;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const t = a[i * n + j]!;
+        a[i * n + j] = a[j * n + i]!;
+        a[j * n + i] = t;
+      }
+    }
+    this.values = new Float64Array(0);
+    return a.length === n * n ? a : a.subarray(0, n * n);
+  }
+}
+
+function dropTrailing(fields: NonEmpty<string>, trailingEmpty: boolean): NonEmpty<string> {
+  if (!trailingEmpty || fields.length < 2 || fields[fields.length - 1] !== '') return fields;
+  return fields.slice(0, -1) as NonEmpty<string>;
 }
 
 // The sample ids of a header row: the fields after the corner cell, or all of them (R's write.table).

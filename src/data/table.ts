@@ -1,6 +1,7 @@
 import { ArgumentError, InputError, type InputLocation } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { isNonEmpty, type NonEmpty } from '../non-empty.js';
+import { parseLines, type LineParser } from './lines.js';
 import { sampleKey, type SampleTable } from './samples.js';
 
 /** Field separator of a text table; `'auto'` looks at the first non-blank line (see `splitRecords`). */
@@ -86,37 +87,77 @@ export function isNumberText(s: string): boolean {
  * always-empty last column is dropped. An empty file is an `InputError`.
  */
 export function splitRecords(text: string, file: string, sep: Separator): Records {
-  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
-  const start = lines.findIndex((l) => l.trim() !== '');
-  if (start < 0) throw new InputError({ file }, 'expected a table, found an empty file');
-  const firstLine = lines[start]!;
-  const chosen = sep !== 'auto' ? sep : firstLine.includes(',') ? 'comma' : firstLine.includes('\t') ? 'tab' : 'whitespace';
-  const rows: NonEmpty<string>[] = [];
-  const lineNumbers: number[] = [];
-  let blank: number | undefined;
-  let blankInside: number | undefined;
-  for (let i = start; i < lines.length; i++) {
-    const line = lines[i]!.endsWith('\r') ? lines[i]!.slice(0, -1) : lines[i]!;
-    if (line.trim() === '') {
-      blank ??= i + 1;
-      continue;
-    }
-    if (blank !== undefined) blankInside ??= blank;
-    blank = undefined;
-    const where = { file, line: i + 1 };
+  return parseLines(text, new RecordSplitter(file, sep));
+}
+
+/**
+ * The fields of one line of a table at a time (see `splitRecords` for the
+ * rules): `split` gives a non-blank line's fields, or undefined for a blank
+ * line; the separator of `'auto'` is chosen on the first non-blank line.
+ */
+export class FieldSplitter {
+  private readonly file: string;
+  private readonly sep: Separator;
+  private chosen: 'comma' | 'tab' | 'whitespace' | undefined;
+
+  constructor(file: string, sep: Separator) {
+    this.file = file;
+    this.sep = sep;
+  }
+
+  split(text: string, lineNumber: number): NonEmpty<string> | undefined {
+    const line = text.endsWith('\r') ? text.slice(0, -1) : text;
+    if (line.trim() === '') return undefined;
+    const sep = this.sep;
+    const chosen = (this.chosen ??= sep !== 'auto' ? sep : line.includes(',') ? 'comma' : line.includes('\t') ? 'tab' : 'whitespace');
+    const where = { file: this.file, line: lineNumber };
     const fields = chosen === 'whitespace' ? line.trim().split(/\s+/).map(unquote) : splitQuoted(line, chosen === 'tab' ? '\t' : ',', where);
     // Both splits give at least one field for a non-blank line.
     if (!isNonEmpty(fields)) throw new InputError(where, 'expected at least one field, found none');
-    rows.push(fields);
-    lineNumbers.push(i + 1);
+    return fields;
   }
-  // Only dropped from rows of two fields or more: every row keeps at least one.
-  if (rows.every((r) => r.length > 1 && r[r.length - 1] === ''))
-    rows.forEach((r) => {
-      r.pop();
-    });
-  if (!isNonEmpty(rows) || !isNonEmpty(lineNumbers)) throw new InputError({ file }, 'expected a table, found an empty file');
-  return { rows, lines: lineNumbers, blankInside };
+}
+
+/**
+ * `splitRecords` as a `LineParser`, for a reader that streams the file line
+ * by line: the rows' fields are kept (not the text) until `finish`.
+ */
+export class RecordSplitter implements LineParser<Records> {
+  private readonly file: string;
+  private readonly fields: FieldSplitter;
+  private readonly rows: NonEmpty<string>[] = [];
+  private readonly lineNumbers: number[] = [];
+  private blank: number | undefined;
+  private blankInside: number | undefined;
+
+  constructor(file: string, sep: Separator) {
+    this.file = file;
+    this.fields = new FieldSplitter(file, sep);
+  }
+
+  line(text: string, lineNumber: number): void {
+    const fields = this.fields.split(text, lineNumber);
+    if (fields === undefined) {
+      // Blank lines before the first row are neither inside nor trailing: skipped.
+      if (this.rows.length > 0) this.blank ??= lineNumber;
+      return;
+    }
+    if (this.blank !== undefined) this.blankInside ??= this.blank;
+    this.blank = undefined;
+    this.rows.push(fields);
+    this.lineNumbers.push(lineNumber);
+  }
+
+  finish(): Records {
+    const { rows, lineNumbers } = this;
+    // Only dropped from rows of two fields or more: every row keeps at least one.
+    if (rows.every((r) => r.length > 1 && r[r.length - 1] === ''))
+      rows.forEach((r) => {
+        r.pop();
+      });
+    if (!isNonEmpty(rows) || !isNonEmpty(lineNumbers)) throw new InputError({ file: this.file }, 'expected a table, found an empty file');
+    return { rows, lines: lineNumbers, blankInside: this.blankInside };
+  }
 }
 
 function unquote(f: string): string {
@@ -197,8 +238,35 @@ export function detectTableKey(text: string, file: string): TableKey {
  * is an `InputError` naming the file, line, column, what was expected and found.
  */
 export function parseTable(text: string, file: string, opts: TableOptions = {}): NumericTable {
+  return parseLines(text, new TableParser(file, opts));
+}
+
+/**
+ * `parseTable` as a `LineParser`, for a reader that streams the file line by
+ * line (`readTable` in lmmkit/node): the same rules, errors and line numbers.
+ */
+export class TableParser implements LineParser<NumericTable> {
+  private readonly file: string;
+  private readonly opts: TableOptions;
+  private readonly records: RecordSplitter;
+
+  constructor(file: string, opts: TableOptions = {}) {
+    this.file = file;
+    this.opts = opts;
+    this.records = new RecordSplitter(file, opts.sep ?? 'auto');
+  }
+
+  line(text: string, lineNumber: number): void {
+    this.records.line(text, lineNumber);
+  }
+
+  finish(): NumericTable {
+    return tableOfRecords(this.records.finish(), this.file, this.opts);
+  }
+}
+
+function tableOfRecords(rec: Records, file: string, opts: TableOptions): NumericTable {
   const key = opts.key ?? (opts.transposed === true ? 'iid' : 'fid-iid');
-  const rec = splitRecords(text, file, opts.sep ?? 'auto');
   if (key === 'none' && rec.blankInside !== undefined) {
     throw new InputError(
       { file, line: rec.blankInside },

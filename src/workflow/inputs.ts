@@ -7,8 +7,9 @@ import type { GenotypeSource } from '../data/genotypes.js';
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
 import { openBed } from '../data/node/bed.js';
 import type { Region } from '../data/region.js';
-import { readText } from '../data/node/files.js';
-import { detectTableKey, parseTable, type NumericTable } from '../data/table.js';
+import type { LineParser } from '../data/lines.js';
+import { readLines } from '../data/node/files.js';
+import { detectTableKey, TableParser, type NumericTable } from '../data/table.js';
 import { resolveSelection, type VariantSelection } from '../data/variants.js';
 import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
 import { SelectionError } from '../errors.js';
@@ -29,9 +30,48 @@ export function genotypeFiles(opts: GenotypeInput): string[] {
 
 /** Reads a sample table with the --ids layout (`auto`: `detectTableKey`), keeping `columns` (default all) in that order. */
 export async function readKeyedTable(path: string, ids: TableIds, columns?: readonly string[]): Promise<NumericTable> {
-  const text = await readText(path);
-  const key = ids === 'auto' ? detectTableKey(text, path) : ids;
-  return parseTable(text, path, { key, columns: columns === undefined || columns.length === 0 ? undefined : columns });
+  const cols = columns === undefined || columns.length === 0 ? undefined : columns;
+  return readLines(path, new KeyedTableParser(path, ids, cols));
+}
+
+/**
+ * A table parser that picks the key from the first non-blank line (`auto`:
+ * `detectTableKey`) before the rows stream into `TableParser`.
+ */
+class KeyedTableParser implements LineParser<NumericTable> {
+  private readonly path: string;
+  private readonly ids: TableIds;
+  private readonly columns: readonly string[] | undefined;
+  private table: TableParser | undefined;
+  private readonly leading: number[] = [];
+
+  constructor(path: string, ids: TableIds, columns: readonly string[] | undefined) {
+    this.path = path;
+    this.ids = ids;
+    this.columns = columns;
+  }
+
+  line(text: string, lineNumber: number): void {
+    if (this.table === undefined) {
+      if (text.trim() === '') {
+        this.leading.push(lineNumber);
+        return;
+      }
+      this.table = this.start(text);
+    }
+    this.table.line(text, lineNumber);
+  }
+
+  finish(): NumericTable {
+    return (this.table ?? this.start('')).finish();
+  }
+
+  private start(firstLine: string): TableParser {
+    const key = this.ids === 'auto' ? detectTableKey(firstLine, this.path) : this.ids;
+    const table = new TableParser(this.path, { key, columns: this.columns });
+    for (const n of this.leading) table.line('', n);
+    return table;
+  }
 }
 
 /** Opens the genotype file of --bfile PREFIX (PLINK 1) or --bimbam FILE (with its --annotation). */

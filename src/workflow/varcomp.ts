@@ -5,11 +5,9 @@ import { basename } from 'node:path';
 import { ArgumentError, InputError } from '../errors.js';
 import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
 import type { DataFrame } from '../data/frame.js';
-import { readFrame, readKinship } from '../data/node/tables.js';
+import { readFrame, readKinship, readTable } from '../data/node/tables.js';
 import { progressLine } from '../data/geno-queue.js';
 import { openBed } from '../data/node/bed.js';
-import { readText } from '../data/node/files.js';
-import { parseTable } from '../data/table.js';
 import { formatNumber } from '../data/write-tsv.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -232,7 +230,7 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       }
       zList.push(z);
     } else if (zFile !== undefined) {
-      const t = parseTable(await readText(zFile), zFile, { header: false, key: 'none' });
+      const t = await readTable(zFile, { header: false, key: 'none' });
       zList.push(t.values);
     } else {
       if (kin.k.rows !== frame.n) {
@@ -472,7 +470,7 @@ async function runAnova(opts: Settled, res: MmEstResult, data: AnovaData): Promi
   if (opts.anova === undefined && opts.contrast.length === 0) return undefined;
   const contrasts: Record<string, Matrix> = {};
   for (const file of opts.contrast) {
-    const t = parseTable(await readText(file), file, { header: false, key: 'none' });
+    const t = await readTable(file, { header: false, key: 'none' });
     contrasts[basename(file).replace(/\.[^.]*$/, '')] = t.values;
   }
   return anovaTest(res, {

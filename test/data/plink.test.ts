@@ -176,7 +176,7 @@ describe('PLINK .bed/.bim/.fam reader', () => {
         (f) => {
           f.bim = f.bim.replace('\t3000\t', '\t3e3x\t');
         },
-        /bim-position\.bim:3 \(column 4\): base-pair position must be an integer, found '3e3x'/,
+        /bim-position\.bim:3 \(column 4\): expected a base-pair position written as a decimal integer, found '3e3x'/,
       ],
       [
         'bim cm',
@@ -214,7 +214,7 @@ describe('PLINK .bed/.bim/.fam reader', () => {
       });
     }
     test('missing file', async () => {
-      await assert.rejects(openBed(join(dir, 'absent')), (e: unknown) => e instanceof InputError && /absent\.(bim|fam): cannot read: ENOENT/.test(e.message));
+      await assert.rejects(openBed(join(dir, 'absent')), (e: unknown) => e instanceof InputError && /absent\.(bim|fam): expected a readable text file, found no such file/.test(e.message));
     });
   });
 

@@ -1,11 +1,12 @@
 import { InputError } from '../../errors.js';
 import { Matrix } from '../../linalg/matrix.js';
-import { byteSource, sourceText, type ByteInput, type ByteSource } from '../bytes.js';
+import { byteSource, type ByteInput, type ByteSource } from '../bytes.js';
+import { parseSourceLines } from '../lines.js';
 import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../genotypes.js';
 import type { DosageStats } from '../preprocess.js';
 import { takeVariants, type VariantTable } from '../variants.js';
-import { parseBim } from './bim.js';
-import { parseFam, type FamTable } from './fam.js';
+import { BimParser } from './bim.js';
+import { FamParser, type FamTable } from './fam.js';
 
 /** Which `.bim` allele a dosage counts. */
 export type CountedAllele = 'a1' | 'a2';
@@ -56,7 +57,7 @@ export interface BedFiles {
 
 /**
  * Opens a PLINK 1 fileset from bytes (see `BedFiles`): the `.bim` and `.fam`
- * are read whole, the `.bed` lazily by `batches`, as `openBed` does with
+ * are read line by line, the `.bed` lazily by `batches`, as `openBed` does with
  * files in Node (lmmkit/node).
  */
 export async function openBedFiles(files: BedFiles, opts: OpenBedOptions = {}): Promise<BedReader> {
@@ -67,9 +68,8 @@ export async function openBedFiles(files: BedFiles, opts: OpenBedOptions = {}): 
   try {
     const bim = byteSource(files.bim, `${prefix}.bim`);
     const fam = byteSource(files.fam, `${prefix}.fam`);
-    const [bimText, famText] = await Promise.all([sourceText(bim), sourceText(fam)]);
-    variants = parseBim(bimText, bim.name);
-    samples = parseFam(famText, fam.name);
+    // Line by line, a few MiB at a time: a .bim File past 512 MiB reads too.
+    [variants, samples] = await Promise.all([parseSourceLines(bim, bim.name, new BimParser(bim.name)), parseSourceLines(fam, fam.name, new FamParser(fam.name))]);
   } catch (err) {
     await bed.close();
     throw err;

@@ -1,4 +1,5 @@
 import { InputError } from '../../errors.js';
+import { parseLines, type LineParser } from '../lines.js';
 import { sampleKey, type SampleTable } from '../samples.js';
 
 /** A `.fam` file: the samples plus their parents, sex and phenotype columns. */
@@ -18,37 +19,51 @@ export interface FamTable extends SampleTable {
  * are missing (NaN).
  */
 export function parseFam(text: string, file: string): FamTable {
-  const fid: string[] = [];
-  const iid: string[] = [];
-  const father: string[] = [];
-  const mother: string[] = [];
-  const sex: number[] = [];
-  const phenotype: number[] = [];
-  const seen = new Map<string, number>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
+  return parseLines(text, new FamParser(file));
+}
+
+/** The `.fam` parser as a `LineParser` (see `parseFam`), for a reader that streams the file line by line. */
+export class FamParser implements LineParser<FamTable> {
+  private readonly file: string;
+  private readonly fid: string[] = [];
+  private readonly iid: string[] = [];
+  private readonly father: string[] = [];
+  private readonly mother: string[] = [];
+  private readonly sex: number[] = [];
+  private readonly phenotype: number[] = [];
+  private readonly seen = new Map<string, number>();
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  line(text: string, lineNumber: number): void {
+    const line = text.trim();
+    if (line === '') return;
     const f = line.split(/\s+/);
-    const where = { file, line: i + 1 };
+    const where = { file: this.file, line: lineNumber };
     if (f.length !== 6) {
       throw new InputError(where, `expected 6 whitespace-separated fields (FID IID father mother sex phenotype), found ${f.length}`);
     }
     const key = sampleKey(f[0]!, f[1]!);
-    const first = seen.get(key);
+    const first = this.seen.get(key);
     if (first !== undefined) throw new InputError(where, `duplicate sample '${f[0]} ${f[1]}' (first on line ${first})`);
-    seen.set(key, i + 1);
+    this.seen.set(key, lineNumber);
     const s = f[4] === '1' ? 1 : f[4] === '2' ? 2 : 0;
     const ph = f[5] === '-9' || f[5] === 'NA' ? Number.NaN : Number(f[5]);
     if (Number.isNaN(ph) && f[5] !== '-9' && f[5] !== 'NA') {
       throw new InputError({ ...where, column: 6 }, `phenotype must be a number, -9 or NA, found '${f[5]}'`);
     }
-    fid.push(f[0]!);
-    iid.push(f[1]!);
-    father.push(f[2]!);
-    mother.push(f[3]!);
-    sex.push(s);
-    phenotype.push(ph);
+    this.fid.push(f[0]!);
+    this.iid.push(f[1]!);
+    this.father.push(f[2]!);
+    this.mother.push(f[3]!);
+    this.sex.push(s);
+    this.phenotype.push(ph);
   }
-  return { fid, iid, father, mother, sex: Int8Array.from(sex), phenotype: Float64Array.from(phenotype) };
+
+  finish(): FamTable {
+    const { fid, iid, father, mother } = this;
+    return { fid, iid, father, mother, sex: Int8Array.from(this.sex), phenotype: Float64Array.from(this.phenotype) };
+  }
 }
