@@ -113,7 +113,10 @@ export class KinshipParser implements LineParser<KinshipTable> {
     const off = idColumn ? 1 : 0;
     if (width - off !== n) {
       const after = [header ? 'the header row' : '', idColumn ? 'the id column' : ''].filter((s) => s !== '').join(' and ');
-      throw new InputError({ file }, `expected a square matrix, found ${n} rows x ${width - off} columns of values${after === '' ? '' : ` (besides ${after})`}`);
+      throw new InputError(
+        { file },
+        `expected a square matrix, found ${n} rows x ${width - off} columns of values${after === '' ? '' : ` (besides ${after})`}`,
+      );
     }
     const rowIds = idColumn ? firstFields : undefined;
     const colIds = headerFields !== undefined ? headerIds(headerFields, n, file, this.first.line) : undefined;
@@ -132,7 +135,8 @@ export class KinshipParser implements LineParser<KinshipTable> {
     const ids = own !== undefined ? { fid: own.slice(), iid: own.slice() } : genotypeIds(this.opts.ids, n, file);
     if (off === 0) {
       firstFields.forEach((s, i) => {
-        if (!isNumberText(s) || !Number.isFinite(Number(s))) throw new InputError({ file, line: dataLines[i], column: 1 }, `expected a finite number, found '${shortText(s)}'`);
+        if (!isNumberText(s) || !Number.isFinite(Number(s)))
+          throw new InputError({ file, line: dataLines[i], column: 1 }, `expected a finite number, found '${shortText(s)}'`);
       });
     }
     const k = new Matrix(n, n, this.squareColumnMajor(n, off));

@@ -109,7 +109,8 @@ export class FieldSplitter {
     const line = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (line.trim() === '') return undefined;
     const sep = this.sep;
-    const chosen = (this.chosen ??= sep !== 'auto' ? sep : line.includes(',') ? 'comma' : line.includes('\t') ? 'tab' : 'whitespace');
+    this.chosen ??= sep !== 'auto' ? sep : line.includes(',') ? 'comma' : line.includes('\t') ? 'tab' : 'whitespace';
+    const chosen = this.chosen;
     const where = { file: this.file, line: lineNumber };
     const fields = chosen === 'whitespace' ? line.trim().split(/\s+/).map(unquote) : splitQuoted(line, chosen === 'tab' ? '\t' : ',', where);
     // Both splits give at least one field for a non-blank line.

@@ -3,7 +3,7 @@
 // format (docs/null-model-format.md) so that scans (`lmmkit gwas --null`,
 // a cluster worker, a browser tab) skip the O(N^3) eigendecomposition.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import type { GenotypeSource } from '../data/genotypes.js';
 import { SelectionError } from '../errors.js';
 import { encodeNullModel } from '../nullmodel/serialize.js';
@@ -112,11 +112,13 @@ async function fingerprints(source: GenotypeSource, opts: NullFitRunOptions): Pr
   const v = source.variants;
   for (let j = 0; j < v.id.length; j++) h.update(`${v.id[j]}\t${v.chrom[j]}\t${v.pos[j]}\n`);
   const genotypes = `sha256:${h.digest('hex')}`;
-  const kinship =
-    opts.kinship !== undefined
-      ? `sha256:${createHash('sha256')
-          .update(await readFile(opts.kinship))
-          .digest('hex')}`
-      : `standardized from genotypes ${genotypes}`;
+  const kinship = opts.kinship !== undefined ? `sha256:${await fileSha256(opts.kinship)}` : `standardized from genotypes ${genotypes}`;
   return { genotypes, kinship };
+}
+
+// Streamed: a kinship file of N = 20000 is several GiB, more than one Buffer should hold.
+async function fileSha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
 }

@@ -188,7 +188,10 @@ describe('BIMBAM bad input', () => {
       openBimbam(geno, { annotation: write('rs1 1 1\nrs2 p2 1\n') }),
       badInput(/:2 \(column 2\): position must be a number or NA, found 'p2'$/),
     );
-    await assert.rejects(openBimbam(geno, { annotation: join(dir, 'absent.txt') }), badInput(/absent\.txt: expected a readable text file, found no such file$/));
+    await assert.rejects(
+      openBimbam(geno, { annotation: join(dir, 'absent.txt') }),
+      badInput(/absent\.txt: expected a readable text file, found no such file$/),
+    );
   });
 
   test('missing file, sample table of the wrong size, bad count', async () => {

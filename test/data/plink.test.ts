@@ -179,6 +179,20 @@ describe('PLINK .bed/.bim/.fam reader', () => {
         /bim-position\.bim:3 \(column 4\): expected a base-pair position written as a decimal integer, found '3e3x'/,
       ],
       [
+        'bim hex',
+        (f) => {
+          f.bim = f.bim.replace('\t3000\t', '\t0xbb8\t');
+        },
+        /bim-hex\.bim:3 \(column 4\): expected a base-pair position written as a decimal integer, found '0xbb8'/,
+      ],
+      [
+        'bim exp',
+        (f) => {
+          f.bim = f.bim.replace('\t3000\t', '\t3e3\t');
+        },
+        /bim-exp\.bim:3 \(column 4\): expected a base-pair position written as a decimal integer, found '3e3'/,
+      ],
+      [
         'bim cm',
         (f) => {
           f.bim = f.bim.replace(/^(1\tsnp1\t)0/, '$1abc');
@@ -214,7 +228,10 @@ describe('PLINK .bed/.bim/.fam reader', () => {
       });
     }
     test('missing file', async () => {
-      await assert.rejects(openBed(join(dir, 'absent')), (e: unknown) => e instanceof InputError && /absent\.(bim|fam): expected a readable text file, found no such file/.test(e.message));
+      await assert.rejects(
+        openBed(join(dir, 'absent')),
+        (e: unknown) => e instanceof InputError && /absent\.(bim|fam): expected a readable text file, found no such file/.test(e.message),
+      );
     });
   });
 

@@ -94,7 +94,7 @@ export async function readLines<T>(path: string, parser: LineParser<T>): Promise
   } catch (e) {
     if (parsing) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (gzip && code !== undefined && code.startsWith('Z_')) {
+    if (gzip && code?.startsWith('Z_') === true) {
       throw new InputError({ file: path }, `expected a gzip stream, found corrupt or truncated data (${code})`);
     }
     throw unreadable(path, e);

@@ -69,7 +69,10 @@ export async function openBedFiles(files: BedFiles, opts: OpenBedOptions = {}): 
     const bim = byteSource(files.bim, `${prefix}.bim`);
     const fam = byteSource(files.fam, `${prefix}.fam`);
     // Line by line, a few MiB at a time: a .bim File past 512 MiB reads too.
-    [variants, samples] = await Promise.all([parseSourceLines(bim, bim.name, new BimParser(bim.name)), parseSourceLines(fam, fam.name, new FamParser(fam.name))]);
+    [variants, samples] = await Promise.all([
+      parseSourceLines(bim, bim.name, new BimParser(bim.name)),
+      parseSourceLines(fam, fam.name, new FamParser(fam.name)),
+    ]);
   } catch (err) {
     await bed.close();
     throw err;
