@@ -26,8 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     .name('lmmkit')
     .description('Linear mixed models for genetics: GWAS scans and variance-component fits')
     .version(VERSION)
-    .exitOverride()
-    .showHelpAfterError();
+    .exitOverride();
 
   program
     .command('info')
@@ -59,9 +58,12 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(varcompCommand());
 
   // Commands built apart (addCommand) do not inherit exitOverride: without it
-  // commander would exit(1) on a usage error from inside a subcommand.
+  // commander would exit(1) on a usage error from inside a subcommand. A
+  // usage error is bad input like any other: one line, in lmmkit's words,
+  // with where to look (the help itself would bury the line).
   const override = (c: Command): void => {
     c.exitOverride();
+    c.configureOutput({ outputError: (text, write) => write(usageLine(c, text)) });
     c.commands.forEach(override);
   };
   override(program);
@@ -86,4 +88,11 @@ function parseInteger(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new ArgumentError(`${flag}: expected an integer, found '${v}'`);
   return n;
+}
+
+/** Commander's usage error `text` ("error: unknown option '--x'") as lmmkit's one line, naming the help to read. */
+function usageLine(c: Command, text: string): string {
+  const path: string[] = [];
+  for (let k: Command | null = c; k !== null; k = k.parent) path.unshift(k.name());
+  return `lmmkit: ${text.trim().replace(/^error: /, '')} (see '${path.join(' ')} --help')\n`;
 }
