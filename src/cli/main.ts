@@ -1,9 +1,8 @@
 // First, so that backend selection can load the native backend (lmmkit/node does the same).
 import '../linalg/native/register.js';
 import { Command, CommanderError } from 'commander';
-import { afterCommits, removeTemporaryFiles } from '../data/atomic.js';
 import { ArgumentError, LmmkitError, systemErrorText } from '../errors.js';
-import { formatInfo, formatSelfCheck, infoReport, runSelfCheck } from '../workflow/index.js';
+import { afterCommits, formatInfo, formatSelfCheck, infoReport, removeTemporaryFiles, runSelfCheck } from '../workflow/index.js';
 import { demoCommand } from './demo.js';
 import { gwasCommand } from './gwas.js';
 import { kinshipCommand } from './kinship.js';

@@ -118,7 +118,7 @@ async function killTest(folder: string, args: string[], outputs: string[], ready
 test('gwas: killed mid-scan (SIGKILL, SIGINT, SIGTERM): no output, no temporary file, a re-run writes the same bytes', async () => {
   const data = join(dir, 'gwas');
   mkdirSync(data);
-  const sim = simulateGwas({ samples: 300, variants: 12000, seed: 3 });
+  const sim = simulateGwas({ samples: 300, variants: 8000, seed: 3 });
   await writeBed(join(data, 'g'), sim.dosages, sim.samples, sim.variants);
   writeSampleTable(join(data, 'pheno.tsv'), sim.samples, ['t1'], (i) => sim.phenotype[i]!);
   const out = join(data, 'out');
@@ -142,8 +142,8 @@ test('gwas: killed mid-scan (SIGKILL, SIGINT, SIGTERM): no output, no temporary 
 test('kinship: killed while computing and while writing its large table: no output, the stale temporary file of a SIGKILL removed', async () => {
   const data = join(dir, 'kinship');
   mkdirSync(data);
-  // 1500 samples: a 1500 x 1500 table (~40 MB of text), long enough to write to be caught at it.
-  const sim = simulateGwas({ samples: 1500, variants: 300, seed: 4 });
+  // 1200 samples: a 1200 x 1200 table (~25 MB of text), long enough to write to be caught at it.
+  const sim = simulateGwas({ samples: 1200, variants: 300, seed: 4 });
   await writeBed(join(data, 'g'), sim.dosages, sim.samples, sim.variants);
   const out = join(data, 'out');
   mkdirSync(out);
