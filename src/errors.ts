@@ -220,3 +220,35 @@ export class SampleMismatchError extends LmmkitError {
     this.found = found;
   }
 }
+
+/** Words for the system error codes a user can cause with a path, a disk or a permission. */
+const SYSTEM_ERRORS: ReadonlyMap<string, string> = new Map([
+  ['ENOSPC', 'the disk is full'],
+  ['EDQUOT', 'the disk quota is used up'],
+  ['EFBIG', 'the file is larger than the file system allows'],
+  ['EROFS', 'the file system is read-only'],
+  ['EISDIR', 'it is a folder'],
+  ['ENOTDIR', 'a part of the path is not a folder'],
+  ['ENOENT', 'no such file or folder'],
+  ['ENAMETOOLONG', 'the name is too long'],
+  ['ELOOP', 'too many symbolic links'],
+  ['EMFILE', 'too many open files'],
+  ['ENFILE', 'too many open files'],
+  ['EIO', 'an input/output error of the device'],
+  ['EBUSY', 'the file is busy'],
+]);
+
+/**
+ * A system error (Node's `err.code`, e.g. ENOSPC) as words a user can act
+ * on, the code in parentheses: `the disk is full (ENOSPC)`. `action` says
+ * what was refused, for permission errors (`not allowed to write`). Errors
+ * without a code keep their message.
+ */
+export function systemErrorText(e: unknown, action: 'read' | 'write'): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return e instanceof Error ? e.message : String(e);
+  if (code === 'EACCES' || code === 'EPERM') return `not allowed to ${action} (${code})`;
+  if (code === 'EROFS' && action === 'write') return `not allowed to write: the file system is read-only (${code})`;
+  const words = SYSTEM_ERRORS.get(code);
+  return words === undefined ? `system error ${code}` : `${words} (${code})`;
+}

@@ -1,8 +1,8 @@
 // First, so that backend selection can load the native backend (lmmkit/node does the same).
 import '../linalg/native/register.js';
 import { Command, CommanderError } from 'commander';
-import { ArgumentError, LmmkitError } from '../errors.js';
-import { formatInfo, formatSelfCheck, infoReport, runSelfCheck } from '../workflow/index.js';
+import { ArgumentError, LmmkitError, systemErrorText } from '../errors.js';
+import { afterCommits, formatInfo, formatSelfCheck, infoReport, removeTemporaryFiles, runSelfCheck } from '../workflow/index.js';
 import { demoCommand } from './demo.js';
 import { gwasCommand } from './gwas.js';
 import { kinshipCommand } from './kinship.js';
@@ -22,6 +22,7 @@ const VERSION = packageVersion();
  */
 export async function main(argv: string[]): Promise<number> {
   guardStdout();
+  handleSignals();
   const program = new Command()
     .name('lmmkit')
     .description('Linear mixed models for genetics: GWAS scans and variance-component fits')
@@ -79,7 +80,54 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`lmmkit: ${err.message}`);
       return 2;
     }
+    // A refusal of the system (a file, a disk, a permission) that no reader
+    // or writer turned into an lmmkit error is still the user's to fix, not
+    // a bug: one line naming the path and the cause.
+    const sys = err as NodeJS.ErrnoException;
+    if (typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+      const action = /write|open|rename|mkdir|unlink|sync|copy/.test(sys.syscall) ? 'write' : 'read';
+      console.error(`lmmkit: ${sys.path ?? '(no path)'}: cannot ${sys.syscall}: ${systemErrorText(sys, action)}`);
+      return 2;
+    }
     throw err;
+  }
+}
+
+/** Exit statuses of the signals a user sends to stop a run (128 + the signal's number, as shells report). */
+const SIGNAL_STATUS: ReadonlyMap<NodeJS.Signals, number> = new Map([
+  ['SIGHUP', 129],
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+]);
+
+let signalsHandled = false;
+
+/**
+ * Stops the run on SIGINT, SIGTERM (and SIGHUP) without leaving its hidden
+ * temporary files behind: removes them, says so on stderr in one line and
+ * exits with 128 + the signal's number. A signal that arrives while the
+ * outputs are being renamed into place waits for that (milliseconds) so
+ * that they appear all or none; a second signal does not wait. Exiting
+ * ends the worker threads and the BLAS threads with the process.
+ */
+function handleSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  let stopping = false;
+  for (const [signal, status] of SIGNAL_STATUS) {
+    process.on(signal, () => {
+      const stop = (waited: boolean): void => {
+        const removed = removeTemporaryFiles();
+        const what = waited
+          ? 'its outputs were already complete'
+          : `no output written${removed > 0 ? `, ${removed} temporary file${removed === 1 ? '' : 's'} removed` : ''}`;
+        process.stderr.write(`${process.stderr.isTTY === true ? '\n' : ''}lmmkit: stopped by ${signal}: ${what}\n`);
+        process.exit(status);
+      };
+      if (stopping) stop(false);
+      stopping = true;
+      afterCommits(stop);
+    });
   }
 }
 

@@ -3,12 +3,96 @@
 // error or a crash never leaves a half-written output, never clobbers an old
 // one, and never leaves some outputs of a run without the others.
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { lstat, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { OutputError } from '../errors.js';
+import { OutputError, systemErrorText } from '../errors.js';
 
 function code(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? String(e);
+}
+
+// The temporary files this process has open or not yet renamed, so that a
+// signal handler can remove them synchronously (`removeTemporaryFiles`): an
+// interrupted run must not leave hidden files of up to the output's size.
+const live = new Set<string>();
+// Commits in progress, and what to run once none is (`afterCommits`).
+let committing = 0;
+const waiting: (() => void)[] = [];
+
+/**
+ * Removes, synchronously, every temporary file of this process's staged
+ * outputs that was not renamed into place yet; returns how many it removed.
+ * Meant for signal handlers (SIGINT, SIGTERM), where no await can be
+ * counted on; the handles stay open until the process exits.
+ */
+export function removeTemporaryFiles(): number {
+  let n = 0;
+  for (const tmp of live) {
+    try {
+      rmSync(tmp, { force: true });
+      n++;
+    } catch {
+      // Best effort: the process is about to exit, and other files must still go.
+    }
+  }
+  live.clear();
+  return n;
+}
+
+/**
+ * Runs `fn` now when no `StagedOutputs.commit` is in progress, else once the
+ * commits in progress ended (`fn(true)`): a signal handler that waits for
+ * this never leaves a run with some outputs renamed and others removed.
+ */
+export function afterCommits(fn: (waited: boolean) => void): void {
+  if (committing === 0) fn(false);
+  else waiting.push(() => fn(true));
+}
+
+/** The name pattern of the temporary siblings of `path` (`.<basename>.<12 hex>.tmp`). */
+function temporaryName(path: string): RegExp {
+  const name = basename(path).replace(/[.*+?^$|()[\]{}\\]/g, '\\$&');
+  return new RegExp(`^\\.${name}\\.[0-9a-f]{12}\\.tmp$`);
+}
+
+/**
+ * Removes the temporary siblings of `path` left by an earlier run that was
+ * killed (SIGKILL, a crash, a power cut): regular files named
+ * `.<basename>.<12 hex>.tmp` in its folder, except those this process has
+ * open. Nothing else is touched. Returns the names removed.
+ */
+export async function removeStaleTemporaryFiles(path: string): Promise<string[]> {
+  const dir = dirname(path);
+  const pattern = temporaryName(path);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const full = join(dir, name);
+    if (!pattern.test(name) || live.has(full)) continue;
+    const s = await lstat(full).catch(() => undefined);
+    if (s?.isFile() !== true) continue;
+    await rm(full, { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Checks, before a run's computation, that `path`'s folder takes a new
+ * file: removes the stale temporary siblings of `path` (see
+ * `StagedFile.open`), then creates a temporary sibling, writes a
+ * byte to it and removes it. An `OutputError` naming `path` and the cause
+ * (the folder missing or read-only, the disk full, ...) otherwise.
+ */
+export async function checkWritable(path: string): Promise<void> {
+  const probe = await StagedFile.open(path);
+  try {
+    await probe.write('\n');
+    await probe.close();
+  } finally {
+    await probe.discard();
+  }
 }
 
 /** One output being written: appended to in a temporary sibling (`tmp`) until its `StagedOutputs` commits. */
@@ -20,37 +104,59 @@ export class StagedFile {
   ) {}
 
   /**
-   * Opens a fresh temporary sibling of `path`; an `OutputError` when the
-   * folder is missing, is not a folder, or refuses the file.
+   * Opens a fresh temporary sibling of `path`, after removing the stale ones
+   * a killed run left (`removeStaleTemporaryFiles`); an `OutputError` when
+   * the folder is missing, is not a folder, or refuses the file.
    */
   static async open(path: string): Promise<StagedFile> {
     const dir = dirname(path);
     const found = await stat(dir).catch((e: unknown) => code(e));
     if (typeof found === 'string') throw new OutputError(path, `cannot write (${found}): the folder '${dir}' does not exist`);
     if (!found.isDirectory()) throw new OutputError(path, `cannot write (ENOTDIR): '${dir}' is not a folder`);
+    await removeStaleTemporaryFiles(path);
     const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    // Known before it exists: a signal arriving while it is being created still removes it.
+    live.add(tmp);
     try {
       return new StagedFile(path, tmp, await open(tmp, 'wx'));
     } catch (e) {
-      throw new OutputError(path, `cannot write (${code(e)}) in the folder '${dir}'`);
+      live.delete(tmp);
+      throw new OutputError(path, `cannot write in the folder '${dir}': ${systemErrorText(e, 'write')}`);
     }
   }
 
-  /** Appends text (nothing for '') or bytes. */
+  /**
+   * Appends text (UTF-8; nothing for '') or bytes, all of them: a write
+   * the file system cut short (a disk filling up) is carried on until it
+   * fails, an `OutputError` naming the output and the cause.
+   */
   async write(content: string | Uint8Array): Promise<void> {
-    if (this.handle === undefined) throw new OutputError(this.path, 'cannot write: the file was already closed');
-    if (typeof content === 'string') {
-      if (content !== '') await this.handle.write(content);
-    } else await this.handle.write(content);
+    const h = this.handle;
+    if (h === undefined) throw new OutputError(this.path, 'cannot write: the file was already closed');
+    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    try {
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await h.write(bytes, done, bytes.length - done);
+        if (bytesWritten === 0) throw Object.assign(new Error('no byte written'), { code: 'ENOSPC' });
+        done += bytesWritten;
+      }
+    } catch (e) {
+      throw new OutputError(this.path, `cannot write: ${systemErrorText(e, 'write')}`);
+    }
   }
 
-  /** Flushes the data to disk and closes the temporary file (idempotent). */
+  /** Flushes the data to disk and closes the temporary file (idempotent); an `OutputError` when the disk refuses the data. */
   async close(): Promise<void> {
     const h = this.handle;
     this.handle = undefined;
     if (h === undefined) return;
-    await h.sync();
-    await h.close();
+    try {
+      await h.sync();
+      await h.close();
+    } catch (e) {
+      await h.close().catch(() => undefined);
+      throw new OutputError(this.path, `cannot write: ${systemErrorText(e, 'write')}`);
+    }
   }
 
   /** Closes (without flushing) and removes the temporary file. */
@@ -58,6 +164,13 @@ export class StagedFile {
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
     await rm(this.tmp, { force: true });
+    live.delete(this.tmp);
+  }
+
+  /** Renames the closed temporary file to `path`. */
+  async rename(): Promise<void> {
+    await rename(this.tmp, this.path);
+    live.delete(this.tmp);
   }
 }
 
@@ -93,14 +206,20 @@ export class StagedOutputs {
   async commit(): Promise<void> {
     if (this.committed) return;
     this.committed = true;
-    for (const [i, f] of this.files.entries()) {
-      try {
-        await f.close();
-        await rename(f.tmp, f.path);
-      } catch (e) {
-        await Promise.all(this.files.slice(i).map((g) => g.discard()));
-        throw new OutputError(f.path, `cannot write (${code(e)})`);
+    committing++;
+    try {
+      for (const [i, f] of this.files.entries()) {
+        try {
+          await f.close();
+          await f.rename();
+        } catch (e) {
+          await Promise.all(this.files.slice(i).map((g) => g.discard()));
+          throw e instanceof OutputError ? e : new OutputError(f.path, `cannot write: ${systemErrorText(e, 'write')}`);
+        }
       }
+    } finally {
+      committing--;
+      if (committing === 0) for (const fn of waiting.splice(0)) fn();
     }
   }
 

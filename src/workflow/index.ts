@@ -23,3 +23,5 @@ export {
 export type { DroppedSampleReport } from './report.js';
 export { formatSelfCheck, runSelfCheck, selfCheck, type Check, type SelfCheckResult } from './selfcheck.js';
 export { runVarcompFit, type LineProgress, type VarcompFitOptions } from './varcomp.js';
+// What a front door needs to stop a run on a signal without leaving its temporary files.
+export { afterCommits, removeTemporaryFiles } from '../data/atomic.js';

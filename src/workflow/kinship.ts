@@ -5,7 +5,7 @@ import { kinship } from '../data/kinship.js';
 import { writeMatrixTsv } from '../data/write-tsv.js';
 import { getBackend } from '../linalg/select.js';
 import { genotypeFiles, openGenotypes } from './inputs.js';
-import { bad, refuseOverwritingInputs } from './options.js';
+import { bad, checkOutputs } from './options.js';
 
 /** Options of `runKinship` (what the `lmmkit kinship` command runs). */
 export interface KinshipRunOptions {
@@ -46,7 +46,7 @@ export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunRep
   if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad('kinship: give exactly one of --bfile PREFIX and --bimbam FILE');
   const block = opts.block ?? 2048;
   if (!Number.isInteger(block) || block < 1) throw bad(`--block: expected a positive integer, found ${block}`);
-  await refuseOverwritingInputs([opts.out], genotypeFiles(opts));
+  await checkOutputs([opts.out], genotypeFiles(opts));
   const t0 = performance.now();
   const source = await openGenotypes(opts);
   try {

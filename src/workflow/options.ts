@@ -3,6 +3,7 @@
 // the messages of their errors: the workflows are what the commands run.
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { checkWritable } from '../data/atomic.js';
 import { ArgumentError, type LmmkitError } from '../errors.js';
 import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
 import { parseRegion, type Region } from '../data/region.js';
@@ -123,7 +124,10 @@ export function checkTraitOptions(opts: { phenoCol?: readonly string[]; region?:
 
 /**
  * Checks, before any heavy work, that every output goes to an existing
- * folder, is not a folder itself and is not named twice.
+ * folder, is not a folder itself, is not named twice, is none of `inputs`,
+ * and that its folder takes a new file (`checkWritable`: a read-only
+ * folder or a full disk fails here, not after the computation). Stale
+ * temporary files of the outputs, left by a killed run, are removed.
  */
 export async function checkOutputs(paths: readonly string[], inputs: readonly (string | undefined)[] = []): Promise<void> {
   const seen = new Set<string>();
@@ -137,6 +141,7 @@ export async function checkOutputs(paths: readonly string[], inputs: readonly (s
     if (own !== undefined && !own.isFile()) throw bad(`--out: ${path} exists and is not a regular file`);
   }
   await refuseOverwritingInputs(paths, inputs);
+  for (const path of paths) await checkWritable(path);
 }
 
 /**

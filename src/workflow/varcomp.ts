@@ -20,7 +20,7 @@ import { mmEstStream } from '../varcomp/mmest-stream.js';
 import { mmVcov } from '../varcomp/vcov.js';
 import { formatAnova, formatModel, markerRow, modelJson } from './varcomp-format.js';
 import { genotypeFiles } from './inputs.js';
-import { refuseOverwritingInputs } from './options.js';
+import { checkOutputs, refuseOverwritingInputs } from './options.js';
 
 /** A progress display that one line at a time replaces (a terminal's `\r`), ended once the models are fitted. */
 export interface LineProgress {
@@ -178,6 +178,13 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       ...(opts.contrast ?? []),
     ],
   );
+  // The files this run writes: one JSON for a single model, a TSV and its JSON (and ANOVA) per marker.
+  const perMarker = opts.markers !== undefined || opts.bfile !== undefined;
+  await checkOutputs([
+    opts.out,
+    ...(perMarker ? [`${base}.json`] : []),
+    ...(opts.markers !== undefined && opts.anova !== undefined ? [`${base}.anova.tsv`] : []),
+  ]);
   const frame = await readFrame(opts.data);
   const yCol = column(frame, opts.y, '--y');
   if (!(yCol instanceof Float64Array)) throw new InputError(undefined, `--y: column '${opts.y}' of ${opts.data} is not numeric`);

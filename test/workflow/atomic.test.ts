@@ -3,9 +3,9 @@
 // output and what was found.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
-import { StagedOutputs, withStagedOutputs, writeAtomically } from '../../src/data/atomic.js';
+import { afterCommits, removeTemporaryFiles, StagedOutputs, withStagedOutputs, writeAtomically } from '../../src/data/atomic.js';
 import { InputError, LmmkitError, OutputError } from '../../src/errors.js';
 import { fixturePaths, scratchDir } from '../cli-support.js';
 
@@ -103,4 +103,46 @@ test('withStagedOutputs: an error in the body discards every staged output and p
     7,
   );
   assert.deepEqual(readdirSync(d), ['one.tsv']);
+});
+
+test('removeTemporaryFiles removes the open temporary files at once; afterCommits waits for a commit in progress', async () => {
+  const d = fresh();
+  const outputs = new StagedOutputs();
+  const a = await outputs.stage(join(d, 'a.tsv'));
+  await a.write('x\n');
+  assert.equal(readdirSync(d).length, 1);
+  assert.equal(removeTemporaryFiles(), 1);
+  assert.deepEqual(readdirSync(d), [], 'what a signal handler leaves');
+  await outputs.discard();
+
+  const calls: [boolean, boolean][] = [];
+  afterCommits((waited) => calls.push([waited, false]));
+  const b = new StagedOutputs();
+  await b.whole(join(d, 'b.tsv'), 'y\n');
+  const committing = b.commit();
+  afterCommits((waited) => calls.push([waited, existsSync(join(d, 'b.tsv'))]));
+  assert.equal(calls.length, 1, 'not while the commit renames');
+  await committing;
+  assert.deepEqual(calls, [
+    [false, false],
+    [true, true],
+  ]);
+});
+
+test('StagedFile.open removes the stale temporary files of its own output (a killed run), and nothing else', async () => {
+  const d = fresh();
+  const stale = ['.x.tsv.0123456789ab.tmp', '.x.tsv.abcdefabcdef.tmp'];
+  const kept = [
+    '.x.tsv.0123456789a.tmp',
+    '.x.tsv.0123456789abcd.tmp',
+    '.x.tsv.01234567.9ab.tmp',
+    '.xx.tsv.0123456789ab.tmp',
+    '.y.tsv.0123456789ab.tmp',
+    'x.tsv',
+  ];
+  for (const f of [...stale, ...kept]) writeFileSync(join(d, f), 'old\n');
+  const outputs = new StagedOutputs();
+  const f = await outputs.stage(join(d, 'x.tsv'));
+  assert.deepEqual(readdirSync(d).sort(), [...kept, basename(f.tmp)].sort());
+  await outputs.discard();
 });
