@@ -17,10 +17,12 @@ Each variant g is then tested with the covariance held fixed:
 stat is limix's lrt = -(N P - L P) log(s2 / s20).
 
 Samples: matched by FID+IID as in 'lmmkit gwas' (see 'lmmkit gwas --help'
-for --ids). A sample is used only when every trait and every covariate is
-observed; the others are dropped and reported, with the reason, on stdout
-and in PREFIX.json. --kinship-from-bfile computes a standardized kinship
-(limix) from every variant of the genotype file on the analysed samples.
+for --ids, -9 and --input-missing-phenotype, and traits with two values,
+listed in PREFIX.json's binaryTraits). A sample is used only when every
+trait and every covariate is observed; the others are dropped and
+reported, with the reason, on stdout and in PREFIX.json.
+--kinship-from-bfile computes a standardized kinship (limix) from every
+variant of the genotype file on the analysed samples.
 
 Output: PREFIX.tsv, tab-separated with a header, one row per tested variant:
   chrom pos id a1 a2 af n  then per test (any, then common):

@@ -6,7 +6,8 @@ import { MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, war
 const HELP_AFTER = `
 Fits the null model of one trait, y ~ N(F b, sigmaG2 K + sigmaE2 I) by REML,
 exactly as 'lmmkit gwas' fits it (the same sample matching, --ids rules,
-covariates with an intercept, --gaussianize), and saves it to FILE in
+-9 read as missing unless --no-input-missing-phenotype, covariates with an
+intercept, --gaussianize), and saves it to FILE in
 lmmkit's null-model format (docs/null-model-format.md): the sample ids in
 order, the trait and covariate names, sha256 fingerprints of the genotype
 samples and variants and of the kinship, the fitted parameters, and the
