@@ -44,7 +44,8 @@ export function detectTableKeyFor(text: string, file: string, genotype: KeyGenot
  *   genotype sample (the others are samples the genotypes lack, as PLINK
  *   phenotype files often list; the match reports them as dropped);
  * - `'none'` when no row names a genotype sample and there is one row per
- *   genotype sample;
+ *   genotype sample, or the rows cannot be ids (values only, whose row
+ *   count the match then checks);
  * - otherwise an `InputError` saying what is ambiguous and to give `--ids`.
  * Values that pass for ids on most rows by chance would need more than
  * half the rows to repeat a genotype sample's pair of ids exactly, so the
@@ -75,7 +76,9 @@ export function numericTableKey(rows: readonly (readonly string[])[], lines: rea
   const n = rows.length;
   const nGeno = iid.length;
   if (canBeIds && named > n / 2) return 'fid-iid';
-  if (named === 0 && n === nGeno) return 'none';
+  // Rows that name no sample and cannot be ids are values: matched by order,
+  // where a row count other than the genotype's is refused with its own message.
+  if (named === 0 && (n === nGeno || !canBeIds)) return 'none';
   const ids = genotype.key === 'iid' ? 'the IID (second field)' : 'the FID and IID (first two fields)';
   const show = (r: number): string => `line ${lines[r]}: '${rows[r]![0]} ${rows[r]![1] ?? ''}'`;
   const found =

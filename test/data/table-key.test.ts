@@ -64,8 +64,10 @@ describe('numericTableKey', () => {
           e.message,
         ),
     );
-    // Value rows whose count is not the genotype sample count.
-    assert.throws(() => key([['0.5', '1.5', '2']], plink), /no row starts with the FID and IID .*its 1 rows are not one per genotype sample \(20\)/);
+    // Whole-number rows that name no sample, and are not one per genotype sample.
+    assert.throws(() => key([['5', '6', '2']], plink), /no row starts with the FID and IID .*its 1 rows are not one per genotype sample \(20\)/);
+    // Values only, whatever their count, are matched by order (which then checks the count).
+    assert.equal(key([['0.5', '1.5', '2']], plink), 'none');
     // Duplicate pairs cannot be ids, but some rows name samples: refused, not read by order.
     assert.throws(() => key([...idRows(all.slice(1), plink), idRows([1], plink)[0]!], plink), /cannot all be unique whole-number ids/);
   });
