@@ -35,6 +35,12 @@ export function oneOf<T extends string>(flag: string, values: readonly T[]): (v:
   };
 }
 
+/** The help of --input-missing-phenotype and --no-input-missing-phenotype (gwas, mtgwas, null fit). */
+export const MISSING_PHENOTYPE_HELP = {
+  code: 'value read as missing in the --pheno and --covar tables, as PLINK 1.9/2 read them (counts in the log and the report)',
+  none: 'read every number of the --pheno and --covar tables as a value (-9 included)',
+} as const;
+
 /** Progress bars on stderr when it is a terminal (none in logs and pipes). */
 export function terminalProgress(): ProgressFactory | undefined {
   return process.stderr.isTTY === true ? streamProgress(process.stderr) : undefined;

@@ -1,15 +1,27 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runGwas, type GwasRunOptions } from '../workflow/index.js';
-import { integer, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import { integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
 
 const HELP_AFTER = `
 Samples: tables are matched to the genotype samples by FID+IID (by IID for
 BIMBAM, or when a table has one id per row). --ids auto reads a table's first
 line: a header starting with FID -> FID IID columns; IID or ID -> one id
-column; numbers and NA only -> no ids and no header, row i is genotype sample
-i (GEMMA's layout, e.g. the quick start's env.txt); anything else -> FID IID
-without a header (PLINK). Missing values: NA, ., nan, NaN or an empty field.
+column; anything else but numbers -> FID IID without a header (PLINK);
+numbers and NA only -> decided on the rows: FID IID columns (PLINK, numeric
+ids) when more than half of the rows start with the FID and IID of a genotype
+sample (the IID for BIMBAM) and every row's first two fields are unique whole
+numbers; no ids, row i is genotype sample i (GEMMA's layout, e.g. the quick
+start's env.txt) when no row does and there is one row per genotype sample;
+anything in between is refused: give --ids fid-iid, iid or none.
+Missing values: NA, ., nan, NaN or an empty field, and in the --pheno and
+--covar tables the value -9 (PLINK 1.9/2's default; -9.0 alike), or the
+number given to --input-missing-phenotype; --no-input-missing-phenotype
+reads every number as a value. How many values each file had read as
+missing this way is logged and in PREFIX.json (inputMissingPhenotype).
+A trait with two values only (a 0/1 or 1/2 case-control code) is analysed
+as a quantitative trait, as GEMMA and BOLT-LMM do: a warning says so and
+PREFIX.json marks the trait (binary: true).
 Each trait keeps the samples with that trait, every covariate and every
 --lowrank/--inter value observed; everything dropped is reported, with the
 reason, on stdout and in PREFIX.json. An intercept is always added to the
@@ -106,6 +118,8 @@ export function gwasCommand(): Command {
       oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const),
       'auto',
     )
+    .option('--input-missing-phenotype <v>', MISSING_PHENOTYPE_HELP.code, number('--input-missing-phenotype'), -9)
+    .option('--no-input-missing-phenotype', MISSING_PHENOTYPE_HELP.none)
     .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
     .option('--out <prefix>', 'output prefix (required): PREFIX.<trait>.tsv and PREFIX.json')
     .option('--plot', "also draw each trait's Manhattan and QQ plots: PREFIX.<trait>.manhattan.png/.svg, PREFIX.<trait>.qq.png/.svg")

@@ -1,7 +1,7 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
-import { integer, number, oneOf, printLine, terminalProgress } from './common.js';
+import { integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
 
 const HELP_AFTER = `
 Model (limix-lmm's MTLMM, quick start 2.2): the P traits Y (N x P) of
@@ -17,10 +17,12 @@ Each variant g is then tested with the covariance held fixed:
 stat is limix's lrt = -(N P - L P) log(s2 / s20).
 
 Samples: matched by FID+IID as in 'lmmkit gwas' (see 'lmmkit gwas --help'
-for --ids). A sample is used only when every trait and every covariate is
-observed; the others are dropped and reported, with the reason, on stdout
-and in PREFIX.json. --kinship-from-bfile computes a standardized kinship
-(limix) from every variant of the genotype file on the analysed samples.
+for --ids, -9 and --input-missing-phenotype, and traits with two values,
+listed in PREFIX.json's binaryTraits). A sample is used only when every
+trait and every covariate is observed; the others are dropped and
+reported, with the reason, on stdout and in PREFIX.json.
+--kinship-from-bfile computes a standardized kinship (limix) from every
+variant of the genotype file on the analysed samples.
 
 Output: PREFIX.tsv, tab-separated with a header, one row per tested variant:
   chrom pos id a1 a2 af n  then per test (any, then common):
@@ -70,11 +72,13 @@ export function mtgwasCommand(): Command {
       oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const),
       'auto',
     )
+    .option('--input-missing-phenotype <v>', MISSING_PHENOTYPE_HELP.code, number('--input-missing-phenotype'), -9)
+    .option('--no-input-missing-phenotype', MISSING_PHENOTYPE_HELP.none)
     .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
     .option('--out <prefix>', 'output prefix (required): PREFIX.tsv and PREFIX.json')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<MtgwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;
-      await runMtgwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, progress: terminalProgress() });
+      await runMtgwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
 }

@@ -1,12 +1,13 @@
 // `lmmkit null fit`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runNullFit, type NullFitRunOptions } from '../workflow/index.js';
-import { oneOf, printLine, terminalProgress } from './common.js';
+import { MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
 
 const HELP_AFTER = `
 Fits the null model of one trait, y ~ N(F b, sigmaG2 K + sigmaE2 I) by REML,
 exactly as 'lmmkit gwas' fits it (the same sample matching, --ids rules,
-covariates with an intercept, --gaussianize), and saves it to FILE in
+-9 read as missing unless --no-input-missing-phenotype, covariates with an
+intercept, --gaussianize), and saves it to FILE in
 lmmkit's null-model format (docs/null-model-format.md): the sample ids in
 order, the trait and covariate names, sha256 fingerprints of the genotype
 samples and variants and of the kinship, the fitted parameters, and the
@@ -49,11 +50,13 @@ export function nullCommand(): Command {
       oneOf('--ids', ['auto', 'fid-iid', 'iid', 'none'] as const),
       'auto',
     )
+    .option('--input-missing-phenotype <v>', MISSING_PHENOTYPE_HELP.code, number('--input-missing-phenotype'), -9)
+    .option('--no-input-missing-phenotype', MISSING_PHENOTYPE_HELP.none)
     .option('--out <file>', 'the null-model file to write (required)')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<NullFitRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;
-      await runNullFit({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, progress: terminalProgress() });
+      await runNullFit({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
   return cmd;
 }

@@ -219,7 +219,11 @@ export function shortText(s: string): string {
 export function detectTableKey(text: string, file: string): TableKey {
   const first = text.split('\n').find((l) => l.trim() !== '');
   if (first === undefined) return 'fid-iid';
-  const fields = splitRecords(first, file, 'auto').rows[0];
+  return firstRowKey(splitRecords(first, file, 'auto').rows[0]);
+}
+
+/** `detectTableKey` on the fields of the first non-blank line. */
+export function firstRowKey(fields: Readonly<NonEmpty<string>>): TableKey {
   const f0 = fields[0].replace(/^#/, '');
   if (/^fid$/i.test(f0)) return 'fid-iid';
   if (/^(iid|id)$/i.test(f0)) return 'iid';
@@ -266,7 +270,11 @@ export class TableParser implements LineParser<NumericTable> {
   }
 }
 
-function tableOfRecords(rec: Records, file: string, opts: TableOptions): NumericTable {
+/**
+ * The table of already split records (see `parseTable`): for a reader that
+ * must see every row before it knows the layout (`readKeyedTable`).
+ */
+export function tableOfRecords(rec: Records, file: string, opts: TableOptions): NumericTable {
   const key = opts.key ?? (opts.transposed === true ? 'iid' : 'fid-iid');
   if (key === 'none' && rec.blankInside !== undefined) {
     throw new InputError(

@@ -280,12 +280,13 @@ function blupsAt(r: ResolvedInference, at: ModelAt, beta: Float64Array): MmBlupR
   const resid = Float64Array.from(r.y);
   be.gemv(r.x, beta, { alpha: -1, beta: 1, y: resid });
   const w = be.gemv(at.vInv, resid);
-  const out: MmBlupResult = {};
-  r.components.forEach((c, k) => {
-    const zw = c.z === undefined ? w : be.gemv(c.z, w, { trans: true });
-    const values = be.gemv(c.r, zw, { alpha: r.sigma2[k]! });
-    const names = r.ids[k]?.slice() ?? Array.from({ length: c.r.rows }, (_, i) => String(i + 1));
-    out[c.name] = { names, values };
-  });
-  return out;
+  // fromEntries defines own properties: a component named __proto__ stays a key.
+  return Object.fromEntries(
+    r.components.map((c, k) => {
+      const zw = c.z === undefined ? w : be.gemv(c.z, w, { trans: true });
+      const values = be.gemv(c.r, zw, { alpha: r.sigma2[k]! });
+      const names = r.ids[k]?.slice() ?? Array.from({ length: c.r.rows }, (_, i) => String(i + 1));
+      return [c.name, { names, values }];
+    }),
+  );
 }

@@ -15,7 +15,7 @@ import type { Matrix } from '../linalg/matrix.js';
 import type { GwasReport } from './gwas-report.js';
 import type { RunKinship } from './gwas-null.js';
 import { matchGwasSamples, subTable, type ExtraRows, type TraitSamples } from './gwas-samples.js';
-import { readKeyedTable, standardizedKinship } from './inputs.js';
+import { applyMissingPhenotype, genotypeSide, type MissingCodeReport, readKeyedTable, standardizedKinship } from './inputs.js';
 import type { ScanRunOptions, TableIds } from './options.js';
 import type { DroppedSampleReport } from './report.js';
 
@@ -32,6 +32,8 @@ export interface GwasInputs {
   keepPos: number[];
   extraDropped: DroppedSampleReport[];
   traits: TraitSamples[];
+  /** What the missing-phenotype code turned into missing values, per file. */
+  missingCode: MissingCodeReport;
 }
 
 /** The tables a run reads beside the genotypes. */
@@ -41,23 +43,27 @@ export interface GwasTables {
 }
 
 /**
- * Reads the phenotype, covariate, kinship, low-rank and interaction tables
- * and matches their samples to the genotype file's; logs the match report.
+ * Reads the phenotype, covariate, kinship, low-rank and interaction tables,
+ * reads the missing-phenotype code (`code`, e.g. -9) of the phenotype and
+ * covariate tables as missing, and matches their samples to the genotype
+ * file's; logs the counts and the match report.
  */
 export async function readGwasInputs(
   opts: ScanRunOptions & GwasTables,
   ids: TableIds,
+  code: number | null,
   source: GenotypeSource,
   log: (line: string) => void,
 ): Promise<GwasInputs> {
-  const pheno = await readKeyedTable(opts.pheno, ids, opts.phenoCol);
-  const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, ids);
-  const lowrank = opts.lowrank === undefined ? undefined : await readKeyedTable(opts.lowrank, ids);
-  const inter = opts.inter === undefined ? undefined : await readKeyedTable(opts.inter, ids);
+  const genotype = genotypeSide(source, opts);
+  const pheno = await readKeyedTable(opts.pheno, ids, genotype, opts.phenoCol);
+  const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, ids, genotype);
+  const lowrank = opts.lowrank === undefined ? undefined : await readKeyedTable(opts.lowrank, ids, genotype);
+  const inter = opts.inter === undefined ? undefined : await readKeyedTable(opts.inter, ids, genotype);
   const kinFile = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });
-  const genotype = { file: source.path, samples: source.samples, key: opts.bimbam !== undefined ? ('iid' as const) : ('fid-iid' as const) };
+  const missingCode = applyMissingPhenotype(code, { pheno, covar }, log);
   const matched = matchGwasSamples(genotype, { pheno, covar, kinship: kinFile, lowrank, inter }, log);
-  return { pheno, covar, lowrank, inter, kinFile, ...matched };
+  return { pheno, covar, lowrank, inter, kinFile, ...matched, missingCode };
 }
 
 /** Refuses a trait with fewer than 3 samples left, naming it and the phenotype file. */
@@ -128,6 +134,8 @@ export interface TraitData {
   covariatesDropped: { name: string; reason: string }[];
   inter: Matrix | undefined;
   lowrank: Matrix | undefined;
+  /** The trait's two values when it has exactly two (a case-control code), before any transform; else undefined. */
+  binary: [number, number] | undefined;
 }
 
 /**
@@ -150,6 +158,7 @@ export function traitData(inputs: GwasInputs, tr: TraitSamples, gaussianizeTrait
   };
   const prow = indexRows(match.index.phenotype, 'phenotype');
   let y: Float64Array = Float64Array.from(prow, (r) => pheno.values.data[r + tr.t * pheno.values.rows]!);
+  const binary = twoValues(y);
   if (gaussianizeTrait) y = gaussianize(y);
   const { names, f, covariatesDropped } = covariateDesign(n, covar, () => indexRows(match.index.covariates, 'covariate'));
   if (n <= f.cols + 1) {
@@ -165,5 +174,32 @@ export function traitData(inputs: GwasInputs, tr: TraitSamples, gaussianizeTrait
     covariatesDropped,
     inter: inputs.inter === undefined || interRows === undefined ? undefined : subTable(inputs.inter, interRows),
     lowrank: inputs.lowrank === undefined || lowrankRows === undefined ? undefined : subTable(inputs.lowrank, lowrankRows),
+    binary,
   };
+}
+
+/** The two values of `y`, ascending, when it has exactly two distinct ones (NaN aside); else undefined. */
+export function twoValues(y: ArrayLike<number>): [number, number] | undefined {
+  let a = Number.NaN;
+  let b = Number.NaN;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    if (Number.isNaN(v) || v === a || v === b) continue;
+    if (Number.isNaN(a)) a = v;
+    else if (Number.isNaN(b)) b = v;
+    else return undefined;
+  }
+  return Number.isNaN(b) ? undefined : a < b ? [a, b] : [b, a];
+}
+
+/**
+ * The warning for a trait with two values only: it is analysed as a
+ * quantitative trait (a linear mixed model on the 0/1 or 1/2 code, as
+ * GEMMA and BOLT-LMM do), which the user must know to read its betas.
+ */
+export function binaryNotice(trait: string, file: string, levels: readonly [number, number], n: number): string {
+  return (
+    `trait '${trait}' of ${file} has two values only (${levels[0]} and ${levels[1]} on ${n} samples): ` +
+    'analysed as a quantitative trait by the linear model (as GEMMA and BOLT-LMM do), its betas are on that scale'
+  );
 }

@@ -1,6 +1,6 @@
 // The JSON report of `runGwas` (PREFIX.json) and the text line of a null model.
 import type { DroppedSampleReport } from './report.js';
-import type { GenotypesReport } from './inputs.js';
+import type { GenotypesReport, MissingCodeReport } from './inputs.js';
 import type { TableIds } from './options.js';
 
 /** The null model of one trait as reported. */
@@ -51,6 +51,8 @@ export interface TraitReport {
   trait: string;
   output: string;
   samples: number;
+  /** The trait has two values only on its samples (a case-control code), analysed as quantitative. */
+  binary: boolean;
   covariates: string[];
   covariatesDropped: { name: string; reason: string }[];
   nullModel: NullModelReport;
@@ -95,6 +97,8 @@ export interface GwasReport {
     inter: string | null;
     ids: TableIds;
   };
+  /** The missing-phenotype code (-9 by default) and how many values of each phenotype and covariate file it made missing. */
+  inputMissingPhenotype: MissingCodeReport;
   covariance:
     | { model: 'none' }
     | { model: 'kinship'; source: 'file'; file: string }

@@ -5,7 +5,7 @@ import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
 import { describeNull, type GwasHit, type GwasReport, type TraitReport } from './gwas-report.js';
 import { EigenCache, fitTraitNull } from './gwas-null.js';
-import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
+import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_TSV_HEADERS } from './gwas-rows.js';
@@ -68,7 +68,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   const o = checkOptions(opts);
   return withGenotypes(opts, async (source, outputs) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
-    const inputs = await readGwasInputs(opts, o.ids, source, log);
+    const inputs = await readGwasInputs(opts, o.ids, o.missingCode, source, log);
     const { match, extras, extraDropped, traits, pheno, covar, inter } = inputs;
 
     // Outputs and trait sample sets, validated before any heavy work.
@@ -93,8 +93,9 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     const layout = o.test === 'exact' ? 'exact' : o.step > 1 || inter !== undefined ? 'multi' : 'single';
     for (const tr of traits) {
       const t1 = performance.now();
-      const { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM } = traitData(inputs, tr, o.gaussianize);
+      const { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM, binary } = traitData(inputs, tr, o.gaussianize);
       const n = samples.length;
+      if (binary !== undefined) opts.warn?.(binaryNotice(tr.name, pheno.file, binary, n));
       const nul =
         saved !== undefined
           ? savedTraitNull(saved, {
@@ -152,6 +153,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         trait: tr.name,
         output: outputPaths[tr.t]!,
         samples: n,
+        binary: binary !== undefined,
         covariates: names,
         covariatesDropped,
         nullModel: nul.report,
@@ -183,6 +185,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         inter: inter?.file ?? null,
         ids: o.ids,
       },
+      inputMissingPhenotype: inputs.missingCode,
       covariance: covReport,
       traits: reports,
       backend: getBackend().name,

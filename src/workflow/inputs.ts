@@ -9,7 +9,8 @@ import { openBed } from '../data/node/bed.js';
 import type { Region } from '../data/region.js';
 import type { LineParser } from '../data/lines.js';
 import { readLines } from '../data/node/files.js';
-import { detectTableKey, TableParser, type NumericTable } from '../data/table.js';
+import { RecordSplitter, tableOfRecords, type NumericTable } from '../data/table.js';
+import { applyMissingCode, recordsTableKey, type KeyGenotypes, type MissingCodeCount } from '../data/table-key.js';
 import { resolveSelection, type VariantSelection } from '../data/variants.js';
 import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
 import { SelectionError } from '../errors.js';
@@ -28,50 +29,76 @@ export function genotypeFiles(opts: GenotypeInput): string[] {
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
 
-/** Reads a sample table with the --ids layout (`auto`: `detectTableKey`), keeping `columns` (default all) in that order. */
-export async function readKeyedTable(path: string, ids: TableIds, columns?: readonly string[]): Promise<NumericTable> {
+/**
+ * Reads a sample table with the --ids layout, keeping `columns` (default
+ * all) in that order. `auto` reads the layout from the first line
+ * (`detectTableKey`) and, for a header-less table of numbers only, from
+ * the `genotype` samples its first two fields do or do not name
+ * (`numericTableKey`): the answer never depends on the order of the rows.
+ * The file is read line by line (any size).
+ */
+export async function readKeyedTable(path: string, ids: TableIds, genotype: KeyGenotypes, columns?: readonly string[]): Promise<NumericTable> {
   const cols = columns === undefined || columns.length === 0 ? undefined : columns;
-  return readLines(path, new KeyedTableParser(path, ids, cols));
+  return readLines(path, new KeyedTableParser(path, ids, genotype, cols));
 }
 
-/**
- * A table parser that picks the key from the first non-blank line (`auto`:
- * `detectTableKey`) before the rows stream into `TableParser`.
- */
+/** Splits the rows, then settles the key on all of them (see `readKeyedTable`) and builds the table. */
 class KeyedTableParser implements LineParser<NumericTable> {
-  private readonly path: string;
-  private readonly ids: TableIds;
-  private readonly columns: readonly string[] | undefined;
-  private table: TableParser | undefined;
-  private readonly leading: number[] = [];
+  private readonly records: RecordSplitter;
 
-  constructor(path: string, ids: TableIds, columns: readonly string[] | undefined) {
-    this.path = path;
-    this.ids = ids;
-    this.columns = columns;
+  constructor(
+    private readonly path: string,
+    private readonly ids: TableIds,
+    private readonly genotype: KeyGenotypes,
+    private readonly columns: readonly string[] | undefined,
+  ) {
+    this.records = new RecordSplitter(path, 'auto');
   }
 
   line(text: string, lineNumber: number): void {
-    if (this.table === undefined) {
-      if (text.trim() === '') {
-        this.leading.push(lineNumber);
-        return;
-      }
-      this.table = this.start(text);
-    }
-    this.table.line(text, lineNumber);
+    this.records.line(text, lineNumber);
   }
 
   finish(): NumericTable {
-    return (this.table ?? this.start('')).finish();
+    const rec = this.records.finish();
+    const key = this.ids === 'auto' ? recordsTableKey(rec, this.path, this.genotype) : this.ids;
+    return tableOfRecords(rec, this.path, { key, columns: this.columns });
   }
+}
 
-  private start(firstLine: string): TableParser {
-    const key = this.ids === 'auto' ? detectTableKey(firstLine, this.path) : this.ids;
-    const table = new TableParser(this.path, { key, columns: this.columns });
-    for (const n of this.leading) table.line('', n);
-    return table;
+/** The genotype samples as the tables are matched to them (BIMBAM has one id per sample: matched by IID). */
+export function genotypeSide(source: GenotypeSource, opts: GenotypeInput): KeyGenotypes {
+  return { file: source.path, samples: source.samples, key: opts.bimbam !== undefined ? 'iid' : 'fid-iid' };
+}
+
+/** The `inputMissingPhenotype` entry of a JSON report: the code and what it turned into missing values, per file. */
+export interface MissingCodeReport {
+  /** The value read as missing in phenotype and covariate tables (null: none, --no-input-missing-phenotype). */
+  code: number | null;
+  files: { source: 'phenotype' | 'covariates'; file: string; values: number; columns: { name: string; values: number }[] }[];
+}
+
+/**
+ * Reads the values equal to `code` in the phenotype and covariate tables
+ * as missing (in place, PLINK's convention) and logs how many per file,
+ * 0 included; returns the report's entry. The low-rank and interaction
+ * tables are not phenotypes and keep every value.
+ */
+export function applyMissingPhenotype(
+  code: number | null,
+  tables: { pheno: NumericTable; covar: NumericTable | undefined },
+  log: (line: string) => void,
+): MissingCodeReport {
+  const counted: [MissingCodeReport['files'][number]['source'], MissingCodeCount][] = [['phenotype', applyMissingCode(tables.pheno, code)]];
+  if (tables.covar !== undefined) counted.push(['covariates', applyMissingCode(tables.covar, code)]);
+  if (code !== null) {
+    for (const [, c] of counted)
+      log(`${c.file}: ${c.values} ${c.values === 1 ? 'value' : 'values'} equal to ${code} read as missing (--input-missing-phenotype)`);
   }
+  return {
+    code,
+    files: counted.map(([source, c]) => ({ source, file: c.file, values: c.values, columns: c.columns.filter((x) => x.values > 0).map((x) => ({ ...x })) })),
+  };
 }
 
 /** Opens the genotype file of --bfile PREFIX (PLINK 1) or --bimbam FILE (with its --annotation). */

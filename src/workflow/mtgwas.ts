@@ -15,8 +15,11 @@ import { subMatrix } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
 import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
+import { binaryNotice, twoValues } from './gwas-inputs.js';
 import {
+  applyMissingPhenotype,
   genotypeFiles,
+  genotypeSide,
   genotypesReport,
   readKeyedTable,
   selectRegion,
@@ -24,6 +27,7 @@ import {
   withGenotypes,
   withProgress,
   type GenotypesReport,
+  type MissingCodeReport,
 } from './inputs.js';
 import {
   bad,
@@ -77,8 +81,12 @@ export interface MtgwasReport {
     covar: string | null;
     ids: TableIds;
   };
+  /** The missing-phenotype code (-9 by default) and how many values of each phenotype and covariate file it made missing. */
+  inputMissingPhenotype: MissingCodeReport;
   kinship: { source: 'file'; file: string } | { source: 'genotypes'; method: 'standardized'; variantsUsed: number; variantsSkipped: number };
   traits: string[];
+  /** The traits with two values only on the analysed samples (a case-control code), analysed as quantitative. */
+  binaryTraits: string[];
   samples: number;
   covariates: string[];
   covariatesDropped: { name: string; reason: string }[];
@@ -120,15 +128,15 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
   return withGenotypes(opts, async (source, outputs) => {
-    const genoFile = source.path;
     const { select, selected } = selectRegion(source, o.region, opts.region);
-    const pheno = await readKeyedTable(opts.pheno, o.ids, opts.phenoCol);
-    const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, o.ids);
+    const genotype = genotypeSide(source, opts);
+    const pheno = await readKeyedTable(opts.pheno, o.ids, genotype, opts.phenoCol);
+    const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, o.ids, genotype);
     const kinFile: KinshipTable | undefined = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });
     const traits = pheno.columns;
+    const missingCode = applyMissingPhenotype(o.missingCode, { pheno, covar }, log);
 
     // Samples: the shared match, then every trait observed.
-    const genotype = { file: genoFile, samples: source.samples, key: opts.bimbam !== undefined ? ('iid' as const) : ('fid-iid' as const) };
     const match = matchSamples({ genotype, phenotype: pheno, covariates: covar, kinship: kinFile });
     const keepPos: number[] = [];
     const traitDropped: MtDroppedSample[] = [];
@@ -157,8 +165,14 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     const samples = Int32Array.from(keepPos, (pos) => match.keep[pos]!);
     // Traits.
     const y = new Matrix(n, p);
+    const binaryTraits: string[] = [];
     for (let c = 0; c < p; c++) {
       let col: Float64Array = Float64Array.from(keepPos, (pos) => pheno.values.data[match.index.phenotype![pos]! + c * pheno.values.rows]!);
+      const levels = twoValues(col);
+      if (levels !== undefined) {
+        binaryTraits.push(traits[c]!);
+        opts.warn?.(binaryNotice(traits[c]!, pheno.file, levels, n));
+      }
       if (o.gaussianize) col = gaussianize(col);
       y.data.set(col, c * n);
     }
@@ -221,10 +235,10 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     });
     await out.close();
 
-    const beta: Record<string, Record<string, number>> = {};
-    names.forEach((nm, a) => {
-      beta[nm] = Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!]));
-    });
+    // fromEntries defines own properties: a covariate or trait named __proto__ stays a key.
+    const beta: Record<string, Record<string, number>> = Object.fromEntries(
+      names.map((nm, a) => [nm, Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!]))]),
+    );
     const dropped: MtDroppedSample[] = [...match.dropped.map(droppedReport), ...traitDropped];
     const report: MtgwasReport = {
       command: 'mtgwas',
@@ -239,8 +253,10 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
         covar: covar?.file ?? null,
         ids: o.ids,
       },
+      inputMissingPhenotype: missingCode,
       kinship: kinReport,
       traits: [...traits],
+      binaryTraits,
       samples: n,
       covariates: names,
       covariatesDropped,

@@ -8,11 +8,11 @@ import type { GenotypeSource } from '../data/genotypes.js';
 import { SelectionError } from '../errors.js';
 import { encodeNullModel } from '../nullmodel/serialize.js';
 import { EigenCache, fitTraitNull } from './gwas-null.js';
-import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
+import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
 import type { GwasReport, NullModelReport, SourceCountReport } from './gwas-report.js';
 import { sourceCounts } from './gwas-samples.js';
 import { describeNull } from './gwas-report.js';
-import { genotypeFiles, genotypesReport, withGenotypes, type GenotypesReport } from './inputs.js';
+import { genotypeFiles, genotypesReport, withGenotypes, type GenotypesReport, type MissingCodeReport } from './inputs.js';
 import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions } from './options.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 
@@ -35,6 +35,10 @@ export interface NullFitReport {
   genotypes: GenotypesReport;
   covariance: GwasReport['covariance'];
   samples: number;
+  /** The trait has two values only on its samples (a case-control code), analysed as quantitative. */
+  binary: boolean;
+  /** The missing-phenotype code (-9 by default) and how many values of each phenotype and covariate file it made missing. */
+  inputMissingPhenotype: MissingCodeReport;
   covariates: string[];
   covariatesDropped: { name: string; reason: string }[];
   nullModel: NullModelReport;
@@ -58,10 +62,10 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
   if (opts.kinship !== undefined && opts.kinshipFromGenotypes === true) throw bad('null fit: give one of --kinship and --kinship-from-bfile');
   const test = opts.test ?? 'fixed';
   if (test !== 'fixed' && test !== 'exact') throw bad(`--test: expected fixed or exact, found '${String(test)}'`);
-  const { ids } = checkFilterOptions(opts);
+  const { ids, missingCode } = checkFilterOptions(opts);
   const { gaussianize } = checkTraitOptions(opts);
   return withGenotypes(opts, async (source, outputs) => {
-    const inputs = await readGwasInputs(opts, ids, source, log);
+    const inputs = await readGwasInputs(opts, ids, missingCode, source, log);
     if (inputs.traits.length !== 1) {
       throw bad(
         `null fit: fits one trait, found ${inputs.traits.length} in ${inputs.pheno.file} (${inputs.pheno.columns.join(', ')}); choose one with --pheno-col`,
@@ -72,6 +76,7 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
     const { kin, report: covariance } = await prepareKinship(opts, inputs, source, log);
     const tr = inputs.traits[0]!;
     const data = traitData(inputs, tr, gaussianize);
+    if (data.binary !== undefined) opts.warn?.(binaryNotice(tr.name, inputs.pheno.file, data.binary, data.samples.length));
     const { model, report } = fitTraitNull(
       { trait: tr.name, y: data.y, f: data.f, names: data.names, samples: data.samples, test, kinship: kin, both: test === 'exact' },
       new EigenCache(),
@@ -91,6 +96,8 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
       genotypes: genotypesReport(source, opts),
       covariance,
       samples: samples.iid.length,
+      binary: data.binary !== undefined,
+      inputMissingPhenotype: inputs.missingCode,
       covariates: data.names,
       covariatesDropped: data.covariatesDropped,
       nullModel: report,

@@ -67,6 +67,11 @@ export interface ScanRunOptions extends WorkflowOutput {
   batchSize?: number;
   /** Default 'auto'. */
   ids?: TableIds;
+  /**
+   * The value read as missing in the phenotype and covariate tables
+   * (default -9, as PLINK 1.9 and 2); `false` reads every number as a value.
+   */
+  inputMissingPhenotype?: number | false;
   /** Output prefix. */
   out: string;
 }
@@ -90,10 +95,18 @@ export interface FilterOptions {
   maxMissing: number;
   batchSize: number;
   ids: TableIds;
+  /** The value read as missing in phenotype and covariate tables (null: none). */
+  missingCode: number | null;
 }
 
-/** Applies the defaults (--maf 0.01, --max-missing 0.05, --batch-size 1000, --ids auto) and checks each. */
-export function checkFilterOptions(opts: { maf?: number; maxMissing?: number; batchSize?: number; ids?: TableIds }): FilterOptions {
+/** Applies the defaults (--maf 0.01, --max-missing 0.05, --batch-size 1000, --ids auto, --input-missing-phenotype -9) and checks each. */
+export function checkFilterOptions(opts: {
+  maf?: number;
+  maxMissing?: number;
+  batchSize?: number;
+  ids?: TableIds;
+  inputMissingPhenotype?: number | false;
+}): FilterOptions {
   const maf = opts.maf ?? 0.01;
   if (!(maf >= 0 && maf <= 0.5)) throw bad(`--maf: expected a frequency in [0, 0.5], found ${maf}`);
   const maxMissing = opts.maxMissing ?? 0.05;
@@ -102,7 +115,15 @@ export function checkFilterOptions(opts: { maf?: number; maxMissing?: number; ba
   if (!Number.isInteger(batchSize) || batchSize < 1) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
   const ids = opts.ids ?? 'auto';
   if (!['auto', 'fid-iid', 'iid', 'none'].includes(ids)) throw bad(`--ids: expected auto, fid-iid, iid or none, found '${String(ids)}'`);
-  return { maf, maxMissing, batchSize, ids };
+  return { maf, maxMissing, batchSize, ids, missingCode: missingPhenotypeCode(opts.inputMissingPhenotype) };
+}
+
+/** The missing-phenotype code of a run: -9 by default (PLINK), another number, or none (`false`); a BAD_ARGUMENT if not a finite number. */
+export function missingPhenotypeCode(value: number | false | undefined): number | null {
+  if (value === false) return null;
+  const code = value ?? -9;
+  if (typeof code !== 'number' || !Number.isFinite(code)) throw bad(`--input-missing-phenotype: expected a number, found '${String(code)}'`);
+  return code;
 }
 
 /** The trait and region options, checked. */

@@ -475,11 +475,13 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
 /** --anova / --contrast: AnovaTest on the fit, or undefined when neither was asked for. */
 async function runAnova(opts: Settled, res: MmEstResult, data: AnovaData): Promise<AnovaResult | undefined> {
   if (opts.anova === undefined && opts.contrast.length === 0) return undefined;
-  const contrasts: Record<string, Matrix> = {};
+  const entries: [string, Matrix][] = [];
   for (const file of opts.contrast) {
     const t = await readTable(file, { header: false, key: 'none' });
-    contrasts[basename(file).replace(/\.[^.]*$/, '')] = t.values;
+    entries.push([basename(file).replace(/\.[^.]*$/, ''), t.values]);
   }
+  // fromEntries defines own properties: a contrast file named __proto__.tsv keeps its name.
+  const contrasts: Record<string, Matrix> = Object.fromEntries(entries);
   return anovaTest(res, {
     type: opts.anova ?? 'III',
     contrasts: opts.contrast.length > 0 ? contrasts : undefined,

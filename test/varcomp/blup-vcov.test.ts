@@ -477,3 +477,17 @@ sharedTest('mmBlup / mmVcov: bad input', [`${MM_DATA}vc_data.csv`], () => {
   const dup: MmData = { ...data, varList: [data.varList[0]!, { ...data.varList[0]!, name: 'Flint2' }, data.varList[2]!], zList: [h.zf, h.zf, data.zList![2]] };
   assert.throws(() => mmVcov({ sigma2: model.sigma2, method: 'reml' }, dup), /information of \(Flint, Flint2, Error\).*not positive definite/);
 });
+
+test('mmBlup keeps components named __proto__ and constructor', () => {
+  const pb = smallProblem(3);
+  const backend = backendsUnderTest()[0]!;
+  const v0 = modelAt(new Float64Array(pb.n), pb.x, pb.components, pb.sigma2, 'reml', backend);
+  const y = draw(pb.rng, pb.x, pb.beta, backend.potrf(v0.v), backend);
+  const names = ['__proto__', 'constructor', 'Error'];
+  const varList = pb.varList.map((v, k) => ({ ...v, name: names[k]! }));
+  const fit = mmEst({ y, cofactor: pb.x, varList, zList: pb.zList, backend });
+  const blup = mmBlup(fit, { y, cofactor: pb.x, varList, zList: pb.zList }, { backend });
+  assert.deepEqual(Object.keys(blup), names);
+  assert.equal(Object.getPrototypeOf(blup), Object.prototype);
+  assert.equal(Object.getOwnPropertyDescriptor(blup, '__proto__')?.value.values.length, pb.q);
+});
