@@ -37,8 +37,10 @@ export const SYMMETRY_TOLERANCE = 1e-6;
  * without a leading corner cell), a first column of ids, both (then they
  * must be the same ids in the same order), or neither (GEMMA's output, then
  * `opts.ids` names the rows and must have n samples). A header row is
- * recognised by an empty corner cell, by having no numeric field, or by
- * being one field short; a first column of ids by having no numeric field,
+ * recognised by an empty corner cell, by having no numeric field, by
+ * being one field short, or by a corner cell that is not a number above a
+ * row that starts with one (numeric ids, as `lmmkit kinship` writes them
+ * for a .fam of numbers); a first column of ids by having no numeric field,
  * or, beside a header, by the shape (one field more than there are rows).
  * The matrix must be square, finite and symmetric to
  * `SYMMETRY_TOLERANCE * max|K_ij|`; ids must be unique and non-empty.
@@ -85,8 +87,10 @@ export class KinshipParser implements LineParser<KinshipTable> {
     }
     if (this.header === undefined) {
       const first = this.first.fields;
-      // A header row is all ids, or has an empty corner cell, or is one field short (R's write.table).
-      this.header = first[0] === '' || first.every((f) => !isNumberText(f)) || first.length === fields.length - 1;
+      // A header row is all ids, or has an empty corner cell, or is one field short (R's write.table),
+      // or has a named corner cell above an id column of numbers (lmmkit's own 'id' over numeric IIDs).
+      this.header =
+        first[0] === '' || first.every((f) => !isNumberText(f)) || first.length === fields.length - 1 || (!isNumberText(first[0]) && isNumberText(fields[0]));
       if (!this.header) this.row(first, this.first.line);
     }
     this.row(fields, lineNumber);

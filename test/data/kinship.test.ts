@@ -11,6 +11,7 @@ import { Matrix } from '../../src/index.js';
 import { kinship, type KinshipMethod } from '../../src/data/kinship.js';
 import { openBimbam } from '../../src/data/bimbam.js';
 import { openBed } from '../../src/data/node/bed.js';
+import { readKinship } from '../../src/data/node/tables.js';
 import { writeBed } from '../../src/data/plink/write-bed.js';
 import { simulateGenotypes } from '../../src/sim/genotypes.js';
 import { SHARED, backendsUnderTest, relMaxDiff, requireTool, sharedTest, toolTest } from '../support.js';
@@ -126,4 +127,21 @@ describe('kinship', () => {
     for (let i = 0; i < 198; i++) for (let j = 0; j < 198; j++) worst = Math.max(worst, Math.abs(k.get(i, j) - ref[i]![j]!));
     assert.ok(worst < 1e-9, `max |lmmkit - gemma| = ${worst}`);
   });
+});
+
+test('a kinship that lmmkit kinship writes for numeric sample ids reads back with its ids', async () => {
+  const g = simulateGenotypes({ samples: 12, variants: 40, seed: 3 });
+  const ids = Array.from({ length: 12 }, (_, i) => String(i + 1));
+  const prefix = join(dir, 'numeric-ids');
+  await writeBed(prefix, g.dosages, { fid: ids, iid: ids }, g.variants);
+  const out = join(dir, 'numeric-ids.kin.tsv');
+  const bin = new URL('../../../bin/lmmkit.js', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, [bin, 'kinship', '--bfile', prefix, '--out', out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  // The header 'id 1 2 ... 12' is a header, not a row of numbers.
+  const read = await readKinship(out);
+  assert.deepEqual(read.ids.iid, ids);
+  const src = await openBed(prefix);
+  const k = await kinship(src, { method: 'standardized' }).finally(() => src.close());
+  assert.ok(relMaxDiff(read.k.data, k.k.data) < 1e-15);
 });
