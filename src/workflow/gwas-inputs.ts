@@ -86,6 +86,7 @@ export async function prepareKinship(
 ): Promise<{ kin: RunKinship | undefined; report: GwasReport['covariance'] }> {
   const nGeno = source.samples.iid.length;
   const { match, keepPos, kinFile } = inputs;
+  const allowNonPsd = opts.allowNonPsdKinship === true;
   if (kinFile !== undefined) {
     const index = match.index.kinship;
     if (index === undefined) throw new SelectionError('NO_SAMPLES', `${kinFile.file}: the kinship was not matched to the genotype samples`);
@@ -93,7 +94,7 @@ export async function prepareKinship(
     match.keep.forEach((g, p) => {
       row[g] = index[p]!;
     });
-    return { kin: { k: kinFile.k, row }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
+    return { kin: { k: kinFile.k, row, label: kinFile.file, allowNonPsd }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
   }
   if (opts.kinshipFromGenotypes === true) {
     const union = Int32Array.from(keepPos, (p) => match.keep[p]!);
@@ -103,7 +104,7 @@ export async function prepareKinship(
       row[g] = i;
     });
     return {
-      kin: { k: res.k, row },
+      kin: { k: res.k, row, label: `the kinship computed from ${source.path}`, allowNonPsd },
       report: {
         model: 'kinship',
         source: 'genotypes',
