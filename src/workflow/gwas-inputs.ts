@@ -10,7 +10,7 @@ import type { KinshipTable } from '../data/kinship-table.js';
 import type { SampleMatch } from '../data/match.js';
 import { readKinship } from '../data/node/tables.js';
 import type { NumericTable } from '../data/table.js';
-import { SelectionError } from '../errors.js';
+import { InputError, SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { GwasReport } from './gwas-report.js';
 import type { RunKinship } from './gwas-null.js';
@@ -151,6 +151,10 @@ export function traitData(inputs: GwasInputs, tr: TraitSamples, gaussianizeTrait
   };
   const prow = indexRows(match.index.phenotype, 'phenotype');
   let y: Float64Array = Float64Array.from(prow, (r) => pheno.values.data[r + tr.t * pheno.values.rows]!);
+  // A constant trait has nothing to explain: the fits would divide 0 by 0.
+  if (n > 0 && y.every((v) => v === y[0])) {
+    throw new InputError({ file: pheno.file }, `trait '${tr.name}': expected values that vary on the ${n} analysed samples, found the constant ${y[0]}`);
+  }
   if (gaussianizeTrait) y = gaussianize(y);
   const { names, f, covariatesDropped } = covariateDesign(n, covar, () => indexRows(match.index.covariates, 'covariate'));
   if (n <= f.cols + 1) {
