@@ -365,6 +365,13 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     }
   }
   const init = opts.init?.split(',').map((s, k) => parseNumber(`--init value ${k + 1}`)(s));
+  // Checked here, in the option's words: the engines would name themselves (mmRotated: init[0] = 0).
+  init?.forEach((v, k) => {
+    if (!(v > 0)) {
+      const comp = varList[k]?.name ?? `component ${k + 1}`;
+      throw new ArgumentError(`--init: expected starting variances > 0 (the MM update is multiplicative), found ${v} for component '${comp}' (value ${k + 1})`);
+    }
+  });
   const henderson = opts.henderson === 'auto' ? 'auto' : opts.henderson === 'true';
   if (opts.bfile !== undefined) {
     if (x !== undefined) throw new ArgumentError('give --markers or --bfile, not both');

@@ -116,6 +116,11 @@ sharedTest('varcomp fit: bad input gives exit 2, one line naming the culprit, an
       /code 'PSMD\d+' of column 'CodeDent' is not an id of the kinship/,
     ],
     ['init of the wrong length', [...ex1, '--init', '1,1'], /The length of Init and the number of variance are not compatible/],
+    [
+      'init with a zero variance',
+      [...ex1, '--init', '0,1,1'],
+      /^lmmkit: --init: expected starting variances > 0 .*found 0 for component 'Flint' \(value 1\)$/m,
+    ],
     ['bad number', [...ex1, '--crit-var', 'x'], /--crit-var: expected a number, found 'x'/],
     ['missing data file', ['--data', join(dir, 'nope.csv'), '--y', 'Trait'], /nope.csv/],
     ['formula with an unknown column', [...ex1, '--formula', '~ Trial + Site'], /Site/],
