@@ -89,9 +89,13 @@ export class WorkerError extends LmmkitError {
 
 /** A symmetric matrix with a negative eigenvalue where a covariance (positive semidefinite) is needed. */
 export class NotPositiveSemidefiniteError extends LmmkitError {
-  constructor(message: string) {
+  /** Where known: how many eigenvalues are negative beyond rounding, the most negative and the largest (for callers that reword the message). */
+  readonly spectrum: { clamped: number; mostNegative: number; largest: number } | undefined;
+
+  constructor(message: string, spectrum?: { clamped: number; mostNegative: number; largest: number }) {
     super('NOT_POSITIVE_SEMIDEFINITE', message);
     this.name = 'NotPositiveSemidefiniteError';
+    this.spectrum = spectrum;
   }
 }
 

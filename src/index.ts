@@ -97,6 +97,7 @@ export { LowRankCovariance, type LowRankFactor } from './nullmodel/lowrank.js';
 export { KinshipCovariance } from './nullmodel/kinship.js';
 export { fitLowRankNull, lowRankNullModel, type FitLowRankOptions, type LowRankNullModel, type LowRankNullParts } from './nullmodel/fit-lowrank.js';
 export { fitKinshipNull, kinshipNullModel, type FitKinshipOptions, type KinshipNullModel, type KinshipNullParts } from './nullmodel/fit-kinship.js';
+export { checkKinshipSpectrum, PSD_ROUNDING, type KinshipSpectrum, type KinshipSpectrumOptions } from './nullmodel/psd.js';
 export type { NullModel, SingleTraitNullModel } from './nullmodel/null-model.js';
 export type { TraitInput } from './nullmodel/traits.js';
 export {

@@ -88,6 +88,7 @@ export function gwasCommand(): Command {
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
     .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file (--bfile or --bimbam)')
+    .option('--allow-non-psd-kinship', 'proceed with a kinship that has negative eigenvalues beyond rounding, set to 0 (recorded in the report)')
     .option(
       '--null <file>',
       "scan under a null model saved by lmmkit null fit (no kinship read or computed; its samples, trait values and covariates must be this run's)",

@@ -55,6 +55,7 @@ export function mtgwasCommand(): Command {
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix R (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
     .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file (--bfile or --bimbam)')
+    .option('--allow-non-psd-kinship', 'proceed with a kinship that has negative eigenvalues beyond rounding, set to 0 (recorded in the report)')
     .option(
       '--test <test>',
       'any (effect on any trait, P df), common (one shared effect, 1 df) or both',

@@ -37,6 +37,7 @@ export function nullCommand(): Command {
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
     .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file')
+    .option('--allow-non-psd-kinship', 'proceed with a kinship that has negative eigenvalues beyond rounding, set to 0 (recorded in the report)')
     .option(
       '--test <test>',
       "the test the model is for: fixed or exact (GEMMA -lmm 4's double-centred kinship)",

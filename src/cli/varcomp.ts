@@ -16,8 +16,11 @@ table with sample ids: lmmkit kinship output, or MM4LMM's CSV layout). Its
 incidence Z_k is --incidence NAME=COLUMN (Z[i, j] = 1 when the --data row i
 has code j in COLUMN, codes matched to the kinship's ids, as the MM4LMM
 example builds Zf and Zd), or --z NAME=FILE (an N x q matrix, no header), or
-none (R_k must then be N x N in --data's row order). The error component
-'Error' (identity) is added last unless --no-error.
+none: the rows of --data are then matched to the kinship's ids through
+--ids COLUMN, or the one --data column whose values are all kinship ids (a
+run refuses when there is none or several; --match-by-order takes R_k's rows
+in --data's row order instead, as MM4LMM does). The error component 'Error'
+(identity) is added last unless --no-error.
 
 Fixed effects: --cofactor lists --data columns (text columns are factors with
 the first level, in sorted order, as reference); --formula is an R formula
@@ -77,7 +80,8 @@ export function varcompCommand(): Command {
     .option('--no-error', 'do not add the identity error component last')
     .option('--markers <file>', 'GWAS mode: a table with a header, one row per --data row, one column per marker (numbers or text)')
     .option('--bfile <prefix>', 'GWAS mode streamed from a PLINK fileset: one model per variant (its a1 dosage, mean-imputed), needs --ids')
-    .option('--ids <column>', "with --bfile: the --data column holding each row's genotype sample (IID in the .fam)")
+    .option('--ids <column>', "the --data column holding each row's sample id: its genotype sample (IID in the .fam) with --bfile, its kinship row otherwise")
+    .option('--match-by-order', "components without --incidence or --z take the kinship's rows in --data's row order, ids unchecked (MM4LMM's convention)")
     .option('--maf <f>', 'with --bfile: drop variants with a minor allele frequency below f', parseNumber('--maf'), 0.01)
     .option('--max-missing <f>', 'with --bfile: drop variants with a larger fraction of missing genotypes', parseNumber('--max-missing'), 0.05)
     .addOption(

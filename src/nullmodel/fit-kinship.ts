@@ -3,6 +3,7 @@ import type { Backend, Eigen } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { KinshipCovariance } from './kinship.js';
+import { checkKinshipSpectrum } from './psd.js';
 import { fitLambda, type LambdaFit, type RotatedData, type VarianceMethod } from './lambda.js';
 import { singleTrait, type TraitInput } from './traits.js';
 
@@ -32,6 +33,12 @@ export interface FitKinshipOptions {
    * (a caller that decomposes once for several traits), recorded in `centered`.
    */
   center?: boolean;
+  /**
+   * Proceed when R has eigenvalues below -1e-8 x its largest (not rounding:
+   * R is not a relatedness matrix), setting them to 0 like the rounding-size
+   * ones (default false: a NotPositiveSemidefiniteError).
+   */
+  allowNonPsd?: boolean;
   backend?: Backend;
 }
 
@@ -83,7 +90,8 @@ export interface KinshipNullModel {
  * (O(N^3), on the backend), one rotation of y and F, then REML or ML over
  * lambda = sigmaG2 / sigmaE2 on [1e-5, 1e5] by GEMMA's grid and Brent search
  * at O(N k^2) per evaluation. The covariance it returns whitens batches with
- * one gemm for the scans.
+ * one gemm for the scans. Negative eigenvalues of R beyond rounding are an
+ * error (`checkKinshipSpectrum`) unless `allowNonPsd`; the others are set to 0.
  */
 export function fitKinshipNull(opts: FitKinshipOptions): KinshipNullModel {
   const backend = opts.backend ?? getBackend();
@@ -95,6 +103,7 @@ export function fitKinshipNull(opts: FitKinshipOptions): KinshipNullModel {
   if (opts.kinship instanceof Matrix) eigen = backend.syevd(opts.center === true ? doubleCenter(opts.kinship) : opts.kinship);
   else eigen = opts.kinship;
   if (eigen.values.length !== n) throw new ShapeError(`fitKinshipNull: y has ${n} samples but the kinship is ${eigen.values.length} x ${eigen.values.length}`);
+  checkKinshipSpectrum(eigen.values, { allowNonPsd: opts.allowNonPsd });
   const yf = new Matrix(n, f.cols + 1);
   yf.data.set(y, 0);
   yf.data.set(f.data, n);

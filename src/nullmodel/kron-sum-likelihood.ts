@@ -7,6 +7,7 @@ import { getBackend } from '../linalg/select.js';
 import { choleskyInverse, choleskyLower, logdetCholesky } from '../linalg/small.js';
 import { FreeFormCov, FREEFORM_JITTER } from './freeform.js';
 import { jointDiagonalise, KronSumCovariance } from './kron-sum-covariance.js';
+import { checkKinshipSpectrum } from './psd.js';
 import { congruence, diagInverse, leftMul, rightMulT, sampleCovariance } from './kron-sum-dense.js';
 import { traitMatrix, type TraitInput } from './traits.js';
 
@@ -24,6 +25,11 @@ export interface KronSumModelOptions {
   traitDesign?: Matrix;
   /** The N x N relatedness matrix R, or its eigendecomposition. */
   kinship: Matrix | Eigen;
+  /**
+   * Proceed when R has eigenvalues below -1e-8 x its largest, setting them to
+   * 0 like the rounding-size ones (default false: a NotPositiveSemidefiniteError).
+   */
+  allowNonPsd?: boolean;
   /** FreeFormCov jitter of Cg and Cn (default 1e-4, limix's). */
   jitter?: number;
   backend?: Backend;
@@ -116,6 +122,7 @@ export class KronSumLikelihood {
       eigen = opts.kinship;
       if (eigen.values.length !== n) throw new ShapeError(`KronSumLikelihood: Y has ${n} samples but the eigendecomposition of R has ${eigen.values.length}`);
     }
+    checkKinshipSpectrum(eigen.values, { allowNonPsd: opts.allowNonPsd });
     this.eigen = eigen;
     this.n = n;
     this.p = p;

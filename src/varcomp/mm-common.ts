@@ -6,7 +6,8 @@
 //
 // - `driveRemlPath` is the loop of MM4LMM's dense REML, Henderson REML and
 //   two-matrix ML engines: evaluate at the current variances; if the
-//   log-likelihood fell below the previous one, go back to the last plain MM
+//   log-likelihood fell below the previous one by more than rounding
+//   (`fellBelow`), go back to the last plain MM
 //   step and re-evaluate there; take the MM step; every second step replace
 //   it by a squared extrapolation (SQUAREM's SqS3 step length, clamped to
 //   <= -1, falling back to the plain step when a variance would not be
@@ -308,6 +309,33 @@ export interface DriverResult<S extends MmEval> {
   converged: boolean;
 }
 
+/**
+ * How many units in the last place of the log-likelihood a fall in it must
+ * exceed to count as a fall (see `fellBelow`). The log-likelihood is a sum
+ * over N observations of logs and squares, each rounded, so two evaluations
+ * at points that are equal as far as the arithmetic can tell differ by a
+ * few ulps of |logLik| times a factor that grows with N (1e-13 at N = 259
+ * and |logLik| = 200, about 3 ulps, on the MM4LMM QTL data). 2^10 ulps
+ * (2.3e-13 relative) leaves a wide margin over that noise, and is still far
+ * below any criterion a fit is stopped at (1e-3 by default): a real fall
+ * smaller than that costs nothing to miss.
+ */
+export const LOGLIK_ROUNDING_ULPS = 1024;
+
+/**
+ * MM4LMM's "the log-likelihood went down, go back" test, minus rounding:
+ * true when `ll` is below `llPrev` by more than the arithmetic resolves
+ * (LOGLIK_ROUNDING_ULPS x eps x max(1, |ll|, |llPrev|)). A plain `ll <
+ * llPrev` fires on a -1e-13 fall on flat surfaces, where the variances still
+ * move but the log-likelihood no longer does; the fall-back then jumps to an
+ * earlier iterate and the fit stops up to 1e-5 below the optimum, on a
+ * marker that depends on the backend and the BLAS thread count.
+ */
+export function fellBelow(ll: number, llPrev: number): boolean {
+  const scale = Math.max(1, Math.abs(ll), Math.abs(llPrev));
+  return llPrev - ll > LOGLIK_ROUNDING_ULPS * Number.EPSILON * scale;
+}
+
 /** Evaluations of `evaluate` must return finite log-likelihoods; this names where it failed. */
 function checked<S extends MmEval>(evaluate: (s: Float64Array, rejected?: S) => S, who: string): (s: Float64Array, rejected?: S) => S {
   return (s, rejected) => {
@@ -386,7 +414,7 @@ export function driveRemlPath<S extends MmEval>(
   let st: S | undefined;
   while (((crit > o.critVar || critLL > o.critLogLik) && iter < o.maxIter) || it === 0) {
     st = evaluate(sNew);
-    if (iter > 0 && st.logLik < llPrev) {
+    if (iter > 0 && fellBelow(st.logLik, llPrev)) {
       sNew = sBis.slice();
       st = evaluate(sNew, st);
     }

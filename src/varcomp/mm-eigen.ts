@@ -31,6 +31,7 @@ import {
   type ResolvedOptions,
   checkComponents,
   driveSquarem,
+  fellBelow,
   requireFiniteVector,
   resolveOptions,
   runMmFit,
@@ -494,7 +495,7 @@ function remlRotated(ws: Workspace, y: Float64Array, x: Float64Array, d: Float64
       s1New = s.a / nmp;
       s0New = dOld * s1New;
       let ll = profiledLogLik(s, nmp, logDetError);
-      if (iter > 0 && ll < llPrev) {
+      if (iter > 0 && fellBelow(ll, llPrev)) {
         dNew = dBis;
         evalDelta(ws, y, x, d, dNew, s);
         s0Old = s0New;

@@ -10,7 +10,7 @@ import type { KinshipTable } from '../data/kinship-table.js';
 import type { SampleMatch } from '../data/match.js';
 import { readKinship } from '../data/node/tables.js';
 import type { NumericTable } from '../data/table.js';
-import { SelectionError } from '../errors.js';
+import { InputError, SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { GwasReport } from './gwas-report.js';
 import type { RunKinship } from './gwas-null.js';
@@ -92,6 +92,7 @@ export async function prepareKinship(
 ): Promise<{ kin: RunKinship | undefined; report: GwasReport['covariance'] }> {
   const nGeno = source.samples.iid.length;
   const { match, keepPos, kinFile } = inputs;
+  const allowNonPsd = opts.allowNonPsdKinship === true;
   if (kinFile !== undefined) {
     const index = match.index.kinship;
     if (index === undefined) throw new SelectionError('NO_SAMPLES', `${kinFile.file}: the kinship was not matched to the genotype samples`);
@@ -99,7 +100,7 @@ export async function prepareKinship(
     match.keep.forEach((g, p) => {
       row[g] = index[p]!;
     });
-    return { kin: { k: kinFile.k, row }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
+    return { kin: { k: kinFile.k, row, label: kinFile.file, allowNonPsd }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
   }
   if (opts.kinshipFromGenotypes === true) {
     const union = Int32Array.from(keepPos, (p) => match.keep[p]!);
@@ -109,7 +110,7 @@ export async function prepareKinship(
       row[g] = i;
     });
     return {
-      kin: { k: res.k, row },
+      kin: { k: res.k, row, label: `the kinship computed from ${source.path}`, allowNonPsd },
       report: {
         model: 'kinship',
         source: 'genotypes',
@@ -158,6 +159,10 @@ export function traitData(inputs: GwasInputs, tr: TraitSamples, gaussianizeTrait
   };
   const prow = indexRows(match.index.phenotype, 'phenotype');
   let y: Float64Array = Float64Array.from(prow, (r) => pheno.values.data[r + tr.t * pheno.values.rows]!);
+  // A constant trait has nothing to explain: the fits would divide 0 by 0.
+  if (n > 0 && y.every((v) => v === y[0])) {
+    throw new InputError({ file: pheno.file }, `trait '${tr.name}': expected values that vary on the ${n} analysed samples, found the constant ${y[0]}`);
+  }
   const binary = twoValues(y);
   if (gaussianizeTrait) y = gaussianize(y);
   const { names, f, covariatesDropped } = covariateDesign(n, covar, () => indexRows(match.index.covariates, 'covariate'));

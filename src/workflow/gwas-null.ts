@@ -1,7 +1,7 @@
 // The null model of one GWAS trait, as the scan needs it and as the report
 // states it: REML on a kinship (its eigendecomposition shared by the traits
 // analysed on the same samples), REML on a low-rank covariance, or OLS.
-import { InputError } from '../errors.js';
+import { InputError, NotPositiveSemidefiniteError } from '../errors.js';
 import type { Eigen } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -9,6 +9,7 @@ import { subMatrix } from '../linalg/submatrix.js';
 import { doubleCenter, fitKinshipNull, type KinshipNullModel } from '../nullmodel/fit-kinship.js';
 import { fitLowRankNull, type LowRankNullModel } from '../nullmodel/fit-lowrank.js';
 import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
+import { checkKinshipSpectrum, type KinshipSpectrum, PSD_ROUNDING } from '../nullmodel/psd.js';
 import { quickStartW } from '../nullmodel/quick-start-w.js';
 import { LmmCore } from '../scan/lmm-core.js';
 import type { NullModelReport } from './gwas-report.js';
@@ -17,6 +18,35 @@ import type { NullModelReport } from './gwas-report.js';
 export interface RunKinship {
   k: Matrix;
   row: Int32Array;
+  /** What the kinship is, for messages: its file, or 'the kinship computed from <genotype file>'. */
+  label: string;
+  /** --allow-non-psd-kinship: set negative eigenvalues beyond rounding to 0 instead of refusing. */
+  allowNonPsd: boolean;
+}
+
+/**
+ * Checks the kinship's eigenvalues on the analysed samples
+ * (`checkKinshipSpectrum`), refusing a kinship that is not positive
+ * semidefinite beyond rounding with a message naming it and the option
+ * that proceeds anyway. `eigenvalues` are those of the N x N kinship of the
+ * analysed samples; `n` is N, for the message.
+ */
+export function checkRunKinship(eigenvalues: Float64Array, label: string, allowNonPsd: boolean, n: number): KinshipSpectrum {
+  try {
+    return checkKinshipSpectrum(eigenvalues, { allowNonPsd });
+  } catch (e) {
+    if (!(e instanceof NotPositiveSemidefiniteError) || e.spectrum === undefined) throw e;
+    const { clamped, mostNegative, largest } = e.spectrum;
+    throw new NotPositiveSemidefiniteError(
+      `${label}: expected a positive semidefinite kinship, found the most negative eigenvalue ${mostNegative} on the ${n} analysed samples (${clamped} below -${PSD_ROUNDING} x the largest, ${largest}); --allow-non-psd-kinship sets them to 0 and proceeds`,
+      e.spectrum,
+    );
+  }
+}
+
+/** What the report says of a kinship that was not positive semidefinite, or nothing (the common case, so that reports stay as they were). */
+export function nonPsdReport(s: KinshipSpectrum): { nonPsdKinship?: { eigenvaluesClamped: number; mostNegative: number } } {
+  return s.clamped > 0 ? { nonPsdKinship: { eigenvaluesClamped: s.clamped, mostNegative: s.mostNegative } } : {};
 }
 
 /**
@@ -81,8 +111,9 @@ export function fitTraitNull(input: TraitNullInput, eigenCache: EigenCache): Tra
       );
       return getBackend().syevd(input.test === 'exact' ? doubleCenter(sub) : sub);
     });
-    const fit = fitKinshipNull({ y, covariates: f, kinship: eigen, center: input.test === 'exact', both: input.both });
-    return { model: fit, report: kinshipReport(fit, names) };
+    const spectrum = checkRunKinship(eigen.values, kinship.label, kinship.allowNonPsd, n);
+    const fit = fitKinshipNull({ y, covariates: f, kinship: eigen, center: input.test === 'exact', both: input.both, allowNonPsd: kinship.allowNonPsd });
+    return { model: fit, report: { ...kinshipReport(fit, names), ...nonPsdReport(spectrum) } };
   }
   if (input.lowrank !== undefined) {
     const w = quickStartW(input.lowrank.raw);

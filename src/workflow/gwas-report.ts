@@ -17,6 +17,8 @@ export type NullModelReport =
       logLik: number;
       atBound: 'lower' | 'upper' | null;
       beta: Record<string, number>;
+      /** With --allow-non-psd-kinship, when the kinship had negative eigenvalues beyond rounding: how many were set to 0, and the most negative. */
+      nonPsdKinship?: { eigenvaluesClamped: number; mostNegative: number };
     }
   | {
       model: 'lowrank';

@@ -94,6 +94,9 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     for (const tr of traits) {
       const t1 = performance.now();
       const { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM, binary } = traitData(inputs, tr, o.gaussianize);
+      for (const d of covariatesDropped) {
+        if (d.reason.startsWith('collinear')) opts.warn?.(`${covar?.file}: covariate '${d.name}' left out for trait '${tr.name}': ${d.reason}`);
+      }
       const n = samples.length;
       if (binary !== undefined) opts.warn?.(binaryNotice(tr.name, pheno.file, binary, n));
       const nul =

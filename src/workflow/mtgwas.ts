@@ -13,6 +13,7 @@ import { getBackend } from '../linalg/select.js';
 import { choleskyLower } from '../linalg/small.js';
 import { subMatrix } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
+import { checkRunKinship, nonPsdReport } from './gwas-null.js';
 import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
 import { binaryNotice, twoValues } from './gwas-inputs.js';
@@ -83,7 +84,10 @@ export interface MtgwasReport {
   };
   /** The missing-phenotype code (-9 by default) and how many values of each phenotype and covariate file it made missing. */
   inputMissingPhenotype: MissingCodeReport;
-  kinship: { source: 'file'; file: string } | { source: 'genotypes'; method: 'standardized'; variantsUsed: number; variantsSkipped: number };
+  /** nonPsdKinship: with --allow-non-psd-kinship, the negative eigenvalues beyond rounding set to 0 (absent when none). */
+  kinship: ({ source: 'file'; file: string } | { source: 'genotypes'; method: 'standardized'; variantsUsed: number; variantsSkipped: number }) & {
+    nonPsdKinship?: { eigenvaluesClamped: number; mostNegative: number };
+  };
   traits: string[];
   /** The traits with two values only on the analysed samples (a case-control code), analysed as quantitative. */
   binaryTraits: string[];
@@ -204,9 +208,16 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       kinReport = { source: 'genotypes', method: 'standardized', variantsUsed: res.variantsUsed, variantsSkipped: res.variantsSkipped };
     }
 
+    // The kinship's eigendecomposition (fitKronSumNull's own, done here to
+    // check the kinship with its name first).
+    const allowNonPsd = opts.allowNonPsdKinship === true;
+    const eigen = getBackend().syevd(k);
+    const spectrum = checkRunKinship(eigen.values, kinFile?.file ?? `the kinship computed from ${source.path}`, allowNonPsd, n);
+    kinReport = { ...kinReport, ...nonPsdReport(spectrum) };
+
     // Null model and scan.
     const t1 = performance.now();
-    const fit = fitKronSumNull({ y, covariates: f, kinship: k });
+    const fit = fitKronSumNull({ y, covariates: f, kinship: eigen, allowNonPsd });
     const model = new Mtlmm({ y, covariates: f, covariance: fit.covariance });
     log(
       `null model: ${p} traits, ${n} samples, REML lml ${fit.lml.toFixed(6)} (gradient norm ${fit.gradNorm.toExponential(2)}, ${fit.iterations} iterations) in ${((performance.now() - t1) / 1000).toFixed(2)} s`,

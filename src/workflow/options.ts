@@ -53,6 +53,12 @@ export interface ScanRunOptions extends WorkflowOutput {
   kinship?: string;
   /** Compute a standardized kinship from the genotype file. */
   kinshipFromGenotypes?: boolean;
+  /**
+   * Proceed with a kinship that has negative eigenvalues beyond rounding
+   * (below -1e-8 x the largest), set to 0; the report records them. Default
+   * false: such a kinship is refused.
+   */
+  allowNonPsdKinship?: boolean;
   /** Minimum minor allele frequency (default 0.01). */
   maf?: number;
   /** Maximum fraction of missing genotypes (default 0.05). */

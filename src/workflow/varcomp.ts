@@ -11,6 +11,7 @@ import { openBed } from '../data/node/bed.js';
 import { formatNumber } from '../data/write-tsv.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
+import { subMatrix } from '../linalg/submatrix.js';
 import { anovaTest, type AnovaData, type AnovaResult } from '../varcomp/anova.js';
 import { mmBlup } from '../varcomp/blup.js';
 import type { CofactorTable } from '../varcomp/design-frame.js';
@@ -50,8 +51,14 @@ export interface VarcompFitOptions {
   markers?: string;
   /** GWAS mode streamed from a PLINK fileset (needs `ids`). */
   bfile?: string;
-  /** With `bfile`: the `data` column naming each row's genotype sample. */
+  /**
+   * The `data` column naming each row's sample: its genotype sample with
+   * `bfile`, and the kinship row of every component given without an
+   * incidence (default: the one column whose values are all kinship ids).
+   */
   ids?: string;
+  /** Components without an incidence take the kinship's rows in `data`'s row order, ids unchecked (MM4LMM's convention; default false: matched by id). */
+  matchByOrder?: boolean;
   /** With `bfile`: minimum minor allele frequency (default 0.01). */
   maf?: number;
   /** With `bfile`: maximum fraction of missing genotypes (default 0.05). */
@@ -150,6 +157,78 @@ function pair(flag: string, v: string): [string, string] {
   return [v.slice(0, at), v.slice(at + 1)];
 }
 
+/**
+ * Matches the rows of --data to the ids of a component's kinship (`kinIds`,
+ * q of them) through an id column: --ids when given, else the one column
+ * of --data whose every value is a kinship id. Each row taking a different
+ * kinship row, all of them: `perm` (data row i is kinship row perm[i]; the
+ * model is R[perm, perm], as with rows already in order). Otherwise (rows
+ * sharing a sample, or kinship rows unused): the N x q incidence `z`, as
+ * --incidence builds it. `note` says what was matched when the order was
+ * not already the kinship's (undefined when it was, so that runs on data in
+ * kinship order print what they printed before).
+ */
+function matchKinshipById(
+  frame: DataFrame,
+  kinIds: readonly string[],
+  name: string,
+  file: string,
+  opts: Settled,
+): { perm?: Int32Array; z?: Matrix; note?: string } {
+  const at = new Map(kinIds.map((id, j) => [id, j]));
+  const asText = (col: Float64Array | readonly string[]): string[] => Array.from(col as ArrayLike<string | number>, (v) => String(v));
+  let colName: string;
+  let values: string[];
+  if (opts.ids !== undefined) {
+    colName = opts.ids;
+    values = asText(column(frame, opts.ids, '--ids'));
+  } else {
+    const candidates = frame.names.map((nm, j) => ({ nm, v: asText(frame.columns[j]!) })).filter(({ v }) => v.length > 0 && v.every((x) => at.has(x)));
+    const shown = kinIds
+      .slice(0, 3)
+      .map((id) => `'${id}'`)
+      .join(', ');
+    if (candidates.length === 0) {
+      throw new InputError(
+        undefined,
+        `--kinship ${name}: expected a column of ${opts.data} holding the ids of ${file} (${shown}${kinIds.length > 3 ? ', ...' : ''}), found none: give --ids COLUMN, --incidence ${name}=COLUMN, or --match-by-order if the rows of ${file} are in ${opts.data}'s row order`,
+      );
+    }
+    if (candidates.length > 1) {
+      throw new InputError(
+        undefined,
+        `--kinship ${name}: expected one column of ${opts.data} holding the ids of ${file}, found ${candidates.length} (${candidates.map((c) => c.nm).join(', ')}): choose one with --ids COLUMN or --incidence ${name}=COLUMN`,
+      );
+    }
+    colName = candidates[0]!.nm;
+    values = candidates[0]!.v;
+  }
+  const rows = new Int32Array(frame.n);
+  const used = new Uint8Array(kinIds.length);
+  let distinct = true;
+  let inOrder = frame.n === kinIds.length;
+  for (let i = 0; i < frame.n; i++) {
+    const j = at.get(values[i]!);
+    if (j === undefined) {
+      throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: id '${values[i]}' of column '${colName}' is not an id of the kinship ${file}`);
+    }
+    if (used[j] === 1) distinct = false;
+    used[j] = 1;
+    rows[i] = j;
+    if (j !== i) inOrder = false;
+  }
+  if (inOrder) return {};
+  if (distinct && frame.n === kinIds.length) {
+    return { perm: rows, note: `component ${name}: the rows of ${file} matched to ${opts.data} by its column '${colName}'` };
+  }
+  const z = new Matrix(frame.n, kinIds.length);
+  for (let i = 0; i < frame.n; i++) z.data[i + rows[i]! * frame.n] = 1;
+  return {
+    z,
+    note: `component ${name}: ${opts.data} matched to the ${kinIds.length} ids of ${file} by its column '${colName}' (an incidence: rows share ids or ids are unused)`,
+  };
+}
+
 function column(frame: DataFrame, name: string, flag: string): Float64Array | readonly string[] {
   const j = frame.names.indexOf(name);
   if (j < 0) throw new ArgumentError(`${flag}: ${frame.file} has no column '${name}' (columns: ${frame.names.join(', ')})`);
@@ -239,7 +318,7 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     } else if (zFile !== undefined) {
       const t = await readTable(zFile, { header: false, key: 'none' });
       zList.push(t.values);
-    } else {
+    } else if (opts.matchByOrder === true) {
       if (kin.k.rows !== frame.n) {
         throw new InputError(
           undefined,
@@ -247,6 +326,15 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
         );
       }
       zList.push(undefined);
+    } else {
+      // Rows matched by id, never by position: a --data file sorted
+      // differently from the kinship must give the same fit.
+      const m = matchKinshipById(frame, kin.ids.iid, name, file, opts);
+      if (m.perm !== undefined) {
+        varList[varList.length - 1] = { name, r: subMatrix(kin.k, m.perm), ids: Array.from(m.perm, (j) => kin.ids.iid[j]!) };
+        zList.push(undefined);
+      } else zList.push(m.z);
+      if (m.note !== undefined) log(m.note);
     }
   }
   if (opts.error) {
@@ -282,6 +370,13 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
     }
   }
   const init = opts.init?.split(',').map((s, k) => parseNumber(`--init value ${k + 1}`)(s));
+  // Checked here, in the option's words: the engines would name themselves (mmRotated: init[0] = 0).
+  init?.forEach((v, k) => {
+    if (!(v > 0)) {
+      const comp = varList[k]?.name ?? `component ${k + 1}`;
+      throw new ArgumentError(`--init: expected starting variances > 0 (the MM update is multiplicative), found ${v} for component '${comp}' (value ${k + 1})`);
+    }
+  });
   const henderson = opts.henderson === 'auto' ? 'auto' : opts.henderson === 'true';
   if (opts.bfile !== undefined) {
     if (x !== undefined) throw new ArgumentError('give --markers or --bfile, not both');

@@ -523,6 +523,7 @@ describe('lmmkit gwas --help', () => {
       '--covar',
       '--kinship',
       '--kinship-from-bfile',
+      '--allow-non-psd-kinship',
       '--lowrank',
       '--inter',
       '--step',

@@ -101,9 +101,14 @@ sharedTest('varcomp fit: bad input gives exit 2, one line naming the culprit, an
     ['unknown cofactor', [...ex1.slice(0, 4), '--cofactor', 'Trail'], /--cofactor: .* has no column 'Trail'/],
     ['incidence for no component', [...ex1, '--incidence', 'Other=CodeDent'], /'Other' names no --kinship component/],
     [
-      'kinship without incidence of the wrong size',
-      ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`],
+      'kinship by order of the wrong size',
+      ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`, '--match-by-order'],
       /122 x 122 but .* has 432 rows: give --incidence Flint=COLUMN/,
+    ],
+    [
+      'kinship without incidence, --ids not holding its ids',
+      ['--data', `${D}vc_data.csv`, '--y', 'Trait', '--kinship', `Flint=${D}vc_kinship_flint.csv`, '--ids', 'CodeDent'],
+      /vc_data\.csv:2: id 'PSMD\d+' of column 'CodeDent' is not an id of the kinship .*vc_kinship_flint\.csv/,
     ],
     [
       'codes not in the kinship',
@@ -111,6 +116,11 @@ sharedTest('varcomp fit: bad input gives exit 2, one line naming the culprit, an
       /code 'PSMD\d+' of column 'CodeDent' is not an id of the kinship/,
     ],
     ['init of the wrong length', [...ex1, '--init', '1,1'], /The length of Init and the number of variance are not compatible/],
+    [
+      'init with a zero variance',
+      [...ex1, '--init', '0,1,1'],
+      /^lmmkit: --init: expected starting variances > 0 .*found 0 for component 'Flint' \(value 1\)$/m,
+    ],
     ['bad number', [...ex1, '--crit-var', 'x'], /--crit-var: expected a number, found 'x'/],
     ['missing data file', ['--data', join(dir, 'nope.csv'), '--y', 'Trait'], /nope.csv/],
     ['formula with an unknown column', [...ex1, '--formula', '~ Trial + Site'], /Site/],
@@ -306,3 +316,44 @@ test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK files
   assert.equal(noIds.status, 2);
   assert.match(noIds.stderr, /--bfile needs --ids COLUMN/);
 });
+
+sharedTest(
+  'varcomp fit without --incidence matches the kinship by id: shuffled --data rows give the same fit; no id column is refused',
+  [`${MM_DATA}qtl_phenotype.csv`, `${MM_DATA}qtl_kinship.csv`],
+  () => {
+    const p = readCsv(`${MM_DATA}qtl_phenotype.csv`);
+    // A fixed shuffle (i -> 97 i + 13 mod 259 is a permutation: 97 and 259 are coprime).
+    const n = p.rows.length;
+    const shuffled = Array.from({ length: n }, (_, i) => p.rows[(97 * i + 13) % n]!);
+    const write = (name: string, rows: string[][], withId: boolean): string => {
+      const path = join(dir, name);
+      const lines = rows.map((row) => (withId ? `${row[0]}\t${row[1]}` : row[1]!));
+      writeFileSync(path, `${[withId ? 'id\ty' : 'y', ...lines].join('\n')}\n`);
+      return path;
+    };
+    const fit = (data: string, out: string, ...more: string[]) => {
+      const r = lmmkit('varcomp', 'fit', '--data', data, '--y', 'y', '--kinship', `Additive=${D}qtl_kinship.csv`, '--out', join(dir, out), ...more);
+      assert.equal(r.status, 0, r.stderr);
+      return { stdout: r.stdout, model: JSON.parse(readFileSync(join(dir, out), 'utf8')).model as { sigma2: number[]; logLik: number } };
+    };
+    const inOrder = fit(write('qtl-in-order.tsv', p.rows, true), 'qtl-in-order.json');
+    const reordered = fit(write('qtl-shuffled.tsv', shuffled, true), 'qtl-shuffled.json');
+    assert.match(reordered.stdout, /component Additive: the rows of .*qtl_kinship\.csv matched to .*qtl-shuffled\.tsv by its column 'id'/);
+    inOrder.model.sigma2.forEach((v, k) => {
+      assert.ok(Math.abs(reordered.model.sigma2[k]! - v) < 1e-8 * v, `sigma2[${k}]: ${reordered.model.sigma2[k]} shuffled vs ${v}`);
+    });
+    assert.ok(Math.abs(reordered.model.logLik - inOrder.model.logLik) < 1e-8);
+
+    // No id column: refused, unless the user says the rows are in order.
+    const noIds = write('qtl-no-ids.tsv', shuffled, false);
+    const out = join(dir, 'qtl-no-ids.json');
+    const r = lmmkit('varcomp', 'fit', '--data', noIds, '--y', 'y', '--kinship', `Additive=${D}qtl_kinship.csv`, '--out', out);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^lmmkit: --kinship Additive: expected a column of .*qtl-no-ids\.tsv holding the ids of .*qtl_kinship\.csv .*--match-by-order[^\n]*\n$/,
+    );
+    assert.equal(existsSync(out), false);
+    fit(write('qtl-no-ids-in-order.tsv', p.rows, false), 'qtl-by-order.json', '--match-by-order');
+  },
+);
