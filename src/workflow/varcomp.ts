@@ -9,6 +9,7 @@ import { readFrame, readKinship, readTable } from '../data/node/tables.js';
 import { progressLine } from '../data/geno-queue.js';
 import { openBed } from '../data/node/bed.js';
 import { formatNumber } from '../data/write-tsv.js';
+import { DEFAULT_MISSING, isNumberText, shortText } from '../data/table.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { subMatrix } from '../linalg/submatrix.js';
@@ -266,7 +267,13 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
   ]);
   const frame = await readFrame(opts.data);
   const yCol = column(frame, opts.y, '--y');
-  if (!(yCol instanceof Float64Array)) throw new InputError(undefined, `--y: column '${opts.y}' of ${opts.data} is not numeric`);
+  if (!(yCol instanceof Float64Array)) {
+    const i = yCol.findIndex((v) => !DEFAULT_MISSING.includes(v) && !isNumberText(v));
+    throw new InputError(
+      { file: frame.file, line: frame.lines[i], column: `${frame.names.indexOf(opts.y) + 1} '${opts.y}'` },
+      `--y: expected a number or a missing value (${DEFAULT_MISSING.filter((m) => m !== '').join(', ')}, an empty field), found '${shortText(yCol[i] ?? '')}'`,
+    );
+  }
   const missingY = Array.from(yCol.keys()).filter((i) => Number.isNaN(yCol[i]!));
   if (missingY.length > 0) {
     const where = missingY
