@@ -1,7 +1,7 @@
 // `lmmkit null fit`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runNullFit, type NullFitRunOptions } from '../workflow/index.js';
-import { oneOf, printLine, terminalProgress } from './common.js';
+import { oneOf, printLine, terminalProgress, warnOnce } from './common.js';
 
 const HELP_AFTER = `
 Fits the null model of one trait, y ~ N(F b, sigmaG2 K + sigmaE2 I) by REML,
@@ -53,7 +53,7 @@ export function nullCommand(): Command {
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<NullFitRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;
-      await runNullFit({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, progress: terminalProgress() });
+      await runNullFit({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
   return cmd;
 }

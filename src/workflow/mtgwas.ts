@@ -18,6 +18,7 @@ import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTes
 import {
   genotypeFiles,
   genotypesReport,
+  quirkWarnings,
   readKeyedTable,
   selectRegion,
   standardizedKinship,
@@ -226,6 +227,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       beta[nm] = Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!]));
     });
     const dropped: MtDroppedSample[] = [...match.dropped.map(droppedReport), ...traitDropped];
+    for (const line of quirkWarnings(source)) opts.warn?.(line);
     const report: MtgwasReport = {
       command: 'mtgwas',
       genotypes: genotypesReport(source, opts),
