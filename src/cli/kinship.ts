@@ -1,7 +1,7 @@
 // `lmmkit kinship`: its options and the call of the workflow, with progress on stderr.
 import { Command, Option } from 'commander';
 import { runKinship, type KinshipRunOptions } from '../workflow/index.js';
-import { integer, printLine } from './common.js';
+import { integer, printLine, warnOnce } from './common.js';
 
 /** `lmmkit kinship`: a kinship matrix streamed from a PLINK fileset or a BIMBAM file. */
 export function kinshipCommand(): Command {
@@ -29,6 +29,7 @@ export function kinshipCommand(): Command {
         await runKinship({
           ...opts,
           log: printLine,
+          warn: warnOnce,
           onProgress: (read, total) => {
             drew = true;
             const line = `read ${read} / ${total} variants (${((100 * read) / total).toFixed(2)}%)`;

@@ -6,9 +6,9 @@ import { createGunzip } from 'node:zlib';
 import { ArgumentError, InputError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { NonEmpty } from '../non-empty.js';
-import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from './genotypes.js';
+import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from './genotypes.js';
 import type { SampleTable } from './samples.js';
-import { takeVariants, type VariantTable } from './variants.js';
+import { findDuplicateIds, takeVariants, type VariantTable } from './variants.js';
 import type { LineParser } from './lines.js';
 import { readLines } from './node/files.js';
 import { standardizeInPlace } from './preprocess.js';
@@ -35,6 +35,8 @@ export interface OpenBimbamOptions {
  * a run of them is one separator, so there are no empty fields.
  */
 const SEP = /[ \t\r,]+/;
+/** How far outside [0, 2] a dosage may be by rounding alone (a file written with %g or 6 decimals). */
+const RANGE_SLACK = 1e-6;
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
@@ -77,7 +79,12 @@ export class BimbamReader implements GenotypeSource {
   readonly variants: VariantTable;
   /** Whether the file is gzip-compressed. */
   readonly gzip: boolean;
+  /** Dosages outside [0, 2] among the variants read so far (see `GenotypeQuirks`). */
+  readonly quirks: GenotypeQuirks = {};
   private readonly readers = new Set<LineReader>();
+  // Variants whose dosages were checked against [0, 2], so that a variant read
+  // twice (kinship, then scan) is counted once.
+  private checked: Uint8Array | undefined;
 
   /** Use `openBimbam`. */
   constructor(path: string, gzip: boolean, samples: SampleTable, variants: VariantTable) {
@@ -130,7 +137,7 @@ export class BimbamReader implements GenotypeSource {
           if (text === undefined)
             throw new InputError({ file: this.path, line: reader.line }, `the file ended before variant ${v + 1} (it had ${this.nVariants} when opened)`);
           const cols = columns.get(v);
-          if (cols !== undefined) this.parseDosages(text, reader.line, samples, out, cols);
+          if (cols !== undefined) this.parseDosages(text, v, reader.line, samples, out, cols);
         }
         const stats = opts.standardize === true ? standardizeInPlace(out) : undefined;
         yield { dosages: out, variants: takeVariants(this.variants, idx), indices: idx.slice(), stats };
@@ -145,8 +152,8 @@ export class BimbamReader implements GenotypeSource {
     await Promise.all([...this.readers].map((r) => this.release(r)));
   }
 
-  /** Parses one variant line into columns `cols` of `out`. */
-  private parseDosages(text: string, line: number, samples: Int32Array | undefined, out: Matrix, cols: NonEmpty<number>): void {
+  /** Parses the line of variant `v` into columns `cols` of `out`. */
+  private parseDosages(text: string, v: number, line: number, samples: Int32Array | undefined, out: Matrix, cols: NonEmpty<number>): void {
     const f = splitFields(text);
     if (f.length !== 3 + this.nSamples) throw new InputError({ file: this.path, line }, fieldCountMessage(this.nSamples, f.length));
     const n = out.rows;
@@ -163,6 +170,51 @@ export class BimbamReader implements GenotypeSource {
         );
     }
     for (let c = 1; c < cols.length; c++) out.data.copyWithin(cols[c]! * n, cols[0] * n, (cols[0] + 1) * n);
+    this.checked ??= new Uint8Array(this.nVariants);
+    if (this.checked[v] === 0) {
+      this.checked[v] = 1;
+      this.checkRange(f, v, line, samples === undefined ? col : undefined);
+    }
+  }
+
+  /**
+   * Counts the dosages of variant `v` (all samples: `parsed`, the line's
+   * values when every sample was parsed, else its fields `f`) outside
+   * [0, 2] by more than rounding. GEMMA analyses them as written and so
+   * does lmmkit, but the run's report says so.
+   */
+  private checkRange(f: readonly string[], v: number, line: number, parsed: Float64Array | undefined): void {
+    let values = 0;
+    let firstSample = -1;
+    let firstValue = 0;
+    for (let s = 0; s < this.nSamples; s++) {
+      let x: number;
+      if (parsed !== undefined) x = parsed[s]!;
+      else {
+        const tok = f[3 + s]!;
+        // An unselected sample's field is not validated: only numbers count.
+        x = tok === 'NA' || !DECIMAL.test(tok) ? Number.NaN : Number(tok);
+      }
+      if (x < -RANGE_SLACK || x > 2 + RANGE_SLACK) {
+        if (values === 0) {
+          firstSample = s;
+          firstValue = x;
+        }
+        values++;
+      }
+    }
+    if (values === 0) return;
+    const q = this.quirks.dosagesOutOfRange;
+    if (q === undefined) {
+      this.quirks.dosagesOutOfRange = {
+        values,
+        variants: 1,
+        first: { file: this.path, line, id: this.variants.id[v]!, sample: this.samples.iid[firstSample]!, value: firstValue },
+      };
+    } else {
+      q.values += values;
+      q.variants++;
+    }
   }
 
   private lines(): LineReader {
@@ -235,7 +287,8 @@ async function scanVariants(path: string, gzip: boolean, nGiven: number | undefi
   const id: string[] = [];
   const a1: string[] = [];
   const a2: string[] = [];
-  const seen = new Map<string, number>();
+  // Each variant's line, for the message on a repeated id: found once all are read, without a Map (2^24 entries at most).
+  const lines: number[] = [];
   let nSamples = nGiven ?? 0;
   const reader = new LineReader(path, gzip);
   try {
@@ -251,9 +304,7 @@ async function scanVariants(path: string, gzip: boolean, nGiven: number | undefi
         throw new InputError(where, fieldCountMessage(nSamples, f.length));
       }
       const rsid = f[0]!;
-      const prev = seen.get(rsid);
-      if (prev !== undefined) throw new InputError(where, `duplicate variant id '${rsid}' (first on line ${prev})`);
-      seen.set(rsid, reader.line);
+      lines.push(reader.line);
       if (annotation !== undefined) checkAnnotationRow(annotation, id.length, rsid, where);
       id.push(rsid);
       a1.push(f[1]!);
@@ -261,6 +312,10 @@ async function scanVariants(path: string, gzip: boolean, nGiven: number | undefi
     }
   } finally {
     await reader.close();
+  }
+  const dup = findDuplicateIds(id);
+  if (dup !== undefined) {
+    throw new InputError({ file: path, line: lines[dup.index] }, `duplicate variant id '${dup.id}' (first on line ${lines[dup.firstIndex]})`);
   }
   if (annotation !== undefined && annotation.id.length > id.length) {
     throw new InputError(

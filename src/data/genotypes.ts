@@ -66,6 +66,66 @@ export interface GenotypeSource {
   batches(opts?: BatchOptions): AsyncGenerator<GenotypeBatch>;
   /** Releases the file handle. */
   close(): Promise<void>;
+  /**
+   * What the reader accepted but a user should hear about (optional: a
+   * source without it met nothing). The reader may add to it while
+   * `batches` reads (BIMBAM dosages are checked as they are parsed).
+   */
+  readonly quirks?: GenotypeQuirks;
+}
+
+/** Where a quirk was first met: the variant, its file and 1-based line. */
+export interface QuirkSite {
+  file: string;
+  line: number;
+  id: string;
+}
+
+/**
+ * Oddities of a genotype file that are analysed (or excluded) by rule rather
+ * than refused, each counted with its first occurrence, for the warnings and
+ * the `quirks` entry of a run's report. An absent entry means none met.
+ */
+export interface GenotypeQuirks {
+  /**
+   * `.bim` variants with a negative base-pair position. PLINK 1.9 reads a
+   * negative position as "exclude this variant", so lmmkit's runs neither
+   * test them nor use them in a kinship computed from the genotypes.
+   */
+  negativePositions?: { count: number; first: QuirkSite & { position: number } };
+  /** Variants whose id (other than `.`) repeats an earlier variant's: analysed, as plink2 does. */
+  duplicateIds?: { count: number; first: QuirkSite & { firstLine: number } };
+  /**
+   * BIMBAM dosages outside [0, 2] by more than 1e-6, among the variants
+   * read so far (each variant counted once however often it is read):
+   * kept as written, as GEMMA does.
+   */
+  dosagesOutOfRange?: { values: number; variants: number; first: QuirkSite & { sample: string; value: number } };
+}
+
+/**
+ * The indices, in file order, of the variants `source` marks as excluded:
+ * those of a `.bim` with a negative position (see `GenotypeQuirks`).
+ */
+export function excludedVariants(source: GenotypeSource): Int32Array {
+  if (source.quirks?.negativePositions === undefined) return new Int32Array(0);
+  const pos = source.variants.pos;
+  const out: number[] = [];
+  for (let i = 0; i < pos.length; i++) if (pos[i]! < 0) out.push(i);
+  return Int32Array.from(out);
+}
+
+/**
+ * `sel` (default all variants) without the variants `source` excludes (see
+ * `excludedVariants`), as a selection for `batches`: `sel` itself when
+ * nothing is excluded, so that runs on ordinary files read as before.
+ */
+export function analysedSelection(source: GenotypeSource, sel: VariantSelection | undefined): VariantSelection | undefined {
+  const excluded = excludedVariants(source);
+  if (excluded.length === 0) return sel;
+  const drop = new Uint8Array(source.variants.id.length);
+  for (const i of excluded) drop[i] = 1;
+  return { indices: resolveSelection(source.variants, sel, source.path).filter((i) => drop[i] === 0) };
 }
 
 /** What a reader's `batches` call will read: the batch size, the variants and the samples. */

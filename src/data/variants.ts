@@ -85,3 +85,71 @@ export function resolveSelection(v: VariantTable, sel: VariantSelection | undefi
   }
   return idx;
 }
+
+/** The first repeated id of a list and how many entries repeat an earlier one (see `findDuplicateIds`). */
+export interface DuplicateIds {
+  /** Entries whose id equals an earlier entry's id. */
+  count: number;
+  /** The id that repeats first in list order. */
+  id: string;
+  /** Index of that id's first entry. */
+  firstIndex: number;
+  /** Index of its first repeat (the smallest index of any repeat). */
+  index: number;
+}
+
+/**
+ * Finds repeated ids in `ids`, skipping those equal to `ignore` (a .bim's
+ * `.`, "no id"); undefined when there are none. A JS Map or Set holds at
+ * most 2^24 entries and a .bim can list more variants, so ids are first
+ * told apart by a 32-bit hash in typed arrays (a sorted copy of the hashes
+ * finds the values that occur twice: 4 bytes per id, released on return),
+ * and only the ids whose hash occurs twice (a few ten thousand collisions
+ * among 15M ids, plus the true repeats) are compared as strings. `hashes[i]`,
+ * when given, is `idHash(ids[i])`, computed by a parser while the id was
+ * fresh in cache.
+ */
+export function findDuplicateIds(ids: readonly string[], ignore?: string, hashes?: Uint32Array): DuplicateIds | undefined {
+  const n = ids.length;
+  if (n < 2) return undefined;
+  const hash = hashes?.subarray(0, n) ?? Uint32Array.from(ids, idHash);
+  const sorted = hash.slice().sort();
+  // A bitmap of the top 24 bits of each repeated hash: a cheap first test.
+  const repeated = new Uint8Array(1 << 21);
+  let any = false;
+  for (let k = 1; k < n; k++) {
+    if (sorted[k] === sorted[k - 1]) {
+      const top = sorted[k]! >>> 8;
+      repeated[top >>> 3]! |= 1 << (top & 7);
+      any = true;
+    }
+  }
+  if (!any) return undefined;
+  // The exact repeated hash values, for the ids the bitmap lets through.
+  const values = new Set<number>();
+  for (let k = 1; k < n; k++) if (sorted[k] === sorted[k - 1]) values.add(sorted[k]!);
+  const firstIndex = new Map<string, number>();
+  let count = 0;
+  let first: DuplicateIds | undefined;
+  for (let i = 0; i < n; i++) {
+    const h = hash[i]!;
+    const top = h >>> 8;
+    if ((repeated[top >>> 3]! & (1 << (top & 7))) === 0 || !values.has(h)) continue;
+    const id = ids[i]!;
+    if (id === ignore) continue;
+    const seen = firstIndex.get(id);
+    if (seen === undefined) firstIndex.set(id, i);
+    else {
+      count++;
+      first ??= { count: 0, id, firstIndex: seen, index: i };
+    }
+  }
+  return first === undefined ? undefined : { ...first, count };
+}
+
+/** The hash `findDuplicateIds` sorts by: 32-bit FNV-1a of the UTF-16 code units of `s`. */
+export function idHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

@@ -10,7 +10,7 @@ import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_TSV_HEADERS } from './gwas-rows.js';
 import { sourceCounts } from './gwas-samples.js';
-import { genotypeFiles, genotypesReport, selectRegion, withGenotypes, withProgress } from './inputs.js';
+import { genotypeFiles, genotypesReport, quirkWarnings, selectRegion, withGenotypes, withProgress } from './inputs.js';
 import {
   bad,
   checkFilterOptions,
@@ -173,6 +173,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       if (plots !== undefined) log(`  plots (lambda_GC ${plots.lambda.toFixed(4)}) -> ${plots.files.join(', ')}`);
     }
 
+    for (const line of quirkWarnings(source)) opts.warn?.(line);
     const report: GwasReport = {
       command: 'gwas',
       genotypes: genotypesReport(source, opts),

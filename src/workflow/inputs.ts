@@ -3,7 +3,7 @@
 // keyed tables and the kinship computed from the genotypes.
 import { openBimbam } from '../data/bimbam.js';
 import type { ProgressReporter } from '../data/node/progress.js';
-import type { GenotypeSource } from '../data/genotypes.js';
+import { analysedSelection, type GenotypeQuirks, type GenotypeSource } from '../data/genotypes.js';
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
 import { openBed } from '../data/node/bed.js';
 import type { Region } from '../data/region.js';
@@ -123,20 +123,27 @@ export async function withGenotypes<T>(opts: GenotypeInput, body: (source: Genot
 }
 
 /**
- * The variant selection of --region (none: every variant) and how many
- * variants it selects; a region that selects none is a BAD_ARGUMENT
- * quoting `regionText`, the option as given.
+ * The variant selection of --region (none: every variant), less the
+ * variants the file excludes (a `.bim`'s negative positions, see
+ * `analysedSelection`), and how many variants it selects; a region that
+ * selects none is a BAD_ARGUMENT quoting `regionText`, the option as given.
  */
 export function selectRegion(
   source: GenotypeSource,
   region: Region | undefined,
   regionText: string | undefined,
 ): { select: VariantSelection | undefined; selected: number } {
-  const select: VariantSelection | undefined = region === undefined ? undefined : { region };
+  const select = analysedSelection(source, region === undefined ? undefined : { region });
   const selected = resolveSelection(source.variants, select, source.path).length;
   if (source.variants.id.length === 0) throw new SelectionError('NO_VARIANTS', `${source.path}: expected at least one variant, found none`);
   if (selected === 0 && region !== undefined) {
-    throw bad(`--region ${regionText}: no variant of ${source.path} lies in ${region.chrom}:${region.start}-${region.end} (END is exclusive)`);
+    throw bad(`--region ${regionText}: no analysed variant of ${source.path} lies in ${region.chrom}:${region.start}-${region.end} (END is exclusive)`);
+  }
+  if (selected === 0) {
+    throw new SelectionError(
+      'NO_VARIANTS',
+      `${source.path}: expected at least one variant with a non-negative position, found none (a negative position excludes a variant)`,
+    );
   }
   return { select, selected };
 }
@@ -149,17 +156,63 @@ export interface GenotypesReport {
   variants: number;
   /** The dosages count the a1 allele. */
   countedAllele: 'a1';
+  /** What the file holds that was analysed or excluded by rule (absent when nothing). */
+  quirks?: GenotypeQuirks;
 }
 
-/** The `genotypes` entry of a JSON report for `source`. */
+/**
+ * The `genotypes` entry of a JSON report for `source`, with its `quirks`
+ * only when there are some (a report on an ordinary file is unchanged).
+ * Built once the genotypes have been read: BIMBAM dosages are checked as
+ * they are parsed.
+ */
 export function genotypesReport(source: GenotypeSource, opts: { bfile?: string }): GenotypesReport {
+  const quirks = source.quirks;
   return {
     format: opts.bfile !== undefined ? 'bed' : 'bimbam',
     path: source.path,
     samples: source.samples.iid.length,
     variants: source.variants.id.length,
     countedAllele: 'a1',
+    ...(quirks === undefined || Object.keys(quirks).length === 0 ? {} : { quirks }),
   };
+}
+
+/**
+ * One warning line per kind of quirk `source` met (see `GenotypeQuirks`),
+ * each with its count, its first occurrence and what lmmkit did about it;
+ * call once the genotypes have been read.
+ */
+export function quirkWarnings(source: GenotypeSource): string[] {
+  const q = source.quirks;
+  if (q === undefined) return [];
+  const lines: string[] = [];
+  const neg = q.negativePositions;
+  if (neg !== undefined) {
+    lines.push(
+      `${neg.first.file}: ${plural(neg.count, 'variant')} with a negative base-pair position excluded, as PLINK 1.9 does (not tested, not in a kinship from the genotypes); ` +
+        `the first is '${neg.first.id}' on line ${neg.first.line} (position ${neg.first.position})`,
+    );
+  }
+  const dup = q.duplicateIds;
+  if (dup !== undefined) {
+    lines.push(
+      `${dup.first.file}: ${plural(dup.count, 'variant')} repeating an earlier variant's id, all analysed (as plink2 does); ` +
+        `the first is '${dup.first.id}' on line ${dup.first.line}, first seen on line ${dup.first.firstLine}`,
+    );
+  }
+  const out = q.dosagesOutOfRange;
+  if (out !== undefined) {
+    lines.push(
+      `${out.first.file}: ${plural(out.values, 'dosage')} in ${plural(out.variants, 'variant')} outside [0, 2], kept as written (as GEMMA does); ` +
+        `the first is ${out.first.value} for sample '${out.first.sample}' at variant '${out.first.id}' on line ${out.first.line}`,
+    );
+  }
+  return lines;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /**
@@ -176,8 +229,9 @@ export async function withProgress<T>(progress: ProgressFactory | undefined, fn:
 }
 
 /**
- * The standardized kinship (limix) of `samples` from every variant of the
- * genotype file, reporting progress; logs one line.
+ * The standardized kinship (limix) of `samples` from every analysed variant
+ * of the genotype file (not those it excludes, see `analysedSelection`),
+ * reporting progress; logs one line.
  */
 export async function standardizedKinship(
   source: GenotypeSource,
@@ -185,11 +239,13 @@ export async function standardizedKinship(
   progress: ProgressFactory | undefined,
   log: (line: string) => void,
 ): Promise<KinshipResult> {
-  const total = source.variants.id.length;
+  const select = analysedSelection(source, undefined);
+  const total = select === undefined ? source.variants.id.length : resolveSelection(source.variants, select, source.path).length;
   const res = await withProgress(progress, (bar) =>
     computeKinship(source, {
       method: 'standardized',
       samples,
+      select,
       onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
     }),
   );

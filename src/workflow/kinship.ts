@@ -4,7 +4,9 @@ import type { KinshipMethod, KinshipResult } from '../data/kinship.js';
 import { kinship } from '../data/kinship.js';
 import { writeMatrixTsv } from '../data/write-tsv.js';
 import { getBackend } from '../linalg/select.js';
-import { genotypeFiles, openGenotypes } from './inputs.js';
+import { analysedSelection } from '../data/genotypes.js';
+import { resolveSelection } from '../data/variants.js';
+import { genotypeFiles, openGenotypes, quirkWarnings } from './inputs.js';
 import { bad, checkOutputs } from './options.js';
 
 /** Options of `runKinship` (what the `lmmkit kinship` command runs). */
@@ -25,6 +27,8 @@ export interface KinshipRunOptions {
   out: string;
   /** The summary line (default silent). */
   log?: (line: string) => void;
+  /** Warnings about the genotype file (`quirkWarnings`; default silent). */
+  warn?: (line: string) => void;
   /** Variants read so far, of `total`, after each block. */
   onProgress?: (read: number, total: number) => void;
 }
@@ -32,6 +36,8 @@ export interface KinshipRunOptions {
 /** What `runKinship` computed and wrote. */
 export interface KinshipRunReport extends KinshipResult {
   samples: number;
+  /** Variants of a `.bim` with a negative position, left out as PLINK 1.9 does (absent when none). */
+  variantsExcluded?: number;
   output: string;
   backend: string;
   seconds: number;
@@ -39,7 +45,8 @@ export interface KinshipRunReport extends KinshipResult {
 
 /**
  * Computes the kinship of every sample of the genotype file from all its
- * variants (`kinship`, streamed in blocks) and writes it to `out`
+ * variants but those it excludes (a `.bim`'s negative positions, as PLINK
+ * 1.9 excludes them; `kinship`, streamed in blocks) and writes it to `out`
  * atomically; logs one line and returns the result.
  */
 export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunReport> {
@@ -50,10 +57,13 @@ export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunRep
   const t0 = performance.now();
   const source = await openGenotypes(opts);
   try {
-    const total = source.variants.id.length;
+    const select = analysedSelection(source, undefined);
+    const total = select === undefined ? source.variants.id.length : resolveSelection(source.variants, select, source.path).length;
+    const excluded = source.variants.id.length - total;
     const res = await kinship(source, {
       method: opts.method ?? 'standardized',
       blockSize: block,
+      select,
       onProgress: opts.onProgress === undefined ? undefined : (read) => opts.onProgress!(read, total),
     });
     await writeMatrixTsv(opts.out, res.k, (opts.format ?? 'table') === 'table' ? source.samples.iid : undefined);
@@ -62,9 +72,11 @@ export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunRep
     opts.log?.(
       `kinship (${res.method}) of ${source.samples.iid.length} samples from ${res.variantsUsed} variants` +
         `${res.variantsSkipped > 0 ? ` (${res.variantsSkipped} monomorphic or all-missing left out)` : ''}` +
+        `${excluded > 0 ? ` (${excluded} with a negative position excluded)` : ''}` +
         ` on the ${backend} backend in ${seconds.toFixed(2)} s -> ${opts.out}`,
     );
-    return { ...res, samples: source.samples.iid.length, output: opts.out, backend, seconds };
+    for (const line of quirkWarnings(source)) opts.warn?.(line);
+    return { ...res, samples: source.samples.iid.length, ...(excluded > 0 ? { variantsExcluded: excluded } : {}), output: opts.out, backend, seconds };
   } finally {
     await source.close();
   }

@@ -22,6 +22,7 @@ import {
   genotypeFiles,
   genotypeSide,
   genotypesReport,
+  quirkWarnings,
   readKeyedTable,
   selectRegion,
   standardizedKinship,
@@ -251,6 +252,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       names.map((nm, a) => [nm, Object.fromEntries(traits.map((t, c) => [t, fit.beta.data[a + c * names.length]!]))]),
     );
     const dropped: MtDroppedSample[] = [...match.dropped.map(droppedReport), ...traitDropped];
+    for (const line of quirkWarnings(source)) opts.warn?.(line);
     const report: MtgwasReport = {
       command: 'mtgwas',
       genotypes: genotypesReport(source, opts),

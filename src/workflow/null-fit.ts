@@ -12,7 +12,7 @@ import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, traitDat
 import type { GwasReport, NullModelReport, SourceCountReport } from './gwas-report.js';
 import { sourceCounts } from './gwas-samples.js';
 import { describeNull } from './gwas-report.js';
-import { genotypeFiles, genotypesReport, withGenotypes, type GenotypesReport, type MissingCodeReport } from './inputs.js';
+import { genotypeFiles, genotypesReport, quirkWarnings, withGenotypes, type GenotypesReport, type MissingCodeReport } from './inputs.js';
 import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions } from './options.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 
@@ -88,6 +88,7 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
     await outputs.commit();
     log(`trait '${tr.name}': ${samples.iid.length} samples, null ${describeNull(report)} -> ${opts.out}`);
     const { match, extras, extraDropped } = inputs;
+    for (const line of quirkWarnings(source)) opts.warn?.(line);
     return {
       command: 'null fit',
       output: opts.out,

@@ -16,8 +16,9 @@ import { openFileSource, readLines } from './files.js';
 export async function openBed(prefix: string, opts: OpenBedOptions = {}): Promise<BedReader> {
   const base = prefix.replace(/\.(bed|bim|fam)$/, '');
   const [bedPath, bimPath, famPath] = [`${base}.bed`, `${base}.bim`, `${base}.fam`];
-  const [variants, fam] = await Promise.all([readBim(bimPath), readFam(famPath)]);
-  return openBedSource(await openFileSource(bedPath), fam, variants, opts);
+  const bim = new BimParser(bimPath);
+  const [variants, fam] = await Promise.all([readLines(bimPath, bim), readFam(famPath)]);
+  return openBedSource(await openFileSource(bedPath), fam, variants, opts, bim.quirks);
 }
 
 /** Reads a `.bim` file on disk (see `parseBim`), streamed line by line; gzip is decompressed. */

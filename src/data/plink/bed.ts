@@ -2,7 +2,7 @@ import { InputError } from '../../errors.js';
 import { Matrix } from '../../linalg/matrix.js';
 import { byteSource, type ByteInput, type ByteSource } from '../bytes.js';
 import { parseSourceLines } from '../lines.js';
-import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../genotypes.js';
+import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
 import type { DosageStats } from '../preprocess.js';
 import { takeVariants, type VariantTable } from '../variants.js';
 import { BimParser } from './bim.js';
@@ -65,28 +65,33 @@ export async function openBedFiles(files: BedFiles, opts: OpenBedOptions = {}): 
   const bed = byteSource(files.bed, `${prefix}.bed`);
   let variants: VariantTable;
   let samples: FamTable;
+  let bimParser: BimParser;
   try {
     const bim = byteSource(files.bim, `${prefix}.bim`);
     const fam = byteSource(files.fam, `${prefix}.fam`);
+    bimParser = new BimParser(bim.name);
     // Line by line, a few MiB at a time: a .bim File past 512 MiB reads too.
-    [variants, samples] = await Promise.all([
-      parseSourceLines(bim, bim.name, new BimParser(bim.name)),
-      parseSourceLines(fam, fam.name, new FamParser(fam.name)),
-    ]);
+    [variants, samples] = await Promise.all([parseSourceLines(bim, bim.name, bimParser), parseSourceLines(fam, fam.name, new FamParser(fam.name))]);
   } catch (err) {
     await bed.close();
     throw err;
   }
-  return openBedSource(bed, samples, variants, opts);
+  return openBedSource(bed, samples, variants, opts, bimParser.quirks);
 }
 
 /**
  * A reader of the `.bed` bytes `bed` for the parsed `.fam` and `.bim`,
  * checking the variant-major magic bytes and that `bed` holds exactly
  * 3 + ceil(N / 4) * S bytes. The reader owns `bed` (closed on failure here,
- * else by `close`).
+ * else by `close`). `quirks` are the `.bim` parser's (`BimParser.quirks`).
  */
-export async function openBedSource(bed: ByteSource, fam: FamTable, variants: VariantTable, opts: OpenBedOptions = {}): Promise<BedReader> {
+export async function openBedSource(
+  bed: ByteSource,
+  fam: FamTable,
+  variants: VariantTable,
+  opts: OpenBedOptions = {},
+  quirks: GenotypeQuirks = {},
+): Promise<BedReader> {
   try {
     const head = await bed.read(0, Math.min(3, bed.size));
     if (head.length < 3 || head[0] !== MAGIC[0] || head[1] !== MAGIC[1]) {
@@ -106,7 +111,7 @@ export async function openBedSource(bed: ByteSource, fam: FamTable, variants: Va
         `${bed.size < expected ? 'truncated' : 'oversized'} .bed: ${fam.iid.length} samples (.fam) x ${variants.id.length} variants (.bim) need 3 + ${bytesPerVariant} x ${variants.id.length} = ${expected} bytes, found ${bed.size}`,
       );
     }
-    return new BedReader(bed, fam, variants, opts.count ?? 'a1');
+    return new BedReader(bed, fam, variants, opts.count ?? 'a1', quirks);
   } catch (err) {
     await bed.close();
     throw err;
@@ -119,13 +124,16 @@ export class BedReader implements GenotypeSource {
   readonly samples: FamTable;
   readonly variants: VariantTable;
   readonly count: CountedAllele;
+  /** The `.bim`'s negative positions and repeated ids (see `GenotypeQuirks`). */
+  readonly quirks: GenotypeQuirks;
   private readonly source: ByteSource;
   private readonly lut: Float64Array;
   private readonly bytesPerVariant: number;
 
   /** Use `openBed` (lmmkit/node), `openBedFiles` or `openBedSource`. */
-  constructor(source: ByteSource, fam: FamTable, variants: VariantTable, count: CountedAllele) {
+  constructor(source: ByteSource, fam: FamTable, variants: VariantTable, count: CountedAllele, quirks: GenotypeQuirks = {}) {
     this.path = source.name;
+    this.quirks = quirks;
     this.source = source;
     this.samples = fam;
     this.variants = variants;

@@ -1,6 +1,7 @@
 import { InputError } from '../../errors.js';
 import { parseLines, type LineParser } from '../lines.js';
-import type { VariantTable } from '../variants.js';
+import type { GenotypeQuirks } from '../genotypes.js';
+import { findDuplicateIds, idHash, type VariantTable } from '../variants.js';
 
 /**
  * Parses the text of a PLINK `.bim` file: one variant per line, six
@@ -28,7 +29,16 @@ export class BimParser implements LineParser<VariantTable> {
   private readonly a2: string[] = [];
   private cm: Float64Array = new Float64Array(1024);
   private pos: Float64Array = new Float64Array(1024);
+  // Each id's hash, taken while the id is fresh in cache, for `findDuplicateIds`.
+  private hash: Uint32Array = new Uint32Array(1024);
   private readonly interned = new Map<string, string>();
+  // Blank lines seen before variant `at`, recorded where the count changes,
+  // so that a variant's line number costs nothing per variant.
+  private readonly blankAt: number[] = [];
+  private readonly blankCount: number[] = [];
+  private negative: GenotypeQuirks['negativePositions'];
+  /** The negative positions and repeated ids of the file, set by `finish`. */
+  quirks: GenotypeQuirks = {};
 
   constructor(file: string) {
     this.file = file;
@@ -36,7 +46,15 @@ export class BimParser implements LineParser<VariantTable> {
 
   line(text: string, lineNumber: number): void {
     const line = text.trim();
-    if (line === '') return;
+    if (line === '') {
+      const r = this.blankAt.length - 1;
+      if (r >= 0 && this.blankAt[r] === this.id.length) this.blankCount[r]!++;
+      else {
+        this.blankAt.push(this.id.length);
+        this.blankCount.push((this.blankCount[r] ?? 0) + 1);
+      }
+      return;
+    }
     const f = line.split(/\s+/);
     const where = { file: this.file, line: lineNumber };
     if (f.length !== 6) {
@@ -49,11 +67,19 @@ export class BimParser implements LineParser<VariantTable> {
     if (!Number.isSafeInteger(p)) {
       throw new InputError({ ...where, column: 4 }, `expected a base-pair position written as a decimal integer, found '${f[3]}'`);
     }
+    if (p < 0) {
+      if (this.negative === undefined) this.negative = { count: 0, first: { file: this.file, line: lineNumber, id: f[1]!, position: p } };
+      this.negative.count++;
+    }
     const k = this.id.length;
     if (k === this.cm.length) {
       this.cm = grow(this.cm);
       this.pos = grow(this.pos);
+      const h = new Uint32Array(this.hash.length * 2);
+      h.set(this.hash);
+      this.hash = h;
     }
+    this.hash[k] = idHash(f[1]!);
     this.chrom.push(this.intern(f[0]!));
     this.id.push(f[1]!);
     this.cm[k] = g;
@@ -64,7 +90,28 @@ export class BimParser implements LineParser<VariantTable> {
 
   finish(): VariantTable {
     const s = this.id.length;
+    const dup = findDuplicateIds(this.id, '.', this.hash);
+    this.hash = new Uint32Array(0);
+    this.quirks = {
+      ...(this.negative === undefined ? {} : { negativePositions: this.negative }),
+      ...(dup === undefined
+        ? {}
+        : { duplicateIds: { count: dup.count, first: { file: this.file, line: this.lineOf(dup.index), id: dup.id, firstLine: this.lineOf(dup.firstIndex) } } }),
+    };
     return { chrom: this.chrom, id: this.id, cm: this.cm.slice(0, s), pos: this.pos.slice(0, s), a1: this.a1, a2: this.a2 };
+  }
+
+  /** The 1-based line of variant `k`: its index, plus 1, plus the blank lines before it. */
+  private lineOf(k: number): number {
+    // The last record at or before k, by bisection.
+    let lo = 0;
+    let hi = this.blankAt.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.blankAt[mid]! <= k) lo = mid + 1;
+      else hi = mid;
+    }
+    return k + 1 + (lo === 0 ? 0 : this.blankCount[lo - 1]!);
   }
 
   private intern(s: string): string {
