@@ -324,7 +324,12 @@ const cases: BadCase[] = [
   { name: 'BIMBAM annotation missing a variant', corrupt: (d) => d.edit(F.anno, (t) => t.split('\n').slice(1).join('\n')), args: bimbam, message: /anno\.txt/ },
   // varcomp
   { name: 'varcomp --y not in --data', args: (d) => [...varcomp(d).map((a) => (a === 'y' ? 'Y' : a))], message: /data\.tsv.*'Y'/ },
-  { name: 'varcomp response that is not a number', corrupt: (d) => d.edit(F.data, field(3, 1, 'tall')), args: varcomp, message: /data\.tsv:4 \(column 2 'y'\): --y: expected a number or a missing value .*found 'tall'/ },
+  {
+    name: 'varcomp response that is not a number',
+    corrupt: (d) => d.edit(F.data, field(3, 1, 'tall')),
+    args: varcomp,
+    message: /data\.tsv:4 \(column 2 'y'\): --y: expected a number or a missing value .*found 'tall'/,
+  },
   { name: 'varcomp --incidence codes absent from the kinship', corrupt: (d) => d.edit(F.data, field(3, 0, 'nobody')), args: varcomp, message: /nobody/ },
   { name: 'varcomp --formula naming an unknown column', args: (d) => [...varcomp(d), '--formula', '~ height'], message: /height/ },
   { name: 'varcomp --init with a negative variance', args: (d) => [...varcomp(d), '--init', '-1,1'], message: /--init/ },
