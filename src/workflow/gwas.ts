@@ -5,6 +5,7 @@ import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
 import { describeNull, type GwasHit, type GwasReport, type TraitReport } from './gwas-report.js';
 import { EigenCache, fitTraitNull } from './gwas-null.js';
+import { fitInContext, fitInContextSync } from './fit-context.js';
 import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
@@ -99,7 +100,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       }
       const n = samples.length;
       if (binary !== undefined) opts.warn?.(binaryNotice(tr.name, pheno.file, binary, n));
-      const nul =
+      const nullContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): cannot fit the null model`;
+      const nul = fitInContextSync(nullContext, () =>
         saved !== undefined
           ? savedTraitNull(saved, {
               trait: tr.name,
@@ -120,33 +122,37 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
                 lowrank: kin !== undefined || lowrankM === undefined || inputs.lowrank === undefined ? undefined : { raw: lowrankM, file: inputs.lowrank.file },
               },
               eigenCache,
-            );
+            ),
+      );
 
       // Scan, streamed into the staged output.
       const out = await outputs.stage(outputPaths[tr.t]!);
       await out.write(`${GWAS_TSV_HEADERS[layout].join('\t')}\n`);
       const counts = { tested: 0, tests: 0, untestable: 0 };
       const top: GwasHit[] = [];
-      await withProgress(opts.progress, async (bar) => {
-        for await (const batch of gwasScan({
-          source,
-          samples,
-          ...(nul.model === undefined ? { y, covariates: f } : { null: nul.model }),
-          test: o.test,
-          inter: interM,
-          step: o.step,
-          exactTests: opts.exactTests === 'wald' ? ['wald'] : undefined,
-          select,
-          batchSize: o.batchSize,
-          minMaf: o.maf,
-          maxMissing: o.maxMissing,
-          standardize: opts.standardize === true,
-          onProgress: bar,
-        })) {
-          counts.tested += batch.indices.length;
-          await out.write(formatBatch(batch, layout, o.step, counts, top));
-        }
-      });
+      const scanContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): the scan failed`;
+      await withProgress(opts.progress, async (bar) =>
+        fitInContext(scanContext, async () => {
+          for await (const batch of gwasScan({
+            source,
+            samples,
+            ...(nul.model === undefined ? { y, covariates: f } : { null: nul.model }),
+            test: o.test,
+            inter: interM,
+            step: o.step,
+            exactTests: opts.exactTests === 'wald' ? ['wald'] : undefined,
+            select,
+            batchSize: o.batchSize,
+            minMaf: o.maf,
+            maxMissing: o.maxMissing,
+            standardize: opts.standardize === true,
+            onProgress: bar,
+          })) {
+            counts.tested += batch.indices.length;
+            await out.write(formatBatch(batch, layout, o.step, counts, top));
+          }
+        }),
+      );
       await out.close();
       const plots =
         opts.plot === true ? await stagePlots(out.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, outputs, opts.warn) : undefined;

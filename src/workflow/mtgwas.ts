@@ -14,6 +14,7 @@ import { choleskyLower } from '../linalg/small.js';
 import { subMatrix } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
 import { checkRunKinship, nonPsdReport } from './gwas-null.js';
+import { fitInContextSync } from './fit-context.js';
 import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
 import { binaryNotice, twoValues } from './gwas-inputs.js';
@@ -218,7 +219,9 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
 
     // Null model and scan.
     const t1 = performance.now();
-    const fit = fitKronSumNull({ y, covariates: f, kinship: eigen, allowNonPsd });
+    const fit = fitInContextSync(`traits ${traits.join(', ')} of ${pheno.file} (${n} samples): cannot fit the multi-trait null model`, () =>
+      fitKronSumNull({ y, covariates: f, kinship: eigen, allowNonPsd }),
+    );
     const model = new Mtlmm({ y, covariates: f, covariance: fit.covariance });
     log(
       `null model: ${p} traits, ${n} samples, REML lml ${fit.lml.toFixed(6)} (gradient norm ${fit.gradNorm.toExponential(2)}, ${fit.iterations} iterations) in ${((performance.now() - t1) / 1000).toFixed(2)} s`,

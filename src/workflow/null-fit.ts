@@ -11,6 +11,7 @@ import { EigenCache, fitTraitNull } from './gwas-null.js';
 import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
 import type { GwasReport, NullModelReport, SourceCountReport } from './gwas-report.js';
 import { sourceCounts } from './gwas-samples.js';
+import { fitInContextSync } from './fit-context.js';
 import { describeNull } from './gwas-report.js';
 import { genotypeFiles, genotypesReport, quirkWarnings, withGenotypes, type GenotypesReport, type MissingCodeReport } from './inputs.js';
 import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions } from './options.js';
@@ -77,9 +78,11 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
     const tr = inputs.traits[0]!;
     const data = traitData(inputs, tr, gaussianize);
     if (data.binary !== undefined) opts.warn?.(binaryNotice(tr.name, inputs.pheno.file, data.binary, data.samples.length));
-    const { model, report } = fitTraitNull(
-      { trait: tr.name, y: data.y, f: data.f, names: data.names, samples: data.samples, test, kinship: kin, both: test === 'exact' },
-      new EigenCache(),
+    const { model, report } = fitInContextSync(`trait '${tr.name}' of ${inputs.pheno.file} (${data.samples.length} samples): cannot fit the null model`, () =>
+      fitTraitNull(
+        { trait: tr.name, y: data.y, f: data.f, names: data.names, samples: data.samples, test, kinship: kin, both: test === 'exact' },
+        new EigenCache(),
+      ),
     );
     if (model === undefined) throw new SelectionError('NO_SAMPLES', 'null fit: no kinship model was fitted');
     const samples = { fid: Array.from(data.samples, (g) => source.samples.fid[g]!), iid: Array.from(data.samples, (g) => source.samples.iid[g]!) };

@@ -15,12 +15,14 @@ import { getBackend } from '../linalg/select.js';
 import { subMatrix } from '../linalg/submatrix.js';
 import { anovaTest, type AnovaData, type AnovaResult } from '../varcomp/anova.js';
 import { mmBlup } from '../varcomp/blup.js';
+import { parseFormula } from '../varcomp/formula.js';
 import type { CofactorTable } from '../varcomp/design-frame.js';
 import type { MarkerInput, MmEstModel, MmEstResult } from '../varcomp/mmest.js';
 import { mmEstParallel } from '../varcomp/mmest-parallel.js';
 import { mmEstStream } from '../varcomp/mmest-stream.js';
 import { mmVcov } from '../varcomp/vcov.js';
 import { formatAnova, formatModel, markerRow, modelJson } from './varcomp-format.js';
+import { fitInContext } from './fit-context.js';
 import { genotypeFiles } from './inputs.js';
 import { checkOutputs, refuseOverwritingInputs } from './options.js';
 
@@ -243,8 +245,12 @@ function column(frame: DataFrame, name: string, flag: string): Float64Array | re
  * (with `.json` and `.anova.tsv` beside a TSV); returns the fit.
  */
 export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstResult> {
-  const t0 = performance.now();
   const opts = settle(options);
+  return fitInContext(`--data ${opts.data}, response '${opts.y}': cannot fit the model`, () => fitFiles(opts));
+}
+
+async function fitFiles(opts: Settled): Promise<MmEstResult> {
+  const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const progress = opts.progress;
   const base = opts.out.endsWith('.tsv') ? opts.out.slice(0, -4) : opts.out;
@@ -285,6 +291,10 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       `${opts.data}: the response '${opts.y}' is missing on ${missingY.length} row${missingY.length > 1 ? 's' : ''} (line${missingY.length > 1 ? 's' : ''} ${where}${missingY.length > 5 ? ', ...' : ''}): remove them first`,
     );
   }
+  // A constant response has no variance to split (MMEst would start from 0 and stop on it).
+  if (yCol.every((v) => v === yCol[0])) {
+    throw new InputError({ file: frame.file }, `--y: expected a response that varies, found '${opts.y}' equal to ${yCol[0]} on all ${frame.n} rows`);
+  }
   let cofactor: CofactorTable | undefined;
   if (opts.cofactor !== undefined) {
     const names = opts.cofactor
@@ -292,6 +302,17 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
       .map((s) => s.trim())
       .filter((s) => s !== '');
     cofactor = { names, columns: names.map((nm) => column(frame, nm, '--cofactor')) };
+  }
+  // The formula sees the --cofactor columns (and the markers), not the whole
+  // table: a --data column named there but not listed is the likely slip.
+  if (opts.formula !== undefined) {
+    const listed = new Set(cofactor?.names ?? []);
+    const unlisted = [...new Set(parseFormula(opts.formula).terms.flat())].filter((v) => !listed.has(v) && frame.names.includes(v));
+    if (unlisted.length > 0) {
+      throw new ArgumentError(
+        `--formula '${opts.formula}': ${unlisted.map((v) => `'${v}'`).join(', ')} ${unlisted.length > 1 ? 'are columns' : 'is a column'} of ${opts.data} but not a cofactor; list ${unlisted.length > 1 ? 'them' : 'it'} in --cofactor (now: ${cofactor?.names.join(',') ?? 'none'})`,
+      );
+    }
   }
 
   // Components, in --kinship order, each with its incidence.

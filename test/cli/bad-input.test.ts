@@ -331,7 +331,28 @@ const cases: BadCase[] = [
     message: /data\.tsv:4 \(column 2 'y'\): --y: expected a number or a missing value .*found 'tall'/,
   },
   { name: 'varcomp --incidence codes absent from the kinship', corrupt: (d) => d.edit(F.data, field(3, 0, 'nobody')), args: varcomp, message: /nobody/ },
-  { name: 'varcomp --formula naming an unknown column', args: (d) => [...varcomp(d), '--formula', '~ height'], message: /height/ },
+  {
+    name: 'varcomp --formula naming a column that is not a cofactor',
+    args: (d) => [...varcomp(d), '--formula', '~ trial'],
+    message: /--formula '~ trial': 'trial' is a column of .*data\.tsv but not a cofactor; list it in --cofactor \(now: none\)/,
+  },
+  {
+    name: 'varcomp --formula naming an unknown column',
+    args: (d) => [...varcomp(d), '--cofactor', 'trial', '--formula', '~ height'],
+    message: /names 'height', which is not a column of the model data; available: 'trial'/,
+  },
+  {
+    name: 'varcomp response that is constant',
+    corrupt: (d) => d.edit(F.data, (t) => t.replace(/^([^\t\n]+)\t[^\t\n]+\t/gm, (m, id) => (id === 'id' ? m : `${id}\t2.5\t`))),
+    args: varcomp,
+    message: /data\.tsv: --y: expected a response that varies, found 'y' equal to 2\.5 on all 40 rows/,
+  },
+  {
+    name: 'varcomp whose only covariance is zero (--no-error)',
+    corrupt: (d) => d.edit(F.kin, (t) => t.replace(/\t-?\d[^\t\n]*/g, '\t0')),
+    args: (d) => [...varcomp(d), '--no-error'],
+    message: /^lmmkit: --data .*data\.tsv, response 'y': cannot fit the model: (?![A-Za-z]+: )/,
+  },
   { name: 'varcomp --init with a negative variance', args: (d) => [...varcomp(d), '--init', '-1,1'], message: /--init/ },
   // null-model files
   {
