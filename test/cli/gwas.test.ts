@@ -458,7 +458,7 @@ describe('lmmkit gwas on bad input', () => {
     ['--region without a colon', () => [...base(), '--region', '22-1-2'], /--region: expected CHR:START-END/],
     ['--region with letters', () => [...base(), '--region', '22:abc-5'], /--region: expected CHR:START-END/],
     ['--region START >= END', () => [...base(), '--region', '1:500-100'], /--region: expected START < END/],
-    ['--region with no variant', () => [...base(), '--region', '9:1-1000'], /--region 9:1-1000: no variant of .*g\.bed/],
+    ['--region with no variant', () => [...base(), '--region', '9:1-1000'], /--region 9:1-1000: no analysed variant of .*g\.bed lies in 9:1-1000/],
     ['--step 0', () => [...base(), '--step', '0'], /--step: expected a positive integer, found 0/],
     ['--step not a number', () => [...base(), '--step', 'two'], /--step: expected an integer, found 'two'/],
     ['--test exact without a kinship', () => [...base(), '--test', 'exact'], /--test exact: needs a kinship/],

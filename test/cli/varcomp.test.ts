@@ -307,7 +307,7 @@ test('varcomp fit --bfile --ids: one row per variant streamed from a PLINK files
   rows.slice(1).forEach((row, i) => {
     assert.ok(Math.abs(Number(row[9]) - want[i]!) < 1e-9 * Math.abs(want[i]!));
   });
-  writeFileSync(join(dir, 'bad-data.tsv'), 'iid\ty\nnobody\t1.0\n');
+  writeFileSync(join(dir, 'bad-data.tsv'), 'iid\ty\nnobody\t1.0\nnobody2\t2.0\n');
   const bad = lmmkit('varcomp', 'fit', '--data', join(dir, 'bad-data.tsv'), '--y', 'y', '--bfile', prefix, '--ids', 'iid', '--out', join(dir, 'bad.tsv'));
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /bad-data.tsv:2: sample 'nobody' of column 'iid' is not in .*sim.fam/);
