@@ -59,6 +59,19 @@ export { parseBim } from './data/plink/bim.js';
 export { parseFam, type FamTable } from './data/plink/fam.js';
 export { sampleKey, type SampleTable } from './data/samples.js';
 export { resolveSelection, takeVariants, type VariantSelection, type VariantTable } from './data/variants.js';
+export { canonicalChrom, chromCode, chromName, chromSortKey, compareChromNames, sameChrom } from './data/chrom.js';
+export {
+  IdListParser,
+  parseChromList,
+  SampleListParser,
+  sampleExclusions,
+  subsetVariants,
+  variantFilter,
+  type FilterCount,
+  type SampleList,
+  type SelectionCounts,
+  type VariantFilters,
+} from './data/selection.js';
 export { parseTable, type NumericTable, type Separator, type TableKey, type TableOptions } from './data/table.js';
 export { parseKinship, type KinshipTable, type ReadKinshipOptions } from './data/kinship-table.js';
 export {

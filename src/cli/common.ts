@@ -1,8 +1,9 @@
 // What the commands share: option parsers (commander's `argParser`s) that turn
 // a bad value into a BAD_ARGUMENT naming the flag, and the terminal side of
 // the workflows' reporting (progress on stderr, warnings once).
+import type { Command } from 'commander';
 import { ArgumentError, type LmmkitError } from '../errors.js';
-import { parseNumberText, streamProgress, type ProgressFactory } from '../workflow/index.js';
+import { parseNumberText, streamProgress, useThreads, type ProgressFactory } from '../workflow/index.js';
 
 /** A BAD_ARGUMENT error (exit status 2, one line naming the option). */
 export function bad(message: string): LmmkitError {
@@ -33,6 +34,43 @@ export function oneOf<T extends string>(flag: string, values: readonly T[]): (v:
     if (!(values as readonly string[]).includes(v)) throw bad(`${flag}: expected ${values.join(', ').replace(/, ([^,]*)$/, ' or $1')}, found '${v}'`);
     return v as T;
   };
+}
+
+/** Parses a positive integer, else a BAD_ARGUMENT naming `flag`. */
+export function positiveInteger(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < 1) throw bad(`${flag}: expected a positive integer, found '${v}'`);
+    return n;
+  };
+}
+
+/**
+ * Adds the PLINK-way selection options every command that reads genotypes
+ * takes (--keep, --remove, --extract, --exclude, --chr, --from-bp, --to-bp;
+ * `SelectionOptions` in workflow/selection.ts) to `cmd`.
+ */
+export function addSelectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--keep <file>', 'analyse only these samples: FID IID (or IID) per line, #FID/#IID header allowed (plink2 --keep)')
+    .option('--remove <file>', 'leave out these samples (same layout as --keep)')
+    .option('--extract <file>', 'analyse only these variant ids (one per line or separated by spaces)')
+    .option('--exclude <file>', 'leave out these variant ids')
+    .option('--chr <list>', "only these chromosomes: codes and ranges separated by commas, e.g. 1-4,22,X ('chr' prefixes, X=23 Y=24 XY=25 MT=26)")
+    .option('--from-bp <pos>', 'with one --chr: only variants at this base-pair position or after', integer('--from-bp'))
+    .option('--to-bp <pos>', 'with one --chr: only variants at this base-pair position or before', integer('--to-bp'));
+}
+
+/**
+ * Adds --threads N to `cmd`: the BLAS threads, set before the command runs
+ * (OpenBLAS reads them when it loads), and the worker threads of commands
+ * that have them. Without it, OpenBLAS picks its own default (the cores).
+ */
+export function addThreadsOption(cmd: Command, help = 'threads of the linear algebra (BLAS); default: one per core'): Command {
+  return cmd.option('--threads <n>', help, positiveInteger('--threads')).hook('preAction', (c) => {
+    const n = (c.opts() as { threads?: number }).threads;
+    if (n !== undefined) useThreads(n);
+  });
 }
 
 /** The help of --input-missing-phenotype and --no-input-missing-phenotype (gwas, mtgwas, null fit). */

@@ -1,7 +1,7 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runGwas, type GwasRunOptions } from '../workflow/index.js';
-import { integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
 
 const HELP_AFTER = `
 Samples: tables are matched to the genotype samples by FID+IID (by IID for
@@ -78,7 +78,7 @@ Example (limix's quick start data):
 
 /** `lmmkit gwas`: single-trait LMM association scans, one per phenotype column. */
 export function gwasCommand(): Command {
-  return new Command('gwas')
+  const cmd = new Command('gwas')
     .description('genome-wide association scan under a linear mixed model, one output per trait')
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
@@ -129,4 +129,5 @@ export function gwasCommand(): Command {
       const { kinshipFromBfile, null: nullModel, ...rest } = opts;
       await runGwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, nullModel, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
+  return addThreadsOption(addSelectionOptions(cmd));
 }

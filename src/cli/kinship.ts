@@ -1,11 +1,11 @@
 // `lmmkit kinship`: its options and the call of the workflow, with progress on stderr.
 import { Command, Option } from 'commander';
 import { runKinship, type KinshipRunOptions } from '../workflow/index.js';
-import { integer, printLine, warnOnce } from './common.js';
+import { addSelectionOptions, addThreadsOption, integer, printLine, warnOnce } from './common.js';
 
 /** `lmmkit kinship`: a kinship matrix streamed from a PLINK fileset or a BIMBAM file. */
 export function kinshipCommand(): Command {
-  return new Command('kinship')
+  const cmd = new Command('kinship')
     .description('compute a kinship (genetic relatedness) matrix from genotypes, streamed in blocks')
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
@@ -40,4 +40,5 @@ export function kinshipCommand(): Command {
         if (tty && drew) process.stderr.write('\n');
       }
     });
+  return addThreadsOption(addSelectionOptions(cmd));
 }

@@ -11,7 +11,7 @@ import { mtgwasCommand } from './mtgwas.js';
 import { nullCommand } from './null.js';
 import { varcompCommand } from './varcomp.js';
 import { packageVersion } from './version.js';
-import { guardStdout, printLine } from './common.js';
+import { addThreadsOption, guardStdout, printLine } from './common.js';
 
 const VERSION = packageVersion();
 
@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .exitOverride();
 
-  program
+  const info = program
     .command('info')
     .description('print the linear-algebra backend in use, its BLAS library and threads, and the Node version')
     .option('--json', 'print JSON instead of text')
@@ -37,8 +37,9 @@ export async function main(argv: string[]): Promise<number> {
       const report = infoReport(VERSION);
       printLine(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
     });
+  addThreadsOption(info);
 
-  program
+  const selfcheck = program
     .command('selfcheck')
     .description('simulate a small data set and fit it by generalised least squares two ways, checking that they agree')
     .option('--backend <name>', 'js, native or all (default: the backend in use)')
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       printLine(opts.json ? JSON.stringify(results, null, 2) : results.map(formatSelfCheck).join('\n'));
       if (results.some((r) => r.checks.some((c) => !c.ok))) process.exitCode = 1;
     });
+  addThreadsOption(selfcheck);
 
   program.addCommand(kinshipCommand());
   program.addCommand(nullCommand());

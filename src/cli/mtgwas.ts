@@ -1,7 +1,7 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
-import { integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
 
 const HELP_AFTER = `
 Model (limix-lmm's MTLMM, quick start 2.2): the P traits Y (N x P) of
@@ -45,7 +45,7 @@ Example:
 
 /** `lmmkit mtgwas`: multi-trait LMM association scans (limix-lmm's MTLMM). */
 export function mtgwasCommand(): Command {
-  return new Command('mtgwas')
+  const cmd = new Command('mtgwas')
     .description('multi-trait GWAS: several phenotype columns as one multi-trait LMM, any-effect and common-effect tests')
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
@@ -82,4 +82,5 @@ export function mtgwasCommand(): Command {
       const { kinshipFromBfile, ...rest } = opts;
       await runMtgwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
+  return addThreadsOption(addSelectionOptions(cmd));
 }

@@ -1,7 +1,7 @@
 // `lmmkit null fit`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runNullFit, type NullFitRunOptions } from '../workflow/index.js';
-import { MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import { addSelectionOptions, addThreadsOption, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
 
 const HELP_AFTER = `
 Fits the null model of one trait, y ~ N(F b, sigmaG2 K + sigmaE2 I) by REML,
@@ -26,7 +26,7 @@ Exit status: 0 on success, 2 on bad input.`;
 /** `lmmkit null`: null models fitted once and saved for later scans. */
 export function nullCommand(): Command {
   const cmd = new Command('null').description('null models fitted once and saved, for scans that skip the eigendecomposition');
-  cmd
+  const fit = cmd
     .command('fit')
     .description("fit one trait's kinship null model by REML and save it")
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
@@ -59,5 +59,6 @@ export function nullCommand(): Command {
       const { kinshipFromBfile, ...rest } = opts;
       await runNullFit({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
+  addThreadsOption(addSelectionOptions(fit));
   return cmd;
 }

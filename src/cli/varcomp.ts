@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { runVarcompFit, type LineProgress, type VarcompFitOptions } from '../workflow/index.js';
-import { printLine } from './common.js';
+import { addThreadsOption, printLine } from './common.js';
 
 /** The marker models' progress, redrawn in place on a terminal's stderr (none elsewhere). */
 function terminalLineProgress(): LineProgress | undefined {
@@ -67,7 +67,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 /** `lmmkit varcomp`: MM4LMM's MMEst on files. */
 export function varcompCommand(): Command {
   const varcomp = new Command('varcomp').description('variance-component mixed models (MM4LMM): fit by REML or ML with the MM algorithm');
-  varcomp
+  const fit = varcomp
     .command('fit')
     .description('fit Y = X b + sum_k Z_k u_k, u_k ~ N(0, sigma2_k R_k), one model or one per marker')
     .requiredOption('--data <file>', 'observation table with a header (TSV/CSV): the response, cofactors and incidence codes')
@@ -119,12 +119,12 @@ export function varcompCommand(): Command {
         'ai',
       ]),
     )
-    .option('--threads <n>', "worker threads for the marker models of GWAS mode (MM4LMM's NbCores)", parseNumber('--threads'), 1)
     .requiredOption('--out <file>', 'output: a .json file (one model) or a .tsv file (GWAS mode)')
     .addHelpText('after', HELP)
     .action(async (opts: VarcompFitOptions) => {
       await runVarcompFit({ ...opts, log: printLine, progress: terminalLineProgress() });
     });
+  addThreadsOption(fit, "threads: the BLAS's, and the worker threads fitting the marker models of GWAS mode (MM4LMM's NbCores; default 1 worker)");
   return varcomp;
 }
 

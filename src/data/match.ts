@@ -15,6 +15,11 @@ export interface GenotypeSamples {
   readonly file: string;
   readonly samples: SampleTable;
   readonly key?: 'fid-iid' | 'iid';
+  /**
+   * Genotype samples left out before matching (--keep/--remove), by index,
+   * with the reason the report gives (`removed by --remove FILE`).
+   */
+  readonly excluded?: ReadonlyMap<number, string>;
 }
 
 /** A kinship matrix and its samples (a `KinshipTable` fits); `key` as for `GenotypeSamples`. */
@@ -137,7 +142,8 @@ export function matchSamples(input: MatchInput): SampleMatch {
   const keep: number[] = [];
   const dropped: DroppedSample[] = [];
   for (let i = 0; i < n; i++) {
-    const why = dropReason(i, lookups, covAt, phenoAt);
+    const left = geno.excluded?.get(i);
+    const why = left !== undefined ? { source: 'genotype' as const, reason: left } : dropReason(i, lookups, covAt, phenoAt);
     if (why === undefined) keep.push(i);
     else dropped.push({ fid: geno.samples.fid[i]!, iid: geno.samples.iid[i]!, ...why });
   }

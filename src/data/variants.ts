@@ -1,4 +1,5 @@
 import { SelectionError } from '../errors.js';
+import { chromMatcher } from './chrom.js';
 
 /**
  * Per-variant annotation in columnar form, as a `.bim` holds it: chromosome,
@@ -49,7 +50,8 @@ export type VariantSelection =
 /**
  * Resolves a selection to variant indices in file order (for `ids`, in the
  * order given). A region keeps `chrom == region.chrom && start <= pos < end`,
- * limix's `is_in` rule. Unknown ids and out-of-range indices are errors that
+ * limix's `is_in` rule, chromosomes compared as plink2 codes them
+ * (`sameChrom`: `chr22` is `22`, `X` is `23`). Unknown ids and out-of-range indices are errors that
  * name `file`.
  */
 export function resolveSelection(v: VariantTable, sel: VariantSelection | undefined, file: string): Int32Array {
@@ -64,9 +66,10 @@ export function resolveSelection(v: VariantTable, sel: VariantSelection | undefi
   }
   if ('region' in sel) {
     const { chrom, start, end } = sel.region;
+    const onChrom = chromMatcher(chrom);
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
-      if (v.chrom[i] === chrom && v.pos[i]! >= start && v.pos[i]! < end) out.push(i);
+      if (v.pos[i]! >= start && v.pos[i]! < end && onChrom(v.chrom[i]!)) out.push(i);
     }
     return Int32Array.from(out);
   }

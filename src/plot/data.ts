@@ -4,6 +4,7 @@
 // takes text chunks from any source (a Node stream, a browser ReadableStream
 // through TextDecoder, a string).
 import { ArgumentError, InputError, type LmmkitError } from '../errors.js';
+import { compareChromNames } from '../data/chrom.js';
 
 /** One association test, as an object (convenient for small inputs). */
 export interface AssocRow {
@@ -161,27 +162,14 @@ function fromRows(rows: readonly AssocRow[]): AssocData {
 // ---------------------------------------------------------------------------
 // Natural chromosome order.
 
-const NAMED: Record<string, number> = { X: 23, Y: 24, XY: 25, M: 26, MT: 26 };
-
-/** Sort key of a chromosome name: 1..22 (any integer), X, Y, XY, MT, then the others (lexically). */
-function chromKey(name: string): [number, number, string] {
-  const bare = name.replace(/^chr/i, '');
-  if (/^\d+$/.test(bare)) return [0, Number(bare), name];
-  const named = NAMED[bare.toUpperCase()];
-  if (named !== undefined) return [1, named, name];
-  return [2, 0, name];
-}
-
 /**
- * Compares chromosome names in natural order: numbers ascending (1, 2, ..., 22,
- * with or without a `chr` prefix), then X, Y, XY, MT (M), then the rest lexically.
+ * Compares chromosome names in natural order, as plink2 codes them
+ * (`chromSortKey` in data/chrom.ts): 1, 2, ..., 22 (with or without a `chr`
+ * prefix), X (23), Y (24), XY (25), MT (M, 26), other numbers, then the
+ * rest lexically.
  */
 export function compareChrom(a: string, b: string): number {
-  const ka = chromKey(a);
-  const kb = chromKey(b);
-  if (ka[0] !== kb[0]) return ka[0] - kb[0];
-  if (ka[1] !== kb[1]) return ka[1] - kb[1];
-  return ka[2] < kb[2] ? -1 : ka[2] > kb[2] ? 1 : 0;
+  return compareChromNames(a, b);
 }
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 import type { DroppedSampleReport } from './report.js';
 import type { GenotypesReport, MissingCodeReport } from './inputs.js';
 import type { TableIds } from './options.js';
+import type { SelectionReport } from './selection.js';
+import type { ThreadsReport } from './threads.js';
 
 /** The null model of one trait as reported. */
 export type NullModelReport =
@@ -87,6 +89,10 @@ export interface TraitReport {
 export interface GwasReport {
   command: 'gwas';
   genotypes: GenotypesReport;
+  /** What --keep/--remove and --extract/--exclude/--chr/--from-bp/--to-bp removed (absent without those options). */
+  selection?: SelectionReport;
+  /** The threads asked for with --threads and those in use (absent without --threads). */
+  threads?: ThreadsReport;
   options: {
     test: 'fixed' | 'exact';
     step: number;

@@ -15,6 +15,8 @@ export interface GenotypeSide {
   file: string;
   samples: SampleTable;
   key: 'fid-iid' | 'iid';
+  /** Samples left out by --keep/--remove, with the reason (see `GenotypeSamples`). */
+  excluded?: ReadonlyMap<number, string>;
 }
 
 /** A low-rank or interaction table matched to the genotype samples. */

@@ -22,6 +22,8 @@ import {
   type ScanRunOptions,
   type TraitOptions,
 } from './options.js';
+import { selectionFiles } from './selection.js';
+import { threadsReport } from './threads.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 
 /** Options of `runGwas` (what the `lmmkit gwas` command runs). */
@@ -67,7 +69,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
-  return withGenotypes(opts, async (source, outputs) => {
+  return withGenotypes(opts, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
     const inputs = await readGwasInputs(opts, o.ids, o.missingCode, source, log);
     const { match, extras, extraDropped, traits, pheno, covar, inter } = inputs;
@@ -78,7 +80,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     const plotPaths = outputPaths.map((p) => plotFiles(p, opts.plot === true));
     await checkOutputs(
       [...outputPaths, ...plotPaths.flatMap((p) => [...p.manhattan, ...p.qq]), jsonPath],
-      [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship, opts.lowrank, opts.inter, opts.nullModel],
+      [...genotypeFiles(opts), ...selectionFiles(opts), opts.pheno, opts.covar, opts.kinship, opts.lowrank, opts.inter, opts.nullModel],
     );
     checkTraitSizes(inputs);
 
@@ -183,6 +185,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     const report: GwasReport = {
       command: 'gwas',
       genotypes: genotypesReport(source, opts),
+      ...(selection === undefined ? {} : { selection }),
+      ...(opts.threads === undefined ? {} : { threads: threadsReport(opts.threads) }),
       options: {
         test: o.test,
         step: o.step,

@@ -21,7 +21,9 @@ export {
   type QqRunOptions,
 } from './plot.js';
 export type { DroppedSampleReport } from './report.js';
+export { applySelection, type Selected, type SelectionOptions, type SelectionReport } from './selection.js';
 export { formatSelfCheck, runSelfCheck, selfCheck, type Check, type SelfCheckResult } from './selfcheck.js';
+export { threadsReport, useThreads, type ThreadsReport } from './threads.js';
 export { runVarcompFit, type LineProgress, type VarcompFitOptions } from './varcomp.js';
 // What a front door needs to stop a run on a signal without leaving its temporary files.
 export { afterCommits, removeTemporaryFiles } from '../data/atomic.js';

@@ -15,6 +15,7 @@ import { resolveSelection, type VariantSelection } from '../data/variants.js';
 import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
 import { SelectionError } from '../errors.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';
+import { applySelection, type SelectionOptions, type SelectionReport } from './selection.js';
 
 /** Where the genotypes come from: a PLINK 1 fileset or a BIMBAM file (with its annotation). */
 export interface GenotypeInput {
@@ -66,9 +67,23 @@ class KeyedTableParser implements LineParser<NumericTable> {
   }
 }
 
-/** The genotype samples as the tables are matched to them (BIMBAM has one id per sample: matched by IID). */
-export function genotypeSide(source: GenotypeSource, opts: GenotypeInput): KeyGenotypes {
-  return { file: source.path, samples: source.samples, key: opts.bimbam !== undefined ? 'iid' : 'fid-iid' };
+// The samples --keep/--remove leave out of each selected source of a run
+// (see withGenotypes), for the match to report with their reason.
+const sampleExclusions = new WeakMap<GenotypeSource, ReadonlyMap<number, string>>();
+
+/**
+ * The genotype samples as the tables are matched to them (BIMBAM has one id
+ * per sample: matched by IID), with the samples the selection options left
+ * out (`excluded`, absent when none) when `source` came from `withGenotypes`.
+ */
+export function genotypeSide(source: GenotypeSource, opts: GenotypeInput): KeyGenotypes & { excluded?: ReadonlyMap<number, string> } {
+  const excluded = sampleExclusions.get(source);
+  return {
+    file: source.path,
+    samples: source.samples,
+    key: opts.bimbam !== undefined ? 'iid' : 'fid-iid',
+    ...(excluded === undefined || excluded.size === 0 ? {} : { excluded }),
+  };
 }
 
 /** The `inputMissingPhenotype` entry of a JSON report: the code and what it turned into missing values, per file. */
@@ -111,14 +126,22 @@ export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource
  * its outputs staged: they are committed when the body returns (or when it
  * commits them itself) and all discarded if anything throws, so that an
  * error leaves no output, whole or partial. The genotype file is closed
- * either way.
+ * either way. The selection options (--keep, --extract, --chr, ...) are
+ * applied first: the body gets the source holding the selected variants
+ * (`genotypeSide` of it knows the samples left out) and the report's
+ * `selection` entry (undefined when no such option was given).
  */
-export async function withGenotypes<T>(opts: GenotypeInput, body: (source: GenotypeSource, outputs: StagedOutputs) => Promise<T>): Promise<T> {
-  const source = await openGenotypes(opts);
+export async function withGenotypes<T>(
+  opts: GenotypeInput & SelectionOptions & { log?: (line: string) => void },
+  body: (source: GenotypeSource, outputs: StagedOutputs, selection: SelectionReport | undefined) => Promise<T>,
+): Promise<T> {
+  const opened = await openGenotypes(opts);
   try {
-    return await withStagedOutputs((outputs) => body(source, outputs));
+    const sel = await applySelection(opened, opts, genotypeSide(opened, opts).key, opts.log);
+    sampleExclusions.set(sel.source, sel.excluded);
+    return await withStagedOutputs((outputs) => body(sel.source, outputs, sel.report));
   } finally {
-    await source.close();
+    await opened.close();
   }
 }
 

@@ -6,11 +6,12 @@ import { writeMatrixTsv } from '../data/write-tsv.js';
 import { getBackend } from '../linalg/select.js';
 import { analysedSelection } from '../data/genotypes.js';
 import { resolveSelection } from '../data/variants.js';
-import { genotypeFiles, openGenotypes, quirkWarnings } from './inputs.js';
+import { genotypeFiles, genotypeSide, openGenotypes, quirkWarnings } from './inputs.js';
 import { bad, checkOutputs } from './options.js';
+import { applySelection, checkSelectionOptions, selectionFiles, type SelectionOptions, type SelectionReport } from './selection.js';
 
 /** Options of `runKinship` (what the `lmmkit kinship` command runs). */
-export interface KinshipRunOptions {
+export interface KinshipRunOptions extends SelectionOptions {
   /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
   bfile?: string;
   /** BIMBAM mean genotype file. */
@@ -38,6 +39,8 @@ export interface KinshipRunReport extends KinshipResult {
   samples: number;
   /** Variants of a `.bim` with a negative position, left out as PLINK 1.9 does (absent when none). */
   variantsExcluded?: number;
+  /** What the selection options removed (absent without them). */
+  selection?: SelectionReport;
   output: string;
   backend: string;
   seconds: number;
@@ -47,16 +50,23 @@ export interface KinshipRunReport extends KinshipResult {
  * Computes the kinship of every sample of the genotype file from all its
  * variants but those it excludes (a `.bim`'s negative positions, as PLINK
  * 1.9 excludes them; `kinship`, streamed in blocks) and writes it to `out`
- * atomically; logs one line and returns the result.
+ * atomically; logs one line and returns the result. The selection options
+ * restrict the samples (rows and columns of the matrix) and the variants
+ * it is computed from, as plink2 --make-rel does with the same options.
  */
 export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunReport> {
   if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad('kinship: give exactly one of --bfile PREFIX and --bimbam FILE');
   const block = opts.block ?? 2048;
   if (!Number.isInteger(block) || block < 1) throw bad(`--block: expected a positive integer, found ${block}`);
-  await checkOutputs([opts.out], genotypeFiles(opts));
+  checkSelectionOptions(opts);
+  await checkOutputs([opts.out], [...genotypeFiles(opts), ...selectionFiles(opts)]);
   const t0 = performance.now();
-  const source = await openGenotypes(opts);
+  const opened = await openGenotypes(opts);
   try {
+    const sel = await applySelection(opened, opts, genotypeSide(opened, opts).key, opts.log);
+    const source = sel.source;
+    const kept = Int32Array.from(source.samples.iid.keys()).filter((i) => !sel.excluded.has(i));
+    const samples = sel.excluded.size === 0 ? undefined : kept;
     const select = analysedSelection(source, undefined);
     const total = select === undefined ? source.variants.id.length : resolveSelection(source.variants, select, source.path).length;
     const excluded = source.variants.id.length - total;
@@ -64,20 +74,29 @@ export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunRep
       method: opts.method ?? 'standardized',
       blockSize: block,
       select,
+      samples,
       onProgress: opts.onProgress === undefined ? undefined : (read) => opts.onProgress!(read, total),
     });
-    await writeMatrixTsv(opts.out, res.k, (opts.format ?? 'table') === 'table' ? source.samples.iid : undefined);
+    await writeMatrixTsv(opts.out, res.k, (opts.format ?? 'table') === 'table' ? Array.from(kept, (i) => source.samples.iid[i]!) : undefined);
     const seconds = (performance.now() - t0) / 1000;
     const backend = getBackend().name;
     opts.log?.(
-      `kinship (${res.method}) of ${source.samples.iid.length} samples from ${res.variantsUsed} variants` +
+      `kinship (${res.method}) of ${kept.length} samples from ${res.variantsUsed} variants` +
         `${res.variantsSkipped > 0 ? ` (${res.variantsSkipped} monomorphic or all-missing left out)` : ''}` +
         `${excluded > 0 ? ` (${excluded} with a negative position excluded)` : ''}` +
         ` on the ${backend} backend in ${seconds.toFixed(2)} s -> ${opts.out}`,
     );
     for (const line of quirkWarnings(source)) opts.warn?.(line);
-    return { ...res, samples: source.samples.iid.length, ...(excluded > 0 ? { variantsExcluded: excluded } : {}), output: opts.out, backend, seconds };
+    return {
+      ...res,
+      samples: kept.length,
+      ...(excluded > 0 ? { variantsExcluded: excluded } : {}),
+      ...(sel.report === undefined ? {} : { selection: sel.report }),
+      output: opts.out,
+      backend,
+      seconds,
+    };
   } finally {
-    await source.close();
+    await opened.close();
   }
 }

@@ -43,6 +43,8 @@ import {
   type TableIds,
   type TraitOptions,
 } from './options.js';
+import type { SelectionReport } from './selection.js';
+import { threadsReport, type ThreadsReport } from './threads.js';
 import { droppedReport, groupReasons, noteHit, type DroppedSampleReport } from './report.js';
 
 /** Options of `runMtgwas` (what the `lmmkit mtgwas` command runs). */
@@ -74,6 +76,10 @@ export interface MtgwasHit {
 export interface MtgwasReport {
   command: 'mtgwas';
   genotypes: GenotypesReport;
+  /** What --keep/--remove and --extract/--exclude/--chr/--from-bp/--to-bp removed (absent without those options). */
+  selection?: SelectionReport;
+  /** The threads asked for with --threads and those in use (absent without --threads). */
+  threads?: ThreadsReport;
   options: {
     tests: TraitTest[];
     maf: number;
@@ -133,7 +139,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
-  return withGenotypes(opts, async (source, outputs) => {
+  return withGenotypes(opts, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
     const genotype = genotypeSide(source, opts);
     const pheno = await readKeyedTable(opts.pheno, o.ids, genotype, opts.phenoCol);
@@ -259,6 +265,8 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     const report: MtgwasReport = {
       command: 'mtgwas',
       genotypes: genotypesReport(source, opts),
+      ...(selection === undefined ? {} : { selection }),
+      ...(opts.threads === undefined ? {} : { threads: threadsReport(opts.threads) }),
       options: {
         tests: o.tests,
         maf: o.maf,

@@ -16,6 +16,8 @@ import { describeNull } from './gwas-report.js';
 import { genotypeFiles, genotypesReport, quirkWarnings, withGenotypes, type GenotypesReport, type MissingCodeReport } from './inputs.js';
 import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions } from './options.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
+import type { SelectionReport } from './selection.js';
+import { threadsReport, type ThreadsReport } from './threads.js';
 
 /** Options of `runNullFit`: the inputs of `runGwas` for one trait under a kinship; `out` is the null-model file. */
 export interface NullFitRunOptions extends Omit<ScanRunOptions, 'maf' | 'maxMissing' | 'region' | 'standardize' | 'batchSize'> {
@@ -34,6 +36,10 @@ export interface NullFitReport {
   trait: string;
   test: 'fixed' | 'exact';
   genotypes: GenotypesReport;
+  /** What --keep/--remove and --extract/--exclude/--chr/--from-bp/--to-bp removed (absent without those options). */
+  selection?: SelectionReport;
+  /** The threads asked for with --threads and those in use (absent without --threads). */
+  threads?: ThreadsReport;
   covariance: GwasReport['covariance'];
   samples: number;
   /** The trait has two values only on its samples (a case-control code), analysed as quantitative. */
@@ -65,7 +71,7 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
   if (test !== 'fixed' && test !== 'exact') throw bad(`--test: expected fixed or exact, found '${String(test)}'`);
   const { ids, missingCode } = checkFilterOptions(opts);
   const { gaussianize } = checkTraitOptions(opts);
-  return withGenotypes(opts, async (source, outputs) => {
+  return withGenotypes(opts, async (source, outputs, selection) => {
     const inputs = await readGwasInputs(opts, ids, missingCode, source, log);
     if (inputs.traits.length !== 1) {
       throw bad(
@@ -98,6 +104,8 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
       trait: tr.name,
       test,
       genotypes: genotypesReport(source, opts),
+      ...(selection === undefined ? {} : { selection }),
+      ...(opts.threads === undefined ? {} : { threads: threadsReport(opts.threads) }),
       covariance,
       samples: samples.iid.length,
       binary: data.binary !== undefined,

@@ -8,6 +8,7 @@ import { ArgumentError, type LmmkitError } from '../errors.js';
 import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
 import { parseRegion, type Region } from '../data/region.js';
 import { isNumberText, type TableKey } from '../data/table.js';
+import { checkSelectionOptions, type SelectionOptions } from './selection.js';
 
 /** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
 export type TableIds = 'auto' | TableKey;
@@ -36,7 +37,7 @@ export interface WorkflowOutput {
 }
 
 /** The options every association workflow (`runGwas`, `runMtgwas`) takes. */
-export interface ScanRunOptions extends WorkflowOutput {
+export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
   bfile?: string;
   /** BIMBAM mean genotype file. */
@@ -80,6 +81,8 @@ export interface ScanRunOptions extends WorkflowOutput {
   inputMissingPhenotype?: number | false;
   /** Output prefix. */
   out: string;
+  /** The --threads the command line set (`useThreads`): recorded in the report's `threads` (absent when not given). */
+  threads?: number;
 }
 
 /** A BAD_ARGUMENT error naming the option. */
@@ -93,6 +96,7 @@ export function checkInputOptions(command: string, opts: ScanRunOptions): void {
   if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
   if (opts.pheno === undefined) throw bad(`${command}: --pheno FILE is required`);
   if (opts.out === undefined) throw bad(`${command}: --out PREFIX is required`);
+  checkSelectionOptions(opts);
 }
 
 /** The variant filters and reading options, defaults applied. */
