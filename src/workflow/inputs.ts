@@ -6,6 +6,7 @@ import type { ProgressReporter } from '../data/node/progress.js';
 import { analysedSelection, type GenotypeQuirks, type GenotypeSource } from '../data/genotypes.js';
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
 import { openBed } from '../data/node/bed.js';
+import { openPgen } from '../data/node/pgen.js';
 import type { Region } from '../data/region.js';
 import type { LineParser } from '../data/lines.js';
 import { readLines } from '../data/node/files.js';
@@ -16,16 +17,18 @@ import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
 import { SelectionError } from '../errors.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';
 
-/** Where the genotypes come from: a PLINK 1 fileset or a BIMBAM file (with its annotation). */
+/** Where the genotypes come from: a PLINK 1 fileset, a BIMBAM file (with its annotation) or a PLINK 2 fileset. */
 export interface GenotypeInput {
   bfile?: string;
   bimbam?: string;
+  pfile?: string;
   annotation?: string;
 }
 
 /** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
 export function genotypeFiles(opts: GenotypeInput): string[] {
   if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
+  if (opts.pfile !== undefined) return ['.pgen', '.pvar', '.psam'].map((e) => opts.pfile + e);
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
 
@@ -68,7 +71,9 @@ class KeyedTableParser implements LineParser<NumericTable> {
 
 /** The genotype samples as the tables are matched to them (BIMBAM has one id per sample: matched by IID). */
 export function genotypeSide(source: GenotypeSource, opts: GenotypeInput): KeyGenotypes {
-  return { file: source.path, samples: source.samples, key: opts.bimbam !== undefined ? 'iid' : 'fid-iid' };
+  // A .psam without a FID column has one id per sample, as BIMBAM has.
+  const psamIid = (source as { sampleKey?: string }).sampleKey === 'iid';
+  return { file: source.path, samples: source.samples, key: opts.bimbam !== undefined || psamIid ? 'iid' : 'fid-iid' };
 }
 
 /** The `inputMissingPhenotype` entry of a JSON report: the code and what it turned into missing values, per file. */
@@ -101,8 +106,9 @@ export function applyMissingPhenotype(
   };
 }
 
-/** Opens the genotype file of --bfile PREFIX (PLINK 1) or --bimbam FILE (with its --annotation). */
+/** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation) or --pfile PREFIX (PLINK 2). */
 export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
+  if (opts.pfile !== undefined) return await openPgen(opts.pfile);
   return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
 }
 
@@ -150,7 +156,7 @@ export function selectRegion(
 
 /** The `genotypes` entry of a JSON report. */
 export interface GenotypesReport {
-  format: 'bed' | 'bimbam';
+  format: 'bed' | 'bimbam' | 'pgen';
   path: string;
   samples: number;
   variants: number;
@@ -166,10 +172,10 @@ export interface GenotypesReport {
  * Built once the genotypes have been read: BIMBAM dosages are checked as
  * they are parsed.
  */
-export function genotypesReport(source: GenotypeSource, opts: { bfile?: string }): GenotypesReport {
+export function genotypesReport(source: GenotypeSource, opts: { bfile?: string; pfile?: string }): GenotypesReport {
   const quirks = source.quirks;
   return {
-    format: opts.bfile !== undefined ? 'bed' : 'bimbam',
+    format: opts.bfile !== undefined ? 'bed' : opts.pfile !== undefined ? 'pgen' : 'bimbam',
     path: source.path,
     samples: source.samples.iid.length,
     variants: source.variants.id.length,
