@@ -13,7 +13,9 @@ import { openPgen } from '../../src/data/node/pgen.js';
 import type { PgenReader } from '../../src/data/plink2/pgen.js';
 import { readTable } from '../../src/data/node/tables.js';
 import { assertRejected, column, lmmkit, readTsv, scratchDir } from '../cli-support.js';
-import { requireTool, SHARED, sharedTest } from '../support.js';
+import { writeBed } from '../../src/data/plink/write-bed.js';
+import { Matrix } from '../../src/linalg/matrix.js';
+import { requireTool, SHARED, sharedTest, syntheticVariants, toolTest } from '../support.js';
 
 const dir = scratchDir('lmmkit-pgen-');
 const STRUCT = 'data/structlmm/chrom22_subsample20_maf0.10';
@@ -103,7 +105,11 @@ describe('PLINK 2 .pgen/.pvar/.psam (--pfile)', () => {
         for (let j = 0; j < b.indices.length; j++, k++) {
           assert.equal(b.indices[j], idx[k]);
           const col = Array.from(b.dosages.data.subarray(j * samples.length, (j + 1) * samples.length));
-          assert.deepEqual(col, Array.from(samples, (s) => want[idx[k]!]![s]!), `selected variant ${idx[k]}`);
+          assert.deepEqual(
+            col,
+            Array.from(samples, (s) => want[idx[k]!]![s]!),
+            `selected variant ${idx[k]}`,
+          );
         }
       }
       assert.equal(k, idx.length);
@@ -140,6 +146,60 @@ describe('PLINK 2 .pgen/.pvar/.psam (--pfile)', () => {
       } finally {
         await r.close();
       }
+    }
+  });
+
+  toolTest('sparse variants: plink2 stores them as difflists (record types 4, 6, 7), read back as the .bed', 'plink2', async (t) => {
+    // Mostly one genotype (hom. a1, hom. a2 or missing) with a few others at scattered samples.
+    const n = 300;
+    const m = 240;
+    const d = new Matrix(n, m);
+    for (let v = 0; v < m; v++) {
+      const base = [0, 2, Number.NaN][v % 3]!;
+      const col = d.data.subarray(v * n, (v + 1) * n);
+      col.fill(base);
+      for (let k = 0; k < (v * 7) % 90; k++) col[(k * 37 + v * 11) % n] = [1, 2, 0, Number.NaN][(k + v) % 4]!;
+    }
+    const sparse = join(dir, 'sparse');
+    const ids = Array.from({ length: n }, (_, i) => `s${i}`);
+    await writeBed(sparse, d, { fid: ids, iid: ids }, syntheticVariants(m));
+    plink2('--bfile', sparse, '--make-pgen', '--out', sparse);
+    const r = await openPgen(sparse);
+    const bed = await openBed(sparse);
+    try {
+      const types = typeCounts(r);
+      t.diagnostic(`record types of the sparse .pgen: ${JSON.stringify(types)}`);
+      for (const ty of ['0x04', '0x06', '0x07']) assert.ok((types[ty] ?? 0) > 0, `no record of type ${ty}: ${JSON.stringify(types)}`);
+      const want = await allDosages(bed);
+      assert.deepEqual(await allDosages(r), want);
+
+      // Storage mode 0x02 (fixed-width 2-bit records, pgen_spec): the .bed's bytes with PLINK 1's codes
+      // (0 hom. A1, 1 missing, 2 het., 3 hom. A2) recoded to PLINK 2's (2 hom. ALT, 3 missing, 1 het., 0 hom. REF).
+      const bedBytes = readFileSync(`${sparse}.bed`).subarray(3);
+      const recode = [2, 3, 1, 0];
+      const fixed = Buffer.alloc(12 + bedBytes.length);
+      fixed.set([0x6c, 0x1b, 0x02]);
+      fixed.writeUInt32LE(m, 3);
+      fixed.writeUInt32LE(n, 7);
+      for (let i = 0; i < bedBytes.length; i++) {
+        let b = 0;
+        for (let k = 0; k < 4; k++) b |= recode[(bedBytes[i]! >> (2 * k)) & 3]! << (2 * k);
+        fixed[12 + i] = b;
+      }
+      const fw = join(dir, 'fixed');
+      writeFileSync(`${fw}.pgen`, fixed);
+      copyFileSync(`${sparse}.bim`, `${fw}.pvar`);
+      copyFileSync(`${sparse}.fam`, `${fw}.psam`);
+      const f = await openPgen(fw);
+      try {
+        assert.equal(f.layout.mode, 0x02);
+        assert.deepEqual(await allDosages(f), want);
+      } finally {
+        await f.close();
+      }
+    } finally {
+      await r.close();
+      await bed.close();
     }
   });
 
@@ -181,7 +241,9 @@ describe('PLINK 2 .pgen/.pvar/.psam (--pfile)', () => {
   sharedTest('lmmkit gwas gene1 from the pgen equals the .bed scan (fixed and exact tests)', [`${STRUCT}.bed`, EXPR], async (t) => {
     if (!requireTool(t, 'plink2')) return;
     const expr = await readTable(SHARED + EXPR, { transposed: true, key: 'iid', columns: ['gene1'] });
-    const fam = readFileSync(`${SHARED + STRUCT}.fam`, 'utf8').trimEnd().split('\n');
+    const fam = readFileSync(`${SHARED + STRUCT}.fam`, 'utf8')
+      .trimEnd()
+      .split('\n');
     const pheno = join(dir, 'pheno.tsv');
     writeFileSync(pheno, `FID\tIID\tgene1\n${fam.map((l, i) => `${l.split(/\s+/).slice(0, 2).join('\t')}\t${expr.values.data[i]}`).join('\n')}\n`);
     for (const test of ['fixed', 'exact']) {
@@ -230,8 +292,16 @@ describe('PLINK 2 .pgen/.pvar/.psam (--pfile)', () => {
           }),
         /magic\.pgen: not a PLINK 2 \.pgen file: expected magic bytes 6c 1b, found 6c 1c 10/,
       ],
-      ['truncated records', () => variant('trunc', 'pgen', (b) => b.subarray(0, b.length - 5000)), /trunc\.pgen: truncated \.pgen: the record of variant 'rs\w+' \(\d+ of 49008\) ends at byte/],
-      ['truncated header', () => variant('trunch', 'pgen', (b) => b.subarray(0, 100)), /trunch\.pgen: truncated header: 49008 variants need \d+ header bytes, found 100/],
+      [
+        'truncated records',
+        () => variant('trunc', 'pgen', (b) => b.subarray(0, b.length - 5000)),
+        /trunc\.pgen: truncated \.pgen: the record of variant 'rs\w+' \(\d+ of 49008\) ends at byte/,
+      ],
+      [
+        'truncated header',
+        () => variant('trunch', 'pgen', (b) => b.subarray(0, 100)),
+        /trunch\.pgen: truncated header: 49008 variants need \d+ header bytes, found 100/,
+      ],
       [
         'storage mode with a separate index',
         () =>

@@ -58,7 +58,11 @@ export async function readPgenLayout(
   }
   const mode = head[2]!;
   if (mode === 0x01) throw new InputError(file, 'storage mode 0x01 (a PLINK 1 variant-major .bed) is not read as a .pgen: read it with --bfile');
-  if (mode === 0x20 || mode === 0x21) throw new InputError(file, `storage mode ${hex2(mode)} (index in a separate .pgi file) is not supported: expected 0x02-0x04, 0x10 or 0x11; rewrite it with plink2 --make-pgen`);
+  if (mode === 0x20 || mode === 0x21)
+    throw new InputError(
+      file,
+      `storage mode ${hex2(mode)} (index in a separate .pgi file) is not supported: expected 0x02-0x04, 0x10 or 0x11; rewrite it with plink2 --make-pgen`,
+    );
   if (!(mode >= 0x02 && mode <= 0x04) && mode !== 0x10 && mode !== 0x11) {
     throw new InputError(file, `unsupported storage mode ${hex2(mode)}: expected 0x02-0x04, 0x10 or 0x11 (pgen_spec)`);
   }
@@ -100,9 +104,13 @@ export async function readPgenLayout(
       const k = Math.min(BLOCK, m - b * BLOCK);
       const first = b * BLOCK;
       const blockStart = hv.getUint32(12 + 8 * b, true) + hv.getUint32(16 + 8 * b, true) * 2 ** 32;
-      if (b === 0 && blockStart < headerSize) throw new InputError(file, `corrupt header: records start at byte ${blockStart}, inside the ${headerSize}-byte header`);
+      if (b === 0 && blockStart < headerSize)
+        throw new InputError(file, `corrupt header: records start at byte ${blockStart}, inside the ${headerSize}-byte header`);
       if (b > 0 && blockStart !== offsets[first]) {
-        throw new InputError(file, `corrupt header: variant block ${b} starts at byte ${blockStart}, but the record lengths before it end at byte ${offsets[first]}`);
+        throw new InputError(
+          file,
+          `corrupt header: variant block ${b} starts at byte ${blockStart}, but the record lengths before it end at byte ${offsets[first]}`,
+        );
       }
       for (let i = 0; i < k; i++) types[first + i] = typeBits === 8 ? h[at + i]! : (h[at + (i >> 1)]! >> (4 * (i & 1))) & 15;
       at += Math.ceil((k * typeBits) / 8);
@@ -137,7 +145,8 @@ class Cursor {
   constructor(readonly bytes: Uint8Array) {}
 
   need(k: number): void {
-    if (this.pos + k > this.bytes.length) throw new RecordError(`record ends early: expected ${k} more bytes at record byte ${this.pos}, found ${this.bytes.length - this.pos}`);
+    if (this.pos + k > this.bytes.length)
+      throw new RecordError(`record ends early: expected ${k} more bytes at record byte ${this.pos}, found ${this.bytes.length - this.pos}`);
   }
 
   varint(): number {
@@ -307,6 +316,28 @@ function decodeRecord(
   return count;
 }
 
+/** 256 x 4 table: the ALT dosages of the four 2-bit calls packed in each byte. */
+const PLAIN_LUT = (() => {
+  const values = [0, 1, 2, Number.NaN];
+  const lut = new Float64Array(1024);
+  for (let b = 0; b < 256; b++) for (let k = 0; k < 4; k++) lut[4 * b + k] = values[(b >> (2 * k)) & 3]!;
+  return lut;
+})();
+
+/** Decodes an uncompressed 2-bit hard-call track of `n` samples into `out` (ALT dosages). */
+function decodePlain(src: Uint8Array, n: number, out: Float64Array): void {
+  const full = n >> 2;
+  for (let b = 0; b < full; b++) {
+    const base = src[b]! << 2;
+    const o = b << 2;
+    out[o] = PLAIN_LUT[base]!;
+    out[o + 1] = PLAIN_LUT[base + 1]!;
+    out[o + 2] = PLAIN_LUT[base + 2]!;
+    out[o + 3] = PLAIN_LUT[base + 3]!;
+  }
+  for (let i = full << 2; i < n; i++) out[i] = PLAIN_LUT[(src[i >> 2]! << 2) + (i & 3)]!;
+}
+
 /** The three files of a PLINK 2 fileset as a page has them (see `BedFiles`). */
 export interface PgenFiles {
   pgen: ByteInput | ByteSource;
@@ -327,7 +358,10 @@ export async function openPgenFiles(files: PgenFiles): Promise<PgenReader> {
     const pvar = byteSource(files.pvar, `${prefix}.pvar`);
     const psam = byteSource(files.psam, `${prefix}.psam`);
     const pvarParser = new PvarParser(pvar.name);
-    const [variants, samples] = await Promise.all([parseSourceLines(pvar, pvar.name, pvarParser), parseSourceLines(psam, psam.name, new PsamParser(psam.name))]);
+    const [variants, samples] = await Promise.all([
+      parseSourceLines(pvar, pvar.name, pvarParser),
+      parseSourceLines(psam, psam.name, new PsamParser(psam.name)),
+    ]);
     return await openPgenSource(pgen, samples, variants, pvar.name, psam.name, pvarParser.quirks);
   } catch (err) {
     await pgen.close();
@@ -449,6 +483,13 @@ export class PgenReader implements GenotypeSource {
         const type = types[v]!;
         const bytes = chunk.subarray(offsets[v]! - base, offsets[v + 1]! - base);
         const isLd = (type & 7) === 2 || (type & 7) === 3;
+        const cols0 = columns.get(v)!;
+        const nextType = v + 1 < types.length ? types[v + 1]! & 7 : 0;
+        if (type === 0 && samples === undefined && cols0.length === 1 && nextType !== 2 && nextType !== 3 && bytes.length >= (n + 3) >> 2) {
+          // Plain 2-bit record that no LD record refers to: decoded straight into its column, four calls per byte.
+          decodePlain(bytes, n, out.data.subarray(cols0[0]! * rows, (cols0[0]! + 1) * rows));
+          continue;
+        }
         let count: number;
         try {
           count = decodeRecord(bytes, type, n, isLd && refBlock === Math.floor(v / BLOCK) ? ref : undefined, geno, dosage, has);

@@ -37,7 +37,10 @@ export class PsamParser implements LineParser<PsamTable> {
     const where = { file: this.file, line: lineNumber };
     if (this.cols === undefined) {
       if (line.startsWith('#')) {
-        const names = line.slice(1).split(/\s+/).map((s) => s.toUpperCase());
+        const names = line
+          .slice(1)
+          .split(/\s+/)
+          .map((s) => s.toUpperCase());
         if (names[0] !== 'FID' && names[0] !== 'IID') throw new InputError(where, `expected a header line starting #FID or #IID, found '${line.slice(0, 80)}'`);
         const iid = names.indexOf('IID');
         if (iid < 0) throw new InputError(where, `expected an IID column in the header line, found '${line.slice(0, 80)}'`);
@@ -49,7 +52,10 @@ export class PsamParser implements LineParser<PsamTable> {
     const c = this.cols;
     const f = line.split(/\s+/);
     if (f.length !== c.n) {
-      throw new InputError(where, `expected ${c.n} whitespace-separated fields${c.fid === 0 && c.iid === 1 && c.n === 6 ? ' (FID IID father mother sex phenotype)' : ''}, found ${f.length}`);
+      throw new InputError(
+        where,
+        `expected ${c.n} whitespace-separated fields${c.fid === 0 && c.iid === 1 && c.n === 6 ? ' (FID IID father mother sex phenotype)' : ''}, found ${f.length}`,
+      );
     }
     const iid = f[c.iid]!;
     const fid = c.fid >= 0 ? f[c.fid]! : iid;
