@@ -55,6 +55,7 @@ export * from './stats/index.js';
 export type { BatchOptions, GenotypeBatch, GenotypeSource } from './data/genotypes.js';
 export { byteSource, sourceText, textOf, type ByteInput, type ByteSource } from './data/bytes.js';
 export { BedReader, openBedFiles, openBedSource, type BedFiles, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
+export { openPgenFiles, openPgenSource, PgenReader, readPgenLayout, type PgenFiles, type PgenLayout } from './data/plink2/pgen.js';
 export { parseBim } from './data/plink/bim.js';
 export { parseFam, type FamTable } from './data/plink/fam.js';
 export { sampleKey, type SampleTable } from './data/samples.js';

@@ -82,6 +82,7 @@ export function gwasCommand(): Command {
     .description('genome-wide association scan under a linear mixed model, one output per trait')
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--pfile <prefix>', 'PLINK 2 fileset PREFIX.pgen/.pvar/.psam (dosages count ALT, the a1 column)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom), needed for --region')
     .option('--pheno <file>', 'phenotype table (required): one row per sample, one column per trait')
     .option('--pheno-col <name...>', 'traits to analyse, one or more names (default: every column of --pheno)')

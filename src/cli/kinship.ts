@@ -9,6 +9,7 @@ export function kinshipCommand(): Command {
     .description('compute a kinship (genetic relatedness) matrix from genotypes, streamed in blocks')
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--pfile <prefix>', 'PLINK 2 fileset PREFIX.pgen/.pvar/.psam (dosages count ALT, the a1 column)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom)')
     .addOption(
       new Option('--method <method>', 'variant scaling: standardized (limix), gcta (plink2 --make-rel), centered (gemma -gk 1)')

@@ -49,6 +49,7 @@ export function mtgwasCommand(): Command {
     .description('multi-trait GWAS: several phenotype columns as one multi-trait LMM, any-effect and common-effect tests')
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--pfile <prefix>', 'PLINK 2 fileset PREFIX.pgen/.pvar/.psam (dosages count ALT, the a1 column)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom), needed for --region')
     .option('--pheno <file>', 'phenotype table (required): one row per sample, one column per trait')
     .option('--pheno-col <name...>', 'the traits of the model, in order (default: every column of --pheno)')

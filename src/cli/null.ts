@@ -31,6 +31,7 @@ export function nullCommand(): Command {
     .description("fit one trait's kinship null model by REML and save it")
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--pfile <prefix>', 'PLINK 2 fileset PREFIX.pgen/.pvar/.psam (dosages count ALT, the a1 column)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file')
     .option('--pheno <file>', 'phenotype table (required)')
     .option('--pheno-col <name...>', "the trait (one name; default: the table's only column)")

@@ -67,6 +67,11 @@ export interface GenotypeSource {
   /** Releases the file handle. */
   close(): Promise<void>;
   /**
+   * How the format names a sample: by FID and IID (default), or by one id
+   * (`'iid'`: a .psam without a FID column), which tables are then matched on.
+   */
+  readonly sampleKey?: 'fid-iid' | 'iid';
+  /**
    * What the reader accepted but a user should hear about (optional: a
    * source without it met nothing). The reader may add to it while
    * `batches` reads (BIMBAM dosages are checked as they are parsed).

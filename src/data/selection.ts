@@ -278,6 +278,7 @@ export function subsetVariants(source: GenotypeSource, keep: Int32Array): Genoty
   return {
     path: source.path,
     samples: source.samples,
+    sampleKey: source.sampleKey,
     variants,
     // A getter: the reader adds quirks while it reads.
     get quirks() {

@@ -6,6 +6,7 @@ import type { ProgressReporter } from '../data/node/progress.js';
 import { analysedSelection, type GenotypeQuirks, type GenotypeSource } from '../data/genotypes.js';
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
 import { openBed } from '../data/node/bed.js';
+import { openPgen } from '../data/node/pgen.js';
 import type { Region } from '../data/region.js';
 import type { LineParser } from '../data/lines.js';
 import { readLines } from '../data/node/files.js';
@@ -17,16 +18,18 @@ import { SelectionError } from '../errors.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';
 import { applySelection, type SelectionOptions, type SelectionReport } from './selection.js';
 
-/** Where the genotypes come from: a PLINK 1 fileset or a BIMBAM file (with its annotation). */
+/** Where the genotypes come from: a PLINK 1 fileset, a BIMBAM file (with its annotation) or a PLINK 2 fileset. */
 export interface GenotypeInput {
   bfile?: string;
   bimbam?: string;
+  pfile?: string;
   annotation?: string;
 }
 
 /** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
 export function genotypeFiles(opts: GenotypeInput): string[] {
   if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
+  if (opts.pfile !== undefined) return ['.pgen', '.pvar', '.psam'].map((e) => opts.pfile + e);
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
 
@@ -72,16 +75,17 @@ class KeyedTableParser implements LineParser<NumericTable> {
 const sampleExclusions = new WeakMap<GenotypeSource, ReadonlyMap<number, string>>();
 
 /**
- * The genotype samples as the tables are matched to them (BIMBAM has one id
- * per sample: matched by IID), with the samples the selection options left
- * out (`excluded`, absent when none) when `source` came from `withGenotypes`.
+ * The genotype samples as the tables are matched to them (by IID when the
+ * format names a sample by one id: BIMBAM, a .psam without FID), with the
+ * samples the selection options left out (`excluded`, absent when none)
+ * when `source` came from `withGenotypes`.
  */
 export function genotypeSide(source: GenotypeSource, opts: GenotypeInput): KeyGenotypes & { excluded?: ReadonlyMap<number, string> } {
   const excluded = sampleExclusions.get(source);
   return {
     file: source.path,
     samples: source.samples,
-    key: opts.bimbam !== undefined ? 'iid' : 'fid-iid',
+    key: opts.bimbam !== undefined || source.sampleKey === 'iid' ? 'iid' : 'fid-iid',
     ...(excluded === undefined || excluded.size === 0 ? {} : { excluded }),
   };
 }
@@ -116,8 +120,9 @@ export function applyMissingPhenotype(
   };
 }
 
-/** Opens the genotype file of --bfile PREFIX (PLINK 1) or --bimbam FILE (with its --annotation). */
+/** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation) or --pfile PREFIX (PLINK 2). */
 export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
+  if (opts.pfile !== undefined) return await openPgen(opts.pfile);
   return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
 }
 
@@ -173,7 +178,7 @@ export function selectRegion(
 
 /** The `genotypes` entry of a JSON report. */
 export interface GenotypesReport {
-  format: 'bed' | 'bimbam';
+  format: 'bed' | 'bimbam' | 'pgen';
   path: string;
   samples: number;
   variants: number;
@@ -189,10 +194,10 @@ export interface GenotypesReport {
  * Built once the genotypes have been read: BIMBAM dosages are checked as
  * they are parsed.
  */
-export function genotypesReport(source: GenotypeSource, opts: { bfile?: string }): GenotypesReport {
+export function genotypesReport(source: GenotypeSource, opts: { bfile?: string; pfile?: string }): GenotypesReport {
   const quirks = source.quirks;
   return {
-    format: opts.bfile !== undefined ? 'bed' : 'bimbam',
+    format: opts.bfile !== undefined ? 'bed' : opts.pfile !== undefined ? 'pgen' : 'bimbam',
     path: source.path,
     samples: source.samples.iid.length,
     variants: source.variants.id.length,

@@ -16,6 +16,8 @@ export interface KinshipRunOptions extends SelectionOptions {
   bfile?: string;
   /** BIMBAM mean genotype file. */
   bimbam?: string;
+  /** PLINK 2 fileset prefix (PREFIX.pgen/.pvar/.psam). */
+  pfile?: string;
   /** BIMBAM SNP annotation (rsid pos chrom). */
   annotation?: string;
   /** Variant scaling (default 'standardized'). */
@@ -55,7 +57,9 @@ export interface KinshipRunReport extends KinshipResult {
  * it is computed from, as plink2 --make-rel does with the same options.
  */
 export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunReport> {
-  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad('kinship: give exactly one of --bfile PREFIX and --bimbam FILE');
+  if ([opts.bfile, opts.bimbam, opts.pfile].filter((x) => x !== undefined).length !== 1) {
+    throw bad('kinship: give exactly one of --bfile PREFIX and --bimbam FILE (or --pfile PREFIX)');
+  }
   const block = opts.block ?? 2048;
   if (!Number.isInteger(block) || block < 1) throw bad(`--block: expected a positive integer, found ${block}`);
   checkSelectionOptions(opts);

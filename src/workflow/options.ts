@@ -42,6 +42,8 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   bfile?: string;
   /** BIMBAM mean genotype file. */
   bimbam?: string;
+  /** PLINK 2 fileset prefix (PREFIX.pgen/.pvar/.psam). */
+  pfile?: string;
   /** BIMBAM SNP annotation (rsid pos chrom), needed for --region with BIMBAM. */
   annotation?: string;
   /** Phenotype table. */
@@ -92,7 +94,9 @@ export function bad(message: string): LmmkitError {
 
 /** Checks the genotype file (exactly one of --bfile and --bimbam), --annotation, --pheno and --out of `command`. */
 export function checkInputOptions(command: string, opts: ScanRunOptions): void {
-  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad(`${command}: give exactly one of --bfile PREFIX and --bimbam FILE`);
+  if ([opts.bfile, opts.bimbam, opts.pfile].filter((x) => x !== undefined).length !== 1) {
+    throw bad(`${command}: give exactly one of --bfile PREFIX and --bimbam FILE (or --pfile PREFIX)`);
+  }
   if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
   if (opts.pheno === undefined) throw bad(`${command}: --pheno FILE is required`);
   if (opts.out === undefined) throw bad(`${command}: --out PREFIX is required`);
