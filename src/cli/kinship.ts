@@ -1,7 +1,7 @@
 // `lmmkit kinship`: its options and the call of the workflow, with progress on stderr.
 import { Command, Option } from 'commander';
 import { runKinship, type KinshipRunOptions } from '../workflow/index.js';
-import { integer, printLine, warnOnce } from './common.js';
+import { integer, oneOf, printLine, warnOnce } from './common.js';
 
 /** `lmmkit kinship`: a kinship matrix streamed from a PLINK fileset or a BIMBAM file. */
 export function kinshipCommand(): Command {
@@ -10,6 +10,12 @@ export function kinshipCommand(): Command {
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom)')
+    .option('--vcf <file>', 'VCF genotypes, plain or bgzipped (.vcf.gz); ALT is the counted allele')
+    .option(
+      '--vcf-dosage <field>',
+      'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
+      oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
+    )
     .addOption(
       new Option('--method <method>', 'variant scaling: standardized (limix), gcta (plink2 --make-rel), centered (gemma -gk 1)')
         .choices(['standardized', 'gcta', 'centered'])

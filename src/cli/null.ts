@@ -32,6 +32,12 @@ export function nullCommand(): Command {
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file')
+    .option('--vcf <file>', 'VCF genotypes, plain or bgzipped (.vcf.gz); ALT is the counted allele')
+    .option(
+      '--vcf-dosage <field>',
+      'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
+      oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
+    )
     .option('--pheno <file>', 'phenotype table (required)')
     .option('--pheno-col <name...>', "the trait (one name; default: the table's only column)")
     .option('--covar <file>', 'covariate table (an intercept is always added)')

@@ -6,6 +6,8 @@ import type { ProgressReporter } from '../data/node/progress.js';
 import { analysedSelection, type GenotypeQuirks, type GenotypeSource } from '../data/genotypes.js';
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
 import { openBed } from '../data/node/bed.js';
+import { openVcf } from '../data/node/vcf.js';
+import { VcfReader, type VcfDosage } from '../data/vcf.js';
 import type { Region } from '../data/region.js';
 import type { LineParser } from '../data/lines.js';
 import { readLines } from '../data/node/files.js';
@@ -16,16 +18,19 @@ import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
 import { SelectionError } from '../errors.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';
 
-/** Where the genotypes come from: a PLINK 1 fileset or a BIMBAM file (with its annotation). */
+/** Where the genotypes come from: a PLINK 1 fileset, a BIMBAM file (with its annotation) or a VCF (with the FORMAT field read). */
 export interface GenotypeInput {
   bfile?: string;
   bimbam?: string;
   annotation?: string;
+  vcf?: string;
+  vcfDosage?: VcfDosage;
 }
 
 /** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
 export function genotypeFiles(opts: GenotypeInput): string[] {
   if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
+  if (opts.vcf !== undefined) return [opts.vcf];
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
 
@@ -66,9 +71,9 @@ class KeyedTableParser implements LineParser<NumericTable> {
   }
 }
 
-/** The genotype samples as the tables are matched to them (BIMBAM has one id per sample: matched by IID). */
+/** The genotype samples as the tables are matched to them (BIMBAM and VCF have one id per sample: matched by IID). */
 export function genotypeSide(source: GenotypeSource, opts: GenotypeInput): KeyGenotypes {
-  return { file: source.path, samples: source.samples, key: opts.bimbam !== undefined ? 'iid' : 'fid-iid' };
+  return { file: source.path, samples: source.samples, key: opts.bimbam !== undefined || opts.vcf !== undefined ? 'iid' : 'fid-iid' };
 }
 
 /** The `inputMissingPhenotype` entry of a JSON report: the code and what it turned into missing values, per file. */
@@ -101,8 +106,9 @@ export function applyMissingPhenotype(
   };
 }
 
-/** Opens the genotype file of --bfile PREFIX (PLINK 1) or --bimbam FILE (with its --annotation). */
+/** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation) or --vcf FILE (with --vcf-dosage). */
 export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
+  if (opts.vcf !== undefined) return await openVcf(opts.vcf, { dosage: opts.vcfDosage });
   return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
 }
 
@@ -150,7 +156,9 @@ export function selectRegion(
 
 /** The `genotypes` entry of a JSON report. */
 export interface GenotypesReport {
-  format: 'bed' | 'bimbam';
+  format: 'bed' | 'bimbam' | 'vcf';
+  /** The FORMAT field the dosages were read from (VCF only). */
+  vcfDosage?: VcfDosage;
   path: string;
   samples: number;
   variants: number;
@@ -166,10 +174,11 @@ export interface GenotypesReport {
  * Built once the genotypes have been read: BIMBAM dosages are checked as
  * they are parsed.
  */
-export function genotypesReport(source: GenotypeSource, opts: { bfile?: string }): GenotypesReport {
+export function genotypesReport(source: GenotypeSource, opts: { bfile?: string; vcf?: string }): GenotypesReport {
   const quirks = source.quirks;
   return {
-    format: opts.bfile !== undefined ? 'bed' : 'bimbam',
+    format: opts.bfile !== undefined ? 'bed' : opts.vcf !== undefined ? 'vcf' : 'bimbam',
+    ...(source instanceof VcfReader ? { vcfDosage: source.dosage } : {}),
     path: source.path,
     samples: source.samples.iid.length,
     variants: source.variants.id.length,
@@ -199,6 +208,13 @@ export function quirkWarnings(source: GenotypeSource): string[] {
     lines.push(
       `${dup.first.file}: ${plural(dup.count, 'variant')} repeating an earlier variant's id, all analysed (as plink2 does); ` +
         `the first is '${dup.first.id}' on line ${dup.first.line}, first seen on line ${dup.first.firstLine}`,
+    );
+  }
+  const multi = q.multiAllelicSkipped;
+  if (multi !== undefined) {
+    lines.push(
+      `${multi.first.file}: ${plural(multi.count, 'record')} with several ALT alleles skipped (not analysed; split them with bcftools norm -m- to analyse them); ` +
+        `the first is '${multi.first.id}' on line ${multi.first.line} (ALT ${multi.first.alt})`,
     );
   }
   const out = q.dosagesOutOfRange;
