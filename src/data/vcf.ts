@@ -247,15 +247,11 @@ export class VcfReader implements GenotypeSource {
 
   /** The dosage of one sample from its field [ws, we) (and its GT [gs, ge), -1 when none). */
   private value(buf: Uint8Array, ws: number, we: number, gs: number, ge: number, cursor: LineCursor, v: number, s: number): number {
-    const bad = (what: string): InputError =>
-      new InputError(
-        { file: this.path, line: cursor.line },
-        `variant '${this.variants.id[v]}', sample '${this.samples.iid[s]}': expected ${what}, found '${latin1(buf, ws, we)}'`,
-      );
     if (this.dosage === 'gt') {
       const g = hardCall(buf, ws, we);
-      if (g === HALF_CALL) throw bad('a genotype with both alleles called or both missing (plink2 refuses half-calls too)');
-      if (g === BAD_CALL) throw bad("a biallelic genotype call (0, 1 or . alleles, '/' or '|', 1 or 2 of them)");
+      if (g === HALF_CALL)
+        throw this.valueError('a genotype with both alleles called or both missing (plink2 refuses half-calls too)', buf, ws, we, cursor, v, s);
+      if (g === BAD_CALL) throw this.valueError("a biallelic genotype call (0, 1 or . alleles, '/' or '|', 1 or 2 of them)", buf, ws, we, cursor, v, s);
       return g;
     }
     // A haploid sample (one allele in its GT) doubles the dosage, as plink2 does.
@@ -263,19 +259,26 @@ export class VcfReader implements GenotypeSource {
     if (we === ws + 1 && buf[ws] === 46) return Number.NaN;
     if (this.dosage === 'ds') {
       const x = decimal(buf, ws, we);
-      if (!(x >= -SLACK && x <= (haploid ? 1 : 2) + SLACK)) throw bad(`a dosage in [0, ${haploid ? 1 : 2}] (DS) or .`);
+      if (!(x >= -SLACK && x <= (haploid ? 1 : 2) + SLACK)) throw this.valueError(`a dosage in [0, ${haploid ? 1 : 2}] (DS) or .`, buf, ws, we, cursor, v, s);
       return haploid ? 2 * x : x;
     }
     const xs = decimals(buf, ws, we);
-    if (xs === undefined) throw bad(`comma-separated numbers (${FIELD[this.dosage]}) or .`);
+    if (xs === undefined) throw this.valueError(`comma-separated numbers (${FIELD[this.dosage]}) or .`, buf, ws, we, cursor, v, s);
     if (this.dosage === 'hds') {
       if (xs.length === 1 && inUnit(xs[0]!)) return 2 * xs[0]!;
       if (xs.length === 2 && inUnit(xs[0]!) && inUnit(xs[1]!)) return xs[0]! + xs[1]!;
-      throw bad('1 or 2 haplotype dosages in [0, 1] (HDS) or .');
+      throw this.valueError('1 or 2 haplotype dosages in [0, 1] (HDS) or .', buf, ws, we, cursor, v, s);
     }
     if (xs.length === 3 && xs.every(inUnit)) return xs[1]! + 2 * xs[2]!;
     if (xs.length === 2 && xs.every(inUnit)) return 2 * xs[1]!;
-    throw bad('3 genotype probabilities in [0, 1] (GP; 2 for a haploid call) or .');
+    throw this.valueError('3 genotype probabilities in [0, 1] (GP; 2 for a haploid call) or .', buf, ws, we, cursor, v, s);
+  }
+
+  private valueError(what: string, buf: Uint8Array, ws: number, we: number, cursor: LineCursor, v: number, s: number): InputError {
+    return new InputError(
+      { file: this.path, line: cursor.line },
+      `variant '${this.variants.id[v]}', sample '${this.samples.iid[s]}': expected ${what}, found '${latin1(buf, ws, we)}'`,
+    );
   }
 
   /** The positions of the dosage field and of GT in a FORMAT column (cached: records share a few). */
