@@ -20,7 +20,9 @@ async function gene1Pheno(): Promise<string> {
   const expr = await readTable(SHARED + EXPR, { transposed: true, key: 'iid', columns: ['gene1'] });
   const src = await openBed(SHARED + STRUCT);
   const lines = ['FID\tIID\tgene1'];
-  src.samples.iid.forEach((iid, i) => lines.push(`${src.samples.fid[i]}\t${iid}\t${expr.values.data[i]}`));
+  src.samples.iid.forEach((iid, i) => {
+    lines.push(`${src.samples.fid[i]}\t${iid}\t${expr.values.data[i]}`);
+  });
   await src.close();
   const path = join(dir, 'pheno.tsv');
   writeFileSync(path, `${lines.join('\n')}\n`);
@@ -47,10 +49,12 @@ function scan(pheno: string, out: string, ...genotypes: string[]): { beta: numbe
 
 function assertRelClose(a: number[], b: number[], tol: number, what: string): void {
   assert.equal(a.length, b.length);
-  a.forEach((x, i) => assert.ok(Math.abs(x - b[i]!) <= tol * Math.abs(b[i]!), `${what} ${i}: ${x} vs ${b[i]} (relative ${tol})`));
+  a.forEach((x, i) => {
+    assert.ok(Math.abs(x - b[i]!) <= tol * Math.abs(b[i]!), `${what} ${i}: ${x} vs ${b[i]} (relative ${tol})`);
+  });
 }
 
-sharedTest('gwas on plink2 VCF exports of the chr22 .bed (BGZF, BGZF with DS, plain) equals the .bed scan', STRUCT + '.bed', async (t) => {
+sharedTest('gwas on plink2 VCF exports of the chr22 .bed (BGZF, BGZF with DS, plain) equals the .bed scan', `${STRUCT}.bed`, async (t) => {
   if (!requireTool(t, 'plink2')) return;
   const pheno = await gene1Pheno();
   plink2Export(join(dir, 'hc'), 'vcf', 'bgz');
@@ -113,7 +117,7 @@ test('bad VCFs: exit 2, one line naming the file, line and variant', async () =>
   );
 });
 
-sharedTest('a truncated .vcf.gz: exit 2, one line naming the file, line and variant', STRUCT + '.bed', async (t) => {
+sharedTest('a truncated .vcf.gz: exit 2, one line naming the file, line and variant', `${STRUCT}.bed`, async (t) => {
   if (!requireTool(t, 'plink2')) return;
   const pheno = await gene1Pheno();
   plink2Export(join(dir, 'whole'), 'vcf', 'bgz');
