@@ -56,6 +56,7 @@ export type { BatchOptions, GenotypeBatch, GenotypeSource } from './data/genotyp
 export { byteSource, sourceText, textOf, type ByteInput, type ByteSource } from './data/bytes.js';
 export { BedReader, openBedFiles, openBedSource, type BedFiles, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
 export { parseBim } from './data/plink/bim.js';
+export { openVcfStream, VcfReader, type ChunkStream, type OpenVcfOptions, type VcfDosage } from './data/vcf.js';
 export { parseFam, type FamTable } from './data/plink/fam.js';
 export { sampleKey, type SampleTable } from './data/samples.js';
 export { resolveSelection, takeVariants, type VariantSelection, type VariantTable } from './data/variants.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BatchOptions } from '../../src/data/genotypes.js';
 import { openVcf } from '../../src/data/node/vcf.js';
-import type { VcfDosage } from '../../src/data/vcf.js';
+import { openVcfStream, type VcfDosage } from '../../src/data/vcf.js';
 import { InputError } from '../../src/errors.js';
 import { Rng } from '../../src/sim/rng.js';
 import { scratchDir } from '../cli-support.js';
@@ -176,6 +176,27 @@ test('DS, GP, HDS and GT dosages equal the fields bcftools query prints (plain a
     const def = await read(path);
     assert.equal(def.reader.dosage, 'ds');
     assertClose(def.cols, expectedFrom(fields, 'ds'), 1e-12, 'default');
+  }
+});
+
+test('bytes in chunks of any size (the browser-safe entry) read as the file does, CRLF lines too', async () => {
+  const text = simulatedVcf();
+  const path = writeVcf(text);
+  const expected = (await read(path, 'gp')).cols;
+  const bytes = new TextEncoder().encode(text.replaceAll('\n', '\r\n'));
+  for (const size of [1, 7, 4096]) {
+    const reader = await openVcfStream(
+      'mem.vcf',
+      async function* () {
+        for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+      },
+      { dosage: 'gp' },
+    );
+    const cols: number[][] = [];
+    for await (const b of reader.batches({ size: 4 })) {
+      for (let c = 0; c < b.dosages.cols; c++) cols.push(Array.from(b.dosages.data.subarray(c * N, (c + 1) * N)));
+    }
+    assertClose(cols, expected, 0, `chunks of ${size}`);
   }
 });
 
