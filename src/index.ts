@@ -57,6 +57,7 @@ export { byteSource, sourceText, textOf, type ByteInput, type ByteSource } from 
 export { BedReader, openBedFiles, openBedSource, type BedFiles, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
 export { openPgenFiles, openPgenSource, PgenReader, readPgenLayout, type PgenFiles, type PgenLayout } from './data/plink2/pgen.js';
 export { parseBim } from './data/plink/bim.js';
+export { openVcfStream, VcfReader, type ChunkStream, type OpenVcfOptions, type VcfDosage } from './data/vcf.js';
 export { parseFam, type FamTable } from './data/plink/fam.js';
 export { sampleKey, type SampleTable } from './data/samples.js';
 export { resolveSelection, takeVariants, type VariantSelection, type VariantTable } from './data/variants.js';

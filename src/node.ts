@@ -15,6 +15,7 @@ export { openBed } from './data/node/bed.js';
 export { openPgen } from './data/node/pgen.js';
 export { readFrame, readKinship, readTable } from './data/node/tables.js';
 export { openBimbam, BimbamReader, type OpenBimbamOptions } from './data/bimbam.js';
+export { openVcf } from './data/node/vcf.js';
 export { readAssocFile } from './plot/node.js';
 
 // Null-model files.

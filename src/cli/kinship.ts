@@ -1,7 +1,7 @@
 // `lmmkit kinship`: its options and the call of the workflow, with progress on stderr.
 import { Command, Option } from 'commander';
 import { runKinship, type KinshipRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, printLine, warnOnce } from './common.js';
+import { addSelectionOptions, addThreadsOption, integer, oneOf, printLine, warnOnce } from './common.js';
 
 /** `lmmkit kinship`: a kinship matrix streamed from a PLINK fileset or a BIMBAM file. */
 export function kinshipCommand(): Command {
@@ -11,6 +11,12 @@ export function kinshipCommand(): Command {
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
     .option('--pfile <prefix>', 'PLINK 2 fileset PREFIX.pgen/.pvar/.psam (dosages count ALT, the a1 column)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom)')
+    .option('--vcf <file>', 'VCF genotypes, plain or bgzipped (.vcf.gz); ALT is the counted allele')
+    .option(
+      '--vcf-dosage <field>',
+      'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
+      oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
+    )
     .addOption(
       new Option('--method <method>', 'variant scaling: standardized (limix), gcta (plink2 --make-rel), centered (gemma -gk 1)')
         .choices(['standardized', 'gcta', 'centered'])

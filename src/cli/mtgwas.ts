@@ -51,6 +51,12 @@ export function mtgwasCommand(): Command {
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
     .option('--pfile <prefix>', 'PLINK 2 fileset PREFIX.pgen/.pvar/.psam (dosages count ALT, the a1 column)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom), needed for --region')
+    .option('--vcf <file>', 'VCF genotypes, plain or bgzipped (.vcf.gz); ALT is the counted allele')
+    .option(
+      '--vcf-dosage <field>',
+      'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
+      oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
+    )
     .option('--pheno <file>', 'phenotype table (required): one row per sample, one column per trait')
     .option('--pheno-col <name...>', 'the traits of the model, in order (default: every column of --pheno)')
     .option('--covar <file>', 'covariate table (an intercept is always added)')

@@ -33,6 +33,12 @@ export function nullCommand(): Command {
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
     .option('--pfile <prefix>', 'PLINK 2 fileset PREFIX.pgen/.pvar/.psam (dosages count ALT, the a1 column)')
     .option('--annotation <file>', 'BIMBAM SNP annotation file')
+    .option('--vcf <file>', 'VCF genotypes, plain or bgzipped (.vcf.gz); ALT is the counted allele')
+    .option(
+      '--vcf-dosage <field>',
+      'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
+      oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
+    )
     .option('--pheno <file>', 'phenotype table (required)')
     .option('--pheno-col <name...>', "the trait (one name; default: the table's only column)")
     .option('--covar <file>', 'covariate table (an intercept is always added)')

@@ -101,6 +101,12 @@ export interface GenotypeQuirks {
   /** Variants whose id (other than `.`) repeats an earlier variant's: analysed, as plink2 does. */
   duplicateIds?: { count: number; first: QuirkSite & { firstLine: number } };
   /**
+   * VCF records with more than one ALT allele: skipped (not in the variant
+   * table), never read as biallelic; split them first (`bcftools norm -m-`)
+   * to analyse them.
+   */
+  multiAllelicSkipped?: { count: number; first: QuirkSite & { alt: string } };
+  /**
    * BIMBAM dosages outside [0, 2] by more than 1e-6, among the variants
    * read so far (each variant counted once however often it is read):
    * kept as written, as GEMMA does.

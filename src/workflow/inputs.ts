@@ -7,6 +7,8 @@ import { analysedSelection, type GenotypeQuirks, type GenotypeSource } from '../
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
 import { openBed } from '../data/node/bed.js';
 import { openPgen } from '../data/node/pgen.js';
+import { openVcf } from '../data/node/vcf.js';
+import { VcfReader, type VcfDosage } from '../data/vcf.js';
 import type { Region } from '../data/region.js';
 import type { LineParser } from '../data/lines.js';
 import { readLines } from '../data/node/files.js';
@@ -18,18 +20,21 @@ import { SelectionError } from '../errors.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';
 import { applySelection, type SelectionOptions, type SelectionReport } from './selection.js';
 
-/** Where the genotypes come from: a PLINK 1 fileset, a BIMBAM file (with its annotation) or a PLINK 2 fileset. */
+/** Where the genotypes come from: a PLINK 1 fileset, a BIMBAM file (with its annotation), a PLINK 2 fileset or a VCF (with the FORMAT field read). */
 export interface GenotypeInput {
   bfile?: string;
   bimbam?: string;
   pfile?: string;
   annotation?: string;
+  vcf?: string;
+  vcfDosage?: VcfDosage;
 }
 
 /** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
 export function genotypeFiles(opts: GenotypeInput): string[] {
   if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
   if (opts.pfile !== undefined) return ['.pgen', '.pvar', '.psam'].map((e) => opts.pfile + e);
+  if (opts.vcf !== undefined) return [opts.vcf];
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
 
@@ -120,9 +125,10 @@ export function applyMissingPhenotype(
   };
 }
 
-/** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation) or --pfile PREFIX (PLINK 2). */
+/** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation), --pfile PREFIX (PLINK 2) or --vcf FILE (with --vcf-dosage). */
 export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
   if (opts.pfile !== undefined) return await openPgen(opts.pfile);
+  if (opts.vcf !== undefined) return await openVcf(opts.vcf, { dosage: opts.vcfDosage });
   return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
 }
 
@@ -178,7 +184,9 @@ export function selectRegion(
 
 /** The `genotypes` entry of a JSON report. */
 export interface GenotypesReport {
-  format: 'bed' | 'bimbam' | 'pgen';
+  format: 'bed' | 'bimbam' | 'pgen' | 'vcf';
+  /** The FORMAT field the dosages were read from (VCF only). */
+  vcfDosage?: VcfDosage;
   path: string;
   samples: number;
   variants: number;
@@ -194,10 +202,11 @@ export interface GenotypesReport {
  * Built once the genotypes have been read: BIMBAM dosages are checked as
  * they are parsed.
  */
-export function genotypesReport(source: GenotypeSource, opts: { bfile?: string; pfile?: string }): GenotypesReport {
+export function genotypesReport(source: GenotypeSource, opts: { bfile?: string; pfile?: string; vcf?: string }): GenotypesReport {
   const quirks = source.quirks;
   return {
-    format: opts.bfile !== undefined ? 'bed' : opts.pfile !== undefined ? 'pgen' : 'bimbam',
+    format: opts.bfile !== undefined ? 'bed' : opts.pfile !== undefined ? 'pgen' : opts.vcf !== undefined ? 'vcf' : 'bimbam',
+    ...(source instanceof VcfReader ? { vcfDosage: source.dosage } : {}),
     path: source.path,
     samples: source.samples.iid.length,
     variants: source.variants.id.length,
@@ -227,6 +236,13 @@ export function quirkWarnings(source: GenotypeSource): string[] {
     lines.push(
       `${dup.first.file}: ${plural(dup.count, 'variant')} repeating an earlier variant's id, all analysed (as plink2 does); ` +
         `the first is '${dup.first.id}' on line ${dup.first.line}, first seen on line ${dup.first.firstLine}`,
+    );
+  }
+  const multi = q.multiAllelicSkipped;
+  if (multi !== undefined) {
+    lines.push(
+      `${multi.first.file}: ${plural(multi.count, 'record')} with several ALT alleles skipped (not analysed; split them with bcftools norm -m- to analyse them); ` +
+        `the first is '${multi.first.id}' on line ${multi.first.line} (ALT ${multi.first.alt})`,
     );
   }
   const out = q.dosagesOutOfRange;

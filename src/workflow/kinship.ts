@@ -7,8 +7,9 @@ import { getBackend } from '../linalg/select.js';
 import { analysedSelection } from '../data/genotypes.js';
 import { resolveSelection } from '../data/variants.js';
 import { genotypeFiles, genotypeSide, openGenotypes, quirkWarnings } from './inputs.js';
-import { bad, checkOutputs } from './options.js';
+import { bad, checkGenotypeOptions, checkOutputs } from './options.js';
 import { applySelection, checkSelectionOptions, selectionFiles, type SelectionOptions, type SelectionReport } from './selection.js';
+import type { VcfDosage } from '../data/vcf.js';
 
 /** Options of `runKinship` (what the `lmmkit kinship` command runs). */
 export interface KinshipRunOptions extends SelectionOptions {
@@ -20,6 +21,10 @@ export interface KinshipRunOptions extends SelectionOptions {
   pfile?: string;
   /** BIMBAM SNP annotation (rsid pos chrom). */
   annotation?: string;
+  /** VCF file, plain or BGZF (see `openVcf`). */
+  vcf?: string;
+  /** The VCF FORMAT field the dosages are read from (default DS when declared, else GT). */
+  vcfDosage?: VcfDosage;
   /** Variant scaling (default 'standardized'). */
   method?: KinshipMethod;
   /** 'table' (default): ids in a header line and a first column; 'gemma': bare numbers in sample order. */
@@ -57,9 +62,7 @@ export interface KinshipRunReport extends KinshipResult {
  * it is computed from, as plink2 --make-rel does with the same options.
  */
 export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunReport> {
-  if ([opts.bfile, opts.bimbam, opts.pfile].filter((x) => x !== undefined).length !== 1) {
-    throw bad('kinship: give exactly one of --bfile PREFIX and --bimbam FILE (or --pfile PREFIX)');
-  }
+  checkGenotypeOptions('kinship', opts);
   const block = opts.block ?? 2048;
   if (!Number.isInteger(block) || block < 1) throw bad(`--block: expected a positive integer, found ${block}`);
   checkSelectionOptions(opts);

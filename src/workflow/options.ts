@@ -7,6 +7,7 @@ import { checkWritable } from '../data/atomic.js';
 import { ArgumentError, type LmmkitError } from '../errors.js';
 import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
 import { parseRegion, type Region } from '../data/region.js';
+import type { VcfDosage } from '../data/vcf.js';
 import { isNumberText, type TableKey } from '../data/table.js';
 import { checkSelectionOptions, type SelectionOptions } from './selection.js';
 
@@ -46,6 +47,10 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   pfile?: string;
   /** BIMBAM SNP annotation (rsid pos chrom), needed for --region with BIMBAM. */
   annotation?: string;
+  /** VCF file, plain or BGZF (see `openVcf`). */
+  vcf?: string;
+  /** The VCF FORMAT field the dosages are read from (default DS when declared, else GT). */
+  vcfDosage?: VcfDosage;
   /** Phenotype table. */
   pheno: string;
   /** The traits, in this order (default every value column of the phenotype table). */
@@ -92,12 +97,20 @@ export function bad(message: string): LmmkitError {
   return new ArgumentError(message);
 }
 
-/** Checks the genotype file (exactly one of --bfile and --bimbam), --annotation, --pheno and --out of `command`. */
-export function checkInputOptions(command: string, opts: ScanRunOptions): void {
-  if ([opts.bfile, opts.bimbam, opts.pfile].filter((x) => x !== undefined).length !== 1) {
-    throw bad(`${command}: give exactly one of --bfile PREFIX and --bimbam FILE (or --pfile PREFIX)`);
-  }
+/** Checks the genotype options of `command`: exactly one of --bfile, --bimbam, --pfile and --vcf; --annotation with --bimbam, --vcf-dosage with --vcf. */
+export function checkGenotypeOptions(
+  command: string,
+  opts: { bfile?: string; bimbam?: string; pfile?: string; annotation?: string; vcf?: string; vcfDosage?: string },
+): void {
+  const given = [opts.bfile, opts.bimbam, opts.pfile, opts.vcf].filter((f) => f !== undefined).length;
+  if (given !== 1) throw bad(`${command}: give exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX and --vcf FILE`);
   if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
+  if (opts.vcfDosage !== undefined && opts.vcf === undefined) throw bad(`${command}: --vcf-dosage goes with --vcf`);
+}
+
+/** Checks the genotype file (`checkGenotypeOptions`), --pheno and --out of `command`. */
+export function checkInputOptions(command: string, opts: ScanRunOptions): void {
+  checkGenotypeOptions(command, opts);
   if (opts.pheno === undefined) throw bad(`${command}: --pheno FILE is required`);
   if (opts.out === undefined) throw bad(`${command}: --out PREFIX is required`);
   checkSelectionOptions(opts);
