@@ -9,6 +9,9 @@ export function kinshipCommand(): Command {
     .description('compute a kinship (genetic relatedness) matrix from genotypes, streamed in blocks')
     .option('--bfile <prefix>', 'PLINK 1 binary fileset PREFIX.bed/.bim/.fam')
     .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--bgen <file>', 'BGEN genotype file (v1.1-1.3; sample ids from the file or --sample)')
+    .option('--sample <file>', 'Oxford .sample file naming the --bgen samples (its ids win; checked against the file)')
+    .option('--bgen-ref <which>', "which BGEN allele is REF, as plink2's ref-first/ref-last (first or last, default first); dosages count the other (a1)")
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom)')
     .addOption(
       new Option('--method <method>', 'variant scaling: standardized (limix), gcta (plink2 --make-rel), centered (gemma -gk 1)')

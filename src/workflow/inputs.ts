@@ -6,6 +6,8 @@ import type { ProgressReporter } from '../data/node/progress.js';
 import { analysedSelection, type GenotypeQuirks, type GenotypeSource } from '../data/genotypes.js';
 import { kinship as computeKinship, type KinshipResult } from '../data/kinship.js';
 import { openBed } from '../data/node/bed.js';
+import type { BgenQuirks, BgenRef } from '../data/bgen/bgen.js';
+import { openBgen } from '../data/node/bgen.js';
 import type { Region } from '../data/region.js';
 import type { LineParser } from '../data/lines.js';
 import { readLines } from '../data/node/files.js';
@@ -16,16 +18,21 @@ import { withStagedOutputs, type StagedOutputs } from '../data/atomic.js';
 import { SelectionError } from '../errors.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';
 
-/** Where the genotypes come from: a PLINK 1 fileset or a BIMBAM file (with its annotation). */
+/** Where the genotypes come from: a PLINK 1 fileset, a BIMBAM file (with its annotation) or a BGEN file (with its .sample). */
 export interface GenotypeInput {
   bfile?: string;
   bimbam?: string;
   annotation?: string;
+  /** BGEN file (v1.1-1.3), its Oxford .sample (`sample`) and which allele is REF (`bgenRef`, default 'first'; see `BgenRef`). */
+  bgen?: string;
+  sample?: string;
+  bgenRef?: BgenRef;
 }
 
 /** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
 export function genotypeFiles(opts: GenotypeInput): string[] {
   if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
+  if (opts.bgen !== undefined) return [opts.bgen, opts.sample].filter((f): f is string => f !== undefined);
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
 
@@ -66,9 +73,12 @@ class KeyedTableParser implements LineParser<NumericTable> {
   }
 }
 
-/** The genotype samples as the tables are matched to them (BIMBAM has one id per sample: matched by IID). */
+/**
+ * The genotype samples as the tables are matched to them: BIMBAM and BGEN
+ * have one id per sample (a .sample's ID_1 is often 0 or a copy): matched by IID.
+ */
 export function genotypeSide(source: GenotypeSource, opts: GenotypeInput): KeyGenotypes {
-  return { file: source.path, samples: source.samples, key: opts.bimbam !== undefined ? 'iid' : 'fid-iid' };
+  return { file: source.path, samples: source.samples, key: opts.bimbam !== undefined || opts.bgen !== undefined ? 'iid' : 'fid-iid' };
 }
 
 /** The `inputMissingPhenotype` entry of a JSON report: the code and what it turned into missing values, per file. */
@@ -101,8 +111,9 @@ export function applyMissingPhenotype(
   };
 }
 
-/** Opens the genotype file of --bfile PREFIX (PLINK 1) or --bimbam FILE (with its --annotation). */
+/** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation) or --bgen FILE (with its --sample). */
 export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
+  if (opts.bgen !== undefined) return await openBgen(opts.bgen, { sample: opts.sample, ref: opts.bgenRef });
   return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
 }
 
@@ -150,8 +161,10 @@ export function selectRegion(
 
 /** The `genotypes` entry of a JSON report. */
 export interface GenotypesReport {
-  format: 'bed' | 'bimbam';
+  format: 'bed' | 'bimbam' | 'bgen';
   path: string;
+  /** BGEN only: which allele is REF (`a1`, the counted allele, is the other). */
+  bgenRef?: BgenRef;
   samples: number;
   variants: number;
   /** The dosages count the a1 allele. */
@@ -166,11 +179,12 @@ export interface GenotypesReport {
  * Built once the genotypes have been read: BIMBAM dosages are checked as
  * they are parsed.
  */
-export function genotypesReport(source: GenotypeSource, opts: { bfile?: string }): GenotypesReport {
+export function genotypesReport(source: GenotypeSource, opts: { bfile?: string; bgen?: string; bgenRef?: BgenRef }): GenotypesReport {
   const quirks = source.quirks;
   return {
-    format: opts.bfile !== undefined ? 'bed' : 'bimbam',
+    format: opts.bfile !== undefined ? 'bed' : opts.bgen !== undefined ? 'bgen' : 'bimbam',
     path: source.path,
+    ...(opts.bgen === undefined ? {} : { bgenRef: opts.bgenRef ?? 'first' }),
     samples: source.samples.iid.length,
     variants: source.variants.id.length,
     countedAllele: 'a1',
@@ -206,6 +220,13 @@ export function quirkWarnings(source: GenotypeSource): string[] {
     lines.push(
       `${out.first.file}: ${plural(out.values, 'dosage')} in ${plural(out.variants, 'variant')} outside [0, 2], kept as written (as GEMMA does); ` +
         `the first is ${out.first.value} for sample '${out.first.sample}' at variant '${out.first.id}' on line ${out.first.line}`,
+    );
+  }
+  const multi = (q as BgenQuirks).multiAllelic;
+  if (multi !== undefined) {
+    lines.push(
+      `${multi.first.file}: ${plural(multi.count, 'variant')} with other than two alleles skipped (not tested, not in a kinship from the genotypes), as plink2 does; ` +
+        `the first is '${multi.first.id}' (variant ${multi.first.variant}, ${multi.first.alleles} alleles)`,
     );
   }
   return lines;

@@ -7,7 +7,8 @@ import { getBackend } from '../linalg/select.js';
 import { analysedSelection } from '../data/genotypes.js';
 import { resolveSelection } from '../data/variants.js';
 import { genotypeFiles, openGenotypes, quirkWarnings } from './inputs.js';
-import { bad, checkOutputs } from './options.js';
+import { bad, checkGenotypeOptions, checkOutputs } from './options.js';
+import type { BgenRef } from '../data/bgen/bgen.js';
 
 /** Options of `runKinship` (what the `lmmkit kinship` command runs). */
 export interface KinshipRunOptions {
@@ -17,6 +18,10 @@ export interface KinshipRunOptions {
   bimbam?: string;
   /** BIMBAM SNP annotation (rsid pos chrom). */
   annotation?: string;
+  /** BGEN file, its Oxford .sample and which allele is REF (see `GenotypeInput`). */
+  bgen?: string;
+  sample?: string;
+  bgenRef?: BgenRef;
   /** Variant scaling (default 'standardized'). */
   method?: KinshipMethod;
   /** 'table' (default): ids in a header line and a first column; 'gemma': bare numbers in sample order. */
@@ -50,7 +55,7 @@ export interface KinshipRunReport extends KinshipResult {
  * atomically; logs one line and returns the result.
  */
 export async function runKinship(opts: KinshipRunOptions): Promise<KinshipRunReport> {
-  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad('kinship: give exactly one of --bfile PREFIX and --bimbam FILE');
+  checkGenotypeOptions('kinship', opts);
   const block = opts.block ?? 2048;
   if (!Number.isInteger(block) || block < 1) throw bad(`--block: expected a positive integer, found ${block}`);
   await checkOutputs([opts.out], genotypeFiles(opts));

@@ -1,6 +1,7 @@
 // The options every association workflow (`runGwas`, `runMtgwas`) takes, and
 // their checks. Options are named after the command-line flags, and so are
 // the messages of their errors: the workflows are what the commands run.
+import type { BgenRef } from '../data/bgen/bgen.js';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkWritable } from '../data/atomic.js';
@@ -37,12 +38,16 @@ export interface WorkflowOutput {
 
 /** The options every association workflow (`runGwas`, `runMtgwas`) takes. */
 export interface ScanRunOptions extends WorkflowOutput {
-  /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
+  /** PLINK 1 fileset prefix (exactly one of `bfile`, `bimbam` and `bgen`). */
   bfile?: string;
   /** BIMBAM mean genotype file. */
   bimbam?: string;
   /** BIMBAM SNP annotation (rsid pos chrom), needed for --region with BIMBAM. */
   annotation?: string;
+  /** BGEN file, its Oxford .sample and which allele is REF (see `GenotypeInput`). */
+  bgen?: string;
+  sample?: string;
+  bgenRef?: BgenRef;
   /** Phenotype table. */
   pheno: string;
   /** The traits, in this order (default every value column of the phenotype table). */
@@ -87,12 +92,27 @@ export function bad(message: string): LmmkitError {
   return new ArgumentError(message);
 }
 
-/** Checks the genotype file (exactly one of --bfile and --bimbam), --annotation, --pheno and --out of `command`. */
+/** Checks the genotype file (exactly one of --bfile, --bimbam and --bgen), --annotation, --pheno and --out of `command`. */
 export function checkInputOptions(command: string, opts: ScanRunOptions): void {
-  if ((opts.bfile === undefined) === (opts.bimbam === undefined)) throw bad(`${command}: give exactly one of --bfile PREFIX and --bimbam FILE`);
-  if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
+  checkGenotypeOptions(command, opts);
   if (opts.pheno === undefined) throw bad(`${command}: --pheno FILE is required`);
   if (opts.out === undefined) throw bad(`${command}: --out PREFIX is required`);
+}
+
+/**
+ * Checks that `command` has exactly one genotype file (--bfile, --bimbam or
+ * --bgen) and that --annotation, --sample and --bgen-ref come with theirs.
+ */
+export function checkGenotypeOptions(
+  command: string,
+  opts: { bfile?: string; bimbam?: string; annotation?: string; bgen?: string; sample?: string; bgenRef?: string },
+): void {
+  const given = [opts.bfile, opts.bimbam, opts.bgen].filter((x) => x !== undefined).length;
+  if (given !== 1) throw bad(`${command}: give exactly one of --bfile PREFIX, --bimbam FILE and --bgen FILE`);
+  if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
+  if (opts.sample !== undefined && opts.bgen === undefined) throw bad(`${command}: --sample goes with --bgen`);
+  if (opts.bgenRef !== undefined && opts.bgen === undefined) throw bad(`${command}: --bgen-ref goes with --bgen`);
+  if (opts.bgenRef !== undefined && opts.bgenRef !== 'first' && opts.bgenRef !== 'last') throw bad(`--bgen-ref: expected first or last, found '${opts.bgenRef}'`);
 }
 
 /** The variant filters and reading options, defaults applied. */
