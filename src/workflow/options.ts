@@ -112,7 +112,8 @@ export function checkGenotypeOptions(
   if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
   if (opts.sample !== undefined && opts.bgen === undefined) throw bad(`${command}: --sample goes with --bgen`);
   if (opts.bgenRef !== undefined && opts.bgen === undefined) throw bad(`${command}: --bgen-ref goes with --bgen`);
-  if (opts.bgenRef !== undefined && opts.bgenRef !== 'first' && opts.bgenRef !== 'last') throw bad(`--bgen-ref: expected first or last, found '${opts.bgenRef}'`);
+  if (opts.bgenRef !== undefined && opts.bgenRef !== 'first' && opts.bgenRef !== 'last')
+    throw bad(`--bgen-ref: expected first or last, found '${opts.bgenRef}'`);
 }
 
 /** The variant filters and reading options, defaults applied. */

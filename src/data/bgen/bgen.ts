@@ -131,18 +131,24 @@ async function readHeader(source: ByteSource): Promise<BgenHeader> {
   if (lh < 20 || lh > offset) {
     throw new InputError({ file }, `expected a header block of 20 to ${offset} bytes (the offset of the first variant), found a length of ${lh}`);
   }
-  if (4 + offset > source.size) throw new InputError({ file }, `the first variant block is at byte ${4 + offset}, past the end of the file (${source.size} bytes)`);
+  if (4 + offset > source.size)
+    throw new InputError({ file }, `the first variant block is at byte ${4 + offset}, past the end of the file (${source.size} bytes)`);
   const flags = u32(await source.read(lh, 4), 0);
   const comp = flags & 3;
   const layout = (flags >>> 2) & 0xf;
-  if (comp === 3) throw new InputError({ file }, `unsupported compression: expected flag bits 0-1 of 0 (none), 1 (zlib) or 2 (zstd), found 3 (flags 0x${flags.toString(16)})`);
+  if (comp === 3)
+    throw new InputError(
+      { file },
+      `unsupported compression: expected flag bits 0-1 of 0 (none), 1 (zlib) or 2 (zstd), found 3 (flags 0x${flags.toString(16)})`,
+    );
   if (layout !== 1 && layout !== 2) {
     throw new InputError(
       { file },
       `unsupported layout ${layout} (flags 0x${flags.toString(16)}): expected layout 1 (BGEN v1.1) or 2 (v1.2, v1.3)${layout === 0 ? '; layout 0 is the deprecated v1.0 format' : ''}`,
     );
   }
-  if (layout === 1 && comp === 2) throw new InputError({ file }, 'unsupported flags: zstd compression (v1.3) with layout 1; the specification allows zstd with layout 2 only');
+  if (layout === 1 && comp === 2)
+    throw new InputError({ file }, 'unsupported flags: zstd compression (v1.3) with layout 1; the specification allows zstd with layout 2 only');
   return {
     offset,
     nVariants: u32(b, 8),
@@ -160,7 +166,8 @@ async function readSampleIds(source: ByteSource, h: BgenHeader): Promise<string[
   const head = await source.read(start, 8);
   const length = u32(head, 0);
   const n = u32(head, 4);
-  if (n !== h.nSamples) throw new InputError({ file }, `sample identifier block (byte ${start}): expected ${h.nSamples} samples (the header's count), found ${n}`);
+  if (n !== h.nSamples)
+    throw new InputError({ file }, `sample identifier block (byte ${start}): expected ${h.nSamples} samples (the header's count), found ${n}`);
   if (start + length > 4 + h.offset) {
     throw new InputError({ file }, `sample identifier block (byte ${start}): its length ${length} runs past the first variant block at byte ${4 + h.offset}`);
   }
@@ -170,7 +177,8 @@ async function readSampleIds(source: ByteSource, h: BgenHeader): Promise<string[
   for (let k = 0; k < n; k++) {
     if (at + 2 > length) throw new InputError({ file }, `sample identifier block (byte ${start}): ends before sample ${k + 1} of ${n}`);
     const len = u16(b, at);
-    if (at + 2 + len > length) throw new InputError({ file }, `sample identifier block (byte ${start}): sample ${k + 1}'s id of ${len} bytes runs past the block's ${length} bytes`);
+    if (at + 2 + len > length)
+      throw new InputError({ file }, `sample identifier block (byte ${start}): sample ${k + 1}'s id of ${len} bytes runs past the block's ${length} bytes`);
     ids.push(LATIN.decode(b.subarray(at + 2, at + 2 + len)));
     at += 2 + len;
   }
@@ -262,7 +270,10 @@ async function walkVariants(source: ByteSource, h: BgenHeader): Promise<VariantW
     const blockStart = at + p.headerLength;
     const end = blockStart + p.blockLength;
     if (end > source.size) {
-      throw new InputError({ file }, `${where}: the genotype block of ${p.blockLength} bytes at byte ${blockStart} runs past the end of the file (${source.size} bytes; truncated)`);
+      throw new InputError(
+        { file },
+        `${where}: the genotype block of ${p.blockLength} bytes at byte ${blockStart} runs past the end of the file (${source.size} bytes; truncated)`,
+      );
     }
     if (p.alleles.length !== 2) {
       if (quirks.multiAllelic === undefined) quirks.multiAllelic = { count: 0, first: { file, id: p.id, variant: v + 1, alleles: p.alleles.length } };

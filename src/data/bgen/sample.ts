@@ -29,7 +29,8 @@ export function parseOxfordSample(text: string, file: string): OxfordSample {
     if (t !== '') rows.push({ fields: t.split(SPACE), line: i + 1 });
   }
   const head = rows[0];
-  if (head === undefined) throw new InputError({ file }, 'expected an Oxford .sample file (a header line ID_1 ID_2 ..., a line of types, one row per sample), found no lines');
+  if (head === undefined)
+    throw new InputError({ file }, 'expected an Oxford .sample file (a header line ID_1 ID_2 ..., a line of types, one row per sample), found no lines');
   const twoIds = head.fields[0] === 'ID_1' && head.fields[1] === 'ID_2';
   if (!twoIds && head.fields[0] !== 'ID') {
     throw new InputError({ file, line: head.line }, `expected a header line starting 'ID_1 ID_2' (or 'ID'), found '${head.fields.slice(0, 2).join(' ')}'`);
