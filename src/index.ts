@@ -55,6 +55,16 @@ export * from './stats/index.js';
 export type { BatchOptions, GenotypeBatch, GenotypeSource } from './data/genotypes.js';
 export { byteSource, sourceText, textOf, type ByteInput, type ByteSource } from './data/bytes.js';
 export { BedReader, openBedFiles, openBedSource, type BedFiles, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
+export {
+  BgenReader,
+  openBgenSource,
+  type BgenDecompressors,
+  type BgenHeader,
+  type BgenQuirks,
+  type BgenRef,
+  type OpenBgenSourceOptions,
+} from './data/bgen/bgen.js';
+export { parseOxfordSample, type OxfordSample } from './data/bgen/sample.js';
 export { parseBim } from './data/plink/bim.js';
 export { parseFam, type FamTable } from './data/plink/fam.js';
 export { sampleKey, type SampleTable } from './data/samples.js';

@@ -12,6 +12,7 @@ export * from './index.js';
 // Readers by path.
 export { openFileSource } from './data/node/files.js';
 export { openBed } from './data/node/bed.js';
+export { openBgen, type OpenBgenOptions } from './data/node/bgen.js';
 export { readFrame, readKinship, readTable } from './data/node/tables.js';
 export { openBimbam, BimbamReader, type OpenBimbamOptions } from './data/bimbam.js';
 export { readAssocFile } from './plot/node.js';
