@@ -40,7 +40,7 @@ before(() => {
   );
   // expr.csv: one row per gene, its columns the .fam samples in order.
   const lines = ['FID\tIID\tgene1\tgene26'];
-  fam.forEach((f, i) => lines.push([f[0], f[1], expr.get('gene1')![i], expr.get('gene26')![i]].join('\t')));
+  for (const [i, f] of fam.entries()) lines.push([f[0], f[1], expr.get('gene1')![i], expr.get('gene26')![i]].join('\t'));
   pheno = join(dir, 'pheno.tsv');
   writeFileSync(pheno, `${lines.join('\n')}\n`);
   for (const e of EXPORTS) {
