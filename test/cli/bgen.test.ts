@@ -180,4 +180,14 @@ describe('lmmkit on BGEN exports of the structlmm chr22 .bed (plink2 --export bg
       out,
     );
   });
+
+  sharedTest('multi-allelic variants of complex.23bits.bgen: skipped with one warning naming the first', 'data/bgen/complex.23bits.bgen', () => {
+    const r = lmmkit('kinship', '--bgen', `${SHARED}data/bgen/complex.23bits.bgen`, '--out', join(dir, 'complex-k.tsv'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /of 4 samples from 5 variants/);
+    assert.match(
+      r.stderr,
+      /warning: .*complex\.23bits\.bgen: 5 variants with other than two alleles skipped \(not tested, not in a kinship from the genotypes\), as plink2 does; the first is 'M4' \(variant 4, 3 alleles\)/,
+    );
+  });
 });
