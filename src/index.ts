@@ -56,6 +56,16 @@ export type { BatchOptions, GenotypeBatch, GenotypeSource } from './data/genotyp
 export { byteSource, sourceText, textOf, type ByteInput, type ByteSource } from './data/bytes.js';
 export { BedReader, openBedFiles, openBedSource, type BedFiles, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
 export { openPgenFiles, openPgenSource, PgenReader, readPgenLayout, type PgenFiles, type PgenLayout } from './data/plink2/pgen.js';
+export {
+  BgenReader,
+  openBgenSource,
+  type BgenDecompressors,
+  type BgenHeader,
+  type BgenQuirks,
+  type BgenRef,
+  type OpenBgenSourceOptions,
+} from './data/bgen/bgen.js';
+export { parseOxfordSample, type OxfordSample } from './data/bgen/sample.js';
 export { parseBim } from './data/plink/bim.js';
 export { openVcfStream, VcfReader, type ChunkStream, type OpenVcfOptions, type VcfDosage } from './data/vcf.js';
 export { parseFam, type FamTable } from './data/plink/fam.js';

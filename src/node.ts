@@ -13,6 +13,7 @@ export * from './index.js';
 export { openFileSource } from './data/node/files.js';
 export { openBed } from './data/node/bed.js';
 export { openPgen } from './data/node/pgen.js';
+export { openBgen, type OpenBgenOptions } from './data/node/bgen.js';
 export { readFrame, readKinship, readTable } from './data/node/tables.js';
 export { openBimbam, BimbamReader, type OpenBimbamOptions } from './data/bimbam.js';
 export { openVcf } from './data/node/vcf.js';

@@ -9,6 +9,8 @@ import { openBed } from '../data/node/bed.js';
 import { openPgen } from '../data/node/pgen.js';
 import { openVcf } from '../data/node/vcf.js';
 import { VcfReader, type VcfDosage } from '../data/vcf.js';
+import type { BgenQuirks, BgenRef } from '../data/bgen/bgen.js';
+import { openBgen } from '../data/node/bgen.js';
 import type { Region } from '../data/region.js';
 import type { LineParser } from '../data/lines.js';
 import { readLines } from '../data/node/files.js';
@@ -20,7 +22,7 @@ import { SelectionError } from '../errors.js';
 import { bad, type ProgressFactory, type TableIds } from './options.js';
 import { applySelection, type SelectionOptions, type SelectionReport } from './selection.js';
 
-/** Where the genotypes come from: a PLINK 1 fileset, a BIMBAM file (with its annotation), a PLINK 2 fileset or a VCF (with the FORMAT field read). */
+/** Where the genotypes come from: a PLINK 1 fileset, a BIMBAM file (with its annotation), a PLINK 2 fileset, a VCF (with the FORMAT field read) or a BGEN file (with its .sample). */
 export interface GenotypeInput {
   bfile?: string;
   bimbam?: string;
@@ -28,6 +30,10 @@ export interface GenotypeInput {
   annotation?: string;
   vcf?: string;
   vcfDosage?: VcfDosage;
+  /** BGEN file (v1.1-1.3), its Oxford .sample (`sample`) and which allele is REF (`bgenRef`, default 'first'; see `BgenRef`). */
+  bgen?: string;
+  sample?: string;
+  bgenRef?: BgenRef;
 }
 
 /** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
@@ -35,6 +41,7 @@ export function genotypeFiles(opts: GenotypeInput): string[] {
   if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
   if (opts.pfile !== undefined) return ['.pgen', '.pvar', '.psam'].map((e) => opts.pfile + e);
   if (opts.vcf !== undefined) return [opts.vcf];
+  if (opts.bgen !== undefined) return [opts.bgen, opts.sample].filter((f): f is string => f !== undefined);
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
 
@@ -81,7 +88,7 @@ const sampleExclusions = new WeakMap<GenotypeSource, ReadonlyMap<number, string>
 
 /**
  * The genotype samples as the tables are matched to them (by IID when the
- * format names a sample by one id: BIMBAM, a .psam without FID), with the
+ * format names a sample by one id: BIMBAM, BGEN, VCF, a .psam without FID), with the
  * samples the selection options left out (`excluded`, absent when none)
  * when `source` came from `withGenotypes`.
  */
@@ -90,7 +97,7 @@ export function genotypeSide(source: GenotypeSource, opts: GenotypeInput): KeyGe
   return {
     file: source.path,
     samples: source.samples,
-    key: opts.bimbam !== undefined || source.sampleKey === 'iid' ? 'iid' : 'fid-iid',
+    key: opts.bimbam !== undefined || opts.bgen !== undefined || source.sampleKey === 'iid' ? 'iid' : 'fid-iid',
     ...(excluded === undefined || excluded.size === 0 ? {} : { excluded }),
   };
 }
@@ -125,10 +132,11 @@ export function applyMissingPhenotype(
   };
 }
 
-/** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation), --pfile PREFIX (PLINK 2) or --vcf FILE (with --vcf-dosage). */
+/** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation), --pfile PREFIX (PLINK 2), --vcf FILE (with --vcf-dosage) or --bgen FILE (with its --sample). */
 export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
   if (opts.pfile !== undefined) return await openPgen(opts.pfile);
   if (opts.vcf !== undefined) return await openVcf(opts.vcf, { dosage: opts.vcfDosage });
+  if (opts.bgen !== undefined) return await openBgen(opts.bgen, { sample: opts.sample, ref: opts.bgenRef });
   return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
 }
 
@@ -184,10 +192,12 @@ export function selectRegion(
 
 /** The `genotypes` entry of a JSON report. */
 export interface GenotypesReport {
-  format: 'bed' | 'bimbam' | 'pgen' | 'vcf';
+  format: 'bed' | 'bimbam' | 'pgen' | 'vcf' | 'bgen';
   /** The FORMAT field the dosages were read from (VCF only). */
   vcfDosage?: VcfDosage;
   path: string;
+  /** BGEN only: which allele is REF (`a1`, the counted allele, is the other). */
+  bgenRef?: BgenRef;
   samples: number;
   variants: number;
   /** The dosages count the a1 allele. */
@@ -202,12 +212,16 @@ export interface GenotypesReport {
  * Built once the genotypes have been read: BIMBAM dosages are checked as
  * they are parsed.
  */
-export function genotypesReport(source: GenotypeSource, opts: { bfile?: string; pfile?: string; vcf?: string }): GenotypesReport {
+export function genotypesReport(
+  source: GenotypeSource,
+  opts: { bfile?: string; pfile?: string; vcf?: string; bgen?: string; bgenRef?: BgenRef },
+): GenotypesReport {
   const quirks = source.quirks;
   return {
-    format: opts.bfile !== undefined ? 'bed' : opts.pfile !== undefined ? 'pgen' : opts.vcf !== undefined ? 'vcf' : 'bimbam',
+    format: opts.bfile !== undefined ? 'bed' : opts.pfile !== undefined ? 'pgen' : opts.vcf !== undefined ? 'vcf' : opts.bgen !== undefined ? 'bgen' : 'bimbam',
     ...(source instanceof VcfReader ? { vcfDosage: source.dosage } : {}),
     path: source.path,
+    ...(opts.bgen === undefined ? {} : { bgenRef: opts.bgenRef ?? 'first' }),
     samples: source.samples.iid.length,
     variants: source.variants.id.length,
     countedAllele: 'a1',
@@ -250,6 +264,13 @@ export function quirkWarnings(source: GenotypeSource): string[] {
     lines.push(
       `${out.first.file}: ${plural(out.values, 'dosage')} in ${plural(out.variants, 'variant')} outside [0, 2], kept as written (as GEMMA does); ` +
         `the first is ${out.first.value} for sample '${out.first.sample}' at variant '${out.first.id}' on line ${out.first.line}`,
+    );
+  }
+  const bgenMulti = (q as BgenQuirks).multiAllelic;
+  if (bgenMulti !== undefined) {
+    lines.push(
+      `${bgenMulti.first.file}: ${plural(bgenMulti.count, 'variant')} with other than two alleles skipped (not tested, not in a kinship from the genotypes), as plink2 does; ` +
+        `the first is '${bgenMulti.first.id}' (variant ${bgenMulti.first.variant}, ${bgenMulti.first.alleles} alleles)`,
     );
   }
   return lines;

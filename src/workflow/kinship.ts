@@ -10,6 +10,7 @@ import { genotypeFiles, genotypeSide, openGenotypes, quirkWarnings } from './inp
 import { bad, checkGenotypeOptions, checkOutputs } from './options.js';
 import { applySelection, checkSelectionOptions, selectionFiles, type SelectionOptions, type SelectionReport } from './selection.js';
 import type { VcfDosage } from '../data/vcf.js';
+import type { BgenRef } from '../data/bgen/bgen.js';
 
 /** Options of `runKinship` (what the `lmmkit kinship` command runs). */
 export interface KinshipRunOptions extends SelectionOptions {
@@ -25,6 +26,10 @@ export interface KinshipRunOptions extends SelectionOptions {
   vcf?: string;
   /** The VCF FORMAT field the dosages are read from (default DS when declared, else GT). */
   vcfDosage?: VcfDosage;
+  /** BGEN file, its Oxford .sample and which allele is REF (see `GenotypeInput`). */
+  bgen?: string;
+  sample?: string;
+  bgenRef?: BgenRef;
   /** Variant scaling (default 'standardized'). */
   method?: KinshipMethod;
   /** 'table' (default): ids in a header line and a first column; 'gemma': bare numbers in sample order. */

@@ -1,6 +1,7 @@
 // The options every association workflow (`runGwas`, `runMtgwas`) takes, and
 // their checks. Options are named after the command-line flags, and so are
 // the messages of their errors: the workflows are what the commands run.
+import type { BgenRef } from '../data/bgen/bgen.js';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkWritable } from '../data/atomic.js';
@@ -39,7 +40,7 @@ export interface WorkflowOutput {
 
 /** The options every association workflow (`runGwas`, `runMtgwas`) takes. */
 export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
-  /** PLINK 1 fileset prefix (exactly one of `bfile` and `bimbam`). */
+  /** PLINK 1 fileset prefix (exactly one genotype input). */
   bfile?: string;
   /** BIMBAM mean genotype file. */
   bimbam?: string;
@@ -51,6 +52,10 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   vcf?: string;
   /** The VCF FORMAT field the dosages are read from (default DS when declared, else GT). */
   vcfDosage?: VcfDosage;
+  /** BGEN file, its Oxford .sample and which allele is REF (see `GenotypeInput`). */
+  bgen?: string;
+  sample?: string;
+  bgenRef?: BgenRef;
   /** Phenotype table. */
   pheno: string;
   /** The traits, in this order (default every value column of the phenotype table). */
@@ -97,15 +102,33 @@ export function bad(message: string): LmmkitError {
   return new ArgumentError(message);
 }
 
-/** Checks the genotype options of `command`: exactly one of --bfile, --bimbam, --pfile and --vcf; --annotation with --bimbam, --vcf-dosage with --vcf. */
+/**
+ * Checks the genotype options of `command`: exactly one genotype file
+ * (--bfile, --bimbam, --pfile, --vcf or --bgen), and --annotation,
+ * --vcf-dosage, --sample and --bgen-ref only with theirs.
+ */
 export function checkGenotypeOptions(
   command: string,
-  opts: { bfile?: string; bimbam?: string; pfile?: string; annotation?: string; vcf?: string; vcfDosage?: string },
+  opts: {
+    bfile?: string;
+    bimbam?: string;
+    pfile?: string;
+    annotation?: string;
+    vcf?: string;
+    vcfDosage?: string;
+    bgen?: string;
+    sample?: string;
+    bgenRef?: string;
+  },
 ): void {
-  const given = [opts.bfile, opts.bimbam, opts.pfile, opts.vcf].filter((f) => f !== undefined).length;
-  if (given !== 1) throw bad(`${command}: give exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX and --vcf FILE`);
+  const given = [opts.bfile, opts.bimbam, opts.pfile, opts.vcf, opts.bgen].filter((f) => f !== undefined).length;
+  if (given !== 1) throw bad(`${command}: give exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX, --vcf FILE and --bgen FILE`);
   if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
   if (opts.vcfDosage !== undefined && opts.vcf === undefined) throw bad(`${command}: --vcf-dosage goes with --vcf`);
+  if (opts.sample !== undefined && opts.bgen === undefined) throw bad(`${command}: --sample goes with --bgen`);
+  if (opts.bgenRef !== undefined && opts.bgen === undefined) throw bad(`${command}: --bgen-ref goes with --bgen`);
+  if (opts.bgenRef !== undefined && opts.bgenRef !== 'first' && opts.bgenRef !== 'last')
+    throw bad(`--bgen-ref: expected first or last, found '${opts.bgenRef}'`);
 }
 
 /** Checks the genotype file (`checkGenotypeOptions`), --pheno and --out of `command`. */

@@ -63,7 +63,7 @@ describe('lmmkit command line', () => {
     assert.ok(!existsSync(missing));
     const both = lmmkit('kinship', '--bfile', prefix, '--bimbam', 'x', '--out', missing);
     assert.equal(both.status, 2);
-    assert.match(both.stderr, /give exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX and --vcf FILE/);
+    assert.match(both.stderr, /give exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX, --vcf FILE and --bgen FILE/);
     assert.notEqual(lmmkit('kinship', '--bfile', prefix, '--method', 'nope', '--out', missing).status, 0);
     // The value as typed, not NaN (issue 13, item 11).
     const block = lmmkit('kinship', '--bfile', prefix, '--block', 'abc', '--out', missing);

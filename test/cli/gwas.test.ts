@@ -470,7 +470,11 @@ describe('lmmkit gwas on bad input', () => {
       () => [...base(), '--inter', inter10],
       /inter10\.txt: expected one row per genotype sample .* found 10 rows for the 60 samples/,
     ],
-    ['--bfile and --bimbam', () => [...base(), '--bimbam', 'x.txt'], /exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX and --vcf FILE/],
+    [
+      '--bfile and --bimbam',
+      () => [...base(), '--bimbam', 'x.txt'],
+      /exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX, --vcf FILE and --bgen FILE/,
+    ],
     [
       'a trait that cannot be fitted, after another was scanned',
       () => ['gwas', '--bfile', prefix, '--pheno', pheno, '--covar', covar],

@@ -112,7 +112,7 @@ test('bad VCFs: exit 2, one line naming the file, line and variant', async () =>
   mkdirSync(out);
   assertRejected(
     lmmkit('gwas', '--vcf', 'a.vcf', '--bfile', 'b', '--pheno', pheno, '--out', join(out, 'x')),
-    /exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX and --vcf FILE/,
+    /exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX, --vcf FILE and --bgen FILE/,
     out,
   );
 });
