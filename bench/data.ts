@@ -1,7 +1,7 @@
 // Data benchmark: decoding throughput of a synthetic PLINK file (bed to
 // standardised Float64) and kinship time, next to plink2 --make-rel and
-// gemma -gk 1 on the same file when they are installed, and BGEN reading
-// next to plink2's import of the same file. Prints; asserts nothing.
+// gemma -gk 1 on the same file when they are installed (the other formats:
+// bench/formats.ts). Prints; asserts nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,6 @@ import { genoQueue } from '../src/data/geno-queue.js';
 import { kinship } from '../src/data/kinship.js';
 import { compose, imputeMean, standardize } from '../src/data/preprocess.js';
 import { openBed } from '../src/data/node/bed.js';
-import { openBgen } from '../src/data/node/bgen.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
 import { simulateGenotypes } from '../src/sim/genotypes.js';
 
@@ -73,58 +72,9 @@ async function main(): Promise<void> {
     }
     console.log(`kinship plink2 --make-rel square (${threads} threads): ${fmt(plink2)}`);
     console.log(`kinship gemma -gk 1: ${fmt(gemma)}`);
-    await bgenBench(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/**
- * BGEN v1.2, 8 bits, zlib (plink2's export of a simulated .bed, N = 5000 x
- * 20 000): open + every variant to Float64 dosages, next to the .bed of the
- * same data and to plink2's import (`--bgen ... --make-pgen`).
- */
-async function bgenBench(dir: string): Promise<void> {
-  const [n, s] = [5000, 20_000];
-  const prefix = join(dir, 'bgen-sim');
-  const sim = simulateGenotypes({ samples: n, variants: s, chromosomes: 1, seed: 2027 });
-  await writeBed(
-    prefix,
-    sim.dosages,
-    sim.samples,
-    sim.variants,
-    Float64Array.from({ length: n }, (_, i) => Math.sin(i)),
-  );
-  const made = commandSeconds('plink2', ['--bfile', prefix, '--export', 'bgen-1.2', 'bits=8', 'ref-first', '--out', prefix]);
-  if (typeof made === 'string') {
-    console.log(`bgen: plink2 --export bgen-1.2: ${made}`);
-    return;
-  }
-  const time = async (open: () => Promise<{ batches: (o: { size: number }) => AsyncIterable<unknown>; close: () => Promise<void> }>): Promise<number> => {
-    let best = Infinity;
-    for (let rep = 0; rep < 2; rep++) {
-      const t0 = performance.now();
-      const src = await open();
-      for await (const _ of src.batches({ size: 1000 }));
-      await src.close();
-      best = Math.min(best, (performance.now() - t0) / 1000);
-    }
-    return best;
-  };
-  const bgen = await time(() => openBgen(`${prefix}.bgen`));
-  const bed = await time(() => openBed(prefix));
-  const plink2 = commandSeconds('plink2', ['--bgen', `${prefix}.bgen`, 'ref-first', '--make-pgen', '--out', join(dir, 'bgen-p2')]);
-  const fmt = (v: number | string): string => (typeof v === 'number' ? `${v.toFixed(2)} s` : v);
-  console.log(`bgen 1.2 8-bit zlib N=${n} S=${s}, open + read to Float64 dosages: ${fmt(bgen)}`);
-  console.log(`bed of the same data, open + read: ${fmt(bed)}`);
-  console.log(`plink2 --bgen ref-first --make-pgen (default threads): ${fmt(plink2)}`);
-}
-
-if (process.env.LMMKIT_BENCH_BGEN_ONLY === '1') {
-  const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bench-'));
-  try {
-    await bgenBench(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-} else await main();
+await main();

@@ -1,4 +1,5 @@
-// Reading genotypes to dosages from each format lmmkit reads, next to
+// Reading genotypes to dosages from each format lmmkit reads (.bed, .pgen,
+// BGEN 1.2 8-bit zlib, VCF.gz with DS), next to
 // plink2's import of the same file (`--make-pgen` from it: plink2's own
 // read-and-re-encode, single-threaded), and a whole OLS scan from each
 // format next to the same scan from the .bed. The files are made by
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GenotypeSource } from '../src/data/genotypes.js';
 import { openBed } from '../src/data/node/bed.js';
+import { openBgen } from '../src/data/node/bgen.js';
 import { openPgen } from '../src/data/node/pgen.js';
 import { openVcf } from '../src/data/node/vcf.js';
 import { runGwas, type GwasRunOptions } from '../src/workflow/gwas.js';
@@ -64,19 +66,24 @@ try {
   plink2('--dummy', String(n), String(m), '0.01', 'dosage-freq=0.2', '--seed', '1', '--make-pgen', '--out', g);
   plink2('--pfile', g, '--make-bed', '--out', g);
   plink2('--pfile', g, '--export', 'vcf', 'bgz', 'vcf-dosage=DS', 'id-paste=iid', '--out', g);
+  plink2('--pfile', g, '--export', 'bgen-1.2', 'bits=8', 'ref-first', 'id-paste=iid', '--out', g);
   const pheno = join(dir, 'pheno.tsv');
-  writeFileSync(pheno, `FID\tIID\ty\n${Array.from({ length: n }, (_, i) => `0\tper${i}\t${Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453)}`).join('\n')}\n`);
+  writeFileSync(
+    pheno,
+    `FID\tIID\ty\n${Array.from({ length: n }, (_, i) => `0\tper${i}\t${Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453)}`).join('\n')}\n`,
+  );
   console.log(`formats: N = ${n} samples x ${m} variants (plink2 --dummy, 20% non-integer dosages), best of ${REPS}; plink2 on 1 thread`);
   const rows: [string, number, number | undefined, Partial<GwasRunOptions>][] = [
     ['.bed (hard calls)', await readAll(() => openBed(g)), plink2Import(dir, '--bfile', g), { bfile: g }],
     ['.pgen (dosages)', await readAll(() => openPgen(g)), plink2Import(dir, '--pfile', g), { pfile: g }],
+    ['.bgen 1.2 (8 bits, zlib)', await readAll(() => openBgen(`${g}.bgen`)), plink2Import(dir, '--bgen', `${g}.bgen`, 'ref-first'), { bgen: `${g}.bgen` }],
     ['.vcf.gz (DS)', await readAll(() => openVcf(`${g}.vcf.gz`)), plink2Import(dir, '--vcf', `${g}.vcf.gz`, 'dosage=DS'), { vcf: `${g}.vcf.gz` }],
   ];
   const bedScan = await scan(rows[0]![3], pheno, join(dir, 'scan-bed'));
   for (const [label, read, imp, geno] of rows) {
     const s = geno.bfile !== undefined ? bedScan : await scan(geno, pheno, join(dir, 'scan'));
     console.log(
-      `  ${label.padEnd(20)} read to dosages ${read.toFixed(2)} s; plink2 import ${imp?.toFixed(2)} s (lmmkit / plink2 ${(read / imp!).toFixed(2)}); ` +
+      `  ${label.padEnd(25)} read to dosages ${read.toFixed(2)} s; plink2 import ${imp?.toFixed(2)} s (lmmkit / plink2 ${(read / imp!).toFixed(2)}); ` +
         `OLS scan ${s.toFixed(2)} s (/ .bed scan ${(s / bedScan).toFixed(2)})`,
     );
   }
