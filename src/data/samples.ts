@@ -5,6 +5,11 @@
 export interface SampleTable {
   readonly fid: readonly string[];
   readonly iid: readonly string[];
+  /**
+   * Sex per sample where the format records it (.fam column 5, .psam SEX):
+   * 1 male, 2 female, 0 unknown. The gwas scan of chrX and chrY needs it.
+   */
+  readonly sex?: Int8Array;
 }
 
 /** The PLINK-style key `FID IID` that identifies a sample across files. */

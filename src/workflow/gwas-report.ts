@@ -82,7 +82,35 @@ export interface TraitReport {
     counts: SourceCountReport[];
     dropped: DroppedSampleReport[];
   };
+  /** How chrX and chrY were scanned (only when the selection has variants there). */
+  sexChromosomes?: SexChromosomesReport;
   seconds: number;
+}
+
+/** The null model and samples of one sex chromosome's variants (plink2's --glm rules, see gwas-sex.ts). */
+export interface SexChromosomeNull {
+  /** Selected variants on the chromosome. */
+  variants: number;
+  /** The trait's samples used: known sex (chrX), males (chrY). */
+  samples: number;
+  /** The trait's samples left out: unknown sex (chrX), not male (chrY). */
+  samplesDropped: number;
+  covariates: string[];
+  /** Why the sex covariate is absent on chrX, when it is. */
+  sexCovariateDropped?: string;
+  nullModel: NullModelReport;
+}
+
+/** The sex-chromosome part of a trait's report. */
+export interface SexChromosomesReport {
+  /** --xchr-model: 0 skip chrX, 1 males 0..1, 2 males 0..2 (plink2's default). */
+  xchrModel: 0 | 1 | 2;
+  /** Where the sexes came from (.fam or .psam). */
+  sexFile: string;
+  /** chrX variants not tested (--xchr-model 0). */
+  xSkipped: number;
+  x?: SexChromosomeNull;
+  y?: SexChromosomeNull;
 }
 
 /** The JSON report (PREFIX.json) of a `runGwas` run. */

@@ -3,10 +3,16 @@
 // the JSON report.
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
-import { describeNull, type GwasHit, type GwasReport, type TraitReport } from './gwas-report.js';
-import { EigenCache, fitTraitNull } from './gwas-null.js';
+import type { GenoProgress } from '../data/geno-queue.js';
+import type { GenotypeSource } from '../data/genotypes.js';
+import type { VariantSelection } from '../data/variants.js';
+import { SelectionError } from '../errors.js';
+import type { Matrix } from '../linalg/matrix.js';
+import { describeNull, type GwasHit, type GwasReport, type SexChromosomesReport, type TraitReport } from './gwas-report.js';
+import { EigenCache, fitTraitNull, type TraitNull } from './gwas-null.js';
+import { checkXchrModel, halveMales, sampleSexes, sexChromRuns, type SexRuns, sexTraitData } from './gwas-sex.js';
 import { fitInContext, fitInContextSync } from './fit-context.js';
-import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
+import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, type TraitData, traitData } from './gwas-inputs.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_TSV_HEADERS } from './gwas-rows.js';
@@ -55,6 +61,12 @@ export interface GwasRunOptions extends ScanRunOptions {
    * and covariates are this run's (no kinship is read or computed).
    */
   nullModel?: string;
+  /**
+   * plink2's --xchr-model: 2 (default) codes males 0..2 on chrX, 1 codes
+   * them 0..1, 0 skips chrX; on chrX sex is a covariate and samples of
+   * unknown sex are left out, on chrY only males are used (gwas-sex.ts).
+   */
+  xchrModel?: number;
 }
 
 /**
@@ -91,6 +103,23 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         ? { kin: undefined, report: { model: 'kinship' as const, source: 'null-model' as const, file: opts.nullModel! } }
         : await prepareKinship(opts, inputs, source, log);
 
+    // chrX and chrY as plink2 --glm scans them (gwas-sex.ts); undefined when the selection has none.
+    const xchrModel = checkXchrModel(opts.xchrModel);
+    const sexRunsRead = sexChromRuns(source, select, xchrModel);
+    // A format that records no sex (BIMBAM, VCF) scans chrX and chrY like the autosomes, as before and as GEMMA does.
+    const sexRuns = source.samples.sex === undefined ? undefined : sexRunsRead;
+    if (sexRunsRead !== undefined && sexRuns === undefined) {
+      opts.warn?.(
+        `${source.path}: ${sexRunsRead.counts.x} chrX and ${sexRunsRead.counts.y} chrY variants scanned like the autosomes: the format records no sex (use .bed/.fam or .pgen/.psam for plink2's chrX and chrY models)`,
+      );
+    }
+    const sexFile = opts.bfile !== undefined ? `${opts.bfile}.fam` : opts.pfile !== undefined ? `${opts.pfile}.psam` : source.path;
+    const sex = sexRuns === undefined ? undefined : sampleSexes(source, sexFile, sexRuns);
+    if (sexRuns !== undefined && saved !== undefined && sexRuns.runs.some((r) => r.kind !== 'auto')) {
+      throw bad(
+        `gwas --null ${opts.nullModel}: the saved null model has no sex covariate for the ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants selected; leave them out (--chr, --xchr-model 0) or drop --null`,
+      );
+    }
     const reports: TraitReport[] = [];
     const eigenCache = new EigenCache();
     const layout = o.test === 'exact' ? 'exact' : o.step > 1 || inter !== undefined ? 'multi' : 'single';
@@ -127,31 +156,99 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
             ),
       );
 
-      // Scan, streamed into the staged output.
+      // The chrX / chrY nulls: the trait on plink2's samples for them, sex a covariate on chrX.
+      const sexChromNulls = (runs: SexRuns, base: TraitData) => {
+        const scans: Partial<
+          Record<'x' | 'y', { source: GenotypeSource; samples: Int32Array; nul: TraitNull; y: Float64Array; f: Matrix; inter: Matrix | undefined }>
+        > = {};
+        const report: SexChromosomesReport = { xchrModel, sexFile, xSkipped: runs.xSkipped };
+        for (const kind of ['x', 'y'] as const) {
+          if (!runs.runs.some((r) => r.kind === kind)) continue;
+          const d = sexTraitData(base, kind, sex!);
+          const label = kind === 'x' ? 'chrX (samples of known sex, sex a covariate)' : 'chrY (males)';
+          if (d.samples.length <= d.f.cols + 1) {
+            throw new SelectionError(
+              'NO_SAMPLES',
+              `trait '${tr.name}' of ${pheno.file}: ${d.samples.length} samples on ${label} (sexes from ${sexFile}) for ${d.f.cols} covariates leave no degrees of freedom`,
+            );
+          }
+          const sub = fitInContextSync(`trait '${tr.name}' of ${pheno.file} on ${label}, ${d.samples.length} samples: cannot fit the null model`, () =>
+            fitTraitNull(
+              {
+                trait: tr.name,
+                y: d.y,
+                f: d.f,
+                names: d.names,
+                samples: d.samples,
+                test: o.test,
+                kinship: kin,
+                lowrank:
+                  kin !== undefined || d.lowrank === undefined || inputs.lowrank === undefined ? undefined : { raw: d.lowrank, file: inputs.lowrank.file },
+              },
+              eigenCache,
+            ),
+          );
+          // plink2 codes haploid males 0..1 on chrY whatever the model, and on chrX with model 1.
+          const halve = (kind === 'y' || xchrModel === 1) && d.males.length > 0;
+          scans[kind] = { source: halve ? halveMales(source, d.males) : source, samples: d.samples, nul: sub, y: d.y, f: d.f, inter: d.inter };
+          report[kind] = {
+            variants: runs.counts[kind],
+            samples: d.samples.length,
+            samplesDropped: d.samplesDropped,
+            covariates: d.names,
+            ...(d.sexCovariateDropped === undefined ? {} : { sexCovariateDropped: d.sexCovariateDropped }),
+            nullModel: sub.report,
+          };
+          log(`  ${label}: ${runs.counts[kind]} variants, ${d.samples.length} samples, null ${describeNull(sub.report)}`);
+        }
+        return { scans, report };
+      };
+
+      // Scan, streamed into the staged output: the selection whole, or with
+      // chrX/chrY variants, its runs in file order, each under its class's null.
       const out = await outputs.stage(outputPaths[tr.t]!);
       await out.write(`${GWAS_TSV_HEADERS[layout].join('\t')}\n`);
       const counts = { tested: 0, tests: 0, untestable: 0 };
       const top: GwasHit[] = [];
       const scanContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): the scan failed`;
+      const scanUnder = async (
+        u: { source: GenotypeSource; samples: Int32Array; nul: TraitNull; y: Float64Array; f: Matrix; inter: Matrix | undefined },
+        sel: VariantSelection | undefined,
+        bar: ((p: GenoProgress) => void) | undefined,
+      ): Promise<void> => {
+        for await (const batch of gwasScan({
+          source: u.source,
+          samples: u.samples,
+          ...(u.nul.model === undefined ? { y: u.y, covariates: u.f } : { null: u.nul.model }),
+          test: o.test,
+          inter: u.inter,
+          step: o.step,
+          exactTests: opts.exactTests === 'wald' ? ['wald'] : undefined,
+          select: sel,
+          batchSize: o.batchSize,
+          minMaf: o.maf,
+          maxMissing: o.maxMissing,
+          standardize: opts.standardize === true,
+          onProgress: bar,
+        })) {
+          counts.tested += batch.indices.length;
+          await out.write(formatBatch(batch, layout, o.step, counts, top));
+        }
+      };
+      const whole = { source, samples, nul, y, f, inter: interM };
+      const sexReport =
+        sexRuns === undefined ? undefined : sexChromNulls(sexRuns, { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM, binary });
       await withProgress(opts.progress, async (bar) =>
         fitInContext(scanContext, async () => {
-          for await (const batch of gwasScan({
-            source,
-            samples,
-            ...(nul.model === undefined ? { y, covariates: f } : { null: nul.model }),
-            test: o.test,
-            inter: interM,
-            step: o.step,
-            exactTests: opts.exactTests === 'wald' ? ['wald'] : undefined,
-            select,
-            batchSize: o.batchSize,
-            minMaf: o.maf,
-            maxMissing: o.maxMissing,
-            standardize: opts.standardize === true,
-            onProgress: bar,
-          })) {
-            counts.tested += batch.indices.length;
-            await out.write(formatBatch(batch, layout, o.step, counts, top));
+          if (sexRuns === undefined || sexReport === undefined) return scanUnder(whole, select, bar);
+          let done = 0;
+          for (const run of sexRuns.runs) {
+            const under = run.kind === 'auto' ? whole : sexReport.scans[run.kind]!;
+            const offset = done;
+            await scanUnder(under, { indices: run.indices }, (p) =>
+              bar?.({ variantsRead: offset + p.variantsRead, total: selected, fraction: (offset + p.variantsRead) / selected }),
+            );
+            done += run.indices.length;
           }
         }),
       );
@@ -172,6 +269,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         top,
         ...(plots === undefined ? {} : { plots: plots.files, lambdaGc: plots.lambda }),
         match: { counts: sourceCounts(match, extras, n), dropped },
+        ...(sexReport === undefined ? {} : { sexChromosomes: sexReport.report }),
         seconds,
       });
       log(
@@ -228,6 +326,7 @@ function checkOptions(opts: GwasRunOptions): CheckedOptions {
   const step = opts.step ?? 1;
   if (!Number.isInteger(step) || step < 1) throw bad(`--step: expected a positive integer, found ${step}`);
   const filters = checkFilterOptions(opts);
+  checkXchrModel(opts.xchrModel);
   if (test === 'exact') {
     if (opts.kinship === undefined && opts.kinshipFromGenotypes !== true && opts.nullModel === undefined) {
       throw bad('--test exact: needs a kinship (--kinship FILE or --kinship-from-bfile); it re-estimates the kinship variance ratio per variant');
