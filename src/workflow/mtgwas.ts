@@ -15,6 +15,7 @@ import { subMatrix } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
 import { checkRunKinship, nonPsdReport } from './gwas-null.js';
 import { fitInContextSync } from './fit-context.js';
+import { sexChromRuns } from './gwas-sex.js';
 import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
 import { binaryNotice, twoValues } from './gwas-inputs.js';
@@ -141,6 +142,14 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   const o = checkOptions(opts);
   return withGenotypes(opts, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
+    // plink2's chrX and chrY models (sex covariate, male coding) are gwas's
+    // only: say so rather than scan the sex chromosomes as autosomes silently.
+    const sexRuns = sexChromRuns(source, select, 2);
+    if (sexRuns !== undefined) {
+      opts.warn?.(
+        `${source.path}: ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants scanned like the autosomes (mtgwas has no sex-chromosome model yet; lmmkit gwas --xchr-model has plink2's; --chr leaves them out)`,
+      );
+    }
     const genotype = genotypeSide(source, opts);
     const pheno = await readKeyedTable(opts.pheno, o.ids, genotype, opts.phenoCol);
     const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, o.ids, genotype);

@@ -186,3 +186,14 @@ test('gwas refuses --xchr-model 3, and chrX variants with no sex in the .fam', a
   // Without chrX and chrY the same files run.
   assert.equal(lmmkit('gwas', '--bfile', prefix, '--pheno', pheno, '--chr', '1', '--out', join(dir, 'ok')).status, 0);
 });
+
+test('mtgwas says that it scans chrX and chrY like the autosomes', async () => {
+  const dir = scratchDir('lmmkit-chrx-mt-');
+  const { prefix } = await writeData(dir);
+  const pheno = join(dir, 'pheno2.txt');
+  const rng = new Rng(3);
+  writeFileSync(pheno, `FID IID a b\n${Array.from({ length: N }, (_, i) => `F${i} I${i} ${rng.normal()} ${rng.normal()}`).join('\n')}\n`);
+  const r = lmmkit('mtgwas', '--bfile', prefix, '--pheno', pheno, '--kinship-from-bfile', '--out', join(dir, 'mt'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /x\.bed: 5 chrX and 3 chrY variants scanned like the autosomes \(mtgwas has no sex-chromosome model yet/);
+});
