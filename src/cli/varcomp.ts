@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { runVarcompFit, type LineProgress, type VarcompFitOptions } from '../workflow/index.js';
-import { addThreadsOption, printLine } from './common.js';
+import { addSelectionOptions, addThreadsOption, oneOf, printLine } from './common.js';
 
 /** The marker models' progress, redrawn in place on a terminal's stderr (none elsewhere). */
 function terminalLineProgress(): LineProgress | undefined {
@@ -29,10 +29,13 @@ cofactor, plus the marker). An intercept is included unless the formula
 removes it. Aliased columns are dropped as R's pivoted QR drops them and
 reported.
 
-GWAS mode from genotypes: --bfile PREFIX --ids COLUMN streams the variants
-of a PLINK fileset (each --data row takes the genotype of its sample; rows
-may share a sample), filters them (--maf, --max-missing), mean-imputes, and
-fits one model per variant with its dosage as Xeffect: a TSV row per variant
+GWAS mode from genotypes: --ids COLUMN with one genotype file (--bfile,
+--pfile, --vcf, --bgen or --bimbam, as in lmmkit gwas) streams its variants
+(each --data row takes the genotype of the sample with that IID; rows may
+share a sample), selects them (--extract, --exclude, --chr, --from-bp,
+--to-bp; --keep and --remove are refused: leave rows out of --data
+instead), filters them (--maf, --max-missing), mean-imputes, and fits one
+model per variant with its a1 dosage as Xeffect: a TSV row per variant
 (chrom pos id a1 a2 af n, then the columns below).
 
 Output: with one model, a JSON file with beta (named as R's model.matrix
@@ -80,10 +83,25 @@ export function varcompCommand(): Command {
     .option('--no-error', 'do not add the identity error component last')
     .option('--markers <file>', 'GWAS mode: a table with a header, one row per --data row, one column per marker (numbers or text)')
     .option('--bfile <prefix>', 'GWAS mode streamed from a PLINK fileset: one model per variant (its a1 dosage, mean-imputed), needs --ids')
-    .option('--ids <column>', "the --data column holding each row's sample id: its genotype sample (IID in the .fam) with --bfile, its kinship row otherwise")
+    .option('--bimbam <file>', 'BIMBAM mean genotype file (plain or gzip)')
+    .option('--pfile <prefix>', 'PLINK 2 fileset PREFIX.pgen/.pvar/.psam (dosages count ALT, the a1 column)')
+    .option('--bgen <file>', 'BGEN genotype file (v1.1-1.3; sample ids from the file or --sample)')
+    .option('--sample <file>', 'Oxford .sample file naming the --bgen samples (its ids win; checked against the file)')
+    .option('--bgen-ref <which>', "which BGEN allele is REF, as plink2's ref-first/ref-last (first or last, default first); dosages count the other (a1)")
+    .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom), needed for --region')
+    .option('--vcf <file>', 'VCF genotypes, plain or bgzipped (.vcf.gz); ALT is the counted allele')
+    .option(
+      '--vcf-dosage <field>',
+      'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
+      oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
+    )
+    .option(
+      '--ids <column>',
+      "the --data column holding each row's sample id: its genotype sample (by IID; BIMBAM: 1..N) with a genotype file, its kinship row otherwise",
+    )
     .option('--match-by-order', "components without --incidence or --z take the kinship's rows in --data's row order, ids unchecked (MM4LMM's convention)")
-    .option('--maf <f>', 'with --bfile: drop variants with a minor allele frequency below f', parseNumber('--maf'), 0.01)
-    .option('--max-missing <f>', 'with --bfile: drop variants with a larger fraction of missing genotypes', parseNumber('--max-missing'), 0.05)
+    .option('--maf <f>', 'with a genotype file: drop variants with a minor allele frequency below f', parseNumber('--maf'), 0.01)
+    .option('--max-missing <f>', 'with a genotype file: drop variants with a larger fraction of missing genotypes', parseNumber('--max-missing'), 0.05)
     .addOption(
       new Option(
         '--markers-as <kind>',
@@ -124,6 +142,7 @@ export function varcompCommand(): Command {
     .action(async (opts: VarcompFitOptions) => {
       await runVarcompFit({ ...opts, log: printLine, progress: terminalLineProgress() });
     });
+  addSelectionOptions(fit);
   addThreadsOption(fit, "threads: the BLAS's, and the worker threads fitting the marker models of GWAS mode (MM4LMM's NbCores; default 1 worker)");
   return varcomp;
 }

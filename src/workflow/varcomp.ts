@@ -7,7 +7,6 @@ import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
 import type { DataFrame } from '../data/frame.js';
 import { readFrame, readKinship, readTable } from '../data/node/tables.js';
 import { progressLine } from '../data/geno-queue.js';
-import { openBed } from '../data/node/bed.js';
 import { formatNumber } from '../data/write-tsv.js';
 import { DEFAULT_MISSING, isNumberText, shortText } from '../data/table.js';
 import { Matrix } from '../linalg/matrix.js';
@@ -23,8 +22,9 @@ import { mmEstStream } from '../varcomp/mmest-stream.js';
 import { mmVcov } from '../varcomp/vcov.js';
 import { formatAnova, formatModel, markerRow, modelJson } from './varcomp-format.js';
 import { fitInContext } from './fit-context.js';
-import { genotypeFiles } from './inputs.js';
-import { checkOutputs, refuseOverwritingInputs } from './options.js';
+import { genotypeFiles, withGenotypes, type GenotypeInput } from './inputs.js';
+import { checkGenotypeOptions, checkOutputs, refuseOverwritingInputs } from './options.js';
+import { checkSelectionOptions, selectionFiles, type SelectionOptions } from './selection.js';
 
 /** A progress display that one line at a time replaces (a terminal's `\r`), ended once the models are fitted. */
 export interface LineProgress {
@@ -32,8 +32,14 @@ export interface LineProgress {
   end(): void;
 }
 
-/** Options of `runVarcompFit` (what `lmmkit varcomp fit` runs; defaults as the command's). */
-export interface VarcompFitOptions {
+/**
+ * Options of `runVarcompFit` (what `lmmkit varcomp fit` runs; defaults as
+ * the command's). GWAS mode streamed from genotypes: one genotype input
+ * (`GenotypeInput`: bfile, pfile, vcf, bgen or bimbam, with their options;
+ * needs `ids`) and the variant selection options (`SelectionOptions`: keep
+ * and remove are refused, the rows being those of `data`).
+ */
+export interface VarcompFitOptions extends GenotypeInput, SelectionOptions {
   /** Observation table with a header: the response, cofactors and incidence codes. */
   data: string;
   /** Response column of `data`. */
@@ -52,19 +58,17 @@ export interface VarcompFitOptions {
   error?: boolean;
   /** GWAS mode: a marker table, one row per `data` row. */
   markers?: string;
-  /** GWAS mode streamed from a PLINK fileset (needs `ids`). */
-  bfile?: string;
   /**
-   * The `data` column naming each row's sample: its genotype sample with
-   * `bfile`, and the kinship row of every component given without an
+   * The `data` column naming each row's sample: its genotype sample (by
+   * IID) with a genotype input, and the kinship row of every component given without an
    * incidence (default: the one column whose values are all kinship ids).
    */
   ids?: string;
   /** Components without an incidence take the kinship's rows in `data`'s row order, ids unchecked (MM4LMM's convention; default false: matched by id). */
   matchByOrder?: boolean;
-  /** With `bfile`: minimum minor allele frequency (default 0.01). */
+  /** With a genotype input: minimum minor allele frequency (default 0.01). */
   maf?: number;
-  /** With `bfile`: maximum fraction of missing genotypes (default 0.05). */
+  /** With a genotype input: maximum fraction of missing genotypes (default 0.05). */
   maxMissing?: number;
   /** Read markers as numbers, factors, or auto (default). */
   markersAs?: 'auto' | 'numeric' | 'factor';
@@ -249,23 +253,66 @@ export async function runVarcompFit(options: VarcompFitOptions): Promise<MmEstRe
   return fitInContext(`--data ${opts.data}, response '${opts.y}': cannot fit the model`, () => fitFiles(opts));
 }
 
+/** The genotype input's flag and its file or prefix, e.g. ['--pfile', 'data/chr22'] (undefined: none given). */
+function genotypeFlag(opts: GenotypeInput): [string, string] | undefined {
+  const given = (['bfile', 'pfile', 'vcf', 'bgen', 'bimbam'] as const).find((k) => opts[k] !== undefined);
+  return given === undefined ? undefined : [`--${given}`, opts[given]!];
+}
+
+/**
+ * Checks the genotype and selection options of GWAS mode before any file is
+ * read: one genotype input with its own options, no --keep/--remove (the
+ * rows analysed are --data's), and the variant selection only with genotypes.
+ */
+function checkStreamOptions(opts: Settled): void {
+  const withGenotypeOnly = [opts.annotation, opts.vcfDosage, opts.sample, opts.bgenRef];
+  const streamed = genotypeFlag(opts) !== undefined;
+  if (streamed || withGenotypeOnly.some((v) => v !== undefined)) checkGenotypeOptions('varcomp fit', opts);
+  for (const [flag, v] of [
+    ['--keep', opts.keep],
+    ['--remove', opts.remove],
+  ] as const) {
+    if (v !== undefined)
+      throw new ArgumentError(
+        `varcomp fit: expected no ${flag}, found ${flag} ${v}: the rows analysed are those of --data ${opts.data} (each takes its genotype sample through --ids), so leave rows out of ${opts.data} instead`,
+      );
+  }
+  const variantOptions = (
+    [
+      ['--extract', opts.extract],
+      ['--exclude', opts.exclude],
+      ['--chr', opts.chr],
+      ['--from-bp', opts.fromBp],
+      ['--to-bp', opts.toBp],
+    ] as const
+  ).filter(([, v]) => v !== undefined);
+  if (variantOptions.length > 0 && !streamed) {
+    throw new ArgumentError(
+      `varcomp fit: ${variantOptions[0]![0]} selects variants of a genotype file: expected one of --bfile, --pfile, --vcf, --bgen and --bimbam, found none`,
+    );
+  }
+  checkSelectionOptions(opts);
+}
+
 async function fitFiles(opts: Settled): Promise<MmEstResult> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const progress = opts.progress;
   const base = opts.out.endsWith('.tsv') ? opts.out.slice(0, -4) : opts.out;
+  checkStreamOptions(opts);
+  const geno = genotypeFlag(opts);
   await refuseOverwritingInputs(
     [opts.out, `${base}.json`, `${base}.anova.tsv`],
     [
       opts.data,
       opts.markers,
-      ...(opts.bfile === undefined ? [] : genotypeFiles({ bfile: opts.bfile })),
+      ...(geno === undefined ? [] : [...genotypeFiles(opts), ...selectionFiles(opts)]),
       ...[...(opts.kinship ?? []), ...(opts.z ?? [])].map((v) => v.slice(v.indexOf('=') + 1)),
       ...(opts.contrast ?? []),
     ],
   );
   // The files this run writes: one JSON for a single model, a TSV and its JSON (and ANOVA) per marker.
-  const perMarker = opts.markers !== undefined || opts.bfile !== undefined;
+  const perMarker = opts.markers !== undefined || geno !== undefined;
   await checkOutputs([
     opts.out,
     ...(perMarker ? [`${base}.json`] : []),
@@ -406,21 +453,34 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
     }
   });
   const henderson = opts.henderson === 'auto' ? 'auto' : opts.henderson === 'true';
-  if (opts.bfile !== undefined) {
-    if (x !== undefined) throw new ArgumentError('give --markers or --bfile, not both');
+  if (geno !== undefined) {
+    const [flag, file] = geno;
+    if (x !== undefined) throw new ArgumentError(`give --markers or ${flag}, not both`);
     if (opts.blup || opts.vcov !== undefined || opts.anova !== undefined || opts.contrast.length > 0) {
-      throw new ArgumentError('--bfile streams one model per variant: --blup, --vcov, --anova and --contrast apply to --markers or a single model');
+      throw new ArgumentError(`${flag} streams one model per variant: --blup, --vcov, --anova and --contrast apply to --markers or a single model`);
     }
-    if (opts.ids === undefined) throw new ArgumentError(`--bfile needs --ids COLUMN: the column of ${opts.data} naming each row's genotype sample`);
-    const idCol = column(frame, opts.ids, '--ids');
-    const source = await openBed(opts.bfile);
-    try {
-      const at = new Map(source.samples.iid.map((id, i) => [id, i]));
+    if (opts.ids === undefined) throw new ArgumentError(`${flag} needs --ids COLUMN: the column of ${opts.data} naming each row's genotype sample`);
+    const ids = opts.ids;
+    const idCol = column(frame, ids, '--ids');
+    // The file naming the samples, for the messages of the match.
+    const sampleFile = genotypeFiles(opts).at(opts.bimbam === undefined ? -1 : 0)!;
+    return await withGenotypes({ ...opts, log }, async (source, outputs, selection) => {
+      // Matched by IID (every format has one; BIMBAM's are 1..N in file order): an IID two genotype samples share cannot name one.
+      const at = new Map<string, number>();
+      const shared = new Set<string>();
+      source.samples.iid.forEach((id, i) => {
+        if (at.has(id)) shared.add(id);
+        at.set(id, i);
+      });
       const samples = Array.from({ length: frame.n }, (_, i) => {
         const id = String(idCol[i]);
         const k = at.get(id);
-        if (k === undefined)
-          throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${opts.ids}' is not in ${opts.bfile}.fam`);
+        if (k === undefined) throw new InputError(undefined, `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${ids}' is not in ${sampleFile}`);
+        if (shared.has(id))
+          throw new InputError(
+            undefined,
+            `${opts.data}:${frame.lines[i]}: sample '${id}' of column '${ids}': expected one sample of ${sampleFile} with that IID, found several (in different families)`,
+          );
         return k;
       });
       const models: MmEstModel[] = [];
@@ -428,75 +488,76 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       let nullModel: MmEstModel | undefined;
       const comp = varList.map((v) => `sigma2_${v.name}`);
       const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
-      // The TSV and its JSON appear together or not at all.
-      const seconds = await withStagedOutputs(async (outputs) => {
-        const tsv = await outputs.stage(opts.out);
-        await tsv.write(`${['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`);
-        for await (const b of mmEstStream({
-          source,
-          samples,
-          y: yCol,
-          cofactor,
-          formula: opts.formula,
-          varList,
-          zList,
-          method: opts.method,
-          henderson,
-          init,
-          critVar: opts.critVar,
-          critLogLik: opts.critLoglik,
-          maxIter: opts.maxIter,
-          accelerate: opts.accelerate,
-          minMaf: opts.maf,
-          maxMissing: opts.maxMissing,
-          onProgress: progress === undefined ? undefined : (pr) => progress.update(progressLine(pr)),
-        })) {
-          nullModel = b.nullModel;
-          const lines = b.models.map((m, j) =>
-            [
-              b.variants.chrom[j]!,
-              String(b.variants.pos[j]),
-              b.variants.id[j]!,
-              b.variants.a1[j]!,
-              b.variants.a2[j]!,
-              formatNumber(b.af[j]!),
-              String(b.n[j]),
-              ...markerRow(m).slice(1),
-            ].join('\t'),
-          );
-          if (lines.length > 0) await tsv.write(`${lines.join('\n')}\n`);
-          models.push(...b.models);
-          names.push(...b.variants.id);
-        }
-        progress?.end();
-        const t = (performance.now() - t0) / 1000;
-        await outputs.whole(
-          jsonPath,
-          `${JSON.stringify(
-            {
-              data: opts.data,
-              y: opts.y,
-              bfile: opts.bfile,
-              maf: opts.maf,
-              maxMissing: opts.maxMissing,
-              components: varList.map((v) => v.name),
-              method: opts.method,
-              models: models.length,
-              backend: getBackend().name,
-              seconds: t,
-              nullModel: nullModel === undefined ? null : modelJson(nullModel),
-            },
-            null,
-            2,
-          )}\n`,
+      // The TSV and its JSON appear together or not at all (withGenotypes stages them).
+      const tsv = await outputs.stage(opts.out);
+      await tsv.write(`${['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`);
+      for await (const b of mmEstStream({
+        source,
+        samples,
+        y: yCol,
+        cofactor,
+        formula: opts.formula,
+        varList,
+        zList,
+        method: opts.method,
+        henderson,
+        init,
+        critVar: opts.critVar,
+        critLogLik: opts.critLoglik,
+        maxIter: opts.maxIter,
+        accelerate: opts.accelerate,
+        minMaf: opts.maf,
+        maxMissing: opts.maxMissing,
+        onProgress: progress === undefined ? undefined : (pr) => progress.update(progressLine(pr)),
+      })) {
+        nullModel = b.nullModel;
+        const lines = b.models.map((m, j) =>
+          [
+            b.variants.chrom[j]!,
+            String(b.variants.pos[j]),
+            b.variants.id[j]!,
+            b.variants.a1[j]!,
+            b.variants.a2[j]!,
+            formatNumber(b.af[j]!),
+            String(b.n[j]),
+            ...markerRow(m).slice(1),
+          ].join('\t'),
         );
-        return t;
-      });
-      log(`fitted ${models.length} variant models from ${opts.bfile} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
-      return { models, modelNames: names, path: 'eigen', nullModel, messages: [] };
-    } finally {
-      await source.close();
-    }
+        if (lines.length > 0) await tsv.write(`${lines.join('\n')}\n`);
+        models.push(...b.models);
+        names.push(...b.variants.id);
+      }
+      progress?.end();
+      const seconds = (performance.now() - t0) / 1000;
+      await outputs.whole(
+        jsonPath,
+        `${JSON.stringify(
+          {
+            data: opts.data,
+            y: opts.y,
+            [flag.slice(2)]: file,
+            ...(opts.vcfDosage === undefined ? {} : { vcfDosage: opts.vcfDosage }),
+            ...(opts.sample === undefined ? {} : { sample: opts.sample }),
+            ...(opts.bgenRef === undefined ? {} : { bgenRef: opts.bgenRef }),
+            ...(opts.annotation === undefined ? {} : { annotation: opts.annotation }),
+            ...(selection === undefined ? {} : { selection }),
+            maf: opts.maf,
+            maxMissing: opts.maxMissing,
+            components: varList.map((v) => v.name),
+            method: opts.method,
+            models: models.length,
+            backend: getBackend().name,
+            seconds,
+            nullModel: nullModel === undefined ? null : modelJson(nullModel),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+      await outputs.commit();
+      log(`fitted ${models.length} variant models from ${file} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
+      return { models, modelNames: names, path: 'eigen', nullModel, messages: [] } satisfies MmEstResult;
+    });
   }
   const res = await mmEstParallel({
     y: yCol,
