@@ -139,17 +139,83 @@ export async function readPgenLayout(
 /** A record that does not decode: its problem, reported with the variant by the caller. */
 class RecordError extends Error {}
 
-/** Bounds-checked reading of one record's bytes. */
-class Cursor {
-  pos = 0;
-  constructor(readonly bytes: Uint8Array) {}
+/** ALT dosage of each 2-bit hard-call category (0 hom. REF, 1 het., 2 hom. ALT, 3 missing), and with REF and ALT swapped. */
+const VALUES = Float64Array.of(0, 1, 2, Number.NaN);
+const INVERTED = Float64Array.of(2, 1, 0, Number.NaN);
 
-  need(k: number): void {
+/** 256 x 4 table: the dosages of the four 2-bit calls packed in each byte, for the category values `values`. */
+function byteTable(values: Float64Array): Float64Array {
+  const lut = new Float64Array(1024);
+  for (let b = 0; b < 256; b++) for (let k = 0; k < 4; k++) lut[4 * b + k] = values[(b >> (2 * k)) & 3]!;
+  return lut;
+}
+
+const PLAIN_LUT = byteTable(VALUES);
+/** For LD records with REF and ALT inverted (record type 3): the reference record's calls, swapped. */
+const INVERTED_LUT = byteTable(INVERTED);
+
+/** Decodes the packed 2-bit calls `src` of `n` samples into `out` through the byte table `lut`. */
+function decodePacked(src: Uint8Array, n: number, lut: Float64Array, out: Float64Array): void {
+  const full = n >> 2;
+  for (let b = 0; b < full; b++) {
+    const base = src[b]! << 2;
+    const o = b << 2;
+    out[o] = lut[base]!;
+    out[o + 1] = lut[base + 1]!;
+    out[o + 2] = lut[base + 2]!;
+    out[o + 3] = lut[base + 3]!;
+  }
+  for (let i = full << 2; i < n; i++) out[i] = lut[(src[i >> 2]! << 2) + (i & 3)]!;
+}
+
+/** Set bits of each byte. */
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let c = 0;
+  for (let x = b; x !== 0; x &= x - 1) c++;
+  return c;
+});
+
+/** Category pair codes of the 1-bit encoding (its first byte): low category in bits 0-1 of the index, high in bits 2-3. */
+const ONE_BIT_PAIRS = new Int8Array(16).fill(-1);
+for (const [code, lo, hi] of [
+  [1, 0, 1],
+  [2, 0, 2],
+  [3, 0, 3],
+  [5, 1, 2],
+  [6, 1, 3],
+  [9, 2, 3],
+] as const)
+  ONE_BIT_PAIRS[code] = lo | (hi << 2);
+
+/**
+ * Decodes `.pgen` records of `n` samples straight to ALT dosages (0..2, NaN
+ * missing), one record at a time into a caller's column. Its scratch arrays
+ * are allocated once per batch, not per record, and it keeps the last non-LD
+ * record's calls packed (2 bits a sample, a copy of a plain record's bytes)
+ * for the LD-compressed records after it.
+ */
+class RecordDecoder {
+  private bytes: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  /** The last non-LD record's calls, packed as a plain record; valid within variant block `refBlock`. */
+  private readonly ref: Uint8Array;
+  refBlock = -1;
+  /** Difflist sample ids and 2-bit values. */
+  private readonly ids: Int32Array;
+  private readonly vals: Uint8Array;
+
+  constructor(readonly n: number) {
+    this.ref = new Uint8Array((n + 3) >> 2);
+    this.ids = new Int32Array(n);
+    this.vals = new Uint8Array(n);
+  }
+
+  private need(k: number): void {
     if (this.pos + k > this.bytes.length)
       throw new RecordError(`record ends early: expected ${k} more bytes at record byte ${this.pos}, found ${this.bytes.length - this.pos}`);
   }
 
-  varint(): number {
+  private varint(): number {
     let v = 0;
     let scale = 1;
     for (;;) {
@@ -161,181 +227,215 @@ class Cursor {
       if (scale > 2 ** 35) throw new RecordError(`varint longer than 5 bytes at record byte ${this.pos}`);
     }
   }
-}
 
-/**
- * Reads a difflist at `c` (pgen_spec "Difflists") for `n` samples into
- * `ids` (grown as needed); with `genovals`, calls `set(id, value)` for each
- * element instead. Returns the number of elements.
- */
-function readDifflist(c: Cursor, n: number, set: ((id: number, value: number) => void) | undefined, ids?: Int32Array[]): number {
-  const len = c.varint();
-  if (len === 0) return 0;
-  if (len > n) throw new RecordError(`difflist of ${len} samples, more than the ${n} samples`);
-  const groups = Math.ceil(len / 64);
-  const idBytes = n <= 2 ** 8 ? 1 : n <= 2 ** 16 ? 2 : n <= 2 ** 24 ? 3 : 4;
-  c.need(groups * idBytes + groups - 1);
-  const startsAt = c.pos;
-  c.pos += groups * idBytes + groups - 1;
-  let valsAt = -1;
-  if (set !== undefined) {
-    c.need(Math.ceil(len / 4));
-    valsAt = c.pos;
-    c.pos += Math.ceil(len / 4);
-  }
-  const out = ids?.[0];
-  const bytes = c.bytes;
-  let k = 0;
-  for (let g = 0; g < groups; g++) {
-    let id = 0;
-    for (let j = idBytes - 1; j >= 0; j--) id = id * 256 + bytes[startsAt + g * idBytes + j]!;
-    const end = Math.min(len, (g + 1) * 64);
-    for (;;) {
-      if (id >= n) throw new RecordError(`difflist names sample index ${id}, past the ${n} samples`);
-      if (set !== undefined) set(id, (bytes[valsAt + (k >> 2)]! >> (2 * (k & 3))) & 3);
-      else out![k] = id;
-      k++;
-      if (k === end) break;
-      id += c.varint();
+  /**
+   * Reads a difflist (pgen_spec "Difflists") into `ids`, and with
+   * `withValues` its 2-bit values into `vals`. Returns its length.
+   */
+  private difflist(withValues: boolean): number {
+    const n = this.n;
+    const len = this.varint();
+    if (len === 0) return 0;
+    if (len > n) throw new RecordError(`difflist of ${len} samples, more than the ${n} samples`);
+    const groups = Math.ceil(len / 64);
+    const idBytes = n <= 2 ** 8 ? 1 : n <= 2 ** 16 ? 2 : n <= 2 ** 24 ? 3 : 4;
+    this.need(groups * idBytes + groups - 1);
+    const startsAt = this.pos;
+    this.pos += groups * idBytes + groups - 1;
+    const bytes = this.bytes;
+    if (withValues) {
+      this.need((len + 3) >> 2);
+      const valsAt = this.pos;
+      this.pos += (len + 3) >> 2;
+      const vals = this.vals;
+      for (let k = 0; k < len; k++) vals[k] = (bytes[valsAt + (k >> 2)]! >> (2 * (k & 3))) & 3;
     }
-  }
-  return len;
-}
-
-/** Category pairs of the 1-bit encoding, by its first byte (low category, high category). */
-const ONE_BIT_PAIRS: Record<number, readonly [number, number]> = { 1: [0, 1], 2: [0, 2], 3: [0, 3], 5: [1, 2], 6: [1, 3], 9: [2, 3] };
-
-/**
- * Decodes one record's hard calls into `geno` (one category per sample:
- * 0 hom. REF, 1 het., 2 hom. ALT, 3 missing), patching `ref` (the last non-LD
- * record's calls) for the LD-compressed types 2 and 3, and then its
- * biallelic dosages (ALT dosage, 0..2) into `dosage` at the samples listed
- * in `has` (those without a dosage keep their hard call). Returns how many
- * samples have a dosage. Multi-allelic hard calls are refused (the `.pvar`
- * check lets none through in a consistent file).
- */
-function decodeRecord(
-  bytes: Uint8Array,
-  type: number,
-  n: number,
-  ref: Uint8Array | undefined,
-  geno: Uint8Array,
-  dosage: Float64Array,
-  has: Int32Array[],
-): number {
-  const c = new Cursor(bytes);
-  const main = type & 7;
-  const set = (id: number, v: number): void => {
-    geno[id] = v;
-  };
-  switch (main) {
-    case 0: {
-      const nb = Math.ceil(n / 4);
-      c.need(nb);
-      const full = n >> 2;
-      for (let b = 0; b < full; b++) {
-        const x = bytes[b]!;
-        const o = b << 2;
-        geno[o] = x & 3;
-        geno[o + 1] = (x >> 2) & 3;
-        geno[o + 2] = (x >> 4) & 3;
-        geno[o + 3] = x >> 6;
+    const ids = this.ids;
+    let k = 0;
+    for (let g = 0; g < groups; g++) {
+      let id = 0;
+      for (let j = idBytes - 1; j >= 0; j--) id = id * 256 + bytes[startsAt + g * idBytes + j]!;
+      const end = Math.min(len, (g + 1) * 64);
+      for (;;) {
+        if (id >= n) throw new RecordError(`difflist names sample index ${id}, past the ${n} samples`);
+        ids[k++] = id;
+        if (k === end) break;
+        id += this.varint();
       }
-      for (let i = full << 2; i < n; i++) geno[i] = (bytes[i >> 2]! >> (2 * (i & 3))) & 3;
-      c.pos = nb;
-      break;
     }
-    case 1: {
-      c.need(1 + Math.ceil(n / 8));
-      const pair = ONE_BIT_PAIRS[bytes[0]!];
-      if (pair === undefined) throw new RecordError(`1-bit hard-call track names category pair code ${bytes[0]}, expected 1, 2, 3, 5, 6 or 9`);
-      const [lo, hi] = pair;
-      for (let i = 0; i < n; i++) geno[i] = (bytes[1 + (i >> 3)]! >> (i & 7)) & 1 ? hi : lo;
-      c.pos = 1 + Math.ceil(n / 8);
-      readDifflist(c, n, set);
-      break;
-    }
-    case 2:
-    case 3:
-      if (ref === undefined) throw new RecordError('LD-compressed record with no earlier non-LD record in its block');
-      geno.set(ref);
-      readDifflist(c, n, set);
-      if (main === 3) for (let i = 0; i < n; i++) if (geno[i] !== 1 && geno[i] !== 3) geno[i] = 2 - geno[i]!;
-      break;
-    case 4:
-    case 6:
-    case 7:
-      geno.fill(main - 4);
-      readDifflist(c, n, set);
-      break;
-    default:
-      throw new RecordError('hard-call encoding 5 is reserved by pgen_spec');
+    return len;
   }
-  if (type & 0x08) throw new RecordError('multi-allelic hard calls are not supported');
-  if (type & 0x10) {
-    // Hard-call phase: skipped (a dosage ignores phase), but its length must be known to reach the dosages.
+
+  /** Applies a difflist of `len` elements to `out` (dosages by `values`) and, for non-LD records, to the packed `ref`. */
+  private patch(len: number, values: Float64Array, out: Float64Array, toRef: boolean): void {
+    const { ids, vals, ref } = this;
+    for (let k = 0; k < len; k++) {
+      const id = ids[k]!;
+      const v = vals[k]!;
+      out[id] = values[v]!;
+      if (toRef) {
+        const shift = 2 * (id & 3);
+        ref[id >> 2] = (ref[id >> 2]! & ~(3 << shift)) | (v << shift);
+      }
+    }
+  }
+
+  /**
+   * Decodes the record `bytes` of record type `type`, in variant block
+   * `block`, into `out` (length n): its hard calls, then its biallelic
+   * dosages over them (samples without a dosage keep their hard call). The
+   * hard-call phase track is skipped (a dosage ignores phase). Multi-allelic
+   * hard calls are refused (the `.pvar` check lets none through in a
+   * consistent file).
+   */
+  decode(bytes: Uint8Array, type: number, block: number, out: Float64Array): void {
+    const n = this.n;
+    const nb = (n + 3) >> 2;
+    this.bytes = bytes;
+    this.pos = 0;
+    const main = type & 7;
+    switch (main) {
+      case 0:
+        this.need(nb);
+        decodePacked(bytes, n, PLAIN_LUT, out);
+        this.ref.set(bytes.subarray(0, nb));
+        this.refBlock = block;
+        this.pos = nb;
+        break;
+      case 1: {
+        this.need(1 + ((n + 7) >> 3));
+        const pair = ONE_BIT_PAIRS[bytes[0]! & 15]!;
+        if (bytes[0]! > 15 || pair < 0) throw new RecordError(`1-bit hard-call track names category pair code ${bytes[0]}, expected 1, 2, 3, 5, 6 or 9`);
+        const lo = pair & 3;
+        const hi = pair >> 2;
+        const ref = this.ref;
+        ref.fill(0);
+        for (let i = 0; i < n; i++) {
+          const v = (bytes[1 + (i >> 3)]! >> (i & 7)) & 1 ? hi : lo;
+          out[i] = VALUES[v]!;
+          ref[i >> 2] = ref[i >> 2]! | (v << (2 * (i & 3)));
+        }
+        this.refBlock = block;
+        this.pos = 1 + ((n + 7) >> 3);
+        this.patch(this.difflist(true), VALUES, out, true);
+        break;
+      }
+      case 2:
+      case 3: {
+        if (this.refBlock !== block) throw new RecordError('LD-compressed record with no earlier non-LD record in its block');
+        // Type 3 patches the reference's calls and then swaps REF and ALT: both done through the swapped table.
+        const values = main === 3 ? INVERTED : VALUES;
+        decodePacked(this.ref, n, main === 3 ? INVERTED_LUT : PLAIN_LUT, out);
+        this.patch(this.difflist(true), values, out, false);
+        break;
+      }
+      case 4:
+      case 6:
+      case 7:
+        out.fill(VALUES[main - 4]!);
+        this.ref.fill((main - 4) * 0x55);
+        this.refBlock = block;
+        this.patch(this.difflist(true), VALUES, out, true);
+        break;
+      default:
+        throw new RecordError('hard-call encoding 5 is reserved by pgen_spec');
+    }
+    if (type & 0x08) throw new RecordError('multi-allelic hard calls are not supported');
+    if (type & 0x10) this.skipPhase(out);
+    const dosageMode = (type >> 5) & 3;
+    if (dosageMode !== 0) this.dosages(dosageMode, out);
+  }
+
+  /** Steps over the hard-call phase track, whose length follows from the heterozygous calls (dosage 1 in `calls`). */
+  private skipPhase(calls: Float64Array): void {
+    const bytes = this.bytes;
     let het = 0;
-    for (let i = 0; i < n; i++) if (geno[i] === 1) het++;
-    c.need(1);
-    if (bytes[c.pos]! & 1) {
-      const start = c.pos;
-      c.need(Math.ceil((1 + het) / 8));
+    for (let i = 0; i < this.n; i++) if (calls[i] === 1) het++;
+    this.need(1);
+    const start = this.pos;
+    const first = (1 + het + 7) >> 3;
+    this.need(first);
+    this.pos += first;
+    if (bytes[start]! & 1) {
       let phased = 0;
       for (let j = 1; j <= het; j++) phased += (bytes[start + (j >> 3)]! >> (j & 7)) & 1;
-      c.pos += Math.ceil((1 + het) / 8);
-      c.need(Math.ceil(phased / 8));
-      c.pos += Math.ceil(phased / 8);
-    } else {
-      c.need(Math.ceil((1 + het) / 8));
-      c.pos += Math.ceil((1 + het) / 8);
+      const rest = (phased + 7) >> 3;
+      this.need(rest);
+      this.pos += rest;
     }
   }
-  const dosageMode = (type >> 5) & 3;
-  if (dosageMode === 0) return 0;
-  let count: number;
-  const ids = has[0]!;
-  if (dosageMode === 1) {
-    count = readDifflist(c, n, undefined, has);
-  } else if (dosageMode === 2) {
-    count = n;
-    for (let i = 0; i < n; i++) ids[i] = i;
-  } else {
-    const nb = Math.ceil(n / 8);
-    c.need(nb);
-    count = 0;
-    for (let i = 0; i < n; i++) if ((bytes[c.pos + (i >> 3)]! >> (i & 7)) & 1) ids[count++] = i;
-    c.pos += nb;
+
+  /** Writes the biallelic dosage track (`mode` 1 difflist, 2 every sample, 3 bitarray) over `out`. */
+  private dosages(mode: number, out: Float64Array): void {
+    const n = this.n;
+    const bytes = this.bytes;
+    if (mode === 2) {
+      this.need(2 * n);
+      const at = this.pos;
+      for (let i = 0; i < n; i++) {
+        const v = bytes[at + 2 * i]! | (bytes[at + 2 * i + 1]! << 8);
+        if (v <= 32768) out[i] = v / 16384;
+        else if (v === 65535) out[i] = Number.NaN;
+        else throw badDosage(v, i);
+      }
+      this.pos += 2 * n;
+      return;
+    }
+    if (mode === 1) {
+      const count = this.difflist(false);
+      this.need(2 * count);
+      const at = this.pos;
+      const ids = this.ids;
+      for (let k = 0; k < count; k++) {
+        const v = bytes[at + 2 * k]! | (bytes[at + 2 * k + 1]! << 8);
+        if (v > 32768) throw badDosage(v, ids[k]!);
+        out[ids[k]!] = v / 16384;
+      }
+      this.pos += 2 * count;
+      return;
+    }
+    // Bitarray of the samples with a dosage, then their dosages in sample order.
+    const nb = (n + 7) >> 3;
+    this.need(nb);
+    const bits = this.pos;
+    let count = 0;
+    for (let b = 0; b < nb; b++) count += POPCOUNT[bytes[bits + b]!]!;
+    this.pos += nb;
+    this.need(2 * count);
+    let at = this.pos;
+    // 32 samples a step: one loop exit per word instead of per byte (a share of dosages makes the exits unpredictable).
+    const words = nb >> 2;
+    for (let w = 0; w < words; w++) {
+      const b = bits + 4 * w;
+      let x = bytes[b]! | (bytes[b + 1]! << 8) | (bytes[b + 2]! << 16) | (bytes[b + 3]! << 24);
+      while (x !== 0) {
+        const low = x & -x;
+        const i = (w << 5) + 31 - Math.clz32(low);
+        x ^= low;
+        const v = bytes[at]! | (bytes[at + 1]! << 8);
+        at += 2;
+        if (v > 32768) throw badDosage(v, i);
+        out[i] = v / 16384;
+      }
+    }
+    for (let b = words << 2; b < nb; b++) {
+      let x = bytes[bits + b]!;
+      while (x !== 0) {
+        const low = x & -x;
+        const i = (b << 3) + 31 - Math.clz32(low);
+        x ^= low;
+        const v = bytes[at]! | (bytes[at + 1]! << 8);
+        at += 2;
+        if (v > 32768) throw badDosage(v, i);
+        out[i] = v / 16384;
+      }
+    }
+    this.pos = at;
   }
-  c.need(2 * count);
-  for (let k = 0; k < count; k++) {
-    const v = bytes[c.pos + 2 * k]! | (bytes[c.pos + 2 * k + 1]! << 8);
-    if (v === 65535 && dosageMode === 2) dosage[k] = Number.NaN;
-    else if (v > 32768) throw new RecordError(`dosage value ${v} for sample index ${ids[k]}, expected 0..32768 (2^15 = dosage 2)`);
-    else dosage[k] = v / 16384;
-  }
-  return count;
 }
 
-/** 256 x 4 table: the ALT dosages of the four 2-bit calls packed in each byte. */
-const PLAIN_LUT = (() => {
-  const values = [0, 1, 2, Number.NaN];
-  const lut = new Float64Array(1024);
-  for (let b = 0; b < 256; b++) for (let k = 0; k < 4; k++) lut[4 * b + k] = values[(b >> (2 * k)) & 3]!;
-  return lut;
-})();
-
-/** Decodes an uncompressed 2-bit hard-call track of `n` samples into `out` (ALT dosages). */
-function decodePlain(src: Uint8Array, n: number, out: Float64Array): void {
-  const full = n >> 2;
-  for (let b = 0; b < full; b++) {
-    const base = src[b]! << 2;
-    const o = b << 2;
-    out[o] = PLAIN_LUT[base]!;
-    out[o + 1] = PLAIN_LUT[base + 1]!;
-    out[o + 2] = PLAIN_LUT[base + 2]!;
-    out[o + 3] = PLAIN_LUT[base + 3]!;
-  }
-  for (let i = full << 2; i < n; i++) out[i] = PLAIN_LUT[(src[i >> 2]! << 2) + (i & 3)]!;
+function badDosage(v: number, sample: number): RecordError {
+  return new RecordError(`dosage value ${v} for sample index ${sample}, expected 0..32768 (2^15 = dosage 2)`);
 }
 
 /** The three files of a PLINK 2 fileset as a page has them (see `BedFiles`). */
@@ -465,12 +565,12 @@ export class PgenReader implements GenotypeSource {
       if (r !== v && !columns.has(r)) columns.set(r, []);
     }
     const order = Int32Array.from(columns.keys()).sort();
-    const geno = new Uint8Array(n);
-    let ref: Uint8Array | undefined;
-    let refBlock = -1;
-    const dosage = new Float64Array(n);
-    const has = [new Int32Array(n)];
-    const values = Float64Array.of(0, 1, 2, Number.NaN);
+    const decoder = new RecordDecoder(n);
+    // Records decode to every sample: into their column when all are read, else here and then picked.
+    const full = samples === undefined ? undefined : new Float64Array(n);
+    // Where records only referred to by LD records decode.
+    const spare = full ?? new Float64Array(n);
+    const data = out.data;
     let i = 0;
     while (i < order.length) {
       // One read for a run of needed records with small gaps.
@@ -481,18 +581,11 @@ export class PgenReader implements GenotypeSource {
       for (let r = i; r < j; r++) {
         const v = order[r]!;
         const type = types[v]!;
-        const bytes = chunk.subarray(offsets[v]! - base, offsets[v + 1]! - base);
-        const isLd = (type & 7) === 2 || (type & 7) === 3;
-        const cols0 = columns.get(v)!;
-        const nextType = v + 1 < types.length ? types[v + 1]! & 7 : 0;
-        if (type === 0 && samples === undefined && cols0.length === 1 && nextType !== 2 && nextType !== 3 && bytes.length >= (n + 3) >> 2) {
-          // Plain 2-bit record that no LD record refers to: decoded straight into its column, four calls per byte.
-          decodePlain(bytes, n, out.data.subarray(cols0[0]! * rows, (cols0[0]! + 1) * rows));
-          continue;
-        }
-        let count: number;
+        const cols = columns.get(v)!;
+        const first = cols.length === 0 ? -1 : cols[0]!;
+        const col = full === undefined && first >= 0 ? data.subarray(first * rows, (first + 1) * rows) : spare;
         try {
-          count = decodeRecord(bytes, type, n, isLd && refBlock === Math.floor(v / BLOCK) ? ref : undefined, geno, dosage, has);
+          decoder.decode(chunk.subarray(offsets[v]! - base, offsets[v + 1]! - base), type, Math.floor(v / BLOCK), col);
         } catch (err) {
           if (!(err instanceof RecordError)) throw err;
           throw new InputError(
@@ -500,32 +593,12 @@ export class PgenReader implements GenotypeSource {
             `variant '${this.variants.id[v]}' (record ${v + 1}, ${this.variants.chrom[v]}:${this.variants.pos[v]}, record type ${hex2(type)}): ${err.message}`,
           );
         }
-        if (!isLd) {
-          ref ??= new Uint8Array(n);
-          ref.set(geno);
-          refBlock = Math.floor(v / BLOCK);
+        if (first < 0) continue;
+        if (full !== undefined && samples !== undefined) {
+          const o = first * rows;
+          for (let s = 0; s < rows; s++) data[o + s] = full[samples[s]!]!;
         }
-        const cols = columns.get(v)!;
-        if (cols.length === 0) continue;
-        const first = cols[0]!;
-        const col = out.data.subarray(first * rows, (first + 1) * rows);
-        if (samples === undefined) {
-          for (let s = 0; s < n; s++) col[s] = values[geno[s]!]!;
-          const ids = has[0]!;
-          for (let k = 0; k < count; k++) col[ids[k]!] = dosage[k]!;
-        } else {
-          if (count > 0) {
-            // Dosages by sample, so a subset reads them as the hard calls.
-            const full = new Float64Array(n);
-            for (let s = 0; s < n; s++) full[s] = values[geno[s]!]!;
-            const ids = has[0]!;
-            for (let k = 0; k < count; k++) full[ids[k]!] = dosage[k]!;
-            for (let s = 0; s < rows; s++) col[s] = full[samples[s]!]!;
-          } else {
-            for (let s = 0; s < rows; s++) col[s] = values[geno[samples[s]!]!]!;
-          }
-        }
-        for (let c = 1; c < cols.length; c++) out.data.copyWithin(cols[c]! * rows, first * rows, (first + 1) * rows);
+        for (let c = 1; c < cols.length; c++) data.copyWithin(cols[c]! * rows, first * rows, (first + 1) * rows);
       }
       i = j;
     }
