@@ -2,7 +2,9 @@
 // (https://www.well.ox.ac.uk/~gav/bgen_format/spec/latest.html) apart from
 // the reader: bit packing through BigInt, so that probabilities of any depth
 // 1-32, ploidy, phasing and missingness can be checked against formulas.
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
+import initSqlJs from 'sql.js';
 
 /** One variant to write: its header fields and, per sample, ploidy, missingness and the stored integers. */
 export interface TestVariant {
@@ -136,4 +138,114 @@ function layout2(v: TestVariant, n: number): Uint8Array {
   const nBytes = Number((at + 7n) / 8n);
   for (let k = 0; k < nBytes; k++) o.u8(Number((acc >> BigInt(8 * k)) & 0xffn));
   return Uint8Array.from(o.parts);
+}
+
+/** One row of a bgenix index's Variant table, as `bgenixRows` finds it. */
+export interface BgenixRow {
+  chrom: string;
+  pos: number;
+  rsid: string;
+  alleles: string[];
+  /** Byte offset of the variant's identifying data. */
+  start: number;
+  /** Bytes of the identifying data and the genotype block together. */
+  size: number;
+}
+
+/**
+ * The Variant rows bgenix would write for the BGEN bytes `b`, found by a
+ * walk of its own over the variant headers (following the specification,
+ * apart from the reader), in file order.
+ */
+export function bgenixRows(b: Uint8Array): BgenixRow[] {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const u16 = (at: number): number => dv.getUint16(at, true);
+  const u32 = (at: number): number => dv.getUint32(at, true);
+  const offset = u32(0);
+  const m = u32(8);
+  const n = u32(12);
+  const flags = u32(20);
+  const comp = flags & 3;
+  const layout = (flags >>> 2) & 0xf;
+  const rows: BgenixRow[] = [];
+  let at = 4 + offset;
+  const text = (from: number, len: number): string => Buffer.from(b.subarray(from, from + len)).toString('utf8');
+  for (let v = 0; v < m; v++) {
+    const start = at;
+    if (layout === 1) at += 4;
+    const strs: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const len = u16(at);
+      strs.push(text(at + 2, len));
+      at += 2 + len;
+    }
+    const pos = u32(at);
+    at += 4;
+    let k = 2;
+    if (layout === 2) {
+      k = u16(at);
+      at += 2;
+    }
+    const alleles: string[] = [];
+    for (let a = 0; a < k; a++) {
+      const len = u32(at);
+      alleles.push(text(at + 4, len));
+      at += 4 + len;
+    }
+    at += layout === 1 && comp === 0 ? 6 * n : 4 + u32(at);
+    rows.push({ chrom: strs[2]!, pos, rsid: strs[1]!, alleles, start, size: at - start });
+  }
+  return rows;
+}
+
+/** Changes to make to an index `writeBgenixIndex` writes (for the tests of wrong indexes). */
+export interface BgenixEdit {
+  rows?: (rows: BgenixRow[]) => BgenixRow[];
+  fileSize?: number;
+  firstBytes?: Uint8Array;
+  /** Leave the Metadata table out (as bgenix before 1.0.2 did). */
+  noMetadata?: boolean;
+}
+
+/**
+ * Writes the bgenix index of the BGEN file `bgen` to `out` (default
+ * `bgen + '.bgi'`) with sql.js. bgenix is not installed here, so the
+ * tables follow its schema exactly (the `CREATE TABLE` statements of
+ * bgenix's documentation, "The bgenix index file format"): Metadata(filename,
+ * file_size, last_write_time, first_1000_bytes, index_creation_time) and
+ * Variant(chromosome, position, rsid, number_of_alleles, allele1, allele2,
+ * file_start_position, size_in_bytes) WITHOUT ROWID, where
+ * file_start_position is the offset of a variant's identifying data and
+ * size_in_bytes covers it and its genotype block; allele2 is the second
+ * allele (NULL for a single-allele variant), as bgenix writes them.
+ */
+export async function writeBgenixIndex(bgen: string, out = `${bgen}.bgi`, edit: BgenixEdit = {}): Promise<string> {
+  const SQL = await initSqlJs();
+  const bytes = readFileSync(bgen);
+  const db = new SQL.Database();
+  db.run(
+    'CREATE TABLE Variant (chromosome TEXT NOT NULL, position INT NOT NULL, rsid TEXT NOT NULL, number_of_alleles INT NOT NULL, ' +
+      'allele1 TEXT NOT NULL, allele2 TEXT NULL, file_start_position INT NOT NULL, size_in_bytes INT NOT NULL, ' +
+      'PRIMARY KEY (chromosome, position, rsid, allele1, allele2, file_start_position)) WITHOUT ROWID',
+  );
+  if (edit.noMetadata !== true) {
+    db.run(
+      'CREATE TABLE Metadata (filename TEXT NOT NULL, file_size INT NOT NULL, last_write_time INT NOT NULL, first_1000_bytes BLOB NOT NULL, index_creation_time INT NOT NULL)',
+    );
+    const now = Math.floor(Date.now() / 1000);
+    db.run('INSERT INTO Metadata VALUES (?, ?, ?, ?, ?)', [
+      bgen,
+      edit.fileSize ?? bytes.length,
+      Math.floor(statSync(bgen).mtimeMs / 1000),
+      edit.firstBytes ?? new Uint8Array(bytes.subarray(0, 1000)),
+      now,
+    ]);
+  }
+  const rows = (edit.rows ?? ((r) => r))(bgenixRows(bytes));
+  const insert = db.prepare('INSERT INTO Variant VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  for (const r of rows) insert.run([r.chrom, r.pos, r.rsid, r.alleles.length, r.alleles[0] ?? '', r.alleles[1] ?? null, r.start, r.size]);
+  insert.free();
+  writeFileSync(out, db.export());
+  db.close();
+  return out;
 }

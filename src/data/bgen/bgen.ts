@@ -1,7 +1,9 @@
 // BGEN v1.1-v1.3 (https://www.well.ox.ac.uk/~gav/bgen_format/spec/latest.html,
 // enkre.net/cgi-bin/code/bgen/doc/trunk/doc/wiki/bgen_format.md) read from a
 // ByteSource: opening walks the variant headers once, skipping each genotype
-// block by its length, and `batches` reads the selected blocks by seeking.
+// block by its length, or takes the variant table from a bgenix `.bgi` index
+// that the caller read (`BgenIndex`; the Node opener reads it with sql.js),
+// and `batches` reads the selected blocks by seeking.
 // Browser-safe: zlib through fflate and zstd through fzstd, unless the caller
 // hands faster decompressors (the Node opener passes node:zlib).
 import { unzlibSync } from 'fflate';
@@ -44,8 +46,40 @@ export interface OpenBgenSourceOptions {
   ref?: BgenRef;
   /** Replacements for the browser-safe decompressors. */
   decompress?: Partial<BgenDecompressors>;
+  /**
+   * The rows of the file's bgenix index (see `BgenIndex`): when given, the
+   * variant table comes from it instead of a walk through the file, after
+   * checks that it belongs to the file (size, first bytes, variant count,
+   * contiguous records); each variant header read later is checked against
+   * its row.
+   */
+  index?: BgenIndex;
 }
 
+/**
+ * What a bgenix `.bgi` index says (https://enkre.net/cgi-bin/code/bgen/wiki/The_bgenix_index_file_format):
+ * its `Metadata` row and its `Variant` rows, in file order. A row's record
+ * is the variant's identifying data and genotype block together:
+ * `start` is the byte offset of its header, `size` the bytes of both.
+ */
+export interface BgenIndex {
+  /** The index file (for messages). */
+  file: string;
+  /** `Metadata.file_size`: the BGEN file's size when indexed. */
+  fileSize: number;
+  /** `Metadata.first_1000_bytes`: the BGEN file's first min(1000, size) bytes when indexed. */
+  firstBytes: Uint8Array;
+  /** `Variant` columns, one entry per row, rows sorted by `file_start_position`. */
+  chrom: string[];
+  pos: number[];
+  rsid: string[];
+  alleles: number[];
+  allele1: string[];
+  /** NULL in the index (a single-allele variant) reads as ''. */
+  allele2: string[];
+  start: number[];
+  size: number[];
+}
 /** What the header of a BGEN file declares. */
 export interface BgenHeader {
   /** Variant blocks start at byte `4 + offset`. */
@@ -90,7 +124,7 @@ export async function openBgenSource(source: ByteSource, opts: OpenBgenSourceOpt
     const header = await readHeader(source);
     const fileIds = header.sampleIds ? await readSampleIds(source, header) : undefined;
     const samples = chooseSamples(source.name, header, fileIds, opts.sample);
-    const walk = await walkVariants(source, header);
+    const walk = opts.index === undefined ? await walkVariants(source, header) : await indexedVariants(source, header, opts.index);
     const decompress: BgenDecompressors = {
       zlib: opts.decompress?.zlib ?? ((d) => unzlibSync(d)),
       zstd: opts.decompress?.zstd ?? ((d) => zstdDecompress(d)),
@@ -222,6 +256,12 @@ interface VariantWalk {
   /** 1-based number of each kept variant among all the file's variants (for messages). */
   number: Int32Array;
   quirks: BgenQuirks;
+  /**
+   * Set when the table came from an index: `blockStart`/`blockLength` then
+   * span the whole record (header included), whose header is parsed and
+   * checked against the table as each block is read.
+   */
+  index?: BgenIndex;
 }
 
 /**
@@ -302,6 +342,144 @@ async function walkVariants(source: ByteSource, h: BgenHeader): Promise<VariantW
   };
 }
 
+/**
+ * The variant table from a bgenix index instead of a walk through the file,
+ * once the index is shown to belong to `source`: its recorded size and
+ * first bytes are the file's, it has a row per variant of the header's
+ * count, and its records tile the file from the first variant block on,
+ * each right after the previous one. Headers are read only where a row's
+ * rsid is empty (the SNP id then names the variant, as in the walk).
+ * Multi-allelic rows are skipped and counted as the walk does. Each
+ * refusal is an `InputError` naming the index file and what disagreed.
+ */
+async function indexedVariants(source: ByteSource, h: BgenHeader, ix: BgenIndex): Promise<VariantWalk> {
+  const file = source.name;
+  const refuse = (what: string): InputError => indexError(ix, file, what);
+  if (ix.fileSize !== source.size) {
+    throw refuse(`expected Metadata.file_size ${source.size} (the size of ${file}), found ${ix.fileSize} (the file changed since it was indexed?)`);
+  }
+  const n = Math.min(1000, source.size);
+  if (ix.firstBytes.length !== n) throw refuse(`expected Metadata.first_1000_bytes of ${n} bytes, found ${ix.firstBytes.length}`);
+  const first = await source.read(0, n);
+  for (let k = 0; k < n; k++) {
+    if (first[k] !== ix.firstBytes[k]) {
+      throw refuse(
+        `expected Metadata.first_1000_bytes equal to the first ${n} bytes of ${file}, found 0x${hex(ix.firstBytes.subarray(k, k + 1))} at byte ${k} where the file has 0x${hex(first.subarray(k, k + 1))}`,
+      );
+    }
+  }
+  const m = ix.start.length;
+  if (m !== h.nVariants) throw refuse(`expected ${h.nVariants} Variant rows (the variant count in the header of ${file}), found ${m}`);
+  let at = 4 + h.offset;
+  for (let r = 0; r < m; r++) {
+    const start = ix.start[r]!;
+    const size = ix.size[r]!;
+    if (start !== at) {
+      throw refuse(
+        `Variant row ${r + 1} of ${m} (${rowText(ix, r)}): expected file_start_position ${at} (${r === 0 ? "the first variant's offset in the file" : "where the previous variant's record ends"}), found ${start}`,
+      );
+    }
+    if (!(Number.isSafeInteger(size) && size > 0) || start + size > source.size) {
+      throw refuse(
+        `Variant row ${r + 1} of ${m} (${rowText(ix, r)}): expected a size_in_bytes from 1 to ${source.size - start} (the rest of the file), found ${size}`,
+      );
+    }
+    at = start + size;
+  }
+  const chrom: string[] = [];
+  const id: string[] = [];
+  const pos: number[] = [];
+  const a1: string[] = [];
+  const a2: string[] = [];
+  const starts: number[] = [];
+  const lengths: number[] = [];
+  const numbers: number[] = [];
+  const quirks: BgenQuirks = {};
+  for (let r = 0; r < m; r++) {
+    const kept = ix.alleles[r] === 2;
+    if (!kept && quirks.multiAllelic !== undefined) {
+      quirks.multiAllelic.count++;
+      continue;
+    }
+    let name = ix.rsid[r]!;
+    if (name === '') {
+      // The index keeps the rsid only: the SNP id, which then names the variant, is in the header.
+      const p = await readVariantHeader(source, h, ix.start[r]!, ix.size[r]!);
+      const wrong = p === undefined ? 'a variant header longer than its record' : rowMismatch(ix, r, p);
+      if (wrong !== undefined)
+        throw refuse(`Variant row ${r + 1} of ${m} (${rowText(ix, r)}): expected its header at byte ${ix.start[r]} to agree, found ${wrong}`);
+      name = p!.id;
+    }
+    if (!kept) {
+      quirks.multiAllelic = { count: 1, first: { file, id: name, variant: r + 1, alleles: ix.alleles[r]! } };
+      continue;
+    }
+    chrom.push(ix.chrom[r] === '' ? '0' : ix.chrom[r]!);
+    id.push(name);
+    pos.push(ix.pos[r]!);
+    a1.push(ix.allele1[r]!);
+    a2.push(ix.allele2[r]!);
+    starts.push(ix.start[r]!);
+    lengths.push(ix.size[r]!);
+    numbers.push(r + 1);
+  }
+  return {
+    variants: { chrom, id, cm: new Float64Array(id.length), pos: Float64Array.from(pos), a1, a2 },
+    blockStart: Float64Array.from(starts),
+    blockLength: Float64Array.from(lengths),
+    number: Int32Array.from(numbers),
+    quirks,
+    index: ix,
+  };
+}
+
+/** The refusal of index `ix` for the BGEN file `file`, saying how to go on. */
+function indexError(ix: BgenIndex, file: string, what: string): InputError {
+  return new InputError(
+    { file: ix.file },
+    `not a bgenix index of ${file}: ${what}; rebuild it (bgenix -g ${file} -index -clobber) or read the file without it (--no-bgen-index)`,
+  );
+}
+
+/** Index row `r` as a message quotes it. */
+function rowText(ix: BgenIndex, r: number): string {
+  return `'${ix.rsid[r]}' at ${ix.chrom[r]}:${ix.pos[r]}`;
+}
+
+/** What in the parsed variant header `p` disagrees with index row `r`, or undefined. */
+function rowMismatch(ix: BgenIndex, r: number, p: ParsedHeader): string | undefined {
+  const rsid = ix.rsid[r]!;
+  const header = `'${p.id}' at ${p.chrom}:${p.pos} with ${p.alleles.length} alleles in ${p.headerLength + p.blockLength} bytes`;
+  if (
+    (rsid !== '' && p.id !== rsid) ||
+    p.chrom !== ix.chrom[r] ||
+    p.pos !== ix.pos[r] ||
+    p.alleles.length !== ix.alleles[r] ||
+    p.headerLength + p.blockLength !== ix.size[r] ||
+    (p.alleles.length === 2 && (p.alleles[0] !== ix.allele1[r] || p.alleles[1] !== ix.allele2[r]))
+  ) {
+    return `${header} where the index has '${rsid}' at ${ix.chrom[r]}:${ix.pos[r]} with ${ix.alleles[r]} alleles in ${ix.size[r]} bytes`;
+  }
+  return undefined;
+}
+
+/**
+ * Reads and parses the variant header at byte `at` of a record of `limit`
+ * bytes: a small read, grown while the header needs more; undefined when
+ * the header would run past the record.
+ */
+async function readVariantHeader(source: ByteSource, h: BgenHeader, at: number, limit: number): Promise<ParsedHeader | undefined> {
+  let want = Math.min(limit, 4096);
+  for (;;) {
+    const b = await source.read(at, want);
+    const p = parseVariantHeader(b, 0, h);
+    if (typeof p !== 'number') return p;
+    const next = Math.min(limit, Math.max(p, 2 * b.length));
+    if (next <= b.length) return undefined;
+    want = next;
+  }
+}
+
 interface ParsedHeader {
   /** Layout 1 repeats the sample count in each variant. */
   nSamples: number | undefined;
@@ -376,6 +554,8 @@ export class BgenReader implements GenotypeSource {
   readonly ref: BgenRef;
   /** The variants skipped for having other than two alleles. */
   readonly quirks: BgenQuirks;
+  /** The bgenix index the variant table came from, or undefined when the file was walked. */
+  readonly indexFile: string | undefined;
   private readonly source: ByteSource;
   private readonly walk: VariantWalk;
   private readonly decompress: BgenDecompressors;
@@ -391,6 +571,7 @@ export class BgenReader implements GenotypeSource {
     this.ref = ref;
     this.decompress = decompress;
     this.quirks = walk.quirks;
+    this.indexFile = walk.index?.file;
     this.countFirst = ref === 'last';
     const v = walk.variants;
     this.variants = ref === 'last' ? v : { ...v, a1: v.a2, a2: v.a1 };
@@ -412,6 +593,11 @@ export class BgenReader implements GenotypeSource {
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
     const { size, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
+    // An index that disagrees with the file is refused before any work, not midway.
+    if (this.walk.index !== undefined && indices.length > 0) {
+      await this.checkRecord(indices[0]!);
+      await this.checkRecord(indices[indices.length - 1]!);
+    }
     const scratch = samples === undefined ? undefined : new Float64Array(this.nSamples);
     for (let start = 0; start < indices.length; start += size) {
       const idx = indices.subarray(start, Math.min(start + size, indices.length));
@@ -453,9 +639,36 @@ export class BgenReader implements GenotypeSource {
       for (let r = 0; r < run; r++) {
         const v = indices[k + r]!;
         const s = blockStart[v]! - from;
-        fn(bytes.subarray(s, s + blockLength[v]!), v, k + r);
+        const record = bytes.subarray(s, s + blockLength[v]!);
+        fn(this.walk.index === undefined ? record : this.recordBlock(record, v), v, k + r);
       }
       k += run;
+    }
+  }
+
+  /** Checks the header of indexed variant `v` against its index row (see `rowMismatch`), reading only the header. */
+  private async checkRecord(v: number): Promise<void> {
+    const p = await readVariantHeader(this.source, this.header, this.walk.blockStart[v]!, this.walk.blockLength[v]!);
+    this.matchRecord(v, p);
+  }
+
+  /** The genotype block of indexed variant `v` in its `record`, once the header agrees with the index. */
+  private recordBlock(record: Uint8Array, v: number): Uint8Array {
+    const p = parseVariantHeader(record, 0, this.header);
+    this.matchRecord(v, typeof p === 'number' ? undefined : p);
+    return record.subarray((p as ParsedHeader).headerLength);
+  }
+
+  private matchRecord(v: number, p: ParsedHeader | undefined): void {
+    const ix = this.walk.index!;
+    const r = this.walk.number[v]! - 1;
+    const wrong = p === undefined ? 'a variant header longer than its record' : rowMismatch(ix, r, p);
+    if (wrong !== undefined) {
+      throw indexError(
+        ix,
+        this.path,
+        `Variant row ${r + 1} of ${this.header.nVariants} (${rowText(ix, r)}): expected the variant header at byte ${ix.start[r]} to agree, found ${wrong}`,
+      );
     }
   }
 
