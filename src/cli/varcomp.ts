@@ -88,6 +88,11 @@ export function varcompCommand(): Command {
     .option('--bgen <file>', 'BGEN genotype file (v1.1-1.3; sample ids from the file or --sample)')
     .option('--sample <file>', 'Oxford .sample file naming the --bgen samples (its ids win; checked against the file)')
     .option('--bgen-ref <which>', "which BGEN allele is REF, as plink2's ref-first/ref-last (first or last, default first); dosages count the other (a1)")
+    .option(
+      '--bgen-index <file>',
+      'bgenix index of the --bgen file (default FILE.bgi when it exists): the variant table is read from it, checked against the file',
+    )
+    .option('--no-bgen-index', 'walk the --bgen file even when FILE.bgi exists')
     .option('--annotation <file>', 'BIMBAM SNP annotation file (rsid pos chrom), needed for --region')
     .option('--vcf <file>', 'VCF genotypes, plain or bgzipped (.vcf.gz); ALT is the counted allele')
     .option(

@@ -34,6 +34,8 @@ export interface GenotypeInput {
   bgen?: string;
   sample?: string;
   bgenRef?: BgenRef;
+  /** The BGEN file's bgenix index: a path, `false` for none (--no-bgen-index), default FILE.bgi when it exists (see `bgenIndexPath`). */
+  bgenIndex?: string | false;
 }
 
 /** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
@@ -41,7 +43,7 @@ export function genotypeFiles(opts: GenotypeInput): string[] {
   if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
   if (opts.pfile !== undefined) return ['.pgen', '.pvar', '.psam'].map((e) => opts.pfile + e);
   if (opts.vcf !== undefined) return [opts.vcf];
-  if (opts.bgen !== undefined) return [opts.bgen, opts.sample].filter((f): f is string => f !== undefined);
+  if (opts.bgen !== undefined) return [opts.bgen, opts.sample, opts.bgenIndex].filter((f): f is string => typeof f === 'string');
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
 
@@ -136,7 +138,7 @@ export function applyMissingPhenotype(
 export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
   if (opts.pfile !== undefined) return await openPgen(opts.pfile);
   if (opts.vcf !== undefined) return await openVcf(opts.vcf, { dosage: opts.vcfDosage });
-  if (opts.bgen !== undefined) return await openBgen(opts.bgen, { sample: opts.sample, ref: opts.bgenRef });
+  if (opts.bgen !== undefined) return await openBgen(opts.bgen, { sample: opts.sample, ref: opts.bgenRef, index: opts.bgenIndex });
   return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
 }
 

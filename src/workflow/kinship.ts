@@ -30,6 +30,8 @@ export interface KinshipRunOptions extends SelectionOptions {
   bgen?: string;
   sample?: string;
   bgenRef?: BgenRef;
+  /** The BGEN file's bgenix index (see `GenotypeInput`). */
+  bgenIndex?: string | false;
   /** Variant scaling (default 'standardized'). */
   method?: KinshipMethod;
   /** 'table' (default): ids in a header line and a first column; 'gemma': bare numbers in sample order. */

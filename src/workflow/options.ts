@@ -56,6 +56,8 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   bgen?: string;
   sample?: string;
   bgenRef?: BgenRef;
+  /** The BGEN file's bgenix index (see `GenotypeInput`). */
+  bgenIndex?: string | false;
   /** Phenotype table. */
   pheno: string;
   /** The traits, in this order (default every value column of the phenotype table). */
@@ -105,7 +107,7 @@ export function bad(message: string): LmmkitError {
 /**
  * Checks the genotype options of `command`: exactly one genotype file
  * (--bfile, --bimbam, --pfile, --vcf or --bgen), and --annotation,
- * --vcf-dosage, --sample and --bgen-ref only with theirs.
+ * --vcf-dosage, --sample, --bgen-ref and --bgen-index only with theirs.
  */
 export function checkGenotypeOptions(
   command: string,
@@ -119,6 +121,7 @@ export function checkGenotypeOptions(
     bgen?: string;
     sample?: string;
     bgenRef?: string;
+    bgenIndex?: string | false;
   },
 ): void {
   const given = [opts.bfile, opts.bimbam, opts.pfile, opts.vcf, opts.bgen].filter((f) => f !== undefined).length;
@@ -127,6 +130,7 @@ export function checkGenotypeOptions(
   if (opts.vcfDosage !== undefined && opts.vcf === undefined) throw bad(`${command}: --vcf-dosage goes with --vcf`);
   if (opts.sample !== undefined && opts.bgen === undefined) throw bad(`${command}: --sample goes with --bgen`);
   if (opts.bgenRef !== undefined && opts.bgen === undefined) throw bad(`${command}: --bgen-ref goes with --bgen`);
+  if (opts.bgenIndex !== undefined && opts.bgen === undefined) throw bad(`${command}: --${opts.bgenIndex === false ? 'no-' : ''}bgen-index goes with --bgen`);
   if (opts.bgenRef !== undefined && opts.bgenRef !== 'first' && opts.bgenRef !== 'last')
     throw bad(`--bgen-ref: expected first or last, found '${opts.bgenRef}'`);
 }
