@@ -5,6 +5,8 @@
 // format next to the same scan from the .bed. The files are made by
 // plink2 --dummy in this run (hard calls with a share of non-integer
 // dosages), so the figures compare like with like on this machine.
+// Then the BGEN's bgenix index (written with sql.js in bgenix's schema):
+// open time and a 1% region read with the index next to the single pass.
 // Sizes: LMMKIT_BENCH_FORMAT_N (default 5000), LMMKIT_BENCH_FORMAT_M (20000).
 // Run: node dist/bench/formats.js
 import { spawnSync } from 'node:child_process';
@@ -17,6 +19,7 @@ import { openBgen } from '../src/data/node/bgen.js';
 import { openPgen } from '../src/data/node/pgen.js';
 import { openVcf } from '../src/data/node/vcf.js';
 import { runGwas, type GwasRunOptions } from '../src/workflow/gwas.js';
+import { writeBgenixIndex } from '../test/bgen-support.js';
 import { envInt, secondsSince } from './common.js';
 
 const n = envInt('LMMKIT_BENCH_FORMAT_N', 5000);
@@ -87,6 +90,46 @@ try {
         `OLS scan ${s.toFixed(2)} s (/ .bed scan ${(s / bedScan).toFixed(2)})`,
     );
   }
+  await bgenIndex(`${g}.bgen`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Best wall seconds (of REPS) to open the BGEN `bgen` with its index or by
+ * the single pass (`index: false`), and to open it and read the region
+ * holding the middle 1% of its variants.
+ */
+async function bgenIndex(bgen: string): Promise<void> {
+  await writeBgenixIndex(bgen);
+  const probe = await openBgen(bgen, { index: false });
+  const pos = probe.variants.pos;
+  const k = Math.max(1, Math.round(pos.length / 100));
+  const from = Math.floor((pos.length - k) / 2);
+  // plink2 --dummy puts every variant on chromosome 1 at increasing positions.
+  const region = { chrom: probe.variants.chrom[from]!, start: pos[from]!, end: pos[from + k - 1]! + 1 };
+  await probe.close();
+  const time = async (index: false | undefined, read: boolean): Promise<number> => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < REPS; r++) {
+      const t0 = performance.now();
+      const src = await openBgen(bgen, { index });
+      let cols = 0;
+      if (read) for await (const b of src.batches({ size: 1000, select: { region } })) cols += b.dosages.cols;
+      await src.close();
+      if (read && cols !== k) throw new Error(`region read ${cols} variants, expected ${k}`);
+      best = Math.min(best, secondsSince(t0));
+    }
+    return best;
+  };
+  const [openIx, openWalk, regionIx, regionWalk] = [
+    await time(undefined, false),
+    await time(false, false),
+    await time(undefined, true),
+    await time(false, true),
+  ];
+  console.log(
+    `  .bgen + .bgi index          open ${openIx.toFixed(3)} s (single pass ${openWalk.toFixed(3)} s, / ${(openIx / openWalk).toFixed(2)}); ` +
+      `open + region of ${k} variants (1%) ${regionIx.toFixed(3)} s (single pass ${regionWalk.toFixed(3)} s, / ${(regionIx / regionWalk).toFixed(2)})`,
+  );
 }
