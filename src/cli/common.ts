@@ -122,7 +122,10 @@ export function printLine(line: string): void {
  */
 export function addPhenotypeOptions(cmd: Command): Command {
   return cmd
-    .option('--pheno-name <name...>', "the traits by name, as plink2's --pheno-name (same as --pheno-col; the .fam's columns 6, 7, ... are PHENO1, PHENO2, ..., GEMMA's -n 1, 2, ...)")
+    .option(
+      '--pheno-name <name...>',
+      "the traits by name, as plink2's --pheno-name (same as --pheno-col; the .fam's columns 6, 7, ... are PHENO1, PHENO2, ..., GEMMA's -n 1, 2, ...)",
+    )
     .option('--covar-name <name...>', "the --covar columns used, in this order (plink2's --covar-name; default all)")
     .option(
       '--pheno-layout <layout>',

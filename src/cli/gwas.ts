@@ -1,7 +1,18 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runGwas, type GwasRunOptions } from '../workflow/index.js';
-import { addPhenotypeOptions, addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import {
+  addPhenotypeOptions,
+  addSelectionOptions,
+  addThreadsOption,
+  integer,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  terminalProgress,
+  warnOnce,
+} from './common.js';
 
 const HELP_AFTER = `
 Samples: tables are matched to the genotype samples by FID+IID (by IID for

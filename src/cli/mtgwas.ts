@@ -1,7 +1,18 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
-import { addPhenotypeOptions, addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import {
+  addPhenotypeOptions,
+  addSelectionOptions,
+  addThreadsOption,
+  integer,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  terminalProgress,
+  warnOnce,
+} from './common.js';
 
 const HELP_AFTER = `
 Model (limix-lmm's MTLMM, quick start 2.2): the P traits Y (N x P) of

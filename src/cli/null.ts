@@ -1,7 +1,17 @@
 // `lmmkit null fit`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runNullFit, type NullFitRunOptions } from '../workflow/index.js';
-import { addPhenotypeOptions, addSelectionOptions, addThreadsOption, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import {
+  addPhenotypeOptions,
+  addSelectionOptions,
+  addThreadsOption,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  terminalProgress,
+  warnOnce,
+} from './common.js';
 
 const HELP_AFTER = `
 Fits the null model of one trait, y ~ N(F b, sigmaG2 K + sigmaE2 I) by REML,

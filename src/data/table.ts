@@ -42,7 +42,8 @@ export interface TableOptions {
   columns?: readonly string[];
   /**
    * Read a column with a value that is neither a number nor a missing token
-   * as categorical (covariates, as plink2's --covar): it becomes one 0/1
+   * as categorical (covariates, as plink2's --covar; none of its values may
+   * then be a number, 2 to MAX_LEVELS levels): it becomes one 0/1
    * column per level but the reference (see `factorColumn`), `NAME=LEVEL`,
    * NaN where the value is missing. Default false: such a value is an error.
    * Not for the transposed layout.
@@ -393,9 +394,9 @@ interface CategoricalPlan {
 
 /**
  * Which selected columns are categorical (a value neither a number nor a
- * missing token) and their dummy coding; a column of one level, or of more
- * than MAX_LEVELS, is an `InputError` naming the column and the first
- * value that is not a number.
+ * missing token) and their dummy coding; a column of one level, of more
+ * than MAX_LEVELS, or mixing numbers and names, is an `InputError` naming
+ * the column and the first value that is not a number.
  */
 function categoricalPlan(
   rec: Records,
@@ -411,11 +412,13 @@ function categoricalPlan(
   const plan: CategoricalPlan = { outputs: [], columns: [], factors: [], missing };
   for (const j of select) {
     let firstText: { value: string; line: number } | undefined;
+    let firstNumber: { value: string; line: number } | undefined;
     const counts = new Map<string, number>();
     for (let r = start; r < rec.rows.length; r++) {
       const v = rec.rows[r]![j + nid]!;
       if (missing.has(v)) continue;
-      if (firstText === undefined && !NUMBER.test(v)) firstText = { value: v, line: rec.lines[r]! };
+      if (NUMBER.test(v)) firstNumber ??= { value: v, line: rec.lines[r]! };
+      else firstText ??= { value: v, line: rec.lines[r]! };
       // Past the cap the column is refused: no need to count further.
       if (counts.size <= MAX_LEVELS) counts.set(v, (counts.get(v) ?? 0) + 1);
     }
@@ -426,14 +429,25 @@ function categoricalPlan(
     }
     const where = { file, line: firstText.line, column: columnOf(j) };
     const shown = shortText(firstText.value);
+    // Numbers beside a name are a numeric column with a typo far more often
+    // than a factor; plink2 refuses them too (its levels may not be numbers).
+    if (firstNumber !== undefined) {
+      throw new InputError(
+        where,
+        `expected a number, found '${shown}' (the column holds numbers, '${shortText(firstNumber.value)}' on line ${firstNumber.line}; the levels of a categorical covariate may not be numbers, as in plink2)`,
+      );
+    }
     if (counts.size > MAX_LEVELS) {
       throw new InputError(
         where,
-        `expected a number, or at most ${MAX_LEVELS} levels of a categorical covariate, found more than ${MAX_LEVELS} distinct values, '${shown}' here not a number`,
+        `expected a number, or at most ${MAX_LEVELS} levels of a categorical covariate, found more than ${MAX_LEVELS} distinct names, the first '${shown}' here`,
       );
     }
     if (counts.size < 2) {
-      throw new InputError(where, `expected a number, or at least two levels of a categorical covariate, found the one level '${shown}' on every row with a value`);
+      throw new InputError(
+        where,
+        `expected a number, or at least two levels of a categorical covariate, found the one level '${shown}' on every row with a value`,
+      );
     }
     const factor = factorColumn(names[j]!, counts);
     plan.factors.push(factor);

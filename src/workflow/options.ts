@@ -10,11 +10,13 @@ import { progressReporter, type ProgressReporter, type ProgressStream } from '..
 import { parseRegion, type Region } from '../data/region.js';
 import type { VcfDosage } from '../data/vcf.js';
 import { isNumberText, type TableKey } from '../data/table.js';
-import type { PhenoLayout } from './phenotypes.js';
 import { checkSelectionOptions, type SelectionOptions } from './selection.js';
 
 /** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
 export type TableIds = 'auto' | TableKey;
+
+/** How a --pheno table is laid out: samples in rows (default), or traits in rows and samples in columns (limix's `expr.csv`). */
+export type PhenoLayout = 'samples-by-traits' | 'traits-by-samples';
 
 /** Makes a fresh progress reporter for each pass over the genotypes (a kinship, a scan). */
 export type ProgressFactory = () => ProgressReporter;

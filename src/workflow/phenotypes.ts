@@ -10,10 +10,7 @@ import type { KeyGenotypes } from '../data/table-key.js';
 import { isNumberText, RecordSplitter, shortText, tableOfRecords, type NumericTable, type Records, type TableKey } from '../data/table.js';
 import { ArgumentError, InputError } from '../errors.js';
 import { readKeyedTable, type GenotypeInput } from './inputs.js';
-import type { TableIds } from './options.js';
-
-/** How a --pheno table is laid out: samples in rows (default), or traits in rows and samples in columns (limix's `expr.csv`). */
-export type PhenoLayout = 'samples-by-traits' | 'traits-by-samples';
+import type { PhenoLayout, TableIds } from './options.js';
 
 /** The phenotype and covariate options of gwas, mtgwas and null fit. */
 export interface PhenotypeOptions extends GenotypeInput {
@@ -118,7 +115,10 @@ function famTable(rec: Records, file: string, columns: readonly string[] | undef
   const wanted = (columns ?? names).map((c) => {
     const v = byName.get(c);
     if (v === undefined) {
-      throw new InputError({ file }, `expected a phenotype named ${names.join(', ')} (.fam columns 6 to ${width}, plink2's and GEMMA -n's order), found --pheno-name '${c}'`);
+      throw new InputError(
+        { file },
+        `expected a phenotype named ${names.join(', ')} (.fam columns 6 to ${width}, plink2's and GEMMA -n's order), found --pheno-name '${c}'`,
+      );
     }
     return v;
   });
@@ -156,7 +156,8 @@ export async function readTransposedPhenotypes(
   columns: readonly string[] | undefined,
   log: (line: string) => void,
 ): Promise<NumericTable> {
-  if (ids === 'fid-iid') throw new ArgumentError('--ids fid-iid: a --pheno-layout traits-by-samples table has one sample id per column; give --ids iid, none or auto');
+  if (ids === 'fid-iid')
+    throw new ArgumentError('--ids fid-iid: a --pheno-layout traits-by-samples table has one sample id per column; give --ids iid, none or auto');
   const rec = await readLines(path, new RecordSplitter(path, 'auto'));
   const key = ids === 'auto' ? transposedKey(rec, path, genotype) : ids;
   if (ids === 'auto' && key === 'none') log(`${path}: the header's sample ids are positions 0..N-1 or 1..N: column k is genotype sample k of ${genotype.file}`);
@@ -184,7 +185,12 @@ function transposedKey(rec: Records, file: string, genotype: KeyGenotypes): Tabl
  * non-numeric columns dummy-coded (see `factorColumn`), and logs each
  * categorical column with its levels and reference.
  */
-export async function readCovariates(opts: PhenotypeOptions, ids: TableIds, genotype: KeyGenotypes, log: (line: string) => void): Promise<NumericTable | undefined> {
+export async function readCovariates(
+  opts: PhenotypeOptions,
+  ids: TableIds,
+  genotype: KeyGenotypes,
+  log: (line: string) => void,
+): Promise<NumericTable | undefined> {
   if (opts.covar === undefined) {
     if (opts.covarName !== undefined && opts.covarName.length > 0) throw new ArgumentError('--covar-name: goes with --covar FILE, found no --covar');
     return undefined;
@@ -205,5 +211,7 @@ export function describeFactor(f: FactorColumn): string {
 /** The report's `categoricalCovariates` entry (absent when the covariates have none). */
 export function factorsReport(covar: NumericTable | undefined): { categoricalCovariates?: FactorColumn[] } {
   const f = covar?.factors;
-  return f === undefined || f.length === 0 ? {} : { categoricalCovariates: f.map((x) => ({ ...x, levels: x.levels.map((l) => ({ ...l })), columns: [...x.columns] })) };
+  return f === undefined || f.length === 0
+    ? {}
+    : { categoricalCovariates: f.map((x) => ({ ...x, levels: x.levels.map((l) => ({ ...l })), columns: [...x.columns] })) };
 }

@@ -46,7 +46,10 @@ export class FamParser implements LineParser<FamTable> {
     const f = line.split(/\s+/);
     const where = { file: this.file, line: lineNumber };
     if (f.length < 6) {
-      throw new InputError(where, `expected 6 whitespace-separated fields (FID IID father mother sex phenotype) or more (further phenotypes), found ${f.length}`);
+      throw new InputError(
+        where,
+        `expected 6 whitespace-separated fields (FID IID father mother sex phenotype) or more (further phenotypes), found ${f.length}`,
+      );
     }
     this.width ??= { fields: f.length, line: lineNumber };
     if (f.length !== this.width.fields) {
