@@ -296,3 +296,27 @@ describe("limix's traits x samples expression table", () => {
     );
   });
 });
+
+toolTest(
+  'a .psam (plink2 --make-pgen of a .fam with a phenotype): --pfile without --pheno reads PHENO1 as a --pheno table of its values',
+  'plink2',
+  async () => {
+    const fam = await famWithPhenotypes('fam-psam', 1);
+    const out = freshDir('psam');
+    const p = join(out, 'p');
+    const r = spawnSync('plink2', ['--bfile', fam, '--make-pgen', '--out', p], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(readFileSync(`${p}.psam`, 'utf8'), /^#FID\tIID\tSEX\tPHENO1\n/);
+    ok(['gwas', '--pfile', p, '--out', join(out, 'psam')]);
+    // plink2 rounds the phenotype it writes: the table holds the .psam's own text.
+    const pheno = join(out, 'pheno.txt');
+    const rows = readFileSync(`${p}.psam`, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
+    writeFileSync(pheno, `FID IID y\n${rows.map((f) => `${f[0]} ${f[1]} ${f[3]}`).join('\n')}\n`);
+    ok(['gwas', '--pfile', p, '--pheno', pheno, '--out', join(out, 'table')]);
+    assert.equal(readFileSync(join(out, 'psam.PHENO1.tsv'), 'utf8'), readFileSync(join(out, 'table.y.tsv'), 'utf8'));
+  },
+);
