@@ -113,3 +113,30 @@ export function guardStdout(): void {
 export function printLine(line: string): void {
   if (stdoutOpen) console.log(line);
 }
+
+/**
+ * Adds the phenotype and covariate selection options of gwas, mtgwas and
+ * null fit to `cmd`: --pheno-name (plink2's name of --pheno-col; either
+ * one, folded into `phenoCol` before the command runs), --covar-name and
+ * --pheno-layout.
+ */
+export function addPhenotypeOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--pheno-name <name...>',
+      "the traits by name, as plink2's --pheno-name (same as --pheno-col; the .fam's columns 6, 7, ... are PHENO1, PHENO2, ..., GEMMA's -n 1, 2, ...)",
+    )
+    .option('--covar-name <name...>', "the --covar columns used, in this order (plink2's --covar-name; default all)")
+    .option(
+      '--pheno-layout <layout>',
+      "samples-by-traits (default) or traits-by-samples (limix's expr.csv: a header of sample ids or positions 0..N-1, one row per trait)",
+      oneOf('--pheno-layout', ['samples-by-traits', 'traits-by-samples'] as const),
+    )
+    .hook('preAction', (c) => {
+      const o = c.opts() as { phenoCol?: string[]; phenoName?: string[] };
+      if (o.phenoName === undefined) return;
+      if (o.phenoCol !== undefined) throw bad('--pheno-name: the same option as --pheno-col; give one of them');
+      c.setOptionValue('phenoCol', o.phenoName);
+      c.setOptionValue('phenoName', undefined);
+    });
+}

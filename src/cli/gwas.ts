@@ -1,7 +1,18 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runGwas, type GwasRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import {
+  addPhenotypeOptions,
+  addSelectionOptions,
+  addThreadsOption,
+  integer,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  terminalProgress,
+  warnOnce,
+} from './common.js';
 
 const HELP_AFTER = `
 Samples: tables are matched to the genotype samples by FID+IID (by IID for
@@ -98,7 +109,7 @@ export function gwasCommand(): Command {
       'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
       oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
     )
-    .option('--pheno <file>', 'phenotype table (required): one row per sample, one column per trait')
+    .option('--pheno <file>', 'phenotype table: one row per sample, one column per trait (default: the .fam/.psam phenotypes)')
     .option('--pheno-col <name...>', 'traits to analyse, one or more names (default: every column of --pheno)')
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
@@ -149,5 +160,5 @@ export function gwasCommand(): Command {
       const { kinshipFromBfile, null: nullModel, ...rest } = opts;
       await runGwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, nullModel, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
-  return addThreadsOption(addSelectionOptions(cmd));
+  return addThreadsOption(addSelectionOptions(addPhenotypeOptions(cmd)));
 }

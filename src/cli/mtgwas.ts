@@ -1,7 +1,18 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import {
+  addPhenotypeOptions,
+  addSelectionOptions,
+  addThreadsOption,
+  integer,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  terminalProgress,
+  warnOnce,
+} from './common.js';
 
 const HELP_AFTER = `
 Model (limix-lmm's MTLMM, quick start 2.2): the P traits Y (N x P) of
@@ -65,7 +76,7 @@ export function mtgwasCommand(): Command {
       'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
       oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
     )
-    .option('--pheno <file>', 'phenotype table (required): one row per sample, one column per trait')
+    .option('--pheno <file>', 'phenotype table: one row per sample, one column per trait (default: the .fam/.psam phenotypes)')
     .option('--pheno-col <name...>', 'the traits of the model, in order (default: every column of --pheno)')
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix R (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
@@ -97,5 +108,5 @@ export function mtgwasCommand(): Command {
       const { kinshipFromBfile, ...rest } = opts;
       await runMtgwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
-  return addThreadsOption(addSelectionOptions(cmd));
+  return addThreadsOption(addSelectionOptions(addPhenotypeOptions(cmd)));
 }

@@ -1,7 +1,17 @@
 // `lmmkit null fit`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runNullFit, type NullFitRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import {
+  addPhenotypeOptions,
+  addSelectionOptions,
+  addThreadsOption,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  terminalProgress,
+  warnOnce,
+} from './common.js';
 
 const HELP_AFTER = `
 Fits the null model of one trait, y ~ N(F b, sigmaG2 K + sigmaE2 I) by REML,
@@ -47,7 +57,7 @@ export function nullCommand(): Command {
       'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
       oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
     )
-    .option('--pheno <file>', 'phenotype table (required)')
+    .option('--pheno <file>', 'phenotype table (default: the .fam/.psam phenotypes)')
     .option('--pheno-col <name...>', "the trait (one name; default: the table's only column)")
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
@@ -74,6 +84,6 @@ export function nullCommand(): Command {
       const { kinshipFromBfile, ...rest } = opts;
       await runNullFit({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
     });
-  addThreadsOption(addSelectionOptions(fit));
+  addThreadsOption(addSelectionOptions(addPhenotypeOptions(fit)));
   return cmd;
 }

@@ -1,6 +1,7 @@
 import { ArgumentError, InputError, type InputLocation } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { isNonEmpty, type NonEmpty } from '../non-empty.js';
+import { factorColumn, MAX_LEVELS, type FactorColumn } from './categorical.js';
 import { parseLines, type LineParser } from './lines.js';
 import { sampleKey, type SampleTable } from './samples.js';
 
@@ -39,6 +40,15 @@ export interface TableOptions {
   minus9Missing?: boolean;
   /** Keep only these columns (features, when transposed), in this order; values of the others are not parsed. */
   columns?: readonly string[];
+  /**
+   * Read a column with a value that is neither a number nor a missing token
+   * as categorical (covariates, as plink2's --covar; none of its values may
+   * then be a number, 2 to MAX_LEVELS levels): it becomes one 0/1
+   * column per level but the reference (see `factorColumn`), `NAME=LEVEL`,
+   * NaN where the value is missing. Default false: such a value is an error.
+   * Not for the transposed layout.
+   */
+  categorical?: boolean;
 }
 
 /**
@@ -53,6 +63,8 @@ export interface NumericTable {
   readonly ids: SampleTable;
   readonly columns: readonly string[];
   readonly values: Matrix;
+  /** The categorical columns dummy-coded (`categorical` option; absent when none). */
+  readonly factors?: readonly FactorColumn[];
 }
 
 /** The tokens `parseTable` reads as missing unless told otherwise (`''` is an empty field). */
@@ -332,13 +344,20 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
   const fid: string[] = [];
   const iid: string[] = [];
   const seen = new Map<string, number>();
-  const values = new Matrix(n, select.length);
+  const widthError = (r: number): InputError =>
+    new InputError({ file, line: lines[r]! }, `expected ${width} fields (as on line ${lines[0]}), found ${rows[r]!.length}`);
+  // The levels are counted before the rows are read: their widths are checked first.
+  if (opts.categorical === true) {
+    for (let r = start; r < rows.length; r++) if (rows[r]!.length !== width) throw widthError(r);
+  }
+  const columnOf = (j: number): string => (header ? `${j + nid + 1} '${names[j]}'` : `${j + nid + 1}`);
+  const plan = opts.categorical === true ? categoricalPlan(rec, start, select, names, nid, file, columnOf, opts) : undefined;
+  const outputs = plan?.outputs ?? select.map((j) => ({ j, level: undefined }));
+  const values = new Matrix(n, outputs.length);
   for (let r = start; r < rows.length; r++) {
     const row = rows[r]!;
     const line = lines[r]!;
-    if (row.length !== width) {
-      throw new InputError({ file, line }, `expected ${width} fields (as on line ${lines[0]}), found ${row.length}`);
-    }
+    if (row.length !== width) throw widthError(r);
     if (nid > 0) {
       const f = row[0];
       const i = row[nid - 1]!;
@@ -354,13 +373,91 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
       fid.push(f);
       iid.push(i);
     }
-    for (let c = 0; c < select.length; c++) {
-      const j = select[c]!;
-      const column = header ? `${j + nid + 1} '${names[j]}'` : j + nid + 1;
-      values.data[r - start + c * n] = cell(row[j + nid]!, { file, line, column });
+    for (let c = 0; c < outputs.length; c++) {
+      const { j, level } = outputs[c]!;
+      const text = row[j + nid]!;
+      values.data[r - start + c * n] =
+        level === undefined ? cell(text, { file, line, column: columnOf(j) }) : plan!.missing.has(text) ? Number.NaN : text === level ? 1 : 0;
     }
   }
-  return { file, key, ids: { fid, iid }, columns: select.map((j) => names[j]!), values };
+  const columns = plan?.columns ?? select.map((j) => names[j]!);
+  return { file, key, ids: { fid, iid }, columns, values, ...(plan === undefined || plan.factors.length === 0 ? {} : { factors: plan.factors }) };
+}
+
+/** The columns a table with categorical columns gives: each source column `j` once (numeric) or once per dummy `level`. */
+interface CategoricalPlan {
+  outputs: { j: number; level: string | undefined }[];
+  columns: string[];
+  factors: FactorColumn[];
+  missing: ReadonlySet<string>;
+}
+
+/**
+ * Which selected columns are categorical (a value neither a number nor a
+ * missing token) and their dummy coding; a column of one level, of more
+ * than MAX_LEVELS, or mixing numbers and names, is an `InputError` naming
+ * the column and the first value that is not a number.
+ */
+function categoricalPlan(
+  rec: Records,
+  start: number,
+  select: readonly number[],
+  names: readonly string[],
+  nid: number,
+  file: string,
+  columnOf: (j: number) => string,
+  opts: TableOptions,
+): CategoricalPlan {
+  const missing = new Set(opts.missing ?? DEFAULT_MISSING);
+  const plan: CategoricalPlan = { outputs: [], columns: [], factors: [], missing };
+  for (const j of select) {
+    let firstText: { value: string; line: number } | undefined;
+    let firstNumber: { value: string; line: number } | undefined;
+    const counts = new Map<string, number>();
+    for (let r = start; r < rec.rows.length; r++) {
+      const v = rec.rows[r]![j + nid]!;
+      if (missing.has(v)) continue;
+      if (NUMBER.test(v)) firstNumber ??= { value: v, line: rec.lines[r]! };
+      else firstText ??= { value: v, line: rec.lines[r]! };
+      // Past the cap the column is refused: no need to count further.
+      if (counts.size <= MAX_LEVELS) counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    if (firstText === undefined) {
+      plan.outputs.push({ j, level: undefined });
+      plan.columns.push(names[j]!);
+      continue;
+    }
+    const where = { file, line: firstText.line, column: columnOf(j) };
+    const shown = shortText(firstText.value);
+    // Numbers beside a name are a numeric column with a typo far more often
+    // than a factor; plink2 refuses them too (its levels may not be numbers).
+    if (firstNumber !== undefined) {
+      throw new InputError(
+        where,
+        `expected a number, found '${shown}' (the column holds numbers, '${shortText(firstNumber.value)}' on line ${firstNumber.line}; the levels of a categorical covariate may not be numbers, as in plink2)`,
+      );
+    }
+    if (counts.size > MAX_LEVELS) {
+      throw new InputError(
+        where,
+        `expected a number, or at most ${MAX_LEVELS} levels of a categorical covariate, found more than ${MAX_LEVELS} distinct names, the first '${shown}' here`,
+      );
+    }
+    if (counts.size < 2) {
+      throw new InputError(
+        where,
+        `expected a number, or at least two levels of a categorical covariate, found the one level '${shown}' on every row with a value`,
+      );
+    }
+    const factor = factorColumn(names[j]!, counts);
+    plan.factors.push(factor);
+    for (const l of factor.levels) {
+      if (l.level === factor.reference) continue;
+      plan.outputs.push({ j, level: l.level });
+    }
+    plan.columns.push(...factor.columns);
+  }
+  return plan;
 }
 
 const ID_NAME = /^(?:#.*|fid|iid|id)$/i;

@@ -17,6 +17,7 @@ import type { RunKinship } from './gwas-null.js';
 import { matchGwasSamples, subTable, type ExtraRows, type TraitSamples } from './gwas-samples.js';
 import { applyMissingPhenotype, genotypeSide, type MissingCodeReport, readKeyedTable, standardizedKinship } from './inputs.js';
 import type { ScanRunOptions, TableIds } from './options.js';
+import { readCovariates, readPhenotypes } from './phenotypes.js';
 import type { DroppedSampleReport } from './report.js';
 
 /** The inputs of a run, read and matched to the genotype samples. */
@@ -56,8 +57,8 @@ export async function readGwasInputs(
   log: (line: string) => void,
 ): Promise<GwasInputs> {
   const genotype = genotypeSide(source, opts);
-  const pheno = await readKeyedTable(opts.pheno, ids, genotype, opts.phenoCol);
-  const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, ids, genotype);
+  const pheno = await readPhenotypes(opts, ids, genotype, log);
+  const covar = await readCovariates(opts, ids, genotype, log);
   const lowrank = opts.lowrank === undefined ? undefined : await readKeyedTable(opts.lowrank, ids, genotype);
   const inter = opts.inter === undefined ? undefined : await readKeyedTable(opts.inter, ids, genotype);
   const kinFile = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });

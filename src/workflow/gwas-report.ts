@@ -1,4 +1,5 @@
 // The JSON report of `runGwas` (PREFIX.json) and the text line of a null model.
+import type { FactorColumn } from '../data/categorical.js';
 import type { DroppedSampleReport } from './report.js';
 import type { GenotypesReport, MissingCodeReport } from './inputs.js';
 import type { TableIds } from './options.js';
@@ -135,6 +136,8 @@ export interface GwasReport {
   };
   /** The missing-phenotype code (-9 by default) and how many values of each phenotype and covariate file it made missing. */
   inputMissingPhenotype: MissingCodeReport;
+  /** The categorical --covar columns, their levels (natural order, with counts), reference and dummy columns (absent when none). */
+  categoricalCovariates?: FactorColumn[];
   covariance:
     | { model: 'none' }
     | { model: 'kinship'; source: 'file'; file: string }

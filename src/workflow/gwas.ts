@@ -1,6 +1,7 @@
 // `lmmkit gwas` as one call: match samples, fit each trait's null model,
 // stream the genotype file through the scan into staged outputs, and write
 // the JSON report.
+import { factorsReport } from './phenotypes.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
 import type { GenoProgress } from '../data/geno-queue.js';
@@ -298,6 +299,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         ids: o.ids,
       },
       inputMissingPhenotype: inputs.missingCode,
+      ...factorsReport(inputs.covar),
       covariance: covReport,
       traits: reports,
       backend: getBackend().name,

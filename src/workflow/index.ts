@@ -9,7 +9,7 @@ export { runNullFit, type NullFitReport, type NullFitRunOptions } from './null-f
 export { formatInfo, infoReport, type InfoReport } from './info.js';
 export { runKinship, type KinshipRunOptions, type KinshipRunReport } from './kinship.js';
 export { mtgwasHeader, runMtgwas, type MtDroppedSample, type MtgwasHit, type MtgwasReport, type MtgwasRunOptions } from './mtgwas.js';
-export { parseNumberText, streamProgress, type ProgressFactory, type ScanRunOptions, type TableIds, type WorkflowOutput } from './options.js';
+export { parseNumberText, streamProgress, type PhenoLayout, type ProgressFactory, type ScanRunOptions, type TableIds, type WorkflowOutput } from './options.js';
 export {
   missingFontWarning,
   runManhattanPlot,

@@ -53,11 +53,19 @@ export function genotypeFiles(opts: GenotypeInput): string[] {
  * (`detectTableKey`) and, for a header-less table of numbers only, from
  * the `genotype` samples its first two fields do or do not name
  * (`numericTableKey`): the answer never depends on the order of the rows.
+ * `categorical` (covariates): non-numeric columns are dummy-coded (see
+ * `TableOptions.categorical`).
  * The file is read line by line (any size).
  */
-export async function readKeyedTable(path: string, ids: TableIds, genotype: KeyGenotypes, columns?: readonly string[]): Promise<NumericTable> {
+export async function readKeyedTable(
+  path: string,
+  ids: TableIds,
+  genotype: KeyGenotypes,
+  columns?: readonly string[],
+  categorical = false,
+): Promise<NumericTable> {
   const cols = columns === undefined || columns.length === 0 ? undefined : columns;
-  return readLines(path, new KeyedTableParser(path, ids, genotype, cols));
+  return readLines(path, new KeyedTableParser(path, ids, genotype, cols, categorical));
 }
 
 /** Splits the rows, then settles the key on all of them (see `readKeyedTable`) and builds the table. */
@@ -69,6 +77,7 @@ class KeyedTableParser implements LineParser<NumericTable> {
     private readonly ids: TableIds,
     private readonly genotype: KeyGenotypes,
     private readonly columns: readonly string[] | undefined,
+    private readonly categorical: boolean,
   ) {
     this.records = new RecordSplitter(path, 'auto');
   }
@@ -80,7 +89,7 @@ class KeyedTableParser implements LineParser<NumericTable> {
   finish(): NumericTable {
     const rec = this.records.finish();
     const key = this.ids === 'auto' ? recordsTableKey(rec, this.path, this.genotype) : this.ids;
-    return tableOfRecords(rec, this.path, { key, columns: this.columns });
+    return tableOfRecords(rec, this.path, { key, columns: this.columns, categorical: this.categorical });
   }
 }
 

@@ -1,6 +1,7 @@
 // `lmmkit mtgwas` as one call: one multi-trait LMM (limix-lmm's MTLMM) over
 // several phenotype columns, its null model fitted once, the genotype file
 // streamed through the any-effect and common-effect tests.
+import type { FactorColumn } from '../data/categorical.js';
 import { InputError, SelectionError } from '../errors.js';
 import { covariateDesign } from '../data/covariates.js';
 import { gaussianize } from '../data/gaussianize.js';
@@ -25,7 +26,6 @@ import {
   genotypeSide,
   genotypesReport,
   quirkWarnings,
-  readKeyedTable,
   selectRegion,
   standardizedKinship,
   withGenotypes,
@@ -44,6 +44,7 @@ import {
   type TableIds,
   type TraitOptions,
 } from './options.js';
+import { factorsReport, readCovariates, readPhenotypes } from './phenotypes.js';
 import type { SelectionReport } from './selection.js';
 import { threadsReport, type ThreadsReport } from './threads.js';
 import { droppedReport, groupReasons, noteHit, type DroppedSampleReport } from './report.js';
@@ -93,6 +94,8 @@ export interface MtgwasReport {
   };
   /** The missing-phenotype code (-9 by default) and how many values of each phenotype and covariate file it made missing. */
   inputMissingPhenotype: MissingCodeReport;
+  /** The categorical --covar columns, their levels (natural order, with counts), reference and dummy columns (absent when none). */
+  categoricalCovariates?: FactorColumn[];
   /** nonPsdKinship: with --allow-non-psd-kinship, the negative eigenvalues beyond rounding set to 0 (absent when none). */
   kinship: ({ source: 'file'; file: string } | { source: 'genotypes'; method: 'standardized'; variantsUsed: number; variantsSkipped: number }) & {
     nonPsdKinship?: { eigenvaluesClamped: number; mostNegative: number };
@@ -151,8 +154,8 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       );
     }
     const genotype = genotypeSide(source, opts);
-    const pheno = await readKeyedTable(opts.pheno, o.ids, genotype, opts.phenoCol);
-    const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, o.ids, genotype);
+    const pheno = await readPhenotypes(opts, o.ids, genotype, log);
+    const covar = await readCovariates(opts, o.ids, genotype, log);
     const kinFile: KinshipTable | undefined = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });
     const traits = pheno.columns;
     const missingCode = applyMissingPhenotype(o.missingCode, { pheno, covar }, log);
@@ -287,6 +290,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
         ids: o.ids,
       },
       inputMissingPhenotype: missingCode,
+      ...factorsReport(covar),
       kinship: kinReport,
       traits: [...traits],
       binaryTraits,

@@ -2,6 +2,8 @@
 // kinship, fitted as `lmmkit gwas` fits it, saved in lmmkit's null-model
 // format (docs/null-model-format.md) so that scans (`lmmkit gwas --null`,
 // a cluster worker, a browser tab) skip the O(N^3) eigendecomposition.
+import { factorsReport } from './phenotypes.js';
+import type { FactorColumn } from '../data/categorical.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { GenotypeSource } from '../data/genotypes.js';
@@ -46,6 +48,8 @@ export interface NullFitReport {
   binary: boolean;
   /** The missing-phenotype code (-9 by default) and how many values of each phenotype and covariate file it made missing. */
   inputMissingPhenotype: MissingCodeReport;
+  /** The categorical --covar columns, their levels (natural order, with counts), reference and dummy columns (absent when none). */
+  categoricalCovariates?: FactorColumn[];
   covariates: string[];
   covariatesDropped: { name: string; reason: string }[];
   nullModel: NullModelReport;
@@ -110,6 +114,7 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
       samples: samples.iid.length,
       binary: data.binary !== undefined,
       inputMissingPhenotype: inputs.missingCode,
+      ...factorsReport(inputs.covar),
       covariates: data.names,
       covariatesDropped: data.covariatesDropped,
       nullModel: report,

@@ -15,6 +15,9 @@ import { checkSelectionOptions, type SelectionOptions } from './selection.js';
 /** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
 export type TableIds = 'auto' | TableKey;
 
+/** How a --pheno table is laid out: samples in rows (default), or traits in rows and samples in columns (limix's `expr.csv`). */
+export type PhenoLayout = 'samples-by-traits' | 'traits-by-samples';
+
 /** Makes a fresh progress reporter for each pass over the genotypes (a kinship, a scan). */
 export type ProgressFactory = () => ProgressReporter;
 
@@ -58,12 +61,16 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   bgenRef?: BgenRef;
   /** The BGEN file's bgenix index (see `GenotypeInput`). */
   bgenIndex?: string | false;
-  /** Phenotype table. */
-  pheno: string;
+  /** Phenotype table; without it the .fam's or .psam's phenotypes (see `readPhenotypes`). */
+  pheno?: string;
   /** The traits, in this order (default every value column of the phenotype table). */
   phenoCol?: readonly string[];
-  /** Covariate table (an intercept is always added). */
+  /** Layout of --pheno: samples in rows (default) or limix's traits x samples (see `readTransposedPhenotypes`). */
+  phenoLayout?: PhenoLayout;
+  /** Covariate table (an intercept is always added; non-numeric columns dummy-coded as plink2 does). */
   covar?: string;
+  /** The --covar columns used, in this order (default all). */
+  covarName?: readonly string[];
   /** Kinship table file. */
   kinship?: string;
   /** Compute a standardized kinship from the genotype file. */
@@ -135,10 +142,12 @@ export function checkGenotypeOptions(
     throw bad(`--bgen-ref: expected first or last, found '${opts.bgenRef}'`);
 }
 
-/** Checks the genotype file (`checkGenotypeOptions`), --pheno and --out of `command`. */
+/** Checks the genotype file (`checkGenotypeOptions`), --pheno-layout and --out of `command` (--pheno is optional: see `readPhenotypes`). */
 export function checkInputOptions(command: string, opts: ScanRunOptions): void {
   checkGenotypeOptions(command, opts);
-  if (opts.pheno === undefined) throw bad(`${command}: --pheno FILE is required`);
+  if (opts.phenoLayout !== undefined && opts.phenoLayout !== 'samples-by-traits' && opts.phenoLayout !== 'traits-by-samples') {
+    throw bad(`--pheno-layout: expected samples-by-traits or traits-by-samples, found '${String(opts.phenoLayout)}'`);
+  }
   if (opts.out === undefined) throw bad(`${command}: --out PREFIX is required`);
   checkSelectionOptions(opts);
 }
@@ -186,11 +195,14 @@ export interface TraitOptions {
   gaussianize: boolean;
 }
 
-/** Checks that --pheno-col names each trait once and parses --region. */
-export function checkTraitOptions(opts: { phenoCol?: readonly string[]; region?: string; gaussianize?: boolean }): TraitOptions {
+/** Checks that --pheno-col names each trait once and --covar-name each covariate once, and parses --region. */
+export function checkTraitOptions(opts: { phenoCol?: readonly string[]; covarName?: readonly string[]; region?: string; gaussianize?: boolean }): TraitOptions {
   const cols = opts.phenoCol ?? [];
   const dup = cols.find((c, i) => cols.indexOf(c) !== i);
   if (dup !== undefined) throw bad(`--pheno-col: '${dup}' is given twice`);
+  const covs = opts.covarName ?? [];
+  const dupCov = covs.find((c, i) => covs.indexOf(c) !== i);
+  if (dupCov !== undefined) throw bad(`--covar-name: '${dupCov}' is given twice`);
   return {
     region: opts.region === undefined ? undefined : parseRegion(opts.region),
     gaussianize: opts.gaussianize === true,

@@ -14,7 +14,9 @@ export interface FamTable extends SampleTable {
 
 /**
  * Parses the text of a PLINK `.fam` file: six whitespace-separated fields
- * `FID IID father mother sex phenotype` per line. Duplicate FID+IID pairs
+ * `FID IID father mother sex phenotype` per line, or more (further
+ * phenotypes, as GEMMA's `-n` reads them; every line as wide as the first;
+ * not parsed here, see `famPhenotypes` in the workflows). Duplicate FID+IID pairs
  * are an error (a sample must be identifiable). `-9` and `NA` phenotypes
  * are missing (NaN).
  */
@@ -32,6 +34,7 @@ export class FamParser implements LineParser<FamTable> {
   private readonly sex: number[] = [];
   private readonly phenotype: number[] = [];
   private readonly seen = new Map<string, number>();
+  private width: { fields: number; line: number } | undefined;
 
   constructor(file: string) {
     this.file = file;
@@ -42,8 +45,15 @@ export class FamParser implements LineParser<FamTable> {
     if (line === '') return;
     const f = line.split(/\s+/);
     const where = { file: this.file, line: lineNumber };
-    if (f.length !== 6) {
-      throw new InputError(where, `expected 6 whitespace-separated fields (FID IID father mother sex phenotype), found ${f.length}`);
+    if (f.length < 6) {
+      throw new InputError(
+        where,
+        `expected 6 whitespace-separated fields (FID IID father mother sex phenotype) or more (further phenotypes), found ${f.length}`,
+      );
+    }
+    this.width ??= { fields: f.length, line: lineNumber };
+    if (f.length !== this.width.fields) {
+      throw new InputError(where, `expected ${this.width.fields} whitespace-separated fields (as on line ${this.width.line}), found ${f.length}`);
     }
     const key = sampleKey(f[0]!, f[1]!);
     const first = this.seen.get(key);

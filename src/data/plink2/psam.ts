@@ -17,7 +17,7 @@ export interface PsamTable extends SampleTable {
  * The `.psam` parser as a `LineParser`: a header line `#FID IID ...` or
  * `#IID ...` names the columns (SEX optional; other columns ignored); a file
  * without one is read in the `.fam` layout (FID IID father mother sex
- * phenotype), as plink2 does. Repeated samples are an error.
+ * phenotype, then any further phenotypes), as plink2 does. Repeated samples are an error.
  */
 export class PsamParser implements LineParser<PsamTable> {
   private readonly file: string;
@@ -47,7 +47,8 @@ export class PsamParser implements LineParser<PsamTable> {
         this.cols = { fid: names[0] === 'FID' ? 0 : -1, iid, sex: names.indexOf('SEX'), n: names.length };
         return;
       }
-      this.cols = { fid: 0, iid: 1, sex: 4, n: 6 };
+      // A .fam may carry further phenotype columns (GEMMA's -n): as wide as its first line.
+      this.cols = { fid: 0, iid: 1, sex: 4, n: Math.max(6, line.split(/\s+/).length) };
     }
     const c = this.cols;
     const f = line.split(/\s+/);
