@@ -1,7 +1,7 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runGwas, type GwasRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, SEX_COL_HELP, terminalProgress, warnOnce, XCHR_MODEL_HELP } from './common.js';
 
 const HELP_AFTER = `
 Samples: tables are matched to the genotype samples by FID+IID (by IID for
@@ -123,9 +123,10 @@ export function gwasCommand(): Command {
     .option('--region <chr:start-end>', 'test only variants on CHR with START <= pos < END')
     .option(
       '--xchr-model <m>',
-      'chrX as plink2 --glm: 2 (default) codes males 0..2, 1 codes males 0..1, 0 skips chrX; on chrX sex (.fam/.psam) is a covariate and samples of unknown sex are left out, on chrY only males are used',
+      XCHR_MODEL_HELP,
       integer('--xchr-model'),
     )
+    .option('--sex-col <name>', SEX_COL_HELP)
     .option('--gaussianize', 'rank-based inverse normal transform of each trait (on its analysed samples)')
     .option('--standardize', "test standardised dosages (beta per sd, limix's quick start) instead of allele counts")
     .option(

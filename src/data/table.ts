@@ -39,6 +39,22 @@ export interface TableOptions {
   minus9Missing?: boolean;
   /** Keep only these columns (features, when transposed), in this order; values of the others are not parsed. */
   columns?: readonly string[];
+  /**
+   * Columns read as text when the header names them (row layout only): left
+   * out of `values` (and of the default column list) and returned in `text`,
+   * for codes that are not numbers, such as a sex column of M and F.
+   */
+  textColumns?: readonly string[];
+}
+
+/** A column read as text (`TableOptions.textColumns`): one value per row of `values`, with its place in the file. */
+export interface TextColumn {
+  readonly name: string;
+  /** The 1-based field number of the column. */
+  readonly column: number;
+  readonly values: readonly string[];
+  /** The 1-based line of each value. */
+  readonly lines: readonly number[];
 }
 
 /**
@@ -53,6 +69,8 @@ export interface NumericTable {
   readonly ids: SampleTable;
   readonly columns: readonly string[];
   readonly values: Matrix;
+  /** The `textColumns` the header named, in their order (absent when none was asked for). */
+  readonly text?: readonly TextColumn[];
 }
 
 /** The tokens `parseTable` reads as missing unless told otherwise (`''` is an empty field). */
@@ -325,8 +343,10 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
       'fields',
       (j) => j + headerOffset + 1,
     );
-  const select = selectColumns(names, file, opts.columns);
+  const textAt = header ? (opts.textColumns ?? []).map((t) => names.indexOf(t)).filter((j) => j >= 0) : [];
+  const select = selectColumns(names, file, opts.columns, textAt);
   const start = header ? 1 : 0;
+  const texts = textAt.map((j) => ({ name: names[j]!, column: j + nid + 1, values: [] as string[], lines: [] as number[] }));
   const n = rows.length - start;
   if (n === 0) throw new InputError({ file }, 'expected at least one data row after the header, found none');
   const fid: string[] = [];
@@ -359,8 +379,19 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
       const column = header ? `${j + nid + 1} '${names[j]}'` : j + nid + 1;
       values.data[r - start + c * n] = cell(row[j + nid]!, { file, line, column });
     }
+    textAt.forEach((j, c) => {
+      texts[c]!.values.push(row[j + nid]!);
+      texts[c]!.lines.push(line);
+    });
   }
-  return { file, key, ids: { fid, iid }, columns: select.map((j) => names[j]!), values };
+  return {
+    file,
+    key,
+    ids: { fid, iid },
+    columns: select.map((j) => names[j]!),
+    values,
+    ...(opts.textColumns === undefined ? {} : { text: texts }),
+  };
 }
 
 const ID_NAME = /^(?:#.*|fid|iid|id)$/i;
@@ -383,8 +414,8 @@ function uniqueNames(names: readonly string[], file: string, line: (j: number) =
   });
 }
 
-function selectColumns(names: readonly string[], file: string, wanted: readonly string[] | undefined): number[] {
-  if (wanted === undefined) return names.map((_, j) => j);
+function selectColumns(names: readonly string[], file: string, wanted: readonly string[] | undefined, text: readonly number[] = []): number[] {
+  if (wanted === undefined) return names.map((_, j) => j).filter((j) => !text.includes(j));
   if (wanted.length === 0) throw new ArgumentError(`parseTable(${file}): columns must name at least one column, found an empty list`);
   return wanted.map((w) => {
     const j = names.indexOf(w);

@@ -56,8 +56,10 @@ export async function readGwasInputs(
   log: (line: string) => void,
 ): Promise<GwasInputs> {
   const genotype = genotypeSide(source, opts);
-  const pheno = await readKeyedTable(opts.pheno, ids, genotype, opts.phenoCol);
-  const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, ids, genotype);
+  // The --sex-col column is read as text, left out of the traits and covariates.
+  const text = opts.sexCol === undefined ? undefined : [opts.sexCol];
+  const pheno = await readKeyedTable(opts.pheno, ids, genotype, opts.phenoCol, text);
+  const covar = opts.covar === undefined ? undefined : await readKeyedTable(opts.covar, ids, genotype, undefined, text);
   const lowrank = opts.lowrank === undefined ? undefined : await readKeyedTable(opts.lowrank, ids, genotype);
   const inter = opts.inter === undefined ? undefined : await readKeyedTable(opts.inter, ids, genotype);
   const kinFile = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });

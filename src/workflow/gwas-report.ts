@@ -4,6 +4,7 @@ import type { GenotypesReport, MissingCodeReport } from './inputs.js';
 import type { TableIds } from './options.js';
 import type { SelectionReport } from './selection.js';
 import type { ThreadsReport } from './threads.js';
+import type { SexColumnReport } from './gwas-sex.js';
 
 /** The null model of one trait as reported. */
 export type NullModelReport =
@@ -105,10 +106,14 @@ export interface SexChromosomeNull {
 export interface SexChromosomesReport {
   /** --xchr-model: 0 skip chrX, 1 males 0..1, 2 males 0..2 (plink2's default). */
   xchrModel: 0 | 1 | 2;
-  /** Where the sexes came from (.fam or .psam). */
+  /** Where the sexes came from (.fam, .psam, or the --sex-col table). */
   sexFile: string;
+  /** With --sex-col: the column, its table, and how many analysed samples it gave a known sex or changed. */
+  sexColumn?: SexColumnReport;
   /** chrX variants not tested (--xchr-model 0). */
   xSkipped: number;
+  /** MT variants, coded 0..1 on every sample as plink2 codes them (their beta and se doubled). */
+  mt?: { variants: number; coding: 'haploid' };
   x?: SexChromosomeNull;
   y?: SexChromosomeNull;
 }

@@ -53,9 +53,15 @@ export function genotypeFiles(opts: GenotypeInput): string[] {
  * (`numericTableKey`): the answer never depends on the order of the rows.
  * The file is read line by line (any size).
  */
-export async function readKeyedTable(path: string, ids: TableIds, genotype: KeyGenotypes, columns?: readonly string[]): Promise<NumericTable> {
+export async function readKeyedTable(
+  path: string,
+  ids: TableIds,
+  genotype: KeyGenotypes,
+  columns?: readonly string[],
+  textColumns?: readonly string[],
+): Promise<NumericTable> {
   const cols = columns === undefined || columns.length === 0 ? undefined : columns;
-  return readLines(path, new KeyedTableParser(path, ids, genotype, cols));
+  return readLines(path, new KeyedTableParser(path, ids, genotype, cols, textColumns));
 }
 
 /** Splits the rows, then settles the key on all of them (see `readKeyedTable`) and builds the table. */
@@ -67,6 +73,7 @@ class KeyedTableParser implements LineParser<NumericTable> {
     private readonly ids: TableIds,
     private readonly genotype: KeyGenotypes,
     private readonly columns: readonly string[] | undefined,
+    private readonly textColumns: readonly string[] | undefined,
   ) {
     this.records = new RecordSplitter(path, 'auto');
   }
@@ -78,7 +85,11 @@ class KeyedTableParser implements LineParser<NumericTable> {
   finish(): NumericTable {
     const rec = this.records.finish();
     const key = this.ids === 'auto' ? recordsTableKey(rec, this.path, this.genotype) : this.ids;
-    return tableOfRecords(rec, this.path, { key, columns: this.columns });
+    return tableOfRecords(rec, this.path, {
+      key,
+      columns: this.columns,
+      ...(this.textColumns === undefined ? {} : { textColumns: this.textColumns }),
+    });
   }
 }
 
