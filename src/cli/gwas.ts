@@ -1,7 +1,19 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runGwas, type GwasRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, SEX_COL_HELP, terminalProgress, warnOnce, XCHR_MODEL_HELP } from './common.js';
+import {
+  addSelectionOptions,
+  addThreadsOption,
+  integer,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  SEX_COL_HELP,
+  terminalProgress,
+  warnOnce,
+  XCHR_MODEL_HELP,
+} from './common.js';
 
 const HELP_AFTER = `
 Samples: tables are matched to the genotype samples by FID+IID (by IID for
@@ -121,11 +133,7 @@ export function gwasCommand(): Command {
     .option('--maf <f>', "drop variants with a minor allele frequency below f (GEMMA's default; 0 keeps all)", number('--maf'), 0.01)
     .option('--max-missing <f>', "drop variants with a larger fraction of missing genotypes (GEMMA's default; 1 keeps all)", number('--max-missing'), 0.05)
     .option('--region <chr:start-end>', 'test only variants on CHR with START <= pos < END')
-    .option(
-      '--xchr-model <m>',
-      XCHR_MODEL_HELP,
-      integer('--xchr-model'),
-    )
+    .option('--xchr-model <m>', XCHR_MODEL_HELP, integer('--xchr-model'))
     .option('--sex-col <name>', SEX_COL_HELP)
     .option('--gaussianize', 'rank-based inverse normal transform of each trait (on its analysed samples)')
     .option('--standardize', "test standardised dosages (beta per sd, limix's quick start) instead of allele counts")

@@ -1,7 +1,19 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, SEX_COL_HELP, terminalProgress, warnOnce, XCHR_MODEL_HELP } from './common.js';
+import {
+  addSelectionOptions,
+  addThreadsOption,
+  integer,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  SEX_COL_HELP,
+  terminalProgress,
+  warnOnce,
+  XCHR_MODEL_HELP,
+} from './common.js';
 
 const HELP_AFTER = `
 Model (limix-lmm's MTLMM, quick start 2.2): the P traits Y (N x P) of

@@ -340,9 +340,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
           fitKronSumNull({ y: ys, covariates: fs, kinship: kEigen, allowNonPsd }),
         );
         const subModel = new Mtlmm({ y: ys, covariates: fs, covariance: sub.covariance });
-        const males = Int32Array.from(
-          Array.from(sexCol.keys()).filter((i) => sexCol[i] === 1),
-        );
+        const males = Int32Array.from(Array.from(sexCol.keys()).filter((i) => sexCol[i] === 1));
         // plink2 codes haploid males 0..1 on chrY whatever the model, and on chrX with model 1.
         const halve = (kind === 'y' || o.xchrModel === 1) && males.length > 0;
         scans[kind] = { source: halve ? halveMales(source, males) : source, samples: Int32Array.from(r, (i) => samples[i]!), model: subModel };

@@ -141,7 +141,17 @@ test('gwas --sex-col: overrides the .fam sexes (the scan of the true sexes), fro
   // The same column in the covariate table: read as sex, not as a covariate.
   const covar = join(dir, 'covar.txt');
   const lines = readFileSync(flipped.pheno, 'utf8').trimEnd().split('\n');
-  writeFileSync(covar, `${lines.map((l) => l.split(' ').filter((_, c) => c !== 2 && c !== 3).join(' ')).join('\n')}\n`);
+  writeFileSync(
+    covar,
+    `${lines
+      .map((l) =>
+        l
+          .split(' ')
+          .filter((_, c) => c !== 2 && c !== 3)
+          .join(' '),
+      )
+      .join('\n')}\n`,
+  );
   // The phenotype table's column comes first: this one has none.
   const phenoOnly = join(dir, 'pheno-only.txt');
   writeFileSync(phenoOnly, `${lines.map((l) => l.split(' ').slice(0, 4).join(' ')).join('\n')}\n`);
@@ -176,7 +186,11 @@ test('gwas --sex-col refuses a bad sex code (file, line, column, sample, what wa
     /numeric\.txt: --sex-col gender: expected a column named 'gender' in the header of .*numeric\.txt, found none \(columns: y, z, sex\)/,
     out,
   );
-  assertRejected(lmmkit('gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 'sex', '--sex-col', 'sex', '--out', join(out, 'r')), /--sex-col: .*found 'sex'/, out);
+  assertRejected(
+    lmmkit('gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 'sex', '--sex-col', 'sex', '--out', join(out, 'r')),
+    /--sex-col: .*found 'sex'/,
+    out,
+  );
 });
 
 /** The pvalue_any and beta_any columns of an mtgwas TSV. */
@@ -191,7 +205,27 @@ test('mtgwas on chrX: one trait equals the same model built by hand (1e-9) and g
   const kin = join(dir, 'k.tsv');
   assert.equal(lmmkit('kinship', '--bfile', prefix, '--out', kin).status, 0);
   const mt = join(dir, 'mt');
-  const r = lmmkit('mtgwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 'y', '--sex-col', 'sex', '--kinship', kin, '--test', 'any', '--maf', '0', '--chr', 'X', '--out', mt);
+  const r = lmmkit(
+    'mtgwas',
+    '--bfile',
+    prefix,
+    '--pheno',
+    pheno,
+    '--pheno-col',
+    'y',
+    '--sex-col',
+    'sex',
+    '--kinship',
+    kin,
+    '--test',
+    'any',
+    '--maf',
+    '0',
+    '--chr',
+    'X',
+    '--out',
+    mt,
+  );
   assert.equal(r.status, 0, r.stderr);
   // By hand: the chrX variants renamed to chromosome 3, the samples of unknown sex removed, sex a covariate.
   const hand = join(dir, 'hand');
@@ -202,7 +236,29 @@ test('mtgwas on chrX: one trait equals the same model built by hand (1e-9) and g
   writeFileSync(remove, `${Array.from({ length: UNKNOWN }, (_, i) => `F${i} I${i}`).join('\n')}\n`);
   const covar = join(dir, 'sexcov.txt');
   writeFileSync(covar, `FID IID sex\n${Array.from(sex, (s, i) => `F${i} I${i} ${s === 0 ? 'NA' : s}`).join('\n')}\n`);
-  const h = lmmkit('mtgwas', '--bfile', hand, '--pheno', pheno, '--pheno-col', 'y', '--remove', remove, '--covar', covar, '--kinship', kin, '--test', 'any', '--maf', '0', '--chr', '3', '--out', join(dir, 'handout'));
+  const h = lmmkit(
+    'mtgwas',
+    '--bfile',
+    hand,
+    '--pheno',
+    pheno,
+    '--pheno-col',
+    'y',
+    '--remove',
+    remove,
+    '--covar',
+    covar,
+    '--kinship',
+    kin,
+    '--test',
+    'any',
+    '--maf',
+    '0',
+    '--chr',
+    '3',
+    '--out',
+    join(dir, 'handout'),
+  );
   assert.equal(h.status, 0, h.stderr);
   const got = mtColumns(`${mt}.tsv`);
   const want = mtColumns(join(dir, 'handout.tsv'));
@@ -214,7 +270,11 @@ test('mtgwas on chrX: one trait equals the same model built by hand (1e-9) and g
   });
   // gwas fits the same REML null with its own optimiser: the same p-values to its convergence.
   const gw = join(dir, 'gw');
-  assert.equal(lmmkit('gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 'y', '--sex-col', 'sex', '--kinship', kin, '--maf', '0', '--chr', 'X', '--out', gw).status, 0);
+  assert.equal(
+    lmmkit('gwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 'y', '--sex-col', 'sex', '--kinship', kin, '--maf', '0', '--chr', 'X', '--out', gw)
+      .status,
+    0,
+  );
   const gp = column(readTsv(`${gw}.y.tsv`), 'pvalue').map(Number);
   let worst = 0;
   got.p.forEach((p, j) => {
@@ -251,8 +311,5 @@ test('mtgwas on chrX: one trait equals the same model built by hand (1e-9) and g
   assert.deepEqual(sx.mt, { variants: 3, coding: 'haploid' });
   assert.equal(column(readTsv(`${two}.tsv`), 'id').length, CHROMS.length);
   const n = column(readTsv(`${two}.tsv`), 'n').map(Number);
-  assert.deepEqual(
-    [n[3], n[7], n[0]],
-    [N - UNKNOWN, males, N],
-  );
+  assert.deepEqual([n[3], n[7], n[0]], [N - UNKNOWN, males, N]);
 });
