@@ -4,7 +4,6 @@ import type { GenotypesReport, MissingCodeReport } from './inputs.js';
 import type { TableIds } from './options.js';
 import type { SelectionReport } from './selection.js';
 import type { ThreadsReport } from './threads.js';
-import type { SexColumnReport } from './gwas-sex.js';
 
 /** The null model of one trait as reported. */
 export type NullModelReport =
@@ -86,6 +85,16 @@ export interface TraitReport {
   /** How chrX and chrY were scanned (only when the selection has variants there). */
   sexChromosomes?: SexChromosomesReport;
   seconds: number;
+}
+
+/** Where --sex-col read the sexes, and what it changed. */
+export interface SexColumnReport {
+  file: string;
+  column: string;
+  /** Analysed samples of known sex by the column. */
+  known: number;
+  /** Analysed samples whose sex the column changed from the genotype file's (absent when the format records none). */
+  changed?: number;
 }
 
 /** The null model and samples of one sex chromosome's variants (plink2's --glm rules, see gwas-sex.ts). */

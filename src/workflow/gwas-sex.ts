@@ -25,6 +25,7 @@ import { ArgumentError, InputError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { GwasBatchResult } from '../scan/gwas.js';
 import type { TraitData } from './gwas-inputs.js';
+import type { SexColumnReport } from './gwas-report.js';
 
 /** What a variant is to the scan: autosomal (autosomes, XY, contigs), chrX, chrY or MT. */
 export type SexClass = 'auto' | 'x' | 'y' | 'mt';
@@ -147,16 +148,6 @@ export function sexCode(text: string): 0 | 1 | 2 | undefined {
     default:
       return undefined;
   }
-}
-
-/** Where --sex-col read the sexes, and what it changed. */
-export interface SexColumnReport {
-  file: string;
-  column: string;
-  /** Analysed samples of known sex by the column. */
-  known: number;
-  /** Analysed samples whose sex the column changed from the genotype file's (absent when the format records none). */
-  changed?: number;
 }
 
 /**

@@ -21,7 +21,6 @@ import {
   halveMales,
   doubled,
   sampleSexes,
-  type SexColumnReport,
   sexChromRuns,
   sexesFromColumn,
   type XchrModel,
@@ -29,6 +28,7 @@ import {
 import type { GenoProgress } from '../data/geno-queue.js';
 import type { GenotypeSource } from '../data/genotypes.js';
 import type { VariantSelection } from '../data/variants.js';
+import type { SexColumnReport } from './gwas-report.js';
 import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
 import { binaryNotice, twoValues } from './gwas-inputs.js';
