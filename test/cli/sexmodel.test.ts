@@ -313,3 +313,30 @@ test('mtgwas on chrX: one trait equals the same model built by hand (1e-9) and g
   const n = column(readTsv(`${two}.tsv`), 'n').map(Number);
   assert.deepEqual([n[3], n[7], n[0]], [N - UNKNOWN, males, N]);
 });
+
+toolTest('gwas --vcf --sex-col: the VCF export of the fileset (no sex in it) scans chrX, chrY and MT as the .bed with its .fam sexes', 'plink2', async () => {
+  const dir = scratchDir('lmmkit-sexmodel-vcf-');
+  const { prefix, pheno } = await writeData(dir);
+  const vcf = join(dir, 'x');
+  const e = spawnSync('plink2', ['--bfile', prefix, '--export', 'vcf', 'bgz', 'id-paste=iid', '--out', vcf], { encoding: 'utf8' });
+  assert.equal(e.status, 0, e.stderr + e.stdout);
+  const bed = join(dir, 'bed');
+  const fromVcf = join(dir, 'vcf');
+  const common = ['--pheno', pheno, '--pheno-col', 'y', '--maf', '0', '--max-missing', '1'];
+  assert.equal(lmmkit('gwas', '--bfile', prefix, ...common, '--out', bed).status, 0);
+  const r = lmmkit('gwas', '--vcf', `${vcf}.vcf.gz`, ...common, '--sex-col', 'sex', '--out', fromVcf);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /scanned like the autosomes/);
+  const a = readTsv(`${bed}.y.tsv`);
+  const b = readTsv(`${fromVcf}.y.tsv`);
+  assert.deepEqual(column(b, 'id'), column(a, 'id'));
+  assert.deepEqual(column(b, 'n'), column(a, 'n'));
+  for (const name of ['beta', 'pvalue']) {
+    const x = column(a, name).map(Number);
+    column(b, name)
+      .map(Number)
+      .forEach((v, j) => assert.ok(Math.abs(v - x[j]!) <= 1e-9 * Math.abs(x[j]!), `${column(a, 'id')[j]} (${CHROMS[j]}): ${name} ${v} vs ${x[j]}`));
+  }
+  const sx = JSON.parse(readFileSync(`${fromVcf}.json`, 'utf8')).traits[0].sexChromosomes;
+  assert.deepEqual(sx.sexColumn, { file: pheno, column: 'sex', known: N - UNKNOWN });
+});
