@@ -333,9 +333,10 @@ toolTest('gwas --vcf --sex-col: the VCF export of the fileset (no sex in it) sca
   assert.deepEqual(column(b, 'n'), column(a, 'n'));
   for (const name of ['beta', 'pvalue']) {
     const x = column(a, name).map(Number);
-    column(b, name)
-      .map(Number)
-      .forEach((v, j) => assert.ok(Math.abs(v - x[j]!) <= 1e-9 * Math.abs(x[j]!), `${column(a, 'id')[j]} (${CHROMS[j]}): ${name} ${v} vs ${x[j]}`));
+    const y = column(b, name).map(Number);
+    for (let j = 0; j < x.length; j++) {
+      assert.ok(Math.abs(y[j]! - x[j]!) <= 1e-9 * Math.abs(x[j]!), `${column(a, 'id')[j]} (${CHROMS[j]}): ${name} ${y[j]} vs ${x[j]}`);
+    }
   }
   const sx = JSON.parse(readFileSync(`${fromVcf}.json`, 'utf8')).traits[0].sexChromosomes;
   assert.deepEqual(sx.sexColumn, { file: pheno, column: 'sex', known: N - UNKNOWN });
