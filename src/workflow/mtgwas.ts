@@ -15,16 +15,7 @@ import { subMatrix } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
 import { checkRunKinship, nonPsdReport } from './gwas-null.js';
 import { fitInContextSync } from './fit-context.js';
-import {
-  checkXchrModel,
-  findSexColumn,
-  halveMales,
-  doubled,
-  sampleSexes,
-  sexChromRuns,
-  sexesFromColumn,
-  type XchrModel,
-} from './gwas-sex.js';
+import { checkXchrModel, findSexColumn, halveMales, doubled, sampleSexes, sexChromRuns, sexesFromColumn, type XchrModel } from './gwas-sex.js';
 import type { GenoProgress } from '../data/geno-queue.js';
 import type { GenotypeSource } from '../data/genotypes.js';
 import type { VariantSelection } from '../data/variants.js';
