@@ -73,6 +73,14 @@ export function addThreadsOption(cmd: Command, help = 'threads of the linear alg
   });
 }
 
+/** The help of --sex-col (gwas, mtgwas). */
+export const SEX_COL_HELP =
+  "column of --pheno (else --covar) with each sample's sex for chrX/chrY, coded as plink2 codes sex (1/M/m male, 2/F/f female, 0/NA/-9/./N/U/u unknown; other codes refused); overrides the genotype file's sex, is neither a trait nor a covariate";
+
+/** The help of --xchr-model (gwas, mtgwas). */
+export const XCHR_MODEL_HELP =
+  'chrX as plink2 --glm: 2 (default) codes males 0..2, 1 codes males 0..1, 0 skips chrX; on chrX sex (.fam/.psam or --sex-col) is a covariate and samples of unknown sex are left out, on chrY only males are used, MT is coded 0..1';
+
 /** The help of --input-missing-phenotype and --no-input-missing-phenotype (gwas, mtgwas, null fit). */
 export const MISSING_PHENOTYPE_HELP = {
   code: 'value read as missing in the --pheno and --covar tables, as PLINK 1.9/2 read them (counts in the log and the report)',

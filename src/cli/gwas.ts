@@ -10,8 +10,10 @@ import {
   number,
   oneOf,
   printLine,
+  SEX_COL_HELP,
   terminalProgress,
   warnOnce,
+  XCHR_MODEL_HELP,
 } from './common.js';
 
 const HELP_AFTER = `
@@ -137,11 +139,8 @@ export function gwasCommand(): Command {
     .option('--maf <f>', "drop variants with a minor allele frequency below f (GEMMA's default; 0 keeps all)", number('--maf'), 0.01)
     .option('--max-missing <f>', "drop variants with a larger fraction of missing genotypes (GEMMA's default; 1 keeps all)", number('--max-missing'), 0.05)
     .option('--region <chr:start-end>', 'test only variants on CHR with START <= pos < END')
-    .option(
-      '--xchr-model <m>',
-      'chrX as plink2 --glm: 2 (default) codes males 0..2, 1 codes males 0..1, 0 skips chrX; on chrX sex (.fam/.psam) is a covariate and samples of unknown sex are left out, on chrY only males are used',
-      integer('--xchr-model'),
-    )
+    .option('--xchr-model <m>', XCHR_MODEL_HELP, integer('--xchr-model'))
+    .option('--sex-col <name>', SEX_COL_HELP)
     .option('--gaussianize', 'rank-based inverse normal transform of each trait (on its analysed samples)')
     .option('--standardize', "test standardised dosages (beta per sd, limix's quick start) instead of allele counts")
     .option(

@@ -10,8 +10,10 @@ import {
   number,
   oneOf,
   printLine,
+  SEX_COL_HELP,
   terminalProgress,
   warnOnce,
+  XCHR_MODEL_HELP,
 } from './common.js';
 
 const HELP_AFTER = `
@@ -91,6 +93,8 @@ export function mtgwasCommand(): Command {
     .option('--maf <f>', 'drop variants with a minor allele frequency below f (0 keeps all)', number('--maf'), 0.01)
     .option('--max-missing <f>', 'drop variants with a larger fraction of missing genotypes (1 keeps all)', number('--max-missing'), 0.05)
     .option('--region <chr:start-end>', 'test only variants on CHR with START <= pos < END')
+    .option('--xchr-model <m>', XCHR_MODEL_HELP, integer('--xchr-model'))
+    .option('--sex-col <name>', SEX_COL_HELP)
     .option('--gaussianize', 'rank-based inverse normal transform of each trait (on the analysed samples)')
     .option('--standardize', 'test standardised dosages (beta per sd) instead of allele counts')
     .option(

@@ -49,6 +49,22 @@ export interface TableOptions {
    * Not for the transposed layout.
    */
   categorical?: boolean;
+  /**
+   * Columns read as text when the header names them (row layout only): left
+   * out of `values` (and of the default column list) and returned in `text`,
+   * for codes that are not numbers, such as a sex column of M and F.
+   */
+  textColumns?: readonly string[];
+}
+
+/** A column read as text (`TableOptions.textColumns`): one value per row of `values`, with its place in the file. */
+export interface TextColumn {
+  readonly name: string;
+  /** The 1-based field number of the column. */
+  readonly column: number;
+  readonly values: readonly string[];
+  /** The 1-based line of each value. */
+  readonly lines: readonly number[];
 }
 
 /**
@@ -65,6 +81,8 @@ export interface NumericTable {
   readonly values: Matrix;
   /** The categorical columns dummy-coded (`categorical` option; absent when none). */
   readonly factors?: readonly FactorColumn[];
+  /** The `textColumns` the header named, in their order (absent when none was asked for). */
+  readonly text?: readonly TextColumn[];
 }
 
 /** The tokens `parseTable` reads as missing unless told otherwise (`''` is an empty field). */
@@ -337,8 +355,10 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
       'fields',
       (j) => j + headerOffset + 1,
     );
-  const select = selectColumns(names, file, opts.columns);
+  const textAt = header ? (opts.textColumns ?? []).map((t) => names.indexOf(t)).filter((j) => j >= 0) : [];
+  const select = selectColumns(names, file, opts.columns, textAt);
   const start = header ? 1 : 0;
+  const texts = textAt.map((j) => ({ name: names[j]!, column: j + nid + 1, values: [] as string[], lines: [] as number[] }));
   const n = rows.length - start;
   if (n === 0) throw new InputError({ file }, 'expected at least one data row after the header, found none');
   const fid: string[] = [];
@@ -379,9 +399,21 @@ function rowTable(rec: Records, file: string, key: TableKey, opts: TableOptions,
       values.data[r - start + c * n] =
         level === undefined ? cell(text, { file, line, column: columnOf(j) }) : plan!.missing.has(text) ? Number.NaN : text === level ? 1 : 0;
     }
+    textAt.forEach((j, c) => {
+      texts[c]!.values.push(row[j + nid]!);
+      texts[c]!.lines.push(line);
+    });
   }
   const columns = plan?.columns ?? select.map((j) => names[j]!);
-  return { file, key, ids: { fid, iid }, columns, values, ...(plan === undefined || plan.factors.length === 0 ? {} : { factors: plan.factors }) };
+  return {
+    file,
+    key,
+    ids: { fid, iid },
+    columns,
+    values,
+    ...(plan === undefined || plan.factors.length === 0 ? {} : { factors: plan.factors }),
+    ...(opts.textColumns === undefined ? {} : { text: texts }),
+  };
 }
 
 /** The columns a table with categorical columns gives: each source column `j` once (numeric) or once per dummy `level`. */
@@ -480,8 +512,8 @@ function uniqueNames(names: readonly string[], file: string, line: (j: number) =
   });
 }
 
-function selectColumns(names: readonly string[], file: string, wanted: readonly string[] | undefined): number[] {
-  if (wanted === undefined) return names.map((_, j) => j);
+function selectColumns(names: readonly string[], file: string, wanted: readonly string[] | undefined, text: readonly number[] = []): number[] {
+  if (wanted === undefined) return names.map((_, j) => j).filter((j) => !text.includes(j));
   if (wanted.length === 0) throw new ArgumentError(`parseTable(${file}): columns must name at least one column, found an empty list`);
   return wanted.map((w) => {
     const j = names.indexOf(w);

@@ -88,6 +88,16 @@ export interface TraitReport {
   seconds: number;
 }
 
+/** Where --sex-col read the sexes, and what it changed. */
+export interface SexColumnReport {
+  file: string;
+  column: string;
+  /** Analysed samples of known sex by the column. */
+  known: number;
+  /** Analysed samples whose sex the column changed from the genotype file's (absent when the format records none). */
+  changed?: number;
+}
+
 /** The null model and samples of one sex chromosome's variants (plink2's --glm rules, see gwas-sex.ts). */
 export interface SexChromosomeNull {
   /** Selected variants on the chromosome. */
@@ -106,10 +116,14 @@ export interface SexChromosomeNull {
 export interface SexChromosomesReport {
   /** --xchr-model: 0 skip chrX, 1 males 0..1, 2 males 0..2 (plink2's default). */
   xchrModel: 0 | 1 | 2;
-  /** Where the sexes came from (.fam or .psam). */
+  /** Where the sexes came from (.fam, .psam, or the --sex-col table). */
   sexFile: string;
+  /** With --sex-col: the column, its table, and how many analysed samples it gave a known sex or changed. */
+  sexColumn?: SexColumnReport;
   /** chrX variants not tested (--xchr-model 0). */
   xSkipped: number;
+  /** MT variants, coded 0..1 on every sample as plink2 codes them (their beta and se doubled). */
+  mt?: { variants: number; coding: 'haploid' };
   x?: SexChromosomeNull;
   y?: SexChromosomeNull;
 }

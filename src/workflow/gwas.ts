@@ -11,7 +11,17 @@ import { SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { describeNull, type GwasHit, type GwasReport, type SexChromosomesReport, type TraitReport } from './gwas-report.js';
 import { EigenCache, fitTraitNull, type TraitNull } from './gwas-null.js';
-import { checkXchrModel, halveMales, sampleSexes, sexChromRuns, type SexRuns, sexTraitData } from './gwas-sex.js';
+import {
+  checkXchrModel,
+  findSexColumn,
+  halveMales,
+  haploidEffects,
+  sampleSexes,
+  sexChromRuns,
+  sexesFromColumn,
+  type SexRuns,
+  sexTraitData,
+} from './gwas-sex.js';
 import { fitInContext, fitInContextSync } from './fit-context.js';
 import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, type TraitData, traitData } from './gwas-inputs.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
@@ -104,19 +114,34 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         ? { kin: undefined, report: { model: 'kinship' as const, source: 'null-model' as const, file: opts.nullModel! } }
         : await prepareKinship(opts, inputs, source, log);
 
-    // chrX and chrY as plink2 --glm scans them (gwas-sex.ts); undefined when the selection has none.
+    // chrX, chrY and MT as plink2 --glm scans them (gwas-sex.ts); undefined when the selection has none.
     const xchrModel = checkXchrModel(opts.xchrModel);
-    const sexRunsRead = sexChromRuns(source, select, xchrModel);
-    // A format that records no sex (BIMBAM, VCF) scans chrX and chrY like the autosomes, as before and as GEMMA does.
-    const sexRuns = source.samples.sex === undefined ? undefined : sexRunsRead;
-    if (sexRunsRead !== undefined && sexRuns === undefined) {
+    const sexColumn =
+      opts.sexCol === undefined
+        ? undefined
+        : (() => {
+            const found = findSexColumn(opts.sexCol, pheno, covar);
+            return sexesFromColumn(found, match.keep, match.index[found.source]!, source.samples.sex, source.samples.iid.length);
+          })();
+    // Without sex (BIMBAM, VCF and no --sex-col) chrX and chrY are scanned like the autosomes, as before and as GEMMA does.
+    const sexKnown = sexColumn !== undefined || source.samples.sex !== undefined;
+    const sexRunsRead = sexChromRuns(source, select, xchrModel, sexKnown);
+    const sexRuns = sexRunsRead?.runs.some((r) => r.kind !== 'auto') === true ? sexRunsRead : undefined;
+    if (!sexKnown && sexRunsRead !== undefined && sexRunsRead.counts.x + sexRunsRead.counts.y > 0) {
       opts.warn?.(
-        `${source.path}: ${sexRunsRead.counts.x} chrX and ${sexRunsRead.counts.y} chrY variants scanned like the autosomes: the format records no sex (use .bed/.fam or .pgen/.psam for plink2's chrX and chrY models)`,
+        `${source.path}: ${sexRunsRead.counts.x} chrX and ${sexRunsRead.counts.y} chrY variants scanned like the autosomes: the format records no sex (give --sex-col, or use .bed/.fam or .pgen/.psam, for plink2's chrX and chrY models)`,
       );
     }
-    const sexFile = opts.bfile !== undefined ? `${opts.bfile}.fam` : opts.pfile !== undefined ? `${opts.pfile}.psam` : source.path;
-    const sex = sexRuns === undefined ? undefined : sampleSexes(source, sexFile, sexRuns);
-    if (sexRuns !== undefined && saved !== undefined && sexRuns.runs.some((r) => r.kind !== 'auto')) {
+    const sexFile =
+      sexColumn !== undefined
+        ? sexColumn.report.file
+        : opts.bfile !== undefined
+          ? `${opts.bfile}.fam`
+          : opts.pfile !== undefined
+            ? `${opts.pfile}.psam`
+            : source.path;
+    const sex = sexRuns === undefined ? undefined : sampleSexes(sexColumn?.sex ?? source.samples.sex, source.samples.iid.length, sexFile, sexRuns);
+    if (sexRuns !== undefined && saved !== undefined && sexRuns.runs.some((r) => r.kind === 'x' || r.kind === 'y')) {
       throw bad(
         `gwas --null ${opts.nullModel}: the saved null model has no sex covariate for the ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants selected; leave them out (--chr, --xchr-model 0) or drop --null`,
       );
@@ -162,7 +187,13 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         const scans: Partial<
           Record<'x' | 'y', { source: GenotypeSource; samples: Int32Array; nul: TraitNull; y: Float64Array; f: Matrix; inter: Matrix | undefined }>
         > = {};
-        const report: SexChromosomesReport = { xchrModel, sexFile, xSkipped: runs.xSkipped };
+        const report: SexChromosomesReport = {
+          xchrModel,
+          sexFile,
+          ...(sexColumn === undefined ? {} : { sexColumn: sexColumn.report }),
+          xSkipped: runs.xSkipped,
+          ...(runs.counts.mt === 0 ? {} : { mt: { variants: runs.counts.mt, coding: 'haploid' as const } }),
+        };
         for (const kind of ['x', 'y'] as const) {
           if (!runs.runs.some((r) => r.kind === kind)) continue;
           const d = sexTraitData(base, kind, sex!);
@@ -216,6 +247,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         u: { source: GenotypeSource; samples: Int32Array; nul: TraitNull; y: Float64Array; f: Matrix; inter: Matrix | undefined },
         sel: VariantSelection | undefined,
         bar: ((p: GenoProgress) => void) | undefined,
+        haploid = false,
       ): Promise<void> => {
         for await (const batch of gwasScan({
           source: u.source,
@@ -233,6 +265,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
           onProgress: bar,
         })) {
           counts.tested += batch.indices.length;
+          if (haploid) haploidEffects(batch, opts.standardize === true);
           await out.write(formatBatch(batch, layout, o.step, counts, top));
         }
       };
@@ -244,10 +277,13 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
           if (sexRuns === undefined || sexReport === undefined) return scanUnder(whole, select, bar);
           let done = 0;
           for (const run of sexRuns.runs) {
-            const under = run.kind === 'auto' ? whole : sexReport.scans[run.kind]!;
+            const under = run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport.scans[run.kind]!;
             const offset = done;
-            await scanUnder(under, { indices: run.indices }, (p) =>
-              bar?.({ variantsRead: offset + p.variantsRead, total: selected, fraction: (offset + p.variantsRead) / selected }),
+            await scanUnder(
+              under,
+              { indices: run.indices },
+              (p) => bar?.({ variantsRead: offset + p.variantsRead, total: selected, fraction: (offset + p.variantsRead) / selected }),
+              run.kind === 'mt',
             );
             done += run.indices.length;
           }

@@ -63,9 +63,10 @@ export async function readKeyedTable(
   genotype: KeyGenotypes,
   columns?: readonly string[],
   categorical = false,
+  textColumns?: readonly string[],
 ): Promise<NumericTable> {
   const cols = columns === undefined || columns.length === 0 ? undefined : columns;
-  return readLines(path, new KeyedTableParser(path, ids, genotype, cols, categorical));
+  return readLines(path, new KeyedTableParser(path, ids, genotype, cols, categorical, textColumns));
 }
 
 /** Splits the rows, then settles the key on all of them (see `readKeyedTable`) and builds the table. */
@@ -78,6 +79,7 @@ class KeyedTableParser implements LineParser<NumericTable> {
     private readonly genotype: KeyGenotypes,
     private readonly columns: readonly string[] | undefined,
     private readonly categorical: boolean,
+    private readonly textColumns: readonly string[] | undefined,
   ) {
     this.records = new RecordSplitter(path, 'auto');
   }
@@ -89,7 +91,12 @@ class KeyedTableParser implements LineParser<NumericTable> {
   finish(): NumericTable {
     const rec = this.records.finish();
     const key = this.ids === 'auto' ? recordsTableKey(rec, this.path, this.genotype) : this.ids;
-    return tableOfRecords(rec, this.path, { key, columns: this.columns, categorical: this.categorical });
+    return tableOfRecords(rec, this.path, {
+      key,
+      columns: this.columns,
+      categorical: this.categorical,
+      ...(this.textColumns === undefined ? {} : { textColumns: this.textColumns }),
+    });
   }
 }
 

@@ -16,7 +16,11 @@ import { subMatrix } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
 import { checkRunKinship, nonPsdReport } from './gwas-null.js';
 import { fitInContextSync } from './fit-context.js';
-import { sexChromRuns } from './gwas-sex.js';
+import { checkXchrModel, findSexColumn, halveMales, doubled, sampleSexes, sexChromRuns, sexesFromColumn, type XchrModel } from './gwas-sex.js';
+import type { GenoProgress } from '../data/geno-queue.js';
+import type { GenotypeSource } from '../data/genotypes.js';
+import type { VariantSelection } from '../data/variants.js';
+import type { SexColumnReport } from './gwas-report.js';
 import { sampleCovariance } from '../nullmodel/kron-sum-dense.js';
 import { Mtlmm, mtlmmScan, traitTestDesign, type MtlmmBatchResult, type TraitTest } from '../scan/mtlmm.js';
 import { binaryNotice, twoValues } from './gwas-inputs.js';
@@ -59,6 +63,32 @@ export interface MtgwasRunOptions extends ScanRunOptions {
   test?: TraitTest | 'both';
   /** Output prefix: PREFIX.tsv and PREFIX.json. */
   out: string;
+  /** plink2's --xchr-model, as in `lmmkit gwas` (default 2; gwas-sex.ts). */
+  xchrModel?: number;
+}
+
+/** One sex chromosome's multi-trait null model: its samples, covariates and fit. */
+export interface MtSexChromosomeNull {
+  variants: number;
+  /** Samples used: known sex (chrX), males (chrY). */
+  samples: number;
+  /** Analysed samples left out: unknown sex (chrX), not male (chrY). */
+  samplesDropped: number;
+  covariates: string[];
+  /** Why the sex covariate is absent on chrX, when it is. */
+  sexCovariateDropped?: string;
+  nullModel: { cg: number[][]; cn: number[][]; lml: number; gradNorm: number; iterations: number; converged: boolean; s20: number };
+}
+
+/** How mtgwas scanned chrX, chrY and MT (plink2's --glm rules, as `lmmkit gwas`). */
+export interface MtSexChromosomesReport {
+  xchrModel: XchrModel;
+  sexFile: string;
+  sexColumn?: SexColumnReport;
+  xSkipped: number;
+  x?: MtSexChromosomeNull;
+  y?: MtSexChromosomeNull;
+  mt?: { variants: number; coding: 'haploid' };
 }
 
 /** One dropped sample, as the JSON report holds it. */
@@ -126,6 +156,8 @@ export interface MtgwasReport {
   output: string;
   variants: { selected: number; tested: number; filtered: number; untestable: Record<string, number> };
   top: Record<string, MtgwasHit[]>;
+  /** chrX, chrY and MT: each sex chromosome's samples and null model (absent when the selection has none). */
+  sexChromosomes?: MtSexChromosomesReport;
   match: { counts: { source: string; file: string; samples: number; used: number }[]; dropped: MtDroppedSample[] };
   backend: string;
   seconds: number;
@@ -145,14 +177,6 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   const o = checkOptions(opts);
   return withGenotypes(opts, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
-    // plink2's chrX and chrY models (sex covariate, male coding) are gwas's
-    // only: say so rather than scan the sex chromosomes as autosomes silently.
-    const sexRuns = sexChromRuns(source, select, 2);
-    if (sexRuns !== undefined) {
-      opts.warn?.(
-        `${source.path}: ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants scanned like the autosomes (mtgwas has no sex-chromosome model yet; lmmkit gwas --xchr-model has plink2's; --chr leaves them out)`,
-      );
-    }
     const genotype = genotypeSide(source, opts);
     const pheno = await readPhenotypes(opts, o.ids, genotype, log);
     const covar = await readCovariates(opts, o.ids, genotype, log);
@@ -187,6 +211,32 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     await checkOutputs([outTsv, outJson], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
 
     const samples = Int32Array.from(keepPos, (pos) => match.keep[pos]!);
+
+    // chrX, chrY and MT as gwas scans them (gwas-sex.ts): sexes from --sex-col or the genotype file.
+    const sexColumn =
+      opts.sexCol === undefined
+        ? undefined
+        : (() => {
+            const found = findSexColumn(opts.sexCol, pheno, covar);
+            return sexesFromColumn(found, match.keep, match.index[found.source]!, source.samples.sex, source.samples.iid.length);
+          })();
+    const sexKnown = sexColumn !== undefined || source.samples.sex !== undefined;
+    const sexRunsRead = sexChromRuns(source, select, o.xchrModel, sexKnown);
+    const sexRuns = sexRunsRead?.runs.some((r) => r.kind !== 'auto') === true ? sexRunsRead : undefined;
+    if (!sexKnown && sexRunsRead !== undefined && sexRunsRead.counts.x + sexRunsRead.counts.y > 0) {
+      opts.warn?.(
+        `${source.path}: ${sexRunsRead.counts.x} chrX and ${sexRunsRead.counts.y} chrY variants scanned like the autosomes: the format records no sex (give --sex-col, or use .bed/.fam or .pgen/.psam, for plink2's chrX and chrY models)`,
+      );
+    }
+    const sexFile =
+      sexColumn !== undefined
+        ? sexColumn.report.file
+        : opts.bfile !== undefined
+          ? `${opts.bfile}.fam`
+          : opts.pfile !== undefined
+            ? `${opts.pfile}.psam`
+            : source.path;
+    const sex = sexRuns === undefined ? undefined : sampleSexes(sexColumn?.sex ?? source.samples.sex, source.samples.iid.length, sexFile, sexRuns);
     // Traits.
     const y = new Matrix(n, p);
     const binaryTraits: string[] = [];
@@ -245,17 +295,82 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       `null model: ${p} traits, ${n} samples, REML lml ${fit.lml.toFixed(6)} (gradient norm ${fit.gradNorm.toExponential(2)}, ${fit.iterations} iterations) in ${((performance.now() - t1) / 1000).toFixed(2)} s`,
     );
     const designs = o.tests.map((t) => traitTestDesign(t, p));
+
+    // The chrX and chrY nulls: plink2's samples for them, sex a covariate on chrX, a REML fit of their own.
+    const scans: Partial<Record<'x' | 'y', { source: GenotypeSource; samples: Int32Array; model: Mtlmm }>> = {};
+    let sexReport: MtSexChromosomesReport | undefined;
+    if (sexRuns !== undefined && sex !== undefined) {
+      sexReport = {
+        xchrModel: o.xchrModel,
+        sexFile,
+        ...(sexColumn === undefined ? {} : { sexColumn: sexColumn.report }),
+        xSkipped: sexRuns.xSkipped,
+        ...(sexRuns.counts.mt === 0 ? {} : { mt: { variants: sexRuns.counts.mt, coding: 'haploid' as const } }),
+      };
+      for (const kind of ['x', 'y'] as const) {
+        if (!sexRuns.runs.some((r) => r.kind === kind)) continue;
+        const rows: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const s = sex[samples[i]!]!;
+          if (kind === 'x' ? s === 1 || s === 2 : s === 1) rows.push(i);
+        }
+        const r = Int32Array.from(rows);
+        const m = r.length;
+        const sexCol = Float64Array.from(r, (i) => sex[samples[i]!]!);
+        const addSex = kind === 'x' && !sexCol.every((v) => v === sexCol[0]);
+        const ys = subRows(y, r);
+        const fs = new Matrix(m, f.cols + (addSex ? 1 : 0));
+        fs.data.set(subRows(f, r).data);
+        if (addSex) fs.data.set(sexCol, f.cols * m);
+        const label = kind === 'x' ? 'chrX (samples of known sex, sex a covariate)' : 'chrY (males)';
+        if (m * p <= fs.cols * p + p * (p + 1)) {
+          throw new SelectionError('NO_SAMPLES', `${m} samples on ${label} (sexes from ${sexFile}) are too few for ${p} traits and ${fs.cols} covariates`);
+        }
+        const kEigen = getBackend().syevd(subMatrix(k, r));
+        checkRunKinship(kEigen.values, `${kinFile?.file ?? `the kinship computed from ${source.path}`} on ${label}`, allowNonPsd, m);
+        const sub = fitInContextSync(`traits ${traits.join(', ')} of ${pheno.file} on ${label}, ${m} samples: cannot fit the multi-trait null model`, () =>
+          fitKronSumNull({ y: ys, covariates: fs, kinship: kEigen, allowNonPsd }),
+        );
+        const subModel = new Mtlmm({ y: ys, covariates: fs, covariance: sub.covariance });
+        const males = Int32Array.from(Array.from(sexCol.keys()).filter((i) => sexCol[i] === 1));
+        // plink2 codes haploid males 0..1 on chrY whatever the model, and on chrX with model 1.
+        const halve = (kind === 'y' || o.xchrModel === 1) && males.length > 0;
+        scans[kind] = { source: halve ? halveMales(source, males) : source, samples: Int32Array.from(r, (i) => samples[i]!), model: subModel };
+        sexReport[kind] = {
+          variants: sexRuns.counts[kind],
+          samples: m,
+          samplesDropped: n - m,
+          covariates: addSex ? [...names, 'sex'] : [...names],
+          ...(kind === 'x' && !addSex ? { sexCovariateDropped: `constant on the ${m} samples of known sex` } : {}),
+          nullModel: {
+            cg: sub.cg.toArray(),
+            cn: sub.cn.toArray(),
+            lml: sub.lml,
+            gradNorm: sub.gradNorm,
+            iterations: sub.iterations,
+            converged: sub.converged,
+            s20: subModel.s20,
+          },
+        };
+        log(`  ${label}: ${sexRuns.counts[kind]} variants, ${m} samples, REML lml ${sub.lml.toFixed(6)}`);
+      }
+    }
     const out = await outputs.stage(outTsv);
     await out.write(`${mtgwasHeader(o.tests).join('\t')}\n`);
     const counts = { tested: 0, untestable: Object.fromEntries(o.tests.map((t) => [t, 0])) as Record<string, number> };
     const top: Record<string, MtgwasHit[]> = Object.fromEntries(o.tests.map((t) => [t, []]));
-    await withProgress(opts.progress, async (bar) => {
+    const scanUnder = async (
+      u: { source: GenotypeSource; samples: Int32Array; model: Mtlmm },
+      sel: VariantSelection | undefined,
+      bar: ((p: GenoProgress) => void) | undefined,
+      haploid: boolean,
+    ): Promise<void> => {
       for await (const batch of mtlmmScan({
-        source,
-        samples,
-        model,
+        source: u.source,
+        samples: u.samples,
+        model: u.model,
         designs,
-        select,
+        select: sel,
         batchSize: o.batchSize,
         minMaf: o.maf,
         maxMissing: o.maxMissing,
@@ -263,7 +378,25 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
         onProgress: bar,
       })) {
         counts.tested += batch.indices.length;
+        // MT coded 0..1 as plink2 codes it: beta and se doubled (gwas-sex.ts).
+        if (haploid && opts.standardize !== true) for (const r of batch.results) doubled(r.beta.data, r.betaSte.data);
         await out.write(formatRows(batch, o.tests, counts.untestable, top));
+      }
+    };
+    const whole = { source, samples, model };
+    await withProgress(opts.progress, async (bar) => {
+      if (sexRuns === undefined) return scanUnder(whole, select, bar, false);
+      let done = 0;
+      for (const run of sexRuns.runs) {
+        const under = run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!;
+        const offset = done;
+        await scanUnder(
+          under,
+          { indices: run.indices },
+          (q) => bar?.({ variantsRead: offset + q.variantsRead, total: selected, fraction: (offset + q.variantsRead) / selected }),
+          run.kind === 'mt',
+        );
+        done += run.indices.length;
       }
     });
     await out.close();
@@ -313,6 +446,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       output: outTsv,
       variants: { selected, tested: counts.tested, filtered: selected - counts.tested, untestable: counts.untestable },
       top,
+      ...(sexReport === undefined ? {} : { sexChromosomes: sexReport }),
       match: { counts: match.counts.map((c) => ({ source: c.source as string, file: c.file, samples: c.samples, used: n })), dropped },
       backend: getBackend().name,
       seconds: (performance.now() - t0) / 1000,
@@ -352,7 +486,7 @@ function formatRows(batch: MtlmmBatchResult, tests: readonly TraitTest[], untest
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-type CheckedOptions = { tests: TraitTest[] } & FilterOptions & TraitOptions;
+type CheckedOptions = { tests: TraitTest[]; xchrModel: XchrModel } & FilterOptions & TraitOptions;
 
 function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
   checkInputOptions('mtgwas', opts);
@@ -366,5 +500,12 @@ function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
   const test = opts.test ?? 'both';
   if (!['any', 'common', 'both'].includes(test)) throw bad(`--test: expected any, common or both, found '${String(test)}'`);
   const filters = checkFilterOptions(opts);
-  return { tests: test === 'both' ? ['any', 'common'] : [test], ...filters, ...checkTraitOptions(opts) };
+  return { tests: test === 'both' ? ['any', 'common'] : [test], xchrModel: checkXchrModel(opts.xchrModel), ...filters, ...checkTraitOptions(opts) };
+}
+
+/** Rows `rows` of `m`, all columns. */
+function subRows(m: Matrix, rows: Int32Array): Matrix {
+  const out = new Matrix(rows.length, m.cols);
+  for (let c = 0; c < m.cols; c++) for (let i = 0; i < rows.length; i++) out.data[i + c * rows.length] = m.data[rows[i]! + c * m.rows]!;
+  return out;
 }

@@ -71,6 +71,12 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   covar?: string;
   /** The --covar columns used, in this order (default all). */
   covarName?: readonly string[];
+  /**
+   * A column of the phenotype (else covariate) table holding each sample's
+   * sex as plink2 codes it (1/M/m, 2/F/f, 0/NA/-9 unknown), read instead of
+   * the genotype file's for chrX and chrY; neither a trait nor a covariate.
+   */
+  sexCol?: string;
   /** Kinship table file. */
   kinship?: string;
   /** Compute a standardized kinship from the genotype file. */
@@ -150,6 +156,9 @@ export function checkInputOptions(command: string, opts: ScanRunOptions): void {
   }
   if (opts.out === undefined) throw bad(`${command}: --out PREFIX is required`);
   checkSelectionOptions(opts);
+  if (opts.sexCol !== undefined && (opts.sexCol === '' || opts.phenoCol?.includes(opts.sexCol) === true)) {
+    throw bad(`--sex-col: expected the name of a column that is not a trait (--pheno-col), found '${opts.sexCol}'`);
+  }
 }
 
 /** The variant filters and reading options, defaults applied. */

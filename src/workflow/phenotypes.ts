@@ -24,6 +24,8 @@ export interface PhenotypeOptions extends GenotypeInput {
   covar?: string;
   /** The covariate columns used, in this order (default every column of --covar). */
   covarName?: readonly string[];
+  /** A sex column (see `ScanRunOptions.sexCol`): read as text from --pheno or --covar, neither a trait nor a covariate. */
+  sexCol?: string;
 }
 
 /** The .psam columns that are not phenotypes (plink2's reserved names). */
@@ -40,7 +42,7 @@ export async function readPhenotypes(opts: PhenotypeOptions, ids: TableIds, geno
   const cols = opts.phenoCol === undefined || opts.phenoCol.length === 0 ? undefined : opts.phenoCol;
   if (opts.pheno !== undefined) {
     if (opts.phenoLayout === 'traits-by-samples') return readTransposedPhenotypes(opts.pheno, ids, genotype, cols, log);
-    return readKeyedTable(opts.pheno, ids, genotype, cols);
+    return readKeyedTable(opts.pheno, ids, genotype, cols, false, sexText(opts));
   }
   if (opts.phenoLayout !== undefined) throw new ArgumentError('--pheno-layout: goes with --pheno FILE, found no --pheno');
   let table: NumericTable;
@@ -195,9 +197,14 @@ export async function readCovariates(
     if (opts.covarName !== undefined && opts.covarName.length > 0) throw new ArgumentError('--covar-name: goes with --covar FILE, found no --covar');
     return undefined;
   }
-  const covar = await readKeyedTable(opts.covar, ids, genotype, opts.covarName, true);
+  const covar = await readKeyedTable(opts.covar, ids, genotype, opts.covarName, true, sexText(opts));
   for (const f of covar.factors ?? []) log(`${covar.file}: ${describeFactor(f)}`);
   return covar;
+}
+
+/** The --sex-col column, read as text wherever a table names it. */
+function sexText(opts: PhenotypeOptions): readonly string[] | undefined {
+  return opts.sexCol === undefined ? undefined : [opts.sexCol];
 }
 
 /** A categorical covariate in one line: its levels with their counts, the reference and the dummy columns. */
