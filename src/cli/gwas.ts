@@ -1,7 +1,18 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runGwas, type GwasRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import {
+  addSelectionOptions,
+  addThreadsOption,
+  integer,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  runMetadata,
+  terminalProgress,
+  warnOnce,
+} from './common.js';
 
 const HELP_AFTER = `
 Samples: tables are matched to the genotype samples by FID+IID (by IID for
@@ -142,7 +153,15 @@ export function gwasCommand(): Command {
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes' | 'nullModel'> & { kinshipFromBfile?: boolean; null?: string }) => {
       const { kinshipFromBfile, null: nullModel, ...rest } = opts;
-      await runGwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, nullModel, log: printLine, warn: warnOnce, progress: terminalProgress() });
+      await runGwas({
+        ...rest,
+        kinshipFromGenotypes: kinshipFromBfile === true,
+        nullModel,
+        log: printLine,
+        warn: warnOnce,
+        progress: terminalProgress(),
+        run: runMetadata(),
+      });
     });
   return addThreadsOption(addSelectionOptions(cmd));
 }

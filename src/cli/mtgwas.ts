@@ -1,7 +1,18 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, MISSING_PHENOTYPE_HELP, number, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
+import {
+  addSelectionOptions,
+  addThreadsOption,
+  integer,
+  MISSING_PHENOTYPE_HELP,
+  number,
+  oneOf,
+  printLine,
+  runMetadata,
+  terminalProgress,
+  warnOnce,
+} from './common.js';
 
 const HELP_AFTER = `
 Model (limix-lmm's MTLMM, quick start 2.2): the P traits Y (N x P) of
@@ -90,7 +101,14 @@ export function mtgwasCommand(): Command {
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<MtgwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;
-      await runMtgwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
+      await runMtgwas({
+        ...rest,
+        kinshipFromGenotypes: kinshipFromBfile === true,
+        log: printLine,
+        warn: warnOnce,
+        progress: terminalProgress(),
+        run: runMetadata(),
+      });
     });
   return addThreadsOption(addSelectionOptions(cmd));
 }

@@ -1,6 +1,7 @@
 // `lmmkit mtgwas` as one call: one multi-trait LMM (limix-lmm's MTLMM) over
 // several phenotype columns, its null model fitted once, the genotype file
 // streamed through the any-effect and common-effect tests.
+import { runEntry, type RunMetadata } from './run-info.js';
 import { InputError, SelectionError } from '../errors.js';
 import { covariateDesign } from '../data/covariates.js';
 import { gaussianize } from '../data/gaussianize.js';
@@ -76,6 +77,8 @@ export interface MtgwasHit {
 /** The JSON report (PREFIX.json) of a `runMtgwas` run. */
 export interface MtgwasReport {
   command: 'mtgwas';
+  /** Version, command line, start and end times and machine (absent when the library is called without `run`). */
+  run?: RunMetadata;
   genotypes: GenotypesReport;
   /** What --keep/--remove and --extract/--exclude/--chr/--from-bp/--to-bp removed (absent without those options). */
   selection?: SelectionReport;
@@ -246,23 +249,27 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     await out.write(`${mtgwasHeader(o.tests).join('\t')}\n`);
     const counts = { tested: 0, untestable: Object.fromEntries(o.tests.map((t) => [t, 0])) as Record<string, number> };
     const top: Record<string, MtgwasHit[]> = Object.fromEntries(o.tests.map((t) => [t, []]));
-    await withProgress(opts.progress, async (bar) => {
-      for await (const batch of mtlmmScan({
-        source,
-        samples,
-        model,
-        designs,
-        select,
-        batchSize: o.batchSize,
-        minMaf: o.maf,
-        maxMissing: o.maxMissing,
-        standardize: opts.standardize === true,
-        onProgress: bar,
-      })) {
-        counts.tested += batch.indices.length;
-        await out.write(formatRows(batch, o.tests, counts.untestable, top));
-      }
-    });
+    await withProgress(
+      opts.progress,
+      async (bar) => {
+        for await (const batch of mtlmmScan({
+          source,
+          samples,
+          model,
+          designs,
+          select,
+          batchSize: o.batchSize,
+          minMaf: o.maf,
+          maxMissing: o.maxMissing,
+          standardize: opts.standardize === true,
+          onProgress: bar,
+        })) {
+          counts.tested += batch.indices.length;
+          await out.write(formatRows(batch, o.tests, counts.untestable, top));
+        }
+      },
+      'scan',
+    );
     await out.close();
 
     // fromEntries defines own properties: a covariate or trait named __proto__ stays a key.
@@ -273,6 +280,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     for (const line of quirkWarnings(source)) opts.warn?.(line);
     const report: MtgwasReport = {
       command: 'mtgwas',
+      ...runEntry(opts.run),
       genotypes: genotypesReport(source, opts),
       ...(selection === undefined ? {} : { selection }),
       ...(opts.threads === undefined ? {} : { threads: threadsReport(opts.threads) }),
