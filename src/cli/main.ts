@@ -85,7 +85,10 @@ export async function main(argv: string[]): Promise<number> {
     status = 2;
     // Help and version exit 0; a usage error (unknown option, bad choice,
     // missing argument) is bad input like any other: exit 2.
-    if (err instanceof CommanderError) return (status = err.exitCode === 0 ? 0 : 2);
+    if (err instanceof CommanderError) {
+      status = err.exitCode === 0 ? 0 : 2;
+      return status;
+    }
     if (err instanceof LmmkitError) {
       error = `lmmkit: ${err.message}`;
       printError(error);

@@ -166,7 +166,9 @@ test('on a terminal (script(1)): one progress line redrawn in place per stage', 
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const scan = r.stdout.split('\n').find((l) => l.includes("scan of trait 'it's'"));
   assert.ok(scan !== undefined, r.stdout);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's erase-line escape is what is checked
   assert.match(scan, /^\r?.*\rscan of trait 'it's': \d+ \/ 3000 variants.*\x1b\[K/);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's erase-line escape is what is checked
   assert.match(scan, /\rscan of trait 'it's': 3000 \/ 3000 variants \(100\.0%\), .* done in \d+s\x1b\[K\r?$/);
   // A long interval: the log gets no progress line (short stages stay silent in a batch log).
   assert.ok(existsSync(`${out}.log`));

@@ -262,7 +262,12 @@ describe('progress', () => {
   // A clock the tests move by hand (milliseconds).
   const clock = () => {
     let t = 0;
-    return { now: () => t, at: (ms: number) => void (t = ms) };
+    return {
+      now: () => t,
+      at: (ms: number): void => {
+        t = ms;
+      },
+    };
   };
 
   test('the stage line: done/total, rate, ETA, and the time taken once done', () => {
@@ -310,6 +315,7 @@ describe('progress', () => {
     report({ variantsRead: 50, total: 100, fraction: 0.5 });
     c.at(1000);
     report({ variantsRead: 100, total: 100, fraction: 1 });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's erase-line escape is what is checked
     assert.match(text(), /^\rkinship pass: 50 \/ 100 variants \(50\.0%\), 100 variants\/s, ETA 1s\x1b\[K\rkinship pass: 100 \/ 100 .*done in 1s\x1b\[K\n$/);
     const other = sink(true);
     const r2 = progressReporter(other.stream, { stage: 'scan', now: clock().now });
