@@ -4,6 +4,8 @@
 import type { Command } from 'commander';
 import { ArgumentError, type LmmkitError } from '../errors.js';
 import { parseNumberText, streamProgress, useThreads, type ProgressFactory } from '../workflow/index.js';
+import type { RunMetadata } from '../workflow/run-info.js';
+import { currentRunLog, progressSeconds } from './runlog.js';
 
 /** A BAD_ARGUMENT error (exit status 2, one line naming the option). */
 export function bad(message: string): LmmkitError {
@@ -87,17 +89,40 @@ export const MISSING_PHENOTYPE_HELP = {
   none: 'read every number of the --pheno and --covar tables as a value (-9 included)',
 } as const;
 
-/** Progress bars on stderr when it is a terminal (none in logs and pipes). */
+/**
+ * The progress of the workflows' stages on stderr: a line redrawn in place
+ * on a terminal, a line every few seconds ($LMMKIT_PROGRESS_SECONDS, 5)
+ * elsewhere; none with --quiet. Each stage's lines go to the run's log too.
+ */
 export function terminalProgress(): ProgressFactory | undefined {
-  return process.stderr.isTTY === true ? streamProgress(process.stderr) : undefined;
+  const log = currentRunLog();
+  return streamProgress(process.stderr, {
+    show: log?.quiet !== true,
+    intervalSeconds: progressSeconds(),
+    record: log === undefined ? undefined : (line) => log.line('stderr', `lmmkit: ${line}`),
+  });
 }
 
 const warned = new Set<string>();
-/** Prints a workflow's warning on stderr, each text once per process. */
+/** Prints a workflow's warning on stderr (not with --quiet), each text once per process; the log records it. */
 export function warnOnce(line: string): void {
   if (warned.has(line)) return;
   warned.add(line);
-  console.error(`lmmkit: warning: ${line}`);
+  const log = currentRunLog();
+  log?.warning(line);
+  if (log?.quiet !== true) console.error(`lmmkit: warning: ${line}`);
+}
+
+/** Prints an error line on stderr (--quiet too) and records it in the run's log. */
+export function printError(line: string): void {
+  currentRunLog()?.line('stderr', line);
+  console.error(line);
+}
+
+/** The `run` block of the JSON report of the command running, undefined for commands without a log. */
+export function runMetadata(): (() => RunMetadata) | undefined {
+  const log = currentRunLog();
+  return log === undefined ? undefined : () => log.metadata();
 }
 
 let stdoutOpen = true;
@@ -117,8 +142,9 @@ export function guardStdout(): void {
   });
 }
 
-/** Prints one line of a workflow's text report on stdout (nothing once stdout was closed by its reader). */
+/** Prints one line of a workflow's text report on stdout (nothing once stdout was closed by its reader); the log records it. */
 export function printLine(line: string): void {
+  currentRunLog()?.line('stdout', line);
   if (stdoutOpen) console.log(line);
 }
 

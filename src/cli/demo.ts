@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { CAUSAL, H2_CAUSAL, H2_POPULATION } from '../workflow/demo.js';
 import { formatDemo, runDemo } from '../workflow/index.js';
-import { printLine, terminalProgress, warnOnce } from './common.js';
+import { printLine, runMetadata, terminalProgress, warnOnce } from './common.js';
 
 /** Parses an integer, else a BAD_ARGUMENT naming `flag`. */
 function integer(flag: string): (v: string) => number {
@@ -33,7 +33,7 @@ The trait has ${CAUSAL} causal variants explaining ${H2_CAUSAL * 100}% of its va
 means explaining ${H2_POPULATION * 100}%; the kinship absorbs the structure.`,
     )
     .action(async (opts: { out: string; samples: number; variants: number; seed: number }) => {
-      const res = await runDemo({ ...opts, progress: terminalProgress(), warn: warnOnce });
+      const res = await runDemo({ ...opts, progress: terminalProgress(), warn: warnOnce, run: runMetadata() });
       printLine(formatDemo(res, opts));
     });
 }

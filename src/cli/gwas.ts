@@ -10,6 +10,7 @@ import {
   number,
   oneOf,
   printLine,
+  runMetadata,
   SEX_COL_HELP,
   terminalProgress,
   warnOnce,
@@ -157,7 +158,15 @@ export function gwasCommand(): Command {
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes' | 'nullModel'> & { kinshipFromBfile?: boolean; null?: string }) => {
       const { kinshipFromBfile, null: nullModel, ...rest } = opts;
-      await runGwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, nullModel, log: printLine, warn: warnOnce, progress: terminalProgress() });
+      await runGwas({
+        ...rest,
+        kinshipFromGenotypes: kinshipFromBfile === true,
+        nullModel,
+        log: printLine,
+        warn: warnOnce,
+        progress: terminalProgress(),
+        run: runMetadata(),
+      });
     });
   return addThreadsOption(addSelectionOptions(addPhenotypeOptions(cmd)));
 }

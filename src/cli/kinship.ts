@@ -1,7 +1,7 @@
 // `lmmkit kinship`: its options and the call of the workflow, with progress on stderr.
 import { Command, Option } from 'commander';
 import { runKinship, type KinshipRunOptions } from '../workflow/index.js';
-import { addSelectionOptions, addThreadsOption, integer, oneOf, printLine, warnOnce } from './common.js';
+import { addSelectionOptions, addThreadsOption, integer, oneOf, printLine, terminalProgress, warnOnce } from './common.js';
 
 /** `lmmkit kinship`: a kinship matrix streamed from a PLINK fileset or a BIMBAM file. */
 export function kinshipCommand(): Command {
@@ -38,21 +38,16 @@ export function kinshipCommand(): Command {
     .option('--block <n>', 'variants per block', integer('--block'), 2048)
     .requiredOption('--out <file>', 'output file (written atomically)')
     .action(async (opts: KinshipRunOptions) => {
-      const tty = process.stderr.isTTY === true;
-      let drew = false;
+      const bar = terminalProgress()?.('kinship pass', 'variants');
       try {
         await runKinship({
           ...opts,
           log: printLine,
           warn: warnOnce,
-          onProgress: (read, total) => {
-            drew = true;
-            const line = `read ${read} / ${total} variants (${((100 * read) / total).toFixed(2)}%)`;
-            process.stderr.write(tty ? `\r${line}` : `${line}\n`);
-          },
+          onProgress: (read, total) => bar?.({ variantsRead: read, total, fraction: read / total }),
         });
       } finally {
-        if (tty && drew) process.stderr.write('\n');
+        bar?.stop();
       }
     });
   return addThreadsOption(addSelectionOptions(cmd));

@@ -11,7 +11,8 @@ import { mtgwasCommand } from './mtgwas.js';
 import { nullCommand } from './null.js';
 import { varcompCommand } from './varcomp.js';
 import { packageVersion } from './version.js';
-import { addThreadsOption, guardStdout, printLine } from './common.js';
+import { addThreadsOption, guardStdout, printError, printLine } from './common.js';
+import { finishRunLog, runLogPath, startRunLog } from './runlog.js';
 
 const VERSION = packageVersion();
 
@@ -21,6 +22,7 @@ const VERSION = packageVersion();
  * purpose are printed as one line; anything else is a bug and keeps its stack.
  */
 export async function main(argv: string[]): Promise<number> {
+  const start = new Date();
   guardStdout();
   handleSignals();
   const program = new Command()
@@ -70,16 +72,26 @@ export async function main(argv: string[]): Promise<number> {
     c.commands.forEach(override);
   };
   override(program);
+  addRunLog(program, argv, start);
 
+  // The status and error line of the run, for its log (see runlog.ts).
+  let status = 0;
+  let error: string | undefined;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    status = typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return status;
   } catch (err) {
+    status = 2;
     // Help and version exit 0; a usage error (unknown option, bad choice,
     // missing argument) is bad input like any other: exit 2.
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) {
+      status = err.exitCode === 0 ? 0 : 2;
+      return status;
+    }
     if (err instanceof LmmkitError) {
-      console.error(`lmmkit: ${err.message}`);
+      error = `lmmkit: ${err.message}`;
+      printError(error);
       return 2;
     }
     // A refusal of the system (a file, a disk, a permission) that no reader
@@ -88,11 +100,35 @@ export async function main(argv: string[]): Promise<number> {
     const sys = err as NodeJS.ErrnoException;
     if (typeof sys.code === 'string' && typeof sys.syscall === 'string') {
       const action = /write|open|rename|mkdir|unlink|sync|copy/.test(sys.syscall) ? 'write' : 'read';
-      console.error(`lmmkit: ${sys.path ?? '(no path)'}: cannot ${sys.syscall}: ${systemErrorText(sys, action)}`);
+      error = `lmmkit: ${sys.path ?? '(no path)'}: cannot ${sys.syscall}: ${systemErrorText(sys, action)}`;
+      printError(error);
       return 2;
     }
+    status = 1;
+    error = `internal error: ${(err as Error)?.stack ?? String(err)}`;
     throw err;
+  } finally {
+    const problem = await finishRunLog(status, error);
+    // A failed run already said what went wrong: a log that could not be written beside it adds nothing.
+    if (problem !== undefined && error === undefined) console.error(`lmmkit: warning: ${problem}`);
   }
+}
+
+/**
+ * Gives every command with --out a log (PREFIX.log, see runlog.ts) and
+ * --quiet: the log starts once the command's options are parsed, with the
+ * time `main` started.
+ */
+function addRunLog(program: Command, argv: readonly string[], start: Date): void {
+  const withOut = (c: Command): Command[] => [...(c.options.some((o) => o.long === '--out') ? [c] : []), ...c.commands.flatMap(withOut)];
+  for (const c of withOut(program)) {
+    c.option('--quiet', 'nothing on stderr but errors: no progress, no warnings (the .log records them)');
+  }
+  program.hook('preAction', (_root, action) => {
+    const opts = action.opts() as { out?: unknown; quiet?: boolean };
+    if (typeof opts.out !== 'string' || !action.options.some((o) => o.long === '--out')) return;
+    startRunLog(runLogPath(action.name(), opts.out), VERSION, argv, start, opts.quiet === true);
+  });
 }
 
 /** Exit statuses of the signals a user sends to stop a run (128 + the signal's number, as shells report). */

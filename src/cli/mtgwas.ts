@@ -10,6 +10,7 @@ import {
   number,
   oneOf,
   printLine,
+  runMetadata,
   SEX_COL_HELP,
   terminalProgress,
   warnOnce,
@@ -110,7 +111,14 @@ export function mtgwasCommand(): Command {
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<MtgwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;
-      await runMtgwas({ ...rest, kinshipFromGenotypes: kinshipFromBfile === true, log: printLine, warn: warnOnce, progress: terminalProgress() });
+      await runMtgwas({
+        ...rest,
+        kinshipFromGenotypes: kinshipFromBfile === true,
+        log: printLine,
+        warn: warnOnce,
+        progress: terminalProgress(),
+        run: runMetadata(),
+      });
     });
   return addThreadsOption(addSelectionOptions(addPhenotypeOptions(cmd)));
 }

@@ -3,10 +3,11 @@ import { Command, Option } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { runVarcompFit, type LineProgress, type VarcompFitOptions } from '../workflow/index.js';
 import { addSelectionOptions, addThreadsOption, oneOf, printLine } from './common.js';
+import { currentRunLog } from './runlog.js';
 
 /** The marker models' progress, redrawn in place on a terminal's stderr (none elsewhere). */
 function terminalLineProgress(): LineProgress | undefined {
-  if (process.stderr.isTTY !== true) return undefined;
+  if (process.stderr.isTTY !== true || currentRunLog()?.quiet === true) return undefined;
   return { update: (line) => void process.stderr.write(`\r${line}`), end: () => void process.stderr.write('\n') };
 }
 

@@ -11,7 +11,7 @@ import { readAssocFile } from '../plot/node.js';
 import { simulateGwas } from '../sim/gwas.js';
 import { runGwas } from './gwas.js';
 import type { GwasReport, NullModelReport } from './gwas-report.js';
-import type { ProgressFactory } from './options.js';
+import type { ProgressFactory, WorkflowOutput } from './options.js';
 import { writeResultPlots } from './plot.js';
 
 /** Options of `runDemo`. */
@@ -25,6 +25,8 @@ export interface DemoOptions {
   progress?: ProgressFactory;
   /** Warnings that do not stop the run, such as a missing font for the PNG text (default silent). */
   warn?: (line: string) => void;
+  /** The run's metadata for results.json's `run` block (see `WorkflowOutput.run`). */
+  run?: WorkflowOutput['run'];
 }
 
 /** The truth about one causal variant and how the scan ranked it. */
@@ -115,6 +117,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     tsvPath: () => tsv,
     jsonPath: json,
     progress: opts.progress,
+    run: opts.run,
     log: () => {},
   });
 

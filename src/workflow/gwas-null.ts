@@ -13,6 +13,7 @@ import { checkKinshipSpectrum, type KinshipSpectrum, PSD_ROUNDING } from '../nul
 import { quickStartW } from '../nullmodel/quick-start-w.js';
 import { LmmCore } from '../scan/lmm-core.js';
 import type { NullModelReport } from './gwas-report.js';
+import { type ProgressFactory, withStep } from './options.js';
 
 /** A kinship for the run: the matrix and the row of each genotype sample in it (-1: absent). */
 export interface RunKinship {
@@ -57,11 +58,14 @@ export class EigenCache {
   private key: string | undefined;
   private eigen: Eigen | undefined;
 
+  /** `progress`: each decomposition is a stage ('eigendecomposition', the longest step of a null fit). */
+  constructor(private readonly progress?: ProgressFactory) {}
+
   /** The eigendecomposition for `samples`, from `make` when the samples changed. */
   get(samples: Int32Array, make: () => Eigen): Eigen {
     const key = Array.from(samples).join(',');
     if (this.key !== key || this.eigen === undefined) {
-      this.eigen = make();
+      this.eigen = withStep(this.progress, `eigendecomposition (${samples.length} x ${samples.length})`, make);
       this.key = key;
     }
     return this.eigen;

@@ -3,6 +3,7 @@ import type { FactorColumn } from '../data/categorical.js';
 import type { DroppedSampleReport } from './report.js';
 import type { GenotypesReport, MissingCodeReport } from './inputs.js';
 import type { TableIds } from './options.js';
+import type { RunMetadata } from './run-info.js';
 import type { SelectionReport } from './selection.js';
 import type { ThreadsReport } from './threads.js';
 
@@ -131,6 +132,8 @@ export interface SexChromosomesReport {
 /** The JSON report (PREFIX.json) of a `runGwas` run. */
 export interface GwasReport {
   command: 'gwas';
+  /** Version, command line, start and end times and machine (absent when the library is called without `run`). */
+  run?: RunMetadata;
   genotypes: GenotypesReport;
   /** What --keep/--remove and --extract/--exclude/--chr/--from-bp/--to-bp removed (absent without those options). */
   selection?: SelectionReport;

@@ -28,6 +28,7 @@ import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_TSV_HEADERS } from './gwas-rows.js';
 import { sourceCounts } from './gwas-samples.js';
+import { runEntry } from './run-info.js';
 import { genotypeFiles, genotypesReport, quirkWarnings, selectRegion, withGenotypes, withProgress } from './inputs.js';
 import {
   bad,
@@ -38,6 +39,7 @@ import {
   type FilterOptions,
   type ScanRunOptions,
   type TraitOptions,
+  withStep,
 } from './options.js';
 import { selectionFiles } from './selection.js';
 import { threadsReport } from './threads.js';
@@ -94,7 +96,16 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   const o = checkOptions(opts);
   return withGenotypes(opts, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
-    const inputs = await readGwasInputs(opts, o.ids, o.missingCode, source, log);
+    const inputs = await withProgress(
+      opts.progress,
+      async (bar) => {
+        const r = await readGwasInputs(opts, o.ids, o.missingCode, source, log);
+        bar?.({ variantsRead: 1, total: 1, fraction: 1 });
+        return r;
+      },
+      'reading samples',
+      'steps',
+    );
     const { match, extras, extraDropped, traits, pheno, covar, inter } = inputs;
 
     // Outputs and trait sample sets, validated before any heavy work.
@@ -147,7 +158,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       );
     }
     const reports: TraitReport[] = [];
-    const eigenCache = new EigenCache();
+    const eigenCache = new EigenCache(opts.progress);
     const layout = o.test === 'exact' ? 'exact' : o.step > 1 || inter !== undefined ? 'multi' : 'single';
     for (const tr of traits) {
       const t1 = performance.now();
@@ -159,27 +170,30 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       if (binary !== undefined) opts.warn?.(binaryNotice(tr.name, pheno.file, binary, n));
       const nullContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): cannot fit the null model`;
       const nul = fitInContextSync(nullContext, () =>
-        saved !== undefined
-          ? savedTraitNull(saved, {
-              trait: tr.name,
-              samples: { fid: Array.from(samples, (g) => source.samples.fid[g]!), iid: Array.from(samples, (g) => source.samples.iid[g]!) },
-              y,
-              f,
-              names,
-            })
-          : fitTraitNull(
-              {
+        withStep(opts.progress, `null fit of trait '${tr.name}'`, () =>
+          saved !== undefined
+            ? savedTraitNull(saved, {
                 trait: tr.name,
+                samples: { fid: Array.from(samples, (g) => source.samples.fid[g]!), iid: Array.from(samples, (g) => source.samples.iid[g]!) },
                 y,
                 f,
                 names,
-                samples,
-                test: o.test,
-                kinship: kin,
-                lowrank: kin !== undefined || lowrankM === undefined || inputs.lowrank === undefined ? undefined : { raw: lowrankM, file: inputs.lowrank.file },
-              },
-              eigenCache,
-            ),
+              })
+            : fitTraitNull(
+                {
+                  trait: tr.name,
+                  y,
+                  f,
+                  names,
+                  samples,
+                  test: o.test,
+                  kinship: kin,
+                  lowrank:
+                    kin !== undefined || lowrankM === undefined || inputs.lowrank === undefined ? undefined : { raw: lowrankM, file: inputs.lowrank.file },
+                },
+                eigenCache,
+              ),
+        ),
       );
 
       // The chrX / chrY nulls: the trait on plink2's samples for them, sex a covariate on chrX.
@@ -272,22 +286,25 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const whole = { source, samples, nul, y, f, inter: interM };
       const sexReport =
         sexRuns === undefined ? undefined : sexChromNulls(sexRuns, { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM, binary });
-      await withProgress(opts.progress, async (bar) =>
-        fitInContext(scanContext, async () => {
-          if (sexRuns === undefined || sexReport === undefined) return scanUnder(whole, select, bar);
-          let done = 0;
-          for (const run of sexRuns.runs) {
-            const under = run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport.scans[run.kind]!;
-            const offset = done;
-            await scanUnder(
-              under,
-              { indices: run.indices },
-              (p) => bar?.({ variantsRead: offset + p.variantsRead, total: selected, fraction: (offset + p.variantsRead) / selected }),
-              run.kind === 'mt',
-            );
-            done += run.indices.length;
-          }
-        }),
+      await withProgress(
+        opts.progress,
+        async (bar) =>
+          fitInContext(scanContext, async () => {
+            if (sexRuns === undefined || sexReport === undefined) return scanUnder(whole, select, bar);
+            let done = 0;
+            for (const run of sexRuns.runs) {
+              const under = run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport.scans[run.kind]!;
+              const offset = done;
+              await scanUnder(
+                under,
+                { indices: run.indices },
+                (p) => bar?.({ variantsRead: offset + p.variantsRead, total: selected, fraction: (offset + p.variantsRead) / selected }),
+                run.kind === 'mt',
+              );
+              done += run.indices.length;
+            }
+          }),
+        `scan of trait '${tr.name}'`,
       );
       await out.close();
       const plots =
@@ -319,6 +336,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     for (const line of quirkWarnings(source)) opts.warn?.(line);
     const report: GwasReport = {
       command: 'gwas',
+      ...runEntry(opts.run),
       genotypes: genotypesReport(source, opts),
       ...(selection === undefined ? {} : { selection }),
       ...(opts.threads === undefined ? {} : { threads: threadsReport(opts.threads) }),

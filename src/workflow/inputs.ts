@@ -299,11 +299,17 @@ function plural(n: number, noun: string): string {
 }
 
 /**
- * Runs `fn` with a fresh progress reporter from `progress` (undefined when
- * none), stopping the reporter however `fn` ends.
+ * Runs `fn` with a fresh progress reporter from `progress` for the stage
+ * `stage` counting `unit` (undefined when no progress is shown), stopping
+ * the reporter however `fn` ends.
  */
-export async function withProgress<T>(progress: ProgressFactory | undefined, fn: (bar: ProgressReporter | undefined) => Promise<T>): Promise<T> {
-  const bar = progress?.();
+export async function withProgress<T>(
+  progress: ProgressFactory | undefined,
+  fn: (bar: ProgressReporter | undefined) => Promise<T>,
+  stage?: string,
+  unit?: string,
+): Promise<T> {
+  const bar = progress?.(stage, unit);
   try {
     return await fn(bar);
   } finally {
@@ -324,13 +330,16 @@ export async function standardizedKinship(
 ): Promise<KinshipResult> {
   const select = analysedSelection(source, undefined);
   const total = select === undefined ? source.variants.id.length : resolveSelection(source.variants, select, source.path).length;
-  const res = await withProgress(progress, (bar) =>
-    computeKinship(source, {
-      method: 'standardized',
-      samples,
-      select,
-      onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
-    }),
+  const res = await withProgress(
+    progress,
+    (bar) =>
+      computeKinship(source, {
+        method: 'standardized',
+        samples,
+        select,
+        onProgress: bar === undefined ? undefined : (read) => bar({ variantsRead: read, total, fraction: read / total }),
+      }),
+    'kinship pass',
   );
   log(`kinship (standardized) of ${samples.length} samples from ${res.variantsUsed} variants of ${source.path}`);
   return res;

@@ -2,6 +2,7 @@
 // several phenotype columns, its null model fitted once, the genotype file
 // streamed through the any-effect and common-effect tests.
 import type { FactorColumn } from '../data/categorical.js';
+import { runEntry, type RunMetadata } from './run-info.js';
 import { InputError, SelectionError } from '../errors.js';
 import { covariateDesign } from '../data/covariates.js';
 import { gaussianize } from '../data/gaussianize.js';
@@ -107,6 +108,8 @@ export interface MtgwasHit {
 /** The JSON report (PREFIX.json) of a `runMtgwas` run. */
 export interface MtgwasReport {
   command: 'mtgwas';
+  /** Version, command line, start and end times and machine (absent when the library is called without `run`). */
+  run?: RunMetadata;
   genotypes: GenotypesReport;
   /** What --keep/--remove and --extract/--exclude/--chr/--from-bp/--to-bp removed (absent without those options). */
   selection?: SelectionReport;
@@ -384,21 +387,25 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       }
     };
     const whole = { source, samples, model };
-    await withProgress(opts.progress, async (bar) => {
-      if (sexRuns === undefined) return scanUnder(whole, select, bar, false);
-      let done = 0;
-      for (const run of sexRuns.runs) {
-        const under = run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!;
-        const offset = done;
-        await scanUnder(
-          under,
-          { indices: run.indices },
-          (q) => bar?.({ variantsRead: offset + q.variantsRead, total: selected, fraction: (offset + q.variantsRead) / selected }),
-          run.kind === 'mt',
-        );
-        done += run.indices.length;
-      }
-    });
+    await withProgress(
+      opts.progress,
+      async (bar) => {
+        if (sexRuns === undefined) return scanUnder(whole, select, bar, false);
+        let done = 0;
+        for (const run of sexRuns.runs) {
+          const under = run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!;
+          const offset = done;
+          await scanUnder(
+            under,
+            { indices: run.indices },
+            (q) => bar?.({ variantsRead: offset + q.variantsRead, total: selected, fraction: (offset + q.variantsRead) / selected }),
+            run.kind === 'mt',
+          );
+          done += run.indices.length;
+        }
+      },
+      'scan',
+    );
     await out.close();
 
     // fromEntries defines own properties: a covariate or trait named __proto__ stays a key.
@@ -409,6 +416,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     for (const line of quirkWarnings(source)) opts.warn?.(line);
     const report: MtgwasReport = {
       command: 'mtgwas',
+      ...runEntry(opts.run),
       genotypes: genotypesReport(source, opts),
       ...(selection === undefined ? {} : { selection }),
       ...(opts.threads === undefined ? {} : { threads: threadsReport(opts.threads) }),

@@ -6,7 +6,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkWritable } from '../data/atomic.js';
 import { ArgumentError, type LmmkitError } from '../errors.js';
-import { progressReporter, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
+import { progressReporter, type ProgressOptions, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
+import type { RunMetadata } from './run-info.js';
 import { parseRegion, type Region } from '../data/region.js';
 import type { VcfDosage } from '../data/vcf.js';
 import { isNumberText, type TableKey } from '../data/table.js';
@@ -18,12 +19,37 @@ export type TableIds = 'auto' | TableKey;
 /** How a --pheno table is laid out: samples in rows (default), or traits in rows and samples in columns (limix's `expr.csv`). */
 export type PhenoLayout = 'samples-by-traits' | 'traits-by-samples';
 
-/** Makes a fresh progress reporter for each pass over the genotypes (a kinship, a scan). */
-export type ProgressFactory = () => ProgressReporter;
+/**
+ * Makes a fresh progress reporter for each stage of a run: `stage` names it
+ * as printed (e.g. 'kinship pass', "scan of trait 'gene1'"), `unit` is what
+ * its done/total count (default variants: the passes over the genotypes).
+ */
+export type ProgressFactory = (stage?: string, unit?: string) => ProgressReporter;
 
-/** Progress drawn on `stream` (a bar on a terminal, a line per batch elsewhere), fresh for each pass. */
-export function streamProgress(stream: ProgressStream): ProgressFactory {
-  return () => progressReporter(stream);
+/**
+ * Progress drawn on `stream` (see `progressReporter`: a line redrawn in
+ * place on a terminal, a line every few seconds elsewhere), fresh for each
+ * stage; `opts` as `progressReporter` takes them, for every stage.
+ */
+export function streamProgress(stream: ProgressStream, opts: Omit<ProgressOptions, 'stage' | 'unit'> = {}): ProgressFactory {
+  return (stage = 'read', unit = 'variants') => progressReporter(stream, { ...opts, stage, unit });
+}
+
+/**
+ * Runs `fn` (synchronous: a decomposition, a fit) as a one-step stage of
+ * `progress`, so that a long step is named on a terminal and, when it takes
+ * longer than the progress interval, in a batch log.
+ */
+export function withStep<T>(progress: ProgressFactory | undefined, stage: string, fn: () => T): T {
+  const bar = progress?.(stage, 'steps');
+  try {
+    bar?.({ variantsRead: 0, total: 1, fraction: 0 });
+    const r = fn();
+    bar?.({ variantsRead: 1, total: 1, fraction: 1 });
+    return r;
+  } finally {
+    bar?.stop();
+  }
 }
 
 /** A number written as the tables write them (no hex, no empty text, no Infinity), else NaN: options given as text read the same. */
@@ -37,8 +63,10 @@ export interface WorkflowOutput {
   log?: (line: string) => void;
   /** Warnings that do not stop the run (the command line prints them on stderr). */
   warn?: (line: string) => void;
-  /** Progress of each pass over the genotypes. */
+  /** Progress of each stage (passes over the genotypes, null fits). */
   progress?: ProgressFactory;
+  /** The run's metadata for the JSON report's `run` block, called when the report is written (the command line gives it; absent: no block). */
+  run?: () => RunMetadata;
 }
 
 /** The options every association workflow (`runGwas`, `runMtgwas`) takes. */

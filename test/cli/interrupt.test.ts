@@ -36,7 +36,8 @@ function temporaries(folder: string, bytes = 0): string[] {
  * it is ready fails the test).
  */
 async function interrupt(args: string[], signal: NodeJS.Signals, ready: (stderr: string) => boolean): Promise<Exit> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Progress lines at every update ($LMMKIT_PROGRESS_SECONDS=0): `ready` may wait for them.
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LMMKIT_PROGRESS_SECONDS: '0' } });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => {
     stderr += s;
@@ -62,7 +63,8 @@ async function interrupt(args: string[], signal: NodeJS.Signals, ready: (stderr:
 
 /** Runs `lmmkit ARGS` to the end. */
 async function run(args: string[]): Promise<Exit> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Progress lines at every update ($LMMKIT_PROGRESS_SECONDS=0): `ready` may wait for them.
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LMMKIT_PROGRESS_SECONDS: '0' } });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => {
     stderr += s;
@@ -78,17 +80,25 @@ function assertInterrupted(e: Exit, signal: NodeJS.Signals, folder: string, outp
     return;
   }
   assert.equal(e.code, signal === 'SIGINT' ? 130 : 143, `${signal}: exit ${e.code} ${e.signal}: ${e.stderr}`);
-  const lines = e.stderr.split('\n').filter((l) => l.startsWith('lmmkit:'));
+  // Progress lines aside (the runs print one at every update).
+  const lines = e.stderr.split('\n').filter((l) => l.startsWith('lmmkit:') && !/: \d+ \/ \d+ \w+ \(\d+\.\d%\), /.test(l));
   assert.equal(lines.length, 1, e.stderr);
   assert.match(lines[0]!, new RegExp(`^lmmkit: stopped by ${signal}: no output written`));
   assert.doesNotMatch(e.stderr, /Error|at /);
   assert.deepEqual(temporaries(folder), [], `${signal}: temporary files left`);
 }
 
-/** An output's bytes; in a JSON report, without its `seconds` (timings are not outputs, as in the golden test). */
+/** An output's bytes; in a JSON report, without its `seconds` and `run` block (timings are not outputs, as in the golden test). */
 function content(path: string): Buffer {
   const bytes = readFileSync(path);
-  return path.endsWith('.json') ? Buffer.from(bytes.toString('utf8').replace(/\n\s*"seconds": [0-9.e+-]+,?/g, '')) : bytes;
+  return path.endsWith('.json')
+    ? Buffer.from(
+        bytes
+          .toString('utf8')
+          .replace(/\n\s*"seconds": [0-9.e+-]+,?/g, '')
+          .replace(/\n {2}"run": \{\n[\s\S]*?\n {2}\},/, ''),
+      )
+    : bytes;
 }
 
 /**
@@ -151,7 +161,7 @@ test('kinship: killed while computing and while writing its large table: no outp
   await killTest(out, args, ['k.tsv'], () => temporaries(out, 1 << 20).length > 0);
   // While computing (progress under way, no temporary file yet).
   rmSync(join(out, 'k.tsv'));
-  const e = await interrupt(args, 'SIGINT', (s) => /read \d+ \/ 300 variants/.test(s));
+  const e = await interrupt(args, 'SIGINT', (s) => /kinship pass: \d+ \/ 300 variants/.test(s));
   assertInterrupted(e, 'SIGINT', out, ['k.tsv']);
 });
 
@@ -175,7 +185,7 @@ test('a re-run removes the stale temporary files of its own outputs, and no othe
   mkdirSync(join(out, '.k.tsv.aaaaaaaaaaaa.tmp'));
   const r = await run(['kinship', '--bfile', join(data, 'g'), '--out', join(out, 'k.tsv')]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readdirSync(out).sort(), [...others, '.k.tsv.aaaaaaaaaaaa.tmp', 'k.tsv'].sort());
+  assert.deepEqual(readdirSync(out).sort(), [...others, '.k.tsv.aaaaaaaaaaaa.tmp', 'k.tsv', 'k.tsv.log'].sort());
 });
 
 test('varcomp fit --threads 2: interrupted while its worker threads fit, it stops at once and leaves nothing', async () => {

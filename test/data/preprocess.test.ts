@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { Matrix } from '../../src/linalg/matrix.js';
 import { gaussianize } from '../../src/data/gaussianize.js';
 import { genoQueue, progressLine, type GenoProgress } from '../../src/data/geno-queue.js';
-import { progressReporter, type ProgressStream } from '../../src/data/node/progress.js';
+import { formatDuration, progressReporter, stageLine, type ProgressStream } from '../../src/data/node/progress.js';
 import type { GenotypeSource } from '../../src/data/genotypes.js';
 import { openBed } from '../../src/data/node/bed.js';
 import { compose, dosageStats, filterByMaf, filterByMissing, imputeMean, standardize, type PreprocessedBatch } from '../../src/data/preprocess.js';
@@ -259,29 +259,70 @@ describe('progress', () => {
     assert.equal(progressLine({ variantsRead: 994, total: 994, fraction: 1 }), 'read 994 / 994 variants (100.00%)');
   });
 
-  test('a non-terminal stream gets one line per batch', () => {
+  // A clock the tests move by hand (milliseconds).
+  const clock = () => {
+    let t = 0;
+    return {
+      now: () => t,
+      at: (ms: number): void => {
+        t = ms;
+      },
+    };
+  };
+
+  test('the stage line: done/total, rate, ETA, and the time taken once done', () => {
+    assert.equal(stageLine("scan of trait 'y'", 'variants', 250, 1000, 2), "scan of trait 'y': 250 / 1000 variants (25.0%), 125 variants/s, ETA 6s");
+    assert.equal(stageLine('kinship pass', 'variants', 1000, 1000, 125), 'kinship pass: 1000 / 1000 variants (100.0%), 8 variants/s, done in 2m05s');
+    assert.equal(formatDuration(3725), '1h02m');
+  });
+
+  test('off a terminal: a line each interval and the end of a stage that printed one, to the stream and the record', () => {
     const { stream, text } = sink(false);
-    const report = progressReporter(stream);
-    for (const k of [200, 400, 994]) report({ variantsRead: k, total: 994, fraction: k / 994 });
-    assert.equal(text(), 'read 200 / 994 variants (20.12%)\nread 400 / 994 variants (40.24%)\nread 994 / 994 variants (100.00%)\n');
+    const c = clock();
+    const recorded: string[] = [];
+    const report = progressReporter(stream, { stage: 'scan', unit: 'variants', intervalSeconds: 5, now: c.now, record: (l) => recorded.push(l) });
+    c.at(1000);
+    report({ variantsRead: 100, total: 1000, fraction: 0.1 });
+    c.at(6000);
+    report({ variantsRead: 600, total: 1000, fraction: 0.6 });
+    c.at(8000);
+    report({ variantsRead: 1000, total: 1000, fraction: 1 });
+    assert.deepEqual(recorded, [
+      'scan: 600 / 1000 variants (60.0%), 100 variants/s, ETA 4s',
+      'scan: 1000 / 1000 variants (100.0%), 125 variants/s, done in 8s',
+    ]);
+    assert.equal(text(), recorded.map((l) => `lmmkit: ${l}\n`).join(''));
   });
 
-  test('a terminal gets a progress bar, stopped at the last variant', () => {
-    const { stream, text } = sink(true);
-    const report = progressReporter(stream);
-    for (const k of [50, 100]) report({ variantsRead: k, total: 100, fraction: k / 100 });
-    assert.match(text(), /read .* 100 \/ 100 variants \(100%\)/);
-    assert.doesNotMatch(text(), /read 50 \/ 100 variants \(50\.00%\)/);
-    report.stop();
+  test('a stage shorter than the interval prints nothing; show: false (--quiet) prints nothing but records', () => {
+    const short = sink(false);
+    const report = progressReporter(short.stream, { stage: 'scan', now: clock().now });
+    report({ variantsRead: 10, total: 10, fraction: 1 });
+    assert.equal(short.text(), '');
+    const quiet = sink(false);
+    const recorded: string[] = [];
+    const q = progressReporter(quiet.stream, { stage: 'scan', intervalSeconds: 0, show: false, record: (l) => recorded.push(l), now: clock().now });
+    q({ variantsRead: 10, total: 10, fraction: 1 });
+    assert.equal(quiet.text(), '');
+    assert.equal(recorded.length, 1);
   });
 
-  test('stop() ends an unfinished bar (else its redraw timer keeps the process alive)', () => {
+  test('a terminal gets one line redrawn in place, ended at the last step; stop() ends an unfinished one', () => {
     const { stream, text } = sink(true);
-    const report = progressReporter(stream);
-    report({ variantsRead: 10, total: 100, fraction: 0.1 });
-    report.stop();
-    report.stop();
-    assert.match(text(), /10 \/ 100 variants \(10%\)/);
+    const c = clock();
+    const report = progressReporter(stream, { stage: 'kinship pass', unit: 'variants', now: c.now });
+    c.at(500);
+    report({ variantsRead: 50, total: 100, fraction: 0.5 });
+    c.at(1000);
+    report({ variantsRead: 100, total: 100, fraction: 1 });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's erase-line escape is what is checked
+    assert.match(text(), /^\rkinship pass: 50 \/ 100 variants \(50\.0%\), 100 variants\/s, ETA 1s\x1b\[K\rkinship pass: 100 \/ 100 .*done in 1s\x1b\[K\n$/);
+    const other = sink(true);
+    const r2 = progressReporter(other.stream, { stage: 'scan', now: clock().now });
+    r2({ variantsRead: 10, total: 100, fraction: 0.1 });
+    r2.stop();
+    r2.stop();
+    assert.match(other.text(), /10 \/ 100 steps \(10\.0%\).*\n$/);
   });
 
   test('genoQueue preprocesses each batch and reports after it', async () => {
