@@ -50,11 +50,46 @@ export async function writeResultPlots(opts: {
   return { manhattan, qq };
 }
 
+/** What the plot read from a results file: which tool's layout, which p-value column and its scale. */
+export interface PlotInputReport {
+  file: string;
+  /** The layout recognised from the header (regenie, gwas-ssf, bolt-lmm, gemma, plink2, lmmkit, plink1, generic). */
+  dialect: string;
+  /** The p-value column read, and how it is written (p, log10 p or -log10 p). */
+  column: string;
+  scale: 'p' | 'log10' | 'neglog10';
+  rows: number;
+  /** The test plotted, when the file has a test column, and the rows of other tests skipped. */
+  test?: string;
+  otherTests: number;
+}
+
+/** The input entry of a plot's report, from the table read. */
+export function plotInputReport(t: AssocTable): PlotInputReport {
+  return {
+    file: t.file,
+    dialect: t.dialect,
+    column: t.column,
+    scale: t.scale,
+    rows: t.rows,
+    ...(t.test === undefined ? {} : { test: t.test }),
+    otherTests: t.otherTests,
+  };
+}
+
+/** The report's input entry as one line for the log. */
+export function describePlotInput(r: PlotInputReport): string {
+  const scale = r.scale === 'p' ? 'p-values' : r.scale === 'log10' ? 'log10 p' : '-log10 p';
+  const tests = r.test === undefined ? '' : `, test ${r.test}${r.otherTests > 0 ? ` (${r.otherTests} rows of other tests skipped)` : ''}`;
+  return `${r.file}: ${r.dialect} layout, ${r.rows} rows, p from column ${r.column} (${scale})${tests}`;
+}
+
 /** A plot's default title: the input file name without its extension. */
 function defaultTitle(path: string): string {
   return basename(path)
     .replace(/\.gz$/i, '')
-    .replace(/\.(tsv|txt|csv|assoc(\.linear|\.logistic)?)$/i, '');
+    .replace(/\.(tsv|txt|csv|stats|regenie|assoc(\.linear|\.logistic)?)$/i, '')
+    .replace(/\.assoc$/i, '');
 }
 
 /** The options of both plots (the flags of `lmmkit plot`). */
@@ -107,13 +142,15 @@ export interface ManhattanRunOptions extends PlotRunOptions {
   yMax?: number;
 }
 
-/** Draws the Manhattan plot of one association table and writes it to every --out file; logs one line. */
-export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<ManhattanResult> {
+/** Draws the Manhattan plot of one association table and writes it to every --out file; logs the input read and one line. */
+export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<ManhattanResult & { input: PlotInputReport }> {
   const { outs, png } = checkPlotOptions(opts);
   if (opts.in.length > 1) throw bad('plot manhattan: expected one --in file');
   const t0 = performance.now();
   const threshold = opts.threshold === undefined ? 5e-8 : opts.threshold;
   const table = await readAssocFile(opts.in[0]!, { column: opts.column, keepIdsBelow: Math.max(opts.labelBelow ?? 0, threshold ?? 5e-8, 1e-5) });
+  const input = plotInputReport(table);
+  opts.log?.(`read ${describePlotInput(input)}`);
   const res = manhattanPlot(table, {
     title: opts.title ?? defaultTitle(opts.in[0]!),
     width: opts.width,
@@ -136,7 +173,7 @@ export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<Manha
     `manhattan: ${p.total} tests on ${res.chromosomes.length} chromosomes (${p.untested} without a p-value), ${p.drawn} points drawn` +
       `${res.labels.length > 0 ? `, labelled ${res.labels.map((l) => l.id).join(', ')}` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`,
   );
-  return res;
+  return { ...res, input };
 }
 
 /** Options of `runQqPlot` (`lmmkit plot qq`). */
@@ -152,15 +189,18 @@ export interface QqRunOptions extends PlotRunOptions {
 }
 
 /** Draws the QQ plot of one or more association tables (one series each) and writes it to every --out file; logs one line. */
-export async function runQqPlot(opts: QqRunOptions): Promise<QqResult> {
+export async function runQqPlot(opts: QqRunOptions): Promise<QqResult & { inputs: PlotInputReport[] }> {
   const { outs, png } = checkPlotOptions(opts);
   if (opts.labels !== undefined && opts.labels.length !== opts.in.length) {
     throw bad(`--labels: expected ${opts.in.length} names (one per --in file), found ${opts.labels.length}`);
   }
   const t0 = performance.now();
   const series: QqSeries[] = [];
+  const inputs: PlotInputReport[] = [];
   for (const [k, f] of opts.in.entries()) {
     const table = await readAssocFile(f, { column: opts.column, keepIdsBelow: 0 });
+    inputs.push(plotInputReport(table));
+    opts.log?.(`read ${describePlotInput(inputs[k]!)}`);
     series.push({ log10p: table.log10p, label: opts.labels?.[k] ?? (opts.in.length > 1 ? defaultTitle(f) : undefined) });
   }
   const res = qqPlot(series, {
@@ -177,5 +217,5 @@ export async function runQqPlot(opts: QqRunOptions): Promise<QqResult> {
   await writePlots(res.svg, outs, png, opts.warn);
   const lam = res.lambdas.map((l, k) => `${series.length > 1 ? `${series[k]!.label}: ` : ''}lambda_GC ${l.toFixed(4)} (${res.points[k]!.total} p-values)`);
   opts.log?.(`qq: ${lam.join('; ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`);
-  return res;
+  return { ...res, inputs };
 }
