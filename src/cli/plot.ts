@@ -30,7 +30,10 @@ function withCommon(cmd: Command, inHelp: string): Command {
   return cmd
     .option('--in <file...>', inHelp)
     .option('--out <file...>', 'output files, .svg or .png (several allowed: --out a.svg a.png)')
-    .option('--column <name>', 'p-value column: a log10 p column when its name starts with log10 (default: log10p, else pvalue, p, P)')
+    .option(
+      '--column <name>',
+      "p-value column as written (default: the layout's, e.g. LOG10P for regenie, p_wald for GEMMA; its scale is the layout's or read from the name)",
+    )
     .option('--title <text>', "title (default: the input file name; '' for none)")
     .option('--width <px>', 'width of the picture in SVG pixels', number('--width'))
     .option('--height <px>', 'height of the picture in SVG pixels', number('--height'))
@@ -51,8 +54,17 @@ threshold. Points with p above --thin-above are thinned on a pixel grid: the
 picture looks the same, 10 million variants render in about a second and
 the SVG stays ~1 MB.
 
+The input's layout is recognised from its header: lmmkit's TSV, regenie
+(.regenie, LOG10P), GWAS-SSF (.tsv/.tsv.gz), BOLT-LMM (.stats), GEMMA
+(.assoc.txt, p_wald), plink2 --glm (.glm.*, P or LOG10_P; ADD rows) and
+plink 1.9; the layout and p-value column read are printed.
+
+--out FILE.html writes the interactive page (one self-contained file, no
+network): hover a point for its id, position and p-value; drag across the
+plot or use the wheel to zoom into a region; double-click to reset.
+
 Example:
-  lmmkit plot manhattan --in res.trait.tsv --out res.manhattan.png res.manhattan.svg`;
+  lmmkit plot manhattan --in res.trait.tsv --out res.manhattan.png res.manhattan.svg res.manhattan.html`;
 
 const QQ_HELP = `
 Observed against expected -log10 p with the 95% band of the order statistics

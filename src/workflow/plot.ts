@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { withStagedOutputs } from '../data/atomic.js';
 import type { AssocTable } from '../plot/data.js';
 import { plotFontFiles } from '../plot/fonts.js';
+import { interactiveManhattanHtml } from '../plot/interactive.js';
 import { manhattanPlot, type ManhattanOptions, type ManhattanResult } from '../plot/manhattan.js';
 import { plotBytes, plotFormat, readAssocFile } from '../plot/node.js';
 import type { PngOptions } from '../plot/png.js';
@@ -96,7 +97,7 @@ function defaultTitle(path: string): string {
 export interface PlotRunOptions {
   /** Association tables (the TSV of `lmmkit gwas`; one for a Manhattan plot, one series each for a QQ plot). */
   in: readonly string[];
-  /** Output files, .svg or .png. */
+  /** Output files, .svg or .png (and, for the Manhattan plot, .html: the interactive page). */
   out: readonly string[];
   /** The p-value column (default log10p, else pvalue, p, P). */
   column?: string;
@@ -117,12 +118,12 @@ export interface PlotRunOptions {
   warn?: (line: string) => void;
 }
 
-/** Checks --in and --out (at least one of each; outputs .svg or .png, none twice) and gathers the PNG options. */
-function checkPlotOptions(opts: PlotRunOptions): { outs: string[]; png: PngOptions } {
+/** Checks --in and --out (at least one of each; outputs .svg or .png, or .html where `html`; none twice) and gathers the PNG options. */
+function checkPlotOptions(opts: PlotRunOptions, html = false): { outs: string[]; png: PngOptions } {
   if (opts.in === undefined || opts.in.length === 0) throw bad('plot: --in FILE is required (the TSV of lmmkit gwas)');
   const outs = opts.out;
   if (outs === undefined || outs.length === 0) throw bad('plot: --out FILE is required (.svg or .png; several allowed)');
-  for (const o of outs) plotFormat(o);
+  for (const o of outs) plotFormat(o, html);
   const dup = outs.find((o, i) => outs.indexOf(o) !== i);
   if (dup !== undefined) throw bad(`--out: ${dup} is given twice`);
   return { outs: [...outs], png: { scale: opts.scale ?? 2, fontFiles: opts.font === undefined ? undefined : [...opts.font] } };
@@ -144,15 +145,20 @@ export interface ManhattanRunOptions extends PlotRunOptions {
 
 /** Draws the Manhattan plot of one association table and writes it to every --out file; logs the input read and one line. */
 export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<ManhattanResult & { input: PlotInputReport }> {
-  const { outs, png } = checkPlotOptions(opts);
+  const { outs, png } = checkPlotOptions(opts, true);
   if (opts.in.length > 1) throw bad('plot manhattan: expected one --in file');
+  const pages = outs.filter((o) => plotFormat(o, true) === 'html');
+  const pictures = outs.filter((o) => plotFormat(o, true) !== 'html');
   const t0 = performance.now();
   const threshold = opts.threshold === undefined ? 5e-8 : opts.threshold;
-  const table = await readAssocFile(opts.in[0]!, { column: opts.column, keepIdsBelow: Math.max(opts.labelBelow ?? 0, threshold ?? 5e-8, 1e-5) });
+  // The interactive page names every point drawn: all ids are kept then (~60 bytes a row).
+  const keepIdsBelow = pages.length > 0 ? Infinity : Math.max(opts.labelBelow ?? 0, threshold ?? 5e-8, 1e-5);
+  const table = await readAssocFile(opts.in[0]!, { column: opts.column, keepIdsBelow });
   const input = plotInputReport(table);
   opts.log?.(`read ${describePlotInput(input)}`);
-  const res = manhattanPlot(table, {
-    title: opts.title ?? defaultTitle(opts.in[0]!),
+  const title = opts.title ?? defaultTitle(opts.in[0]!);
+  const plotOptions: ManhattanOptions = {
+    title,
     width: opts.width,
     height: opts.height,
     pvThr: threshold,
@@ -165,9 +171,19 @@ export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<Manha
     thinAbove: opts.thinAbove ?? 0.01,
     pointRadius: opts.pointRadius,
     yMax: opts.yMax,
-  });
+  };
+  const res = manhattanPlot(table, plotOptions);
+  const page = pages.length === 0 ? undefined : manhattanPlot(table, { ...plotOptions, interactive: true });
   await refuseOverwritingInputs(outs, opts.in);
-  await writePlots(res.svg, outs, png, opts.warn);
+  const w = missingFontWarning(pictures, png.fontFiles);
+  if (w !== undefined) opts.warn?.(w);
+  await withStagedOutputs(async (outputs) => {
+    for (const o of pictures) await outputs.whole(o, await plotBytes(o, res.svg, png));
+    if (page !== undefined) {
+      const html = new TextEncoder().encode(interactiveManhattanHtml(page, { title: title === '' ? basename(opts.in[0]!) : title }));
+      for (const o of pages) await outputs.whole(o, html);
+    }
+  });
   const p = res.points;
   opts.log?.(
     `manhattan: ${p.total} tests on ${res.chromosomes.length} chromosomes (${p.untested} without a p-value), ${p.drawn} points drawn` +
