@@ -1,6 +1,6 @@
 // `lmmkit plot manhattan|qq`: their options, help and the calls of the workflows.
 import { Command } from 'commander';
-import { runManhattanPlot, runQqPlot } from '../workflow/index.js';
+import { runManhattanPlot, runQqPlot, runRegionalPlot } from '../workflow/index.js';
 import { bad, integer, number, printLine, warnOnce } from './common.js';
 
 /** A p-value option that also takes `none`. */
@@ -76,7 +76,20 @@ chi2_1 statistic / 0.4549); several --in files are drawn as several series.
 Example:
   lmmkit plot qq --in res.trait1.tsv res.trait2.tsv --labels trait1 trait2 --out qq.png`;
 
-/** `lmmkit plot manhattan|qq`. */
+const REGIONAL_HELP = `
+LocusZoom-like, without genes: the variants of --region at their position
+(Mb) and -log10 p, the lead (the smallest p-value, or --lead) a purple
+diamond, the others coloured by their r^2 with it (0.8-1 red, 0.6-0.8
+orange, 0.4-0.6 green, 0.2-0.4 light blue, below 0.2 blue), computed from
+the genotype file when one is given (variants matched by id, else by
+position; squared dosage correlation over the samples observed at both,
+as plink's --r2); without one, or for variants not in it, grey. Only the
+rows of the region are kept: a genome-wide file is fine.
+
+Example:
+  lmmkit plot regional --in res.trait.tsv --region 22:17500000-18500000 --bfile data --out locus.png locus.svg`;
+
+/** `lmmkit plot manhattan|qq|regional`. */
 export function plotCommand(): Command {
   const plot = new Command('plot').description('Manhattan and QQ plots of association results, as SVG or PNG');
 
@@ -130,5 +143,22 @@ export function plotCommand(): Command {
       await runQqPlot({ ...opts, log: printLine, warn: warnOnce });
     });
 
-  return plot.addCommand(manhattan).addCommand(qq);
+  const regional = withCommon(new Command('regional'), 'association results (any layout lmmkit plot reads; plain or gzip)')
+    .description('regional plot: -log10 p over one region, coloured by r^2 with the lead variant')
+    .option('--region <chr:start-end>', 'the region, START inclusive, END exclusive (e.g. 22:17500000-18000000)')
+    .option('--lead <id>', 'lead variant (default: the smallest p-value in the region)')
+    .option('--threshold <p>', 'significance line, or none', pOrNone('--threshold'), 5e-8)
+    .option('--bfile <prefix>', 'PLINK 1 fileset for the r^2 with the lead')
+    .option('--pfile <prefix>', 'PLINK 2 fileset for the r^2')
+    .option('--vcf <file>', 'VCF (plain or bgzipped) for the r^2')
+    .option('--bgen <file>', 'BGEN file for the r^2 (with --sample when its ids are not in it)')
+    .option('--sample <file>', 'Oxford .sample file of the --bgen samples')
+    .option('--bimbam <file>', 'BIMBAM mean genotypes for the r^2 (with --annotation)')
+    .option('--annotation <file>', 'BIMBAM SNP annotation (rsid pos chrom)')
+    .addHelpText('after', REGIONAL_HELP)
+    .action(async (opts: CommonOpts & { region?: string; lead?: string; threshold: number | null } & Record<string, string | undefined>) => {
+      await runRegionalPlot({ ...opts, region: opts.region!, log: printLine, warn: warnOnce });
+    });
+
+  return plot.addCommand(manhattan).addCommand(qq).addCommand(regional);
 }

@@ -4,7 +4,7 @@
 // takes text chunks from any source (a Node stream, a browser ReadableStream
 // through TextDecoder, a string).
 import { ArgumentError, InputError, type LmmkitError } from '../errors.js';
-import { compareChromNames } from '../data/chrom.js';
+import { chromMatcher, compareChromNames } from '../data/chrom.js';
 import { matchDialect, type PScale } from './dialects.js';
 
 /** One association test, as an object (convenient for small inputs). */
@@ -193,6 +193,11 @@ export interface AssocTsvOptions {
    * `Infinity` keeps every id.
    */
   keepIdsBelow?: number;
+  /**
+   * Read only the rows in this region (`chr22` = `22`, start <= pos < end):
+   * a regional plot of a genome-wide file keeps the few rows it draws.
+   */
+  region?: { chrom: string; start: number; end: number };
 }
 
 /** A parsed association table. */
@@ -276,12 +281,18 @@ export class AssocTsvParser {
   private lastCode = -1;
   private test: string | undefined;
   private otherTests = 0;
+  private readonly inRegion: ((chrom: string, pos: number) => boolean) | undefined;
 
   constructor(opts: AssocTsvOptions = {}) {
     this.file = opts.file ?? 'input';
     this.want = opts.column;
     const below = opts.keepIdsBelow ?? 1e-5;
     this.idLimit = below === Infinity ? Infinity : Math.log10(below);
+    if (opts.region !== undefined) {
+      const { chrom, start, end } = opts.region;
+      const same = chromMatcher(chrom);
+      this.inRegion = (c, pos) => same(c) && pos >= start && pos < end;
+    }
   }
 
   /** Parses a chunk of text (any split, even inside a line). */
@@ -399,6 +410,11 @@ export class AssocTsvParser {
   }
 
   private add(h: AssocHeader, chromText: string, posText: string, pText: string, idText: string | (() => string) | undefined): void {
+    if (this.inRegion !== undefined) {
+      const at = Number(posText);
+      if (posText === '' || !Number.isFinite(at)) this.fail(`expected a position, found '${posText}'`);
+      if (!this.inRegion(chromText, at)) return;
+    }
     if (chromText !== this.lastChrom || this.lastCode < 0) {
       let k = this.index.get(chromText);
       if (k === undefined) {

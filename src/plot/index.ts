@@ -10,3 +10,4 @@ export type { ManhattanChromosome, ManhattanOptions, ManhattanResult, PlotResult
 export { CHI2_1_MEDIAN, QQ_COLORS, lambdaGc, lambdaGcLog10, qqBand, qqPlot } from './qq.js';
 export type { QqOptions, QqResult, QqSeries, QqSeriesContext } from './qq.js';
 export { FONT_FAMILY, type PlotArea } from './svg.js';
+export { dosageR2, LEAD_COLOR, R2_BINS, R2_MISSING_COLOR, regionalPlot, type RegionalOptions, type RegionalResult } from './regional.js';
