@@ -1,6 +1,6 @@
 // `lmmkit plot manhattan|qq`: their options, help and the calls of the workflows.
 import { Command } from 'commander';
-import { runManhattanPlot, runQqPlot } from '../workflow/index.js';
+import { runManhattanPlot, runQqPlot, runRegionalPlot } from '../workflow/index.js';
 import { bad, integer, number, printLine, warnOnce } from './common.js';
 
 /** A p-value option that also takes `none`. */
@@ -30,7 +30,10 @@ function withCommon(cmd: Command, inHelp: string): Command {
   return cmd
     .option('--in <file...>', inHelp)
     .option('--out <file...>', 'output files, .svg or .png (several allowed: --out a.svg a.png)')
-    .option('--column <name>', 'p-value column: a log10 p column when its name starts with log10 (default: log10p, else pvalue, p, P)')
+    .option(
+      '--column <name>',
+      "p-value column as written (default: the layout's, e.g. LOG10P for regenie, p_wald for GEMMA; its scale is the layout's or read from the name)",
+    )
     .option('--title <text>', "title (default: the input file name; '' for none)")
     .option('--width <px>', 'width of the picture in SVG pixels', number('--width'))
     .option('--height <px>', 'height of the picture in SVG pixels', number('--height'))
@@ -51,8 +54,17 @@ threshold. Points with p above --thin-above are thinned on a pixel grid: the
 picture looks the same, 10 million variants render in about a second and
 the SVG stays ~1 MB.
 
+The input's layout is recognised from its header: lmmkit's TSV, regenie
+(.regenie, LOG10P), GWAS-SSF (.tsv/.tsv.gz), BOLT-LMM (.stats), GEMMA
+(.assoc.txt, p_wald), plink2 --glm (.glm.*, P or LOG10_P; ADD rows) and
+plink 1.9; the layout and p-value column read are printed.
+
+--out FILE.html writes the interactive page (one self-contained file, no
+network): hover a point for its id, position and p-value; drag across the
+plot or use the wheel to zoom into a region; double-click to reset.
+
 Example:
-  lmmkit plot manhattan --in res.trait.tsv --out res.manhattan.png res.manhattan.svg`;
+  lmmkit plot manhattan --in res.trait.tsv --out res.manhattan.png res.manhattan.svg res.manhattan.html`;
 
 const QQ_HELP = `
 Observed against expected -log10 p with the 95% band of the order statistics
@@ -64,7 +76,20 @@ chi2_1 statistic / 0.4549); several --in files are drawn as several series.
 Example:
   lmmkit plot qq --in res.trait1.tsv res.trait2.tsv --labels trait1 trait2 --out qq.png`;
 
-/** `lmmkit plot manhattan|qq`. */
+const REGIONAL_HELP = `
+LocusZoom-like, without genes: the variants of --region at their position
+(Mb) and -log10 p, the lead (the smallest p-value, or --lead) a purple
+diamond, the others coloured by their r^2 with it (0.8-1 red, 0.6-0.8
+orange, 0.4-0.6 green, 0.2-0.4 light blue, below 0.2 blue), computed from
+the genotype file when one is given (variants matched by id, else by
+position; squared dosage correlation over the samples observed at both,
+as plink's --r2); without one, or for variants not in it, grey. Only the
+rows of the region are kept: a genome-wide file is fine.
+
+Example:
+  lmmkit plot regional --in res.trait.tsv --region 22:17500000-18500000 --bfile data --out locus.png locus.svg`;
+
+/** `lmmkit plot manhattan|qq|regional`. */
 export function plotCommand(): Command {
   const plot = new Command('plot').description('Manhattan and QQ plots of association results, as SVG or PNG');
 
@@ -118,5 +143,22 @@ export function plotCommand(): Command {
       await runQqPlot({ ...opts, log: printLine, warn: warnOnce });
     });
 
-  return plot.addCommand(manhattan).addCommand(qq);
+  const regional = withCommon(new Command('regional'), 'association results (any layout lmmkit plot reads; plain or gzip)')
+    .description('regional plot: -log10 p over one region, coloured by r^2 with the lead variant')
+    .option('--region <chr:start-end>', 'the region, START inclusive, END exclusive (e.g. 22:17500000-18000000)')
+    .option('--lead <id>', 'lead variant (default: the smallest p-value in the region)')
+    .option('--threshold <p>', 'significance line, or none', pOrNone('--threshold'), 5e-8)
+    .option('--bfile <prefix>', 'PLINK 1 fileset for the r^2 with the lead')
+    .option('--pfile <prefix>', 'PLINK 2 fileset for the r^2')
+    .option('--vcf <file>', 'VCF (plain or bgzipped) for the r^2')
+    .option('--bgen <file>', 'BGEN file for the r^2 (with --sample when its ids are not in it)')
+    .option('--sample <file>', 'Oxford .sample file of the --bgen samples')
+    .option('--bimbam <file>', 'BIMBAM mean genotypes for the r^2 (with --annotation)')
+    .option('--annotation <file>', 'BIMBAM SNP annotation (rsid pos chrom)')
+    .addHelpText('after', REGIONAL_HELP)
+    .action(async (opts: CommonOpts & { region?: string; lead?: string; threshold: number | null } & Record<string, string | undefined>) => {
+      await runRegionalPlot({ ...opts, region: opts.region!, log: printLine, warn: warnOnce });
+    });
+
+  return plot.addCommand(manhattan).addCommand(qq).addCommand(regional);
 }

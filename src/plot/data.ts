@@ -4,7 +4,8 @@
 // takes text chunks from any source (a Node stream, a browser ReadableStream
 // through TextDecoder, a string).
 import { ArgumentError, InputError, type LmmkitError } from '../errors.js';
-import { compareChromNames } from '../data/chrom.js';
+import { chromMatcher, compareChromNames } from '../data/chrom.js';
+import { matchDialect, type PScale } from './dialects.js';
 
 /** One association test, as an object (convenient for small inputs). */
 export interface AssocRow {
@@ -180,9 +181,10 @@ export interface AssocTsvOptions {
   /** The file name used in messages (default `'input'`). */
   file?: string;
   /**
-   * The p-value column: a column of log10 values when its name starts with
-   * `log10` (`log10p`, `log10p_lrt`), else of p-values. Default: `log10p`
-   * when the header has it, else `pvalue`, `p`, `P`.
+   * The p-value column, as written in the header. Its scale is the
+   * dialect's for the columns it knows (regenie's LOG10P is -log10 p,
+   * lmmkit's log10p is log10 p), else from the name (`scaleOfColumn`).
+   * Default: the dialect's preferred column (see `ASSOC_DIALECTS`).
    */
   column?: string;
   /**
@@ -191,6 +193,11 @@ export interface AssocTsvOptions {
    * `Infinity` keeps every id.
    */
   keepIdsBelow?: number;
+  /**
+   * Read only the rows in this region (`chr22` = `22`, start <= pos < end):
+   * a regional plot of a genome-wide file keeps the few rows it draws.
+   */
+  region?: { chrom: string; start: number; end: number };
 }
 
 /** A parsed association table. */
@@ -198,6 +205,14 @@ export interface AssocTable {
   file: string;
   /** The p-value column read. */
   column: string;
+  /** How that column is written: p, log10 p (<= 0) or -log10 p (>= 0). */
+  scale: PScale;
+  /** The layout recognised from the header (`ASSOC_DIALECTS`: regenie, gwas-ssf, bolt-lmm, gemma, plink2, lmmkit, plink1, generic). */
+  dialect: string;
+  /** The test plotted when the table has a test column (plink's and regenie's TEST: the first row's, ADD by default). */
+  test?: string;
+  /** Rows of other tests, not read (the covariate rows of plink's --glm). */
+  otherTests: number;
   rows: number;
   chrom: ChromCodes & { codes: Int32Array };
   pos: Float64Array;
@@ -207,11 +222,7 @@ export interface AssocTable {
   id: Map<number, string>;
 }
 
-const CHROM_NAMES = ['chrom', 'chr', '#chrom', '#chr', 'chromosome'];
-const POS_NAMES = ['pos', 'bp', 'position', 'base_pair_location'];
-const ID_NAMES = ['id', 'snp', 'rsid', 'variant_id', 'marker', 'rs'];
-const P_NAMES = ['log10p', 'pvalue', 'p', 'p_value', 'p-value', 'pval'];
-const MISSING = new Set(['NA', '', 'nan', 'NaN', '.', '-nan']);
+const MISSING = new Set(['NA', '#NA', '', 'nan', 'NaN', '.', '-nan', 'NAN']);
 
 /** Where an association table's needed columns are (0-based), from its header. */
 interface AssocHeader {
@@ -220,16 +231,36 @@ interface AssocHeader {
   pos: number;
   id: number;
   p: number;
-  log: boolean;
+  scale: PScale;
   column: string;
+  dialect: string;
+  test: number;
   last: number;
 }
 
 /**
- * Reads an association table from text chunks: a header naming the columns
- * chrom, pos, id and a p-value column (the TSV of `lmmkit gwas`, single- or
- * multi-variant layout; PLINK's CHR/BP/SNP/P also work), tab-separated or,
- * when the header has no tab, whitespace-separated. Only the needed columns
+ * log10 of a p-value written in decimal with an exponent beyond double
+ * range ('2.1E-1000', as BOLT-LMM and others write them): from the text,
+ * so that such hits are placed right instead of at p = 0. NaN when the
+ * text is not of that form.
+ */
+export function log10OfTinyP(text: string): number {
+  const m = /^\+?(\d*\.?\d+)[eE]([-+]?\d+)$/.exec(text);
+  if (m === null) return Number.NaN;
+  const mant = Number(m[1]);
+  if (!(mant > 0)) return Number.NaN;
+  return Math.log10(mant) + Number(m[2]);
+}
+
+/**
+ * Reads an association table from text chunks: the header says which
+ * tool wrote it (`ASSOC_DIALECTS`: regenie, GWAS-SSF, BOLT-LMM, GEMMA,
+ * plink2 --glm, lmmkit, plink 1.9, or any table with chromosome, position
+ * and p-value columns), hence where chrom, pos, id and the p-value are and
+ * the p-value's scale; '#' comment lines before it are skipped. Fields are
+ * tab-separated or, when the header has no tab, whitespace-separated. Rows
+ * of a test other than the first row's (plink's covariate rows) are
+ * skipped and counted. Only the needed columns
  * are parsed; memory is ~20 bytes per row plus the ids kept.
  */
 export class AssocTsvParser {
@@ -248,12 +279,20 @@ export class AssocTsvParser {
   private readonly ids = new Map<number, string>();
   private lastChrom = '';
   private lastCode = -1;
+  private test: string | undefined;
+  private otherTests = 0;
+  private readonly inRegion: ((chrom: string, pos: number) => boolean) | undefined;
 
   constructor(opts: AssocTsvOptions = {}) {
     this.file = opts.file ?? 'input';
     this.want = opts.column;
     const below = opts.keepIdsBelow ?? 1e-5;
     this.idLimit = below === Infinity ? Infinity : Math.log10(below);
+    if (opts.region !== undefined) {
+      const { chrom, start, end } = opts.region;
+      const same = chromMatcher(chrom);
+      this.inRegion = (c, pos) => same(c) && pos >= start && pos < end;
+    }
   }
 
   /** Parses a chunk of text (any split, even inside a line). */
@@ -278,6 +317,10 @@ export class AssocTsvParser {
     return {
       file: this.file,
       column: this.header.column,
+      scale: this.header.scale,
+      dialect: this.header.dialect,
+      ...(this.header.test >= 0 && this.test !== undefined ? { test: this.test } : {}),
+      otherTests: this.otherTests,
       rows: n,
       chrom: { names: this.names, codes: this.codes.slice(0, n) },
       pos: this.pos.slice(0, n),
@@ -286,27 +329,28 @@ export class AssocTsvParser {
     };
   }
 
-  private parseHeader(line: string): void {
+  /** Recognises the header's dialect; false for a '#' comment line that is no header. */
+  private parseHeader(line: string): boolean {
     const tab = line.includes('\t');
     const fields = (tab ? line.split('\t') : line.trim().split(/\s+/)).map((f) => f.trim());
-    const lower = fields.map((f) => f.toLowerCase());
-    const find = (names: readonly string[], what: string): number => {
-      for (const nm of names) {
-        const j = lower.indexOf(nm);
-        if (j >= 0) return j;
-      }
-      throw new InputError({ file: this.file, line: this.line }, `expected a header with a ${what} column (${names.join(', ')}), found '${fields.join(' ')}'`);
+    const m = matchDialect(fields, this.want);
+    if (typeof m === 'string') {
+      if (line.startsWith('#') && this.want === undefined) return false;
+      throw new InputError({ file: this.file, line: this.line }, `expected ${m}, found '${fields.join(' ')}'`);
+    }
+    this.header = {
+      tab,
+      chrom: m.chrom,
+      pos: m.pos,
+      id: m.id,
+      p: m.p,
+      scale: m.scale,
+      column: m.column,
+      dialect: m.dialect.name,
+      test: m.test,
+      last: Math.max(m.chrom, m.pos, m.id, m.p, m.test),
     };
-    const chrom = find(CHROM_NAMES, 'chromosome');
-    const pos = find(POS_NAMES, 'position');
-    const id = ID_NAMES.map((nm) => lower.indexOf(nm)).find((j) => j >= 0) ?? -1;
-    let p: number;
-    if (this.want !== undefined) {
-      p = fields.indexOf(this.want);
-      if (p < 0) throw new InputError({ file: this.file, line: this.line }, `expected a column '${this.want}' (--column), found '${fields.join(' ')}'`);
-    } else p = find(P_NAMES, 'p-value');
-    const column = fields[p]!;
-    this.header = { tab, chrom, pos, id, p, log: /^log10/i.test(column), column, last: Math.max(chrom, pos, id, p) };
+    return true;
   }
 
   private parseLine(text: string, start: number, end: number): void {
@@ -322,6 +366,7 @@ export class AssocTsvParser {
     let chromText = '';
     let posText = '';
     let pText = '';
+    let testText = '';
     let idStart = -1;
     let idEnd = -1;
     if (h.tab) {
@@ -333,6 +378,7 @@ export class AssocTsvParser {
         if (f === h.chrom) chromText = text.slice(s, e);
         else if (f === h.pos) posText = text.slice(s, e);
         else if (f === h.p) pText = text.slice(s, e);
+        if (f === h.test) testText = text.slice(s, e);
         if (f === h.id) {
           idStart = s;
           idEnd = e;
@@ -352,15 +398,23 @@ export class AssocTsvParser {
       chromText = fields[h.chrom]!;
       posText = fields[h.pos]!;
       pText = fields[h.p]!;
+      if (h.test >= 0) testText = fields[h.test]!;
+      if (h.test >= 0 && !this.sameTest(testText)) return;
       if (h.id >= 0) {
         this.add(h, chromText, posText, pText, fields[h.id]!);
         return;
       }
     }
+    if (h.test >= 0 && !this.sameTest(testText)) return;
     this.add(h, chromText, posText, pText, idStart < 0 ? undefined : () => text.slice(idStart, idEnd));
   }
 
   private add(h: AssocHeader, chromText: string, posText: string, pText: string, idText: string | (() => string) | undefined): void {
+    if (this.inRegion !== undefined) {
+      const at = Number(posText);
+      if (posText === '' || !Number.isFinite(at)) this.fail(`expected a position, found '${posText}'`);
+      if (!this.inRegion(chromText, at)) return;
+    }
     if (chromText !== this.lastChrom || this.lastCode < 0) {
       let k = this.index.get(chromText);
       if (k === undefined) {
@@ -379,12 +433,16 @@ export class AssocTsvParser {
     else {
       const v = Number(pText);
       if (Number.isNaN(v)) this.fail(`expected a number in column '${h.column}', found '${pText}'`);
-      if (h.log) {
+      if (h.scale === 'log10') {
         if (v > 1e-9) this.fail(`expected log10 of a p-value (<= 0) in column '${h.column}', found '${pText}'`);
         lp = Math.min(v, 0);
+      } else if (h.scale === 'neglog10') {
+        if (v < -1e-9) this.fail(`expected -log10 of a p-value (>= 0) in column '${h.column}' (${h.dialect}), found '${pText}'`);
+        lp = Math.min(-v, 0);
       } else {
         if (!(v >= 0 && v <= 1)) this.fail(`expected a p-value in [0, 1] in column '${h.column}', found '${pText}'`);
-        lp = Math.log10(v);
+        lp = v === 0 ? log10OfTinyP(pText) : Math.log10(v);
+        if (Number.isNaN(lp)) lp = Number.NEGATIVE_INFINITY;
       }
     }
     const i = this.n;
@@ -394,6 +452,14 @@ export class AssocTsvParser {
     this.logp[i] = lp;
     if (idText !== undefined && (lp <= this.idLimit || this.idLimit === Infinity)) this.ids.set(i, typeof idText === 'string' ? idText : idText());
     this.n = i + 1;
+  }
+
+  /** Whether a row's test is the one plotted (the first row's); counts the others. */
+  private sameTest(test: string): boolean {
+    if (this.test === undefined) this.test = test;
+    if (test === this.test) return true;
+    this.otherTests++;
+    return false;
   }
 
   private grow(): void {

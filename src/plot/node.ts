@@ -46,11 +46,16 @@ export async function readAssocFile(path: string, opts: Omit<AssocTsvOptions, 'f
   return parser.finish();
 }
 
-/** The format of a plot file from its extension. */
-export function plotFormat(path: string): 'svg' | 'png' {
-  const ext = /\.(svg|png)$/i.exec(path)?.[1];
-  if (ext === undefined) throw new ArgumentError(`--out ${path}: expected a file name ending in .svg or .png`);
-  return ext.toLowerCase() as 'svg' | 'png';
+/**
+ * The format of a plot file from its extension: .svg, .png, or (where
+ * `html` is set: the Manhattan plot) .html, the interactive page.
+ */
+export function plotFormat(path: string, html = false): 'svg' | 'png' | 'html' {
+  const ext = (html ? /\.(svg|png|html?)$/i : /\.(svg|png)$/i).exec(path)?.[1]?.toLowerCase();
+  if (ext === undefined) {
+    throw new ArgumentError(`--out ${path}: expected a file name ending in .svg or .png${html ? ' (or .html: the interactive page)' : ''}`);
+  }
+  return ext === 'htm' ? 'html' : (ext as 'svg' | 'png' | 'html');
 }
 
 /**

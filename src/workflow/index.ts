@@ -20,6 +20,7 @@ export {
   type PlotRunOptions,
   type QqRunOptions,
 } from './plot.js';
+export { runRegionalPlot, type RegionalRunOptions, type RegionalRunReport } from './plot-regional.js';
 export type { DroppedSampleReport } from './report.js';
 export { applySelection, type Selected, type SelectionOptions, type SelectionReport } from './selection.js';
 export { formatSelfCheck, runSelfCheck, selfCheck, type Check, type SelfCheckResult } from './selfcheck.js';

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { withStagedOutputs } from '../data/atomic.js';
 import type { AssocTable } from '../plot/data.js';
 import { plotFontFiles } from '../plot/fonts.js';
+import { interactiveManhattanHtml } from '../plot/interactive.js';
 import { manhattanPlot, type ManhattanOptions, type ManhattanResult } from '../plot/manhattan.js';
 import { plotBytes, plotFormat, readAssocFile } from '../plot/node.js';
 import type { PngOptions } from '../plot/png.js';
@@ -50,18 +51,53 @@ export async function writeResultPlots(opts: {
   return { manhattan, qq };
 }
 
+/** What the plot read from a results file: which tool's layout, which p-value column and its scale. */
+export interface PlotInputReport {
+  file: string;
+  /** The layout recognised from the header (regenie, gwas-ssf, bolt-lmm, gemma, plink2, lmmkit, plink1, generic). */
+  dialect: string;
+  /** The p-value column read, and how it is written (p, log10 p or -log10 p). */
+  column: string;
+  scale: 'p' | 'log10' | 'neglog10';
+  rows: number;
+  /** The test plotted, when the file has a test column, and the rows of other tests skipped. */
+  test?: string;
+  otherTests: number;
+}
+
+/** The input entry of a plot's report, from the table read. */
+export function plotInputReport(t: AssocTable): PlotInputReport {
+  return {
+    file: t.file,
+    dialect: t.dialect,
+    column: t.column,
+    scale: t.scale,
+    rows: t.rows,
+    ...(t.test === undefined ? {} : { test: t.test }),
+    otherTests: t.otherTests,
+  };
+}
+
+/** The report's input entry as one line for the log. */
+export function describePlotInput(r: PlotInputReport): string {
+  const scale = r.scale === 'p' ? 'p-values' : r.scale === 'log10' ? 'log10 p' : '-log10 p';
+  const tests = r.test === undefined ? '' : `, test ${r.test}${r.otherTests > 0 ? ` (${r.otherTests} rows of other tests skipped)` : ''}`;
+  return `${r.file}: ${r.dialect} layout, ${r.rows} rows, p from column ${r.column} (${scale})${tests}`;
+}
+
 /** A plot's default title: the input file name without its extension. */
 function defaultTitle(path: string): string {
   return basename(path)
     .replace(/\.gz$/i, '')
-    .replace(/\.(tsv|txt|csv|assoc(\.linear|\.logistic)?)$/i, '');
+    .replace(/\.(tsv|txt|csv|stats|regenie|assoc(\.linear|\.logistic)?)$/i, '')
+    .replace(/\.assoc$/i, '');
 }
 
 /** The options of both plots (the flags of `lmmkit plot`). */
 export interface PlotRunOptions {
   /** Association tables (the TSV of `lmmkit gwas`; one for a Manhattan plot, one series each for a QQ plot). */
   in: readonly string[];
-  /** Output files, .svg or .png. */
+  /** Output files, .svg or .png (and, for the Manhattan plot, .html: the interactive page). */
   out: readonly string[];
   /** The p-value column (default log10p, else pvalue, p, P). */
   column?: string;
@@ -82,12 +118,12 @@ export interface PlotRunOptions {
   warn?: (line: string) => void;
 }
 
-/** Checks --in and --out (at least one of each; outputs .svg or .png, none twice) and gathers the PNG options. */
-function checkPlotOptions(opts: PlotRunOptions): { outs: string[]; png: PngOptions } {
+/** Checks --in and --out (at least one of each; outputs .svg or .png, or .html where `html`; none twice) and gathers the PNG options. */
+function checkPlotOptions(opts: PlotRunOptions, html = false): { outs: string[]; png: PngOptions } {
   if (opts.in === undefined || opts.in.length === 0) throw bad('plot: --in FILE is required (the TSV of lmmkit gwas)');
   const outs = opts.out;
   if (outs === undefined || outs.length === 0) throw bad('plot: --out FILE is required (.svg or .png; several allowed)');
-  for (const o of outs) plotFormat(o);
+  for (const o of outs) plotFormat(o, html);
   const dup = outs.find((o, i) => outs.indexOf(o) !== i);
   if (dup !== undefined) throw bad(`--out: ${dup} is given twice`);
   return { outs: [...outs], png: { scale: opts.scale ?? 2, fontFiles: opts.font === undefined ? undefined : [...opts.font] } };
@@ -107,15 +143,22 @@ export interface ManhattanRunOptions extends PlotRunOptions {
   yMax?: number;
 }
 
-/** Draws the Manhattan plot of one association table and writes it to every --out file; logs one line. */
-export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<ManhattanResult> {
-  const { outs, png } = checkPlotOptions(opts);
+/** Draws the Manhattan plot of one association table and writes it to every --out file; logs the input read and one line. */
+export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<ManhattanResult & { input: PlotInputReport }> {
+  const { outs, png } = checkPlotOptions(opts, true);
   if (opts.in.length > 1) throw bad('plot manhattan: expected one --in file');
+  const pages = outs.filter((o) => plotFormat(o, true) === 'html');
+  const pictures = outs.filter((o) => plotFormat(o, true) !== 'html');
   const t0 = performance.now();
   const threshold = opts.threshold === undefined ? 5e-8 : opts.threshold;
-  const table = await readAssocFile(opts.in[0]!, { column: opts.column, keepIdsBelow: Math.max(opts.labelBelow ?? 0, threshold ?? 5e-8, 1e-5) });
-  const res = manhattanPlot(table, {
-    title: opts.title ?? defaultTitle(opts.in[0]!),
+  // The interactive page names every point drawn: all ids are kept then (~60 bytes a row).
+  const keepIdsBelow = pages.length > 0 ? Infinity : Math.max(opts.labelBelow ?? 0, threshold ?? 5e-8, 1e-5);
+  const table = await readAssocFile(opts.in[0]!, { column: opts.column, keepIdsBelow });
+  const input = plotInputReport(table);
+  opts.log?.(`read ${describePlotInput(input)}`);
+  const title = opts.title ?? defaultTitle(opts.in[0]!);
+  const plotOptions: ManhattanOptions = {
+    title,
     width: opts.width,
     height: opts.height,
     pvThr: threshold,
@@ -128,15 +171,25 @@ export async function runManhattanPlot(opts: ManhattanRunOptions): Promise<Manha
     thinAbove: opts.thinAbove ?? 0.01,
     pointRadius: opts.pointRadius,
     yMax: opts.yMax,
-  });
+  };
+  const res = manhattanPlot(table, plotOptions);
+  const page = pages.length === 0 ? undefined : manhattanPlot(table, { ...plotOptions, interactive: true });
   await refuseOverwritingInputs(outs, opts.in);
-  await writePlots(res.svg, outs, png, opts.warn);
+  const w = missingFontWarning(pictures, png.fontFiles);
+  if (w !== undefined) opts.warn?.(w);
+  await withStagedOutputs(async (outputs) => {
+    for (const o of pictures) await outputs.whole(o, await plotBytes(o, res.svg, png));
+    if (page !== undefined) {
+      const html = new TextEncoder().encode(interactiveManhattanHtml(page, { title: title === '' ? basename(opts.in[0]!) : title }));
+      for (const o of pages) await outputs.whole(o, html);
+    }
+  });
   const p = res.points;
   opts.log?.(
     `manhattan: ${p.total} tests on ${res.chromosomes.length} chromosomes (${p.untested} without a p-value), ${p.drawn} points drawn` +
       `${res.labels.length > 0 ? `, labelled ${res.labels.map((l) => l.id).join(', ')}` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`,
   );
-  return res;
+  return { ...res, input };
 }
 
 /** Options of `runQqPlot` (`lmmkit plot qq`). */
@@ -152,15 +205,18 @@ export interface QqRunOptions extends PlotRunOptions {
 }
 
 /** Draws the QQ plot of one or more association tables (one series each) and writes it to every --out file; logs one line. */
-export async function runQqPlot(opts: QqRunOptions): Promise<QqResult> {
+export async function runQqPlot(opts: QqRunOptions): Promise<QqResult & { inputs: PlotInputReport[] }> {
   const { outs, png } = checkPlotOptions(opts);
   if (opts.labels !== undefined && opts.labels.length !== opts.in.length) {
     throw bad(`--labels: expected ${opts.in.length} names (one per --in file), found ${opts.labels.length}`);
   }
   const t0 = performance.now();
   const series: QqSeries[] = [];
+  const inputs: PlotInputReport[] = [];
   for (const [k, f] of opts.in.entries()) {
     const table = await readAssocFile(f, { column: opts.column, keepIdsBelow: 0 });
+    inputs.push(plotInputReport(table));
+    opts.log?.(`read ${describePlotInput(inputs[k]!)}`);
     series.push({ log10p: table.log10p, label: opts.labels?.[k] ?? (opts.in.length > 1 ? defaultTitle(f) : undefined) });
   }
   const res = qqPlot(series, {
@@ -177,5 +233,5 @@ export async function runQqPlot(opts: QqRunOptions): Promise<QqResult> {
   await writePlots(res.svg, outs, png, opts.warn);
   const lam = res.lambdas.map((l, k) => `${series.length > 1 ? `${series[k]!.label}: ` : ''}lambda_GC ${l.toFixed(4)} (${res.points[k]!.total} p-values)`);
   opts.log?.(`qq: ${lam.join('; ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outs.join(', ')}`);
-  return res;
+  return { ...res, inputs };
 }
