@@ -210,7 +210,7 @@ export interface AssocTable {
 const CHROM_NAMES = ['chrom', 'chr', '#chrom', '#chr', 'chromosome'];
 const POS_NAMES = ['pos', 'bp', 'position', 'base_pair_location'];
 const ID_NAMES = ['id', 'snp', 'rsid', 'variant_id', 'marker', 'rs'];
-const P_NAMES = ['log10p', 'pvalue', 'p', 'p_value', 'p-value', 'pval'];
+const P_NAMES = ['neg_log10_p', 'log10p', 'pvalue', 'p', 'p_value', 'p-value', 'pval'];
 const MISSING = new Set(['NA', '', 'nan', 'NaN', '.', '-nan']);
 
 /** Where an association table's needed columns are (0-based), from its header. */
@@ -221,6 +221,8 @@ interface AssocHeader {
   id: number;
   p: number;
   log: boolean;
+  /** The column holds -log10 p (lmmkit's neg_log10_p), positive. */
+  neg: boolean;
   column: string;
   last: number;
 }
@@ -306,7 +308,7 @@ export class AssocTsvParser {
       if (p < 0) throw new InputError({ file: this.file, line: this.line }, `expected a column '${this.want}' (--column), found '${fields.join(' ')}'`);
     } else p = find(P_NAMES, 'p-value');
     const column = fields[p]!;
-    this.header = { tab, chrom, pos, id, p, log: /^log10/i.test(column), column, last: Math.max(chrom, pos, id, p) };
+    this.header = { tab, chrom, pos, id, p, log: /^log10/i.test(column), neg: /^neg_log10/i.test(column), column, last: Math.max(chrom, pos, id, p) };
   }
 
   private parseLine(text: string, start: number, end: number): void {
@@ -379,7 +381,10 @@ export class AssocTsvParser {
     else {
       const v = Number(pText);
       if (Number.isNaN(v)) this.fail(`expected a number in column '${h.column}', found '${pText}'`);
-      if (h.log) {
+      if (h.neg) {
+        if (v < -1e-9) this.fail(`expected -log10 of a p-value (>= 0) in column '${h.column}', found '${pText}'`);
+        lp = -Math.max(v, 0);
+      } else if (h.log) {
         if (v > 1e-9) this.fail(`expected log10 of a p-value (<= 0) in column '${h.column}', found '${pText}'`);
         lp = Math.min(v, 0);
       } else {
