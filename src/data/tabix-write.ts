@@ -87,17 +87,19 @@ class Out {
  */
 export function tabixIndexBytes(records: readonly TabixRecord[], conf: TabixConf): Uint8Array {
   const refs: string[] = [];
-  const perRef: { bins: Map<number, [number, number][]>; ioff: number[] }[] = [];
+  const perRef: { bins: Map<number, [number, number][]>; ioff: number[]; first: number; last: number; n: number }[] = [];
   let cur: (typeof perRef)[number] | undefined;
   let lastRef: string | undefined;
   for (const r of records) {
     if (r.ref !== lastRef) {
       if (refs.includes(r.ref)) throw new RangeError(`tabixIndexBytes: sequence '${r.ref}' appears in two separate runs (the table is not sorted)`);
       refs.push(r.ref);
-      cur = { bins: new Map(), ioff: [] };
+      cur = { bins: new Map(), ioff: [], first: r.vbeg, last: r.vend, n: 0 };
       perRef.push(cur);
       lastRef = r.ref;
     }
+    cur!.last = r.vend;
+    cur!.n++;
     const bin = reg2bin(r.beg, r.end);
     let chunks = cur!.bins.get(bin);
     if (chunks === undefined) {
@@ -125,8 +127,18 @@ export function tabixIndexBytes(records: readonly TabixRecord[], conf: TabixConf
   o.i32(names.length);
   o.bytes(names);
   for (const ref of perRef) {
-    o.i32(ref.bins.size);
-    for (const [bin, chunks] of ref.bins) {
+    // htslib's pseudo-bin 37450 follows the real ones: the sequence's offsets and its record counts (mapped, unmapped).
+    o.i32(ref.bins.size + 1);
+    for (const [bin, chunks] of [
+      ...ref.bins,
+      [
+        37450,
+        [
+          [ref.first, ref.last],
+          [ref.n, 0],
+        ],
+      ] as const,
+    ]) {
       o.u32(bin);
       o.i32(chunks.length);
       for (const [b, e] of chunks) {
@@ -143,6 +155,7 @@ export function tabixIndexBytes(records: readonly TabixRecord[], conf: TabixConf
       o.u64(prev);
     }
   }
+  o.u64(0); // records without coordinates
   return o.done();
 }
 
