@@ -1,10 +1,12 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runGwas, type GwasRunOptions } from '../workflow/index.js';
+import { parseOutFormats, type OutFormat } from '../data/gwas-dialects.js';
 import {
   addPhenotypeOptions,
   addSelectionOptions,
   addThreadsOption,
+  bad,
   integer,
   MISSING_PHENOTYPE_HELP,
   number,
@@ -54,9 +56,10 @@ of the genotype file (not only --region) on all analysed samples; each trait
 uses its samples' rows and columns.
 
 Tests: --test fixed (default, limix-lmm's LMM): the null covariance held
-fixed, likelihood-ratio statistic stat = lrt ~ chi2(df), beta and its Wald se.
+fixed, likelihood-ratio statistic lrt ~ chi2(df) (the regenie dialect's CHISQ,
+the joint tests' stat), beta and its Wald se.
 --test exact (GEMMA -lmm 4, needs a kinship): the variance ratio re-estimated
-per variant; stat is the Wald F, pvalue the Wald p-value, and the row adds
+per variant; pvalue is the Wald p-value, and the row adds
 lambda (per-variant REML lambda), p_wald, p_lrt, p_score with their log10.
 Dosages count the a1 allele (.bim column 5; BIMBAM's first allele); af is its
 frequency among the trait's samples with a genotype, n how many they are.
@@ -64,16 +67,29 @@ Missing dosages are mean-imputed.
 
 Output: PREFIX.<trait>.tsv per trait (the trait name with characters other
 than A-Z a-z 0-9 . _ - replaced by _), tab-separated with a header:
-  chrom pos id a1 a2 af n beta se stat pvalue log10p
-log10p is log10 of the p-value (negative; finite where p underflows), NA where
-a variant cannot be tested. With --step > 1 or --inter (joint tests with df
-degrees of freedom) one row per test:
-  chrom pos id chrom_last pos_last id_last variants df af n beta se stat pvalue log10p
+  chrom pos id effect_allele other_allele eaf n beta se pvalue neg_log10_p
+effect_allele is a1, the counted allele; eaf its frequency; neg_log10_p is
+-log10 of the p-value (positive, 4 decimals; finite where p underflows), NA
+where a variant cannot be tested. Numbers have 6 significant digits;
+p-values below 1e-300 are written from their log (e.g. 1.23e-412). With --step > 1 or
+--inter (joint tests with df degrees of freedom) one row per test:
+  chrom pos id chrom_last pos_last id_last variants df eaf n beta se stat pvalue neg_log10_p
 where id/id_last are the block's first and last variants (blocks of --step
 consecutive variants that passed the filters, in file order; the last block
 may be shorter; a block can span a chromosome boundary), af and n are
 semicolon-separated per variant, and beta and se are semicolon-separated in
 the order inter_1*g_1 .. inter_1*g_step, inter_2*g_1, ...
+--out-format writes other dialects too (one file each, in the order given):
+  gwas-ssf  PREFIX.<trait>.gwas-ssf.tsv + .gwas-ssf.tsv-meta.yaml (GWAS-SSF v1.0;
+            chromosome X/Y/MT as 23/24/25, #NA for missing; --build fills
+            genome_assembly)
+  regenie   PREFIX.<trait>.regenie (CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ N TEST
+            BETA SE CHISQ LOG10P, space-separated; ALLELE1 = effect allele)
+  plink2    PREFIX.<trait>.glm.linear (plink2 --glm cols=+a1freq; T_STAT = BETA/SE)
+  gemma     PREFIX.<trait>.assoc.txt (--test exact only: -lmm 4 columns, -lmm 1
+            with --exact-tests wald)
+--gz adds .gz (BGZF), sorts rows by chromosome and position and writes a
+tabix index FILE.gz.tbi (none for regenie: tabix needs tabs); see README.
 PREFIX.json: per trait the null model parameters and log-likelihood, the
 covariates used, the sample-matching report (counts and every dropped sample
 with the reason), variant counts (selected, tested, filtered, tests), the top
@@ -89,6 +105,13 @@ or option).
 Example (limix's quick start data):
   lmmkit gwas --bfile chrom22_subsample20_maf0.10 --pheno pheno.tsv \\
     --pheno-col gene1 --lowrank env.txt --gaussianize --out res`;
+
+/** Commander's parser of --out-format (one or several dialects, comma-separated). */
+export function outFormats(v: string): OutFormat[] {
+  const r = parseOutFormats(v);
+  if (typeof r === 'string') throw bad(r);
+  return r;
+}
 
 /** `lmmkit gwas`: single-trait LMM association scans, one per phenotype column. */
 export function gwasCommand(): Command {
@@ -154,6 +177,13 @@ export function gwasCommand(): Command {
     .option('--no-input-missing-phenotype', MISSING_PHENOTYPE_HELP.none)
     .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
     .option('--out <prefix>', 'output prefix (required): PREFIX.<trait>.tsv and PREFIX.json')
+    .option(
+      '--out-format <formats>',
+      'result table dialects, comma-separated: lmmkit (default), gwas-ssf, regenie, plink2, gemma (see Output below)',
+      outFormats,
+    )
+    .option('--gz', 'BGZF-compress the tables (.gz), rows sorted by chromosome and position, each with a tabix index (.tbi)')
+    .option('--build <assembly>', "genome assembly of the positions (GRCh37, GRCh38, ...): GWAS-SSF's genome_assembly")
     .option('--plot', "also draw each trait's Manhattan and QQ plots: PREFIX.<trait>.manhattan.png/.svg, PREFIX.<trait>.qq.png/.svg")
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes' | 'nullModel'> & { kinshipFromBfile?: boolean; null?: string }) => {

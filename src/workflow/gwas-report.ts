@@ -52,10 +52,26 @@ export interface GwasHit {
 /** How many samples each input had and how many a trait used. */
 export type SourceCountReport = { source: string; file: string; samples: number; used: number };
 
+/** One result table of a trait (--out-format, --gz). */
+export interface TraitOutputReport {
+  format: string;
+  file: string;
+  rows: number;
+  /** Rows sorted by chromosome (plink2's order) and position: always with --gz, else as the genotype file came. */
+  sorted: boolean;
+  /** The tabix index (.tbi) written with --gz. */
+  index?: string;
+  /** GWAS-SSF's -meta.yaml. */
+  meta?: string;
+}
+
 /** Per-trait part of the JSON report. */
 export interface TraitReport {
   trait: string;
+  /** The first table (of --out-format's first format). */
   output: string;
+  /** Every table with its format (absent for the default: one lmmkit table, uncompressed). */
+  outputs?: TraitOutputReport[];
   samples: number;
   /** The trait has two values only on its samples (a case-control code), analysed as quantitative. */
   binary: boolean;
@@ -150,7 +166,13 @@ export interface GwasReport {
     covar: string | null;
     inter: string | null;
     ids: TableIds;
+    /** The tables' dialects, --gz and --build (absent for the default: lmmkit, uncompressed). */
+    outFormat?: string[];
+    gz?: boolean;
+    build?: string | null;
   };
+  /** Which allele the betas and eaf are of (the counted allele, a1). */
+  effectAllele: string;
   /** The missing-phenotype code (-9 by default) and how many values of each phenotype and covariate file it made missing. */
   inputMissingPhenotype: MissingCodeReport;
   /** The categorical --covar columns, their levels (natural order, with counts), reference and dummy columns (absent when none). */

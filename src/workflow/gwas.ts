@@ -2,6 +2,9 @@
 // stream the genotype file through the scan into staged outputs, and write
 // the JSON report.
 import { factorsReport } from './phenotypes.js';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { type Dialect, dialect, dialectRefusal, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
 import type { GenoProgress } from '../data/geno-queue.js';
@@ -9,7 +12,7 @@ import type { GenotypeSource } from '../data/genotypes.js';
 import type { VariantSelection } from '../data/variants.js';
 import { SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
-import { describeNull, type GwasHit, type GwasReport, type SexChromosomesReport, type TraitReport } from './gwas-report.js';
+import { describeNull, type GwasHit, type GwasReport, type SexChromosomesReport, type TraitOutputReport, type TraitReport } from './gwas-report.js';
 import { EigenCache, fitTraitNull, type TraitNull } from './gwas-null.js';
 import {
   checkXchrModel,
@@ -26,7 +29,8 @@ import { fitInContext, fitInContextSync } from './fit-context.js';
 import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, type TraitData, traitData } from './gwas-inputs.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
-import { formatBatch, GWAS_TSV_HEADERS } from './gwas-rows.js';
+import { formatBatch, GWAS_MULTI_HEADER, type GwasLayout } from './gwas-rows.js';
+import { dialectLines, gwasSsfMetaYaml, TableOutput } from './gwas-outputs.js';
 import { sourceCounts } from './gwas-samples.js';
 import { runEntry } from './run-info.js';
 import { genotypeFiles, genotypesReport, quirkWarnings, selectRegion, withGenotypes, withProgress } from './inputs.js';
@@ -80,6 +84,16 @@ export interface GwasRunOptions extends ScanRunOptions {
    * unknown sex are left out, on chrY only males are used (gwas-sex.ts).
    */
   xchrModel?: number;
+  /**
+   * The result tables' dialects (default ['lmmkit']): each trait gets one
+   * file per dialect, PREFIX.<trait> + .tsv (lmmkit), .gwas-ssf.tsv (with
+   * its -meta.yaml), .regenie, .glm.linear (plink2) or .assoc.txt (GEMMA).
+   */
+  outFormat?: OutFormat[];
+  /** BGZF-compress the tables (+ .gz), rows sorted by chromosome and position, each with a tabix index (.tbi; not regenie's, which is space-separated). */
+  gz?: boolean;
+  /** Genome assembly of the positions (GWAS-SSF's metadata genome_assembly, e.g. GRCh38). */
+  build?: string;
 }
 
 /**
@@ -109,11 +123,21 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     const { match, extras, extraDropped, traits, pheno, covar, inter } = inputs;
 
     // Outputs and trait sample sets, validated before any heavy work.
-    const outputPaths = traitPaths(pheno.columns, opts);
+    const layout = o.test === 'exact' ? 'exact' : o.step > 1 || inter !== undefined ? 'multi' : 'single';
+    for (const fmt of o.formats) {
+      const why = dialectRefusal(fmt, layout);
+      if (why !== undefined) throw bad(`--out-format ${fmt}: ${why}`);
+    }
+    const tables = traitTables(pheno.columns, opts, o.formats, layout);
+    const outputPaths = tables.map((t) => t[0]!.path);
     const jsonPath = opts.jsonPath ?? `${opts.out}.json`;
     const plotPaths = outputPaths.map((p) => plotFiles(p, opts.plot === true));
     await checkOutputs(
-      [...outputPaths, ...plotPaths.flatMap((p) => [...p.manhattan, ...p.qq]), jsonPath],
+      [
+        ...tables.flat().flatMap((t) => [t.path, ...(t.index === undefined ? [] : [t.index]), ...(t.meta === undefined ? [] : [t.meta])]),
+        ...plotPaths.flatMap((p) => [...p.manhattan, ...p.qq]),
+        jsonPath,
+      ],
       [...genotypeFiles(opts), ...selectionFiles(opts), opts.pheno, opts.covar, opts.kinship, opts.lowrank, opts.inter, opts.nullModel],
     );
     checkTraitSizes(inputs);
@@ -159,7 +183,6 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     }
     const reports: TraitReport[] = [];
     const eigenCache = new EigenCache(opts.progress);
-    const layout = o.test === 'exact' ? 'exact' : o.step > 1 || inter !== undefined ? 'multi' : 'single';
     for (const tr of traits) {
       const t1 = performance.now();
       const { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM, binary } = traitData(inputs, tr, o.gaussianize);
@@ -252,8 +275,12 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
 
       // Scan, streamed into the staged output: the selection whole, or with
       // chrX/chrY variants, its runs in file order, each under its class's null.
-      const out = await outputs.stage(outputPaths[tr.t]!);
-      await out.write(`${GWAS_TSV_HEADERS[layout].join('\t')}\n`);
+      const outs = await Promise.all(
+        tables[tr.t]!.map(async (t) => ({
+          t,
+          out: await TableOutput.open(outputs, t.path, t.dialect?.header ?? GWAS_MULTI_HEADER.join('\t'), o.gz, t.index !== undefined),
+        })),
+      );
       const counts = { tested: 0, tests: 0, untestable: 0 };
       const top: GwasHit[] = [];
       const scanContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): the scan failed`;
@@ -280,7 +307,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         })) {
           counts.tested += batch.indices.length;
           if (haploid) haploidEffects(batch, opts.standardize === true);
-          await out.write(formatBatch(batch, layout, o.step, counts, top));
+          const got = formatBatch(batch, layout, o.step, n, counts, top);
+          for (const { t, out } of outs) await out.add(t.dialect === undefined ? got.multi : dialectLines(t.dialect, got.rows));
         }
       };
       const whole = { source, samples, nul, y, f, inter: interM };
@@ -306,14 +334,38 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
           }),
         `scan of trait '${tr.name}'`,
       );
-      await out.close();
+      const files: TraitOutputReport[] = [];
+      for (const { t, out } of outs) {
+        const md5 = await out.close();
+        const file: TraitOutputReport = { format: t.format, file: t.path, rows: out.rows, sorted: out.sorted };
+        if (t.index !== undefined) file.index = t.index;
+        if (t.meta !== undefined) {
+          file.meta = t.meta;
+          const yaml = gwasSsfMetaYaml({
+            dataFile: basename(t.path),
+            md5,
+            trait: tr.name,
+            samples: n,
+            build: opts.build,
+            software: `lmmkit ${lmmkitVersion()} (${describeNull(nul.report)}, --test ${o.test})`,
+            covariates: names.filter((c) => c !== 'intercept'),
+            sorted: out.sorted,
+            date: new Date().toISOString().slice(0, 10),
+          });
+          await outputs.whole(t.meta, yaml);
+        }
+        files.push(file);
+      }
       const plots =
-        opts.plot === true ? await stagePlots(out.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, outputs, opts.warn) : undefined;
+        opts.plot === true
+          ? await stagePlots(outs[0]!.out.file.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, outputs, opts.warn)
+          : undefined;
       const seconds = (performance.now() - t1) / 1000;
       const dropped: DroppedSampleReport[] = [...match.dropped.map(droppedReport), ...extraDropped, ...tr.missing];
       reports.push({
         trait: tr.name,
         output: outputPaths[tr.t]!,
+        ...(o.formats.length === 1 && o.formats[0] === 'lmmkit' && !o.gz ? {} : { outputs: files }),
         samples: n,
         binary: binary !== undefined,
         covariates: names,
@@ -351,7 +403,9 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         covar: covar?.file ?? null,
         inter: inter?.file ?? null,
         ids: o.ids,
+        ...(o.formats.length === 1 && o.formats[0] === 'lmmkit' && !o.gz ? {} : { outFormat: o.formats, gz: o.gz, build: opts.build ?? null }),
       },
+      effectAllele: 'a1: the allele the dosages count (.bim column 5, ALT of .pgen/.pvar and VCF, BIMBAM first allele); beta is per copy of it',
       inputMissingPhenotype: inputs.missingCode,
       ...factorsReport(inputs.covar),
       covariance: covReport,
@@ -366,7 +420,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   });
 }
 
-type CheckedOptions = { test: 'fixed' | 'exact'; step: number } & FilterOptions & TraitOptions;
+type CheckedOptions = { test: 'fixed' | 'exact'; step: number; formats: OutFormat[]; gz: boolean } & FilterOptions & TraitOptions;
 
 function checkOptions(opts: GwasRunOptions): CheckedOptions {
   checkInputOptions('gwas', opts);
@@ -390,17 +444,58 @@ function checkOptions(opts: GwasRunOptions): CheckedOptions {
     if (step !== 1) throw bad(`--test exact: tests one variant at a time, found --step ${step}`);
     if (opts.inter !== undefined) throw bad('--test exact: does not take --inter (use --test fixed)');
   }
-  return { test, step, ...filters, ...checkTraitOptions(opts) };
+  const formats = opts.outFormat ?? ['lmmkit'];
+  if (formats.length === 0) throw bad('--out-format: expected at least one format');
+  for (const f of formats)
+    if (!(OUT_FORMATS as readonly string[]).includes(f)) throw bad(`--out-format: expected ${OUT_FORMATS.join(', ')}, found '${String(f)}'`);
+  if (new Set(formats).size !== formats.length) throw bad(`--out-format: a format given twice in '${formats.join(',')}'`);
+  // The plots read the first table as lmmkit writes it, uncompressed.
+  if (opts.plot === true && (formats[0] !== 'lmmkit' || opts.gz === true)) {
+    throw bad(
+      `--plot: draws from the lmmkit table, uncompressed: give lmmkit first in --out-format and no --gz (found ${formats.join(',')}${opts.gz === true ? ' with --gz' : ''}), or draw later with 'lmmkit plot'`,
+    );
+  }
+  if (opts.build !== undefined && !/^[A-Za-z0-9._-]+$/.test(opts.build))
+    throw bad(`--build: expected an assembly name such as GRCh38 or hg19, found '${opts.build}'`);
+  return { test, step, formats, gz: opts.gz === true, ...filters, ...checkTraitOptions(opts) };
 }
 
-/** PREFIX.<trait>.tsv, the trait name made safe for a file name (and unique). */
-function traitPaths(traits: readonly string[], opts: GwasRunOptions): string[] {
+/** One result table of a trait: its dialect (undefined: lmmkit's joint-test layout), path and companions. */
+interface TableSpec {
+  format: OutFormat;
+  dialect: Dialect | undefined;
+  path: string;
+  index?: string;
+  meta?: string;
+}
+
+/**
+ * Each trait's tables: PREFIX.<trait> (the trait name made safe for a file
+ * name, and unique) + the dialect's suffix (+ .gz), in --out-format's order.
+ */
+function traitTables(traits: readonly string[], opts: GwasRunOptions, formats: readonly OutFormat[], layout: GwasLayout): TableSpec[][] {
   const seen = new Set<string>();
+  const gz = opts.gz === true ? '.gz' : '';
   return traits.map((t, i) => {
-    if (opts.tsvPath !== undefined) return opts.tsvPath(t, i);
     let safe = t.replace(/[^A-Za-z0-9._-]/g, '_');
     if (seen.has(safe)) safe = `${safe}_${i + 1}`;
     seen.add(safe);
-    return `${opts.out}.${safe}.tsv`;
+    return formats.map((format) => {
+      const d = layout === 'multi' ? undefined : dialect(format, { layout, exactTests: opts.exactTests });
+      const path = format === 'lmmkit' && opts.tsvPath !== undefined ? opts.tsvPath(t, i) + gz : `${opts.out}.${safe}${d?.suffix ?? '.tsv'}${gz}`;
+      return {
+        format,
+        dialect: d,
+        path,
+        ...(opts.gz === true && format !== 'regenie' ? { index: `${path}.tbi` } : {}),
+        ...(format === 'gwas-ssf' ? { meta: `${path}-meta.yaml` } : {}),
+      };
+    });
   });
+}
+
+/** lmmkit's version, from its package.json (three folders above dist/src/workflow/). */
+function lmmkitVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }

@@ -91,7 +91,7 @@ function tTestLog10p(beta: number, se: number, n: number, k: number): number {
 
 for (const model of [2, 1]) {
   toolTest(
-    `gwas --xchr-model ${model}: chrX, chrY and the autosomes equal plink2 --glm within 1e-6 in -log10 p (beyond its 6-digit print)`,
+    `gwas --xchr-model ${model}: chrX, chrY and the autosomes equal plink2 --glm within 2e-5 in -log10 p (t from lmmkit's 6-digit beta and se)`,
     'plink2',
     async () => {
       const dir = scratchDir('lmmkit-chrx-');
@@ -127,7 +127,8 @@ for (const model of [2, 1]) {
         assert.equal(n[j], want.n, `${id} (${chrom}): observations`);
         const k = chrom === 'X' ? 2 : 1;
         const got = tTestLog10p(beta[j]!, se[j]!, n[j]!, k);
-        assert.ok(Math.abs(got - want.log10p) <= 1e-6 + want.printed, `${id} (${chrom}): -log10 p ${got} vs plink2 ${want.log10p}`);
+        // t comes from lmmkit's beta and se, each rounded to 6 significant digits (relative 5e-6).
+        assert.ok(Math.abs(got - want.log10p) <= 2e-5 * Math.max(1, want.log10p) + want.printed, `${id} (${chrom}): -log10 p ${got} vs plink2 ${want.log10p}`);
         worst = Math.max(worst, Math.abs(got - want.log10p));
         // plink2 prints 6 significant digits; the coding of males (0..1 or 0..2) shows in beta.
         assert.ok(Math.abs(beta[j]! - want.beta) <= 1e-5 * Math.abs(want.beta) + 1e-9, `${id} (${chrom}): beta ${beta[j]} vs plink2 ${want.beta}`);

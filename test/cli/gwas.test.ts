@@ -22,8 +22,12 @@ import { SHARED, sharedTest } from '../support.js';
 
 const dir = scratchDir('lmmkit-gwas-');
 
-/** Asserts that the numbers written (NA = NaN) equal `expected` to a relative 1e-9. */
-function assertClose(written: string[], expected: ArrayLike<number>, what: string): void {
+/**
+ * Asserts that the numbers written (NA = NaN) equal `expected` to their
+ * rounding: 6 significant digits (relative 5e-6), or `abs` absolute
+ * (lmmkit's neg_log10_p has 4 decimals).
+ */
+function assertClose(written: string[], expected: ArrayLike<number>, what: string, abs = 0): void {
   assert.equal(written.length, expected.length, `${what}: ${written.length} values written, ${expected.length} expected`);
   for (let i = 0; i < written.length; i++) {
     const w = written[i] === 'NA' ? Number.NaN : Number(written[i]);
@@ -32,13 +36,16 @@ function assertClose(written: string[], expected: ArrayLike<number>, what: strin
       assert.ok(Number.isNaN(w), `${what}[${i}]: wrote ${written[i]}, expected NaN`);
       continue;
     }
-    assert.ok(Math.abs(w - e) <= 1e-9 * Math.abs(e) + 1e-300, `${what}[${i}]: wrote ${written[i]}, expected ${e}`);
+    assert.ok(Math.abs(w - e) <= 5.000001e-6 * Math.abs(e) + abs + 1e-300, `${what}[${i}]: wrote ${written[i]}, expected ${e}`);
   }
 }
 
-const SINGLE = ['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'beta', 'se', 'stat', 'pvalue', 'log10p'];
-const MULTI = ['chrom', 'pos', 'id', 'chrom_last', 'pos_last', 'id_last', 'variants', 'df', 'af', 'n', 'beta', 'se', 'stat', 'pvalue', 'log10p'];
-const EXACT = [...SINGLE, 'lambda', 'p_wald', 'log10p_wald', 'p_lrt', 'log10p_lrt', 'p_score', 'log10p_score'];
+const SINGLE = ['chrom', 'pos', 'id', 'effect_allele', 'other_allele', 'eaf', 'n', 'beta', 'se', 'pvalue', 'neg_log10_p'];
+const MULTI = ['chrom', 'pos', 'id', 'chrom_last', 'pos_last', 'id_last', 'variants', 'df', 'eaf', 'n', 'beta', 'se', 'stat', 'pvalue', 'neg_log10_p'];
+const EXACT = [...SINGLE, 'lambda', 'p_wald', 'neg_log10_p_wald', 'p_lrt', 'neg_log10_p_lrt', 'p_score', 'neg_log10_p_score'];
+
+/** -log10 of each log10 p (lmmkit's neg_log10_p column). */
+const neg = (a: ArrayLike<number>): number[] => Array.from(a, (x) => -x);
 
 const STRUCT = 'data/structlmm/chrom22_subsample20_maf0.10';
 const EXPR = 'data/structlmm/expr.csv';
@@ -229,7 +236,7 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
       const direct = await directScan({ samples, y: gy, nullModel: fit });
       assert.deepEqual(column(tsv, 'id'), direct.ids);
       assertClose(column(tsv, 'pvalue'), direct.pv, `${trait} pvalue`);
-      assertClose(column(tsv, 'log10p'), direct.log10pv, `${trait} log10p`);
+      assertClose(column(tsv, 'neg_log10_p'), neg(direct.log10pv), `${trait} neg_log10_p`, 5.000001e-5);
       assertClose(column(tsv, 'beta'), direct.beta, `${trait} beta`);
     }
   });
@@ -274,7 +281,7 @@ describe('lmmkit gwas on the structlmm chr22 data', () => {
       const direct = await directScan({ samples, y, nullModel: fit, region: true });
       assert.deepEqual(column(tsv, 'id'), direct.ids);
       assertClose(column(tsv, 'pvalue'), direct.pv, 'pvalue');
-      assertClose(column(tsv, 'log10p'), direct.log10pv, 'log10p');
+      assertClose(column(tsv, 'neg_log10_p'), neg(direct.log10pv), 'neg_log10_p', 5.000001e-5);
 
       // --test exact: GEMMA's per-variant tests, columns added.
       const ex = lmmkit(
@@ -417,7 +424,7 @@ describe('lmmkit demo', () => {
     const res = readTsv(join(out, 'results.tsv'));
     assert.deepEqual(res.header, SINGLE);
     const ids = column(res, 'id');
-    const log10p = column(res, 'log10p').map(Number);
+    const log10p = column(res, 'neg_log10_p').map((v) => -Number(v));
     const hits = causal.filter((id) => log10p[ids.indexOf(id)]! < Math.log10(5e-8));
     assert.ok(hits.length >= 1, 'a causal variant reaches p < 5e-8');
     // The best test of the scan is a causal variant.
@@ -544,7 +551,7 @@ describe('lmmkit gwas --help', () => {
       assert.match(r.stdout, new RegExp(`\\n  ${opt} `), `${opt} in --help`);
     }
     assert.match(r.stdout, /intercept is always added/);
-    assert.match(r.stdout, /chrom pos id a1 a2 af n beta se stat pvalue log10p/);
+    assert.match(r.stdout, /chrom pos id effect_allele other_allele eaf n beta se pvalue neg_log10_p/);
     const demo = lmmkit('demo', '--help');
     assert.equal(demo.status, 0);
     for (const opt of ['--out', '--samples', '--variants', '--seed']) assert.match(demo.stdout, new RegExp(`\\n  ${opt} `));

@@ -290,8 +290,8 @@ describe('PLINK 2 .pgen/.pvar/.psam (--pfile)', () => {
       assert.equal(pgen.report.genotypes.format, 'pgen');
       assert.ok(bed.tsv.rows.length > 1000 || test === 'exact', `${bed.tsv.rows.length} rows`);
       assert.deepEqual(pgen.tsv.header, bed.tsv.header);
-      for (const name of ['id', 'a1', 'a2', 'n', 'af']) assert.deepEqual(column(pgen.tsv, name), column(bed.tsv, name), name);
-      for (const name of bed.tsv.header.filter((h) => /^(beta|se|stat|pvalue|log10p|p_|lambda)/.test(h))) {
+      for (const name of ['id', 'effect_allele', 'other_allele', 'n', 'eaf']) assert.deepEqual(column(pgen.tsv, name), column(bed.tsv, name), name);
+      for (const name of bed.tsv.header.filter((h) => /^(beta|se|stat|pvalue|neg_log10_p|p_|lambda)/.test(h))) {
         const a = column(pgen.tsv, name).map(Number);
         const b = column(bed.tsv, name).map(Number);
         for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-9 * Math.abs(b[i]!), `${test} ${name}[${i}]: pgen ${a[i]}, bed ${b[i]}`);
