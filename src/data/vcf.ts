@@ -9,6 +9,7 @@ import type { NonEmpty } from '../non-empty.js';
 import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from './genotypes.js';
 import { standardizeInPlace } from './preprocess.js';
 import type { SampleTable } from './samples.js';
+import type { IndexedReadPlan } from './tabix/region-stream.js';
 import { findDuplicateIds, idHash, takeVariants, type VariantTable } from './variants.js';
 
 /** Where the dosages of a VCF come from (`--vcf-dosage`): a FORMAT field. */
@@ -24,6 +25,13 @@ export interface OpenVcfOptions {
    * declares `##FORMAT=<ID=DS,...>`, else `gt`). Every record must carry it.
    */
   dosage?: VcfDosage;
+  /**
+   * Set when the stream holds the header and only some records (a region
+   * read through an index, ./tabix/region-stream.ts): the records' line
+   * numbers in the file are then unknown, and messages name the variant
+   * without a line. `plan` is what the index read (for the report).
+   */
+  indexed?: IndexedReadPlan;
 }
 
 /**
@@ -63,8 +71,8 @@ export async function openVcfStream(name: string, open: ChunkStream, opts: OpenV
   if (opts.dosage !== undefined && !(opts.dosage in FIELD)) {
     throw new ArgumentError(`--vcf-dosage: expected ds, gp, hds or gt, found '${String(opts.dosage)}'`);
   }
-  const scan = new OpenScan(name, opts.dosage);
-  const cursor = new LineCursor(name, open());
+  const scan = new OpenScan(name, opts.dosage, opts.indexed);
+  const cursor = new LineCursor(name, open(), opts.indexed === undefined);
   try {
     while (await cursor.next()) {
       scan.line(cursor);
@@ -73,7 +81,7 @@ export async function openVcfStream(name: string, open: ChunkStream, opts: OpenV
   } finally {
     await cursor.close();
   }
-  return scan.reader(open);
+  return scan.reader(open, opts.indexed);
 }
 
 /** A VCF opened for streaming (see `openVcfStream`). */
@@ -86,6 +94,8 @@ export class VcfReader implements GenotypeSource {
   readonly quirks: GenotypeQuirks;
   /** A VCF names each sample by one id (the #CHROM line's), as plink2 reads it without --double-id. */
   readonly sampleKey = 'iid';
+  /** Set when only a region's records were read, through an index: what it read. */
+  readonly index: IndexedReadPlan | undefined;
   private readonly open: ChunkStream;
   /** Physical lines before the first record (the header). */
   private readonly headerLines: number;
@@ -107,6 +117,7 @@ export class VcfReader implements GenotypeSource {
       headerLines: number;
       record: Int32Array;
       line: Float64Array;
+      index?: IndexedReadPlan;
     },
   ) {
     this.path = path;
@@ -118,6 +129,7 @@ export class VcfReader implements GenotypeSource {
     this.headerLines = parts.headerLines;
     this.record = parts.record;
     this.lineOf = parts.line;
+    this.index = parts.index;
   }
 
   get nSamples(): number {
@@ -189,7 +201,7 @@ export class VcfReader implements GenotypeSource {
 
   private changed(cursor: LineCursor): InputError {
     return new InputError(
-      { file: this.path, line: cursor.line },
+      cursor.loc(),
       `expected the records found when the file was opened (${this.variants.id.length} variants), found other lines: the file changed since`,
     );
   }
@@ -277,10 +289,7 @@ export class VcfReader implements GenotypeSource {
   }
 
   private valueError(what: string, buf: Uint8Array, ws: number, we: number, cursor: LineCursor, v: number, s: number): InputError {
-    return new InputError(
-      { file: this.path, line: cursor.line },
-      `variant '${this.variants.id[v]}', sample '${this.samples.iid[s]}': expected ${what}, found '${latin1(buf, ws, we)}'`,
-    );
+    return new InputError(cursor.loc(), `variant '${this.variants.id[v]}', sample '${this.samples.iid[s]}': expected ${what}, found '${latin1(buf, ws, we)}'`);
   }
 
   /** The positions of the dosage field and of GT in a FORMAT column (cached: records share a few). */
@@ -289,7 +298,7 @@ export class VcfReader implements GenotypeSource {
     if (f === undefined) {
       const keys = text.split(':');
       f = { field: keys.indexOf(FIELD[this.dosage]), gt: keys.indexOf('GT') };
-      if (f.field < 0) throw missingField(this.path, cursor.line, this.variants.id[v]!, this.dosage, text);
+      if (f.field < 0) throw missingField(cursor.loc(), this.variants.id[v]!, this.dosage, text);
       this.formats.set(text, f);
     }
     return f;
@@ -299,13 +308,13 @@ export class VcfReader implements GenotypeSource {
     let tabs = 0;
     for (let p = cursor.start; p < cursor.end; p++) if (cursor.buf[p] === 9) tabs++;
     return new InputError(
-      { file: this.path, line: cursor.line },
+      cursor.loc(),
       `variant '${this.variants.id[v]}': expected 9 + ${this.nSamples} = ${9 + this.nSamples} tab-separated columns (the #CHROM line's), found ${tabs + 1}`,
     );
   }
 
   private cursor(): LineCursor {
-    const c = new LineCursor(this.path, this.open());
+    const c = new LineCursor(this.path, this.open(), this.index === undefined);
     this.cursors.add(c);
     return c;
   }
@@ -324,8 +333,8 @@ function inUnit(x: number): boolean {
   return x >= -SLACK && x <= 1 + SLACK;
 }
 
-function missingField(file: string, line: number, id: string, dosage: VcfDosage, format: string): InputError {
-  return new InputError({ file, line }, `variant '${id}': expected the FORMAT field ${FIELD[dosage]} (--vcf-dosage ${dosage}), found FORMAT '${format}'`);
+function missingField(where: { file: string; line?: number }, id: string, dosage: VcfDosage, format: string): InputError {
+  return new InputError(where, `variant '${id}': expected the FORMAT field ${FIELD[dosage]} (--vcf-dosage ${dosage}), found FORMAT '${format}'`);
 }
 
 /** `hardCall` results that are not a dosage. */
@@ -451,10 +460,18 @@ class LineCursor {
   private carry = new Uint8Array(1 << 16);
   private carryLen = 0;
   private done = false;
+  /** Whether `line` is the line's number in the file (not when the stream skips records: a region read through an index). */
+  readonly numbered: boolean;
 
-  constructor(name: string, chunks: AsyncIterable<Uint8Array>) {
+  constructor(name: string, chunks: AsyncIterable<Uint8Array>, numbered = true) {
     this.name = name;
     this.it = chunks[Symbol.asyncIterator]();
+    this.numbered = numbered;
+  }
+
+  /** Where the current line is, for a message: the file, and the line when its number is known. */
+  loc(): { file: string; line?: number } {
+    return this.numbered ? { file: this.name, line: this.line } : { file: this.name };
   }
 
   /** Moves to the next line; false at the end of the file. */
@@ -483,10 +500,11 @@ class LineCursor {
         r = await this.it.next();
       } catch (e) {
         if (e instanceof LmmkitError) throw e;
-        const where = this.after === undefined ? `line ${this.line}` : `line ${this.line} (variant '${this.after}')`;
+        const line = this.numbered ? `line ${this.line}` : 'the header';
+        const where = this.after === undefined ? line : this.numbered ? `${line} (variant '${this.after}')` : `variant '${this.after}'`;
         const code = (e as { code?: unknown }).code;
         throw new InputError(
-          { file: this.name, line: this.line },
+          this.loc(),
           `expected the file to go on after ${where}, found ${(e as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`,
         );
       }
@@ -542,9 +560,12 @@ class OpenScan {
   private records = 0;
   private multi: { count: number; first: { file: string; line: number; id: string; alt: string } } | undefined;
 
-  constructor(name: string, dosage: VcfDosage | undefined) {
+  private readonly indexed: IndexedReadPlan | undefined;
+
+  constructor(name: string, dosage: VcfDosage | undefined, indexed: IndexedReadPlan | undefined) {
     this.name = name;
     this.dosage = dosage;
+    this.indexed = indexed;
   }
 
   line(c: LineCursor): void {
@@ -564,23 +585,23 @@ class OpenScan {
       at = t + 1;
     }
     if (tabs.length < 9) {
-      throw new InputError({ file: this.name, line }, `expected a record of 9 + ${this.samples.length} tab-separated columns, found ${tabs.length + 1}`);
+      throw new InputError(c.loc(), `expected a record of 9 + ${this.samples.length} tab-separated columns, found ${tabs.length + 1}`);
     }
     const [t1, t2, t3, t4, t5, , , t8, t9] = tabs as [number, number, number, number, number, number, number, number, number];
     const id = text(buf, t2 + 1, t3);
     this.lastId = id;
     const record = this.records++;
     const alt = text(buf, t4 + 1, t5);
-    const where = { file: this.name, line };
+    const where = c.loc();
     const format = latin1(buf, t8 + 1, t9);
     let ok = this.formats.get(format);
     if (ok === undefined) {
       ok = format.split(':').includes(FIELD[this.dosage!]);
       this.formats.set(format, ok);
     }
-    if (!ok) throw missingField(this.name, line, id, this.dosage!, format);
+    if (!ok) throw missingField(where, id, this.dosage!, format);
     if (alt.includes(',')) {
-      if (this.multi === undefined) this.multi = { count: 1, first: { file: this.name, line, id, alt } };
+      if (this.multi === undefined) this.multi = { count: 1, first: { file: this.name, line: where.line ?? 0, id, alt } };
       else this.multi.count++;
       return;
     }
@@ -638,7 +659,7 @@ class OpenScan {
   }
 
   /** The reader, once every line was seen. */
-  reader(open: ChunkStream): VcfReader {
+  reader(open: ChunkStream, indexed: IndexedReadPlan | undefined): VcfReader {
     if (this.samples === undefined) {
       throw new InputError(
         { file: this.name },
@@ -646,11 +667,18 @@ class OpenScan {
       );
     }
     const dup = findDuplicateIds(this.id, '.', Uint32Array.from(this.hashes));
+    const line = (k: number): number => (this.indexed === undefined ? this.lines[k]! : 0);
     const quirks: GenotypeQuirks = {
       ...(this.multi === undefined ? {} : { multiAllelicSkipped: this.multi }),
       ...(dup === undefined
         ? {}
-        : { duplicateIds: { count: dup.count, first: { file: this.name, line: this.lines[dup.index]!, id: dup.id, firstLine: this.lines[dup.firstIndex]! } } }),
+        : {
+            duplicateIds: {
+              count: dup.count,
+              // Read through an index, a record's line in the file is unknown: 0.
+              first: { file: this.name, line: line(dup.index), id: dup.id, firstLine: line(dup.firstIndex) },
+            },
+          }),
     };
     const s = this.id.length;
     return new VcfReader(this.name, open, {
@@ -661,6 +689,7 @@ class OpenScan {
       headerLines: this.headerLines,
       record: Int32Array.from(this.record),
       line: Float64Array.from(this.lines),
+      ...(indexed === undefined ? {} : { index: indexed }),
     });
   }
 
