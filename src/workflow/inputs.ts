@@ -146,7 +146,10 @@ export async function openGenotypes(opts: GenotypeInput & VcfRegionOptions): Pro
 }
 
 /** The options that restrict a run to a region: what a VCF's index can answer. */
-type VcfRegionOptions = { region?: string } & Pick<SelectionOptions, 'chr' | 'fromBp' | 'toBp'>;
+type VcfRegionOptions = {
+  /** The --region a VCF's index may answer: given only when the run reads no variant outside it (no kinship from the genotypes). */
+  vcfRegion?: string;
+} & Pick<SelectionOptions, 'chr' | 'fromBp' | 'toBp'>;
 
 /**
  * The positions of each index sequence that --region and --chr (with
@@ -156,8 +159,8 @@ type VcfRegionOptions = { region?: string } & Pick<SelectionOptions, 'chr' | 'fr
  * has to cover it: plink2's names (`chr22` is `22`) match as the filters match.
  */
 function vcfRegion(opts: VcfRegionOptions, path: string): ((names: readonly string[]) => RegionQuery) | undefined {
-  if (opts.region === undefined && opts.chr === undefined) return undefined;
-  const region = opts.region === undefined ? undefined : parseRegion(opts.region);
+  if (opts.vcfRegion === undefined && opts.chr === undefined) return undefined;
+  const region = opts.vcfRegion === undefined ? undefined : parseRegion(opts.vcfRegion);
   return (names) => {
     const chr = opts.chr === undefined ? undefined : parseChromList(opts.chr, names, path);
     return (name) => {
@@ -189,7 +192,7 @@ function vcfRegion(opts: VcfRegionOptions, path: string): ((names: readonly stri
  * `selection` entry (undefined when no such option was given).
  */
 export async function withGenotypes<T>(
-  opts: GenotypeInput & SelectionOptions & { region?: string; log?: (line: string) => void },
+  opts: GenotypeInput & SelectionOptions & { vcfRegion?: string; log?: (line: string) => void },
   body: (source: GenotypeSource, outputs: StagedOutputs, selection: SelectionReport | undefined) => Promise<T>,
 ): Promise<T> {
   const opened = await openGenotypes(opts);
