@@ -6,11 +6,10 @@ import { access, open } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip, inflateRawSync } from 'node:zlib';
 import { InputError } from '../../errors.js';
-import { readBgzfWhole, type RawInflate } from '../tabix/bgzf.js';
-import { parseCsi } from '../tabix/csi.js';
+import type { RawInflate } from '../tabix/bgzf.js';
+import { readTabixIndex } from '../tabix/index-file.js';
 import type { TabixIndex } from '../tabix/query.js';
 import { indexedVcfBytes, planIndexedRead, type RegionQuery } from '../tabix/region-stream.js';
-import { parseTbi } from '../tabix/tbi.js';
 import { openVcfStream, type OpenVcfOptions, type VcfReader } from '../vcf.js';
 import { openFileSource } from './files.js';
 
@@ -131,12 +130,5 @@ async function defaultIndex(path: string): Promise<string | undefined> {
 
 /** Reads a .tbi or .csi index (told by its magic, not its name). */
 export async function readIndex(path: string): Promise<TabixIndex> {
-  const source = await openFileSource(path);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readBgzfWhole(source, nodeInflate);
-  } finally {
-    await source.close();
-  }
-  return bytes[0] === 0x43 ? parseCsi(bytes, path) : parseTbi(bytes, path);
+  return readTabixIndex(await openFileSource(path), nodeInflate);
 }
