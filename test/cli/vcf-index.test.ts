@@ -5,11 +5,12 @@
 // same error either way).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { openBed } from '../../src/data/node/bed.js';
 import { readTable } from '../../src/data/node/tables.js';
-import { lmmkit, scratchDir } from '../cli-support.js';
+import { assertRejected, lmmkit, scratchDir } from '../cli-support.js';
 import { requireTool, SHARED, sharedTest } from '../support.js';
 
 const STRUCT = 'data/structlmm/chrom22_subsample20_maf0.10';
@@ -103,4 +104,12 @@ sharedTest('gwas --region/--chr through a .tbi and a .csi equals the whole-file 
   assert.equal(e1.status, 2, e1.stderr);
   assert.equal(e1.stderr, e2.stderr);
   assert.match(e1.stderr, /--region 22:100-200: no analysed variant of .*hc\.vcf\.gz lies in 22:100-200/);
+});
+
+test('--vcf-index and --no-vcf-index without --vcf are refused', () => {
+  const out = join(dir, 'no-vcf');
+  mkdirSync(out);
+  for (const flag of [['--vcf-index', 'x.tbi'], ['--no-vcf-index']]) {
+    assertRejected(lmmkit('kinship', '--bfile', 'x', ...flag, '--out', join(out, 'k.tsv')), /kinship: --vcf-index and --no-vcf-index go with --vcf/, out);
+  }
 });
