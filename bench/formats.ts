@@ -7,10 +7,15 @@
 // dosages), so the figures compare like with like on this machine.
 // Then the BGEN's bgenix index (written with sql.js in bgenix's schema):
 // open time and a 1% region read with the index next to the single pass.
+// Then a 1% region of the VCF.gz read through its .tbi (tabix -p vcf) next
+// to a full pass selecting the same region, and next to `tabix FILE REGION
+// | wc -l` (htslib's own region query). The variants are spread 1 kb apart
+// (plink2 --dummy puts them 1 bp apart) so that a region spans index bins as
+// it does in real data.
 // Sizes: LMMKIT_BENCH_FORMAT_N (default 5000), LMMKIT_BENCH_FORMAT_M (20000).
 // Run: node dist/bench/formats.js
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GenotypeSource } from '../src/data/genotypes.js';
@@ -63,10 +68,64 @@ async function scan(geno: Partial<GwasRunOptions>, pheno: string, out: string): 
   return secondsSince(t0);
 }
 
+/** Best wall seconds (of REPS) of `fn`, and its last result. */
+async function best<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  let t = Number.POSITIVE_INFINITY;
+  let last: T | undefined;
+  for (let r = 0; r < REPS; r++) {
+    const t0 = performance.now();
+    last = await fn();
+    t = Math.min(t, secondsSince(t0));
+  }
+  return [t, last as T];
+}
+
+/**
+ * A 1% region (m / 100 variants mid-file) of `vcf` read to dosages through
+ * its .tbi, by a full pass selecting the region, and by `tabix` (lines only).
+ */
+async function regionQuery(vcf: string): Promise<void> {
+  const t0 = performance.now();
+  const r = spawnSync('tabix', ['-f', '-p', 'vcf', vcf]);
+  if (r.status !== 0) throw new Error(`tabix -p vcf: ${r.stderr}`);
+  const indexing = secondsSince(t0);
+  const start = 1000 * Math.floor(m / 2) + 1;
+  const end = start + 1000 * Math.floor(m / 100);
+  const query = () => (name: string) => (name === '1' ? { start, end } : undefined);
+  const read = async (index: false | undefined): Promise<number> => {
+    const src = await openVcf(vcf, { index, region: query });
+    const keep: number[] = [];
+    src.variants.pos.forEach((p, i) => {
+      if (p >= start && p < end) keep.push(i);
+    });
+    let cols = 0;
+    for await (const b of src.batches({ size: 1000, select: { indices: keep } })) cols += b.dosages.cols;
+    await src.close();
+    return cols;
+  };
+  const [viaIndex, a] = await best(() => read(undefined));
+  const [full, b] = await best(() => read(false));
+  const [openOnly] = await best(async () => (await openVcf(vcf, { region: query })).variants.id.length);
+  const [tabix, lines] = await best(async () => {
+    const q = spawnSync('sh', ['-c', `tabix '${vcf}' 1:${start}-${end - 1} | wc -l`], { encoding: 'utf8' });
+    return Number(q.stdout.trim());
+  });
+  if (a !== b || a !== lines) throw new Error(`region: ${a} variants through the index, ${b} in a full pass, ${lines} from tabix`);
+  console.log(
+    `  .vcf.gz 1% region (${a} variants; tabix -p vcf took ${indexing.toFixed(2)} s): through the .tbi ${viaIndex.toFixed(3)} s to dosages ` +
+      `(variant table alone ${openOnly.toFixed(3)} s), full pass ${full.toFixed(2)} s (${(full / viaIndex).toFixed(1)}x); tabix | wc -l ${tabix.toFixed(3)} s ` +
+      `(lmmkit variant table / tabix ${(openOnly / tabix).toFixed(2)})`,
+  );
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bench-formats-'));
 try {
   const g = join(dir, 'g');
   plink2('--dummy', String(n), String(m), '0.01', 'dosage-freq=0.2', '--seed', '1', '--make-pgen', '--out', g);
+  // Variants 1 kb apart from position 1 (--dummy writes 0, 1, 2, ...).
+  const pvar = readFileSync(`${g}.pvar`, 'utf8').split('\n');
+  let k = 0;
+  writeFileSync(`${g}.pvar`, pvar.map((l) => (l === '' || l.startsWith('#') ? l : l.replace(/\t\d+\t/, `\t${1000 * k++ + 1}\t`))).join('\n'));
   plink2('--pfile', g, '--make-bed', '--out', g);
   plink2('--pfile', g, '--export', 'vcf', 'bgz', 'vcf-dosage=DS', 'id-paste=iid', '--out', g);
   plink2('--pfile', g, '--export', 'bgen-1.2', 'bits=8', 'ref-first', 'id-paste=iid', '--out', g);
@@ -91,6 +150,7 @@ try {
     );
   }
   await bgenIndex(`${g}.bgen`);
+  await regionQuery(`${g}.vcf.gz`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

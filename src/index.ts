@@ -68,6 +68,12 @@ export {
 export { parseOxfordSample, type OxfordSample } from './data/bgen/sample.js';
 export { parseBim } from './data/plink/bim.js';
 export { openVcfStream, VcfReader, type ChunkStream, type OpenVcfOptions, type VcfDosage } from './data/vcf.js';
+export { fflateInflate, readBgzfBlock, readBgzfRange, type RawInflate } from './data/tabix/bgzf.js';
+export { parseCsi } from './data/tabix/csi.js';
+export { readTabixIndex } from './data/tabix/index-file.js';
+export { regionChunks, type Chunk, type TabixIndex } from './data/tabix/query.js';
+export { indexedVcfBytes, planIndexedRead, type IndexedReadPlan, type RegionQuery } from './data/tabix/region-stream.js';
+export { parseTbi } from './data/tabix/tbi.js';
 export { parseFam, type FamTable } from './data/plink/fam.js';
 export { sampleKey, type SampleTable } from './data/samples.js';
 export { resolveSelection, takeVariants, type VariantSelection, type VariantTable } from './data/variants.js';

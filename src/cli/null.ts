@@ -57,6 +57,8 @@ export function nullCommand(): Command {
       'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
       oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
     )
+    .option('--vcf-index <file>', 'the --vcf index (.tbi or .csi) for region reads (default FILE.tbi, else FILE.csi, when present)')
+    .option('--no-vcf-index', 'read the whole --vcf even when it has an index')
     .option('--pheno <file>', 'phenotype table (default: the .fam/.psam phenotypes)')
     .option('--pheno-col <name...>', "the trait (one name; default: the table's only column)")
     .option('--covar <file>', 'covariate table (an intercept is always added)')

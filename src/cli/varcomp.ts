@@ -101,6 +101,8 @@ export function varcompCommand(): Command {
       'VCF FORMAT field read as dosage: ds, gp, hds or gt (default ds when the header declares DS, else gt)',
       oneOf('--vcf-dosage', ['ds', 'gp', 'hds', 'gt'] as const),
     )
+    .option('--vcf-index <file>', 'the --vcf index (.tbi or .csi) for region reads (default FILE.tbi, else FILE.csi, when present)')
+    .option('--no-vcf-index', 'read the whole --vcf even when it has an index')
     .option(
       '--ids <column>',
       "the --data column holding each row's sample id: its genotype sample (by IID; BIMBAM: 1..N) with a genotype file, its kinship row otherwise",

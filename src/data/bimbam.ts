@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ArgumentError, InputError } from '../errors.js';
@@ -11,6 +10,7 @@ import type { SampleTable } from './samples.js';
 import { findDuplicateIds, takeVariants, type VariantTable } from './variants.js';
 import type { LineParser } from './lines.js';
 import { readLines } from './node/files.js';
+import { LineCursor } from './line-cursor.js';
 import { standardizeInPlace } from './preprocess.js';
 
 /** Options of `openBimbam`. */
@@ -231,45 +231,60 @@ export class BimbamReader implements GenotypeSource {
 }
 
 /**
- * The non-blank lines of a plain or gzip text file, streamed through
- * readline; `line` is the 1-based physical line number of the last line
- * returned and `variant` the 0-based index of the next one.
+ * The non-blank lines of a plain or gzip text file, cut by `LineCursor`
+ * (the VCF reader's) and decoded one at a time; `line` is the 1-based
+ * physical line number of the last line returned and `variant` the 0-based
+ * index of the next one.
  */
 class LineReader {
-  line = 0;
   variant = 0;
-  private readonly path: string;
-  private readonly input: Readable;
-  private readonly it: AsyncIterator<string>;
+  private readonly cursor: LineCursor;
 
   constructor(path: string, gzip: boolean) {
-    this.path = path;
-    const file = createReadStream(path);
-    // pipeline forwards a read error of the file to the gunzip stream, and so to readline.
-    this.input = gzip ? pipeline(file, createGunzip(), () => {}) : file;
-    this.it = createInterface({ input: this.input, crlfDelay: Infinity })[Symbol.asyncIterator]();
+    this.cursor = new LineCursor(path, fileChunks(path, gzip));
+  }
+
+  get line(): number {
+    return this.cursor.line;
   }
 
   /** The next non-blank line, or undefined at the end of the file. */
   async next(): Promise<string | undefined> {
-    for (;;) {
-      const r = await this.it.next().catch((err: NodeJS.ErrnoException) => {
-        // A corrupt or truncated gzip stream, or a file gone since it was opened.
-        throw new InputError({ file: this.path }, `cannot read past line ${this.line}: ${err.message}${err.code === undefined ? '' : ` (${err.code})`}`);
-      });
-      if (r.done === true) return undefined;
-      this.line++;
-      if (r.value.trim() !== '') {
+    const c = this.cursor;
+    while (await c.next()) {
+      if (c.end === c.start) continue;
+      const text = decodeLine(c.buf, c.start, c.end);
+      if (text.trim() !== '') {
         this.variant++;
-        return r.value;
+        return text;
       }
     }
+    return undefined;
   }
 
   async close(): Promise<void> {
-    await this.it.return?.();
-    this.input.destroy();
+    await this.cursor.close();
   }
+}
+
+/** The bytes of `path` from the top, gunzipped when `gzip`; a read error surfaces in the cursor with the line reached. */
+async function* fileChunks(path: string, gzip: boolean): AsyncGenerator<Uint8Array> {
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  // pipeline forwards a read error of the file to the gunzip stream.
+  const input: Readable = gzip ? pipeline(file, createGunzip({ chunkSize: 1 << 18 }), () => {}) : file;
+  try {
+    for await (const chunk of input) yield chunk as Uint8Array;
+  } finally {
+    input.destroy();
+  }
+}
+
+// A byte-order mark is kept, as readline kept it.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Bytes [a, b) as UTF-8 text. */
+function decodeLine(buf: Uint8Array, a: number, b: number): string {
+  return utf8.decode(buf.subarray(a, b));
 }
 
 interface VariantHead {

@@ -3,12 +3,14 @@
 // streams the file's decompressed bytes from the top (./node/vcf.ts gives one
 // for a path, plain or gzip/BGZF), and cuts and parses the lines as bytes, so
 // that a 50 kB record of 5000 samples is never decoded into a string.
-import { ArgumentError, InputError, LmmkitError } from '../errors.js';
+import { ArgumentError, InputError } from '../errors.js';
+import { LineCursor } from './line-cursor.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { NonEmpty } from '../non-empty.js';
 import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from './genotypes.js';
 import { standardizeInPlace } from './preprocess.js';
 import type { SampleTable } from './samples.js';
+import type { IndexedReadPlan } from './tabix/region-stream.js';
 import { findDuplicateIds, idHash, takeVariants, type VariantTable } from './variants.js';
 
 /** Where the dosages of a VCF come from (`--vcf-dosage`): a FORMAT field. */
@@ -24,6 +26,13 @@ export interface OpenVcfOptions {
    * declares `##FORMAT=<ID=DS,...>`, else `gt`). Every record must carry it.
    */
   dosage?: VcfDosage;
+  /**
+   * Set when the stream holds the header and only some records (a region
+   * read through an index, ./tabix/region-stream.ts): the records' line
+   * numbers in the file are then unknown, and messages name the variant
+   * without a line. `plan` is what the index read (for the report).
+   */
+  indexed?: IndexedReadPlan;
 }
 
 /**
@@ -63,8 +72,8 @@ export async function openVcfStream(name: string, open: ChunkStream, opts: OpenV
   if (opts.dosage !== undefined && !(opts.dosage in FIELD)) {
     throw new ArgumentError(`--vcf-dosage: expected ds, gp, hds or gt, found '${String(opts.dosage)}'`);
   }
-  const scan = new OpenScan(name, opts.dosage);
-  const cursor = new LineCursor(name, open());
+  const scan = new OpenScan(name, opts.dosage, opts.indexed);
+  const cursor = new LineCursor(name, open(), opts.indexed === undefined);
   try {
     while (await cursor.next()) {
       scan.line(cursor);
@@ -73,7 +82,7 @@ export async function openVcfStream(name: string, open: ChunkStream, opts: OpenV
   } finally {
     await cursor.close();
   }
-  return scan.reader(open);
+  return scan.reader(open, opts.indexed);
 }
 
 /** A VCF opened for streaming (see `openVcfStream`). */
@@ -86,6 +95,8 @@ export class VcfReader implements GenotypeSource {
   readonly quirks: GenotypeQuirks;
   /** A VCF names each sample by one id (the #CHROM line's), as plink2 reads it without --double-id. */
   readonly sampleKey = 'iid';
+  /** Set when only a region's records were read, through an index: what it read. */
+  readonly index: IndexedReadPlan | undefined;
   private readonly open: ChunkStream;
   /** Physical lines before the first record (the header). */
   private readonly headerLines: number;
@@ -107,6 +118,7 @@ export class VcfReader implements GenotypeSource {
       headerLines: number;
       record: Int32Array;
       line: Float64Array;
+      index?: IndexedReadPlan;
     },
   ) {
     this.path = path;
@@ -118,6 +130,7 @@ export class VcfReader implements GenotypeSource {
     this.headerLines = parts.headerLines;
     this.record = parts.record;
     this.lineOf = parts.line;
+    this.index = parts.index;
   }
 
   get nSamples(): number {
@@ -189,7 +202,7 @@ export class VcfReader implements GenotypeSource {
 
   private changed(cursor: LineCursor): InputError {
     return new InputError(
-      { file: this.path, line: cursor.line },
+      cursor.loc(),
       `expected the records found when the file was opened (${this.variants.id.length} variants), found other lines: the file changed since`,
     );
   }
@@ -277,10 +290,7 @@ export class VcfReader implements GenotypeSource {
   }
 
   private valueError(what: string, buf: Uint8Array, ws: number, we: number, cursor: LineCursor, v: number, s: number): InputError {
-    return new InputError(
-      { file: this.path, line: cursor.line },
-      `variant '${this.variants.id[v]}', sample '${this.samples.iid[s]}': expected ${what}, found '${latin1(buf, ws, we)}'`,
-    );
+    return new InputError(cursor.loc(), `variant '${this.variants.id[v]}', sample '${this.samples.iid[s]}': expected ${what}, found '${latin1(buf, ws, we)}'`);
   }
 
   /** The positions of the dosage field and of GT in a FORMAT column (cached: records share a few). */
@@ -289,7 +299,7 @@ export class VcfReader implements GenotypeSource {
     if (f === undefined) {
       const keys = text.split(':');
       f = { field: keys.indexOf(FIELD[this.dosage]), gt: keys.indexOf('GT') };
-      if (f.field < 0) throw missingField(this.path, cursor.line, this.variants.id[v]!, this.dosage, text);
+      if (f.field < 0) throw missingField(cursor.loc(), this.variants.id[v]!, this.dosage, text);
       this.formats.set(text, f);
     }
     return f;
@@ -299,13 +309,13 @@ export class VcfReader implements GenotypeSource {
     let tabs = 0;
     for (let p = cursor.start; p < cursor.end; p++) if (cursor.buf[p] === 9) tabs++;
     return new InputError(
-      { file: this.path, line: cursor.line },
+      cursor.loc(),
       `variant '${this.variants.id[v]}': expected 9 + ${this.nSamples} = ${9 + this.nSamples} tab-separated columns (the #CHROM line's), found ${tabs + 1}`,
     );
   }
 
   private cursor(): LineCursor {
-    const c = new LineCursor(this.path, this.open());
+    const c = new LineCursor(this.path, this.open(), this.index === undefined);
     this.cursors.add(c);
     return c;
   }
@@ -324,8 +334,8 @@ function inUnit(x: number): boolean {
   return x >= -SLACK && x <= 1 + SLACK;
 }
 
-function missingField(file: string, line: number, id: string, dosage: VcfDosage, format: string): InputError {
-  return new InputError({ file, line }, `variant '${id}': expected the FORMAT field ${FIELD[dosage]} (--vcf-dosage ${dosage}), found FORMAT '${format}'`);
+function missingField(where: { file: string; line?: number }, id: string, dosage: VcfDosage, format: string): InputError {
+  return new InputError(where, `variant '${id}': expected the FORMAT field ${FIELD[dosage]} (--vcf-dosage ${dosage}), found FORMAT '${format}'`);
 }
 
 /** `hardCall` results that are not a dosage. */
@@ -430,97 +440,6 @@ function text(buf: Uint8Array, a: number, b: number): string {
   return latin1(buf, a, b);
 }
 
-/**
- * The lines of a chunk stream, pulled one at a time as a byte range
- * [start, end) of `buf` (a `\r` before the `\n` dropped), valid until the
- * next call. A line inside a chunk is not copied; one across chunks is
- * assembled in a buffer of its own. `line` is the 1-based number of the
- * current line; `after` is set by the reader to the last variant read, for
- * the message on a stream that breaks off.
- */
-class LineCursor {
-  line = 0;
-  buf: Uint8Array = new Uint8Array(0);
-  start = 0;
-  end = 0;
-  after: string | undefined;
-  private readonly name: string;
-  private readonly it: AsyncIterator<Uint8Array>;
-  private chunk: Uint8Array = new Uint8Array(0);
-  private at = 0;
-  private carry = new Uint8Array(1 << 16);
-  private carryLen = 0;
-  private done = false;
-
-  constructor(name: string, chunks: AsyncIterable<Uint8Array>) {
-    this.name = name;
-    this.it = chunks[Symbol.asyncIterator]();
-  }
-
-  /** Moves to the next line; false at the end of the file. */
-  async next(): Promise<boolean> {
-    for (;;) {
-      const nl = this.chunk.indexOf(10, this.at);
-      if (nl >= 0) {
-        if (this.carryLen > 0) {
-          this.append(this.chunk.subarray(this.at, nl));
-          this.set(this.carry, 0, this.carryLen);
-          this.carryLen = 0;
-        } else this.set(this.chunk, this.at, nl);
-        this.at = nl + 1;
-        return true;
-      }
-      this.append(this.chunk.subarray(this.at));
-      this.at = this.chunk.length;
-      if (this.done) {
-        if (this.carryLen === 0) return false;
-        this.set(this.carry, 0, this.carryLen);
-        this.carryLen = 0;
-        return true;
-      }
-      let r: IteratorResult<Uint8Array>;
-      try {
-        r = await this.it.next();
-      } catch (e) {
-        if (e instanceof LmmkitError) throw e;
-        const where = this.after === undefined ? `line ${this.line}` : `line ${this.line} (variant '${this.after}')`;
-        const code = (e as { code?: unknown }).code;
-        throw new InputError(
-          { file: this.name, line: this.line },
-          `expected the file to go on after ${where}, found ${(e as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`,
-        );
-      }
-      if (r.done === true) this.done = true;
-      else {
-        this.chunk = r.value;
-        this.at = 0;
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.it.return?.();
-  }
-
-  private set(buf: Uint8Array, start: number, end: number): void {
-    this.line++;
-    this.buf = buf;
-    this.start = start;
-    this.end = end > start && buf[end - 1] === 13 ? end - 1 : end;
-  }
-
-  private append(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    if (this.carryLen + bytes.length > this.carry.length) {
-      const grown = new Uint8Array(Math.max(this.carry.length * 2, this.carryLen + bytes.length));
-      grown.set(this.carry.subarray(0, this.carryLen));
-      this.carry = grown;
-    }
-    this.carry.set(bytes, this.carryLen);
-    this.carryLen += bytes.length;
-  }
-}
-
 /** The opening pass: the header, then the first columns of each record. */
 class OpenScan {
   lastId: string | undefined;
@@ -542,9 +461,12 @@ class OpenScan {
   private records = 0;
   private multi: { count: number; first: { file: string; line: number; id: string; alt: string } } | undefined;
 
-  constructor(name: string, dosage: VcfDosage | undefined) {
+  private readonly indexed: IndexedReadPlan | undefined;
+
+  constructor(name: string, dosage: VcfDosage | undefined, indexed: IndexedReadPlan | undefined) {
     this.name = name;
     this.dosage = dosage;
+    this.indexed = indexed;
   }
 
   line(c: LineCursor): void {
@@ -564,23 +486,23 @@ class OpenScan {
       at = t + 1;
     }
     if (tabs.length < 9) {
-      throw new InputError({ file: this.name, line }, `expected a record of 9 + ${this.samples.length} tab-separated columns, found ${tabs.length + 1}`);
+      throw new InputError(c.loc(), `expected a record of 9 + ${this.samples.length} tab-separated columns, found ${tabs.length + 1}`);
     }
     const [t1, t2, t3, t4, t5, , , t8, t9] = tabs as [number, number, number, number, number, number, number, number, number];
     const id = text(buf, t2 + 1, t3);
     this.lastId = id;
     const record = this.records++;
     const alt = text(buf, t4 + 1, t5);
-    const where = { file: this.name, line };
+    const where = c.loc();
     const format = latin1(buf, t8 + 1, t9);
     let ok = this.formats.get(format);
     if (ok === undefined) {
       ok = format.split(':').includes(FIELD[this.dosage!]);
       this.formats.set(format, ok);
     }
-    if (!ok) throw missingField(this.name, line, id, this.dosage!, format);
+    if (!ok) throw missingField(where, id, this.dosage!, format);
     if (alt.includes(',')) {
-      if (this.multi === undefined) this.multi = { count: 1, first: { file: this.name, line, id, alt } };
+      if (this.multi === undefined) this.multi = { count: 1, first: { file: this.name, line: where.line ?? 0, id, alt } };
       else this.multi.count++;
       return;
     }
@@ -638,7 +560,7 @@ class OpenScan {
   }
 
   /** The reader, once every line was seen. */
-  reader(open: ChunkStream): VcfReader {
+  reader(open: ChunkStream, indexed: IndexedReadPlan | undefined): VcfReader {
     if (this.samples === undefined) {
       throw new InputError(
         { file: this.name },
@@ -646,11 +568,18 @@ class OpenScan {
       );
     }
     const dup = findDuplicateIds(this.id, '.', Uint32Array.from(this.hashes));
+    const line = (k: number): number => (this.indexed === undefined ? this.lines[k]! : 0);
     const quirks: GenotypeQuirks = {
       ...(this.multi === undefined ? {} : { multiAllelicSkipped: this.multi }),
       ...(dup === undefined
         ? {}
-        : { duplicateIds: { count: dup.count, first: { file: this.name, line: this.lines[dup.index]!, id: dup.id, firstLine: this.lines[dup.firstIndex]! } } }),
+        : {
+            duplicateIds: {
+              count: dup.count,
+              // Read through an index, a record's line in the file is unknown: 0.
+              first: { file: this.name, line: line(dup.index), id: dup.id, firstLine: line(dup.firstIndex) },
+            },
+          }),
     };
     const s = this.id.length;
     return new VcfReader(this.name, open, {
@@ -661,6 +590,7 @@ class OpenScan {
       headerLines: this.headerLines,
       record: Int32Array.from(this.record),
       line: Float64Array.from(this.lines),
+      ...(indexed === undefined ? {} : { index: indexed }),
     });
   }
 

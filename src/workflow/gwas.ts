@@ -108,7 +108,9 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
-  return withGenotypes(opts, async (source, outputs, selection) => {
+  // A kinship from the genotypes reads the whole file: a VCF index answers the region only without one.
+  const vcfRegion = opts.kinshipFromGenotypes === true ? undefined : opts.region;
+  return withGenotypes({ ...opts, vcfRegion }, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
     const inputs = await withProgress(
       opts.progress,

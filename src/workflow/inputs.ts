@@ -11,7 +11,10 @@ import { openVcf } from '../data/node/vcf.js';
 import { VcfReader, type VcfDosage } from '../data/vcf.js';
 import type { BgenQuirks, BgenRef } from '../data/bgen/bgen.js';
 import { openBgen } from '../data/node/bgen.js';
-import type { Region } from '../data/region.js';
+import { parseRegion, type Region } from '../data/region.js';
+import { canonicalChrom, sameChrom } from '../data/chrom.js';
+import { parseChromList } from '../data/selection.js';
+import type { IndexedReadPlan, RegionQuery } from '../data/tabix/region-stream.js';
 import type { LineParser } from '../data/lines.js';
 import { readLines } from '../data/node/files.js';
 import { RecordSplitter, tableOfRecords, type NumericTable } from '../data/table.js';
@@ -30,6 +33,8 @@ export interface GenotypeInput {
   annotation?: string;
   vcf?: string;
   vcfDosage?: VcfDosage;
+  /** The VCF's .tbi/.csi index (--vcf-index), or false to read the whole file (--no-vcf-index); default FILE.tbi, else FILE.csi, when one exists. */
+  vcfIndex?: string | false;
   /** BGEN file (v1.1-1.3), its Oxford .sample (`sample`) and which allele is REF (`bgenRef`, default 'first'; see `BgenRef`). */
   bgen?: string;
   sample?: string;
@@ -42,7 +47,7 @@ export interface GenotypeInput {
 export function genotypeFiles(opts: GenotypeInput): string[] {
   if (opts.bfile !== undefined) return ['.bed', '.bim', '.fam'].map((e) => opts.bfile + e);
   if (opts.pfile !== undefined) return ['.pgen', '.pvar', '.psam'].map((e) => opts.pfile + e);
-  if (opts.vcf !== undefined) return [opts.vcf];
+  if (opts.vcf !== undefined) return typeof opts.vcfIndex === 'string' ? [opts.vcf, opts.vcfIndex] : [opts.vcf];
   if (opts.bgen !== undefined) return [opts.bgen, opts.sample, opts.bgenIndex].filter((f): f is string => typeof f === 'string');
   return [opts.bimbam, opts.annotation].filter((f): f is string => f !== undefined);
 }
@@ -151,11 +156,47 @@ export function applyMissingPhenotype(
 }
 
 /** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation), --pfile PREFIX (PLINK 2), --vcf FILE (with --vcf-dosage) or --bgen FILE (with its --sample). */
-export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource> {
+export async function openGenotypes(opts: GenotypeInput & VcfRegionOptions): Promise<GenotypeSource> {
   if (opts.pfile !== undefined) return await openPgen(opts.pfile);
-  if (opts.vcf !== undefined) return await openVcf(opts.vcf, { dosage: opts.vcfDosage });
+  if (opts.vcf !== undefined) return await openVcf(opts.vcf, { dosage: opts.vcfDosage, index: opts.vcfIndex, region: vcfRegion(opts, opts.vcf) });
   if (opts.bgen !== undefined) return await openBgen(opts.bgen, { sample: opts.sample, ref: opts.bgenRef, index: opts.bgenIndex });
   return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
+}
+
+/** The options that restrict a run to a region: what a VCF's index can answer. */
+type VcfRegionOptions = {
+  /** The --region a VCF's index may answer: given only when the run reads no variant outside it (no kinship from the genotypes). */
+  vcfRegion?: string;
+} & Pick<SelectionOptions, 'chr' | 'fromBp' | 'toBp'>;
+
+/**
+ * The positions of each index sequence that --region and --chr (with
+ * --from-bp/--to-bp) keep, both when both are given (they are applied one
+ * after the other); undefined when neither is given (the whole file is
+ * read). The selection is applied again to the variants read, so this only
+ * has to cover it: plink2's names (`chr22` is `22`) match as the filters match.
+ */
+function vcfRegion(opts: VcfRegionOptions, path: string): ((names: readonly string[]) => RegionQuery) | undefined {
+  if (opts.vcfRegion === undefined && opts.chr === undefined) return undefined;
+  const region = opts.vcfRegion === undefined ? undefined : parseRegion(opts.vcfRegion);
+  return (names) => {
+    const chr = opts.chr === undefined ? undefined : parseChromList(opts.chr, names, path);
+    return (name) => {
+      let start = 0;
+      let end = Number.POSITIVE_INFINITY;
+      if (region !== undefined) {
+        if (!sameChrom(name, region.chrom)) return undefined;
+        start = region.start;
+        end = region.end;
+      }
+      if (chr !== undefined) {
+        if (!chr.has(canonicalChrom(name))) return undefined;
+        start = Math.max(start, opts.fromBp ?? 0);
+        end = Math.min(end, opts.toBp === undefined ? Number.POSITIVE_INFINITY : opts.toBp + 1);
+      }
+      return { start, end };
+    };
+  };
 }
 
 /**
@@ -169,7 +210,7 @@ export async function openGenotypes(opts: GenotypeInput): Promise<GenotypeSource
  * `selection` entry (undefined when no such option was given).
  */
 export async function withGenotypes<T>(
-  opts: GenotypeInput & SelectionOptions & { log?: (line: string) => void },
+  opts: GenotypeInput & SelectionOptions & { vcfRegion?: string; log?: (line: string) => void },
   body: (source: GenotypeSource, outputs: StagedOutputs, selection: SelectionReport | undefined) => Promise<T>,
 ): Promise<T> {
   const opened = await openGenotypes(opts);
@@ -195,7 +236,10 @@ export function selectRegion(
 ): { select: VariantSelection | undefined; selected: number } {
   const select = analysedSelection(source, region === undefined ? undefined : { region });
   const selected = resolveSelection(source.variants, select, source.path).length;
-  if (source.variants.id.length === 0) throw new SelectionError('NO_VARIANTS', `${source.path}: expected at least one variant, found none`);
+  // A region read through a VCF's index holds only the region's records: none there is the region's error, not the file's.
+  const indexed = source instanceof VcfReader && source.index !== undefined;
+  if (source.variants.id.length === 0 && !(indexed && region !== undefined))
+    throw new SelectionError('NO_VARIANTS', `${source.path}: expected at least one variant, found none`);
   if (selected === 0 && region !== undefined) {
     throw bad(`--region ${regionText}: no analysed variant of ${source.path} lies in ${region.chrom}:${region.start}-${region.end} (END is exclusive)`);
   }
@@ -222,6 +266,8 @@ export interface GenotypesReport {
   countedAllele: 'a1';
   /** What the file holds that was analysed or excluded by rule (absent when nothing). */
   quirks?: GenotypeQuirks;
+  /** VCF read through its index (a region): the index and what it read; `variants` then counts the records read, not the file's. */
+  vcfIndex?: IndexedReadPlan;
 }
 
 /**
@@ -244,6 +290,7 @@ export function genotypesReport(
     variants: source.variants.id.length,
     countedAllele: 'a1',
     ...(quirks === undefined || Object.keys(quirks).length === 0 ? {} : { quirks }),
+    ...(source instanceof VcfReader && source.index !== undefined ? { vcfIndex: source.index } : {}),
   };
 }
 

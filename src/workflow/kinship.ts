@@ -26,6 +26,8 @@ export interface KinshipRunOptions extends SelectionOptions {
   vcf?: string;
   /** The VCF FORMAT field the dosages are read from (default DS when declared, else GT). */
   vcfDosage?: VcfDosage;
+  /** The VCF's index for a region read (--vcf-index), false to read the whole file (--no-vcf-index); see `GenotypeInput`. */
+  vcfIndex?: string | false;
   /** BGEN file, its Oxford .sample and which allele is REF (see `GenotypeInput`). */
   bgen?: string;
   sample?: string;

@@ -178,7 +178,9 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
-  return withGenotypes(opts, async (source, outputs, selection) => {
+  // A kinship from the genotypes reads the whole file: a VCF index answers the region only without one.
+  const vcfRegion = opts.kinshipFromGenotypes === true ? undefined : opts.region;
+  return withGenotypes({ ...opts, vcfRegion }, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
     const genotype = genotypeSide(source, opts);
     const pheno = await readPhenotypes(opts, o.ids, genotype, log);

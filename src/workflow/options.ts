@@ -83,6 +83,8 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   vcf?: string;
   /** The VCF FORMAT field the dosages are read from (default DS when declared, else GT). */
   vcfDosage?: VcfDosage;
+  /** The VCF's index for a region read (--vcf-index), false to read the whole file (--no-vcf-index); see `GenotypeInput`. */
+  vcfIndex?: string | false;
   /** BGEN file, its Oxford .sample and which allele is REF (see `GenotypeInput`). */
   bgen?: string;
   sample?: string;
@@ -148,7 +150,7 @@ export function bad(message: string): LmmkitError {
 /**
  * Checks the genotype options of `command`: exactly one genotype file
  * (--bfile, --bimbam, --pfile, --vcf or --bgen), and --annotation,
- * --vcf-dosage, --sample, --bgen-ref and --bgen-index only with theirs.
+ * --vcf-dosage, --vcf-index, --sample, --bgen-ref and --bgen-index only with theirs.
  */
 export function checkGenotypeOptions(
   command: string,
@@ -159,6 +161,7 @@ export function checkGenotypeOptions(
     annotation?: string;
     vcf?: string;
     vcfDosage?: string;
+    vcfIndex?: string | false;
     bgen?: string;
     sample?: string;
     bgenRef?: string;
@@ -169,6 +172,7 @@ export function checkGenotypeOptions(
   if (given !== 1) throw bad(`${command}: give exactly one of --bfile PREFIX, --bimbam FILE, --pfile PREFIX, --vcf FILE and --bgen FILE`);
   if (opts.annotation !== undefined && opts.bimbam === undefined) throw bad(`${command}: --annotation goes with --bimbam`);
   if (opts.vcfDosage !== undefined && opts.vcf === undefined) throw bad(`${command}: --vcf-dosage goes with --vcf`);
+  if (opts.vcfIndex !== undefined && opts.vcf === undefined) throw bad(`${command}: --vcf-index and --no-vcf-index go with --vcf`);
   if (opts.sample !== undefined && opts.bgen === undefined) throw bad(`${command}: --sample goes with --bgen`);
   if (opts.bgenRef !== undefined && opts.bgen === undefined) throw bad(`${command}: --bgen-ref goes with --bgen`);
   if (opts.bgenIndex !== undefined && opts.bgen === undefined) throw bad(`${command}: --${opts.bgenIndex === false ? 'no-' : ''}bgen-index goes with --bgen`);

@@ -265,7 +265,7 @@ function genotypeFlag(opts: GenotypeInput): [string, string] | undefined {
  * rows analysed are --data's), and the variant selection only with genotypes.
  */
 function checkStreamOptions(opts: Settled): void {
-  const withGenotypeOnly = [opts.annotation, opts.vcfDosage, opts.sample, opts.bgenRef, opts.bgenIndex];
+  const withGenotypeOnly = [opts.annotation, opts.vcfDosage, opts.vcfIndex, opts.sample, opts.bgenRef, opts.bgenIndex];
   const streamed = genotypeFlag(opts) !== undefined;
   if (streamed || withGenotypeOnly.some((v) => v !== undefined)) checkGenotypeOptions('varcomp fit', opts);
   for (const [flag, v] of [
