@@ -39,10 +39,10 @@ before(async () => {
   const geno = sim.variants.id.map((id, j) => [id, sim.variants.a1[j], sim.variants.a2[j], ...Array.from(sim.dosages.col(j))].join(', '));
   writeFileSync(join(clean, F.geno), `${geno.join('\n')}\n`);
   writeFileSync(join(clean, F.bpheno), `${Array.from(sim.phenotype).join('\n')}\n`);
-  writeFileSync(join(clean, F.anno), sim.variants.id.map((id, j) => `${id}\t${sim.variants.pos[j]}\t${sim.variants.chrom[j]}`).join('\n') + '\n');
+  writeFileSync(join(clean, F.anno), `${sim.variants.id.map((id, j) => `${id}\t${sim.variants.pos[j]}\t${sim.variants.chrom[j]}`).join('\n')}\n`);
   writeFileSync(
     join(clean, F.data),
-    ['id\ty\ttrial', ...sim.samples.iid.map((id, i) => `${id}\t${sim.phenotype[i]}\t${i % 2 === 0 ? 'A' : 'B'}`)].join('\n') + '\n',
+    `${['id\ty\ttrial', ...sim.samples.iid.map((id, i) => `${id}\t${sim.phenotype[i]}\t${i % 2 === 0 ? 'A' : 'B'}`)].join('\n')}\n`,
   );
   const ok = lmmkit('gwas', '--bfile', join(clean, 'g'), '--pheno', join(clean, F.pheno), '--pheno-col', 't1', '--out', join(clean, 'res'));
   if (ok.status !== 0) throw new Error(`the clean data set must run: ${ok.stderr}`);

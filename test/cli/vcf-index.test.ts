@@ -27,7 +27,9 @@ async function gene1Pheno(): Promise<string> {
   const expr = await readTable(SHARED + EXPR, { transposed: true, key: 'iid', columns: ['gene1'] });
   const src = await openBed(SHARED + STRUCT);
   const lines = ['FID\tIID\tgene1'];
-  src.samples.iid.forEach((iid, i) => lines.push(`${src.samples.fid[i]}\t${iid}\t${expr.values.data[i]}`));
+  src.samples.iid.forEach((iid, i) => {
+    lines.push(`${src.samples.fid[i]}\t${iid}\t${expr.values.data[i]}`);
+  });
   await src.close();
   const path = join(dir, 'pheno.tsv');
   writeFileSync(path, `${lines.join('\n')}\n`);

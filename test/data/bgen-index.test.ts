@@ -106,10 +106,10 @@ describe('BGEN with its bgenix .bgi index', () => {
 
   sharedTest(
     'example.14bits.bgen: a region of a few variants reads about those records with the index, the whole file without',
-    DIR + 'example.14bits.bgen',
+    `${DIR}example.14bits.bgen`,
     async () => {
-      const bytes = new Uint8Array(readFileSync(SHARED + DIR + 'example.14bits.bgen'));
-      const index = await readBgenIndex(await writeBgenixIndex(SHARED + DIR + 'example.14bits.bgen', join(dir, 'count.bgi')));
+      const bytes = new Uint8Array(readFileSync(`${SHARED + DIR}example.14bits.bgen`));
+      const index = await readBgenIndex(await writeBgenixIndex(`${SHARED + DIR}example.14bits.bgen`, join(dir, 'count.bgi')));
       const viaIndex = counting(byteSource(bytes, 'example.14bits.bgen'));
       const viaWalk = counting(byteSource(bytes, 'example.14bits.bgen'));
       const a = await openBgenSource(viaIndex, { index });
