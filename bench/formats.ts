@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GenotypeSource } from '../src/data/genotypes.js';
+import { DEFAULT_BATCH_BYTES, defaultBatchSize, type GenotypeSource } from '../src/data/genotypes.js';
 import { openBed } from '../src/data/node/bed.js';
 import { openBgen } from '../src/data/node/bgen.js';
 import { openPgen } from '../src/data/node/pgen.js';
@@ -39,14 +39,18 @@ function plink2(...args: string[]): number {
   return secondsSince(t0);
 }
 
-/** Best wall seconds (of REPS) to open a source and read every variant to dosages. */
-async function readAll(open: () => Promise<GenotypeSource>): Promise<number> {
+/**
+ * Best wall seconds (of REPS) to open a source and read every variant to
+ * dosages, in batches of `size` variants (default: the readers' default,
+ * `defaultBatchSize`, as the scans read them).
+ */
+async function readAll(open: () => Promise<GenotypeSource>, size?: number): Promise<number> {
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < REPS; r++) {
     const t0 = performance.now();
     const src = await open();
     let cols = 0;
-    for await (const b of src.batches({ size: 1000 })) cols += b.dosages.cols;
+    for await (const b of src.batches({ size })) cols += b.dosages.cols;
     await src.close();
     if (cols !== m) throw new Error(`read ${cols} variants, expected ${m}`);
     best = Math.min(best, secondsSince(t0));
@@ -135,17 +139,20 @@ try {
     `FID\tIID\ty\n${Array.from({ length: n }, (_, i) => `0\tper${i}\t${Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453)}`).join('\n')}\n`,
   );
   console.log(`formats: N = ${n} samples x ${m} variants (plink2 --dummy, 20% non-integer dosages), best of ${REPS}; plink2 on 1 thread`);
-  const rows: [string, number, number | undefined, Partial<GwasRunOptions>][] = [
-    ['.bed (hard calls)', await readAll(() => openBed(g)), plink2Import(dir, '--bfile', g), { bfile: g }],
-    ['.pgen (dosages)', await readAll(() => openPgen(g)), plink2Import(dir, '--pfile', g), { pfile: g }],
-    ['.bgen 1.2 (8 bits, zlib)', await readAll(() => openBgen(`${g}.bgen`)), plink2Import(dir, '--bgen', `${g}.bgen`, 'ref-first'), { bgen: `${g}.bgen` }],
-    ['.vcf.gz (DS)', await readAll(() => openVcf(`${g}.vcf.gz`)), plink2Import(dir, '--vcf', `${g}.vcf.gz`, 'dosage=DS'), { vcf: `${g}.vcf.gz` }],
+  console.log(`  batches of ${defaultBatchSize(n)} variants (the default for N = ${n}: at most ${DEFAULT_BATCH_BYTES >> 20} MiB); in brackets, of 1000`);
+  const opens: [string, () => Promise<GenotypeSource>, () => number, Partial<GwasRunOptions>][] = [
+    ['.bed (hard calls)', () => openBed(g), () => plink2Import(dir, '--bfile', g), { bfile: g }],
+    ['.pgen (dosages)', () => openPgen(g), () => plink2Import(dir, '--pfile', g), { pfile: g }],
+    ['.bgen 1.2 (8 bits, zlib)', () => openBgen(`${g}.bgen`), () => plink2Import(dir, '--bgen', `${g}.bgen`, 'ref-first'), { bgen: `${g}.bgen` }],
+    ['.vcf.gz (DS)', () => openVcf(`${g}.vcf.gz`), () => plink2Import(dir, '--vcf', `${g}.vcf.gz`, 'dosage=DS'), { vcf: `${g}.vcf.gz` }],
   ];
-  const bedScan = await scan(rows[0]![3], pheno, join(dir, 'scan-bed'));
-  for (const [label, read, imp, geno] of rows) {
+  const rows: [string, number, number, number, Partial<GwasRunOptions>][] = [];
+  for (const [label, open, imp, geno] of opens) rows.push([label, await readAll(open), await readAll(open, 1000), imp(), geno]);
+  const bedScan = await scan(rows[0]![4], pheno, join(dir, 'scan-bed'));
+  for (const [label, read, read1000, imp, geno] of rows) {
     const s = geno.bfile !== undefined ? bedScan : await scan(geno, pheno, join(dir, 'scan'));
     console.log(
-      `  ${label.padEnd(25)} read to dosages ${read.toFixed(2)} s; plink2 import ${imp?.toFixed(2)} s (lmmkit / plink2 ${(read / imp!).toFixed(2)}); ` +
+      `  ${label.padEnd(25)} read to dosages ${read.toFixed(2)} s (${read1000.toFixed(2)} s); plink2 import ${imp.toFixed(2)} s (lmmkit / plink2 ${(read / imp).toFixed(2)}); ` +
         `OLS scan ${s.toFixed(2)} s (/ .bed scan ${(s / bedScan).toFixed(2)})`,
     );
   }

@@ -108,7 +108,7 @@ export function mtgwasCommand(): Command {
     )
     .option('--input-missing-phenotype <v>', MISSING_PHENOTYPE_HELP.code, number('--input-missing-phenotype'), -9)
     .option('--no-input-missing-phenotype', MISSING_PHENOTYPE_HELP.none)
-    .option('--batch-size <n>', 'variants read per batch', integer('--batch-size'), 1000)
+    .option('--batch-size <n>', 'variants read per batch (default 1000, fewer when N x 1000 dosages pass 8 MiB)', integer('--batch-size'))
     .option('--out <prefix>', 'output prefix (required): PREFIX.tsv and PREFIX.json')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<MtgwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {

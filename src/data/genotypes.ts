@@ -34,7 +34,7 @@ export interface DosageBatch extends GenotypeBatch {
 
 /** Options of `GenotypeSource.batches`. */
 export interface BatchOptions {
-  /** Variants per batch (default 1000). */
+  /** Variants per batch (default `defaultBatchSize` of the selected samples: 1000, fewer when N is large). */
   size?: number;
   /** Which variants (default all, in file order). */
   select?: VariantSelection;
@@ -139,6 +139,42 @@ export function analysedSelection(source: GenotypeSource, sel: VariantSelection 
   return { indices: resolveSelection(source.variants, sel, source.path).filter((i) => drop[i] === 0) };
 }
 
+/** The most variants a default batch holds. */
+export const MAX_DEFAULT_BATCH = 1000;
+
+/**
+ * The most bytes of dosages (N x b doubles) a default batch holds: 8 MiB.
+ * A fresh N x b Float64 matrix per batch is the readers' storage, and the
+ * scans allocate a few more of the same shape. Above glibc's mmap threshold
+ * (at most 32 MiB) each one is mapped fresh and page-faulted in, which made
+ * a 5000 x 1000 batch (40 MB) cost more to allocate than the decoding of a
+ * .pgen; at 8 MiB the allocations reuse heap pages and the batch stays in
+ * the last-level cache's reach, and a batch of a few hundred columns is
+ * still wide enough for the scans' gemms (bench/formats.ts measures it).
+ */
+export const DEFAULT_BATCH_BYTES = 8 << 20;
+
+/**
+ * The default number of variants per batch for `nSamples` samples (rows):
+ * `MAX_DEFAULT_BATCH` (1000), fewer when N x 1000 doubles would pass
+ * `DEFAULT_BATCH_BYTES` (for N = 5000: 208), at least 1. An explicit size
+ * (`BatchOptions.size`, `--batch-size`) wins.
+ *
+ * A smaller width is rounded down to a multiple of 8, as 1000 is: with the
+ * native backend OpenBLAS's gemm kernels take a batch's columns in groups of
+ * 8, and the statistics of a column in a full group do not depend on the
+ * batch width, while those of the last (kept columns mod 8) of a batch get
+ * last bits that depend on its shape (the js backend's depend on nothing).
+ * So on a file whose variants all pass the filters, this default and the
+ * old 1000 give bit-identical statistics but for the file's last (M mod 8)
+ * variants; where filters drop variants, which kept columns fall in a
+ * partial group depends on the batch boundaries whatever the width.
+ */
+export function defaultBatchSize(nSamples: number): number {
+  const fit = Math.min(MAX_DEFAULT_BATCH, Math.floor(DEFAULT_BATCH_BYTES / (8 * Math.max(1, nSamples))));
+  return fit >= 8 ? fit - (fit % 8) : Math.max(1, fit);
+}
+
 /** What a reader's `batches` call will read: the batch size, the variants and the samples. */
 export interface BatchPlan {
   size: number;
@@ -150,13 +186,13 @@ export interface BatchPlan {
 
 /**
  * Validates `opts` against a source with `nSamples` samples and the given
- * variants, shared by every reader: size a positive integer, the selection
- * resolved to indices, sample indices in range. Errors name `path`.
+ * variants, shared by every reader: size a positive integer (default
+ * `defaultBatchSize` of the selected samples), the selection resolved to
+ * indices, sample indices in range. Errors name `path`.
  */
 export function planBatches(opts: BatchOptions, variants: VariantTable, nSamples: number, path: string): BatchPlan {
-  const size = opts.size ?? 1000;
-  if (!Number.isInteger(size) || size < 1) {
-    throw new ArgumentError(`batches: size must be a positive integer, found ${size}`);
+  if (opts.size !== undefined && (!Number.isInteger(opts.size) || opts.size < 1)) {
+    throw new ArgumentError(`batches: size must be a positive integer, found ${opts.size}`);
   }
   const indices = resolveSelection(variants, opts.select, path);
   let samples: Int32Array | undefined;
@@ -168,5 +204,6 @@ export function planBatches(opts: BatchOptions, variants: VariantTable, nSamples
       }
     }
   }
+  const size = opts.size ?? defaultBatchSize(samples === undefined ? nSamples : samples.length);
   return { size, indices, samples };
 }

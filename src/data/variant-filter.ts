@@ -15,7 +15,7 @@ export interface GenotypeStreamOptions {
   samples?: ArrayLike<number>;
   /** Which variants (default all, in file order). */
   select?: VariantSelection;
-  /** Variants read per batch (default 1000). */
+  /** Variants read per batch (default: the reader's, `defaultBatchSize` of the analysed samples). */
   batchSize?: number;
   /** Drop variants whose minor allele frequency is below this (inclusive rule: maf = minMaf is kept; default 0). */
   minMaf?: number;
@@ -72,7 +72,7 @@ export async function* inclusiveFilteredBatches(opts: GenotypeStreamOptions): As
   const samples = opts.samples === undefined ? undefined : Int32Array.from(opts.samples);
   const total = resolveSelection(source.variants, opts.select, source.path).length;
   let read = 0;
-  for await (const batch of source.batches({ size: opts.batchSize ?? 1000, select: opts.select, samples })) {
+  for await (const batch of source.batches({ size: opts.batchSize, select: opts.select, samples })) {
     read += batch.indices.length;
     const kept = filterInclusive(batch, filter);
     opts.onProgress?.({ variantsRead: read, total, fraction: total === 0 ? 1 : read / total });

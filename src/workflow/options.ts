@@ -127,7 +127,7 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   gaussianize?: boolean;
   /** Test standardised dosages (betas per sd) instead of allele counts. */
   standardize?: boolean;
-  /** Variants read per batch (default 1000). */
+  /** Variants read per batch (default `defaultBatchSize`: 1000, fewer when N x 1000 doubles pass 8 MiB). */
   batchSize?: number;
   /** Default 'auto'. */
   ids?: TableIds;
@@ -197,13 +197,14 @@ export function checkInputOptions(command: string, opts: ScanRunOptions): void {
 export interface FilterOptions {
   maf: number;
   maxMissing: number;
-  batchSize: number;
+  /** Undefined: the readers' default (`defaultBatchSize` of the analysed samples). */
+  batchSize: number | undefined;
   ids: TableIds;
   /** The value read as missing in phenotype and covariate tables (null: none). */
   missingCode: number | null;
 }
 
-/** Applies the defaults (--maf 0.01, --max-missing 0.05, --batch-size 1000, --ids auto, --input-missing-phenotype -9) and checks each. */
+/** Applies the defaults (--maf 0.01, --max-missing 0.05, --batch-size by N (`defaultBatchSize`), --ids auto, --input-missing-phenotype -9) and checks each. */
 export function checkFilterOptions(opts: {
   maf?: number;
   maxMissing?: number;
@@ -215,8 +216,8 @@ export function checkFilterOptions(opts: {
   if (!(maf >= 0 && maf <= 0.5)) throw bad(`--maf: expected a frequency in [0, 0.5], found ${maf}`);
   const maxMissing = opts.maxMissing ?? 0.05;
   if (!(maxMissing >= 0 && maxMissing <= 1)) throw bad(`--max-missing: expected a fraction in [0, 1], found ${maxMissing}`);
-  const batchSize = opts.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
+  const batchSize = opts.batchSize;
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
   const ids = opts.ids ?? 'auto';
   if (!['auto', 'fid-iid', 'iid', 'none'].includes(ids)) throw bad(`--ids: expected auto, fid-iid, iid or none, found '${String(ids)}'`);
   return { maf, maxMissing, batchSize, ids, missingCode: missingPhenotypeCode(opts.inputMissingPhenotype) };
