@@ -1,7 +1,6 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
-import { runGwas, type GwasRunOptions } from '../workflow/index.js';
-import { parseOutFormats, type OutFormat } from '../data/gwas-dialects.js';
+import { type GwasRunOptions, type OutFormat, parseOutFormats, runGwas } from '../workflow/index.js';
 import {
   addPhenotypeOptions,
   addSelectionOptions,

@@ -10,8 +10,7 @@
 // the log of an earlier run while its outputs stay; their PREFIX.json keeps
 // the `run` block of the run that wrote them).
 import { join } from 'node:path';
-import { writeAtomically } from '../data/atomic.js';
-import { DEFAULT_PROGRESS_SECONDS } from '../data/node/progress.js';
+import { DEFAULT_PROGRESS_SECONDS, writeAtomically } from '../workflow/index.js';
 import { localIsoTime, localTimeZone, machineInfo, type RunMetadata, shellQuote } from '../workflow/run-info.js';
 
 /** Environment variable: seconds between progress lines off a terminal and in the log (0: every update; tests set it). */

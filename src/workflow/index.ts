@@ -27,4 +27,7 @@ export { formatSelfCheck, runSelfCheck, selfCheck, type Check, type SelfCheckRes
 export { threadsReport, useThreads, type ThreadsReport } from './threads.js';
 export { runVarcompFit, type LineProgress, type VarcompFitOptions } from './varcomp.js';
 // What a front door needs to stop a run on a signal without leaving its temporary files.
-export { afterCommits, removeTemporaryFiles } from '../data/atomic.js';
+export { afterCommits, removeTemporaryFiles, writeAtomically } from '../data/atomic.js';
+// What the front doors need to parse --out-format and to keep a run log.
+export { parseOutFormats, type OutFormat } from '../data/gwas-dialects.js';
+export { DEFAULT_PROGRESS_SECONDS } from '../data/node/progress.js';

@@ -364,7 +364,7 @@ const cases: BadCase[] = [
   // association results given to plot
   {
     name: 'plot of a results file without a p-value column',
-    corrupt: (d) => d.edit(F.results, (t) => t.replace(/\tpvalue\tlog10p/, '\tp_x\tl_x')),
+    corrupt: (d) => d.edit(F.results, (t) => t.replace(/\tpvalue\tneg_log10_p/, '\tp_x\tl_x')),
     args: (d) => ['plot', 'manhattan', '--in', d.p(F.results)],
     out: 'm.svg',
     message: /res\.tsv/,
