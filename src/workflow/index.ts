@@ -28,3 +28,5 @@ export { threadsReport, useThreads, type ThreadsReport } from './threads.js';
 export { runVarcompFit, type LineProgress, type VarcompFitOptions } from './varcomp.js';
 // What a front door needs to stop a run on a signal without leaving its temporary files.
 export { afterCommits, removeTemporaryFiles } from '../data/atomic.js';
+export { parseChunk, partPrefix, planChunk, type ChunkSpec, type PartManifest } from './chunks.js';
+export { runMerge, type MergeReport, type MergeRunOptions } from './merge.js';
