@@ -58,7 +58,7 @@ export async function runMerge(opts: MergeRunOptions): Promise<MergeReport> {
   // Same run: command, chunk count, inputs, options.
   const same = (p: LoadedPart, what: string, a: unknown, b: unknown): void => {
     if (JSON.stringify(a) !== JSON.stringify(b)) {
-      throw new InputError({ file: p.path }, `foreign part: expected the ${what} of ${first.path}, found ${describeDiff(b, a)}`);
+      throw new InputError({ file: p.path }, `foreign part: expected the ${what} of ${first.path}, found ${describeDiff(a, b)}`);
     }
   };
   for (const p of parts.slice(1)) {
