@@ -1,6 +1,6 @@
 // `lmmkit gwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
-import { type GwasRunOptions, type OutFormat, parseOutFormats, runGwas } from '../workflow/index.js';
+import { type GwasRunOptions, type OutFormat, parseChunk, parseOutFormats, runGwas } from '../workflow/index.js';
 import {
   addPhenotypeOptions,
   addSelectionOptions,
@@ -186,6 +186,7 @@ export function gwasCommand(): Command {
     .option('--gz', 'BGZF-compress the tables (.gz), rows sorted by chromosome and position, each with a tabix index (.tbi)')
     .option('--build <assembly>', "genome assembly of the positions (GRCh37, GRCh38, ...): GWAS-SSF's genome_assembly")
     .option('--plot', "also draw each trait's Manhattan and QQ plots: PREFIX.<trait>.manhattan.png/.svg, PREFIX.<trait>.qq.png/.svg")
+    .option('--chunk <i/n>', "scan chunk I of N only, into PREFIX.part-I-of-N.* with a manifest; join the parts with 'lmmkit merge'", parseChunk)
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<GwasRunOptions, 'kinshipFromGenotypes' | 'nullModel'> & { kinshipFromBfile?: boolean; null?: string }) => {
       const { kinshipFromBfile, null: nullModel, ...rest } = opts;

@@ -1,4 +1,5 @@
 // First, so that backend selection can load the native backend (lmmkit/node does the same).
+import { mergeCommand } from './merge.js';
 import '../linalg/native/register.js';
 import { Command, CommanderError } from 'commander';
 import { ArgumentError, LmmkitError, systemErrorText } from '../errors.js';
@@ -58,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(nullCommand());
   program.addCommand(gwasCommand());
   program.addCommand(mtgwasCommand());
+  program.addCommand(mergeCommand());
   program.addCommand(plotCommand());
   program.addCommand(demoCommand());
   program.addCommand(varcompCommand());

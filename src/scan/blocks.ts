@@ -18,8 +18,15 @@ import { Matrix } from '../linalg/matrix.js';
  * columns it multiplies (OpenBLAS), and a scan's results do not change
  * with this code.
  */
-export async function* stepBlocks(batches: AsyncIterable<DosageBatch>, step: number): AsyncGenerator<DosageBatch> {
-  let carry: DosageBatch | undefined;
+export async function* stepBlocks(
+  batches: AsyncIterable<DosageBatch>,
+  step: number,
+  resume: { carry?: DosageBatch; dropTail?: boolean } = {},
+): AsyncGenerator<DosageBatch> {
+  // A chunk of a split scan starts with the carry the variants before it
+  // leave and hands its own to the next chunk (dropTail): the blocks, and
+  // the matrices they are tested in, are those of the unsplit scan.
+  let carry: DosageBatch | undefined = resume.carry !== undefined && resume.carry.dosages.cols > 0 ? resume.carry : undefined;
   for await (const batch of batches) {
     const cols = batch.dosages.cols;
     const carried = carry?.dosages.cols ?? 0;
@@ -34,7 +41,25 @@ export async function* stepBlocks(batches: AsyncIterable<DosageBatch>, step: num
     carry = used === cols ? undefined : sliceBatch(batch, used, cols);
     yield block;
   }
-  if (carry !== undefined) yield carry;
+  if (carry !== undefined && resume.dropTail !== true) yield carry;
+}
+
+/**
+ * The variants `stepBlocks` would carry past the end of `batches` (fewer
+ * than `step`, copied out of the batches' storage), or undefined when the
+ * stream ends on a whole block: what a chunk of a split scan resumes with.
+ */
+export async function stepCarry(batches: AsyncIterable<DosageBatch>, step: number): Promise<DosageBatch | undefined> {
+  let carry: DosageBatch | undefined;
+  for await (const batch of stepBlocks(batches, step)) {
+    // Only the trailing, partial block is carried; the readers reuse their storage.
+    carry = batch.dosages.cols < step ? copyBatch(batch) : undefined;
+  }
+  return carry;
+}
+
+function copyBatch(b: DosageBatch): DosageBatch {
+  return joinBatches(b, sliceBatch(b, b.dosages.cols, b.dosages.cols));
 }
 
 /** Batch `a` followed by batch `b`, in new arrays (dosages copied side by side). */

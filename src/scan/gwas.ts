@@ -3,11 +3,11 @@ import type { Backend } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { checkVariantFilter, inclusiveFilteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
-import type { VariantTable } from '../data/variants.js';
+import type { VariantSelection, VariantTable } from '../data/variants.js';
 import type { KinshipCovariance } from '../nullmodel/kinship.js';
 import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
 import { ExactScan, type ExactTestName, type ExactTestResult } from './exact.js';
-import { stepBlocks } from './blocks.js';
+import { stepBlocks, stepCarry } from './blocks.js';
 import { LmmCore, type ScanResult } from './lmm-core.js';
 
 /**
@@ -39,6 +39,13 @@ export interface GwasScanOptions extends GenotypeStreamOptions {
   step?: number;
   /** Backend of the scan's products (default the null model's, else `getBackend()`). */
   backend?: Backend;
+  /**
+   * A chunk of a split scan with step > 1 (`lmmkit gwas --chunk`): `before`
+   * selects the variants ahead of the chunk in its run (read and filtered,
+   * not tested, for the partial block they leave), and `last` says whether
+   * the chunk ends its run (else its own partial block is the next chunk's).
+   */
+  resume?: { before: VariantSelection | undefined; last: boolean };
 }
 
 /** The variants a batch tested, their summaries and their tests. */
@@ -98,7 +105,17 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   }
   // stepBlocks yields whole blocks of `step` variants, tested where they lie
   // (a view of the batch's storage unless a block straddles two batches).
-  for await (const block of stepBlocks(inclusiveFilteredBatches(opts), step)) {
+  const resume =
+    opts.resume === undefined || step === 1
+      ? {}
+      : {
+          carry:
+            opts.resume.before === undefined
+              ? undefined
+              : await stepCarry(inclusiveFilteredBatches({ ...opts, select: opts.resume.before, onProgress: undefined }), step),
+          dropTail: !opts.resume.last,
+        };
+  for await (const block of stepBlocks(inclusiveFilteredBatches(opts), step, resume)) {
     const { variants, indices, af, n: observed, dosages } = block;
     const out: GwasBatchResult = { variants, indices, af, n: observed };
     if (core !== undefined) out.fixed = core.process(dosages, { inter: opts.inter, step });

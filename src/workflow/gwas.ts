@@ -3,7 +3,19 @@
 // the JSON report.
 import { factorsReport } from './phenotypes.js';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { resolveSelection } from '../data/variants.js';
+import {
+  checkChunk,
+  type ChunkSpec,
+  inputFingerprints,
+  outputOptions,
+  type PartManifest,
+  type PartTable,
+  partPrefix,
+  planChunk,
+  writePartManifest,
+} from './chunks.js';
 import { type Dialect, dialect, dialectRefusal, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
@@ -94,6 +106,12 @@ export interface GwasRunOptions extends ScanRunOptions {
   gz?: boolean;
   /** Genome assembly of the positions (GWAS-SSF's metadata genome_assembly, e.g. GRCh38). */
   build?: string;
+  /**
+   * Scan chunk I of N only (`--chunk I/N`, chunks.ts): the outputs go under
+   * PREFIX.part-I-of-N (tables uncompressed, no plots: `runMerge` writes the
+   * final ones) with a manifest PREFIX.part-I-of-N.manifest.json.
+   */
+  chunk?: ChunkSpec;
 }
 
 /**
@@ -108,9 +126,17 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
+  const chunk = opts.chunk;
+  if (chunk !== undefined) {
+    checkChunk(chunk);
+    if (opts.tsvPath !== undefined || opts.jsonPath !== undefined) throw bad('gwas --chunk: the parts are named after --out only');
+  }
+  // A chunk writes its part: tables uncompressed (merge sorts and compresses), no plots (merge draws them).
+  const partOut = chunk === undefined ? opts.out : partPrefix(opts.out, chunk);
+  const spans: PartManifest['spans'] = [];
   // A kinship from the genotypes reads the whole file: a VCF index answers the region only without one.
   const vcfRegion = opts.kinshipFromGenotypes === true ? undefined : opts.region;
-  return withGenotypes({ ...opts, vcfRegion }, async (source, outputs, selection) => {
+  const report = await withGenotypes({ ...opts, vcfRegion }, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
     const inputs = await withProgress(
       opts.progress,
@@ -130,13 +156,21 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const why = dialectRefusal(fmt, layout);
       if (why !== undefined) throw bad(`--out-format ${fmt}: ${why}`);
     }
-    const tables = traitTables(pheno.columns, opts, o.formats, layout);
+    const tables = traitTables(pheno.columns, { ...opts, out: partOut, gz: opts.gz === true && chunk === undefined }, o.formats, layout);
     const outputPaths = tables.map((t) => t[0]!.path);
-    const jsonPath = opts.jsonPath ?? `${opts.out}.json`;
-    const plotPaths = outputPaths.map((p) => plotFiles(p, opts.plot === true));
+    const jsonPath = opts.jsonPath ?? `${partOut}.json`;
+    const plotPaths = outputPaths.map((p) => plotFiles(p, opts.plot === true && chunk === undefined));
+    const keysPath = (t: TableSpec): string | undefined => (chunk !== undefined && o.gz ? `${t.path}.keys` : undefined);
     await checkOutputs(
       [
-        ...tables.flat().flatMap((t) => [t.path, ...(t.index === undefined ? [] : [t.index]), ...(t.meta === undefined ? [] : [t.meta])]),
+        ...tables
+          .flat()
+          .flatMap((t) => [
+            t.path,
+            ...(t.index === undefined ? [] : [t.index]),
+            ...(t.meta === undefined ? [] : [t.meta]),
+            ...(keysPath(t) === undefined ? [] : [keysPath(t)!]),
+          ]),
         ...plotPaths.flatMap((p) => [...p.manhattan, ...p.qq]),
         jsonPath,
       ],
@@ -280,7 +314,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const outs = await Promise.all(
         tables[tr.t]!.map(async (t) => ({
           t,
-          out: await TableOutput.open(outputs, t.path, t.dialect?.header ?? GWAS_MULTI_HEADER.join('\t'), o.gz, t.index !== undefined),
+          out: await TableOutput.open(outputs, t.path, t.dialect?.header ?? GWAS_MULTI_HEADER.join('\t'), o.gz && chunk === undefined, t.index !== undefined),
+          keys: keysPath(t) === undefined ? undefined : await outputs.stage(keysPath(t)!),
         })),
       );
       const counts = { tested: 0, tests: 0, untestable: 0 };
@@ -291,6 +326,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         sel: VariantSelection | undefined,
         bar: ((p: GenoProgress) => void) | undefined,
         haploid = false,
+        resume?: { before: VariantSelection | undefined; last: boolean },
       ): Promise<void> => {
         for await (const batch of gwasScan({
           source: u.source,
@@ -306,11 +342,16 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
           maxMissing: o.maxMissing,
           standardize: opts.standardize === true,
           onProgress: bar,
+          resume,
         })) {
           counts.tested += batch.indices.length;
           if (haploid) haploidEffects(batch, opts.standardize === true);
           const got = formatBatch(batch, layout, o.step, n, counts, top);
-          for (const { t, out } of outs) await out.add(t.dialect === undefined ? got.multi : dialectLines(t.dialect, got.rows));
+          for (const { t, out, keys } of outs) {
+            const lines = t.dialect === undefined ? got.multi : dialectLines(t.dialect, got.rows);
+            await out.add(lines);
+            if (keys !== undefined && lines.length > 0) await keys.write(lines.map((l) => `${l.chrom}\t${l.pos}\n`).join(''));
+          }
         }
       };
       const whole = { source, samples, nul, y, f, inter: interM };
@@ -320,6 +361,19 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         opts.progress,
         async (bar) =>
           fitInContext(scanContext, async () => {
+            if (chunk !== undefined) {
+              // The chunk's batches of each run, under that run's null (chunks.ts).
+              const runs = sexRuns?.runs ?? [{ kind: 'auto' as const, indices: resolveSelection(source.variants, select, source.path) }];
+              const unders = runs.map((run) => (run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport!.scans[run.kind]!));
+              const plan = planChunk(
+                runs.map((r, k) => ({ indices: r.indices, samples: unders[k]!.samples.length })),
+                o.batchSize,
+                chunk,
+              );
+              spans.push({ key: tr.name, span: plan.span, total: plan.total });
+              for (const sc of plan.scans) await scanUnder(unders[sc.run]!, sc.select, bar, runs[sc.run]!.kind === 'mt', { before: sc.before, last: sc.last });
+              return;
+            }
             if (sexRuns === undefined || sexReport === undefined) return scanUnder(whole, select, bar);
             let done = 0;
             for (const run of sexRuns.runs) {
@@ -337,7 +391,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         `scan of trait '${tr.name}'`,
       );
       const files: TraitOutputReport[] = [];
-      for (const { t, out } of outs) {
+      for (const { t, out, keys } of outs) {
+        await keys?.close();
         const md5 = await out.close();
         const file: TraitOutputReport = { format: t.format, file: t.path, rows: out.rows, sorted: out.sorted };
         if (t.index !== undefined) file.index = t.index;
@@ -359,7 +414,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         files.push(file);
       }
       const plots =
-        opts.plot === true
+        opts.plot === true && chunk === undefined
           ? await stagePlots(outs[0]!.out.file.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, outputs, opts.warn)
           : undefined;
       const seconds = (performance.now() - t1) / 1000;
@@ -420,6 +475,53 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     log(`report -> ${jsonPath}`);
     return report;
   });
+  if (chunk !== undefined) {
+    const inputs: [string, string | undefined][] = [
+      ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
+      ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
+      ['pheno', opts.pheno],
+      ['covar', opts.covar],
+      ['kinship', opts.kinship],
+      ['lowrank', opts.lowrank],
+      ['inter', opts.inter],
+      ['null', opts.nullModel],
+    ];
+    const tables: PartTable[] = report.traits.flatMap((tr) =>
+      (tr.outputs ?? [{ format: 'lmmkit', file: tr.output }]).map((f) => {
+        const meta = f.format === 'gwas-ssf' ? `${f.file}-meta.yaml` : undefined;
+        return {
+          trait: tr.trait,
+          format: f.format,
+          file: basename(f.file),
+          suffix: f.file.slice(partOut.length) + (o.gz ? '.gz' : ''),
+          rows: 'rows' in f ? f.rows : tr.variants.tests,
+          ...(o.gz ? { keys: basename(`${f.file}.keys`), index: f.format !== 'regenie' } : {}),
+          ...(meta === undefined ? {} : { meta: basename(meta) }),
+        };
+      }),
+    );
+    const dir = dirname(partOut);
+    const manifest = await writePartManifest(
+      partOut,
+      {
+        command: 'gwas',
+        chunk,
+        spans,
+        inputs: await inputFingerprints(inputs),
+        options: outputOptions(opts, new Set(inputs.map(([, p]) => p).filter((p): p is string => p !== undefined))),
+        plot: opts.plot === true,
+        gz: o.gz,
+        report: `${partOut}.json`,
+        tables,
+      },
+      [
+        `${partOut}.json`,
+        ...tables.flatMap((t) => [t.file, ...(t.keys === undefined ? [] : [t.keys]), ...(t.meta === undefined ? [] : [t.meta])].map((f) => join(dir, f))),
+      ],
+    );
+    log(`part manifest -> ${manifest}`);
+  }
+  return report;
 }
 
 type CheckedOptions = { test: 'fixed' | 'exact'; step: number; formats: OutFormat[]; gz: boolean } & FilterOptions & TraitOptions;

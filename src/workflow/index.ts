@@ -31,3 +31,5 @@ export { afterCommits, removeTemporaryFiles, writeAtomically } from '../data/ato
 // What the front doors need to parse --out-format and to keep a run log.
 export { parseOutFormats, type OutFormat } from '../data/gwas-dialects.js';
 export { DEFAULT_PROGRESS_SECONDS } from '../data/node/progress.js';
+export { parseChunk, partPrefix, planChunk, type ChunkSpec, type PartManifest } from './chunks.js';
+export { runMerge, type MergeReport, type MergeRunOptions } from './merge.js';
