@@ -30,8 +30,9 @@ test('formatP: the number itself down to 1e-300, from log10 p below, 6 significa
   }
   // A denormal p whose double has lost digits: the text comes from the log, not the double.
   const log10p = Math.log10(1.23456) - 320;
-  assert.equal(formatP(1.23456e-320, log10p), '1.23456e-320');
-  assert.notEqual(formatSig(1.23456e-320), '1.23456e-320', 'the double itself no longer holds 6 digits');
+  const denormal = 10 ** log10p;
+  assert.equal(formatP(denormal, log10p), '1.23456e-320');
+  assert.notEqual(formatSig(denormal), '1.23456e-320', 'the double itself no longer holds 6 digits');
   assert.equal(formatP(0, -Infinity), '0');
   // Missing: NA in lmmkit's, regenie's and plink2's files, #NA in GWAS-SSF's.
   assert.equal(formatP(Number.NaN, Number.NaN), 'NA');
