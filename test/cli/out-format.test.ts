@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { assertRejected, lmmkit, readTsv, scratchDir, type Tsv } from '../cli-support.js';
+import { simulateGwas } from '../../src/sim/gwas.js';
+import { assertRejected, lmmkit, readTsv, scratchDir, type Tsv, writeGenotypeFixture, writeSampleTable } from '../cli-support.js';
 import { requireTool, SHARED, sharedTest } from '../support.js';
 
 const CHR22 = `${SHARED}data/structlmm/chrom22_subsample20_maf0.10`;
@@ -305,7 +306,29 @@ sharedTest('gemma dialect: the header and values of gemma -lmm 4 on the same dat
   }
 });
 
-test('--out-format refusals: unknown or repeated dialects, gemma without --test exact, joint tests, --plot with --gz', () => {
+test('--plot with --gz draws from the BGZF table the same plots as from the plain one', async () => {
+  const dir = scratchDir('lmmkit-outfmt-plotgz-');
+  const sim = simulateGwas({ samples: 80, variants: 300, seed: 11 });
+  const prefix = join(dir, 'g');
+  const pheno = join(dir, 'p.tsv');
+  writeSampleTable(pheno, sim.samples, ['y'], (i) => sim.phenotype[i]!);
+  await writeGenotypeFixture(sim, prefix, join(dir, 'k.tsv'));
+  const scan = (out: string, ...more: string[]) => {
+    const r = lmmkit('gwas', '--bfile', prefix, '--pheno', pheno, '--out', out, '--plot', '--quiet', ...more);
+    assert.equal(r.status, 0, r.stderr);
+  };
+  scan(join(dir, 'plain'));
+  scan(join(dir, 'gz'), '--gz', '--out-format', 'lmmkit,gwas-ssf');
+  assert.ok(existsSync(join(dir, 'gz.y.tsv.gz')));
+  for (const f of ['manhattan.svg', 'qq.svg', 'manhattan.png', 'qq.png']) {
+    assert.ok(existsSync(join(dir, `gz.y.${f}`)), `gz.y.${f} written (not gz.y.tsv.gz.${f})`);
+    if (f.endsWith('.svg')) assert.equal(readFileSync(join(dir, `gz.y.${f}`), 'utf8'), readFileSync(join(dir, `plain.y.${f}`), 'utf8'), f);
+  }
+  const report = JSON.parse(readFileSync(join(dir, 'gz.json'), 'utf8')) as { traits: { plots: string[]; lambdaGc: number }[] };
+  assert.equal(report.traits[0]!.plots.length, 4);
+});
+
+test('--out-format refusals: unknown or repeated dialects, gemma without --test exact, joint tests, --plot not from lmmkit', () => {
   const dir = scratchDir('lmmkit-outfmt-bad-');
   const base = ['gwas', '--bfile', join(dir, 'none'), '--pheno', join(dir, 'p.tsv'), '--out', join(dir, 'r')];
   assertRejected(
@@ -314,5 +337,9 @@ test('--out-format refusals: unknown or repeated dialects, gemma without --test 
     dir,
   );
   assertRejected(lmmkit(...base, '--out-format', 'regenie,regenie'), /--out-format: 'regenie' given twice/, dir);
-  assertRejected(lmmkit(...base, '--plot', '--gz'), /--plot: draws from the lmmkit table, uncompressed/, dir);
+  assertRejected(
+    lmmkit(...base, '--plot', '--out-format', 'regenie,lmmkit'),
+    /--plot: draws from the lmmkit table: give lmmkit first in --out-format \(found regenie,lmmkit\)/,
+    dir,
+  );
 });
