@@ -105,8 +105,18 @@ export function formatNegLog10(log10p: number, na = 'NA', decimals?: number): st
   if (Number.isNaN(log10p)) return na;
   if (log10p === 0) return '0';
   if (decimals === undefined) return formatSig(-log10p, na);
-  if (!Number.isFinite(log10p)) return 'inf';
-  const s = (-log10p).toFixed(decimals);
+  return formatDecimals(-log10p, decimals, na);
+}
+
+/**
+ * A number to `decimals` decimal places, trailing zeros dropped, never -0:
+ * for quantities whose absolute precision matters, such as a
+ * log-likelihood that is differenced into a likelihood-ratio statistic.
+ */
+export function formatDecimals(x: number, decimals: number, na = 'NA'): string {
+  if (Number.isNaN(x)) return na;
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const s = x.toFixed(decimals);
   const t = s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
   return t === '-0' ? '0' : t;
 }
