@@ -1,6 +1,7 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
 import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
+import { outFormats } from './gwas.js';
 import {
   addPhenotypeOptions,
   addSelectionOptions,
@@ -39,13 +40,17 @@ reported, with the reason, on stdout and in PREFIX.json.
 variant of the genotype file on the analysed samples.
 
 Output: PREFIX.tsv, tab-separated with a header, one row per tested variant:
-  chrom pos id a1 a2 af n  then per test (any, then common):
-  beta_T se_T stat_T pvalue_T log10p_T
+  chrom pos id effect_allele other_allele eaf n  then per test (any, then
+  common): beta_T se_T stat_T pvalue_T neg_log10_p_T
 beta_any and se_any hold P semicolon-separated values (traits in order),
 beta_common and se_common one; se is the Wald standard error with the
-covariance held fixed. log10p is log10 of the p-value (finite where p
-underflows); NA where a variant cannot be tested. Dosages count the a1
-allele; af and n as in 'lmmkit gwas'. PREFIX.json: the traits, Cg, Cn, the
+covariance held fixed. Numbers as 'lmmkit gwas' writes them: 6 significant
+digits, p-values below 1e-300 from their log, neg_log10_p (-log10 p,
+positive) to 4 decimals, eaf to one allele in 2n; NA where a variant cannot
+be tested. Dosages count the effect allele; eaf and n as in 'lmmkit gwas'.
+--gz writes PREFIX.tsv.gz (BGZF, rows sorted by chromosome and position)
+and its tabix index PREFIX.tsv.gz.tbi. --out-format takes lmmkit only: the
+other dialects hold one trait's one beta per row. PREFIX.json: the traits, Cg, Cn, the
 REML fit (limix's LML, gradient norm), the null fixed effects, the samples
 used and every dropped sample with the reason, variant counts and the top
 10 variants per test. Outputs appear only when the whole run succeeded.
@@ -110,6 +115,8 @@ export function mtgwasCommand(): Command {
     .option('--no-input-missing-phenotype', MISSING_PHENOTYPE_HELP.none)
     .option('--batch-size <n>', 'variants read per batch (default 1000, fewer when N x 1000 dosages pass 8 MiB)', integer('--batch-size'))
     .option('--out <prefix>', 'output prefix (required): PREFIX.tsv and PREFIX.json')
+    .option('--out-format <formats>', 'result table dialect: lmmkit only (the multi-trait tests have no gwas-ssf, regenie, plink2 or gemma layout)', outFormats)
+    .option('--gz', 'BGZF-compress the table (PREFIX.tsv.gz), rows sorted by chromosome and position, with a tabix index (.tbi)')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<MtgwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;

@@ -37,7 +37,8 @@ share a sample), selects them (--extract, --exclude, --chr, --from-bp,
 --to-bp; --keep and --remove are refused: leave rows out of --data
 instead), filters them (--maf, --max-missing), mean-imputes, and fits one
 model per variant with its a1 dosage as Xeffect: a TSV row per variant
-(chrom pos id a1 a2 af n, then the columns below).
+(chrom pos id effect_allele other_allele eaf n, then the columns below; the
+effect allele is the counted a1).
 
 Output: with one model, a JSON file with beta (named as R's model.matrix
 names them), sigma2, varBeta, logLik (MM4LMM's convention: REML without the
@@ -45,14 +46,17 @@ names them), sigma2, varBeta, logLik (MM4LMM's convention: REML without the
 --markers (GWAS mode: one model per marker column, started from the
 cofactor-only fit), a TSV with one row per marker:
   marker nbit converged loglik sigma2_<NAME>... beta_names beta se
-(beta_names, beta and se semicolon-separated in beta order), and the JSON
+(beta_names, beta and se semicolon-separated in beta order; numbers with 6
+significant digits as 'lmmkit gwas' writes them, loglik to 6 decimals, eaf
+to one allele in 2n), and the JSON
 (--out with .json in place of .tsv) holds the null model and the settings.
 --anova I|III|KR adds AnovaTest's tests of every term (Wald chi-square, or
 Kenward-Roger's F with its denominator df; KR needs REML), --contrast FILE a
 joint test of each contrast matrix (rows x coefficients in beta order): in
 the JSON and printed for one model, in PREFIX.anova.tsv (marker test term
-statistic df ddf pvalue log10p) in GWAS mode. p-values are upper tails with
-their log10, which stays finite where the p-value underflows.
+statistic df ddf pvalue neg_log10_p) in GWAS mode. p-values are upper tails,
+below 1e-300 written from their log10 (which stays finite where the p-value
+underflows); neg_log10_p is -log10 p, positive, to 4 decimals.
 --blup adds each component's BLUP sigma2_k R_k Z_k' V^-1 (y - X beta), named
 by the kinship's ids (MMBlup); --vcov adds the covariance of the variance
 estimators from the expected (Fisher) or average information (MMVcov; the

@@ -53,10 +53,24 @@ export interface GwasOutRow {
  * plink2 writes): 6 digits carry a statistic far beyond its sampling error,
  * and cost half the bytes of the 17 that round-trip a double. `na` for NaN.
  */
-export function formatSig(x: number, na = 'NA'): string {
+export function formatSig(x: number, na = 'NA', digits = 6): string {
   if (Number.isNaN(x)) return na;
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  return String(Number(x.toPrecision(6)));
+  return String(Number(x.toPrecision(digits)));
+}
+
+/**
+ * An allele frequency among `n` samples (2n allele copies) to the precision
+ * the sample gives: as many significant digits as 2n has (at most 6), which
+ * is enough to recover the allele count k = round(eaf * 2n) from the text
+ * (the rounding error stays below half an allele, 0.5 / 2n), and no more:
+ * digits beyond one allele in 2n are noise a compressor cannot remove (they
+ * were a twelfth of the --gz bytes of the chr22 scan). Dosage data give a
+ * frequency between counts, to the same resolution.
+ */
+export function formatFreq(eaf: number, n: number, na = 'NA'): string {
+  if (!(n > 0)) return formatSig(eaf, na);
+  return formatSig(eaf, na, Math.min(6, String(Math.round(2 * n)).length));
 }
 
 /** The smallest p-value written as a number; below it the text comes from log10 p. */
@@ -91,8 +105,18 @@ export function formatNegLog10(log10p: number, na = 'NA', decimals?: number): st
   if (Number.isNaN(log10p)) return na;
   if (log10p === 0) return '0';
   if (decimals === undefined) return formatSig(-log10p, na);
-  if (!Number.isFinite(log10p)) return 'inf';
-  const s = (-log10p).toFixed(decimals);
+  return formatDecimals(-log10p, decimals, na);
+}
+
+/**
+ * A number to `decimals` decimal places, trailing zeros dropped, never -0:
+ * for quantities whose absolute precision matters, such as a
+ * log-likelihood that is differenced into a likelihood-ratio statistic.
+ */
+export function formatDecimals(x: number, decimals: number, na = 'NA'): string {
+  if (Number.isNaN(x)) return na;
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const s = x.toFixed(decimals);
   const t = s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
   return t === '-0' ? '0' : t;
 }
@@ -196,7 +220,7 @@ export function dialect(format: OutFormat, o: DialectOptions): Dialect {
             r.id,
             r.a1,
             r.a2,
-            formatSig(r.af),
+            formatFreq(r.af, r.n),
             String(r.n),
             formatSig(r.beta),
             formatSig(r.se),
@@ -231,7 +255,7 @@ export function dialect(format: OutFormat, o: DialectOptions): Dialect {
             r.a2,
             formatSig(r.beta, na),
             formatSig(r.se, na),
-            formatSig(r.af, na),
+            formatFreq(r.af, r.n, na),
             formatP(r.pvalue, r.log10p, na),
             r.id === '' || r.id === '.' ? na : r.id,
             RSID.test(r.id) ? r.id : na,

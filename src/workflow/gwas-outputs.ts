@@ -17,7 +17,9 @@ export interface OutLine {
   line: string;
 }
 
-const deflate = (d: Uint8Array): Uint8Array => deflateRawSync(d, { level: 6 });
+// Level 9: about 1% smaller than 6 on a results table, at a cost (some
+// 40 ms per 49 000 rows) that is nothing beside the scan.
+const deflate = (d: Uint8Array): Uint8Array => deflateRawSync(d, { level: 9 });
 
 /**
  * One result table being written: `add` its lines in scan order, `close`

@@ -2,15 +2,15 @@
 // TSV once written and staged with it.
 import type { StagedOutputs } from '../data/atomic.js';
 
-/** The plot files of a trait's TSV: X.tsv -> X.manhattan.png/.svg, X.qq.png/.svg (none unless `on`). */
+/** The plot files of a trait's TSV: X.tsv or X.tsv.gz -> X.manhattan.png/.svg, X.qq.png/.svg (none unless `on`). */
 export function plotFiles(tsv: string, on: boolean): { manhattan: string[]; qq: string[] } {
   if (!on) return { manhattan: [], qq: [] };
-  const base = tsv.replace(/\.tsv$/i, '');
+  const base = tsv.replace(/\.tsv(\.gz)?$/i, '');
   return { manhattan: [`${base}.manhattan.png`, `${base}.manhattan.svg`], qq: [`${base}.qq.png`, `${base}.qq.svg`] };
 }
 
 /**
- * Reads the staged TSV `tsv` back (streaming, ids kept for the hits only),
+ * Reads the staged TSV `tsv` back (plain or BGZF, streaming, ids kept for the hits only),
  * draws the Manhattan and QQ plots titled `title`, and stages their files;
  * returns them and lambda_GC. The plot modules (and the PNG renderer, a
  * native module) are loaded only here.

@@ -1,6 +1,6 @@
 // The rows of a GWAS output (PREFIX.<trait>.tsv): one layout per kind of
 // test, formatted from the scan's batches, the top hits noted on the way.
-import { formatNegLog10, formatP, formatSig, type GwasOutRow, LMMKIT_EXACT_EXTRA, LMMKIT_HEADER } from '../data/gwas-dialects.js';
+import { formatFreq, formatNegLog10, formatP, formatSig, type GwasOutRow, LMMKIT_EXACT_EXTRA, LMMKIT_HEADER } from '../data/gwas-dialects.js';
 import type { GwasBatchResult } from '../scan/gwas.js';
 import type { GwasHit } from './gwas-report.js';
 import type { OutLine } from './gwas-outputs.js';
@@ -110,7 +110,6 @@ export function formatBatch(
       } else {
         const df = r.df[t]!;
         const list = (a: Float64Array, from: number): string => Array.from(a.subarray(from, from + df), f).join(';');
-        const range = (a: ArrayLike<number>): string => Array.from({ length: j1 - j0 + 1 }, (_, k) => f(a[j0 + k]!)).join(';');
         const line = [
           v.chrom[j0],
           String(v.pos[j0]!),
@@ -120,7 +119,7 @@ export function formatBatch(
           v.id[j1],
           String(j1 - j0 + 1),
           String(df),
-          range(batch.af),
+          Array.from({ length: j1 - j0 + 1 }, (_, k) => formatFreq(batch.af[j0 + k]!, batch.n[j0 + k]!)).join(';'),
           Array.from({ length: j1 - j0 + 1 }, (_, k) => String(batch.n[j0 + k]!)).join(';'),
           list(r.beta.data, t * m),
           list(r.betaSte.data, t * m),

@@ -553,11 +553,9 @@ function checkOptions(opts: GwasRunOptions): CheckedOptions {
   for (const f of formats)
     if (!(OUT_FORMATS as readonly string[]).includes(f)) throw bad(`--out-format: expected ${OUT_FORMATS.join(', ')}, found '${String(f)}'`);
   if (new Set(formats).size !== formats.length) throw bad(`--out-format: a format given twice in '${formats.join(',')}'`);
-  // The plots read the first table as lmmkit writes it, uncompressed.
-  if (opts.plot === true && (formats[0] !== 'lmmkit' || opts.gz === true)) {
-    throw bad(
-      `--plot: draws from the lmmkit table, uncompressed: give lmmkit first in --out-format and no --gz (found ${formats.join(',')}${opts.gz === true ? ' with --gz' : ''}), or draw later with 'lmmkit plot'`,
-    );
+  // The plots read the first table as lmmkit writes it (plain or BGZF: the reader knows gzip by its magic).
+  if (opts.plot === true && formats[0] !== 'lmmkit') {
+    throw bad(`--plot: draws from the lmmkit table: give lmmkit first in --out-format (found ${formats.join(',')}), or draw later with 'lmmkit plot'`);
   }
   if (opts.build !== undefined && !/^[A-Za-z0-9._-]+$/.test(opts.build))
     throw bad(`--build: expected an assembly name such as GRCh38 or hg19, found '${opts.build}'`);

@@ -9,7 +9,8 @@ import { gaussianize } from '../data/gaussianize.js';
 import type { KinshipTable } from '../data/kinship-table.js';
 import { readKinship } from '../data/node/tables.js';
 import { formatMatchReport, matchSamples } from '../data/match.js';
-import { formatNumber } from '../data/write-tsv.js';
+import { formatFreq, formatNegLog10, formatP, formatSig, type OutFormat } from '../data/gwas-dialects.js';
+import { type OutLine, TableOutput } from './gwas-outputs.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { choleskyLower } from '../linalg/small.js';
@@ -66,6 +67,10 @@ export interface MtgwasRunOptions extends ScanRunOptions {
   out: string;
   /** plink2's --xchr-model, as in `lmmkit gwas` (default 2; gwas-sex.ts). */
   xchrModel?: number;
+  /** Result dialects: lmmkit's only (the multi-trait tests have no single-trait dialect); default ['lmmkit']. */
+  outFormat?: readonly OutFormat[];
+  /** BGZF-compress the table (PREFIX.tsv.gz), rows sorted by chromosome and position, with a tabix index (.tbi). */
+  gz?: boolean;
 }
 
 /** One sex chromosome's multi-trait null model: its samples, covariates and fit. */
@@ -157,6 +162,8 @@ export interface MtgwasReport {
     s20: number;
   };
   output: string;
+  /** With --gz: the tabix index of `output`. */
+  index?: string;
   variants: { selected: number; tested: number; filtered: number; untestable: Record<string, number> };
   top: Record<string, MtgwasHit[]>;
   /** chrX, chrY and MT: each sex chromosome's samples and null model (absent when the selection has none). */
@@ -211,9 +218,10 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     const n = keepPos.length;
     const p = traits.length;
     if (n < 3) throw new SelectionError('NO_SAMPLES', `${pheno.file}: ${n} samples have every trait (${traits.join(', ')}) observed, too few to fit a model`);
-    const outTsv = `${opts.out}.tsv`;
+    const outTsv = `${opts.out}.tsv${o.gz ? '.gz' : ''}`;
+    const outIndex = o.gz ? `${outTsv}.tbi` : undefined;
     const outJson = `${opts.out}.json`;
-    await checkOutputs([outTsv, outJson], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
+    await checkOutputs([outTsv, ...(outIndex === undefined ? [] : [outIndex]), outJson], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
 
     const samples = Int32Array.from(keepPos, (pos) => match.keep[pos]!);
 
@@ -360,8 +368,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
         log(`  ${label}: ${sexRuns.counts[kind]} variants, ${m} samples, REML lml ${sub.lml.toFixed(6)}`);
       }
     }
-    const out = await outputs.stage(outTsv);
-    await out.write(`${mtgwasHeader(o.tests).join('\t')}\n`);
+    const out = await TableOutput.open(outputs, outTsv, mtgwasHeader(o.tests).join('\t'), o.gz, o.gz);
     const counts = { tested: 0, untestable: Object.fromEntries(o.tests.map((t) => [t, 0])) as Record<string, number> };
     const top: Record<string, MtgwasHit[]> = Object.fromEntries(o.tests.map((t) => [t, []]));
     const scanUnder = async (
@@ -385,7 +392,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
         counts.tested += batch.indices.length;
         // MT coded 0..1 as plink2 codes it: beta and se doubled (gwas-sex.ts).
         if (haploid && opts.standardize !== true) for (const r of batch.results) doubled(r.beta.data, r.betaSte.data);
-        await out.write(formatRows(batch, o.tests, counts.untestable, top));
+        await out.add(formatRows(batch, o.tests, counts.untestable, top));
       }
     };
     const whole = { source, samples, model };
@@ -454,6 +461,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
         s20: model.s20,
       },
       output: outTsv,
+      ...(outIndex === undefined ? {} : { index: outIndex }),
       variants: { selected, tested: counts.tested, filtered: selected - counts.tested, untestable: counts.untestable },
       top,
       ...(sexReport === undefined ? {} : { sexChromosomes: sexReport }),
@@ -469,34 +477,48 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   });
 }
 
-/** The TSV header for the tests run, in order. */
+/**
+ * The TSV header for the tests run, in order: lmmkit's conventions (the
+ * counted allele as effect_allele, a positive -log10 p named as such).
+ */
 export function mtgwasHeader(tests: readonly TraitTest[]): string[] {
-  const h = ['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n'];
-  for (const t of tests) h.push(`beta_${t}`, `se_${t}`, `stat_${t}`, `pvalue_${t}`, `log10p_${t}`);
+  const h = ['chrom', 'pos', 'id', 'effect_allele', 'other_allele', 'eaf', 'n'];
+  for (const t of tests) h.push(`beta_${t}`, `se_${t}`, `stat_${t}`, `pvalue_${t}`, `neg_log10_p_${t}`);
   return h;
 }
 
-/** The TSV rows of one batch, counting untestable tests and noting the best of each. */
-function formatRows(batch: MtlmmBatchResult, tests: readonly TraitTest[], untestable: Record<string, number>, top: Record<string, MtgwasHit[]>): string {
+/**
+ * The TSV lines of one batch, numbers as `lmmkit gwas` writes them (6
+ * significant digits, p below 1e-300 from its log, -log10 p to 4 decimals,
+ * eaf to one allele in 2n), counting untestable tests and noting the best
+ * of each.
+ */
+function formatRows(batch: MtlmmBatchResult, tests: readonly TraitTest[], untestable: Record<string, number>, top: Record<string, MtgwasHit[]>): OutLine[] {
   const v = batch.variants;
-  const f = formatNumber;
-  const lines: string[] = [];
+  const f = (x: number): string => formatSig(x);
+  const lines: OutLine[] = [];
   for (let j = 0; j < batch.indices.length; j++) {
-    const fields = [v.chrom[j]!, f(v.pos[j]!), v.id[j]!, v.a1[j]!, v.a2[j]!, f(batch.af[j]!), String(batch.n[j]!)];
+    const fields = [v.chrom[j]!, String(v.pos[j]!), v.id[j]!, v.a1[j]!, v.a2[j]!, formatFreq(batch.af[j]!, batch.n[j]!), String(batch.n[j]!)];
     tests.forEach((t, ti) => {
       const r = batch.results[ti]!;
       const m = r.beta.rows;
       const beta = Array.from(r.beta.data.subarray(j * m, (j + 1) * m));
-      fields.push(beta.map(f).join(';'), Array.from(r.betaSte.data.subarray(j * m, (j + 1) * m), f).join(';'), f(r.lrt[j]!), f(r.pv[j]!), f(r.log10pv[j]!));
+      fields.push(
+        beta.map(f).join(';'),
+        Array.from(r.betaSte.data.subarray(j * m, (j + 1) * m), f).join(';'),
+        f(r.lrt[j]!),
+        formatP(r.pv[j]!, r.log10pv[j]!),
+        formatNegLog10(r.log10pv[j]!, 'NA', 4),
+      );
       if (Number.isNaN(r.pv[j]!)) untestable[t]!++;
       noteHit(top[t]!, { chrom: v.chrom[j]!, pos: v.pos[j]!, id: v.id[j]!, beta, pvalue: r.pv[j]!, log10p: r.log10pv[j]! });
     });
-    lines.push(fields.join('\t'));
+    lines.push({ chrom: v.chrom[j]!, pos: v.pos[j]!, line: fields.join('\t') });
   }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  return lines;
 }
 
-type CheckedOptions = { tests: TraitTest[]; xchrModel: XchrModel } & FilterOptions & TraitOptions;
+type CheckedOptions = { tests: TraitTest[]; xchrModel: XchrModel; gz: boolean } & FilterOptions & TraitOptions;
 
 function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
   checkInputOptions('mtgwas', opts);
@@ -510,7 +532,20 @@ function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
   const test = opts.test ?? 'both';
   if (!['any', 'common', 'both'].includes(test)) throw bad(`--test: expected any, common or both, found '${String(test)}'`);
   const filters = checkFilterOptions(opts);
-  return { tests: test === 'both' ? ['any', 'common'] : [test], xchrModel: checkXchrModel(opts.xchrModel), ...filters, ...checkTraitOptions(opts) };
+  // GWAS-SSF, regenie, plink2 and GEMMA hold one trait's one beta per row; the any-effect test has P betas, and
+  // both tests are joint over the traits: a file in those layouts would misstate what was tested.
+  for (const f of opts.outFormat ?? ['lmmkit'])
+    if (f !== 'lmmkit')
+      throw bad(
+        `--out-format ${f}: mtgwas's multi-trait tests (P betas per variant, one joint p-value) have no ${f} layout; mtgwas writes the lmmkit format only`,
+      );
+  return {
+    tests: test === 'both' ? ['any', 'common'] : [test],
+    xchrModel: checkXchrModel(opts.xchrModel),
+    gz: opts.gz === true,
+    ...filters,
+    ...checkTraitOptions(opts),
+  };
 }
 
 /** Rows `rows` of `m`, all columns. */

@@ -1,6 +1,6 @@
 // What `runVarcompFit` writes and prints of a fit: the rows of its TSV
 // outputs, the JSON of a model, and the readable summaries.
-import { formatNumber } from '../data/write-tsv.js';
+import { formatDecimals, formatSig } from '../data/gwas-dialects.js';
 import type { AnovaTable } from '../varcomp/anova.js';
 import type { MmEstModel } from '../varcomp/mmest.js';
 
@@ -28,18 +28,24 @@ function formatP(p: number, log10p: number): string {
   return `${(10 ** (log10p - e)).toFixed(3)}e${e}`;
 }
 
-/** One model's TSV fields: a placeholder name, nbit, converged, loglik, sigma2..., beta names, beta, se. */
+/**
+ * One model's TSV fields: a placeholder name, nbit, converged, loglik,
+ * sigma2..., beta names, beta, se. Numbers as `lmmkit gwas` writes them (6
+ * significant digits) but the log-likelihood, which is differenced between
+ * models (an LRT of 2 x the difference): 6 decimal places, whatever its size.
+ */
 export function markerRow(m: MmEstModel): string[] {
   const se = Array.from(m.beta, (_, k) => Math.sqrt(m.varBeta.get(k, k)));
+  const f = (x: number): string => formatSig(x);
   return [
     '',
     String(m.nbIt),
     m.converged ? 'true' : 'false',
-    formatNumber(m.logLik),
-    ...Array.from(m.sigma2, formatNumber),
+    formatDecimals(m.logLik, 6),
+    ...Array.from(m.sigma2, f),
     m.columnNames.join(';'),
-    Array.from(m.beta, formatNumber).join(';'),
-    se.map(formatNumber).join(';'),
+    Array.from(m.beta, f).join(';'),
+    se.map(f).join(';'),
   ];
 }
 

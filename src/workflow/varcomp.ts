@@ -7,7 +7,7 @@ import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
 import type { DataFrame } from '../data/frame.js';
 import { readFrame, readKinship, readTable } from '../data/node/tables.js';
 import { progressLine } from '../data/geno-queue.js';
-import { formatNumber } from '../data/write-tsv.js';
+import { formatFreq, formatNegLog10, formatP, formatSig } from '../data/gwas-dialects.js';
 import { DEFAULT_MISSING, isNumberText, shortText } from '../data/table.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
@@ -490,7 +490,9 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
       // The TSV and its JSON appear together or not at all (withGenotypes stages them).
       const tsv = await outputs.stage(opts.out);
-      await tsv.write(`${['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`);
+      await tsv.write(
+        `${['chrom', 'pos', 'id', 'effect_allele', 'other_allele', 'eaf', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`,
+      );
       for await (const b of mmEstStream({
         source,
         samples,
@@ -518,7 +520,7 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
             b.variants.id[j]!,
             b.variants.a1[j]!,
             b.variants.a2[j]!,
-            formatNumber(b.af[j]!),
+            formatFreq(b.af[j]!, b.n[j]!),
             String(b.n[j]),
             ...markerRow(m).slice(1),
           ].join('\t'),
@@ -635,15 +637,15 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
               res.modelNames[t.index] ?? String(t.index + 1),
               t.test,
               r.name,
-              formatNumber(r.statistic),
-              formatNumber(r.df),
-              r.ddf === undefined ? 'NA' : formatNumber(r.ddf),
-              formatNumber(r.pValue),
-              formatNumber(r.log10PValue),
+              formatSig(r.statistic),
+              formatSig(r.df),
+              r.ddf === undefined ? 'NA' : formatSig(r.ddf),
+              formatP(r.pValue, r.log10PValue),
+              formatNegLog10(r.log10PValue, 'NA', 4),
             ].join('\t'),
           ),
         );
-        await outputs.whole(anovaPath, `${['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'log10p'].join('\t')}\n${rows.join('\n')}\n`);
+        await outputs.whole(anovaPath, `${['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'neg_log10_p'].join('\t')}\n${rows.join('\n')}\n`);
       }
     });
     if (anova !== undefined) {

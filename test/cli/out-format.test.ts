@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { assertRejected, lmmkit, readTsv, scratchDir, type Tsv } from '../cli-support.js';
+import { simulateGwas } from '../../src/sim/gwas.js';
+import { assertRejected, lmmkit, readTsv, scratchDir, type Tsv, writeGenotypeFixture, writeSampleTable } from '../cli-support.js';
 import { requireTool, SHARED, sharedTest } from '../support.js';
 
 const CHR22 = `${SHARED}data/structlmm/chrom22_subsample20_maf0.10`;
@@ -113,6 +114,15 @@ sharedTest(
     // lmmkit's own: effect allele = plink2's A1, a positive -log10 p, 6 significant digits.
     assert.deepEqual(lm.header, ['chrom', 'pos', 'id', 'effect_allele', 'other_allele', 'eaf', 'n', 'beta', 'se', 'pvalue', 'neg_log10_p']);
     assert.deepEqual(col(lm, 'effect_allele'), col(ref, 'A1'));
+    // eaf to the resolution of one allele among 2n: plink2's allele count back, no digit more.
+    const eaf = col(lm, 'eaf');
+    const obs = col(ref, 'OBS_CT');
+    const a1f = col(ref, 'A1_FREQ');
+    for (let i = 0; i < eaf.length; i++) {
+      const alleles = 2 * Number(obs[i]);
+      assert.equal(Math.round(Number(eaf[i]) * alleles), Math.round(Number(a1f[i]) * alleles), `eaf row ${i + 1}: ${eaf[i]} against plink2's ${a1f[i]}`);
+      assert.ok(eaf[i]!.replace(/^0\.0*|e.*$|\./g, '').length <= String(alleles).length, `eaf ${eaf[i]} has more digits than ${alleles} alleles need`);
+    }
     const p = col(lm, 'pvalue');
     const nlp = col(lm, 'neg_log10_p');
     for (let i = 0; i < p.length; i++) {
@@ -238,8 +248,9 @@ sharedTest(
     const plinkSize = statSync(join(dir, 'pd.y.glm.linear')).size;
     const gz = statSync(`${out}.y.tsv.gz`).size;
     t.diagnostic(`--gz ${gz} bytes = ${(gz / plinkSize).toFixed(3)} of plink2's ${plinkSize}`);
-    // A quarter was asked; 6-digit numbers bgzip to about 0.32 (plink2's own file bgzips to 0.29).
-    assert.ok(gz <= plinkSize / 3, `--gz ${gz} bytes > a third of plink2's ${plinkSize}`);
+    // A quarter was asked: 6-digit beta/se/p, eaf to one allele in 2n and deflate level 9 give 0.309
+    // (plink2's own file bgzips to 0.29); a quarter needs beta, se and p cut to 3-4 digits (README).
+    assert.ok(gz <= plinkSize * 0.31, `--gz ${gz} bytes > 0.31 of plink2's ${plinkSize}`);
   },
 );
 
@@ -295,7 +306,29 @@ sharedTest('gemma dialect: the header and values of gemma -lmm 4 on the same dat
   }
 });
 
-test('--out-format refusals: unknown or repeated dialects, gemma without --test exact, joint tests, --plot with --gz', () => {
+test('--plot with --gz draws from the BGZF table the same plots as from the plain one', async () => {
+  const dir = scratchDir('lmmkit-outfmt-plotgz-');
+  const sim = simulateGwas({ samples: 80, variants: 300, seed: 11 });
+  const prefix = join(dir, 'g');
+  const pheno = join(dir, 'p.tsv');
+  writeSampleTable(pheno, sim.samples, ['y'], (i) => sim.phenotype[i]!);
+  await writeGenotypeFixture(sim, prefix, join(dir, 'k.tsv'));
+  const scan = (out: string, ...more: string[]) => {
+    const r = lmmkit('gwas', '--bfile', prefix, '--pheno', pheno, '--out', out, '--plot', '--quiet', ...more);
+    assert.equal(r.status, 0, r.stderr);
+  };
+  scan(join(dir, 'plain'));
+  scan(join(dir, 'gz'), '--gz', '--out-format', 'lmmkit,gwas-ssf');
+  assert.ok(existsSync(join(dir, 'gz.y.tsv.gz')));
+  for (const f of ['manhattan.svg', 'qq.svg', 'manhattan.png', 'qq.png']) {
+    assert.ok(existsSync(join(dir, `gz.y.${f}`)), `gz.y.${f} written (not gz.y.tsv.gz.${f})`);
+    if (f.endsWith('.svg')) assert.equal(readFileSync(join(dir, `gz.y.${f}`), 'utf8'), readFileSync(join(dir, `plain.y.${f}`), 'utf8'), f);
+  }
+  const report = JSON.parse(readFileSync(join(dir, 'gz.json'), 'utf8')) as { traits: { plots: string[]; lambdaGc: number }[] };
+  assert.equal(report.traits[0]!.plots.length, 4);
+});
+
+test('--out-format refusals: unknown or repeated dialects, gemma without --test exact, joint tests, --plot not from lmmkit', () => {
   const dir = scratchDir('lmmkit-outfmt-bad-');
   const base = ['gwas', '--bfile', join(dir, 'none'), '--pheno', join(dir, 'p.tsv'), '--out', join(dir, 'r')];
   assertRejected(
@@ -304,5 +337,9 @@ test('--out-format refusals: unknown or repeated dialects, gemma without --test 
     dir,
   );
   assertRejected(lmmkit(...base, '--out-format', 'regenie,regenie'), /--out-format: 'regenie' given twice/, dir);
-  assertRejected(lmmkit(...base, '--plot', '--gz'), /--plot: draws from the lmmkit table, uncompressed/, dir);
+  assertRejected(
+    lmmkit(...base, '--plot', '--out-format', 'regenie,lmmkit'),
+    /--plot: draws from the lmmkit table: give lmmkit first in --out-format \(found regenie,lmmkit\)/,
+    dir,
+  );
 });

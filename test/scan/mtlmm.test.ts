@@ -3,9 +3,10 @@
 // scans against dense GLS and against limix-lmm (example_mtlmm), the null fit
 // from limix's starting point, and `lmmkit mtgwas`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import type { Backend, Eigen } from '../../src/linalg/backend.js';
 import { Matrix } from '../../src/linalg/matrix.js';
 import { getBackend } from '../../src/node.js';
@@ -564,20 +565,20 @@ describe('lmmkit mtgwas', () => {
       'chrom',
       'pos',
       'id',
-      'a1',
-      'a2',
-      'af',
+      'effect_allele',
+      'other_allele',
+      'eaf',
       'n',
       'beta_any',
       'se_any',
       'stat_any',
       'pvalue_any',
-      'log10p_any',
+      'neg_log10_p_any',
       'beta_common',
       'se_common',
       'stat_common',
       'pvalue_common',
-      'log10p_common',
+      'neg_log10_p_common',
     ]);
     const report = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
     assert.equal(report.samples, n - 3);
@@ -625,12 +626,18 @@ describe('lmmkit mtgwas', () => {
     });
     const [any, common] = mt.processDesigns(g, [traitTestDesign('any', 3), traitTestDesign('common', 3)]);
     const col = (name: string) => column(tsv, name);
+    // 6 significant digits: within half a unit of the 6th.
     const close = (written: string[], want: ArrayLike<number>, what: string) => {
       written.forEach((w, j) => {
-        assert.ok(Math.abs(Number(w) - want[j]!) <= 1e-6 * Math.abs(want[j]!) + 1e-12, `${what}[${j}]: ${w} vs ${want[j]}`);
+        assert.ok(Math.abs(Number(w) - want[j]!) <= 5e-6 * Math.abs(want[j]!) + 1e-300, `${what}[${j}]: ${w} vs ${want[j]}`);
+        assert.ok(w.replace(/^-?0\.0*|e.*$|[-.]/g, '').length <= 6, `${what}[${j}]: ${w} has more than 6 significant digits`);
       });
     };
     close(col('pvalue_any'), any!.pv, 'pvalue_any');
+    // A positive -log10 p to 4 decimals.
+    col('neg_log10_p_common').forEach((w, j) => {
+      assert.ok(Math.abs(Number(w) + common!.log10pv[j]!) <= 5e-5 + 1e-12, `neg_log10_p_common[${j}]: ${w} vs ${-common!.log10pv[j]!}`);
+    });
     close(col('stat_common'), common!.lrt, 'stat_common');
     close(col('beta_common'), common!.beta.data, 'beta_common');
     close(
@@ -647,11 +654,36 @@ describe('lmmkit mtgwas', () => {
     const r = lmmkit('mtgwas', '--bfile', prefix, '--pheno', pheno, '--pheno-col', 't1', 't3', '--kinship-from-bfile', '--test', 'any', '--out', out);
     assert.equal(r.status, 0, r.stderr);
     const tsv = readTsv(`${out}.tsv`);
-    assert.deepEqual(tsv.header.slice(7), ['beta_any', 'se_any', 'stat_any', 'pvalue_any', 'log10p_any']);
+    assert.deepEqual(tsv.header.slice(7), ['beta_any', 'se_any', 'stat_any', 'pvalue_any', 'neg_log10_p_any']);
     assert.equal(tsv.rows[0]![7]!.split(';').length, 2);
     const report = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
     assert.equal(report.samples, n - 1); // only t3's missing sample
     assert.equal(report.kinship.source, 'genotypes');
+  });
+
+  test('--gz: PREFIX.tsv.gz (BGZF, sorted) and its .tbi, the same rows as the plain table', async () => {
+    await ready;
+    const plain = join(dir, 'mt-plain');
+    const gz = join(dir, 'mt-gz');
+    const args = ['mtgwas', '--bfile', prefix, '--pheno', pheno, '--kinship', kin, '--test', 'common'];
+    assert.equal(lmmkit(...args, '--out', plain).status, 0);
+    const r = lmmkit(...args, '--out', gz, '--gz', '--out-format', 'lmmkit');
+    assert.equal(r.status, 0, r.stderr);
+    const bytes = readFileSync(`${gz}.tsv.gz`);
+    // BGZF: gzip members with the BC extra field, ending in the empty EOF block.
+    assert.deepEqual([...bytes.subarray(0, 4)], [0x1f, 0x8b, 8, 4]);
+    assert.equal(bytes.subarray(12, 14).toString('latin1'), 'BC');
+    const text = gunzipSync(bytes).toString('utf8');
+    const sortKey = (l: string) => l.split('\t').slice(0, 2).map(Number);
+    const want = readFileSync(`${plain}.tsv`, 'utf8').trimEnd().split('\n');
+    const got = text.trimEnd().split('\n');
+    assert.equal(got[0], want[0]);
+    const sorted = want.slice(1).sort((a, b) => sortKey(a)[0]! - sortKey(b)[0]! || sortKey(a)[1]! - sortKey(b)[1]!);
+    assert.deepEqual(got.slice(1), sorted);
+    assert.ok(existsSync(`${gz}.tsv.gz.tbi`));
+    const report = JSON.parse(readFileSync(`${gz}.json`, 'utf8'));
+    assert.equal(report.output, `${gz}.tsv.gz`);
+    assert.equal(report.index, `${gz}.tsv.gz.tbi`);
   });
 
   const base = (): string[] => ['mtgwas', '--bfile', prefix, '--pheno', pheno];
@@ -667,6 +699,11 @@ describe('lmmkit mtgwas', () => {
     ['missing --covar file', () => [...base(), '--kinship', kin, '--covar', join(data, 'nocovar.tsv')], /nocovar\.tsv/],
     ['unknown --pheno-col', () => [...base(), '--kinship', kin, '--pheno-col', 't1', 'nope'], /pheno\.tsv: expected a column named 'nope'/],
     ['--test unknown', () => [...base(), '--kinship', kin, '--test', 'wald'], /--test: expected any, common or both, found 'wald'/],
+    [
+      '--out-format regenie',
+      () => [...base(), '--kinship', kin, '--out-format', 'lmmkit,regenie'],
+      /--out-format regenie: mtgwas's multi-trait tests \(P betas per variant, one joint p-value\) have no regenie layout; mtgwas writes the lmmkit format only/,
+    ],
     ['--maf out of range', () => [...base(), '--kinship', kin, '--maf', '0.9'], /--maf: expected a frequency/],
     ['collinear traits', () => [...base(), '--kinship', kin, '--pheno-col', 't1', 't1b'], /pheno2\.tsv: expected traits that vary and are not collinear/],
   ];
@@ -698,9 +735,11 @@ describe('lmmkit mtgwas', () => {
       '--max-missing',
       '--region',
       '--out',
+      '--out-format',
+      '--gz',
     ]) {
       assert.match(r.stdout, new RegExp(`\\n  ${opt} `), `${opt} in --help`);
     }
-    assert.match(r.stdout, /beta_T se_T stat_T pvalue_T log10p_T/);
+    assert.match(r.stdout, /beta_T se_T stat_T pvalue_T neg_log10_p_T/);
   });
 });
