@@ -184,6 +184,7 @@ export function gwasCommand(): Command {
       outFormats,
     )
     .option('--gz', 'BGZF-compress the tables (.gz), rows sorted by chromosome and position, each with a tabix index (.tbi)')
+    .option('--digits <n>', 'significant digits of the lmmkit table (default 6; 17 reads back as the same double)', integer('--digits'))
     .option('--build <assembly>', "genome assembly of the positions (GRCh37, GRCh38, ...): GWAS-SSF's genome_assembly")
     .option('--plot', "also draw each trait's Manhattan and QQ plots: PREFIX.<trait>.manhattan.png/.svg, PREFIX.<trait>.qq.png/.svg")
     .option('--chunk <i/n>', "scan chunk I of N only, into PREFIX.part-I-of-N.* with a manifest; join the parts with 'lmmkit merge'", parseChunk)

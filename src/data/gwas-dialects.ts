@@ -77,17 +77,17 @@ export function formatFreq(eaf: number, n: number, na = 'NA'): string {
 export const SMALLEST_PRINTED_P = 1e-300;
 
 /**
- * A p-value as text with 6 significant digits: the number itself down to
+ * A p-value as text with 6 (or `digits`) significant digits: the number itself down to
  * 1e-300, and below that (where doubles lose precision, then underflow to
  * 0) the mantissa and exponent computed from `log10p`, e.g. `1.23e-412`, as
  * regenie and plink2 do. `na` when both are NaN.
  */
-export function formatP(p: number, log10p: number, na = 'NA'): string {
-  if (p >= SMALLEST_PRINTED_P || (Number.isNaN(log10p) && !Number.isNaN(p))) return formatSig(p, na);
+export function formatP(p: number, log10p: number, na = 'NA', digits = 6): string {
+  if (p >= SMALLEST_PRINTED_P || (Number.isNaN(log10p) && !Number.isNaN(p))) return formatSig(p, na, digits);
   if (Number.isNaN(log10p)) return na;
   if (log10p === -Infinity) return '0';
   let e = Math.floor(log10p);
-  let m = Number((10 ** (log10p - e)).toPrecision(6));
+  let m = Number((10 ** (log10p - e)).toPrecision(Math.min(digits, 15)));
   if (m >= 10) {
     m /= 10;
     e += 1;
@@ -96,15 +96,15 @@ export function formatP(p: number, log10p: number, na = 'NA'): string {
 }
 
 /**
- * -log10 p (0, never -0, for p = 1): with 6 significant digits, or with
+ * -log10 p (0, never -0, for p = 1): with 6 (or `digits`) significant digits, or with
  * `decimals` given, that many decimal places, trailing zeros dropped
  * (lmmkit's column, a plotting and ranking aid beside the p-value's 6
  * digits, takes 4: -log10 p to 1e-4 is p to 0.023%).
  */
-export function formatNegLog10(log10p: number, na = 'NA', decimals?: number): string {
+export function formatNegLog10(log10p: number, na = 'NA', decimals?: number, digits = 6): string {
   if (Number.isNaN(log10p)) return na;
   if (log10p === 0) return '0';
-  if (decimals === undefined) return formatSig(-log10p, na);
+  if (decimals === undefined) return formatSig(-log10p, na, digits);
   return formatDecimals(-log10p, decimals, na);
 }
 
@@ -154,7 +154,17 @@ export interface DialectOptions {
   layout: DialectLayout;
   /** With `layout` 'exact': whether only the Wald test ran (GEMMA -lmm 1) or all three (-lmm 4). */
   exactTests?: 'all' | 'wald';
+  /**
+   * Significant digits of lmmkit's own table (default 6, with eaf to one
+   * allele in 2n and -log10 p to 4 decimals); 17 writes every number so
+   * that it reads back as the same double, for checks against another
+   * tool at any precision. The other dialects print as their tools do.
+   */
+  digits?: number;
 }
+
+/** The most significant digits a double needs to read back unchanged. */
+export const MAX_DIGITS = 17;
 
 /** lmmkit's own single-variant header (the effect allele is the counted a1). */
 export const LMMKIT_HEADER = ['chrom', 'pos', 'id', 'effect_allele', 'other_allele', 'eaf', 'n', 'beta', 'se', 'pvalue', 'neg_log10_p'] as const;
@@ -208,39 +218,33 @@ const RSID = /^rs[0-9]+$/;
 export function dialect(format: OutFormat, o: DialectOptions): Dialect {
   const exact = o.layout === 'exact';
   switch (format) {
-    case 'lmmkit':
+    case 'lmmkit': {
+      const d = o.digits;
+      const sig = d === undefined ? (x: number) => formatSig(x) : (x: number) => formatSig(x, 'NA', d);
+      const freq = d === undefined ? (x: number, n: number) => formatFreq(x, n) : (x: number) => formatSig(x, 'NA', d);
+      const pval = (p: number, lp: number) => formatP(p, lp, 'NA', d ?? 6);
+      const nl = d === undefined ? nlp : (lp: number) => formatNegLog10(lp, 'NA', undefined, d);
       return {
         format,
         suffix: '.tsv',
         header: (exact ? [...LMMKIT_HEADER, ...LMMKIT_EXACT_EXTRA] : LMMKIT_HEADER).join('\t'),
         row: (r) => {
-          const base = [
-            r.chrom,
-            String(r.pos),
-            r.id,
-            r.a1,
-            r.a2,
-            formatFreq(r.af, r.n),
-            String(r.n),
-            formatSig(r.beta),
-            formatSig(r.se),
-            formatP(r.pvalue, r.log10p),
-            nlp(r.log10p),
-          ];
+          const base = [r.chrom, String(r.pos), r.id, r.a1, r.a2, freq(r.af, r.n), String(r.n), sig(r.beta), sig(r.se), pval(r.pvalue, r.log10p), nl(r.log10p)];
           const e = r.exact;
           if (e === undefined) return base.join('\t');
           return [
             ...base,
-            formatSig(e.lambdaReml),
-            formatP(e.pWald, e.log10pWald),
-            nlp(e.log10pWald),
-            formatP(e.pLrt, e.log10pLrt),
-            nlp(e.log10pLrt),
-            formatP(e.pScore, e.log10pScore),
-            nlp(e.log10pScore),
+            sig(e.lambdaReml),
+            pval(e.pWald, e.log10pWald),
+            nl(e.log10pWald),
+            pval(e.pLrt, e.log10pLrt),
+            nl(e.log10pLrt),
+            pval(e.pScore, e.log10pScore),
+            nl(e.log10pScore),
           ].join('\t');
         },
       };
+    }
     case 'gwas-ssf': {
       const na = '#NA';
       return {

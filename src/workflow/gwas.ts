@@ -16,7 +16,7 @@ import {
   planChunk,
   writePartManifest,
 } from './chunks.js';
-import { type Dialect, dialect, dialectRefusal, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
+import { type Dialect, dialect, dialectRefusal, MAX_DIGITS, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
 import type { GenoProgress } from '../data/geno-queue.js';
@@ -106,6 +106,8 @@ export interface GwasRunOptions extends ScanRunOptions {
   gz?: boolean;
   /** Genome assembly of the positions (GWAS-SSF's metadata genome_assembly, e.g. GRCh38). */
   build?: string;
+  /** Significant digits of the lmmkit table's numbers (1..17; default 6: see `DialectOptions.digits`). */
+  digits?: number;
   /**
    * Scan chunk I of N only (`--chunk I/N`, chunks.ts): the outputs go under
    * PREFIX.part-I-of-N (tables uncompressed, no plots: `runMerge` writes the
@@ -548,6 +550,9 @@ function checkOptions(opts: GwasRunOptions): CheckedOptions {
     if (step !== 1) throw bad(`--test exact: tests one variant at a time, found --step ${step}`);
     if (opts.inter !== undefined) throw bad('--test exact: does not take --inter (use --test fixed)');
   }
+  if (opts.digits !== undefined && !(Number.isInteger(opts.digits) && opts.digits >= 1 && opts.digits <= MAX_DIGITS)) {
+    throw bad(`--digits: expected an integer from 1 to ${MAX_DIGITS}, found ${opts.digits}`);
+  }
   const formats = opts.outFormat ?? ['lmmkit'];
   if (formats.length === 0) throw bad('--out-format: expected at least one format');
   for (const f of formats)
@@ -583,7 +588,7 @@ function traitTables(traits: readonly string[], opts: GwasRunOptions, formats: r
     if (seen.has(safe)) safe = `${safe}_${i + 1}`;
     seen.add(safe);
     return formats.map((format) => {
-      const d = layout === 'multi' ? undefined : dialect(format, { layout, exactTests: opts.exactTests });
+      const d = layout === 'multi' ? undefined : dialect(format, { layout, exactTests: opts.exactTests, digits: opts.digits });
       const path = format === 'lmmkit' && opts.tsvPath !== undefined ? opts.tsvPath(t, i) + gz : `${opts.out}.${safe}${d?.suffix ?? '.tsv'}${gz}`;
       return {
         format,

@@ -380,6 +380,7 @@ const cases: BadCase[] = [
   { name: '--maf not a number', args: (d) => [...gwas(d), '--maf', 'x'], message: /--maf.*'x'/ },
   { name: '--max-missing above 1', args: (d) => [...gwas(d), '--max-missing', '2'], message: /--max-missing/ },
   { name: '--batch-size 0', args: (d) => [...gwas(d), '--batch-size', '0'], message: /--batch-size/ },
+  { name: '--digits 18', args: (d) => [...gwas(d), '--digits', '18'], message: /--digits: expected an integer from 1 to 17, found 18/ },
   { name: '--ids unknown', args: (d) => [...gwas(d), '--ids', 'sample'], message: /--ids/ },
   { name: 'an unknown option', args: (d) => [...gwas(d), '--phenotype', 'x'], message: /^lmmkit: unknown option '--phenotype' \(see 'lmmkit gwas --help'\)$/m },
   {

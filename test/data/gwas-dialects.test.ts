@@ -3,7 +3,7 @@
 // frequencies to the resolution of one allele among 2n.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatFreq, formatNegLog10, formatP, formatSig } from '../../src/data/gwas-dialects.js';
+import { dialect, formatFreq, formatNegLog10, formatP, formatSig, type GwasOutRow } from '../../src/data/gwas-dialects.js';
 
 /** log10 of the value a p-value text stands for, read from its mantissa and exponent (no underflow). */
 function log10OfText(s: string): number {
@@ -69,4 +69,31 @@ test('formatFreq: as many significant digits as 2n has, enough to recover every 
   assert.equal(formatFreq(Number.NaN, 0, '#NA'), '#NA');
   // No samples: the frequency as it is (NaN in practice), 6 digits.
   assert.equal(formatFreq(0.123456789, 0), '0.123457');
+});
+
+test('lmmkit table with digits 17: every number reads back as the same double; default 6 digits does not', () => {
+  const row: GwasOutRow = {
+    chrom: '22',
+    pos: 1000,
+    id: 'rs1',
+    a1: 'A',
+    a2: 'G',
+    af: 0.123456789012345,
+    n: 481,
+    samples: 481,
+    beta: -0.31415926535897931,
+    se: 0.0271828182845904,
+    stat: 133.5,
+    pvalue: 7.0710678118654e-31,
+    log10p: Math.log10(7.0710678118654e-31),
+  };
+  const full = dialect('lmmkit', { layout: 'single', digits: 17 }).row(row).split('\t');
+  assert.equal(Number(full[5]), row.af);
+  assert.equal(Number(full[7]), row.beta);
+  assert.equal(Number(full[8]), row.se);
+  assert.equal(Number(full[9]), row.pvalue);
+  assert.equal(Number(full[10]), -row.log10p);
+  const short = dialect('lmmkit', { layout: 'single' }).row(row).split('\t');
+  assert.equal(short[7], '-0.314159');
+  assert.notEqual(Number(short[7]), row.beta);
 });
