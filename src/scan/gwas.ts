@@ -98,7 +98,9 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   }
   // stepBlocks yields whole blocks of `step` variants, tested where they lie
   // (a view of the batch's storage unless a block straddles two batches).
-  for await (const block of stepBlocks(inclusiveFilteredBatches(opts), step)) {
+  // It holds a view of one batch (its carry) while the next is read, and a
+  // result holds no dosages: the reader may reuse two buffers in turn.
+  for await (const block of stepBlocks(inclusiveFilteredBatches({ ...opts, recycle: 1 }), step)) {
     const { variants, indices, af, n: observed, dosages } = block;
     const out: GwasBatchResult = { variants, indices, af, n: observed };
     if (core !== undefined) out.fixed = core.process(dosages, { inter: opts.inter, step });
