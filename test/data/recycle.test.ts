@@ -15,6 +15,7 @@ import { openVcf } from '../../src/data/node/vcf.js';
 import { openBed, openBimbam, writeBed } from '../../src/node.js';
 import { Matrix } from '../../src/linalg/matrix.js';
 import { gwasScan } from '../../src/scan/gwas.js';
+import { mmEstStream } from '../../src/varcomp/mmest-stream.js';
 import { scratchDir } from '../cli-support.js';
 import { syntheticVariants, toolTest } from '../support.js';
 
@@ -162,6 +163,31 @@ test('gwasScan (step 1 and 3 across batches) and kinship opt in to recycling and
     const got = await kinship(strictRing(plain, asked), { method: 'standardized', blockSize: 4 });
     assert.deepEqual(got.k.data, want.k.data);
     assert.deepEqual(asked, [1], 'kinship asks for a ring of 2');
+  } finally {
+    await plain.close();
+  }
+});
+
+test('mmEstStream asks for one buffer (k = 0) and its models hold no dosages', async () => {
+  const prefix = join(dir, 'mmest');
+  const x = dosages();
+  await writeBed(prefix, x, SAMPLES, syntheticVariants(M));
+  const y = Float64Array.from({ length: N }, (_, i) => Math.cos(i * 0.9) + 0.05 * i);
+  const varList = [
+    { name: 'Additive', r: Matrix.identity(N) },
+    { name: 'Error', r: Matrix.identity(N) },
+  ];
+  const plain = await openBed(prefix);
+  try {
+    const fit = async (source: GenotypeSource) => {
+      const out: unknown[] = [];
+      for await (const b of mmEstStream({ source, y, varList, batchSize: 4 })) out.push(...b.models);
+      // Compared once every batch has been read: a model holding a view of its batch would have changed.
+      return JSON.stringify(out);
+    };
+    const asked: (number | undefined)[] = [];
+    assert.equal(await fit(strictRing(plain, asked)), await fit(plain));
+    assert.deepEqual(asked, [0]);
   } finally {
     await plain.close();
   }
