@@ -53,7 +53,7 @@ export * from './stats/index.js';
 
 // Data: genotype readers, tables, sample matching, preprocessing, kinship.
 export type { BatchOptions, GenotypeBatch, GenotypeSource } from './data/genotypes.js';
-export { DEFAULT_BATCH_BYTES, defaultBatchSize } from './data/genotypes.js';
+export { BatchStorage, DEFAULT_BATCH_BYTES, defaultBatchSize } from './data/genotypes.js';
 export { byteSource, sourceText, textOf, type ByteInput, type ByteSource } from './data/bytes.js';
 export { BedReader, openBedFiles, openBedSource, type BedFiles, type CountedAllele, type OpenBedOptions } from './data/plink/bed.js';
 export { openPgenFiles, openPgenSource, PgenReader, readPgenLayout, type PgenFiles, type PgenLayout } from './data/plink2/pgen.js';

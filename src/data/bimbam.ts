@@ -3,9 +3,9 @@ import { open } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ArgumentError, InputError } from '../errors.js';
-import { Matrix } from '../linalg/matrix.js';
+import type { Matrix } from '../linalg/matrix.js';
 import type { NonEmpty } from '../non-empty.js';
-import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from './genotypes.js';
+import { BatchStorage, planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from './genotypes.js';
 import type { SampleTable } from './samples.js';
 import { findDuplicateIds, takeVariants, type VariantTable } from './variants.js';
 import type { LineParser } from './lines.js';
@@ -110,7 +110,8 @@ export class BimbamReader implements GenotypeSource {
    * that needs a line already passed restarts the stream from the top.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
-    const { size, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
+    const { size, recycle, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
+    const storage = new BatchStorage(samples?.length ?? this.nSamples, recycle);
     let reader: LineReader | undefined;
     try {
       for (let start = 0; start < indices.length; start += size) {
@@ -130,7 +131,7 @@ export class BimbamReader implements GenotypeSource {
           await this.release(reader);
           reader = this.lines();
         }
-        const out = new Matrix(samples?.length ?? this.nSamples, idx.length);
+        const out = storage.next(idx.length);
         while (reader.variant <= last) {
           const v = reader.variant;
           const text = await reader.next();

@@ -1,5 +1,5 @@
 import { ArgumentError, SelectionError } from '../errors.js';
-import type { Matrix } from '../linalg/matrix.js';
+import { Matrix } from '../linalg/matrix.js';
 import type { SampleTable } from './samples.js';
 import { resolveSelection, type VariantSelection, type VariantTable } from './variants.js';
 
@@ -47,6 +47,19 @@ export interface BatchOptions {
    * Sources that decode from compact codes (PLINK) fuse this into decoding.
    */
   standardize?: boolean;
+  /**
+   * Opt-in reuse of the batches' storage: the consumer declares that it
+   * holds a batch's dosages (or views of them) no longer than while `k`
+   * more batches are yielded, so the dosages of batch i may be overwritten
+   * when batch i + k + 1 is read. The reader then decodes into a ring of
+   * k + 1 buffers allocated once, instead of a fresh, zeroed N x b matrix
+   * per batch (which cost as much as decoding a .pgen: 8 MB zeroed and
+   * page-faulted per batch). Default: every batch in storage of its own.
+   * A consumer that prefetches the next batch while it works on one
+   * (`kinship`), or carries a view of one batch into the next
+   * (`stepBlocks`), needs k = 1.
+   */
+  recycle?: number;
 }
 
 /**
@@ -178,6 +191,8 @@ export function defaultBatchSize(nSamples: number): number {
 /** What a reader's `batches` call will read: the batch size, the variants and the samples. */
 export interface BatchPlan {
   size: number;
+  /** `BatchOptions.recycle`, checked (undefined: fresh storage per batch). */
+  recycle: number | undefined;
   /** Variant indices, in reading order. */
   indices: Int32Array;
   /** Sample indices, or undefined for all samples in file order. */
@@ -194,6 +209,9 @@ export function planBatches(opts: BatchOptions, variants: VariantTable, nSamples
   if (opts.size !== undefined && (!Number.isInteger(opts.size) || opts.size < 1)) {
     throw new ArgumentError(`batches: size must be a positive integer, found ${opts.size}`);
   }
+  if (opts.recycle !== undefined && (!Number.isInteger(opts.recycle) || opts.recycle < 0)) {
+    throw new ArgumentError(`batches: recycle must be a non-negative integer, found ${opts.recycle}`);
+  }
   const indices = resolveSelection(variants, opts.select, path);
   let samples: Int32Array | undefined;
   if (opts.samples !== undefined) {
@@ -205,5 +223,39 @@ export function planBatches(opts: BatchOptions, variants: VariantTable, nSamples
     }
   }
   const size = opts.size ?? defaultBatchSize(samples === undefined ? nSamples : samples.length);
-  return { size, indices, samples };
+  return { size, recycle: opts.recycle, indices, samples };
+}
+
+/**
+ * The storage a reader's `batches` call decodes its batches into: a fresh
+ * `rows` x b matrix per batch, or with `recycle` k (`BatchOptions.recycle`)
+ * the next of k + 1 buffers, each allocated at its first use (the first
+ * batches are the widest) and reused in turn (a narrower last batch is a
+ * view of a buffer's first columns). Reused storage holds the values of an
+ * earlier batch, so only a reader that writes every element of its batch
+ * may use it: every reader here does (missing values are written as NaN).
+ */
+export class BatchStorage {
+  private readonly ring: Float64Array[] = [];
+  private turn = 0;
+
+  constructor(
+    private readonly rows: number,
+    private readonly recycle: number | undefined,
+  ) {}
+
+  /** Storage for the next batch, `rows` x `cols`, column-major. */
+  next(cols: number): Matrix {
+    const k = this.recycle;
+    const length = this.rows * cols;
+    if (k === undefined) return new Matrix(this.rows, cols);
+    const slot = this.turn;
+    this.turn = (slot + 1) % (k + 1);
+    let buf = this.ring[slot];
+    if (buf === undefined || buf.length < length) {
+      buf = new Float64Array(length);
+      this.ring[slot] = buf;
+    }
+    return new Matrix(this.rows, cols, buf.length === length ? buf : buf.subarray(0, length));
+  }
 }

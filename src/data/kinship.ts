@@ -48,7 +48,9 @@ export async function kinship(source: GenotypeSource, opts: KinshipOptions): Pro
     throw new ArgumentError(`kinship: method must be standardized, gcta or centered, found '${String(method)}'`);
   }
   const be = opts.backend ?? getBackend();
-  const it = source.batches({ size: blockSize, select: opts.select, samples: opts.samples });
+  // The next block is asked for while this one is multiplied (one ahead),
+  // and syrk copies nothing out of it: two buffers in turn suffice.
+  const it = source.batches({ size: blockSize, select: opts.select, samples: opts.samples, recycle: 1 });
   let k: Matrix | undefined;
   let used = 0;
   let skipped = 0;

@@ -28,6 +28,13 @@ export interface GenotypeStreamOptions {
   standardize?: boolean;
   /** Called after each batch read, with the variants read so far. */
   onProgress?: (p: GenoProgress) => void;
+  /**
+   * How many more batches the consumer of the filtered stream may yet ask
+   * for while it holds a batch's dosages (`BatchOptions.recycle`: the
+   * reader then reuses a ring of buffers). Default: fresh storage per batch.
+   * The scans set it themselves: their results hold no dosages.
+   */
+  recycle?: number;
 }
 
 /** Options of `filterInclusive`: the thresholds of the inclusive rule. */
@@ -72,7 +79,8 @@ export async function* inclusiveFilteredBatches(opts: GenotypeStreamOptions): As
   const samples = opts.samples === undefined ? undefined : Int32Array.from(opts.samples);
   const total = resolveSelection(source.variants, opts.select, source.path).length;
   let read = 0;
-  for await (const batch of source.batches({ size: opts.batchSize, select: opts.select, samples })) {
+  const recycle = opts.recycle === undefined ? {} : { recycle: opts.recycle };
+  for await (const batch of source.batches({ size: opts.batchSize, select: opts.select, samples, ...recycle })) {
     read += batch.indices.length;
     const kept = filterInclusive(batch, filter);
     opts.onProgress?.({ variantsRead: read, total, fraction: total === 0 ? 1 : read / total });

@@ -5,9 +5,8 @@
 // that a 50 kB record of 5000 samples is never decoded into a string.
 import { ArgumentError, InputError } from '../errors.js';
 import { LineCursor } from './line-cursor.js';
-import { Matrix } from '../linalg/matrix.js';
 import type { NonEmpty } from '../non-empty.js';
-import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from './genotypes.js';
+import { BatchStorage, planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from './genotypes.js';
 import { standardizeInPlace } from './preprocess.js';
 import type { SampleTable } from './samples.js';
 import type { IndexedReadPlan } from './tabix/region-stream.js';
@@ -144,8 +143,9 @@ export class VcfReader implements GenotypeSource {
    * needs a record already passed restarts the stream from the top.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
-    const { size, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
+    const { size, recycle, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
     const n = this.nSamples;
+    const storage = new BatchStorage(samples?.length ?? n, recycle);
     const tmp = samples === undefined ? undefined : new Float64Array(n);
     let cursor: LineCursor | undefined;
     let recordAt = 0;
@@ -172,7 +172,7 @@ export class VcfReader implements GenotypeSource {
             if (!(await cursor.next())) throw this.changed(cursor);
           }
         }
-        const out = new Matrix(samples?.length ?? n, idx.length);
+        const out = storage.next(idx.length);
         while (recordAt <= last) {
           if (!(await cursor.next())) throw this.changed(cursor);
           if (cursor.end === cursor.start) continue;

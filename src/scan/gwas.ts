@@ -115,7 +115,10 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
               : await stepCarry(inclusiveFilteredBatches({ ...opts, select: opts.resume.before, onProgress: undefined }), step),
           dropTail: !opts.resume.last,
         };
-  for await (const block of stepBlocks(inclusiveFilteredBatches(opts), step, resume)) {
+  // The loop holds a view of one batch (its carry) while the next is read,
+  // and a result holds no dosages: the reader may reuse two buffers in turn
+  // (the carry of a resumed chunk comes from its own, fresh storage).
+  for await (const block of stepBlocks(inclusiveFilteredBatches({ ...opts, recycle: 1 }), step, resume)) {
     const { variants, indices, af, n: observed, dosages } = block;
     const out: GwasBatchResult = { variants, indices, af, n: observed };
     if (core !== undefined) out.fixed = core.process(dosages, { inter: opts.inter, step });

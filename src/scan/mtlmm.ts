@@ -374,7 +374,9 @@ export async function* mtlmmScan(opts: MtlmmScanOptions): AsyncGenerator<MtlmmBa
   if (nSamples !== n) throw new ShapeError(`mtlmmScan: the model has ${n} samples but ${nSamples} genotyped samples were selected`);
   checkVariantFilter('mtlmmScan', opts);
   const designs = opts.designs ?? [Matrix.identity(model.p)];
-  for await (const batch of inclusiveFilteredBatches(opts)) {
+  // A batch is used up before the next is asked for, and a result holds no
+  // dosages: the reader may decode every batch into one buffer.
+  for await (const batch of inclusiveFilteredBatches({ ...opts, recycle: 0 })) {
     if (batch.dosages.cols === 0) continue;
     const { variants, indices, af, n: observed } = batch;
     yield { variants, indices, af, n: observed, results: model.processDesigns(batch.dosages, designs) };

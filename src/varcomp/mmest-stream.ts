@@ -33,7 +33,9 @@ export async function* mmEstStream(opts: MmEstStreamOptions): AsyncGenerator<MmE
   const n = opts.y.length;
   const { onProgress: _progress, source: _source, ...fitOpts } = opts;
   const run = new MmEstRun({ ...fitOpts, x: new Matrix(n, 0) });
-  for await (const b of inclusiveFilteredBatches({ ...opts, standardize: false })) {
+  // Every marker of a batch is fitted before the next batch is asked for,
+  // and the models hold no dosages: the reader may reuse one buffer.
+  for await (const b of inclusiveFilteredBatches({ ...opts, standardize: false, recycle: 0 })) {
     const count = b.dosages.cols;
     const g = b.dosages;
     const models: MmEstModel[] = new Array(count);

@@ -9,9 +9,8 @@
 import { unzlibSync } from 'fflate';
 import { decompress as zstdDecompress } from 'fzstd';
 import { InputError } from '../../errors.js';
-import { Matrix } from '../../linalg/matrix.js';
 import type { ByteSource } from '../bytes.js';
-import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
+import { BatchStorage, planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
 import { standardizeInPlace } from '../preprocess.js';
 import type { SampleTable } from '../samples.js';
 import { takeVariants, type VariantTable } from '../variants.js';
@@ -592,17 +591,18 @@ export class BgenReader implements GenotypeSource {
    * reading the batch's genotype blocks in spans of consecutive blocks.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
-    const { size, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
+    const { size, recycle, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
     // An index that disagrees with the file is refused before any work, not midway.
     if (this.walk.index !== undefined && indices.length > 0) {
       await this.checkRecord(indices[0]!);
       await this.checkRecord(indices[indices.length - 1]!);
     }
     const scratch = samples === undefined ? undefined : new Float64Array(this.nSamples);
+    const storage = new BatchStorage(samples?.length ?? this.nSamples, recycle);
     for (let start = 0; start < indices.length; start += size) {
       const idx = indices.subarray(start, Math.min(start + size, indices.length));
       const n = samples?.length ?? this.nSamples;
-      const out = new Matrix(n, idx.length);
+      const out = storage.next(idx.length);
       await this.forEachBlock(idx, (block, v, j) => {
         const col = out.data.subarray(j * n, (j + 1) * n);
         this.decode(block, v, scratch ?? col);

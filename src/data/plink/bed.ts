@@ -1,8 +1,8 @@
-import { InputError } from '../../errors.js';
+import { InputError, ShapeError } from '../../errors.js';
 import { Matrix } from '../../linalg/matrix.js';
 import { byteSource, type ByteInput, type ByteSource } from '../bytes.js';
 import { parseSourceLines } from '../lines.js';
-import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
+import { BatchStorage, planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
 import type { DosageStats } from '../preprocess.js';
 import { takeVariants, type VariantTable } from '../variants.js';
 import { BimParser } from './bim.js';
@@ -155,23 +155,28 @@ export class BedReader implements GenotypeSource {
    * NaN for missing), reading only each batch's bytes from the source.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
-    const { size, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
+    const { size, recycle, indices, samples } = planBatches(opts, this.variants, this.nSamples, this.path);
+    const storage = new BatchStorage(samples?.length ?? this.nSamples, recycle);
     for (let start = 0; start < indices.length; start += size) {
       const idx = indices.subarray(start, Math.min(start + size, indices.length));
       const variants = takeVariants(this.variants, idx);
       if (opts.standardize === true) {
-        const { dosages, stats } = await this.readStandardized(idx, samples);
+        const { dosages, stats } = await this.readStandardized(idx, samples, storage.next(idx.length));
         yield { dosages, variants, indices: idx.slice(), stats };
       } else {
-        yield { dosages: await this.read(idx, samples), variants, indices: idx.slice() };
+        yield { dosages: await this.read(idx, samples, storage.next(idx.length)), variants, indices: idx.slice() };
       }
     }
   }
 
-  /** The dosages of the variants `indices` (N x indices.length), optionally for a subset of samples. */
-  async read(indices: Int32Array, samples?: Int32Array): Promise<Matrix> {
+  /**
+   * The dosages of the variants `indices` (N x indices.length), optionally
+   * for a subset of samples, into `out` when given (of that shape; every
+   * element is written, so it may hold anything).
+   */
+  async read(indices: Int32Array, samples?: Int32Array, out?: Matrix): Promise<Matrix> {
     const n = samples === undefined ? this.nSamples : samples.length;
-    const out = new Matrix(n, indices.length);
+    out = checkedOutput(out, n, indices.length);
     await this.forEachVariant(indices, (src, j) => {
       const col = out.data.subarray(j * n, (j + 1) * n);
       if (samples === undefined) decodeAll(src, this.lut, col);
@@ -184,11 +189,12 @@ export class BedReader implements GenotypeSource {
    * The variants `indices` mean-imputed and standardised as they are decoded
    * (see `BatchOptions.standardize`). Mean and sd come from the counts of the
    * three genotype codes, so each genotype is touched once, through a
-   * four-entry table of standardised values per variant.
+   * four-entry table of standardised values per variant. Into `into` when
+   * given (N x indices.length; every element is written).
    */
-  async readStandardized(indices: Int32Array, samples?: Int32Array): Promise<{ dosages: Matrix; stats: DosageStats }> {
+  async readStandardized(indices: Int32Array, samples?: Int32Array, into?: Matrix): Promise<{ dosages: Matrix; stats: DosageStats }> {
     const n = samples === undefined ? this.nSamples : samples.length;
-    const out = new Matrix(n, indices.length);
+    const out = checkedOutput(into, n, indices.length);
     const mean = new Float64Array(indices.length);
     const sd = new Float64Array(indices.length);
     const codes = CODE_VALUES[this.count];
@@ -230,6 +236,13 @@ export class BedReader implements GenotypeSource {
       k += run;
     }
   }
+}
+
+/** `out`, checked to be rows x cols, or a new rows x cols matrix. */
+function checkedOutput(out: Matrix | undefined, rows: number, cols: number): Matrix {
+  if (out === undefined) return new Matrix(rows, cols);
+  if (out.rows !== rows || out.cols !== cols) throw new ShapeError(`BedReader.read: expected a ${rows} x ${cols} output, found ${out.rows} x ${out.cols}`);
+  return out;
 }
 
 /** Decodes one variant's packed bytes into `out` (length N) through the byte table. */

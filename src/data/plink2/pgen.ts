@@ -2,10 +2,10 @@
 // types and lengths, the 2-bit hard-call track in each of its encodings
 // (plain, 1-bit, difflist, LD-compressed against the last non-LD record),
 // the hard-call phase track (skipped) and the biallelic dosage track.
-import { InputError } from '../../errors.js';
+import { InputError, ShapeError } from '../../errors.js';
 import { Matrix } from '../../linalg/matrix.js';
 import { byteSource, type ByteInput, type ByteSource } from '../bytes.js';
-import { planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
+import { BatchStorage, planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
 import { parseSourceLines } from '../lines.js';
 import { standardizeInPlace } from '../preprocess.js';
 import { takeVariants } from '../variants.js';
@@ -538,20 +538,28 @@ export class PgenReader implements GenotypeSource {
    * record they refer to, in a few large reads.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
-    const { size, indices, samples } = planBatches(opts, this.variants, this.samples.iid.length, this.path);
+    const { size, recycle, indices, samples } = planBatches(opts, this.variants, this.samples.iid.length, this.path);
+    const storage = new BatchStorage(samples?.length ?? this.samples.iid.length, recycle);
     for (let start = 0; start < indices.length; start += size) {
       const idx = indices.subarray(start, Math.min(start + size, indices.length));
-      const dosages = await this.read(idx, samples);
+      const dosages = await this.read(idx, samples, storage.next(idx.length));
       const stats = opts.standardize === true ? standardizeInPlace(dosages) : undefined;
       yield { dosages, variants: takeVariants(this.variants, idx), indices: idx.slice(), ...(stats === undefined ? {} : { stats }) };
     }
   }
 
-  /** The ALT dosages of the variants `indices` (N x indices.length), optionally for a subset of samples. */
-  async read(indices: Int32Array, samples?: Int32Array): Promise<Matrix> {
+  /**
+   * The ALT dosages of the variants `indices` (N x indices.length),
+   * optionally for a subset of samples, into `out` when given (of that
+   * shape; every element is written, so it may hold anything).
+   */
+  async read(indices: Int32Array, samples?: Int32Array, out?: Matrix): Promise<Matrix> {
     const n = this.samples.iid.length;
     const rows = samples === undefined ? n : samples.length;
-    const out = new Matrix(rows, indices.length);
+    out ??= new Matrix(rows, indices.length);
+    if (out.rows !== rows || out.cols !== indices.length) {
+      throw new ShapeError(`PgenReader.read: expected a ${rows} x ${indices.length} output, found ${out.rows} x ${out.cols}`);
+    }
     const { types, offsets } = this.layout;
     // The records to decode, in file order: the selected ones and the non-LD record each LD-compressed one refers to.
     const columns = new Map<number, number[]>();
