@@ -1,6 +1,6 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
-import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
+import { parseChunk, runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
 import {
   addPhenotypeOptions,
   addSelectionOptions,
@@ -110,6 +110,7 @@ export function mtgwasCommand(): Command {
     .option('--no-input-missing-phenotype', MISSING_PHENOTYPE_HELP.none)
     .option('--batch-size <n>', 'variants read per batch (default 1000, fewer when N x 1000 dosages pass 8 MiB)', integer('--batch-size'))
     .option('--out <prefix>', 'output prefix (required): PREFIX.tsv and PREFIX.json')
+    .option('--chunk <i/n>', "scan chunk I of N only, into PREFIX.part-I-of-N.* with a manifest; join the parts with 'lmmkit merge'", parseChunk)
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<MtgwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;

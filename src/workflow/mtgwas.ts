@@ -1,7 +1,11 @@
 // `lmmkit mtgwas` as one call: one multi-trait LMM (limix-lmm's MTLMM) over
 // several phenotype columns, its null model fitted once, the genotype file
 // streamed through the any-effect and common-effect tests.
+import { basename } from 'node:path';
 import type { FactorColumn } from '../data/categorical.js';
+import { resolveSelection } from '../data/variants.js';
+import { type ChunkSpec, chunkOutPrefix, type PartManifest, scanChunk, writeScanPart } from './chunks.js';
+import { selectionFiles } from './selection.js';
 import { runEntry, type RunMetadata } from './run-info.js';
 import { InputError, SelectionError } from '../errors.js';
 import { covariateDesign } from '../data/covariates.js';
@@ -66,6 +70,12 @@ export interface MtgwasRunOptions extends ScanRunOptions {
   out: string;
   /** plink2's --xchr-model, as in `lmmkit gwas` (default 2; gwas-sex.ts). */
   xchrModel?: number;
+  /**
+   * Scan chunk I of N only (`--chunk I/N`, chunks.ts): PREFIX.part-I-of-N.tsv
+   * and .json with a manifest; each part fits the same null model (it is
+   * deterministic), and `runMerge` joins the parts into PREFIX.tsv and .json.
+   */
+  chunk?: ChunkSpec;
 }
 
 /** One sex chromosome's multi-trait null model: its samples, covariates and fit. */
@@ -180,7 +190,10 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   const o = checkOptions(opts);
   // A kinship from the genotypes reads the whole file: a VCF index answers the region only without one.
   const vcfRegion = opts.kinshipFromGenotypes === true ? undefined : opts.region;
-  return withGenotypes({ ...opts, vcfRegion }, async (source, outputs, selection) => {
+  const chunk = opts.chunk;
+  const partOut = chunkOutPrefix('mtgwas', opts.out, chunk);
+  const spans: PartManifest['spans'] = [];
+  const report = await withGenotypes({ ...opts, vcfRegion }, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
     const genotype = genotypeSide(source, opts);
     const pheno = await readPhenotypes(opts, o.ids, genotype, log);
@@ -211,8 +224,8 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     const n = keepPos.length;
     const p = traits.length;
     if (n < 3) throw new SelectionError('NO_SAMPLES', `${pheno.file}: ${n} samples have every trait (${traits.join(', ')}) observed, too few to fit a model`);
-    const outTsv = `${opts.out}.tsv`;
-    const outJson = `${opts.out}.json`;
+    const outTsv = `${partOut}.tsv`;
+    const outJson = `${partOut}.json`;
     await checkOutputs([outTsv, outJson], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
 
     const samples = Int32Array.from(keepPos, (pos) => match.keep[pos]!);
@@ -392,6 +405,14 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     await withProgress(
       opts.progress,
       async (bar) => {
+        if (chunk !== undefined) {
+          // The chunk's batches of each run, under that run's null (chunks.ts), as gwas cuts them.
+          const runs = sexRuns?.runs ?? [{ kind: 'auto' as const, indices: resolveSelection(source.variants, select, source.path) }];
+          const unders = runs.map((run) => (run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!));
+          const planned = await scanChunk(runs, unders, o.batchSize, chunk, (under, sc) => scanUnder(under, sc.select, bar, runs[sc.run]!.kind === 'mt'));
+          spans.push({ key: 'mtgwas', ...planned });
+          return;
+        }
         if (sexRuns === undefined) return scanUnder(whole, select, bar, false);
         let done = 0;
         for (const run of sexRuns.runs) {
@@ -467,6 +488,28 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     log(`report -> ${outJson}`);
     return report;
   });
+  if (chunk !== undefined) {
+    const manifest = await writeScanPart(partOut, {
+      command: 'mtgwas',
+      chunk,
+      spans,
+      inputs: [
+        ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
+        ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
+        ['pheno', opts.pheno],
+        ['covar', opts.covar],
+        ['kinship', opts.kinship],
+      ],
+      options: opts,
+      plot: false,
+      gz: false,
+      report: `${partOut}.json`,
+      // One table, whatever its columns: merge concatenates the parts' rows in chunk order.
+      tables: [{ trait: null, format: 'mtgwas', file: basename(report.output), suffix: '.tsv', rows: report.variants.tested }],
+    });
+    log(`part manifest -> ${manifest}`);
+  }
+  return report;
 }
 
 /** The TSV header for the tests run, in order. */

@@ -2,6 +2,9 @@
 // per marker column, or one per variant of a PLINK fileset), with its
 // AnovaTest, BLUPs and variance covariance, written atomically.
 import { basename } from 'node:path';
+import { analysedSelection } from '../data/genotypes.js';
+import { resolveSelection, type VariantSelection } from '../data/variants.js';
+import { type ChunkSpec, chunkOutPrefix, type PartManifest, scanChunk, writeScanPart } from './chunks.js';
 import { ArgumentError, InputError } from '../errors.js';
 import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
 import type { DataFrame } from '../data/frame.js';
@@ -98,6 +101,12 @@ export interface VarcompFitOptions extends GenotypeInput, SelectionOptions {
   vcov?: 'expected' | 'ai';
   /** Output: a .json file (one model) or a .tsv file (GWAS mode). */
   out: string;
+  /**
+   * GWAS mode over a genotype file: fit the variants of chunk I of N only
+   * (`--chunk I/N`, chunks.ts), into PREFIX.part-I-of-N.tsv and .json (PREFIX:
+   * --out without .tsv) with a manifest; `runMerge` joins the parts.
+   */
+  chunk?: ChunkSpec;
   /** The text report, one line (or block) per call (default silent). */
   log?: (line: string) => void;
   /** Progress of the marker models (default none). */
@@ -298,11 +307,20 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const progress = opts.progress;
-  const base = opts.out.endsWith('.tsv') ? opts.out.slice(0, -4) : opts.out;
   checkStreamOptions(opts);
   const geno = genotypeFlag(opts);
+  const chunk = opts.chunk;
+  if (chunk !== undefined && geno === undefined) {
+    throw new ArgumentError(
+      `varcomp fit --chunk: splits GWAS mode over a genotype file, expected one of --bfile, --pfile, --vcf, --bgen and --bimbam, found ${opts.markers === undefined ? 'none' : `--markers ${opts.markers} (fit it whole)`}`,
+    );
+  }
+  // A chunk's files are the part's: PREFIX.part-I-of-N + the --out suffix (.tsv or none), and its .json.
+  const outBase = opts.out.endsWith('.tsv') ? opts.out.slice(0, -4) : opts.out;
+  const base = chunkOutPrefix('varcomp fit', outBase, chunk);
+  const outPath = base + opts.out.slice(outBase.length);
   await refuseOverwritingInputs(
-    [opts.out, `${base}.json`, `${base}.anova.tsv`],
+    [outPath, `${base}.json`, `${base}.anova.tsv`],
     [
       opts.data,
       opts.markers,
@@ -314,7 +332,7 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
   // The files this run writes: one JSON for a single model, a TSV and its JSON (and ANOVA) per marker.
   const perMarker = opts.markers !== undefined || geno !== undefined;
   await checkOutputs([
-    opts.out,
+    outPath,
     ...(perMarker ? [`${base}.json`] : []),
     ...(opts.markers !== undefined && opts.anova !== undefined ? [`${base}.anova.tsv`] : []),
   ]);
@@ -487,13 +505,15 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       const names: string[] = [];
       let nullModel: MmEstModel | undefined;
       const comp = varList.map((v) => `sigma2_${v.name}`);
-      const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
+      const jsonPath = `${base}.json`;
       // The TSV and its JSON appear together or not at all (withGenotypes stages them).
-      const tsv = await outputs.stage(opts.out);
+      const tsv = await outputs.stage(outPath);
       await tsv.write(`${['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`);
+      const fitSelection = async (select: VariantSelection | undefined) => {
       for await (const b of mmEstStream({
         source,
         samples,
+        select,
         y: yCol,
         cofactor,
         formula: opts.formula,
@@ -527,6 +547,14 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
         models.push(...b.models);
         names.push(...b.variants.id);
       }
+      };
+      let span: PartManifest['spans'][number] | undefined;
+      if (chunk === undefined) await fitSelection(undefined);
+      else {
+        // One run (no sex chromosome models here), cut into the batches mmEstStream reads for these samples.
+        const all = resolveSelection(source.variants, analysedSelection(source, undefined), source.path);
+        span = { key: 'variants', ...(await scanChunk([{ indices: all }], [{ samples }], undefined, chunk, (_, sc) => fitSelection(sc.select))) };
+      }
       progress?.end();
       const seconds = (performance.now() - t0) / 1000;
       await outputs.whole(
@@ -555,7 +583,26 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
         )}\n`,
       );
       await outputs.commit();
-      log(`fitted ${models.length} variant models from ${file} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
+      log(`fitted ${models.length} variant models from ${file} in ${seconds.toFixed(2)} s -> ${outPath}, ${jsonPath}`);
+      if (chunk !== undefined && span !== undefined) {
+        const manifest = await writeScanPart(base, {
+          command: 'varcomp',
+          chunk,
+          spans: [span],
+          inputs: [
+            ['data', opts.data],
+            ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
+            ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
+            ...[...opts.kinship, ...opts.z].map((v): [string, string] => ['component', v.slice(v.indexOf('=') + 1)]),
+          ],
+          options: opts,
+          plot: false,
+          gz: false,
+          report: jsonPath,
+          tables: [{ trait: null, format: 'varcomp', file: basename(outPath), suffix: opts.out.slice(outBase.length), rows: models.length }],
+        });
+        log(`part manifest -> ${manifest}`);
+      }
       return { models, modelNames: names, path: 'eigen', nullModel, messages: [] } satisfies MmEstResult;
     });
   }
