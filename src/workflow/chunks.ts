@@ -280,12 +280,8 @@ export async function writeScanPart(
   const { inputs, options, ...rest } = m;
   const paths = new Set(inputs.map(([, p]) => p).filter((p): p is string => p !== undefined));
   const dir = dirname(partOut);
-  return writePartManifest(
-    partOut,
-    { ...rest, inputs: await inputFingerprints(inputs), options: outputOptions(options, paths) },
-    [
-      m.report,
-      ...m.tables.flatMap((t) => [t.file, ...(t.keys === undefined ? [] : [t.keys]), ...(t.meta === undefined ? [] : [t.meta])].map((f) => join(dir, f))),
-    ],
-  );
+  return writePartManifest(partOut, { ...rest, inputs: await inputFingerprints(inputs), options: outputOptions(options, paths) }, [
+    m.report,
+    ...m.tables.flatMap((t) => [t.file, ...(t.keys === undefined ? [] : [t.keys]), ...(t.meta === undefined ? [] : [t.meta])].map((f) => join(dir, f))),
+  ]);
 }

@@ -107,6 +107,8 @@ export interface VarcompFitOptions extends GenotypeInput, SelectionOptions {
    * --out without .tsv) with a manifest; `runMerge` joins the parts.
    */
   chunk?: ChunkSpec;
+  /** GWAS mode: variants read (and fitted) per batch, default the reader's for the rows' samples; chunks cut between batches. */
+  batchSize?: number;
   /** The text report, one line (or block) per call (default silent). */
   log?: (line: string) => void;
   /** Progress of the marker models (default none). */
@@ -510,50 +512,51 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       const tsv = await outputs.stage(outPath);
       await tsv.write(`${['chrom', 'pos', 'id', 'a1', 'a2', 'af', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`);
       const fitSelection = async (select: VariantSelection | undefined) => {
-      for await (const b of mmEstStream({
-        source,
-        samples,
-        select,
-        y: yCol,
-        cofactor,
-        formula: opts.formula,
-        varList,
-        zList,
-        method: opts.method,
-        henderson,
-        init,
-        critVar: opts.critVar,
-        critLogLik: opts.critLoglik,
-        maxIter: opts.maxIter,
-        accelerate: opts.accelerate,
-        minMaf: opts.maf,
-        maxMissing: opts.maxMissing,
-        onProgress: progress === undefined ? undefined : (pr) => progress.update(progressLine(pr)),
-      })) {
-        nullModel = b.nullModel;
-        const lines = b.models.map((m, j) =>
-          [
-            b.variants.chrom[j]!,
-            String(b.variants.pos[j]),
-            b.variants.id[j]!,
-            b.variants.a1[j]!,
-            b.variants.a2[j]!,
-            formatNumber(b.af[j]!),
-            String(b.n[j]),
-            ...markerRow(m).slice(1),
-          ].join('\t'),
-        );
-        if (lines.length > 0) await tsv.write(`${lines.join('\n')}\n`);
-        models.push(...b.models);
-        names.push(...b.variants.id);
-      }
+        for await (const b of mmEstStream({
+          source,
+          samples,
+          select,
+          batchSize: opts.batchSize,
+          y: yCol,
+          cofactor,
+          formula: opts.formula,
+          varList,
+          zList,
+          method: opts.method,
+          henderson,
+          init,
+          critVar: opts.critVar,
+          critLogLik: opts.critLoglik,
+          maxIter: opts.maxIter,
+          accelerate: opts.accelerate,
+          minMaf: opts.maf,
+          maxMissing: opts.maxMissing,
+          onProgress: progress === undefined ? undefined : (pr) => progress.update(progressLine(pr)),
+        })) {
+          nullModel = b.nullModel;
+          const lines = b.models.map((m, j) =>
+            [
+              b.variants.chrom[j]!,
+              String(b.variants.pos[j]),
+              b.variants.id[j]!,
+              b.variants.a1[j]!,
+              b.variants.a2[j]!,
+              formatNumber(b.af[j]!),
+              String(b.n[j]),
+              ...markerRow(m).slice(1),
+            ].join('\t'),
+          );
+          if (lines.length > 0) await tsv.write(`${lines.join('\n')}\n`);
+          models.push(...b.models);
+          names.push(...b.variants.id);
+        }
       };
       let span: PartManifest['spans'][number] | undefined;
       if (chunk === undefined) await fitSelection(undefined);
       else {
         // One run (no sex chromosome models here), cut into the batches mmEstStream reads for these samples.
         const all = resolveSelection(source.variants, analysedSelection(source, undefined), source.path);
-        span = { key: 'variants', ...(await scanChunk([{ indices: all }], [{ samples }], undefined, chunk, (_, sc) => fitSelection(sc.select))) };
+        span = { key: 'variants', ...(await scanChunk([{ indices: all }], [{ samples }], opts.batchSize, chunk, (_, sc) => fitSelection(sc.select))) };
       }
       progress?.end();
       const seconds = (performance.now() - t0) / 1000;
