@@ -198,7 +198,10 @@ export function outputOptions(opts: object, inputPaths: ReadonlySet<string>): Re
   const o: Record<string, unknown> = Object.create(null);
   for (const [k, v] of Object.entries(opts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (NOT_OUTPUT_OPTIONS.has(k) || v === undefined || typeof v === 'function') continue;
-    o[k] = typeof v === 'string' && inputPaths.has(v) ? '(input)' : v;
+    // varcomp's components come as NAME=FILE: the file is an input, the name shapes the output.
+    const path = (x: unknown): unknown =>
+      typeof x !== 'string' ? x : inputPaths.has(x) ? '(input)' : inputPaths.has(x.slice(x.indexOf('=') + 1)) ? `${x.slice(0, x.indexOf('='))}=(input)` : x;
+    o[k] = Array.isArray(v) ? v.map(path) : path(v);
   }
   return o;
 }

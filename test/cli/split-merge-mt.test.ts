@@ -82,6 +82,15 @@ describe('varcomp fit --bfile --chunk + merge = one run', () => {
   }
 });
 
+test('varcomp parts reading the kinship at another path (another mount) still merge', async () => {
+  const copy = join(dir, 'elsewhere');
+  mkdirSync(copy);
+  writeFileSync(join(copy, 'kin.tsv'), readFileSync(join(dir, 'kin.tsv')));
+  await splitEqualsWhole('vc-moved', 2, (out, chunk) =>
+    runVarcompFit({ ...vc, ...(chunk?.index === 2 ? { kinship: [`A=${join(copy, 'kin.tsv')}`] } : {}), out: `${out}.tsv`, chunk }),
+  );
+});
+
 describe('--chunk refusals', () => {
   test('varcomp fit --chunk without a genotype file: exit 2, naming --markers', async () => {
     const markers = join(dir, 'markers.tsv');
