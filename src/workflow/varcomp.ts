@@ -4,7 +4,10 @@
 import { basename } from 'node:path';
 import { analysedSelection } from '../data/genotypes.js';
 import { resolveSelection, type VariantSelection } from '../data/variants.js';
-import { type ChunkSpec, chunkOutPrefix, type PartManifest, scanChunk, writeScanPart } from './chunks.js';
+import { type ChunkSpec, chunkOutPrefix, type PartManifest, planChunk, scanChunk, writeScanPart } from './chunks.js';
+
+/** Marker models mmEst rotates together by default (mmEst.ts's batchSize): --markers chunks cut between them. */
+const MARKER_BATCH = 512;
 import { ArgumentError, InputError } from '../errors.js';
 import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
 import type { DataFrame } from '../data/frame.js';
@@ -107,7 +110,7 @@ export interface VarcompFitOptions extends GenotypeInput, SelectionOptions {
    * --out without .tsv) with a manifest; `runMerge` joins the parts.
    */
   chunk?: ChunkSpec;
-  /** GWAS mode: variants read (and fitted) per batch, default the reader's for the rows' samples; chunks cut between batches. */
+  /** GWAS mode: variants read (and fitted) per batch, default the reader's for the rows' samples (--markers: models rotated together, default 512); chunks cut between batches. */
   batchSize?: number;
   /** The text report, one line (or block) per call (default silent). */
   log?: (line: string) => void;
@@ -312,9 +315,9 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
   checkStreamOptions(opts);
   const geno = genotypeFlag(opts);
   const chunk = opts.chunk;
-  if (chunk !== undefined && geno === undefined) {
+  if (chunk !== undefined && geno === undefined && opts.markers === undefined) {
     throw new ArgumentError(
-      `varcomp fit --chunk: splits GWAS mode over a genotype file, expected one of --bfile, --pfile, --vcf, --bgen and --bimbam, found ${opts.markers === undefined ? 'none' : `--markers ${opts.markers} (fit it whole)`}`,
+      'varcomp fit --chunk: splits GWAS mode (one model per marker), expected --markers FILE or one of --bfile, --pfile, --vcf, --bgen and --bimbam, found neither',
     );
   }
   // A chunk's files are the part's: PREFIX.part-I-of-N + the --out suffix (.tsv or none), and its .json.
@@ -463,6 +466,28 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       const raw = await readFrame(opts.markers, { allText: true });
       x = raw.columns.map((c) => Array.from(c, String));
     }
+  }
+  // --markers --chunk: the chunk's marker columns, cut between the batches mmEst rotates together (as the whole run's).
+  let markerSpan: PartManifest['spans'][number] | undefined;
+  if (chunk !== undefined && x !== undefined && xNames !== undefined) {
+    const all = xNames.length;
+    const plan = planChunk([{ indices: Int32Array.from({ length: all }, (_, i) => i), samples: frame.n }], opts.batchSize ?? MARKER_BATCH, chunk);
+    const sel = plan.scans[0]?.select;
+    const cols: number[] = sel !== undefined && 'indices' in sel ? Array.from(sel.indices) : [];
+    if (x instanceof Matrix) {
+      const mat = x;
+      const sub = new Matrix(mat.rows, cols.length);
+      cols.forEach((c, j) => {
+        sub.data.set(mat.colView(c, c + 1).data, j * mat.rows);
+      });
+      x = sub;
+    } else {
+      const text = x as string[][];
+      x = cols.map((c) => text[c]!);
+    }
+    const names = xNames;
+    xNames = cols.map((c) => names[c]!);
+    markerSpan = { key: 'markers', span: plan.span, total: plan.total };
   }
   const init = opts.init?.split(',').map((s, k) => parseNumber(`--init value ${k + 1}`)(s));
   // Checked here, in the option's words: the engines would name themselves (mmRotated: init[0] = 0).
@@ -625,6 +650,7 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
     maxIter: opts.maxIter,
     accelerate: opts.accelerate,
     threads: opts.threads,
+    batchSize: opts.batchSize,
     onProgress: progress === undefined ? undefined : (done, total) => progress.update(`fitted ${done} / ${total} marker models`),
   });
   if (x !== undefined) progress?.end();
@@ -668,12 +694,12 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
   } else {
     if (opts.blup || opts.vcov !== undefined) throw new ArgumentError('--blup and --vcov apply to a single model: run without --markers');
     const anova = await runAnova(opts, res, { y: yCol, cofactor, formula: opts.formula, varList, zList, x });
-    const anovaPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.anova.tsv` : `${opts.out}.anova.tsv`;
-    const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
+    const anovaPath = `${base}.anova.tsv`;
+    const jsonPath = `${base}.json`;
     await withStagedOutputs(async (outputs) => {
       const comp = varList.map((v) => `sigma2_${v.name}`);
       const lines = res.models.map((m, i) => [res.modelNames[i] ?? String(i + 1), ...markerRow(m).slice(1)].join('\t'));
-      await outputs.whole(opts.out, `${['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n${lines.join('\n')}\n`);
+      await outputs.whole(outPath, `${['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n${lines.join('\n')}\n`);
       await outputs.whole(
         jsonPath,
         `${JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2)}\n`,
@@ -700,8 +726,30 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       for (const msg of anova.messages) log(msg);
     }
     log(
-      `fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`,
+      `fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${outPath}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`,
     );
+    if (chunk !== undefined && markerSpan !== undefined) {
+      const manifest = await writeScanPart(base, {
+        command: 'varcomp',
+        chunk,
+        spans: [markerSpan],
+        inputs: [
+          ['data', opts.data],
+          ['markers', opts.markers],
+          ...[...opts.kinship, ...opts.z].map((v): [string, string] => ['component', v.slice(v.indexOf('=') + 1)]),
+          ...opts.contrast.map((f): [string, string] => ['contrast', f]),
+        ],
+        options: opts,
+        plot: false,
+        gz: false,
+        report: jsonPath,
+        tables: [
+          { trait: null, format: 'varcomp', file: basename(outPath), suffix: opts.out.slice(outBase.length), rows: res.models.length },
+          ...(anova === undefined ? [] : [{ trait: null, format: 'anova', file: basename(anovaPath), suffix: '.anova.tsv', rows: anova.tables.length }]),
+        ],
+      });
+      log(`part manifest -> ${manifest}`);
+    }
   }
   return res;
 }
