@@ -91,6 +91,17 @@ async function chunkedScan(inp: Inputs, dir: string): Promise<{ each: number[]; 
   return { each, wall: secondsSince(t0) };
 }
 
+/**
+ * The fixed cost of one chunk: seconds of a part that scans almost nothing
+ * (chunk 1 of as many chunks as the file has batches of 1000 variants: one
+ * batch), i.e. the process start, reading the samples, loading the null
+ * model and writing the manifest; the scan's share is one batch's.
+ */
+async function chunkFixedCost(inp: Inputs, dir: string): Promise<number> {
+  mkdirSync(dir);
+  return lmmkit([...scanArgs(inp, join(dir, 'res')), '--batch-size', '1000', '--chunk', `1/${Math.ceil(m / 1000)}`]);
+}
+
 /** Seconds of `lmmkit merge` of the parts in `parts` into `dir`. */
 async function merge(parts: string, dir: string): Promise<number> {
   mkdirSync(dir);
@@ -105,6 +116,7 @@ async function main(): Promise<void> {
     const whole = await oneProcess(inp, join(dir, 'whole'));
     const split = await chunkedScan(inp, join(dir, 'parts'));
     const merged = await merge(join(dir, 'parts'), join(dir, 'merged'));
+    const fixed = await chunkFixedCost(inp, join(dir, 'fixed'));
     const a = readFileSync(join(dir, 'whole', 'res.y.tsv'));
     const b = readFileSync(join(dir, 'merged', 'res.y.tsv'));
     if (!a.equals(b)) throw new Error('the merged table differs from the unsplit run');
@@ -114,6 +126,12 @@ async function main(): Promise<void> {
       `  ${chunks} chunks (sum):       ${sum.toFixed(2)} s (each ${split.each.map((s) => s.toFixed(1)).join(', ')}; ${split.wall.toFixed(2)} s wall on ${workers})`,
     );
     console.log(`  merge:                ${merged.toFixed(2)} s`);
+    console.log(`  one chunk's fixed cost: ${fixed.toFixed(2)} s (a chunk of one batch of 1000 variants: start, inputs, null model load, manifest)`);
+    // The one process pays the fixed cost once too: the split pays it chunks - 1 more times.
+    const fixedAll = (chunks - 1) * fixed;
+    console.log(
+      `  overhead beyond ${chunks - 1} more fixed costs: ${(((sum + merged - fixedAll) / whole - 1) * 100).toFixed(1)}% ((sum of chunks + merge - ${chunks - 1} x fixed) / one process - 1)`,
+    );
     console.log(
       `  overhead:             ${(((sum + merged) / whole - 1) * 100).toFixed(1)}% ((sum of chunks + merge) / one process - 1); merged table = one run's bytes`,
     );
