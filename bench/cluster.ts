@@ -16,7 +16,7 @@
 // (100000), LMMKIT_BENCH_CLUSTER_CHUNKS (8), LMMKIT_BENCH_CLUSTER_WORKERS (2).
 // Run: node dist/bench/cluster.js
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envInt, secondsSince } from './common.js';
@@ -36,19 +36,48 @@ interface Inputs {
   nullModel: string;
 }
 
-/** Wall seconds of `lmmkit ARGS` as its own process (rejects on a non-zero exit, with its standard error). */
-function lmmkit(args: readonly string[]): Promise<number> {
+/** GNU time, for the CPU seconds of each process (on a shared machine its wall seconds depend on the neighbours' load). */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** The seconds of one process: wall, and CPU (user + system; undefined without GNU time). */
+interface Timing {
+  wall: number;
+  cpu: number | undefined;
+}
+
+let timed = 0;
+
+/** Runs `lmmkit ARGS` as its own process and times it (rejects on a non-zero exit, with its standard error). */
+function lmmkit(args: readonly string[]): Promise<Timing> {
   const t0 = performance.now();
+  const cpuFile = join(tmpdir(), `lmmkit-bench-cluster-time-${process.pid}-${timed++}`);
+  const argv = [...(TIME === undefined ? [] : ['-f', '%U %S', '-o', cpuFile]), process.execPath, BIN, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(TIME ?? argv.shift()!, argv, { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
     });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(secondsSince(t0)) : reject(new Error(`lmmkit ${args.join(' ')}: exit ${code}\n${err}`))));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`lmmkit ${args.join(' ')}: exit ${code}\n${err}`));
+      const wall = secondsSince(t0);
+      if (TIME === undefined) return resolve({ wall, cpu: undefined });
+      const [user, sys] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number);
+      rmSync(cpuFile, { force: true });
+      resolve({ wall, cpu: (user ?? Number.NaN) + (sys ?? Number.NaN) });
+    });
   });
 }
+
+/** Seconds as printed: wall, and CPU when measured. */
+const show = (t: Timing): string => `${t.wall.toFixed(2)} s wall${t.cpu === undefined ? '' : `, ${t.cpu.toFixed(2)} s CPU`}`;
+
+/** The sum of timings. */
+const total = (ts: readonly Timing[]): Timing => ({
+  wall: ts.reduce((a, t) => a + t.wall, 0),
+  cpu: ts.some((t) => t.cpu === undefined) ? undefined : ts.reduce((a, t) => a + t.cpu!, 0),
+});
 
 /** Makes the inputs: plink2 --dummy (hard calls), a phenotype, and the null model fitted once with the kinship from the genotypes. */
 async function makeInputs(dir: string): Promise<Inputs> {
@@ -62,7 +91,7 @@ async function makeInputs(dir: string): Promise<Inputs> {
   writeFileSync(pheno, `FID\tIID\ty\n${Array.from({ length: n }, (_, i) => `0\tper${i}\t${frac(i)}`).join('\n')}\n`);
   const nullModel = join(dir, 'null');
   const s = await lmmkit(['null', 'fit', '--bfile', bfile, '--pheno', pheno, '--kinship-from-bfile', '--out', nullModel]);
-  console.log(`  inputs: plink2 --dummy, null model fitted once in ${s.toFixed(1)} s`);
+  console.log(`  inputs: plink2 --dummy, null model fitted once in ${show(s)}`);
   return { bfile, pheno, nullModel };
 }
 
@@ -70,15 +99,15 @@ async function makeInputs(dir: string): Promise<Inputs> {
 const scanArgs = (inp: Inputs, out: string): string[] => ['gwas', '--bfile', inp.bfile, '--pheno', inp.pheno, '--null', inp.nullModel, '--out', out];
 
 /** Seconds of the unsplit scan, one process. */
-async function oneProcess(inp: Inputs, dir: string): Promise<number> {
+async function oneProcess(inp: Inputs, dir: string): Promise<Timing> {
   mkdirSync(dir);
   return lmmkit(scanArgs(inp, join(dir, 'res')));
 }
 
 /** The chunks' seconds, each its own process, `workers` at a time (in chunk order), and the wall seconds of them all. */
-async function chunkedScan(inp: Inputs, dir: string): Promise<{ each: number[]; wall: number }> {
+async function chunkedScan(inp: Inputs, dir: string): Promise<{ each: Timing[]; wall: number }> {
   mkdirSync(dir);
-  const each: number[] = new Array(chunks).fill(0);
+  const each: Timing[] = new Array(chunks);
   let next = 0;
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
@@ -97,13 +126,13 @@ async function chunkedScan(inp: Inputs, dir: string): Promise<{ each: number[]; 
  * batch), i.e. the process start, reading the samples, loading the null
  * model and writing the manifest; the scan's share is one batch's.
  */
-async function chunkFixedCost(inp: Inputs, dir: string): Promise<number> {
+async function chunkFixedCost(inp: Inputs, dir: string): Promise<Timing> {
   mkdirSync(dir);
   return lmmkit([...scanArgs(inp, join(dir, 'res')), '--batch-size', '1000', '--chunk', `1/${Math.ceil(m / 1000)}`]);
 }
 
 /** Seconds of `lmmkit merge` of the parts in `parts` into `dir`. */
-async function merge(parts: string, dir: string): Promise<number> {
+async function merge(parts: string, dir: string): Promise<Timing> {
   mkdirSync(dir);
   return lmmkit(['merge', parts, '--out', join(dir, 'res')]);
 }
@@ -120,21 +149,21 @@ async function main(): Promise<void> {
     const a = readFileSync(join(dir, 'whole', 'res.y.tsv'));
     const b = readFileSync(join(dir, 'merged', 'res.y.tsv'));
     if (!a.equals(b)) throw new Error('the merged table differs from the unsplit run');
-    const sum = split.each.reduce((x, y) => x + y, 0);
-    console.log(`  one process:          ${whole.toFixed(2)} s`);
-    console.log(
-      `  ${chunks} chunks (sum):       ${sum.toFixed(2)} s (each ${split.each.map((s) => s.toFixed(1)).join(', ')}; ${split.wall.toFixed(2)} s wall on ${workers})`,
-    );
-    console.log(`  merge:                ${merged.toFixed(2)} s`);
-    console.log(`  one chunk's fixed cost: ${fixed.toFixed(2)} s (a chunk of one batch of 1000 variants: start, inputs, null model load, manifest)`);
+    const sum = total(split.each);
+    console.log(`  one process:            ${show(whole)}`);
+    console.log(`  ${chunks} chunks (sum):         ${show(sum)}; ${split.wall.toFixed(2)} s wall for all on ${workers} workers`);
+    console.log(`    each (wall):          ${split.each.map((t) => t.wall.toFixed(1)).join(', ')}`);
+    console.log(`  merge:                  ${show(merged)}`);
+    console.log(`  one chunk's fixed cost: ${show(fixed)} (a chunk of one batch of 1000 variants: start, inputs, null model load, manifest)`);
     // The one process pays the fixed cost once too: the split pays it chunks - 1 more times.
-    const fixedAll = (chunks - 1) * fixed;
-    console.log(
-      `  overhead beyond ${chunks - 1} more fixed costs: ${(((sum + merged - fixedAll) / whole - 1) * 100).toFixed(1)}% ((sum of chunks + merge - ${chunks - 1} x fixed) / one process - 1)`,
-    );
-    console.log(
-      `  overhead:             ${(((sum + merged) / whole - 1) * 100).toFixed(1)}% ((sum of chunks + merge) / one process - 1); merged table = one run's bytes`,
-    );
+    for (const key of ['wall', 'cpu'] as const) {
+      const [w, c, mg, f] = [whole[key], sum[key], merged[key], fixed[key]];
+      if (w === undefined || c === undefined || mg === undefined || f === undefined) continue;
+      console.log(
+        `  overhead (${key}): ${(((c + mg) / w - 1) * 100).toFixed(1)}% ((sum of chunks + merge) / one process - 1); beyond ${chunks - 1} more fixed costs ${(((c + mg - (chunks - 1) * f) / w - 1) * 100).toFixed(1)}%`,
+      );
+    }
+    console.log("  merged table = the one process's bytes");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
