@@ -1,4 +1,4 @@
-// `lmmkit merge`: joins the parts of a chunked scan (gwas/mtgwas --chunk).
+// `lmmkit merge`: joins the parts of a chunked scan (gwas/mtgwas/varcomp fit --chunk).
 import { Command } from 'commander';
 import { runMerge } from '../workflow/index.js';
 import { bad, printLine, runMetadata, warnOnce } from './common.js';
@@ -17,7 +17,7 @@ run block (the merge's) and seconds (the parts' sum).
 /** The `merge` command. */
 export function mergeCommand(): Command {
   return new Command('merge')
-    .description('join the parts of a chunked gwas or mtgwas scan (--chunk I/N) into the outputs of one run')
+    .description('join the parts of a chunked gwas, mtgwas or varcomp fit scan (--chunk I/N) into the outputs of one run')
     .argument('<parts...>', 'part manifests, part prefixes or folders of parts')
     .option('--out <prefix>', 'output prefix (required), as the unsplit run would take')
     .addHelpText('after', HELP_AFTER)

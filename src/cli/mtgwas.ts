@@ -1,6 +1,6 @@
 // `lmmkit mtgwas`: its options, help and the call of the workflow.
 import { Command } from 'commander';
-import { runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
+import { parseChunk, runMtgwas, type MtgwasRunOptions } from '../workflow/index.js';
 import { outFormats } from './gwas.js';
 import {
   addPhenotypeOptions,
@@ -117,6 +117,7 @@ export function mtgwasCommand(): Command {
     .option('--out <prefix>', 'output prefix (required): PREFIX.tsv and PREFIX.json')
     .option('--out-format <formats>', 'result table dialect: lmmkit only (the multi-trait tests have no gwas-ssf, regenie, plink2 or gemma layout)', outFormats)
     .option('--gz', 'BGZF-compress the table (PREFIX.tsv.gz), rows sorted by chromosome and position, with a tabix index (.tbi)')
+    .option('--chunk <i/n>', "scan chunk I of N only, into PREFIX.part-I-of-N.* with a manifest; join the parts with 'lmmkit merge'", parseChunk)
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: Omit<MtgwasRunOptions, 'kinshipFromGenotypes'> & { kinshipFromBfile?: boolean }) => {
       const { kinshipFromBfile, ...rest } = opts;

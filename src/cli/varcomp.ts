@@ -1,7 +1,7 @@
 // `lmmkit varcomp fit`: its options, help and the call of the workflow.
 import { Command, Option } from 'commander';
 import { ArgumentError } from '../errors.js';
-import { runVarcompFit, type LineProgress, type VarcompFitOptions } from '../workflow/index.js';
+import { parseChunk, runVarcompFit, type LineProgress, type VarcompFitOptions } from '../workflow/index.js';
 import { addSelectionOptions, addThreadsOption, oneOf, printLine } from './common.js';
 import { currentRunLog } from './runlog.js';
 
@@ -114,6 +114,11 @@ export function varcompCommand(): Command {
     .option('--match-by-order', "components without --incidence or --z take the kinship's rows in --data's row order, ids unchecked (MM4LMM's convention)")
     .option('--maf <f>', 'with a genotype file: drop variants with a minor allele frequency below f', parseNumber('--maf'), 0.01)
     .option('--max-missing <f>', 'with a genotype file: drop variants with a larger fraction of missing genotypes', parseNumber('--max-missing'), 0.05)
+    .option(
+      '--chunk <i/n>',
+      "with a genotype file: fit chunk I of N of the variants only, into PREFIX.part-I-of-N.* with a manifest; join with 'lmmkit merge'",
+      parseChunk,
+    )
     .addOption(
       new Option(
         '--markers-as <kind>',

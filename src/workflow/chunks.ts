@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { writeAtomically } from '../data/atomic.js';
 import { defaultBatchSize } from '../data/genotypes.js';
 import type { VariantSelection } from '../data/variants.js';
@@ -170,7 +170,7 @@ export interface PartTable {
 /** The manifest of a part: PREFIX.part-I-of-N.manifest.json. */
 export interface PartManifest {
   lmmkitPart: 1;
-  command: 'gwas' | 'mtgwas';
+  command: 'gwas' | 'mtgwas' | 'varcomp';
   chunk: ChunkSpec;
   /** The chunk's [first, end) ordinal among the selected variants (per trait for gwas: traits may read different batch sizes). */
   spans: { key: string; span: [number, number]; total: number }[];
@@ -198,7 +198,10 @@ export function outputOptions(opts: object, inputPaths: ReadonlySet<string>): Re
   const o: Record<string, unknown> = Object.create(null);
   for (const [k, v] of Object.entries(opts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (NOT_OUTPUT_OPTIONS.has(k) || v === undefined || typeof v === 'function') continue;
-    o[k] = typeof v === 'string' && inputPaths.has(v) ? '(input)' : v;
+    // varcomp's components come as NAME=FILE: the file is an input, the name shapes the output.
+    const path = (x: unknown): unknown =>
+      typeof x !== 'string' ? x : inputPaths.has(x) ? '(input)' : inputPaths.has(x.slice(x.indexOf('=') + 1)) ? `${x.slice(0, x.indexOf('='))}=(input)` : x;
+    o[k] = Array.isArray(v) ? v.map(path) : path(v);
   }
   return o;
 }
@@ -229,4 +232,59 @@ export async function inputFingerprints(inputs: readonly [role: string, path: st
   const out: FileFingerprint[] = [];
   for (const [role, path] of inputs) if (path !== undefined) out.push(await fingerprint(role, path));
   return out;
+}
+
+/**
+ * The output prefix of a run given `--chunk` (checked; PREFIX.part-I-of-N),
+ * or `out` itself without one. `named` lists options that name an output
+ * file apart from --out, which a chunk cannot honour (its files are named
+ * after the part).
+ */
+export function chunkOutPrefix(command: string, out: string, chunk: ChunkSpec | undefined, named: readonly (string | undefined)[] = []): string {
+  if (chunk === undefined) return out;
+  checkChunk(chunk);
+  if (named.some((n) => n !== undefined)) throw bad(`${command} --chunk: the parts are named after --out only`);
+  return partPrefix(out, chunk);
+}
+
+/**
+ * Scans chunk `c` of a scan made of `runs` (each with what it is scanned
+ * under: its null model and samples), calling `scan` for each piece the
+ * plan gives, in order; returns the chunk's span among the selected
+ * variants for the manifest. Shared by gwas, mtgwas and varcomp so that
+ * every command cuts its runs the same way (`planChunk`).
+ */
+export async function scanChunk<U extends { samples: ArrayLike<number> }>(
+  runs: readonly { indices: Int32Array }[],
+  unders: readonly U[],
+  batchSize: number | undefined,
+  c: ChunkSpec,
+  scan: (under: U, piece: ChunkScan) => Promise<void>,
+): Promise<{ span: [number, number]; total: number }> {
+  const plan = planChunk(
+    runs.map((r, k) => ({ indices: r.indices, samples: unders[k]!.samples.length })),
+    batchSize,
+    c,
+  );
+  for (const sc of plan.scans) await scan(unders[sc.run]!, sc);
+  return { span: plan.span, total: plan.total };
+}
+
+/**
+ * Writes the manifest of a finished part: fingerprints the inputs (role and
+ * path; absent ones skipped), records the options that shape the output
+ * (input paths replaced by '(input)'), and lists the report and every
+ * table file (with its keys and metadata companions) of the part's folder.
+ */
+export async function writeScanPart(
+  partOut: string,
+  m: Omit<PartManifest, 'lmmkitPart' | 'files' | 'inputs' | 'options'> & { inputs: readonly [string, string | undefined][]; options: object },
+): Promise<string> {
+  const { inputs, options, ...rest } = m;
+  const paths = new Set(inputs.map(([, p]) => p).filter((p): p is string => p !== undefined));
+  const dir = dirname(partOut);
+  return writePartManifest(partOut, { ...rest, inputs: await inputFingerprints(inputs), options: outputOptions(options, paths) }, [
+    m.report,
+    ...m.tables.flatMap((t) => [t.file, ...(t.keys === undefined ? [] : [t.keys]), ...(t.meta === undefined ? [] : [t.meta])].map((f) => join(dir, f))),
+  ]);
 }

@@ -3,19 +3,9 @@
 // the JSON report.
 import { factorsReport } from './phenotypes.js';
 import { readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { resolveSelection } from '../data/variants.js';
-import {
-  checkChunk,
-  type ChunkSpec,
-  inputFingerprints,
-  outputOptions,
-  type PartManifest,
-  type PartTable,
-  partPrefix,
-  planChunk,
-  writePartManifest,
-} from './chunks.js';
+import { type ChunkSpec, chunkOutPrefix, type PartManifest, type PartTable, scanChunk, writeScanPart } from './chunks.js';
 import { type Dialect, dialect, dialectRefusal, MAX_DIGITS, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
@@ -129,12 +119,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
   const chunk = opts.chunk;
-  if (chunk !== undefined) {
-    checkChunk(chunk);
-    if (opts.tsvPath !== undefined || opts.jsonPath !== undefined) throw bad('gwas --chunk: the parts are named after --out only');
-  }
   // A chunk writes its part: tables uncompressed (merge sorts and compresses), no plots (merge draws them).
-  const partOut = chunk === undefined ? opts.out : partPrefix(opts.out, chunk);
+  const partOut = chunkOutPrefix('gwas', opts.out, chunk, [opts.tsvPath === undefined ? undefined : 'tsvPath', opts.jsonPath]);
   const spans: PartManifest['spans'] = [];
   // A kinship from the genotypes reads the whole file: a VCF index answers the region only without one.
   const vcfRegion = opts.kinshipFromGenotypes === true ? undefined : opts.region;
@@ -367,13 +353,10 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
               // The chunk's batches of each run, under that run's null (chunks.ts).
               const runs = sexRuns?.runs ?? [{ kind: 'auto' as const, indices: resolveSelection(source.variants, select, source.path) }];
               const unders = runs.map((run) => (run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport!.scans[run.kind]!));
-              const plan = planChunk(
-                runs.map((r, k) => ({ indices: r.indices, samples: unders[k]!.samples.length })),
-                o.batchSize,
-                chunk,
+              const planned = await scanChunk(runs, unders, o.batchSize, chunk, (under, sc) =>
+                scanUnder(under, sc.select, bar, runs[sc.run]!.kind === 'mt', { before: sc.before, last: sc.last }),
               );
-              spans.push({ key: tr.name, span: plan.span, total: plan.total });
-              for (const sc of plan.scans) await scanUnder(unders[sc.run]!, sc.select, bar, runs[sc.run]!.kind === 'mt', { before: sc.before, last: sc.last });
+              spans.push({ key: tr.name, ...planned });
               return;
             }
             if (sexRuns === undefined || sexReport === undefined) return scanUnder(whole, select, bar);
@@ -502,25 +485,17 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         };
       }),
     );
-    const dir = dirname(partOut);
-    const manifest = await writePartManifest(
-      partOut,
-      {
-        command: 'gwas',
-        chunk,
-        spans,
-        inputs: await inputFingerprints(inputs),
-        options: outputOptions(opts, new Set(inputs.map(([, p]) => p).filter((p): p is string => p !== undefined))),
-        plot: opts.plot === true,
-        gz: o.gz,
-        report: `${partOut}.json`,
-        tables,
-      },
-      [
-        `${partOut}.json`,
-        ...tables.flatMap((t) => [t.file, ...(t.keys === undefined ? [] : [t.keys]), ...(t.meta === undefined ? [] : [t.meta])].map((f) => join(dir, f))),
-      ],
-    );
+    const manifest = await writeScanPart(partOut, {
+      command: 'gwas',
+      chunk,
+      spans,
+      inputs,
+      options: opts,
+      plot: opts.plot === true,
+      gz: o.gz,
+      report: `${partOut}.json`,
+      tables,
+    });
     log(`part manifest -> ${manifest}`);
   }
   return report;

@@ -124,7 +124,8 @@ export async function runMerge(opts: MergeRunOptions): Promise<MergeReport> {
   // The parts' reports: the same but for what each chunk counted.
   const reports = await Promise.all(ordered.map(async (p) => JSON.parse(await readFile(join(p.dir, p.m.report), 'utf8')) as Record<string, unknown>));
   const base = reports[0]!;
-  for (let i = 1; i < n; i++) same(ordered[i]!, 'report (samples, null model, options)', stripCounts(reports[i]!), stripCounts(base));
+  const counted = first.m.command === 'varcomp' ? ['models'] : [];
+  for (let i = 1; i < n; i++) same(ordered[i]!, 'report (samples, null model, options)', stripCounts(reports[i]!, counted), stripCounts(base, counted));
 
   const tables = first.m.tables;
   const finals = tables.map((t) => `${opts.out}${t.suffix}`);
@@ -173,7 +174,12 @@ export async function runMerge(opts: MergeRunOptions): Promise<MergeReport> {
         await outputs.whole(`${finals[k]!}-meta.yaml`, yaml);
       }
     }
-    const merged = first.m.command === 'gwas' ? await mergeGwasReport(reports, tables, written, plots, outputs, opts) : mergeMtgwasReport(reports, written);
+    const merged =
+      first.m.command === 'gwas'
+        ? await mergeGwasReport(reports, tables, written, plots, outputs, opts)
+        : first.m.command === 'varcomp'
+          ? mergeVarcompReport(reports)
+          : mergeMtgwasReport(reports, written);
     const withRun = placeRun(merged, opts.run);
     await outputs.whole(jsonPath, `${JSON.stringify(withRun, null, 2)}\n`);
     await outputs.commit();
@@ -215,7 +221,7 @@ async function loadParts(args: readonly string[]): Promise<LoadedPart[]> {
       !Array.isArray(m.tables) ||
       typeof m.chunk?.index !== 'number'
     ) {
-      throw new InputError({ file: path }, 'expected a part manifest of lmmkit gwas/mtgwas --chunk (lmmkitPart 1), found another JSON document');
+      throw new InputError({ file: path }, 'expected a part manifest of lmmkit gwas/mtgwas/varcomp fit --chunk (lmmkitPart 1), found another JSON document');
     }
     for (const f of [m.report, ...m.files.map((x) => x.name), ...m.tables.flatMap((t) => [t.file, t.keys, t.meta])]) {
       // Names only: a manifest cannot point outside its folder.
@@ -249,10 +255,10 @@ function describeDiff(found: unknown, expected: unknown): string {
   return cut(found);
 }
 
-/** A part's report without what differs between the chunks of one run. */
-function stripCounts(r: Record<string, unknown>): unknown {
+/** A part's report without what differs between the chunks of one run (and the command's own `counted` keys). */
+function stripCounts(r: Record<string, unknown>, counted: readonly string[]): unknown {
   return JSON.parse(JSON.stringify(r), (k, v) =>
-    ['run', 'seconds', 'output', 'outputs', 'top', 'plots', 'lambdaGc'].includes(k)
+    ['run', 'seconds', 'output', 'outputs', 'top', 'plots', 'lambdaGc', ...counted].includes(k)
       ? undefined
       : k === 'variants' && v !== null && typeof v === 'object'
         ? { selected: (v as { selected: unknown }).selected }
@@ -360,6 +366,14 @@ function mergeMtgwasReport(reports: Record<string, unknown>[], written: readonly
   base.variants = { selected: base.variants.selected, tested, filtered: base.variants.selected - tested, untestable: { ...untestable } };
   base.top = top;
   base.seconds = all.reduce((a, r) => a + r.seconds, 0);
+  return base;
+}
+
+/** varcomp's GWAS-mode report: the parts' model counts and seconds summed, the rest (settings, cofactor-only fit) the same in every part. */
+function mergeVarcompReport(reports: Record<string, unknown>[]): Record<string, unknown> {
+  const base = structuredClone(reports[0]!);
+  base.models = reports.reduce((a, r) => a + (r.models as number), 0);
+  base.seconds = reports.reduce((a, r) => a + (r.seconds as number), 0);
   return base;
 }
 

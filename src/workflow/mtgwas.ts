@@ -1,7 +1,11 @@
 // `lmmkit mtgwas` as one call: one multi-trait LMM (limix-lmm's MTLMM) over
 // several phenotype columns, its null model fitted once, the genotype file
 // streamed through the any-effect and common-effect tests.
+import { basename } from 'node:path';
 import type { FactorColumn } from '../data/categorical.js';
+import { resolveSelection } from '../data/variants.js';
+import { type ChunkSpec, chunkOutPrefix, type PartManifest, scanChunk, writeScanPart } from './chunks.js';
+import { selectionFiles } from './selection.js';
 import { runEntry, type RunMetadata } from './run-info.js';
 import { InputError, SelectionError } from '../errors.js';
 import { covariateDesign } from '../data/covariates.js';
@@ -71,6 +75,12 @@ export interface MtgwasRunOptions extends ScanRunOptions {
   outFormat?: readonly OutFormat[];
   /** BGZF-compress the table (PREFIX.tsv.gz), rows sorted by chromosome and position, with a tabix index (.tbi). */
   gz?: boolean;
+  /**
+   * Scan chunk I of N only (`--chunk I/N`, chunks.ts): PREFIX.part-I-of-N.tsv
+   * and .json with a manifest; each part fits the same null model (it is
+   * deterministic), and `runMerge` joins the parts into PREFIX.tsv and .json.
+   */
+  chunk?: ChunkSpec;
 }
 
 /** One sex chromosome's multi-trait null model: its samples, covariates and fit. */
@@ -187,7 +197,10 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
   const o = checkOptions(opts);
   // A kinship from the genotypes reads the whole file: a VCF index answers the region only without one.
   const vcfRegion = opts.kinshipFromGenotypes === true ? undefined : opts.region;
-  return withGenotypes({ ...opts, vcfRegion }, async (source, outputs, selection) => {
+  const chunk = opts.chunk;
+  const partOut = chunkOutPrefix('mtgwas', opts.out, chunk);
+  const spans: PartManifest['spans'] = [];
+  const report = await withGenotypes({ ...opts, vcfRegion }, async (source, outputs, selection) => {
     const { select, selected } = selectRegion(source, o.region, opts.region);
     const genotype = genotypeSide(source, opts);
     const pheno = await readPhenotypes(opts, o.ids, genotype, log);
@@ -218,9 +231,9 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     const n = keepPos.length;
     const p = traits.length;
     if (n < 3) throw new SelectionError('NO_SAMPLES', `${pheno.file}: ${n} samples have every trait (${traits.join(', ')}) observed, too few to fit a model`);
-    const outTsv = `${opts.out}.tsv${o.gz ? '.gz' : ''}`;
+    const outTsv = `${partOut}.tsv${o.gz ? '.gz' : ''}`;
     const outIndex = o.gz ? `${outTsv}.tbi` : undefined;
-    const outJson = `${opts.out}.json`;
+    const outJson = `${partOut}.json`;
     await checkOutputs([outTsv, ...(outIndex === undefined ? [] : [outIndex]), outJson], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
 
     const samples = Int32Array.from(keepPos, (pos) => match.keep[pos]!);
@@ -399,6 +412,14 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     await withProgress(
       opts.progress,
       async (bar) => {
+        if (chunk !== undefined) {
+          // The chunk's batches of each run, under that run's null (chunks.ts), as gwas cuts them.
+          const runs = sexRuns?.runs ?? [{ kind: 'auto' as const, indices: resolveSelection(source.variants, select, source.path) }];
+          const unders = runs.map((run) => (run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!));
+          const planned = await scanChunk(runs, unders, o.batchSize, chunk, (under, sc) => scanUnder(under, sc.select, bar, runs[sc.run]!.kind === 'mt'));
+          spans.push({ key: 'mtgwas', ...planned });
+          return;
+        }
         if (sexRuns === undefined) return scanUnder(whole, select, bar, false);
         let done = 0;
         for (const run of sexRuns.runs) {
@@ -475,6 +496,28 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     log(`report -> ${outJson}`);
     return report;
   });
+  if (chunk !== undefined) {
+    const manifest = await writeScanPart(partOut, {
+      command: 'mtgwas',
+      chunk,
+      spans,
+      inputs: [
+        ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
+        ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
+        ['pheno', opts.pheno],
+        ['covar', opts.covar],
+        ['kinship', opts.kinship],
+      ],
+      options: opts,
+      plot: false,
+      gz: false,
+      report: `${partOut}.json`,
+      // One table, whatever its columns: merge concatenates the parts' rows in chunk order.
+      tables: [{ trait: null, format: 'mtgwas', file: basename(report.output), suffix: '.tsv', rows: report.variants.tested }],
+    });
+    log(`part manifest -> ${manifest}`);
+  }
+  return report;
 }
 
 /**
@@ -539,6 +582,9 @@ function checkOptions(opts: MtgwasRunOptions): CheckedOptions {
       throw bad(
         `--out-format ${f}: mtgwas's multi-trait tests (P betas per variant, one joint p-value) have no ${f} layout; mtgwas writes the lmmkit format only`,
       );
+  // The parts are plain tables that merge concatenates; a BGZF table is sorted over the whole scan.
+  if (opts.gz === true && opts.chunk !== undefined)
+    throw bad("mtgwas --chunk: writes plain parts; give --gz to neither (compress the merged table with 'bgzip' and index it with 'tabix')");
   return {
     tests: test === 'both' ? ['any', 'common'] : [test],
     xchrModel: checkXchrModel(opts.xchrModel),

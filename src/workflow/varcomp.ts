@@ -2,6 +2,12 @@
 // per marker column, or one per variant of a PLINK fileset), with its
 // AnovaTest, BLUPs and variance covariance, written atomically.
 import { basename } from 'node:path';
+import { analysedSelection } from '../data/genotypes.js';
+import { resolveSelection, type VariantSelection } from '../data/variants.js';
+import { type ChunkSpec, chunkOutPrefix, type PartManifest, planChunk, scanChunk, writeScanPart } from './chunks.js';
+
+/** Marker models mmEst rotates together by default (mmEst.ts's batchSize): --markers chunks cut between them. */
+const MARKER_BATCH = 512;
 import { ArgumentError, InputError } from '../errors.js';
 import { withStagedOutputs, writeAtomically } from '../data/atomic.js';
 import type { DataFrame } from '../data/frame.js';
@@ -98,6 +104,14 @@ export interface VarcompFitOptions extends GenotypeInput, SelectionOptions {
   vcov?: 'expected' | 'ai';
   /** Output: a .json file (one model) or a .tsv file (GWAS mode). */
   out: string;
+  /**
+   * GWAS mode over a genotype file: fit the variants of chunk I of N only
+   * (`--chunk I/N`, chunks.ts), into PREFIX.part-I-of-N.tsv and .json (PREFIX:
+   * --out without .tsv) with a manifest; `runMerge` joins the parts.
+   */
+  chunk?: ChunkSpec;
+  /** GWAS mode: variants read (and fitted) per batch, default the reader's for the rows' samples (--markers: models rotated together, default 512); chunks cut between batches. */
+  batchSize?: number;
   /** The text report, one line (or block) per call (default silent). */
   log?: (line: string) => void;
   /** Progress of the marker models (default none). */
@@ -298,11 +312,20 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const progress = opts.progress;
-  const base = opts.out.endsWith('.tsv') ? opts.out.slice(0, -4) : opts.out;
   checkStreamOptions(opts);
   const geno = genotypeFlag(opts);
+  const chunk = opts.chunk;
+  if (chunk !== undefined && geno === undefined && opts.markers === undefined) {
+    throw new ArgumentError(
+      'varcomp fit --chunk: splits GWAS mode (one model per marker), expected --markers FILE or one of --bfile, --pfile, --vcf, --bgen and --bimbam, found neither',
+    );
+  }
+  // A chunk's files are the part's: PREFIX.part-I-of-N + the --out suffix (.tsv or none), and its .json.
+  const outBase = opts.out.endsWith('.tsv') ? opts.out.slice(0, -4) : opts.out;
+  const base = chunkOutPrefix('varcomp fit', outBase, chunk);
+  const outPath = base + opts.out.slice(outBase.length);
   await refuseOverwritingInputs(
-    [opts.out, `${base}.json`, `${base}.anova.tsv`],
+    [outPath, `${base}.json`, `${base}.anova.tsv`],
     [
       opts.data,
       opts.markers,
@@ -314,7 +337,7 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
   // The files this run writes: one JSON for a single model, a TSV and its JSON (and ANOVA) per marker.
   const perMarker = opts.markers !== undefined || geno !== undefined;
   await checkOutputs([
-    opts.out,
+    outPath,
     ...(perMarker ? [`${base}.json`] : []),
     ...(opts.markers !== undefined && opts.anova !== undefined ? [`${base}.anova.tsv`] : []),
   ]);
@@ -444,6 +467,28 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       x = raw.columns.map((c) => Array.from(c, String));
     }
   }
+  // --markers --chunk: the chunk's marker columns, cut between the batches mmEst rotates together (as the whole run's).
+  let markerSpan: PartManifest['spans'][number] | undefined;
+  if (chunk !== undefined && x !== undefined && xNames !== undefined) {
+    const all = xNames.length;
+    const plan = planChunk([{ indices: Int32Array.from({ length: all }, (_, i) => i), samples: frame.n }], opts.batchSize ?? MARKER_BATCH, chunk);
+    const sel = plan.scans[0]?.select;
+    const cols: number[] = sel !== undefined && 'indices' in sel ? Array.from(sel.indices) : [];
+    if (x instanceof Matrix) {
+      const mat = x;
+      const sub = new Matrix(mat.rows, cols.length);
+      cols.forEach((c, j) => {
+        sub.data.set(mat.colView(c, c + 1).data, j * mat.rows);
+      });
+      x = sub;
+    } else {
+      const text = x as string[][];
+      x = cols.map((c) => text[c]!);
+    }
+    const names = xNames;
+    xNames = cols.map((c) => names[c]!);
+    markerSpan = { key: 'markers', span: plan.span, total: plan.total };
+  }
   const init = opts.init?.split(',').map((s, k) => parseNumber(`--init value ${k + 1}`)(s));
   // Checked here, in the option's words: the engines would name themselves (mmRotated: init[0] = 0).
   init?.forEach((v, k) => {
@@ -487,47 +532,58 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       const names: string[] = [];
       let nullModel: MmEstModel | undefined;
       const comp = varList.map((v) => `sigma2_${v.name}`);
-      const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
+      const jsonPath = `${base}.json`;
       // The TSV and its JSON appear together or not at all (withGenotypes stages them).
-      const tsv = await outputs.stage(opts.out);
+      const tsv = await outputs.stage(outPath);
       await tsv.write(
         `${['chrom', 'pos', 'id', 'effect_allele', 'other_allele', 'eaf', 'n', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n`,
       );
-      for await (const b of mmEstStream({
-        source,
-        samples,
-        y: yCol,
-        cofactor,
-        formula: opts.formula,
-        varList,
-        zList,
-        method: opts.method,
-        henderson,
-        init,
-        critVar: opts.critVar,
-        critLogLik: opts.critLoglik,
-        maxIter: opts.maxIter,
-        accelerate: opts.accelerate,
-        minMaf: opts.maf,
-        maxMissing: opts.maxMissing,
-        onProgress: progress === undefined ? undefined : (pr) => progress.update(progressLine(pr)),
-      })) {
-        nullModel = b.nullModel;
-        const lines = b.models.map((m, j) =>
-          [
-            b.variants.chrom[j]!,
-            String(b.variants.pos[j]),
-            b.variants.id[j]!,
-            b.variants.a1[j]!,
-            b.variants.a2[j]!,
-            formatFreq(b.af[j]!, b.n[j]!),
-            String(b.n[j]),
-            ...markerRow(m).slice(1),
-          ].join('\t'),
-        );
-        if (lines.length > 0) await tsv.write(`${lines.join('\n')}\n`);
-        models.push(...b.models);
-        names.push(...b.variants.id);
+      const fitSelection = async (select: VariantSelection | undefined) => {
+        for await (const b of mmEstStream({
+          source,
+          samples,
+          select,
+          batchSize: opts.batchSize,
+          y: yCol,
+          cofactor,
+          formula: opts.formula,
+          varList,
+          zList,
+          method: opts.method,
+          henderson,
+          init,
+          critVar: opts.critVar,
+          critLogLik: opts.critLoglik,
+          maxIter: opts.maxIter,
+          accelerate: opts.accelerate,
+          minMaf: opts.maf,
+          maxMissing: opts.maxMissing,
+          onProgress: progress === undefined ? undefined : (pr) => progress.update(progressLine(pr)),
+        })) {
+          nullModel = b.nullModel;
+          const lines = b.models.map((m, j) =>
+            [
+              b.variants.chrom[j]!,
+              String(b.variants.pos[j]),
+              b.variants.id[j]!,
+              b.variants.a1[j]!,
+              b.variants.a2[j]!,
+              formatFreq(b.af[j]!, b.n[j]!),
+              String(b.n[j]),
+              ...markerRow(m).slice(1),
+            ].join('\t'),
+          );
+          if (lines.length > 0) await tsv.write(`${lines.join('\n')}\n`);
+          models.push(...b.models);
+          names.push(...b.variants.id);
+        }
+      };
+      let span: PartManifest['spans'][number] | undefined;
+      if (chunk === undefined) await fitSelection(undefined);
+      else {
+        // One run (no sex chromosome models here), cut into the batches mmEstStream reads for these samples.
+        const all = resolveSelection(source.variants, analysedSelection(source, undefined), source.path);
+        span = { key: 'variants', ...(await scanChunk([{ indices: all }], [{ samples }], opts.batchSize, chunk, (_, sc) => fitSelection(sc.select))) };
       }
       progress?.end();
       const seconds = (performance.now() - t0) / 1000;
@@ -557,7 +613,26 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
         )}\n`,
       );
       await outputs.commit();
-      log(`fitted ${models.length} variant models from ${file} in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}`);
+      log(`fitted ${models.length} variant models from ${file} in ${seconds.toFixed(2)} s -> ${outPath}, ${jsonPath}`);
+      if (chunk !== undefined && span !== undefined) {
+        const manifest = await writeScanPart(base, {
+          command: 'varcomp',
+          chunk,
+          spans: [span],
+          inputs: [
+            ['data', opts.data],
+            ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
+            ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
+            ...[...opts.kinship, ...opts.z].map((v): [string, string] => ['component', v.slice(v.indexOf('=') + 1)]),
+          ],
+          options: opts,
+          plot: false,
+          gz: false,
+          report: jsonPath,
+          tables: [{ trait: null, format: 'varcomp', file: basename(outPath), suffix: opts.out.slice(outBase.length), rows: models.length }],
+        });
+        log(`part manifest -> ${manifest}`);
+      }
       return { models, modelNames: names, path: 'eigen', nullModel, messages: [] } satisfies MmEstResult;
     });
   }
@@ -577,6 +652,7 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
     maxIter: opts.maxIter,
     accelerate: opts.accelerate,
     threads: opts.threads,
+    batchSize: opts.batchSize,
     onProgress: progress === undefined ? undefined : (done, total) => progress.update(`fitted ${done} / ${total} marker models`),
   });
   if (x !== undefined) progress?.end();
@@ -620,12 +696,12 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
   } else {
     if (opts.blup || opts.vcov !== undefined) throw new ArgumentError('--blup and --vcov apply to a single model: run without --markers');
     const anova = await runAnova(opts, res, { y: yCol, cofactor, formula: opts.formula, varList, zList, x });
-    const anovaPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.anova.tsv` : `${opts.out}.anova.tsv`;
-    const jsonPath = opts.out.endsWith('.tsv') ? `${opts.out.slice(0, -4)}.json` : `${opts.out}.json`;
+    const anovaPath = `${base}.anova.tsv`;
+    const jsonPath = `${base}.json`;
     await withStagedOutputs(async (outputs) => {
       const comp = varList.map((v) => `sigma2_${v.name}`);
       const lines = res.models.map((m, i) => [res.modelNames[i] ?? String(i + 1), ...markerRow(m).slice(1)].join('\t'));
-      await outputs.whole(opts.out, `${['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n${lines.join('\n')}\n`);
+      await outputs.whole(outPath, `${['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n${lines.join('\n')}\n`);
       await outputs.whole(
         jsonPath,
         `${JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2)}\n`,
@@ -652,8 +728,30 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       for (const msg of anova.messages) log(msg);
     }
     log(
-      `fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${opts.out}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`,
+      `fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${outPath}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`,
     );
+    if (chunk !== undefined && markerSpan !== undefined) {
+      const manifest = await writeScanPart(base, {
+        command: 'varcomp',
+        chunk,
+        spans: [markerSpan],
+        inputs: [
+          ['data', opts.data],
+          ['markers', opts.markers],
+          ...[...opts.kinship, ...opts.z].map((v): [string, string] => ['component', v.slice(v.indexOf('=') + 1)]),
+          ...opts.contrast.map((f): [string, string] => ['contrast', f]),
+        ],
+        options: opts,
+        plot: false,
+        gz: false,
+        report: jsonPath,
+        tables: [
+          { trait: null, format: 'varcomp', file: basename(outPath), suffix: opts.out.slice(outBase.length), rows: res.models.length },
+          ...(anova === undefined ? [] : [{ trait: null, format: 'anova', file: basename(anovaPath), suffix: '.anova.tsv', rows: anova.tables.length }]),
+        ],
+      });
+      log(`part manifest -> ${manifest}`);
+    }
   }
   return res;
 }
