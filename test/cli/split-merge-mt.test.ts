@@ -160,6 +160,23 @@ describe('--chunk refusals', () => {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /--chunk: expected I in 1\.\.2, found 3/);
   });
+  test('mtgwas --chunk with --gz: exit 2 (a BGZF table is sorted over the whole scan)', () => {
+    const r = lmmkit(
+      'mtgwas',
+      '--bfile',
+      join(dir, 'demo/demo'),
+      '--pheno',
+      join(dir, 'pheno2.tsv'),
+      '--kinship-from-bfile',
+      '--chunk',
+      '1/2',
+      '--gz',
+      '--out',
+      join(dir, 'y'),
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /mtgwas --chunk: writes plain parts; give --gz to neither/);
+  });
   test('merge refuses a part of another command (an mtgwas and a varcomp part)', async () => {
     const a = join(dir, 'mixed');
     mkdirSync(a);
