@@ -324,3 +324,63 @@ export function halveMales(source: GenotypeSource, males: Int32Array): GenotypeS
     },
   };
 }
+
+/** Where a run's sexes come from and how its sex chromosomes are scanned (see `sexModel`). */
+export interface SexModel {
+  /** The --sex-col column's sexes and report (undefined without --sex-col). */
+  column: { sex: Int8Array; report: SexColumnReport } | undefined;
+  /** The selection's chrX/chrY/MT runs, undefined when all of it scans as autosomes. */
+  runs: SexRuns | undefined;
+  /** Each genotype sample's sex (0 unknown, 1 male, 2 female) when `runs` is defined. */
+  sex: Int8Array | undefined;
+  /** The file the sexes come from, for messages and reports. */
+  file: string;
+}
+
+/**
+ * The sex-chromosome model of gwas and mtgwas: sexes from --sex-col (found
+ * in the phenotype, else the covariate table; `keep`/`rows` map the kept
+ * genotype samples to that table's rows) or from the genotype file, the
+ * selection split into autosome/chrX/chrY/MT runs under `model`, and each
+ * sample's sex for them. Without any sex (BIMBAM, VCF and no --sex-col)
+ * chrX and chrY scan like the autosomes, as GEMMA does, with a warning.
+ */
+export function sexModel(
+  source: GenotypeSource,
+  select: VariantSelection | undefined,
+  model: XchrModel,
+  tables: {
+    sexCol: string | undefined;
+    pheno: NumericTable;
+    covar: NumericTable | undefined;
+    keep: Int32Array;
+    rows: (from: 'phenotype' | 'covariates') => Int32Array;
+  },
+  files: { bfile?: string; pfile?: string },
+  warn: ((line: string) => void) | undefined,
+): SexModel {
+  const nSamples = source.samples.iid.length;
+  let column: SexModel['column'];
+  if (tables.sexCol !== undefined) {
+    const found = findSexColumn(tables.sexCol, tables.pheno, tables.covar);
+    column = sexesFromColumn(found, tables.keep, tables.rows(found.source), source.samples.sex, nSamples);
+  }
+  const sexKnown = column !== undefined || source.samples.sex !== undefined;
+  const read = sexChromRuns(source, select, model, sexKnown);
+  const runs = read?.runs.some((r) => r.kind !== 'auto') === true ? read : undefined;
+  if (!sexKnown && read !== undefined && read.counts.x + read.counts.y > 0) {
+    warn?.(
+      `${source.path}: ${read.counts.x} chrX and ${read.counts.y} chrY variants scanned like the autosomes: the format records no sex (give --sex-col, or use .bed/.fam or .pgen/.psam, for plink2's chrX and chrY models)`,
+    );
+  }
+  const file =
+    column !== undefined
+      ? column.report.file
+      : files.bfile !== undefined
+        ? `${files.bfile}.fam`
+        : files.pfile !== undefined
+          ? `${files.pfile}.psam`
+          : source.path;
+  const sex = runs === undefined ? undefined : sampleSexes(column?.sex ?? source.samples.sex, nSamples, file, runs);
+  return { column, runs, sex, file };
+}

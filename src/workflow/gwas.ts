@@ -16,17 +16,7 @@ import { SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { describeNull, type GwasHit, type GwasReport, type SexChromosomesReport, type TraitOutputReport, type TraitReport } from './gwas-report.js';
 import { EigenCache, fitTraitNull, type TraitNull } from './gwas-null.js';
-import {
-  checkXchrModel,
-  findSexColumn,
-  halveMales,
-  haploidEffects,
-  sampleSexes,
-  sexChromRuns,
-  sexesFromColumn,
-  type SexRuns,
-  sexTraitData,
-} from './gwas-sex.js';
+import { checkXchrModel, halveMales, haploidEffects, type SexRuns, sexModel, sexTraitData } from './gwas-sex.js';
 import { fitInContext, fitInContextSync } from './fit-context.js';
 import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, type TraitData, traitData } from './gwas-inputs.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
@@ -173,33 +163,17 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         ? { kin: undefined, report: { model: 'kinship' as const, source: 'null-model' as const, file: opts.nullModel! } }
         : await prepareKinship(opts, inputs, source, log);
 
-    // chrX, chrY and MT as plink2 --glm scans them (gwas-sex.ts); undefined when the selection has none.
+    // chrX, chrY and MT as plink2 --glm scans them (gwas-sex.ts); sexes from --sex-col or the genotype file.
     const xchrModel = checkXchrModel(opts.xchrModel);
-    const sexColumn =
-      opts.sexCol === undefined
-        ? undefined
-        : (() => {
-            const found = findSexColumn(opts.sexCol, pheno, covar);
-            return sexesFromColumn(found, match.keep, match.index[found.source]!, source.samples.sex, source.samples.iid.length);
-          })();
-    // Without sex (BIMBAM, VCF and no --sex-col) chrX and chrY are scanned like the autosomes, as before and as GEMMA does.
-    const sexKnown = sexColumn !== undefined || source.samples.sex !== undefined;
-    const sexRunsRead = sexChromRuns(source, select, xchrModel, sexKnown);
-    const sexRuns = sexRunsRead?.runs.some((r) => r.kind !== 'auto') === true ? sexRunsRead : undefined;
-    if (!sexKnown && sexRunsRead !== undefined && sexRunsRead.counts.x + sexRunsRead.counts.y > 0) {
-      opts.warn?.(
-        `${source.path}: ${sexRunsRead.counts.x} chrX and ${sexRunsRead.counts.y} chrY variants scanned like the autosomes: the format records no sex (give --sex-col, or use .bed/.fam or .pgen/.psam, for plink2's chrX and chrY models)`,
-      );
-    }
-    const sexFile =
-      sexColumn !== undefined
-        ? sexColumn.report.file
-        : opts.bfile !== undefined
-          ? `${opts.bfile}.fam`
-          : opts.pfile !== undefined
-            ? `${opts.pfile}.psam`
-            : source.path;
-    const sex = sexRuns === undefined ? undefined : sampleSexes(sexColumn?.sex ?? source.samples.sex, source.samples.iid.length, sexFile, sexRuns);
+    const sexes = sexModel(
+      source,
+      select,
+      xchrModel,
+      { sexCol: opts.sexCol, pheno, covar, keep: match.keep, rows: (from) => match.index[from]! },
+      opts,
+      opts.warn,
+    );
+    const { runs: sexRuns, sex, column: sexColumn, file: sexFile } = sexes;
     if (sexRuns !== undefined && saved !== undefined && sexRuns.runs.some((r) => r.kind === 'x' || r.kind === 'y')) {
       throw bad(
         `gwas --null ${opts.nullModel}: the saved null model has no sex covariate for the ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants selected; leave them out (--chr, --xchr-model 0) or drop --null`,

@@ -22,7 +22,7 @@ import { subMatrix } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
 import { checkRunKinship, nonPsdReport } from './gwas-null.js';
 import { fitInContextSync } from './fit-context.js';
-import { checkXchrModel, findSexColumn, halveMales, doubled, sampleSexes, sexChromRuns, sexesFromColumn, type XchrModel } from './gwas-sex.js';
+import { checkXchrModel, doubled, halveMales, sexModel, type XchrModel } from './gwas-sex.js';
 import type { GenoProgress } from '../data/geno-queue.js';
 import type { GenotypeSource } from '../data/genotypes.js';
 import type { VariantSelection } from '../data/variants.js';
@@ -238,31 +238,16 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
 
     const samples = Int32Array.from(keepPos, (pos) => match.keep[pos]!);
 
-    // chrX, chrY and MT as gwas scans them (gwas-sex.ts): sexes from --sex-col or the genotype file.
-    const sexColumn =
-      opts.sexCol === undefined
-        ? undefined
-        : (() => {
-            const found = findSexColumn(opts.sexCol, pheno, covar);
-            return sexesFromColumn(found, match.keep, match.index[found.source]!, source.samples.sex, source.samples.iid.length);
-          })();
-    const sexKnown = sexColumn !== undefined || source.samples.sex !== undefined;
-    const sexRunsRead = sexChromRuns(source, select, o.xchrModel, sexKnown);
-    const sexRuns = sexRunsRead?.runs.some((r) => r.kind !== 'auto') === true ? sexRunsRead : undefined;
-    if (!sexKnown && sexRunsRead !== undefined && sexRunsRead.counts.x + sexRunsRead.counts.y > 0) {
-      opts.warn?.(
-        `${source.path}: ${sexRunsRead.counts.x} chrX and ${sexRunsRead.counts.y} chrY variants scanned like the autosomes: the format records no sex (give --sex-col, or use .bed/.fam or .pgen/.psam, for plink2's chrX and chrY models)`,
-      );
-    }
-    const sexFile =
-      sexColumn !== undefined
-        ? sexColumn.report.file
-        : opts.bfile !== undefined
-          ? `${opts.bfile}.fam`
-          : opts.pfile !== undefined
-            ? `${opts.pfile}.psam`
-            : source.path;
-    const sex = sexRuns === undefined ? undefined : sampleSexes(sexColumn?.sex ?? source.samples.sex, source.samples.iid.length, sexFile, sexRuns);
+    // chrX, chrY and MT as plink2 --glm scans them (gwas-sex.ts); sexes from --sex-col or the genotype file.
+    const sexes = sexModel(
+      source,
+      select,
+      o.xchrModel,
+      { sexCol: opts.sexCol, pheno, covar, keep: match.keep, rows: (from) => match.index[from]! },
+      opts,
+      opts.warn,
+    );
+    const { runs: sexRuns, sex, column: sexColumn, file: sexFile } = sexes;
     // Traits.
     const y = new Matrix(n, p);
     const binaryTraits: string[] = [];
