@@ -4,7 +4,7 @@
 // scan chunks (runGwas with `chunk`) into attempt folders of the store and
 // run the merge (runMerge) once every chunk is done. Redis holds the queue
 // state only; the data stays in the shared store.
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { FlowProducer, type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -33,7 +33,7 @@ import {
 import { type GwasRunOptions, runGwas } from './gwas.js';
 import { type MergeReport, runMerge } from './merge.js';
 import { runNullFit } from './null-fit.js';
-import { bad, type ProgressFactory } from './options.js';
+import { bad, checkOutputs, type ProgressFactory } from './options.js';
 
 /** Options of `submitRun`. */
 export interface ClusterSubmitOptions {
@@ -88,6 +88,26 @@ const PATH_OPTIONS = [
 /** Options of runGwas a null fit does not take (the scan's, not the null model's). */
 const SCAN_ONLY = ['maf', 'maxMissing', 'region', 'standardize', 'batchSize', 'step', 'inter', 'outFormat', 'gz', 'build', 'plot', 'exactTests', 'out'];
 
+/** The flag of an option key (nullModel is --null). */
+function flagOf(key: string): string {
+  return key === 'nullModel' ? '--null' : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * Refuses, at submit, an input file that does not exist here (a typo would
+ * otherwise fail every chunk on the workers): the fileset prefixes by their
+ * .bed / .pgen.
+ */
+async function checkInputsExist(abs: Record<string, unknown>): Promise<void> {
+  for (const k of PATH_OPTIONS) {
+    const v = abs[k];
+    if (k === 'out' || typeof v !== 'string') continue;
+    const file = k === 'bfile' ? `${v}.bed` : k === 'pfile' ? `${v}.pgen` : v;
+    const st = await stat(file).catch(() => undefined);
+    if (st?.isFile() !== true) throw bad(`cluster submit: ${flagOf(k)} ${v}: expected a file, found ${st === undefined ? 'none' : 'a folder'} at ${file}`);
+  }
+}
+
 /**
  * Submits a chunked gwas scan: checks the options, fits the null model once
  * (a kinship model of one trait; or copies the given --null) into
@@ -109,6 +129,8 @@ export async function submitRun(opts: ClusterSubmitOptions): Promise<ClusterSubm
     const v = abs[k];
     if (typeof v === 'string') abs[k] = isAbsolute(v) ? v : resolve(v);
   }
+  await checkInputsExist(abs);
+  await checkOutputs([`${abs.out as string}.json`]);
   const store = await openStore(opts.store);
   const run = newRunId();
   const dir = runDir(store, run);
