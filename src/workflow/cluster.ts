@@ -11,6 +11,8 @@ import { FlowProducer, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { GenoProgress } from '../data/geno-queue.js';
 import type { ProgressReporter } from '../data/node/progress.js';
 import { LmmkitError } from '../errors.js';
+import { loadNullModel } from '../nullmodel/node.js';
+import type { SavedNullModel } from '../nullmodel/serialize.js';
 import {
   attemptDir,
   CLUSTER_QUEUE,
@@ -245,6 +247,29 @@ export function runWorker(opts: ClusterWorkerOptions): ClusterWorker {
   return { close: (force = false) => worker.close(force), closed };
 }
 
+/** Null models read by this process, by file fingerprint (path, size, modification time): the last two runs'. */
+const nullCache = new Map<string, Promise<SavedNullModel>>();
+
+/**
+ * Reads a null model once per run and process: the N x N eigenvectors (200 MB
+ * at N = 5000) are not read again by each chunk. Keyed by path, size and
+ * mtime, so a file replaced in place is read anew; two entries at most.
+ */
+async function cachedNull(path: string, log: (line: string) => void): Promise<SavedNullModel> {
+  const st = await stat(path);
+  const key = `${path}\u0000${st.size}\u0000${st.mtimeMs}`;
+  let p = nullCache.get(key);
+  if (p === undefined) {
+    log(`null model ${path}: read (once per run in this worker)`);
+    p = loadNullModel(path);
+    nullCache.set(key, p);
+    // A failed read is not cached: the next job tries again.
+    p.catch(() => nullCache.delete(key));
+    while (nullCache.size > 2) nullCache.delete(nullCache.keys().next().value as string);
+  }
+  return p;
+}
+
 /** Progress of a job's stages into BullMQ (at most every half second: each update is a Redis write). */
 function jobProgress(job: Job, chunk: string): ProgressFactory {
   let last = 0;
@@ -277,6 +302,7 @@ async function chunkJob(job: Job, opts: ClusterWorkerOptions, log: (line: string
     chunk: { index: d.index, count: d.count },
     progress: jobProgress(job, chunk),
     warn: opts.warn,
+    loadNull: (path) => cachedNull(path, log),
   });
   log(`run ${d.run} chunk ${chunk}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { index: d.index, attempt };

@@ -164,8 +164,13 @@ describe('lmmkit cluster (BullMQ on redis-server)', { skip }, () => {
     assert.equal(st.status, 0, st.stderr);
     assert.match(st.stdout, /4 chunks: 0 waiting, 0 active, 4 done, 0 failed; merge completed/);
     await Promise.all(workers.map(stopWorker));
-    // Both processes took jobs.
-    for (const p of workers) assert.match(p.out(), /chunk \d\/4: done|merged 4 chunks/, p.out());
+    // Both processes took jobs, and each read the null model once, however many chunks it scanned.
+    for (const p of workers) {
+      assert.match(p.out(), /chunk \d\/4: done|merged 4 chunks/, p.out());
+      const reads = p.out().match(/null model .*: read \(once per run/g) ?? [];
+      assert.ok(reads.length <= 1, p.out());
+    }
+    assert.ok(workers.some((p) => (p.out().match(/chunk \d\/4: done/g) ?? []).length >= 2), 'a worker scanned two chunks or more');
   });
 
   test('(a) a worker SIGKILLed mid-chunk: its chunk is re-queued after the lock expires, another worker finishes, same bytes', async () => {
