@@ -170,7 +170,10 @@ describe('lmmkit cluster (BullMQ on redis-server)', { skip }, () => {
       const reads = p.out().match(/null model .*: read \(once per run/g) ?? [];
       assert.ok(reads.length <= 1, p.out());
     }
-    assert.ok(workers.some((p) => (p.out().match(/chunk \d\/4: done/g) ?? []).length >= 2), 'a worker scanned two chunks or more');
+    assert.ok(
+      workers.some((p) => (p.out().match(/chunk \d\/4: done/g) ?? []).length >= 2),
+      'a worker scanned two chunks or more',
+    );
   });
 
   test('(a) a worker SIGKILLed mid-chunk: its chunk is re-queued after the lock expires, another worker finishes, same bytes', async () => {
@@ -210,6 +213,50 @@ describe('lmmkit cluster (BullMQ on redis-server)', { skip }, () => {
     const attempts = readdirSync(join(store, 'runs', run, 'attempts')).filter((a) => a.startsWith(`c${killed}-`));
     assert.equal(attempts.length, 2, `attempts of chunk ${killed}: ${attempts.join(', ')}`);
     await stopWorker(rescuer);
+  });
+
+  test('(b) a worker presumed dead (SIGSTOP) that finishes late: its part is not read, the merged bytes do not change', async () => {
+    const nullFile = join(dir, 'null');
+    const w = whole('late', nullFile);
+    const merged = join(dir, 'late-merged');
+    mkdirSync(merged);
+    const store = join(dir, 'store-late');
+    const run = submit(4, store, gwasArgs(nullFile, join(merged, 'res')));
+    const sleeper = worker();
+    const queue = new Queue('lmmkit', { connection: { url: redis.url } });
+    let frozen: number | undefined;
+    try {
+      const t0 = Date.now();
+      while (frozen === undefined && Date.now() - t0 < 20_000) {
+        for (const job of await queue.getActive()) {
+          const p = job.progress as { worker?: string };
+          if (job.name === 'chunk' && p?.worker?.endsWith(`:${sleeper.pid}`)) {
+            sleeper.kill('SIGSTOP');
+            frozen = (job.data as { index: number }).index;
+            break;
+          }
+        }
+        if (frozen === undefined) await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await queue.close();
+    }
+    assert.ok(frozen !== undefined, 'the first worker took a chunk');
+    const other = worker();
+    const r = await waitFor(run);
+    assert.equal(r.status, 0, r.text);
+    const before = outputsOf(merged, []);
+    // The frozen worker wakes up, finishes its scan into its own attempt folder, and cannot complete the job.
+    sleeper.kill('SIGCONT');
+    const t1 = Date.now();
+    while (!new RegExp(`chunk ${frozen}/4: done`).test(sleeper.out()) && Date.now() - t1 < 10_000) await new Promise((res) => setTimeout(res, 50));
+    assert.match(sleeper.out(), new RegExp(`chunk ${frozen}/4: done`), sleeper.out());
+    await new Promise((res) => setTimeout(res, 500));
+    assert.deepEqual(outputsOf(merged, []), before);
+    sameAsWhole(w, merged, store, run, nullFile);
+    const attempts = readdirSync(join(store, 'runs', run, 'attempts')).filter((a) => a.startsWith(`c${frozen}-`));
+    assert.equal(attempts.length, 2, `attempts of chunk ${frozen}: ${attempts.join(', ')}`);
+    await Promise.all([stopWorker(other), stopWorker(sleeper)]);
   });
 
   test('(c) Redis stopped and restarted mid-run (append-only file on): the run completes, same bytes', async () => {
