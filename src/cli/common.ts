@@ -174,3 +174,15 @@ export function addPhenotypeOptions(cmd: Command): Command {
       c.setOptionValue('phenoName', undefined);
     });
 }
+
+let signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+
+/** Hands SIGINT/SIGTERM/SIGHUP to `handler` instead of the default stop (a cluster worker finishes its jobs first). */
+export function takeSignals(handler: (signal: NodeJS.Signals) => void): void {
+  signalHandler = handler;
+}
+
+/** The handler a command took the signals with (see `takeSignals`), if any. */
+export function signalTaker(): ((signal: NodeJS.Signals) => void) | undefined {
+  return signalHandler;
+}

@@ -12,7 +12,8 @@ import { mtgwasCommand } from './mtgwas.js';
 import { nullCommand } from './null.js';
 import { varcompCommand } from './varcomp.js';
 import { packageVersion } from './version.js';
-import { addThreadsOption, guardStdout, printError, printLine } from './common.js';
+import { addThreadsOption, guardStdout, printError, printLine, signalTaker } from './common.js';
+import { clusterCommand } from './cluster.js';
 import { finishRunLog, runLogPath, startRunLog } from './runlog.js';
 
 const VERSION = packageVersion();
@@ -60,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(gwasCommand());
   program.addCommand(mtgwasCommand());
   program.addCommand(mergeCommand());
+  program.addCommand(clusterCommand());
   program.addCommand(plotCommand());
   program.addCommand(demoCommand());
   program.addCommand(varcompCommand());
@@ -156,6 +158,8 @@ function handleSignals(): void {
   let stopping = false;
   for (const [signal, status] of SIGNAL_STATUS) {
     process.on(signal, () => {
+      const taker = signalTaker();
+      if (taker !== undefined) return taker(signal);
       const stop = (waited: boolean): void => {
         const removed = removeTemporaryFiles();
         const what = waited

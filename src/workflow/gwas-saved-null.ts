@@ -20,10 +20,16 @@ export interface SavedTraitNull {
  * Loads the null model of `path` for a run of `traits` with `test`: a
  * kinship model of one trait, that trait the run's only one, fitted for the
  * same test (the exact test's kinship is double-centred, GEMMA's
- * convention; the fixed test's is not).
+ * convention; the fixed test's is not). `load` reads the file (a cluster
+ * worker passes a cache: the N x N model is read once per run, not per chunk).
  */
-export async function loadTraitNull(path: string, traits: readonly string[], test: 'fixed' | 'exact'): Promise<SavedTraitNull> {
-  const saved = await loadNullModel(path);
+export async function loadTraitNull(
+  path: string,
+  traits: readonly string[],
+  test: 'fixed' | 'exact',
+  load: (path: string) => Promise<SavedNullModel> = loadNullModel,
+): Promise<SavedTraitNull> {
+  const saved = await load(path);
   const model = saved.model;
   if (model.kind !== 'kinship') {
     throw new InputError({ file: path }, `expected a kinship null model (lmmkit null fit), found a ${model.kind} model`);

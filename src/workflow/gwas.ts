@@ -19,6 +19,7 @@ import { EigenCache, fitTraitNull, type TraitNull } from './gwas-null.js';
 import { checkXchrModel, halveMales, haploidEffects, type SexRuns, sexModel, sexTraitData } from './gwas-sex.js';
 import { fitInContext, fitInContextSync } from './fit-context.js';
 import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, type TraitData, traitData } from './gwas-inputs.js';
+import type { SavedNullModel } from '../nullmodel/serialize.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_MULTI_HEADER, type GwasLayout } from './gwas-rows.js';
@@ -70,6 +71,8 @@ export interface GwasRunOptions extends ScanRunOptions {
    * and covariates are this run's (no kinship is read or computed).
    */
   nullModel?: string;
+  /** Reads the `nullModel` file (default `loadNullModel`; a cluster worker passes its cache, the model read once per run). */
+  loadNull?: (path: string) => Promise<SavedNullModel>;
   /**
    * plink2's --xchr-model: 2 (default) codes males 0..2 on chrX, 1 codes
    * them 0..1, 0 skips chrX; on chrX sex is a covariate and samples of
@@ -157,7 +160,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     checkTraitSizes(inputs);
 
     // The null covariance: a saved null model, or the kinship from its file or the genotypes.
-    const saved = opts.nullModel === undefined ? undefined : await loadTraitNull(opts.nullModel, pheno.columns, o.test);
+    const saved = opts.nullModel === undefined ? undefined : await loadTraitNull(opts.nullModel, pheno.columns, o.test, opts.loadNull);
     const { kin, report: covReport } =
       saved !== undefined
         ? { kin: undefined, report: { model: 'kinship' as const, source: 'null-model' as const, file: opts.nullModel! } }

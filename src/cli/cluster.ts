@@ -1,0 +1,122 @@
+// `lmmkit cluster`: submit a chunked gwas scan to BullMQ on Redis, run
+// workers, and follow a run (status, wait). The work is in
+// workflow/cluster*.ts; this file parses the options.
+import { Command, CommanderError } from 'commander';
+import { type ClusterWorker, formatStatus, type GwasRunOptions, runStatus, runWorker, submitRun, waitRun } from '../workflow/index.js';
+import { bad, positiveInteger, printError, printLine, takeSignals, warnOnce } from './common.js';
+import { gwasCommand } from './gwas.js';
+
+const HELP_AFTER = `
+A run: 'submit' checks the gwas options (those of 'lmmkit gwas', after --),
+fits the null model once (or copies --null) into STORE/runs/RUN/, and queues
+N chunk jobs and a merge job; it prints the run id as its last line.
+'worker' (any number, on any machine that sees the store and Redis) scans
+chunks into STORE/runs/RUN/attempts/ and merges into the submitted --out.
+'status RUN' and 'wait RUN' follow the run. See README "Running on a cluster".
+The Redis URL takes a password and TLS: rediss://:PASSWORD@host:6380.
+Environment: LMMKIT_CLUSTER_LOCK_MS sets the workers' lock and stalled-check
+interval (default 30000): a worker silent that long is presumed dead and
+its chunk is given to another.`;
+
+/** Parses the gwas options given after -- with `lmmkit gwas`'s own definitions, without running the scan. */
+export async function parseGwasOptions(args: readonly string[]): Promise<GwasRunOptions> {
+  const cmd = gwasCommand();
+  let parsed: GwasRunOptions | undefined;
+  cmd.exitOverride();
+  cmd.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  cmd.action((o: Omit<GwasRunOptions, 'kinshipFromGenotypes' | 'nullModel'> & { kinshipFromBfile?: boolean; null?: string }) => {
+    const { kinshipFromBfile, null: nullModel, ...rest } = o;
+    parsed = { ...rest, kinshipFromGenotypes: kinshipFromBfile === true, nullModel };
+  });
+  try {
+    await cmd.parseAsync([...args], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) throw bad(`cluster submit: gwas options: ${e.message.replace(/^error: /, '')}`);
+    throw e;
+  }
+  if (parsed === undefined) throw bad('cluster submit: expected gwas options after --, found none');
+  return parsed;
+}
+
+/** `lmmkit cluster`: submit, worker, status, wait. */
+export function clusterCommand(): Command {
+  const cmd = new Command('cluster')
+    .description('run a chunked gwas scan on BullMQ + Redis workers (submit, worker, status, wait)')
+    .addHelpText('after', HELP_AFTER);
+  const redis = '--redis <url>';
+  const redisHelp = 'Redis URL: redis://[user:password@]host:port[/db], rediss:// for TLS (required)';
+  const needRedis = (o: { redis?: string }, what: string): string => {
+    if (o.redis === undefined) throw bad(`cluster ${what}: expected --redis URL, found none`);
+    return o.redis;
+  };
+  cmd
+    .command('submit')
+    .description('fit the null model once and queue the chunk jobs and their merge; prints the run id last')
+    .argument('<gwas-options...>', "the scan, as 'lmmkit gwas' options, after --")
+    .option(redis, redisHelp)
+    .requiredOption('--chunks <n>', 'chunks (jobs) to cut the scan into', positiveInteger('--chunks'))
+    .option('--store <dir>', 'the store folder shared by the machines (default: lmmkit-store beside --out)')
+    .action(async (args: string[], o: { redis?: string; chunks: number; store?: string }) => {
+      const url = needRedis(o, 'submit');
+      const gwas = await parseGwasOptions(args);
+      const { dirname, resolve } = await import('node:path');
+      const store = o.store ?? resolve(dirname(gwas.out ?? '.'), 'lmmkit-store');
+      const r = await submitRun({ redis: url, chunks: o.chunks, store, gwas, log: printLine, warn: warnOnce });
+      printLine(r.run);
+    });
+  cmd
+    .command('worker')
+    .description('take chunk and merge jobs until stopped (SIGTERM or SIGINT: finish the jobs running, then exit)')
+    .option(redis, redisHelp)
+    .option('--concurrency <k>', 'jobs run at once', positiveInteger('--concurrency'), 1)
+    .option('--store <dir>', "this machine's path of the store (default: the path the run was submitted with)")
+    .action(async (o: { redis?: string; concurrency: number; store?: string }) => {
+      const ms = process.env.LMMKIT_CLUSTER_LOCK_MS;
+      const lock = ms === undefined ? undefined : positiveInteger('LMMKIT_CLUSTER_LOCK_MS')(ms);
+      const w: ClusterWorker = runWorker({
+        redis: needRedis(o, 'worker'),
+        concurrency: o.concurrency,
+        store: o.store,
+        lockDuration: lock,
+        stalledInterval: lock,
+        log: printLine,
+        warn: warnOnce,
+      });
+      let stopping = false;
+      takeSignals((signal) => {
+        if (stopping) {
+          printError(`lmmkit: ${signal} again: stopping now; the running jobs go back to the queue when their lock expires`);
+          void w.close(true).finally(() => process.exit(143));
+          return;
+        }
+        stopping = true;
+        printError(`lmmkit: ${signal}: finishing the running jobs, then stopping (send it again to stop now)`);
+        void w.close();
+      });
+      await w.closed;
+    });
+  cmd
+    .command('status')
+    .description("a run's chunks (waiting, active with worker and progress, done, failed with the error), merge and ETA")
+    .argument('<run>', 'the run id submit printed')
+    .option(redis, redisHelp)
+    .option('--json', 'print JSON')
+    .action(async (run: string, o: { redis?: string; json?: boolean }) => {
+      const s = await runStatus({ redis: needRedis(o, 'status'), run });
+      printLine(o.json === true ? JSON.stringify(s, null, 1) : formatStatus(s).join('\n'));
+    });
+  cmd
+    .command('wait')
+    .description("wait until the run is merged (exit 0) or has failed (exit 1, the failed chunk's error on stderr)")
+    .argument('<run>', 'the run id submit printed')
+    .option(redis, redisHelp)
+    .action(async (run: string, o: { redis?: string }) => {
+      const r = await waitRun({ redis: needRedis(o, 'wait'), run });
+      if (r.ok) printLine(`run ${run}: merged${r.report === undefined ? '' : `: ${r.report}`}`);
+      else {
+        printError(`lmmkit: ${r.error}`);
+        process.exitCode = 1;
+      }
+    });
+  return cmd;
+}
