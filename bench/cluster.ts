@@ -305,6 +305,15 @@ async function clusterRun(inp: Inputs, dir: string, whole: string): Promise<void
     console.log(`  in jobs, before scan:   ${c.before.toFixed(3)} s (${pct(c.before)}): inputs, null model load (cached per worker)`);
     console.log(`  in jobs, after scan:    ${c.after.toFixed(3)} s (${pct(c.after)}): part manifest (fingerprints, checksums), job bookkeeping`);
     console.log(`  merge:                  ${c.merge.toFixed(3)} s job + ${c.mergePickup.toFixed(3)} s pickup (${pct(c.merge + c.mergePickup)})`);
+    // A worker reads the null model in its first job only: that excess over the other jobs' time before the scan is a cost per worker.
+    const firsts = new Set(
+      [...new Set(r.chunkJobs.map((j) => j.worker))].map((w) => r.chunkJobs.filter((j) => j.worker === w).reduce((a, j) => (j.started < a.started ? j : a))),
+    );
+    const rest = r.chunkJobs.filter((j) => !firsts.has(j));
+    const restBefore = rest.length === 0 ? 0 : rest.reduce((a, j) => a + j.gwas - j.scan, 0) / rest.length;
+    const perWorker = [...firsts].reduce((a, j) => a + j.gwas - j.scan - restBefore, 0) / firsts.size;
+    console.log(`    of which null model load: ${perWorker.toFixed(3)} s per worker (first job's excess), then ${restBefore.toFixed(3)} s per chunk`);
+    console.log(`  beyond the null model load: ${pct(c.queue + c.before - perWorker * firsts.size + c.after + c.merge + c.mergePickup)} of the chunk scans`);
     const perChunk = (c.queue + c.before + c.after) / chunks;
     const perRun = c.merge + c.mergePickup;
     console.log(
