@@ -12,6 +12,7 @@ import type { GenoProgress } from '../data/geno-queue.js';
 import type { ProgressReporter } from '../data/node/progress.js';
 import { LmmkitError } from '../errors.js';
 import { loadNullModel } from '../nullmodel/node.js';
+import { cachedFingerprinter } from './chunks.js';
 import type { SavedNullModel } from '../nullmodel/serialize.js';
 import {
   attemptDir,
@@ -270,6 +271,9 @@ async function cachedNull(path: string, log: (line: string) => void): Promise<Sa
   return p;
 }
 
+/** This worker's input fingerprints: each chunk's manifest hashes the .bed and the null model, the same files chunk after chunk. */
+const fingerprints = cachedFingerprinter();
+
 /** Progress of a job's stages into BullMQ (at most every half second: each update is a Redis write). */
 function jobProgress(job: Job, chunk: string): ProgressFactory {
   let last = 0;
@@ -303,6 +307,7 @@ async function chunkJob(job: Job, opts: ClusterWorkerOptions, log: (line: string
     progress: jobProgress(job, chunk),
     warn: opts.warn,
     loadNull: (path) => cachedNull(path, log),
+    fingerprint: fingerprints,
   });
   log(`run ${d.run} chunk ${chunk}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { index: d.index, attempt };

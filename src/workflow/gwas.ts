@@ -5,7 +5,7 @@ import { factorsReport } from './phenotypes.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { resolveSelection } from '../data/variants.js';
-import { type ChunkSpec, chunkOutPrefix, type PartManifest, type PartTable, scanChunk, writeScanPart } from './chunks.js';
+import { type ChunkSpec, chunkOutPrefix, type Fingerprinter, type PartManifest, type PartTable, scanChunk, writeScanPart } from './chunks.js';
 import { type Dialect, dialect, dialectRefusal, MAX_DIGITS, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
@@ -73,6 +73,8 @@ export interface GwasRunOptions extends ScanRunOptions {
   nullModel?: string;
   /** Reads the `nullModel` file (default `loadNullModel`; a cluster worker passes its cache, the model read once per run). */
   loadNull?: (path: string) => Promise<SavedNullModel>;
+  /** Fingerprints a chunk's inputs for its manifest (default `fingerprint`; a cluster worker passes its cache, each file hashed once per run). */
+  fingerprint?: Fingerprinter;
   /**
    * plink2's --xchr-model: 2 (default) codes males 0..2 on chrX, 1 codes
    * them 0..1, 0 skips chrX; on chrX sex is a covariate and samples of
@@ -462,17 +464,21 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         };
       }),
     );
-    const manifest = await writeScanPart(partOut, {
-      command: 'gwas',
-      chunk,
-      spans,
-      inputs,
-      options: opts,
-      plot: opts.plot === true,
-      gz: o.gz,
-      report: `${partOut}.json`,
-      tables,
-    });
+    const manifest = await writeScanPart(
+      partOut,
+      {
+        command: 'gwas',
+        chunk,
+        spans,
+        inputs,
+        options: opts,
+        plot: opts.plot === true,
+        gz: o.gz,
+        report: `${partOut}.json`,
+        tables,
+      },
+      opts.fingerprint,
+    );
     log(`part manifest -> ${manifest}`);
   }
   return report;
