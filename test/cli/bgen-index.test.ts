@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { before, describe } from 'node:test';
 import { writeBgenixIndex } from '../bgen-support.js';
 import { assertRejected, lmmkit, scratchDir } from '../cli-support.js';
-import { hasTool, SHARED, sharedTest } from '../support.js';
+import { hasTool, requireTool, SHARED, sharedTest } from '../support.js';
 
 const STRUCT = 'data/structlmm/chrom22_subsample20_maf0.10';
 const dir = scratchDir('lmmkit-bgi-cli-');
@@ -51,7 +51,7 @@ function run(...args: string[]): void {
 
 describe('lmmkit with a bgenix .bgi index next to the BGEN', () => {
   sharedTest('gwas --region, --chr/--from-bp/--to-bp and --extract: the same bytes with the index as without, v1.2 8 bits and v1.3', `${STRUCT}.bed`, (t) => {
-    if (!hasTool('plink2')) return t.skip('plink2 not installed');
+    if (!requireTool(t, 'plink2')) return;
     const selections: [string, string[]][] = [
       ['region', ['--region', '22:17500000-18000000']],
       ['chr', ['--chr', '22', '--from-bp', '30000000', '--to-bp', '30400000']],
@@ -91,7 +91,7 @@ describe('lmmkit with a bgenix .bgi index next to the BGEN', () => {
   });
 
   sharedTest("another file's index is refused: exit 2, one line naming the index, nothing written", `${STRUCT}.bed`, (t) => {
-    if (!hasTool('plink2')) return t.skip('plink2 not installed');
+    if (!requireTool(t, 'plink2')) return;
     const out = join(dir, 'refused');
     mkdirSync(out);
     const r = lmmkit(

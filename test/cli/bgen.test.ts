@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe } from 'node:test';
 import { assertRejected, lmmkit, readTsv, scratchDir, type Tsv } from '../cli-support.js';
-import { hasTool, SHARED, sharedTest } from '../support.js';
+import { hasTool, requireTool, SHARED, sharedTest } from '../support.js';
 
 const STRUCT = 'data/structlmm/chrom22_subsample20_maf0.10';
 const EXPR = 'data/structlmm/expr.csv';
@@ -78,7 +78,7 @@ describe('lmmkit on BGEN exports of the structlmm chr22 .bed (plink2 --export bg
   // Hard calls are exact at any bit depth (probabilities 0 and 1 are 0 and 2^B - 1),
   // so the dosages, and every output, equal the .bed scan's.
   sharedTest('gwas (fixed test, gene1 and gene26): the .bed scan within 1e-9, for v1.1, v1.2 8 and 16 bits, v1.3 zstd', [`${STRUCT}.bed`, EXPR], (t) => {
-    if (!hasTool('plink2')) return t.skip('plink2 not installed');
+    if (!requireTool(t, 'plink2')) return;
     run('gwas', '--bfile', SHARED + STRUCT, '--pheno', pheno, '--out', join(dir, 'bed'));
     for (const e of EXPORTS) {
       run('gwas', ...bgenArgs(e), '--pheno', pheno, '--out', join(dir, e.name));
@@ -90,7 +90,7 @@ describe('lmmkit on BGEN exports of the structlmm chr22 .bed (plink2 --export bg
   });
 
   sharedTest('gwas --test exact --kinship-from-bfile, mtgwas, kinship and null fit from the v1.3 file equal the .bed runs', [`${STRUCT}.bed`, EXPR], (t) => {
-    if (!hasTool('plink2')) return t.skip('plink2 not installed');
+    if (!requireTool(t, 'plink2')) return;
     const e = EXPORTS[2];
     const runs: [string, string[]][] = [
       ['exact', ['gwas', '--pheno', pheno, '--pheno-col', 'gene26', '--kinship-from-bfile', '--test', 'exact', '--region', REGION]],
@@ -112,7 +112,7 @@ describe('lmmkit on BGEN exports of the structlmm chr22 .bed (plink2 --export bg
   });
 
   sharedTest('bad BGEN input: exit 2, one line naming the file (and variant or .sample line), nothing written', [`${STRUCT}.bed`, EXPR], (t) => {
-    if (!hasTool('plink2')) return t.skip('plink2 not installed');
+    if (!requireTool(t, 'plink2')) return;
     const good = readFileSync(join(dir, 'v12-8bit.bgen'));
     const sample = join(dir, 'v12-8bit.sample');
     const cases: [string, (b: Buffer) => Buffer, RegExp][] = [

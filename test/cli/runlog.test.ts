@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { simulateGwas } from '../../src/sim/gwas.js';
 import { shellQuote } from '../../src/workflow/run-info.js';
 import { fixturePaths, scratchDir, writeGenotypeFixture, writeSampleTable } from '../cli-support.js';
-import { hasTool } from '../support.js';
+import { requireTool } from '../support.js';
 
 const BIN = new URL('../../../bin/lmmkit.js', import.meta.url).pathname;
 const dir = scratchDir('lmmkit-runlog-');
@@ -155,10 +155,8 @@ test('kinship --out FILE writes FILE.log; a command without --out (info) writes 
 });
 
 test('on a terminal (script(1)): one progress line redrawn in place per stage', (t) => {
-  if (!hasTool('script')) {
-    t.skip('script (util-linux) is not installed: no pseudo-terminal to run under');
-    return;
-  }
+  // script(1) (util-linux's bsdutils, essential on Debian) gives the run a pseudo-terminal.
+  if (!requireTool(t, 'script')) return;
   const out = join(dir, 'tty');
   const cmd = shellQuote([process.execPath, BIN, ...gwasArgs(out)]);
   // script gives the command a pseudo-terminal on stdin, stdout and stderr; its typescript goes to /dev/null.
