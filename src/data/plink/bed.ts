@@ -5,6 +5,7 @@ import { parseSourceLines } from '../lines.js';
 import { BatchStorage, planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
 import type { DosageStats } from '../preprocess.js';
 import { takeVariants, type VariantTable } from '../variants.js';
+import { decodePackedCalls, packedCallTable } from '../packed-calls.js';
 import { BimParser } from './bim.js';
 import { FamParser, type FamTable } from './fam.js';
 
@@ -35,12 +36,7 @@ const CODE_VALUES: Record<CountedAllele, readonly number[]> = {
 
 /** 256 x 4 table: the four dosages packed in each possible byte. */
 function byteTable(count: CountedAllele): Float64Array {
-  const codes = CODE_VALUES[count];
-  const lut = new Float64Array(1024);
-  for (let b = 0; b < 256; b++) {
-    for (let k = 0; k < 4; k++) lut[4 * b + k] = codes[(b >> (2 * k)) & 3]!;
-  }
-  return lut;
+  return packedCallTable(CODE_VALUES[count]);
 }
 
 /**
@@ -179,7 +175,7 @@ export class BedReader implements GenotypeSource {
     out = checkedOutput(out, n, indices.length);
     await this.forEachVariant(indices, (src, j) => {
       const col = out.data.subarray(j * n, (j + 1) * n);
-      if (samples === undefined) decodeAll(src, this.lut, col);
+      if (samples === undefined) decodePackedCalls(src, col.length, this.lut, col);
       else decodeSubset(src, this.lut, samples, col);
     });
     return out;
@@ -243,21 +239,6 @@ function checkedOutput(out: Matrix | undefined, rows: number, cols: number): Mat
   if (out === undefined) return new Matrix(rows, cols);
   if (out.rows !== rows || out.cols !== cols) throw new ShapeError(`BedReader.read: expected a ${rows} x ${cols} output, found ${out.rows} x ${out.cols}`);
   return out;
-}
-
-/** Decodes one variant's packed bytes into `out` (length N) through the byte table. */
-function decodeAll(src: Uint8Array, lut: Float64Array, out: Float64Array): void {
-  const n = out.length;
-  const full = n >> 2;
-  for (let b = 0; b < full; b++) {
-    const base = src[b]! << 2;
-    const o = b << 2;
-    out[o] = lut[base]!;
-    out[o + 1] = lut[base + 1]!;
-    out[o + 2] = lut[base + 2]!;
-    out[o + 3] = lut[base + 3]!;
-  }
-  for (let i = full << 2; i < n; i++) out[i] = lut[(src[i >> 2]! << 2) + (i & 3)]!;
 }
 
 /** Counts of each 2-bit code in each byte, packed 8 bits per code. */

@@ -7,6 +7,7 @@ import { Matrix } from '../../linalg/matrix.js';
 import { byteSource, type ByteInput, type ByteSource } from '../bytes.js';
 import { BatchStorage, planBatches, type BatchOptions, type GenotypeBatch, type GenotypeQuirks, type GenotypeSource } from '../genotypes.js';
 import { parseSourceLines } from '../lines.js';
+import { decodePackedCalls, packedCallTable } from '../packed-calls.js';
 import { standardizeInPlace } from '../preprocess.js';
 import { takeVariants } from '../variants.js';
 import { PsamParser, type PsamTable } from './psam.js';
@@ -143,30 +144,9 @@ class RecordError extends Error {}
 const VALUES = Float64Array.of(0, 1, 2, Number.NaN);
 const INVERTED = Float64Array.of(2, 1, 0, Number.NaN);
 
-/** 256 x 4 table: the dosages of the four 2-bit calls packed in each byte, for the category values `values`. */
-function byteTable(values: Float64Array): Float64Array {
-  const lut = new Float64Array(1024);
-  for (let b = 0; b < 256; b++) for (let k = 0; k < 4; k++) lut[4 * b + k] = values[(b >> (2 * k)) & 3]!;
-  return lut;
-}
-
-const PLAIN_LUT = byteTable(VALUES);
+const PLAIN_LUT = packedCallTable(VALUES);
 /** For LD records with REF and ALT inverted (record type 3): the reference record's calls, swapped. */
-const INVERTED_LUT = byteTable(INVERTED);
-
-/** Decodes the packed 2-bit calls `src` of `n` samples into `out` through the byte table `lut`. */
-function decodePacked(src: Uint8Array, n: number, lut: Float64Array, out: Float64Array): void {
-  const full = n >> 2;
-  for (let b = 0; b < full; b++) {
-    const base = src[b]! << 2;
-    const o = b << 2;
-    out[o] = lut[base]!;
-    out[o + 1] = lut[base + 1]!;
-    out[o + 2] = lut[base + 2]!;
-    out[o + 3] = lut[base + 3]!;
-  }
-  for (let i = full << 2; i < n; i++) out[i] = lut[(src[i >> 2]! << 2) + (i & 3)]!;
-}
+const INVERTED_LUT = packedCallTable(INVERTED);
 
 /** Set bits of each byte. */
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
@@ -297,7 +277,7 @@ class RecordDecoder {
     switch (main) {
       case 0:
         this.need(nb);
-        decodePacked(bytes, n, PLAIN_LUT, out);
+        decodePackedCalls(bytes, n, PLAIN_LUT, out);
         this.ref.set(bytes.subarray(0, nb));
         this.refBlock = block;
         this.pos = nb;
@@ -325,7 +305,7 @@ class RecordDecoder {
         if (this.refBlock !== block) throw new RecordError('LD-compressed record with no earlier non-LD record in its block');
         // Type 3 patches the reference's calls and then swaps REF and ALT: both done through the swapped table.
         const values = main === 3 ? INVERTED : VALUES;
-        decodePacked(this.ref, n, main === 3 ? INVERTED_LUT : PLAIN_LUT, out);
+        decodePackedCalls(this.ref, n, main === 3 ? INVERTED_LUT : PLAIN_LUT, out);
         this.patch(this.difflist(true), values, out, false);
         break;
       }
