@@ -7,15 +7,18 @@ import { InputError } from '../errors.js';
  * Bytes a reader can seek in: `read(offset, length)` resolves to exactly
  * `length` bytes from `offset` (an `InputError` naming `name` when the
  * source ends first). The result may be a view of the source's own memory:
- * read it, do not write to it. A reader that is handed a source owns it and
- * closes it.
+ * read it, do not write to it. A caller that reads often may pass `into`,
+ * storage of at least `length` bytes that a source which copies (a file)
+ * fills and returns a view of instead of allocating; a source in memory
+ * returns its own view and leaves `into` alone. A reader that is handed a
+ * source owns it and closes it.
  */
 export interface ByteSource {
   /** What the source is called in messages (a file name). */
   readonly name: string;
   /** Length in bytes. */
   readonly size: number;
-  read(offset: number, length: number): Promise<Uint8Array>;
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 

@@ -13,16 +13,26 @@ export function packedCallTable(values: ArrayLike<number>): Float64Array {
   return lut;
 }
 
-/** Decodes the first `n` packed calls of `src` into `out[0..n)` through `lut` (see `packedCallTable`). */
+/**
+ * Decodes the first `n` packed calls of `src` into `out[0..n)` through `lut`
+ * (see `packedCallTable`). Two bytes (eight calls) a step: fewer loop
+ * exits and index updates per double written, measurably faster than a byte
+ * a step (bench/formats.ts).
+ */
 export function decodePackedCalls(src: Uint8Array, n: number, lut: Float64Array, out: Float64Array): void {
-  const full = n >> 2;
-  for (let b = 0; b < full; b++) {
-    const base = src[b]! << 2;
-    const o = b << 2;
-    out[o] = lut[base]!;
-    out[o + 1] = lut[base + 1]!;
-    out[o + 2] = lut[base + 2]!;
-    out[o + 3] = lut[base + 3]!;
+  const pairs = n >> 3;
+  for (let p = 0; p < pairs; p++) {
+    const a = src[2 * p]! << 2;
+    const b = src[2 * p + 1]! << 2;
+    const o = p << 3;
+    out[o] = lut[a]!;
+    out[o + 1] = lut[a + 1]!;
+    out[o + 2] = lut[a + 2]!;
+    out[o + 3] = lut[a + 3]!;
+    out[o + 4] = lut[b]!;
+    out[o + 5] = lut[b + 1]!;
+    out[o + 6] = lut[b + 2]!;
+    out[o + 7] = lut[b + 3]!;
   }
-  for (let i = full << 2; i < n; i++) out[i] = lut[(src[i >> 2]! << 2) + (i & 3)]!;
+  for (let i = pairs << 3; i < n; i++) out[i] = lut[(src[i >> 2]! << 2) + (i & 3)]!;
 }

@@ -114,8 +114,8 @@ class FileSource implements ByteSource {
     this.size = size;
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const buf = new Uint8Array(length);
+  async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    const buf = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
     let done = 0;
     // A positioned read may return less than asked; a file cut short since it was opened returns 0.
     while (done < length) {

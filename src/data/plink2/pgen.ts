@@ -478,6 +478,36 @@ const MAX_READ = 32 << 20;
 const MAX_GAP = 1 << 20;
 
 /**
+ * The records a set of variants needs: `columns` maps each record to the
+ * output columns it fills (none for a record only LD records refer to),
+ * `order` lists the records in file order, and `runs` ends each run of
+ * `order` read at once (run r is order[runs[r - 1] .. runs[r]), from 0).
+ */
+interface ReadPlan {
+  indices: Int32Array;
+  columns: Map<number, number[]>;
+  order: Int32Array;
+  runs: number[];
+}
+
+/** A plan's bytes: one chunk per run, starting at its first record. */
+interface FetchedRecords {
+  plan: ReadPlan;
+  chunks: Uint8Array[];
+}
+
+/** Byte storage for reads, reused from batch to batch (grown when a batch needs more). */
+class ReadBuffer {
+  private bytes = new Uint8Array(0);
+
+  /** `length` bytes of storage, valid until the next `take`. */
+  take(length: number): Uint8Array {
+    if (this.bytes.length < length) this.bytes = new Uint8Array(length);
+    return this.bytes.subarray(0, length);
+  }
+}
+
+/**
  * A PLINK 2 `.pgen` opened for streaming (see `openPgenFiles`, `openPgen`).
  * Dosages count the ALT allele, which is the variant table's `a1` (the
  * `.bed` column-5 allele of a fileset plink2 converted), so a `.pgen` scan
@@ -515,14 +545,28 @@ export class PgenReader implements GenotypeSource {
   /**
    * Yields the selected variants in batches (N x b ALT dosages, NaN for
    * missing), reading each batch's records, and for LD-compressed ones the
-   * record they refer to, in a few large reads.
+   * record they refer to, in a few large reads. The next batch's bytes are
+   * read while this one decodes and while the caller holds it, so that the
+   * file's I/O overlaps the decoding instead of preceding it; two byte
+   * buffers serve the reads in turn.
    */
   async *batches(opts: BatchOptions = {}): AsyncGenerator<GenotypeBatch> {
     const { size, recycle, indices, samples } = planBatches(opts, this.variants, this.samples.iid.length, this.path);
     const storage = new BatchStorage(samples?.length ?? this.samples.iid.length, recycle);
-    for (let start = 0; start < indices.length; start += size) {
-      const idx = indices.subarray(start, Math.min(start + size, indices.length));
-      const dosages = await this.read(idx, samples, storage.next(idx.length));
+    const buffers = [new ReadBuffer(), new ReadBuffer()];
+    const fetchBatch = (start: number): Promise<FetchedRecords> => {
+      const plan = this.plan(indices.subarray(start, Math.min(start + size, indices.length)));
+      const fetched = this.fetch(plan, buffers[(start / size) & 1]!);
+      // Handled here so that a read failing while unawaited (the caller stopped early) is no unhandled rejection; awaited below.
+      fetched.catch(() => undefined);
+      return fetched;
+    };
+    let pending = indices.length === 0 ? undefined : fetchBatch(0);
+    for (let start = 0; pending !== undefined; start += size) {
+      const records = await pending;
+      pending = start + size < indices.length ? fetchBatch(start + size) : undefined;
+      const idx = records.plan.indices;
+      const dosages = this.decode(records, samples, storage.next(idx.length));
       const stats = opts.standardize === true ? standardizeInPlace(dosages) : undefined;
       yield { dosages, variants: takeVariants(this.variants, idx), indices: idx.slice(), ...(stats === undefined ? {} : { stats }) };
     }
@@ -540,8 +584,17 @@ export class PgenReader implements GenotypeSource {
     if (out.rows !== rows || out.cols !== indices.length) {
       throw new ShapeError(`PgenReader.read: expected a ${rows} x ${indices.length} output, found ${out.rows} x ${out.cols}`);
     }
+    return this.decode(await this.fetch(this.plan(indices), new ReadBuffer()), samples, out);
+  }
+
+  /**
+   * Which records the variants `indices` need, in file order (the selected
+   * ones and the non-LD record each LD-compressed one refers to), and the
+   * runs of them read at once: a run ends at a gap over `MAX_GAP` bytes or
+   * at `MAX_READ` bytes.
+   */
+  private plan(indices: Int32Array): ReadPlan {
     const { types, offsets } = this.layout;
-    // The records to decode, in file order: the selected ones and the non-LD record each LD-compressed one refers to.
     const columns = new Map<number, number[]>();
     for (let k = 0; k < indices.length; k++) {
       const v = indices[k]!;
@@ -556,20 +609,51 @@ export class PgenReader implements GenotypeSource {
       if (r !== v && !columns.has(r)) columns.set(r, []);
     }
     const order = Int32Array.from(columns.keys()).sort();
+    const runs: number[] = [];
+    let i = 0;
+    while (i < order.length) {
+      let j = i + 1;
+      while (j < order.length && offsets[order[j]!]! - offsets[order[j - 1]! + 1]! <= MAX_GAP && offsets[order[j]! + 1]! - offsets[order[i]!]! <= MAX_READ) j++;
+      runs.push(j);
+      i = j;
+    }
+    return { indices, columns, order, runs };
+  }
+
+  /** Reads the byte runs of `plan` (into `buffer` where the source copies). */
+  private async fetch(plan: ReadPlan, buffer: ReadBuffer): Promise<FetchedRecords> {
+    const { offsets } = this.layout;
+    const { order, runs } = plan;
+    let total = 0;
+    for (let r = 0, i = 0; r < runs.length; i = runs[r++]!) total += offsets[order[runs[r]! - 1]! + 1]! - offsets[order[i]!]!;
+    const into = buffer.take(total);
+    const reads: Promise<Uint8Array>[] = [];
+    let at = 0;
+    for (let r = 0, i = 0; r < runs.length; i = runs[r++]!) {
+      const base = offsets[order[i]!]!;
+      const length = offsets[order[runs[r]! - 1]! + 1]! - base;
+      reads.push(this.source.read(base, length, into.subarray(at, at + length)));
+      at += length;
+    }
+    return { plan, chunks: await Promise.all(reads) };
+  }
+
+  /** Decodes the records `records` into `out` (see `read`). */
+  private decode({ plan, chunks }: FetchedRecords, samples: Int32Array | undefined, out: Matrix): Matrix {
+    const n = this.samples.iid.length;
+    const rows = out.rows;
+    const { types, offsets } = this.layout;
+    const { columns, order, runs } = plan;
     const decoder = new RecordDecoder(n);
     // Records decode to every sample: into their column when all are read, else here and then picked.
     const full = samples === undefined ? undefined : new Float64Array(n);
     // Where records only referred to by LD records decode.
     const spare = full ?? new Float64Array(n);
     const data = out.data;
-    let i = 0;
-    while (i < order.length) {
-      // One read for a run of needed records with small gaps.
-      let j = i + 1;
-      while (j < order.length && offsets[order[j]!]! - offsets[order[j - 1]! + 1]! <= MAX_GAP && offsets[order[j]! + 1]! - offsets[order[i]!]! <= MAX_READ) j++;
+    for (let c = 0, i = 0; c < runs.length; i = runs[c++]!) {
+      const chunk = chunks[c]!;
       const base = offsets[order[i]!]!;
-      const chunk = await this.source.read(base, offsets[order[j - 1]! + 1]! - base);
-      for (let r = i; r < j; r++) {
+      for (let r = i; r < runs[c]!; r++) {
         const v = order[r]!;
         const type = types[v]!;
         const cols = columns.get(v)!;
@@ -589,9 +673,8 @@ export class PgenReader implements GenotypeSource {
           const o = first * rows;
           for (let s = 0; s < rows; s++) data[o + s] = full[samples[s]!]!;
         }
-        for (let c = 1; c < cols.length; c++) data.copyWithin(cols[c]! * rows, first * rows, (first + 1) * rows);
+        for (let k = 1; k < cols.length; k++) data.copyWithin(cols[k]! * rows, first * rows, (first + 1) * rows);
       }
-      i = j;
     }
     return out;
   }
