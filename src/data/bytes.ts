@@ -8,10 +8,10 @@ import { InputError } from '../errors.js';
  * `length` bytes from `offset` (an `InputError` naming `name` when the
  * source ends first). The result may be a view of the source's own memory:
  * read it, do not write to it. A caller that reads often may pass `into`,
- * storage of at least `length` bytes that a source which copies (a file)
- * fills and returns a view of instead of allocating; a source in memory
- * returns its own view and leaves `into` alone. A reader that is handed a
- * source owns it and closes it.
+ * storage of at least `length` bytes, which a file source fills and returns
+ * a view of instead of allocating (storage too short is not used); the
+ * sources here in memory or in a Blob leave it alone. A reader that is
+ * handed a source owns it and closes it.
  */
 export interface ByteSource {
   /** What the source is called in messages (a file name). */

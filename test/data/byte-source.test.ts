@@ -95,6 +95,15 @@ describe('PLINK fileset from bytes', () => {
     const src = await openFileSource(`${prefix}.bed`);
     assert.equal(src.size, file('bed').length);
     assert.deepEqual(await src.read(3, 10), file('bed').subarray(3, 13));
+    // Storage handed in is filled and returned (a view of it); storage too short for the read is not used.
+    const into = new Uint8Array(16).fill(0xee);
+    const got = await src.read(3, 10, into);
+    assert.equal(got.buffer, into.buffer);
+    assert.deepEqual(got, file('bed').subarray(3, 13));
+    assert.deepEqual(into.subarray(10), new Uint8Array(6).fill(0xee));
+    const short = new Uint8Array(4);
+    assert.deepEqual(await src.read(3, 10, short), file('bed').subarray(3, 13));
+    assert.deepEqual(short, new Uint8Array(4));
     await assert.rejects(
       src.read(src.size - 2, 5),
       (e: unknown) => e instanceof InputError && e.message === `${prefix}.bed: unexpected end of file at byte ${src.size}`,
