@@ -120,40 +120,44 @@ describe('PLINK 2 .pgen/.pvar/.psam (--pfile)', () => {
     }
   });
 
-  sharedTest('a .pgen cut short after it was opened: the batches before the cut, then an error naming it; stopping early hides no failed read', `${STRUCT}.bed`, async (t) => {
-    if (!requireTool(t, 'plink2')) return;
-    const cut = join(dir, 'cut');
-    for (const e of ['pgen', 'pvar', 'psam']) copyFileSync(`${hc}.${e}`, `${cut}.${e}`);
-    const r = await openPgen(cut);
-    const unhandled: unknown[] = [];
-    const onUnhandled = (e: unknown): void => {
-      unhandled.push(e);
-    };
-    process.on('unhandledRejection', onUnhandled);
-    try {
-      // Cut inside the third batch of 1000: its read (started while the second one decodes) fails.
-      truncateSync(`${cut}.pgen`, r.layout.offsets[2500]!);
-      const firsts: number[] = [];
-      await assert.rejects(
-        async () => {
-          for await (const b of r.batches({ size: 1000 })) firsts.push(b.indices[0]!);
-        },
-        (e: unknown) => e instanceof InputError && e.message === `${cut}.pgen: unexpected end of file at byte ${r.layout.offsets[2500]}`,
-      );
-      assert.deepEqual(firsts, [0, 1000]);
-      // A caller that stops at the batch before the cut never awaits the failed read of the next one: that must not surface as an unhandled rejection.
-      const from = Int32Array.from({ length: 3000 }, (_, k) => 1000 + k);
-      for await (const b of r.batches({ size: 1000, select: { indices: from } })) {
-        assert.equal(b.indices[0], 1000);
-        break;
+  sharedTest(
+    'a .pgen cut short after it was opened: the batches before the cut, then an error naming it; stopping early hides no failed read',
+    `${STRUCT}.bed`,
+    async (t) => {
+      if (!requireTool(t, 'plink2')) return;
+      const cut = join(dir, 'cut');
+      for (const e of ['pgen', 'pvar', 'psam']) copyFileSync(`${hc}.${e}`, `${cut}.${e}`);
+      const r = await openPgen(cut);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown): void => {
+        unhandled.push(e);
+      };
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        // Cut inside the third batch of 1000: its read (started while the second one decodes) fails.
+        truncateSync(`${cut}.pgen`, r.layout.offsets[2500]!);
+        const firsts: number[] = [];
+        await assert.rejects(
+          async () => {
+            for await (const b of r.batches({ size: 1000 })) firsts.push(b.indices[0]!);
+          },
+          (e: unknown) => e instanceof InputError && e.message === `${cut}.pgen: unexpected end of file at byte ${r.layout.offsets[2500]}`,
+        );
+        assert.deepEqual(firsts, [0, 1000]);
+        // A caller that stops at the batch before the cut never awaits the failed read of the next one: that must not surface as an unhandled rejection.
+        const from = Int32Array.from({ length: 3000 }, (_, k) => 1000 + k);
+        for await (const b of r.batches({ size: 1000, select: { indices: from } })) {
+          assert.equal(b.indices[0], 1000);
+          break;
+        }
+        await r.close();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.deepEqual(unhandled, []);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
       }
-      await r.close();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.deepEqual(unhandled, []);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
-  });
+    },
+  );
 
   sharedTest('dosages and phase: plink2 --dummy filesets read as plink2 --export A prints them', `${STRUCT}.bed`, async (t) => {
     if (!requireTool(t, 'plink2')) return;
