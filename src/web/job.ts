@@ -5,7 +5,7 @@
 // table rows. Browser-safe: the page's worker runs it; the tests run it in
 // Node too. Stages are reported through `events` as they start and go.
 import { chromCode } from '../data/chrom.js';
-import { analysedSelection, type GenotypeSource } from '../data/genotypes.js';
+import { analysedSelection, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../data/genotypes.js';
 import { dialect, type GwasOutRow } from '../data/gwas-dialects.js';
 import { type LineReader, parseSourceLines } from '../data/lines.js';
 import { formatMatchReport } from '../data/match.js';
@@ -126,7 +126,8 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void): Pr
   const read: LineReader = (path, parser) => parseSourceLines(need(files, path, 'table'), path, parser);
 
   events({ type: 'stage', stage: 'reading samples' });
-  const source = await openBedFiles(genotypes);
+  const opened = await openBedFiles(genotypes);
+  const source = yielding(opened);
   try {
     if (genoReport.format === 'bed') genoReport = { ...genoReport, samples: source.samples.iid.length, variants: source.variants.id.length };
     refuseSexChromosomes(source);
@@ -218,8 +219,30 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void): Pr
       },
     };
   } finally {
-    await source.close();
+    await opened.close();
   }
+}
+
+/**
+ * `source`, its batches handed out one event-loop turn apart: a worker's
+ * terminate() takes effect when its script returns to the event loop
+ * (Chromium forces it only after 2 s), so Cancel stops a job between two
+ * batches, not at its end. Everything else is the source's own.
+ */
+function yielding(source: GenotypeSource): GenotypeSource {
+  async function* batches(opts?: BatchOptions): AsyncGenerator<GenotypeBatch> {
+    for await (const b of source.batches(opts)) {
+      await new Promise((turn) => setTimeout(turn, 0));
+      yield b;
+    }
+  }
+  return new Proxy(source, {
+    get(target, key) {
+      if (key === 'batches') return batches;
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 function need(files: Map<string, ByteInput>, name: string, what: string): ByteInput {
