@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { ArgumentError } from '../errors.js';
-import { startWebServer, WEB_ROOT } from '../web/server.js';
+import { startWebServer, WEB_ROOT } from '../workflow/web-server.js';
 import { printLine } from './common.js';
 
 /** Parses a TCP port (0: any free one), else a BAD_ARGUMENT. */

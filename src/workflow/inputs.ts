@@ -262,4 +262,3 @@ export function quirkWarnings(source: GenotypeSource): string[] {
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
-

@@ -2,7 +2,10 @@
 // the filters' defaults and ranges, the missing-phenotype code, and the
 // BAD_ARGUMENT error they throw.
 import { ArgumentError, type LmmkitError } from '../errors.js';
-import type { TableIds } from './options.js';
+import type { TableKey } from '../data/table.js';
+
+/** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
+export type TableIds = 'auto' | TableKey;
 
 /** A BAD_ARGUMENT error naming the option. */
 export function bad(message: string): LmmkitError {

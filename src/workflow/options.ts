@@ -6,25 +6,15 @@ import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkWritable } from '../data/atomic.js';
 import { bad } from './options-check.js';
-import { progressReporter, type ProgressOptions, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
+import { progressReporter, type ProgressOptions, type ProgressStream } from '../data/node/progress.js';
 import type { RunMetadata } from './run-info.js';
 import { parseRegion, type Region } from '../data/region.js';
 import type { VcfDosage } from '../data/vcf.js';
-import { isNumberText, type TableKey } from '../data/table.js';
+import { isNumberText } from '../data/table.js';
 import { checkSelectionOptions, type SelectionOptions } from './selection.js';
-
-/** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
-export type TableIds = 'auto' | TableKey;
 
 /** How a --pheno table is laid out: samples in rows (default), or traits in rows and samples in columns (limix's `expr.csv`). */
 export type PhenoLayout = 'samples-by-traits' | 'traits-by-samples';
-
-/**
- * Makes a fresh progress reporter for each stage of a run: `stage` names it
- * as printed (e.g. 'kinship pass', "scan of trait 'gene1'"), `unit` is what
- * its done/total count (default variants: the passes over the genotypes).
- */
-export type ProgressFactory = (stage?: string, unit?: string) => ProgressReporter;
 
 /**
  * Progress drawn on `stream` (see `progressReporter`: a line redrawn in
@@ -35,8 +25,10 @@ export function streamProgress(stream: ProgressStream, opts: Omit<ProgressOption
   return (stage = 'read', unit = 'variants') => progressReporter(stream, { ...opts, stage, unit });
 }
 
-export { withStep } from './steps.js';
-export { bad, checkFilterOptions, type FilterOptions, missingPhenotypeCode } from './options-check.js';
+export { type ProgressFactory, withStep } from './steps.js';
+import type { ProgressFactory } from './steps.js';
+import type { TableIds } from './options-check.js';
+export { bad, checkFilterOptions, type FilterOptions, missingPhenotypeCode, type TableIds } from './options-check.js';
 
 /** A number written as the tables write them (no hex, no empty text, no Infinity), else NaN: options given as text read the same. */
 export function parseNumberText(text: string): number {

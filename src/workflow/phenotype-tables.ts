@@ -41,7 +41,11 @@ const PSAM_RESERVED = new Set(['FID', 'IID', 'SID', 'PAT', 'MAT', 'SEX']);
  */
 export async function readPhenotypesWith(
   read: LineReader,
-  opts: PhenotypeOptions, ids: TableIds, genotype: KeyGenotypes, log: (line: string) => void): Promise<NumericTable> {
+  opts: PhenotypeOptions,
+  ids: TableIds,
+  genotype: KeyGenotypes,
+  log: (line: string) => void,
+): Promise<NumericTable> {
   const cols = opts.phenoCol === undefined || opts.phenoCol.length === 0 ? undefined : opts.phenoCol;
   if (opts.pheno !== undefined) {
     if (opts.phenoLayout === 'traits-by-samples') return readTransposedPhenotypesWith(read, opts.pheno, ids, genotype, cols, log);

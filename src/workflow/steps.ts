@@ -1,6 +1,13 @@
 // One-step stages of a run's progress (browser-safe: the web app's worker
 // names its stages through the same factory).
-import type { ProgressFactory } from './options.js';
+import type { ProgressReporter } from '../data/node/progress.js';
+
+/**
+ * Makes a fresh progress reporter for each stage of a run: `stage` names it
+ * as printed (e.g. 'kinship pass', "scan of trait 'gene1'"), `unit` is what
+ * its done/total count (default variants: the passes over the genotypes).
+ */
+export type ProgressFactory = (stage?: string, unit?: string) => ProgressReporter;
 
 /**
  * Runs `fn` (synchronous: a decomposition, a fit) as a one-step stage of

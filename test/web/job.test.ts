@@ -1,10 +1,10 @@
-// The web app's job (src/web/job.ts) run in Node on the files as bytes:
+// The web app's job (src/workflow/web-job.ts) run in Node on the files as bytes:
 // its table must be `lmmkit gwas`'s byte for byte (the same workflow code),
 // the example's `lmmkit demo`'s, and a bad file an error naming it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { runJob, type JobEvent } from '../../src/web/job.js';
+import { runJob, type JobEvent } from '../../src/workflow/web-job.js';
 import { scratchDir } from '../cli-support.js';
 import { sharedTest } from '../support.js';
 import { cliDemoTable, cliStructTable, STRUCT, writeGene1Pheno } from './web-support.js';
@@ -50,9 +50,12 @@ test('a .bim with a short line is the CLI error naming the file and line', async
     ['x.fam', fam],
     ['p.tsv', new TextEncoder().encode('FID\tIID\tt\nf1\ti1\t1\nf2\ti2\t2\nf3\ti3\t3\n')],
   ]);
-  await assert.rejects(runJob({ files, genotypes: { bed: 'x.bed', bim: 'x.bim', fam: 'x.fam' }, pheno: 'p.tsv' }, () => {}), (e: Error) => {
-    assert.match(e.message, /^x\.bim:2: expected 6 whitespace-separated fields/);
-    assert.doesNotMatch(e.message, /\n/);
-    return true;
-  });
+  await assert.rejects(
+    runJob({ files, genotypes: { bed: 'x.bed', bim: 'x.bim', fam: 'x.fam' }, pheno: 'p.tsv' }, () => {}),
+    (e: Error) => {
+      assert.match(e.message, /^x\.bim:2: expected 6 whitespace-separated fields/);
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    },
+  );
 });

@@ -120,7 +120,12 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     const tasks = (await page.evaluate('window.__longTasks')) as { start: number; duration: number }[];
     const during = tasks.filter((t) => t.start >= t0 && t.start < t1);
     const drawing = tasks.filter((t) => t.start >= t1);
-    console.log(`# long tasks from the click (ms): ${tasks.filter((t) => t.start >= t0).map((t) => `${(t.start - t0).toFixed(0)}+${t.duration.toFixed(0)}`).join(' ')}; results at ${(t1 - t0).toFixed(0)}`);
+    console.log(
+      `# long tasks from the click (ms): ${tasks
+        .filter((t) => t.start >= t0)
+        .map((t) => `${(t.start - t0).toFixed(0)}+${t.duration.toFixed(0)}`)
+        .join(' ')}; results at ${(t1 - t0).toFixed(0)}`,
+    );
     return { seconds: (t1 - t0) / 1000, longest: Math.max(0, ...during.map((t) => t.duration)), drawing: Math.max(0, ...drawing.map((t) => t.duration)) };
   }
 
@@ -148,7 +153,9 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     assert.equal((await get(server.url, '/nope.js')).status, 404);
   });
 
-  test('chr22 in the page: the downloaded table is lmmkit gwas --kinship-from-bfile on the same inputs', { skip: !haveData && process.env.CI !== 'true' ? 'no ../shared data' : false }, async () => {
+  test('chr22 in the page: the downloaded table is lmmkit gwas --kinship-from-bfile on the same inputs', {
+    skip: !haveData && process.env.CI !== 'true' ? 'no ../shared data' : false,
+  }, async () => {
     const pheno = await writeGene1Pheno(dir);
     const want = cliStructTable(dir, pheno);
     const s = await open();
@@ -169,9 +176,9 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
       `# chr22 in the page: ${seconds.toFixed(2)} s from Run to results (${((t1 - loaded) / 1000).toFixed(2)} s from page load to drawn results, files chosen in ${((t0 - loaded) / 1000).toFixed(2)} s); longest main-thread task during the run ${longest.toFixed(0)} ms, while drawing ${drawing.toFixed(0)} ms`,
     );
     assert.ok(longest <= 200, `a main-thread task of ${longest} ms during the scan`);
-    assert.match(await page.textContent('#samples') ?? '', /274/);
-    assert.match(await page.textContent('#null') ?? '', /h2/);
-    assert.match(await page.textContent('#lambda') ?? '', /lambda_GC = \d\.\d{4}/);
+    assert.match((await page.textContent('#samples')) ?? '', /274/);
+    assert.match((await page.textContent('#null')) ?? '', /h2/);
+    assert.match((await page.textContent('#lambda')) ?? '', /lambda_GC = \d\.\d{4}/);
     await page.screenshot({ path: join(ROOT, 'docs/screenshots/web-after.png') });
 
     const tsv = await download(page, () => page.click('#dl-table'));
@@ -197,7 +204,7 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
 
     // Hover on the top point: id, position and p from the plot page, alleles and beta from the app.
     const frame = page.frameLocator('#manhattan');
-    const top = (await page.textContent('#hits tr:nth-child(2) td:nth-child(3)'))!;
+    const top = (await page.textContent('#hits tr:nth-of-type(2) td:nth-child(3)'))!;
     await frame.locator(`circle[data-id="${top}"]`).first().hover();
     const tip = (await frame.locator('#lmk-tip').textContent()) ?? '';
     assert.match(tip, new RegExp(`${top}.*p = .*[ACGT]+/[ACGT]+  beta = -?\\d`));
@@ -261,7 +268,9 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     await s.context.close();
   });
 
-  test('Cancel stops the worker within a second, and the page is ready again', { skip: !haveData && process.env.CI !== 'true' ? 'no ../shared data' : false }, async () => {
+  test('Cancel stops the worker within a second, and the page is ready again', {
+    skip: !haveData && process.env.CI !== 'true' ? 'no ../shared data' : false,
+  }, async () => {
     const s = await open();
     const { page } = s;
     await page.setInputFiles('#files', [`${STRUCT}.bed`, `${STRUCT}.bim`, `${STRUCT}.fam`, await writeGene1Pheno(dir)]);

@@ -4,7 +4,7 @@
 // model, downloads). The main thread only draws: every computation, the
 // tables written for download included, happens in the worker.
 import type { OutFormat } from '../../src/data/gwas-dialects.js';
-import type { JobEvent, JobRequest } from '../../src/web/job.js';
+import type { JobEvent, JobRequest } from '../../src/workflow/web-job.js';
 import type { NullModelReport } from '../../src/workflow/gwas-report.js';
 import type { FromWorker, RunSummary, ToWorker } from './protocol.js';
 import { phenotypeColumns } from './table-header.js';
@@ -41,6 +41,7 @@ const ui = {
   nullBox: $<HTMLDivElement>('null-box'),
   null: $<HTMLTableElement>('null'),
   results: $<HTMLElement>('results'),
+  placeholder: $<HTMLElement>('placeholder'),
   format: $<HTMLSelectElement>('format'),
   gz: $<HTMLInputElement>('gz'),
   manhattan: $<HTMLIFrameElement>('manhattan'),
@@ -166,6 +167,7 @@ function start(req: JobRequest, label: string): void {
   summary = undefined;
   ui.error.hidden = true;
   ui.results.hidden = true;
+  ui.placeholder.hidden = true;
   ui.samplesBox.hidden = true;
   ui.nullBox.hidden = true;
   ui.bar.style.width = '0';
@@ -296,8 +298,8 @@ function done(s: RunSummary): void {
     ui.format,
     s.formats.map((f) => [f, f]),
   );
-  ui.manhattan.srcdoc = s.manhattanHtml;
-  ui.qq.innerHTML = s.qqSvg;
+  ui.manhattan.srcdoc = new TextDecoder().decode(s.manhattanHtml);
+  ui.qq.innerHTML = s.qqShown;
   ui.lambda.textContent = `QQ plot; lambda_GC = ${s.lambdaGc.toFixed(4)}`;
   showHits(s, 'log10p', 1);
   ui.results.hidden = false;
@@ -320,14 +322,16 @@ const HIT_COLUMNS: [HitKey, string][] = [
   ['chrom', 'chrom'],
   ['pos', 'pos'],
   ['id', 'id'],
-  ['a1', 'effect allele'],
-  ['a2', 'other allele'],
+  ['a1', 'EA'],
+  ['a2', 'OA'],
   ['af', 'eaf'],
   ['beta', 'beta'],
   ['se', 'se'],
   ['pvalue', 'p'],
   ['log10p', '-log10 p'],
 ];
+
+const hitsCaption = ui.hits.caption ?? ui.hits.createCaption();
 
 function showHits(s: RunSummary, key: HitKey, dir: 1 | -1): void {
   const hits = [...s.hits].sort((a, b) => {
@@ -345,11 +349,12 @@ function showHits(s: RunSummary, key: HitKey, dir: 1 | -1): void {
   const g = (x: number): string => (Number.isFinite(x) ? x.toPrecision(4) : 'NA');
   const rows = hits.map((h) => {
     const tr = document.createElement('tr');
-    const cells = [h.chrom, String(h.pos), h.id, h.a1, h.a2, g(h.af), g(h.beta), g(h.se), g(h.pvalue), g(-h.log10p)];
+    const p = h.pvalue < 1e-3 ? h.pvalue.toExponential(2) : g(h.pvalue);
+    const cells = [h.chrom, String(h.pos), h.id, h.a1, h.a2, g(h.af), g(h.beta), g(h.se), p, g(-h.log10p)];
     for (const c of cells) tr.appendChild(document.createElement('td')).textContent = c;
     return tr;
   });
-  ui.hits.replaceChildren(head, ...rows);
+  ui.hits.replaceChildren(hitsCaption, head, ...rows);
 }
 
 function save(name: string, blob: Blob): void {
@@ -361,7 +366,7 @@ function save(name: string, blob: Blob): void {
 }
 
 /** A PNG of an SVG document, drawn on a canvas at twice its size. */
-async function pngOf(svg: string): Promise<Blob> {
+async function pngOf(svg: Uint8Array<ArrayBuffer>): Promise<Blob> {
   const url = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
   try {
     const img = new Image();

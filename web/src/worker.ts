@@ -1,4 +1,4 @@
-// The web app's worker: runs the whole job (src/web/job.ts) off the main
+// The web app's worker: runs the whole job (src/workflow/web-job.ts) off the main
 // thread, posting its stages and progress, then draws the plots and keeps
 // the rows to write the downloads in any of the CLI's dialects.
 import { gzipSync } from 'fflate';
@@ -7,7 +7,7 @@ import { interactiveManhattanHtml } from '../../src/plot/interactive.js';
 import { manhattanPlot } from '../../src/plot/manhattan.js';
 import { qqPlot } from '../../src/plot/qq.js';
 import { esc } from '../../src/plot/svg.js';
-import { type JobResult, runJob } from '../../src/web/job.js';
+import { type JobResult, runJob } from '../../src/workflow/web-job.js';
 import { dialectLines } from '../../src/workflow/gwas-lines.js';
 import { pickKernels } from './kernels.js';
 import type { FromWorker, RunSummary, ToWorker } from './protocol.js';
@@ -15,7 +15,8 @@ import type { FromWorker, RunSummary, ToWorker } from './protocol.js';
 /** Hits listed in the page's table. */
 const HITS = 200;
 
-const post = (m: FromWorker): void => (self as unknown as { postMessage(m: FromWorker): void }).postMessage(m);
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void =>
+  (self as unknown as { postMessage(m: FromWorker, t: ArrayBuffer[]): void }).postMessage(m, transfer);
 let last: JobResult | undefined;
 
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
@@ -26,7 +27,8 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       pickKernels();
       const res = await runJob(m.req, (event) => post({ type: 'event', event }));
       last = res;
-      post({ type: 'done', summary: summarize(res) });
+      const summary = summarize(res);
+      post({ type: 'done', summary }, [summary.manhattanHtml.buffer, summary.manhattanSvg.buffer, summary.qqSvg.buffer]);
     } else if (m.type === 'table') {
       post({ type: 'file', ...table(needResult(), m.format, m.gz) });
     } else {
@@ -37,6 +39,8 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
 };
+
+const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
 
 function needResult(): JobResult {
   if (last === undefined) throw new Error('no results yet: run a scan first');
@@ -52,8 +56,10 @@ function summarize(res: JobResult): RunSummary {
     log10p: Float64Array.from(rows, (r) => r.log10p),
   };
   const title = `${res.trait}: ${res.report.variants.tests} tests, ${res.report.samples} samples`;
-  const page = manhattanPlot(cols, { title, interactive: true });
+  // The page's plots fit its columns at 1280 x 800; the downloads keep the CLI's sizes.
+  const page = manhattanPlot(cols, { title, interactive: true, width: 800, height: 220 });
   const still = manhattanPlot(cols, { title });
+  const qqShown = qqPlot({ log10p: cols.log10p }, { title: res.trait, width: 230, height: 220 });
   const qq = qqPlot({ log10p: cols.log10p }, { title });
   // Each point of the interactive page also carries its alleles and beta (the page adds them to the hover text).
   const drawn = page.drawnRows ?? new Int32Array(0);
@@ -72,9 +78,10 @@ function summarize(res: JobResult): RunSummary {
   return {
     trait: res.trait,
     report: res.report,
-    manhattanHtml,
-    manhattanSvg: still.svg,
-    qqSvg: qq.svg,
+    manhattanHtml: utf8(manhattanHtml),
+    manhattanSvg: utf8(still.svg),
+    qqSvg: utf8(qq.svg),
+    qqShown: qqShown.svg,
     lambdaGc: qq.lambdas[0]!,
     hits,
     formats: OUT_FORMATS.filter((f) => dialectRefusal(f, res.layout) === undefined),

@@ -18,17 +18,17 @@ import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
 import { simulateGwas } from '../sim/gwas.js';
 import { formatNumber } from '../data/format-number.js';
-import { CAUSAL, H2_CAUSAL, H2_POPULATION } from '../workflow/demo-model.js';
-import { fitInContext, fitInContextSync } from '../workflow/fit-context.js';
-import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from '../workflow/gwas-inputs.js';
-import { dialectLines } from '../workflow/gwas-lines.js';
-import { EigenCache, fitTraitNull } from '../workflow/gwas-null.js';
-import { describeNull, type GwasHit, type NullModelReport } from '../workflow/gwas-report.js';
-import { formatBatch } from '../workflow/gwas-rows.js';
-import { sourceCounts } from '../workflow/gwas-samples.js';
-import { checkFilterOptions } from '../workflow/options-check.js';
-import type { ScanRunOptions } from '../workflow/options.js';
-import { droppedReport, type DroppedSampleReport, groupReasons } from '../workflow/report.js';
+import { CAUSAL, H2_CAUSAL, H2_POPULATION } from './demo-model.js';
+import { fitInContext, fitInContextSync } from './fit-context.js';
+import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
+import { dialectLines } from './gwas-lines.js';
+import { EigenCache, fitTraitNull } from './gwas-null.js';
+import { describeNull, type GwasHit, type NullModelReport } from './gwas-report.js';
+import { formatBatch } from './gwas-rows.js';
+import { sourceCounts } from './gwas-samples.js';
+import { checkFilterOptions } from './options-check.js';
+import type { ScanRunOptions } from './options.js';
+import { droppedReport, type DroppedSampleReport, groupReasons } from './report.js';
 
 /** One file of a job, by the name its messages use. */
 export type JobFiles = ReadonlyMap<string, ByteInput>;
@@ -269,7 +269,10 @@ function refuseSexChromosomes(source: GenotypeSource): void {
 function progressOf(events: (e: JobEvent) => void) {
   return (stage = 'read') => {
     events({ type: 'stage', stage });
-    return Object.assign((p: { variantsRead: number; total: number; fraction: number }) =>
-      events({ type: 'progress', stage, done: p.variantsRead, total: p.total, fraction: p.fraction }), { stop: () => {} });
+    return Object.assign(
+      (p: { variantsRead: number; total: number; fraction: number }) =>
+        events({ type: 'progress', stage, done: p.variantsRead, total: p.total, fraction: p.fraction }),
+      { stop: () => {} },
+    );
   };
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The built page's folder: dist/web, beside dist/src (this module is dist/src/web/server.js). */
+/** The built page's folder: dist/web, beside dist/src (this module is dist/src/workflow/web-server.js). */
 export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
 
 const MIME: Record<string, string> = {
