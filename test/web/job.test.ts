@@ -38,7 +38,7 @@ sharedTest('the job on chr22 bytes writes the table of lmmkit gwas --kinship-fro
 
 test('the example is lmmkit demo: the same simulation, the same table', async () => {
   const res = await runJob({ files: new Map(), genotypes: { example: { samples: 1000, variants: 10000, seed: 1 } } }, () => {});
-  assert.equal(res.tsv, cliDemoTable(dir));
+  assert.equal(res.tsv, await cliDemoTable(dir));
 });
 
 test('a .bim with a short line is the CLI error naming the file and line', async () => {

@@ -231,7 +231,7 @@ function onWorker(m: FromWorker): void {
   if (m.type === 'event') onEvent(m.event);
   else if (m.type === 'error') failed(m.message);
   else if (m.type === 'file') save(m.name, m.blob);
-  else done(m.summary);
+  else void done(m.summary);
 }
 
 function onEvent(e: JobEvent): void {
@@ -286,7 +286,10 @@ function showNull(r: NullModelReport): void {
 
 // Results.
 
-function done(s: RunSummary): void {
+/** The next task of the page's event loop: drawing the results in steps keeps each main-thread task short. */
+const nextTask = (): Promise<void> => new Promise((ok) => setTimeout(ok, 0));
+
+async function done(s: RunSummary): Promise<void> {
   ui.results.dataset.received = String(performance.now());
   summary = s;
   setRunning(false);
@@ -298,9 +301,12 @@ function done(s: RunSummary): void {
     ui.format,
     s.formats.map((f) => [f, f]),
   );
+  await nextTask();
   ui.manhattan.srcdoc = new TextDecoder().decode(s.manhattanHtml);
+  await nextTask();
   ui.qq.innerHTML = s.qqShown;
   ui.lambda.textContent = `QQ plot; lambda_GC = ${s.lambdaGc.toFixed(4)}`;
+  await nextTask();
   showHits(s, 'log10p', 1);
   ui.results.hidden = false;
   ui.results.dataset.done = String(performance.now());
