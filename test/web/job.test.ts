@@ -2,10 +2,13 @@
 // its table must be `lmmkit gwas`'s byte for byte (the same workflow code),
 // the example's `lmmkit demo`'s, and a bad file an error naming it.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
+import { writeBed } from '../../src/data/plink/write-bed.js';
+import { simulateGwas } from '../../src/sim/gwas.js';
 import { runJob, type JobEvent } from '../../src/workflow/web-job.js';
-import { scratchDir } from '../cli-support.js';
+import { lmmkit, scratchDir } from '../cli-support.js';
 import { sharedTest } from '../support.js';
 import { cliDemoTable, cliStructTable, STRUCT, writeGene1Pheno } from './web-support.js';
 
@@ -58,4 +61,42 @@ test('a .bim with a short line is the CLI error naming the file and line', async
       return true;
     },
   );
+});
+
+test('covariates, a kinship file and the exact test: the table of lmmkit gwas on the same files', async () => {
+  const sim = simulateGwas({ samples: 80, variants: 400, seed: 11, causal: 2 });
+  const prefix = join(dir, 'cov');
+  await writeBed(prefix, sim.dosages, sim.samples, sim.variants);
+  const pheno = join(dir, 'cov-pheno.tsv');
+  const covar = join(dir, 'cov-covar.tsv');
+  const ids = sim.samples.iid.map((id, i) => `${sim.samples.fid[i]}\t${id}`);
+  // Sample 3 has no phenotype (NA) and sample 5 the missing code -9 as its covariate: both are dropped as the CLI drops them.
+  writeFileSync(pheno, `FID\tIID\ty\n${ids.map((k, i) => `${k}\t${i === 3 ? 'NA' : sim.phenotype[i]}`).join('\n')}\n`);
+  writeFileSync(covar, `FID\tIID\tage\tsite\n${ids.map((k, i) => `${k}\t${i === 5 ? -9 : 20 + (i % 17)}\t${i % 3 === 0 ? 'a' : 'b'}`).join('\n')}\n`);
+  const kin = join(dir, 'cov-kin.tsv');
+  const k = lmmkit('kinship', '--bfile', prefix, '--method', 'standardized', '--out', kin);
+  assert.equal(k.status, 0, k.stderr);
+  const files = new Map<string, Uint8Array>(
+    [`${prefix}.bed`, `${prefix}.bim`, `${prefix}.fam`, pheno, covar, kin].map((f): [string, Uint8Array] => [basename(f), readFileSync(f)]),
+  );
+  for (const test of ['fixed', 'exact'] as const) {
+    const res = await runJob(
+      {
+        files,
+        genotypes: { bed: 'cov.bed', bim: 'cov.bim', fam: 'cov.fam' },
+        pheno: 'cov-pheno.tsv',
+        covar: 'cov-covar.tsv',
+        kinship: 'cov-kin.tsv',
+        test,
+        maf: 0.05,
+      },
+      () => {},
+    );
+    const out = join(dir, `cov-${test}`);
+    const r = lmmkit('gwas', '--bfile', prefix, '--pheno', pheno, '--covar', covar, '--kinship', kin, '--test', test, '--maf', '0.05', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(res.tsv, readFileSync(`${out}.y.tsv`, 'utf8'), `--test ${test}`);
+    assert.equal(res.report.samples, 78);
+    assert.deepEqual(res.report.covariates, JSON.parse(readFileSync(`${out}.json`, 'utf8')).traits[0].covariates);
+  }
 });
