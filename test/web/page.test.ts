@@ -28,6 +28,8 @@ import { assertSameTable, cliStructTable, STRUCT, writeGene1Pheno } from './web-
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/lmmkit.js');
 const dir = scratchDir('lmmkit-web-page-');
+// The screenshots go to docs/screenshots with LMMKIT_SCREENSHOTS=1 (they are committed), else to the scratch folder.
+const SHOTS = process.env.LMMKIT_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : dir;
 const haveData = existsSync(`${STRUCT}.bed`) && existsSync(`${SHARED}data/structlmm/expr.csv`);
 
 /** `lmmkit web --port 0` as a child process, and the URL it printed. */
@@ -167,12 +169,12 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     await page.setInputFiles('#files', [`${STRUCT}.bed`, `${STRUCT}.bim`, `${STRUCT}.fam`, pheno]);
     await page.locator('#run:enabled').waitFor();
     assert.equal(await page.inputValue('#trait'), 'gene1');
-    await page.screenshot({ path: join(ROOT, 'docs/screenshots/web-before.png') });
+    await page.screenshot({ path: join(SHOTS, 'web-before.png') });
     const t0 = await page.evaluate(() => performance.now());
     const run = runToResults(page, '#run', 50_000);
     // During the run: a screenshot once the scan is under way.
     await page.locator('#status', { hasText: /Scan of trait/ }).waitFor({ timeout: 50_000 });
-    await page.screenshot({ path: join(ROOT, 'docs/screenshots/web-during.png') });
+    await page.screenshot({ path: join(SHOTS, 'web-during.png') });
     const { seconds, longest, drawing } = await run;
     const t1 = await page.evaluate(() => performance.now());
     console.log(
@@ -182,7 +184,7 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     assert.match((await page.textContent('#samples')) ?? '', /274/);
     assert.match((await page.textContent('#null')) ?? '', /h2/);
     assert.match((await page.textContent('#lambda')) ?? '', /lambda_GC = \d\.\d{4}/);
-    await page.screenshot({ path: join(ROOT, 'docs/screenshots/web-after.png') });
+    await page.screenshot({ path: join(SHOTS, 'web-after.png') });
 
     const tsv = await download(page, () => page.click('#dl-table'));
     assert.equal(tsv.name, 'lmmkit-web.gene1.tsv');
