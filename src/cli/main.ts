@@ -14,6 +14,7 @@ import { varcompCommand } from './varcomp.js';
 import { packageVersion } from './version.js';
 import { addThreadsOption, guardStdout, printError, printLine, signalTaker } from './common.js';
 import { clusterCommand } from './cluster.js';
+import { webCommand } from './web.js';
 import { finishRunLog, runLogPath, startRunLog } from './runlog.js';
 
 const VERSION = packageVersion();
@@ -63,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(mergeCommand());
   program.addCommand(clusterCommand());
   program.addCommand(plotCommand());
+  program.addCommand(webCommand());
   program.addCommand(demoCommand());
   program.addCommand(varcompCommand());
 

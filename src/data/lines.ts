@@ -19,6 +19,14 @@ export interface LineParser<T> {
   finish(): T;
 }
 
+/**
+ * Reads the text file named `path` into `parser` (see `LineParser`): from
+ * disk in Node (`readLines` of ./node/files.ts), from a `File` or bytes in
+ * a page (`parseSourceLines`). The workflows take one so that the same
+ * code reads the CLI's files and a page's.
+ */
+export type LineReader = <T>(path: string, parser: LineParser<T>) => Promise<T>;
+
 /** Runs `parser` over the lines of `text` (see `LineParser`). */
 export function parseLines<T>(text: string, parser: LineParser<T>): T {
   let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;

@@ -1,16 +1,14 @@
 import { ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { writeAtomically } from './atomic.js';
+import { formatNumber } from './format-number.js';
+
+export { formatNumber } from './format-number.js';
 
 /** A named output column: numbers (written so that they round-trip, NaN as NA) or strings. */
 export interface Column {
   name: string;
   values: ArrayLike<number> | readonly string[];
-}
-
-/** A number as text that parses back to the same double; NaN is `NA`. */
-export function formatNumber(x: number): string {
-  return Number.isNaN(x) ? 'NA' : String(x);
 }
 
 const CHUNK_ROWS = 4096;

@@ -9,6 +9,7 @@ import { writeTsv } from '../data/write-tsv.js';
 import type { ManhattanChromosome } from '../plot/manhattan.js';
 import { readAssocFile } from '../plot/node.js';
 import { simulateGwas } from '../sim/gwas.js';
+import { CAUSAL, GENOME_WIDE, H2_CAUSAL, H2_POPULATION } from './demo-model.js';
 import { runGwas } from './gwas.js';
 import type { GwasReport, NullModelReport } from './gwas-report.js';
 import type { ProgressFactory, WorkflowOutput } from './options.js';
@@ -57,17 +58,7 @@ export interface DemoResult {
   seconds: number;
 }
 
-/** Genome-wide significance. */
-export const GENOME_WIDE = 5e-8;
-
-// The demo's simulation: a few causal variants strong enough to be found at
-// N = 1000, population structure that the kinship absorbs.
-/** Causal variants of the demo's trait. */
-export const CAUSAL = 5;
-/** Fraction of the trait's variance the causal variants explain. */
-export const H2_CAUSAL = 0.25;
-/** Fraction of the trait's variance the population means explain. */
-export const H2_POPULATION = 0.1;
+export { CAUSAL, GENOME_WIDE, H2_CAUSAL, H2_POPULATION } from './demo-model.js';
 
 /**
  * `lmmkit demo`: simulates a seeded structured data set with lmmkit's own

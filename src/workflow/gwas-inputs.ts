@@ -2,22 +2,23 @@
 // the tables read, the samples matched (genotype, phenotype, covariates,
 // kinship, low-rank and interaction tables, each trait's missing values),
 // the kinship (from its file, or computed once from the genotypes), and
-// each trait's values and covariate design on its samples.
+// each trait's values and covariate design on its samples. Browser-safe:
+// the tables are read through a `LineReader` (disk, or a page's files).
 import { covariateDesign } from '../data/covariates.js';
 import { gaussianize } from '../data/gaussianize.js';
 import type { GenotypeSource } from '../data/genotypes.js';
-import type { KinshipTable } from '../data/kinship-table.js';
+import { KinshipParser, type KinshipTable } from '../data/kinship-table.js';
+import type { LineReader } from '../data/lines.js';
 import type { SampleMatch } from '../data/match.js';
-import { readKinship } from '../data/node/tables.js';
 import type { NumericTable } from '../data/table.js';
 import { InputError, SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { GwasReport } from './gwas-report.js';
 import type { RunKinship } from './gwas-null.js';
 import { matchGwasSamples, subTable, type ExtraRows, type TraitSamples } from './gwas-samples.js';
-import { applyMissingPhenotype, genotypeSide, type MissingCodeReport, readKeyedTable, standardizedKinship } from './inputs.js';
+import { applyMissingPhenotype, genotypeSide, type MissingCodeReport, readKeyedTableWith, standardizedKinship } from './input-tables.js';
 import type { ScanRunOptions, TableIds } from './options.js';
-import { readCovariates, readPhenotypes } from './phenotypes.js';
+import { readCovariatesWith, readPhenotypesWith } from './phenotype-tables.js';
 import type { DroppedSampleReport } from './report.js';
 
 /** The inputs of a run, read and matched to the genotype samples. */
@@ -47,9 +48,11 @@ export interface GwasTables {
  * Reads the phenotype, covariate, kinship, low-rank and interaction tables,
  * reads the missing-phenotype code (`code`, e.g. -9) of the phenotype and
  * covariate tables as missing, and matches their samples to the genotype
- * file's; logs the counts and the match report.
+ * file's; logs the counts and the match report. `read` reads each table
+ * (`readLines` from disk in Node; a page's `File`s in the web app).
  */
 export async function readGwasInputs(
+  read: LineReader,
   opts: ScanRunOptions & GwasTables,
   ids: TableIds,
   code: number | null,
@@ -57,11 +60,11 @@ export async function readGwasInputs(
   log: (line: string) => void,
 ): Promise<GwasInputs> {
   const genotype = genotypeSide(source, opts);
-  const pheno = await readPhenotypes(opts, ids, genotype, log);
-  const covar = await readCovariates(opts, ids, genotype, log);
-  const lowrank = opts.lowrank === undefined ? undefined : await readKeyedTable(opts.lowrank, ids, genotype);
-  const inter = opts.inter === undefined ? undefined : await readKeyedTable(opts.inter, ids, genotype);
-  const kinFile = opts.kinship === undefined ? undefined : await readKinship(opts.kinship, { ids: source.samples });
+  const pheno = await readPhenotypesWith(read, opts, ids, genotype, log);
+  const covar = await readCovariatesWith(read, opts, ids, genotype, log);
+  const lowrank = opts.lowrank === undefined ? undefined : await readKeyedTableWith(read, opts.lowrank, ids, genotype);
+  const inter = opts.inter === undefined ? undefined : await readKeyedTableWith(read, opts.inter, ids, genotype);
+  const kinFile = opts.kinship === undefined ? undefined : await read(opts.kinship, new KinshipParser(opts.kinship, { ids: source.samples }));
   const missingCode = applyMissingPhenotype(code, { pheno, covar }, log);
   const matched = matchGwasSamples(genotype, { pheno, covar, kinship: kinFile, lowrank, inter }, log);
   return { pheno, covar, lowrank, inter, kinFile, ...matched, missingCode };

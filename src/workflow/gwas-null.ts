@@ -13,7 +13,8 @@ import { checkKinshipSpectrum, type KinshipSpectrum, PSD_ROUNDING } from '../nul
 import { quickStartW } from '../nullmodel/quick-start-w.js';
 import { LmmCore } from '../scan/lmm-core.js';
 import type { NullModelReport } from './gwas-report.js';
-import { type ProgressFactory, withStep } from './options.js';
+import type { ProgressFactory } from './options.js';
+import { withStep } from './steps.js';
 
 /** A kinship for the run: the matrix and the row of each genotype sample in it (-1: absent). */
 export interface RunKinship {

@@ -3,7 +3,7 @@
 import { formatFreq, formatNegLog10, formatP, formatSig, type GwasOutRow, LMMKIT_EXACT_EXTRA, LMMKIT_HEADER } from '../data/gwas-dialects.js';
 import type { GwasBatchResult } from '../scan/gwas.js';
 import type { GwasHit } from './gwas-report.js';
-import type { OutLine } from './gwas-outputs.js';
+import type { OutLine } from './gwas-lines.js';
 import { noteHit } from './report.js';
 
 /** The output layouts: one variant per row, joint tests of several columns, or the exact test's columns. */

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { resolveSelection } from '../data/variants.js';
 import { type ChunkSpec, chunkOutPrefix, type Fingerprinter, type PartManifest, type PartTable, scanChunk, writeScanPart } from './chunks.js';
 import { type Dialect, dialect, dialectRefusal, MAX_DIGITS, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
+import { readLines } from '../data/node/files.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
 import type { GenoProgress } from '../data/geno-queue.js';
@@ -124,7 +125,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
     const inputs = await withProgress(
       opts.progress,
       async (bar) => {
-        const r = await readGwasInputs(opts, o.ids, o.missingCode, source, log);
+        const r = await readGwasInputs(readLines, opts, o.ids, o.missingCode, source, log);
         bar?.({ variantsRead: 1, total: 1, fraction: 1 });
         return r;
       },

@@ -2,6 +2,7 @@
 // kinship, fitted as `lmmkit gwas` fits it, saved in lmmkit's null-model
 // format (docs/null-model-format.md) so that scans (`lmmkit gwas --null`,
 // a cluster worker, a browser tab) skip the O(N^3) eigendecomposition.
+import { readLines } from '../data/node/files.js';
 import { factorsReport } from './phenotypes.js';
 import type { FactorColumn } from '../data/categorical.js';
 import { createHash } from 'node:crypto';
@@ -76,7 +77,7 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
   const { ids, missingCode } = checkFilterOptions(opts);
   const { gaussianize } = checkTraitOptions(opts);
   return withGenotypes(opts, async (source, outputs, selection) => {
-    const inputs = await readGwasInputs(opts, ids, missingCode, source, log);
+    const inputs = await readGwasInputs(readLines, opts, ids, missingCode, source, log);
     if (inputs.traits.length !== 1) {
       throw bad(
         `null fit: fits one trait, found ${inputs.traits.length} in ${inputs.pheno.file} (${inputs.pheno.columns.join(', ')}); choose one with --pheno-col`,

@@ -5,26 +5,16 @@ import type { BgenRef } from '../data/bgen/bgen.js';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkWritable } from '../data/atomic.js';
-import { ArgumentError, type LmmkitError } from '../errors.js';
-import { progressReporter, type ProgressOptions, type ProgressReporter, type ProgressStream } from '../data/node/progress.js';
+import { bad } from './options-check.js';
+import { progressReporter, type ProgressOptions, type ProgressStream } from '../data/node/progress.js';
 import type { RunMetadata } from './run-info.js';
 import { parseRegion, type Region } from '../data/region.js';
 import type { VcfDosage } from '../data/vcf.js';
-import { isNumberText, type TableKey } from '../data/table.js';
+import { isNumberText } from '../data/table.js';
 import { checkSelectionOptions, type SelectionOptions } from './selection.js';
-
-/** How the rows of the phenotype, covariate, low-rank and interaction tables name their samples. */
-export type TableIds = 'auto' | TableKey;
 
 /** How a --pheno table is laid out: samples in rows (default), or traits in rows and samples in columns (limix's `expr.csv`). */
 export type PhenoLayout = 'samples-by-traits' | 'traits-by-samples';
-
-/**
- * Makes a fresh progress reporter for each stage of a run: `stage` names it
- * as printed (e.g. 'kinship pass', "scan of trait 'gene1'"), `unit` is what
- * its done/total count (default variants: the passes over the genotypes).
- */
-export type ProgressFactory = (stage?: string, unit?: string) => ProgressReporter;
 
 /**
  * Progress drawn on `stream` (see `progressReporter`: a line redrawn in
@@ -35,22 +25,10 @@ export function streamProgress(stream: ProgressStream, opts: Omit<ProgressOption
   return (stage = 'read', unit = 'variants') => progressReporter(stream, { ...opts, stage, unit });
 }
 
-/**
- * Runs `fn` (synchronous: a decomposition, a fit) as a one-step stage of
- * `progress`, so that a long step is named on a terminal and, when it takes
- * longer than the progress interval, in a batch log.
- */
-export function withStep<T>(progress: ProgressFactory | undefined, stage: string, fn: () => T): T {
-  const bar = progress?.(stage, 'steps');
-  try {
-    bar?.({ variantsRead: 0, total: 1, fraction: 0 });
-    const r = fn();
-    bar?.({ variantsRead: 1, total: 1, fraction: 1 });
-    return r;
-  } finally {
-    bar?.stop();
-  }
-}
+export { type ProgressFactory, withStep } from './steps.js';
+import type { ProgressFactory } from './steps.js';
+import type { TableIds } from './options-check.js';
+export { bad, checkFilterOptions, type FilterOptions, missingPhenotypeCode, type TableIds } from './options-check.js';
 
 /** A number written as the tables write them (no hex, no empty text, no Infinity), else NaN: options given as text read the same. */
 export function parseNumberText(text: string): number {
@@ -142,11 +120,6 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   threads?: number;
 }
 
-/** A BAD_ARGUMENT error naming the option. */
-export function bad(message: string): LmmkitError {
-  return new ArgumentError(message);
-}
-
 /**
  * Checks the genotype options of `command`: exactly one genotype file
  * (--bfile, --bimbam, --pfile, --vcf or --bgen), and --annotation,
@@ -191,44 +164,6 @@ export function checkInputOptions(command: string, opts: ScanRunOptions): void {
   if (opts.sexCol !== undefined && (opts.sexCol === '' || opts.phenoCol?.includes(opts.sexCol) === true)) {
     throw bad(`--sex-col: expected the name of a column that is not a trait (--pheno-col), found '${opts.sexCol}'`);
   }
-}
-
-/** The variant filters and reading options, defaults applied. */
-export interface FilterOptions {
-  maf: number;
-  maxMissing: number;
-  /** Undefined: the readers' default (`defaultBatchSize` of the analysed samples). */
-  batchSize: number | undefined;
-  ids: TableIds;
-  /** The value read as missing in phenotype and covariate tables (null: none). */
-  missingCode: number | null;
-}
-
-/** Applies the defaults (--maf 0.01, --max-missing 0.05, --batch-size by N (`defaultBatchSize`), --ids auto, --input-missing-phenotype -9) and checks each. */
-export function checkFilterOptions(opts: {
-  maf?: number;
-  maxMissing?: number;
-  batchSize?: number;
-  ids?: TableIds;
-  inputMissingPhenotype?: number | false;
-}): FilterOptions {
-  const maf = opts.maf ?? 0.01;
-  if (!(maf >= 0 && maf <= 0.5)) throw bad(`--maf: expected a frequency in [0, 0.5], found ${maf}`);
-  const maxMissing = opts.maxMissing ?? 0.05;
-  if (!(maxMissing >= 0 && maxMissing <= 1)) throw bad(`--max-missing: expected a fraction in [0, 1], found ${maxMissing}`);
-  const batchSize = opts.batchSize;
-  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw bad(`--batch-size: expected a positive integer, found ${batchSize}`);
-  const ids = opts.ids ?? 'auto';
-  if (!['auto', 'fid-iid', 'iid', 'none'].includes(ids)) throw bad(`--ids: expected auto, fid-iid, iid or none, found '${String(ids)}'`);
-  return { maf, maxMissing, batchSize, ids, missingCode: missingPhenotypeCode(opts.inputMissingPhenotype) };
-}
-
-/** The missing-phenotype code of a run: -9 by default (PLINK), another number, or none (`false`); a BAD_ARGUMENT if not a finite number. */
-export function missingPhenotypeCode(value: number | false | undefined): number | null {
-  if (value === false) return null;
-  const code = value ?? -9;
-  if (typeof code !== 'number' || !Number.isFinite(code)) throw bad(`--input-missing-phenotype: expected a number, found '${String(code)}'`);
-  return code;
 }
 
 /** The trait and region options, checked. */

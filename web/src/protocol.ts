@@ -1,0 +1,36 @@
+// The messages between the page and its worker.
+import type { OutFormat } from '../../src/data/gwas-dialects.js';
+import type { GwasHit } from '../../src/workflow/gwas-report.js';
+import type { JobEvent, JobRequest, WebReport } from '../../src/workflow/web-job.js';
+
+/** Page -> worker. */
+export type ToWorker = { type: 'run'; req: JobRequest } | { type: 'table'; format: OutFormat; gz: boolean } | { type: 'report' };
+
+/** What the page shows of a finished run (the rows stay in the worker, which writes the downloads). */
+export interface RunSummary {
+  trait: string;
+  report: WebReport;
+  /**
+   * The interactive Manhattan page (iframe srcdoc; each point's data-more
+   * holds its alleles and beta), and the Manhattan and QQ plots as
+   * standalone SVG documents: UTF-8 bytes, transferred rather than copied,
+   * so that their arrival costs the page no long task.
+   */
+  manhattanHtml: Uint8Array<ArrayBuffer>;
+  manhattanSvg: Uint8Array<ArrayBuffer>;
+  qqSvg: Uint8Array<ArrayBuffer>;
+  /** The QQ plot drawn small for the page. */
+  qqShown: string;
+  lambdaGc: number;
+  /** The best tests for the table (by -log10 p), with their alleles. */
+  hits: (GwasHit & { a1: string; a2: string; se: number; af: number })[];
+  /** The formats the run's layout can be written in. */
+  formats: OutFormat[];
+}
+
+/** Worker -> page. */
+export type FromWorker =
+  | { type: 'event'; event: JobEvent }
+  | { type: 'done'; summary: RunSummary }
+  | { type: 'error'; message: string }
+  | { type: 'file'; name: string; blob: Blob };
