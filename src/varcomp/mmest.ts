@@ -4,9 +4,11 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { buildDesign, designFromColumns, markerDesign, planDesign, type DesignPlan, type FixedDesign, type MarkerColumns } from './design.js';
 import type { CofactorTable } from './design-frame.js';
-import { checkComponents, sampleVariance } from './mm-common.js';
+import { clearlyKept, keptColumns, planMarkerScan, type MarkerScanPlan } from './marker-scan.js';
+import { checkComponents, resolveOptions, sampleVariance } from './mm-common.js';
 import { mmDense } from './mm-dense.js';
 import { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './mm-eigen.js';
+import { remlScan, scanFits } from './mm-eigen-scan.js';
 import { mmHenderson } from './mm-henderson.js';
 import type { EngineFit, EngineOptions, VarComponent, VarListEntry, VarMethod } from './types.js';
 
@@ -129,13 +131,19 @@ export function fitInThisThread(run: MmEstRun, onProgress?: (done: number, total
   const markers = run.markers;
   if (markers === undefined) return run.single();
   const models: MmEstModel[] = new Array(markers.count);
-  for (const b of run.batches()) {
-    b.designs.forEach((d, k) => {
-      models[b.start + k] = run.toModel(run.fitDesign(d.x, b.utx?.[k]), d);
+  for (const b of run.fitBatches(markers)) {
+    b.models.forEach((m, k) => {
+      models[b.start + k] = m;
     });
-    onProgress?.(b.start + b.designs.length, markers.count);
+    onProgress?.(b.start + b.models.length, markers.count);
   }
   return run.result(models);
+}
+
+/** A batch of fitted marker models, from marker `start` on. */
+export interface FittedBatch {
+  start: number;
+  models: MmEstModel[];
 }
 
 /** A batch of marker models: their designs and, on the eigen path, their rotated designs. */
@@ -170,6 +178,12 @@ export class MmEstRun {
   /** The scratch space of this run's rotated fits. */
   private readonly workspace = new RotatedWorkspace();
   private rotatedBase: Matrix | undefined;
+  /**
+   * The batched REML scan of the marker models (see `fitBatches`): its plan
+   * and the design every kept marker's model shares; null when this run's
+   * models do not qualify, undefined until decided.
+   */
+  private scan: { plan: MarkerScanPlan; design: FixedDesign | undefined } | null | undefined;
 
   constructor(private readonly opts: MmEstOptions) {
     this.backend = opts.backend ?? getBackend();
@@ -297,7 +311,7 @@ export class MmEstRun {
       method,
       nbIt: fit.nbIt,
       converged: fit.converged,
-      attr: design.attr,
+      attr: design.attr.slice(),
       factors: design.factors.slice(),
       dropped: design.dropped.slice(),
     };
@@ -310,16 +324,131 @@ export class MmEstRun {
   }
 
   /**
+   * The marker models fitted in batches of `batchSize`, in marker order. On
+   * the eigen path with REML, MM4LMM's iteration (no `accelerate`) and
+   * markers that enter as one numeric column after the base columns (see
+   * marker-scan.ts), a batch is fitted as one structure-of-arrays scan: its
+   * marker columns rotated with one gemm, then every model iterated
+   * together (`remlScan`), each stopping where its lone fit would, with the
+   * same bits. Other models take the per-model path of `batches`.
+   */
+  *fitBatches(markers: Markers, from = 0): Generator<FittedBatch> {
+    const plan = this.plan;
+    if (plan === undefined) return;
+    if (this.scan === undefined) {
+      const o = this.opts;
+      const qualifies = this.path === 'eigen' && this.method === 'reml' && o.accelerate !== true && markers.kind === 'numeric' && markers.columns === 1;
+      const sp = qualifies ? planMarkerScan(plan) : undefined;
+      this.scan = sp === undefined ? null : { plan: sp, design: undefined };
+    }
+    if (this.scan === null) {
+      for (const b of this.batches(markers, from)) {
+        yield { start: b.start, models: b.designs.map((d, k) => this.toModel(this.fitDesign(d.x, b.utx?.[k]), d)) };
+      }
+      return;
+    }
+    const scan = this.scan;
+    const n = this.n;
+    const size = this.opts.batchSize ?? 512;
+    const { rotation, uty } = this.rotated();
+    const base = keptColumns(this.baseRotated(plan, rotation), scan.plan.kept);
+    const p0 = scan.plan.p0;
+    const p = p0 + 1;
+    const o = resolveOptions(this.engineOptions(), 2, uty, 'mmRotated');
+    this.workspace.checkInputs(uty, rotation.eigenvalues);
+    const ws = this.workspace.get(n, p);
+    for (let m0 = from; m0 < markers.count; m0 += size) {
+      const count = Math.min(markers.count, m0 + size) - m0;
+      // The batch's marker columns, and which of them certainly keep the design [base, marker].
+      const stacked = new Matrix(n, count);
+      const kept = new Uint8Array(count);
+      // The exact designs of the others, built in marker order (a bad marker throws as in `batches`).
+      const others = new Map<number, FixedDesign>();
+      for (let k = 0; k < count; k++) {
+        const marker = markers.get(m0 + k) as Matrix;
+        stacked.data.set(marker.data, k * n);
+        if (clearlyKept(scan.plan, stacked.data, k * n)) kept[k] = 1;
+        else others.set(k, designFromColumns(plan, markerDesign(plan, marker)));
+        if (kept[k] === 1 && scan.design === undefined) {
+          // The shared design, built once the exact way; it must be [base, marker].
+          const d = designFromColumns(plan, markerDesign(plan, marker));
+          if (d.rank !== p || d.source.some((src, j) => src !== (j < p0 ? scan.plan.kept[j] : -1))) {
+            // Not the shape planned (never seen): this batch and the rest take the per-model path.
+            this.scan = null;
+            yield* this.fitBatches(markers, m0);
+            return;
+          }
+          scan.design = d;
+        }
+      }
+      const rotated = this.backend.gemm(rotation.u, stacked, { transA: true }).data;
+      const nKept = kept.reduce((a, b) => a + b, 0);
+      // The scan reads the kept markers' rotated columns contiguously.
+      let xb = rotated;
+      if (nKept < count) {
+        xb = new Float64Array(nKept * n);
+        let at = 0;
+        for (let k = 0; k < count; k++) if (kept[k] === 1) xb.set(rotated.subarray(k * n, (k + 1) * n), n * at++);
+      }
+      const fits = scanFits(nKept, p);
+      try {
+        remlScan(ws, uty, rotation.eigenvalues, { xa: base.data, pa: p0, xb, pb: 1, count: nKept }, o, rotation.logDetError, fits);
+      } catch (e) {
+        // A model failed: fit them one by one, in order, so the error is the first model's, as in `batches`.
+        for (let k = 0; k < count; k++) this.fitDesign(others.get(k)?.x ?? scan.design!.x, this.rotatedDesign(others.get(k) ?? scan.design!, rotated, k));
+        throw e;
+      }
+      const models: MmEstModel[] = new Array(count);
+      let j = 0;
+      for (let k = 0; k < count; k++) {
+        const other = others.get(k);
+        if (other !== undefined) {
+          models[k] = this.toModel(this.fitDesign(other.x, this.rotatedDesign(other, rotated, k)), other);
+          continue;
+        }
+        const fit = {
+          sigma2: fits.sigma2.slice(2 * j, 2 * j + 2),
+          beta: fits.beta.slice(p * j, p * (j + 1)),
+          varBeta: new Matrix(p, p, fits.varBeta.slice(p * p * j, p * p * (j + 1))),
+          logLik: fits.logLik[j]!,
+          nbIt: fits.nbIt[j]!,
+          converged: fits.converged[j] === 1,
+        };
+        models[k] = this.toModel(fit, scan.design!);
+        j++;
+      }
+      yield { start: m0, models };
+    }
+  }
+
+  /** U' times the plan's base columns, once per run. */
+  private baseRotated(plan: DesignPlan, rotation: TwoRotation): Matrix {
+    this.rotatedBase ??= plan.base.cols > 0 ? this.backend.gemm(rotation.u, plan.base, { transA: true }) : new Matrix(this.n, 0);
+    return this.rotatedBase;
+  }
+
+  /** U'X of a design from the rotated base and its marker-dependent columns, column `k` on of `rotated` (N rows per column). */
+  private rotatedDesign(d: FixedDesign, rotated: Float64Array, k: number): Matrix {
+    const n = this.n;
+    const base = this.rotatedBase!.data;
+    const out = new Matrix(n, d.x.cols);
+    d.source.forEach((s, j) => {
+      out.data.set(s >= 0 ? base.subarray(s * n, (s + 1) * n) : rotated.subarray((k - s - 1) * n, (k - s) * n), j * n);
+    });
+    return out;
+  }
+
+  /**
    * The marker models in batches of `batchSize`: their designs and, on the
    * eigen path, their rotated designs, the marker-dependent columns of the
    * whole batch rotated with one gemm (the base columns once per run).
    */
-  *batches(markers: Markers | undefined = this.markers): Generator<MarkerBatch> {
+  *batches(markers: Markers | undefined = this.markers, from = 0): Generator<MarkerBatch> {
     const plan = this.plan;
     if (markers === undefined || plan === undefined) return;
     const n = this.n;
     const size = this.opts.batchSize ?? 512;
-    for (let m0 = 0; m0 < markers.count; m0 += size) {
+    for (let m0 = from; m0 < markers.count; m0 += size) {
       const m1 = Math.min(markers.count, m0 + size);
       const parts: MarkerColumns[] = [];
       for (let m = m0; m < m1; m++) parts.push(markerDesign(plan, markers.get(m)));
@@ -329,8 +458,7 @@ export class MmEstRun {
         continue;
       }
       const { rotation } = this.rotated();
-      this.rotatedBase ??= plan.base.cols > 0 ? this.backend.gemm(rotation.u, plan.base, { transA: true }) : new Matrix(n, 0);
-      const base = this.rotatedBase;
+      this.baseRotated(plan, rotation);
       const width = parts.reduce((s, p) => s + p.x.cols, 0);
       const stacked = new Matrix(n, width);
       const offsets: number[] = [];
@@ -341,14 +469,7 @@ export class MmEstRun {
         off += part.x.cols;
       }
       const rotated = width > 0 ? this.backend.gemm(rotation.u, stacked, { transA: true }) : stacked;
-      const utx = designs.map((d, k) => {
-        const out = new Matrix(n, d.x.cols);
-        d.source.forEach((s, j) => {
-          const src = s >= 0 ? base.data.subarray(s * n, (s + 1) * n) : rotated.data.subarray((offsets[k]! - s - 1) * n, (offsets[k]! - s) * n);
-          out.data.set(src, j * n);
-        });
-        return out;
-      });
+      const utx = designs.map((d, k) => this.rotatedDesign(d, rotated.data, offsets[k]!));
       yield { start: m0, designs, utx };
     }
   }
