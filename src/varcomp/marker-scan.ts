@@ -23,8 +23,10 @@ export interface MarkerScanPlan {
   p0: number;
   /** N x p0, an orthonormal basis of the kept base columns (column-major). */
   q0: Float64Array;
-  /** N scratch values for the residual. */
+  /** p0 scratch values (the marker's coefficients on Q0). */
   scratch: Float64Array;
+  /** N. */
+  n: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export function planMarkerScan(plan: DesignPlan): MarkerScanPlan | undefined {
   }
   const p0 = kept.length;
   if (p0 + 1 >= n) return undefined;
-  return { kept, p0, q0: orthonormalBasis(keptColumns(base, kept)), scratch: new Float64Array(n) };
+  return { kept, p0, q0: orthonormalBasis(keptColumns(base, kept)), scratch: new Float64Array(p0), n };
 }
 
 /** The columns `kept` of `a`, as one N x kept.length matrix. */
@@ -92,23 +94,33 @@ function orthonormalBasis(a: Matrix): Float64Array {
  * (aliased, near the cut, or non-finite).
  */
 export function clearlyKept(sp: MarkerScanPlan, x: Float64Array, off: number): boolean {
-  const { p0, q0, scratch: r } = sp;
-  const n = r.length;
+  const { p0, q0, scratch: c } = sp;
+  const n = sp.n;
+  // One pass for ||x||^2 and the coefficients c = Q0'x, one for ||x - Q0 c||^2
+  // (classical Gram-Schmidt: Q0 is orthonormal to rounding, and the cut
+  // leaves a margin of 100 over the rounding of either).
   let xx = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[off + i]!;
-    r[i] = v;
-    xx += v * v;
-  }
+  for (let i = 0; i < n; i++) xx += x[off + i]! * x[off + i]!;
   // A non-finite value (or an overflow of the sum) fails here.
   if (!(xx > 0 && xx < Infinity)) return false;
   for (let k = 0; k < p0; k++) {
-    const ck = k * n;
     let dot = 0;
-    for (let i = 0; i < n; i++) dot += q0[ck + i]! * r[i]!;
-    for (let i = 0; i < n; i++) r[i]! -= dot * q0[ck + i]!;
+    for (let i = 0; i < n; i++) dot += q0[k * n + i]! * x[off + i]!;
+    c[k] = dot;
   }
   let rr = 0;
-  for (let i = 0; i < n; i++) rr += r[i]! * r[i]!;
+  if (p0 === 1) {
+    const c0 = c[0]!;
+    for (let i = 0; i < n; i++) {
+      const r = x[off + i]! - c0 * q0[i]!;
+      rr += r * r;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      let r = x[off + i]!;
+      for (let k = 0; k < p0; k++) r -= c[k]! * q0[k * n + i]!;
+      rr += r * r;
+    }
+  }
   return rr > CLEARLY_KEPT * CLEARLY_KEPT * xx;
 }

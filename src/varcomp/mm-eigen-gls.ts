@@ -49,6 +49,10 @@ export interface Workspace {
   /** Per design column: its array and the offset of its first row (p >= 3 only). */
   colArr: Float64Array[];
   colOff: Int32Array;
+  /** y'Wy, sum d_i w_i and sum w_i of the last pass. */
+  yWy: number;
+  sdw: number;
+  sw: number;
   sums: Sums;
 }
 
@@ -66,6 +70,9 @@ export function makeWorkspace(n: number, p: number): Workspace {
     beta: new Float64Array(p),
     colArr: new Array<Float64Array>(p),
     colOff: new Int32Array(p),
+    yWy: 0,
+    sdw: 0,
+    sw: 0,
     sums: { a: 0, logdetV: 0, logdetM: 0, b: 0, e: 0, c: 0, t: 0 },
   };
 }
@@ -123,9 +130,31 @@ export function glsPass(
   mode: GlsMode,
   out: Sums,
 ): boolean {
-  const { n, p, w, m, g, l, minv, b, beta } = ws;
+  if (!glsSums(ws, y, xa, pa, xb, xbOff, d, s0, s1, mode, out)) return false;
+  glsSolve(ws, y, xa, pa, xb, xbOff, d, ws.w, mode, out);
+  return true;
+}
+
+/**
+ * The weighted sums of a GLS pass: w into ws.w, M = X'WX, X'Wy (and G with
+ * 'reml') into the workspace, y'Wy, sum d w and sum w into ws.yWy, ws.sdw,
+ * ws.sw, log det V into out. False when V is not positive definite.
+ */
+function glsSums(
+  ws: Workspace,
+  y: Float64Array,
+  xa: Float64Array,
+  pa: number,
+  xb: Float64Array,
+  xbOff: number,
+  d: Float64Array,
+  s0: number,
+  s1: number,
+  mode: GlsMode,
+  out: Sums,
+): boolean {
+  const { n, p, w, m, g, b } = ws;
   const reml = mode === 'reml';
-  const full = mode !== 'final';
   // Columns 0 and 1 resolved once (p <= 2 loops read them directly).
   const x0 = pa > 0 ? xa : xb;
   const o0 = pa > 0 ? 0 : xbOff;
@@ -139,35 +168,8 @@ export function glsPass(
   let sw = 0;
   let prod = 1;
   let logAcc = 0;
-  if (p === 1) {
-    let m00 = 0;
-    let g00 = 0;
-    let b0 = 0;
-    for (let i = 0; i < n; i++) {
-      const di = d[i]!;
-      const v = s0 * di + s1;
-      if (!(v > 0)) return false;
-      prod *= v;
-      if (prod > 1e150 || prod < 1e-150) {
-        logAcc += Math.log(prod);
-        prod = 1;
-      }
-      const wi = 1 / v;
-      w[i] = wi;
-      const yi = y[i]!;
-      const xi0 = x0[o0 + i]!;
-      const wx0 = wi * xi0;
-      m00 += wx0 * xi0;
-      b0 += wx0 * yi;
-      yWy += wi * yi * yi;
-      sdw += di * wi;
-      sw += wi;
-      if (reml) g00 += di * wx0 * wx0;
-    }
-    m[0] = m00;
-    g[0] = g00;
-    b[0] = b0;
-  } else if (p === 2) {
+  if (p === 2 && reml) {
+    // The marker scan's case (intercept + marker, REML), its own loop: no sum w, no branch on the mode.
     let m00 = 0;
     let m10 = 0;
     let m11 = 0;
@@ -199,12 +201,9 @@ export function glsPass(
       b1 += wx1 * yi;
       yWy += wi * yi * yi;
       sdw += di * wi;
-      sw += wi;
-      if (reml) {
-        g00 += di * wx0 * wx0;
-        g10 += di * wx1 * wx0;
-        g11 += di * wx1 * wx1;
-      }
+      g00 += di * wx0 * wx0;
+      g10 += di * wx1 * wx0;
+      g11 += di * wx1 * wx1;
     }
     m[0] = m00;
     m[1] = m10;
@@ -212,6 +211,70 @@ export function glsPass(
     g[0] = g00;
     g[1] = g10;
     g[3] = g11;
+    b[0] = b0;
+    b[1] = b1;
+  } else if (p === 1) {
+    let m00 = 0;
+    let g00 = 0;
+    let b0 = 0;
+    for (let i = 0; i < n; i++) {
+      const di = d[i]!;
+      const v = s0 * di + s1;
+      if (!(v > 0)) return false;
+      prod *= v;
+      if (prod > 1e150 || prod < 1e-150) {
+        logAcc += Math.log(prod);
+        prod = 1;
+      }
+      const wi = 1 / v;
+      w[i] = wi;
+      const yi = y[i]!;
+      const xi0 = x0[o0 + i]!;
+      const wx0 = wi * xi0;
+      m00 += wx0 * xi0;
+      b0 += wx0 * yi;
+      yWy += wi * yi * yi;
+      sdw += di * wi;
+      sw += wi;
+      if (reml) g00 += di * wx0 * wx0;
+    }
+    m[0] = m00;
+    g[0] = g00;
+    b[0] = b0;
+  } else if (p === 2) {
+    let m00 = 0;
+    let m10 = 0;
+    let m11 = 0;
+    let b0 = 0;
+    let b1 = 0;
+    for (let i = 0; i < n; i++) {
+      const di = d[i]!;
+      const v = s0 * di + s1;
+      if (!(v > 0)) return false;
+      prod *= v;
+      if (prod > 1e150 || prod < 1e-150) {
+        logAcc += Math.log(prod);
+        prod = 1;
+      }
+      const wi = 1 / v;
+      w[i] = wi;
+      const yi = y[i]!;
+      const xi0 = x0[o0 + i]!;
+      const xi1 = x1[o1 + i]!;
+      const wx0 = wi * xi0;
+      const wx1 = wi * xi1;
+      m00 += wx0 * xi0;
+      m10 += wx1 * xi0;
+      m11 += wx1 * xi1;
+      b0 += wx0 * yi;
+      b1 += wx1 * yi;
+      yWy += wi * yi * yi;
+      sdw += di * wi;
+      sw += wi;
+    }
+    m[0] = m00;
+    m[1] = m10;
+    m[3] = m11;
     b[0] = b0;
     b[1] = b1;
   } else {
@@ -247,6 +310,114 @@ export function glsPass(
     }
   }
   out.logdetV = logAcc + Math.log(prod);
+  ws.yWy = yWy;
+  ws.sdw = sdw;
+  ws.sw = sw;
+  return true;
+}
+
+/**
+ * The sums of the first evaluation of a scan, at one start shared by every
+ * model whose first column is the shared x0 and whose second is its own
+ * (REML, p = 2): what does not depend on the model, once. The per-model
+ * rest is `markerSums`; together they give glsSums' bits.
+ */
+export interface SharedStart {
+  w: Float64Array;
+  /** w_i x0_i. */
+  wx0: Float64Array;
+  m00: number;
+  b0: number;
+  g00: number;
+  yWy: number;
+  sdw: number;
+  logdetV: number;
+}
+
+/** `SharedStart` at V~ = s0 D + s1 I; undefined when V is not positive definite. */
+export function sharedStart(y: Float64Array, x0: Float64Array, d: Float64Array, s0: number, s1: number): SharedStart | undefined {
+  const n = y.length;
+  const w = new Float64Array(n);
+  const wx0a = new Float64Array(n);
+  let m00 = 0;
+  let g00 = 0;
+  let b0 = 0;
+  let yWy = 0;
+  let sdw = 0;
+  let prod = 1;
+  let logAcc = 0;
+  for (let i = 0; i < n; i++) {
+    const di = d[i]!;
+    const v = s0 * di + s1;
+    if (!(v > 0)) return undefined;
+    prod *= v;
+    if (prod > 1e150 || prod < 1e-150) {
+      logAcc += Math.log(prod);
+      prod = 1;
+    }
+    const wi = 1 / v;
+    w[i] = wi;
+    const yi = y[i]!;
+    const xi0 = x0[i]!;
+    const wx0 = wi * xi0;
+    wx0a[i] = wx0;
+    m00 += wx0 * xi0;
+    b0 += wx0 * yi;
+    yWy += wi * yi * yi;
+    sdw += di * wi;
+    g00 += di * wx0 * wx0;
+  }
+  return { w, wx0: wx0a, m00, b0, g00, yWy, sdw, logdetV: logAcc + Math.log(prod) };
+}
+
+/**
+ * A model's first evaluation from the shared start (its column 1 at
+ * x1[o1 ..]): glsSums' per-model sums, then the solve, as glsPass with mode
+ * 'reml' would give them.
+ */
+export function markerPass(ws: Workspace, y: Float64Array, x0: Float64Array, x1: Float64Array, o1: number, d: Float64Array, st: SharedStart, out: Sums): void {
+  const { n, m, g, b } = ws;
+  const { w, wx0: wx0a } = st;
+  let m10 = 0;
+  let m11 = 0;
+  let g10 = 0;
+  let g11 = 0;
+  let b1 = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w[i]!;
+    const xi1 = x1[o1 + i]!;
+    const wx1 = wi * xi1;
+    const dwx1 = d[i]! * wx1;
+    m10 += wx1 * x0[i]!;
+    m11 += wx1 * xi1;
+    b1 += wx1 * y[i]!;
+    g10 += dwx1 * wx0a[i]!;
+    g11 += dwx1 * wx1;
+  }
+  m[0] = st.m00;
+  m[1] = m10;
+  m[2] = 0;
+  m[3] = m11;
+  g[0] = st.g00;
+  g[1] = g10;
+  g[2] = 0;
+  g[3] = g11;
+  b[0] = st.b0;
+  b[1] = b1;
+  ws.yWy = st.yWy;
+  ws.sdw = st.sdw;
+  ws.sw = 0;
+  out.logdetV = st.logdetV;
+  glsSolve(ws, y, x0, 1, x1, o1, d, w, 'reml', out);
+}
+
+/**
+ * The rest of a GLS pass from its sums (weights `w`): the Cholesky factor of
+ * M, its inverse and log-determinant, beta and y'Py, then with 'reml' or
+ * 'ml' the second pass over e = W (y - X beta) and the traces.
+ */
+function glsSolve(ws: Workspace, y: Float64Array, xa: Float64Array, pa: number, xb: Float64Array, xbOff: number, d: Float64Array, w: Float64Array, mode: GlsMode, out: Sums): void {
+  const { n, p, m, g, l, minv, b, beta } = ws;
   for (let i = 0; i < p * p; i++) {
     if (!Number.isFinite(m[i]!)) throw nonFiniteDesign(n, p, xa, pa, xb, xbOff);
   }
@@ -269,7 +440,7 @@ export function glsPass(
   }
   out.logdetM = logdetM;
   spdInverseFromChol(l, p, minv);
-  let a = yWy;
+  let a = ws.yWy;
   for (let i = 0; i < p; i++) {
     let s = 0;
     for (let k = 0; k < p; k++) s += minv[i + k * p]! * b[k]!;
@@ -277,8 +448,12 @@ export function glsPass(
     a -= b[i]! * s;
   }
   out.a = a;
-  if (!full) return true;
+  if (mode === 'final') return;
   // Second pass: e = W (y - X beta).
+  const x0 = pa > 0 ? xa : xb;
+  const o0 = pa > 0 ? 0 : xbOff;
+  const x1 = pa > 1 ? xa : xb;
+  const o1 = pa > 1 ? n : xbOff + (1 - pa) * n;
   let bq = 0;
   let eq = 0;
   if (p === 1) {
@@ -310,19 +485,18 @@ export function glsPass(
   }
   out.b = bq;
   out.e = eq;
-  if (reml) {
+  if (mode === 'reml') {
     let tr = 0;
     for (let j = 0; j < p; j++) {
       tr += minv[j + j * p]! * g[j + j * p]!;
       for (let i = j + 1; i < p; i++) tr += 2 * minv[i + j * p]! * g[i + j * p]!;
     }
-    out.c = sdw - tr;
+    out.c = ws.sdw - tr;
     out.t = 0;
   } else {
-    out.c = sdw;
-    out.t = sw;
+    out.c = ws.sdw;
+    out.t = ws.sw;
   }
-  return true;
 }
 
 /** The error for a design with a non-finite value, naming its first one (row and column of utx, from 1). */
@@ -405,6 +579,11 @@ export function evalDelta(
   s: Sums,
 ): void {
   if (!glsPass(ws, y, xa, pa, xb, xbOff, d, delta, 1, mode, s)) throw notPd(delta, 1);
+  requirePositiveYPy(s, delta);
+}
+
+/** Profiled REML needs y'P~y > 0. */
+export function requirePositiveYPy(s: Sums, delta: number): void {
   if (!(s.a > 0)) throw new NumericalError(`${WHO}: y'Py = ${s.a} at delta = ${delta}`);
 }
 

@@ -8,7 +8,7 @@
 // model or per iteration.
 import { NumericalError } from '../errors.js';
 import { fellBelow } from './mm-common.js';
-import { WHO, deltaStep, evalDelta, profiledLogLik, type Workspace } from './mm-eigen-gls.js';
+import { WHO, deltaStep, evalDelta, markerPass, notPd, profiledLogLik, requirePositiveYPy, type SharedStart, sharedStart, type Workspace } from './mm-eigen-gls.js';
 
 /**
  * The designs of a scan: model j has p = pa + pb columns, the `pa` shared
@@ -82,6 +82,13 @@ export function remlScan(ws: Workspace, y: Float64Array, d: Float64Array, design
   const active = new Int32Array(count);
   for (let j = 0; j < count; j++) active[j] = j;
   let nActive = count;
+  // Every model starts at dStart: with one shared column and one own, what
+  // the first evaluation does not owe to the model is done once.
+  let shared: SharedStart | undefined;
+  if (p === 2 && pa === 1 && count > 1) {
+    shared = sharedStart(y, xa, d, dStart, 1);
+    if (shared === undefined) throw notPd(dStart, 1);
+  }
   while (nActive > 0) {
     let kept = 0;
     for (let q = 0; q < nActive; q++) {
@@ -93,7 +100,10 @@ export function remlScan(ws: Workspace, y: Float64Array, d: Float64Array, design
       let s0New = s0A[j]!;
       let s1New = s1A[j]!;
       const llPrev = llPrevA[j]!;
-      evalDelta(ws, y, xa, pa, xb, off, d, dNew, 'reml', s);
+      if (iter === 0 && shared !== undefined) {
+        markerPass(ws, y, xa, xb, off, d, shared, s);
+        requirePositiveYPy(s, dNew);
+      } else evalDelta(ws, y, xa, pa, xb, off, d, dNew, 'reml', s);
       let s0Old = s0New;
       let s1Old = s1New;
       let dOld = dNew;
