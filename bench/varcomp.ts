@@ -204,6 +204,29 @@ function iterationSummary(r: MmEstResult): string {
   return `iterations per marker: mean ${(sum / r.models.length).toFixed(2)}, max ${max}; converged ${conv}/${r.models.length}`;
 }
 
+/**
+ * The rotation's share of a GWAS-mode run (issue 19, item 2): U' times the
+ * marker columns, in mmEst's batches of 512 (the columns copied into one
+ * N x 512 matrix, one gemm each), timed alone, best of `reps`, in ms. The
+ * marker models' time less this is what the MM iterations and the
+ * per-marker bookkeeping cost.
+ */
+function rotationShare(x: Matrix, k: Matrix, be: Backend, reps: number): number {
+  const n = x.rows;
+  const u = be.syevd(k).vectors;
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = now();
+    for (let m0 = 0; m0 < x.cols; m0 += 512) {
+      const m1 = Math.min(x.cols, m0 + 512);
+      const stacked = new Matrix(n, m1 - m0, x.data.slice(m0 * n, m1 * n));
+      be.gemm(u, stacked, { transA: true });
+    }
+    best = Math.min(best, now() - t0);
+  }
+  return best;
+}
+
 async function gwasData(n: number, m: number, be: Backend, seed: number) {
   const t0 = now();
   const sim = simulateGwas({ samples: n, variants: m, seed });
@@ -257,6 +280,10 @@ async function gwasMode(be: Backend, n: number, m: number, reps: number, withTar
   log(`  eigendecomposition (syevd)   ${sec(best.eigen)}`);
   log(`  null fit                     ${sec(best.nullFit)}`);
   log(`  ${`${m} marker models`.padEnd(29)}${sec(best.markers)}  (${((best.markers / m) * 1000).toFixed(1)} us per marker)`);
+  const rot = rotationShare(d.markers, d.k, be, reps);
+  log(
+    `    of which the rotation gemm U'X, timed alone: ${sec(rot)} (${((rot / m) * 1000).toFixed(1)} us per marker); the rest (MM iterations, bookkeeping): ${(((best.markers - rot) / m) * 1000).toFixed(1)} us per marker`,
+  );
   log(`  total                        ${sec(best.total)}`);
   const mps = m / (best.total / 1000);
   log(`markers per second: ${mps.toFixed(0)} overall, ${(m / (best.markers / 1000)).toFixed(0)} in the marker loop`);

@@ -8,7 +8,21 @@
 // model or per iteration.
 import { NumericalError } from '../errors.js';
 import { fellBelow } from './mm-common.js';
-import { WHO, deltaStep, evalDelta, markerPass, notPd, profiledLogLik, requirePositiveYPy, type SharedStart, sharedStart, type Workspace } from './mm-eigen-gls.js';
+import {
+  WHO,
+  deltaStep,
+  evalDelta,
+  markerPass,
+  notPd,
+  profiledLogLik,
+  requirePositiveYPy,
+  type SharedStart,
+  sharedStart,
+  type Workspace,
+} from './mm-eigen-gls.js';
+
+/** Models iterated together: their own columns (N doubles each) fit in a core's L2 cache. */
+const CHUNK = 32;
 
 /**
  * The designs of a scan: model j has p = pa + pb columns, the `pa` shared
@@ -79,9 +93,7 @@ export function remlScan(ws: Workspace, y: Float64Array, d: Float64Array, design
   const llPrevA = new Float64Array(count);
   const iterA = new Int32Array(count);
   const itA = new Int32Array(count);
-  const active = new Int32Array(count);
-  for (let j = 0; j < count; j++) active[j] = j;
-  let nActive = count;
+  const active = new Int32Array(Math.min(count, CHUNK));
   // Every model starts at dStart: with one shared column and one own, what
   // the first evaluation does not owe to the model is done once.
   let shared: SharedStart | undefined;
@@ -89,80 +101,85 @@ export function remlScan(ws: Workspace, y: Float64Array, d: Float64Array, design
     shared = sharedStart(y, xa, d, dStart, 1);
     if (shared === undefined) throw notPd(dStart, 1);
   }
-  while (nActive > 0) {
-    let kept = 0;
-    for (let q = 0; q < nActive; q++) {
-      const j = active[q]!;
-      const off = j * stride;
-      const iter = iterA[j]!;
-      let it = itA[j]!;
-      let dNew = dNewA[j]!;
-      let s0New = s0A[j]!;
-      let s1New = s1A[j]!;
-      const llPrev = llPrevA[j]!;
-      if (iter === 0 && shared !== undefined) {
-        markerPass(ws, y, xa, xb, off, d, shared, s);
-        requirePositiveYPy(s, dNew);
-      } else evalDelta(ws, y, xa, pa, xb, off, d, dNew, 'reml', s);
-      let s0Old = s0New;
-      let s1Old = s1New;
-      let dOld = dNew;
-      dNew = deltaStep(dOld, s, nmp);
-      s1New = s.a / nmp;
-      s0New = dOld * s1New;
-      let ll = profiledLogLik(s, nmp, logDetError);
-      if (iter > 0 && fellBelow(ll, llPrev)) {
-        dNew = dBisA[j]!;
-        evalDelta(ws, y, xa, pa, xb, off, d, dNew, 'reml', s);
-        s0Old = s0New;
-        s1Old = s1New;
-        dOld = dNew;
+  // The models run a chunk at a time, so that a chunk's own columns stay in cache across its iterations.
+  for (let c0 = 0; c0 < count; c0 += CHUNK) {
+    let nActive = Math.min(count, c0 + CHUNK) - c0;
+    for (let q = 0; q < nActive; q++) active[q] = c0 + q;
+    while (nActive > 0) {
+      let kept = 0;
+      for (let q = 0; q < nActive; q++) {
+        const j = active[q]!;
+        const off = j * stride;
+        const iter = iterA[j]!;
+        let it = itA[j]!;
+        let dNew = dNewA[j]!;
+        let s0New = s0A[j]!;
+        let s1New = s1A[j]!;
+        const llPrev = llPrevA[j]!;
+        if (iter === 0 && shared !== undefined) {
+          markerPass(ws, y, xa, xb, off, d, shared, s);
+          requirePositiveYPy(s, dNew);
+        } else evalDelta(ws, y, xa, pa, xb, off, d, dNew, 'reml', s);
+        let s0Old = s0New;
+        let s1Old = s1New;
+        let dOld = dNew;
         dNew = deltaStep(dOld, s, nmp);
         s1New = s.a / nmp;
         s0New = dOld * s1New;
-        ll = profiledLogLik(s, nmp, logDetError);
+        let ll = profiledLogLik(s, nmp, logDetError);
+        if (iter > 0 && fellBelow(ll, llPrev)) {
+          dNew = dBisA[j]!;
+          evalDelta(ws, y, xa, pa, xb, off, d, dNew, 'reml', s);
+          s0Old = s0New;
+          s1Old = s1New;
+          dOld = dNew;
+          dNew = deltaStep(dOld, s, nmp);
+          s1New = s.a / nmp;
+          s0New = dOld * s1New;
+          ll = profiledLogLik(s, nmp, logDetError);
+        }
+        if (!Number.isFinite(ll) || !Number.isFinite(dNew)) {
+          throw new NumericalError(`${WHO}: the REML iteration broke down at delta = ${dOld} (log-likelihood ${ll})`);
+        }
+        it++;
+        if (it === 2) {
+          // MM4LMM's extrapolation, always from the starting delta (its anchor is never updated).
+          dBisA[j] = dNew;
+          const r = dOld - dStart;
+          const v = dNew - dOld - r;
+          let alpha = -Math.abs(r / v);
+          if (!Number.isFinite(alpha)) alpha = -1;
+          if (alpha > -1) alpha = -1;
+          dNew = dStart - 2 * alpha * r + alpha * alpha * v;
+          if (!(dNew > 0)) dNew = v + r + dOld;
+          it = 0;
+        }
+        const crit = Math.max(Math.abs(s0New - s0Old), Math.abs(s1New - s1Old));
+        const critLL = iter > 0 ? ll - llPrev : Infinity;
+        const more = crit > critVar || critLL > critLogLik;
+        if ((more && iter + 1 < maxIter) || it === 0) {
+          dNewA[j] = dNew;
+          s0A[j] = s0New;
+          s1A[j] = s1New;
+          llPrevA[j] = ll;
+          iterA[j] = iter + 1;
+          itA[j] = it;
+          active[kept++] = j;
+          continue;
+        }
+        // Stopped: MM4LMM reports the fit at the last proposal.
+        out.nbIt[j] = iter + 1;
+        out.converged[j] = more ? 0 : 1;
+        evalDelta(ws, y, xa, pa, xb, off, d, dNew, 'final', s);
+        const s2 = s.a / nmp;
+        out.sigma2[2 * j] = dNew * s2;
+        out.sigma2[2 * j + 1] = s2;
+        out.logLik[j] = profiledLogLik(s, nmp, logDetError);
+        out.beta.set(ws.beta, j * p);
+        const vb = j * p * p;
+        for (let i = 0; i < p * p; i++) out.varBeta[vb + i] = ws.minv[i]! * s2;
       }
-      if (!Number.isFinite(ll) || !Number.isFinite(dNew)) {
-        throw new NumericalError(`${WHO}: the REML iteration broke down at delta = ${dOld} (log-likelihood ${ll})`);
-      }
-      it++;
-      if (it === 2) {
-        // MM4LMM's extrapolation, always from the starting delta (its anchor is never updated).
-        dBisA[j] = dNew;
-        const r = dOld - dStart;
-        const v = dNew - dOld - r;
-        let alpha = -Math.abs(r / v);
-        if (!Number.isFinite(alpha)) alpha = -1;
-        if (alpha > -1) alpha = -1;
-        dNew = dStart - 2 * alpha * r + alpha * alpha * v;
-        if (!(dNew > 0)) dNew = v + r + dOld;
-        it = 0;
-      }
-      const crit = Math.max(Math.abs(s0New - s0Old), Math.abs(s1New - s1Old));
-      const critLL = iter > 0 ? ll - llPrev : Infinity;
-      const more = crit > critVar || critLL > critLogLik;
-      if ((more && iter + 1 < maxIter) || it === 0) {
-        dNewA[j] = dNew;
-        s0A[j] = s0New;
-        s1A[j] = s1New;
-        llPrevA[j] = ll;
-        iterA[j] = iter + 1;
-        itA[j] = it;
-        active[kept++] = j;
-        continue;
-      }
-      // Stopped: MM4LMM reports the fit at the last proposal.
-      out.nbIt[j] = iter + 1;
-      out.converged[j] = more ? 0 : 1;
-      evalDelta(ws, y, xa, pa, xb, off, d, dNew, 'final', s);
-      const s2 = s.a / nmp;
-      out.sigma2[2 * j] = dNew * s2;
-      out.sigma2[2 * j + 1] = s2;
-      out.logLik[j] = profiledLogLik(s, nmp, logDetError);
-      out.beta.set(ws.beta, j * p);
-      const vb = j * p * p;
-      for (let i = 0; i < p * p; i++) out.varBeta[vb + i] = ws.minv[i]! * s2;
+      nActive = kept;
     }
-    nActive = kept;
   }
 }

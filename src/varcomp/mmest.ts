@@ -8,7 +8,7 @@ import { clearlyKept, keptColumns, planMarkerScan, type MarkerScanPlan } from '.
 import { checkComponents, resolveOptions, sampleVariance } from './mm-common.js';
 import { mmDense } from './mm-dense.js';
 import { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './mm-eigen.js';
-import { remlScan, scanFits } from './mm-eigen-scan.js';
+import { remlScan, type ScanDesigns, type ScanFits, type ScanOptions, scanFits } from './mm-eigen-scan.js';
 import { mmHenderson } from './mm-henderson.js';
 import type { EngineFit, EngineOptions, VarComponent, VarListEntry, VarMethod } from './types.js';
 
@@ -138,6 +138,37 @@ export function fitInThisThread(run: MmEstRun, onProgress?: (done: number, total
     onProgress?.(b.start + b.models.length, markers.count);
   }
   return run.result(models);
+}
+
+/** What the scans of a run share (see `MmEstRun.scanContext`). @internal */
+export interface ScanContext {
+  uty: Float64Array;
+  eigenvalues: Float64Array;
+  /** The kept base columns rotated, N x p0. */
+  base: Float64Array;
+  p0: number;
+  options: ScanOptions;
+  logDetError: number;
+}
+
+/** A batch of markers prepared for the scan (see `MmEstRun.prepareScan`). @internal */
+export interface ScanBatch {
+  start: number;
+  count: number;
+  /** 1 for the markers the scan fits. */
+  kept: Uint8Array;
+  nKept: number;
+  /** Their rotated columns, N x nKept. */
+  xb: Float64Array;
+  /** Every rotated marker column of the batch, N x count. */
+  rotated: Float64Array;
+  /** The exact designs of the markers the scan leaves to the per-model path, by index in the batch. */
+  others: Map<number, FixedDesign>;
+}
+
+/** The scan's designs for a prepared batch. @internal */
+export function scanDesigns(ctx: ScanContext, batch: ScanBatch): ScanDesigns {
+  return { xa: ctx.base, pa: ctx.p0, xb: batch.xb, pb: 1, count: batch.nKept };
 }
 
 /** A batch of fitted marker models, from marker `start` on. */
@@ -333,92 +364,145 @@ export class MmEstRun {
    * same bits. Other models take the per-model path of `batches`.
    */
   *fitBatches(markers: Markers, from = 0): Generator<FittedBatch> {
+    const ctx = this.scanContext(markers);
+    const size = this.opts.batchSize ?? 512;
+    for (let m0 = from; m0 < markers.count; m0 += size) {
+      const batch = ctx === undefined ? undefined : this.prepareScan(ctx, markers, m0, Math.min(size, markers.count - m0));
+      if (ctx === undefined || batch === undefined) {
+        for (const b of this.batches(markers, m0)) {
+          yield { start: b.start, models: b.designs.map((d, k) => this.toModel(this.fitDesign(d.x, b.utx?.[k]), d)) };
+        }
+        return;
+      }
+      yield { start: m0, models: this.finishScan(batch, this.scanHere(ctx, batch)) };
+    }
+  }
+
+  /**
+   * What the scans of this run's marker models share, or undefined when
+   * they do not qualify for the scan (see `fitBatches`).
+   * @internal
+   */
+  scanContext(markers: Markers): ScanContext | undefined {
     const plan = this.plan;
-    if (plan === undefined) return;
+    if (plan === undefined) return undefined;
     if (this.scan === undefined) {
       const o = this.opts;
-      const qualifies = this.path === 'eigen' && this.method === 'reml' && o.accelerate !== true && markers.kind === 'numeric' && markers.columns === 1;
+      const qualifies = this.path === 'eigen' && this.method === 'reml' && o.accelerate !== true;
       const sp = qualifies ? planMarkerScan(plan) : undefined;
       this.scan = sp === undefined ? null : { plan: sp, design: undefined };
     }
-    if (this.scan === null) {
-      for (const b of this.batches(markers, from)) {
-        yield { start: b.start, models: b.designs.map((d, k) => this.toModel(this.fitDesign(d.x, b.utx?.[k]), d)) };
-      }
-      return;
-    }
-    const scan = this.scan;
-    const n = this.n;
-    const size = this.opts.batchSize ?? 512;
+    if (this.scan === null || markers.kind !== 'numeric' || markers.columns !== 1) return undefined;
     const { rotation, uty } = this.rotated();
-    const base = keptColumns(this.baseRotated(plan, rotation), scan.plan.kept);
-    const p0 = scan.plan.p0;
-    const p = p0 + 1;
-    const o = resolveOptions(this.engineOptions(), 2, uty, 'mmRotated');
     this.workspace.checkInputs(uty, rotation.eigenvalues);
-    const ws = this.workspace.get(n, p);
-    for (let m0 = from; m0 < markers.count; m0 += size) {
-      const count = Math.min(markers.count, m0 + size) - m0;
-      // The batch's marker columns, and which of them certainly keep the design [base, marker].
-      const stacked = new Matrix(n, count);
-      const kept = new Uint8Array(count);
-      // The exact designs of the others, built in marker order (a bad marker throws as in `batches`).
-      const others = new Map<number, FixedDesign>();
-      for (let k = 0; k < count; k++) {
-        const marker = markers.get(m0 + k) as Matrix;
-        stacked.data.set(marker.data, k * n);
-        if (clearlyKept(scan.plan, stacked.data, k * n)) kept[k] = 1;
-        else others.set(k, designFromColumns(plan, markerDesign(plan, marker)));
-        if (kept[k] === 1 && scan.design === undefined) {
-          // The shared design, built once the exact way; it must be [base, marker].
-          const d = designFromColumns(plan, markerDesign(plan, marker));
-          if (d.rank !== p || d.source.some((src, j) => src !== (j < p0 ? scan.plan.kept[j] : -1))) {
-            // Not the shape planned (never seen): this batch and the rest take the per-model path.
-            this.scan = null;
-            yield* this.fitBatches(markers, m0);
-            return;
-          }
-          scan.design = d;
+    const { init, critVar, critLogLik, maxIter } = resolveOptions(this.engineOptions(), 2, uty, 'mmRotated');
+    const sp = this.scan.plan;
+    return {
+      uty,
+      eigenvalues: rotation.eigenvalues,
+      base: keptColumns(this.baseRotated(plan, rotation), sp.kept).data,
+      p0: sp.p0,
+      options: { init, critVar, critLogLik, maxIter },
+      logDetError: rotation.logDetError,
+    };
+  }
+
+  /**
+   * The batch of markers [m0, m0 + count) ready for the scan: their columns
+   * rotated with one gemm, those that certainly keep the design [base,
+   * marker] gathered for `remlScan`, the exact designs of the others.
+   * Undefined when the shared design is not the one planned (never seen):
+   * the caller then takes the per-model path from m0 on.
+   * @internal
+   */
+  prepareScan(ctx: ScanContext, markers: Markers, m0: number, count: number): ScanBatch | undefined {
+    const scan = this.scan;
+    const plan = this.plan;
+    if (scan === null || scan === undefined || plan === undefined) return undefined;
+    const n = this.n;
+    const p = ctx.p0 + 1;
+    const stacked = new Matrix(n, count);
+    const kept = new Uint8Array(count);
+    // The exact designs of the others, built in marker order (a bad marker throws as in `batches`).
+    const others = new Map<number, FixedDesign>();
+    let nKept = 0;
+    for (let k = 0; k < count; k++) {
+      const marker = markers.get(m0 + k) as Matrix;
+      stacked.data.set(marker.data, k * n);
+      if (!clearlyKept(scan.plan, stacked.data, k * n)) {
+        others.set(k, designFromColumns(plan, markerDesign(plan, marker)));
+        continue;
+      }
+      kept[k] = 1;
+      nKept++;
+      if (scan.design === undefined) {
+        // The shared design, built once the exact way; it must be [kept base columns, marker].
+        const d = designFromColumns(plan, markerDesign(plan, marker));
+        if (d.rank !== p || d.source.some((src, j) => src !== (j < ctx.p0 ? scan.plan.kept[j] : -1))) {
+          this.scan = null;
+          return undefined;
         }
+        scan.design = d;
       }
-      const rotated = this.backend.gemm(rotation.u, stacked, { transA: true }).data;
-      const nKept = kept.reduce((a, b) => a + b, 0);
-      // The scan reads the kept markers' rotated columns contiguously.
-      let xb = rotated;
-      if (nKept < count) {
-        xb = new Float64Array(nKept * n);
-        let at = 0;
-        for (let k = 0; k < count; k++) if (kept[k] === 1) xb.set(rotated.subarray(k * n, (k + 1) * n), n * at++);
-      }
-      const fits = scanFits(nKept, p);
-      try {
-        remlScan(ws, uty, rotation.eigenvalues, { xa: base.data, pa: p0, xb, pb: 1, count: nKept }, o, rotation.logDetError, fits);
-      } catch (e) {
-        // A model failed: fit them one by one, in order, so the error is the first model's, as in `batches`.
-        for (let k = 0; k < count; k++) this.fitDesign(others.get(k)?.x ?? scan.design!.x, this.rotatedDesign(others.get(k) ?? scan.design!, rotated, k));
-        throw e;
-      }
-      const models: MmEstModel[] = new Array(count);
-      let j = 0;
-      for (let k = 0; k < count; k++) {
-        const other = others.get(k);
-        if (other !== undefined) {
-          models[k] = this.toModel(this.fitDesign(other.x, this.rotatedDesign(other, rotated, k)), other);
-          continue;
-        }
-        const fit = {
-          sigma2: fits.sigma2.slice(2 * j, 2 * j + 2),
-          beta: fits.beta.slice(p * j, p * (j + 1)),
-          varBeta: new Matrix(p, p, fits.varBeta.slice(p * p * j, p * p * (j + 1))),
-          logLik: fits.logLik[j]!,
-          nbIt: fits.nbIt[j]!,
-          converged: fits.converged[j] === 1,
-        };
-        models[k] = this.toModel(fit, scan.design!);
-        j++;
-      }
-      yield { start: m0, models };
     }
+    const rotated = this.backend.gemm(this.rotated().rotation.u, stacked, { transA: true }).data;
+    // The scan reads the kept markers' rotated columns contiguously.
+    let xb = rotated;
+    if (nKept < count) {
+      xb = new Float64Array(nKept * n);
+      let at = 0;
+      for (let k = 0; k < count; k++) if (kept[k] === 1) xb.set(rotated.subarray(k * n, (k + 1) * n), n * at++);
+    }
+    return { start: m0, count, kept, nKept, xb, rotated, others };
+  }
+
+  /**
+   * `remlScan` of a prepared batch in this thread. When a model fails, the
+   * batch's models are fitted one by one in marker order, so that the error
+   * thrown is the first model's, as in `batches`.
+   * @internal
+   */
+  scanHere(ctx: ScanContext, batch: ScanBatch): ScanFits {
+    const p = ctx.p0 + 1;
+    const fits = scanFits(batch.nKept, p);
+    try {
+      remlScan(this.workspace.get(this.n, p), ctx.uty, ctx.eigenvalues, scanDesigns(ctx, batch), ctx.options, ctx.logDetError, fits);
+    } catch (e) {
+      const design = this.scan?.design;
+      for (let k = 0; k < batch.count; k++) {
+        const d = batch.others.get(k) ?? design;
+        if (d !== undefined) this.fitDesign(d.x, this.rotatedDesign(d, batch.rotated, k));
+      }
+      throw e;
+    }
+    return fits;
+  }
+
+  /** The models of a scanned batch: the scan's fits, and the others fitted here by the per-model path. @internal */
+  finishScan(batch: ScanBatch, fits: ScanFits): MmEstModel[] {
+    const design = this.scan?.design;
+    const models: MmEstModel[] = new Array(batch.count);
+    let j = 0;
+    for (let k = 0; k < batch.count; k++) {
+      const other = batch.others.get(k);
+      if (other !== undefined) {
+        models[k] = this.toModel(this.fitDesign(other.x, this.rotatedDesign(other, batch.rotated, k)), other);
+        continue;
+      }
+      if (design === undefined) throw new ShapeError('mmEst: a scanned batch without its shared design');
+      const p = design.x.cols;
+      const fit = {
+        sigma2: fits.sigma2.slice(2 * j, 2 * j + 2),
+        beta: fits.beta.slice(p * j, p * (j + 1)),
+        varBeta: new Matrix(p, p, fits.varBeta.slice(p * p * j, p * p * (j + 1))),
+        logLik: fits.logLik[j]!,
+        nbIt: fits.nbIt[j]!,
+        converged: fits.converged[j] === 1,
+      };
+      models[k] = this.toModel(fit, design);
+      j++;
+    }
+    return models;
   }
 
   /** U' times the plan's base columns, once per run. */
