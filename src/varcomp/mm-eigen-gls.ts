@@ -416,7 +416,18 @@ export function markerPass(ws: Workspace, y: Float64Array, x0: Float64Array, x1:
  * M, its inverse and log-determinant, beta and y'Py, then with 'reml' or
  * 'ml' the second pass over e = W (y - X beta) and the traces.
  */
-function glsSolve(ws: Workspace, y: Float64Array, xa: Float64Array, pa: number, xb: Float64Array, xbOff: number, d: Float64Array, w: Float64Array, mode: GlsMode, out: Sums): void {
+function glsSolve(
+  ws: Workspace,
+  y: Float64Array,
+  xa: Float64Array,
+  pa: number,
+  xb: Float64Array,
+  xbOff: number,
+  d: Float64Array,
+  w: Float64Array,
+  mode: GlsMode,
+  out: Sums,
+): void {
   const { n, p, m, g, l, minv, b, beta } = ws;
   for (let i = 0; i < p * p; i++) {
     if (!Number.isFinite(m[i]!)) throw nonFiniteDesign(n, p, xa, pa, xb, xbOff);
@@ -554,7 +565,6 @@ export function deltaStep(delta: number, s: Sums, nmp: number): number {
   return num / (bc + Math.sqrt(bc * bc + 4 * nmp * s.e * bc));
 }
 
-
 /** The error for a V that is not positive definite. */
 export function notPd(s0: number, s1: number): NumericalError {
   return new NumericalError(`${WHO}: V = ${s0} D + ${s1} I is not positive definite (D has eigenvalues <= -${s1 / s0})`);
@@ -586,4 +596,3 @@ export function evalDelta(
 export function requirePositiveYPy(s: Sums, delta: number): void {
   if (!(s.a > 0)) throw new NumericalError(`${WHO}: y'Py = ${s.a} at delta = ${delta}`);
 }
-

@@ -23,7 +23,17 @@ import type { Backend } from '../linalg/backend.js';
 import { generalisedEigen } from '../linalg/generalised-eigen.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { type GlsEval, LOG_2PI, type MmEval, type MmOptions, type ResolvedOptions, checkComponents, driveSquarem, resolveOptions, runMmFit } from './mm-common.js';
+import {
+  type GlsEval,
+  LOG_2PI,
+  type MmEval,
+  type MmOptions,
+  type ResolvedOptions,
+  checkComponents,
+  driveSquarem,
+  resolveOptions,
+  runMmFit,
+} from './mm-common.js';
 import { fullMatrix } from './mm-dense.js';
 import { WHO, evalDelta, glsPass, notPd, profiledLogLik, RotatedWorkspace, type Workspace, deltaStep } from './mm-eigen-gls.js';
 import { remlScan, scanFits } from './mm-eigen-scan.js';

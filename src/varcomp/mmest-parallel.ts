@@ -50,7 +50,11 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
     const inFlight: Promise<void>[] = [];
     let done = 0;
     /** Sends a job to the next worker; `then` handles its answer. Keeps at most two jobs per worker queued. */
-    const send = async (job: Omit<WorkerJob, 'id'> | Omit<ScanJob, 'id'>, transfer: ArrayBuffer[], then: (r: WorkerResult & ScanResult) => void): Promise<void> => {
+    const send = async (
+      job: Omit<WorkerJob, 'id'> | Omit<ScanJob, 'id'>,
+      transfer: ArrayBuffer[],
+      then: (r: WorkerResult & ScanResult) => void,
+    ): Promise<void> => {
       const id = next++;
       const promise = new Promise<WorkerResult & ScanResult>((resolve, reject) => pending.set(id, { resolve, reject })).then(then);
       workers[id % threads]!.postMessage({ ...job, id }, transfer);

@@ -32,7 +32,11 @@ function data() {
   put(11, (i) => 2 * v2[i]! + 1 + 1e-9 * Math.cos(i)); // aliased to dqrdc2 (residual 1e-9 of its norm)
   put(15, (i) => v2[i]! + 1e-6 * Math.cos(i)); // kept by dqrdc2, too close to the cut for the quick test
   put(19, () => 0);
-  const g = new Matrix(N, 60, Float64Array.from({ length: N * 60 }, () => Math.floor(3 * rng.uniform())));
+  const g = new Matrix(
+    N,
+    60,
+    Float64Array.from({ length: N * 60 }, () => Math.floor(3 * rng.uniform())),
+  );
   const k = getBackend().gemm(g, g, { transB: true });
   for (let i = 0; i < N * N; i++) k.data[i]! /= 60;
   for (let i = 0; i < N; i++) k.data[i * N + i]! += 0.05;
@@ -131,14 +135,54 @@ test('clearlyKept: false for aliased, near-cut, zero and non-finite markers', ()
   const n = 50;
   const sp = planMarkerScan(planDesign({ n, markerKind: 'numeric' }))!;
   const col = (f: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => f(i));
-  assert.equal(clearlyKept(sp, col((i) => i % 3), 0), true);
-  assert.equal(clearlyKept(sp, col(() => 2), 0), false, 'constant: the intercept');
-  assert.equal(clearlyKept(sp, col((i) => 2 + 1e-7 * (i % 2)), 0), false, 'residual 2.5e-8 of its norm: dqrdc2 decides');
-  assert.equal(clearlyKept(sp, col(() => 0), 0), false);
-  assert.equal(clearlyKept(sp, col((i) => (i === 9 ? Number.NaN : 1)), 0), false);
+  assert.equal(
+    clearlyKept(
+      sp,
+      col((i) => i % 3),
+      0,
+    ),
+    true,
+  );
+  assert.equal(
+    clearlyKept(
+      sp,
+      col(() => 2),
+      0,
+    ),
+    false,
+    'constant: the intercept',
+  );
+  assert.equal(
+    clearlyKept(
+      sp,
+      col((i) => 2 + 1e-7 * (i % 2)),
+      0,
+    ),
+    false,
+    'residual 2.5e-8 of its norm: dqrdc2 decides',
+  );
+  assert.equal(
+    clearlyKept(
+      sp,
+      col(() => 0),
+      0,
+    ),
+    false,
+  );
+  assert.equal(
+    clearlyKept(
+      sp,
+      col((i) => (i === 9 ? Number.NaN : 1)),
+      0,
+    ),
+    false,
+  );
   // The offset selects a column of a batch.
   const two = new Float64Array(2 * n);
-  two.set(col((i) => i % 3), n);
+  two.set(
+    col((i) => i % 3),
+    n,
+  );
   assert.equal(clearlyKept(sp, two, 0), false);
   assert.equal(clearlyKept(sp, two, n), true);
 });
