@@ -100,10 +100,16 @@ export function clearlyKept(sp: MarkerScanPlan, x: Float64Array, off: number): b
   // (classical Gram-Schmidt: Q0 is orthonormal to rounding, and the cut
   // leaves a margin of 100 over the rounding of either).
   let xx = 0;
-  for (let i = 0; i < n; i++) xx += x[off + i]! * x[off + i]!;
+  let dot0 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[off + i]!;
+    xx += v * v;
+    if (p0 > 0) dot0 += q0[i]! * v;
+  }
   // A non-finite value (or an overflow of the sum) fails here.
   if (!(xx > 0 && xx < Infinity)) return false;
-  for (let k = 0; k < p0; k++) {
+  if (p0 > 0) c[0] = dot0;
+  for (let k = 1; k < p0; k++) {
     let dot = 0;
     for (let i = 0; i < n; i++) dot += q0[k * n + i]! * x[off + i]!;
     c[k] = dot;

@@ -215,6 +215,7 @@ export class MmEstRun {
    * models do not qualify, undefined until decided.
    */
   private scan: { plan: MarkerScanPlan; design: FixedDesign | undefined } | null | undefined;
+  private scanInput: Matrix | undefined;
 
   constructor(private readonly opts: MmEstOptions) {
     this.backend = opts.backend ?? getBackend();
@@ -421,7 +422,9 @@ export class MmEstRun {
     if (scan === null || scan === undefined || plan === undefined) return undefined;
     const n = this.n;
     const p = ctx.p0 + 1;
-    const stacked = new Matrix(n, count);
+    // The gemm's input, reused from batch to batch (no batch keeps it).
+    if (this.scanInput?.cols !== count) this.scanInput = new Matrix(n, count);
+    const stacked = this.scanInput;
     const kept = new Uint8Array(count);
     // The exact designs of the others, built in marker order (a bad marker throws as in `batches`).
     const others = new Map<number, FixedDesign>();
