@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { ArgumentError, WorkerError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
-import { MmEstRun, fitInThisThread, type MmEstModel, type MmEstOptions, type MmEstResult } from './mmest.js';
-import { packedSize, type WorkerJob, type WorkerResult } from './mm-worker.js';
+import { MmEstRun, fitInThisThread, scanDesigns, type MmEstModel, type MmEstOptions, type MmEstResult } from './mmest.js';
+import { packedSize, type ScanJob, type ScanResult, type WorkerJob, type WorkerResult } from './mm-worker.js';
 
 /** Options of `mmEstParallel`: mmEst's, plus the number of worker threads. */
 export interface MmEstParallelOptions extends MmEstOptions {
@@ -14,7 +14,9 @@ export interface MmEstParallelOptions extends MmEstOptions {
  * `mmEst` with the marker models of GWAS mode fitted on `threads` worker
  * threads (MM4LMM's NbCores). This thread builds the designs and rotates
  * each batch with one gemm (the BLAS threads do that part); the workers run
- * the per-marker MM iterations, O(N p^2) each. Results are identical to
+ * the MM iterations, O(N p^2) per model, as one scan per batch where mmEst
+ * scans (see `MmEstRun.fitBatches`), else model by model, while this thread
+ * prepares the next batches. Results are identical to
  * `mmEst`'s, in marker order. Only the two-component (eigen) path has
  * per-marker work worth shipping; other calls run `mmEst` as is.
  */
@@ -31,13 +33,12 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
   const workers = Array.from({ length: threads }, () => new Worker(new URL('./mm-worker.js', import.meta.url)));
   const models: MmEstModel[] = new Array(markers.count);
   try {
-    const pending = new Map<number, { resolve: (r: WorkerResult) => void; reject: (e: Error) => void }>();
+    const pending = new Map<number, { resolve: (r: WorkerResult & ScanResult) => void; reject: (e: Error) => void }>();
     for (const w of workers) {
-      w.on('message', (r: WorkerResult) => {
+      w.on('message', (r: WorkerResult & ScanResult) => {
         const p = pending.get(r.id);
         pending.delete(r.id);
-        if (r.error !== undefined) p?.reject(new WorkerError(`mmEst worker: ${r.error}`));
-        else p?.resolve(r);
+        p?.resolve(r);
       });
       w.on('error', (e) => {
         for (const p of pending.values()) p.reject(e);
@@ -48,7 +49,45 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
     let failure: unknown;
     const inFlight: Promise<void>[] = [];
     let done = 0;
-    for (const b of run.batches()) {
+    /** Sends a job to the next worker; `then` handles its answer. Keeps at most two jobs per worker queued. */
+    const send = async (
+      job: Omit<WorkerJob, 'id'> | Omit<ScanJob, 'id'>,
+      transfer: ArrayBuffer[],
+      then: (r: WorkerResult & ScanResult) => void,
+    ): Promise<void> => {
+      const id = next++;
+      const promise = new Promise<WorkerResult & ScanResult>((resolve, reject) => pending.set(id, { resolve, reject })).then(then);
+      workers[id % threads]!.postMessage({ ...job, id }, transfer);
+      // A failed batch is kept and thrown below (never an unhandled rejection).
+      inFlight.push(
+        promise.catch((e: unknown) => {
+          failure ??= e;
+        }),
+      );
+      // Memory stays O(threads x batch).
+      if (inFlight.length >= 2 * threads) await inFlight.shift();
+    };
+    // Batches the scan can take go to the workers as scans (see MmEstRun.fitBatches).
+    const ctx = run.scanContext(markers);
+    const size = opts.batchSize ?? 512;
+    let from = 0;
+    while (ctx !== undefined && from < markers.count) {
+      const batch = run.prepareScan(ctx, markers, from, Math.min(size, markers.count - from));
+      if (batch === undefined) break;
+      const designs = scanDesigns(ctx, batch);
+      const job: Omit<ScanJob, 'id'> = { scan: true, uty, eigenvalues: rotation.eigenvalues, designs, options: ctx.options, logDetError: ctx.logDetError };
+      await send(job, [], (r) => {
+        // A model failed there: refit the batch here, which throws the first model's error.
+        const fits = r.fits ?? run.scanHere(ctx, batch);
+        run.finishScan(batch, fits).forEach((m, j) => {
+          models[batch.start + j] = m;
+        });
+        done += batch.count;
+        opts.onProgress?.(done, markers.count);
+      });
+      from += batch.count;
+    }
+    for (const b of run.batches(markers, from)) {
       const utx = b.utx;
       // The eigen path (checked above) rotates every batch.
       if (utx === undefined) throw new WorkerError(`mmEst: the batch of models from ${b.start + 1} came without its rotated designs`);
@@ -59,17 +98,15 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
         packedUtx.set(m.data, at);
         at += m.data.length;
       }
-      const id = next++;
-      const job: WorkerJob = {
-        id,
+      const job: Omit<WorkerJob, 'id'> = {
         uty,
         eigenvalues: rotation.eigenvalues,
         opts: { ...engine, init: Array.from(engine.init as ArrayLike<number>) } as WorkerJob['opts'],
         cols,
         utx: packedUtx,
       };
-      const worker = workers[id % threads]!;
-      const promise = new Promise<WorkerResult>((resolve, reject) => pending.set(id, { resolve, reject })).then((r) => {
+      await send(job, [packedUtx.buffer], (r) => {
+        if (r.error !== undefined) throw new WorkerError(`mmEst worker: ${r.error}`);
         let off = 0;
         b.designs.forEach((d, j) => {
           const p = cols[j]!;
@@ -87,15 +124,6 @@ export async function mmEstParallel(opts: MmEstParallelOptions): Promise<MmEstRe
         done += b.designs.length;
         opts.onProgress?.(done, markers.count);
       });
-      worker.postMessage(job, [packedUtx.buffer]);
-      // A failed batch is kept and thrown below (never an unhandled rejection).
-      inFlight.push(
-        promise.catch((e: unknown) => {
-          failure ??= e;
-        }),
-      );
-      // Keep at most two batches per worker queued: memory stays O(threads x batch).
-      if (inFlight.length >= 2 * threads) await inFlight.shift();
     }
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;

@@ -40,9 +40,9 @@ export async function* mmEstStream(opts: MmEstStreamOptions): AsyncGenerator<MmE
     const g = b.dosages;
     const models: MmEstModel[] = new Array(count);
     const markers = { kind: 'numeric' as const, count, columns: 1, names: b.variants.id.slice(), get: (m: number) => g.colView(m, m + 1) };
-    for (const mb of run.batches(markers)) {
-      mb.designs.forEach((d, k) => {
-        models[mb.start + k] = run.toModel(run.fitDesign(d.x, mb.utx?.[k]), d);
+    for (const mb of run.fitBatches(markers)) {
+      mb.models.forEach((m, k) => {
+        models[mb.start + k] = m;
       });
     }
     yield { variants: b.variants, indices: b.indices, af: b.af, n: b.n, models, nullModel: run.nullModel };

@@ -4,9 +4,11 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { buildDesign, designFromColumns, markerDesign, planDesign, type DesignPlan, type FixedDesign, type MarkerColumns } from './design.js';
 import type { CofactorTable } from './design-frame.js';
-import { checkComponents, sampleVariance } from './mm-common.js';
+import { clearlyKept, keptColumns, planMarkerScan, type MarkerScanPlan } from './marker-scan.js';
+import { checkComponents, resolveOptions, sampleVariance } from './mm-common.js';
 import { mmDense } from './mm-dense.js';
 import { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './mm-eigen.js';
+import { remlScan, type ScanDesigns, type ScanFits, type ScanOptions, scanFits } from './mm-eigen-scan.js';
 import { mmHenderson } from './mm-henderson.js';
 import type { EngineFit, EngineOptions, VarComponent, VarListEntry, VarMethod } from './types.js';
 
@@ -129,13 +131,50 @@ export function fitInThisThread(run: MmEstRun, onProgress?: (done: number, total
   const markers = run.markers;
   if (markers === undefined) return run.single();
   const models: MmEstModel[] = new Array(markers.count);
-  for (const b of run.batches()) {
-    b.designs.forEach((d, k) => {
-      models[b.start + k] = run.toModel(run.fitDesign(d.x, b.utx?.[k]), d);
+  for (const b of run.fitBatches(markers)) {
+    b.models.forEach((m, k) => {
+      models[b.start + k] = m;
     });
-    onProgress?.(b.start + b.designs.length, markers.count);
+    onProgress?.(b.start + b.models.length, markers.count);
   }
   return run.result(models);
+}
+
+/** What the scans of a run share (see `MmEstRun.scanContext`). @internal */
+export interface ScanContext {
+  uty: Float64Array;
+  eigenvalues: Float64Array;
+  /** The kept base columns rotated, N x p0. */
+  base: Float64Array;
+  p0: number;
+  options: ScanOptions;
+  logDetError: number;
+}
+
+/** A batch of markers prepared for the scan (see `MmEstRun.prepareScan`). @internal */
+export interface ScanBatch {
+  start: number;
+  count: number;
+  /** 1 for the markers the scan fits. */
+  kept: Uint8Array;
+  nKept: number;
+  /** Their rotated columns, N x nKept. */
+  xb: Float64Array;
+  /** Every rotated marker column of the batch, N x count. */
+  rotated: Float64Array;
+  /** The exact designs of the markers the scan leaves to the per-model path, by index in the batch. */
+  others: Map<number, FixedDesign>;
+}
+
+/** The scan's designs for a prepared batch. @internal */
+export function scanDesigns(ctx: ScanContext, batch: ScanBatch): ScanDesigns {
+  return { xa: ctx.base, pa: ctx.p0, xb: batch.xb, pb: 1, count: batch.nKept };
+}
+
+/** A batch of fitted marker models, from marker `start` on. */
+export interface FittedBatch {
+  start: number;
+  models: MmEstModel[];
 }
 
 /** A batch of marker models: their designs and, on the eigen path, their rotated designs. */
@@ -170,6 +209,13 @@ export class MmEstRun {
   /** The scratch space of this run's rotated fits. */
   private readonly workspace = new RotatedWorkspace();
   private rotatedBase: Matrix | undefined;
+  /**
+   * The batched REML scan of the marker models (see `fitBatches`): its plan
+   * and the design every kept marker's model shares; null when this run's
+   * models do not qualify, undefined until decided.
+   */
+  private scan: { plan: MarkerScanPlan; design: FixedDesign | undefined } | null | undefined;
+  private scanInput: Matrix | undefined;
 
   constructor(private readonly opts: MmEstOptions) {
     this.backend = opts.backend ?? getBackend();
@@ -297,7 +343,7 @@ export class MmEstRun {
       method,
       nbIt: fit.nbIt,
       converged: fit.converged,
-      attr: design.attr,
+      attr: design.attr.slice(),
       factors: design.factors.slice(),
       dropped: design.dropped.slice(),
     };
@@ -310,16 +356,186 @@ export class MmEstRun {
   }
 
   /**
+   * The marker models fitted in batches of `batchSize`, in marker order. On
+   * the eigen path with REML, MM4LMM's iteration (no `accelerate`) and
+   * markers that enter as one numeric column after the base columns (see
+   * marker-scan.ts), a batch is fitted as one structure-of-arrays scan: its
+   * marker columns rotated with one gemm, then every model iterated
+   * together (`remlScan`), each stopping where its lone fit would, with the
+   * same bits. Other models take the per-model path of `batches`.
+   */
+  *fitBatches(markers: Markers, from = 0): Generator<FittedBatch> {
+    const ctx = this.scanContext(markers);
+    const size = this.opts.batchSize ?? 512;
+    for (let m0 = from; m0 < markers.count; m0 += size) {
+      const batch = ctx === undefined ? undefined : this.prepareScan(ctx, markers, m0, Math.min(size, markers.count - m0));
+      if (ctx === undefined || batch === undefined) {
+        for (const b of this.batches(markers, m0)) {
+          yield { start: b.start, models: b.designs.map((d, k) => this.toModel(this.fitDesign(d.x, b.utx?.[k]), d)) };
+        }
+        return;
+      }
+      yield { start: m0, models: this.finishScan(batch, this.scanHere(ctx, batch)) };
+    }
+  }
+
+  /**
+   * What the scans of this run's marker models share, or undefined when
+   * they do not qualify for the scan (see `fitBatches`).
+   * @internal
+   */
+  scanContext(markers: Markers): ScanContext | undefined {
+    const plan = this.plan;
+    if (plan === undefined) return undefined;
+    if (this.scan === undefined) {
+      const o = this.opts;
+      const qualifies = this.path === 'eigen' && this.method === 'reml' && o.accelerate !== true;
+      const sp = qualifies ? planMarkerScan(plan) : undefined;
+      this.scan = sp === undefined ? null : { plan: sp, design: undefined };
+    }
+    if (this.scan === null || markers.kind !== 'numeric' || markers.columns !== 1) return undefined;
+    const { rotation, uty } = this.rotated();
+    this.workspace.checkInputs(uty, rotation.eigenvalues);
+    const { init, critVar, critLogLik, maxIter } = resolveOptions(this.engineOptions(), 2, uty, 'mmRotated');
+    const sp = this.scan.plan;
+    return {
+      uty,
+      eigenvalues: rotation.eigenvalues,
+      base: keptColumns(this.baseRotated(plan, rotation), sp.kept).data,
+      p0: sp.p0,
+      options: { init, critVar, critLogLik, maxIter },
+      logDetError: rotation.logDetError,
+    };
+  }
+
+  /**
+   * The batch of markers [m0, m0 + count) ready for the scan: their columns
+   * rotated with one gemm, those that certainly keep the design [base,
+   * marker] gathered for `remlScan`, the exact designs of the others.
+   * Undefined when the shared design is not the one planned (never seen):
+   * the caller then takes the per-model path from m0 on.
+   * @internal
+   */
+  prepareScan(ctx: ScanContext, markers: Markers, m0: number, count: number): ScanBatch | undefined {
+    const scan = this.scan;
+    const plan = this.plan;
+    if (scan === null || scan === undefined || plan === undefined) return undefined;
+    const n = this.n;
+    const p = ctx.p0 + 1;
+    // The gemm's input, reused from batch to batch (no batch keeps it).
+    if (this.scanInput?.cols !== count) this.scanInput = new Matrix(n, count);
+    const stacked = this.scanInput;
+    const kept = new Uint8Array(count);
+    // The exact designs of the others, built in marker order (a bad marker throws as in `batches`).
+    const others = new Map<number, FixedDesign>();
+    let nKept = 0;
+    for (let k = 0; k < count; k++) {
+      const marker = markers.get(m0 + k) as Matrix;
+      stacked.data.set(marker.data, k * n);
+      if (!clearlyKept(scan.plan, stacked.data, k * n)) {
+        others.set(k, designFromColumns(plan, markerDesign(plan, marker)));
+        continue;
+      }
+      kept[k] = 1;
+      nKept++;
+      if (scan.design === undefined) {
+        // The shared design, built once the exact way; it must be [kept base columns, marker].
+        const d = designFromColumns(plan, markerDesign(plan, marker));
+        if (d.rank !== p || d.source.some((src, j) => src !== (j < ctx.p0 ? scan.plan.kept[j] : -1))) {
+          this.scan = null;
+          return undefined;
+        }
+        scan.design = d;
+      }
+    }
+    const rotated = this.backend.gemm(this.rotated().rotation.u, stacked, { transA: true }).data;
+    // The scan reads the kept markers' rotated columns contiguously.
+    let xb = rotated;
+    if (nKept < count) {
+      xb = new Float64Array(nKept * n);
+      let at = 0;
+      for (let k = 0; k < count; k++) if (kept[k] === 1) xb.set(rotated.subarray(k * n, (k + 1) * n), n * at++);
+    }
+    return { start: m0, count, kept, nKept, xb, rotated, others };
+  }
+
+  /**
+   * `remlScan` of a prepared batch in this thread. When a model fails, the
+   * batch's models are fitted one by one in marker order, so that the error
+   * thrown is the first model's, as in `batches`.
+   * @internal
+   */
+  scanHere(ctx: ScanContext, batch: ScanBatch): ScanFits {
+    const p = ctx.p0 + 1;
+    const fits = scanFits(batch.nKept, p);
+    try {
+      remlScan(this.workspace.get(this.n, p), ctx.uty, ctx.eigenvalues, scanDesigns(ctx, batch), ctx.options, ctx.logDetError, fits);
+    } catch (e) {
+      const design = this.scan?.design;
+      for (let k = 0; k < batch.count; k++) {
+        const d = batch.others.get(k) ?? design;
+        if (d !== undefined) this.fitDesign(d.x, this.rotatedDesign(d, batch.rotated, k));
+      }
+      throw e;
+    }
+    return fits;
+  }
+
+  /** The models of a scanned batch: the scan's fits, and the others fitted here by the per-model path. @internal */
+  finishScan(batch: ScanBatch, fits: ScanFits): MmEstModel[] {
+    const design = this.scan?.design;
+    const models: MmEstModel[] = new Array(batch.count);
+    let j = 0;
+    for (let k = 0; k < batch.count; k++) {
+      const other = batch.others.get(k);
+      if (other !== undefined) {
+        models[k] = this.toModel(this.fitDesign(other.x, this.rotatedDesign(other, batch.rotated, k)), other);
+        continue;
+      }
+      if (design === undefined) throw new ShapeError('mmEst: a scanned batch without its shared design');
+      const p = design.x.cols;
+      const fit = {
+        sigma2: fits.sigma2.slice(2 * j, 2 * j + 2),
+        beta: fits.beta.slice(p * j, p * (j + 1)),
+        varBeta: new Matrix(p, p, fits.varBeta.slice(p * p * j, p * p * (j + 1))),
+        logLik: fits.logLik[j]!,
+        nbIt: fits.nbIt[j]!,
+        converged: fits.converged[j] === 1,
+      };
+      models[k] = this.toModel(fit, design);
+      j++;
+    }
+    return models;
+  }
+
+  /** U' times the plan's base columns, once per run. */
+  private baseRotated(plan: DesignPlan, rotation: TwoRotation): Matrix {
+    this.rotatedBase ??= plan.base.cols > 0 ? this.backend.gemm(rotation.u, plan.base, { transA: true }) : new Matrix(this.n, 0);
+    return this.rotatedBase;
+  }
+
+  /** U'X of a design from the rotated base and its marker-dependent columns, column `k` on of `rotated` (N rows per column). */
+  private rotatedDesign(d: FixedDesign, rotated: Float64Array, k: number): Matrix {
+    const n = this.n;
+    const base = this.rotatedBase!.data;
+    const out = new Matrix(n, d.x.cols);
+    d.source.forEach((s, j) => {
+      out.data.set(s >= 0 ? base.subarray(s * n, (s + 1) * n) : rotated.subarray((k - s - 1) * n, (k - s) * n), j * n);
+    });
+    return out;
+  }
+
+  /**
    * The marker models in batches of `batchSize`: their designs and, on the
    * eigen path, their rotated designs, the marker-dependent columns of the
    * whole batch rotated with one gemm (the base columns once per run).
    */
-  *batches(markers: Markers | undefined = this.markers): Generator<MarkerBatch> {
+  *batches(markers: Markers | undefined = this.markers, from = 0): Generator<MarkerBatch> {
     const plan = this.plan;
     if (markers === undefined || plan === undefined) return;
     const n = this.n;
     const size = this.opts.batchSize ?? 512;
-    for (let m0 = 0; m0 < markers.count; m0 += size) {
+    for (let m0 = from; m0 < markers.count; m0 += size) {
       const m1 = Math.min(markers.count, m0 + size);
       const parts: MarkerColumns[] = [];
       for (let m = m0; m < m1; m++) parts.push(markerDesign(plan, markers.get(m)));
@@ -329,8 +545,7 @@ export class MmEstRun {
         continue;
       }
       const { rotation } = this.rotated();
-      this.rotatedBase ??= plan.base.cols > 0 ? this.backend.gemm(rotation.u, plan.base, { transA: true }) : new Matrix(n, 0);
-      const base = this.rotatedBase;
+      this.baseRotated(plan, rotation);
       const width = parts.reduce((s, p) => s + p.x.cols, 0);
       const stacked = new Matrix(n, width);
       const offsets: number[] = [];
@@ -341,14 +556,7 @@ export class MmEstRun {
         off += part.x.cols;
       }
       const rotated = width > 0 ? this.backend.gemm(rotation.u, stacked, { transA: true }) : stacked;
-      const utx = designs.map((d, k) => {
-        const out = new Matrix(n, d.x.cols);
-        d.source.forEach((s, j) => {
-          const src = s >= 0 ? base.data.subarray(s * n, (s + 1) * n) : rotated.data.subarray((offsets[k]! - s - 1) * n, (offsets[k]! - s) * n);
-          out.data.set(src, j * n);
-        });
-        return out;
-      });
+      const utx = designs.map((d, k) => this.rotatedDesign(d, rotated.data, offsets[k]!));
       yield { start: m0, designs, utx };
     }
   }
