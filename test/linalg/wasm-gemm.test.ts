@@ -16,6 +16,11 @@ import { dgemm, dsyrk, wasmUnavailableReason } from '../../src/linalg/wasm/gemm.
 import { Rng } from '../../src/sim/rng.js';
 
 const BOOLS = [false, true];
+const ALPHA_BETA = [
+  [1, 0],
+  [-0.7, 1],
+  [2.5, -0.5],
+] as const;
 
 /** Index of the first element where x and y differ as bits (NaN equals NaN), or -1. */
 function firstDifference(x: Float64Array, y: Float64Array): number {
@@ -24,7 +29,11 @@ function firstDifference(x: Float64Array, y: Float64Array): number {
   return -1;
 }
 
-/** (m, n, k): as in js-blas.test.ts, plus a product crossing MC, KC and NC at once. */
+/**
+ * (m, n, k): as in js-blas.test.ts, plus a product crossing MC, KC and NC at
+ * once, and one so deep (k = 4100) that the wasm driver's packed panels of B
+ * fill its budget before NC columns (blocks of 1020 columns).
+ */
 const GEMM_SHAPES: [number, number, number][] = [
   [0, 0, 0],
   [0, 3, 2],
@@ -42,6 +51,7 @@ const GEMM_SHAPES: [number, number, number][] = [
   [131, 129, 257],
   [5, 2100, 4],
   [133, 2051, 259],
+  [9, 1030, 4100],
 ];
 
 test('the wasm kernel runs here (Node has WebAssembly SIMD)', () => {
@@ -54,11 +64,9 @@ describe('wasm dgemm', () => {
     for (const [m, n, k] of GEMM_SHAPES) {
       for (const tA of BOOLS) {
         for (const tB of BOOLS) {
-          for (const [alpha, beta] of [
-            [1, 0],
-            [-0.7, 1],
-            [2.5, -0.5],
-          ] as const) {
+          // The deep product once per transpose pair: its size is in the blocking, not in alpha/beta.
+          const scalings = m * n * k > 1e7 ? ALPHA_BETA.slice(1, 2) : ALPHA_BETA;
+          for (const [alpha, beta] of scalings) {
             const a = rng.normals(m * k);
             const b = rng.normals(k * n);
             const expected = rng.normals(m * n);
