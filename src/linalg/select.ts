@@ -35,6 +35,15 @@ export function nativeStatus(): { available: boolean; reason?: string } {
 }
 
 /**
+ * Whether the wasm backend (WebAssembly SIMD dgemm/dsyrk) can run here, and
+ * why not if it cannot (no WebAssembly, or no simd128).
+ */
+export function wasmStatus(): { available: boolean; reason?: string } {
+  const reason = wasmUnavailableReason();
+  return reason === undefined ? { available: true } : { available: false, reason };
+}
+
+/**
  * The backend called `name`. Throws an `LmmkitError` with the reason (and
  * how to fix it) when the native backend was asked for but is not available.
  */
@@ -74,7 +83,7 @@ export function availableBackends(): NonEmpty<Backend> {
   const asked = requestedBackend();
   if (asked !== undefined) return [loadBackend(asked)];
   if (nativeStatus().available) return [loadBackend('native'), loadBackend('js')];
-  return wasmUnavailableReason() === undefined ? [loadBackend('wasm'), loadBackend('js')] : [loadBackend('js')];
+  return wasmStatus().available ? [loadBackend('wasm'), loadBackend('js')] : [loadBackend('js')];
 }
 
 /**

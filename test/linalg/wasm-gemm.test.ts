@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { LmmkitError } from '../../src/errors.js';
 import { dgemm as jsDgemm, dsyrk as jsDsyrk } from '../../src/linalg/js/blas.js';
 import { Matrix } from '../../src/linalg/matrix.js';
-import { loadBackend } from '../../src/linalg/select.js';
+import { loadBackend, wasmStatus } from '../../src/linalg/select.js';
 import { dgemm, dsyrk, wasmUnavailableReason } from '../../src/linalg/wasm/gemm.js';
 import { Rng } from '../../src/sim/rng.js';
 
@@ -56,6 +56,7 @@ const GEMM_SHAPES: [number, number, number][] = [
 
 test('the wasm kernel runs here (Node has WebAssembly SIMD)', () => {
   assert.equal(wasmUnavailableReason(), undefined);
+  assert.deepEqual(wasmStatus(), { available: true });
 });
 
 describe('wasm dgemm', () => {

@@ -17,7 +17,7 @@
  * bytes, under the 4 KiB that Chromium allows on a page's main thread).
  */
 import { dgemm as jsDgemm, KC, MC, NC, NO_TRIANGLE, NR, packA, packB, scaleBlock, scaleLower } from '../js/blas.js';
-import { GEMM_WASM_BASE64 } from './gemm-bytes.js';
+import { GEMM_WASM_HEX } from './gemm-bytes.js';
 
 /** What `macroKernel` of gemm.wat computes; see there. */
 type MacroKernel = (mc: number, nc: number, kc: number, diag: number, pa: number, pb: number, c: number, ldc: number) => void;
@@ -54,11 +54,10 @@ interface Instance {
 
 let instance: Instance | undefined;
 
-/** The kernel's bytes, decoded from the generated base64 module. */
+/** The kernel's bytes, decoded from the hex of gemm-bytes.ts (generated from gemm.wat). */
 export function gemmWasmBytes(): Uint8Array {
-  const bin = atob(GEMM_WASM_BASE64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const bytes = new Uint8Array(GEMM_WASM_HEX.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(GEMM_WASM_HEX.slice(2 * i, 2 * i + 2), 16);
   return bytes;
 }
 
