@@ -16,7 +16,7 @@ const cache = new Map<BackendName, Backend>();
 
 // The browser-safe entry knows no native loader, so that nothing of Node is
 // reachable from it; lmmkit/node (and the CLI) register one on import.
-let loadNative = (): NativeStatus => ({ available: false, reason: "the 'lmmkit' entry runs js only; import from 'lmmkit/node' for native" });
+let loadNative = (): NativeStatus => ({ available: false, reason: "the 'lmmkit' entry runs js or wasm only; import from 'lmmkit/node' for native" });
 
 /**
  * Makes `load` the way the native kernels are loaded (once, on first use).
