@@ -3,8 +3,8 @@
 // multiply-add) on random matrices of every shape class the kernels meet
 // (empty, 1-sized, odd, deeper than KC, taller than MC, wider than NC), every
 // transpose flag and alpha/beta case; the BLAS rules on unread entries; the
-// backend behind `loadBackend('wasm')`; and the committed module is what
-// gemm.wat assembles to.
+// backend behind `loadBackend('wasm')` and selfcheck on it; and the committed
+// module is what gemm.wat assembles to.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
@@ -14,6 +14,7 @@ import { Matrix } from '../../src/linalg/matrix.js';
 import { loadBackend, wasmStatus } from '../../src/linalg/select.js';
 import { dgemm, dsyrk, wasmUnavailableReason } from '../../src/linalg/wasm/gemm.js';
 import { Rng } from '../../src/sim/rng.js';
+import { runSelfCheck } from '../../src/workflow/selfcheck.js';
 
 const BOOLS = [false, true];
 const ALPHA_BETA = [
@@ -172,6 +173,15 @@ describe('wasm backend', () => {
       else process.env.LMMKIT_BACKEND = before;
     }
   });
+});
+
+test('selfcheck --backend wasm: the end-to-end fit passes its checks and equals js bit for bit', () => {
+  const [wasm] = runSelfCheck('wasm', 5);
+  const [js] = runSelfCheck('js', 5);
+  assert.equal(wasm!.backend, 'wasm');
+  assert.ok(wasm!.checks.length > 0 && wasm!.checks.every((c) => c.ok), JSON.stringify(wasm!.checks));
+  assert.deepEqual(wasm!.betaHat, js!.betaHat);
+  assert.deepEqual(wasm!.betaSe, js!.betaSe);
 });
 
 test('src/linalg/wasm/gemm-bytes.ts is what gemm.wat assembles to (npm run build:wasm)', () => {
