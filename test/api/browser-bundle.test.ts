@@ -4,7 +4,8 @@
 // module for nothing shows up as a '(disabled)' input, also refused, and so
 // are Node's globals (Buffer, require, process) in our own modules. The
 // bundle is then run in a fresh context (no process, require or Buffer), and
-// reads a PLINK fileset from bytes there on the js backend.
+// reads a PLINK fileset from bytes there on the wasm backend; without
+// WebAssembly it falls back to js.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -83,4 +84,27 @@ test('the bundle evaluates in a fresh context and reads a .bed from bytes on the
   assert.equal(got.backend, 'wasm');
   assert.equal(got.ids, 'rs1,rs2');
   assert.deepEqual(Array.from(got.dosages), [2, 1, 0, Number.NaN, 0, 2]);
+});
+
+test('without WebAssembly SIMD the bundle falls back to the js backend and says why wasm is missing', async () => {
+  const { code } = await bundle({ format: 'iife', globalName: 'lmmkit' });
+  for (const [setup, reason] of [
+    ['delete globalThis.WebAssembly;', 'this runtime has no WebAssembly'],
+    // A WebAssembly without simd128 refuses the module when validating it.
+    ['globalThis.WebAssembly = { validate: () => false };', 'this runtime lacks WebAssembly SIMD (simd128)'],
+  ]) {
+    const script = `${setup}
+      ${code}
+      JSON.stringify({ backend: lmmkit.getBackend().name, wasm: lmmkit.wasmStatus(), product: Array.from(lmmkit.getBackend().gemm(
+        lmmkit.Matrix.fromRows([[1, 2], [3, 4]]), lmmkit.Matrix.fromRows([[5], [6]])).data) })`;
+    // Through JSON: objects of another realm are not deepEqual to this realm's.
+    const got = JSON.parse(runInNewContext(script, { TextDecoder }) as string) as {
+      backend: string;
+      wasm: { available: boolean; reason?: string };
+      product: number[];
+    };
+    assert.equal(got.backend, 'js', setup);
+    assert.deepEqual(got.wasm, { available: false, reason }, setup);
+    assert.deepEqual(got.product, [17, 39], setup);
+  }
 });
