@@ -69,7 +69,7 @@ export class DesignError extends LmmkitError {
 }
 
 /** Why a linear-algebra backend cannot be had. */
-export type BackendCode = 'BAD_BACKEND' | 'NO_NATIVE_BACKEND';
+export type BackendCode = 'BAD_BACKEND' | 'NO_NATIVE_BACKEND' | 'NO_WASM_BACKEND';
 
 /** An unknown backend name, or the native backend asked for where it did not load. */
 export class BackendError extends LmmkitError {

@@ -47,6 +47,7 @@ export {
   loadBackend,
   nativeStatus,
   setBackend,
+  wasmStatus,
   type BackendName,
 } from './linalg/select.js';
 export * from './stats/index.js';

@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   const selfcheck = program
     .command('selfcheck')
     .description('simulate a small data set and fit it by generalised least squares two ways, checking that they agree')
-    .option('--backend <name>', 'js, native or all (default: the backend in use)')
+    .option('--backend <name>', 'js, native, wasm or all (default: the backend in use)')
     .option('--seed <n>', 'simulation seed', (v) => parseInteger('--seed', v), 20261124)
     .option('--json', 'print JSON instead of text')
     .action((opts: { backend?: string; seed: number; json?: boolean }) => {

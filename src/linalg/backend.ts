@@ -1,5 +1,5 @@
 import { NotPositiveDefiniteError, NumericalError, ShapeError } from '../errors.js';
-import type { KernelInfo, Kernels } from './kernels.js';
+import type { BackendName, KernelInfo, Kernels } from './kernels.js';
 import { Matrix } from './matrix.js';
 import { logdetCholesky, symmetriseFromLower } from './small.js';
 
@@ -68,7 +68,7 @@ export interface Svd {
 
 /** What `lmmkit info` reports about a backend. */
 export interface BackendInfo extends KernelInfo {
-  readonly name: 'js' | 'native';
+  readonly name: BackendName;
 }
 
 /**
@@ -79,7 +79,7 @@ export interface BackendInfo extends KernelInfo {
  * the `Kernels` underneath (pure TypeScript or OpenBLAS/LAPACKE).
  */
 export class Backend {
-  readonly name: 'js' | 'native';
+  readonly name: BackendName;
   readonly kernels: Kernels;
 
   constructor(kernels: Kernels) {

@@ -16,8 +16,8 @@
  *   numerical failure at (1-based) step i, as documented per routine.
  */
 export interface Kernels {
-  /** `'js'` (pure TypeScript, runs anywhere) or `'native'` (OpenBLAS/LAPACKE addon). */
-  readonly name: 'js' | 'native';
+  /** See `BackendName`. */
+  readonly name: BackendName;
 
   /** Describes the implementation: the BLAS library, its threads, its configuration string. */
   describe(): KernelInfo;
@@ -92,6 +92,13 @@ export interface Kernels {
    */
   dgesdd(m: number, n: number, a: Float64Array, s: Float64Array, u: Float64Array, vt: Float64Array): number;
 }
+
+/**
+ * The kernel implementations: `'js'` (pure TypeScript, runs anywhere),
+ * `'native'` (OpenBLAS/LAPACKE addon, Node) or `'wasm'` (js with dgemm and
+ * dsyrk in WebAssembly SIMD, wherever simd128 is).
+ */
+export type BackendName = 'js' | 'native' | 'wasm';
 
 /** What a kernel implementation says about itself (`lmmkit info`). */
 export interface KernelInfo {

@@ -15,7 +15,7 @@ export interface MachineInfo {
   /** e.g. 'Linux 6.1.0-18-amd64 (x64)'. */
   os: string;
   node: string;
-  /** The linear-algebra backend (js or native), its BLAS and the BLAS threads in use. */
+  /** The linear-algebra backend (js, native or wasm), its BLAS and the BLAS threads in use. */
   backend: string;
   blas: string;
   blasThreads: number;

@@ -156,17 +156,17 @@ export function formatSelfCheck(r: SelfCheckResult): string {
 
 /**
  * `lmmkit selfcheck`: runs `selfCheck` with `seed` on the backend named
- * (js or native), on every available one ('all'), or on the one in use
+ * (js, native or wasm), on every available one ('all'), or on the one in use
  * (undefined); a BAD_ARGUMENT for any other name.
  */
 export function runSelfCheck(backend: string | undefined, seed?: number): SelfCheckResult[] {
   if (backend !== undefined && !isBackendChoice(backend)) {
-    throw new ArgumentError(`--backend: expected js, native or all, found '${backend}'`);
+    throw new ArgumentError(`--backend: expected js, native, wasm or all, found '${backend}'`);
   }
   const backends = backend === 'all' ? availableBackends() : backend !== undefined ? [loadBackend(backend)] : [getBackend()];
   return backends.map((be) => selfCheck(be, seed));
 }
 
 function isBackendChoice(name: string): name is BackendName | 'all' {
-  return name === 'js' || name === 'native' || name === 'all';
+  return name === 'js' || name === 'native' || name === 'wasm' || name === 'all';
 }

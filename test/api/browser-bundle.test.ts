@@ -4,7 +4,8 @@
 // module for nothing shows up as a '(disabled)' input, also refused, and so
 // are Node's globals (Buffer, require, process) in our own modules. The
 // bundle is then run in a fresh context (no process, require or Buffer), and
-// reads a PLINK fileset from bytes there on the js backend.
+// reads a PLINK fileset from bytes there on the wasm backend; without
+// WebAssembly it falls back to js.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -60,7 +61,7 @@ test('the . entry bundles for a browser with no error, no warning and no Node im
   }
 });
 
-test('the bundle evaluates in a fresh context and reads a .bed from bytes on the js backend', async () => {
+test('the bundle evaluates in a fresh context and reads a .bed from bytes on the wasm backend', async () => {
   const { code } = await bundle({ format: 'iife', globalName: 'lmmkit' });
   // 3 samples x 2 variants: codes 00 10 11 (dosages 2 1 0) and 01 11 00 (NaN 0 2).
   const script = `${code}
@@ -79,7 +80,31 @@ test('the bundle evaluates in a fresh context and reads a .bed from bytes on the
   // The .fam comes from this realm, as bytes from an iframe or a worker would.
   const famBytes = new TextEncoder().encode('f1 i1 0 0 1 -9\nf2 i2 0 0 2 -9\nf3 i3 0 0 0 -9\n');
   const got = (await runInNewContext(script, { TextDecoder, famBytes })) as { backend: string; dosages: number[]; ids: string };
-  assert.equal(got.backend, 'js');
+  // A fresh V8 context has WebAssembly (SIMD), so the default is wasm, as in a page.
+  assert.equal(got.backend, 'wasm');
   assert.equal(got.ids, 'rs1,rs2');
   assert.deepEqual(Array.from(got.dosages), [2, 1, 0, Number.NaN, 0, 2]);
+});
+
+test('without WebAssembly SIMD the bundle falls back to the js backend and says why wasm is missing', async () => {
+  const { code } = await bundle({ format: 'iife', globalName: 'lmmkit' });
+  for (const [setup, reason] of [
+    ['delete globalThis.WebAssembly;', 'this runtime has no WebAssembly'],
+    // A WebAssembly without simd128 refuses the module when validating it.
+    ['globalThis.WebAssembly = { validate: () => false };', 'this runtime lacks WebAssembly SIMD (simd128)'],
+  ]) {
+    const script = `${setup}
+      ${code}
+      JSON.stringify({ backend: lmmkit.getBackend().name, wasm: lmmkit.wasmStatus(), product: Array.from(lmmkit.getBackend().gemm(
+        lmmkit.Matrix.fromRows([[1, 2], [3, 4]]), lmmkit.Matrix.fromRows([[5], [6]])).data) })`;
+    // Through JSON: objects of another realm are not deepEqual to this realm's.
+    const got = JSON.parse(runInNewContext(script, { TextDecoder }) as string) as {
+      backend: string;
+      wasm: { available: boolean; reason?: string };
+      product: number[];
+    };
+    assert.equal(got.backend, 'js', setup);
+    assert.deepEqual(got.wasm, { available: false, reason }, setup);
+    assert.deepEqual(got.product, [17, 39], setup);
+  }
 });

@@ -1,6 +1,6 @@
 // availableBackends() and getBackend() honour LMMKIT_BACKEND the same way:
 // set, it names the only backend lmmkit may use; unset, native (when it
-// loaded) comes first, then js.
+// loaded) comes first, then js; without native, wasm (WebAssembly SIMD) then js.
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { LmmkitError } from '../../src/errors.js';
@@ -12,12 +12,12 @@ afterEach(() => {
   else process.env.LMMKIT_BACKEND = before;
 });
 
-test('unset or empty: native first when it loaded, then js', () => {
+test('unset or empty: native first when it loaded, then js; else wasm, then js', () => {
   for (const value of [undefined, '']) {
     if (value === undefined) delete process.env.LMMKIT_BACKEND;
     else process.env.LMMKIT_BACKEND = value;
     const names = availableBackends().map((b) => b.name);
-    assert.deepEqual(names, nativeStatus().available ? ['native', 'js'] : ['js']);
+    assert.deepEqual(names, nativeStatus().available ? ['native', 'js'] : ['wasm', 'js']);
   }
 });
 

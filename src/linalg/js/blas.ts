@@ -13,16 +13,16 @@
 /** Micro-tile height: rows of C held in registers by the micro-kernel. */
 export const MR = 4;
 /** Micro-tile width: columns of C held in registers by the micro-kernel. */
-const NR = 4;
+export const NR = 4;
 /** Depth of a packed panel; a 4 x KC sliver of A and of B (8 KiB each) stay in L1. */
-const KC = 256;
+export const KC = 256;
 /** Rows of a packed block of A; MC x KC doubles (256 KiB) stay in L2. */
-const MC = 128;
+export const MC = 128;
 /** Columns of a packed panel of B; KC x NC doubles (4 MiB) live in L3. */
-const NC = 2048;
+export const NC = 2048;
 
 /** Diagonal offset meaning "every element of the tile is stored" (general gemm). */
-const NO_TRIANGLE = 1 << 30;
+export const NO_TRIANGLE = 1 << 30;
 
 // Grow-only packing buffers shared by every call; JS is single-threaded and
 // no routine here re-enters gemm while a packed panel is live.
@@ -149,7 +149,7 @@ export function scaleBlock(m: number, n: number, beta: number, c: Float64Array, 
 }
 
 /** beta C on the lower triangle (diagonal included) of an n x n block. */
-function scaleLower(n: number, beta: number, c: Float64Array, cOff: number, ldc: number): void {
+export function scaleLower(n: number, beta: number, c: Float64Array, cOff: number, ldc: number): void {
   for (let j = 0; j < n; j++) scaleBlock(n - j, 1, beta, c, cOff + j + j * ldc, ldc);
 }
 
@@ -213,11 +213,11 @@ function packedGemm(
     const nc = Math.min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc);
-      packB(transB, b, bOff, ldb, pc, jc, kc, nc);
+      packB(reserveB(Math.ceil(nc / NR) * NR * kc), transB, b, bOff, ldb, pc, jc, kc, nc);
       // In the triangular case, rows above jc lie wholly above the diagonal.
       for (let ic = lowerOnly ? jc : 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
-        packA(transA, alpha, a, aOff, lda, ic, pc, mc, kc);
+        packA(reserveA(Math.ceil(mc / MR) * MR * kc), transA, alpha, a, aOff, lda, ic, pc, mc, kc);
         const diag = lowerOnly ? ic - jc : NO_TRIANGLE;
         macroKernel(mc, nc, kc, c, cOff + ic + jc * ldc, ldc, diag);
       }
@@ -238,14 +238,25 @@ function reserveB(size: number): Float64Array {
 }
 
 /**
- * Packs alpha op(A)[i0:i0+mc, p0:p0+kc] as slivers of MR rows: sliver s holds,
+ * Packs alpha op(A)[i0:i0+mc, p0:p0+kc] into `pa` (at least ceil(mc / MR) MR kc
+ * long) as slivers of MR rows: sliver s holds,
  * for each p, the MR values op(A)[i0 + s MR + r, p0 + p] contiguously, so the
  * micro-kernel reads A with unit stride. The rows of a last, partial sliver
  * past mc keep stale values: they only reach tile entries that are never
  * stored, so edge tiles run the same kernel without zero padding.
  */
-function packA(trans: boolean, alpha: number, a: Float64Array, aOff: number, lda: number, i0: number, p0: number, mc: number, kc: number): void {
-  const pa = reserveA(Math.ceil(mc / MR) * MR * kc);
+export function packA(
+  pa: Float64Array,
+  trans: boolean,
+  alpha: number,
+  a: Float64Array,
+  aOff: number,
+  lda: number,
+  i0: number,
+  p0: number,
+  mc: number,
+  kc: number,
+): void {
   let dst = 0;
   for (let i = 0; i < mc; i += MR) {
     const rows = Math.min(MR, mc - i);
@@ -275,12 +286,12 @@ function packA(trans: boolean, alpha: number, a: Float64Array, aOff: number, lda
 }
 
 /**
- * Packs op(B)[p0:p0+kc, j0:j0+nc] as slivers of NR columns: sliver s holds,
+ * Packs op(B)[p0:p0+kc, j0:j0+nc] into `pb` (at least ceil(nc / NR) NR kc long)
+ * as slivers of NR columns: sliver s holds,
  * for each p, the NR values op(B)[p0 + p, j0 + s NR + c] contiguously.
  * Columns past nc keep stale values, as in packA.
  */
-function packB(trans: boolean, b: Float64Array, bOff: number, ldb: number, p0: number, j0: number, kc: number, nc: number): void {
-  const pb = reserveB(Math.ceil(nc / NR) * NR * kc);
+export function packB(pb: Float64Array, trans: boolean, b: Float64Array, bOff: number, ldb: number, p0: number, j0: number, kc: number, nc: number): void {
   let dst = 0;
   for (let j = 0; j < nc; j += NR) {
     const cols = Math.min(NR, nc - j);
