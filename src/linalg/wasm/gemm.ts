@@ -35,7 +35,7 @@ interface WasmMemory {
 }
 
 /** This runtime's WebAssembly, if any. */
-const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 /** Byte layout of the wasm memory: scratch tile, packed A, the C block, then the packed panels of B. */
 const PA = 1024;
