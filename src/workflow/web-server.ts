@@ -30,7 +30,8 @@ const HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
-  'Content-Security-Policy': "default-src 'self' blob: data: 'unsafe-inline'; frame-ancestors 'self'",
+  'Content-Security-Policy':
+    "default-src 'self' blob: data: 'unsafe-inline'; script-src 'self' blob: 'unsafe-inline' 'wasm-unsafe-eval'; frame-ancestors 'self'",
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-cache',
 };

@@ -201,6 +201,8 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     assert.equal(plink.bytes.toString('utf8').trimEnd().split('\n').length, want.trimEnd().split('\n').length);
     const json = JSON.parse((await download(page, () => page.click('#dl-json'))).bytes.toString('utf8'));
     assert.equal(json.nullModel.model, 'kinship');
+    // The worker runs on the WebAssembly SIMD kernels: the server's CSP must allow compiling them.
+    assert.equal(json.backend, 'wasm');
     assert.equal(json.variants.tests, want.trimEnd().split('\n').length - 1);
     const png = await download(page, () => page.click('#dl-man-png'));
     assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);

@@ -61,14 +61,30 @@ export function gemmWasmBytes(): Uint8Array {
   return bytes;
 }
 
-/**
- * Why the wasm kernel cannot run here (no WebAssembly, or no simd128), or
- * undefined when it can. Validating the module itself is the SIMD test.
- */
-export function wasmUnavailableReason(): string | undefined {
+/** Why this runtime cannot run the kernel, found once (undefined: it can). */
+function checkWasm(): string | undefined {
   if (wasm === undefined || typeof wasm.validate !== 'function') return 'this runtime has no WebAssembly';
   if (!wasm.validate(gemmWasmBytes())) return 'this runtime lacks WebAssembly SIMD (simd128)';
+  // A valid module can still be refused: a page whose Content-Security-Policy
+  // lacks 'wasm-unsafe-eval' blocks compiling it. Compiling 942 bytes is cheap.
+  try {
+    new wasm.Module(gemmWasmBytes());
+  } catch (err) {
+    return `this runtime refuses to compile WebAssembly (${err instanceof Error ? err.message : String(err)})`;
+  }
   return undefined;
+}
+
+let unavailable: { reason: string | undefined } | undefined;
+
+/**
+ * Why the wasm kernel cannot run here (no WebAssembly, no simd128, or a
+ * page that forbids compiling it), or undefined when it can. Validating the
+ * module itself is the SIMD test.
+ */
+export function wasmUnavailableReason(): string | undefined {
+  unavailable ??= { reason: checkWasm() };
+  return unavailable.reason;
 }
 
 /**
