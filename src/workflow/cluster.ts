@@ -11,6 +11,7 @@ import { FlowProducer, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { GenoProgress } from '../data/geno-queue.js';
 import type { ProgressReporter } from '../data/node/progress.js';
 import { LmmkitError } from '../errors.js';
+import { ParsedFileCache } from '../data/node/parsed-files.js';
 import { loadNullModel } from '../nullmodel/node.js';
 import { cachedFingerprinter } from './chunks.js';
 import type { SavedNullModel } from '../nullmodel/serialize.js';
@@ -274,6 +275,9 @@ async function cachedNull(path: string, log: (line: string) => void): Promise<Sa
 /** This worker's input fingerprints: each chunk's manifest hashes the .bed and the null model, the same files chunk after chunk. */
 const fingerprints = cachedFingerprinter();
 
+/** This worker's parsed variant and sample tables: each chunk opens the same fileset, whose whole .bim it would parse again. */
+const parsedFiles = new ParsedFileCache();
+
 /** Progress of a job's stages into BullMQ (at most every half second: each update is a Redis write). */
 function jobProgress(job: Job, chunk: string): ProgressFactory {
   let last = 0;
@@ -308,6 +312,7 @@ async function chunkJob(job: Job, opts: ClusterWorkerOptions, log: (line: string
     warn: opts.warn,
     loadNull: (path) => cachedNull(path, log),
     fingerprint: fingerprints,
+    parsedFiles,
   });
   log(`run ${d.run} chunk ${chunk}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { index: d.index, attempt };
