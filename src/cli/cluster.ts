@@ -3,6 +3,7 @@
 // workflow/cluster*.ts; this file parses the options.
 import { Command, CommanderError } from 'commander';
 import { type ClusterWorker, formatStatus, type GwasRunOptions, runStatus, runWorker, submitRun, waitRun } from '../workflow/index.js';
+import { DEFAULT_REDIS_TIMEOUT_S, REDIS_TIMEOUT_ENV, redisTimeoutMs } from '../workflow/cluster-redis.js';
 import { bad, positiveInteger, printError, printLine, takeSignals, warnOnce } from './common.js';
 import { gwasCommand } from './gwas.js';
 
@@ -14,6 +15,10 @@ N chunk jobs and a merge job; it prints the run id as its last line.
 chunks into STORE/runs/RUN/attempts/ and merges into the submitted --out.
 'status RUN' and 'wait RUN' follow the run. See README "Running on a cluster".
 The Redis URL takes a password and TLS: rediss://:PASSWORD@host:6380.
+A Redis that does not answer: 'submit', 'status' and 'wait' give up after
+--redis-timeout seconds (default ${DEFAULT_REDIS_TIMEOUT_S}, or ${REDIS_TIMEOUT_ENV}) with one line
+naming the URL, exit 2; 'worker' keeps retrying (at most 5 s apart) and
+says so on stderr once per outage.
 Environment: LMMKIT_CLUSTER_LOCK_MS sets the workers' lock and stalled-check
 interval (default 30000): a worker silent that long is presumed dead and
 its chunk is given to another.`;
@@ -44,6 +49,8 @@ export function clusterCommand(): Command {
     .description('run a chunked gwas scan on BullMQ + Redis workers (submit, worker, status, wait)')
     .addHelpText('after', HELP_AFTER);
   const redis = '--redis <url>';
+  const timeout = '--redis-timeout <s>';
+  const timeoutHelp = `seconds to wait for Redis to answer before giving up (default ${DEFAULT_REDIS_TIMEOUT_S}, or ${REDIS_TIMEOUT_ENV})`;
   const redisHelp = 'Redis URL: redis://[user:password@]host:port[/db], rediss:// for TLS (required)';
   const needRedis = (o: { redis?: string }, what: string): string => {
     if (o.redis === undefined) throw bad(`cluster ${what}: expected --redis URL, found none`);
@@ -56,12 +63,14 @@ export function clusterCommand(): Command {
     .option(redis, redisHelp)
     .requiredOption('--chunks <n>', 'chunks (jobs) to cut the scan into', positiveInteger('--chunks'))
     .option('--store <dir>', 'the store folder shared by the machines (default: lmmkit-store beside --out)')
-    .action(async (args: string[], o: { redis?: string; chunks: number; store?: string }) => {
+    .option(timeout, timeoutHelp)
+    .action(async (args: string[], o: { redis?: string; chunks: number; store?: string; redisTimeout?: string }) => {
       const url = needRedis(o, 'submit');
+      const redisTimeout = redisTimeoutMs(o.redisTimeout);
       const gwas = await parseGwasOptions(args);
       const { dirname, resolve } = await import('node:path');
       const store = o.store ?? resolve(dirname(gwas.out ?? '.'), 'lmmkit-store');
-      const r = await submitRun({ redis: url, chunks: o.chunks, store, gwas, log: printLine, warn: warnOnce });
+      const r = await submitRun({ redis: url, chunks: o.chunks, store, gwas, redisTimeoutMs: redisTimeout, log: printLine, warn: warnOnce });
       printLine(r.run);
     });
   cmd
@@ -81,6 +90,7 @@ export function clusterCommand(): Command {
         stalledInterval: lock,
         log: printLine,
         warn: warnOnce,
+        notice: (line) => printError(`lmmkit: ${line}`),
       });
       let stopping = false;
       takeSignals((signal) => {
@@ -101,8 +111,9 @@ export function clusterCommand(): Command {
     .argument('<run>', 'the run id submit printed')
     .option(redis, redisHelp)
     .option('--json', 'print JSON')
-    .action(async (run: string, o: { redis?: string; json?: boolean }) => {
-      const s = await runStatus({ redis: needRedis(o, 'status'), run });
+    .option(timeout, timeoutHelp)
+    .action(async (run: string, o: { redis?: string; json?: boolean; redisTimeout?: string }) => {
+      const s = await runStatus({ redis: needRedis(o, 'status'), run, timeoutMs: redisTimeoutMs(o.redisTimeout) });
       printLine(o.json === true ? JSON.stringify(s, null, 1) : formatStatus(s).join('\n'));
     });
   cmd
@@ -110,8 +121,9 @@ export function clusterCommand(): Command {
     .description("wait until the run is merged (exit 0) or has failed (exit 1, the failed chunk's error on stderr)")
     .argument('<run>', 'the run id submit printed')
     .option(redis, redisHelp)
-    .action(async (run: string, o: { redis?: string }) => {
-      const r = await waitRun({ redis: needRedis(o, 'wait'), run });
+    .option(timeout, timeoutHelp)
+    .action(async (run: string, o: { redis?: string; redisTimeout?: string }) => {
+      const r = await waitRun({ redis: needRedis(o, 'wait'), run, timeoutMs: redisTimeoutMs(o.redisTimeout) });
       if (r.ok) printLine(`run ${run}: merged${r.report === undefined ? '' : `: ${r.report}`}`);
       else {
         printError(`lmmkit: ${r.error}`);

@@ -7,13 +7,15 @@
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { FlowProducer, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { EventEmitter } from 'node:events';
+import { FlowProducer, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { GenoProgress } from '../data/geno-queue.js';
 import type { ProgressReporter } from '../data/node/progress.js';
 import { LmmkitError } from '../errors.js';
 import { ParsedFileCache } from '../data/node/parsed-files.js';
 import { loadNullModel } from '../nullmodel/node.js';
 import { cachedFingerprinter } from './chunks.js';
+import { connectionReporter, DEFAULT_REDIS_TIMEOUT_S, reachRedis, workerConnection } from './cluster-redis.js';
 import type { SavedNullModel } from '../nullmodel/serialize.js';
 import {
   attemptDir,
@@ -51,6 +53,8 @@ export interface ClusterSubmitOptions {
   gwas: GwasRunOptions;
   /** Attempts of a chunk job that fails for a reason other than its input (default 3). */
   attempts?: number;
+  /** How long to wait for Redis to answer, ms (default 10 000): checked before the null model is fitted. */
+  redisTimeoutMs?: number;
   log?: (line: string) => void;
   warn?: (line: string) => void;
 }
@@ -135,6 +139,11 @@ export async function submitRun(opts: ClusterSubmitOptions): Promise<ClusterSubm
   }
   await checkInputsExist(abs);
   await checkOutputs([`${abs.out as string}.json`]);
+  // Before the null model is fitted (minutes at large N): a Redis that is not there fails now.
+  const timeoutMs = opts.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_S * 1000;
+  const probe = new Queue(CLUSTER_QUEUE, { connection });
+  await reachRedis(probe, opts.redis, timeoutMs, 'cluster submit');
+  await probe.close();
   const store = await openStore(opts.store);
   const run = newRunId();
   const dir = runDir(store, run);
@@ -162,6 +171,7 @@ export async function submitRun(opts: ClusterSubmitOptions): Promise<ClusterSubm
   const spec: RunSpec = { run, chunks: opts.chunks, gwas: scan as RunSpec['gwas'], out: abs.out as string, submitted: new Date().toISOString() };
   await writeSpec(store, spec);
   const flow = new FlowProducer({ connection });
+  await reachRedis(flow, opts.redis, timeoutMs, 'cluster submit');
   try {
     const attempts = opts.attempts ?? 3;
     await flow.add({
@@ -196,6 +206,8 @@ export interface ClusterWorkerOptions {
   stalledInterval?: number;
   log?: (line: string) => void;
   warn?: (line: string) => void;
+  /** Lines about the connection to Redis (each outage when it starts, and its end); default `warn`, which may print a text once only. */
+  notice?: (line: string) => void;
 }
 
 /** A started worker: `close()` lets the running jobs finish (force: returns them to the queue at their lock's end). */
@@ -218,7 +230,7 @@ export const WORKER_NAME = `${hostname()}:${process.pid}`;
  */
 export function runWorker(opts: ClusterWorkerOptions): ClusterWorker {
   const log = opts.log ?? (() => {});
-  const connection = redisConnection(opts.redis);
+  const connection = workerConnection(redisConnection(opts.redis));
   const concurrency = opts.concurrency ?? 1;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw bad(`--concurrency: expected a positive integer, found ${concurrency}`);
   const worker = new Worker(
@@ -243,10 +255,21 @@ export function runWorker(opts: ClusterWorkerOptions): ClusterWorker {
     },
   );
   worker.on('failed', (job, err) => log(`job ${job?.id ?? '?'} failed: ${err.message}`));
-  worker.on('error', (err) => opts.warn?.(`worker: ${err.message}`));
+  // A worker outlives Redis restarts and network cuts: it retries, and says so once per outage.
+  const notice = opts.notice ?? opts.warn ?? (() => {});
+  const redis = connectionReporter(
+    opts.redis,
+    (line) => notice(`worker: ${line}`),
+    (line) => notice(`worker: ${line}`),
+  );
+  worker.on('error', (err) => {
+    if (!redis.error(err)) opts.warn?.(`worker: ${err.message}`);
+  });
+  (worker.getBackend() as unknown as EventEmitter).on('ready', redis.connected);
   const closed = new Promise<void>((done) => worker.on('closed', () => done()));
   log(`worker ${WORKER_NAME} on ${CLUSTER_QUEUE}, ${concurrency} job${concurrency === 1 ? '' : 's'} at a time`);
-  return { close: (force = false) => worker.close(force), closed };
+  // Without Redis a graceful close would wait for the connection (forever): no job of this worker can finish then anyway.
+  return { close: (force = false) => worker.close(force || redis.isDown()), closed };
 }
 
 /** Null models read by this process, by file fingerprint (path, size, modification time): the last two runs'. */
