@@ -434,4 +434,19 @@ describe('lmmkit cluster submit refuses bad scans before queueing (exit 2)', () 
     assert.equal(c.status, 2, c.stderr);
     assert.match(c.stderr, /gwas options: unknown option '--no-such-option'/);
   });
+  test('mtgwas and varcomp fit scans: their own option errors, GWAS mode only, a missing NAME=FILE', () => {
+    const m = lmmkit(...submitArgs(['mtgwas', '--no-such-option']));
+    assert.equal(m.status, 2, m.stderr);
+    assert.match(m.stderr, /cluster submit: mtgwas options: unknown option '--no-such-option'/);
+    const v = lmmkit(...submitArgs(['varcomp', 'estimate', '--out', join(dir, 'v.tsv')]));
+    assert.equal(v.status, 2, v.stderr);
+    assert.match(v.stderr, /expected 'varcomp fit' and its options after --, found 'varcomp estimate'/);
+    const data = ['varcomp', 'fit', '--data', join(dir, 'demo/pheno.tsv'), '--y', 'trait', '--ids', 'IID'];
+    const one = lmmkit(...submitArgs([...data, '--kinship', `A=${join(dir, 'kin.tsv')}`, '--out', join(dir, 'v.json')]));
+    assert.equal(one.status, 2, one.stderr);
+    assert.match(one.stderr, /varcomp fit splits GWAS mode only .*expected --markers FILE or a genotype file/);
+    const kin = lmmkit(...submitArgs([...data, '--bfile', join(dir, 'demo/demo'), '--kinship', `A=${join(dir, 'no-kin.tsv')}`, '--out', join(dir, 'v.tsv')]));
+    assert.equal(kin.status, 2, kin.stderr);
+    assert.match(kin.stderr, /--kinship .*no-kin\.tsv: expected a file, found none/);
+  });
 });
