@@ -319,6 +319,15 @@ async function clusterRun(inp: Inputs, dir: string, whole: string): Promise<void
     console.log(
       `  cluster overhead:       ${pct(c.queue + c.before + c.after + perRun)} of the chunk scans = ${perChunk.toFixed(3)} s per chunk + ${perRun.toFixed(3)} s per run (merge) + submit ${r.submitWall.toFixed(2)} s`,
     );
+    // What scales with what: the scans with the variants, the rest per chunk, per worker or per run.
+    const chunkFixed = (c.queue + c.before - perWorker * firsts.size + c.after) / chunks;
+    console.log('  cost model: wall ~ (M x per-variant + chunks x per-chunk) / workers + per-worker + per-run');
+    console.log(`    proportional (scan):  ${((c.scan / m) * 1e6).toFixed(1)} us per variant (sum of chunk scans / ${m} variants, N = ${n})`);
+    console.log(
+      `    fixed per chunk:      ${chunkFixed.toFixed(3)} s (queue pickup, inputs, part manifest) = ${pct(chunkFixed * chunks)} of the chunk scans [target < 5%]`,
+    );
+    console.log(`    fixed per worker:     ${perWorker.toFixed(3)} s (null model read, once per run)`);
+    console.log(`    fixed per run:        ${perRun.toFixed(3)} s merge + ${r.submitWall.toFixed(2)} s submit`);
     console.log(`  cmp merged vs one process: ${same ? 'identical' : 'DIFFERENT'}`);
     if (!same) throw new Error("the queued run's merged table differs from the unsplit run");
     const g1 = oneVariant(inp, dir);

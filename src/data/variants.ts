@@ -40,6 +40,13 @@ export function takeVariants(v: VariantTable, indices: ArrayLike<number>): Varia
   return { chrom: pick(v.chrom), id: pick(v.id), cm, pos, a1: pick(v.a1), a2: pick(v.a2) };
 }
 
+/** start, start + 1, ..., end - 1 (a plain loop: `Int32Array.from` with a mapping function is ten times slower, and a cluster chunk resolves the whole file's selection). */
+function consecutive(start: number, end: number): Int32Array {
+  const out = new Int32Array(end - start);
+  for (let i = 0; i < out.length; i++) out[i] = start + i;
+  return out;
+}
+
 /** Which variants to read: all, an index range, a region, a list of ids, or explicit indices. */
 export type VariantSelection =
   | { range: readonly [start: number, end: number] }
@@ -56,13 +63,13 @@ export type VariantSelection =
  */
 export function resolveSelection(v: VariantTable, sel: VariantSelection | undefined, file: string): Int32Array {
   const n = v.id.length;
-  if (sel === undefined) return Int32Array.from({ length: n }, (_, i) => i);
+  if (sel === undefined) return consecutive(0, n);
   if ('range' in sel) {
     const [start, end] = sel.range;
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > n || start > end) {
       throw new SelectionError('BAD_SELECTION', `${file}: variant range [${start}, ${end}) is outside the file's ${n} variants`);
     }
-    return Int32Array.from({ length: end - start }, (_, i) => start + i);
+    return consecutive(start, end);
   }
   if ('region' in sel) {
     const { chrom, start, end } = sel.region;

@@ -215,8 +215,8 @@ export interface PartManifest {
   files: { name: string; bytes: number; sha256: string }[];
 }
 
-/** Option keys that do not shape the output (where it goes, how it is logged or threaded). */
-const NOT_OUTPUT_OPTIONS = new Set(['out', 'run', 'chunk', 'threads', 'progress', 'log', 'warn', 'tsvPath', 'jsonPath']);
+/** Option keys that do not shape the output (where it goes, how it is logged, threaded or cached). */
+const NOT_OUTPUT_OPTIONS = new Set(['out', 'run', 'chunk', 'threads', 'progress', 'log', 'warn', 'tsvPath', 'jsonPath', 'parsedFiles']);
 
 /**
  * The options of a chunked run as the manifest records them: every option

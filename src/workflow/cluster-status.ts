@@ -2,6 +2,7 @@
 // BullMQ holds it in Redis (its merge job and chunk jobs, by their ids).
 import { type Job, Queue } from 'bullmq';
 import { ArgumentError } from '../errors.js';
+import { DEFAULT_REDIS_TIMEOUT_S, reachRedis } from './cluster-redis.js';
 import { CLUSTER_QUEUE, chunkJobId, mergeJobData, mergeJobId, redisConnection, runDir } from './cluster-store.js';
 
 /** One chunk's state. */
@@ -43,10 +44,16 @@ function progressOf(job: Job): { worker?: string; stage?: string; fraction?: num
   };
 }
 
-/** Reads the state of `run` from Redis: its chunks (waiting, active with their worker and progress, done, failed with the error) and merge. */
-export async function runStatus(opts: { redis: string; run: string }): Promise<ClusterStatus> {
+/**
+ * Reads the state of `run` from Redis: its chunks (waiting, active with
+ * their worker and progress, done, failed with the error) and merge. A
+ * Redis that does not answer within `timeoutMs` (default 10 s) is an
+ * ArgumentError naming the URL.
+ */
+export async function runStatus(opts: { redis: string; run: string; timeoutMs?: number }): Promise<ClusterStatus> {
   runDir('/', opts.run);
   const queue = new Queue(CLUSTER_QUEUE, { connection: redisConnection(opts.redis) });
+  await reachRedis(queue, opts.redis, opts.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_S * 1000, 'cluster status');
   try {
     return await statusOf(queue, opts.run);
   } finally {
@@ -125,13 +132,20 @@ export type WaitResult = { ok: true; report: string | undefined } | { ok: false;
 
 /**
  * Waits until `run` is merged or has failed, polling Redis every
- * `intervalMs` (a Redis restart in between is waited out: the queue's
- * client reconnects and the poll is tried again).
+ * `intervalMs`. The first contact waits at most `timeoutMs` (default 10 s;
+ * then an ArgumentError naming the URL); a Redis restart later on is
+ * waited out: the queue's client reconnects and the poll is tried again.
  */
-export async function waitRun(opts: { redis: string; run: string; intervalMs?: number; onStatus?: (s: ClusterStatus) => void }): Promise<WaitResult> {
+export async function waitRun(opts: {
+  redis: string;
+  run: string;
+  intervalMs?: number;
+  timeoutMs?: number;
+  onStatus?: (s: ClusterStatus) => void;
+}): Promise<WaitResult> {
   runDir('/', opts.run);
   const queue = new Queue(CLUSTER_QUEUE, { connection: redisConnection(opts.redis) });
-  queue.on('error', () => {});
+  await reachRedis(queue, opts.redis, opts.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_S * 1000, 'cluster wait');
   try {
     for (;;) {
       let s: ClusterStatus | undefined;

@@ -1,6 +1,6 @@
 // The cluster runner's store and job payloads (`lmmkit cluster`): a
 // directory shared by the machines (a network file system) that holds each
-// run's specification (the gwas options, written by `submit`), its null
+// run's specification (the scan's command and options, written by `submit`), its null
 // model and the chunks' parts, one folder per attempt; and the checks a
 // worker makes on every job it receives, since a job is data from Redis,
 // which anyone with its password can write: nothing in it is executed, and
@@ -12,6 +12,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { ConnectionOptions } from 'bullmq';
 import { ArgumentError, InputError } from '../errors.js';
 import type { GwasRunOptions } from './gwas.js';
+import type { MtgwasRunOptions } from './mtgwas.js';
+import type { VarcompFitOptions } from './varcomp.js';
 
 /** The BullMQ queue every lmmkit job goes to (chunks and merges, told apart by the job's name). */
 export const CLUSTER_QUEUE = 'lmmkit';
@@ -47,16 +49,26 @@ export function redisConnection(url: string): ConnectionOptions {
   return { url };
 }
 
-/** What `submit` writes to RUN/spec.json: the chunk scans' options (inputs as absolute paths) and where the merge goes. */
-export interface RunSpec {
+/** The commands a run can split: gwas, mtgwas, and varcomp fit in GWAS mode (--markers or a genotype file). */
+export const CLUSTER_COMMANDS = ['gwas', 'mtgwas', 'varcomp'] as const;
+
+/** Options of a chunk's scan as the spec holds them: but `out`, `chunk` and the callbacks. */
+type SpecOptions<T> = Omit<T, 'out' | 'chunk' | 'log' | 'warn' | 'progress' | 'run'>;
+
+/** A run's scan: which command, with its options (inputs as absolute paths). */
+export type RunScan =
+  | { command: 'gwas'; options: SpecOptions<GwasRunOptions> }
+  | { command: 'mtgwas'; options: SpecOptions<MtgwasRunOptions> }
+  | { command: 'varcomp'; options: SpecOptions<VarcompFitOptions> };
+
+/** What `submit` writes to RUN/spec.json: the chunk scans' command and options and where the merge goes. */
+export type RunSpec = RunScan & {
   run: string;
   chunks: number;
-  /** The options of each chunk's runGwas, but `out`, `chunk` and the callbacks. */
-  gwas: Omit<GwasRunOptions, 'out' | 'chunk' | 'log' | 'warn' | 'progress' | 'run'>;
-  /** The merged outputs' prefix (the submitted --out, absolute). */
+  /** The merged outputs' prefix (the submitted --out, absolute; varcomp's without its .tsv). */
   out: string;
   submitted: string;
-}
+};
 
 /** The payload of a chunk job. */
 export interface ChunkJobData {
@@ -168,8 +180,10 @@ export async function writeSpec(store: string, spec: RunSpec): Promise<void> {
 export async function readSpec(store: string, run: string, count: number): Promise<RunSpec> {
   const path = join(runDir(store, run), 'spec.json');
   const spec = JSON.parse(await readFile(path, 'utf8')) as RunSpec;
-  if (spec.run !== run || spec.chunks !== count || typeof spec.out !== 'string' || typeof spec.gwas !== 'object') {
+  if (spec.run !== run || spec.chunks !== count || typeof spec.out !== 'string' || typeof spec.options !== 'object' || spec.options === null) {
     throw new InputError({ file: path }, `expected the spec of run ${run} in ${count} chunks, found run ${shown(spec.run)} in ${shown(spec.chunks)}`);
   }
+  if (!(CLUSTER_COMMANDS as readonly string[]).includes(spec.command))
+    throw new InputError({ file: path }, `expected a command ${CLUSTER_COMMANDS.join(', ')}, found ${shown(spec.command)}`);
   return spec;
 }

@@ -33,5 +33,13 @@ export { parseOutFormats, type OutFormat } from '../data/gwas-dialects.js';
 export { DEFAULT_PROGRESS_SECONDS } from '../data/node/progress.js';
 export { parseChunk, partPrefix, planChunk, type ChunkSpec, type PartManifest } from './chunks.js';
 export { runMerge, type MergeReport, type MergeRunOptions } from './merge.js';
-export { type ClusterSubmitOptions, type ClusterSubmitReport, type ClusterWorker, type ClusterWorkerOptions, runWorker, submitRun } from './cluster.js';
+export {
+  type ClusterScan,
+  type ClusterSubmitOptions,
+  type ClusterSubmitReport,
+  type ClusterWorker,
+  type ClusterWorkerOptions,
+  runWorker,
+  submitRun,
+} from './cluster.js';
 export { type ClusterStatus, formatStatus, runStatus, type WaitResult, waitRun } from './cluster-status.js';

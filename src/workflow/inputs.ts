@@ -4,6 +4,7 @@
 import { openBimbam } from '../data/bimbam.js';
 import { analysedSelection, type GenotypeQuirks, type GenotypeSource } from '../data/genotypes.js';
 import { openBed } from '../data/node/bed.js';
+import type { ParsedFileCache } from '../data/node/parsed-files.js';
 import { openPgen } from '../data/node/pgen.js';
 import { openVcf } from '../data/node/vcf.js';
 import { VcfReader, type VcfDosage } from '../data/vcf.js';
@@ -47,6 +48,8 @@ export interface GenotypeInput {
   bgenRef?: BgenRef;
   /** The BGEN file's bgenix index: a path, `false` for none (--no-bgen-index), default FILE.bgi when it exists (see `bgenIndexPath`). */
   bgenIndex?: string | false;
+  /** Parsed variant and sample tables kept across runs (a cluster worker's: each chunk would re-parse the whole .bim); PLINK 1 and 2 filesets. */
+  parsedFiles?: ParsedFileCache;
 }
 
 /** The files a genotype input reads: PREFIX.bed/.bim/.fam, or the BIMBAM file and its annotation. */
@@ -75,10 +78,10 @@ export async function readKeyedTable(
 
 /** Opens the genotype file of --bfile PREFIX (PLINK 1), --bimbam FILE (with its --annotation), --pfile PREFIX (PLINK 2), --vcf FILE (with --vcf-dosage) or --bgen FILE (with its --sample). */
 export async function openGenotypes(opts: GenotypeInput & VcfRegionOptions): Promise<GenotypeSource> {
-  if (opts.pfile !== undefined) return await openPgen(opts.pfile);
+  if (opts.pfile !== undefined) return await openPgen(opts.pfile, opts.parsedFiles);
   if (opts.vcf !== undefined) return await openVcf(opts.vcf, { dosage: opts.vcfDosage, index: opts.vcfIndex, region: vcfRegion(opts, opts.vcf) });
   if (opts.bgen !== undefined) return await openBgen(opts.bgen, { sample: opts.sample, ref: opts.bgenRef, index: opts.bgenIndex });
-  return opts.bfile !== undefined ? await openBed(opts.bfile) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
+  return opts.bfile !== undefined ? await openBed(opts.bfile, {}, opts.parsedFiles) : await openBimbam(opts.bimbam!, { annotation: opts.annotation });
 }
 
 /** The options that restrict a run to a region: what a VCF's index can answer. */

@@ -56,9 +56,9 @@ export async function runMerge(opts: MergeRunOptions): Promise<MergeReport> {
   const first = parts[0]!;
   const n = first.m.chunk.count;
   // Same run: command, chunk count, inputs, options.
-  const same = (p: LoadedPart, what: string, a: unknown, b: unknown): void => {
+  const same = (p: LoadedPart, what: string, a: unknown, b: unknown, of: LoadedPart = first): void => {
     if (JSON.stringify(a) !== JSON.stringify(b)) {
-      throw new InputError({ file: p.path }, `foreign part: expected the ${what} of ${first.path}, found ${describeDiff(a, b)}`);
+      throw new InputError({ file: p.path }, `foreign part: expected the ${what} of ${of.path}, found ${describeDiff(a, b)}`);
     }
   };
   for (const p of parts.slice(1)) {
@@ -123,9 +123,19 @@ export async function runMerge(opts: MergeRunOptions): Promise<MergeReport> {
   }
   // The parts' reports: the same but for what each chunk counted.
   const reports = await Promise.all(ordered.map(async (p) => JSON.parse(await readFile(join(p.dir, p.m.report), 'utf8')) as Record<string, unknown>));
-  const base = reports[0]!;
-  const counted = first.m.command === 'varcomp' ? ['models'] : [];
-  for (let i = 1; i < n; i++) same(ordered[i]!, 'report (samples, null model, options)', stripCounts(reports[i]!, counted), stripCounts(base, counted));
+  const varcomp = first.m.command === 'varcomp';
+  const counted = varcomp ? ['models'] : [];
+  // A varcomp chunk with no variant of its own fitted nothing, not even the cofactor-only model its report shows: null there.
+  const unfitted = (r: Record<string, unknown>): boolean => varcomp && r.models === 0 && r.nullModel === null;
+  const at = Math.max(
+    0,
+    reports.findIndex((r) => !unfitted(r)),
+  );
+  for (let i = 0; i < n; i++) {
+    if (i === at) continue;
+    const skip = unfitted(reports[i]!) ? [...counted, 'nullModel'] : counted;
+    same(ordered[i]!, 'report (samples, null model, options)', stripCounts(reports[i]!, skip), stripCounts(reports[at]!, skip), ordered[at]!);
+  }
 
   const tables = first.m.tables;
   const finals = tables.map((t) => `${opts.out}${t.suffix}`);
@@ -178,7 +188,7 @@ export async function runMerge(opts: MergeRunOptions): Promise<MergeReport> {
       first.m.command === 'gwas'
         ? await mergeGwasReport(reports, tables, written, plots, outputs, opts)
         : first.m.command === 'varcomp'
-          ? mergeVarcompReport(reports)
+          ? mergeVarcompReport(reports, at)
           : mergeMtgwasReport(reports, written);
     const withRun = placeRun(merged, opts.run);
     await outputs.whole(jsonPath, `${JSON.stringify(withRun, null, 2)}\n`);
@@ -369,9 +379,13 @@ function mergeMtgwasReport(reports: Record<string, unknown>[], written: readonly
   return base;
 }
 
-/** varcomp's GWAS-mode report: the parts' model counts and seconds summed, the rest (settings, cofactor-only fit) the same in every part. */
-function mergeVarcompReport(reports: Record<string, unknown>[]): Record<string, unknown> {
-  const base = structuredClone(reports[0]!);
+/**
+ * varcomp's GWAS-mode report: the parts' model counts and seconds summed,
+ * the rest (settings, cofactor-only fit) the same in every part that fitted
+ * a model; `at` is the first of those (an empty chunk fits none).
+ */
+function mergeVarcompReport(reports: Record<string, unknown>[], at: number): Record<string, unknown> {
+  const base = structuredClone(reports[at]!);
   base.models = reports.reduce((a, r) => a + (r.models as number), 0);
   base.seconds = reports.reduce((a, r) => a + (r.seconds as number), 0);
   return base;

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import type { FactorColumn } from '../data/categorical.js';
 import { resolveSelection } from '../data/variants.js';
-import { type ChunkSpec, chunkOutPrefix, type PartManifest, scanChunk, writeScanPart } from './chunks.js';
+import { type ChunkSpec, chunkOutPrefix, type Fingerprinter, type PartManifest, scanChunk, writeScanPart } from './chunks.js';
 import { selectionFiles } from './selection.js';
 import { runEntry, type RunMetadata } from './run-info.js';
 import { InputError, SelectionError } from '../errors.js';
@@ -81,6 +81,8 @@ export interface MtgwasRunOptions extends ScanRunOptions {
    * deterministic), and `runMerge` joins the parts into PREFIX.tsv and .json.
    */
   chunk?: ChunkSpec;
+  /** Fingerprints a chunk's inputs for its manifest (default `fingerprint`; a cluster worker passes its cache, each file hashed once per run). */
+  fingerprint?: Fingerprinter;
 }
 
 /** One sex chromosome's multi-trait null model: its samples, covariates and fit. */
@@ -482,24 +484,28 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     return report;
   });
   if (chunk !== undefined) {
-    const manifest = await writeScanPart(partOut, {
-      command: 'mtgwas',
-      chunk,
-      spans,
-      inputs: [
-        ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
-        ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
-        ['pheno', opts.pheno],
-        ['covar', opts.covar],
-        ['kinship', opts.kinship],
-      ],
-      options: opts,
-      plot: false,
-      gz: false,
-      report: `${partOut}.json`,
-      // One table, whatever its columns: merge concatenates the parts' rows in chunk order.
-      tables: [{ trait: null, format: 'mtgwas', file: basename(report.output), suffix: '.tsv', rows: report.variants.tested }],
-    });
+    const manifest = await writeScanPart(
+      partOut,
+      {
+        command: 'mtgwas',
+        chunk,
+        spans,
+        inputs: [
+          ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
+          ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
+          ['pheno', opts.pheno],
+          ['covar', opts.covar],
+          ['kinship', opts.kinship],
+        ],
+        options: opts,
+        plot: false,
+        gz: false,
+        report: `${partOut}.json`,
+        // One table, whatever its columns: merge concatenates the parts' rows in chunk order.
+        tables: [{ trait: null, format: 'mtgwas', file: basename(report.output), suffix: '.tsv', rows: report.variants.tested }],
+      },
+      opts.fingerprint,
+    );
     log(`part manifest -> ${manifest}`);
   }
   return report;

@@ -2,6 +2,7 @@
 // their checks. Options are named after the command-line flags, and so are
 // the messages of their errors: the workflows are what the commands run.
 import type { BgenRef } from '../data/bgen/bgen.js';
+import type { ParsedFileCache } from '../data/node/parsed-files.js';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkWritable } from '../data/atomic.js';
@@ -69,6 +70,8 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   bgenRef?: BgenRef;
   /** The BGEN file's bgenix index (see `GenotypeInput`). */
   bgenIndex?: string | false;
+  /** Parsed variant and sample tables kept across runs (see `GenotypeInput`): a cluster worker passes its own. */
+  parsedFiles?: ParsedFileCache;
   /** Phenotype table; without it the .fam's or .psam's phenotypes (see `readPhenotypes`). */
   pheno?: string;
   /** The traits, in this order (default every value column of the phenotype table). */

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { analysedSelection } from '../data/genotypes.js';
 import { resolveSelection, type VariantSelection } from '../data/variants.js';
-import { type ChunkSpec, chunkOutPrefix, type PartManifest, planChunk, scanChunk, writeScanPart } from './chunks.js';
+import { type ChunkSpec, chunkOutPrefix, type Fingerprinter, type PartManifest, planChunk, scanChunk, writeScanPart } from './chunks.js';
 
 /** Marker models mmEst rotates together by default (mmEst.ts's batchSize): --markers chunks cut between them. */
 const MARKER_BATCH = 512;
@@ -110,6 +110,8 @@ export interface VarcompFitOptions extends GenotypeInput, SelectionOptions {
    * --out without .tsv) with a manifest; `runMerge` joins the parts.
    */
   chunk?: ChunkSpec;
+  /** Fingerprints a chunk's inputs for its manifest (default `fingerprint`; a cluster worker passes its cache, each file hashed once per run). */
+  fingerprint?: Fingerprinter;
   /** GWAS mode: variants read (and fitted) per batch, default the reader's for the rows' samples (--markers: models rotated together, default 512); chunks cut between batches. */
   batchSize?: number;
   /** The text report, one line (or block) per call (default silent). */
@@ -615,22 +617,26 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       await outputs.commit();
       log(`fitted ${models.length} variant models from ${file} in ${seconds.toFixed(2)} s -> ${outPath}, ${jsonPath}`);
       if (chunk !== undefined && span !== undefined) {
-        const manifest = await writeScanPart(base, {
-          command: 'varcomp',
-          chunk,
-          spans: [span],
-          inputs: [
-            ['data', opts.data],
-            ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
-            ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
-            ...[...opts.kinship, ...opts.z].map((v): [string, string] => ['component', v.slice(v.indexOf('=') + 1)]),
-          ],
-          options: opts,
-          plot: false,
-          gz: false,
-          report: jsonPath,
-          tables: [{ trait: null, format: 'varcomp', file: basename(outPath), suffix: opts.out.slice(outBase.length), rows: models.length }],
-        });
+        const manifest = await writeScanPart(
+          base,
+          {
+            command: 'varcomp',
+            chunk,
+            spans: [span],
+            inputs: [
+              ['data', opts.data],
+              ...genotypeFiles(opts).map((f): [string, string] => ['genotypes', f]),
+              ...selectionFiles(opts).map((f): [string, string | undefined] => ['selection', f]),
+              ...[...opts.kinship, ...opts.z].map((v): [string, string] => ['component', v.slice(v.indexOf('=') + 1)]),
+            ],
+            options: opts,
+            plot: false,
+            gz: false,
+            report: jsonPath,
+            tables: [{ trait: null, format: 'varcomp', file: basename(outPath), suffix: opts.out.slice(outBase.length), rows: models.length }],
+          },
+          opts.fingerprint,
+        );
         log(`part manifest -> ${manifest}`);
       }
       return { models, modelNames: names, path: 'eigen', nullModel, messages: [] } satisfies MmEstResult;
@@ -701,7 +707,9 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
     await withStagedOutputs(async (outputs) => {
       const comp = varList.map((v) => `sigma2_${v.name}`);
       const lines = res.models.map((m, i) => [res.modelNames[i] ?? String(i + 1), ...markerRow(m).slice(1)].join('\t'));
-      await outputs.whole(outPath, `${['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n${lines.join('\n')}\n`);
+      // A chunk with no marker of its own writes the header alone (no blank line for merge to carry over).
+      const body = (rows: string[]): string => rows.map((r) => `${r}\n`).join('');
+      await outputs.whole(outPath, `${['marker', 'nbit', 'converged', 'loglik', ...comp, 'beta_names', 'beta', 'se'].join('\t')}\n${body(lines)}`);
       await outputs.whole(
         jsonPath,
         `${JSON.stringify({ ...settings, models: res.models.length, nullModel: res.nullModel === undefined ? null : modelJson(res.nullModel) }, null, 2)}\n`,
@@ -721,7 +729,7 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
             ].join('\t'),
           ),
         );
-        await outputs.whole(anovaPath, `${['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'neg_log10_p'].join('\t')}\n${rows.join('\n')}\n`);
+        await outputs.whole(anovaPath, `${['marker', 'test', 'term', 'statistic', 'df', 'ddf', 'pvalue', 'neg_log10_p'].join('\t')}\n${body(rows)}`);
       }
     });
     if (anova !== undefined) {
@@ -731,25 +739,29 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
       `fitted ${res.models.length} marker models (${res.path} path) in ${seconds.toFixed(2)} s -> ${outPath}, ${jsonPath}${anova === undefined ? '' : `, ${anovaPath}`}`,
     );
     if (chunk !== undefined && markerSpan !== undefined) {
-      const manifest = await writeScanPart(base, {
-        command: 'varcomp',
-        chunk,
-        spans: [markerSpan],
-        inputs: [
-          ['data', opts.data],
-          ['markers', opts.markers],
-          ...[...opts.kinship, ...opts.z].map((v): [string, string] => ['component', v.slice(v.indexOf('=') + 1)]),
-          ...opts.contrast.map((f): [string, string] => ['contrast', f]),
-        ],
-        options: opts,
-        plot: false,
-        gz: false,
-        report: jsonPath,
-        tables: [
-          { trait: null, format: 'varcomp', file: basename(outPath), suffix: opts.out.slice(outBase.length), rows: res.models.length },
-          ...(anova === undefined ? [] : [{ trait: null, format: 'anova', file: basename(anovaPath), suffix: '.anova.tsv', rows: anova.tables.length }]),
-        ],
-      });
+      const manifest = await writeScanPart(
+        base,
+        {
+          command: 'varcomp',
+          chunk,
+          spans: [markerSpan],
+          inputs: [
+            ['data', opts.data],
+            ['markers', opts.markers],
+            ...[...opts.kinship, ...opts.z].map((v): [string, string] => ['component', v.slice(v.indexOf('=') + 1)]),
+            ...opts.contrast.map((f): [string, string] => ['contrast', f]),
+          ],
+          options: opts,
+          plot: false,
+          gz: false,
+          report: jsonPath,
+          tables: [
+            { trait: null, format: 'varcomp', file: basename(outPath), suffix: opts.out.slice(outBase.length), rows: res.models.length },
+            ...(anova === undefined ? [] : [{ trait: null, format: 'anova', file: basename(anovaPath), suffix: '.anova.tsv', rows: anova.tables.length }]),
+          ],
+        },
+        opts.fingerprint,
+      );
       log(`part manifest -> ${manifest}`);
     }
   }
@@ -759,6 +771,8 @@ async function fitFiles(opts: Settled): Promise<MmEstResult> {
 /** --anova / --contrast: AnovaTest on the fit, or undefined when neither was asked for. */
 async function runAnova(opts: Settled, res: MmEstResult, data: AnovaData): Promise<AnovaResult | undefined> {
   if (opts.anova === undefined && opts.contrast.length === 0) return undefined;
+  // A chunk with no marker of its own (more chunks than marker batches): an empty table, which merge joins.
+  if (opts.chunk !== undefined && res.models.length === 0) return { type: opts.anova ?? 'III', tables: [], messages: [] };
   const entries: [string, Matrix][] = [];
   for (const file of opts.contrast) {
     const t = await readTable(file, { header: false, key: 'none' });

@@ -1,6 +1,6 @@
-// `lmmkit mtgwas --chunk I/N` and `lmmkit varcomp fit --bfile ... --chunk I/N`
-// then `lmmkit merge`: the parts, run out of order (two at a time), merge
-// into the bytes one unsplit run writes.
+// `lmmkit mtgwas --chunk I/N` and `lmmkit varcomp fit --bfile|--markers ...
+// --chunk I/N` then `lmmkit merge`, N in {1, 2, 7, 50}: the parts, run out of
+// order (two at a time), merge into the bytes one unsplit run writes.
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,7 +69,7 @@ async function splitEqualsWhole(name: string, n: number, run: (out: string, chun
 }
 
 describe('mtgwas --chunk + merge = one run', () => {
-  for (const n of [1, 2, 7]) {
+  for (const n of [1, 2, 7, 50]) {
     test(`both tests, N = ${n}`, async () => splitEqualsWhole('mt', n, (out, chunk) => runMtgwas({ ...mt, out, chunk })));
   }
   test('common test with --maf 0.2 (filtered variants counted per part), N = 7', async () =>
@@ -77,7 +77,7 @@ describe('mtgwas --chunk + merge = one run', () => {
 });
 
 describe('varcomp fit --bfile --chunk + merge = one run', () => {
-  for (const n of [1, 2, 7]) {
+  for (const n of [1, 2, 7, 50]) {
     test(`one kinship component, N = ${n}`, async () => splitEqualsWhole('vc', n, (out, chunk) => runVarcompFit({ ...vc, out: `${out}.tsv`, chunk })));
   }
 });
@@ -102,7 +102,8 @@ describe('varcomp fit --markers --chunk + merge = one run', () => {
     ids: 'IID',
     batchSize: 4,
   });
-  for (const n of [1, 2, 7]) {
+  // N = 50 over 10 batches of 4 markers: 40 chunks have no marker (a header-only table and ANOVA table each).
+  for (const n of [1, 2, 7, 50]) {
     test(`numeric markers with --anova III (the ANOVA table joined too), N = ${n}`, async () => {
       const file = markers(false);
       await splitEqualsWhole('vcm', n, (out, chunk) => runVarcompFit({ ...mk(), markers: file, anova: 'III', out: `${out}.tsv`, chunk }));

@@ -327,6 +327,70 @@ describe('lmmkit cluster (BullMQ on redis-server)', { skip }, () => {
     await stopWorker(wk);
   });
 
+  /** Runs `cmd` unsplit into `name`-whole and as `chunks` chunks on 2 workers into `name`-merged; checks the same bytes. */
+  const splitOnWorkers = async (name: string, cmd: string[], args: (out: string) => string[], chunks: number): Promise<void> => {
+    const [w, merged] = [join(dir, `${name}-whole`), join(dir, `${name}-merged`)];
+    for (const d of [w, merged]) mkdirSync(d);
+    const r = lmmkit(...cmd, ...args(join(w, 'res')));
+    assert.equal(r.status, 0, r.stderr);
+    const store = join(dir, `store-${name}`);
+    const run = submit(chunks, store, [...cmd, ...args(join(merged, 'res'))]);
+    const workers = [worker(), worker()];
+    const done = await waitFor(run);
+    assert.equal(done.status, 0, done.text);
+    await Promise.all(workers.map(stopWorker));
+    const a = outputsOf(w, [[w, 'FOLDER']]);
+    const b = outputsOf(merged, [[merged, 'FOLDER']]);
+    assert.deepEqual([...b.keys()], [...a.keys()]);
+    for (const [f, bytes] of a) assert.ok(b.get(f) === bytes, `${name}: ${f} differs from the unsplit run's`);
+    const table = Buffer.from(a.get('res.tsv')!, 'base64').toString('utf8');
+    assert.ok(table.split('\n').length > 30, `${name}: the table has its rows`);
+  };
+
+  test('mtgwas in 3 chunks on 2 workers (-- mtgwas ...) = one unsplit mtgwas, byte for byte', async () => {
+    // Two traits: the demo's, and it permuted.
+    const lines = readFileSync(join(dir, 'demo/pheno.tsv'), 'utf8').trimEnd().split('\n');
+    const values = lines.slice(1).map((l) => l.split('\t')[2]!);
+    const two = [`${lines[0]}\tt2`, ...lines.slice(1).map((l, i) => `${l}\t${values[(i * 7 + 3) % values.length]}`)];
+    writeFileSync(join(dir, 'pheno2.tsv'), `${two.join('\n')}\n`);
+    const args = (out: string): string[] => [
+      '--bfile',
+      join(dir, 'demo/demo'),
+      '--pheno',
+      join(dir, 'pheno2.tsv'),
+      '--kinship-from-bfile',
+      '--batch-size',
+      '64',
+      '--out',
+      out,
+    ];
+    await splitOnWorkers('mt', ['mtgwas'], args, 3);
+  });
+
+  test('varcomp fit --markers in 3 chunks on 2 workers (-- varcomp fit ...) = one unsplit fit, byte for byte', async () => {
+    const kin = lmmkit('kinship', '--bfile', join(dir, 'demo/demo'), '--out', join(dir, 'kin.tsv'));
+    assert.equal(kin.status, 0, kin.stderr);
+    const rows = Array.from({ length: 300 }, (_, i) => Array.from({ length: 36 }, (_, j) => String((i * 7 + j * 13 + ((i * j) % 5)) % 3)).join('\t'));
+    writeFileSync(join(dir, 'markers.tsv'), `${Array.from({ length: 36 }, (_, j) => `m${j + 1}`).join('\t')}\n${rows.join('\n')}\n`);
+    const args = (out: string): string[] => [
+      '--data',
+      join(dir, 'demo/pheno.tsv'),
+      '--y',
+      'trait',
+      '--kinship',
+      `A=${join(dir, 'kin.tsv')}`,
+      '--ids',
+      'IID',
+      '--markers',
+      join(dir, 'markers.tsv'),
+      '--anova',
+      'III',
+      '--out',
+      `${out}.tsv`,
+    ];
+    await splitOnWorkers('vcm', ['varcomp', 'fit'], args, 3);
+  });
+
   test('a job whose payload points outside the store fails for good, naming the field, nothing read or written', async () => {
     const queue = new Queue('lmmkit', { connection: { url: redis.url } });
     const wk = worker();
@@ -369,5 +433,20 @@ describe('lmmkit cluster submit refuses bad scans before queueing (exit 2)', () 
     const c = lmmkit(...submitArgs(['--no-such-option']));
     assert.equal(c.status, 2, c.stderr);
     assert.match(c.stderr, /gwas options: unknown option '--no-such-option'/);
+  });
+  test('mtgwas and varcomp fit scans: their own option errors, GWAS mode only, a missing NAME=FILE', () => {
+    const m = lmmkit(...submitArgs(['mtgwas', '--no-such-option']));
+    assert.equal(m.status, 2, m.stderr);
+    assert.match(m.stderr, /cluster submit: mtgwas options: unknown option '--no-such-option'/);
+    const v = lmmkit(...submitArgs(['varcomp', 'estimate', '--out', join(dir, 'v.tsv')]));
+    assert.equal(v.status, 2, v.stderr);
+    assert.match(v.stderr, /expected 'varcomp fit' and its options after --, found 'varcomp estimate'/);
+    const data = ['varcomp', 'fit', '--data', join(dir, 'demo/pheno.tsv'), '--y', 'trait', '--ids', 'IID'];
+    const one = lmmkit(...submitArgs([...data, '--kinship', `A=${join(dir, 'kin.tsv')}`, '--out', join(dir, 'v.json')]));
+    assert.equal(one.status, 2, one.stderr);
+    assert.match(one.stderr, /varcomp fit splits GWAS mode only .*expected --markers FILE or a genotype file/);
+    const kin = lmmkit(...submitArgs([...data, '--bfile', join(dir, 'demo/demo'), '--kinship', `A=${join(dir, 'no-kin.tsv')}`, '--out', join(dir, 'v.tsv')]));
+    assert.equal(kin.status, 2, kin.stderr);
+    assert.match(kin.stderr, /--kinship .*no-kin\.tsv: expected a file, found none/);
   });
 });

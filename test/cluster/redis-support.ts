@@ -43,10 +43,10 @@ export interface TestRedis {
   start(): Promise<void>;
 }
 
-/** Starts redis-server in `dir` on a free port (the caller stops it, in an `after` of its suite). */
-export async function startRedis(dir: string): Promise<TestRedis> {
+/** Starts redis-server in `dir` on `port` (default a free one; the caller stops it, in an `after` of its suite). */
+export async function startRedis(dir: string, port?: number): Promise<TestRedis> {
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  port ??= await freePort();
   let proc: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
