@@ -456,7 +456,7 @@ async function threeKinships(): Promise<{ dense: FitRun; mm4lmm: number | string
   }
   const t = withTempDir((dir): number | string => {
     writeRaw(join(dir, 'y.f64'), d.y);
-    d.ks.forEach((k, i) => writeRaw(join(dir, `K${i + 1}.f64`), k));
+    for (const [i, k] of d.ks.entries()) writeRaw(join(dir, `K${i + 1}.f64`), k);
     log(`running ${peer.label}: MMEst(y, VarList = (K1, K2, K3, Error = I), Reml) ...`);
     const r = runMm4lmm(dir, 'three', N3);
     if (typeof r === 'string') return `MM4LMM: ${r}`;
