@@ -25,7 +25,7 @@ export interface SummaryRow {
   target?: number;
 }
 
-const cell = (s: number): string => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s >= 1 ? s.toFixed(2) : s.toFixed(3));
+const cell = (s: number): string => (s >= 100 ? s.toFixed(0) : s >= 0.01 ? s.toPrecision(3) : s.toPrecision(2));
 
 /** The row's cells: job, lmmkit, peer, ratio, target (with met/missed). */
 function cells(r: SummaryRow): string[] {
