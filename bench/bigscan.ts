@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bench-big-'));
   const stages: Stage[] = [];
   try {
-    let t0 = performance.now();
+    const t0 = performance.now();
     const y = new Rng(10_000).normals(N);
     const kin = join(dir, 'kin');
     const scanFile = join(dir, 'scan');
