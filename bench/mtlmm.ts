@@ -10,7 +10,7 @@
 //
 // Sizes: LMMKIT_BENCH_MT_N (default 1000), LMMKIT_BENCH_MT_P (default 4),
 // LMMKIT_BENCH_MT_S (default 5000); LMMKIT_BENCH_MT_REPS (default 3) repeats
-// the timed steps (ours and limix's) and reports the best.
+// the timed steps and the rounds of ours and limix's, and reports the best.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,36 +142,47 @@ console.log(`scan, common-effect test (Asnp = ones):   ${common.seconds.toFixed(
 console.log(`scan, both tests with one rotation:       ${both.seconds.toFixed(3)} s`);
 console.log(`(one gemm U^T G of the same shape:        ${uRot.seconds.toFixed(3)} s)`);
 
-// limix-lmm on the same Y, F, G and eigendecomposition of R, in this run.
+// limix-lmm on the same Y, F, G and eigendecomposition of R, in this run:
+// REPS rounds, each our null fit and any-effect scan then limix's (one
+// process per round), so that both see the same spells of a shared machine.
 const limix = limixStatus();
-let limixNull: number | string = limix.ok ? '' : limix.line;
+let limixNull: number | string = limix.ok ? Infinity : limix.line;
 let limixScan: number | string = limixNull;
+let oursNull = nullFit.seconds;
+let oursScan = any.seconds;
 if (limix.ok) {
   const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bench-mtlmm-'));
   try {
-    console.log(`running ${limix.label} (GP2KronSum null fit, optimize(factr=10); MTLMM any-effect scan; best of ${REPS}) ...`);
-    const r = runLimix(dir, 'mtlmm', {
-      reps: REPS,
-      arrays: {
-        Y: writeRaw(join(dir, 'Y.f64'), y),
-        F: writeRaw(join(dir, 'F.f64'), f),
-        G: writeRaw(join(dir, 'G.f64'), g),
-        Sr: writeRaw(join(dir, 'Sr.f64'), eig.value.values),
-        Ur: writeRaw(join(dir, 'Ur.f64'), eig.value.vectors),
-      },
-    });
-    if (typeof r === 'string') {
-      console.log(r);
-      limixNull = limixScan = `limix-lmm: ${r}`;
-    } else {
-      limixNull = r.nullSeconds as number;
-      limixScan = r.scanSeconds as number;
-      console.log(
-        `limix-lmm (numpy ${r.numpy}, scipy ${r.scipy}): null fit ${limixNull.toFixed(3)} s, gp.LML() ${(r.lml as number).toFixed(6)} (ours ${fit.lml.toFixed(6)}); any-effect scan ${limixScan.toFixed(3)} s`,
-      );
-      const lp = Float64Array.from(any.value[0]!.pv, (p) => Math.log10(p));
-      console.log(`any-effect p-values, ours vs limix's (each with its own null fit): ${pvAgreement(lp, readRawF64(r.pv as string))}`);
+    const arrays = {
+      Y: writeRaw(join(dir, 'Y.f64'), y),
+      F: writeRaw(join(dir, 'F.f64'), f),
+      G: writeRaw(join(dir, 'G.f64'), g),
+      Sr: writeRaw(join(dir, 'Sr.f64'), eig.value.values),
+      Ur: writeRaw(join(dir, 'Ur.f64'), eig.value.vectors),
+    };
+    console.log(`running ${limix.label} (GP2KronSum null fit, optimize(factr=10); MTLMM any-effect scan), ${REPS} rounds alternating with ours ...`);
+    for (let r = 0; r < REPS && typeof limixNull === 'number'; r++) {
+      oursNull = Math.min(oursNull, bestOf(1, () => fitKronSumNull({ y, covariates: f, kinship: eig.value })).seconds);
+      oursScan = Math.min(oursScan, bestOf(1, scans.any).seconds);
+      const run = runLimix(dir, 'mtlmm', { arrays });
+      if (typeof run === 'string') {
+        limixNull = limixScan = `limix-lmm: ${run}`;
+        break;
+      }
+      limixNull = Math.min(limixNull, run.nullSeconds as number);
+      limixScan = Math.min(limixScan as number, run.scanSeconds as number);
+      if (r === 0) {
+        const lp = Float64Array.from(any.value[0]!.pv, (p) => Math.log10(p));
+        console.log(
+          `limix-lmm (numpy ${run.numpy}, scipy ${run.scipy}): gp.LML() ${(run.lml as number).toFixed(6)} (ours ${fit.lml.toFixed(6)}); any-effect p-values, ours vs limix's (each with its own null fit): ${pvAgreement(lp, readRawF64(run.pv as string))}`,
+        );
+      }
     }
+    if (typeof limixNull === 'number')
+      console.log(
+        `best of ${REPS} rounds: null fit ours ${oursNull.toFixed(3)} s, limix ${limixNull.toFixed(3)} s; any-effect scan ours ${oursScan.toFixed(3)} s, limix ${(limixScan as number).toFixed(3)} s`,
+      );
+    else console.log(limixNull);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -181,7 +192,7 @@ const rows: SummaryRow[] = [
   {
     bench: 'mtlmm',
     job: `MTLMM null fit, N ${N}, P ${P}`,
-    lmmkit: nullFit.seconds,
+    lmmkit: oursNull,
     peer: 'limix-lmm',
     peerTime: limixNull,
     kind: 'speed-up',
@@ -190,7 +201,7 @@ const rows: SummaryRow[] = [
   {
     bench: 'mtlmm',
     job: `MTLMM any-effect scan, ${S} variants`,
-    lmmkit: any.seconds,
+    lmmkit: oursScan,
     peer: 'limix-lmm',
     peerTime: limixScan,
     kind: 'speed-up',
