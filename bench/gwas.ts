@@ -436,6 +436,8 @@ async function main(): Promise<void> {
       full: GemmaRun | string;
       tiny: GemmaRun | string;
       perVariant?: number;
+      /** Why there is no per-variant time though both runs succeeded. */
+      noPerVariant?: string;
       fixedCost?: number;
       cpuPerVariant?: number;
     }
@@ -449,7 +451,11 @@ async function main(): Promise<void> {
       log(`running gemma -lmm ${lmm} on ${GEMMA_S} variants ...`);
       t.full = runGemma(prefixGemma, kfile, join(dir, `gemma${lmm}`), GEMMA_S, lmm);
       if (typeof t.full !== 'string' && typeof t.tiny !== 'string') {
-        t.perVariant = (t.full.wall - t.tiny.wall) / (t.full.variants - t.tiny.variants);
+        const perVariant = (t.full.wall - t.tiny.wall) / (t.full.variants - t.tiny.variants);
+        // On a busy machine the short run can take longer than the full one: no per-variant time then.
+        if (!(perVariant > 0))
+          return { ...t, noPerVariant: `its ${t.tiny.variants}-variant run took longer than the ${t.full.variants}-variant one (a busy machine)` };
+        t.perVariant = perVariant;
         t.fixedCost = t.tiny.wall - t.perVariant * t.tiny.variants;
         if (t.full.cpu !== undefined && t.tiny.cpu !== undefined) t.cpuPerVariant = (t.full.cpu - t.tiny.cpu) / (t.full.variants - t.tiny.variants);
       }
@@ -651,7 +657,7 @@ async function main(): Promise<void> {
           ? gt.perVariant * S
           : typeof gt.full === 'string'
             ? `gemma -lmm ${gt.lmm}: ${gt.full || 'no per-variant time'}`
-            : `gemma -lmm ${gt.lmm}: no per-variant time (LMMKIT_BENCH_GEMMA_VARIANTS too small)`,
+            : `gemma -lmm ${gt.lmm}: no per-variant time (${gt.noPerVariant ?? 'LMMKIT_BENCH_GEMMA_VARIANTS too small'})`,
       kind: 'speed-up',
       target,
     });
