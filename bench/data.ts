@@ -1,7 +1,7 @@
 // Data benchmark: decoding throughput of a synthetic PLINK file (bed to
 // standardised Float64) and kinship time, next to plink2 --make-rel and
 // gemma -gk 1 on the same file when they are installed (the other formats:
-// bench/formats.ts). Prints; asserts nothing.
+// bench/formats.ts). Prints, with summary rows; asserts nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { compose, imputeMean, standardize } from '../src/data/preprocess.js';
 import { openBed } from '../src/data/node/bed.js';
 import { writeBed } from '../src/data/plink/write-bed.js';
 import { simulateGenotypes } from '../src/sim/genotypes.js';
+import { reportSummary } from './summary-rows.js';
 
 const N = 2000;
 const S = 50_000;
@@ -72,6 +73,15 @@ async function main(): Promise<void> {
     }
     console.log(`kinship plink2 --make-rel square (${threads} threads): ${fmt(plink2)}`);
     console.log(`kinship gemma -gk 1: ${fmt(gemma)}`);
+    const native = ours.get(backends[0]);
+    if (native !== undefined) {
+      const job = `kinship, N ${N} x ${S} variants (${backends[0]})`;
+      const why = (peer: string, v: number | string): number | string => (typeof v === 'number' ? v : `${peer}: ${v}`);
+      reportSummary([
+        { bench: 'data', job, lmmkit: native, peer: 'plink2 --make-rel', peerTime: why('plink2', plink2), kind: 'speed-up' },
+        { bench: 'data', job, lmmkit: native, peer: 'gemma -gk 1', peerTime: why('gemma', gemma), kind: 'speed-up' },
+      ]);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

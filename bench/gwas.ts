@@ -4,14 +4,19 @@
 // test (GEMMA's: all three tests as `gemma -lmm 4`, and the Wald test alone
 // as `gemma -lmm 1`), one gemm U^T G of the same shape (the machine's limit
 // for the scan) and `gemma -lmm 1` and `gemma -lmm 4` on the same files when
-// gemma is installed, in the same run, with the peak RSS of the scans at S
-// and S/4 variants. Prints figures and ratios; asserts nothing.
+// gemma is installed, and limix-lmm's LMM with the same covariance (the
+// null fit's sigmaG2 K + sigmaE2 I, given through its eigendecomposition) when
+// it is set up (scripts/setup-peers.sh), in the same run, with the peak RSS of
+// the scans at S and S/4 variants. Prints figures and ratios and a summary
+// table; asserts nothing.
 //
 // Sizes: LMMKIT_BENCH_N (samples, default 5000), LMMKIT_BENCH_S (variants,
 // default 20000), LMMKIT_BENCH_BATCH (variants per scan batch, default 1000),
 // LMMKIT_BENCH_GEMMA_VARIANTS (run gemma on the first that many variants only
 // and extrapolate its per-variant time; default all), LMMKIT_BENCH_GEMMA=0
 // skips gemma, LMMKIT_BENCH_GEMMA4=0 skips `gemma -lmm 4` only,
+// LMMKIT_BENCH_LIMIX_S (run limix on the first that many variants only and
+// scale its time to S; default all), LMMKIT_BENCH_LIMIX=0 skips limix,
 // LMMKIT_BENCH_KEEP=1 keeps the temporary files.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +38,8 @@ import { ExactScan, type ExactTestName } from '../src/scan/exact.js';
 import { gwasScan } from '../src/scan/gwas.js';
 import { simulateGwas } from '../src/sim/gwas.js';
 import { envInt, machineLine, secondsSince as seconds } from './common.js';
+import { limixStatus, pvAgreement, readRawF64, runLimix, writeRaw, type RawArray } from './peers.js';
+import { reportSummary, type SummaryRow } from './summary-rows.js';
 
 const N = envInt('LMMKIT_BENCH_N', 5000);
 const S = envInt('LMMKIT_BENCH_S', 20_000);
@@ -41,8 +48,7 @@ const S_SMALL = Math.max(1, Math.floor(S / 4));
 const GEMMA_S = Math.min(S, envInt('LMMKIT_BENCH_GEMMA_VARIANTS', S));
 /** Variants of the short gemma run that measures its fixed cost (reading K, eigen, null fit). */
 const GEMMA_TINY = Math.min(GEMMA_S, 100);
-/** limix-lmm's time for the N = 5000, S = 20 000 fixed-delta scan on this machine class (the issue's figure). */
-const LIMIX_SECONDS = 77;
+const LIMIX_S = Math.min(S, envInt('LMMKIT_BENCH_LIMIX_S', S));
 
 // A callable gc, so that the peak RSS of a scan is not inflated by garbage of the previous step.
 setFlagsFromString('--expose-gc');
@@ -102,6 +108,31 @@ interface ScanFigures {
   /** -log10 p of the tested variants by id (the exact test's Wald p-value), when asked. */
   log10p?: Map<string, number>;
   minLog10p: number;
+}
+
+/**
+ * limix-lmm's LMM on the first LIMIX_S variants with the null fit's
+ * covariance, through bench/peers/limix_peer.py's 'fixed' job (in batches of
+ * BATCH, like our scan): its time, and its p-values next to ours.
+ */
+function limixFixed(dir: string, g: RawArray, nullFit: KinshipNullModel, eigen: Eigen, ours: Map<string, number>, ids: readonly string[]): number | string {
+  const limix = limixStatus();
+  if (!limix.ok) return limix.line;
+  if (process.env.LMMKIT_BENCH_LIMIX === '0') return 'limix-lmm: skipped (LMMKIT_BENCH_LIMIX=0)';
+  log(`running ${limix.label}: LMM(y, 1, Ki_dot).process per batch of ${BATCH} on ${LIMIX_S} of ${S} variants ...`);
+  const r = runLimix(dir, 'fixed', {
+    batch: BATCH,
+    sigmaG2: nullFit.sigmaG2,
+    sigmaE2: nullFit.sigmaE2,
+    arrays: { y: writeRaw(join(dir, 'y.f64'), nullFit.y), U: writeRaw(join(dir, 'U.f64'), eigen.vectors), s: writeRaw(join(dir, 's.f64'), eigen.values), G: g },
+  });
+  if (typeof r === 'string') return `limix-lmm: ${r}`;
+  const t = r.seconds as number;
+  const lp = Float64Array.from(ids.slice(0, LIMIX_S), (id) => -(ours.get(id) ?? Number.NaN));
+  log(
+    `limix-lmm (numpy ${r.numpy}, scipy ${r.scipy}): ${t.toFixed(2)} s for ${LIMIX_S} variants${LIMIX_S < S ? `, SCALED to ${S}: ${((t * S) / LIMIX_S).toFixed(2)} s` : ''}; p-values vs our fixed scan: ${pvAgreement(lp, readRawF64(r.pv as string))}`,
+  );
+  return (t * S) / LIMIX_S;
 }
 
 async function timeScan(source: GenotypeSource, nullFit: KinshipNullModel, test: 'fixed' | 'exact', keep = false, firstOnly?: number): Promise<ScanFigures> {
@@ -321,6 +352,8 @@ async function main(): Promise<void> {
     log(
       `simulated (seed 2026, 3 populations, F_ST 0.05, 10 causal) in ${tSim.toFixed(1)} s; wrote .bed/.bim/.fam files of ${written.join(', ')} variants in ${seconds(t0).toFixed(1)} s`,
     );
+    // limix reads float32 dosages (NaN = missing) of the variants it scans.
+    const limixG = limixStatus().ok && process.env.LMMKIT_BENCH_LIMIX !== '0' ? writeRaw(join(dir, 'G.f32'), sim.dosages.colView(0, LIMIX_S), true) : undefined;
     sim = undefined; // the scans read the file; keep the N x S dosages out of their memory figures
 
     const bed = await openBed(prefix);
@@ -367,8 +400,15 @@ async function main(): Promise<void> {
     be.gemm(u, gb, { transA: true }); // warm-up
     log('scanning ...');
     const tGemmBatchesBefore = batchedGemm();
-    const fixed = await timeScan(bed, nullFit, 'fixed');
+    const fixed = await timeScan(bed, nullFit, 'fixed', true);
     const tGemmBatchesAfter = batchedGemm();
+    const limixSeconds =
+      limixG === undefined
+        ? limixStatus().ok
+          ? 'limix-lmm: skipped (LMMKIT_BENCH_LIMIX=0)'
+          : (limixStatus() as { line: string }).line
+        : limixFixed(dir, limixG, nullFit, eigen, fixed.log10p!, bed.variants.id);
+    if (typeof limixSeconds === 'string') log(limixSeconds);
     const tGemmBatches = Math.min(tGemmBatchesBefore, tGemmBatchesAfter);
     const fixedSmall = await timeScan(bedSmall, nullFit, 'fixed');
     const exact = await timeScan(bed, nullFit, 'exact', true);
@@ -396,6 +436,8 @@ async function main(): Promise<void> {
       full: GemmaRun | string;
       tiny: GemmaRun | string;
       perVariant?: number;
+      /** Why there is no per-variant time though both runs succeeded. */
+      noPerVariant?: string;
       fixedCost?: number;
       cpuPerVariant?: number;
     }
@@ -409,7 +451,11 @@ async function main(): Promise<void> {
       log(`running gemma -lmm ${lmm} on ${GEMMA_S} variants ...`);
       t.full = runGemma(prefixGemma, kfile, join(dir, `gemma${lmm}`), GEMMA_S, lmm);
       if (typeof t.full !== 'string' && typeof t.tiny !== 'string') {
-        t.perVariant = (t.full.wall - t.tiny.wall) / (t.full.variants - t.tiny.variants);
+        const perVariant = (t.full.wall - t.tiny.wall) / (t.full.variants - t.tiny.variants);
+        // On a busy machine the short run can take longer than the full one: no per-variant time then.
+        if (!(perVariant > 0))
+          return { ...t, noPerVariant: `its ${t.tiny.variants}-variant run took longer than the ${t.full.variants}-variant one (a busy machine)` };
+        t.perVariant = perVariant;
         t.fixedCost = t.tiny.wall - t.perVariant * t.tiny.variants;
         if (t.full.cpu !== undefined && t.tiny.cpu !== undefined) t.cpuPerVariant = (t.full.cpu - t.tiny.cpu) / (t.full.variants - t.tiny.variants);
       }
@@ -528,11 +574,10 @@ async function main(): Promise<void> {
     log('');
     log(`headline: fixed-delta scan / one gemm U^T G      = ${(fixed.seconds / tGemm).toFixed(2)}x   (target <= 1.5x: the distance to the machine's limit)`);
     log(`          fixed-delta scan / batched gemms U^T G = ${(fixed.seconds / tGemmBatches).toFixed(2)}x   (the same gemm in the scan's batches of ${BATCH})`);
-    if (N === 5000 && S === 20_000)
+    if (typeof limixSeconds === 'number')
       log(
-        `          limix-lmm (${LIMIX_SECONDS} s, the issue's figure on this machine class) / fixed-delta scan = ${(LIMIX_SECONDS / fixed.seconds).toFixed(1)}x   (target >= 2x)`,
+        `          limix-lmm (${limixSeconds.toFixed(1)} s${LIMIX_S < S ? ` SCALED from ${LIMIX_S} variants` : ''}, this run) / fixed-delta scan = ${(limixSeconds / fixed.seconds).toFixed(2)}x   (target >= 2x)`,
       );
-    else log(`          limix-lmm's ${LIMIX_SECONDS} s is for N = 5000, S = 20000: no ratio at these sizes`);
     log(
       `          peak RSS, S vs S/4: fixed ${mib(fixed.peak - fixed.base)} vs ${mib(fixedSmall.peak - fixedSmall.base)} above the baseline, exact ${mib(exact.peak - exact.base)} vs ${mib(exactSmall.peak - exactSmall.base)} (independent of S when equal)`,
     );
@@ -590,6 +635,44 @@ async function main(): Promise<void> {
         `          (gemma -lmm 1 / our exact test in gwasScan, all three tests, per variant = ${(gemma1.perVariant / (exact.seconds / exact.tested)).toFixed(2)}x: the figure before the tests could be chosen)`,
       );
     }
+    const summary: SummaryRow[] = [
+      {
+        bench: 'gwas',
+        job: `fixed-delta scan, N ${N} x ${S} variants${LIMIX_S < S ? ` (limix on ${LIMIX_S}, scaled)` : ''}`,
+        lmmkit: fixed.seconds,
+        peer: 'limix-lmm',
+        peerTime: limixSeconds,
+        kind: 'speed-up',
+        target: 2,
+      },
+      { bench: 'gwas', job: 'fixed-delta scan vs one gemm U^T G', lmmkit: fixed.seconds, peer: 'gemm', peerTime: tGemm, kind: 'within', target: 1.2 },
+    ];
+    const gemmaRow = (gt: GemmaTiming, ours: ExactFigures, what: string, target?: number): SummaryRow => ({
+      bench: 'gwas',
+      job: `exact test (${what}), ${S} variants: per-variant part`,
+      lmmkit: ours.seconds,
+      peer: `gemma -lmm ${gt.lmm}`,
+      peerTime:
+        gt.perVariant !== undefined
+          ? gt.perVariant * S
+          : typeof gt.full === 'string'
+            ? `gemma -lmm ${gt.lmm}: ${gt.full || 'no per-variant time'}`
+            : `gemma -lmm ${gt.lmm}: no per-variant time (${gt.noPerVariant ?? 'LMMKIT_BENCH_GEMMA_VARIANTS too small'})`,
+      kind: 'speed-up',
+      target,
+    });
+    summary.push(gemmaRow(gemma1, exactWald, 'Wald', 5));
+    summary.push({
+      bench: 'gwas',
+      job: 'exact test (Wald) vs one gemm U^T G',
+      lmmkit: exactWald.seconds,
+      peer: 'gemm',
+      peerTime: tGemm,
+      kind: 'within',
+      target: 1.2,
+    });
+    summary.push(gemmaRow(gemma4, exactAll, 'Wald, LRT, score'));
+    reportSummary(summary);
     log(`total bench wall time ${seconds(tStart).toFixed(1)} s`);
   } finally {
     if (process.env.LMMKIT_BENCH_KEEP === '1') log(`kept the files in ${dir}`);
