@@ -85,6 +85,8 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
     await checkOutputs([opts.out], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
     checkTraitSizes(inputs);
     const { kin, report: covariance } = await prepareKinship(opts, inputs, source, log);
+    // One trait, one fit: K's buffer becomes the eigenvectors.
+    if (kin !== undefined) kin.once = true;
     const tr = inputs.traits[0]!;
     const data = traitData(inputs, tr, gaussianize);
     if (data.binary !== undefined) opts.warn?.(binaryNotice(tr.name, inputs.pheno.file, data.binary, data.samples.length));
