@@ -86,7 +86,10 @@ class StagePeaks {
       stopped = true;
       this.cut();
       this.open.splice(this.open.indexOf(entry), 1);
-      this.figure(entry.stage).seconds += (performance.now() - entry.t0) / 1000;
+      const f = this.figure(entry.stage);
+      f.seconds += (performance.now() - entry.t0) / 1000;
+      // As it goes, for a long run stopped before its end.
+      process.stderr.write(`  [${new Date().toISOString()}] ${f.stage}: peak ${f.peak} bytes so far, ${f.seconds.toFixed(1)} s\n`);
     };
     return reporter;
   };

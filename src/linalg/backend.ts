@@ -190,15 +190,19 @@ export class Backend {
    * X op(A) = alpha B ('right'); returns X as a new matrix.
    */
   trsm(a: Matrix, b: Matrix, opts: TrsmOptions = {}): Matrix {
+    return this.trsmInPlace(a, b.clone(), opts);
+  }
+
+  /** `trsm` that overwrites `b` with X and returns it (no copy of an N x N right-hand side). */
+  trsmInPlace(a: Matrix, b: Matrix, opts: TrsmOptions = {}): Matrix {
     const { side = 'left', lower = true, transA = false, unitDiag = false, alpha = 1 } = opts;
     requireSquare('trsm', a);
     const need = side === 'left' ? b.rows : b.cols;
     if (a.rows !== need) {
       throw new ShapeError(`trsm(${side}): A is ${a.shape} but B is ${b.shape}`);
     }
-    const x = b.clone();
-    this.kernels.dtrsm(side === 'left', lower, transA, unitDiag, b.rows, b.cols, alpha, a.data, x.data);
-    return x;
+    this.kernels.dtrsm(side === 'left', lower, transA, unitDiag, b.rows, b.cols, alpha, a.data, b.data);
+    return b;
   }
 
   /**
