@@ -137,6 +137,7 @@ export {
   checkNullModelSamples,
   decodeNullModel,
   encodeNullModel,
+  encodeNullModelChunks,
   NULL_MODEL_FORMAT_VERSION,
   type DecodeOptions,
   type NullModelMeta,

@@ -190,15 +190,19 @@ export class Backend {
    * X op(A) = alpha B ('right'); returns X as a new matrix.
    */
   trsm(a: Matrix, b: Matrix, opts: TrsmOptions = {}): Matrix {
+    return this.trsmInPlace(a, b.clone(), opts);
+  }
+
+  /** `trsm` that overwrites `b` with X and returns it (no copy of an N x N right-hand side). */
+  trsmInPlace(a: Matrix, b: Matrix, opts: TrsmOptions = {}): Matrix {
     const { side = 'left', lower = true, transA = false, unitDiag = false, alpha = 1 } = opts;
     requireSquare('trsm', a);
     const need = side === 'left' ? b.rows : b.cols;
     if (a.rows !== need) {
       throw new ShapeError(`trsm(${side}): A is ${a.shape} but B is ${b.shape}`);
     }
-    const x = b.clone();
-    this.kernels.dtrsm(side === 'left', lower, transA, unitDiag, b.rows, b.cols, alpha, a.data, x.data);
-    return x;
+    this.kernels.dtrsm(side === 'left', lower, transA, unitDiag, b.rows, b.cols, alpha, a.data, b.data);
+    return b;
   }
 
   /**
@@ -206,14 +210,21 @@ export class Backend {
    * lower triangle of A; values ascending, vectors orthonormal.
    */
   syevd(a: Matrix): Eigen {
+    return this.syevdInPlace(a.clone());
+  }
+
+  /**
+   * `syevd` that overwrites `a` with the eigenvectors, as LAPACK's dsyevd
+   * does, and returns it as `vectors`: an N x N kinship then needs no copy
+   * (its workspace, 2 N^2 doubles in LAPACK's, lives only during the call).
+   */
+  syevdInPlace(a: Matrix): Eigen {
     requireSquare('syevd', a);
     requireFinite('syevd', a);
-    const n = a.rows;
-    const vectors = a.clone();
-    const values = new Float64Array(n);
-    const info = this.kernels.dsyevd(n, vectors.data, values);
+    const values = new Float64Array(a.rows);
+    const info = this.kernels.dsyevd(a.rows, a.data, values);
     if (info > 0) throw new NumericalError(`syevd: the ${a.shape} eigenproblem did not converge (info ${info})`);
-    return { values, vectors };
+    return { values, vectors: a };
   }
 
   /** Thin SVD A = U diag(s) V^T (LAPACK dgesdd), p = min(m, n); s descending. */

@@ -67,12 +67,15 @@ export function generalisedEigen(a: Matrix, b: Matrix | null, opts: GeneralisedE
   return (opts.whiten ?? 'cholesky') === 'cholesky' ? byCholesky(be, a, b) : byEigen(be, a, b);
 }
 
+// One N x N copy of A carries C, its eigenvectors and V in turn (in place),
+// so that the solve holds L and that copy beside A and B, plus dsyevd's
+// workspace during the eigensolve.
 function byCholesky(be: Backend, a: Matrix, b: Matrix): GeneralisedEigen {
   const l = be.potrf(b);
-  const c = be.trsm(l, be.trsm(l, a), { side: 'right', transA: true });
+  const c = be.trsmInPlace(l, be.trsm(l, a), { side: 'right', transA: true });
   symmetriseAverage(c);
-  const { values, vectors } = be.syevd(c);
-  return { values, vectors: be.trsm(l, vectors, { transA: true }), logdetB: logdetFromCholesky(l) };
+  const { values, vectors } = be.syevdInPlace(c);
+  return { values, vectors: be.trsmInPlace(l, vectors, { transA: true }), logdetB: logdetFromCholesky(l) };
 }
 
 function byEigen(be: Backend, a: Matrix, b: Matrix): GeneralisedEigen {

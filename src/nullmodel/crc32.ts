@@ -12,10 +12,12 @@ const TABLE = ((): Uint32Array => {
 /**
  * CRC-32 (IEEE 802.3, as zlib's `crc32` and PNG compute it) of `bytes`, an
  * unsigned 32-bit integer. Browser-safe: plain table-driven TypeScript.
- * crc32(ASCII '123456789') = 0xCBF43926.
+ * crc32(ASCII '123456789') = 0xCBF43926. As zlib's, it continues from the
+ * CRC of the bytes before (`previous`): crc32(b, crc32(a)) is the CRC of a
+ * then b, so that a file written in pieces needs no copy of the whole.
  */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  let c = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

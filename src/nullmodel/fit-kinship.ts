@@ -100,7 +100,8 @@ export function fitKinshipNull(opts: FitKinshipOptions): KinshipNullModel {
   const f = opts.covariates;
   if (f.rows !== n) throw new ShapeError(`fitKinshipNull: y has ${n} samples but covariates have ${f.rows} rows`);
   let eigen: Eigen;
-  if (opts.kinship instanceof Matrix) eigen = backend.syevd(opts.center === true ? doubleCenter(opts.kinship) : opts.kinship);
+  // One N x N copy: the caller's kinship is left as it was, the copy becomes the eigenvectors.
+  if (opts.kinship instanceof Matrix) eigen = backend.syevdInPlace(opts.center === true ? doubleCenter(opts.kinship) : opts.kinship.clone());
   else eigen = opts.kinship;
   if (eigen.values.length !== n) throw new ShapeError(`fitKinshipNull: y has ${n} samples but the kinship is ${eigen.values.length} x ${eigen.values.length}`);
   checkKinshipSpectrum(eigen.values, { allowNonPsd: opts.allowNonPsd });
@@ -172,8 +173,18 @@ export function kinshipNullModel(parts: KinshipNullParts): KinshipNullModel {
  * N x N matrix: the kinship GEMMA eigendecomposes for `-lmm`.
  */
 export function doubleCenter(r: Matrix): Matrix {
-  const n = r.rows;
-  if (r.cols !== n) throw new ShapeError(`fitKinshipNull: the kinship must be square, found ${r.shape}`);
+  requireSquareKinship(r);
+  return doubleCenterInPlace(r.clone());
+}
+
+/**
+ * `doubleCenter` in R's own buffer (returned): R_ij - m_i - m_j + g with
+ * m_j the mean of column j (= row j, R symmetric) and g the grand mean, so
+ * that a kinship about to be eigendecomposed in place needs no second
+ * N x N matrix. The means are taken before any entry changes.
+ */
+export function doubleCenterInPlace(r: Matrix): Matrix {
+  const n = requireSquareKinship(r);
   const mean = new Float64Array(n);
   let grand = 0;
   for (let j = 0; j < n; j++) {
@@ -183,7 +194,12 @@ export function doubleCenter(r: Matrix): Matrix {
     grand += s;
   }
   grand /= n * n;
-  const out = new Matrix(n, n);
-  for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) out.data[i + j * n] = r.data[i + j * n]! - mean[i]! - mean[j]! + grand;
-  return out;
+  const d = r.data;
+  for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) d[i + j * n] = d[i + j * n]! - mean[i]! - mean[j]! + grand;
+  return r;
+}
+
+function requireSquareKinship(r: Matrix): number {
+  if (r.cols !== r.rows) throw new ShapeError(`fitKinshipNull: the kinship must be square, found ${r.shape}`);
+  return r.rows;
 }

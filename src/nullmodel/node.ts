@@ -1,14 +1,15 @@
 /**
  * Null models as files (Node only): `saveNullModel` writes the bytes of
- * `encodeNullModel` atomically, `loadNullModel` reads and checks them (the
- * format and its checks live in the browser-safe serialize.ts).
+ * `encodeNullModel` atomically, piece by piece (`encodeNullModelChunks`),
+ * `loadNullModel` reads and checks them (the format and its checks live in
+ * the browser-safe serialize.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { writeAtomically } from '../data/atomic.js';
 import { InputError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import type { NullModel } from './null-model.js';
-import { decodeNullModel, encodeNullModel, type NullModelMeta, type SavedNullModel } from './serialize.js';
+import { decodeNullModel, encodeNullModelChunks, type NullModelMeta, type SavedNullModel } from './serialize.js';
 
 /**
  * Writes `model` to `path` in lmmkit's null-model format
@@ -17,8 +18,9 @@ import { decodeNullModel, encodeNullModel, type NullModelMeta, type SavedNullMod
  * all (written through a temporary sibling, then renamed).
  */
 export async function saveNullModel(model: NullModel, path: string, meta: NullModelMeta): Promise<void> {
-  const bytes = encodeNullModel(model, meta);
-  await writeAtomically(path, async (append) => append(bytes));
+  await writeAtomically(path, async (append) => {
+    for (const chunk of encodeNullModelChunks(model, meta)) await append(chunk);
+  });
 }
 
 /**

@@ -113,6 +113,23 @@ function fitJson(f: LambdaFit | undefined): Record<string, unknown> | null {
  * of the model, the names one per trait and covariate column.
  */
 export function encodeNullModel(model: NullModel, meta: NullModelMeta): Uint8Array {
+  const chunks = encodeNullModelChunks(model, meta);
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * `encodeNullModel`'s bytes in pieces, to be written in order: the
+ * preamble and header, each array, the CRC-32 trailer. On a little-endian
+ * machine an array's piece is a view of the model's own array, so that
+ * saving an N x N eigenvector matrix copies none of it.
+ */
+export function encodeNullModelChunks(model: NullModel, meta: NullModelMeta): Uint8Array[] {
   const where = 'encodeNullModel';
   const n = model.n;
   const { fid, iid } = meta.samples;
@@ -202,26 +219,39 @@ export function encodeNullModel(model: NullModel, meta: NullModelMeta): Uint8Arr
     p.set(json);
     json = p;
   }
-  const dataStart = PREAMBLE + json.length;
-  const out = new Uint8Array(dataStart + offset + TRAILER);
-  const view = new DataView(out.buffer);
-  out.set(MAGIC, 0);
+  const head = new Uint8Array(PREAMBLE + json.length);
+  const view = new DataView(head.buffer);
+  head.set(MAGIC, 0);
   view.setUint32(8, NULL_MODEL_FORMAT_VERSION, true);
   view.setUint32(12, json.length, true);
-  out.set(json, PREAMBLE);
-  for (const { entry, data } of placed) writeFloat64(view, dataStart + entry.offset, data);
-  view.setUint32(out.length - TRAILER, crc32(out.subarray(0, out.length - TRAILER)), true);
-  return out;
+  head.set(json, PREAMBLE);
+  const chunks = [head, ...placed.map(({ data }) => float64Bytes(data))];
+  let crc = 0;
+  for (const c of chunks) crc = crc32(c, crc);
+  const trailer = new Uint8Array(TRAILER);
+  new DataView(trailer.buffer).setUint32(0, crc, true);
+  chunks.push(trailer);
+  return chunks;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f;
 
-function writeFloat64(view: DataView, at: number, a: Float64Array): void {
-  if (LITTLE_ENDIAN) new Uint8Array(view.buffer, at, a.length * 8).set(new Uint8Array(a.buffer, a.byteOffset, a.length * 8));
-  else for (let i = 0; i < a.length; i++) view.setFloat64(at + 8 * i, a[i]!, true);
+/** `a` as little-endian bytes: a view of `a` itself on a little-endian machine. */
+function float64Bytes(a: Float64Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.length * 8);
+  const out = new Uint8Array(a.length * 8);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) view.setFloat64(8 * i, a[i]!, true);
+  return out;
 }
 
+/**
+ * The `length` doubles at byte `at` of `bytes`: a view of `bytes` when they
+ * are little-endian and 8-byte aligned (the format aligns every array), so
+ * that reading an N x N eigenvector matrix copies none of it.
+ */
 function readFloat64(bytes: Uint8Array, at: number, length: number): Float64Array {
+  if (LITTLE_ENDIAN && (bytes.byteOffset + at) % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset + at, length);
   if (LITTLE_ENDIAN) return new Float64Array(bytes.slice(at, at + length * 8).buffer);
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, length * 8);
   return Float64Array.from({ length }, (_, i) => view.getFloat64(8 * i, true));
@@ -241,7 +271,9 @@ export interface DecodeOptions {
  * ('version'), are as long as their header says ('truncated'), match their
  * CRC-32 ('checksum') and hold a header that describes the model
  * ('header'); each refusal is a `NullModelFormatError` saying what was
- * expected and what was found.
+ * expected and what was found. The model's arrays are views of `bytes`
+ * where they are 8-byte aligned (an N x N eigenvector matrix is not
+ * copied): `bytes` must not change afterwards.
  */
 export function decodeNullModel(bytes: Uint8Array, opts: DecodeOptions = {}): SavedNullModel {
   const source = opts.source ?? 'null model';

@@ -86,7 +86,10 @@ export function checkTraitSizes(inputs: GwasInputs): void {
  * The run's kinship, if any: the --kinship file's rows for the genotype
  * samples, or the standardized kinship computed once from every variant on
  * every analysed sample (each trait then takes its samples' rows and
- * columns); with the report's `covariance` entry.
+ * columns); with the report's `covariance` entry. The --kinship file's
+ * matrix moves from `inputs.kinFile` (cleared) to the returned kinship, so
+ * that one reference holds it; the caller sets `once` when one
+ * eigendecomposition is all it needs.
  */
 export async function prepareKinship(
   opts: ScanRunOptions & GwasTables,
@@ -104,7 +107,9 @@ export async function prepareKinship(
     match.keep.forEach((g, p) => {
       row[g] = index[p]!;
     });
-    return { kin: { k: kinFile.k, row, label: kinFile.file, allowNonPsd }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
+    // The kinship moves to the run's: `inputs` keeping it would hold K past its eigendecomposition.
+    inputs.kinFile = undefined;
+    return { kin: { k: kinFile.k, row, once: false, label: kinFile.file, allowNonPsd }, report: { model: 'kinship', source: 'file', file: kinFile.file } };
   }
   if (opts.kinshipFromGenotypes === true) {
     const union = Int32Array.from(keepPos, (p) => match.keep[p]!);
@@ -114,7 +119,7 @@ export async function prepareKinship(
       row[g] = i;
     });
     return {
-      kin: { k: res.k, row, label: `the kinship computed from ${source.path}`, allowNonPsd },
+      kin: { k: res.k, row, once: false, label: `the kinship computed from ${source.path}`, allowNonPsd },
       report: {
         model: 'kinship',
         source: 'genotypes',

@@ -5,8 +5,8 @@ import { InputError, NotPositiveSemidefiniteError } from '../errors.js';
 import type { Eigen } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import { subMatrix } from '../linalg/submatrix.js';
-import { doubleCenter, fitKinshipNull, type KinshipNullModel } from '../nullmodel/fit-kinship.js';
+import { subMatrix, subMatrixInPlace } from '../linalg/submatrix.js';
+import { doubleCenterInPlace, fitKinshipNull, type KinshipNullModel } from '../nullmodel/fit-kinship.js';
 import { fitLowRankNull, type LowRankNullModel } from '../nullmodel/fit-lowrank.js';
 import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
 import { checkKinshipSpectrum, type KinshipSpectrum, PSD_ROUNDING } from '../nullmodel/psd.js';
@@ -18,8 +18,15 @@ import { withStep } from './steps.js';
 
 /** A kinship for the run: the matrix and the row of each genotype sample in it (-1: absent). */
 export interface RunKinship {
-  k: Matrix;
+  /** The kinship; undefined once handed over to its one eigendecomposition (`samplesKinship` with `once`). */
+  k: Matrix | undefined;
   row: Int32Array;
+  /**
+   * One eigendecomposition is all the run needs of K (every trait on the
+   * same samples, no chrX/chrY null): K's own buffer then becomes the
+   * eigenvectors, so that the run never holds a second N x N kinship.
+   */
+  once: boolean;
   /** What the kinship is, for messages: its file, or 'the kinship computed from <genotype file>'. */
   label: string;
   /** --allow-non-psd-kinship: set negative eigenvalues beyond rounding to 0 instead of refusing. */
@@ -73,6 +80,20 @@ export class EigenCache {
   }
 }
 
+/**
+ * The kinship of the samples at rows `idx` of the run's K, to be
+ * overwritten by its eigendecomposition: a copy, or with `once` K's own
+ * buffer compacted in place (`subMatrixInPlace`), K then handed over
+ * (`kin.k` cleared, so that nothing keeps it past its last use).
+ */
+export function samplesKinship(kin: RunKinship, idx: Int32Array): Matrix {
+  const k = kin.k;
+  if (k === undefined) throw new Error(`${kin.label}: the kinship was handed over to an eigendecomposition already (an lmmkit bug: please report it)`);
+  if (!kin.once) return subMatrix(k, idx);
+  kin.k = undefined;
+  return subMatrixInPlace(k, idx);
+}
+
 /** One trait's null model (none: OLS) and the report of it. */
 export interface TraitNull {
   model: SingleTraitNullModel | undefined;
@@ -110,11 +131,12 @@ export function fitTraitNull(input: TraitNullInput, eigenCache: EigenCache): Tra
   const named = (b: ArrayLike<number>): Record<string, number> => namedBeta(names, b);
   if (kinship !== undefined) {
     const eigen = eigenCache.get(samples, () => {
-      const sub = subMatrix(
-        kinship.k,
+      // The kinship of these samples is a copy of K or K itself (`once`): either way the decomposition may overwrite it.
+      const sub = samplesKinship(
+        kinship,
         Int32Array.from(samples, (g) => kinship.row[g]!),
       );
-      return getBackend().syevd(input.test === 'exact' ? doubleCenter(sub) : sub);
+      return getBackend().syevdInPlace(input.test === 'exact' ? doubleCenterInPlace(sub) : sub);
     });
     const spectrum = checkRunKinship(eigen.values, kinship.label, kinship.allowNonPsd, n);
     const fit = fitKinshipNull({ y, covariates: f, kinship: eigen, center: input.test === 'exact', both: input.both, allowNonPsd: kinship.allowNonPsd });

@@ -25,7 +25,7 @@ import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_MULTI_HEADER, type GwasLayout } from './gwas-rows.js';
 import { dialectLines, gwasSsfMetaYaml, TableOutput } from './gwas-outputs.js';
-import { sourceCounts } from './gwas-samples.js';
+import { sourceCounts, type TraitSamples } from './gwas-samples.js';
 import { runEntry } from './run-info.js';
 import { genotypeFiles, genotypesReport, quirkWarnings, selectRegion, withGenotypes, withProgress } from './inputs.js';
 import {
@@ -185,6 +185,8 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         `gwas --null ${opts.nullModel}: the saved null model has no sex covariate for the ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants selected; leave them out (--chr, --xchr-model 0) or drop --null`,
       );
     }
+    // One sample set for every null fit: K's buffer becomes the eigenvectors (samplesKinship).
+    if (kin !== undefined) kin.once = oneSampleSet(traits, sexRuns);
     const reports: TraitReport[] = [];
     const eigenCache = new EigenCache(opts.progress);
     for (const tr of traits) {
@@ -524,6 +526,17 @@ function checkOptions(opts: GwasRunOptions): CheckedOptions {
   if (opts.build !== undefined && !/^[A-Za-z0-9._-]+$/.test(opts.build))
     throw bad(`--build: expected an assembly name such as GRCh38 or hg19, found '${opts.build}'`);
   return { test, step, formats, gz: opts.gz === true, ...filters, ...checkTraitOptions(opts) };
+}
+
+/**
+ * Whether every null fit of the run is on the same samples: every trait on
+ * the same ones and no chrX/chrY null (those drop samples of unknown sex or
+ * females), so that the kinship is eigendecomposed once.
+ */
+function oneSampleSet(traits: readonly TraitSamples[], sexRuns: SexRuns | undefined): boolean {
+  const first = traits[0]?.pos ?? [];
+  const same = traits.every((t) => t.pos.length === first.length && t.pos.every((p, i) => p === first[i]));
+  return same && !(sexRuns?.runs.some((r) => r.kind === 'x' || r.kind === 'y') ?? false);
 }
 
 /** One result table of a trait: its dialect (undefined: lmmkit's joint-test layout), path and companions. */

@@ -18,7 +18,7 @@ import { type OutLine, TableOutput } from './gwas-outputs.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { choleskyLower } from '../linalg/small.js';
-import { subMatrix } from '../linalg/submatrix.js';
+import { subMatrix, subMatrixInPlace } from '../linalg/submatrix.js';
 import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
 import { checkRunKinship, nonPsdReport } from './gwas-null.js';
 import { fitInContextSync } from './fit-context.js';
@@ -280,7 +280,8 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     let k: Matrix;
     let kinReport: MtgwasReport['kinship'];
     if (kinFile !== undefined) {
-      k = subMatrix(
+      // The file's matrix is needed no more: the analysed samples' rows are compacted into its buffer.
+      k = subMatrixInPlace(
         kinFile.k,
         Int32Array.from(keepPos, (pos) => match.index.kinship![pos]!),
       );
@@ -292,9 +293,11 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     }
 
     // The kinship's eigendecomposition (fitKronSumNull's own, done here to
-    // check the kinship with its name first).
+    // check the kinship with its name first), in K's own buffer unless the
+    // chrX/chrY nulls need K on their samples afterwards.
     const allowNonPsd = opts.allowNonPsdKinship === true;
-    const eigen = getBackend().syevd(k);
+    const sexNulls = sexRuns?.runs.some((r) => r.kind === 'x' || r.kind === 'y') ?? false;
+    const eigen = sexNulls ? getBackend().syevd(k) : getBackend().syevdInPlace(k);
     const spectrum = checkRunKinship(eigen.values, kinFile?.file ?? `the kinship computed from ${source.path}`, allowNonPsd, n);
     kinReport = { ...kinReport, ...nonPsdReport(spectrum) };
 
@@ -339,7 +342,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
         if (m * p <= fs.cols * p + p * (p + 1)) {
           throw new SelectionError('NO_SAMPLES', `${m} samples on ${label} (sexes from ${sexFile}) are too few for ${p} traits and ${fs.cols} covariates`);
         }
-        const kEigen = getBackend().syevd(subMatrix(k, r));
+        const kEigen = getBackend().syevdInPlace(subMatrix(k, r));
         checkRunKinship(kEigen.values, `${kinFile?.file ?? `the kinship computed from ${source.path}`} on ${label}`, allowNonPsd, m);
         const sub = fitInContextSync(`traits ${traits.join(', ')} of ${pheno.file} on ${label}, ${m} samples: cannot fit the multi-trait null model`, () =>
           fitKronSumNull({ y: ys, covariates: fs, kinship: kEigen, allowNonPsd }),

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { GenotypeSource } from '../data/genotypes.js';
 import { SelectionError } from '../errors.js';
-import { encodeNullModel } from '../nullmodel/serialize.js';
+import { encodeNullModelChunks } from '../nullmodel/serialize.js';
 import { EigenCache, fitTraitNull } from './gwas-null.js';
 import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gwas-inputs.js';
 import type { GwasReport, NullModelReport, SourceCountReport } from './gwas-report.js';
@@ -86,6 +86,8 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
     await checkOutputs([opts.out], [...genotypeFiles(opts), opts.pheno, opts.covar, opts.kinship]);
     checkTraitSizes(inputs);
     const { kin, report: covariance } = await prepareKinship(opts, inputs, source, log);
+    // One trait, one fit: K's buffer becomes the eigenvectors.
+    if (kin !== undefined) kin.once = true;
     const tr = inputs.traits[0]!;
     const data = traitData(inputs, tr, gaussianize);
     if (data.binary !== undefined) opts.warn?.(binaryNotice(tr.name, inputs.pheno.file, data.binary, data.samples.length));
@@ -98,7 +100,10 @@ export async function runNullFit(opts: NullFitRunOptions): Promise<NullFitReport
     if (model === undefined) throw new SelectionError('NO_SAMPLES', 'null fit: no kinship model was fitted');
     const samples = { fid: Array.from(data.samples, (g) => source.samples.fid[g]!), iid: Array.from(data.samples, (g) => source.samples.iid[g]!) };
     const fingerprint = await fingerprints(source, opts);
-    await outputs.whole(opts.out, encodeNullModel(model, { samples, traits: [tr.name], covariates: data.names, fingerprint }));
+    // Written piece by piece from the model's arrays: the N x N eigenvectors are not copied.
+    const file = await outputs.stage(opts.out);
+    for (const chunk of encodeNullModelChunks(model, { samples, traits: [tr.name], covariates: data.names, fingerprint })) await file.write(chunk);
+    await file.close();
     await outputs.commit();
     log(`trait '${tr.name}': ${samples.iid.length} samples, null ${describeNull(report)} -> ${opts.out}`);
     const { match, extras, extraDropped } = inputs;

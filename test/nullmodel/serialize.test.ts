@@ -11,6 +11,7 @@ import {
   checkNullModelSamples,
   decodeNullModel,
   encodeNullModel,
+  encodeNullModelChunks,
   fitKinshipNull,
   fitKronSumNull,
   fitLowRankNull,
@@ -107,6 +108,44 @@ describe('null-model files', async () => {
 
   test("CRC-32 is zlib's", () => {
     assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+  });
+
+  test('CRC-32 continues from the CRC of the bytes before, as zlib does', () => {
+    const text = new TextEncoder().encode('123456789');
+    assert.equal(crc32(text.subarray(4), crc32(text.subarray(0, 4))), 0xcbf43926);
+    assert.equal(crc32(text.subarray(9), crc32(text)), 0xcbf43926);
+  });
+
+  test('the file written in pieces is the whole encoding, the eigenvectors neither copied out nor in', () => {
+    const chunks = encodeNullModelChunks(kin, meta(2));
+    const whole = encodeNullModel(kin, meta(2));
+    assert.equal(
+      chunks.reduce((a, c) => a + c.length, 0),
+      whole.length,
+    );
+    let at = 0;
+    for (const c of chunks) {
+      assert.ok(
+        whole.subarray(at, at + c.length).every((b, i) => b === c[i]),
+        `piece at byte ${at}`,
+      );
+      at += c.length;
+    }
+    // The eigenvectors' piece is a view of the model's own matrix.
+    const u = kin.eigen.vectors.data;
+    assert.ok(chunks.some((c) => c.buffer === u.buffer && c.byteOffset === u.byteOffset && c.length === u.length * 8));
+    // Read back, they are a view of the bytes read (aligned by the format).
+    const saved = decodeNullModel(whole);
+    assert.ok(saved.model.kind === 'kinship');
+    assert.equal(saved.model.eigen.vectors.data.buffer, whole.buffer);
+    assert.deepEqual(Array.from(saved.model.eigen.vectors.data), Array.from(u));
+    // Bytes at an odd offset are copied, and read the same.
+    const shifted = new Uint8Array(whole.length + 1);
+    shifted.set(whole, 1);
+    const copied = decodeNullModel(shifted.subarray(1));
+    assert.ok(copied.model.kind === 'kinship');
+    assert.notEqual(copied.model.eigen.vectors.data.buffer, shifted.buffer);
+    assert.deepEqual(modelBits(copied.model), modelBits(kin));
   });
 
   test('a decoded model is the fitted one, bit for bit, with its samples, names and fingerprint', () => {
