@@ -30,7 +30,7 @@ describe('lmmkit command line', () => {
     assert.equal(JSON.parse(js.stdout).backend, 'js');
     const bad = spawnSync(process.execPath, [BIN, 'info'], { encoding: 'utf8', env: { ...process.env, LMMKIT_BACKEND: 'cuda' } });
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /LMMKIT_BACKEND='cuda': expected 'js' or 'native'/);
+    assert.match(bad.stderr, /LMMKIT_BACKEND='cuda': expected 'js', 'native' or 'wasm'/);
   });
 
   test('selfcheck passes its checks on every backend', () => {
