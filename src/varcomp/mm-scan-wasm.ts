@@ -1,0 +1,163 @@
+/**
+ * The WebAssembly kernel of the GWAS-mode scan (wasm/mm-scan.wat): the two
+ * passes over N of a profiled REML evaluation for the design [x0, x1]
+ * (mm-eigen-gls.ts), run for two models at once in the lanes of f64x2.
+ * Each lane does the js loops' operations in their order, without fused
+ * multiply-adds, so each model gets its js bits; the scan (mm-eigen-scan.ts)
+ * does the p x p algebra between the passes in js.
+ *
+ * Browser-safe: no Node APIs. The module (under 1 KiB) is compiled
+ * synchronously, once per realm, on first use.
+ */
+import type { Sums, Workspace } from './mm-eigen-gls.js';
+import { MM_SCAN_WASM_HEX } from './wasm/mm-scan-bytes.js';
+
+/** pass1 of mm-scan.wat (byte offsets; see there). */
+type Pass1 = (n: number, pd: number, py: number, px0: number, pxa: number, pxb: number, pw: number, da: number, db: number, pout: number) => void;
+/** pass2 of mm-scan.wat (byte offsets; see there). */
+type Pass2 = (n: number, pd: number, py: number, px0: number, pxa: number, pxb: number, pw: number, pbeta: number, pout: number) => void;
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** The part of the WebAssembly API used here (lib ES2022 does not declare it). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: { memory: WasmMemory; pass1: Pass1; pass2: Pass2 } };
+}
+
+const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Byte layout: pass1's 14 f64x2 of output, pass2's 2, the betas (2 f64x2), then d, y, x0, the weights (2N) and the columns. */
+const OUT1 = 0;
+const OUT2 = 14 * 16;
+const BETA = OUT2 + 2 * 16;
+const DATA = 512;
+
+/** The compiled module of this realm: undefined before the first use, null where it cannot run. */
+let module: object | null | undefined;
+
+function scanModule(): object | null {
+  if (module !== undefined) return module;
+  module = null;
+  if (wasm === undefined || typeof wasm.validate !== 'function') return module;
+  const bytes = new Uint8Array(MM_SCAN_WASM_HEX.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(MM_SCAN_WASM_HEX.slice(2 * i, 2 * i + 2), 16);
+  // No simd128, or a page whose Content-Security-Policy forbids compiling: the scan stays in js.
+  if (!wasm.validate(bytes)) return module;
+  try {
+    module = new wasm.Module(bytes);
+  } catch {
+    module = null;
+  }
+  return module;
+}
+
+/**
+ * One scan's kernel: N, the shared y, d and x0 and up to `slots` own
+ * columns in the wasm memory. Made per scan (its memory holds that scan's
+ * data); `columns` loads the models of a chunk.
+ */
+export class ScanKernel {
+  private readonly pass1Fn: Pass1;
+  private readonly pass2Fn: Pass2;
+  private readonly f: Float64Array;
+  private readonly pd: number;
+  private readonly py: number;
+  private readonly px0: number;
+  private readonly pw: number;
+  private readonly pcols: number;
+
+  private constructor(
+    mod: object,
+    private readonly n: number,
+    slots: number,
+  ) {
+    const { exports } = new wasm!.Instance(mod, { m: { log: Math.log } });
+    this.pass1Fn = exports.pass1;
+    this.pass2Fn = exports.pass2;
+    this.pd = DATA;
+    this.py = this.pd + 8 * n;
+    this.px0 = this.py + 8 * n;
+    this.pw = this.px0 + 8 * n;
+    this.pcols = this.pw + 16 * n;
+    const bytes = this.pcols + 8 * n * slots;
+    const memory = exports.memory;
+    if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+    this.f = new Float64Array(memory.buffer);
+  }
+
+  /** A kernel for N rows and `slots` own columns with y, d and x0 loaded, or undefined where this runtime cannot run it (no WebAssembly or no simd128). */
+  static make(y: Float64Array, d: Float64Array, x0: Float64Array, slots: number): ScanKernel | undefined {
+    const mod = scanModule();
+    if (mod === null) return undefined;
+    const k = new ScanKernel(mod, y.length, slots);
+    k.f.set(d, k.pd / 8);
+    k.f.set(y, k.py / 8);
+    k.f.set(x0.subarray(0, y.length), k.px0 / 8);
+    return k;
+  }
+
+  /** Loads `count` own columns (N doubles each) from xb[off ..] into slots 0 .. count - 1. */
+  columns(xb: Float64Array, off: number, count: number): void {
+    this.f.set(xb.subarray(off, off + count * this.n), this.pcols / 8);
+  }
+
+  /**
+   * The first pass at V~ = delta D + I for the models in slots a and b
+   * (lanes A and B; a = b is allowed): the sums of glsSums (p = 2, 'reml')
+   * into wsA and wsB (M, G, b, y'Wy, sum d w; sum w set to 0) and log det V
+   * into sA.logdetV and sB.logdetV. Returns 0, or bit 1 (lane A) and bit 2
+   * (lane B) where V is not positive definite (the lane's sums are then meaningless).
+   */
+  pass1(a: number, deltaA: number, b: number, deltaB: number, wsA: Workspace, sA: Sums, wsB: Workspace, sB: Sums): number {
+    const { n, f } = this;
+    this.pass1Fn(n, this.pd, this.py, this.px0, this.pcols + 8 * n * a, this.pcols + 8 * n * b, this.pw, deltaA, deltaB, OUT1);
+    const o = OUT1 / 8;
+    lane(f, o, 0, wsA, sA);
+    lane(f, o, 1, wsB, sB);
+    return (f[o + 26] !== 0 ? 1 : 0) | (f[o + 27] !== 0 ? 2 : 0);
+  }
+
+  /**
+   * The second pass, after `pass1` on the same slots, at the betas of wsA
+   * and wsB: B = e'De and E = e'e with e = W (y - X beta) into sA and sB.
+   */
+  pass2(a: number, b: number, wsA: Workspace, sA: Sums, wsB: Workspace, sB: Sums): void {
+    const { n, f } = this;
+    const o = BETA / 8;
+    f[o] = wsA.beta[0]!;
+    f[o + 1] = wsB.beta[0]!;
+    f[o + 2] = wsA.beta[1]!;
+    f[o + 3] = wsB.beta[1]!;
+    this.pass2Fn(n, this.pd, this.py, this.px0, this.pcols + 8 * n * a, this.pcols + 8 * n * b, this.pw, BETA, OUT2);
+    const r = OUT2 / 8;
+    sA.b = f[r]!;
+    sB.b = f[r + 1]!;
+    sA.e = f[r + 2]!;
+    sB.e = f[r + 3]!;
+  }
+}
+
+/** Lane `l` of pass1's output at f[o ..] into a workspace and its sums (the layout of mm-scan.wat's pass1). */
+function lane(f: Float64Array, o: number, l: number, ws: Workspace, s: Sums): void {
+  const { m, g, b } = ws;
+  m[0] = f[o + l]!;
+  m[1] = f[o + 2 + l]!;
+  m[2] = 0;
+  m[3] = f[o + 4 + l]!;
+  b[0] = f[o + 6 + l]!;
+  b[1] = f[o + 8 + l]!;
+  ws.yWy = f[o + 10 + l]!;
+  ws.sdw = f[o + 12 + l]!;
+  ws.sw = 0;
+  g[0] = f[o + 14 + l]!;
+  g[1] = f[o + 16 + l]!;
+  g[2] = 0;
+  g[3] = f[o + 18 + l]!;
+  // glsSums' log det V: the logs split off, plus the log of what remains.
+  s.logdetV = f[o + 22 + l]! + Math.log(f[o + 20 + l]!);
+}
