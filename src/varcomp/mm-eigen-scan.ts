@@ -117,14 +117,17 @@ export function remlScan(ws: Workspace, y: Float64Array, d: Float64Array, design
   const itA = new Int32Array(count);
   const phaseA = new Uint8Array(count);
   const active = new Int32Array(Math.min(count, CHUNK));
-  // Every model starts at dStart: with one shared column and one own, what
-  // the first evaluation does not owe to the model is done once.
+  // With one shared column and one own: the kernel when there is one, else
+  // (every model starts at dStart) what the first evaluation does not owe to
+  // the model, done once.
   let shared: SharedStart | undefined;
   let kernel: ScanKernel | undefined;
   if (p === 2 && pa === 1 && count > 1) {
-    shared = sharedStart(y, xa, d, dStart, 1);
-    if (shared === undefined) throw notPd(dStart, 1);
     if (o.wasm === true) kernel = ScanKernel.make(y, d, xa, CHUNK);
+    if (kernel === undefined) {
+      shared = sharedStart(y, xa, d, dStart, 1);
+      if (shared === undefined) throw notPd(dStart, 1);
+    }
   }
   // The second lane's workspace.
   const wsB = kernel === undefined ? ws : makeWorkspace(n, p);
@@ -242,7 +245,7 @@ export function remlScan(ws: Workspace, y: Float64Array, d: Float64Array, design
       let held = -1;
       for (let q = 0; q < nActive; q++) {
         const j = active[q]!;
-        if (kernel === undefined || (phaseA[j] === STEP && iterA[j] === 0)) {
+        if (kernel === undefined) {
           if (one(j)) active[kept++] = j;
           continue;
         }
