@@ -31,7 +31,7 @@ interface WasmApi {
 
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-/** Byte layout: pass1's 14 f64x2 of output, pass2's 2, the betas (2 f64x2), then d, y, x0, the weights (2N) and the columns. */
+/** Byte layout: pass1's 13 f64x2 of output (room for 14), pass2's 2, the betas (2 f64x2), then d, y, x0, the weights (2N) and the columns. */
 const OUT1 = 0;
 const OUT2 = 14 * 16;
 const BETA = OUT2 + 2 * 16;
@@ -119,7 +119,7 @@ export class ScanKernel {
     const o = OUT1 / 8;
     lane(f, o, 0, wsA, sA);
     lane(f, o, 1, wsB, sB);
-    return (f[o + 26] !== 0 ? 1 : 0) | (f[o + 27] !== 0 ? 2 : 0);
+    return (f[o + 24] !== 0 ? 1 : 0) | (f[o + 25] !== 0 ? 2 : 0);
   }
 
   /**

@@ -19,7 +19,7 @@
   ;;   b0 = sum w x0 y, b1 = sum w x1 y, yWy = sum w y y, sdw = sum d w,
   ;;   g00 = sum d w x0 w x0, g10 = sum d w x1 w x0, g11 = sum d w x1 w x1,
   ;; and prod v with its logs split off as glsSums does (prod, logAcc), into
-  ;; 13 f64x2 at pout in that order, then bad (all bits set in a lane where
+  ;; 12 f64x2 at pout in that order, then bad (all bits set in a lane where
   ;; some v was not > 0). The weights go to pw interleaved (A, B per row).
   ;; pd, py, px0, pxa, pxb: byte offsets of n doubles each.
   (func (export "pass1")
