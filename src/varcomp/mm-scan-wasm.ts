@@ -13,7 +13,7 @@ import type { Sums, Workspace } from './mm-eigen-gls.js';
 import { MM_SCAN_WASM_HEX } from './wasm/mm-scan-bytes.js';
 
 /** pass1 of mm-scan.wat (byte offsets; see there). */
-type Pass1 = (n: number, pd: number, py: number, px0: number, pxa: number, pxb: number, pw: number, da: number, db: number, pout: number) => void;
+type Pass1 = (n: number, pd: number, py: number, px0: number, pxa: number, pxb: number, pw: number, da: number, db: number, pout: number, plog: number) => void;
 /** pass2 of mm-scan.wat (byte offsets; see there). */
 type Pass2 = (n: number, pd: number, py: number, px0: number, pxa: number, pxb: number, pw: number, pbeta: number, pout: number) => void;
 
@@ -31,7 +31,7 @@ interface WasmApi {
 
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-/** Byte layout: pass1's 13 f64x2 of output (room for 14), pass2's 2, the betas (2 f64x2), then d, y, x0, the weights (2N) and the columns. */
+/** Byte layout: pass1's 12 f64x2 and 2 i32 of output (room for 14 f64x2), pass2's 2, the betas (2 f64x2), then d, y, x0, the weights (2N), the products set aside (2N) and the columns. */
 const OUT1 = 0;
 const OUT2 = 14 * 16;
 const BETA = OUT2 + 2 * 16;
@@ -69,25 +69,29 @@ export class ScanKernel {
   private readonly py: number;
   private readonly px0: number;
   private readonly pw: number;
+  private readonly plog: number;
   private readonly pcols: number;
+  private readonly counts: Int32Array;
 
   private constructor(
     mod: object,
     private readonly n: number,
     slots: number,
   ) {
-    const { exports } = new wasm!.Instance(mod, { m: { log: Math.log } });
+    const { exports } = new wasm!.Instance(mod, {});
     this.pass1Fn = exports.pass1;
     this.pass2Fn = exports.pass2;
     this.pd = DATA;
     this.py = this.pd + 8 * n;
     this.px0 = this.py + 8 * n;
     this.pw = this.px0 + 8 * n;
-    this.pcols = this.pw + 16 * n;
+    this.plog = this.pw + 16 * n;
+    this.pcols = this.plog + 16 * n;
     const bytes = this.pcols + 8 * n * slots;
     const memory = exports.memory;
     if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
     this.f = new Float64Array(memory.buffer);
+    this.counts = new Int32Array(memory.buffer, OUT1 + 192, 2);
   }
 
   /** A kernel for N rows and `slots` own columns with y, d and x0 loaded, or undefined where this runtime cannot run it (no WebAssembly or no simd128). */
@@ -115,11 +119,12 @@ export class ScanKernel {
    */
   pass1(a: number, deltaA: number, b: number, deltaB: number, wsA: Workspace, sA: Sums, wsB: Workspace, sB: Sums): number {
     const { n, f } = this;
-    this.pass1Fn(n, this.pd, this.py, this.px0, this.pcols + 8 * n * a, this.pcols + 8 * n * b, this.pw, deltaA, deltaB, OUT1);
+    this.pass1Fn(n, this.pd, this.py, this.px0, this.pcols + 8 * n * a, this.pcols + 8 * n * b, this.pw, deltaA, deltaB, OUT1, this.plog);
     const o = OUT1 / 8;
-    lane(f, o, 0, wsA, sA);
-    lane(f, o, 1, wsB, sB);
-    return (f[o + 24] !== 0 ? 1 : 0) | (f[o + 25] !== 0 ? 2 : 0);
+    const logs = this.plog / 8;
+    lane(f, o, 0, logs, this.counts[0]!, wsA, sA);
+    lane(f, o, 1, logs + n, this.counts[1]!, wsB, sB);
+    return (f[o + 22] !== 0 ? 1 : 0) | (f[o + 23] !== 0 ? 2 : 0);
   }
 
   /**
@@ -142,8 +147,11 @@ export class ScanKernel {
   }
 }
 
-/** Lane `l` of pass1's output at f[o ..] into a workspace and its sums (the layout of mm-scan.wat's pass1). */
-function lane(f: Float64Array, o: number, l: number, ws: Workspace, s: Sums): void {
+/**
+ * Lane `l` of pass1's output at f[o ..] into a workspace and its sums (the
+ * layout of mm-scan.wat's pass1), with the lane's `count` products set aside at f[logs ..].
+ */
+function lane(f: Float64Array, o: number, l: number, logs: number, count: number, ws: Workspace, s: Sums): void {
   const { m, g, b } = ws;
   m[0] = f[o + l]!;
   m[1] = f[o + 2 + l]!;
@@ -158,6 +166,8 @@ function lane(f: Float64Array, o: number, l: number, ws: Workspace, s: Sums): vo
   g[1] = f[o + 16 + l]!;
   g[2] = 0;
   g[3] = f[o + 18 + l]!;
-  // glsSums' log det V: the logs split off, plus the log of what remains.
-  s.logdetV = f[o + 22 + l]! + Math.log(f[o + 20 + l]!);
+  // glsSums' log det V: the logs of the products set aside, summed in order, plus the log of what remains.
+  let logAcc = 0;
+  for (let k = 0; k < count; k++) logAcc += Math.log(f[logs + k]!);
+  s.logdetV = logAcc + Math.log(f[o + 20 + l]!);
 }

@@ -9,8 +9,6 @@
 ;;
 ;; Regenerate src/varcomp/wasm/mm-scan-bytes.ts after editing: npm run build:wasm.
 (module
-  ;; Math.log of the host, so that the running product's rescaling has js's bits.
-  (import "m" "log" (func $log (param f64) (result f64)))
   (memory (export "memory") 1)
 
   ;; pass1(n, pd, py, px0, pxa, pxb, pw, deltaA, deltaB, pout): with
@@ -18,18 +16,23 @@
   ;;   m00 = sum w x0 x0, m10 = sum w x1 x0, m11 = sum w x1 x1,
   ;;   b0 = sum w x0 y, b1 = sum w x1 y, yWy = sum w y y, sdw = sum d w,
   ;;   g00 = sum d w x0 w x0, g10 = sum d w x1 w x0, g11 = sum d w x1 w x1,
-  ;; and prod v with its logs split off as glsSums does (prod, logAcc), into
-  ;; 12 f64x2 at pout in that order, then bad (all bits set in a lane where
-  ;; some v was not > 0). The weights go to pw interleaved (A, B per row).
-  ;; pd, py, px0, pxa, pxb: byte offsets of n doubles each.
+  ;; and prod v as glsSums keeps it (whenever the running product leaves
+  ;; [1e-150, 1e150] it is set aside and restarts at 1), into 11 f64x2 at
+  ;; pout in that order, then bad (all bits set in a lane where some v was
+  ;; not > 0), then the number of products set aside in lanes A and B (two
+  ;; i32). Those products go to plog (lane A) and plog + 8n (lane B), in
+  ;; order, for the caller to sum their logs in js's order (no call in the
+  ;; loop: a call would make every sum live across it spill). The weights
+  ;; go to pw interleaved (A, B per row). pd, py, px0, pxa, pxb: byte
+  ;; offsets of n doubles each.
   (func (export "pass1")
     (param $n i32) (param $pd i32) (param $py i32) (param $px0 i32) (param $pxa i32) (param $pxb i32)
-    (param $pw i32) (param $da f64) (param $db f64) (param $pout i32)
-    (local $o i32) (local $end i32) (local $ow i32)
+    (param $pw i32) (param $da f64) (param $db f64) (param $pout i32) (param $plog i32)
+    (local $o i32) (local $end i32) (local $ow i32) (local $na i32) (local $nb i32) (local $plogb i32)
     (local $delta v128) (local $one v128) (local $big v128) (local $small v128)
     (local $di v128) (local $v v128) (local $wi v128) (local $yi v128) (local $x0 v128) (local $x1 v128)
     (local $wx0 v128) (local $wx1 v128) (local $dwx1 v128) (local $mask v128)
-    (local $prod v128) (local $acc v128) (local $bad v128)
+    (local $prod v128) (local $bad v128)
     (local $m00 v128) (local $m10 v128) (local $m11 v128) (local $b0 v128) (local $b1 v128)
     (local $yWy v128) (local $sdw v128) (local $g00 v128) (local $g10 v128) (local $g11 v128)
     (local.set $delta (f64x2.replace_lane 1 (f64x2.splat (local.get $da)) (local.get $db)))
@@ -39,6 +42,7 @@
     (local.set $prod (local.get $one))
     (local.set $end (i32.shl (local.get $n) (i32.const 3)))
     (local.set $ow (local.get $pw))
+    (local.set $plogb (i32.add (local.get $plog) (local.get $end)))
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
@@ -51,13 +55,13 @@
           (then
             (if (i32x4.extract_lane 0 (local.get $mask))
               (then
-                (local.set $acc (f64x2.replace_lane 0 (local.get $acc)
-                  (f64.add (f64x2.extract_lane 0 (local.get $acc)) (call $log (f64x2.extract_lane 0 (local.get $prod))))))
+                (f64.store (i32.add (local.get $plog) (i32.shl (local.get $na) (i32.const 3))) (f64x2.extract_lane 0 (local.get $prod)))
+                (local.set $na (i32.add (local.get $na) (i32.const 1)))
                 (local.set $prod (f64x2.replace_lane 0 (local.get $prod) (f64.const 1)))))
             (if (i32x4.extract_lane 2 (local.get $mask))
               (then
-                (local.set $acc (f64x2.replace_lane 1 (local.get $acc)
-                  (f64.add (f64x2.extract_lane 1 (local.get $acc)) (call $log (f64x2.extract_lane 1 (local.get $prod))))))
+                (f64.store (i32.add (local.get $plogb) (i32.shl (local.get $nb) (i32.const 3))) (f64x2.extract_lane 1 (local.get $prod)))
+                (local.set $nb (i32.add (local.get $nb) (i32.const 1)))
                 (local.set $prod (f64x2.replace_lane 1 (local.get $prod) (f64.const 1)))))))
         (local.set $wi (f64x2.div (local.get $one) (local.get $v)))
         (v128.store (local.get $ow) (local.get $wi))
@@ -93,8 +97,9 @@
     (v128.store offset=128 (local.get $pout) (local.get $g10))
     (v128.store offset=144 (local.get $pout) (local.get $g11))
     (v128.store offset=160 (local.get $pout) (local.get $prod))
-    (v128.store offset=176 (local.get $pout) (local.get $acc))
-    (v128.store offset=192 (local.get $pout) (local.get $bad)))
+    (v128.store offset=176 (local.get $pout) (local.get $bad))
+    (i32.store offset=192 (local.get $pout) (local.get $na))
+    (i32.store offset=196 (local.get $pout) (local.get $nb)))
 
   ;; pass2(n, pd, py, px0, pxa, pxb, pw, pbeta, pout): with e = w (y - x0
   ;; beta0 - x1 beta1) (w from pass1 at pw), bq = sum d e e and eq = sum e e,
