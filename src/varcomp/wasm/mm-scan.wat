@@ -46,7 +46,7 @@
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
-        (local.set $di (f64x2.splat (f64.load (i32.add (local.get $pd) (local.get $o)))))
+        (local.set $di (v128.load64_splat (i32.add (local.get $pd) (local.get $o))))
         (local.set $v (f64x2.add (f64x2.mul (local.get $delta) (local.get $di)) (local.get $one)))
         (local.set $bad (v128.or (local.get $bad) (v128.not (f64x2.gt (local.get $v) (v128.const i64x2 0 0)))))
         (local.set $prod (f64x2.mul (local.get $prod) (local.get $v)))
@@ -65,11 +65,10 @@
                 (local.set $prod (f64x2.replace_lane 1 (local.get $prod) (f64.const 1)))))))
         (local.set $wi (f64x2.div (local.get $one) (local.get $v)))
         (v128.store (local.get $ow) (local.get $wi))
-        (local.set $yi (f64x2.splat (f64.load (i32.add (local.get $py) (local.get $o)))))
-        (local.set $x0 (f64x2.splat (f64.load (i32.add (local.get $px0) (local.get $o)))))
-        (local.set $x1 (f64x2.replace_lane 1
-          (f64x2.splat (f64.load (i32.add (local.get $pxa) (local.get $o))))
-          (f64.load (i32.add (local.get $pxb) (local.get $o)))))
+        (local.set $yi (v128.load64_splat (i32.add (local.get $py) (local.get $o))))
+        (local.set $x0 (v128.load64_splat (i32.add (local.get $px0) (local.get $o))))
+        (local.set $x1 (v128.load64_lane 1 (i32.add (local.get $pxb) (local.get $o))
+          (v128.load64_splat (i32.add (local.get $pxa) (local.get $o)))))
         (local.set $wx0 (f64x2.mul (local.get $wi) (local.get $x0)))
         (local.set $wx1 (f64x2.mul (local.get $wi) (local.get $x1)))
         (local.set $m00 (f64x2.add (local.get $m00) (f64x2.mul (local.get $wx0) (local.get $x0))))
@@ -116,16 +115,15 @@
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
-        (local.set $x1 (f64x2.replace_lane 1
-          (f64x2.splat (f64.load (i32.add (local.get $pxa) (local.get $o))))
-          (f64.load (i32.add (local.get $pxb) (local.get $o)))))
+        (local.set $x1 (v128.load64_lane 1 (i32.add (local.get $pxb) (local.get $o))
+          (v128.load64_splat (i32.add (local.get $pxa) (local.get $o)))))
         (local.set $ei (f64x2.mul (v128.load (local.get $ow))
           (f64x2.sub
-            (f64x2.sub (f64x2.splat (f64.load (i32.add (local.get $py) (local.get $o))))
-              (f64x2.mul (f64x2.splat (f64.load (i32.add (local.get $px0) (local.get $o)))) (local.get $be0)))
+            (f64x2.sub (v128.load64_splat (i32.add (local.get $py) (local.get $o)))
+              (f64x2.mul (v128.load64_splat (i32.add (local.get $px0) (local.get $o))) (local.get $be0)))
             (f64x2.mul (local.get $x1) (local.get $be1)))))
         (local.set $bq (f64x2.add (local.get $bq)
-          (f64x2.mul (f64x2.mul (f64x2.splat (f64.load (i32.add (local.get $pd) (local.get $o)))) (local.get $ei)) (local.get $ei))))
+          (f64x2.mul (f64x2.mul (v128.load64_splat (i32.add (local.get $pd) (local.get $o))) (local.get $ei)) (local.get $ei))))
         (local.set $eq (f64x2.add (local.get $eq) (f64x2.mul (local.get $ei) (local.get $ei))))
         (local.set $o (i32.add (local.get $o) (i32.const 8)))
         (local.set $ow (i32.add (local.get $ow) (i32.const 16)))
