@@ -117,17 +117,14 @@ export function remlScan(ws: Workspace, y: Float64Array, d: Float64Array, design
   const itA = new Int32Array(count);
   const phaseA = new Uint8Array(count);
   const active = new Int32Array(Math.min(count, CHUNK));
-  // With one shared column and one own: the kernel when there is one, else
-  // (every model starts at dStart) what the first evaluation does not owe to
-  // the model, done once.
+  // Every model starts at dStart: with one shared column and one own, what
+  // the first evaluation does not owe to the model is done once.
   let shared: SharedStart | undefined;
   let kernel: ScanKernel | undefined;
   if (p === 2 && pa === 1 && count > 1) {
-    if (o.wasm === true) kernel = ScanKernel.make(y, d, xa, CHUNK);
-    if (kernel === undefined) {
-      shared = sharedStart(y, xa, d, dStart, 1);
-      if (shared === undefined) throw notPd(dStart, 1);
-    }
+    shared = sharedStart(y, xa, d, dStart, 1);
+    if (shared === undefined) throw notPd(dStart, 1);
+    if (o.wasm === true) kernel = ScanKernel.make(y, d, xa, shared, CHUNK);
   }
   // The second lane's workspace.
   const wsB = kernel === undefined ? ws : makeWorkspace(n, p);
@@ -220,9 +217,12 @@ export function remlScan(ws: Workspace, y: Float64Array, d: Float64Array, design
   const pairEval = (k: ScanKernel, a: number, qa: number, b: number, qb: number): void => {
     const dA = point(a);
     const dB = point(b);
-    const bad = k.pass1(qa, dA, qb, dB, ws, s, wsB, sB);
-    if ((bad & 1) !== 0) throw notPd(dA, 1);
-    if ((bad & 2) !== 0) throw notPd(dB, 1);
+    if (shared !== undefined && phaseA[a] === STEP && iterA[a] === 0 && phaseA[b] === STEP && iterA[b] === 0) k.pass0(qa, qb, shared, ws, s, wsB, sB);
+    else {
+      const bad = k.pass1(qa, dA, qb, dB, ws, s, wsB, sB);
+      if ((bad & 1) !== 0) throw notPd(dA, 1);
+      if ((bad & 2) !== 0) throw notPd(dB, 1);
+    }
     glsSmall(ws, xa, pa, xb, a * stride, s);
     glsSmall(wsB, xa, pa, xb, b * stride, sB);
     requirePositiveYPy(s, dA);

@@ -9,9 +9,11 @@
  * Browser-safe: no Node APIs. The module (under 1 KiB) is compiled
  * synchronously, once per realm, on first use.
  */
-import type { Sums, Workspace } from './mm-eigen-gls.js';
+import type { SharedStart, Sums, Workspace } from './mm-eigen-gls.js';
 import { MM_SCAN_WASM_HEX } from './wasm/mm-scan-bytes.js';
 
+/** pass0 of mm-scan.wat (byte offsets; see there). */
+type Pass0 = (n: number, pd: number, py: number, px0: number, pxa: number, pxb: number, pw: number, pw0: number, pwx0: number, pout: number) => void;
 /** pass1 of mm-scan.wat (byte offsets; see there). */
 type Pass1 = (n: number, pd: number, py: number, px0: number, pxa: number, pxb: number, pw: number, da: number, db: number, pout: number, plog: number) => void;
 /** pass2 of mm-scan.wat (byte offsets; see there). */
@@ -26,12 +28,16 @@ interface WasmMemory {
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: { memory: WasmMemory; pass1: Pass1; pass2: Pass2 } };
+  Instance: new (module: object, imports: object) => { exports: { memory: WasmMemory; pass0: Pass0; pass1: Pass1; pass2: Pass2 } };
 }
 
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-/** Byte layout: pass1's 12 f64x2 and 2 i32 of output (room for 14 f64x2), pass2's 2, the betas (2 f64x2), then d, y, x0, the weights (2N), the products set aside (2N) and the columns. */
+/**
+ * Byte layout: pass0's 5 or pass1's 12 f64x2 and 2 i32 of output (room for
+ * 14 f64x2), pass2's 2, the betas (2 f64x2), then d, y, x0, the weights
+ * (2N), the products set aside (2N), the start's w and w x0 (N each) and the columns.
+ */
 const OUT1 = 0;
 const OUT2 = 14 * 16;
 const BETA = OUT2 + 2 * 16;
@@ -62,6 +68,7 @@ function scanModule(): object | null {
  * data); `columns` loads the models of a chunk.
  */
 export class ScanKernel {
+  private readonly pass0Fn: Pass0;
   private readonly pass1Fn: Pass1;
   private readonly pass2Fn: Pass2;
   private readonly f: Float64Array;
@@ -70,6 +77,7 @@ export class ScanKernel {
   private readonly px0: number;
   private readonly pw: number;
   private readonly plog: number;
+  private readonly pw0: number;
   private readonly pcols: number;
   private readonly counts: Int32Array;
 
@@ -79,6 +87,7 @@ export class ScanKernel {
     slots: number,
   ) {
     const { exports } = new wasm!.Instance(mod, {});
+    this.pass0Fn = exports.pass0;
     this.pass1Fn = exports.pass1;
     this.pass2Fn = exports.pass2;
     this.pd = DATA;
@@ -86,7 +95,8 @@ export class ScanKernel {
     this.px0 = this.py + 8 * n;
     this.pw = this.px0 + 8 * n;
     this.plog = this.pw + 16 * n;
-    this.pcols = this.plog + 16 * n;
+    this.pw0 = this.plog + 16 * n;
+    this.pcols = this.pw0 + 16 * n;
     const bytes = this.pcols + 8 * n * slots;
     const memory = exports.memory;
     if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
@@ -94,15 +104,35 @@ export class ScanKernel {
     this.counts = new Int32Array(memory.buffer, OUT1 + 192, 2);
   }
 
-  /** A kernel for N rows and `slots` own columns with y, d and x0 loaded, or undefined where this runtime cannot run it (no WebAssembly or no simd128). */
-  static make(y: Float64Array, d: Float64Array, x0: Float64Array, slots: number): ScanKernel | undefined {
+  /**
+   * A kernel for N rows and `slots` own columns with y, d, x0 and the
+   * start's weights loaded, or undefined where this runtime cannot run it
+   * (no WebAssembly or no simd128).
+   */
+  static make(y: Float64Array, d: Float64Array, x0: Float64Array, start: SharedStart, slots: number): ScanKernel | undefined {
     const mod = scanModule();
     if (mod === null) return undefined;
-    const k = new ScanKernel(mod, y.length, slots);
+    const n = y.length;
+    const k = new ScanKernel(mod, n, slots);
     k.f.set(d, k.pd / 8);
     k.f.set(y, k.py / 8);
-    k.f.set(x0.subarray(0, y.length), k.px0 / 8);
+    k.f.set(x0.subarray(0, n), k.px0 / 8);
+    k.f.set(start.w, k.pw0 / 8);
+    k.f.set(start.wx0, k.pw0 / 8 + n);
     return k;
+  }
+
+  /**
+   * The first pass for the models in slots a and b at the start they share
+   * (`start`, the one given to `make`): what markerPass leaves in the
+   * workspace, into wsA and wsB, and log det V into sA and sB.
+   */
+  pass0(a: number, b: number, start: SharedStart, wsA: Workspace, sA: Sums, wsB: Workspace, sB: Sums): void {
+    const { n, f } = this;
+    this.pass0Fn(n, this.pd, this.py, this.px0, this.pcols + 8 * n * a, this.pcols + 8 * n * b, this.pw, this.pw0, this.pw0 + 8 * n, OUT1);
+    const o = OUT1 / 8;
+    startLane(f, o, 0, start, wsA, sA);
+    startLane(f, o, 1, start, wsB, sB);
   }
 
   /** Loads `count` own columns (N doubles each) from xb[off ..] into slots 0 .. count - 1. */
@@ -145,6 +175,25 @@ export class ScanKernel {
     sA.e = f[r + 2]!;
     sB.e = f[r + 3]!;
   }
+}
+
+/** Lane `l` of pass0's output at f[o ..] and the shared sums of `st` into a workspace and its sums, as markerPass leaves them. */
+function startLane(f: Float64Array, o: number, l: number, st: SharedStart, ws: Workspace, s: Sums): void {
+  const { m, g, b } = ws;
+  m[0] = st.m00;
+  m[1] = f[o + l]!;
+  m[2] = 0;
+  m[3] = f[o + 2 + l]!;
+  b[0] = st.b0;
+  b[1] = f[o + 4 + l]!;
+  g[0] = st.g00;
+  g[1] = f[o + 6 + l]!;
+  g[2] = 0;
+  g[3] = f[o + 8 + l]!;
+  ws.yWy = st.yWy;
+  ws.sdw = st.sdw;
+  ws.sw = 0;
+  s.logdetV = st.logdetV;
 }
 
 /**

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NumericalError } from '../../src/errors.js';
 import { Rng } from '../../src/sim/rng.js';
-import { makeWorkspace } from '../../src/varcomp/mm-eigen-gls.js';
+import { makeWorkspace, sharedStart } from '../../src/varcomp/mm-eigen-gls.js';
 import { remlScan, type ScanFits, type ScanOptions, scanFits } from '../../src/varcomp/mm-eigen-scan.js';
 import { ScanKernel } from '../../src/varcomp/mm-scan-wasm.js';
 
@@ -52,7 +52,9 @@ function assertSameFits(a: ScanFits, b: ScanFits, label: string): void {
 }
 
 test('the scan kernel runs here (Node has WebAssembly SIMD)', () => {
-  assert.ok(ScanKernel.make(new Float64Array(4), new Float64Array(4), new Float64Array(4), 1) !== undefined);
+  const ones = new Float64Array(4).fill(1);
+  const start = sharedStart(ones, ones, ones, 1, 1);
+  assert.ok(start !== undefined && ScanKernel.make(ones, ones, ones, start, 1) !== undefined);
 });
 
 test('remlScan on the wasm kernel: the bits, NbIt and flags of the TypeScript scan', () => {

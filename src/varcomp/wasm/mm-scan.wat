@@ -100,6 +100,47 @@
     (i32.store offset=192 (local.get $pout) (local.get $na))
     (i32.store offset=196 (local.get $pout) (local.get $nb)))
 
+  ;; pass0(n, pd, py, px0, pxa, pxb, pw, pw0, pwx0, pout): pass1 for two
+  ;; models at the delta they share at the start, from that delta's weights
+  ;; w (at pw0) and w x0 (at pwx0), n doubles each: only the sums that
+  ;; depend on the model, m10, m11, b1, g10 = sum (d w x1) (w x0) and
+  ;; g11 = sum (d w x1) (w x1), as 5 f64x2 at pout, in markerPass's order
+  ;; (mm-eigen-gls.ts), which gives glsSums' bits. The weights go to pw
+  ;; interleaved as pass1 leaves them, for pass2.
+  (func (export "pass0")
+    (param $n i32) (param $pd i32) (param $py i32) (param $px0 i32) (param $pxa i32) (param $pxb i32)
+    (param $pw i32) (param $pw0 i32) (param $pwx0 i32) (param $pout i32)
+    (local $o i32) (local $end i32) (local $ow i32)
+    (local $wi v128) (local $x1 v128) (local $wx1 v128) (local $dwx1 v128)
+    (local $m10 v128) (local $m11 v128) (local $b1 v128) (local $g10 v128) (local $g11 v128)
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $ow (local.get $pw))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $wi (v128.load64_splat (i32.add (local.get $pw0) (local.get $o))))
+        (v128.store (local.get $ow) (local.get $wi))
+        (local.set $x1 (v128.load64_lane 1 (i32.add (local.get $pxb) (local.get $o))
+          (v128.load64_splat (i32.add (local.get $pxa) (local.get $o)))))
+        (local.set $wx1 (f64x2.mul (local.get $wi) (local.get $x1)))
+        (local.set $dwx1 (f64x2.mul (v128.load64_splat (i32.add (local.get $pd) (local.get $o))) (local.get $wx1)))
+        (local.set $m10 (f64x2.add (local.get $m10)
+          (f64x2.mul (local.get $wx1) (v128.load64_splat (i32.add (local.get $px0) (local.get $o))))))
+        (local.set $m11 (f64x2.add (local.get $m11) (f64x2.mul (local.get $wx1) (local.get $x1))))
+        (local.set $b1 (f64x2.add (local.get $b1)
+          (f64x2.mul (local.get $wx1) (v128.load64_splat (i32.add (local.get $py) (local.get $o))))))
+        (local.set $g10 (f64x2.add (local.get $g10)
+          (f64x2.mul (local.get $dwx1) (v128.load64_splat (i32.add (local.get $pwx0) (local.get $o))))))
+        (local.set $g11 (f64x2.add (local.get $g11) (f64x2.mul (local.get $dwx1) (local.get $wx1))))
+        (local.set $o (i32.add (local.get $o) (i32.const 8)))
+        (local.set $ow (i32.add (local.get $ow) (i32.const 16)))
+        (br $rows)))
+    (v128.store offset=0 (local.get $pout) (local.get $m10))
+    (v128.store offset=16 (local.get $pout) (local.get $m11))
+    (v128.store offset=32 (local.get $pout) (local.get $b1))
+    (v128.store offset=48 (local.get $pout) (local.get $g10))
+    (v128.store offset=64 (local.get $pout) (local.get $g11)))
+
   ;; pass2(n, pd, py, px0, pxa, pxb, pw, pbeta, pout): with e = w (y - x0
   ;; beta0 - x1 beta1) (w from pass1 at pw), bq = sum d e e and eq = sum e e,
   ;; as two f64x2 at pout. pbeta: beta0 then beta1, each an f64x2 (A, B).
