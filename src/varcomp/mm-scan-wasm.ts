@@ -28,7 +28,7 @@ interface WasmMemory {
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: { memory: WasmMemory; pass0: Pass0; pass1: Pass1; pass2: Pass2 } };
+  Instance: new (module: object, imports: object) => { exports: ScanExports };
 }
 
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
@@ -43,29 +43,37 @@ const OUT2 = 14 * 16;
 const BETA = OUT2 + 2 * 16;
 const DATA = 512;
 
-/** The compiled module of this realm: undefined before the first use, null where it cannot run. */
-let module: object | null | undefined;
+type ScanExports = { memory: WasmMemory; pass0: Pass0; pass1: Pass1; pass2: Pass2 };
 
-function scanModule(): object | null {
-  if (module !== undefined) return module;
-  module = null;
-  if (wasm === undefined || typeof wasm.validate !== 'function') return module;
+/**
+ * The kernel's instance of this realm: undefined before the first use, null
+ * where it cannot run. One per realm, its memory grown as scans need: scans
+ * run one at a time (remlScan is synchronous), and one memory reused spares
+ * a wasm memory reservation per batch.
+ */
+let instance: ScanExports | null | undefined;
+
+function scanInstance(): ScanExports | null {
+  if (instance !== undefined) return instance;
+  instance = null;
+  if (wasm === undefined || typeof wasm.validate !== 'function') return instance;
   const bytes = new Uint8Array(MM_SCAN_WASM_HEX.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(MM_SCAN_WASM_HEX.slice(2 * i, 2 * i + 2), 16);
   // No simd128, or a page whose Content-Security-Policy forbids compiling: the scan stays in js.
-  if (!wasm.validate(bytes)) return module;
+  if (!wasm.validate(bytes)) return instance;
   try {
-    module = new wasm.Module(bytes);
+    instance = new wasm.Instance(new wasm.Module(bytes), {}).exports;
   } catch {
-    module = null;
+    instance = null;
   }
-  return module;
+  return instance;
 }
 
 /**
  * One scan's kernel: N, the shared y, d and x0 and up to `slots` own
- * columns in the wasm memory. Made per scan (its memory holds that scan's
- * data); `columns` loads the models of a chunk.
+ * columns in the realm's wasm memory. Made per scan (it loads that scan's
+ * data, so a scan must not run while another's kernel is in use); `columns`
+ * loads the models of a chunk.
  */
 export class ScanKernel {
   private readonly pass0Fn: Pass0;
@@ -82,11 +90,10 @@ export class ScanKernel {
   private readonly counts: Int32Array;
 
   private constructor(
-    mod: object,
+    exports: ScanExports,
     private readonly n: number,
     slots: number,
   ) {
-    const { exports } = new wasm!.Instance(mod, {});
     this.pass0Fn = exports.pass0;
     this.pass1Fn = exports.pass1;
     this.pass2Fn = exports.pass2;
@@ -110,10 +117,10 @@ export class ScanKernel {
    * (no WebAssembly or no simd128).
    */
   static make(y: Float64Array, d: Float64Array, x0: Float64Array, start: SharedStart, slots: number): ScanKernel | undefined {
-    const mod = scanModule();
-    if (mod === null) return undefined;
+    const exports = scanInstance();
+    if (exports === null) return undefined;
     const n = y.length;
-    const k = new ScanKernel(mod, n, slots);
+    const k = new ScanKernel(exports, n, slots);
     k.f.set(d, k.pd / 8);
     k.f.set(y, k.py / 8);
     k.f.set(x0.subarray(0, n), k.px0 / 8);
