@@ -428,38 +428,9 @@ function glsSolve(
   mode: GlsMode,
   out: Sums,
 ): void {
-  const { n, p, m, g, l, minv, b, beta } = ws;
-  for (let i = 0; i < p * p; i++) {
-    if (!Number.isFinite(m[i]!)) throw nonFiniteDesign(n, p, xa, pa, xb, xbOff);
-  }
-  // Cholesky of the p x p M (lower), its inverse and beta.
-  let logdetM = 0;
-  for (let j = 0; j < p; j++) {
-    let s = m[j + j * p]!;
-    for (let k = 0; k < j; k++) s -= l[j + k * p]! * l[j + k * p]!;
-    if (!(s > 0)) {
-      throw new NumericalError(`${WHO}: X'V^-1X is singular (the ${p} fixed-effect columns are collinear on these samples)`);
-    }
-    const ljj = Math.sqrt(s);
-    l[j + j * p] = ljj;
-    logdetM += Math.log(s);
-    for (let i = j + 1; i < p; i++) {
-      let t = m[i + j * p]!;
-      for (let k = 0; k < j; k++) t -= l[i + k * p]! * l[j + k * p]!;
-      l[i + j * p] = t / ljj;
-    }
-  }
-  out.logdetM = logdetM;
-  spdInverseFromChol(l, p, minv);
-  let a = ws.yWy;
-  for (let i = 0; i < p; i++) {
-    let s = 0;
-    for (let k = 0; k < p; k++) s += minv[i + k * p]! * b[k]!;
-    beta[i] = s;
-    a -= b[i]! * s;
-  }
-  out.a = a;
+  glsSmall(ws, xa, pa, xb, xbOff, out);
   if (mode === 'final') return;
+  const { n, p, beta } = ws;
   // Second pass: e = W (y - X beta).
   const x0 = pa > 0 ? xa : xb;
   const o0 = pa > 0 ? 0 : xbOff;
@@ -497,17 +468,64 @@ function glsSolve(
   out.b = bq;
   out.e = eq;
   if (mode === 'reml') {
-    let tr = 0;
-    for (let j = 0; j < p; j++) {
-      tr += minv[j + j * p]! * g[j + j * p]!;
-      for (let i = j + 1; i < p; i++) tr += 2 * minv[i + j * p]! * g[i + j * p]!;
-    }
-    out.c = ws.sdw - tr;
+    out.c = remlTrace(ws);
     out.t = 0;
   } else {
     out.c = ws.sdw;
     out.t = ws.sw;
   }
+}
+
+/**
+ * The p x p part of a GLS pass from the sums in the workspace (M = X'WX,
+ * b = X'Wy, y'Wy): M's Cholesky factor, M^-1 into ws.minv and its
+ * log-determinant, beta = M^-1 b into ws.beta, and y'Py = y'Wy - b'beta into
+ * out.a. Throws when M is not finite (naming the design's first non-finite
+ * value: columns xa's first pa, then xb's from xbOff) or not positive definite.
+ */
+export function glsSmall(ws: Workspace, xa: Float64Array, pa: number, xb: Float64Array, xbOff: number, out: Sums): void {
+  const { n, p, m, l, minv, b, beta } = ws;
+  for (let i = 0; i < p * p; i++) {
+    if (!Number.isFinite(m[i]!)) throw nonFiniteDesign(n, p, xa, pa, xb, xbOff);
+  }
+  // Cholesky of the p x p M (lower), its inverse and beta.
+  let logdetM = 0;
+  for (let j = 0; j < p; j++) {
+    let s = m[j + j * p]!;
+    for (let k = 0; k < j; k++) s -= l[j + k * p]! * l[j + k * p]!;
+    if (!(s > 0)) {
+      throw new NumericalError(`${WHO}: X'V^-1X is singular (the ${p} fixed-effect columns are collinear on these samples)`);
+    }
+    const ljj = Math.sqrt(s);
+    l[j + j * p] = ljj;
+    logdetM += Math.log(s);
+    for (let i = j + 1; i < p; i++) {
+      let t = m[i + j * p]!;
+      for (let k = 0; k < j; k++) t -= l[i + k * p]! * l[j + k * p]!;
+      l[i + j * p] = t / ljj;
+    }
+  }
+  out.logdetM = logdetM;
+  spdInverseFromChol(l, p, minv);
+  let a = ws.yWy;
+  for (let i = 0; i < p; i++) {
+    let s = 0;
+    for (let k = 0; k < p; k++) s += minv[i + k * p]! * b[k]!;
+    beta[i] = s;
+    a -= b[i]! * s;
+  }
+  out.a = a;
+}
+
+/** REML's C = tr(P~D) = sum d_i w_i - tr(M^-1 G) of the workspace's last pass (G = X'WDWX). */
+export function remlTrace(ws: Workspace): number {
+  const { p, minv, g } = ws;
+  let tr = 0;
+  for (let j = 0; j < p; j++) {
+    tr += minv[j + j * p]! * g[j + j * p]!;
+    for (let i = j + 1; i < p; i++) tr += 2 * minv[i + j * p]! * g[i + j * p]!;
+  }
+  return ws.sdw - tr;
 }
 
 /** The error for a design with a non-finite value, naming its first one (row and column of utx, from 1). */

@@ -403,7 +403,8 @@ export class MmEstRun {
       eigenvalues: rotation.eigenvalues,
       base: keptColumns(this.baseRotated(plan, rotation), sp.kept).data,
       p0: sp.p0,
-      options: { init, critVar, critLogLik, maxIter },
+      // The scan's WebAssembly kernel gives the bits of its TypeScript loops; the js backend keeps to TypeScript.
+      options: { init, critVar, critLogLik, maxIter, wasm: this.backend.name !== 'js' },
       logDetError: rotation.logDetError,
     };
   }
