@@ -3,7 +3,7 @@
 // line saying what is missing or that there are several.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { recogniseGenotypes } from '../../src/workflow/web-genotypes.js';
+import { recogniseGenotypes } from '../../src/workflow/web-filesets.js';
 
 test('complete filesets of each format, tables and a .bgi beside them ignored', () => {
   assert.deepEqual(recogniseGenotypes(['chr22.BED', 'chr22.bim', 'chr22.fam', 'p.tsv']).fileset, { bed: 'chr22.BED', bim: 'chr22.bim', fam: 'chr22.fam' });

@@ -195,7 +195,7 @@ test('a pool of scan workers: the one-worker table byte for byte, with the exact
 });
 
 test('a .pgen without its .pvar or a truncated .vcf.gz: the one-line error naming the file', async () => {
-  const { recogniseGenotypes } = await import('../../src/workflow/web-genotypes.js');
+  const { recogniseGenotypes } = await import('../../src/workflow/web-filesets.js');
   assert.match(recogniseGenotypes(['a.pgen', 'a.psam', 'p.tsv']).problem ?? '', /^incomplete genotype fileset: a\.pgen needs a\.pvar beside it/);
   const vcf = new TextEncoder().encode('##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\n22\t10\trs1\tA\tG\t.\t.\t.\tGT\t0/1\n');
   const { gzipSync } = await import('node:zlib');

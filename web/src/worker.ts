@@ -1,6 +1,8 @@
 // The web app's worker: runs the whole job (src/workflow/web-job.ts) off the main
 // thread, posting its stages and progress, then draws the plots and keeps
-// the rows to write the downloads in any of the CLI's dialects.
+// the rows to write the downloads in any of the CLI's dialects. The scan's
+// batches go to scan workers it starts from this same script
+// (scan-pool.ts), which answer a 'scan' message (web-scan.ts's scanPart).
 import { gzipSync } from 'fflate';
 import { dialect, dialectRefusal, OUT_FORMATS, type OutFormat } from '../../src/data/gwas-dialects.js';
 import { interactiveManhattanHtml } from '../../src/plot/interactive.js';
@@ -10,7 +12,9 @@ import { esc } from '../../src/plot/svg.js';
 import { type JobResult, runJob } from '../../src/workflow/web-job.js';
 import { dialectLines } from '../../src/workflow/gwas-lines.js';
 import { pickKernels } from './kernels.js';
-import type { FromWorker, RunSummary, ToWorker } from './protocol.js';
+import { scanPart } from '../../src/workflow/web-scan.js';
+import type { FromScanWorker, FromWorker, RunSummary, ToScanWorker, ToWorker } from './protocol.js';
+import { workerPool } from './scan-pool.js';
 
 /** Hits listed in the page's table. */
 const HITS = 200;
@@ -19,13 +23,18 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void =>
   (self as unknown as { postMessage(m: FromWorker, t: ArrayBuffer[]): void }).postMessage(m, transfer);
 let last: JobResult | undefined;
 
-self.onmessage = async (e: MessageEvent<ToWorker>) => {
+/** The next task of this worker's event loop: terminate() takes effect there (Chromium forces it only after 2 s). */
+const turn = (): Promise<void> => new Promise((ok) => setTimeout(ok, 0));
+
+self.onmessage = async (e: MessageEvent<ToWorker | ToScanWorker>) => {
   const m = e.data;
+  if (m.type === 'scan') return scan(m);
   try {
     if (m.type === 'run') {
       last = undefined;
       pickKernels();
-      const res = await runJob(m.req, (event) => post({ type: 'event', event }));
+      const pool = m.workers > 1 ? workerPool(m.workers, self.location.href) : undefined;
+      const res = await runJob(m.req, (event) => post({ type: 'event', event }), pool === undefined ? {} : { pool });
       last = res;
       const summary = summarize(res);
       post({ type: 'done', summary }, [summary.manhattanHtml.buffer, summary.manhattanSvg.buffer, summary.qqSvg.buffer]);
@@ -39,6 +48,22 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
 };
+
+/** A scan worker's part: its batches posted as they are scanned, one event-loop turn apart so that a terminate() stops it between two. */
+async function scan(m: ToScanWorker): Promise<void> {
+  const send = (r: FromScanWorker): void => (self as unknown as { postMessage(m: FromScanWorker): void }).postMessage(r);
+  try {
+    pickKernels();
+    for await (const batch of scanPart(m.part)) {
+      send({ type: 'batch', batch });
+      await turn();
+    }
+    send({ type: 'end' });
+  } catch (err) {
+    send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+  self.close();
+}
 
 const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
 
