@@ -51,7 +51,9 @@ export function recogniseGenotypes(names: readonly string[]): Recognised {
       const got = s.others.map((e) => lower.get(`${prefix}.${e}`.toLowerCase()));
       const missing = s.others.filter((_, k) => got[k] === undefined).map((e) => `${prefix}.${e}`);
       if (missing.length > 0) {
-        problems.push(`${m} needs ${missing.join(' and ')} beside it (a ${s.kind}: ${[s.main, ...s.others].map((e) => `.${e}`).join(' ')}), found none of that name`);
+        problems.push(
+          `${m} needs ${missing.join(' and ')} beside it (a ${s.kind}: ${[s.main, ...s.others].map((e) => `.${e}`).join(' ')}), found none of that name`,
+        );
         continue;
       }
       const fileset = s.main === 'bed' ? { bed: m, bim: got[0]!, fam: got[1]! } : { pgen: m, pvar: got[0]!, psam: got[1]! };
@@ -61,19 +63,27 @@ export function recogniseGenotypes(names: readonly string[]): Recognised {
     for (const n of names) {
       const e = ext(n);
       if (s.others.includes(e as never) && !mains.some((m) => stem(m).toLowerCase() === stem(n).toLowerCase())) {
-        problems.push(`${n} needs ${stem(n)}.${s.main} beside it (a ${s.kind}: ${[s.main, ...s.others].map((x) => `.${x}`).join(' ')}), found none of that name`);
+        problems.push(
+          `${n} needs ${stem(n)}.${s.main} beside it (a ${s.kind}: ${[s.main, ...s.others].map((x) => `.${x}`).join(' ')}), found none of that name`,
+        );
       }
     }
   }
   for (const n of names.filter((x) => ext(x) === 'bgen')) {
     const sample = lower.get(`${stem(n)}.sample`.toLowerCase());
-    found.push({ fileset: sample === undefined ? { bgen: n } : { bgen: n, sample }, label: `BGEN file ${n}${sample === undefined ? ' (sample ids from the file)' : ` with ${sample}`}` });
+    found.push({
+      fileset: sample === undefined ? { bgen: n } : { bgen: n, sample },
+      label: `BGEN file ${n}${sample === undefined ? ' (sample ids from the file)' : ` with ${sample}`}`,
+    });
   }
   for (const n of names.filter((x) => ['vcf', 'vcf.gz', 'vcf.bgz'].includes(ext(x)))) found.push({ fileset: { vcf: n }, label: `VCF ${n}` });
   // A fam/psam problem repeats its .bed/.pgen one: say each once.
   const unique = [...new Set(problems)];
   if (unique.length > 0) return { problem: `incomplete genotype fileset: ${unique[0]}` };
-  if (found.length > 1) return { problem: `expected one genotype fileset, found ${found.length} (${found.map((f) => f.label!.replace(/:.*/, '')).join('; ')}): remove all but one` };
+  if (found.length > 1)
+    return {
+      problem: `expected one genotype fileset, found ${found.length} (${found.map((f) => f.label!.replace(/:.*/, '')).join('; ')}): remove all but one`,
+    };
   return found[0] ?? {};
 }
 

@@ -100,6 +100,8 @@ export interface WebReport {
   /** Workers the scan's batches were dealt to (1: scanned where the job runs). */
   scanWorkers: number;
   seconds: number;
+  /** Seconds of each stage, in the order they ran (a stage met twice counts once, from its first start). */
+  stages: { stage: string; seconds: number }[];
 }
 
 /** How a job runs: a pool of workers for the scan's batches (default none: the scan runs where the job runs). */
@@ -113,12 +115,22 @@ const EXAMPLE_PHENO = 'pheno.tsv';
 /**
  * Runs a job (see `JobRequest`) to its results, reporting stages,
  * progress, the sample-matching report and the null model through
- * `events`. With `run.pool` of more than one worker, the scan's batches
+ * `listener`. With `run.pool` of more than one worker, the scan's batches
  * are dealt to its workers (web-scan.ts): the same table, byte for byte.
  * Errors are the CLI's (`InputError` and friends, naming file and line).
  */
-export async function runJob(req: JobRequest, events: (e: JobEvent) => void, run: JobOptions = {}): Promise<JobResult> {
+export async function runJob(req: JobRequest, listener: (e: JobEvent) => void, run: JobOptions = {}): Promise<JobResult> {
   const t0 = performance.now();
+  const stages: { stage: string; seconds: number; at: number }[] = [];
+  const events = (e: JobEvent): void => {
+    if (e.type === 'stage' && !stages.some((s) => s.stage === e.stage)) {
+      const now = performance.now();
+      const last = stages[stages.length - 1];
+      if (last !== undefined) last.seconds = (now - last.at) / 1000;
+      stages.push({ stage: e.stage, seconds: 0, at: now });
+    }
+    listener(e);
+  };
   const files = new Map(req.files);
   const log = (line: string): void => events({ type: 'log', line });
   let set: GenotypeFileset;
@@ -149,6 +161,8 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void, run
   events({ type: 'stage', stage: 'reading samples' });
   const opened = await openFileset(set, files);
   const source = yielding(opened);
+  // The scan workers start and open the same files while this one computes the kinship and the null model.
+  run.pool?.open?.(new Map(filesetFiles(set).map((name) => [name, files.get(name)!])), set);
   try {
     if (genoReport.format !== 'simulated') genoReport = { ...genoReport, samples: source.samples.iid.length, variants: source.variants.id.length };
     refuseSexChromosomes(source);
@@ -231,7 +245,7 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void, run
       }));
       const total = plan.batches.reduce((a, b) => a + b.length, 0);
       let read = 0;
-      return pooledBatches(pool, parts, plan.batches.length, (b) => {
+      return pooledBatches(source, nul.model as SingleTraitNullModel, pool, parts, plan.batches.length, (b) => {
         read += plan.batches[b]!.length;
         onProgress({ variantsRead: read, total, fraction: read / total });
       });
@@ -245,7 +259,10 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void, run
         for (const l of dialectLines(d, got.rows)) lines.push(l.line);
       }
     });
-    const seconds = (performance.now() - t0) / 1000;
+    const end = performance.now();
+    const seconds = (end - t0) / 1000;
+    const lastStage = stages[stages.length - 1];
+    if (lastStage !== undefined) lastStage.seconds = (end - lastStage.at) / 1000;
     log(`trait '${tr.name}': ${n} samples, null ${describeNull(nul.report)}; ${counts.tested} of ${selected} variants tested in ${seconds.toFixed(2)} s`);
     return {
       trait: tr.name,
@@ -268,9 +285,11 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void, run
         backend: getBackend().name,
         scanWorkers,
         seconds,
+        stages: stages.map(({ stage, seconds }) => ({ stage, seconds })),
       },
     };
   } finally {
+    run.pool?.close?.();
     await opened.close();
   }
 }

@@ -21,6 +21,9 @@ test('an incomplete or doubled fileset is one line saying which files', () => {
   assert.equal(r.fileset, undefined);
   assert.equal(r.problem, 'incomplete genotype fileset: x.pgen needs x.pvar beside it (a PLINK 2 fileset: .pgen .pvar .psam), found none of that name');
   assert.match(recogniseGenotypes(['x.bim', 'x.fam']).problem ?? '', /^incomplete genotype fileset: x\.bim needs x\.bed beside it/);
-  assert.match(recogniseGenotypes(['a.bed', 'a.bim', 'a.fam', 'b.vcf.gz']).problem ?? '', /^expected one genotype fileset, found 2 \(PLINK 1 fileset a; VCF b\.vcf\.gz\): remove all but one$/);
+  assert.match(
+    recogniseGenotypes(['a.bed', 'a.bim', 'a.fam', 'b.vcf.gz']).problem ?? '',
+    /^expected one genotype fileset, found 2 \(PLINK 1 fileset a; VCF b\.vcf\.gz\): remove all but one$/,
+  );
   for (const p of [r.problem!]) assert.doesNotMatch(p, /\n/);
 });

@@ -12,7 +12,11 @@ import { bedFileset } from '../../src/data/plink/bed-bytes.js';
 import { writeBed } from '../../src/data/plink/write-bed.js';
 import { simulateGwas } from '../../src/sim/gwas.js';
 import { runJob, type JobEvent, type JobRequest } from '../../src/workflow/web-job.js';
-import { type ScanPool, scanPart } from '../../src/workflow/web-scan.js';
+import type { GenotypeSource } from '../../src/data/genotypes.js';
+import type { GenotypeFileset } from '../../src/workflow/web-filesets.js';
+import { openFileset } from '../../src/workflow/web-genotypes.js';
+import type { JobFiles } from '../../src/workflow/web-job.js';
+import { type ScanPart, type ScanPool, scanPart } from '../../src/workflow/web-scan.js';
 import { lmmkit, scratchDir } from '../cli-support.js';
 import { requireTool, SHARED, sharedTest } from '../support.js';
 import { cliDemoTable, cliStructTable, STRUCT, writeGene1Pheno } from './web-support.js';
@@ -107,17 +111,27 @@ test('covariates, a kinship file and the exact test: the table of lmmkit gwas on
 });
 
 /**
- * A pool of `size` scan workers run in this process: each part and each
- * batch goes through structuredClone, as postMessage sends them between
- * Web Workers, so what cannot cross a worker boundary fails here too.
+ * A pool of `size` scan workers run in this process (the job's own is
+ * worker 0): each message goes through structuredClone, as postMessage
+ * sends it between Web Workers, so what cannot cross a worker boundary
+ * fails here too; each worker opens the genotypes when told to, before its
+ * part comes, as the page's do.
  */
-function inProcessPool(size: number): ScanPool & { parts: number } {
+function inProcessPool(size: number): ScanPool & { parts: number; closed: boolean } {
+  const opened = new Map<number, Promise<GenotypeSource>>();
   const pool = {
     size,
     parts: 0,
-    async *run(_w: number, part: Parameters<ScanPool['run']>[1]) {
+    closed: false,
+    open(files: JobFiles, genotypes: GenotypeFileset) {
+      for (let w = 1; w < size; w++) opened.set(w, openFileset(structuredClone(genotypes), structuredClone(files)));
+    },
+    async *run(w: number, part: ScanPart) {
       pool.parts++;
-      for await (const b of scanPart(structuredClone(part))) yield structuredClone(b);
+      for await (const b of scanPart(structuredClone(part), opened.get(w))) yield structuredClone(b);
+    },
+    close() {
+      pool.closed = true;
     },
   };
   return pool;
@@ -141,8 +155,20 @@ sharedTest(
     plink2('--bfile', STRUCT, '--export', 'vcf', 'bgz', 'id-paste=iid', '--out', x);
     const bytes = (...names: string[]): Map<string, Uint8Array> => new Map(names.map((n): [string, Uint8Array] => [n, readFileSync(join(dir, n))]));
     const cases: { name: string; genotypes: JobRequest['genotypes']; files: Map<string, Uint8Array>; cli: string[]; format: string }[] = [
-      { name: 'pgen', genotypes: { pgen: 'x22.pgen', pvar: 'x22.pvar', psam: 'x22.psam' }, files: bytes('x22.pgen', 'x22.pvar', 'x22.psam'), cli: ['--pfile', x], format: 'pgen' },
-      { name: 'bgen', genotypes: { bgen: 'x22.bgen', sample: 'x22.sample' }, files: bytes('x22.bgen', 'x22.sample'), cli: ['--bgen', `${x}.bgen`, '--sample', `${x}.sample`], format: 'bgen' },
+      {
+        name: 'pgen',
+        genotypes: { pgen: 'x22.pgen', pvar: 'x22.pvar', psam: 'x22.psam' },
+        files: bytes('x22.pgen', 'x22.pvar', 'x22.psam'),
+        cli: ['--pfile', x],
+        format: 'pgen',
+      },
+      {
+        name: 'bgen',
+        genotypes: { bgen: 'x22.bgen', sample: 'x22.sample' },
+        files: bytes('x22.bgen', 'x22.sample'),
+        cli: ['--bgen', `${x}.bgen`, '--sample', `${x}.sample`],
+        format: 'bgen',
+      },
       { name: 'vcf', genotypes: { vcf: 'x22.vcf.gz' }, files: bytes('x22.vcf.gz'), cli: ['--vcf', `${x}.vcf.gz`], format: 'vcf' },
     ];
     for (const c of cases) {
@@ -161,7 +187,8 @@ sharedTest(
         const split = await runJob(req, () => {}, { pool });
         assert.equal(split.tsv, want, `${c.name}, 3 scan workers`);
         assert.equal(split.report.scanWorkers, 3);
-        assert.equal(pool.parts, 3);
+        assert.equal(pool.parts, 2, 'parts 1 and 2 on the pool, part 0 in the job');
+        assert.equal(pool.closed, true);
       }
     }
   },
@@ -197,11 +224,23 @@ test('a pool of scan workers: the one-worker table byte for byte, with the exact
 test('a .pgen without its .pvar or a truncated .vcf.gz: the one-line error naming the file', async () => {
   const { recogniseGenotypes } = await import('../../src/workflow/web-filesets.js');
   assert.match(recogniseGenotypes(['a.pgen', 'a.psam', 'p.tsv']).problem ?? '', /^incomplete genotype fileset: a\.pgen needs a\.pvar beside it/);
-  const vcf = new TextEncoder().encode('##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\n22\t10\trs1\tA\tG\t.\t.\t.\tGT\t0/1\n');
+  const vcf = new TextEncoder().encode(
+    '##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\n22\t10\trs1\tA\tG\t.\t.\t.\tGT\t0/1\n',
+  );
   const { gzipSync } = await import('node:zlib');
   const gz = gzipSync(vcf).subarray(0, 40);
   await assert.rejects(
-    runJob({ files: new Map([['cut.vcf.gz', gz], ['p.tsv', new TextEncoder().encode('FID\tIID\tt\ns1\ts1\t1\n')]]), genotypes: { vcf: 'cut.vcf.gz' }, pheno: 'p.tsv' }, () => {}),
+    runJob(
+      {
+        files: new Map([
+          ['cut.vcf.gz', gz],
+          ['p.tsv', new TextEncoder().encode('FID\tIID\tt\ns1\ts1\t1\n')],
+        ]),
+        genotypes: { vcf: 'cut.vcf.gz' },
+        pheno: 'p.tsv',
+      },
+      () => {},
+    ),
     (e: Error) => {
       assert.match(e.message, /^cut\.vcf\.gz/);
       assert.doesNotMatch(e.message, /\n/);

@@ -2,7 +2,8 @@
 // thread, posting its stages and progress, then draws the plots and keeps
 // the rows to write the downloads in any of the CLI's dialects. The scan's
 // batches go to scan workers it starts from this same script
-// (scan-pool.ts), which answer a 'scan' message (web-scan.ts's scanPart).
+// (scan-pool.ts), which open the genotypes on an 'open' message and scan
+// their part on a 'scan' one (web-scan.ts's scanPart).
 import { gzipSync } from 'fflate';
 import { dialect, dialectRefusal, OUT_FORMATS, type OutFormat } from '../../src/data/gwas-dialects.js';
 import { interactiveManhattanHtml } from '../../src/plot/interactive.js';
@@ -12,6 +13,8 @@ import { esc } from '../../src/plot/svg.js';
 import { type JobResult, runJob } from '../../src/workflow/web-job.js';
 import { dialectLines } from '../../src/workflow/gwas-lines.js';
 import { pickKernels } from './kernels.js';
+import type { GenotypeSource } from '../../src/data/genotypes.js';
+import { openFileset } from '../../src/workflow/web-genotypes.js';
 import { scanPart } from '../../src/workflow/web-scan.js';
 import type { FromScanWorker, FromWorker, RunSummary, ToScanWorker, ToWorker } from './protocol.js';
 import { workerPool } from './scan-pool.js';
@@ -26,8 +29,18 @@ let last: JobResult | undefined;
 /** The next task of this worker's event loop: terminate() takes effect there (Chromium forces it only after 2 s). */
 const turn = (): Promise<void> => new Promise((ok) => setTimeout(ok, 0));
 
+/** A scan worker's genotypes, opened when the job's worker says which (before its part comes). */
+let opened: Promise<GenotypeSource> | undefined;
+
 self.onmessage = async (e: MessageEvent<ToWorker | ToScanWorker>) => {
   const m = e.data;
+  if (m.type === 'open') {
+    pickKernels();
+    opened = openFileset(m.genotypes, m.files);
+    // A failure to open is reported with the part, by scanPart.
+    opened.catch(() => {});
+    return;
+  }
   if (m.type === 'scan') return scan(m);
   try {
     if (m.type === 'run') {
@@ -50,11 +63,11 @@ self.onmessage = async (e: MessageEvent<ToWorker | ToScanWorker>) => {
 };
 
 /** A scan worker's part: its batches posted as they are scanned, one event-loop turn apart so that a terminate() stops it between two. */
-async function scan(m: ToScanWorker): Promise<void> {
+async function scan(m: Extract<ToScanWorker, { type: 'scan' }>): Promise<void> {
   const send = (r: FromScanWorker): void => (self as unknown as { postMessage(m: FromScanWorker): void }).postMessage(r);
   try {
     pickKernels();
-    for await (const batch of scanPart(m.part)) {
+    for await (const batch of scanPart(m.part, opened)) {
       send({ type: 'batch', batch });
       await turn();
     }
