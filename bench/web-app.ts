@@ -1,13 +1,18 @@
 // The last part of `npm run bench:web`: the web app itself in headless
-// Chromium, served by `lmmkit web`, with its scan on 1 scan worker
-// (?workers=1) and on the page's default (one per core, up to 4): the
+// Chromium, served by `lmmkit web`, with its scan on 1 worker (?workers=1,
+// the page's default) and on K (?workers=K): the
 // seconds from Run to results for the chr22 fileset (274 x 49 008, kinship
 // computed in the page; needs ../shared) and for "Try the example"
 // (1000 x 10 000). Each round runs every case once, in a random order;
 // prints best and median per case and the ratios; asserts no timings, only
-// that each case's downloaded table is the same bytes on every run.
+// that each case's downloaded table is the same bytes on every run. Each
+// round also times the bare wasm gemm of a 1000-sample batch on the main
+// thread and split over 2 workers (web-page.ts's parallelRows): the
+// parallel speed the machine had to give during the run, which a loaded
+// machine does not have.
 //
-// Environment: WEB_APP_REPS (rounds, default 3).
+// Environment: WEB_APP_REPS (rounds, default 3), WEB_APP_WORKERS (K,
+// default 2).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -17,14 +22,16 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { STRUCT, writeGene1Pheno } from '../test/web/web-support.js';
 import { envInt } from './common.js';
-import { CHROMIUM } from './web-server.js';
+import type { parallelRows } from './web-page.js';
+import { CHROMIUM, serveStatic } from './web-server.js';
 
 const reps = envInt('WEB_APP_REPS', 3);
+const many = envInt('WEB_APP_WORKERS', 2, 2);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lmmkit.js');
 
 interface Case {
   name: string;
-  workers: number | 'default';
+  workers: number;
   /** Prepares the page (files chosen) and returns the button that starts the run. */
   setup(page: Page): Promise<string>;
 }
@@ -49,7 +56,7 @@ async function runOnce(browser: Browser, url: string, c: Case): Promise<{ second
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   try {
     const page = await context.newPage();
-    await page.goto(c.workers === 'default' ? url : `${url}?workers=${c.workers}`);
+    await page.goto(`${url}?workers=${c.workers}`);
     const button = await c.setup(page);
     const t0 = (await page.evaluate('performance.now()')) as number;
     await page.click(button);
@@ -76,7 +83,7 @@ async function main(): Promise<void> {
   const cases: Case[] = [];
   if (existsSync(`${STRUCT}.bed`)) {
     const pheno = await writeGene1Pheno(dir);
-    for (const workers of [1, 'default'] as const) {
+    for (const workers of [1, many]) {
       cases.push({
         name: 'chr22 (274 x 49 008)',
         workers,
@@ -88,9 +95,11 @@ async function main(): Promise<void> {
       });
     }
   } else console.log('(no ../shared: the chr22 case is left out)');
-  for (const workers of [1, 'default'] as const) cases.push({ name: 'example (1000 x 10 000)', workers, setup: async () => '#example' });
+  for (const workers of [1, many]) cases.push({ name: 'example (1000 x 10 000)', workers, setup: async () => '#example' });
 
   const server = await serve();
+  const bare = await serveStatic(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+  const splits: number[] = [];
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const seconds = new Map<Case, number[]>(cases.map((c) => [c, []]));
@@ -103,7 +112,14 @@ async function main(): Promise<void> {
     const cores = (await page.evaluate('navigator.hardwareConcurrency')) as number;
     await page.close();
     console.log(`the web app in Chromium ${browser.version()} (${cores} cores seen by the page), ${reps} rounds, cases in a random order per round`);
+    const control = await browser.newPage();
+    await control.goto(bare.url);
     for (let r = 0; r < reps; r++) {
+      const [row] = (await control.evaluate(
+        async ([mod]) => ((await import(mod!)) as { parallelRows: typeof parallelRows }).parallelRows([1000], [2], 3),
+        ['/dist/bench/web-page.js'],
+      )) as Awaited<ReturnType<typeof parallelRows>>;
+      splits.push(row!.values['2 workers']! / row!.values['main thread']!);
       const order = [...cases].sort(() => Math.random() - 0.5);
       for (const c of order) {
         const got = await runOnce(browser, server.url, c);
@@ -118,6 +134,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     server.stop();
+    await bare.close();
   }
   console.log("Run to results, and the scan stage alone (s); speed-up = one worker's median / this median");
   console.log('case\tscan workers\tbest\tmedian\tspeed-up\tscan best\tscan median\tscan speed-up');
@@ -128,7 +145,7 @@ async function main(): Promise<void> {
     console.log(
       [
         c.name,
-        `${used.get(c)}${c.workers === 'default' ? ' (default)' : ''}`,
+        String(used.get(c)),
         Math.min(...xs).toFixed(2),
         median(xs).toFixed(2),
         `${(median(seconds.get(one)!) / median(xs)).toFixed(2)}x`,
@@ -139,6 +156,9 @@ async function main(): Promise<void> {
     );
   }
   console.log('every case wrote the same table on each of its runs, whatever the scan workers');
+  console.log(
+    `control: the wasm gemm (1000 x 1000 x 1000) split over 2 workers ran ${splits.map((x) => `${x.toFixed(2)}x`).join(', ')} the main thread's GFLOP/s, one figure per round`,
+  );
 }
 
 await main();

@@ -4,8 +4,8 @@
 // same sample matching and missing-phenotype code, the same filters, null
 // fit and scan, the same table rows. Browser-safe: the page's worker runs
 // it (its scan split over several workers when given a pool: web-scan.ts);
-// the tests run it in Node too. Stages are reported through `events` as
-// they start and go.
+// the tests run it in Node too. Stages are reported to a listener as they
+// start and go.
 import { chromCode } from '../data/chrom.js';
 import { analysedSelection, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../data/genotypes.js';
 import { dialect, type GwasOutRow } from '../data/gwas-dialects.js';
