@@ -20,7 +20,7 @@ export const GENOTYPE_FILE = /\.(bed|bim|fam|pgen|pvar|psam|bgen|bgi|sample|vcf|
 /** What `recogniseGenotypes` found: a complete fileset, or why there is none (undefined when no genotype file was given). */
 export interface Recognised {
   fileset?: GenotypeFileset;
-  /** The fileset in words ("PLINK 2 fileset chr22: .pgen .pvar .psam"). */
+  /** The fileset in words ("PLINK 2 fileset chr22 (.pgen .pvar .psam)"). */
   label?: string;
   /** One line: the files missing, or the several filesets given. */
   problem?: string;
@@ -57,7 +57,7 @@ export function recogniseGenotypes(names: readonly string[]): Recognised {
         continue;
       }
       const fileset = s.main === 'bed' ? { bed: m, bim: got[0]!, fam: got[1]! } : { pgen: m, pvar: got[0]!, psam: got[1]! };
-      found.push({ fileset, label: `${s.kind} ${prefix}: ${[m, ...got].join(', ')}` });
+      found.push({ fileset, label: `${s.kind} ${prefix} (${[s.main, ...s.others].map((e) => `.${e}`).join(' ')})` });
     }
     // A .bim or .pvar without its .bed or .pgen says what is missing too.
     for (const n of names) {
@@ -82,7 +82,7 @@ export function recogniseGenotypes(names: readonly string[]): Recognised {
   if (unique.length > 0) return { problem: `incomplete genotype fileset: ${unique[0]}` };
   if (found.length > 1)
     return {
-      problem: `expected one genotype fileset, found ${found.length} (${found.map((f) => f.label!.replace(/:.*/, '')).join('; ')}): remove all but one`,
+      problem: `expected one genotype fileset, found ${found.length} (${found.map((f) => f.label!).join('; ')}): remove all but one`,
     };
   return found[0] ?? {};
 }

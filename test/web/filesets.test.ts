@@ -12,7 +12,7 @@ test('complete filesets of each format, tables and a .bgi beside them ignored', 
   assert.deepEqual(recogniseGenotypes(['x.bgen']).fileset, { bgen: 'x.bgen' });
   assert.deepEqual(recogniseGenotypes(['x.vcf.gz', 'p.tsv']).fileset, { vcf: 'x.vcf.gz' });
   assert.deepEqual(recogniseGenotypes(['x.vcf']).fileset, { vcf: 'x.vcf' });
-  assert.match(recogniseGenotypes(['x.pgen', 'x.pvar', 'x.psam']).label ?? '', /^PLINK 2 fileset x: x\.pgen, x\.pvar, x\.psam$/);
+  assert.match(recogniseGenotypes(['x.pgen', 'x.pvar', 'x.psam']).label ?? '', /^PLINK 2 fileset x \(\.pgen \.pvar \.psam\)$/);
   assert.deepEqual(recogniseGenotypes(['p.tsv']), {});
 });
 
@@ -23,7 +23,7 @@ test('an incomplete or doubled fileset is one line saying which files', () => {
   assert.match(recogniseGenotypes(['x.bim', 'x.fam']).problem ?? '', /^incomplete genotype fileset: x\.bim needs x\.bed beside it/);
   assert.match(
     recogniseGenotypes(['a.bed', 'a.bim', 'a.fam', 'b.vcf.gz']).problem ?? '',
-    /^expected one genotype fileset, found 2 \(PLINK 1 fileset a; VCF b\.vcf\.gz\): remove all but one$/,
+    /^expected one genotype fileset, found 2 \(PLINK 1 fileset a \(\.bed \.bim \.fam\); VCF b\.vcf\.gz\): remove all but one$/,
   );
   for (const p of [r.problem!]) assert.doesNotMatch(p, /\n/);
 });

@@ -304,7 +304,7 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     assert.equal(await page.isDisabled('#run'), true);
     await page.setInputFiles('#files', [`${x}.pvar`]);
     await page.locator('#run:enabled').waitFor();
-    assert.equal(await page.textContent('#fileset'), 'Genotypes: PLINK 2 fileset p22: p22.pgen, p22.pvar, p22.psam');
+    assert.equal(await page.textContent('#fileset'), 'Genotypes: PLINK 2 fileset p22 (.pgen .pvar .psam)');
     const { seconds, longest } = await runToResults(page, '#run', 50_000);
     console.log(`# chr22 .pgen in the page: ${seconds.toFixed(2)} s from Run to results; longest main-thread task ${longest.toFixed(0)} ms`);
     assert.ok(longest <= 200, `a main-thread task of ${longest} ms during the scan`);
