@@ -24,7 +24,7 @@ let stageStart = 0;
 /**
  * Workers the scan's batches are dealt to: ?workers=K in the page's
  * address (K - 1 scan workers beside the job's), else 1. On the project's
- * 2-core machine, loaded, 2 workers took 0.83-0.93x the speed of one from
+ * 2-core machine, loaded, 2 workers ran 0.83-0.95x the speed of one from
  * Run to results (npm run bench:web, bench/web-app.ts, which prints the
  * machine's spare parallel speed beside it): the faster is the default.
  * The kinship and the null fit run in one worker whatever K.
