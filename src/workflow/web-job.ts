@@ -1,15 +1,16 @@
 // The web app's job: what `lmmkit gwas --bfile B --pheno P
-// --kinship-from-bfile` (or --kinship FILE) computes, on files given as
-// bytes, by the CLI's own workflow code: the same sample matching and
-// missing-phenotype code, the same filters, null fit and scan, the same
-// table rows. Browser-safe: the page's worker runs it; the tests run it in
-// Node too. Stages are reported through `events` as they start and go.
+// --kinship-from-bfile` (or --pfile, --bgen, --vcf; or --kinship FILE)
+// computes, on files given as bytes, by the CLI's own workflow code: the
+// same sample matching and missing-phenotype code, the same filters, null
+// fit and scan, the same table rows. Browser-safe: the page's worker runs
+// it (its scan split over several workers when given a pool: web-scan.ts);
+// the tests run it in Node too. Stages are reported to a listener as they
+// start and go.
 import { chromCode } from '../data/chrom.js';
 import { analysedSelection, type BatchOptions, type GenotypeBatch, type GenotypeSource } from '../data/genotypes.js';
 import { dialect, type GwasOutRow } from '../data/gwas-dialects.js';
 import { type LineReader, parseSourceLines } from '../data/lines.js';
 import { formatMatchReport } from '../data/match.js';
-import { openBedFiles } from '../data/plink/bed.js';
 import { bedFileset } from '../data/plink/bed-bytes.js';
 import { resolveSelection } from '../data/variants.js';
 import type { ByteInput } from '../data/bytes.js';
@@ -24,6 +25,10 @@ import { checkTraitSizes, prepareKinship, readGwasInputs, traitData } from './gw
 import { dialectLines } from './gwas-lines.js';
 import { EigenCache, fitTraitNull } from './gwas-null.js';
 import { describeNull, type GwasHit, type NullModelReport } from './gwas-report.js';
+import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
+import { filesetFiles, filesetFormat, filesetOption, type GenotypeFileset } from './web-filesets.js';
+import { openFileset } from './web-genotypes.js';
+import { dealBatches, nullModelBytes, pooledBatches, type ScanPool, scanBatches } from './web-scan.js';
 import { formatBatch } from './gwas-rows.js';
 import { sourceCounts } from './gwas-samples.js';
 import { checkFilterOptions } from './options-check.js';
@@ -33,12 +38,17 @@ import { droppedReport, type DroppedSampleReport, groupReasons } from './report.
 /** One file of a job, by the name its messages use. */
 export type JobFiles = ReadonlyMap<string, ByteInput>;
 
-/** What the page asks for: a PLINK 1 fileset and a phenotype table (by file name in `files`), or the demo's simulation. */
+/** What the page asks for: a genotype fileset and a phenotype table (by file name in `files`), or the demo's simulation. */
 export interface JobRequest {
   /** The files chosen or dropped, by name. */
   files: JobFiles;
-  /** The .bed/.bim/.fam names, or 'example': the data set `lmmkit demo` simulates (same seed, same sizes by default). */
-  genotypes: { bed: string; bim: string; fam: string } | { example: { samples: number; variants: number; seed: number } };
+  /**
+   * The genotype files by name (.bed/.bim/.fam, .pgen/.pvar/.psam, .bgen
+   * with its optional .sample, or a .vcf/.vcf.gz: see `recogniseGenotypes`),
+   * or 'example': the data set `lmmkit demo` simulates (same seed, same
+   * sizes by default).
+   */
+  genotypes: GenotypeFileset | { example: { samples: number; variants: number; seed: number } };
   /** Phenotype table (its name in `files`); absent for the example. */
   pheno?: string;
   /** The trait column (default the table's first). */
@@ -74,7 +84,9 @@ export interface JobResult {
 export interface WebReport {
   command: 'gwas';
   app: 'lmmkit web';
-  genotypes: { format: 'bed'; files: string[]; samples: number; variants: number } | { format: 'simulated'; samples: number; variants: number; seed: number };
+  genotypes:
+    | { format: 'bed' | 'pgen' | 'bgen' | 'vcf'; files: string[]; samples: number; variants: number }
+    | { format: 'simulated'; samples: number; variants: number; seed: number };
   options: { test: 'fixed' | 'exact'; maf: number; maxMissing: number; covar: string | null; pheno: string | null };
   covariance: unknown;
   trait: string;
@@ -85,7 +97,16 @@ export interface WebReport {
   top: GwasHit[];
   match: { counts: ReturnType<typeof sourceCounts>; dropped: DroppedSampleReport[] };
   backend: string;
+  /** Workers the scan's batches were dealt to (1: scanned where the job runs). */
+  scanWorkers: number;
   seconds: number;
+  /** Seconds of each stage, in the order they ran (a stage met twice counts once, from its first start). */
+  stages: { stage: string; seconds: number }[];
+}
+
+/** How a job runs: a pool of workers for the scan's batches (default none: the scan runs where the job runs). */
+export interface JobOptions {
+  pool?: ScanPool;
 }
 
 /** The example's phenotype file name (the demo's pheno.tsv). */
@@ -94,42 +115,56 @@ const EXAMPLE_PHENO = 'pheno.tsv';
 /**
  * Runs a job (see `JobRequest`) to its results, reporting stages,
  * progress, the sample-matching report and the null model through
- * `events`. Errors are the CLI's (`InputError` and friends, naming file
- * and line).
+ * `listener`. With `run.pool` of more than one worker, the scan's batches
+ * are dealt to its workers (web-scan.ts): the same table, byte for byte.
+ * Errors are the CLI's (`InputError` and friends, naming file and line).
  */
-export async function runJob(req: JobRequest, events: (e: JobEvent) => void): Promise<JobResult> {
+export async function runJob(req: JobRequest, listener: (e: JobEvent) => void, run: JobOptions = {}): Promise<JobResult> {
   const t0 = performance.now();
+  const stages: { stage: string; seconds: number; at: number }[] = [];
+  const events = (e: JobEvent): void => {
+    if (e.type === 'stage' && !stages.some((s) => s.stage === e.stage)) {
+      const now = performance.now();
+      const last = stages[stages.length - 1];
+      if (last !== undefined) last.seconds = (now - last.at) / 1000;
+      stages.push({ stage: e.stage, seconds: 0, at: now });
+    }
+    listener(e);
+  };
   const files = new Map(req.files);
   const log = (line: string): void => events({ type: 'log', line });
-  let genotypes: { bed: ByteInput; bim: ByteInput; fam: ByteInput; prefix: string };
+  let set: GenotypeFileset;
   let pheno = req.pheno;
   let genoReport: WebReport['genotypes'];
   if ('example' in req.genotypes) {
     const { samples, variants, seed } = req.genotypes.example;
     events({ type: 'stage', stage: 'simulating the example' });
     const sim = simulateGwas({ samples, variants, seed, causal: CAUSAL, h2Causal: H2_CAUSAL, h2Population: H2_POPULATION });
-    const set = bedFileset(sim.dosages, sim.samples, sim.variants);
-    genotypes = { ...set, prefix: 'demo' };
+    const bytes = bedFileset(sim.dosages, sim.samples, sim.variants);
+    set = { bed: 'demo.bed', bim: 'demo.bim', fam: 'demo.fam' };
+    files.set(set.bed, bytes.bed);
+    files.set(set.bim, bytes.bim);
+    files.set(set.fam, bytes.fam);
     // The demo's pheno.tsv as `writeTsv` writes it: the numbers read back exactly.
     const lines = sim.samples.iid.map((iid, i) => `${sim.samples.fid[i]}\t${iid}\t${formatNumber(sim.phenotype[i]!)}`);
     files.set(EXAMPLE_PHENO, new TextEncoder().encode(`FID\tIID\ttrait\n${lines.join('\n')}\n`));
     pheno = EXAMPLE_PHENO;
     genoReport = { format: 'simulated', samples, variants, seed };
   } else {
-    const g = req.genotypes;
-    const prefix = g.bed.replace(/\.bed$/i, '');
-    genotypes = { bed: need(files, g.bed, '.bed'), bim: need(files, g.bim, '.bim'), fam: need(files, g.fam, '.fam'), prefix };
-    genoReport = { format: 'bed', files: [g.bed, g.bim, g.fam], samples: 0, variants: 0 };
+    set = req.genotypes;
+    genoReport = { format: filesetFormat(set), files: filesetFiles(set), samples: 0, variants: 0 };
   }
   if (pheno === undefined) throw new InputError(undefined, 'expected a phenotype table, found none: choose one');
   need(files, pheno, 'phenotype');
   const read: LineReader = (path, parser) => parseSourceLines(need(files, path, 'table'), path, parser);
 
   events({ type: 'stage', stage: 'reading samples' });
-  const opened = await openBedFiles(genotypes);
+  const opened = await openFileset(set, files);
   const source = yielding(opened);
+  // The scan workers start and open the same files while this one computes the kinship and the null model.
+  run.pool?.open?.(new Map(filesetFiles(set).map((name) => [name, files.get(name)!])), set);
   try {
-    if (genoReport.format === 'bed') genoReport = { ...genoReport, samples: source.samples.iid.length, variants: source.variants.id.length };
+    if (genoReport.format !== 'simulated') genoReport = { ...genoReport, samples: source.samples.iid.length, variants: source.variants.id.length };
     refuseSexChromosomes(source);
     const test = req.test ?? 'fixed';
     const filters = checkFilterOptions({ maf: req.maf, maxMissing: req.maxMissing });
@@ -145,7 +180,7 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void): Pr
       ...(req.covar === undefined ? {} : { covar: req.covar }),
       ...(req.kinship === undefined ? {} : { kinship: req.kinship }),
       kinshipFromGenotypes,
-      bfile: genotypes.prefix,
+      ...filesetOption(set),
       progress: progressOf(events),
     };
     const inputs = await readGwasInputs(read, opts, filters.ids, filters.missingCode, source, log);
@@ -177,24 +212,57 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void): Pr
     const top: GwasHit[] = [];
     const stage = `scan of trait '${tr.name}'`;
     events({ type: 'stage', stage });
-    await fitInContext(`trait '${tr.name}' of ${pheno} (${n} samples): the scan failed`, async () => {
-      for await (const batch of gwasScan({
-        source,
+    const onProgress = (p: { variantsRead: number; total: number; fraction: number }): void =>
+      events({ type: 'progress', stage, done: p.variantsRead, total: p.total, fraction: p.fraction });
+    const plan = scanBatches(source, select, n);
+    const pool = run.pool !== undefined && run.pool.size > 1 && nul.model !== undefined && plan.batches.length > 1 ? run.pool : undefined;
+    const scanned = (() => {
+      if (pool === undefined) {
+        return gwasScan({
+          source,
+          samples,
+          ...(nul.model === undefined ? { y, covariates: f } : { null: nul.model }),
+          test,
+          select,
+          minMaf: filters.maf,
+          maxMissing: filters.maxMissing,
+          onProgress,
+        });
+      }
+      const ids = { fid: Array.from(samples, (g) => source.samples.fid[g]!), iid: Array.from(samples, (g) => source.samples.iid[g]!) };
+      const model = nullModelBytes(nul.model as SingleTraitNullModel, ids, tr.name, names);
+      const genoFiles = new Map(filesetFiles(set).map((name) => [name, files.get(name)!]));
+      const parts = dealBatches(plan.batches, pool.size).map((indices) => ({
+        files: genoFiles,
+        genotypes: set,
+        model,
         samples,
-        ...(nul.model === undefined ? { y, covariates: f } : { null: nul.model }),
         test,
-        select,
         minMaf: filters.maf,
         maxMissing: filters.maxMissing,
-        onProgress: (p) => events({ type: 'progress', stage, done: p.variantsRead, total: p.total, fraction: p.fraction }),
-      })) {
+        batchSize: plan.size,
+        indices,
+      }));
+      const total = plan.batches.reduce((a, b) => a + b.length, 0);
+      let read = 0;
+      return pooledBatches(source, nul.model as SingleTraitNullModel, pool, parts, plan.batches.length, (b) => {
+        read += plan.batches[b]!.length;
+        onProgress({ variantsRead: read, total, fraction: read / total });
+      });
+    })();
+    const scanWorkers = pool === undefined ? 1 : Math.min(pool.size, plan.batches.length);
+    await fitInContext(`trait '${tr.name}' of ${pheno} (${n} samples): the scan failed`, async () => {
+      for await (const batch of scanned) {
         counts.tested += batch.indices.length;
         const got = formatBatch(batch, layout, 1, n, counts, top);
         for (const r of got.rows) rows.push(r);
         for (const l of dialectLines(d, got.rows)) lines.push(l.line);
       }
     });
-    const seconds = (performance.now() - t0) / 1000;
+    const end = performance.now();
+    const seconds = (end - t0) / 1000;
+    const lastStage = stages[stages.length - 1];
+    if (lastStage !== undefined) lastStage.seconds = (end - lastStage.at) / 1000;
     log(`trait '${tr.name}': ${n} samples, null ${describeNull(nul.report)}; ${counts.tested} of ${selected} variants tested in ${seconds.toFixed(2)} s`);
     return {
       trait: tr.name,
@@ -215,10 +283,13 @@ export async function runJob(req: JobRequest, events: (e: JobEvent) => void): Pr
         top,
         match: { counts: sourceCounts(inputs.match, inputs.extras, n), dropped },
         backend: getBackend().name,
+        scanWorkers,
         seconds,
+        stages: stages.map(({ stage, seconds }) => ({ stage, seconds })),
       },
     };
   } finally {
+    run.pool?.close?.();
     await opened.close();
   }
 }

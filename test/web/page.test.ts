@@ -5,11 +5,15 @@
 // page, and the downloaded table must be `lmmkit gwas`'s on the same
 // inputs; the same with "Try the example" against `lmmkit demo`; a bad file
 // shows the CLI's one-line error and the page still runs; cancel stops the
-// worker within a second. Every request of the page is recorded and must be
+// workers within a second; a PLINK 2 fileset (plink2 --make-pgen of chr22)
+// gives `lmmkit gwas --pfile`'s table, an incomplete fileset is named before
+// any run and a file of another format is the reader's one-line error.
+// The .pgen and Cancel tests split the scan over 2 workers (?workers=2), the
+// others run the page's default (one). Every request of the page is recorded and must be
 // same-origin, and the main thread must have no task over 200 ms during a
 // scan (Long Tasks API).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -21,7 +25,7 @@ import '../../src/linalg/native/register.js';
 import { setBackend } from '../../src/linalg/select.js';
 import { simulateGwas } from '../../src/sim/gwas.js';
 import { runJob } from '../../src/workflow/web-job.js';
-import { scratchDir } from '../cli-support.js';
+import { lmmkit, scratchDir } from '../cli-support.js';
 import { hasTool, SHARED } from '../support.js';
 import { assertSameTable, cliStructTable, STRUCT, writeGene1Pheno } from './web-support.js';
 
@@ -90,7 +94,8 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     server?.child.kill();
   });
 
-  async function open(): Promise<Session> {
+  /** A fresh page of the app; `query` is added to its address (?workers=K). */
+  async function open(query = ''): Promise<Session> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     const requests: string[] = [];
     context.on('request', (r) => requests.push(r.url()));
@@ -98,7 +103,7 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.url);
+    await page.goto(`${server.url}${query}`);
     return { context, page, requests, errors };
   }
 
@@ -203,6 +208,7 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     assert.equal(json.nullModel.model, 'kinship');
     // The worker runs on the WebAssembly SIMD kernels: the server's CSP must allow compiling them.
     assert.equal(json.backend, 'wasm');
+    assert.equal(json.scanWorkers, 1, 'the default: one worker');
     assert.equal(json.variants.tests, want.trimEnd().split('\n').length - 1);
     const png = await download(page, () => page.click('#dl-man-png'));
     assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
@@ -278,27 +284,87 @@ describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool
     await s.context.close();
   });
 
-  test('Cancel stops the worker within a second, and the page is ready again', {
+  test('a PLINK 2 fileset in the page, its scan over 2 workers: the downloaded table is lmmkit gwas --pfile on the same files, byte for byte', {
+    skip: !haveData && process.env.CI !== 'true' ? 'no ../shared data' : !hasTool('plink2') && process.env.CI !== 'true' ? 'plink2 not installed' : false,
+  }, async () => {
+    const pheno = await writeGene1Pheno(dir);
+    const x = join(dir, 'p22');
+    const made = spawnSync('plink2', ['--bfile', STRUCT, '--make-pgen', '--out', x, '--silent', '--threads', '1'], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stdout + made.stderr);
+    const out = join(dir, 'cli-pgen');
+    const r = lmmkit('gwas', '--pfile', x, '--pheno', pheno, '--kinship-from-bfile', '--test', 'fixed', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const want = readFileSync(`${out}.gene1.tsv`, 'utf8');
+    const s = await open('?workers=2');
+    const { page } = s;
+    // The .pgen and .psam alone: the missing .pvar is named, and nothing can run.
+    await page.setInputFiles('#files', [`${x}.pgen`, `${x}.psam`, pheno]);
+    await page.locator('#fileset', { hasText: 'p22.pgen needs p22.pvar' }).waitFor();
+    assert.match((await page.textContent('#fileset')) ?? '', /^incomplete genotype fileset: p22\.pgen needs p22\.pvar beside it/);
+    assert.equal(await page.isDisabled('#run'), true);
+    await page.setInputFiles('#files', [`${x}.pvar`]);
+    await page.locator('#run:enabled').waitFor();
+    assert.equal(await page.textContent('#fileset'), 'Genotypes: PLINK 2 fileset p22 (.pgen .pvar .psam)');
+    const { seconds, longest } = await runToResults(page, '#run', 50_000);
+    console.log(`# chr22 .pgen in the page: ${seconds.toFixed(2)} s from Run to results; longest main-thread task ${longest.toFixed(0)} ms`);
+    assert.ok(longest <= 200, `a main-thread task of ${longest} ms during the scan`);
+    const tsv = await download(page, () => page.click('#dl-table'));
+    assert.equal(tsv.bytes.toString('utf8'), want, 'byte for byte');
+    const json = JSON.parse((await download(page, () => page.click('#dl-json'))).bytes.toString('utf8'));
+    assert.equal(json.genotypes.format, 'pgen');
+    assert.equal(json.scanWorkers, 2);
+    assertSameOrigin(s);
+    await s.context.close();
+  });
+
+  test("a .bgen that is not BGEN: the reader's one-line error naming the file, and the page still works", async () => {
+    const bad = join(dir, 'notbgen.bgen');
+    writeFileSync(bad, 'this is a text file, not BGEN\n');
+    const pheno = join(dir, 'notbgen.tsv');
+    writeFileSync(pheno, 'FID\tIID\ty\na\ta\t1\n');
+    const s = await open();
+    const { page } = s;
+    await page.setInputFiles('#files', [bad, pheno]);
+    await page.locator('#run:enabled').waitFor();
+    assert.equal(await page.textContent('#fileset'), 'Genotypes: BGEN file notbgen.bgen (sample ids from the file)');
+    assert.equal(await page.isVisible('#bgen-ref'), true);
+    assert.equal(await page.isVisible('#vcf-dosage'), false);
+    await page.click('#run');
+    await page.waitForSelector('#error:not([hidden])', { timeout: 20_000 });
+    const message = (await page.textContent('#error')) ?? '';
+    assert.match(message, /^notbgen\.bgen: /);
+    assert.doesNotMatch(message, /\n/);
+    assert.equal(await page.isEnabled('#example'), true);
+    assert.equal(await page.isEnabled('#run'), true);
+    assertSameOrigin(s);
+    await s.context.close();
+  });
+
+  test('Cancel stops the workers (2) within a second, and the page is ready again', {
     skip: !haveData && process.env.CI !== 'true' ? 'no ../shared data' : false,
   }, async () => {
-    const s = await open();
+    const s = await open('?workers=2');
     const { page } = s;
     await page.setInputFiles('#files', [`${STRUCT}.bed`, `${STRUCT}.bim`, `${STRUCT}.fam`, await writeGene1Pheno(dir)]);
     await page.locator('#run:enabled').waitFor();
-    const worker = page.waitForEvent('worker');
+    // The job's worker and the scan workers it starts, each with the time it closes.
+    const workers: Promise<number>[] = [];
+    page.on('worker', (w) => workers.push(new Promise<number>((ok) => w.once('close', () => ok(Date.now())))));
     await page.click('#run');
-    const w = await worker;
     await page.locator('#status', { hasText: /Scan of trait/ }).waitFor({ timeout: 30_000 });
     await page.locator('#eta', { hasText: / of / }).waitFor();
-    const closed = new Promise<number>((ok) => w.once('close', () => ok(Date.now())));
+    // The job's worker scans a part itself, one scan worker the other.
+    assert.equal(page.workers().length, 2, 'workers open during the scan');
+    const closed = Promise.all(workers).then((times) => Math.max(...times));
     const before0 = Date.now();
     await page.click('#cancel');
     // From the click's dispatch (page.click returns once it is done; its actionability checks come before).
     const t0 = Date.now();
     console.log(`# page.click('#cancel') took ${t0 - before0} ms`);
     const at = await Promise.race([closed, new Promise<number>((ok) => setTimeout(() => ok(Number.NaN), 10000))]);
-    console.log(`# worker closed ${at - t0} ms after Cancel; workers left ${page.workers().length}`);
-    assert.ok(at - t0 <= 1000, `worker closed ${at - t0} ms after Cancel`);
+    console.log(`# the last of ${workers.length} workers closed ${at - t0} ms after Cancel; workers left ${page.workers().length}`);
+    assert.ok(at - t0 <= 1000, `the last worker closed ${at - t0} ms after Cancel`);
+    assert.equal(page.workers().length, 0);
     assert.equal(await page.textContent('#status'), 'Cancelled. Ready.');
     // No progress after the cancel: the bar and ETA stay as the cancel left them.
     const bar = "[document.getElementById('bar').style.width, document.getElementById('eta').textContent]";

@@ -1,9 +1,12 @@
-// The web app's page: the inputs (file pickers and a drop zone), the run
-// (in a Web Worker: stages, progress and ETA, cancel), and the results
+// The web app's page: the inputs (file pickers and a drop zone; the
+// genotype fileset recognised by extension), the run (in a Web Worker, its
+// scan split over several: stages, progress and ETA, cancel), and the results
 // (interactive Manhattan, QQ with lambda_GC, sortable top hits, the null
 // model, downloads). The main thread only draws: every computation, the
 // tables written for download included, happens in the worker.
 import type { OutFormat } from '../../src/data/gwas-dialects.js';
+import type { VcfDosage } from '../../src/data/vcf.js';
+import { GENOTYPE_FILE, type GenotypeFileset, recogniseGenotypes, filesetFiles } from '../../src/workflow/web-filesets.js';
 import type { JobEvent, JobRequest } from '../../src/workflow/web-job.js';
 import type { NullModelReport } from '../../src/workflow/gwas-report.js';
 import type { FromWorker, RunSummary, ToWorker } from './protocol.js';
@@ -18,10 +21,23 @@ let running = false;
 let summary: RunSummary | undefined;
 let stageStart = 0;
 
+/**
+ * Workers the scan's batches are dealt to: ?workers=K in the page's
+ * address (K - 1 scan workers beside the job's), else 1. On the project's
+ * 2-core machine, loaded, 2 workers ran 0.83-0.95x the speed of one from
+ * Run to results (npm run bench:web, bench/web-app.ts, which prints the
+ * machine's spare parallel speed beside it): the faster is the default.
+ * The kinship and the null fit run in one worker whatever K.
+ */
+const SCAN_WORKERS = Math.max(1, Math.floor(Number(new URLSearchParams(location.search).get('workers'))) || 1);
+
 const ui = {
   drop: $<HTMLDivElement>('drop'),
   input: $<HTMLInputElement>('files'),
   list: $<HTMLUListElement>('file-list'),
+  fileset: $<HTMLParagraphElement>('fileset'),
+  vcfDosage: $<HTMLSelectElement>('vcf-dosage'),
+  bgenRef: $<HTMLSelectElement>('bgen-ref'),
   pheno: $<HTMLSelectElement>('pheno'),
   trait: $<HTMLSelectElement>('trait'),
   covar: $<HTMLSelectElement>('covar'),
@@ -69,18 +85,24 @@ ui.drop.addEventListener('drop', (e) => {
   addFiles(e.dataTransfer?.files ?? null);
 });
 
-const GENOTYPE = /\.(bed|bim|fam)$/i;
+/** The genotype fileset among the files, with the VCF dosage field and BGEN REF allele chosen, if one complete set is there. */
+function fileset(): GenotypeFileset | undefined {
+  const set = recogniseGenotypes([...files.keys()]).fileset;
+  if (set !== undefined && 'vcf' in set && ui.vcfDosage.value !== '') return { ...set, dosage: ui.vcfDosage.value as VcfDosage };
+  if (set !== undefined && 'bgen' in set) return { ...set, ref: ui.bgenRef.value as 'first' | 'last' };
+  return set;
+}
 
-/** The .bed/.bim/.fam of one prefix among the files, if all three are there. */
-function fileset(): { bed: string; bim: string; fam: string } | undefined {
-  for (const name of files.keys()) {
-    if (!/\.bed$/i.test(name)) continue;
-    const prefix = name.slice(0, -4);
-    const bim = [...files.keys()].find((n) => n.toLowerCase() === `${prefix.toLowerCase()}.bim`);
-    const fam = [...files.keys()].find((n) => n.toLowerCase() === `${prefix.toLowerCase()}.fam`);
-    if (bim !== undefined && fam !== undefined) return { bed: name, bim, fam };
-  }
-  return undefined;
+/** Shows which fileset was recognised (or what is missing), and the options of its format only. */
+function showFileset(): void {
+  const r = recogniseGenotypes([...files.keys()]);
+  ui.fileset.hidden = r.label === undefined && r.problem === undefined;
+  ui.fileset.textContent = r.problem ?? (r.label === undefined ? '' : `Genotypes: ${r.label}`);
+  ui.fileset.className = r.problem === undefined ? 'fileset' : 'fileset problem';
+  const vcf = r.fileset !== undefined && 'vcf' in r.fileset;
+  const bgen = r.fileset !== undefined && 'bgen' in r.fileset;
+  for (const el of document.querySelectorAll<HTMLElement>('.vcf-only')) el.hidden = !vcf;
+  for (const el of document.querySelectorAll<HTMLElement>('.bgen-only')) el.hidden = !bgen;
 }
 
 function options(select: HTMLSelectElement, items: [string, string][], keep = true): void {
@@ -98,7 +120,8 @@ async function refreshInputs(): Promise<void> {
       return li;
     }),
   );
-  const tables = [...files.keys()].filter((n) => !GENOTYPE.test(n));
+  showFileset();
+  const tables = [...files.keys()].filter((n) => !GENOTYPE_FILE.test(n));
   options(
     ui.pheno,
     tables.map((t) => [t, t]),
@@ -113,8 +136,9 @@ async function refreshInputs(): Promise<void> {
   ]);
   await refreshTraits();
   ui.run.disabled = running || set === undefined || ui.pheno.value === '';
-  if (!running && set === undefined && files.size > 0) setStatus('Choose the .bed, .bim and .fam of one fileset, and a phenotype table.');
-  else if (!running && set !== undefined && ui.pheno.value !== '') setStatus(`Ready: ${set.bed.slice(0, -4)} with phenotypes from ${ui.pheno.value}.`);
+  if (!running && set === undefined && files.size > 0) {
+    setStatus('Choose one genotype fileset (.bed .bim .fam, .pgen .pvar .psam, .bgen with its .sample, or a .vcf / .vcf.gz) and a phenotype table.');
+  } else if (!running && set !== undefined && ui.pheno.value !== '') setStatus(`Ready: ${filesetFiles(set)[0]} with phenotypes from ${ui.pheno.value}.`);
 }
 
 async function refreshTraits(): Promise<void> {
@@ -175,7 +199,7 @@ function start(req: JobRequest, label: string): void {
   setRunning(true);
   setStatus(`Starting ${label}...`);
   stageStart = performance.now();
-  post({ type: 'run', req });
+  post({ type: 'run', req, workers: SCAN_WORKERS });
 }
 
 ui.run.addEventListener('click', () => {
@@ -183,7 +207,7 @@ ui.run.addEventListener('click', () => {
   if (set === undefined) return;
   start(
     {
-      files: new Map([...files].filter(([n]) => [set.bed, set.bim, set.fam, ui.pheno.value, ui.covar.value, ui.kinship.value].includes(n))),
+      files: new Map([...files].filter(([n]) => [...filesetFiles(set), ui.pheno.value, ui.covar.value, ui.kinship.value].includes(n))),
       genotypes: set,
       pheno: ui.pheno.value,
       ...(ui.trait.value === '' ? {} : { trait: ui.trait.value }),
@@ -211,7 +235,7 @@ ui.example.addEventListener('click', () => {
 });
 
 ui.cancel.addEventListener('click', () => {
-  // terminate() stops the worker where it is, mid-batch included.
+  // terminate() stops the worker where it is, mid-batch included, and with it the scan workers it started.
   worker?.terminate();
   worker = undefined;
   setRunning(false);

@@ -1,10 +1,19 @@
-// The messages between the page and its worker.
+// The messages between the page and its worker, and between that worker
+// and the scan workers it starts (the same script).
 import type { OutFormat } from '../../src/data/gwas-dialects.js';
 import type { GwasHit } from '../../src/workflow/gwas-report.js';
-import type { JobEvent, JobRequest, WebReport } from '../../src/workflow/web-job.js';
+import type { GenotypeFileset } from '../../src/workflow/web-filesets.js';
+import type { JobEvent, JobFiles, JobRequest, WebReport } from '../../src/workflow/web-job.js';
+import type { ScanPart, WireBatch } from '../../src/workflow/web-scan.js';
 
-/** Page -> worker. */
-export type ToWorker = { type: 'run'; req: JobRequest } | { type: 'table'; format: OutFormat; gz: boolean } | { type: 'report' };
+/** Page -> worker: run a job with its scan over `workers` scan workers (1: in the job's worker), write a table or the report. */
+export type ToWorker = { type: 'run'; req: JobRequest; workers: number } | { type: 'table'; format: OutFormat; gz: boolean } | { type: 'report' };
+
+/** Job worker -> scan worker: open the genotype files (ahead of the part), then scan a part. */
+export type ToScanWorker = { type: 'open'; files: JobFiles; genotypes: GenotypeFileset } | { type: 'scan'; part: ScanPart };
+
+/** Scan worker -> job worker: each batch of the part in order (null: emptied by the filters), then the end or an error. */
+export type FromScanWorker = { type: 'batch'; batch: WireBatch | null } | { type: 'end' } | { type: 'error'; message: string };
 
 /** What the page shows of a finished run (the rows stay in the worker, which writes the downloads). */
 export interface RunSummary {

@@ -1,6 +1,9 @@
 // The web app's worker: runs the whole job (src/workflow/web-job.ts) off the main
 // thread, posting its stages and progress, then draws the plots and keeps
-// the rows to write the downloads in any of the CLI's dialects.
+// the rows to write the downloads in any of the CLI's dialects. The scan's
+// batches go to scan workers it starts from this same script
+// (scan-pool.ts), which open the genotypes on an 'open' message and scan
+// their part on a 'scan' one (web-scan.ts's scanPart).
 import { gzipSync } from 'fflate';
 import { dialect, dialectRefusal, OUT_FORMATS, type OutFormat } from '../../src/data/gwas-dialects.js';
 import { interactiveManhattanHtml } from '../../src/plot/interactive.js';
@@ -10,7 +13,11 @@ import { esc } from '../../src/plot/svg.js';
 import { type JobResult, runJob } from '../../src/workflow/web-job.js';
 import { dialectLines } from '../../src/workflow/gwas-lines.js';
 import { pickKernels } from './kernels.js';
-import type { FromWorker, RunSummary, ToWorker } from './protocol.js';
+import type { GenotypeSource } from '../../src/data/genotypes.js';
+import { openFileset } from '../../src/workflow/web-genotypes.js';
+import { scanPart } from '../../src/workflow/web-scan.js';
+import type { FromScanWorker, FromWorker, RunSummary, ToScanWorker, ToWorker } from './protocol.js';
+import { workerPool } from './scan-pool.js';
 
 /** Hits listed in the page's table. */
 const HITS = 200;
@@ -19,13 +26,28 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void =>
   (self as unknown as { postMessage(m: FromWorker, t: ArrayBuffer[]): void }).postMessage(m, transfer);
 let last: JobResult | undefined;
 
-self.onmessage = async (e: MessageEvent<ToWorker>) => {
+/** The next task of this worker's event loop: terminate() takes effect there (Chromium forces it only after 2 s). */
+const turn = (): Promise<void> => new Promise((ok) => setTimeout(ok, 0));
+
+/** A scan worker's genotypes, opened when the job's worker says which (before its part comes). */
+let opened: Promise<GenotypeSource> | undefined;
+
+self.onmessage = async (e: MessageEvent<ToWorker | ToScanWorker>) => {
   const m = e.data;
+  if (m.type === 'open') {
+    pickKernels();
+    opened = openFileset(m.genotypes, m.files);
+    // A failure to open is reported with the part, by scanPart.
+    opened.catch(() => {});
+    return;
+  }
+  if (m.type === 'scan') return scan(m);
   try {
     if (m.type === 'run') {
       last = undefined;
       pickKernels();
-      const res = await runJob(m.req, (event) => post({ type: 'event', event }));
+      const pool = m.workers > 1 ? workerPool(m.workers, self.location.href) : undefined;
+      const res = await runJob(m.req, (event) => post({ type: 'event', event }), pool === undefined ? {} : { pool });
       last = res;
       const summary = summarize(res);
       post({ type: 'done', summary }, [summary.manhattanHtml.buffer, summary.manhattanSvg.buffer, summary.qqSvg.buffer]);
@@ -39,6 +61,22 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
 };
+
+/** A scan worker's part: its batches posted as they are scanned, one event-loop turn apart so that a terminate() stops it between two. */
+async function scan(m: Extract<ToScanWorker, { type: 'scan' }>): Promise<void> {
+  const send = (r: FromScanWorker): void => (self as unknown as { postMessage(m: FromScanWorker): void }).postMessage(r);
+  try {
+    pickKernels();
+    for await (const batch of scanPart(m.part, opened)) {
+      send({ type: 'batch', batch });
+      await turn();
+    }
+    send({ type: 'end' });
+  } catch (err) {
+    send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+  self.close();
+}
 
 const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
 
