@@ -30,7 +30,13 @@ export function takeVariants(v: VariantTable, indices: ArrayLike<number>): Varia
     }
   }
   // Every index is a row from here on.
-  const pick = <T>(xs: readonly T[]): T[] => Array.from({ length: n }, (_, k) => xs[indices[k]!]!);
+  // A push loop, not Array.from({ length }, fn): that goes through the iteration protocol and a call per element,
+  // ~2% of a .pgen read when every batch picks its variants' columns.
+  const pick = <T>(xs: readonly T[]): T[] => {
+    const out: T[] = [];
+    for (let k = 0; k < n; k++) out.push(xs[indices[k]!]!);
+    return out;
+  };
   const cm = new Float64Array(n);
   const pos = new Float64Array(n);
   for (let k = 0; k < n; k++) {

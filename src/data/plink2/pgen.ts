@@ -148,13 +148,6 @@ const PLAIN_LUT = packedCallTable(VALUES);
 /** For LD records with REF and ALT inverted (record type 3): the reference record's calls, swapped. */
 const INVERTED_LUT = packedCallTable(INVERTED);
 
-/** Set bits of each byte. */
-const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
-  let c = 0;
-  for (let x = b; x !== 0; x &= x - 1) c++;
-  return c;
-});
-
 /** Category pair codes of the 1-bit encoding (its first byte): low category in bits 0-1 of the index, high in bits 2-3. */
 const ONE_BIT_PAIRS = new Int8Array(16).fill(-1);
 for (const [code, lo, hi] of [
@@ -170,24 +163,39 @@ for (const [code, lo, hi] of [
 /**
  * Decodes `.pgen` records of `n` samples straight to ALT dosages (0..2, NaN
  * missing), one record at a time into a caller's column. Its scratch arrays
- * are allocated once per batch, not per record, and it keeps the last non-LD
- * record's calls packed (2 bits a sample, a copy of a plain record's bytes)
- * for the LD-compressed records after it.
+ * are allocated once per read, not per record or batch, and it keeps the last
+ * non-LD record's calls packed (2 bits a sample: a plain record's own bytes,
+ * or its own array for the other encodings) for the LD-compressed records
+ * after it.
  */
 class RecordDecoder {
   private bytes: Uint8Array = new Uint8Array(0);
   private pos = 0;
-  /** The last non-LD record's calls, packed as a plain record; valid within variant block `refBlock`. */
-  private readonly ref: Uint8Array;
-  refBlock = -1;
+  /**
+   * The last non-LD record's calls, packed as a plain record; valid within variant block `refBlock`. A plain
+   * record's bytes are referred to, not copied: they stay in place while the batch holding them decodes (`begin`).
+   */
+  private ref: Uint8Array;
+  /** Where the calls of records in other encodings are unpacked for `ref`. */
+  private readonly unpacked: Uint8Array;
+  /** A 1-bit record's tables: the 4 dosages and the packed byte of each nibble of its bitarray (`oneBit`). */
+  private readonly nibbleValues = new Float64Array(64);
+  private readonly nibblePacked = new Uint8Array(16);
+  private refBlock = -1;
   /** Difflist sample ids and 2-bit values. */
   private readonly ids: Int32Array;
   private readonly vals: Uint8Array;
 
   constructor(readonly n: number) {
-    this.ref = new Uint8Array((n + 3) >> 2);
+    this.unpacked = new Uint8Array((n + 3) >> 2);
+    this.ref = this.unpacked;
     this.ids = new Int32Array(n);
     this.vals = new Uint8Array(n);
+  }
+
+  /** Starts a batch: a reference record from an earlier batch is forgotten (its bytes may be overwritten by now). */
+  begin(): void {
+    this.refBlock = -1;
   }
 
   private need(k: number): void {
@@ -246,6 +254,45 @@ class RecordDecoder {
     return len;
   }
 
+  /**
+   * Unpacks a 1-bit hard-call track (its bitarray from byte 1: a set bit is
+   * category `hi`, a clear one `lo`) into `out` and, packed, into `unpacked`.
+   * Four samples a step through tables of the 16 nibbles made for the pair:
+   * a branch per sample on its bit mispredicted often enough to cost about
+   * three times a plain record's decoding.
+   */
+  private oneBit(bytes: Uint8Array, lo: number, hi: number, out: Float64Array): void {
+    const n = this.n;
+    const { nibbleValues: values, nibblePacked: packed, unpacked: ref } = this;
+    for (let q = 0; q < 16; q++) {
+      let p = 0;
+      for (let k = 0; k < 4; k++) {
+        const v = (q >> k) & 1 ? hi : lo;
+        values[4 * q + k] = VALUES[v]!;
+        p |= v << (2 * k);
+      }
+      packed[q] = p;
+    }
+    const quads = n >> 2;
+    for (let j = 0; j < quads; j++) {
+      const q = (bytes[1 + (j >> 1)]! >> (4 * (j & 1))) & 15;
+      const o = j << 2;
+      const t = q << 2;
+      out[o] = values[t]!;
+      out[o + 1] = values[t + 1]!;
+      out[o + 2] = values[t + 2]!;
+      out[o + 3] = values[t + 3]!;
+      ref[j] = packed[q]!;
+    }
+    const rest = n & 3;
+    if (rest !== 0) {
+      const q = (bytes[1 + (quads >> 1)]! >> (4 * (quads & 1))) & 15;
+      for (let k = 0; k < rest; k++) out[4 * quads + k] = values[4 * q + k]!;
+      // Past the last sample the packed byte is zero, as a plain record's padding.
+      ref[quads] = packed[q]! & ((1 << (2 * rest)) - 1);
+    }
+  }
+
   /** Applies a difflist of `len` elements to `out` (dosages by `values`) and, for non-LD records, to the packed `ref`. */
   private patch(len: number, values: Float64Array, out: Float64Array, toRef: boolean): void {
     const { ids, vals, ref } = this;
@@ -278,7 +325,7 @@ class RecordDecoder {
       case 0:
         this.need(nb);
         decodePackedCalls(bytes, n, PLAIN_LUT, out);
-        this.ref.set(bytes.subarray(0, nb));
+        this.ref = bytes;
         this.refBlock = block;
         this.pos = nb;
         break;
@@ -286,15 +333,8 @@ class RecordDecoder {
         this.need(1 + ((n + 7) >> 3));
         const pair = ONE_BIT_PAIRS[bytes[0]! & 15]!;
         if (bytes[0]! > 15 || pair < 0) throw new RecordError(`1-bit hard-call track names category pair code ${bytes[0]}, expected 1, 2, 3, 5, 6 or 9`);
-        const lo = pair & 3;
-        const hi = pair >> 2;
-        const ref = this.ref;
-        ref.fill(0);
-        for (let i = 0; i < n; i++) {
-          const v = (bytes[1 + (i >> 3)]! >> (i & 7)) & 1 ? hi : lo;
-          out[i] = VALUES[v]!;
-          ref[i >> 2] = ref[i >> 2]! | (v << (2 * (i & 3)));
-        }
+        this.oneBit(bytes, pair & 3, pair >> 2, out);
+        this.ref = this.unpacked;
         this.refBlock = block;
         this.pos = 1 + ((n + 7) >> 3);
         this.patch(this.difflist(true), VALUES, out, true);
@@ -313,7 +353,8 @@ class RecordDecoder {
       case 6:
       case 7:
         out.fill(VALUES[main - 4]!);
-        this.ref.fill((main - 4) * 0x55);
+        this.unpacked.fill((main - 4) * 0x55);
+        this.ref = this.unpacked;
         this.refBlock = block;
         this.patch(this.difflist(true), VALUES, out, true);
         break;
@@ -378,11 +419,10 @@ class RecordDecoder {
     const nb = (n + 7) >> 3;
     this.need(nb);
     const bits = this.pos;
-    let count = 0;
-    for (let b = 0; b < nb; b++) count += POPCOUNT[bytes[bits + b]!]!;
-    this.pos += nb;
-    this.need(2 * count);
-    let at = this.pos;
+    const start = bits + nb;
+    let at = start;
+    // The dosages are not counted first (a popcount pass over the bitarray cost ~12% of this track): reads past the
+    // record's end give undefined (0 here), and the length is checked once after the walk.
     // 32 samples a step: one loop exit per word instead of per byte (a share of dosages makes the exits unpredictable).
     const words = nb >> 2;
     for (let w = 0; w < words; w++) {
@@ -410,6 +450,8 @@ class RecordDecoder {
         out[i] = v * DOSAGE_UNIT;
       }
     }
+    this.pos = start;
+    this.need(at - start);
     this.pos = at;
   }
 }
@@ -496,6 +538,12 @@ interface FetchedRecords {
   chunks: Uint8Array[];
 }
 
+/** What the batches of one read reuse: the record decoder, and a column for records not decoded into the batch. */
+interface DecodeScratch {
+  decoder: RecordDecoder;
+  column: Float64Array;
+}
+
 /** Byte storage for reads, reused from batch to batch (grown when a batch needs more). */
 class ReadBuffer {
   private bytes = new Uint8Array(0);
@@ -554,6 +602,7 @@ export class PgenReader implements GenotypeSource {
     const { size, recycle, indices, samples } = planBatches(opts, this.variants, this.samples.iid.length, this.path);
     const storage = new BatchStorage(samples?.length ?? this.samples.iid.length, recycle);
     const buffers = [new ReadBuffer(), new ReadBuffer()];
+    const scratch = this.scratch();
     const fetchBatch = (start: number): Promise<FetchedRecords> => {
       const plan = this.plan(indices.subarray(start, Math.min(start + size, indices.length)));
       const fetched = this.fetch(plan, buffers[(start / size) & 1]!);
@@ -566,7 +615,7 @@ export class PgenReader implements GenotypeSource {
       const records = await pending;
       pending = start + size < indices.length ? fetchBatch(start + size) : undefined;
       const idx = records.plan.indices;
-      const dosages = this.decode(records, samples, storage.next(idx.length));
+      const dosages = this.decode(records, samples, storage.next(idx.length), scratch);
       const stats = opts.standardize === true ? standardizeInPlace(dosages) : undefined;
       yield { dosages, variants: takeVariants(this.variants, idx), indices: idx.slice(), ...(stats === undefined ? {} : { stats }) };
     }
@@ -584,7 +633,7 @@ export class PgenReader implements GenotypeSource {
     if (out.rows !== rows || out.cols !== indices.length) {
       throw new ShapeError(`PgenReader.read: expected a ${rows} x ${indices.length} output, found ${out.rows} x ${out.cols}`);
     }
-    return this.decode(await this.fetch(this.plan(indices), new ReadBuffer()), samples, out);
+    return this.decode(await this.fetch(this.plan(indices), new ReadBuffer()), samples, out, this.scratch());
   }
 
   /**
@@ -620,6 +669,12 @@ export class PgenReader implements GenotypeSource {
     return { indices, columns, order, runs };
   }
 
+  /** Decoding scratch for one `batches` or `read` call (a batch's allocations would otherwise be ~70 kB per batch at N = 5000). */
+  private scratch(): DecodeScratch {
+    const n = this.samples.iid.length;
+    return { decoder: new RecordDecoder(n), column: new Float64Array(n) };
+  }
+
   /** Reads the byte runs of `plan` (into `buffer` where the source copies). */
   private async fetch(plan: ReadPlan, buffer: ReadBuffer): Promise<FetchedRecords> {
     const { offsets } = this.layout;
@@ -638,17 +693,17 @@ export class PgenReader implements GenotypeSource {
     return { plan, chunks: await Promise.all(reads) };
   }
 
-  /** Decodes the records `records` into `out` (see `read`). */
-  private decode({ plan, chunks }: FetchedRecords, samples: Int32Array | undefined, out: Matrix): Matrix {
-    const n = this.samples.iid.length;
+  /** Decodes the records `records` into `out` (see `read`), with the scratch of one `batches` or `read` call. */
+  private decode({ plan, chunks }: FetchedRecords, samples: Int32Array | undefined, out: Matrix, scratch: DecodeScratch): Matrix {
     const rows = out.rows;
     const { types, offsets } = this.layout;
     const { columns, order, runs } = plan;
-    const decoder = new RecordDecoder(n);
+    const { decoder, column } = scratch;
+    decoder.begin();
     // Records decode to every sample: into their column when all are read, else here and then picked.
-    const full = samples === undefined ? undefined : new Float64Array(n);
+    const full = samples === undefined ? undefined : column;
     // Where records only referred to by LD records decode.
-    const spare = full ?? new Float64Array(n);
+    const spare = column;
     const data = out.data;
     for (let c = 0, i = 0; c < runs.length; i = runs[c++]!) {
       const chunk = chunks[c]!;
