@@ -184,7 +184,8 @@ interface ExactFigures {
 
 /**
  * The exact test with a choice of tests (gwasScan runs all three): the same
- * steps per batch as gwasScan's (read, mean-impute, rotate U^T G, one ExactScan's test).
+ * steps per batch as gwasScan's (read, mean-impute, rotate U^T G into one
+ * reused buffer, one ExactScan's test).
  */
 async function timeExact(
   source: GenotypeSource,
@@ -198,6 +199,7 @@ async function timeExact(
   const f: ExactFigures = { seconds: 0, cpu: 0, tested: 0, log10p: { wald: new Map(), lrt: new Map(), score: new Map() }, evaluations: 0, passes: 0 };
   const n = nullFit.rotated.uty.length;
   const scan = new ExactScan(nullFit.rotated, { nullReml: nullFit.reml, nullMl, tests });
+  let rotated = new Float64Array(0);
   for await (const b of source.batches({ size: BATCH, select: firstOnly === undefined ? undefined : { range: [0, firstOnly] } })) {
     const d = b.dosages;
     for (let j = 0; j < d.cols; j++) {
@@ -213,7 +215,8 @@ async function timeExact(
       const mean = sum / obs;
       for (let i = 0; i < n; i++) if (Number.isNaN(col[i]!)) col[i] = mean;
     }
-    const r = scan.test(nullFit.covariance.rotate(d));
+    if (rotated.length < d.rows * d.cols) rotated = new Float64Array(d.rows * d.cols);
+    const r = scan.test(nullFit.covariance.rotate(d, rotated));
     f.tested += d.cols;
     f.evaluations += r.work.evaluations;
     f.passes += r.work.passes;

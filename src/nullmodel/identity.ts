@@ -1,6 +1,6 @@
 import { ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
-import type { NullCovariance } from './covariance.js';
+import { resultMatrix, type NullCovariance } from './covariance.js';
 
 /**
  * K = I (N x N): no random effect, so a scan under it is ordinary least
@@ -23,10 +23,13 @@ export class IdentityCovariance implements NullCovariance {
     return b.clone();
   }
 
-  /** I B = B (a copy). */
-  whiten(b: Matrix): Matrix {
+  /** I B = B (a copy, into `into` when given). */
+  whiten(b: Matrix, into?: Float64Array): Matrix {
     requireRows('whiten', b, this.n);
-    return b.clone();
+    if (into === undefined) return b.clone();
+    const out = resultMatrix('whiten', b.rows, b.cols, into);
+    out.data.set(b.data);
+    return out;
   }
 
   logdet(): number {

@@ -120,6 +120,12 @@ export class LmmCore {
   /** Whitened null residual L^-1 y - L^-1 F b0. */
   private readonly yr: Float64Array;
   private readonly rss0: number;
+  /**
+   * Storage of the whitened chunk, kept for the next: a chunk's results hold
+   * none of it, and a fresh N x chunk array per batch costs its zeroing, its
+   * page faults and the collector's time.
+   */
+  private scratch = new Float64Array(0);
 
   constructor(opts: LmmCoreOptions) {
     this.backend = opts.backend ?? getBackend();
@@ -213,7 +219,9 @@ export class LmmCore {
         }
       }
     }
-    const xw = this.covariance.whiten(design);
+    const size = this.covariance.whitenedRows * design.cols;
+    if (this.scratch.length < size) this.scratch = new Float64Array(size);
+    const xw = this.covariance.whiten(design, this.scratch);
     const nw = xw.rows;
     // Squared norms before projecting out F: the yardstick for "collinear with F".
     const norm0 = new Float64Array(xw.cols);
