@@ -25,8 +25,11 @@ export interface NullCovariance {
    * L^-1 B with K^-1 = L^-T L^-1, for an N x b matrix B: a new matrix, or a
    * view of the start of `into` when given (at least whitenedRows x b
    * doubles, overwritten), so that a scan reuses one buffer per batch.
+   * With `norms` (length b), also each result column's squared norm, summed
+   * over the rows in order (`columnSquaredNorms`), in the same pass where
+   * the whitening has one.
    */
-  whiten(b: Matrix, into?: Float64Array): Matrix;
+  whiten(b: Matrix, into?: Float64Array, norms?: Float64Array): Matrix;
   /** log det K. */
   logdet(): number;
   /** The fitted parameters by name (e.g. `{ cr, cn }`, `{ sigmaG2, sigmaE2, delta }`). */
@@ -43,4 +46,14 @@ export function resultMatrix(op: string, rows: number, cols: number, into?: Floa
   const size = rows * cols;
   if (into.length < size) throw new ShapeError(`${op}: the result is ${rows}x${cols} (${size} values) but the buffer holds ${into.length}`);
   return new Matrix(rows, cols, into.length === size ? into : into.subarray(0, size));
+}
+
+/** The squared norm of each column of `m` into `norms` (length m.cols), summed over the rows in order. */
+export function columnSquaredNorms(m: Matrix, norms: Float64Array): void {
+  const { rows, data } = m;
+  for (let j = 0; j < m.cols; j++) {
+    let ss = 0;
+    for (let i = 0, off = j * rows; i < rows; i++) ss += data[off + i]! * data[off + i]!;
+    norms[j] = ss;
+  }
 }

@@ -221,15 +221,10 @@ export class LmmCore {
     }
     const size = this.covariance.whitenedRows * design.cols;
     if (this.scratch.length < size) this.scratch = new Float64Array(size);
-    const xw = this.covariance.whiten(design, this.scratch);
-    const nw = xw.rows;
     // Squared norms before projecting out F: the yardstick for "collinear with F".
-    const norm0 = new Float64Array(xw.cols);
-    for (let c = 0; c < xw.cols; c++) {
-      let ss = 0;
-      for (let i = 0, off = c * nw; i < nw; i++) ss += xw.data[off + i]! ** 2;
-      norm0[c] = ss;
-    }
+    const norm0 = new Float64Array(design.cols);
+    const xw = this.covariance.whiten(design, this.scratch, norm0);
+    const nw = xw.rows;
     const fx = this.backend.gemm(this.fw, xw, { transA: true }); // k x (i S)
     const t = this.backend.gemm(this.aInv, fx); // (F'K^-1F)^+ F'K^-1 X
     this.backend.gemm(this.fw, t, { c: xw, beta: 1, alpha: -1 }); // xw := P_F-residual of X

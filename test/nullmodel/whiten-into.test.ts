@@ -1,6 +1,7 @@
 // NullCovariance.whiten (and KinshipCovariance.rotate) into a caller's
 // buffer: the same bits as into a new matrix, whatever the buffer held,
-// and a clear refusal of a buffer too small.
+// the column norms it may compute on the way, and a clear refusal of a
+// buffer too small.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix, ShapeError } from '../../src/index.js';
@@ -30,6 +31,20 @@ test('whiten into a buffer: the same bits as a new matrix, the buffer holding ga
   const kinship = covariances[0] as KinshipCovariance;
   const buf = new Float64Array(n * 5).fill(Number.NaN);
   assert.deepEqual(Array.from(kinship.rotate(b, buf).data), Array.from(kinship.rotate(b).data));
+});
+
+test("whiten with norms: each whitened column's squared norm, summed in row order, the result unchanged", () => {
+  const b = random(n, 4);
+  for (const cov of covariances) {
+    const norms = new Float64Array(4);
+    const w = cov.whiten(b, new Float64Array(n * 4), norms);
+    assert.deepEqual(Array.from(w.data), Array.from(cov.whiten(b).data), `${cov.kind}: same values`);
+    for (let j = 0; j < 4; j++) {
+      let ss = 0;
+      for (const v of w.col(j)) ss += v * v;
+      assert.equal(norms[j], ss, `${cov.kind}: column ${j}`);
+    }
+  }
 });
 
 test('whiten refuses a buffer smaller than the result, saying both sizes', () => {
