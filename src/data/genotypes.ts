@@ -13,6 +13,13 @@ export interface GenotypeBatch {
   readonly indices: Int32Array;
   /** Dosage mean and population sd per variant, after imputation and before standardising (with `standardize`). */
   readonly stats?: { readonly mean: Float64Array; readonly sd: Float64Array };
+  /**
+   * Per variant, the observed genotypes and the sum of their dosages, when
+   * the reader counted them as it decoded hard calls (the sum of integer
+   * dosages is exact, so it equals any summation of the decoded column):
+   * the filters then skip their own pass over the batch.
+   */
+  readonly counts?: { readonly observed: Int32Array; readonly sum: Float64Array };
 }
 
 /**

@@ -65,7 +65,8 @@ export function imputeMean(): PreprocessStep {
       keep[j] = Number.isNaN(m) ? 0 : 1;
       for (let i = 0; i < rows; i++) if (Number.isNaN(col[i]!)) col[i] = m;
     }
-    return keepColumns({ ...batch, dosages: new Matrix(rows, cols, data) }, keep);
+    // The reader's counts are of the dosages before imputing.
+    return keepColumns({ ...batch, dosages: new Matrix(rows, cols, data), counts: undefined }, keep);
   };
 }
 
@@ -114,7 +115,7 @@ export function standardize(): PreprocessStep {
         else if (!Number.isNaN(data[i]!)) data[i] = 0;
       }
     }
-    return { ...batch, dosages: new Matrix(rows, cols, data), stats };
+    return { ...batch, dosages: new Matrix(rows, cols, data), stats, counts: undefined };
   };
 }
 

@@ -104,6 +104,10 @@ export async function* inclusiveFilteredBatches(opts: GenotypeStreamOptions): As
  *   mean and divided by its population sd over all N samples (imputed
  *   values included; a constant column becomes all 0).
  *
+ * The observed counts and sums come from `batch.counts` when the reader
+ * gives them (the same numbers: sums of integer dosages are exact), else
+ * from a pass over each column.
+ *
  * Compacts in place: each kept column is imputed where it lies and moved
  * down over the dropped ones inside `batch.dosages`' storage, and the
  * result's `dosages` is a view of the first k columns of that storage (the
@@ -114,16 +118,22 @@ export function filterInclusive(batch: GenotypeBatch, opts: InclusiveFilterOptio
   const columns = new Int32Array(cols);
   const af = new Float64Array(cols);
   const observed = new Int32Array(cols);
+  const counted = batch.counts;
   let k = 0;
   for (let j = 0; j < cols; j++) {
     const col = data.subarray(j * n, (j + 1) * n);
     let sum = 0;
     let obs = 0;
-    for (let i = 0; i < n; i++) {
-      const v = col[i]!;
-      if (!Number.isNaN(v)) {
-        sum += v;
-        obs++;
+    if (counted !== undefined) {
+      sum = counted.sum[j]!;
+      obs = counted.observed[j]!;
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = col[i]!;
+        if (!Number.isNaN(v)) {
+          sum += v;
+          obs++;
+        }
       }
     }
     if (obs === 0 || (n - obs) / n > opts.maxMissing) continue;

@@ -1,6 +1,6 @@
 import { ShapeError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
-import type { NullCovariance } from './covariance.js';
+import { columnSquaredNorms, resultMatrix, type NullCovariance } from './covariance.js';
 
 /**
  * K = I (N x N): no random effect, so a scan under it is ordinary least
@@ -23,10 +23,17 @@ export class IdentityCovariance implements NullCovariance {
     return b.clone();
   }
 
-  /** I B = B (a copy). */
-  whiten(b: Matrix): Matrix {
+  /** I B = B (a copy, into `into` when given; see `NullCovariance.whiten`). */
+  whiten(b: Matrix, into?: Float64Array, norms?: Float64Array): Matrix {
     requireRows('whiten', b, this.n);
-    return b.clone();
+    let out: Matrix;
+    if (into === undefined) out = b.clone();
+    else {
+      out = resultMatrix('whiten', b.rows, b.cols, into);
+      out.data.set(b.data);
+    }
+    if (norms !== undefined) columnSquaredNorms(out, norms);
+    return out;
   }
 
   logdet(): number {

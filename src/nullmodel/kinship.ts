@@ -2,7 +2,7 @@ import { DomainError, ShapeError } from '../errors.js';
 import type { Backend, Eigen } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import type { NullCovariance } from './covariance.js';
+import { resultMatrix, type NullCovariance } from './covariance.js';
 import { requireRows } from './identity.js';
 
 /**
@@ -23,6 +23,8 @@ export class KinshipCovariance implements NullCovariance {
   readonly eigenvectors: Matrix;
   /** v_i = sigmaG2 s_i + sigmaE2, the eigenvalues of K. */
   readonly variances: Float64Array;
+  /** v_i^-1/2, the row scaling of `whiten`. */
+  private readonly invSqrtVariances: Float64Array;
 
   constructor(
     eigen: Eigen,
@@ -42,6 +44,7 @@ export class KinshipCovariance implements NullCovariance {
     this.eigenvalues = eigen.values.map((s) => Math.max(s, 0));
     this.eigenvectors = eigen.vectors;
     this.variances = this.eigenvalues.map((s) => sigmaG2 * s + sigmaE2);
+    this.invSqrtVariances = this.variances.map((v) => 1 / Math.sqrt(v));
     const minV = this.variances.reduce((a, b) => Math.min(a, b), Infinity);
     if (!(minV > 0)) {
       throw new DomainError(`KinshipCovariance: K is singular (sigmaE2 = ${sigmaE2} and the relatedness matrix has zero eigenvalues)`);
@@ -49,19 +52,21 @@ export class KinshipCovariance implements NullCovariance {
     this.params = { sigmaG2, sigmaE2, lambda: sigmaG2 / sigmaE2, delta: sigmaE2 / sigmaG2 };
   }
 
-  /** U^T B: the batch in the eigenbasis (what the exact test needs). */
-  rotate(b: Matrix): Matrix {
+  /**
+   * U^T B: the batch in the eigenbasis (what the exact test needs), into the
+   * start of `into` when given (at least N x b doubles, overwritten).
+   */
+  rotate(b: Matrix, into?: Float64Array): Matrix {
     requireRows('rotate', b, this.n);
-    return this.backend.gemm(this.eigenvectors, b, { transA: true });
+    const c = into === undefined ? undefined : resultMatrix('rotate', this.n, b.cols, into);
+    return this.backend.gemm(this.eigenvectors, b, { transA: true, c });
   }
 
-  /** diag(v^-1/2) U^T B. */
-  whiten(b: Matrix): Matrix {
-    const r = this.rotate(b);
-    scaleRows(
-      r,
-      this.variances.map((v) => 1 / Math.sqrt(v)),
-    );
+  /** diag(v^-1/2) U^T B (into `into` when given, the norms in the scaling pass; see `NullCovariance.whiten`). */
+  whiten(b: Matrix, into?: Float64Array, norms?: Float64Array): Matrix {
+    const r = this.rotate(b, into);
+    if (norms === undefined) scaleRows(r, this.invSqrtVariances);
+    else scaleRowsWithNorms(r, this.invSqrtVariances, norms);
     return r;
   }
 
@@ -80,6 +85,20 @@ export class KinshipCovariance implements NullCovariance {
     let s = 0;
     for (const v of this.variances) s += Math.log(v);
     return s;
+  }
+}
+
+/** `scaleRows`, and the squared norm of each scaled column into `norms`: one pass over a batch instead of two. */
+function scaleRowsWithNorms(m: Matrix, d: Float64Array, norms: Float64Array): void {
+  const { rows, data } = m;
+  for (let j = 0; j < m.cols; j++) {
+    let ss = 0;
+    for (let i = 0, off = j * rows; i < rows; i++) {
+      const v = data[off + i]! * d[i]!;
+      data[off + i] = v;
+      ss += v * v;
+    }
+    norms[j] = ss;
   }
 }
 

@@ -2,7 +2,7 @@ import { DomainError, ShapeError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
-import type { NullCovariance } from './covariance.js';
+import { columnSquaredNorms, resultMatrix, type NullCovariance } from './covariance.js';
 import { requireRows } from './identity.js';
 
 /** The thin SVD W = U diag(s) V^T of a low-rank factor, as far as K needs it: U (N x p) and s (length p). */
@@ -53,15 +53,20 @@ export class LowRankCovariance implements NullCovariance {
     this.params = { cr, cn };
   }
 
-  /** B + U diag(c) U^T B, scaled by `scale`. */
-  private update(b: Matrix, c: Float64Array, scale: number): Matrix {
+  /** B + U diag(c) U^T B, scaled by `scale` (into `into` when given, see `whiten`). */
+  private update(b: Matrix, c: Float64Array, scale: number, into?: Float64Array): Matrix {
     const utb = this.backend.gemm(this.u, b, { transA: true });
     const p = this.s.length;
     for (let j = 0; j < utb.cols; j++) {
       const off = j * p;
       for (let i = 0; i < p; i++) utb.data[off + i]! *= c[i]!;
     }
-    const out = b.clone();
+    let out: Matrix;
+    if (into === undefined) out = b.clone();
+    else {
+      out = resultMatrix('whiten', b.rows, b.cols, into);
+      out.data.set(b.data);
+    }
     this.backend.gemm(this.u, utb, { c: out, beta: 1 });
     if (scale !== 1) for (let i = 0; i < out.data.length; i++) out.data[i]! *= scale;
     return out;
@@ -76,11 +81,13 @@ export class LowRankCovariance implements NullCovariance {
   }
 
   /** K^-1/2 B = cn^-1/2 [B + U diag((1 + rho s^2)^-1/2 - 1) U^T B] (symmetric square root). */
-  whiten(b: Matrix): Matrix {
+  whiten(b: Matrix, into?: Float64Array, norms?: Float64Array): Matrix {
     requireRows('whiten', b, this.n);
     const rho = this.cr / this.cn;
     const c = this.s.map((si) => 1 / Math.sqrt(1 + rho * si * si) - 1);
-    return this.update(b, c, 1 / Math.sqrt(this.cn));
+    const out = this.update(b, c, 1 / Math.sqrt(this.cn), into);
+    if (norms !== undefined) columnSquaredNorms(out, norms);
+    return out;
   }
 
   /** log det K = sum_i log(cr s_i^2 + cn) + (N - p) log cn. */

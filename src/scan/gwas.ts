@@ -118,11 +118,16 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   // The loop holds a view of one batch (its carry) while the next is read,
   // and a result holds no dosages: the reader may reuse two buffers in turn
   // (the carry of a resumed chunk comes from its own, fresh storage).
+  // The exact test's rotated batch reuses one buffer too (its results hold none of it).
+  let rotated = new Float64Array(0);
   for await (const block of stepBlocks(inclusiveFilteredBatches({ ...opts, recycle: 1 }), step, resume)) {
     const { variants, indices, af, n: observed, dosages } = block;
     const out: GwasBatchResult = { variants, indices, af, n: observed };
     if (core !== undefined) out.fixed = core.process(dosages, { inter: opts.inter, step });
-    else if (exact !== undefined) out.exact = exact.scan.test(exact.covariance.rotate(dosages));
+    else if (exact !== undefined) {
+      if (rotated.length < dosages.rows * dosages.cols) rotated = new Float64Array(dosages.rows * dosages.cols);
+      out.exact = exact.scan.test(exact.covariance.rotate(dosages, rotated));
+    }
     yield out;
   }
 }

@@ -120,6 +120,12 @@ export class LmmCore {
   /** Whitened null residual L^-1 y - L^-1 F b0. */
   private readonly yr: Float64Array;
   private readonly rss0: number;
+  /**
+   * Storage of the whitened chunk, kept for the next: a chunk's results hold
+   * none of it, and a fresh N x chunk array per batch costs its zeroing, its
+   * page faults and the collector's time.
+   */
+  private scratch = new Float64Array(0);
 
   constructor(opts: LmmCoreOptions) {
     this.backend = opts.backend ?? getBackend();
@@ -213,15 +219,12 @@ export class LmmCore {
         }
       }
     }
-    const xw = this.covariance.whiten(design);
-    const nw = xw.rows;
+    const size = this.covariance.whitenedRows * design.cols;
+    if (this.scratch.length < size) this.scratch = new Float64Array(size);
     // Squared norms before projecting out F: the yardstick for "collinear with F".
-    const norm0 = new Float64Array(xw.cols);
-    for (let c = 0; c < xw.cols; c++) {
-      let ss = 0;
-      for (let i = 0, off = c * nw; i < nw; i++) ss += xw.data[off + i]! ** 2;
-      norm0[c] = ss;
-    }
+    const norm0 = new Float64Array(design.cols);
+    const xw = this.covariance.whiten(design, this.scratch, norm0);
+    const nw = xw.rows;
     const fx = this.backend.gemm(this.fw, xw, { transA: true }); // k x (i S)
     const t = this.backend.gemm(this.aInv, fx); // (F'K^-1F)^+ F'K^-1 X
     this.backend.gemm(this.fw, t, { c: xw, beta: 1, alpha: -1 }); // xw := P_F-residual of X

@@ -319,7 +319,8 @@ export function halveMales(source: GenotypeSource, males: Int32Array): GenotypeS
           const off = j * d.rows;
           for (const i of males) d.data[off + i]! *= 0.5;
         }
-        yield batch;
+        // The reader's counts are of the dosages before halving: the filters must sum the halved ones.
+        yield { ...batch, counts: undefined };
       }
     },
   };

@@ -45,6 +45,32 @@ describe('PLINK .bed/.bim/.fam reader', () => {
   const sim = simulateGenotypes({ samples: 13, variants: 41, chromosomes: 3, missingRate: 0.1, seed: 5 });
   const prefix = join(dir, 'sim');
 
+  test("batches count each variant's observed genotypes and dosage sum as they decode", async () => {
+    await writeBed(prefix, sim.dosages, sim.samples, sim.variants);
+    for (const count of ['a1', 'a2'] as const) {
+      const bed = await openBed(prefix, { count });
+      for (const samples of [undefined, Int32Array.of(12, 0, 5, 5, 9)]) {
+        for await (const b of bed.batches({ size: 7, samples })) {
+          assert.ok(b.counts !== undefined, 'a plain batch carries its counts');
+          for (let j = 0; j < b.dosages.cols; j++) {
+            let sum = 0;
+            let observed = 0;
+            for (const v of b.dosages.col(j)) {
+              if (!Number.isNaN(v)) {
+                sum += v;
+                observed++;
+              }
+            }
+            const where = `${count}, ${samples === undefined ? 'all samples' : 'a subset'}, variant ${b.indices[j]}`;
+            assert.equal(b.counts.observed[j], observed, `${where}: observed`);
+            assert.equal(b.counts.sum[j], sum, `${where}: sum`);
+          }
+        }
+      }
+      await bed.close();
+    }
+  });
+
   test('round-trips the writer, in batches of any size, counting either allele', async () => {
     await writeBed(prefix, sim.dosages, sim.samples, sim.variants);
     for (const size of [1, 7, 41, 1000]) {

@@ -63,3 +63,30 @@ test('filterInclusive standardises after imputation (population sd over all samp
   assert.deepEqual(Array.from(out.dosages.data), [(0 - mean) / sd, (2 - mean) / sd, 0, (2 - mean) / sd, 0, 0, 0, 0]);
   assert.deepEqual(Array.from(out.af), [2 / 3, 0.5]);
 });
+
+test("the reader's counts replace the filter's pass, and halving males' dosages drops them (the filter then sums the halved ones)", async () => {
+  const { halveMales } = await import('../../src/workflow/gwas-sex.js');
+  const cols = [
+    [0, 1, NaN_, 2],
+    [2, 2, 1, NaN_],
+  ];
+  const counted: GenotypeBatch = { ...batch(cols), counts: { observed: Int32Array.of(3, 3), sum: Float64Array.of(3, 5) } };
+  const kept = filterInclusive(counted, { minMaf: 0, maxMissing: 1 });
+  assert.deepEqual(Array.from(kept.af), [0.5, 5 / 6]);
+  assert.deepEqual(Array.from(kept.dosages.data), [0, 1, 1, 2, 2, 2, 1, 5 / 3]);
+  // A source whose batches carry counts of the dosages as read; males are samples 0 and 1.
+  const source = {
+    path: 'mem',
+    samples: { fid: ['a', 'b', 'c', 'd'], iid: ['a', 'b', 'c', 'd'] },
+    variants: syntheticVariants(2),
+    close: async () => {},
+    async *batches() {
+      yield { ...batch(cols), counts: { observed: Int32Array.of(3, 3), sum: Float64Array.of(3, 5) } };
+    },
+  };
+  for await (const b of halveMales(source as never, Int32Array.of(0, 1)).batches()) {
+    assert.equal(b.counts, undefined);
+    // Halved: [0, 0.5, NaN, 2] (mean 2.5 / 3) and [1, 1, 1, NaN] (mean 1).
+    assert.deepEqual(Array.from(filterInclusive(b, { minMaf: 0, maxMissing: 1 }).af), [2.5 / 6, 0.5]);
+  }
+});

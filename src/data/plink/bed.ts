@@ -160,7 +160,8 @@ export class BedReader implements GenotypeSource {
         const { dosages, stats } = await this.readStandardized(idx, samples, storage.next(idx.length));
         yield { dosages, variants, indices: idx.slice(), stats };
       } else {
-        yield { dosages: await this.read(idx, samples, storage.next(idx.length)), variants, indices: idx.slice() };
+        const counts = { observed: new Int32Array(idx.length), sum: new Float64Array(idx.length) };
+        yield { dosages: await this.read(idx, samples, storage.next(idx.length), counts), variants, indices: idx.slice(), counts };
       }
     }
   }
@@ -168,15 +169,24 @@ export class BedReader implements GenotypeSource {
   /**
    * The dosages of the variants `indices` (N x indices.length), optionally
    * for a subset of samples, into `out` when given (of that shape; every
-   * element is written, so it may hold anything).
+   * element is written, so it may hold anything). With `counts` (arrays of
+   * indices.length), also each variant's observed genotypes and dosage sum
+   * (see `GenotypeBatch.counts`), from the counts of its 2-bit codes.
    */
-  async read(indices: Int32Array, samples?: Int32Array, out?: Matrix): Promise<Matrix> {
+  async read(indices: Int32Array, samples?: Int32Array, out?: Matrix, counts?: { observed: Int32Array; sum: Float64Array }): Promise<Matrix> {
     const n = samples === undefined ? this.nSamples : samples.length;
     out = checkedOutput(out, n, indices.length);
+    const codes = CODE_VALUES[this.count];
+    const c = new Float64Array(4);
     await this.forEachVariant(indices, (src, j) => {
       const col = out.data.subarray(j * n, (j + 1) * n);
       if (samples === undefined) decodePackedCalls(src, col.length, this.lut, col);
       else decodeSubset(src, this.lut, samples, col);
+      if (counts === undefined) return;
+      if (samples === undefined) countCodes(src, n, c);
+      else countCodesSubset(src, samples, c);
+      counts.observed[j] = c[0]! + c[2]! + c[3]!;
+      counts.sum[j] = c[0]! * codes[0]! + c[2]! * codes[2]! + c[3]! * codes[3]!;
     });
     return out;
   }
