@@ -14,7 +14,6 @@
 // Environment: WEB_APP_REPS (rounds, default 3), WEB_APP_WORKERS (K,
 // default 2).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,7 +22,7 @@ import type { Browser, Page } from 'playwright-core';
 import { STRUCT, writeGene1Pheno } from '../test/web/web-support.js';
 import { envInt } from './common.js';
 import type { parallelRows } from './web-page.js';
-import { CHROMIUM, serveStatic } from './web-server.js';
+import { CHROMIUM, serveLmmkitWeb, serveStatic } from './web-server.js';
 
 const reps = envInt('WEB_APP_REPS', 3);
 const many = envInt('WEB_APP_WORKERS', 2, 2);
@@ -34,21 +33,6 @@ interface Case {
   workers: number;
   /** Prepares the page (files chosen) and returns the button that starts the run. */
   setup(page: Page): Promise<string>;
-}
-
-/** `lmmkit web --port 0` and the URL it serves. */
-async function serve(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [BIN, 'web', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const url = await new Promise<string>((ok, fail) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m !== null) ok(m[1]!);
-    });
-    child.once('exit', (code) => fail(new Error(`lmmkit web exited (${code}): ${out}`)));
-  });
-  return { url, stop: () => child.kill() };
 }
 
 /** One run of `c` in a fresh page: seconds from the click to the results' arrival and of the scan stage, the table's text, and the scan workers used. */
@@ -97,7 +81,7 @@ async function main(): Promise<void> {
   } else console.log('(no ../shared: the chr22 case is left out)');
   for (const workers of [1, many]) cases.push({ name: 'example (1000 x 10 000)', workers, setup: async () => '#example' });
 
-  const server = await serve();
+  const server = await serveLmmkitWeb(BIN);
   const bare = await serveStatic(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
   const splits: number[] = [];
   const { chromium } = await import('playwright-core');

@@ -1,6 +1,7 @@
 // A static file server for pages that run lmmkit's compiled modules (dist/)
 // in Chromium, and the headless browser that opens them: shared by
 // `npm run bench:web` and the in-page tests.
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,4 +75,24 @@ export async function openPage(url: string): Promise<{ browser: Browser; page: P
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
   return { browser, page, errors };
+}
+
+/**
+ * `lmmkit web --port 0` (the CLI at `bin`) as a child process, and the URL it
+ * printed once it listens; `stop` kills it. Its stderr is kept for the
+ * error when it exits before serving.
+ */
+export async function serveLmmkitWeb(bin: string): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [bin, 'web', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((ok, fail) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /serving (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m !== null) ok(m[1]!);
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => fail(new Error(`lmmkit web exited (${code}): ${out}`)));
+  });
+  return { url, stop: () => child.kill() };
 }

@@ -13,7 +13,7 @@
 // same-origin, and the main thread must have no task over 200 ms during a
 // scan (Long Tasks API).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { runJob } from '../../src/workflow/web-job.js';
 import { lmmkit, scratchDir } from '../cli-support.js';
 import { hasTool, SHARED } from '../support.js';
 import { assertSameTable, cliStructTable, STRUCT, writeGene1Pheno } from './web-support.js';
+import { serveLmmkitWeb } from '../../bench/web-server.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/lmmkit.js');
@@ -35,22 +36,6 @@ const dir = scratchDir('lmmkit-web-page-');
 // The screenshots go to docs/screenshots with LMMKIT_SCREENSHOTS=1 (they are committed), else to the scratch folder.
 const SHOTS = process.env.LMMKIT_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : dir;
 const haveData = existsSync(`${STRUCT}.bed`) && existsSync(`${SHARED}data/structlmm/expr.csv`);
-
-/** `lmmkit web --port 0` as a child process, and the URL it printed. */
-async function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'web', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const url = await new Promise<string>((ok, fail) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m !== null) ok(m[1]!);
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => fail(new Error(`lmmkit web exited (${code}): ${out}`)));
-  });
-  return { child, url };
-}
 
 /** GET `path` as written (no normalisation), for the server's own checks. */
 function get(url: string, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
@@ -80,18 +65,18 @@ new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__
   .observe({ type: 'longtask', buffered: true });`;
 
 describe('lmmkit web in chromium', { skip: process.env.CI !== 'true' && !hasTool('chromium') ? 'chromium not installed' : false }, () => {
-  let server: { child: ChildProcess; url: string };
+  let server: { url: string; stop(): void };
   let browser: Browser;
 
   before(async () => {
     assert.ok(existsSync(join(ROOT, 'dist/web/index.html')), 'dist/web is not built: run node scripts/build-web.mjs');
-    server = await serve();
+    server = await serveLmmkitWeb(BIN);
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   });
   after(async () => {
     await browser?.close();
-    server?.child.kill();
+    server?.stop();
   });
 
   /** A fresh page of the app; `query` is added to its address (?workers=K). */
