@@ -98,7 +98,7 @@ export async function leaveChromOut(
       `--loco: all ${loco.used} kinship variants of ${loco.source.path} are on chromosome ${chrom}, so its ${tested} tested variants have no kinship left; LOCO needs variants on at least two chromosomes`,
     );
   }
-  const w = new Matrix(loco.s.rows, loco.s.cols, Float64Array.from(loco.s.data));
+  const w = new Matrix(loco.s.rows, loco.s.cols, loco.s.data.slice());
   if (pc > 0) {
     const indices = Int32Array.from(loco.byChrom.get(chrom) ?? []);
     const res = await withProgress(
@@ -141,11 +141,9 @@ export function locoCovarianceReport(loco: LocoKinship): GwasReport['covariance'
 /** K = S / p: the whole-genome kinship of a LOCO pass, as a fresh matrix (S is kept for the chromosomes). */
 export function wholeKinship(loco: LocoKinship): Matrix {
   const scale = 1 / loco.used;
-  return new Matrix(
-    loco.s.rows,
-    loco.s.cols,
-    Float64Array.from(loco.s.data, (v) => v * scale),
-  );
+  const k = new Matrix(loco.s.rows, loco.s.cols, loco.s.data.slice());
+  for (let i = 0; i < k.data.length; i++) k.data[i]! *= scale;
+  return k;
 }
 
 /** A stretch of consecutive selected variants (file order) on one chromosome. */
