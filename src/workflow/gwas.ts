@@ -363,8 +363,11 @@ export async function runGwas(options: GwasRunOptions): Promise<GwasReport> {
       const scanLoco = async (loco: LocoKinship): Promise<void> => {
         const indices = resolveSelection(source.variants, select, source.path);
         let done = 0;
+        let spare: Float64Array | undefined;
         for (const run of chromRuns(source.variants.chrom, indices)) {
-          const { k, variants } = await leaveChromOut(loco, run.chrom, run.indices.length, opts.progress);
+          const { k, variants } = await leaveChromOut(loco, run.chrom, run.indices.length, opts.progress, spare);
+          // k's buffer becomes this chromosome's eigenvectors, needed no more once its scan is done.
+          const buffer = k.data;
           const label = `the kinship without chromosome ${run.chrom} computed from ${source.path}`;
           const cnul = fitInContextSync(`${nullContext} without chromosome ${run.chrom}`, () =>
             withStep(opts.progress, `null fit of trait '${tr.name}' without chromosome ${run.chrom}`, () =>
@@ -390,6 +393,7 @@ export async function runGwas(options: GwasRunOptions): Promise<GwasReport> {
               ),
             `scan of trait '${tr.name}', chromosome ${run.chrom}`,
           );
+          spare = buffer;
           done += run.indices.length;
         }
       };

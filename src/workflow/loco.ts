@@ -83,12 +83,15 @@ export async function locoPass(
  * (only that chromosome's analysed variants) and subtracted in place; with
  * p_{-c}, the variants in it. `tested`: how many selected variants are on
  * `chrom`, for the error when no kinship variant is left (every one on it).
+ * `spare`: an N x N buffer nothing uses any more (the last chromosome's,
+ * after its scan), filled instead of a fresh one.
  */
 export async function leaveChromOut(
   loco: LocoKinship,
   chrom: string,
   tested: number,
   progress: ProgressFactory | undefined,
+  spare?: Float64Array,
 ): Promise<{ k: Matrix; variants: number }> {
   const pc = loco.usedByChrom.get(chrom) ?? 0;
   const rest = loco.used - pc;
@@ -98,7 +101,14 @@ export async function leaveChromOut(
       `--loco: all ${loco.used} kinship variants of ${loco.source.path} are on chromosome ${chrom}, so its ${tested} tested variants have no kinship left; LOCO needs variants on at least two chromosomes`,
     );
   }
-  const w = new Matrix(loco.s.rows, loco.s.cols, loco.s.data.slice());
+  // The previous chromosome's buffer, once its scan is done: a fresh N x N per chromosome would wait for the
+  // garbage collector, and at N = 5000 the run peaked 2.7 N^2 above a plain one (6.5 N^2 in all).
+  let data: Float64Array;
+  if (spare !== undefined && spare.length === loco.s.data.length) {
+    data = spare;
+    data.set(loco.s.data);
+  } else data = loco.s.data.slice();
+  const w = new Matrix(loco.s.rows, loco.s.cols, data);
   if (pc > 0) {
     const indices = Int32Array.from(loco.byChrom.get(chrom) ?? []);
     const res = await withProgress(

@@ -450,8 +450,11 @@ export async function runMtgwas(options: MtgwasRunOptions): Promise<MtgwasReport
     // --loco: per chromosome (runs in file order), its kinship, its null fit, then its variants under it.
     const scanLoco = async (lk: LocoKinship): Promise<void> => {
       let done = 0;
+      let spare: Float64Array | undefined;
       for (const run of chromRuns(source.variants.chrom, resolveSelection(source.variants, select, source.path))) {
-        const { k: kc, variants } = await leaveChromOut(lk, run.chrom, run.indices.length, opts.progress);
+        const { k: kc, variants } = await leaveChromOut(lk, run.chrom, run.indices.length, opts.progress, spare);
+        // kc's buffer becomes this chromosome's eigenvectors, needed no more once its scan is done.
+        const buffer = kc.data;
         const label = `the kinship without chromosome ${run.chrom} computed from ${source.path}`;
         const cEigen = withStep(opts.progress, `eigendecomposition (${n} x ${n}) without chromosome ${run.chrom}`, () => getBackend().syevdInPlace(kc));
         checkRunKinship(cEigen.values, label, allowNonPsd, n);
@@ -487,6 +490,7 @@ export async function runMtgwas(options: MtgwasRunOptions): Promise<MtgwasReport
             ),
           `scan, chromosome ${run.chrom}`,
         );
+        spare = buffer;
         done += run.indices.length;
       }
     };
