@@ -59,7 +59,8 @@ that a variant is not in its own kinship (proximal contamination). One pass
 reads the genotypes; each tested chromosome then costs a read of its own
 variants, an N x N eigendecomposition and a REML fit (22 chromosomes: 22
 decompositions per trait, about 23x the null-fit time of a plain run). Memory:
-two N x N matrices and the decomposition's workspace (about 3 x 8 N^2 bytes).
+the whole crossproduct, one working N x N and the decomposition's workspace
+(about 4 x 8 N^2 bytes).
 PREFIX.json lists each chromosome's variance components (traits[].loco).
 Not with --kinship, --null, --lowrank or --chunk, nor with chrX/chrY variants
 and known sexes (leave them out, e.g. --chr 1-22).
