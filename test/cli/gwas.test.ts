@@ -467,7 +467,11 @@ describe('lmmkit gwas on bad input', () => {
     ['--region START >= END', () => [...base(), '--region', '1:500-100'], /--region: expected START < END/],
     ['--region with no variant', () => [...base(), '--region', '9:1-1000'], /--region 9:1-1000: no analysed variant of .*g\.bed lies in 9:1-1000/],
     ['--step 0', () => [...base(), '--step', '0'], /--step: expected a positive integer, found 0/],
-    ['--loco with --kinship', () => [...base(), '--loco', '--kinship', kin], /gwas --loco: does not take --kinship: a LOCO kinship is computed from the genotypes/],
+    [
+      '--loco with --kinship',
+      () => [...base(), '--loco', '--kinship', kin],
+      /gwas --loco: does not take --kinship: a LOCO kinship is computed from the genotypes/,
+    ],
     ['--loco with --chunk', () => [...base(), '--loco', '--chunk', '1/2'], /gwas --loco: does not take --chunk/],
     ['--step not a number', () => [...base(), '--step', 'two'], /--step: expected an integer, found 'two'/],
     ['--test exact without a kinship', () => [...base(), '--test', 'exact'], /--test exact: needs a kinship/],
