@@ -38,6 +38,12 @@ trait and every covariate is observed; the others are dropped and
 reported, with the reason, on stdout and in PREFIX.json.
 --kinship-from-bfile computes a standardized kinship (limix) from every
 variant of the genotype file on the analysed samples.
+--loco (leave one chromosome out): each chromosome's variants are tested
+under its own null model (Cg, Cn by REML) on the kinship of the other
+chromosomes' variants; cost and memory as 'lmmkit gwas --loco' (one N x N
+eigendecomposition and REML fit per tested chromosome); PREFIX.json lists
+each chromosome's Cg and Cn (loco). Not with --kinship or --chunk, nor with
+chrX/chrY variants and known sexes (leave them out, e.g. --chr 1-22).
 
 Output: PREFIX.tsv, tab-separated with a header, one row per tested variant:
   chrom pos id effect_allele other_allele eaf n  then per test (any, then
@@ -91,6 +97,10 @@ export function mtgwasCommand(): Command {
     .option('--covar <file>', 'covariate table (an intercept is always added)')
     .option('--kinship <file>', 'kinship matrix R (lmmkit kinship output, or GEMMA .cXX.txt in genotype sample order)')
     .option('--kinship-from-bfile', 'compute a standardized kinship from the genotype file (--bfile or --bimbam)')
+    .option(
+      '--loco',
+      'leave one chromosome out: test each chromosome under a null model on the kinship of the other chromosomes (from the genotypes; implies --kinship-from-bfile)',
+    )
     .option('--allow-non-psd-kinship', 'proceed with a kinship that has negative eigenvalues beyond rounding, set to 0 (recorded in the report)')
     .option(
       '--test <test>',

@@ -102,7 +102,23 @@ export interface TraitReport {
   };
   /** How chrX and chrY were scanned (only when the selection has variants there). */
   sexChromosomes?: SexChromosomesReport;
+  /**
+   * With --loco: each chromosome's null model (REML on the kinship without
+   * it), in file order; `nullModel` above is then the fit on every
+   * variant's kinship, reported for its h2 and used by no test.
+   */
+  loco?: LocoChromReport[];
   seconds: number;
+}
+
+/** One chromosome of a --loco scan: its tested variants and the null model they were tested under. */
+export interface LocoChromReport {
+  chrom: string;
+  /** Selected variants on the chromosome (a run of consecutive ones in the file). */
+  variants: number;
+  /** Variants in its kinship: the informative ones on the other chromosomes (p_{-c}). */
+  kinshipVariants: number;
+  nullModel: NullModelReport;
 }
 
 /** Where --sex-col read the sexes, and what it changed. */
@@ -180,7 +196,16 @@ export interface GwasReport {
   covariance:
     | { model: 'none' }
     | { model: 'kinship'; source: 'file'; file: string }
-    | { model: 'kinship'; source: 'genotypes'; method: 'standardized'; samples: number; variantsUsed: number; variantsSkipped: number }
+    | {
+        model: 'kinship';
+        source: 'genotypes';
+        method: 'standardized';
+        samples: number;
+        variantsUsed: number;
+        variantsSkipped: number;
+        /** With --loco: the informative variants of each chromosome, left out of its own kinship. */
+        loco?: { chrom: string; variants: number }[];
+      }
     | { model: 'lowrank'; file: string }
     | { model: 'kinship'; source: 'null-model'; file: string };
   traits: TraitReport[];

@@ -15,7 +15,15 @@ import type { GenotypeSource } from '../data/genotypes.js';
 import type { VariantSelection } from '../data/variants.js';
 import { SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
-import { describeNull, type GwasHit, type GwasReport, type SexChromosomesReport, type TraitOutputReport, type TraitReport } from './gwas-report.js';
+import {
+  describeNull,
+  type GwasHit,
+  type LocoChromReport,
+  type GwasReport,
+  type SexChromosomesReport,
+  type TraitOutputReport,
+  type TraitReport,
+} from './gwas-report.js';
 import { EigenCache, fitTraitNull, type TraitNull } from './gwas-null.js';
 import { checkXchrModel, halveMales, haploidEffects, type SexRuns, sexModel, sexTraitData } from './gwas-sex.js';
 import { fitInContext, fitInContextSync } from './fit-context.js';
@@ -40,6 +48,8 @@ import {
   withStep,
 } from './options.js';
 import { selectionFiles } from './selection.js';
+import { chromCode } from '../data/chrom.js';
+import { chromRuns, leaveChromOut, type LocoKinship, locoCovarianceReport, locoPass, locoRunKinship, wholeKinship, withLoco } from './loco.js';
 import { threadsReport } from './threads.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 
@@ -110,8 +120,9 @@ export interface GwasRunOptions extends ScanRunOptions {
  * files and renamed into place only when every trait is done: an error
  * leaves no output, whole or partial.
  */
-export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
+export async function runGwas(options: GwasRunOptions): Promise<GwasReport> {
   const t0 = performance.now();
+  const opts = withLoco('gwas', options);
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
   const chunk = opts.chunk;
@@ -164,10 +175,23 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
 
     // The null covariance: a saved null model, or the kinship from its file or the genotypes.
     const saved = opts.nullModel === undefined ? undefined : await loadTraitNull(opts.nullModel, pheno.columns, o.test, opts.loadNull);
+    // --loco: the whole crossproduct of the one pass, each chromosome's kinship made from it when its variants come.
+    const locoKin =
+      opts.loco === true
+        ? await locoPass(
+            source,
+            Int32Array.from(inputs.keepPos, (p) => match.keep[p]!),
+            opts.progress,
+            log,
+          )
+        : undefined;
     const { kin, report: covReport } =
       saved !== undefined
         ? { kin: undefined, report: { model: 'kinship' as const, source: 'null-model' as const, file: opts.nullModel! } }
-        : await prepareKinship(opts, inputs, source, log);
+        : locoKin !== undefined
+          ? { kin: undefined, report: locoCovarianceReport(locoKin) }
+          : await prepareKinship(opts, inputs, source, log);
+    const allowNonPsd = opts.allowNonPsdKinship === true;
 
     // chrX, chrY and MT as plink2 --glm scans them (gwas-sex.ts); sexes from --sex-col or the genotype file.
     const xchrModel = checkXchrModel(opts.xchrModel);
@@ -180,6 +204,11 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       opts.warn,
     );
     const { runs: sexRuns, sex, column: sexColumn, file: sexFile } = sexes;
+    if (locoKin !== undefined && sexRuns?.runs.some((r) => r.kind === 'x' || r.kind === 'y') === true) {
+      throw bad(
+        `gwas --loco: the selection has ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants, which plink2's rules scan on other samples than the autosomes; leave them out (e.g. --chr 1-22; --xchr-model 0 skips chrX) or drop --loco`,
+      );
+    }
     if (sexRuns !== undefined && saved !== undefined && sexRuns.runs.some((r) => r.kind === 'x' || r.kind === 'y')) {
       throw bad(
         `gwas --null ${opts.nullModel}: the saved null model has no sex covariate for the ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants selected; leave them out (--chr, --xchr-model 0) or drop --null`,
@@ -198,7 +227,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
       const n = samples.length;
       if (binary !== undefined) opts.warn?.(binaryNotice(tr.name, pheno.file, binary, n));
       const nullContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): cannot fit the null model`;
-      const nul = fitInContextSync(nullContext, () =>
+      const fitted = fitInContextSync(nullContext, () =>
         withStep(opts.progress, `null fit of trait '${tr.name}'`, () =>
           saved !== undefined
             ? savedTraitNull(saved, {
@@ -216,14 +245,18 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
                   names,
                   samples,
                   test: o.test,
-                  kinship: kin,
+                  // --loco: the whole-genome fit, for the report's h2 (each chromosome's own is fitted before its scan).
+                  kinship:
+                    locoKin === undefined ? kin : locoRunKinship(locoKin, wholeKinship(locoKin), `the kinship computed from ${source.path}`, allowNonPsd),
                   lowrank:
                     kin !== undefined || lowrankM === undefined || inputs.lowrank === undefined ? undefined : { raw: lowrankM, file: inputs.lowrank.file },
                 },
-                eigenCache,
+                locoKin === undefined ? eigenCache : new EigenCache(opts.progress),
               ),
         ),
       );
+      // --loco keeps the whole-genome fit's report only: its eigenvectors (N^2) would sit idle through every chromosome's fit.
+      const nul: TraitNull = locoKin === undefined ? fitted : { model: undefined, report: fitted.report };
 
       // The chrX / chrY nulls: the trait on plink2's samples for them, sex a covariate on chrX.
       const sexChromNulls = (runs: SexRuns, base: TraitData) => {
@@ -325,38 +358,81 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         }
       };
       const whole = { source, samples, nul, y, f, inter: interM };
+      const locoReports: LocoChromReport[] = [];
+      // --loco: per chromosome (runs in file order), its kinship, its null fit, then its variants under it.
+      const scanLoco = async (loco: LocoKinship): Promise<void> => {
+        const indices = resolveSelection(source.variants, select, source.path);
+        let done = 0;
+        let spare: Float64Array | undefined;
+        for (const run of chromRuns(source.variants.chrom, indices)) {
+          const { k, variants } = await leaveChromOut(loco, run.chrom, run.indices.length, opts.progress, spare);
+          // k's buffer becomes this chromosome's eigenvectors, needed no more once its scan is done.
+          const buffer = k.data;
+          const label = `the kinship without chromosome ${run.chrom} computed from ${source.path}`;
+          const cnul = fitInContextSync(`${nullContext} without chromosome ${run.chrom}`, () =>
+            withStep(opts.progress, `null fit of trait '${tr.name}' without chromosome ${run.chrom}`, () =>
+              fitTraitNull(
+                { trait: tr.name, y, f, names, samples, test: o.test, kinship: locoRunKinship(loco, k, label, allowNonPsd) },
+                new EigenCache(opts.progress),
+              ),
+            ),
+          );
+          locoReports.push({ chrom: run.chrom, variants: run.indices.length, kinshipVariants: variants, nullModel: cnul.report });
+          log(`  chromosome ${run.chrom}: ${run.indices.length} variants, kinship of ${variants} variants, null ${describeNull(cnul.report)}`);
+          const offset = done;
+          await withProgress(
+            opts.progress,
+            async (bar) =>
+              fitInContext(scanContext, () =>
+                scanUnder(
+                  { ...whole, nul: cnul },
+                  { indices: run.indices },
+                  (p) => bar?.({ variantsRead: offset + p.variantsRead, total: selected, fraction: (offset + p.variantsRead) / selected }),
+                  chromCode(run.chrom) === 26,
+                ),
+              ),
+            `scan of trait '${tr.name}', chromosome ${run.chrom}`,
+          );
+          spare = buffer;
+          done += run.indices.length;
+        }
+      };
       const sexReport =
-        sexRuns === undefined ? undefined : sexChromNulls(sexRuns, { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM, binary });
-      await withProgress(
-        opts.progress,
-        async (bar) =>
-          fitInContext(scanContext, async () => {
-            if (chunk !== undefined) {
-              // The chunk's batches of each run, under that run's null (chunks.ts).
-              const runs = sexRuns?.runs ?? [{ kind: 'auto' as const, indices: resolveSelection(source.variants, select, source.path) }];
-              const unders = runs.map((run) => (run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport!.scans[run.kind]!));
-              const planned = await scanChunk(runs, unders, o.batchSize, chunk, (under, sc) =>
-                scanUnder(under, sc.select, bar, runs[sc.run]!.kind === 'mt', { before: sc.before, last: sc.last }),
-              );
-              spans.push({ key: tr.name, ...planned });
-              return;
-            }
-            if (sexRuns === undefined || sexReport === undefined) return scanUnder(whole, select, bar);
-            let done = 0;
-            for (const run of sexRuns.runs) {
-              const under = run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport.scans[run.kind]!;
-              const offset = done;
-              await scanUnder(
-                under,
-                { indices: run.indices },
-                (p) => bar?.({ variantsRead: offset + p.variantsRead, total: selected, fraction: (offset + p.variantsRead) / selected }),
-                run.kind === 'mt',
-              );
-              done += run.indices.length;
-            }
-          }),
-        `scan of trait '${tr.name}'`,
-      );
+        sexRuns === undefined || locoKin !== undefined
+          ? undefined
+          : sexChromNulls(sexRuns, { samples, y, f, names, covariatesDropped, inter: interM, lowrank: lowrankM, binary });
+      if (locoKin !== undefined) await scanLoco(locoKin);
+      else
+        await withProgress(
+          opts.progress,
+          async (bar) =>
+            fitInContext(scanContext, async () => {
+              if (chunk !== undefined) {
+                // The chunk's batches of each run, under that run's null (chunks.ts).
+                const runs = sexRuns?.runs ?? [{ kind: 'auto' as const, indices: resolveSelection(source.variants, select, source.path) }];
+                const unders = runs.map((run) => (run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport!.scans[run.kind]!));
+                const planned = await scanChunk(runs, unders, o.batchSize, chunk, (under, sc) =>
+                  scanUnder(under, sc.select, bar, runs[sc.run]!.kind === 'mt', { before: sc.before, last: sc.last }),
+                );
+                spans.push({ key: tr.name, ...planned });
+                return;
+              }
+              if (sexRuns === undefined || sexReport === undefined) return scanUnder(whole, select, bar);
+              let done = 0;
+              for (const run of sexRuns.runs) {
+                const under = run.kind === 'auto' || run.kind === 'mt' ? whole : sexReport.scans[run.kind]!;
+                const offset = done;
+                await scanUnder(
+                  under,
+                  { indices: run.indices },
+                  (p) => bar?.({ variantsRead: offset + p.variantsRead, total: selected, fraction: (offset + p.variantsRead) / selected }),
+                  run.kind === 'mt',
+                );
+                done += run.indices.length;
+              }
+            }),
+          `scan of trait '${tr.name}'`,
+        );
       const files: TraitOutputReport[] = [];
       for (const { t, out, keys } of outs) {
         await keys?.close();
@@ -400,6 +476,7 @@ export async function runGwas(opts: GwasRunOptions): Promise<GwasReport> {
         ...(plots === undefined ? {} : { plots: plots.files, lambdaGc: plots.lambda }),
         match: { counts: sourceCounts(match, extras, n), dropped },
         ...(sexReport === undefined ? {} : { sexChromosomes: sexReport.report }),
+        ...(locoKin === undefined ? {} : { loco: locoReports }),
         seconds,
       });
       log(

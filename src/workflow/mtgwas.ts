@@ -57,6 +57,9 @@ import {
 import { factorsReport, readCovariates, readPhenotypes } from './phenotypes.js';
 import type { SelectionReport } from './selection.js';
 import { threadsReport, type ThreadsReport } from './threads.js';
+import { chromCode } from '../data/chrom.js';
+import { chromRuns, leaveChromOut, type LocoKinship, locoPass, wholeKinship, withLoco } from './loco.js';
+import { withStep } from './steps.js';
 import { droppedReport, groupReasons, noteHit, type DroppedSampleReport } from './report.js';
 
 /** Options of `runMtgwas` (what the `lmmkit mtgwas` command runs). */
@@ -96,6 +99,16 @@ export interface MtSexChromosomeNull {
   /** Why the sex covariate is absent on chrX, when it is. */
   sexCovariateDropped?: string;
   nullModel: { cg: number[][]; cn: number[][]; lml: number; gradNorm: number; iterations: number; converged: boolean; s20: number };
+}
+
+/** One chromosome of an `mtgwas --loco` scan: its tested variants and the null model they were tested under. */
+export interface MtLocoChromReport {
+  chrom: string;
+  /** Selected variants on the chromosome (a run of consecutive ones in the file). */
+  variants: number;
+  /** Variants in its kinship: the informative ones on the other chromosomes (p_{-c}). */
+  kinshipVariants: number;
+  nullModel: MtSexChromosomeNull['nullModel'];
 }
 
 /** How mtgwas scanned chrX, chrY and MT (plink2's --glm rules, as `lmmkit gwas`). */
@@ -147,7 +160,17 @@ export interface MtgwasReport {
   /** The categorical --covar columns, their levels (natural order, with counts), reference and dummy columns (absent when none). */
   categoricalCovariates?: FactorColumn[];
   /** nonPsdKinship: with --allow-non-psd-kinship, the negative eigenvalues beyond rounding set to 0 (absent when none). */
-  kinship: ({ source: 'file'; file: string } | { source: 'genotypes'; method: 'standardized'; variantsUsed: number; variantsSkipped: number }) & {
+  kinship: (
+    | { source: 'file'; file: string }
+    | {
+        source: 'genotypes';
+        method: 'standardized';
+        variantsUsed: number;
+        variantsSkipped: number;
+        /** With --loco: the informative variants of each chromosome, left out of its own kinship. */
+        loco?: { chrom: string; variants: number }[];
+      }
+  ) & {
     nonPsdKinship?: { eigenvaluesClamped: number; mostNegative: number };
   };
   traits: string[];
@@ -180,6 +203,12 @@ export interface MtgwasReport {
   top: Record<string, MtgwasHit[]>;
   /** chrX, chrY and MT: each sex chromosome's samples and null model (absent when the selection has none). */
   sexChromosomes?: MtSexChromosomesReport;
+  /**
+   * With --loco: each chromosome's null model (REML on the kinship without
+   * it), in file order; `nullModel` is then the fit on every variant's
+   * kinship, reported and used by no test.
+   */
+  loco?: MtLocoChromReport[];
   match: { counts: { source: string; file: string; samples: number; used: number }[]; dropped: MtDroppedSample[] };
   backend: string;
   seconds: number;
@@ -193,8 +222,9 @@ export interface MtgwasReport {
  * any-effect and/or common-effect tests. Writes PREFIX.tsv and PREFIX.json,
  * both staged and renamed into place only when the run succeeded.
  */
-export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
+export async function runMtgwas(options: MtgwasRunOptions): Promise<MtgwasReport> {
   const t0 = performance.now();
+  const opts = withLoco('mtgwas', options);
   const log = opts.log ?? (() => {});
   const o = checkOptions(opts);
   // A kinship from the genotypes reads the whole file: a VCF index answers the region only without one.
@@ -250,6 +280,11 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       opts.warn,
     );
     const { runs: sexRuns, sex, column: sexColumn, file: sexFile } = sexes;
+    if (opts.loco === true && sexRuns !== undefined && sexRuns.runs.some((r) => r.kind === 'x' || r.kind === 'y')) {
+      throw bad(
+        `mtgwas --loco: the selection has ${sexRuns.counts.x} chrX and ${sexRuns.counts.y} chrY variants, which plink2's rules scan on other samples than the autosomes; leave them out (e.g. --chr 1-22; --xchr-model 0 skips chrX) or drop --loco`,
+      );
+    }
     // Traits.
     const y = new Matrix(n, p);
     const binaryTraits: string[] = [];
@@ -279,7 +314,19 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
     // The kinship of the analysed samples.
     let k: Matrix;
     let kinReport: MtgwasReport['kinship'];
-    if (kinFile !== undefined) {
+    let loco: LocoKinship | undefined;
+    if (opts.loco === true) {
+      // The whole crossproduct is kept: each chromosome's kinship is made from it when its variants come.
+      loco = await locoPass(source, samples, opts.progress, log);
+      k = wholeKinship(loco);
+      kinReport = {
+        source: 'genotypes',
+        method: 'standardized',
+        variantsUsed: loco.used,
+        variantsSkipped: loco.skipped,
+        loco: Array.from(loco.usedByChrom, ([chrom, variants]) => ({ chrom, variants })),
+      };
+    } else if (kinFile !== undefined) {
       // The file's matrix is needed no more: the analysed samples' rows are compacted into its buffer.
       k = subMatrixInPlace(
         kinFile.k,
@@ -399,33 +446,83 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       }
     };
     const whole = { source, samples, model };
-    await withProgress(
-      opts.progress,
-      async (bar) => {
-        if (chunk !== undefined) {
-          // The chunk's batches of each run, under that run's null (chunks.ts), as gwas cuts them.
-          const runs = sexRuns?.runs ?? [{ kind: 'auto' as const, indices: resolveSelection(source.variants, select, source.path) }];
-          const unders = runs.map((run) => (run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!));
-          const planned = await scanChunk(runs, unders, o.batchSize, chunk, (under, sc) => scanUnder(under, sc.select, bar, runs[sc.run]!.kind === 'mt'));
-          spans.push({ key: 'mtgwas', ...planned });
-          return;
-        }
-        if (sexRuns === undefined) return scanUnder(whole, select, bar, false);
-        let done = 0;
-        for (const run of sexRuns.runs) {
-          const under = run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!;
-          const offset = done;
-          await scanUnder(
-            under,
-            { indices: run.indices },
-            (q) => bar?.({ variantsRead: offset + q.variantsRead, total: selected, fraction: (offset + q.variantsRead) / selected }),
-            run.kind === 'mt',
-          );
-          done += run.indices.length;
-        }
-      },
-      'scan',
-    );
+    const locoReports: MtLocoChromReport[] = [];
+    // --loco: per chromosome (runs in file order), its kinship, its null fit, then its variants under it.
+    const scanLoco = async (lk: LocoKinship): Promise<void> => {
+      let done = 0;
+      let spare: Float64Array | undefined;
+      for (const run of chromRuns(source.variants.chrom, resolveSelection(source.variants, select, source.path))) {
+        const { k: kc, variants } = await leaveChromOut(lk, run.chrom, run.indices.length, opts.progress, spare);
+        // kc's buffer becomes this chromosome's eigenvectors, needed no more once its scan is done.
+        const buffer = kc.data;
+        const label = `the kinship without chromosome ${run.chrom} computed from ${source.path}`;
+        const cEigen = withStep(opts.progress, `eigendecomposition (${n} x ${n}) without chromosome ${run.chrom}`, () => getBackend().syevdInPlace(kc));
+        checkRunKinship(cEigen.values, label, allowNonPsd, n);
+        const sub = fitInContextSync(
+          `traits ${traits.join(', ')} of ${pheno.file} (${n} samples) without chromosome ${run.chrom}: cannot fit the multi-trait null model`,
+          () => withStep(opts.progress, `null fit without chromosome ${run.chrom}`, () => fitKronSumNull({ y, covariates: f, kinship: cEigen, allowNonPsd })),
+        );
+        const cModel = new Mtlmm({ y, covariates: f, covariance: sub.covariance });
+        locoReports.push({
+          chrom: run.chrom,
+          variants: run.indices.length,
+          kinshipVariants: variants,
+          nullModel: {
+            cg: sub.cg.toArray(),
+            cn: sub.cn.toArray(),
+            lml: sub.lml,
+            gradNorm: sub.gradNorm,
+            iterations: sub.iterations,
+            converged: sub.converged,
+            s20: cModel.s20,
+          },
+        });
+        log(`  chromosome ${run.chrom}: ${run.indices.length} variants, kinship of ${variants} variants, REML lml ${sub.lml.toFixed(6)}`);
+        const offset = done;
+        await withProgress(
+          opts.progress,
+          (bar) =>
+            scanUnder(
+              { source, samples, model: cModel },
+              { indices: run.indices },
+              (q) => bar?.({ variantsRead: offset + q.variantsRead, total: selected, fraction: (offset + q.variantsRead) / selected }),
+              chromCode(run.chrom) === 26,
+            ),
+          `scan, chromosome ${run.chrom}`,
+        );
+        spare = buffer;
+        done += run.indices.length;
+      }
+    };
+    if (loco !== undefined) await scanLoco(loco);
+    else
+      await withProgress(
+        opts.progress,
+        async (bar) => {
+          if (chunk !== undefined) {
+            // The chunk's batches of each run, under that run's null (chunks.ts), as gwas cuts them.
+            const runs = sexRuns?.runs ?? [{ kind: 'auto' as const, indices: resolveSelection(source.variants, select, source.path) }];
+            const unders = runs.map((run) => (run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!));
+            const planned = await scanChunk(runs, unders, o.batchSize, chunk, (under, sc) => scanUnder(under, sc.select, bar, runs[sc.run]!.kind === 'mt'));
+            spans.push({ key: 'mtgwas', ...planned });
+            return;
+          }
+          if (sexRuns === undefined) return scanUnder(whole, select, bar, false);
+          let done = 0;
+          for (const run of sexRuns.runs) {
+            const under = run.kind === 'auto' || run.kind === 'mt' ? whole : scans[run.kind]!;
+            const offset = done;
+            await scanUnder(
+              under,
+              { indices: run.indices },
+              (q) => bar?.({ variantsRead: offset + q.variantsRead, total: selected, fraction: (offset + q.variantsRead) / selected }),
+              run.kind === 'mt',
+            );
+            done += run.indices.length;
+          }
+        },
+        'scan',
+      );
     await out.close();
 
     // fromEntries defines own properties: a covariate or trait named __proto__ stays a key.
@@ -476,6 +573,7 @@ export async function runMtgwas(opts: MtgwasRunOptions): Promise<MtgwasReport> {
       variants: { selected, tested: counts.tested, filtered: selected - counts.tested, untestable: counts.untestable },
       top,
       ...(sexReport === undefined ? {} : { sexChromosomes: sexReport }),
+      ...(loco === undefined ? {} : { loco: locoReports }),
       match: { counts: match.counts.map((c) => ({ source: c.source as string, file: c.file, samples: c.samples, used: n })), dropped },
       backend: getBackend().name,
       seconds: (performance.now() - t0) / 1000,

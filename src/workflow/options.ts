@@ -93,6 +93,12 @@ export interface ScanRunOptions extends WorkflowOutput, SelectionOptions {
   /** Compute a standardized kinship from the genotype file. */
   kinshipFromGenotypes?: boolean;
   /**
+   * Leave one chromosome out: each chromosome's variants tested under a null
+   * model on the kinship of the other chromosomes' variants (loco.ts);
+   * implies `kinshipFromGenotypes`.
+   */
+  loco?: boolean;
+  /**
    * Proceed with a kinship that has negative eigenvalues beyond rounding
    * (below -1e-8 x the largest), set to 0; the report records them. Default
    * false: such a kinship is refused.

@@ -730,6 +730,7 @@ describe('lmmkit mtgwas', () => {
       '--covar',
       '--kinship',
       '--kinship-from-bfile',
+      '--loco',
       '--test',
       '--maf',
       '--max-missing',
