@@ -1,6 +1,6 @@
 // The last part of `npm run bench:web`: the web app itself in headless
 // Chromium, served by `lmmkit web`, with its scan on 1 worker (?workers=1,
-// the page's default) and on K (?workers=K): the
+// the page's default below 4 cores) and on K (?workers=K): the
 // seconds from Run to results for the chr22 fileset (274 x 49 008, kinship
 // computed in the page; needs ../shared) and for "Try the example"
 // (1000 x 10 000). Each round runs every case once, in a random order;

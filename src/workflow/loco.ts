@@ -11,7 +11,7 @@
 // variants: over every chromosome, one more pass), into one working N x N
 // that becomes the eigenvectors. Memory: S + that one N x N + the
 // decomposition's workspace, whatever the number of chromosomes (keeping
-// the 22 per-chromosome S_c instead would need 22 N^2 doubles: 35 GB at
+// the 22 per-chromosome S_c instead would need 22 N^2 doubles: 17.6 GB at
 // N = 10 000). Cost: C eigendecompositions (one per tested chromosome).
 import { analysedSelection, type GenotypeSource } from '../data/genotypes.js';
 import { crossproduct } from '../data/kinship.js';

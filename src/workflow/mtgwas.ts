@@ -19,7 +19,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { choleskyLower } from '../linalg/small.js';
 import { subMatrix, subMatrixInPlace } from '../linalg/submatrix.js';
-import { fitKronSumNull } from '../nullmodel/fit-kron-sum.js';
+import { fitKronSumNull, type KronSumNullModel } from '../nullmodel/fit-kron-sum.js';
 import { checkRunKinship, nonPsdReport } from './gwas-null.js';
 import { fitInContextSync } from './fit-context.js';
 import { checkXchrModel, doubled, halveMales, sexModel, type XchrModel } from './gwas-sex.js';
@@ -98,7 +98,15 @@ export interface MtSexChromosomeNull {
   covariates: string[];
   /** Why the sex covariate is absent on chrX, when it is. */
   sexCovariateDropped?: string;
-  nullModel: { cg: number[][]; cn: number[][]; lml: number; gradNorm: number; iterations: number; converged: boolean; s20: number };
+  nullModel: MtSubNullReport;
+}
+
+/** The report of a null model fitted for part of a scan (chrX, chrY, or one chromosome left out): its covariances, fit and s20. */
+export type MtSubNullReport = { cg: number[][]; cn: number[][]; lml: number; gradNorm: number; iterations: number; converged: boolean; s20: number };
+
+/** `fit` as a `MtSubNullReport`, with the s20 of the Mtlmm built on it. */
+function subNullReport(fit: KronSumNullModel, s20: number): MtSubNullReport {
+  return { cg: fit.cg.toArray(), cn: fit.cn.toArray(), lml: fit.lml, gradNorm: fit.gradNorm, iterations: fit.iterations, converged: fit.converged, s20 };
 }
 
 /** One chromosome of an `mtgwas --loco` scan: its tested variants and the null model they were tested under. */
@@ -108,7 +116,7 @@ export interface MtLocoChromReport {
   variants: number;
   /** Variants in its kinship: the informative ones on the other chromosomes (p_{-c}). */
   kinshipVariants: number;
-  nullModel: MtSexChromosomeNull['nullModel'];
+  nullModel: MtSubNullReport;
 }
 
 /** How mtgwas scanned chrX, chrY and MT (plink2's --glm rules, as `lmmkit gwas`). */
@@ -405,15 +413,7 @@ export async function runMtgwas(options: MtgwasRunOptions): Promise<MtgwasReport
           samplesDropped: n - m,
           covariates: addSex ? [...names, 'sex'] : [...names],
           ...(kind === 'x' && !addSex ? { sexCovariateDropped: `constant on the ${m} samples of known sex` } : {}),
-          nullModel: {
-            cg: sub.cg.toArray(),
-            cn: sub.cn.toArray(),
-            lml: sub.lml,
-            gradNorm: sub.gradNorm,
-            iterations: sub.iterations,
-            converged: sub.converged,
-            s20: subModel.s20,
-          },
+          nullModel: subNullReport(sub, subModel.s20),
         };
         log(`  ${label}: ${sexRuns.counts[kind]} variants, ${m} samples, REML lml ${sub.lml.toFixed(6)}`);
       }
@@ -467,15 +467,7 @@ export async function runMtgwas(options: MtgwasRunOptions): Promise<MtgwasReport
           chrom: run.chrom,
           variants: run.indices.length,
           kinshipVariants: variants,
-          nullModel: {
-            cg: sub.cg.toArray(),
-            cn: sub.cn.toArray(),
-            lml: sub.lml,
-            gradNorm: sub.gradNorm,
-            iterations: sub.iterations,
-            converged: sub.converged,
-            s20: cModel.s20,
-          },
+          nullModel: subNullReport(sub, cModel.s20),
         });
         log(`  chromosome ${run.chrom}: ${run.indices.length} variants, kinship of ${variants} variants, REML lml ${sub.lml.toFixed(6)}`);
         const offset = done;

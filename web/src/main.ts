@@ -23,13 +23,18 @@ let stageStart = 0;
 
 /**
  * Workers the scan's batches are dealt to: ?workers=K in the page's
- * address (K - 1 scan workers beside the job's), else 1. On the project's
- * 2-core machine, loaded, 2 workers ran 0.83-0.95x the speed of one from
- * Run to results (npm run bench:web, bench/web-app.ts, which prints the
- * machine's spare parallel speed beside it): the faster is the default.
- * The kinship and the null fit run in one worker whatever K.
+ * address (K - 1 scan workers beside the job's), else 1 on up to 3 cores
+ * and min(cores, 4) from 4 cores on. On the project's idle 2-core machine
+ * (npm run bench:web, bench/web-app.ts) 2 workers made the scan stage
+ * 1.09-1.17x faster but Run to results 0.97-1.03x, the extra worker's start
+ * eating the gain: so one worker there. With 4 cores or more the scan's
+ * share can be split without taking the core the kinship and null fit
+ * (one worker whatever K) need; not measured here (no such machine). The
+ * tables are the same bytes whatever K (test/web).
  */
-const SCAN_WORKERS = Math.max(1, Math.floor(Number(new URLSearchParams(location.search).get('workers'))) || 1);
+const cores = navigator.hardwareConcurrency || 1;
+const askedWorkers = Math.floor(Number(new URLSearchParams(location.search).get('workers')));
+const SCAN_WORKERS = askedWorkers >= 1 ? askedWorkers : cores >= 4 ? Math.min(cores, 4) : 1;
 
 const ui = {
   drop: $<HTMLDivElement>('drop'),
