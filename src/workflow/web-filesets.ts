@@ -4,8 +4,12 @@
 // is imported: the page's own script recognises the files it is given with
 // it; web-genotypes.ts opens them in the worker.
 import type { BgenRef } from '../data/bgen/bgen.js';
+import type { ByteInput } from '../data/bytes.js';
 import type { VcfDosage } from '../data/vcf.js';
 import type { GenotypeInput } from './inputs.js';
+
+/** The files of a job (chosen or dropped in the page), by the name its messages use. */
+export type JobFiles = ReadonlyMap<string, ByteInput>;
 
 /** A genotype fileset by the names of its files: `lmmkit gwas --bfile`, `--pfile`, `--bgen [--sample]` or `--vcf`. */
 export type GenotypeFileset =

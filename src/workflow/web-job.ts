@@ -26,7 +26,7 @@ import { dialectLines } from './gwas-lines.js';
 import { EigenCache, fitTraitNull } from './gwas-null.js';
 import { describeNull, type GwasHit, type NullModelReport } from './gwas-report.js';
 import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
-import { filesetFiles, filesetFormat, filesetOption, type GenotypeFileset } from './web-filesets.js';
+import { filesetFiles, filesetFormat, filesetOption, type GenotypeFileset, type JobFiles } from './web-filesets.js';
 import { openFileset } from './web-genotypes.js';
 import { dealBatches, nullModelBytes, pooledBatches, type ScanPool, scanBatches } from './web-scan.js';
 import { formatBatch } from './gwas-rows.js';
@@ -35,8 +35,7 @@ import { checkFilterOptions } from './options-check.js';
 import type { ScanRunOptions } from './options.js';
 import { droppedReport, type DroppedSampleReport, groupReasons } from './report.js';
 
-/** One file of a job, by the name its messages use. */
-export type JobFiles = ReadonlyMap<string, ByteInput>;
+export type { JobFiles } from './web-filesets.js';
 
 /** What the page asks for: a genotype fileset and a phenotype table (by file name in `files`), or the demo's simulation. */
 export interface JobRequest {

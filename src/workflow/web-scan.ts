@@ -14,8 +14,7 @@ import { Matrix } from '../linalg/matrix.js';
 import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
 import { decodeNullModel, encodeNullModel } from '../nullmodel/serialize.js';
 import { type GwasBatchResult, gwasScan } from '../scan/gwas.js';
-import type { JobFiles } from './web-job.js';
-import type { GenotypeFileset } from './web-filesets.js';
+import type { GenotypeFileset, JobFiles } from './web-filesets.js';
 import { openFileset } from './web-genotypes.js';
 
 /** What one scan worker is given: the genotype files, the null model, the trait's samples, the filters and its whole batches. */
