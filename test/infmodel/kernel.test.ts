@@ -10,7 +10,7 @@ import type { GenotypeBatch, GenotypeSource } from '../../src/data/genotypes.js'
 import type { BedReader } from '../../src/data/plink/bed.js';
 import { DesignError, InputError } from '../../src/errors.js';
 import { solveShifted } from '../../src/infmodel/cg.js';
-import { createGrmOperator } from '../../src/infmodel/grm-operator.js';
+import { createGrmOperator, grmBlockSize } from '../../src/infmodel/grm-operator.js';
 import { packModelSnps, type PackedModelSnps } from '../../src/infmodel/model-snps.js';
 import { topEigenpairs } from '../../src/infmodel/top-eigen.js';
 import type { Backend } from '../../src/linalg/backend.js';
@@ -204,7 +204,7 @@ for (const be of backendsUnderTest()) {
       const col = be.gemm(p, be.gemm(denseK(be, leaveOut[r]!), be.gemm(p, new Matrix(n, 1, v.col(r).slice()))));
       want.data.set(col.data, r * n);
     }
-    for (const opts of [{ blockSize: 64 }, { blockSize: 500 }, { cacheBytes: 1e9 }]) {
+    for (const opts of [{}, { blockSize: 64 }, { blockSize: 500 }, { cacheBytes: 1e9 }]) {
       const op = createGrmOperator(snps, { covariates, backend: be, ...opts });
       assert.equal(op.cached, opts.cacheBytes !== undefined);
       const out = new Matrix(n, leaveOut.length);
@@ -227,6 +227,14 @@ for (const be of backendsUnderTest()) {
     }
   });
 }
+
+test('grmBlockSize: 4R within 2 MiB to 32 MiB of decoded Z, a multiple of 8', () => {
+  assert.equal(grmBlockSize(5000, 1), 48);
+  assert.equal(grmBlockSize(5000, 64), 256);
+  assert.equal(grmBlockSize(5000, 10_000), 832);
+  assert.equal(grmBlockSize(500_000, 64), 8);
+  assert.equal(grmBlockSize(290, 1), 896);
+});
 
 test('createGrmOperator: zt and z against Z^T P v and P Z b', () => {
   const be = getBackend();
