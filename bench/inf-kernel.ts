@@ -113,15 +113,19 @@ async function main(): Promise<void> {
     );
     if (sweep.length > 0) {
       console.log('');
-      console.log('packed pass seconds by block size (median wall; interleaved)');
+      console.log('packed pass seconds by block size: median wall / cpu (interleaved)');
       const opsBy = sweep.map((b) => [b, createGrmOperator(snps, { blockSize: b })] as const);
       for (const r of rs) {
         const v = new Matrix(n, r, rng.normals(n * r));
         const out = new Matrix(n, r);
         const lo = new Int32Array(r).fill(-1);
-        const walls = new Map<number, number[]>(sweep.map((b) => [b, []]));
-        for (let k = 0; k < rounds; k++) for (const [b, op] of opsBy) walls.get(b)!.push(timed(() => op.apply(v, lo, out)).wall);
-        console.log(`R ${String(r).padStart(3)}: ${sweep.map((b) => `B ${b} ${median(walls.get(b)!).toFixed(3)}`).join('  ')}`);
+        const times = new Map<number, Timing[]>(sweep.map((b) => [b, []]));
+        for (let k = 0; k < rounds; k++) for (const [b, op] of opsBy) times.get(b)!.push(timed(() => op.apply(v, lo, out)));
+        const cell = (b: number): string => {
+          const t = times.get(b)!;
+          return `B ${b} ${median(t.map((x) => x.wall)).toFixed(3)}/${median(t.map((x) => x.cpu)).toFixed(3)}`;
+        };
+        console.log(`R ${String(r).padStart(3)}: ${sweep.map(cell).join('  ')}`);
       }
     }
   } finally {
