@@ -33,7 +33,7 @@ export interface StreamingGrmOperator extends GrmOperator {
   readonly blockSize: number | undefined;
   /** Whether Z is held decoded (see `GrmOperatorOptions.cacheBytes`). */
   readonly cached: boolean;
-  /** Bytes of the decoded cache (0 when not cached) and the decode buffer. */
+  /** Bytes of the decoded cache when cached, else of the decode buffer (grown to the widest block a pass has used). */
   readonly bytes: number;
 }
 
@@ -51,8 +51,10 @@ export const MAX_BLOCK_BYTES = 32 << 20;
  * (the rank-B update out += Z_b T reads and writes the N x R output once
  * per block, so B must grow with R to stay compute-bound), at least what
  * fills `MIN_BLOCK_BYTES` and at most `MAX_BLOCK_BYTES` (N x B doubles),
- * a multiple of 8 and at least 8. Measured by bench/inf-kernel.ts (N = 5000:
- * R = 1 best at B 16-48, R = 64 at B 256).
+ * a multiple of 8 and at least 8. bench/inf-kernel.ts at N = 5000 on a
+ * shared 2-core machine (CPU seconds per pass): R = 1 flat for B 16-128,
+ * R = 16 for B 32-256, R = 64 for B 64-256; B 16 doubled R = 64's time and
+ * B 512 cost 10-50% at every R.
  */
 export function grmBlockSize(n: number, r: number): number {
   const lo = Math.floor(MIN_BLOCK_BYTES / (8 * Math.max(1, n)));

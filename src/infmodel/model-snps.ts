@@ -51,7 +51,8 @@ export const MISSING_CODE = 3;
  * sd are those of the rounded calls, so that every decoded column has mean
  * 0 and variance 1 (`rounded` counts such variants).
  *
- * Groups are the chromosomes in file order; a chromosome whose variants are
+ * Groups are the chromosomes with a model SNP, in file order (`groupOf`
+ * maps a name to its group, -1 for none); a chromosome whose variants are
  * not contiguous in the selection is refused (InputError naming the file
  * and the chromosome). Memory: ceil(N / 4) bytes + 32 bytes per model SNP.
  */
