@@ -445,22 +445,36 @@ function setNaN(out: ExactTestResult, j: number): void {
  */
 function squares(x: Matrix, buf: Float64Array, j0: number, where: string): Matrix {
   const d = x.data;
-  const sq = new Matrix(x.rows, x.cols, buf.subarray(0, d.length));
+  const len = d.length;
+  const sq = new Matrix(x.rows, x.cols, buf.subarray(0, len));
   const out = sq.data;
-  let bad = -1;
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    // v - v is NaN for NaN and +-Infinity, 0 otherwise.
-    if (v - v !== 0) {
-      bad = i;
-      break;
-    }
-    out[i] = v * v;
+  // One branch-free pass, four elements a step (about twice as fast as a test per element, and
+  // the pass runs over every rotated batch): v - v is 0 for a finite v and NaN for NaN and
+  // +-Infinity, so the sum `bad` stays 0 exactly when X is finite.
+  let bad = 0;
+  let i = 0;
+  for (; i + 3 < len; i += 4) {
+    const a = d[i]!;
+    const b = d[i + 1]!;
+    const c = d[i + 2]!;
+    const e = d[i + 3]!;
+    out[i] = a * a;
+    out[i + 1] = b * b;
+    out[i + 2] = c * c;
+    out[i + 3] = e * e;
+    bad += a - a + (b - b) + (c - c) + (e - e);
   }
-  if (bad >= 0) {
+  for (; i < len; i++) {
+    const v = d[i]!;
+    out[i] = v * v;
+    bad += v - v;
+  }
+  if (bad !== 0) {
+    let at = 0;
+    while (d[at]! - d[at]! === 0) at++;
     throw new InputError(
       undefined,
-      `${where}: utx has a non-finite value (${d[bad]}) at row ${bad % x.rows}, column ${j0 + Math.floor(bad / x.rows)}; impute missing dosages before rotating`,
+      `${where}: utx has a non-finite value (${d[at]}) at row ${at % x.rows}, column ${j0 + Math.floor(at / x.rows)}; impute missing dosages before rotating`,
     );
   }
   return sq;
