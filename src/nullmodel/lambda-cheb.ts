@@ -191,6 +191,12 @@ export class ChebMoments implements MomentSource {
     this.deriving[i] = derive ? 1 : 0;
   }
 
+  /** Drops every interval's node values (for reuse with other values; `served` is kept). */
+  clear(): void {
+    this.values.fill(undefined);
+    this.deriving.fill(0);
+  }
+
   fill(prob: LambdaProblem, lambda: number, order: 1 | 2 | 3, logdet: boolean): boolean {
     const { grid, values } = this;
     const t = Math.log(lambda);

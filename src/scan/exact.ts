@@ -28,7 +28,7 @@ import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { checkRotated, finishFit, nullProblem, type LambdaFit, type RotatedData } from '../nullmodel/lambda.js';
-import { ChebMoments, seriesOffsets } from '../nullmodel/lambda-cheb.js';
+import { ChebMoments, seriesCount, seriesOffsets } from '../nullmodel/lambda-cheb.js';
 import { clampEigenvalues, LambdaProblem } from '../nullmodel/lambda-problem.js';
 import { gridDerivatives, gridLambdas, searchLambda, searchSettings, type SearchSettings } from '../nullmodel/lambda-search.js';
 import { chi2Log10Sf, chi2Sf, fLog10Sf, fSf } from '../stats/index.js';
@@ -138,6 +138,8 @@ export class ExactScan {
   private readonly doLrt: boolean;
   private readonly doScore: boolean;
   private readonly fixed: FixedParts;
+  /** The variants' interpolants, kept between chunks and batches (refilled per chunk, see `SourcePool`). */
+  private readonly pool: SourcePool = { values: new Float64Array(0), moments: [] };
 
   /** Checks `data` and the options and fits the null model where its fits are not given (see `ExactTestOptions`). */
   constructor(data: RotatedData, opts: ExactTestOptions = {}) {
@@ -226,7 +228,7 @@ export class ExactScan {
     // The interpolation pieces most variants need: the grid intervals of the null optima (the variant
     // moves them little); their nodes join the grid's products.
     const predicted = fixed.cheb === undefined ? [] : fixed.intervalPieces([doWald ? nullReml.lambda : Number.NaN, doLrt ? nullMl.lambda : Number.NaN]);
-    const ctx: ChunkContext = { prob, fixed, settings, nullMl, be, doWald, doLrt, doScore, nodes, out, predicted };
+    const ctx: ChunkContext = { prob, fixed, settings, nullMl, be, doWald, doLrt, doScore, nodes, out, predicted, pool: this.pool };
     const chunk = Math.max(1, Math.min(b, CHUNK));
     const xsqBuf = fixed.scratch(n * chunk);
     const before = { evaluations: prob.evaluations, passes: prob.passes };
@@ -283,6 +285,19 @@ interface ChunkContext {
   out: ExactTestResult;
   /** Interpolation pieces whose nodes are computed with the grid, for every variant. */
   predicted: number[];
+  pool: SourcePool;
+}
+
+/**
+ * Storage of the per-variant interpolants, reused by every chunk of a scan:
+ * the node values of all (variant, piece) pairs of a chunk in one buffer,
+ * and one `ChebMoments` per variant of a chunk, cleared before reuse.
+ * Allocating them per variant (a few KiB each, alive until the searches)
+ * made the young-generation collections copy megabytes per batch.
+ */
+interface SourcePool {
+  values: Float64Array;
+  moments: ChebMoments[];
 }
 
 /** The tests of the variants x (N x b, with their squares xsq) into `ctx.out` from index j0. */
@@ -347,6 +362,14 @@ function runChunk(ctx: ChunkContext, utx: Matrix, xsq: Matrix, j0: number): void
     const off = seriesOffsets(prob.nPairs);
     const typeOff = [off.e1, off.ek, off.ekk];
     const xPairs = sums.xPairs;
+    const { pool } = ctx;
+    // One slot of node values per (variant, piece) pair of the chunk.
+    const len = seriesCount(prob.nPairs) * nodes;
+    let slots = 0;
+    for (let k = 0; k < settings.gridPoints; k++) slots += needs[k]!.length * pieces;
+    if (pool.values.length < slots * len) pool.values = new Float64Array(slots * len);
+    let slot = 0;
+    let used = 0;
     for (let k = 0; k < settings.gridPoints; k++) {
       const group = needs[k]!;
       if (group.length === 0) continue;
@@ -365,7 +388,9 @@ function runChunk(ctx: ChunkContext, utx: Matrix, xsq: Matrix, j0: number): void
         for (let gi = 0; gi < group.length; gi++) {
           const j = group[gi]!;
           const at = withGrid === undefined ? gi : j;
-          const v = base.slice();
+          const v = pool.values.subarray(slot * len, (slot + 1) * len);
+          slot++;
+          v.set(base);
           for (let m = 0; m < nodes; m++) {
             for (let t = 0; t < types; t++) {
               const col = col0 + m * types + t;
@@ -373,7 +398,11 @@ function runChunk(ctx: ChunkContext, utx: Matrix, xsq: Matrix, j0: number): void
             }
           }
           let src = sources[j];
-          if (src === undefined) sources[j] = src = new ChebMoments(cg, prob.nPairs, xPairs);
+          if (src === undefined) {
+            if (used === pool.moments.length) pool.moments.push(new ChebMoments(cg, prob.nPairs, xPairs));
+            sources[j] = src = pool.moments[used++]!;
+            src.clear();
+          }
           src.set(piece, v, types === 2);
         }
       }
@@ -445,22 +474,36 @@ function setNaN(out: ExactTestResult, j: number): void {
  */
 function squares(x: Matrix, buf: Float64Array, j0: number, where: string): Matrix {
   const d = x.data;
-  const sq = new Matrix(x.rows, x.cols, buf.subarray(0, d.length));
+  const len = d.length;
+  const sq = new Matrix(x.rows, x.cols, buf.subarray(0, len));
   const out = sq.data;
-  let bad = -1;
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    // v - v is NaN for NaN and +-Infinity, 0 otherwise.
-    if (v - v !== 0) {
-      bad = i;
-      break;
-    }
-    out[i] = v * v;
+  // One branch-free pass, four elements a step (about twice as fast as a test per element, and
+  // the pass runs over every rotated batch): v - v is 0 for a finite v and NaN for NaN and
+  // +-Infinity, so the sum `bad` stays 0 exactly when X is finite.
+  let bad = 0;
+  let i = 0;
+  for (; i + 3 < len; i += 4) {
+    const a = d[i]!;
+    const b = d[i + 1]!;
+    const c = d[i + 2]!;
+    const e = d[i + 3]!;
+    out[i] = a * a;
+    out[i + 1] = b * b;
+    out[i + 2] = c * c;
+    out[i + 3] = e * e;
+    bad += a - a + (b - b) + (c - c) + (e - e);
   }
-  if (bad >= 0) {
+  for (; i < len; i++) {
+    const v = d[i]!;
+    out[i] = v * v;
+    bad += v - v;
+  }
+  if (bad !== 0) {
+    let at = 0;
+    while (d[at]! - d[at]! === 0) at++;
     throw new InputError(
       undefined,
-      `${where}: utx has a non-finite value (${d[bad]}) at row ${bad % x.rows}, column ${j0 + Math.floor(bad / x.rows)}; impute missing dosages before rotating`,
+      `${where}: utx has a non-finite value (${d[at]}) at row ${at % x.rows}, column ${j0 + Math.floor(at / x.rows)}; impute missing dosages before rotating`,
     );
   }
   return sq;

@@ -406,6 +406,13 @@ describe('variance-ratio fit: bounds, shapes and bad input', () => {
       () => exactTests(data, badX),
       (e: unknown) => e instanceof LmmkitError && /row 4, column 1/.test(e.message),
     );
+    // A NaN in the last element (the squares pass's tail when N x b is not a multiple of 4).
+    const badLast = new Matrix(n, 3);
+    badLast.data[3 * n - 1] = Number.NaN;
+    assert.throws(
+      () => exactTests(data, badLast),
+      (e: unknown) => e instanceof LmmkitError && new RegExp(`\\(NaN\\) at row ${n - 1}, column 2`).test(e.message),
+    );
     const negative = data.eigenvalues.slice();
     negative[0] = -0.05;
     assert.throws(
