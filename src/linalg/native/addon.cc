@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -48,6 +49,53 @@ Value Dgemm(const CallbackInfo& info) {
   if (m == 0 || n == 0) return info.Env().Undefined();
   cblas_dgemm(CblasColMajor, Trans(ta), Trans(tb), m, n, k, Dbl(info, 5), Arr(info, 6), Ld(ta ? k : m),
               Arr(info, 7), Ld(tb ? n : k), Dbl(info, 8), Arr(info, 9), Ld(m));
+  return info.Env().Undefined();
+}
+
+// A dgemm running on a thread of its own. It holds references to its three
+// arrays, so that they outlive the thread even if JS drops them first.
+struct GemmJob {
+  std::thread thread;
+  Napi::Reference<Napi::Float64Array> a, b, c;
+
+  void Finish() {
+    if (thread.joinable()) thread.join();
+    a.Reset();
+    b.Reset();
+    c.Reset();
+  }
+};
+
+// dgemmStart(transA, transB, m, n, k, alpha, a, b, beta, c): dgemm's arguments;
+// starts the product on a new thread and returns its handle at once, for
+// dgemmWait. The caller works beside it (the scan of mmEst's GWAS mode) and
+// must not write a, b or c until dgemmWait returns. A handle never waited
+// for is joined when it is collected.
+Value DgemmStart(const CallbackInfo& info) {
+  bool ta = Bool(info, 0), tb = Bool(info, 1);
+  int m = Int(info, 2), n = Int(info, 3), k = Int(info, 4);
+  double alpha = Dbl(info, 5), beta = Dbl(info, 8);
+  auto* job = new GemmJob();
+  auto handle = Napi::External<GemmJob>::New(info.Env(), job, [](Napi::Env, GemmJob* j) {
+    j->Finish();
+    delete j;
+  });
+  if (m == 0 || n == 0) return handle;
+  job->a = Napi::Persistent(info[6].As<Napi::Float64Array>());
+  job->b = Napi::Persistent(info[7].As<Napi::Float64Array>());
+  job->c = Napi::Persistent(info[9].As<Napi::Float64Array>());
+  const double* a = Arr(info, 6);
+  const double* b = Arr(info, 7);
+  double* c = Arr(info, 9);
+  job->thread = std::thread([=] {
+    cblas_dgemm(CblasColMajor, Trans(ta), Trans(tb), m, n, k, alpha, a, Ld(ta ? k : m), b, Ld(tb ? n : k), beta, c, Ld(m));
+  });
+  return handle;
+}
+
+// dgemmWait(handle): returns when the product of dgemmStart is written.
+Value DgemmWait(const CallbackInfo& info) {
+  info[0].As<Napi::External<GemmJob>>().Data()->Finish();
   return info.Env().Undefined();
 }
 
@@ -135,6 +183,8 @@ Value Describe(const CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dgemm", Napi::Function::New(env, Dgemm));
+  exports.Set("dgemmStart", Napi::Function::New(env, DgemmStart));
+  exports.Set("dgemmWait", Napi::Function::New(env, DgemmWait));
   exports.Set("dsyrk", Napi::Function::New(env, Dsyrk));
   exports.Set("dgemv", Napi::Function::New(env, Dgemv));
   exports.Set("dpotrf", Napi::Function::New(env, Dpotrf));
