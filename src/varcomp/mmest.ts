@@ -5,7 +5,7 @@ import { getBackend } from '../linalg/select.js';
 import { buildDesign, designFromColumns, markerDesign, planDesign, type DesignPlan, type FixedDesign, type MarkerColumns } from './design.js';
 import type { CofactorTable } from './design-frame.js';
 import { clearlyKept, keptColumns, planMarkerScan, type MarkerScanPlan } from './marker-scan.js';
-import { checkComponents, resolveOptions, sampleVariance } from './mm-common.js';
+import { type CheckedComponent, checkComponents, resolveOptions, sampleVariance } from './mm-common.js';
 import { mmDense } from './mm-dense.js';
 import { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './mm-eigen.js';
 import { remlScan, type ScanDesigns, type ScanFits, type ScanOptions, scanFits } from './mm-eigen-scan.js';
@@ -201,6 +201,8 @@ export class MmEstRun {
   readonly y: Float64Array;
   readonly method: VarMethod;
   readonly components: VarComponent[];
+  /** The components as `checkComponents` gave them (checked once per run). */
+  private readonly checked: CheckedComponent[];
   readonly path: MmEstResult['path'];
   readonly messages: string[] = [];
   readonly markers: Markers | undefined;
@@ -257,7 +259,7 @@ export class MmEstRun {
       this.plan = planDesign({ n, cofactor: opts.cofactor, formula: opts.formula, markerKind: m.kind, markerColumns: m.columns, markerNames: m.columnNames });
       this.nullDesign = this.plan.nullDesign;
     }
-    checkComponents('mmEst', components, n);
+    this.checked = checkComponents('mmEst', components, n);
 
     // The computational path, MM4LMM's rule.
     const dims = components.slice(0, -1).reduce((s, c) => s + c.r.cols, 0);
@@ -306,7 +308,7 @@ export class MmEstRun {
   /** The joint diagonalisation of the two components and U'y (eigen path), computed once. */
   rotated(): { rotation: TwoRotation; uty: Float64Array } {
     if (this.rotatedCache === undefined) {
-      const rotation = rotateTwo(this.components, this.backend);
+      const rotation = rotateTwo(this.components, this.backend, this.checked);
       if (rotation.eigenvalues.some((d) => d < 0)) {
         this.note('Matrices are not positive definite. Results can be wrong or NaN can be produced.');
       }
