@@ -5,6 +5,9 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -52,44 +55,114 @@ Value Dgemm(const CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// A dgemm running on a thread of its own. It holds references to its three
-// arrays, so that they outlive the thread even if JS drops them first.
+// A dgemm run by the gemm thread (below). It holds references to its three
+// arrays, so that they outlive the product even if JS drops them first.
 struct GemmJob {
-  std::thread thread;
-  Napi::Reference<Napi::Float64Array> a, b, c;
+  bool ta = false, tb = false;
+  int m = 0, n = 0, k = 0;
+  double alpha = 0, beta = 0;
+  const double* a = nullptr;
+  const double* b = nullptr;
+  double* c = nullptr;
+  Napi::Reference<Napi::Float64Array> ra, rb, rc;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
 
+  void Run() {
+    cblas_dgemm(CblasColMajor, Trans(ta), Trans(tb), m, n, k, alpha, a, Ld(ta ? k : m), b, Ld(tb ? n : k), beta, c, Ld(m));
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+  }
+
+  // Blocks until the product is written, then lets go of the arrays (JS thread only).
   void Finish() {
-    if (thread.joinable()) thread.join();
-    a.Reset();
-    b.Reset();
-    c.Reset();
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [this] { return done; });
+    }
+    ra.Reset();
+    rb.Reset();
+    rc.Reset();
   }
 };
 
+// One long-lived thread that runs the started products in order. One thread,
+// not one per product: OpenBLAS sets up buffers for each new calling thread,
+// which costs milliseconds. Detached and never freed: it sleeps between jobs
+// and ends with the process.
+class GemmThread {
+ public:
+  static GemmThread& Get() {
+    static GemmThread* instance = Start();
+    return *instance;
+  }
+
+  void Push(GemmJob* job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(job);
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  static GemmThread* Start() {
+    auto* t = new GemmThread();
+    std::thread(&GemmThread::Loop, t).detach();
+    return t;
+  }
+
+  void Loop() {
+    for (;;) {
+      GemmJob* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return !queue_.empty(); });
+        job = queue_.front();
+        queue_.pop_front();
+      }
+      job->Run();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<GemmJob*> queue_;
+};
+
 // dgemmStart(transA, transB, m, n, k, alpha, a, b, beta, c): dgemm's arguments;
-// starts the product on a new thread and returns its handle at once, for
+// queues the product for the gemm thread and returns its handle at once, for
 // dgemmWait. The caller works beside it (the scan of mmEst's GWAS mode) and
 // must not write a, b or c until dgemmWait returns. A handle never waited
-// for is joined when it is collected.
+// for is waited for when it is collected.
 Value DgemmStart(const CallbackInfo& info) {
-  bool ta = Bool(info, 0), tb = Bool(info, 1);
-  int m = Int(info, 2), n = Int(info, 3), k = Int(info, 4);
-  double alpha = Dbl(info, 5), beta = Dbl(info, 8);
   auto* job = new GemmJob();
   auto handle = Napi::External<GemmJob>::New(info.Env(), job, [](Napi::Env, GemmJob* j) {
     j->Finish();
     delete j;
   });
-  if (m == 0 || n == 0) return handle;
-  job->a = Napi::Persistent(info[6].As<Napi::Float64Array>());
-  job->b = Napi::Persistent(info[7].As<Napi::Float64Array>());
-  job->c = Napi::Persistent(info[9].As<Napi::Float64Array>());
-  const double* a = Arr(info, 6);
-  const double* b = Arr(info, 7);
-  double* c = Arr(info, 9);
-  job->thread = std::thread([=] {
-    cblas_dgemm(CblasColMajor, Trans(ta), Trans(tb), m, n, k, alpha, a, Ld(ta ? k : m), b, Ld(tb ? n : k), beta, c, Ld(m));
-  });
+  job->ta = Bool(info, 0);
+  job->tb = Bool(info, 1);
+  job->m = Int(info, 2);
+  job->n = Int(info, 3);
+  job->k = Int(info, 4);
+  job->alpha = Dbl(info, 5);
+  job->beta = Dbl(info, 8);
+  if (job->m == 0 || job->n == 0) {
+    job->done = true;
+    return handle;
+  }
+  job->ra = Napi::Persistent(info[6].As<Napi::Float64Array>());
+  job->rb = Napi::Persistent(info[7].As<Napi::Float64Array>());
+  job->rc = Napi::Persistent(info[9].As<Napi::Float64Array>());
+  job->a = Arr(info, 6);
+  job->b = Arr(info, 7);
+  job->c = Arr(info, 9);
+  GemmThread::Get().Push(job);
   return handle;
 }
 
