@@ -388,20 +388,25 @@ export class MmEstRun {
         return this.startScan(ctx, markers, at, count, outs[slot]);
       };
       let next = m0 < markers.count ? start(m0) : undefined;
-      while (next !== undefined) {
-        const batch = next.wait();
-        const m1 = batch.start + batch.count;
-        next = undefined;
-        // A bad marker of the next batch throws after this batch's models, as without the overlap.
-        let failure: { error: unknown } | undefined;
-        try {
-          if (m1 < markers.count) next = start(m1);
-        } catch (error) {
-          failure = { error };
+      try {
+        while (next !== undefined) {
+          const batch = next.wait();
+          const m1 = batch.start + batch.count;
+          next = undefined;
+          // A bad marker of the next batch throws after this batch's models, as without the overlap.
+          let failure: { error: unknown } | undefined;
+          try {
+            if (m1 < markers.count) next = start(m1);
+          } catch (error) {
+            failure = { error };
+          }
+          yield { start: batch.start, models: this.finishScan(batch, this.scanHere(ctx, batch)) };
+          if (failure !== undefined) throw failure.error;
+          m0 = m1;
         }
-        yield { start: batch.start, models: this.finishScan(batch, this.scanHere(ctx, batch)) };
-        if (failure !== undefined) throw failure.error;
-        m0 = m1;
+      } finally {
+        // Ended early (a model failed, the caller stopped): the next batch's gemm is over before this returns.
+        next?.wait();
       }
     }
     // Models the scan does not take (or all from the first batch whose shared design is not the planned one).

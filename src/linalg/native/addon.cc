@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -105,6 +106,7 @@ class GemmThread {
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(job);
+      pending_++;
     }
     cv_.notify_one();
   }
@@ -113,7 +115,19 @@ class GemmThread {
   static GemmThread* Start() {
     auto* t = new GemmThread();
     std::thread(&GemmThread::Loop, t).detach();
+    instance_ = t;
+    // exit() (process.exit included) runs this before the libraries'
+    // destructors: OpenBLAS's shutdown would otherwise wait on threads busy
+    // with a product that waits on them (a hang at exit).
+    std::atexit(Drain);
     return t;
+  }
+
+  // Blocks until every queued product is written.
+  static void Drain() {
+    GemmThread* t = instance_;
+    std::unique_lock<std::mutex> lock(t->mu_);
+    t->idle_.wait(lock, [t] { return t->pending_ == 0; });
   }
 
   void Loop() {
@@ -126,13 +140,23 @@ class GemmThread {
         queue_.pop_front();
       }
       job->Run();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        pending_--;
+      }
+      idle_.notify_all();
     }
   }
 
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable idle_;
   std::deque<GemmJob*> queue_;
+  size_t pending_ = 0;
+  static GemmThread* instance_;
 };
+
+GemmThread* GemmThread::instance_ = nullptr;
 
 // dgemmStart(transA, transB, m, n, k, alpha, a, b, beta, c): dgemm's arguments;
 // queues the product for the gemm thread and returns its handle at once, for
