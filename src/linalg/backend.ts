@@ -97,16 +97,32 @@ export class Backend {
    * op(A) is m x k, op(B) k x n; returns C (m x n), the given `c` or a new matrix.
    */
   gemm(a: Matrix, b: Matrix, opts: GemmOptions = {}): Matrix {
-    const { transA = false, transB = false, alpha = 1, beta = 0 } = opts;
-    const [m, k] = transA ? [a.cols, a.rows] : [a.rows, a.cols];
-    const [kb, n] = transB ? [b.cols, b.rows] : [b.rows, b.cols];
-    const opName = `gemm(${transA ? 'A^T' : 'A'} * ${transB ? 'B^T' : 'B'})`;
-    if (k !== kb) {
-      throw new ShapeError(`${opName}: inner dimensions differ, A is ${a.shape} and B is ${b.shape}`);
+    const g = gemmCall(a, b, opts);
+    this.kernels.dgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a.data, b.data, g.beta, g.c.data);
+    return g.c;
+  }
+
+  /**
+   * `gemm` begun now and finished by the returned `wait()`, which gives C.
+   * On a backend whose kernels run it on a thread of their own (native), the
+   * product proceeds while this thread does other work; elsewhere it is
+   * computed here, before this returns. Either way C has `gemm`'s bits. A,
+   * B and `c` must not be written before `wait()`.
+   */
+  gemmStart(a: Matrix, b: Matrix, opts: GemmOptions = {}): { wait(): Matrix } {
+    const g = gemmCall(a, b, opts);
+    const start = this.kernels.dgemmStart;
+    if (start === undefined) {
+      this.kernels.dgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a.data, b.data, g.beta, g.c.data);
+      return { wait: () => g.c };
     }
-    const c = outputMatrix(opName, m, n, opts.c, beta);
-    this.kernels.dgemm(transA, transB, m, n, k, alpha, a.data, b.data, beta, c.data);
-    return c;
+    const task = start.call(this.kernels, g.transA, g.transB, g.m, g.n, g.k, g.alpha, a.data, b.data, g.beta, g.c.data);
+    return {
+      wait: () => {
+        task.wait();
+        return g.c;
+      },
+    };
   }
 
   /**
@@ -253,6 +269,18 @@ export class Backend {
 export function logdetFromCholesky(l: Matrix): number {
   requireSquare('logdetFromCholesky', l);
   return logdetCholesky(l.data, l.rows);
+}
+
+/** The shapes, scalars and output of a gemm call, checked (errors name the operation and both shapes). */
+function gemmCall(a: Matrix, b: Matrix, opts: GemmOptions) {
+  const { transA = false, transB = false, alpha = 1, beta = 0 } = opts;
+  const [m, k] = transA ? [a.cols, a.rows] : [a.rows, a.cols];
+  const [kb, n] = transB ? [b.cols, b.rows] : [b.rows, b.cols];
+  const opName = `gemm(${transA ? 'A^T' : 'A'} * ${transB ? 'B^T' : 'B'})`;
+  if (k !== kb) {
+    throw new ShapeError(`${opName}: inner dimensions differ, A is ${a.shape} and B is ${b.shape}`);
+  }
+  return { transA, transB, alpha, beta, m, n, k, c: outputMatrix(opName, m, n, opts.c, beta) };
 }
 
 function outputMatrix(op: string, m: number, n: number, c: Matrix | undefined, beta: number): Matrix {

@@ -41,6 +41,25 @@ export interface Kernels {
   ): void;
 
   /**
+   * `dgemm` started on a thread of its own (native only; absent elsewhere):
+   * returns at once, and the task's `wait()` returns once C is written.
+   * Until then the caller must not write A, B or C (it may work on other data
+   * meanwhile: that is the point).
+   */
+  dgemmStart?(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float64Array,
+    b: Float64Array,
+    beta: number,
+    c: Float64Array,
+  ): KernelTask;
+
+  /**
    * Lower triangle of C (n x n) = alpha op(A) op(A)^T + beta C, where op(A) is
    * A (n x k) or, when trans, A^T with A stored k x n. The strict upper
    * triangle of C is left untouched. When beta is 0, C is not read.
@@ -108,4 +127,10 @@ export interface KernelInfo {
   readonly threads: number;
   /** Free-form build/configuration string (OpenBLAS's `openblas_get_config()` for native). */
   readonly config: string;
+}
+
+/** A kernel call running beside the caller (see `Kernels.dgemmStart`). */
+export interface KernelTask {
+  /** Returns once the call's output is written. */
+  wait(): void;
 }

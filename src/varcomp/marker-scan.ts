@@ -15,6 +15,13 @@ import type { DesignPlan } from './design.js';
  */
 const CLEARLY_KEPT = 1e-5;
 
+/**
+ * Bound, per row, on the relative difference between ||x||^2 - ||Q0'x||^2
+ * and the residual pass's ||x - Q0 Q0'x||^2 (both computed): 16 eps, where
+ * the rounding of the sums and of Q0'Q0 = I each give a few eps per row.
+ */
+const FAST_TOL = 16 * Number.EPSILON;
+
 /** What the scan needs from a plan: the kept base columns and their orthonormal basis. */
 export interface MarkerScanPlan {
   /** The base columns R's qr() keeps, in order (the marker follows them in every design). */
@@ -91,14 +98,15 @@ function orthonormalBasis(a: Matrix): Float64Array {
  * Whether R's qr() certainly keeps the marker x[off .. off + N) after the
  * base: its values are finite and its residual off the base's span is above
  * CLEARLY_KEPT of its norm. False means "ask the exact per-marker path"
- * (aliased, near the cut, or non-finite).
+ * (aliased, near the cut, or non-finite). One pass over x for p0 <= 1
+ * (p0 + 1 passes in general; one more near the cut).
  */
 export function clearlyKept(sp: MarkerScanPlan, x: Float64Array, off: number): boolean {
   const { p0, q0, scratch: c } = sp;
   const n = sp.n;
-  // One pass for ||x||^2 and the coefficients c = Q0'x, one for ||x - Q0 c||^2
-  // (classical Gram-Schmidt: Q0 is orthonormal to rounding, and the cut
-  // leaves a margin of 100 over the rounding of either).
+  // One pass for ||x||^2 and the coefficients c = Q0'x, and near the cut one
+  // for ||x - Q0 c||^2 (classical Gram-Schmidt: Q0 is orthonormal to
+  // rounding, and the cut leaves a margin of 100 over the rounding of either).
   let xx = 0;
   let dot0 = 0;
   for (let i = 0; i < n; i++) {
@@ -114,6 +122,17 @@ export function clearlyKept(sp: MarkerScanPlan, x: Float64Array, off: number): b
     for (let i = 0; i < n; i++) dot += q0[k * n + i]! * x[off + i]!;
     c[k] = dot;
   }
+  // ||x - Q0 c||^2 = ||x||^2 - ||c||^2 up to the rounding of the sums and of
+  // Q0's orthonormality, a few N eps ||x||^2 at most (FAST_TOL, with a wide
+  // margin): where that settles the test, the residual pass is spared (its
+  // answer would be the same); within the margin of the cut, it decides.
+  let cc = 0;
+  for (let k = 0; k < p0; k++) cc += c[k]! * c[k]!;
+  const cut = CLEARLY_KEPT * CLEARLY_KEPT * xx;
+  const tol = FAST_TOL * (n + p0 + 2) * xx;
+  const fast = xx - cc;
+  if (fast - tol > cut) return true;
+  if (fast + tol < cut) return false;
   let rr = 0;
   if (p0 === 1) {
     const c0 = c[0]!;
@@ -128,5 +147,5 @@ export function clearlyKept(sp: MarkerScanPlan, x: Float64Array, off: number): b
       rr += r * r;
     }
   }
-  return rr > CLEARLY_KEPT * CLEARLY_KEPT * xx;
+  return rr > cut;
 }

@@ -29,6 +29,7 @@ import {
   type MmEval,
   type MmOptions,
   type ResolvedOptions,
+  type CheckedComponent,
   checkComponents,
   driveSquarem,
   resolveOptions,
@@ -61,14 +62,17 @@ export type RotatedOptions = MmOptions & {
  * Joint diagonalisation of the two components [K1-component, error]: the
  * generalised eigenproblem K1 u = d K2 u with K2 whitened by its Cholesky
  * factor (one eigendecomposition when the error is the identity).
+ * `checked`: what `checkComponents` gave for these very components, when
+ * the caller has checked them already (mmEst: R's checks read 2 N^2
+ * values per component; done once).
  */
-export function rotateTwo(components: VarComponent[], backend: Backend = getBackend()): TwoRotation {
+export function rotateTwo(components: VarComponent[], backend: Backend = getBackend(), checked?: CheckedComponent[]): TwoRotation {
   if (!Array.isArray(components) || components.length !== 2) {
     throw new ShapeError(`rotateTwo: needs exactly 2 components (a matrix and the error), found ${Array.isArray(components) ? components.length : 'none'}`);
   }
   const c0 = components[0]!;
   const n = c0.z !== undefined ? c0.z.rows : c0.r.rows;
-  const comps = checkComponents('rotateTwo', components, n);
+  const comps = checked !== undefined && checked.length === 2 ? checked : checkComponents('rotateTwo', components, n);
   const k1 = fullMatrix(backend, comps[0]!) ?? Matrix.identity(n);
   const k2 = fullMatrix(backend, comps[1]!);
   try {

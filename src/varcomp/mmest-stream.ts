@@ -39,7 +39,14 @@ export async function* mmEstStream(opts: MmEstStreamOptions): AsyncGenerator<MmE
     const count = b.dosages.cols;
     const g = b.dosages;
     const models: MmEstModel[] = new Array(count);
-    const markers = { kind: 'numeric' as const, count, columns: 1, names: b.variants.id.slice(), get: (m: number) => g.colView(m, m + 1) };
+    const markers = {
+      kind: 'numeric' as const,
+      count,
+      columns: 1,
+      names: b.variants.id.slice(),
+      get: (m: number) => g.colView(m, m + 1),
+      block: (m0: number, c: number) => g.colView(m0, m0 + c),
+    };
     for (const mb of run.fitBatches(markers)) {
       mb.models.forEach((m, k) => {
         models[mb.start + k] = m;

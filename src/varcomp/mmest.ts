@@ -5,7 +5,7 @@ import { getBackend } from '../linalg/select.js';
 import { buildDesign, designFromColumns, markerDesign, planDesign, type DesignPlan, type FixedDesign, type MarkerColumns } from './design.js';
 import type { CofactorTable } from './design-frame.js';
 import { clearlyKept, keptColumns, planMarkerScan, type MarkerScanPlan } from './marker-scan.js';
-import { checkComponents, resolveOptions, sampleVariance } from './mm-common.js';
+import { type CheckedComponent, checkComponents, resolveOptions, sampleVariance } from './mm-common.js';
 import { mmDense } from './mm-dense.js';
 import { mmRotated, rotateTwo, RotatedWorkspace, type TwoRotation } from './mm-eigen.js';
 import { remlScan, type ScanDesigns, type ScanFits, type ScanOptions, scanFits } from './mm-eigen-scan.js';
@@ -166,6 +166,11 @@ export interface ScanBatch {
   others: Map<number, FixedDesign>;
 }
 
+/** A batch whose rotation may still be running (see `MmEstRun.startScan`): `wait()` gives it. @internal */
+export interface PendingScan {
+  wait(): ScanBatch;
+}
+
 /** The scan's designs for a prepared batch. @internal */
 export function scanDesigns(ctx: ScanContext, batch: ScanBatch): ScanDesigns {
   return { xa: ctx.base, pa: ctx.p0, xb: batch.xb, pb: 1, count: batch.nKept };
@@ -196,6 +201,8 @@ export class MmEstRun {
   readonly y: Float64Array;
   readonly method: VarMethod;
   readonly components: VarComponent[];
+  /** The components as `checkComponents` gave them (checked once per run). */
+  private readonly checked: CheckedComponent[];
   readonly path: MmEstResult['path'];
   readonly messages: string[] = [];
   readonly markers: Markers | undefined;
@@ -252,7 +259,7 @@ export class MmEstRun {
       this.plan = planDesign({ n, cofactor: opts.cofactor, formula: opts.formula, markerKind: m.kind, markerColumns: m.columns, markerNames: m.columnNames });
       this.nullDesign = this.plan.nullDesign;
     }
-    checkComponents('mmEst', components, n);
+    this.checked = checkComponents('mmEst', components, n);
 
     // The computational path, MM4LMM's rule.
     const dims = components.slice(0, -1).reduce((s, c) => s + c.r.cols, 0);
@@ -301,7 +308,7 @@ export class MmEstRun {
   /** The joint diagonalisation of the two components and U'y (eigen path), computed once. */
   rotated(): { rotation: TwoRotation; uty: Float64Array } {
     if (this.rotatedCache === undefined) {
-      const rotation = rotateTwo(this.components, this.backend);
+      const rotation = rotateTwo(this.components, this.backend, this.checked);
       if (rotation.eigenvalues.some((d) => d < 0)) {
         this.note('Matrices are not positive definite. Results can be wrong or NaN can be produced.');
       }
@@ -367,15 +374,44 @@ export class MmEstRun {
   *fitBatches(markers: Markers, from = 0): Generator<FittedBatch> {
     const ctx = this.scanContext(markers);
     const size = this.opts.batchSize ?? 512;
-    for (let m0 = from; m0 < markers.count; m0 += size) {
-      const batch = ctx === undefined ? undefined : this.prepareScan(ctx, markers, m0, Math.min(size, markers.count - m0));
-      if (ctx === undefined || batch === undefined) {
-        for (const b of this.batches(markers, m0)) {
-          yield { start: b.start, models: b.designs.map((d, k) => this.toModel(this.fitDesign(d.x, b.utx?.[k]), d)) };
+    let m0 = from;
+    if (ctx !== undefined) {
+      // Batch b + 1 is rotated (beside this thread where the backend can,
+      // see gemmStart) while batch b is scanned here: two buffers for their
+      // rotated columns, in turn.
+      const outs: Matrix[] = [];
+      let slot = 0;
+      const start = (at: number): PendingScan | undefined => {
+        const count = Math.min(size, markers.count - at);
+        slot = 1 - slot;
+        if (outs[slot]?.cols !== count) outs[slot] = new Matrix(this.n, count);
+        return this.startScan(ctx, markers, at, count, outs[slot]);
+      };
+      let next = m0 < markers.count ? start(m0) : undefined;
+      try {
+        while (next !== undefined) {
+          const batch = next.wait();
+          const m1 = batch.start + batch.count;
+          next = undefined;
+          // A bad marker of the next batch throws after this batch's models, as without the overlap.
+          let failure: { error: unknown } | undefined;
+          try {
+            if (m1 < markers.count) next = start(m1);
+          } catch (error) {
+            failure = { error };
+          }
+          yield { start: batch.start, models: this.finishScan(batch, this.scanHere(ctx, batch)) };
+          if (failure !== undefined) throw failure.error;
+          m0 = m1;
         }
-        return;
+      } finally {
+        // Ended early (a model failed, the caller stopped): the next batch's gemm is over before this returns.
+        next?.wait();
       }
-      yield { start: m0, models: this.finishScan(batch, this.scanHere(ctx, batch)) };
+    }
+    // Models the scan does not take (or all from the first batch whose shared design is not the planned one).
+    for (const b of this.batches(markers, m0)) {
+      yield { start: b.start, models: b.designs.map((d, k) => this.toModel(this.fitDesign(d.x, b.utx?.[k]), d)) };
     }
   }
 
@@ -414,50 +450,82 @@ export class MmEstRun {
    * rotated with one gemm, those that certainly keep the design [base,
    * marker] gathered for `remlScan`, the exact designs of the others.
    * Undefined when the shared design is not the one planned (never seen):
-   * the caller then takes the per-model path from m0 on.
+   * the caller then takes the per-model path from m0 on. `out` (N x count),
+   * when given, receives the rotated columns (the batch's `rotated` is then
+   * a view of it, valid until `out` is reused); else they go to a new array.
    * @internal
    */
-  prepareScan(ctx: ScanContext, markers: Markers, m0: number, count: number): ScanBatch | undefined {
+  prepareScan(ctx: ScanContext, markers: Markers, m0: number, count: number, out?: Matrix): ScanBatch | undefined {
+    return this.startScan(ctx, markers, m0, count, out)?.wait();
+  }
+
+  /**
+   * `prepareScan` with the rotation left running: the gemm starts first
+   * (`Backend.gemmStart`, on a thread of its own on the native backend), the
+   * markers are checked and the others' designs built beside it, and
+   * `wait()` gives the batch once the gemm is done. Nothing may write the
+   * markers or `out` before then.
+   * @internal
+   */
+  startScan(ctx: ScanContext, markers: Markers, m0: number, count: number, out?: Matrix): PendingScan | undefined {
     const scan = this.scan;
     const plan = this.plan;
     if (scan === null || scan === undefined || plan === undefined) return undefined;
     const n = this.n;
     const p = ctx.p0 + 1;
-    // The gemm's input, reused from batch to batch (no batch keeps it).
-    if (this.scanInput?.cols !== count) this.scanInput = new Matrix(n, count);
-    const stacked = this.scanInput;
+    // The gemm's input: the markers' own columns where they lie side by side
+    // (a matrix, a streamed batch), else a copy reused from batch to batch
+    // (no batch keeps it, and a batch's gemm is over before the next copy).
+    let stacked = markers.block?.(m0, count);
+    if (stacked === undefined) {
+      if (this.scanInput?.cols !== count) this.scanInput = new Matrix(n, count);
+      stacked = this.scanInput;
+      for (let k = 0; k < count; k++) stacked.data.set((markers.get(m0 + k) as Matrix).data, k * n);
+    }
+    const c = out?.rows === n && out.cols === count ? out : undefined;
+    const rotation = this.backend.gemmStart(this.rotated().rotation.u, stacked, { transA: true, c });
+    const columns = stacked.data;
     const kept = new Uint8Array(count);
     // The exact designs of the others, built in marker order (a bad marker throws as in `batches`).
     const others = new Map<number, FixedDesign>();
     let nKept = 0;
-    for (let k = 0; k < count; k++) {
-      const marker = markers.get(m0 + k) as Matrix;
-      stacked.data.set(marker.data, k * n);
-      if (!clearlyKept(scan.plan, stacked.data, k * n)) {
-        others.set(k, designFromColumns(plan, markerDesign(plan, marker)));
-        continue;
-      }
-      kept[k] = 1;
-      nKept++;
-      if (scan.design === undefined) {
-        // The shared design, built once the exact way; it must be [kept base columns, marker].
-        const d = designFromColumns(plan, markerDesign(plan, marker));
-        if (d.rank !== p || d.source.some((src, j) => src !== (j < ctx.p0 ? scan.plan.kept[j] : -1))) {
-          this.scan = null;
-          return undefined;
+    try {
+      for (let k = 0; k < count; k++) {
+        if (!clearlyKept(scan.plan, columns, k * n)) {
+          others.set(k, designFromColumns(plan, markerDesign(plan, markers.get(m0 + k))));
+          continue;
         }
-        scan.design = d;
+        kept[k] = 1;
+        nKept++;
+        if (scan.design === undefined) {
+          // The shared design, built once the exact way; it must be [kept base columns, marker].
+          const d = designFromColumns(plan, markerDesign(plan, markers.get(m0 + k)));
+          if (d.rank !== p || d.source.some((src, j) => src !== (j < ctx.p0 ? scan.plan.kept[j] : -1))) {
+            this.scan = null;
+            rotation.wait();
+            return undefined;
+          }
+          scan.design = d;
+        }
       }
+    } catch (e) {
+      // The gemm still writes `out`: the caller may reuse it once this returns.
+      rotation.wait();
+      throw e;
     }
-    const rotated = this.backend.gemm(this.rotated().rotation.u, stacked, { transA: true }).data;
-    // The scan reads the kept markers' rotated columns contiguously.
-    let xb = rotated;
-    if (nKept < count) {
-      xb = new Float64Array(nKept * n);
-      let at = 0;
-      for (let k = 0; k < count; k++) if (kept[k] === 1) xb.set(rotated.subarray(k * n, (k + 1) * n), n * at++);
-    }
-    return { start: m0, count, kept, nKept, xb, rotated, others };
+    return {
+      wait: (): ScanBatch => {
+        const rotated = rotation.wait().data;
+        // The scan reads the kept markers' rotated columns contiguously.
+        let xb = rotated;
+        if (nKept < count) {
+          xb = new Float64Array(nKept * n);
+          let at = 0;
+          for (let k = 0; k < count; k++) if (kept[k] === 1) xb.set(rotated.subarray(k * n, (k + 1) * n), n * at++);
+        }
+        return { start: m0, count, kept, nKept, xb, rotated, others };
+      },
+    };
   }
 
   /**
@@ -597,6 +665,11 @@ export interface Markers {
   columnNames?: readonly string[];
   names: string[];
   get(m: number): Matrix | readonly string[];
+  /**
+   * The numeric markers [m0, m0 + count) as one N x count view of their
+   * storage, where their columns lie side by side (no copy); absent otherwise.
+   */
+  block?(m0: number, count: number): Matrix;
 }
 
 /**
@@ -613,7 +686,14 @@ export function normaliseMarkers(x: MarkerInput, n: number, opts: { xNames?: rea
   };
   if (x instanceof Matrix) {
     if (x.rows !== n) throw new ShapeError(`mmEst: Incompatible dimension between Y and X (y has ${n} values, X has ${x.rows} rows)`);
-    return { kind: 'numeric', count: x.cols, columns: 1, names: named(x.cols, (i) => `X${i + 1}`), get: (m) => x.colView(m, m + 1) };
+    return {
+      kind: 'numeric',
+      count: x.cols,
+      columns: 1,
+      names: named(x.cols, (i) => `X${i + 1}`),
+      get: (m) => x.colView(m, m + 1),
+      block: (m0, count) => x.colView(m0, m0 + count),
+    };
   }
   if ('list' in x) {
     const list = x.list;

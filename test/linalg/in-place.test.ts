@@ -1,8 +1,9 @@
 // The in-place steps of the kinship path give the bits of the copying ones
 // (so that results stay byte-identical) and really work in the buffer they
 // are given: the sample subset compacted into K, the double-centring, the
-// eigendecomposition and the triangular solve; and the run's kinship is
-// handed over to its one decomposition, then gone.
+// eigendecomposition and the triangular solve; gemm started beside this
+// thread (gemmStart) gives gemm's bits; and the run's kinship is handed over
+// to its one decomposition, then gone.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Matrix } from '../../src/linalg/matrix.js';
@@ -65,6 +66,28 @@ for (const be of backendsUnderTest()) {
       assert.equal(got.vectors, a);
       assert.deepEqual(Array.from(got.values), Array.from(want.values));
       assert.deepEqual(bits(got.vectors), bits(want.vectors));
+    });
+
+    test("gemmStart's wait() gives gemm's product bit for bit, into a given C, several at once", () => {
+      const rng = new Rng(11);
+      const a = randomSymmetric(rng, 64);
+      const b = new Matrix(64, 96, rng.normals(64 * 96));
+      const want = be.gemm(a, b, { transA: true });
+      // Two products in flight at once, one into a given C, and this thread busy meanwhile.
+      const c = new Matrix(64, 96);
+      c.data.fill(Number.NaN);
+      const first = be.gemmStart(a, b, { transA: true, c });
+      const second = be.gemmStart(a, b.colView(10, 40), { transA: true });
+      let busy = 0;
+      for (let i = 0; i < 1e5; i++) busy += Math.sqrt(i);
+      assert.ok(busy > 0);
+      assert.equal(first.wait(), c);
+      assert.deepEqual(bits(c), bits(want));
+      assert.deepEqual(bits(second.wait()), bits(want.colView(10, 40)));
+      // wait() again is harmless; a task never waited for is joined when collected.
+      assert.deepEqual(bits(first.wait()), bits(want));
+      be.gemmStart(a, b);
+      assert.throws(() => be.gemmStart(a, new Matrix(5, 2)), /gemm\(A \* B\): inner dimensions differ, A is 64x64 and B is 5x2/);
     });
 
     test("trsmInPlace overwrites B with trsm's solution, bit for bit, both sides", () => {

@@ -2,7 +2,9 @@
 // model it fits has the bits, the NbIt and the design of a lone fit (the
 // design R's qr() gives, then mmRotated on the same rotated data), markers
 // aliased with the cofactors or near dqrdc2's cut included; the plans it
-// refuses; mmEstParallel's workers agree; a bad marker fails as before.
+// refuses; mmEstParallel's workers agree; a bad marker fails as before,
+// after the models of the batches before it (the next batch is rotated
+// while a batch is scanned).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix, getBackend } from '../../src/index.js';
@@ -10,7 +12,7 @@ import { Rng } from '../../src/sim/rng.js';
 import { buildDesign, planDesign } from '../../src/varcomp/design.js';
 import { clearlyKept, planMarkerScan } from '../../src/varcomp/marker-scan.js';
 import { mmRotated, rotateTwo } from '../../src/varcomp/mm-eigen.js';
-import { mmEst, type MmEstOptions, type MmEstResult } from '../../src/varcomp/mmest.js';
+import { MmEstRun, mmEst, normaliseMarkers, type MmEstOptions, type MmEstResult } from '../../src/varcomp/mmest.js';
 import { mmEstParallel } from '../../src/varcomp/mmest-parallel.js';
 
 const N = 150;
@@ -185,4 +187,74 @@ test('clearlyKept: false for aliased, near-cut, zero and non-finite markers', ()
   );
   assert.equal(clearlyKept(sp, two, 0), false);
   assert.equal(clearlyKept(sp, two, n), true);
+});
+
+test('GWAS scan: batches rotated beside the scan keep the order of models and errors', () => {
+  const { x, cof, y, varList } = data();
+  const opts: MmEstOptions = { y, x, varList, cofactor: cof, batchSize: 12 };
+  const whole = mmEst(opts);
+  // Markers whose columns are not side by side (copied to the gemm's input) give the same models.
+  const copied = mmEst({ ...opts, x: { list: Array.from({ length: M }, (_, j) => x.colView(j, j + 1).clone()) }, xColumnNames: ['Xeffect'] });
+  copied.models.forEach((m, i) => {
+    const w = whole.models[i]!;
+    assert.deepEqual(Array.from(m.beta), Array.from(w.beta), `model ${i + 1}`);
+    assert.deepEqual(Array.from(m.sigma2), Array.from(w.sigma2));
+    assert.equal(m.nbIt, w.nbIt);
+  });
+  // A bad marker in the third batch: the first two batches' models come first, then its error.
+  const bad = x.clone();
+  bad.data[30 * N + 2] = Number.POSITIVE_INFINITY;
+  const run = new MmEstRun({ ...opts, x: bad });
+  const batches = run.fitBatches(normaliseMarkers(bad, N, {}));
+  for (const start of [0, 12]) {
+    const b = batches.next();
+    assert.equal(b.done, false);
+    assert.equal(b.value!.start, start);
+    b.value!.models.forEach((m, k) => assert.deepEqual(Array.from(m.beta), Array.from(whole.models[start + k]!.beta)));
+  }
+  assert.throws(() => batches.next(), /marker 'Xeffect' has a non-finite value \(Infinity\) in row 3/);
+});
+
+test("clearlyKept: the one-pass answer is the residual pass's, from far off the cut to just beside it", () => {
+  const n = 200;
+  const rng = new Rng(31);
+  const cof = new Matrix(n, 2, rng.normals(2 * n));
+  for (const sp of [planMarkerScan(planDesign({ n, markerKind: 'numeric' }))!, planMarkerScan(planDesign({ n, cofactor: cof, markerKind: 'numeric' }))!]) {
+    const { p0, q0 } = sp;
+    /** The residual pass alone: ||x - Q0 Q0'x||^2 > CLEARLY_KEPT^2 ||x||^2. */
+    const twoPass = (x: Float64Array): boolean => {
+      const r = x.slice();
+      let xx = 0;
+      for (const v of x) xx += v * v;
+      for (let k = 0; k < p0; k++) {
+        let dot = 0;
+        for (let i = 0; i < n; i++) dot += q0[k * n + i]! * x[i]!;
+        for (let i = 0; i < n; i++) r[i]! -= dot * q0[k * n + i]!;
+      }
+      let rr = 0;
+      for (const v of r) rr += v * v;
+      return rr > 1e-10 * xx;
+    };
+    let kept = 0;
+    // Markers in the base's span plus a residual of relative size 10^-8 .. 10^0, densest around the cut (1e-5).
+    for (let t = 0; t < 400; t++) {
+      const e = t < 200 ? -8 + (8 * t) / 200 : -5 + 0.02 * (rng.uniform() - 0.5);
+      const x = new Float64Array(n);
+      // A unit residual (about: its part in the span is small) and a unit part in the span.
+      const noise = rng.normals(n);
+      const w = rng.normals(p0);
+      const norm = (a: Float64Array) => Math.sqrt(a.reduce((acc, v) => acc + v * v, 0));
+      const sn = 10 ** e / norm(noise);
+      const sw = 1 / norm(w);
+      for (let i = 0; i < n; i++) {
+        let v = sn * noise[i]!;
+        for (let k = 0; k < p0; k++) v += sw * w[k]! * q0[k * n + i]!;
+        x[i] = v;
+      }
+      const got = clearlyKept(sp, x, 0);
+      assert.equal(got, twoPass(x), `p0 = ${p0}, residual 10^${e.toFixed(3)}`);
+      if (got) kept++;
+    }
+    assert.ok(kept > 100 && kept < 300, `both answers are met (${kept} kept of 400)`);
+  }
 });

@@ -5,7 +5,12 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -48,6 +53,146 @@ Value Dgemm(const CallbackInfo& info) {
   if (m == 0 || n == 0) return info.Env().Undefined();
   cblas_dgemm(CblasColMajor, Trans(ta), Trans(tb), m, n, k, Dbl(info, 5), Arr(info, 6), Ld(ta ? k : m),
               Arr(info, 7), Ld(tb ? n : k), Dbl(info, 8), Arr(info, 9), Ld(m));
+  return info.Env().Undefined();
+}
+
+// A dgemm run by the gemm thread (below). It holds references to its three
+// arrays, so that they outlive the product even if JS drops them first.
+struct GemmJob {
+  bool ta = false, tb = false;
+  int m = 0, n = 0, k = 0;
+  double alpha = 0, beta = 0;
+  const double* a = nullptr;
+  const double* b = nullptr;
+  double* c = nullptr;
+  Napi::Reference<Napi::Float64Array> ra, rb, rc;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+
+  void Run() {
+    cblas_dgemm(CblasColMajor, Trans(ta), Trans(tb), m, n, k, alpha, a, Ld(ta ? k : m), b, Ld(tb ? n : k), beta, c, Ld(m));
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+  }
+
+  // Blocks until the product is written, then lets go of the arrays (JS thread only).
+  void Finish() {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [this] { return done; });
+    }
+    ra.Reset();
+    rb.Reset();
+    rc.Reset();
+  }
+};
+
+// One long-lived thread that runs the started products in order. One thread,
+// not one per product: OpenBLAS sets up buffers for each new calling thread,
+// which costs milliseconds. Detached and never freed: it sleeps between jobs
+// and ends with the process.
+class GemmThread {
+ public:
+  static GemmThread& Get() {
+    static GemmThread* instance = Start();
+    return *instance;
+  }
+
+  void Push(GemmJob* job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(job);
+      pending_++;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  static GemmThread* Start() {
+    auto* t = new GemmThread();
+    std::thread(&GemmThread::Loop, t).detach();
+    instance_ = t;
+    // exit() (process.exit included) runs this before the libraries'
+    // destructors: OpenBLAS's shutdown would otherwise wait on threads busy
+    // with a product that waits on them (a hang at exit).
+    std::atexit(Drain);
+    return t;
+  }
+
+  // Blocks until every queued product is written.
+  static void Drain() {
+    GemmThread* t = instance_;
+    std::unique_lock<std::mutex> lock(t->mu_);
+    t->idle_.wait(lock, [t] { return t->pending_ == 0; });
+  }
+
+  void Loop() {
+    for (;;) {
+      GemmJob* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return !queue_.empty(); });
+        job = queue_.front();
+        queue_.pop_front();
+      }
+      job->Run();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        pending_--;
+      }
+      idle_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable idle_;
+  std::deque<GemmJob*> queue_;
+  size_t pending_ = 0;
+  static GemmThread* instance_;
+};
+
+GemmThread* GemmThread::instance_ = nullptr;
+
+// dgemmStart(transA, transB, m, n, k, alpha, a, b, beta, c): dgemm's arguments;
+// queues the product for the gemm thread and returns its handle at once, for
+// dgemmWait. The caller works beside it (the scan of mmEst's GWAS mode) and
+// must not write a, b or c until dgemmWait returns. A handle never waited
+// for is waited for when it is collected.
+Value DgemmStart(const CallbackInfo& info) {
+  auto* job = new GemmJob();
+  auto handle = Napi::External<GemmJob>::New(info.Env(), job, [](Napi::Env, GemmJob* j) {
+    j->Finish();
+    delete j;
+  });
+  job->ta = Bool(info, 0);
+  job->tb = Bool(info, 1);
+  job->m = Int(info, 2);
+  job->n = Int(info, 3);
+  job->k = Int(info, 4);
+  job->alpha = Dbl(info, 5);
+  job->beta = Dbl(info, 8);
+  if (job->m == 0 || job->n == 0) {
+    job->done = true;
+    return handle;
+  }
+  job->ra = Napi::Persistent(info[6].As<Napi::Float64Array>());
+  job->rb = Napi::Persistent(info[7].As<Napi::Float64Array>());
+  job->rc = Napi::Persistent(info[9].As<Napi::Float64Array>());
+  job->a = Arr(info, 6);
+  job->b = Arr(info, 7);
+  job->c = Arr(info, 9);
+  GemmThread::Get().Push(job);
+  return handle;
+}
+
+// dgemmWait(handle): returns when the product of dgemmStart is written.
+Value DgemmWait(const CallbackInfo& info) {
+  info[0].As<Napi::External<GemmJob>>().Data()->Finish();
   return info.Env().Undefined();
 }
 
@@ -135,6 +280,8 @@ Value Describe(const CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dgemm", Napi::Function::New(env, Dgemm));
+  exports.Set("dgemmStart", Napi::Function::New(env, DgemmStart));
+  exports.Set("dgemmWait", Napi::Function::New(env, DgemmWait));
   exports.Set("dsyrk", Napi::Function::New(env, Dsyrk));
   exports.Set("dgemv", Napi::Function::New(env, Dgemv));
   exports.Set("dpotrf", Napi::Function::New(env, Dpotrf));
