@@ -15,7 +15,11 @@ export function standardise(dosages: Matrix): { z: Matrix; kept: Int32Array } {
     const c = dosages.col(j);
     let s = 0;
     let cnt = 0;
-    for (let i = 0; i < n; i++) if (!Number.isNaN(c[i]!)) (s += c[i]!), cnt++;
+    for (let i = 0; i < n; i++)
+      if (!Number.isNaN(c[i]!)) {
+        s += c[i]!;
+        cnt++;
+      }
     const mu = s / cnt;
     let ss = 0;
     for (let i = 0; i < n; i++) if (!Number.isNaN(c[i]!)) ss += (c[i]! - mu) ** 2;
@@ -25,7 +29,9 @@ export function standardise(dosages: Matrix): { z: Matrix; kept: Int32Array } {
     cols.push(Float64Array.from(c, (v) => (Number.isNaN(v) ? 0 : (v - mu) / sd)));
   }
   const z = new Matrix(n, kept.length);
-  cols.forEach((c, j) => z.data.set(c, j * n));
+  cols.forEach((c, j) => {
+    z.data.set(c, j * n);
+  });
   return { z, kept: Int32Array.from(kept) };
 }
 

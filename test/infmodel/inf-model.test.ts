@@ -30,7 +30,9 @@ const be = getBackend();
 function pkp(leaveOut: number): Matrix {
   const cols = Array.from(group.keys()).filter((j) => group[j] !== leaveOut);
   const zg = new Matrix(N, cols.length);
-  cols.forEach((j, c) => zg.data.set(z.col(j), c * N));
+  cols.forEach((j, c) => {
+    zg.data.set(z.col(j), c * N);
+  });
   const k = be.syrk(zg, { alpha: 1 / cols.length });
   const q = orthonormal(covariates);
   const pk = new Matrix(N, N, k.data.slice());
@@ -80,7 +82,10 @@ function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
   let ma = 0;
   let mb = 0;
-  for (let i = 0; i < n; i++) (ma += a[i]! / n), (mb += b[i]! / n);
+  for (let i = 0; i < n; i++) {
+    ma += a[i]! / n;
+    mb += b[i]! / n;
+  }
   let sab = 0;
   let saa = 0;
   let sbb = 0;
@@ -127,7 +132,9 @@ describe('infinitesimal model (dense GRM operator)', () => {
     // Exact: H_{-g} = P K_{-g} P + delta I by Cholesky, per chromosome.
     const tested = Array.from({ length: 400 }, (_, t) => (t * 4) % sim.dosages.cols);
     const x = new Matrix(N, tested.length);
-    tested.forEach((j, c) => x.data.set(sim.dosages.col(j), c * N));
+    tested.forEach((j, c) => {
+      x.data.set(sim.dosages.col(j), c * N);
+    });
     const groupOf = Int32Array.from(tested, (j) => CHROMS.indexOf(sim.variants.chrom[j]!));
     const got = infAssocTest(model, new Matrix(N, x.cols, x.data.slice()), groupOf);
     const q = orthonormal(covariates);
