@@ -23,6 +23,7 @@ const RANK: Record<string, number> = {
   scan: 5,
   varcomp: 5,
   plot: 5,
+  infmodel: 5,
   workflow: 6,
   cli: 7,
   index: 8,
