@@ -48,13 +48,14 @@ import {
   withStep,
 } from './options.js';
 import { selectionFiles } from './selection.js';
+import { type InfOptions, runInfGwas } from './inf-gwas.js';
 import { chromCode } from '../data/chrom.js';
 import { chromRuns, leaveChromOut, type LocoKinship, locoCovarianceReport, locoPass, locoRunKinship, wholeKinship, withLoco } from './loco.js';
 import { threadsReport } from './threads.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 
 /** Options of `runGwas` (what the `lmmkit gwas` command runs). */
-export interface GwasRunOptions extends ScanRunOptions {
+export interface GwasRunOptions extends ScanRunOptions, InfOptions {
   /** Low-rank factor W of the null covariance cr W W^T + cn I. */
   lowrank?: string;
   /** Interaction factors: each variant g enters as inter_l * g. */
@@ -118,9 +119,23 @@ export interface GwasRunOptions extends ScanRunOptions {
  * `gwasScan`, writing PREFIX.<trait>.tsv (and its plots with `plot`) and
  * PREFIX.json; returns the report. All outputs are staged in temporary
  * files and renamed into place only when every trait is done: an error
- * leaves no output, whole or partial.
+ * leaves no output, whole or partial. With `method: 'inf'` the run is
+ * `runInfGwas`'s (BOLT-LMM's infinitesimal model, inf-gwas.ts).
  */
 export async function runGwas(options: GwasRunOptions): Promise<GwasReport> {
+  // --method inf: the infinitesimal model, its own path from the inputs to the report (inf-gwas.ts).
+  if (options.method === 'inf') return runInfGwas(options);
+  if (options.method !== undefined && options.method !== 'kinship') throw bad(`--method: expected kinship or inf, found '${String(options.method)}'`);
+  const infOnly = (
+    [
+      ['--inf-mc-trials', options.infMcTrials],
+      ['--inf-seed', options.infSeed],
+      ['--inf-calib-snps', options.infCalibSnps],
+      ['--inf-eigen', options.infEigen],
+      ['--model-bfile', options.modelBfile],
+    ] as const
+  ).find(([, v]) => v !== undefined);
+  if (infOnly !== undefined) throw bad(`${infOnly[0]}: an option of the infinitesimal model, only with --method inf`);
   const t0 = performance.now();
   const opts = withLoco('gwas', options);
   const log = opts.log ?? (() => {});
