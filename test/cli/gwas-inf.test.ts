@@ -139,6 +139,54 @@ describe('gwas --method inf vs the exact LOCO path', () => {
   });
 });
 
+describe('gwas --method inf: sample sets and --model-bfile', () => {
+  const small = simulateGwas({ samples: 300, variants: 900, chromosomes: 3, seed: 31, causal: 200, h2Causal: 0.5 });
+  const sp = fixturePaths(dir, 'small');
+  const perm = Array.from({ length: 300 }, (_, i) => (i * 7) % 300);
+  before(async () => {
+    await writeBed(sp.prefix, small.dosages, small.samples, small.variants);
+    // The model SNPs' file: the same genotypes with the samples in another order.
+    const shuffled = new Matrix(300, small.dosages.cols);
+    for (let j = 0; j < small.dosages.cols; j++) for (let i = 0; i < 300; i++) shuffled.data[i + j * 300] = small.dosages.data[perm[i]! + j * 300]!;
+    await writeBed(
+      join(sp.data, 'model'),
+      shuffled,
+      { fid: perm.map((i) => small.samples.fid[i]!), iid: perm.map((i) => small.samples.iid[i]!) },
+      small.variants,
+    );
+    writeSampleTable(sp.pheno, small.samples, ['t1', 't2', 't3'], (i, c) => (c === 2 && i === 5 ? 'NA' : small.phenotype[i]! * (c + 1)));
+  });
+
+  test('traits on the same samples share one pack; --model-bfile matches samples by FID and IID', async () => {
+    const base = { bfile: sp.prefix, pheno: sp.pheno, method: 'inf' as const, infMcTrials: 20 };
+    const own = await runGwas({ ...base, out: join(sp.data, 'own') });
+    const cov = own.covariance as InfCovarianceReport;
+    assert.equal(cov.packs, 2);
+    assert.equal(cov.file, `${sp.prefix}.bed`);
+    const [t1, t2, t3] = own.traits.map((t) => t.nullModel as InfNullReport);
+    // A trait scaled by 2 has the same h2 and 4 times the variances.
+    assert.ok(Math.abs(t2!.h2 - t1!.h2) < 1e-9, `${t1!.h2} ${t2!.h2}`);
+    assert.ok(Math.abs(t2!.sigmaG2 / t1!.sigmaG2 - 4) < 1e-6);
+    assert.equal(own.traits[2]!.samples, 299);
+    assert.ok(t3!.h2 > 0);
+    const other = await runGwas({ ...base, out: join(sp.data, 'other'), modelBfile: join(sp.data, 'model') });
+    assert.equal((other.covariance as InfCovarianceReport).file, join(sp.data, 'model.bed'));
+    other.traits.forEach((t, i) => {
+      const m = t.nullModel as InfNullReport;
+      const o = own.traits[i]!.nullModel as InfNullReport;
+      assert.ok(Math.abs(m.h2 - o.h2) < 1e-8 * o.h2, `trait ${i}: h2 ${m.h2} with --model-bfile vs ${o.h2}`);
+    });
+    const a = readTsv(join(sp.data, 'own.t1.tsv'));
+    const b = readTsv(join(sp.data, 'other.t1.tsv'));
+    assert.deepEqual(column(b, 'id'), column(a, 'id'));
+    const pa = column(a, 'pvalue').map(Number);
+    const pb = column(b, 'pvalue').map(Number);
+    pa.forEach((p, i) => {
+      assert.ok(Math.abs(p - pb[i]!) <= 1e-4 * p, `row ${i}: ${p} vs ${pb[i]}`);
+    });
+  });
+});
+
 describe('gwas --method inf refusals', () => {
   const base = { bfile: paths.prefix, pheno: paths.pheno, method: 'inf' as const };
   const cases: [string, Record<string, unknown>, RegExp][] = [
