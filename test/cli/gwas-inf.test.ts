@@ -110,7 +110,7 @@ describe('gwas --method inf vs the exact LOCO path', () => {
     assert.ok(cov.bytes >= (N / 4) * cov.modelSnps && cov.bytes < 2 * (N / 4) * cov.modelSnps, `bytes ${cov.bytes}`);
   });
 
-  test('chi-square statistics: correlation > 0.995 and mean ratio within 2.5% of the exact LOCO ones (per-chromosome delta there)', () => {
+  test('chi-square statistics: correlation > 0.995 and mean ratio within 2.5% of the exact LOCO ones (per-chromosome delta there)', (t) => {
     const a = chisq(join(dir, 'exact.trait.regenie'));
     const b = chisq(join(dir, 'inf.trait.regenie'));
     assert.equal(a.size, b.size);
@@ -121,17 +121,17 @@ describe('gwas --method inf vs the exact LOCO path', () => {
     const r = correlation(x, y);
     const ratio = y.reduce((s, v) => s + v, 0) / x.reduce((s, v) => s + v, 0);
     const m = inf.traits[0]!.nullModel as InfNullReport;
-    console.log(
+    t.diagnostic(
       `inf vs exact LOCO: chi2 r ${r.toFixed(5)}, mean ratio ${ratio.toFixed(4)}; seconds exact ${seconds.exact.toFixed(1)} inf ${seconds.inf.toFixed(1)}; ` +
         `REML ${m.iterations} steps, CG ${m.cgIterations.reml}+${m.cgIterations.loco}, passes ${m.passes.reml}+${m.passes.loco}, gamma ${m.calibration.gamma}`,
     );
     assert.ok(r > 0.995, `chi2 correlation ${r}`);
     assert.ok(Math.abs(ratio - 1) < 0.025, `mean chi2 ratio ${ratio}`);
     // The lmmkit table: beta / se squared is the chi2.
-    const t = readTsv(join(dir, 'inf.trait.tsv'));
-    const beta = column(t, 'beta').map(Number);
-    const se = column(t, 'se').map(Number);
-    const ids2 = column(t, 'id');
+    const tsv = readTsv(join(dir, 'inf.trait.tsv'));
+    const beta = column(tsv, 'beta').map(Number);
+    const se = column(tsv, 'se').map(Number);
+    const ids2 = column(tsv, 'id');
     for (let i = 0; i < ids2.length; i += 97) {
       const c = b.get(ids2[i]!)!;
       assert.ok(Math.abs((beta[i]! / se[i]!) ** 2 - c) <= 1e-4 * Math.max(1, c), `${ids2[i]}: (beta/se)^2 ${(beta[i]! / se[i]!) ** 2} vs chi2 ${c}`);
