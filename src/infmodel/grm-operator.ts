@@ -15,7 +15,10 @@ export interface GrmOperatorOptions {
   /** N x p covariates, raw (an intercept column included if wanted); orthonormalised inside. */
   covariates?: Matrix;
   backend?: Backend;
-  /** Model SNPs decoded per block (default `defaultGrmBlockSize(N)`); blocks never straddle chromosomes. */
+  /**
+   * Model SNPs decoded per block, fixed (default: `grmBlockSize(N, R)` per
+   * call, wider for more columns); blocks never straddle chromosomes.
+   */
   blockSize?: number;
   /**
    * Keep all of Z decoded (N x M doubles) when that takes at most this many
@@ -26,24 +29,38 @@ export interface GrmOperatorOptions {
 
 /** `GrmOperator` as `createGrmOperator` builds it, with its configuration. */
 export interface StreamingGrmOperator extends GrmOperator {
-  /** Model SNPs decoded per block. */
-  readonly blockSize: number;
+  /** Model SNPs decoded per block when fixed by the options; undefined: `grmBlockSize(N, R)` per call. */
+  readonly blockSize: number | undefined;
   /** Whether Z is held decoded (see `GrmOperatorOptions.cacheBytes`). */
   readonly cached: boolean;
-  /** Bytes of the decoded cache (0 when not cached) and the decode buffer. */
+  /** Bytes of the decoded cache when cached, else of the decode buffer (grown to the widest block a pass has used). */
   readonly bytes: number;
 }
 
-/** Bytes of decoded Z a default block holds: 2 MiB, within a core's share of the last-level cache, so the second gemm reads Z_b from cache. */
-export const DEFAULT_BLOCK_BYTES = 2 << 20;
+/**
+ * Bytes of decoded Z a block holds at least: 2 MiB, within a core's share
+ * of the last-level cache, so that the second gemm reads Z_b from cache.
+ */
+export const MIN_BLOCK_BYTES = 2 << 20;
+
+/** Bytes of decoded Z a block holds at most: 32 MiB (the decode buffer). */
+export const MAX_BLOCK_BYTES = 32 << 20;
 
 /**
- * The default model SNPs per block for N samples: as many as fit
- * `DEFAULT_BLOCK_BYTES` (N x B doubles), a multiple of 8, between 16 and 1024.
+ * The model SNPs per block for N samples and R right-hand sides: 4R
+ * (the rank-B update out += Z_b T reads and writes the N x R output once
+ * per block, so B must grow with R to stay compute-bound), at least what
+ * fills `MIN_BLOCK_BYTES` and at most `MAX_BLOCK_BYTES` (N x B doubles),
+ * a multiple of 8 and at least 8. bench/inf-kernel.ts at N = 5000 on a
+ * shared 2-core machine (CPU seconds per pass): R = 1 flat for B 16-128,
+ * R = 16 for B 32-256, R = 64 for B 64-256; B 16 doubled R = 64's time and
+ * B 512 cost 10-50% at every R.
  */
-export function defaultGrmBlockSize(n: number): number {
-  const fit = Math.floor(DEFAULT_BLOCK_BYTES / (8 * Math.max(1, n)));
-  return Math.min(1024, Math.max(16, fit - (fit % 8)));
+export function grmBlockSize(n: number, r: number): number {
+  const lo = Math.floor(MIN_BLOCK_BYTES / (8 * Math.max(1, n)));
+  const hi = Math.max(8, Math.floor(MAX_BLOCK_BYTES / (8 * Math.max(1, n))));
+  const b = Math.min(hi, Math.max(lo, 4 * r));
+  return Math.max(8, b - (b % 8));
 }
 
 /**
@@ -61,8 +78,9 @@ export function createGrmOperator(snps: ModelSnps, opts: GrmOperatorOptions = {}
   const be = opts.backend ?? getBackend();
   const { n, m } = snps;
   if (m === 0) throw new ArgumentError('createGrmOperator: no model SNPs (all were constant or missing); the kinship is undefined');
-  const blockSize = opts.blockSize ?? defaultGrmBlockSize(n);
-  if (!Number.isInteger(blockSize) || blockSize < 1) throw new ArgumentError(`createGrmOperator: blockSize must be a positive integer, found ${blockSize}`);
+  const blockSize = opts.blockSize;
+  if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 1))
+    throw new ArgumentError(`createGrmOperator: blockSize must be a positive integer, found ${blockSize}`);
   const cacheBytes = opts.cacheBytes ?? 0;
   if (!(cacheBytes >= 0)) throw new ArgumentError(`createGrmOperator: cacheBytes must be >= 0, found ${cacheBytes}`);
   let q: Matrix | undefined;
@@ -74,24 +92,30 @@ export function createGrmOperator(snps: ModelSnps, opts: GrmOperatorOptions = {}
   return new Streaming(snps, be, q, blockSize, cacheBytes > 0 && n * m * 8 <= cacheBytes);
 }
 
+/** A partition of the model SNPs into blocks: block b is [start[b], start[b + 1]) of group group[b]. */
+interface Blocks {
+  start: Int32Array;
+  group: Int32Array;
+  /** The widest block. */
+  width: number;
+}
+
 class Streaming implements StreamingGrmOperator {
   passes = 0;
-  readonly bytes: number;
-  /** Block b covers model SNPs [start[b], start[b + 1]) of group blockGroup[b]. */
-  private readonly start: Int32Array;
-  private readonly blockGroup: Int32Array;
   /** First model SNP of each group, and m at the end. */
   private readonly groupStart: Int32Array;
+  /** Partitions by block width. */
+  private readonly plans = new Map<number, Blocks>();
   /** N x M decoded Z when cached. */
   private readonly full: Matrix | undefined;
-  /** N x blockSize decode buffer when not cached. */
-  private readonly buf: Matrix | undefined;
+  /** The decode buffer when not cached, grown to the widest block asked for. */
+  private buf: Float64Array = new Float64Array(0);
 
   constructor(
     readonly snps: ModelSnps,
     private readonly be: Backend,
     readonly q: Matrix | undefined,
-    readonly blockSize: number,
+    readonly blockSize: number | undefined,
     readonly cached: boolean,
   ) {
     const { n, m, countByGroup } = snps;
@@ -99,35 +123,48 @@ class Streaming implements StreamingGrmOperator {
     this.groupStart = new Int32Array(groups + 1);
     for (let g = 0; g < groups; g++) this.groupStart[g + 1] = this.groupStart[g]! + countByGroup[g]!;
     if (this.groupStart[groups] !== m) throw new ShapeError(`createGrmOperator: countByGroup sums to ${this.groupStart[groups]} but there are ${m} model SNPs`);
-    const starts: number[] = [];
-    const bg: number[] = [];
-    for (let g = 0; g < groups; g++) {
-      for (let j = this.groupStart[g]!; j < this.groupStart[g + 1]!; j += blockSize) {
-        starts.push(j);
-        bg.push(g);
-      }
-    }
-    starts.push(m);
-    this.start = Int32Array.from(starts);
-    this.blockGroup = Int32Array.from(bg);
     if (cached) {
       this.full = new Matrix(n, m);
       snps.decode(0, m, this.full);
-      this.bytes = this.full.data.byteLength;
-    } else {
-      this.buf = new Matrix(n, Math.min(blockSize, m));
-      this.bytes = this.buf.data.byteLength;
     }
   }
 
-  /** Z_b for block b: a view of the cache, or decoded into the buffer. */
-  private block(b: number): Matrix {
-    const j0 = this.start[b]!;
-    const j1 = this.start[b + 1]!;
+  /** Bytes of the decoded cache, or of the decode buffer. */
+  get bytes(): number {
+    return this.full !== undefined ? this.full.data.byteLength : this.buf.byteLength;
+  }
+
+  /** The blocks for a pass over R columns (the whole of each group when cached). */
+  private blocks(r: number): Blocks {
+    const width = this.full !== undefined ? this.snps.m : (this.blockSize ?? grmBlockSize(this.snps.n, r));
+    let plan = this.plans.get(width);
+    if (plan === undefined) {
+      const starts: number[] = [];
+      const bg: number[] = [];
+      const gs = this.groupStart;
+      for (let g = 0; g + 1 < gs.length; g++) {
+        for (let j = gs[g]!; j < gs[g + 1]!; j += width) {
+          starts.push(j);
+          bg.push(g);
+        }
+      }
+      starts.push(this.snps.m);
+      plan = { start: Int32Array.from(starts), group: Int32Array.from(bg), width: 0 };
+      for (let b = 0; b < bg.length; b++) plan.width = Math.max(plan.width, starts[b + 1]! - starts[b]!);
+      this.plans.set(width, plan);
+    }
+    return plan;
+  }
+
+  /** Z_b for model SNPs [j0, j1): a view of the cache, or decoded into the buffer. */
+  private block(j0: number, j1: number): Matrix {
     if (this.full !== undefined) return this.full.colView(j0, j1);
-    const buf = this.buf!;
-    this.snps.decode(j0, j1, buf);
-    return j1 - j0 === buf.cols ? buf : buf.colView(0, j1 - j0);
+    const n = this.snps.n;
+    const len = n * (j1 - j0);
+    if (this.buf.length < len) this.buf = new Float64Array(len);
+    const zb = new Matrix(n, j1 - j0, this.buf.subarray(0, len));
+    this.snps.decode(j0, j1, zb);
+    return zb;
   }
 
   project(v: Matrix): void {
@@ -175,13 +212,14 @@ class Streaming implements StreamingGrmOperator {
       be.gemm(this.full, t, { c: out });
     } else {
       out.data.fill(0);
-      const tbuf = new Float64Array(this.blockSize * r);
-      for (let b = 0; b + 1 < this.start.length; b++) {
-        const g = this.blockGroup[b]!;
+      const { start, group, width } = this.blocks(r);
+      const tbuf = new Float64Array(width * r);
+      for (let b = 0; b < group.length; b++) {
+        const g = group[b]!;
         let live = 0;
         for (let c = 0; c < r; c++) if (leaveOut[c] !== g) live++;
         if (live === 0) continue;
-        const zb = this.block(b);
+        const zb = this.block(start[b]!, start[b + 1]!);
         const t = new Matrix(zb.cols, r, tbuf.subarray(0, zb.cols * r));
         be.gemm(zb, w, { transA: true, c: t });
         if (live < r) for (let c = 0; c < r; c++) if (leaveOut[c] === g) t.data.fill(0, c * zb.cols, (c + 1) * zb.cols);
@@ -205,10 +243,11 @@ class Streaming implements StreamingGrmOperator {
     if (this.full !== undefined) {
       this.be.gemm(this.full, w, { transA: true, c: out });
     } else {
-      const tbuf = new Float64Array(this.blockSize * r);
-      for (let b = 0; b + 1 < this.start.length; b++) {
-        const j0 = this.start[b]!;
-        const zb = this.block(b);
+      const { start, width } = this.blocks(r);
+      const tbuf = new Float64Array(width * r);
+      for (let b = 0; b + 1 < start.length; b++) {
+        const j0 = start[b]!;
+        const zb = this.block(j0, start[b + 1]!);
         const bw = zb.cols;
         const t = new Matrix(bw, r, tbuf.subarray(0, bw * r));
         this.be.gemm(zb, w, { transA: true, c: t });
@@ -227,14 +266,15 @@ class Streaming implements StreamingGrmOperator {
       this.be.gemm(this.full, b, { c: out });
     } else {
       out.data.fill(0);
-      const tbuf = new Float64Array(this.blockSize * r);
-      for (let k = 0; k + 1 < this.start.length; k++) {
-        const j0 = this.start[k]!;
-        const j1 = this.start[k + 1]!;
+      const { start, width } = this.blocks(r);
+      const tbuf = new Float64Array(width * r);
+      for (let k = 0; k + 1 < start.length; k++) {
+        const j0 = start[k]!;
+        const j1 = start[k + 1]!;
         const bw = j1 - j0;
         const t = new Matrix(bw, r, tbuf.subarray(0, bw * r));
         for (let c = 0; c < r; c++) t.data.set(b.data.subarray(c * m + j0, c * m + j1), c * bw);
-        this.be.gemm(this.block(k), t, { beta: 1, c: out });
+        this.be.gemm(this.block(j0, j1), t, { beta: 1, c: out });
       }
     }
     this.project(out);

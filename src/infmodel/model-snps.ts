@@ -51,7 +51,8 @@ export const MISSING_CODE = 3;
  * sd are those of the rounded calls, so that every decoded column has mean
  * 0 and variance 1 (`rounded` counts such variants).
  *
- * Groups are the chromosomes in file order; a chromosome whose variants are
+ * Groups are the chromosomes with a model SNP, in file order (`groupOf`
+ * maps a name to its group, -1 for none); a chromosome whose variants are
  * not contiguous in the selection is refused (InputError naming the file
  * and the chromosome). Memory: ceil(N / 4) bytes + 32 bytes per model SNP.
  */
@@ -75,8 +76,11 @@ export async function packModelSnps(source: GenotypeSource, opts: PackModelSnpsO
   let skipped = 0;
   let rounded = 0;
   const chrom = source.variants.chrom;
+  const stats = new Float64Array(3);
+  // All samples in file order read faster as no subset at all.
+  const identity = n === source.samples.iid.length && samples.every((v, i) => v === i);
   // Each batch is encoded before the next is read: one buffer suffices.
-  for await (const batch of source.batches({ samples, select: opts.select, size: opts.batchSize, recycle: 0 })) {
+  for await (const batch of source.batches({ samples: identity ? undefined : samples, select: opts.select, size: opts.batchSize, recycle: 0 })) {
     const x = batch.dosages;
     for (let j = 0; j < x.cols; j++) {
       const fi = batch.indices[j]!;
@@ -93,32 +97,14 @@ export async function packModelSnps(source: GenotypeSource, opts: PackModelSnpsO
         current = c;
       }
       const col = x.data.subarray(j * n, (j + 1) * n);
-      if (roundCalls(col)) rounded++;
-      // scaleColumns' arithmetic, in its order (src/data/kinship.ts).
-      let sum = 0;
-      let count = 0;
-      for (let i = 0; i < n; i++) {
-        const v = col[i]!;
-        if (!Number.isNaN(v)) {
-          sum += v;
-          count++;
-        }
-      }
-      if (count === 0) {
+      const informative = roundedStats(col, stats);
+      if (stats[2] === 1) rounded++;
+      if (!informative) {
         skipped++;
         continue;
       }
-      const mu = sum / count;
-      let ss = 0;
-      for (let i = 0; i < n; i++) {
-        const v = col[i]!;
-        if (!Number.isNaN(v)) ss += (v - mu) * (v - mu);
-      }
-      const s = Math.sqrt(ss / n);
-      if (!(s > 0)) {
-        skipped++;
-        continue;
-      }
+      const mu = stats[0]!;
+      const s = stats[1]!;
       const scale = 1 / s;
       tables[4 * m] = (0 - mu) * scale;
       tables[4 * m + 1] = (1 - mu) * scale;
@@ -160,29 +146,64 @@ export async function packModelSnps(source: GenotypeSource, opts: PackModelSnpsO
 }
 
 /**
- * Rounds the non-missing values of `col` to the nearest of 0, 1, 2 in
- * place; returns whether any was not already one of them.
+ * Rounds the observed values of `col` in place to the nearest call (0, 1,
+ * 2) and computes the mean and population sd of the calls as `scaleColumns`
+ * (src/data/kinship.ts) does, in its order: mu = sum_obs x / n_obs,
+ * sd = sqrt(sum_obs (x - mu)^2 / N). Writes [mu, sd, any value rounded
+ * (1/0)] to `out`; returns false when the column carries no information
+ * (nothing observed, or sd 0).
  */
-function roundCalls(col: Float64Array): boolean {
-  let changed = false;
-  for (let i = 0; i < col.length; i++) {
-    const v = col[i]!;
-    if (v === 0 || v === 1 || v === 2 || Number.isNaN(v)) continue;
-    col[i] = Math.min(2, Math.max(0, Math.round(v)));
-    changed = true;
-  }
-  return changed;
-}
-
-/** Packs the calls of `col` (0, 1, 2 or NaN) four per byte, lowest bits first, into `dst` (ceil(N / 4) bytes). */
-function encodeCalls(col: Float64Array, dst: Uint8Array): void {
+function roundedStats(col: Float64Array, out: Float64Array): boolean {
   const n = col.length;
-  dst.fill(0);
+  let sum = 0;
+  let count = 0;
+  let changed = 0;
   for (let i = 0; i < n; i++) {
     const v = col[i]!;
-    const code = Number.isNaN(v) ? MISSING_CODE : v;
-    dst[i >> 2]! |= code << (2 * (i & 3));
+    if (Number.isNaN(v)) continue;
+    const c = v <= 0 ? 0 : v >= 2 ? 2 : Math.round(v);
+    if (c !== v) {
+      col[i] = c;
+      changed = 1;
+    }
+    sum += c;
+    count++;
   }
+  out[2] = changed;
+  if (count === 0) return false;
+  const mu = sum / count;
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    const v = col[i]!;
+    if (!Number.isNaN(v)) ss += (v - mu) * (v - mu);
+  }
+  const s = Math.sqrt(ss / n);
+  out[0] = mu;
+  out[1] = s;
+  return s > 0;
+}
+
+/**
+ * Packs the calls of `col` (0, 1, 2 or NaN: code 3) four per byte, lowest
+ * bits first, into `dst` (ceil(N / 4) bytes).
+ */
+function encodeCalls(col: Float64Array, dst: Uint8Array): void {
+  const n = col.length;
+  const full = n >> 2;
+  for (let b = 0; b < full; b++) {
+    const i = b << 2;
+    dst[b] = callCode(col[i]!) | (callCode(col[i + 1]!) << 2) | (callCode(col[i + 2]!) << 4) | (callCode(col[i + 3]!) << 6);
+  }
+  if (full < dst.length) {
+    let last = 0;
+    for (let i = full << 2; i < n; i++) last |= callCode(col[i]!) << (2 * (i & 3));
+    dst[full] = last;
+  }
+}
+
+/** The 2-bit code of a call: the dosage 0, 1, 2 itself, 3 for NaN. */
+function callCode(v: number): number {
+  return Number.isNaN(v) ? MISSING_CODE : v | 0;
 }
 
 class Packed implements PackedModelSnps {

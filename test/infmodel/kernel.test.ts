@@ -10,9 +10,10 @@ import type { GenotypeBatch, GenotypeSource } from '../../src/data/genotypes.js'
 import type { BedReader } from '../../src/data/plink/bed.js';
 import { DesignError, InputError } from '../../src/errors.js';
 import { solveShifted } from '../../src/infmodel/cg.js';
-import { createGrmOperator } from '../../src/infmodel/grm-operator.js';
+import { createGrmOperator, grmBlockSize } from '../../src/infmodel/grm-operator.js';
 import { packModelSnps, type PackedModelSnps } from '../../src/infmodel/model-snps.js';
 import { topEigenpairs } from '../../src/infmodel/top-eigen.js';
+import type { GrmOperator, ModelSnps } from '../../src/infmodel/types.js';
 import type { Backend } from '../../src/linalg/backend.js';
 import { Matrix } from '../../src/linalg/matrix.js';
 import { getBackend } from '../../src/linalg/select.js';
@@ -204,7 +205,7 @@ for (const be of backendsUnderTest()) {
       const col = be.gemm(p, be.gemm(denseK(be, leaveOut[r]!), be.gemm(p, new Matrix(n, 1, v.col(r).slice()))));
       want.data.set(col.data, r * n);
     }
-    for (const opts of [{ blockSize: 64 }, { blockSize: 500 }, { cacheBytes: 1e9 }]) {
+    for (const opts of [{}, { blockSize: 64 }, { blockSize: 500 }, { cacheBytes: 1e9 }]) {
       const op = createGrmOperator(snps, { covariates, backend: be, ...opts });
       assert.equal(op.cached, opts.cacheBytes !== undefined);
       const out = new Matrix(n, leaveOut.length);
@@ -227,6 +228,14 @@ for (const be of backendsUnderTest()) {
     }
   });
 }
+
+test('grmBlockSize: 4R within 2 MiB to 32 MiB of decoded Z, a multiple of 8', () => {
+  assert.equal(grmBlockSize(5000, 1), 48);
+  assert.equal(grmBlockSize(5000, 64), 256);
+  assert.equal(grmBlockSize(5000, 10_000), 832);
+  assert.equal(grmBlockSize(500_000, 64), 8);
+  assert.equal(grmBlockSize(290, 1), 896);
+});
 
 test('createGrmOperator: zt and z against Z^T P v and P Z b', () => {
   const be = getBackend();
@@ -340,4 +349,64 @@ test('topEigenpairs: the leading eigenvalues and vectors of P K P equal the full
     for (let r = 0; r < n; r++) dot += u[r]! * v[r]!;
     assert.ok(1 - Math.abs(dot) < 1e-6, `vector ${i}: |cos| ${Math.abs(dot)}`);
   }
+});
+
+test('solveShifted: converged columns leave the active set, later passes carry only the running ones', () => {
+  const n = snps.n;
+  const inner = createGrmOperator(snps, { covariates });
+  const widths: number[] = [];
+  const op: GrmOperator = {
+    snps: inner.snps,
+    q: inner.q,
+    get passes() {
+      return inner.passes;
+    },
+    apply(v, leaveOut, out) {
+      widths.push(v.cols);
+      inner.apply(v, leaveOut, out);
+    },
+    project: (v) => inner.project(v),
+    zt: (v, out) => inner.zt(v, out),
+    z: (b, out) => inner.z(b, out),
+  };
+  // Column 0 starts near its solution (a 1e-4 solve) and stops early; column 1 starts at 0.
+  const b = randomBlock(9, n, 2);
+  const leaveOut = Int32Array.from([2, -1]);
+  const rough = solveShifted(inner, b, 0.5, leaveOut, { tol: 1e-4 });
+  const x0 = new Matrix(n, 2);
+  x0.data.set(rough.x.col(0), 0);
+  const res = solveShifted(op, b, 0.5, leaveOut, { tol: 1e-9, x0 });
+  assert.ok(res.converged);
+  assert.equal(widths.length, res.iterations);
+  assert.deepEqual(widths.slice(0, 2), [2, 2]);
+  assert.equal(widths.at(-1), 1, `widths ${widths.join(',')}`);
+  for (let k = 1; k < widths.length; k++) assert.ok(widths[k]! <= widths[k - 1]!);
+  // Column 1 alone takes the same passes (less the x0 pass) to the same x: each column's CG is its own.
+  const alone = solveShifted(inner, b.colView(1, 2), 0.5, leaveOut.subarray(1), { tol: 1e-9 });
+  assert.equal(alone.iterations, res.iterations - 1);
+  const diff = Math.hypot(...alone.x.data.map((v, i) => v - res.x.col(1)[i]!)) / Math.hypot(...alone.x.data);
+  assert.ok(diff < 1e-8, `column 1: ${diff}`);
+});
+
+test('createGrmOperator: blocks of a chromosome every column leaves out are not decoded', () => {
+  let decoded = 0;
+  const counting: ModelSnps = {
+    n: snps.n,
+    m: snps.m,
+    chromNames: snps.chromNames,
+    group: snps.group,
+    countByGroup: snps.countByGroup,
+    fileIndex: snps.fileIndex,
+    bytes: snps.bytes,
+    decode(j0, j1, out) {
+      decoded += j1 - j0;
+      snps.decode(j0, j1, out);
+    },
+  };
+  const op = createGrmOperator(counting, { blockSize: 100 });
+  const v = randomBlock(10, snps.n, 2);
+  op.apply(v, Int32Array.from([3, 3]), new Matrix(snps.n, 2));
+  assert.equal(decoded, snps.m - snps.countByGroup[3]!);
+  op.apply(v, Int32Array.from([3, 0]), new Matrix(snps.n, 2));
+  assert.equal(decoded, 2 * snps.m - snps.countByGroup[3]!);
 });
