@@ -45,8 +45,10 @@ export interface InfNullFit {
   cgIterations: number;
   /** Operator passes over the model SNPs (CG, the draws and the quadratic forms). */
   passes: number;
-  /** Whether the secant met `tol` (false: stopped at maxIter or at a bound of h2). */
+  /** Whether the secant met `tol` (false: stopped at maxIter). */
   converged: boolean;
+  /** The root lies beyond a bound of log delta (+-9): 'lower' h2 (about 1e-4) or 'upper' (about 1 - 1e-4); null inside. */
+  atBound: 'lower' | 'upper' | null;
   /** Samples N and covariate columns p (the REML degrees of freedom are N - p). */
   n: number;
   p: number;
@@ -225,7 +227,6 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
       converged = true;
       break;
     }
-    if (next === l1) break; // stuck at a bound of h2
     l0 = l1;
     f0 = f1;
     l1 = next;
@@ -235,8 +236,9 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
       else bracket = { ...bracket, hi: l1, fhi: f1 };
     }
   }
-  // The fit at the last point evaluated (within tol of the root).
+  // The fit at the last point evaluated (within tol of the root, or at a bound it lies beyond).
   const delta = Math.exp(l1);
+  const atBound = Math.abs(l1) === LOG_DELTA_BOUND && Math.abs(f1) > 0 ? (l1 > 0 ? 'lower' : 'upper') : null;
   const xy = last.b.length > 0 ? quad(x0!.col(0), yt.data) : Number.NaN;
   const sigmaG2 = xy / (n - p);
   const h2 = 1 / (1 + delta);
@@ -252,6 +254,7 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
     cgIterations,
     passes: op.passes - passes0,
     converged,
+    atBound,
     n,
     p,
     yTilde: yt.data,

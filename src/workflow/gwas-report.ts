@@ -58,6 +58,8 @@ export interface InfNullReport {
   /** Secant evaluations of the REML equation, and whether they met the tolerance. */
   iterations: number;
   converged: boolean;
+  /** h2 at its lower (1e-4) or upper (1 - 1e-4) bound, the REML root beyond it; null inside. */
+  atBound: 'lower' | 'upper' | null;
   /** CG iterations and passes over the model SNPs of the REML fit and of the LOCO solves. */
   cgIterations: { reml: number; loco: number };
   passes: { reml: number; loco: number };

@@ -204,15 +204,14 @@ export async function runInfGwas(opts: InfGwasRunOptions): Promise<GwasReport> {
           seed: fit.seed,
           iterations: fit.iterations,
           converged: fit.converged,
+          atBound: fit.atBound,
           cgIterations: { reml: fit.cgIterations, loco: assoc.report.cgIterations },
           passes: { reml: fit.passes, loco: assoc.report.passes },
           calibration: { gamma: assoc.gamma, snps: assoc.report.calibSnps, spread: assoc.report.calibSpread },
           eigenvalues: assoc.report.eigenvalues,
         };
         if (!fit.converged)
-          opts.warn?.(
-            `trait '${tr.name}': the Monte Carlo REML stopped at h2 ${fit.h2.toPrecision(4)} without meeting its tolerance (a bound of h2, or 30 steps)`,
-          );
+          opts.warn?.(`trait '${tr.name}': the Monte Carlo REML stopped at h2 ${fit.h2.toPrecision(4)} without meeting its tolerance (30 secant steps)`);
         log(
           `  inf null: h2 ${fit.h2.toPrecision(4)} (MC se ${fit.h2McSe.toPrecision(2)}), ${fit.iterations} secant steps, ` +
             `${op.passes} passes over the model SNPs, calibration gamma ${assoc.gamma.toPrecision(4)} (spread ${assoc.report.calibSpread.toPrecision(2)})`,

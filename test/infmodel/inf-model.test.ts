@@ -110,8 +110,17 @@ describe('infinitesimal model (dense GRM operator)', () => {
     assert.equal(fit.sigmaE2, fit.delta * fit.sigmaG2);
     assert.ok(fit.h2McSe > 0 && fit.h2McSe < 0.01, `MC se ${fit.h2McSe}`);
     assert.equal(fit.p, 2);
+    assert.equal(fit.atBound, null);
     assert.equal(fit.mcTrials, 200);
     assert.ok(fit.passes > fit.iterations, `passes ${fit.passes}`);
+  });
+
+  test('a trait of noise only: h2 at its lower bound', () => {
+    const noise = new Rng(21).normals(N);
+    const f = fitInfNull(op, noise, { seed: 3, mcTrials: 20 });
+    assert.ok(f.converged);
+    if (f.atBound === null) assert.ok(f.h2 < 0.1, `h2 ${f.h2} of noise`);
+    else assert.equal(f.atBound, 'lower');
   });
 
   test('the same seed gives the same fit; another seed a close one', () => {
