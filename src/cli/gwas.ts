@@ -74,6 +74,8 @@ conjugate gradients, and each variant is tested leave-one-chromosome-out:
 chi2 = (x' H_-c^-1 y)^2 / (sigmaG2 x' H_-c^-1 x), H = K + delta I in the
 complement of the covariates, the denominator calibrated on --inf-calib-snps
 model SNPs with the top --inf-eigen eigenpairs of K (population structure).
+delta is BOLT-LMM's whole-genome one for every chromosome; --inf-loco-reml
+refits it on each K_-c (as --loco does, one more REML per chromosome).
 stat is that chi2 (1 df). PREFIX.json: covariance.model 'inf' (model SNPs per
 chromosome, packed bytes) and per trait nullModel.model 'inf' (h2 and its
 Monte Carlo se, sigmaG2, sigmaE2, secant steps, CG passes, calibration).
@@ -189,6 +191,10 @@ export function gwasCommand(): Command {
       '--inf-eigen <k>',
       'with --method inf: top eigenpairs of the kinship in the structure correction (default 10; 0: one ratio, as BOLT-LMM)',
       integer('--inf-eigen'),
+    )
+    .option(
+      '--inf-loco-reml',
+      "with --method inf: refit h2 on each chromosome's K_-c and test it under its own (as --loco does; one more REML per chromosome) instead of BOLT-LMM's one whole-genome h2",
     )
     .option('--allow-non-psd-kinship', 'proceed with a kinship that has negative eigenvalues beyond rounding, set to 0 (recorded in the report)')
     .option(

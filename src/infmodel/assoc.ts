@@ -49,9 +49,16 @@ export interface InfAssoc {
   readonly chromNames: readonly string[];
   /** N x (G + 1 + k): x_g = H_{-g}^-1 y~ for g = 0..G-1, then H^-1 y~ (no group left out), then the eigenvectors v_i. */
   readonly basis: Matrix;
-  /** 1 / (lambda_i + delta), i < k. */
+  /** Eigenpairs k of the structure correction. */
+  readonly k: number;
+  /** (G + 1) x k, group-major: 1 / (lambda_i + delta_g) (row G: the whole-genome delta). */
   readonly eigenWeights: Float64Array;
+  /** gamma at the whole-genome delta (the report's). */
   readonly gamma: number;
+  /** Per group (G + 1 entries, the last for no group): gamma_g = 1 / (lambda_bulk + delta_g). */
+  readonly gammaByGroup: Float64Array;
+  /** Per group (G + 1 entries): sigma_g^2 of the model the group's variants are tested under. */
+  readonly sigmaG2ByGroup: Float64Array;
   readonly report: InfAssocReport;
   /** Projects onto range(P) in place. */
   readonly project: (v: Matrix) => void;
@@ -87,9 +94,19 @@ export interface InfAssocResult {
  * model SNPs (`decode`): the ratio is the same for the raw dosage, which
  * P maps to sd times the standardised one.
  *
+ * With `fit.perGroup` (each chromosome's own REML on K_{-g}), group g's
+ * solves, eigen weights and sigma_g^2 use its delta_g, and the calibration
+ * becomes gamma_g = 1 / (lambda_bulk + delta_g), lambda_bulk fitted to all
+ * calibration SNPs (`bulkEigenvalue`; with one delta it is BOLT's gamma).
+ *
  * Shapes: yTilde = P y (length N); op.snps.n = N.
  */
-export function prepareInfAssoc(op: GrmOperator, yTilde: Float64Array, fit: { sigmaG2: number; delta: number }, opts: InfAssocOptions = {}): InfAssoc {
+export function prepareInfAssoc(
+  op: GrmOperator,
+  yTilde: Float64Array,
+  fit: { sigmaG2: number; delta: number; perGroup?: readonly { sigmaG2: number; delta: number }[] },
+  opts: InfAssocOptions = {},
+): InfAssoc {
   const snps = op.snps;
   const n = snps.n;
   if (yTilde.length !== n) throw new ArgumentError(`prepareInfAssoc: ${yTilde.length} trait values for ${n} samples of the model SNPs`);
@@ -117,14 +134,17 @@ export function prepareInfAssoc(op: GrmOperator, yTilde: Float64Array, fit: { si
     leaveOut[c] = snps.group[picked[j]!]!;
   }
   op.project(rhs.colView(groups + 1, cols));
-  const sol = solveShifted(op, rhs, delta, leaveOut, { tol: opts.cgTol ?? 1e-4 });
-  if (!sol.converged) {
-    throw new NumericalError(
-      `prepareInfAssoc: the LOCO conjugate gradients did not converge (largest relative residual ${Math.max(...sol.relResidual).toExponential(2)})`,
-    );
+  if (fit.perGroup !== undefined && fit.perGroup.length !== groups) {
+    throw new ArgumentError(`prepareInfAssoc: ${fit.perGroup.length} per-group fits for ${groups} chromosome groups`);
   }
+  // delta of each group's model (entry G: the whole-genome one, for variants on chromosomes without model SNPs).
+  const deltas = Float64Array.from({ length: groups + 1 }, (_, g) => (g < groups ? (fit.perGroup?.[g]?.delta ?? delta) : delta));
+  const sigmas = Float64Array.from({ length: groups + 1 }, (_, g) => (g < groups ? (fit.perGroup?.[g]?.sigmaG2 ?? fit.sigmaG2) : fit.sigmaG2));
+  const colDelta = Float64Array.from(leaveOut, (g) => deltas[g < 0 ? groups : g]!);
+  const sol = solveByDelta(op, rhs, colDelta, leaveOut, opts.cgTol ?? 1e-4);
   const eig = k > 0 ? topEigenpairs(op, k, { seed }) : { values: new Float64Array(0), vectors: new Matrix(n, 0), passes: 0 };
-  const eigenWeights = Float64Array.from(eig.values, (l) => 1 / (l + delta));
+  const eigenWeights = new Float64Array((groups + 1) * k);
+  for (let g = 0; g <= groups; g++) for (let i = 0; i < k; i++) eigenWeights[g * k + i] = 1 / (eig.values[i]! + deltas[g]!);
 
   // gamma from the calibration SNPs' exact denominators.
   const be = getBackend();
@@ -133,9 +153,10 @@ export function prepareInfAssoc(op: GrmOperator, yTilde: Float64Array, fit: { si
   const d = new Float64Array(s);
   const low = new Float64Array(s);
   const rest = new Float64Array(s);
-  let sumExcess = 0;
-  let sumRest = 0;
+  const calibDelta = new Float64Array(s);
   for (let j = 0; j < s; j++) {
+    const g = leaveOut[groups + 1 + j]!;
+    calibDelta[j] = deltas[g]!;
     const xc = calib.col(j);
     const uc = sol.x.col(groups + 1 + j);
     let xu = 0;
@@ -148,17 +169,17 @@ export function prepareInfAssoc(op: GrmOperator, yTilde: Float64Array, fit: { si
     let pp = 0;
     for (let i = 0; i < k; i++) {
       const v = proj.data[j + i * s]!;
-      lr += v * v * eigenWeights[i]!;
+      lr += v * v * eigenWeights[g * k + i]!;
       pp += v * v;
     }
     d[j] = xu;
     low[j] = lr;
     rest[j] = xx - pp;
-    sumExcess += xu - lr;
-    sumRest += xx - pp;
   }
-  const gamma = sumExcess / sumRest;
-  const ratios = Float64Array.from(d, (dj, j) => dj / (low[j]! + gamma * rest[j]!));
+  const bulk = bulkEigenvalue(d, low, rest, calibDelta);
+  const gammaByGroup = Float64Array.from(deltas, (dg) => 1 / (bulk + dg));
+  const gamma = gammaByGroup[groups]!;
+  const ratios = Float64Array.from(d, (dj, j) => dj / (low[j]! + rest[j]! / (bulk + calibDelta[j]!)));
   const basis = new Matrix(n, groups + 1 + k);
   basis.data.set(sol.x.data.subarray(0, (groups + 1) * n), 0);
   basis.data.set(eig.vectors.data, (groups + 1) * n);
@@ -168,8 +189,11 @@ export function prepareInfAssoc(op: GrmOperator, yTilde: Float64Array, fit: { si
     delta,
     chromNames: snps.chromNames,
     basis,
+    k,
     eigenWeights,
     gamma,
+    gammaByGroup,
+    sigmaG2ByGroup: sigmas,
     project: (v) => op.project(v),
     report: {
       gamma,
@@ -208,7 +232,7 @@ export function infAssocTest(model: InfAssoc, x: Matrix, group: Int32Array): Inf
   }
   model.project(x);
   const groups = model.chromNames.length;
-  const k = model.eigenWeights.length;
+  const k = model.k;
   const a = getBackend().gemm(x, model.basis, { transA: true });
   const out: InfAssocResult = {
     beta: new Float64Array(b),
@@ -227,22 +251,91 @@ export function infAssocTest(model: InfAssoc, x: Matrix, group: Int32Array): Inf
     let pp = 0;
     for (let i = 0; i < k; i++) {
       const v = a.data[j + (groups + 1 + i) * b]!;
-      low += v * v * model.eigenWeights[i]!;
+      low += v * v * model.eigenWeights[g * k + i]!;
       pp += v * v;
     }
-    const den = low + model.gamma * (xx - pp);
+    const den = low + model.gammaByGroup[g]! * (xx - pp);
+    const sigmaG2 = model.sigmaG2ByGroup[g]!;
     if (!(xx > 1e-10 * raw[j]!) || !(den > 0)) {
       out.beta[j] = out.se[j] = out.chi2[j] = out.pvalue[j] = out.log10p[j] = Number.NaN;
       continue;
     }
-    const chi2 = (num * num) / (model.sigmaG2 * den);
+    const chi2 = (num * num) / (sigmaG2 * den);
     out.beta[j] = num / den;
-    out.se[j] = Math.sqrt(model.sigmaG2 / den);
+    out.se[j] = Math.sqrt(sigmaG2 / den);
     out.chi2[j] = chi2;
     out.pvalue[j] = chi2Sf(chi2, 1);
     out.log10p[j] = chi2Log10Sf(chi2, 1);
   }
   return out;
+}
+
+/**
+ * Solves each column at its own delta: one `solveShifted` per distinct
+ * delta over its columns (one call in all when every group shares the
+ * whole-genome delta). NumericalError when a solve does not converge.
+ */
+function solveByDelta(op: GrmOperator, rhs: Matrix, colDelta: Float64Array, leaveOut: Int32Array, tol: number): { x: Matrix; iterations: number } {
+  const n = rhs.rows;
+  const x = new Matrix(n, rhs.cols);
+  let iterations = 0;
+  for (const delta of new Set(colDelta)) {
+    const cols = Array.from(colDelta.keys()).filter((c) => colDelta[c] === delta);
+    const b = new Matrix(n, cols.length);
+    cols.forEach((c, i) => {
+      b.data.set(rhs.col(c), i * n);
+    });
+    const sol = solveShifted(
+      op,
+      b,
+      delta,
+      Int32Array.from(cols, (c) => leaveOut[c]!),
+      { tol },
+    );
+    if (!sol.converged) {
+      throw new NumericalError(
+        `prepareInfAssoc: the LOCO conjugate gradients did not converge at delta ${delta.toPrecision(4)} (largest relative residual ${Math.max(...sol.relResidual).toExponential(2)})`,
+      );
+    }
+    iterations += sol.iterations;
+    cols.forEach((c, i) => {
+      x.data.set(sol.x.col(i), c * n);
+    });
+  }
+  return { x, iterations };
+}
+
+/**
+ * The bulk eigenvalue lambda of the calibration: the root of
+ * sum_j rest_j / (lambda + delta_j) = sum_j (d_j - low_j), so that
+ * gamma_g = 1 / (lambda + delta_g) carries the calibration across the
+ * groups' deltas. With one delta it is exactly gamma = sum (d - low) / sum rest.
+ * Bisection (the left side falls with lambda from +inf at -min delta to 0).
+ */
+function bulkEigenvalue(d: Float64Array, low: Float64Array, rest: Float64Array, delta: Float64Array): number {
+  let excess = 0;
+  for (let j = 0; j < d.length; j++) excess += d[j]! - low[j]!;
+  const side = (l: number): number => {
+    let t = 0;
+    for (let j = 0; j < d.length; j++) t += rest[j]! / (l + delta[j]!);
+    return t - excess;
+  };
+  const minDelta = Math.min(...delta);
+  if (new Set(delta).size === 1) {
+    let r = 0;
+    for (const v of rest) r += v;
+    return r / excess - minDelta;
+  }
+  if (!(excess > 0)) throw new NumericalError(`prepareInfAssoc: the calibration SNPs' denominators are not above their low-rank parts (excess ${excess})`);
+  let lo = -minDelta;
+  let hi = Math.max(1, -lo);
+  while (side(hi) > 0) hi *= 2;
+  for (let it = 0; it < 200 && hi - lo > 1e-13 * Math.max(1, Math.abs(hi)); it++) {
+    const mid = 0.5 * (lo + hi);
+    if (side(mid) > 0) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
 }
 
 /** `s` distinct indices of [0, m), ascending, by a partial Fisher-Yates shuffle. */

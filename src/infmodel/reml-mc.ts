@@ -23,6 +23,12 @@ export interface InfNullOptions {
   cgTol?: number;
   /** Most secant steps (default 30). */
   maxIter?: number;
+  /**
+   * Leave chromosome group g out of the kinship (K_{-g} = Z_{-g} Z_{-g}^T / M_{-g}):
+   * the REML of the model on the other chromosomes' SNPs, as `--loco`
+   * refits it (default -1: every model SNP).
+   */
+  leaveOut?: number;
   /** Most bytes of the Monte Carlo effects beta (M x T) held at once (default 256 MiB; more chunks cost one pass each). */
   drawBytes?: number;
 }
@@ -117,12 +123,23 @@ const LOG_DELTA_BOUND = 9;
  * (a_t = x_t^T K x_t, b_t = x_t^T x_t), divided by f's slope, times
  * |dh2 / dlog delta| = h2 (1 - h2).
  *
+ * With `leaveOut` = g the same REML runs on K_{-g} = Z_{-g} Z_{-g}^T / M_{-g}
+ * (the draws use Z_{-g} beta_t / sqrt(M_{-g}), the solves leave g out): the
+ * model a chromosome's variants are tested under by `--inf-loco-reml`.
+ *
  * Shapes: y has length N = op.snps.n; op.q is N x p or undefined (then
  * p = 0 and nothing is projected: give the intercept as a covariate).
  */
 export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullOptions = {}): InfNullFit {
   const n = op.snps.n;
+  const leave = opts.leaveOut ?? -1;
+  if (!(Number.isInteger(leave) && leave >= -1 && leave < op.snps.chromNames.length)) {
+    throw new ArgumentError(`fitInfNull: leaveOut must be -1 or a chromosome group below ${op.snps.chromNames.length}, found ${leave}`);
+  }
   const m = op.snps.m;
+  // Model SNPs in the kinship: M, or M_{-g} with group g left out.
+  const mIn = leave < 0 ? m : m - op.snps.countByGroup[leave]!;
+  if (mIn === 0) throw new ArgumentError(`fitInfNull: leaving chromosome ${op.snps.chromNames[leave]} out leaves no model SNPs`);
   if (y.length !== n) throw new ArgumentError(`fitInfNull: ${y.length} trait values for ${n} samples of the model SNPs`);
   const trials = opts.mcTrials ?? DEFAULT_MC_TRIALS;
   if (!Number.isInteger(trials) || trials < 2) throw new ArgumentError(`fitInfNull: mcTrials must be an integer >= 2, found ${trials}`);
@@ -147,14 +164,17 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
   const chunk = Math.max(1, Math.min(trials, Math.floor((opts.drawBytes ?? DRAW_BYTES) / (8 * m))));
   for (let c0 = 0; c0 < trials; c0 += chunk) {
     const c1 = Math.min(trials, c0 + chunk);
-    op.z(new Matrix(m, c1 - c0, rng.normals(m * (c1 - c0))), genetic.colView(c0, c1));
+    const b = new Matrix(m, c1 - c0, rng.normals(m * (c1 - c0)));
+    // Z_{-g} beta: the left-out group's effects are zero (drawn all the same, so that every group sees the same numbers).
+    if (leave >= 0) for (let c = 0; c < c1 - c0; c++) for (let j = 0; j < m; j++) if (op.snps.group[j] === leave) b.data[j + c * m] = 0;
+    op.z(b, genetic.colView(c0, c1));
   }
-  for (let i = 0; i < genetic.data.length; i++) genetic.data[i]! /= Math.sqrt(m);
+  for (let i = 0; i < genetic.data.length; i++) genetic.data[i]! /= Math.sqrt(mIn);
   const noise = new Matrix(n, trials, rng.normals(n * trials));
   op.project(noise);
 
   const cols = trials + 1;
-  const none = new Int32Array(cols).fill(-1);
+  const none = new Int32Array(cols).fill(leave);
   const rhs = new Matrix(n, cols);
   const kx = new Matrix(n, cols);
   rhs.data.set(yt.data, 0);

@@ -67,6 +67,19 @@ export interface InfNullReport {
   calibration: { gamma: number; snps: number; spread: number };
   /** Top eigenvalues of P K P (the structure correction), descending. */
   eigenvalues: number[];
+  /** With --inf-loco-reml: each chromosome's REML on K_{-c} (the model SNPs of the others), under which its variants are tested. */
+  loco?: {
+    chrom: string;
+    modelSnps: number;
+    h2: number;
+    h2McSe: number | null;
+    sigmaG2: number;
+    sigmaE2: number;
+    delta: number;
+    iterations: number;
+    passes: number;
+    atBound: 'lower' | 'upper' | null;
+  }[];
 }
 
 /** A top association of a trait. */

@@ -133,6 +133,7 @@ export async function runGwas(options: GwasRunOptions): Promise<GwasReport> {
       ['--inf-calib-snps', options.infCalibSnps],
       ['--inf-eigen', options.infEigen],
       ['--model-bfile', options.modelBfile],
+      ['--inf-loco-reml', options.infLocoReml === true ? true : undefined],
     ] as const
   ).find(([, v]) => v !== undefined);
   if (infOnly !== undefined) throw bad(`${infOnly[0]}: an option of the infinitesimal model, only with --method inf`);

@@ -53,6 +53,12 @@ export interface InfOptions {
   infCalibSnps?: number;
   /** Top eigenpairs of the structure correction (default 10; 0: BOLT's single calibration ratio). */
   infEigen?: number;
+  /**
+   * Refit the variance components on each K_{-c} (one more Monte Carlo REML
+   * per chromosome, as --loco refits the kinship model) and test each
+   * chromosome under its own; default false: BOLT-LMM's one whole-genome delta.
+   */
+  infLocoReml?: boolean;
   /** PLINK 1 prefix of the model SNPs (default: the genotype input's analysed variants). */
   modelBfile?: string;
 }
@@ -180,16 +186,28 @@ export async function runInfGwas(opts: InfGwasRunOptions): Promise<GwasReport> {
         }
         const snps = packed;
         const nullContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): cannot fit the infinitesimal model`;
-        const { fit, assoc, op } = fitInContextSync(nullContext, () =>
+        const { fit, assoc, op, perGroup } = fitInContextSync(nullContext, () =>
           withStep(opts.progress, `infinitesimal model of trait '${tr.name}'`, () => {
             const op = createGrmOperator(snps, { covariates: f });
             const fit = fitInfNull(op, y, { mcTrials: opts.infMcTrials, seed: opts.infSeed });
-            const assoc = prepareInfAssoc(op, fit.yTilde, fit, {
-              calibSnps: opts.infCalibSnps ?? DEFAULT_CALIB_SNPS,
-              eigen: opts.infEigen ?? DEFAULT_EIGEN,
-              seed: opts.infSeed,
-            });
-            return { fit, assoc, op };
+            // --inf-loco-reml: each chromosome's own REML on K_{-c}, started from the whole-genome h2.
+            const perGroup =
+              opts.infLocoReml === true
+                ? snps.chromNames.map((_, g) =>
+                    fitInfNull(op, y, { mcTrials: opts.infMcTrials, seed: opts.infSeed, leaveOut: g, h2Guess: Math.min(0.99, Math.max(0.01, fit.h2)) }),
+                  )
+                : undefined;
+            const assoc = prepareInfAssoc(
+              op,
+              fit.yTilde,
+              { ...fit, perGroup },
+              {
+                calibSnps: opts.infCalibSnps ?? DEFAULT_CALIB_SNPS,
+                eigen: opts.infEigen ?? DEFAULT_EIGEN,
+                seed: opts.infSeed,
+              },
+            );
+            return { fit, assoc, op, perGroup };
           }),
         );
         const nullModel: InfNullReport = {
@@ -209,6 +227,22 @@ export async function runInfGwas(opts: InfGwasRunOptions): Promise<GwasReport> {
           passes: { reml: fit.passes, loco: assoc.report.passes },
           calibration: { gamma: assoc.gamma, snps: assoc.report.calibSnps, spread: assoc.report.calibSpread },
           eigenvalues: assoc.report.eigenvalues,
+          ...(perGroup === undefined
+            ? {}
+            : {
+                loco: perGroup.map((p, g) => ({
+                  chrom: snps.chromNames[g]!,
+                  modelSnps: snps.m - snps.countByGroup[g]!,
+                  h2: p.h2,
+                  h2McSe: Number.isFinite(p.h2McSe) ? p.h2McSe : null,
+                  sigmaG2: p.sigmaG2,
+                  sigmaE2: p.sigmaE2,
+                  delta: p.delta,
+                  iterations: p.iterations,
+                  passes: p.passes,
+                  atBound: p.atBound,
+                })),
+              }),
         };
         if (!fit.converged)
           opts.warn?.(`trait '${tr.name}': the Monte Carlo REML stopped at h2 ${fit.h2.toPrecision(4)} without meeting its tolerance (30 secant steps)`);

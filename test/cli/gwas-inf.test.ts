@@ -8,9 +8,9 @@
 // each K_{-c} (here h2_{-c} from 0.32 to 0.52 against 0.51 whole-genome),
 // while the infinitesimal model keeps BOLT-LMM's one whole-genome delta for
 // every chromosome: their statistics differ by that per chromosome, which
-// bounds the agreement below (r 0.997, mean ratio 1.016 here). At one and
-// the same delta the inf statistics match the exact LOCO ones to r > 0.999
-// and 1% (test/infmodel/inf-model.test.ts).
+// bounds the agreement (r 0.997, mean ratio 1.016 here). With
+// --inf-loco-reml it refits each chromosome too, and agrees to r > 0.999
+// and 1%.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,7 +70,8 @@ describe('gwas --method inf vs the exact LOCO path', () => {
   const common = () => ({ bfile: paths.prefix, pheno: paths.pheno, covar: paths.covar, outFormat: ['lmmkit' as const, 'regenie' as const] });
   let exact: GwasReport;
   let inf: GwasReport;
-  const seconds = { exact: 0, inf: 0 };
+  let infLoco: GwasReport;
+  const seconds = { exact: 0, inf: 0, infLoco: 0 };
   before(async () => {
     let t = performance.now();
     exact = await runGwas({ ...common(), out: join(dir, 'exact'), loco: true, kinshipFromGenotypes: true });
@@ -78,6 +79,9 @@ describe('gwas --method inf vs the exact LOCO path', () => {
     t = performance.now();
     inf = await runGwas({ ...common(), out: join(dir, 'inf'), method: 'inf' });
     seconds.inf = (performance.now() - t) / 1000;
+    t = performance.now();
+    infLoco = await runGwas({ ...common(), out: join(dir, 'infloco'), method: 'inf', infLocoReml: true, infMcTrials: 30 });
+    seconds.infLoco = (performance.now() - t) / 1000;
   });
 
   test('variance components within 2% of the whole-genome REML', () => {
@@ -136,6 +140,29 @@ describe('gwas --method inf vs the exact LOCO path', () => {
       const c = b.get(ids2[i]!)!;
       assert.ok(Math.abs((beta[i]! / se[i]!) ** 2 - c) <= 1e-4 * Math.max(1, c), `${ids2[i]}: (beta/se)^2 ${(beta[i]! / se[i]!) ** 2} vs chi2 ${c}`);
     }
+  });
+
+  test('--inf-loco-reml: each chromosome refitted as --loco does; chi2 correlation > 0.999 and mean ratio within 1%', (t) => {
+    const m = infLoco.traits[0]!.nullModel as InfNullReport;
+    const loco = exact.traits[0]!.loco!;
+    assert.equal(m.loco?.length, CHROMS);
+    m.loco!.forEach((c, g) => {
+      const e = loco[g]!.nullModel;
+      assert.equal(c.chrom, loco[g]!.chrom);
+      assert.equal(e.model, 'kinship');
+      if (e.model !== 'kinship') return;
+      assert.ok(Math.abs(c.h2 - e.h2) < Math.max(0.02 * e.h2, 3 * c.h2McSe!), `chromosome ${c.chrom}: h2 ${c.h2} +- ${c.h2McSe} vs exact ${e.h2}`);
+    });
+    const a = chisq(join(dir, 'exact.trait.regenie'));
+    const b = chisq(join(dir, 'infloco.trait.regenie'));
+    const ids = [...a.keys()];
+    const x = ids.map((id) => a.get(id)!);
+    const y = ids.map((id) => b.get(id)!);
+    const r = correlation(x, y);
+    const ratio = y.reduce((s, v) => s + v, 0) / x.reduce((s, v) => s + v, 0);
+    t.diagnostic(`inf --inf-loco-reml (T = 30) vs exact LOCO: chi2 r ${r.toFixed(5)}, mean ratio ${ratio.toFixed(4)}, ${seconds.infLoco.toFixed(1)} s`);
+    assert.ok(r > 0.999, `chi2 correlation ${r}`);
+    assert.ok(Math.abs(ratio - 1) < 0.01, `mean chi2 ratio ${ratio}`);
   });
 });
 

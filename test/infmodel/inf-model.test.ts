@@ -43,9 +43,9 @@ function pkp(leaveOut: number): Matrix {
 }
 
 /** The exact REML h2 over the N - p contrasts: eigen of P K P, its p null directions (those of Q) left out, golden section on log delta. */
-function exactReml(): { h2: number; delta: number; sigmaG2: number } {
+function exactReml(leaveOut = -1): { h2: number; delta: number; sigmaG2: number } {
   const p = covariates.cols;
-  const e = be.syevd(pkp(-1));
+  const e = be.syevd(pkp(leaveOut));
   const q = orthonormal(covariates);
   const py = Matrix.column(y);
   be.gemm(q, be.gemm(q, py, { transA: true }), { alpha: -1, beta: 1, c: py });
@@ -138,25 +138,21 @@ describe('infinitesimal model (dense GRM operator)', () => {
     assert.ok(Math.abs(other.h2 - exact.h2) <= 4 * other.h2McSe, `seed 12: h2 ${other.h2} +- ${other.h2McSe} vs exact ${exact.h2}`);
   });
 
-  test('LOCO statistics: chi2 correlation > 0.999 and mean ratio within 1% of the exact LOCO ones at the same delta', (t) => {
-    const model = prepareInfAssoc(op, fit.yTilde, fit, { seed: 5 });
-    assert.ok(model.report.calibSpread < 0.05, `spread ${model.report.calibSpread}`);
-    assert.equal(model.report.eigenvalues.length, 10);
-    // Exact: H_{-g} = P K_{-g} P + delta I by Cholesky, per chromosome.
-    const tested = Array.from({ length: 400 }, (_, t) => (t * 4) % sim.dosages.cols);
-    const x = new Matrix(N, tested.length);
-    tested.forEach((j, c) => {
-      x.data.set(sim.dosages.col(j), c * N);
-    });
-    const groupOf = Int32Array.from(tested, (j) => CHROMS.indexOf(sim.variants.chrom[j]!));
-    const got = infAssocTest(model, new Matrix(N, x.cols, x.data.slice()), groupOf);
+  // The tested variants (raw dosages) and their exact LOCO chi2 by Cholesky of H_{-g} = P K_{-g} P + delta_g I.
+  const tested = Array.from({ length: 400 }, (_, t) => (t * 4) % sim.dosages.cols);
+  const x = new Matrix(N, tested.length);
+  tested.forEach((j, c) => {
+    x.data.set(sim.dosages.col(j), c * N);
+  });
+  const groupOf = Int32Array.from(tested, (j) => CHROMS.indexOf(sim.variants.chrom[j]!));
+  const exactChi2 = (deltaOf: (g: number) => number, sigmaOf: (g: number) => number): Float64Array => {
     const q = orthonormal(covariates);
     const px = new Matrix(N, x.cols, x.data.slice());
     be.gemm(q, be.gemm(q, px, { transA: true }), { alpha: -1, beta: 1, c: px });
     const want = new Float64Array(tested.length);
     for (let g = 0; g < CHROMS.length; g++) {
       const h = pkp(g);
-      for (let i = 0; i < N; i++) h.data[i + i * N]! += fit.delta;
+      for (let i = 0; i < N; i++) h.data[i + i * N]! += deltaOf(g);
       const l = be.potrf(h);
       const hy = be.potrs(l, Matrix.column(fit.yTilde)).data;
       for (let c = 0; c < tested.length; c++) {
@@ -169,9 +165,21 @@ describe('infinitesimal model (dense GRM operator)', () => {
           num += xc[i]! * hy[i]!;
           den += xc[i]! * hx[i]!;
         }
-        want[c] = (num * num) / (fit.sigmaG2 * den);
+        want[c] = (num * num) / (sigmaOf(g) * den);
       }
     }
+    return want;
+  };
+
+  test('LOCO statistics: chi2 correlation > 0.999 and mean ratio within 1% of the exact LOCO ones at the same delta', (t) => {
+    const model = prepareInfAssoc(op, fit.yTilde, fit, { seed: 5 });
+    assert.ok(model.report.calibSpread < 0.05, `spread ${model.report.calibSpread}`);
+    assert.equal(model.report.eigenvalues.length, 10);
+    const got = infAssocTest(model, new Matrix(N, x.cols, x.data.slice()), groupOf);
+    const want = exactChi2(
+      () => fit.delta,
+      () => fit.sigmaG2,
+    );
     const r = correlation(got.chi2, want);
     const ratio = got.chi2.reduce((s, v) => s + v, 0) / want.reduce((s, v) => s + v, 0);
     t.diagnostic(
@@ -182,5 +190,28 @@ describe('infinitesimal model (dense GRM operator)', () => {
     for (let c = 0; c < tested.length; c++) {
       assert.ok(Math.abs(got.se[c]! - Math.abs(got.beta[c]!) / Math.sqrt(got.chi2[c]!)) <= 1e-9 * got.se[c]!);
     }
+  });
+
+  test('per-chromosome REML (leaveOut): h2 on K_{-g} near the exact one, and the statistics at each delta_g', (t) => {
+    const perGroup = CHROMS.map((_, g) => {
+      const e = exactReml(g);
+      const f = fitInfNull(op, y, { seed: 11, mcTrials: 200, leaveOut: g, h2Guess: fit.h2 });
+      t.diagnostic(`chromosome ${CHROMS[g]} left out: h2 MC ${f.h2} +- ${f.h2McSe} vs exact ${e.h2}`);
+      assert.ok(Math.abs(f.h2 - e.h2) < Math.max(0.02 * e.h2, 3 * f.h2McSe), `group ${g}: h2 ${f.h2} +- ${f.h2McSe} vs exact ${e.h2}`);
+      return e;
+    });
+    // The statistics with each group's own (exact) delta and sigma_g^2 against the exact ones there.
+    const model = prepareInfAssoc(op, fit.yTilde, { ...fit, perGroup }, { seed: 5 });
+    const got = infAssocTest(model, new Matrix(N, x.cols, x.data.slice()), groupOf);
+    const want = exactChi2(
+      (g) => perGroup[g]!.delta,
+      (g) => perGroup[g]!.sigmaG2,
+    );
+    const r = correlation(got.chi2, want);
+    const ratio = got.chi2.reduce((s, v) => s + v, 0) / want.reduce((s, v) => s + v, 0);
+    t.diagnostic(`per-group deltas: chi2 r ${r}, mean ratio ${ratio}, spread ${model.report.calibSpread}`);
+    assert.ok(r > 0.999, `chi2 correlation ${r}`);
+    assert.ok(Math.abs(ratio - 1) < 0.01, `mean chi2 ratio ${ratio}`);
+    assert.ok(model.report.calibSpread < 0.05, `spread ${model.report.calibSpread}`);
   });
 });
