@@ -5,15 +5,17 @@
 //   node dist/bench/inf-kernel.js
 // Sizes: INF_N (5000 samples), INF_M (20000 SNPs), INF_R ("1,16,64"),
 // INF_ROUNDS (3, interleaved packed / cached), INF_BLOCK (fixed block; default grmBlockSize(N, R)),
-// INF_SWEEP ("": block sizes to time packed passes at, e.g. "32,64,128,256").
+// INF_SWEEP ("": block sizes to time packed passes at, e.g. "32,64,128,256"),
+// INF_CG (1: time one simultaneous CG solve, 16 columns, delta 1, cached).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrmOperator, grmBlockSize, type StreamingGrmOperator } from '../src/infmodel/grm-operator.js';
+import { solveShifted } from '../src/infmodel/cg.js';
 import { packModelSnps } from '../src/infmodel/model-snps.js';
 import { Matrix, getBackend, openBed, simulateGwas, writeBed } from '../src/node.js';
 import { Rng } from '../src/sim/rng.js';
-import { envInt, machineLine, secondsSince } from './common.js';
+import { envInt, envOff, machineLine, secondsSince } from './common.js';
 
 const n = envInt('INF_N', 5000);
 const m = envInt('INF_M', 20000);
@@ -111,6 +113,17 @@ async function main(): Promise<void> {
     console.log(
       `memory per sample per model SNP: packed ${perSnp(snps.bytes)} bytes (+ decode buffer ${perSnp(packed.bytes)}), cached ${perSnp(snps.bytes + cached.bytes)} bytes`,
     );
+    if (!envOff('INF_CG')) {
+      // delta = sigma_e^2 / sigma_g^2 = 1 (h2 = 0.5); half the columns leave a chromosome out.
+      const r = 16;
+      const b = new Matrix(n, r, rng.normals(n * r));
+      const lo = Int32Array.from({ length: r }, (_, c) => (c % 2 === 0 ? -1 : c % snps.chromNames.length));
+      const t = timed(() => {
+        const res = solveShifted(cached, b, 1, lo);
+        console.log(`CG: ${r} columns, delta 1, tol 5e-4: ${res.iterations} passes, converged ${res.converged}`);
+      });
+      console.log(`CG: ${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s cpu (cached)`);
+    }
     if (sweep.length > 0) {
       console.log('');
       console.log('packed pass seconds by block size: median wall / cpu (interleaved)');

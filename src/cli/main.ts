@@ -15,6 +15,7 @@ import { packageVersion } from './version.js';
 import { addThreadsOption, guardStdout, printError, printLine, signalTaker } from './common.js';
 import { clusterCommand } from './cluster.js';
 import { webCommand } from './web.js';
+import { simulateCommand } from './simulate.js';
 import { finishRunLog, runLogPath, startRunLog } from './runlog.js';
 
 const VERSION = packageVersion();
@@ -66,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(plotCommand());
   program.addCommand(webCommand());
   program.addCommand(demoCommand());
+  program.addCommand(simulateCommand());
   program.addCommand(varcompCommand());
 
   // Commands built apart (addCommand) do not inherit exitOverride: without it

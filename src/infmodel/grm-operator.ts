@@ -125,7 +125,9 @@ class Streaming implements StreamingGrmOperator {
     if (this.groupStart[groups] !== m) throw new ShapeError(`createGrmOperator: countByGroup sums to ${this.groupStart[groups]} but there are ${m} model SNPs`);
     if (cached) {
       this.full = new Matrix(n, m);
-      snps.decode(0, m, this.full);
+      // In slices, so that decode's indices stay small integers (V8 Smis) however large N x M.
+      const full = this.full;
+      for (let j = 0; j < m; j += 1024) snps.decode(j, Math.min(m, j + 1024), full.colView(j, Math.min(m, j + 1024)));
     }
   }
 

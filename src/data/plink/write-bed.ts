@@ -1,3 +1,4 @@
+import { ShapeError } from '../../errors.js';
 import type { Matrix } from '../../linalg/matrix.js';
 import { writeAtomically } from '../atomic.js';
 import type { SampleTable } from '../samples.js';
@@ -11,20 +12,45 @@ import { BED_HEADER, bimText, checkShape, encodeBedVariant, famText } from './be
  * absent are -9). Used by lmmkit's simulator, tests and benchmarks.
  */
 export async function writeBed(prefix: string, dosages: Matrix, samples: SampleTable, variants: VariantTable, phenotype?: ArrayLike<number>): Promise<void> {
-  const n = dosages.rows;
-  const s = dosages.cols;
   checkShape(dosages, samples, variants);
+  const bpv = Math.max(1, Math.ceil(dosages.rows / 4));
+  const chunkVariants = Math.max(1, Math.floor((1 << 22) / bpv));
+  function* chunks(): Generator<Matrix> {
+    for (let j0 = 0; j0 < dosages.cols; j0 += chunkVariants) yield dosages.colView(j0, Math.min(dosages.cols, j0 + chunkVariants));
+  }
+  await writeBedBlocks(prefix, chunks(), samples, variants, phenotype);
+}
+
+/**
+ * Writes `PREFIX.bed/.bim/.fam` as `writeBed` does from consecutive blocks
+ * of variants (each N x b; their widths must add up to the variant count),
+ * so that a simulator can stream a fileset larger than memory.
+ */
+export async function writeBedBlocks(
+  prefix: string,
+  blocks: Iterable<Matrix>,
+  samples: SampleTable,
+  variants: VariantTable,
+  phenotype?: ArrayLike<number> | (() => ArrayLike<number>),
+): Promise<void> {
+  const n = samples.iid.length;
+  const s = variants.id.length;
   const bpv = Math.ceil(n / 4);
+  let written = 0;
   await writeAtomically(`${prefix}.bed`, async (append) => {
     await append(BED_HEADER);
-    const chunkVariants = Math.max(1, Math.floor((1 << 22) / Math.max(bpv, 1)));
-    for (let j0 = 0; j0 < s; j0 += chunkVariants) {
-      const j1 = Math.min(s, j0 + chunkVariants);
-      const bytes = new Uint8Array((j1 - j0) * bpv);
-      for (let j = j0; j < j1; j++) encodeBedVariant(dosages.col(j), bytes.subarray((j - j0) * bpv, (j - j0 + 1) * bpv), j);
+    for (const block of blocks) {
+      if (block.rows !== n || written + block.cols > s) {
+        throw new ShapeError(`writeBedBlocks ${prefix}.bed: a block of ${block.shape} after ${written} variants does not fit ${n} samples x ${s} variants`);
+      }
+      const bytes = new Uint8Array(block.cols * bpv);
+      for (let j = 0; j < block.cols; j++) encodeBedVariant(block.col(j), bytes.subarray(j * bpv, (j + 1) * bpv), written + j);
+      written += block.cols;
       await append(bytes);
     }
+    if (written !== s) throw new ShapeError(`writeBedBlocks ${prefix}.bed: the blocks held ${written} variants, the .bim ${s}`);
   });
   await writeAtomically(`${prefix}.bim`, (append) => append(bimText(variants)));
-  await writeAtomically(`${prefix}.fam`, (append) => append(famText(samples, phenotype)));
+  const pheno = typeof phenotype === 'function' ? phenotype() : phenotype;
+  await writeAtomically(`${prefix}.fam`, (append) => append(famText(samples, pheno)));
 }
