@@ -185,6 +185,11 @@ export async function runInfGwas(opts: InfGwasRunOptions): Promise<GwasReport> {
           );
         }
         const snps = packed;
+        if (snps.chromNames.length < 2) {
+          throw bad(
+            `gwas --method inf: the model SNPs of ${modelSource.path} lie on ${snps.chromNames.length === 0 ? 'no chromosome' : `one chromosome (${snps.chromNames[0]})`}; leaving a chromosome out needs at least two (give every autosome, or --model-bfile)`,
+          );
+        }
         const nullContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): cannot fit the infinitesimal model`;
         const { fit, assoc, op, perGroup } = fitInContextSync(nullContext, () =>
           withStep(opts.progress, `infinitesimal model of trait '${tr.name}'`, () => {

@@ -252,6 +252,16 @@ describe('gwas --method inf refusals', () => {
     assertRejected(r, /gwas --method inf: the selection of .* has variants on the sex chromosomes or MT \(20 on X\)/, out.data);
   });
 
+  test('model SNPs on one chromosome only', async () => {
+    const odir = fixturePaths(dir, 'one');
+    const one = simulateGwas({ samples: 80, variants: 60, chromosomes: 1, seed: 4 });
+    await writeBed(odir.prefix, one.dosages, one.samples, one.variants, one.phenotype);
+    await assert.rejects(
+      runGwas({ bfile: odir.prefix, method: 'inf', out: join(odir.data, 'res') }),
+      /gwas --method inf: the model SNPs of .* lie on one chromosome \(1\); leaving a chromosome out needs at least two/,
+    );
+  });
+
   test('a --model-bfile without an analysed sample', async () => {
     const mdir = fixturePaths(dir, 'model');
     const fewer = { fid: sim.samples.fid.slice(1), iid: sim.samples.iid.slice(1) };
