@@ -65,6 +65,24 @@ PREFIX.json lists each chromosome's variance components (traits[].loco).
 Not with --kinship, --null, --lowrank or --chunk, nor with chrX/chrY variants
 and known sexes (leave them out, e.g. --chr 1-22).
 
+--method inf (BOLT-LMM-inf, Loh et al. 2015): y = C b + g + e with g ~ N(0,
+sigmaG2 Z Z^T / M) over the M model SNPs Z (standardised as the kinship is;
+--model-bfile, or the genotype input's autosomal variants), never forming the
+N x N kinship: the model SNPs are held two bits per genotype, the variance
+components come from Monte Carlo REML (--inf-mc-trials, --inf-seed) by
+conjugate gradients, and each variant is tested leave-one-chromosome-out:
+chi2 = (x' H_-c^-1 y)^2 / (sigmaG2 x' H_-c^-1 x), H = K + delta I in the
+complement of the covariates, the denominator calibrated on --inf-calib-snps
+model SNPs with the top --inf-eigen eigenpairs of K (population structure).
+delta is BOLT-LMM's whole-genome one for every chromosome; --inf-loco-reml
+refits it on each K_-c (as --loco does, one more REML per chromosome).
+stat is that chi2 (1 df). PREFIX.json: covariance.model 'inf' (model SNPs per
+chromosome, packed bytes) and per trait nullModel.model 'inf' (h2 and its
+Monte Carlo se, sigmaG2, sigmaE2, secant steps, CG passes, calibration).
+Not with --kinship, --kinship-from-bfile, --null, --lowrank, --test exact,
+--inter, --step > 1, --chunk or --loco (it is always LOCO), nor with chrX,
+chrY or MT variants (e.g. --chr 1-22).
+
 Tests: --test fixed (default, limix-lmm's LMM): the null covariance held
 fixed, likelihood-ratio statistic lrt ~ chi2(df) (the regenie dialect's CHISQ,
 the joint tests' stat), beta and its Wald se.
@@ -155,6 +173,28 @@ export function gwasCommand(): Command {
     .option(
       '--loco',
       'leave one chromosome out: test each chromosome under a null model on the kinship of the other chromosomes (from the genotypes; implies --kinship-from-bfile)',
+    )
+    .option(
+      '--method <m>',
+      "kinship (default: the null covariance of --kinship/--lowrank/--null, or none) or inf (BOLT-LMM's infinitesimal model on the model SNPs, LOCO; see below)",
+      oneOf('--method', ['kinship', 'inf'] as const),
+    )
+    .option('--model-bfile <prefix>', "with --method inf: PLINK 1 fileset of the model SNPs (default: the genotype input's analysed autosomal variants)")
+    .option(
+      '--inf-mc-trials <n>',
+      'with --method inf: Monte Carlo trials of the REML (default 100; the Monte Carlo error of h2 falls as 1/sqrt(trials))',
+      integer('--inf-mc-trials'),
+    )
+    .option('--inf-seed <n>', 'with --method inf: seed of the Monte Carlo draws, calibration SNPs and eigen solver (default 1)', integer('--inf-seed'))
+    .option('--inf-calib-snps <n>', 'with --method inf: model SNPs that calibrate the test denominators (default 48)', integer('--inf-calib-snps'))
+    .option(
+      '--inf-eigen <k>',
+      'with --method inf: top eigenpairs of the kinship in the structure correction (default 10; 0: one ratio, as BOLT-LMM)',
+      integer('--inf-eigen'),
+    )
+    .option(
+      '--inf-loco-reml',
+      "with --method inf: refit h2 on each chromosome's K_-c and test it under its own (as --loco does; one more REML per chromosome) instead of BOLT-LMM's one whole-genome h2",
     )
     .option('--allow-non-psd-kinship', 'proceed with a kinship that has negative eigenvalues beyond rounding, set to 0 (recorded in the report)')
     .option(

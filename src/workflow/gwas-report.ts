@@ -35,7 +35,52 @@ export type NullModelReport =
       beta: Record<string, number>;
       wColumns: number;
       wColumnsDropped: number;
-    };
+    }
+  | InfNullReport;
+
+/**
+ * The infinitesimal model of `gwas --method inf` (inf-gwas.ts): Monte Carlo
+ * REML of y = C b + g + e, g ~ N(0, sigmaG2 Z Z^T / M), and the calibration
+ * of its LOCO statistics.
+ */
+export interface InfNullReport {
+  model: 'inf';
+  method: 'MC-REML';
+  h2: number;
+  /** Monte Carlo standard error of h2 (NaN written as null when not estimable). */
+  h2McSe: number | null;
+  sigmaG2: number;
+  sigmaE2: number;
+  /** sigmaE2 / sigmaG2. */
+  delta: number;
+  mcTrials: number;
+  seed: number;
+  /** Secant evaluations of the REML equation, and whether they met the tolerance. */
+  iterations: number;
+  converged: boolean;
+  /** h2 at its lower (1e-4) or upper (1 - 1e-4) bound, the REML root beyond it; null inside. */
+  atBound: 'lower' | 'upper' | null;
+  /** CG iterations and passes over the model SNPs of the REML fit and of the LOCO solves. */
+  cgIterations: { reml: number; loco: number };
+  passes: { reml: number; loco: number };
+  /** x~^T H^-1 x~ ~= sum_i (v_i^T x~)^2 / (lambda_i + delta) + gamma rest: gamma, the calibration SNPs and their ratios' relative spread. */
+  calibration: { gamma: number; snps: number; spread: number };
+  /** Top eigenvalues of P K P (the structure correction), descending. */
+  eigenvalues: number[];
+  /** With --inf-loco-reml: each chromosome's REML on K_{-c} (the model SNPs of the others), under which its variants are tested. */
+  loco?: {
+    chrom: string;
+    modelSnps: number;
+    h2: number;
+    h2McSe: number | null;
+    sigmaG2: number;
+    sigmaE2: number;
+    delta: number;
+    iterations: number;
+    passes: number;
+    atBound: 'lower' | 'upper' | null;
+  }[];
+}
 
 /** A top association of a trait. */
 export interface GwasHit {
@@ -207,10 +252,28 @@ export interface GwasReport {
         loco?: { chrom: string; variants: number }[];
       }
     | { model: 'lowrank'; file: string }
-    | { model: 'kinship'; source: 'null-model'; file: string };
+    | { model: 'kinship'; source: 'null-model'; file: string }
+    | InfCovarianceReport;
   traits: TraitReport[];
   backend: string;
   seconds: number;
+}
+
+/** The model SNPs of `gwas --method inf` (K = Z Z^T / M never formed). */
+export interface InfCovarianceReport {
+  model: 'inf';
+  /** The genotype file the model SNPs were read from (--model-bfile, or the genotype input). */
+  file: string;
+  /** Model SNPs M (informative variants), constant ones skipped, dosages rounded to calls. */
+  modelSnps: number;
+  skipped: number;
+  rounded: number;
+  /** Model SNPs per chromosome, in file order. */
+  perChrom: { chrom: string; snps: number }[];
+  /** Bytes of the packed model SNPs (per distinct sample set, the largest). */
+  bytes: number;
+  /** Distinct sample sets packed (one per set of traits on the same samples). */
+  packs: number;
 }
 
 /** A null model in one line of the text report (4 significant digits). */
@@ -218,6 +281,7 @@ export function describeNull(m: NullModelReport): string {
   const g = (x: number): string => x.toPrecision(4);
   if (m.model === 'kinship')
     return `kinship REML lambda ${g(m.lambda)} (sigmaG2 ${g(m.sigmaG2)}, sigmaE2 ${g(m.sigmaE2)}, h2 ${g(m.h2)}), logLik ${g(m.logLik)}`;
+  if (m.model === 'inf') return `infinitesimal MC-REML h2 ${g(m.h2)} (sigmaG2 ${g(m.sigmaG2)}, sigmaE2 ${g(m.sigmaE2)}, ${m.mcTrials} trials)`;
   if (m.model === 'lowrank') return `low-rank REML cr ${g(m.cr)}, cn ${g(m.cn)}, logLik ${g(m.logLik)}`;
   return `OLS sigma2 ${g(m.sigma2)}`;
 }

@@ -2,11 +2,11 @@
 // stream the genotype file through the scan into staged outputs, and write
 // the JSON report.
 import { factorsReport } from './phenotypes.js';
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { resolveSelection } from '../data/variants.js';
 import { type ChunkSpec, chunkOutPrefix, type Fingerprinter, type PartManifest, type PartTable, scanChunk, writeScanPart } from './chunks.js';
-import { type Dialect, dialect, dialectRefusal, MAX_DIGITS, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
+import { dialectRefusal, type OutFormat } from '../data/gwas-dialects.js';
+import { checkTableOptions, lmmkitVersion, type TableSpec, traitTables } from './gwas-tables.js';
 import { readLines } from '../data/node/files.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
@@ -31,7 +31,7 @@ import { binaryNotice, checkTraitSizes, prepareKinship, readGwasInputs, type Tra
 import type { SavedNullModel } from '../nullmodel/serialize.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
-import { formatBatch, GWAS_MULTI_HEADER, type GwasLayout } from './gwas-rows.js';
+import { formatBatch, GWAS_MULTI_HEADER } from './gwas-rows.js';
 import { dialectLines, gwasSsfMetaYaml, TableOutput } from './gwas-outputs.js';
 import { sourceCounts, type TraitSamples } from './gwas-samples.js';
 import { runEntry } from './run-info.js';
@@ -48,13 +48,14 @@ import {
   withStep,
 } from './options.js';
 import { selectionFiles } from './selection.js';
+import { type InfOptions, runInfGwas } from './inf-gwas.js';
 import { chromCode } from '../data/chrom.js';
 import { chromRuns, leaveChromOut, type LocoKinship, locoCovarianceReport, locoPass, locoRunKinship, wholeKinship, withLoco } from './loco.js';
 import { threadsReport } from './threads.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 
 /** Options of `runGwas` (what the `lmmkit gwas` command runs). */
-export interface GwasRunOptions extends ScanRunOptions {
+export interface GwasRunOptions extends ScanRunOptions, InfOptions {
   /** Low-rank factor W of the null covariance cr W W^T + cn I. */
   lowrank?: string;
   /** Interaction factors: each variant g enters as inter_l * g. */
@@ -118,9 +119,24 @@ export interface GwasRunOptions extends ScanRunOptions {
  * `gwasScan`, writing PREFIX.<trait>.tsv (and its plots with `plot`) and
  * PREFIX.json; returns the report. All outputs are staged in temporary
  * files and renamed into place only when every trait is done: an error
- * leaves no output, whole or partial.
+ * leaves no output, whole or partial. With `method: 'inf'` the run is
+ * `runInfGwas`'s (BOLT-LMM's infinitesimal model, inf-gwas.ts).
  */
 export async function runGwas(options: GwasRunOptions): Promise<GwasReport> {
+  // --method inf: the infinitesimal model, its own path from the inputs to the report (inf-gwas.ts).
+  if (options.method === 'inf') return runInfGwas(options);
+  if (options.method !== undefined && options.method !== 'kinship') throw bad(`--method: expected kinship or inf, found '${String(options.method)}'`);
+  const infOnly = (
+    [
+      ['--inf-mc-trials', options.infMcTrials],
+      ['--inf-seed', options.infSeed],
+      ['--inf-calib-snps', options.infCalibSnps],
+      ['--inf-eigen', options.infEigen],
+      ['--model-bfile', options.modelBfile],
+      ['--inf-loco-reml', options.infLocoReml === true ? true : undefined],
+    ] as const
+  ).find(([, v]) => v !== undefined);
+  if (infOnly !== undefined) throw bad(`${infOnly[0]}: an option of the infinitesimal model, only with --method inf`);
   const t0 = performance.now();
   const opts = withLoco('gwas', options);
   const log = opts.log ?? (() => {});
@@ -588,20 +604,7 @@ function checkOptions(opts: GwasRunOptions): CheckedOptions {
     if (step !== 1) throw bad(`--test exact: tests one variant at a time, found --step ${step}`);
     if (opts.inter !== undefined) throw bad('--test exact: does not take --inter (use --test fixed)');
   }
-  if (opts.digits !== undefined && !(Number.isInteger(opts.digits) && opts.digits >= 1 && opts.digits <= MAX_DIGITS)) {
-    throw bad(`--digits: expected an integer from 1 to ${MAX_DIGITS}, found ${opts.digits}`);
-  }
-  const formats = opts.outFormat ?? ['lmmkit'];
-  if (formats.length === 0) throw bad('--out-format: expected at least one format');
-  for (const f of formats)
-    if (!(OUT_FORMATS as readonly string[]).includes(f)) throw bad(`--out-format: expected ${OUT_FORMATS.join(', ')}, found '${String(f)}'`);
-  if (new Set(formats).size !== formats.length) throw bad(`--out-format: a format given twice in '${formats.join(',')}'`);
-  // The plots read the first table as lmmkit writes it (plain or BGZF: the reader knows gzip by its magic).
-  if (opts.plot === true && formats[0] !== 'lmmkit') {
-    throw bad(`--plot: draws from the lmmkit table: give lmmkit first in --out-format (found ${formats.join(',')}), or draw later with 'lmmkit plot'`);
-  }
-  if (opts.build !== undefined && !/^[A-Za-z0-9._-]+$/.test(opts.build))
-    throw bad(`--build: expected an assembly name such as GRCh38 or hg19, found '${opts.build}'`);
+  const formats = checkTableOptions(opts);
   return { test, step, formats, gz: opts.gz === true, ...filters, ...checkTraitOptions(opts) };
 }
 
@@ -614,44 +617,4 @@ function oneSampleSet(traits: readonly TraitSamples[], sexRuns: SexRuns | undefi
   const first = traits[0]?.pos ?? [];
   const same = traits.every((t) => t.pos.length === first.length && t.pos.every((p, i) => p === first[i]));
   return same && !(sexRuns?.runs.some((r) => r.kind === 'x' || r.kind === 'y') ?? false);
-}
-
-/** One result table of a trait: its dialect (undefined: lmmkit's joint-test layout), path and companions. */
-interface TableSpec {
-  format: OutFormat;
-  dialect: Dialect | undefined;
-  path: string;
-  index?: string;
-  meta?: string;
-}
-
-/**
- * Each trait's tables: PREFIX.<trait> (the trait name made safe for a file
- * name, and unique) + the dialect's suffix (+ .gz), in --out-format's order.
- */
-function traitTables(traits: readonly string[], opts: GwasRunOptions, formats: readonly OutFormat[], layout: GwasLayout): TableSpec[][] {
-  const seen = new Set<string>();
-  const gz = opts.gz === true ? '.gz' : '';
-  return traits.map((t, i) => {
-    let safe = t.replace(/[^A-Za-z0-9._-]/g, '_');
-    if (seen.has(safe)) safe = `${safe}_${i + 1}`;
-    seen.add(safe);
-    return formats.map((format) => {
-      const d = layout === 'multi' ? undefined : dialect(format, { layout, exactTests: opts.exactTests, digits: opts.digits });
-      const path = format === 'lmmkit' && opts.tsvPath !== undefined ? opts.tsvPath(t, i) + gz : `${opts.out}.${safe}${d?.suffix ?? '.tsv'}${gz}`;
-      return {
-        format,
-        dialect: d,
-        path,
-        ...(opts.gz === true && format !== 'regenie' ? { index: `${path}.tbi` } : {}),
-        ...(format === 'gwas-ssf' ? { meta: `${path}-meta.yaml` } : {}),
-      };
-    });
-  });
-}
-
-/** lmmkit's version, from its package.json (three folders above dist/src/workflow/). */
-function lmmkitVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
