@@ -95,8 +95,8 @@ const gb = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GB`;
 
 /** h2 of lmmkit's inf report (the first trait's). */
 function infH2(report: Record<string, unknown>): number {
-  const traits = report.traits as { null?: { h2?: number } }[] | undefined;
-  return traits?.[0]?.null?.h2 ?? Number.NaN;
+  const traits = report.traits as { nullModel?: { h2?: number } }[] | undefined;
+  return traits?.[0]?.nullModel?.h2 ?? Number.NaN;
 }
 
 async function main(): Promise<void> {

@@ -299,10 +299,17 @@ function showNull(r: NullModelReport): void {
             ['cr', g(r.cr)],
             ['cn', g(r.cn)],
           ]
-        : [
-            ['model', 'none (OLS)'],
-            ['sigma^2', g(r.sigma2)],
-          ];
+        : r.model === 'inf'
+          ? [
+              ['model', 'infinitesimal, Monte Carlo REML'],
+              ['sigma_g^2', g(r.sigmaG2)],
+              ['sigma_e^2', g(r.sigmaE2)],
+              ['h2', g(r.h2)],
+            ]
+          : [
+              ['model', 'none (OLS)'],
+              ['sigma^2', g(r.sigma2)],
+            ];
   ui.null.replaceChildren(
     ...rows.map(([k, v]) => {
       const tr = document.createElement('tr');
