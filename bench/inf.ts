@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getBackend } from '../src/node.js';
 import { writePolygenicFileset } from '../src/workflow/simulate.js';
+import { statAgreement } from './agreement.js';
 import { boltMissing, runBolt } from './bolt-peer.js';
 import { envInt, envOff, machineLine, secondsSince } from './common.js';
 import { reportSummary, type SummaryRow } from './summary-rows.js';
@@ -66,31 +67,6 @@ function runLmmkit(dir: string, name: string, args: string[]): LmmkitRun {
   return { seconds, cpu: Number(m[1]) + Number(m[2]), maxRss: Number(m[3]) * 1024, report, chi2 };
 }
 
-/** Pearson correlation and mean ratio a/b of two statistics over their common ids. */
-function agreement(a: Map<string, number>, b: Map<string, number>): { corr: number; meanRatio: number; n: number } {
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (const [id, x] of a) {
-    const y = b.get(id);
-    if (y !== undefined && Number.isFinite(x) && Number.isFinite(y)) {
-      xs.push(x);
-      ys.push(y);
-    }
-  }
-  const n = xs.length;
-  const mx = xs.reduce((t, v) => t + v, 0) / n;
-  const my = ys.reduce((t, v) => t + v, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i]! - mx) * (ys[i]! - my);
-    sxx += (xs[i]! - mx) ** 2;
-    syy += (ys[i]! - my) ** 2;
-  }
-  return { corr: sxy / Math.sqrt(sxx * syy), meanRatio: mx / my, n };
-}
-
 const gb = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GB`;
 
 /** h2 of lmmkit's inf report (the first trait's). */
@@ -119,7 +95,7 @@ async function main(): Promise<void> {
       console.log(`    report: ${JSON.stringify((lm.report.traits as unknown[])?.[0] ?? {}).slice(0, 1500)}`);
       if (sizes[0]![0] === n && process.env.LMMKIT_BENCH_INF_EXACT === '1') {
         const ex = runLmmkit(dir, 'exact', ['--bfile', sim.bfile, '--pheno', sim.pheno, '--kinship-from-bfile', '--loco']);
-        const a = agreement(lm.chi2, ex.chi2);
+        const a = statAgreement(lm.chi2, ex.chi2);
         console.log(
           `  lmmkit exact kinship path --loco: ${ex.seconds.toFixed(1)} s wall, peak ${gb(ex.maxRss)}; inf / exact chi2: correlation ${a.corr.toFixed(5)}, mean ratio ${a.meanRatio.toFixed(4)} (${a.n} variants)`,
         );
@@ -127,7 +103,7 @@ async function main(): Promise<void> {
       let peerTime: number | string = `BOLT-LMM ${boltWhy ?? 'not run at this size'}`;
       if (boltWhy === undefined && withBolt) {
         const bolt = runBolt({ bfile: sim.bfile, pheno: sim.pheno, phenoCol: 'y', dir, threads: THREADS });
-        const a = agreement(lm.chi2, bolt.chi2);
+        const a = statAgreement(lm.chi2, bolt.chi2);
         console.log(
           `  bolt --lmmInfOnly: ${bolt.seconds.toFixed(1)} s wall (variance components ${bolt.varianceSeconds.toFixed(1)} s, statistics ${bolt.statsSeconds.toFixed(1)} s), ${bolt.cpu.toFixed(1)} s CPU, peak ${gb(bolt.maxRss)}; h2 ${bolt.h2}; calibration ${bolt.calibration} (${bolt.calibrationSe})`,
         );

@@ -46,18 +46,7 @@ export interface Kernels {
    * Until then the caller must not write A, B or C (it may work on other data
    * meanwhile: that is the point).
    */
-  dgemmStart?(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float64Array,
-    b: Float64Array,
-    beta: number,
-    c: Float64Array,
-  ): KernelTask;
+  dgemmStart?(...args: Parameters<Kernels['dgemm']>): KernelTask;
 
   /**
    * Lower triangle of C (n x n) = alpha op(A) op(A)^T + beta C, where op(A) is

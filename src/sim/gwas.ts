@@ -2,6 +2,7 @@ import { Matrix } from '../linalg/matrix.js';
 import type { SampleTable } from '../data/samples.js';
 import type { VariantTable } from '../data/variants.js';
 import { beta, variance } from './distributions.js';
+import { populationTables } from './tables.js';
 import { Rng } from './rng.js';
 
 /** Options of `simulateGwas`. */
@@ -78,20 +79,9 @@ export function simulateGwas(opts: SimulateGwasOptions): SimulatedGwas {
   const phenotype = Float64Array.from({ length: n }, (_, i) => scaleG * genetic[i]! + scaleP * structure[i]! + scaleE * noise[i]!);
   for (const e of effects) e.effect *= scaleG;
 
-  const perChrom = Math.ceil(s / chromosomes);
-  const alleles = ['A', 'C', 'G', 'T'];
-  const ids = Array.from({ length: n }, (_, i) => `ind${i + 1}`);
   return {
     dosages,
-    samples: { fid: ids.map((_, i) => `pop${population[i]! + 1}`), iid: ids },
-    variants: {
-      chrom: Array.from({ length: s }, (_, j) => String(1 + Math.floor(j / perChrom))),
-      id: Array.from({ length: s }, (_, j) => `rs${j + 1}`),
-      cm: new Float64Array(s),
-      pos: Float64Array.from({ length: s }, (_, j) => 10_000 * (1 + (j % perChrom))),
-      a1: Array.from({ length: s }, (_, j) => alleles[j % 4]!),
-      a2: Array.from({ length: s }, (_, j) => alleles[(j + 2) % 4]!),
-    },
+    ...populationTables(population, s, chromosomes),
     phenotype,
     population,
     causal: effects,

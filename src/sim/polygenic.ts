@@ -7,6 +7,7 @@ import type { SampleTable } from '../data/samples.js';
 import type { VariantTable } from '../data/variants.js';
 import { beta, variance } from './distributions.js';
 import { Rng } from './rng.js';
+import { populationTables } from './tables.js';
 
 /** Options of `PolygenicSimulation`. */
 export interface PolygenicOptions {
@@ -70,18 +71,9 @@ export class PolygenicSimulation {
     this.rng = new Rng(this.opts.seed);
     this.genetic = new Float64Array(n);
     this.population = Int32Array.from({ length: n }, (_, i) => Math.floor((i * populations) / n));
-    const perChrom = Math.ceil(s / chromosomes);
-    const alleles = ['A', 'C', 'G', 'T'];
-    const ids = Array.from({ length: n }, (_, i) => `ind${i + 1}`);
-    this.samples = { fid: ids.map((_, i) => `pop${this.population[i]! + 1}`), iid: ids };
-    this.variants = {
-      chrom: Array.from({ length: s }, (_, j) => String(1 + Math.floor(j / perChrom))),
-      id: Array.from({ length: s }, (_, j) => `rs${j + 1}`),
-      cm: new Float64Array(s),
-      pos: Float64Array.from({ length: s }, (_, j) => 10_000 * (1 + (j % perChrom))),
-      a1: Array.from({ length: s }, (_, j) => alleles[j % 4]!),
-      a2: Array.from({ length: s }, (_, j) => alleles[(j + 2) % 4]!),
-    };
+    const tables = populationTables(this.population, s, chromosomes);
+    this.samples = tables.samples;
+    this.variants = tables.variants;
   }
 
   /** The dosage blocks (N x b, NaN = missing), in variant order; one pass only. */

@@ -3,7 +3,11 @@
 // Shared by the kinship path (gwas.ts) and the infinitesimal model
 // (inf-gwas.ts), which must not import each other.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { StagedOutputs } from '../data/atomic.js';
 import { type Dialect, dialect, MAX_DIGITS, OUT_FORMATS, type OutFormat } from '../data/gwas-dialects.js';
+import { gwasSsfMetaYaml, type TableOutput } from './gwas-outputs.js';
+import type { TraitOutputReport } from './gwas-report.js';
 import type { GwasLayout } from './gwas-rows.js';
 import { bad } from './options.js';
 
@@ -76,4 +80,50 @@ export function traitTables(traits: readonly string[], opts: GwasTableOptions, f
 export function lmmkitVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+/** What the GWAS-SSF metadata of a trait's tables says besides the table itself. */
+export interface TraitTablesMeta {
+  trait: string;
+  samples: number;
+  build: string | undefined;
+  /** The software line: lmmkit's version and the model. */
+  software: string;
+  /** Covariate names, the intercept included (it is left out of the metadata). */
+  covariates: readonly string[];
+}
+
+/**
+ * Closes a trait's tables (and any `keys` companions), staging each GWAS-SSF
+ * table's -meta.yaml with its md5; returns the tables' report entries.
+ */
+export async function closeTraitTables(
+  outs: readonly { t: TableSpec; out: TableOutput; keys?: { close(): Promise<void> } | undefined }[],
+  meta: TraitTablesMeta,
+  outputs: StagedOutputs,
+): Promise<TraitOutputReport[]> {
+  const files: TraitOutputReport[] = [];
+  for (const { t, out, keys } of outs) {
+    await keys?.close();
+    const md5 = await out.close();
+    const file: TraitOutputReport = { format: t.format, file: t.path, rows: out.rows, sorted: out.sorted };
+    if (t.index !== undefined) file.index = t.index;
+    if (t.meta !== undefined) {
+      file.meta = t.meta;
+      const yaml = gwasSsfMetaYaml({
+        dataFile: basename(t.path),
+        md5,
+        trait: meta.trait,
+        samples: meta.samples,
+        build: meta.build,
+        software: meta.software,
+        covariates: meta.covariates.filter((c) => c !== 'intercept'),
+        sorted: out.sorted,
+        date: new Date().toISOString().slice(0, 10),
+      });
+      await outputs.whole(t.meta, yaml);
+    }
+    files.push(file);
+  }
+  return files;
 }

@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { resolveSelection } from '../data/variants.js';
 import { type ChunkSpec, chunkOutPrefix, type Fingerprinter, type PartManifest, type PartTable, scanChunk, writeScanPart } from './chunks.js';
 import { dialectRefusal, type OutFormat } from '../data/gwas-dialects.js';
-import { checkTableOptions, lmmkitVersion, type TableSpec, traitTables } from './gwas-tables.js';
+import { checkTableOptions, closeTraitTables, lmmkitVersion, type TableSpec, traitTables } from './gwas-tables.js';
 import { readLines } from '../data/node/files.js';
 import { getBackend } from '../linalg/select.js';
 import { gwasScan } from '../scan/gwas.js';
@@ -15,15 +15,7 @@ import type { GenotypeSource } from '../data/genotypes.js';
 import type { VariantSelection } from '../data/variants.js';
 import { SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
-import {
-  describeNull,
-  type GwasHit,
-  type LocoChromReport,
-  type GwasReport,
-  type SexChromosomesReport,
-  type TraitOutputReport,
-  type TraitReport,
-} from './gwas-report.js';
+import { describeNull, type GwasHit, type LocoChromReport, type GwasReport, type SexChromosomesReport, type TraitReport } from './gwas-report.js';
 import { EigenCache, fitTraitNull, type TraitNull } from './gwas-null.js';
 import { checkXchrModel, halveMales, haploidEffects, type SexRuns, sexModel, sexTraitData } from './gwas-sex.js';
 import { fitInContext, fitInContextSync } from './fit-context.js';
@@ -32,7 +24,7 @@ import type { SavedNullModel } from '../nullmodel/serialize.js';
 import { loadTraitNull, savedTraitNull } from './gwas-saved-null.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
 import { formatBatch, GWAS_MULTI_HEADER } from './gwas-rows.js';
-import { dialectLines, gwasSsfMetaYaml, TableOutput } from './gwas-outputs.js';
+import { dialectLines, TableOutput } from './gwas-outputs.js';
 import { sourceCounts, type TraitSamples } from './gwas-samples.js';
 import { runEntry } from './run-info.js';
 import { genotypeFiles, genotypesReport, quirkWarnings, selectRegion, withGenotypes, withProgress } from './inputs.js';
@@ -449,29 +441,17 @@ export async function runGwas(options: GwasRunOptions): Promise<GwasReport> {
             }),
           `scan of trait '${tr.name}'`,
         );
-      const files: TraitOutputReport[] = [];
-      for (const { t, out, keys } of outs) {
-        await keys?.close();
-        const md5 = await out.close();
-        const file: TraitOutputReport = { format: t.format, file: t.path, rows: out.rows, sorted: out.sorted };
-        if (t.index !== undefined) file.index = t.index;
-        if (t.meta !== undefined) {
-          file.meta = t.meta;
-          const yaml = gwasSsfMetaYaml({
-            dataFile: basename(t.path),
-            md5,
-            trait: tr.name,
-            samples: n,
-            build: opts.build,
-            software: `lmmkit ${lmmkitVersion()} (${describeNull(nul.report)}, --test ${o.test})`,
-            covariates: names.filter((c) => c !== 'intercept'),
-            sorted: out.sorted,
-            date: new Date().toISOString().slice(0, 10),
-          });
-          await outputs.whole(t.meta, yaml);
-        }
-        files.push(file);
-      }
+      const files = await closeTraitTables(
+        outs,
+        {
+          trait: tr.name,
+          samples: n,
+          build: opts.build,
+          software: `lmmkit ${lmmkitVersion()} (${describeNull(nul.report)}, --test ${o.test})`,
+          covariates: names,
+        },
+        outputs,
+      );
       const plots =
         opts.plot === true && chunk === undefined
           ? await stagePlots(outs[0]!.out.file.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, outputs, opts.warn)

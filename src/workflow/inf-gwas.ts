@@ -3,7 +3,6 @@
 // The kinship K = Z Z^T / M of the model SNPs is never formed: they are
 // packed two bits per genotype (src/infmodel), the variance components come
 // from Monte Carlo REML and every variant is tested leave-one-chromosome-out.
-import { basename } from 'node:path';
 import { chromCode } from '../data/chrom.js';
 import { dialectRefusal } from '../data/gwas-dialects.js';
 import { analysedSelection, type GenotypeSource } from '../data/genotypes.js';
@@ -20,20 +19,12 @@ import { getBackend } from '../linalg/select.js';
 import type { GwasBatchResult } from '../scan/gwas.js';
 import { fitInContext, fitInContextSync } from './fit-context.js';
 import { binaryNotice, checkTraitSizes, readGwasInputs, traitData } from './gwas-inputs.js';
-import { dialectLines, gwasSsfMetaYaml, TableOutput } from './gwas-outputs.js';
+import { dialectLines, TableOutput } from './gwas-outputs.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
-import {
-  describeNull,
-  type GwasHit,
-  type GwasReport,
-  type InfCovarianceReport,
-  type InfNullReport,
-  type TraitOutputReport,
-  type TraitReport,
-} from './gwas-report.js';
+import { describeNull, type GwasHit, type GwasReport, type InfCovarianceReport, type InfNullReport, type TraitReport } from './gwas-report.js';
 import { formatBatch } from './gwas-rows.js';
 import { sourceCounts } from './gwas-samples.js';
-import { checkTableOptions, type GwasTableOptions, lmmkitVersion, traitTables } from './gwas-tables.js';
+import { checkTableOptions, closeTraitTables, type GwasTableOptions, lmmkitVersion, traitTables } from './gwas-tables.js';
 import { genotypeFiles, genotypesReport, openGenotypes, quirkWarnings, selectRegion, withGenotypes, withProgress } from './inputs.js';
 import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions, withStep } from './options.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
@@ -284,28 +275,17 @@ export async function runInfGwas(opts: InfGwasRunOptions): Promise<GwasReport> {
             }),
           `scan of trait '${tr.name}'`,
         );
-        const files: TraitOutputReport[] = [];
-        for (const { t, out } of outs) {
-          const md5 = await out.close();
-          const file: TraitOutputReport = { format: t.format, file: t.path, rows: out.rows, sorted: out.sorted };
-          if (t.index !== undefined) file.index = t.index;
-          if (t.meta !== undefined) {
-            file.meta = t.meta;
-            const yaml = gwasSsfMetaYaml({
-              dataFile: basename(t.path),
-              md5,
-              trait: tr.name,
-              samples: n,
-              build: opts.build,
-              software: `lmmkit ${lmmkitVersion()} (${describeNull(nullModel)}, --method inf)`,
-              covariates: names.filter((c) => c !== 'intercept'),
-              sorted: out.sorted,
-              date: new Date().toISOString().slice(0, 10),
-            });
-            await outputs.whole(t.meta, yaml);
-          }
-          files.push(file);
-        }
+        const files = await closeTraitTables(
+          outs,
+          {
+            trait: tr.name,
+            samples: n,
+            build: opts.build,
+            software: `lmmkit ${lmmkitVersion()} (${describeNull(nullModel)}, --method inf)`,
+            covariates: names,
+          },
+          outputs,
+        );
         const plots =
           opts.plot === true
             ? await stagePlots(outs[0]!.out.file.tmp, plotPaths[tr.t]!, `${tr.name}: ${counts.tests} tests, ${n} samples`, outputs, opts.warn)

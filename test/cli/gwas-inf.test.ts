@@ -11,6 +11,7 @@
 // bounds the agreement (r 0.997, mean ratio 1.016 here). With
 // --inf-loco-reml it refits each chromosome too, and agrees to r > 0.999
 // and 1%.
+import { pearson } from '../../bench/agreement.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,21 +44,6 @@ function chisq(path: string): Map<string, number> {
       .map((l) => l.split(' '))
       .map((f) => [f[id]!, Number(f[c])]),
   );
-}
-
-function correlation(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((s, v) => s + v, 0) / n;
-  const mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 before(async () => {
@@ -122,7 +108,7 @@ describe('gwas --method inf vs the exact LOCO path', () => {
     const ids = [...a.keys()];
     const x = ids.map((id) => a.get(id)!);
     const y = ids.map((id) => b.get(id)!);
-    const r = correlation(x, y);
+    const r = pearson(x, y);
     const ratio = y.reduce((s, v) => s + v, 0) / x.reduce((s, v) => s + v, 0);
     const m = inf.traits[0]!.nullModel as InfNullReport;
     t.diagnostic(
@@ -158,7 +144,7 @@ describe('gwas --method inf vs the exact LOCO path', () => {
     const ids = [...a.keys()];
     const x = ids.map((id) => a.get(id)!);
     const y = ids.map((id) => b.get(id)!);
-    const r = correlation(x, y);
+    const r = pearson(x, y);
     const ratio = y.reduce((s, v) => s + v, 0) / x.reduce((s, v) => s + v, 0);
     t.diagnostic(`inf --inf-loco-reml (T = 30) vs exact LOCO: chi2 r ${r.toFixed(5)}, mean ratio ${ratio.toFixed(4)}, ${seconds.infLoco.toFixed(1)} s`);
     assert.ok(r > 0.999, `chi2 correlation ${r}`);

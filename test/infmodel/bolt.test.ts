@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { statAgreement } from '../../bench/agreement.js';
 import { runBolt } from '../../bench/bolt-peer.js';
 import { runGwas } from '../../src/workflow/gwas.js';
 import { writePolygenicFileset } from '../../src/workflow/simulate.js';
@@ -22,23 +23,6 @@ import { requireTool } from '../support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmmkit-bolt-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Pearson correlation of two statistics over their common ids. */
-function correlation(a: Map<string, number>, b: Map<string, number>): { r: number; n: number } {
-  const pairs = [...a].filter(([id, x]) => b.has(id) && Number.isFinite(x) && Number.isFinite(b.get(id)!)).map(([id, x]) => [x, b.get(id)!] as const);
-  const n = pairs.length;
-  const mx = pairs.reduce((t, p) => t + p[0], 0) / n;
-  const my = pairs.reduce((t, p) => t + p[1], 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (const [x, y] of pairs) {
-    sxy += (x - mx) * (y - my);
-    sxx += (x - mx) ** 2;
-    syy += (y - my) ** 2;
-  }
-  return { r: sxy / Math.sqrt(sxx * syy), n };
-}
 
 test('gwas --method inf agrees with bolt --lmmInfOnly: h2 within BOLT-REML se, chi2 correlated > 0.99', async (t) => {
   if (!requireTool(t, 'bolt')) return;
@@ -65,8 +49,8 @@ test('gwas --method inf agrees with bolt --lmmInfOnly: h2 within BOLT-REML se, c
   t.diagnostic(`h2: lmmkit ${h2.toFixed(4)}, bolt --lmmInfOnly ${bolt.h2}, bolt --reml ${bolt.reml!.h2} (se ${se})`);
   assert.ok(Math.abs(h2 - bolt.h2) <= se, `h2 ${h2} vs BOLT-LMM's ${bolt.h2}: more than BOLT-REML's se ${se} apart`);
   assert.ok(Math.abs(h2 - bolt.reml!.h2) <= se, `h2 ${h2} vs BOLT-REML's ${bolt.reml!.h2}: more than its se ${se} apart`);
-  const c = correlation(ours, bolt.chi2);
-  t.diagnostic(`chi2 correlation with BOLT-LMM-inf: ${c.r.toFixed(5)} over ${c.n} SNPs`);
+  const c = statAgreement(ours, bolt.chi2);
+  t.diagnostic(`chi2 correlation with BOLT-LMM-inf: ${c.corr.toFixed(5)} over ${c.n} SNPs`);
   assert.equal(c.n, ours.size);
-  assert.ok(c.r > 0.99, `chi2 correlation ${c.r}`);
+  assert.ok(c.corr > 0.99, `chi2 correlation ${c.corr}`);
 });

@@ -2,6 +2,7 @@
 // statistics (issue 18) against dense references: the exact REML of the
 // same model by an eigendecomposition of P K P, and the exact LOCO
 // statistics by a Cholesky solve of each H_{-g}, on seeded structured data.
+import { pearson } from '../../bench/agreement.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { infAssocTest, prepareInfAssoc } from '../../src/infmodel/assoc.js';
@@ -76,25 +77,6 @@ function exactReml(leaveOut = -1): { h2: number; delta: number; sigmaG2: number 
   let q2 = 0;
   for (let i = 0; i < lam.length; i++) q2 += u2[i]! / (lam[i]! + delta);
   return { h2: 1 / (1 + delta), delta, sigmaG2: q2 / (N - p) };
-}
-
-function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]! / n;
-    mb += b[i]! / n;
-  }
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 describe('infinitesimal model (dense GRM operator)', () => {
@@ -180,7 +162,7 @@ describe('infinitesimal model (dense GRM operator)', () => {
       () => fit.delta,
       () => fit.sigmaG2,
     );
-    const r = correlation(got.chi2, want);
+    const r = pearson(got.chi2, want);
     const ratio = got.chi2.reduce((s, v) => s + v, 0) / want.reduce((s, v) => s + v, 0);
     t.diagnostic(
       `dense N=${N}: h2 MC ${fit.h2} vs exact ${exact.h2}; chi2 r ${r}, mean ratio ${ratio}, gamma ${model.gamma}, spread ${model.report.calibSpread}`,
@@ -207,7 +189,7 @@ describe('infinitesimal model (dense GRM operator)', () => {
       (g) => perGroup[g]!.delta,
       (g) => perGroup[g]!.sigmaG2,
     );
-    const r = correlation(got.chi2, want);
+    const r = pearson(got.chi2, want);
     const ratio = got.chi2.reduce((s, v) => s + v, 0) / want.reduce((s, v) => s + v, 0);
     t.diagnostic(`per-group deltas: chi2 r ${r}, mean ratio ${ratio}, spread ${model.report.calibSpread}`);
     assert.ok(r > 0.999, `chi2 correlation ${r}`);
