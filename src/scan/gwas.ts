@@ -155,6 +155,7 @@ async function* exactBatches(batches: AsyncIterable<DosageBatch>, scan: ExactSca
     pending = start(first.value);
     while (pending !== undefined) {
       const current = pending;
+      // A failure reading or starting batch b + 1 is thrown after batch b's results, as without the overlap.
       let failure: { error: unknown } | undefined;
       let next: IteratorResult<DosageBatch> | undefined;
       try {
@@ -176,6 +177,7 @@ async function* exactBatches(batches: AsyncIterable<DosageBatch>, scan: ExactSca
       if (failure !== undefined) throw failure.error;
     }
   } finally {
+    // Ended early (batch b failed, the caller stopped): batch b + 1's gemm is over before the reader closes.
     pending?.rotation.wait();
     await it.return?.();
   }
