@@ -185,7 +185,8 @@ interface ExactFigures {
  * The exact test with a choice of tests (`gwasScan`'s `exactTests`; its
  * default runs all three): gwasScan's own steps per batch (read with the
  * reader's genotype counts, filter and mean-impute in place, rotate U^T G
- * into one reused buffer, one ExactScan's test), so that the figure is the
+ * into two reused buffers in turn, the next batch's rotation beside this
+ * batch's searches, one ExactScan's test), so that the figure is the
  * library's path and not a copy of it.
  */
 async function timeExact(source: GenotypeSource, nullFit: KinshipNullModel, tests: ExactTestName[], firstOnly?: number): Promise<ExactFigures> {

@@ -62,6 +62,17 @@ export class KinshipCovariance implements NullCovariance {
     return this.backend.gemm(this.eigenvectors, b, { transA: true, c });
   }
 
+  /**
+   * `rotate` begun now and finished by the returned `wait()` (`Backend.gemmStart`:
+   * on the native backend U^T B is computed on its own thread while this one
+   * works on, with `rotate`'s bits). B and `into` must not be written before `wait()`.
+   */
+  rotateStart(b: Matrix, into?: Float64Array): { wait(): Matrix } {
+    requireRows('rotateStart', b, this.n);
+    const c = into === undefined ? undefined : resultMatrix('rotateStart', this.n, b.cols, into);
+    return this.backend.gemmStart(this.eigenvectors, b, { transA: true, c });
+  }
+
   /** diag(v^-1/2) U^T B (into `into` when given, the norms in the scaling pass; see `NullCovariance.whiten`). */
   whiten(b: Matrix, into?: Float64Array, norms?: Float64Array): Matrix {
     const r = this.rotate(b, into);

@@ -3,6 +3,7 @@ import type { Backend } from '../linalg/backend.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { checkVariantFilter, inclusiveFilteredBatches, type GenotypeStreamOptions } from '../data/variant-filter.js';
+import type { DosageBatch } from '../data/genotypes.js';
 import type { VariantSelection, VariantTable } from '../data/variants.js';
 import type { KinshipCovariance } from '../nullmodel/kinship.js';
 import type { SingleTraitNullModel } from '../nullmodel/null-model.js';
@@ -89,8 +90,6 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   if (nSamples !== n) throw new ShapeError(`gwasScan: ${n} trait values for ${nSamples} genotyped samples`);
   checkVariantFilter('gwasScan', opts);
   // The scan's test machinery, built once here and used by every batch.
-  let core: LmmCore | undefined;
-  let exact: { scan: ExactScan; covariance: KinshipCovariance } | undefined;
   if (test === 'exact') {
     if (model?.kind !== 'kinship') {
       throw new ArgumentError(
@@ -99,10 +98,11 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
     }
     if (opts.inter !== undefined || step !== 1) throw new ArgumentError('gwasScan: the exact test tests one variant at a time (no inter, step 1)');
     const scan = new ExactScan(model.rotated, { nullReml: model.reml, nullMl: model.ml, tests: opts.exactTests, backend });
-    exact = { scan, covariance: model.covariance };
-  } else {
-    core = new LmmCore({ y, covariates: model?.covariates ?? opts.covariates, covariance: model?.covariance, backend });
+    // stepBlocks with step 1 passes each batch on as it is, less those the filters emptied.
+    yield* exactBatches(stepBlocks(inclusiveFilteredBatches({ ...opts, recycle: 1 }), 1), scan, model.covariance);
+    return;
   }
+  const core = new LmmCore({ y, covariates: model?.covariates ?? opts.covariates, covariance: model?.covariance, backend });
   // stepBlocks yields whole blocks of `step` variants, tested where they lie
   // (a view of the batch's storage unless a block straddles two batches).
   const resume =
@@ -118,16 +118,73 @@ export async function* gwasScan(opts: GwasScanOptions): AsyncGenerator<GwasBatch
   // The loop holds a view of one batch (its carry) while the next is read,
   // and a result holds no dosages: the reader may reuse two buffers in turn
   // (the carry of a resumed chunk comes from its own, fresh storage).
-  // The exact test's rotated batch reuses one buffer too (its results hold none of it).
-  let rotated = new Float64Array(0);
   for await (const block of stepBlocks(inclusiveFilteredBatches({ ...opts, recycle: 1 }), step, resume)) {
     const { variants, indices, af, n: observed, dosages } = block;
-    const out: GwasBatchResult = { variants, indices, af, n: observed };
-    if (core !== undefined) out.fixed = core.process(dosages, { inter: opts.inter, step });
-    else if (exact !== undefined) {
-      if (rotated.length < dosages.rows * dosages.cols) rotated = new Float64Array(dosages.rows * dosages.cols);
-      out.exact = exact.scan.test(exact.covariance.rotate(dosages, rotated));
-    }
-    yield out;
+    yield { variants, indices, af, n: observed, fixed: core.process(dosages, { inter: opts.inter, step }) };
   }
+}
+
+/**
+ * The exact tests of a stream of filtered batches, in order, with each
+ * batch's rotation U^T G (`KinshipCovariance.rotateStart`: on the native
+ * backend, a gemm on a thread of its own) running while the next batch is
+ * read and the previous one's lambda searches run here: batch b + 1 is
+ * read while batch b is rotated, then batch b + 1's rotation is begun and
+ * batch b tested. The rotated batches take two buffers in turn (a result
+ * holds none of them). Batch b's dosages are read by its gemm until batch
+ * b + 1 has been read, so the reader (recycle 1) may reuse two buffers.
+ * Same results, with the same bits, as rotating and testing each batch in
+ * turn: the gemm is the same call. An error reading or rotating batch
+ * b + 1 is thrown after batch b is yielded, as without the overlap; an
+ * early end (an error, the caller stopping) waits for the gemm in flight.
+ */
+async function* exactBatches(batches: AsyncIterable<DosageBatch>, scan: ExactScan, covariance: KinshipCovariance): AsyncGenerator<GwasBatchResult> {
+  const it = batches[Symbol.asyncIterator]();
+  const rotated = [new Float64Array(0), new Float64Array(0)];
+  let slot = 0;
+  const start = (batch: DosageBatch): PendingRotation => {
+    const { rows, cols } = batch.dosages;
+    slot = 1 - slot;
+    if (rotated[slot]!.length < rows * cols) rotated[slot] = new Float64Array(rows * cols);
+    return { batch, rotation: covariance.rotateStart(batch.dosages, rotated[slot]) };
+  };
+  let pending: PendingRotation | undefined;
+  try {
+    const first = await it.next();
+    if (first.done === true) return;
+    pending = start(first.value);
+    while (pending !== undefined) {
+      const current = pending;
+      // A failure reading or starting batch b + 1 is thrown after batch b's results, as without the overlap.
+      let failure: { error: unknown } | undefined;
+      let next: IteratorResult<DosageBatch> | undefined;
+      try {
+        next = await it.next();
+      } catch (error) {
+        failure = { error };
+      }
+      pending = undefined;
+      const utx = current.rotation.wait();
+      if (next !== undefined && next.done !== true) {
+        try {
+          pending = start(next.value);
+        } catch (error) {
+          failure = { error };
+        }
+      }
+      const { variants, indices, af, n } = current.batch;
+      yield { variants, indices, af, n, exact: scan.test(utx) };
+      if (failure !== undefined) throw failure.error;
+    }
+  } finally {
+    // Ended early (batch b failed, the caller stopped): batch b + 1's gemm is over before the reader closes.
+    pending?.rotation.wait();
+    await it.return?.();
+  }
+}
+
+/** A batch whose rotation is under way (`exactBatches`). */
+interface PendingRotation {
+  batch: DosageBatch;
+  rotation: { wait(): Matrix };
 }
