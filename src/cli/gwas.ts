@@ -182,7 +182,7 @@ export function gwasCommand(): Command {
     .option('--model-bfile <prefix>', "with --method inf: PLINK 1 fileset of the model SNPs (default: the genotype input's analysed autosomal variants)")
     .option(
       '--inf-mc-trials <n>',
-      'with --method inf: Monte Carlo trials of the REML (default 100; the Monte Carlo error of h2 falls as 1/sqrt(trials))',
+      'with --method inf: Monte Carlo trials of the REML (default 2 M / (0.005 N)^2 within 15..100: a Monte Carlo se of h2 near 0.005; it falls as 1/sqrt(trials))',
       integer('--inf-mc-trials'),
     )
     .option('--inf-seed <n>', 'with --method inf: seed of the Monte Carlo draws, calibration SNPs and eigen solver (default 1)', integer('--inf-seed'))

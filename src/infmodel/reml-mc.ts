@@ -11,7 +11,7 @@ import type { GrmOperator } from './types.js';
 
 /** Options of `fitInfNull`. */
 export interface InfNullOptions {
-  /** Monte Carlo data sets T (default `DEFAULT_MC_TRIALS`). */
+  /** Monte Carlo data sets T (default `defaultMcTrials(N, M)`). */
   mcTrials?: number;
   /** Seed of the Monte Carlo draws (default 1). */
   seed?: number;
@@ -65,17 +65,22 @@ export interface InfNullFit {
 }
 
 /**
- * Default T. The Monte Carlo error of h2 is about the REML's statistical
- * error / sqrt(T) (the REML equation's data side is one draw of what its
- * trials average), so T sets its ratio to the statistical error, not the
- * cost alone. Measured at N = 2000, M = 6000, h2 = 0.28 (polygenic,
- * structured; 2 loaded cores): T = 30 gave h2 0.302 (MC se 0.011), T = 100
- * 0.2787 (se 0.0057), T = 300 0.2805 (se 0.0031) against the exact REML's
- * 0.2805, at 27, 56 and 104 s for the whole run. T = 100 keeps the MC se
- * near 2% of h2 at N = 2000 and 1.3% at N = 5000 (se ~ 1 / sqrt(N T)); ask
- * for more (`mcTrials`, --inf-mc-trials) when h2 must be within 1%.
+ * Default T for N samples and M model SNPs: the Monte Carlo error of h2 is
+ * about the REML's own standard error over sqrt(T) (the REML equation's
+ * data side is one draw of what its trials average), and that error is
+ * about sqrt(2 M) / N for unrelated samples (sqrt(2 / (N^2 var K_ij)),
+ * var K_ij ~ 1 / M; Visscher et al. 2014 PLoS Genetics). T is the count that
+ * brings the Monte Carlo se to about 0.005, T = 2 M / (N 0.005)^2, between
+ * BOLT-LMM's 15 and 100. Checked at N = 2000, M = 6000 (2 loaded cores):
+ * T = 30 gave h2 0.302 (MC se 0.011), T = 100 0.2787 (se 0.0057, i.e. a
+ * REML se of 0.057 against the formula's 0.055), T = 300 0.2805 (se 0.0031)
+ * against the exact REML's 0.2805. N = 5000 x 20 000 gets T = 64; N = 20 000
+ * x 50 000 and up get 15, where the statistical error is already below 0.02.
+ * Ask for more (`mcTrials`, --inf-mc-trials) when h2 must be closer.
  */
-export const DEFAULT_MC_TRIALS = 100;
+export function defaultMcTrials(n: number, m: number): number {
+  return Math.min(100, Math.max(15, Math.ceil((2 * m) / (n * 0.005) ** 2)));
+}
 
 /** Most bytes of Monte Carlo effects beta held at once (see `fitInfNull`). */
 const DRAW_BYTES = 256 * 2 ** 20;
@@ -141,7 +146,7 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
   const mIn = leave < 0 ? m : m - op.snps.countByGroup[leave]!;
   if (mIn === 0) throw new ArgumentError(`fitInfNull: leaving chromosome ${op.snps.chromNames[leave]} out leaves no model SNPs`);
   if (y.length !== n) throw new ArgumentError(`fitInfNull: ${y.length} trait values for ${n} samples of the model SNPs`);
-  const trials = opts.mcTrials ?? DEFAULT_MC_TRIALS;
+  const trials = opts.mcTrials ?? defaultMcTrials(n, m);
   if (!Number.isInteger(trials) || trials < 2) throw new ArgumentError(`fitInfNull: mcTrials must be an integer >= 2, found ${trials}`);
   const seed = opts.seed ?? 1;
   const h2Guess = opts.h2Guess ?? 0.25;

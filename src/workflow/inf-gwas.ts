@@ -36,7 +36,7 @@ import { threadsReport } from './threads.js';
 export interface InfOptions {
   /** 'kinship' (default: the kinship, low-rank or OLS null of `runGwas`) or 'inf' (`runInfGwas`). */
   method?: 'kinship' | 'inf';
-  /** Monte Carlo trials of the REML (default `DEFAULT_MC_TRIALS`). */
+  /** Monte Carlo trials of the REML (default `defaultMcTrials(N, M)`: 15 to 100). */
   infMcTrials?: number;
   /** Seed of the Monte Carlo draws, the calibration SNPs and the eigen solver (default 1). */
   infSeed?: number;
