@@ -8,7 +8,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import { Rng } from '../sim/rng.js';
 import { chi2Log10Sf, chi2Sf } from '../stats/chi2.js';
-import { solveShifted } from './cg.js';
+import { DEFAULT_CG_TOL, solveShifted } from './cg.js';
 import { topEigenpairs } from './top-eigen.js';
 import type { GrmOperator } from './types.js';
 
@@ -101,12 +101,12 @@ export interface InfAssocResult {
  *
  * Shapes: yTilde = P y (length N); op.snps.n = N.
  */
-export function prepareInfAssoc(
+export async function prepareInfAssoc(
   op: GrmOperator,
   yTilde: Float64Array,
   fit: { sigmaG2: number; delta: number; perGroup?: readonly { sigmaG2: number; delta: number }[] },
   opts: InfAssocOptions = {},
-): InfAssoc {
+): Promise<InfAssoc> {
   const snps = op.snps;
   const n = snps.n;
   if (yTilde.length !== n) throw new ArgumentError(`prepareInfAssoc: ${yTilde.length} trait values for ${n} samples of the model SNPs`);
@@ -141,8 +141,8 @@ export function prepareInfAssoc(
   const deltas = Float64Array.from({ length: groups + 1 }, (_, g) => (g < groups ? (fit.perGroup?.[g]?.delta ?? delta) : delta));
   const sigmas = Float64Array.from({ length: groups + 1 }, (_, g) => (g < groups ? (fit.perGroup?.[g]?.sigmaG2 ?? fit.sigmaG2) : fit.sigmaG2));
   const colDelta = Float64Array.from(leaveOut, (g) => deltas[g < 0 ? groups : g]!);
-  const sol = solveByDelta(op, rhs, colDelta, leaveOut, opts.cgTol ?? 1e-4);
-  const eig = k > 0 ? topEigenpairs(op, k, { seed }) : { values: new Float64Array(0), vectors: new Matrix(n, 0), passes: 0 };
+  const sol = await solveByDelta(op, rhs, colDelta, leaveOut, opts.cgTol ?? DEFAULT_CG_TOL);
+  const eig = k > 0 ? await topEigenpairs(op, k, { seed, iterations: 2 }) : { values: new Float64Array(0), vectors: new Matrix(n, 0), passes: 0 };
   const eigenWeights = new Float64Array((groups + 1) * k);
   for (let g = 0; g <= groups; g++) for (let i = 0; i < k; i++) eigenWeights[g * k + i] = 1 / (eig.values[i]! + deltas[g]!);
 
@@ -275,7 +275,13 @@ export function infAssocTest(model: InfAssoc, x: Matrix, group: Int32Array): Inf
  * delta over its columns (one call in all when every group shares the
  * whole-genome delta). NumericalError when a solve does not converge.
  */
-function solveByDelta(op: GrmOperator, rhs: Matrix, colDelta: Float64Array, leaveOut: Int32Array, tol: number): { x: Matrix; iterations: number } {
+async function solveByDelta(
+  op: GrmOperator,
+  rhs: Matrix,
+  colDelta: Float64Array,
+  leaveOut: Int32Array,
+  tol: number,
+): Promise<{ x: Matrix; iterations: number }> {
   const n = rhs.rows;
   const x = new Matrix(n, rhs.cols);
   let iterations = 0;
@@ -285,7 +291,7 @@ function solveByDelta(op: GrmOperator, rhs: Matrix, colDelta: Float64Array, leav
     cols.forEach((c, i) => {
       b.data.set(rhs.col(c), i * n);
     });
-    const sol = solveShifted(
+    const sol = await solveShifted(
       op,
       b,
       delta,

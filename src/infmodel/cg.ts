@@ -1,6 +1,7 @@
 // Conjugate gradients for many right-hand sides at once, sharing each pass
 // over the model SNPs (BOLT-LMM solves its LOCO and Monte Carlo systems so:
 // Loh et al. 2015, Online Methods).
+import { nextTurn } from './turn.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import type { CgResult, GrmOperator } from './types.js';
@@ -33,7 +34,7 @@ export const DEFAULT_CG_TOL = 5e-4;
  * `maxIter` passes is no error: the result says `converged: false` and the
  * caller (REML, association) decides; `iterations` counts the passes.
  */
-export function solveShifted(op: GrmOperator, b: Matrix, delta: number, leaveOut: Int32Array, opts: SolveShiftedOptions = {}): CgResult {
+export async function solveShifted(op: GrmOperator, b: Matrix, delta: number, leaveOut: Int32Array, opts: SolveShiftedOptions = {}): Promise<CgResult> {
   const tol = opts.tol ?? DEFAULT_CG_TOL;
   const maxIter = opts.maxIter ?? 500;
   const n = op.snps.n;
@@ -89,6 +90,7 @@ export function solveShifted(op: GrmOperator, b: Matrix, delta: number, leaveOut
   for (let k = 0; k < count; k++) lo[k] = leaveOut[active[k]!]!;
 
   while (count > 0 && iterations < maxIter) {
+    await nextTurn();
     const pv = new Matrix(n, count, p.data.subarray(0, count * n));
     const ap = new Matrix(n, count, apBuf.subarray(0, count * n));
     applyShifted(op, pv, lo.subarray(0, count), delta, ap);

@@ -214,19 +214,7 @@ class Streaming implements StreamingGrmOperator {
       be.gemm(this.full, t, { c: out });
     } else {
       out.data.fill(0);
-      const { start, group, width } = this.blocks(r);
-      const tbuf = new Float64Array(width * r);
-      for (let b = 0; b < group.length; b++) {
-        const g = group[b]!;
-        let live = 0;
-        for (let c = 0; c < r; c++) if (leaveOut[c] !== g) live++;
-        if (live === 0) continue;
-        const zb = this.block(start[b]!, start[b + 1]!);
-        const t = new Matrix(zb.cols, r, tbuf.subarray(0, zb.cols * r));
-        be.gemm(zb, w, { transA: true, c: t });
-        if (live < r) for (let c = 0; c < r; c++) if (leaveOut[c] === g) t.data.fill(0, c * zb.cols, (c + 1) * zb.cols);
-        be.gemm(zb, t, { beta: 1, c: out });
-      }
+      this.streamApply(w, leaveOut, out);
     }
     for (let c = 0; c < r; c++) {
       const s = scale[c]!;
@@ -235,6 +223,25 @@ class Streaming implements StreamingGrmOperator {
     }
     this.project(out);
     this.passes++;
+  }
+
+  /** The streaming pass of `apply`: out += Z_b (mask (Z_b^T W)) over the blocks, LOCO-masked per column. */
+  private streamApply(w: Matrix, leaveOut: Int32Array, out: Matrix): void {
+    const r = w.cols;
+    const be = this.be;
+    const { start, group, width } = this.blocks(r);
+    const tbuf = new Float64Array(width * r);
+    for (let b = 0; b < group.length; b++) {
+      const g = group[b]!;
+      let live = 0;
+      for (let c = 0; c < r; c++) if (leaveOut[c] !== g) live++;
+      if (live === 0) continue;
+      const zb = this.block(start[b]!, start[b + 1]!);
+      const t = new Matrix(zb.cols, r, tbuf.subarray(0, zb.cols * r));
+      be.gemm(zb, w, { transA: true, c: t });
+      if (live < r) for (let c = 0; c < r; c++) if (leaveOut[c] === g) t.data.fill(0, c * zb.cols, (c + 1) * zb.cols);
+      be.gemm(zb, t, { beta: 1, c: out });
+    }
   }
 
   zt(v: Matrix, out: Matrix): void {

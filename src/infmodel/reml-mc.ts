@@ -3,6 +3,7 @@
 // "Variance component estimation"; Loh et al. 2015, Nature Genetics
 // 47:1385, BOLT-REML): no determinant, no trace computed exactly, only
 // conjugate-gradient solves with the streamed kinship operator.
+import { nextTurn } from './turn.js';
 import { ArgumentError, NumericalError } from '../errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { Rng } from '../sim/rng.js';
@@ -115,8 +116,8 @@ const LOG_DELTA_BOUND = 9;
  * is a smooth deterministic function and a secant (with a bisection of
  * the sign change, once one is found, when it leaves it) finds its root. Each evaluation
  * is one `solveShifted` of the T + 1 columns, warm-started from the
- * previous delta's solutions, and one `op.apply` for the K-quadratic forms
- * (x^T K x = x^T (P K P x) for x in range(P)). The secant starts from
+ * previous delta's solutions; the K-quadratic forms come from the solves
+ * themselves (x^T K x = x^T b - delta x^T x up to the CG residual). The secant starts from
  * h2Guess (delta = (1 - h2) / h2) and log delta + 1 (or - 1) and stops when
  * a step is below `tol` in log delta: 1e-3 moves h2 by at most 2.5e-4,
  * far below the Monte Carlo error, while f itself carries an error of
@@ -135,7 +136,7 @@ const LOG_DELTA_BOUND = 9;
  * Shapes: y has length N = op.snps.n; op.q is N x p or undefined (then
  * p = 0 and nothing is projected: give the intercept as a covariate).
  */
-export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullOptions = {}): InfNullFit {
+export async function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullOptions = {}): Promise<InfNullFit> {
   const n = op.snps.n;
   const leave = opts.leaveOut ?? -1;
   if (!(Number.isInteger(leave) && leave >= -1 && leave < op.snps.chromNames.length)) {
@@ -172,6 +173,7 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
     const b = new Matrix(m, c1 - c0, rng.normals(m * (c1 - c0)));
     // Z_{-g} beta: the left-out group's effects are zero (drawn all the same, so that every group sees the same numbers).
     if (leave >= 0) for (let c = 0; c < c1 - c0; c++) for (let j = 0; j < m; j++) if (op.snps.group[j] === leave) b.data[j + c * m] = 0;
+    await nextTurn();
     op.z(b, genetic.colView(c0, c1));
   }
   for (let i = 0; i < genetic.data.length; i++) genetic.data[i]! /= Math.sqrt(mIn);
@@ -181,16 +183,15 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
   const cols = trials + 1;
   const none = new Int32Array(cols).fill(leave);
   const rhs = new Matrix(n, cols);
-  const kx = new Matrix(n, cols);
   rhs.data.set(yt.data, 0);
   let x0: Matrix | undefined;
   let cgIterations = 0;
   let last = { a: new Float64Array(cols), b: new Float64Array(cols) };
-  const f = (logDelta: number): number => {
+  const f = async (logDelta: number): Promise<number> => {
     const delta = Math.exp(logDelta);
     const sd = Math.sqrt(delta);
     for (let i = 0; i < n * trials; i++) rhs.data[n + i] = genetic.data[i]! + sd * noise.data[i]!;
-    const sol = solveShifted(op, rhs, delta, none, { tol: cgTol, x0 });
+    const sol = await solveShifted(op, rhs, delta, none, { tol: cgTol, x0 });
     cgIterations += sol.iterations;
     if (!sol.converged) {
       const worst = Math.max(...sol.relResidual);
@@ -199,19 +200,21 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
       );
     }
     x0 = sol.x;
-    op.apply(sol.x, none, kx);
+    // x^T K x without another pass: (P K P + delta I) x = b - r, so x^T K x =
+    // x^T b - delta x^T x - x^T r, and |x^T r| <= cgTol ||x|| ||b||, far below
+    // the Monte Carlo error (x is in range(P), where P K P and K agree).
     const a = new Float64Array(cols);
     const b = new Float64Array(cols);
     for (let c = 0; c < cols; c++) {
       const xc = sol.x.col(c);
-      const kc = kx.col(c);
-      let sa = 0;
+      const bc = rhs.col(c);
+      let sxb = 0;
       let sb = 0;
       for (let i = 0; i < n; i++) {
-        sa += xc[i]! * kc[i]!;
+        sxb += xc[i]! * bc[i]!;
         sb += xc[i]! * xc[i]!;
       }
-      a[c] = sa;
+      a[c] = sxb - delta * sb;
       b[c] = sb;
     }
     last = { a, b };
@@ -226,16 +229,16 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
 
   const clamp = (l: number): number => Math.min(LOG_DELTA_BOUND, Math.max(-LOG_DELTA_BOUND, l));
   const path: { logDelta: number; f: number }[] = [];
-  const visit = (l: number): number => {
-    const v = f(l);
+  const visit = async (l: number): Promise<number> => {
+    const v = await f(l);
     path.push({ logDelta: l, f: v });
     return v;
   };
   let l0 = Math.log((1 - h2Guess) / h2Guess);
-  let f0 = visit(l0);
+  let f0 = await visit(l0);
   // f rises with delta when the data have less genetic variance than assumed: step towards the root.
   let l1 = clamp(l0 + (f0 > 0 ? -1 : 1));
-  let f1 = visit(l1);
+  let f1 = await visit(l1);
   let bracket: { lo: number; flo: number; hi: number; fhi: number } | undefined;
   let converged = false;
   let slope = (f1 - f0) / (l1 - l0);
@@ -255,7 +258,7 @@ export function fitInfNull(op: GrmOperator, y: ArrayLike<number>, opts: InfNullO
     l0 = l1;
     f0 = f1;
     l1 = next;
-    f1 = visit(l1);
+    f1 = await visit(l1);
     if (bracket !== undefined) {
       if (Math.sign(f1) === Math.sign(bracket.flo)) bracket = { ...bracket, lo: l1, flo: f1 };
       else bracket = { ...bracket, hi: l1, fhi: f1 };

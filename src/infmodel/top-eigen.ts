@@ -1,6 +1,7 @@
 // The leading eigenpairs of P K P by randomised subspace iteration (Halko,
 // Martinsson & Tropp 2011, SIAM Review 53:217, algorithm 4.4 with
 // Rayleigh-Ritz), each iteration one pass of the streaming operator.
+import { nextTurn } from './turn.js';
 import { ArgumentError } from '../errors.js';
 import type { Backend } from '../linalg/backend.js';
 import { Matrix } from '../linalg/matrix.js';
@@ -39,7 +40,7 @@ export interface TopEigenResult {
  * (`orthonormalBasis`). The error of value i shrinks as
  * (lambda_{l+1} / lambda_i)^(2 iterations + 2).
  */
-export function topEigenpairs(op: GrmOperator, k: number, opts: TopEigenOptions = {}): TopEigenResult {
+export async function topEigenpairs(op: GrmOperator, k: number, opts: TopEigenOptions = {}): Promise<TopEigenResult> {
   const { oversample = 10, iterations = 4, seed = 1 } = opts;
   const be = opts.backend ?? getBackend();
   const n = op.snps.n;
@@ -52,17 +53,18 @@ export function topEigenpairs(op: GrmOperator, k: number, opts: TopEigenOptions 
   const omega = new Matrix(n, l, rng.normals(n * l));
   op.project(omega);
   let passes = 0;
-  const step = (v: Matrix): Matrix => {
+  const step = async (v: Matrix): Promise<Matrix> => {
+    await nextTurn();
     const out = new Matrix(n, v.cols);
     op.apply(v, new Int32Array(v.cols).fill(-1), out);
     passes++;
     return out;
   };
-  let y = step(omega);
-  for (let it = 0; it < iterations; it++) y = step(orthonormalBasis(y, be));
+  let y = await step(omega);
+  for (let it = 0; it < iterations; it++) y = await step(orthonormalBasis(y, be));
   const q = orthonormalBasis(y, be);
   if (q.cols < k) throw new ArgumentError(`topEigenpairs: P K P has rank ${q.cols} in the sampled subspace, fewer than k = ${k}`);
-  const w = step(q);
+  const w = await step(q);
   const b = be.gemm(q, w, { transA: true });
   const lq = q.cols;
   for (let j = 0; j < lq; j++) {

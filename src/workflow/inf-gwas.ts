@@ -13,11 +13,11 @@ import { SelectionError } from '../errors.js';
 import { type InfAssoc, infAssocTest, prepareInfAssoc } from '../infmodel/assoc.js';
 import { createGrmOperator } from '../infmodel/grm-operator.js';
 import { type PackedModelSnps, packModelSnps } from '../infmodel/model-snps.js';
-import { fitInfNull } from '../infmodel/reml-mc.js';
+import { fitInfNull, type InfNullFit } from '../infmodel/reml-mc.js';
 import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import type { GwasBatchResult } from '../scan/gwas.js';
-import { fitInContext, fitInContextSync } from './fit-context.js';
+import { fitInContext } from './fit-context.js';
 import { binaryNotice, checkTraitSizes, readGwasInputs, traitData } from './gwas-inputs.js';
 import { dialectLines, TableOutput } from './gwas-outputs.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
@@ -26,7 +26,7 @@ import { formatBatch } from './gwas-rows.js';
 import { sourceCounts } from './gwas-samples.js';
 import { checkTableOptions, closeTraitTables, type GwasTableOptions, lmmkitVersion, traitTables } from './gwas-tables.js';
 import { genotypeFiles, genotypesReport, openGenotypes, quirkWarnings, selectRegion, withGenotypes, withProgress } from './inputs.js';
-import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions, withStep } from './options.js';
+import { bad, checkFilterOptions, checkInputOptions, checkOutputs, checkTraitOptions, type ScanRunOptions } from './options.js';
 import { droppedReport, type DroppedSampleReport } from './report.js';
 import { runEntry } from './run-info.js';
 import { selectionFiles } from './selection.js';
@@ -182,29 +182,39 @@ export async function runInfGwas(opts: InfGwasRunOptions): Promise<GwasReport> {
           );
         }
         const nullContext = `trait '${tr.name}' of ${pheno.file} (${n} samples): cannot fit the infinitesimal model`;
-        const { fit, assoc, op, perGroup } = fitInContextSync(nullContext, () =>
-          withStep(opts.progress, `infinitesimal model of trait '${tr.name}'`, () => {
-            const op = createGrmOperator(snps, { covariates: f });
-            const fit = fitInfNull(op, y, { mcTrials: opts.infMcTrials, seed: opts.infSeed });
-            // --inf-loco-reml: each chromosome's own REML on K_{-c}, started from the whole-genome h2.
-            const perGroup =
-              opts.infLocoReml === true
-                ? snps.chromNames.map((_, g) =>
-                    fitInfNull(op, y, { mcTrials: opts.infMcTrials, seed: opts.infSeed, leaveOut: g, h2Guess: Math.min(0.99, Math.max(0.01, fit.h2)) }),
-                  )
-                : undefined;
-            const assoc = prepareInfAssoc(
-              op,
-              fit.yTilde,
-              { ...fit, perGroup },
-              {
-                calibSnps: opts.infCalibSnps ?? DEFAULT_CALIB_SNPS,
-                eigen: opts.infEigen ?? DEFAULT_EIGEN,
-                seed: opts.infSeed,
-              },
-            );
-            return { fit, assoc, op, perGroup };
-          }),
+        const { fit, assoc, op, perGroup } = await fitInContext(nullContext, () =>
+          withProgress(
+            opts.progress,
+            async (bar) => {
+              const op = createGrmOperator(snps, { covariates: f });
+              // Steps: the whole-genome REML, each chromosome's with --inf-loco-reml, the LOCO solves.
+              const steps = 2 + (opts.infLocoReml === true ? snps.chromNames.length : 0);
+              const fit = await fitInfNull(op, y, { mcTrials: opts.infMcTrials, seed: opts.infSeed });
+              bar?.({ variantsRead: 1, total: steps, fraction: 1 / steps });
+              // --inf-loco-reml: each chromosome's own REML on K_{-c}, started from the whole-genome h2.
+              const perGroup: InfNullFit[] | undefined = opts.infLocoReml === true ? [] : undefined;
+              for (let g = 0; perGroup !== undefined && g < snps.chromNames.length; g++) {
+                perGroup.push(
+                  await fitInfNull(op, y, { mcTrials: opts.infMcTrials, seed: opts.infSeed, leaveOut: g, h2Guess: Math.min(0.99, Math.max(0.01, fit.h2)) }),
+                );
+                bar?.({ variantsRead: g + 2, total: steps, fraction: (g + 2) / steps });
+              }
+              const assoc = await prepareInfAssoc(
+                op,
+                fit.yTilde,
+                { ...fit, perGroup },
+                {
+                  calibSnps: opts.infCalibSnps ?? DEFAULT_CALIB_SNPS,
+                  eigen: opts.infEigen ?? DEFAULT_EIGEN,
+                  seed: opts.infSeed,
+                },
+              );
+              bar?.({ variantsRead: steps, total: steps, fraction: 1 });
+              return { fit, assoc, op, perGroup };
+            },
+            `infinitesimal model of trait '${tr.name}'`,
+            'steps',
+          ),
         );
         const nullModel: InfNullReport = {
           model: 'inf',

@@ -13,7 +13,8 @@
 // and 1%.
 import { pearson } from '../../bench/agreement.js';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { writeBed } from '../../src/data/plink/write-bed.js';
@@ -25,6 +26,7 @@ import { type GwasRunOptions, runGwas } from '../../src/workflow/index.js';
 import { assertRejected, column, fixturePaths, lmmkit, readTsv, scratchDir, writeSampleTable } from '../cli-support.js';
 
 const dir = scratchDir('lmmkit-gwas-inf-');
+const BIN = new URL('../../../bin/lmmkit.js', import.meta.url).pathname;
 const N = 1000;
 const CHROMS = 5;
 const sim = simulateGwas({ samples: N, variants: 6000, chromosomes: CHROMS, seed: 2018, causal: 1500, h2Causal: 0.4, h2Population: 0.05 });
@@ -268,4 +270,34 @@ describe('gwas --method inf refusals', () => {
       /the model SNPs' file has no sample FID 'pop1' IID 'ind1' .* every analysed sample must be in --model-bfile/,
     );
   });
+});
+
+test('gwas --method inf stops on SIGINT while it fits (exit 130, nothing written), not at the end of the fit', async () => {
+  const out = join(dir, 'interrupted');
+  // Many trials: the fit runs for seconds, its passes over the model SNPs one event-loop turn apart.
+  const args = ['gwas', '--bfile', paths.prefix, '--pheno', paths.pheno, '--method', 'inf', '--inf-mc-trials', '400', '--out', out];
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  let sent = 0;
+  const watch = (d: Buffer): void => {
+    log += d.toString();
+    // The model SNPs are packed (a log line): the fit is next.
+    if (sent === 0 && /model SNPs: \d+ of/.test(log)) {
+      sent = performance.now();
+      setTimeout(() => child.kill('SIGINT'), 300);
+    }
+  };
+  child.stdout.on('data', watch);
+  child.stderr.on('data', watch);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const waited = performance.now() - sent - 300;
+  assert.ok(sent > 0, `never reached the fit: ${log}`);
+  assert.equal(code, 130, log);
+  assert.match(log, /lmmkit: stopped by SIGINT: no output written/);
+  assert.doesNotMatch(log, /steps \(100\.0%\)/, 'the fit ran to its end before stopping');
+  assert.ok(waited < 5000, `stopped ${waited.toFixed(0)} ms after SIGINT`);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('interrupted') || f.startsWith('.interrupted')),
+    [],
+  );
 });

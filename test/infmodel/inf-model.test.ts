@@ -79,13 +79,13 @@ function exactReml(leaveOut = -1): { h2: number; delta: number; sigmaG2: number 
   return { h2: 1 / (1 + delta), delta, sigmaG2: q2 / (N - p) };
 }
 
-describe('infinitesimal model (dense GRM operator)', () => {
+describe('infinitesimal model (dense GRM operator)', async () => {
   const exact = exactReml();
   const op = denseGrm(z, group, CHROMS, covariates);
   // N = 600 is small for the Monte Carlo traces (their error falls as 1 / sqrt(N T)): 200 trials here, the default T is checked at N = 2000 (test/cli/gwas-inf.test.ts).
-  const fit = fitInfNull(op, y, { seed: 11, mcTrials: 200 });
+  const fit = await fitInfNull(op, y, { seed: 11, mcTrials: 200 });
 
-  test('Monte Carlo REML: h2 within 2% of the exact REML, sigma_g^2 consistent', () => {
+  test('Monte Carlo REML: h2 within 2% of the exact REML, sigma_g^2 consistent', async () => {
     assert.ok(fit.converged, `secant path ${JSON.stringify(fit.path)}`);
     assert.ok(Math.abs(fit.h2 - exact.h2) <= 0.02 * exact.h2, `h2 MC ${fit.h2} vs exact ${exact.h2}`);
     assert.ok(Math.abs(fit.sigmaG2 - exact.sigmaG2) <= 0.04 * exact.sigmaG2, `sigma_g^2 MC ${fit.sigmaG2} vs exact ${exact.sigmaG2}`);
@@ -97,24 +97,24 @@ describe('infinitesimal model (dense GRM operator)', () => {
     assert.ok(fit.passes > fit.iterations, `passes ${fit.passes}`);
   });
 
-  test('a trait of noise only: h2 at its lower bound', () => {
+  test('a trait of noise only: h2 at its lower bound', async () => {
     const noise = new Rng(21).normals(N);
-    const f = fitInfNull(op, noise, { seed: 3, mcTrials: 20 });
+    const f = await fitInfNull(op, noise, { seed: 3, mcTrials: 20 });
     assert.ok(f.converged);
     if (f.atBound === null) assert.ok(f.h2 < 0.1, `h2 ${f.h2} of noise`);
     else assert.equal(f.atBound, 'lower');
   });
 
-  test('the same seed gives the same fit; another seed a close one', () => {
-    const again = fitInfNull(op, y, { seed: 11, mcTrials: 200 });
+  test('the same seed gives the same fit; another seed a close one', async () => {
+    const again = await fitInfNull(op, y, { seed: 11, mcTrials: 200 });
     assert.equal(again.h2, fit.h2);
     assert.deepEqual(again.path, fit.path);
     // beta drawn in chunks of 7 columns: the same numbers, more passes.
-    const chunked = fitInfNull(op, y, { seed: 11, mcTrials: 200, drawBytes: 8 * 7 * op.snps.m });
+    const chunked = await fitInfNull(op, y, { seed: 11, mcTrials: 200, drawBytes: 8 * 7 * op.snps.m });
     assert.equal(chunked.h2, fit.h2);
     assert.equal(chunked.passes, fit.passes + Math.ceil(200 / 7) - 1);
     // Fewer trials: a larger Monte Carlo error, which the reported standard error covers.
-    const other = fitInfNull(op, y, { seed: 12, mcTrials: 20 });
+    const other = await fitInfNull(op, y, { seed: 12, mcTrials: 20 });
     assert.notEqual(other.h2, fit.h2);
     assert.ok(other.h2McSe > fit.h2McSe, `se T=20 ${other.h2McSe} vs T=200 ${fit.h2McSe}`);
     assert.ok(Math.abs(other.h2 - exact.h2) <= 4 * other.h2McSe, `seed 12: h2 ${other.h2} +- ${other.h2McSe} vs exact ${exact.h2}`);
@@ -153,8 +153,8 @@ describe('infinitesimal model (dense GRM operator)', () => {
     return want;
   };
 
-  test('LOCO statistics: chi2 correlation > 0.999 and mean ratio within 1% of the exact LOCO ones at the same delta', (t) => {
-    const model = prepareInfAssoc(op, fit.yTilde, fit, { seed: 5 });
+  test('LOCO statistics: chi2 correlation > 0.999 and mean ratio within 1% of the exact LOCO ones at the same delta', async (t) => {
+    const model = await prepareInfAssoc(op, fit.yTilde, fit, { seed: 5 });
     assert.ok(model.report.calibSpread < 0.05, `spread ${model.report.calibSpread}`);
     assert.equal(model.report.eigenvalues.length, 10);
     const got = infAssocTest(model, new Matrix(N, x.cols, x.data.slice()), groupOf);
@@ -174,16 +174,17 @@ describe('infinitesimal model (dense GRM operator)', () => {
     }
   });
 
-  test('per-chromosome REML (leaveOut): h2 on K_{-g} near the exact one, and the statistics at each delta_g', (t) => {
-    const perGroup = CHROMS.map((_, g) => {
+  test('per-chromosome REML (leaveOut): h2 on K_{-g} near the exact one, and the statistics at each delta_g', async (t) => {
+    const perGroup: ReturnType<typeof exactReml>[] = [];
+    for (let g = 0; g < CHROMS.length; g++) {
       const e = exactReml(g);
-      const f = fitInfNull(op, y, { seed: 11, mcTrials: 200, leaveOut: g, h2Guess: fit.h2 });
+      const f = await fitInfNull(op, y, { seed: 11, mcTrials: 200, leaveOut: g, h2Guess: fit.h2 });
       t.diagnostic(`chromosome ${CHROMS[g]} left out: h2 MC ${f.h2} +- ${f.h2McSe} vs exact ${e.h2}`);
       assert.ok(Math.abs(f.h2 - e.h2) < Math.max(0.02 * e.h2, 3 * f.h2McSe), `group ${g}: h2 ${f.h2} +- ${f.h2McSe} vs exact ${e.h2}`);
-      return e;
-    });
+      perGroup.push(e);
+    }
     // The statistics with each group's own (exact) delta and sigma_g^2 against the exact ones there.
-    const model = prepareInfAssoc(op, fit.yTilde, { ...fit, perGroup }, { seed: 5 });
+    const model = await prepareInfAssoc(op, fit.yTilde, { ...fit, perGroup }, { seed: 5 });
     const got = infAssocTest(model, new Matrix(N, x.cols, x.data.slice()), groupOf);
     const want = exactChi2(
       (g) => perGroup[g]!.delta,

@@ -117,7 +117,7 @@ function randomBlock(seed: number, r: number, c: number): Matrix {
   return new Matrix(r, c, new Rng(seed).normals(r * c));
 }
 
-test('packModelSnps: groups, skipped variants and decode equal the reader standardised batches to 1e-12', () => {
+test('packModelSnps: groups, skipped variants and decode equal the reader standardised batches to 1e-12', async () => {
   assert.equal(snps.n, 290);
   assert.equal(snps.skipped, 2);
   assert.equal(snps.rounded, 0);
@@ -195,7 +195,7 @@ test('packModelSnps: non-integer dosages are rounded to calls and standardised a
 });
 
 for (const be of backendsUnderTest()) {
-  test(`createGrmOperator (${be.name}): apply with LOCO masks and covariates equals P K_-g P v, packed and cached`, () => {
+  test(`createGrmOperator (${be.name}): apply with LOCO masks and covariates equals P K_-g P v, packed and cached`, async () => {
     const n = snps.n;
     const p = denseP(be, covariates);
     const leaveOut = Int32Array.from([-1, 0, 1, 2, 3, 0, -1]);
@@ -229,7 +229,7 @@ for (const be of backendsUnderTest()) {
   });
 }
 
-test('grmBlockSize: 4R within 2 MiB to 32 MiB of decoded Z, a multiple of 8', () => {
+test('grmBlockSize: 4R within 2 MiB to 32 MiB of decoded Z, a multiple of 8', async () => {
   assert.equal(grmBlockSize(5000, 1), 48);
   assert.equal(grmBlockSize(5000, 64), 256);
   assert.equal(grmBlockSize(5000, 10_000), 832);
@@ -237,7 +237,7 @@ test('grmBlockSize: 4R within 2 MiB to 32 MiB of decoded Z, a multiple of 8', ()
   assert.equal(grmBlockSize(290, 1), 896);
 });
 
-test('createGrmOperator: zt and z against Z^T P v and P Z b', () => {
+test('createGrmOperator: zt and z against Z^T P v and P Z b', async () => {
   const be = getBackend();
   const n = snps.n;
   const m = snps.m;
@@ -262,7 +262,7 @@ test('createGrmOperator: zt and z against Z^T P v and P Z b', () => {
   }
 });
 
-test('createGrmOperator: refuses rank-deficient covariates with a clear message', () => {
+test('createGrmOperator: refuses rank-deficient covariates with a clear message', async () => {
   const n = snps.n;
   const c = new Matrix(n, 3);
   for (let i = 0; i < n; i++) {
@@ -276,7 +276,7 @@ test('createGrmOperator: refuses rank-deficient covariates with a clear message'
   );
 });
 
-test('solveShifted: CG per column with its own LOCO group matches a dense Cholesky solve', () => {
+test('solveShifted: CG per column with its own LOCO group matches a dense Cholesky solve', async () => {
   const be = getBackend();
   const n = snps.n;
   const p = denseP(be, covariates);
@@ -287,7 +287,7 @@ test('solveShifted: CG per column with its own LOCO group matches a dense Choles
   const op = createGrmOperator(snps, { covariates, blockSize: 128 });
   for (const tol of [5e-4, 1e-9]) {
     const before = op.passes;
-    const res = solveShifted(op, b, delta, leaveOut, { tol });
+    const res = await solveShifted(op, b, delta, leaveOut, { tol });
     assert.ok(res.converged);
     assert.equal(op.passes - before, res.iterations);
     assert.ok(res.iterations < 60, `${res.iterations} passes`);
@@ -308,17 +308,17 @@ test('solveShifted: CG per column with its own LOCO group matches a dense Choles
     }
   }
   // A warm start at the solution converges at once; too few passes say so.
-  const exact = solveShifted(op, b, delta, leaveOut, { tol: 1e-10 });
-  const warm = solveShifted(op, b, delta, leaveOut, { tol: 1e-6, x0: exact.x });
+  const exact = await solveShifted(op, b, delta, leaveOut, { tol: 1e-10 });
+  const warm = await solveShifted(op, b, delta, leaveOut, { tol: 1e-6, x0: exact.x });
   assert.ok(warm.converged);
   assert.equal(warm.iterations, 1);
-  const short = solveShifted(op, b, delta, leaveOut, { tol: 1e-10, maxIter: 2 });
+  const short = await solveShifted(op, b, delta, leaveOut, { tol: 1e-10, maxIter: 2 });
   assert.equal(short.converged, false);
   assert.equal(short.iterations, 2);
   assert.ok(short.relResidual[0]! > 1e-10);
 });
 
-test('topEigenpairs: the leading eigenvalues and vectors of P K P equal the full eigendecomposition', () => {
+test('topEigenpairs: the leading eigenvalues and vectors of P K P equal the full eigendecomposition', async () => {
   const be = getBackend();
   const p = denseP(be, covariates);
   const a = be.gemm(p, be.gemm(denseK(be, -1), p));
@@ -329,7 +329,7 @@ test('topEigenpairs: the leading eigenvalues and vectors of P K P equal the full
   // eigenvalues (about 13) stand far above the Marchenko-Pastur bulk (< 1.7),
   // where the next ones sit in a near-continuum and converge slowly.
   const k = 4;
-  const res = topEigenpairs(op, k, { seed: 3, oversample: 10, iterations: 4 });
+  const res = await topEigenpairs(op, k, { seed: 3, oversample: 10, iterations: 4 });
   assert.equal(res.passes, 6);
   assert.equal(op.passes, 6);
   assert.ok(full.values[n - 2]! > 5 * full.values[n - 3]!);
@@ -351,7 +351,7 @@ test('topEigenpairs: the leading eigenvalues and vectors of P K P equal the full
   }
 });
 
-test('solveShifted: converged columns leave the active set, later passes carry only the running ones', () => {
+test('solveShifted: converged columns leave the active set, later passes carry only the running ones', async () => {
   const n = snps.n;
   const inner = createGrmOperator(snps, { covariates });
   const widths: number[] = [];
@@ -372,23 +372,23 @@ test('solveShifted: converged columns leave the active set, later passes carry o
   // Column 0 starts near its solution (a 1e-4 solve) and stops early; column 1 starts at 0.
   const b = randomBlock(9, n, 2);
   const leaveOut = Int32Array.from([2, -1]);
-  const rough = solveShifted(inner, b, 0.5, leaveOut, { tol: 1e-4 });
+  const rough = await solveShifted(inner, b, 0.5, leaveOut, { tol: 1e-4 });
   const x0 = new Matrix(n, 2);
   x0.data.set(rough.x.col(0), 0);
-  const res = solveShifted(op, b, 0.5, leaveOut, { tol: 1e-9, x0 });
+  const res = await solveShifted(op, b, 0.5, leaveOut, { tol: 1e-9, x0 });
   assert.ok(res.converged);
   assert.equal(widths.length, res.iterations);
   assert.deepEqual(widths.slice(0, 2), [2, 2]);
   assert.equal(widths.at(-1), 1, `widths ${widths.join(',')}`);
   for (let k = 1; k < widths.length; k++) assert.ok(widths[k]! <= widths[k - 1]!);
   // Column 1 alone takes the same passes (less the x0 pass) to the same x: each column's CG is its own.
-  const alone = solveShifted(inner, b.colView(1, 2), 0.5, leaveOut.subarray(1), { tol: 1e-9 });
+  const alone = await solveShifted(inner, b.colView(1, 2), 0.5, leaveOut.subarray(1), { tol: 1e-9 });
   assert.equal(alone.iterations, res.iterations - 1);
   const diff = Math.hypot(...alone.x.data.map((v, i) => v - res.x.col(1)[i]!)) / Math.hypot(...alone.x.data);
   assert.ok(diff < 1e-8, `column 1: ${diff}`);
 });
 
-test('createGrmOperator: blocks of a chromosome every column leaves out are not decoded', () => {
+test('createGrmOperator: blocks of a chromosome every column leaves out are not decoded', async () => {
   let decoded = 0;
   const counting: ModelSnps = {
     n: snps.n,
