@@ -210,7 +210,7 @@ test('GWAS scan: batches rotated beside the scan keep the order of models and er
     const b = batches.next();
     assert.equal(b.done, false);
     assert.equal(b.value!.start, start);
-    b.value!.models.forEach((m, k) => assert.deepEqual(Array.from(m.beta), Array.from(whole.models[start + k]!.beta)));
+    for (const [k, m] of b.value!.models.entries()) assert.deepEqual(Array.from(m.beta), Array.from(whole.models[start + k]!.beta));
   }
   assert.throws(() => batches.next(), /marker 'Xeffect' has a non-finite value \(Infinity\) in row 3/);
 });
