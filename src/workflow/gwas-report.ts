@@ -285,3 +285,6 @@ export function describeNull(m: NullModelReport): string {
   if (m.model === 'lowrank') return `low-rank REML cr ${g(m.cr)}, cn ${g(m.cn)}, logLik ${g(m.logLik)}`;
   return `OLS sigma2 ${g(m.sigma2)}`;
 }
+
+/** The report's `effectAllele` line: what beta is per copy of, whatever the genotype format. */
+export const EFFECT_ALLELE_NOTE = 'a1: the allele the dosages count (.bim column 5, ALT of .pgen/.pvar and VCF, BIMBAM first allele); beta is per copy of it';

@@ -15,7 +15,15 @@ import type { GenotypeSource } from '../data/genotypes.js';
 import type { VariantSelection } from '../data/variants.js';
 import { SelectionError } from '../errors.js';
 import type { Matrix } from '../linalg/matrix.js';
-import { describeNull, type GwasHit, type LocoChromReport, type GwasReport, type SexChromosomesReport, type TraitReport } from './gwas-report.js';
+import {
+  describeNull,
+  EFFECT_ALLELE_NOTE,
+  type GwasHit,
+  type LocoChromReport,
+  type GwasReport,
+  type SexChromosomesReport,
+  type TraitReport,
+} from './gwas-report.js';
 import { EigenCache, fitTraitNull, type TraitNull } from './gwas-null.js';
 import { checkXchrModel, halveMales, haploidEffects, type SexRuns, sexModel, sexTraitData } from './gwas-sex.js';
 import { fitInContext, fitInContextSync } from './fit-context.js';
@@ -502,7 +510,7 @@ export async function runGwas(options: GwasRunOptions): Promise<GwasReport> {
         ids: o.ids,
         ...(o.formats.length === 1 && o.formats[0] === 'lmmkit' && !o.gz ? {} : { outFormat: o.formats, gz: o.gz, build: opts.build ?? null }),
       },
-      effectAllele: 'a1: the allele the dosages count (.bim column 5, ALT of .pgen/.pvar and VCF, BIMBAM first allele); beta is per copy of it',
+      effectAllele: EFFECT_ALLELE_NOTE,
       inputMissingPhenotype: inputs.missingCode,
       ...factorsReport(inputs.covar),
       covariance: covReport,

@@ -18,10 +18,19 @@ import { Matrix } from '../linalg/matrix.js';
 import { getBackend } from '../linalg/select.js';
 import type { GwasBatchResult } from '../scan/gwas.js';
 import { fitInContext } from './fit-context.js';
+import { factorsReport } from './phenotypes.js';
 import { binaryNotice, checkTraitSizes, readGwasInputs, traitData } from './gwas-inputs.js';
 import { dialectLines, TableOutput } from './gwas-outputs.js';
 import { plotFiles, stagePlots } from './gwas-plots.js';
-import { describeNull, type GwasHit, type GwasReport, type InfCovarianceReport, type InfNullReport, type TraitReport } from './gwas-report.js';
+import {
+  describeNull,
+  EFFECT_ALLELE_NOTE,
+  type GwasHit,
+  type GwasReport,
+  type InfCovarianceReport,
+  type InfNullReport,
+  type TraitReport,
+} from './gwas-report.js';
 import { formatBatch } from './gwas-rows.js';
 import { sourceCounts } from './gwas-samples.js';
 import { checkTableOptions, closeTraitTables, type GwasTableOptions, lmmkitVersion, traitTables } from './gwas-tables.js';
@@ -344,8 +353,9 @@ export async function runInfGwas(opts: InfGwasRunOptions): Promise<GwasReport> {
           ids: filters.ids,
           ...(formats.length === 1 && formats[0] === 'lmmkit' && !gz ? {} : { outFormat: formats, gz, build: opts.build ?? null }),
         },
-        effectAllele: 'a1: the allele the dosages count (.bim column 5, ALT of .pgen/.pvar and VCF, BIMBAM first allele); beta is per copy of it',
+        effectAllele: EFFECT_ALLELE_NOTE,
         inputMissingPhenotype: inputs.missingCode,
+        ...factorsReport(inputs.covar),
         covariance: covarianceReport(modelSource.path, [...packs.values()]),
         traits: reports,
         backend: getBackend().name,
